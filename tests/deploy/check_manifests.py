@@ -1,0 +1,508 @@
+#!/usr/bin/env python3
+"""Renders the kustomize base and overlays under deploy/ and checks the rendered objects.
+
+    check_manifests.py [DEPLOY_DIR]        (default: the repository's deploy/)
+
+For every rendered workload: each container has startup, liveness and readiness probes, CPU and memory
+requests and limits, the hardened security context (runAsNonRoot, non-root uid, readOnlyRootFilesystem,
+allowPrivilegeEscalation false, drop ALL, seccomp RuntimeDefault) and a pinned image (no "latest", no missing tag).
+For the three Dorset services: probe ports equal the container ports and the ports in DORSET_GRPC_LISTEN /
+DORSET_OPS_LISTEN of the ConfigMap, readiness asks for the service's own gRPC health name (or /readyz when TLS
+moves the probes to the ops port), liveness for "" (or /livez), one replica with a data volume, a Service and a
+PodDisruptionBudget that select the pod, a configuration the server accepts (TLS or explicit plaintext), and a
+termination grace period longer than drain + shutdown grace. Also the NetworkPolicies and deploy/prometheus-rules.yaml.
+
+Before trusting the checks, a self-test breaks copies of the rendered dev objects in known ways and requires every
+break to be caught, so a check that silently stopped checking fails the test too.
+
+Exit codes: 0 all good, 1 a check failed, 77 kubectl or PyYAML missing (ctest SKIP_RETURN_CODE).
+"""
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover
+    print("SKIP: PyYAML missing (apt-get install python3-yaml)")
+    sys.exit(77)
+
+SERVICES = {
+    "registry": {"grpc": 50051, "ops": 8081, "health": "dorset.registry.v1.RegistryService"},
+    "finance": {"grpc": 50052, "ops": 8082, "health": "dorset.finance.v1.FinanceService"},
+    "engagement": {"grpc": 50053, "ops": 8083, "health": "dorset.engagement.v1.EngagementService"},
+}
+DORSET_UID = 10001
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
+TARGETS = ["base", "overlays/dev", "overlays/prod"]
+REQUIRED_ALERTS = {  # alert name -> a metric its expression must use
+    "DorsetServiceDown": "up",
+    "DorsetHighErrorRatio": "grpc_server_handled_total",
+    "DorsetHighLatencyP99": "grpc_server_handling_seconds_bucket",
+    "DorsetCacheBreakerOpen": "dorset_cache_breaker_open",
+    "DorsetNotReady": "kube_pod_status_ready",
+}
+
+
+class Checker:
+    def __init__(self, quiet: bool = False):
+        self.failures: list[str] = []
+        self.passed = 0
+        self.quiet = quiet
+
+    def expect(self, cond: bool, what: str) -> bool:
+        if cond:
+            self.passed += 1
+        else:
+            self.failures.append(what)
+            if not self.quiet:
+                print(f"FAIL {what}")
+        return bool(cond)
+
+
+def render(deploy_dir: str, target: str) -> list[dict]:
+    out = subprocess.run(["kubectl", "kustomize", os.path.join(deploy_dir, target)],
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"kubectl kustomize {target} failed:\n{out.stderr}")
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
+def port_of(address: str | None) -> int | None:
+    if not address:
+        return None
+    m = re.fullmatch(r"(.*):(\d+)", address)
+    return int(m.group(2)) if m else None
+
+
+def pod_spec(obj: dict) -> dict:
+    kind = obj["kind"]
+    if kind == "Pod":
+        return obj["spec"]
+    if kind == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return obj["spec"]["template"]["spec"]
+
+
+def pod_labels(obj: dict) -> dict:
+    if obj["kind"] == "Pod":
+        return obj["metadata"].get("labels", {})
+    if obj["kind"] == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"]["metadata"].get("labels", {})
+    return obj["spec"]["template"]["metadata"].get("labels", {})
+
+
+def selects(selector: dict | None, labels: dict) -> bool:
+    if not selector:
+        return False
+    match = selector.get("matchLabels", selector if "matchExpressions" not in selector else {})
+    if any(labels.get(k) != v for k, v in match.items()):
+        return False
+    for expr in selector.get("matchExpressions", []):
+        value = labels.get(expr["key"])
+        if expr["operator"] == "In" and value not in expr["values"]:
+            return False
+        if expr["operator"] == "NotIn" and value in expr["values"]:
+            return False
+        if expr["operator"] == "Exists" and value is None:
+            return False
+    return True
+
+
+def effective(container: dict, spec: dict, field: str):
+    """A securityContext field from the container, else from the pod."""
+    value = (container.get("securityContext") or {}).get(field)
+    if value is None:
+        value = (spec.get("securityContext") or {}).get(field)
+    return value
+
+
+def image_pinned(image: str) -> bool:
+    if "@sha256:" in image:
+        return True
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return False
+    return last.rsplit(":", 1)[1] not in ("", "latest")
+
+
+def check_container(c: Checker, where: str, container: dict, spec: dict) -> None:
+    name = f"{where} container {container.get('name')}"
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        c.expect(probe in container, f"{name}: has {probe}")
+    res = container.get("resources") or {}
+    for kind in ("requests", "limits"):
+        for r in ("cpu", "memory"):
+            c.expect(r in (res.get(kind) or {}), f"{name}: resources.{kind}.{r} set")
+    sc = container.get("securityContext") or {}
+    c.expect(effective(container, spec, "runAsNonRoot") is True, f"{name}: runAsNonRoot true")
+    uid = effective(container, spec, "runAsUser")
+    c.expect(isinstance(uid, int) and uid > 0, f"{name}: runAsUser is a non-root uid (got {uid})")
+    c.expect(sc.get("readOnlyRootFilesystem") is True, f"{name}: readOnlyRootFilesystem true")
+    c.expect(sc.get("allowPrivilegeEscalation") is False, f"{name}: allowPrivilegeEscalation false")
+    c.expect(sc.get("privileged") in (None, False), f"{name}: not privileged")
+    drop = (sc.get("capabilities") or {}).get("drop") or []
+    c.expect("ALL" in drop, f"{name}: capabilities drop ALL")
+    c.expect(not (sc.get("capabilities") or {}).get("add"), f"{name}: adds no capabilities")
+    seccomp = effective(container, spec, "seccompProfile") or {}
+    c.expect(seccomp.get("type") == "RuntimeDefault", f"{name}: seccompProfile RuntimeDefault")
+    image = container.get("image", "")
+    c.expect(image_pinned(image), f"{name}: image {image!r} has a pinned tag (not latest)")
+
+
+def check_workloads(c: Checker, target: str, docs: list[dict]) -> None:
+    accounts = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ServiceAccount"}
+    workloads = [d for d in docs if d["kind"] in WORKLOAD_KINDS]
+    c.expect(len(workloads) >= 4, f"{target}: renders the 3 services and redis ({len(workloads)} workloads)")
+    for w in workloads:
+        where = f"{target} {w['kind']}/{w['metadata']['name']}"
+        spec = pod_spec(w)
+        c.expect(spec.get("automountServiceAccountToken") is False, f"{where}: automountServiceAccountToken false")
+        c.expect(spec.get("enableServiceLinks") is False, f"{where}: enableServiceLinks false")
+        sa = spec.get("serviceAccountName")
+        c.expect(sa in accounts, f"{where}: its ServiceAccount {sa!r} is rendered")
+        if sa in accounts:
+            c.expect(accounts[sa].get("automountServiceAccountToken") is False,
+                     f"{where}: ServiceAccount {sa} automountServiceAccountToken false")
+        for container in spec.get("containers", []) + spec.get("initContainers", []):
+            check_container(c, where, container, spec)
+
+
+def check_probe_target(c: Checker, name: str, probe: dict | None, kind: str, grpc_port: int, ops_port: int,
+                       health: str) -> None:
+    """kind: 'live' (overall "" or /livez) or 'ready' (own health name or /readyz)."""
+    if not probe:
+        return  # already reported
+    if "grpc" in probe:
+        want = "" if kind == "live" else health
+        c.expect(probe["grpc"].get("port") == grpc_port,
+                 f"{name}: gRPC probe port {probe['grpc'].get('port')} == gRPC port {grpc_port}")
+        c.expect(probe["grpc"].get("service", "") == want,
+                 f"{name}: gRPC probe service {probe['grpc'].get('service', '')!r} == {want!r}")
+    elif "httpGet" in probe:
+        want = "/livez" if kind == "live" else "/readyz"
+        c.expect(probe["httpGet"].get("port") == ops_port,
+                 f"{name}: HTTP probe port {probe['httpGet'].get('port')} == ops port {ops_port}")
+        c.expect(probe["httpGet"].get("path") == want, f"{name}: HTTP probe path == {want}")
+    else:
+        c.expect(False, f"{name}: probe is gRPC or HTTP on the ops port (got {sorted(probe)})")
+
+
+def check_services(c: Checker, target: str, docs: list[dict]) -> None:
+    by_kind: dict[str, list[dict]] = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], []).append(d)
+    configmaps = {d["metadata"]["name"]: d.get("data", {}) for d in by_kind.get("ConfigMap", [])}
+    k8s_services = by_kind.get("Service", [])
+    pdbs = by_kind.get("PodDisruptionBudget", [])
+    svc_port = {(s["metadata"]["name"], p["port"]) for s in k8s_services for p in s["spec"].get("ports", [])}
+    seen_health = set()
+
+    for svc, want in SERVICES.items():
+        sts = [d for d in by_kind.get("StatefulSet", []) if d["metadata"]["name"] == f"dorset-{svc}"]
+        if not c.expect(len(sts) == 1, f"{target}: StatefulSet dorset-{svc} rendered"):
+            continue
+        st = sts[0]
+        where = f"{target} StatefulSet/dorset-{svc}"
+        spec = pod_spec(st)
+        containers = [x for x in spec["containers"] if x["name"] == svc]
+        if not c.expect(len(containers) == 1, f"{where}: has container {svc}"):
+            continue
+        ct = containers[0]
+        c.expect(st["spec"].get("replicas") == 1, f"{where}: exactly 1 replica (SQLite has one writer)")
+        c.expect(ct.get("command", [None])[0] == f"dorset-{svc}", f"{where}: runs dorset-{svc}")
+        c.expect(effective(ct, spec, "runAsUser") == DORSET_UID, f"{where}: runs as uid {DORSET_UID}")
+
+        env: dict[str, str] = {}
+        for ref in ct.get("envFrom", []):
+            cm = (ref.get("configMapRef") or {}).get("name")
+            if cm:
+                c.expect(cm in configmaps, f"{where}: ConfigMap {cm} rendered")
+                env.update(configmaps.get(cm, {}))
+        for e in ct.get("env", []):
+            if "value" in e:
+                env[e["name"]] = e["value"]
+
+        grpc_port = port_of(env.get("DORSET_GRPC_LISTEN"))
+        ops_port = port_of(env.get("DORSET_OPS_LISTEN"))
+        c.expect(grpc_port == want["grpc"], f"{where}: DORSET_GRPC_LISTEN port {grpc_port} == {want['grpc']}")
+        c.expect(ops_port == want["ops"], f"{where}: DORSET_OPS_LISTEN port {ops_port} == {want['ops']}")
+        c.expect(env.get("DORSET_GRPC_LISTEN", "").startswith("0.0.0.0:"),
+                 f"{where}: gRPC listens on all interfaces (kubelet probes and Services reach it)")
+        c.expect(env.get("DORSET_OPS_LISTEN", "").startswith("0.0.0.0:"),
+                 f"{where}: ops listens on all interfaces (probes and Prometheus reach it)")
+        ports = {p.get("name"): p.get("containerPort") for p in ct.get("ports", [])}
+        c.expect(ports.get("grpc") == grpc_port, f"{where}: container port grpc {ports.get('grpc')} == {grpc_port}")
+        c.expect(ports.get("ops") == ops_port, f"{where}: container port ops {ports.get('ops')} == {ops_port}")
+
+        check_probe_target(c, f"{where} startupProbe", ct.get("startupProbe"), "live", grpc_port, ops_port,
+                           want["health"])
+        check_probe_target(c, f"{where} livenessProbe", ct.get("livenessProbe"), "live", grpc_port, ops_port,
+                           want["health"])
+        check_probe_target(c, f"{where} readinessProbe", ct.get("readinessProbe"), "ready", grpc_port, ops_port,
+                           want["health"])
+        rp = ct.get("readinessProbe") or {}
+        if "grpc" in rp:
+            seen_health.add(rp["grpc"].get("service"))
+
+        ann = st["spec"]["template"]["metadata"].get("annotations", {})
+        c.expect(ann.get("prometheus.io/scrape") == "true", f"{where}: prometheus.io/scrape true")
+        c.expect(ann.get("prometheus.io/port") == str(ops_port), f"{where}: prometheus.io/port == ops port")
+
+        drain = int(env.get("DORSET_DRAIN_SECONDS", "2"))
+        grace = int(env.get("DORSET_SHUTDOWN_GRACE_SECONDS", "10"))
+        tgps = spec.get("terminationGracePeriodSeconds", 30)
+        c.expect(tgps > drain + grace, f"{where}: terminationGracePeriodSeconds {tgps} > drain {drain} + grace {grace}")
+
+        # Volumes: data on a PVC at DORSET_DATA_DIR; secrets mounted read-only, as directories.
+        mounts = {m["mountPath"]: m for m in ct.get("volumeMounts", [])}
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        claims = {t["metadata"]["name"]: t for t in st["spec"].get("volumeClaimTemplates", [])}
+        data_dir = env.get("DORSET_DATA_DIR")
+        data_mount = mounts.get(data_dir or "")
+        c.expect(bool(data_mount) and data_mount["name"] in claims,
+                 f"{where}: DORSET_DATA_DIR {data_dir} is a volumeClaimTemplate mount")
+        if data_mount and data_mount["name"] in claims:
+            c.expect(claims[data_mount["name"]]["spec"].get("accessModes") == ["ReadWriteOnce"],
+                     f"{where}: data volume is ReadWriteOnce")
+        for m in mounts.values():
+            v = volumes.get(m["name"], {})
+            if "secret" in v:
+                c.expect(m.get("readOnly") is True, f"{where}: secret volume {m['name']} mounted read-only")
+                c.expect("subPath" not in m, f"{where}: secret {m['name']} mounted as a directory (rotation)")
+
+        def under_secret_mount(path: str) -> bool:
+            for mp, m in mounts.items():
+                if path.startswith(mp.rstrip("/") + "/") and "secret" in volumes.get(m["name"], {}):
+                    return True
+            return False
+
+        plaintext = env.get("DORSET_PLAINTEXT", "false").lower() in ("true", "1", "yes")
+        tls = bool(env.get("DORSET_TLS_CERT")) and bool(env.get("DORSET_TLS_KEY"))
+        if target == "base":
+            # The base chooses neither on purpose, so the server refuses to start until an overlay decides.
+            c.expect(not plaintext and not tls, f"{where}: base leaves TLS/plaintext to the overlay (fails closed)")
+        else:
+            c.expect(plaintext != tls, f"{where}: exactly one of TLS (cert+key) or DORSET_PLAINTEXT=true")
+        for key in ("DORSET_TLS_CERT", "DORSET_TLS_KEY", "DORSET_TLS_CLIENT_CA", "DORSET_TOKENS_FILE"):
+            if env.get(key):
+                c.expect(under_secret_mount(env[key]), f"{where}: {key} {env[key]} is in a mounted Secret")
+        if tls:
+            # The kubelet cannot probe a TLS gRPC port.
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                c.expect("grpc" not in (ct.get(probe) or {}), f"{where}: {probe} not gRPC while the port is TLS")
+        auth = env.get("DORSET_AUTH", "tokens")
+        if auth == "tokens":
+            c.expect(bool(env.get("DORSET_TOKENS_FILE") or env.get("DORSET_TLS_CLIENT_CA")),
+                     f"{where}: auth=tokens has a tokens file or mutual TLS")
+        c.expect(port_of(env.get("DORSET_REDIS")) is not None and
+                 (env["DORSET_REDIS"].split(":")[0], port_of(env["DORSET_REDIS"])) in svc_port,
+                 f"{where}: DORSET_REDIS {env.get('DORSET_REDIS')} is a rendered Service port")
+        if svc != "registry":
+            target_addr = env.get("DORSET_REGISTRY_TARGET", "")
+            c.expect((target_addr.split(":")[0], port_of(target_addr)) == ("dorset-registry", 50051)
+                     and ("dorset-registry", 50051) in svc_port,
+                     f"{where}: DORSET_REGISTRY_TARGET {target_addr!r} is the registry Service's gRPC port")
+
+        labels = pod_labels(st)
+        services = [s for s in k8s_services if selects(s["spec"].get("selector"), labels)]
+        if c.expect(len(services) >= 1, f"{where}: a Service selects the pod"):
+            for s in services:
+                for p in s["spec"]["ports"]:
+                    tp = p.get("targetPort", p["port"])
+                    resolved = ports.get(tp) if isinstance(tp, str) else tp
+                    c.expect(resolved in (grpc_port, ops_port),
+                             f"{where}: Service {s['metadata']['name']} port {p['port']} targets a container port")
+        c.expect(any(selects(p["spec"].get("selector"), labels) for p in pdbs),
+                 f"{where}: a PodDisruptionBudget selects the pod")
+
+    if target != "overlays/prod":
+        c.expect(seen_health == {w["health"] for w in SERVICES.values()},
+                 f"{target}: readiness probes ask for all three health names (got {sorted(seen_health)})")
+
+    redis = [d for d in by_kind.get("StatefulSet", []) if d["metadata"]["name"] == "dorset-redis"]
+    if c.expect(len(redis) == 1, f"{target}: Redis StatefulSet rendered"):
+        rc = pod_spec(redis[0])["containers"][0]
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            cmd = " ".join(((rc.get(probe) or {}).get("exec") or {}).get("command", []))
+            c.expect("redis-cli" in cmd and "ping" in cmd, f"{target} redis {probe}: redis-cli ping")
+
+
+def check_prod(c: Checker, docs: list[dict]) -> None:
+    for d in docs:
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("dorset-"):
+            data = d.get("data", {})
+            name = f"overlays/prod ConfigMap/{d['metadata']['name']}"
+            c.expect(data.get("DORSET_PLAINTEXT", "false") == "false", f"{name}: not plaintext")
+            c.expect(data.get("DORSET_AUTH", "tokens") == "tokens", f"{name}: auth=tokens")
+            c.expect(bool(data.get("DORSET_TLS_CLIENT_CA")), f"{name}: mutual TLS (DORSET_TLS_CLIENT_CA)")
+    check_network_policies(c, "overlays/prod", docs)
+
+
+def check_network_policies(c: Checker, target: str, docs: list[dict]) -> None:
+    nps = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    deny = [n for n in nps if n["spec"].get("podSelector") == {} and
+            set(n["spec"].get("policyTypes", [])) == {"Ingress", "Egress"} and
+            not n["spec"].get("ingress") and not n["spec"].get("egress")]
+    c.expect(len(deny) == 1, f"{target}: a default-deny NetworkPolicy (ingress and egress)")
+
+    def pod(name: str) -> dict:
+        return {"app.kubernetes.io/name": name}
+
+    def ingress_from(callee: str, port: int) -> list[dict]:
+        peers = []
+        for n in nps:
+            if "Ingress" not in n["spec"].get("policyTypes", []) or not selects(n["spec"]["podSelector"], pod(callee)):
+                continue
+            for rule in n["spec"].get("ingress", []):
+                if any(p.get("port") == port for p in rule.get("ports", [])):
+                    peers.extend(rule.get("from", []))
+        return peers
+
+    def pod_allowed(peers: list[dict], caller: str) -> bool:
+        return any("namespaceSelector" not in p and selects(p.get("podSelector"), pod(caller)) for p in peers)
+
+    def ns_allowed(peers: list[dict], label: str) -> bool:
+        return any(label in ((p.get("namespaceSelector") or {}).get("matchLabels") or {}) for p in peers)
+
+    def egress_to(caller: str, callee: str, port: int) -> bool:
+        for n in nps:
+            if "Egress" not in n["spec"].get("policyTypes", []) or not selects(n["spec"]["podSelector"], pod(caller)):
+                continue
+            for rule in n["spec"].get("egress", []):
+                if any(p.get("port") == port for p in rule.get("ports", [])) and \
+                        any(selects(t.get("podSelector"), pod(callee)) for t in rule.get("to", [])):
+                    return True
+        return False
+
+    reg = ingress_from("dorset-registry", 50051)
+    for caller in ("dorset-finance", "dorset-engagement"):
+        c.expect(pod_allowed(reg, caller), f"{target}: {caller} may call the registry")
+        c.expect(egress_to(caller, "dorset-registry", 50051), f"{target}: {caller} egress to the registry")
+    c.expect(not pod_allowed(reg, "dorset-redis"), f"{target}: redis may not call the registry")
+    for svc, want in SERVICES.items():
+        peers = ingress_from(f"dorset-{svc}", want["grpc"])
+        c.expect(ns_allowed(peers, "dorset.digital/ingress"), f"{target}: ingress namespace may call {svc}")
+        c.expect(egress_to(f"dorset-{svc}", "dorset-redis", 6379), f"{target}: {svc} egress to redis")
+        c.expect(pod_allowed(ingress_from("dorset-redis", 6379), f"dorset-{svc}"),
+                 f"{target}: redis accepts {svc}")
+    for svc in ("finance", "engagement"):
+        c.expect(not pod_allowed(ingress_from(f"dorset-{svc}", SERVICES[svc]["grpc"]), "dorset-registry"),
+                 f"{target}: the registry may not call {svc}")
+    dns = any(not n["spec"]["podSelector"] and any(
+        any(p.get("port") == 53 and p.get("protocol") == "UDP" for p in r.get("ports", []))
+        for r in n["spec"].get("egress", [])) for n in nps)
+    c.expect(dns, f"{target}: every pod may reach DNS (UDP 53)")
+
+
+def check_rules(c: Checker, path: str) -> None:
+    if not c.expect(os.path.exists(path), f"{path} exists"):
+        return
+    with open(path, encoding="utf-8") as f:
+        doc = yaml.safe_load(f)
+    groups = doc.get("groups") or (doc.get("spec") or {}).get("groups") or []
+    rules = [r for g in groups for r in g.get("rules", [])]
+    alerts = {r["alert"]: r for r in rules if "alert" in r}
+    for name, metric in REQUIRED_ALERTS.items():
+        if c.expect(name in alerts, f"prometheus-rules: alert {name}"):
+            c.expect(re.search(rf"\b{re.escape(metric)}\b", alerts[name]["expr"]) is not None,
+                     f"prometheus-rules: {name} uses {metric}")
+    for name, r in alerts.items():
+        c.expect(r.get("labels", {}).get("severity") in ("critical", "warning", "info"),
+                 f"prometheus-rules: {name} has a severity")
+        c.expect(bool(r.get("annotations", {}).get("summary")), f"prometheus-rules: {name} has a summary")
+        c.expect(bool(r.get("annotations", {}).get("runbook")), f"prometheus-rules: {name} points to a runbook")
+        c.expect(isinstance(r.get("expr"), str) and r["expr"].count("(") == r["expr"].count(")"),
+                 f"prometheus-rules: {name} expression parentheses balance")
+
+
+def check_all(c: Checker, rendered: dict[str, list[dict]], deploy_dir: str | None) -> None:
+    for target, docs in rendered.items():
+        check_workloads(c, target, docs)
+        check_services(c, target, docs)
+        if target == "overlays/prod":
+            check_prod(c, docs)
+    if deploy_dir:
+        check_rules(c, os.path.join(deploy_dir, "prometheus-rules.yaml"))
+
+
+def self_test(dev: list[dict]) -> list[str]:
+    """Breaks copies of the dev objects; every break must be caught. Returns the breaks that were not."""
+
+    def sts(docs, name):
+        return next(d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"] == name)
+
+    def container(docs, name):
+        return pod_spec(sts(docs, f"dorset-{name}"))["containers"][0]
+
+    def cm(docs, name):
+        return next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == f"dorset-{name}-config")
+
+    breaks = {
+        "liveness probe removed": lambda d: container(d, "finance").pop("livenessProbe"),
+        "redis startup probe removed": lambda d: pod_spec(sts(d, "dorset-redis"))["containers"][0].pop("startupProbe"),
+        "memory limit removed": lambda d: container(d, "registry")["resources"]["limits"].pop("memory"),
+        "runs as root": lambda d: container(d, "engagement")["securityContext"].update(runAsUser=0),
+        "writable root fs": lambda d: container(d, "registry")["securityContext"].update(readOnlyRootFilesystem=False),
+        "capabilities kept": lambda d: container(d, "finance")["securityContext"].pop("capabilities"),
+        "image :latest": lambda d: container(d, "finance").update(image="dorset-digital:latest"),
+        "image untagged": lambda d: container(d, "finance").update(image="registry.example.com/dorset/dorset-digital"),
+        "readiness on wrong health name": lambda d: container(d, "engagement")["readinessProbe"]["grpc"].update(
+            service="dorset.finance.v1.FinanceService"),
+        "liveness on the service name": lambda d: container(d, "registry")["livenessProbe"]["grpc"].update(
+            service="dorset.registry.v1.RegistryService"),
+        "probe port off": lambda d: container(d, "finance")["readinessProbe"]["grpc"].update(port=50051),
+        "ConfigMap port off": lambda d: cm(d, "engagement")["data"].update(DORSET_GRPC_LISTEN="0.0.0.0:50059"),
+        "ops port off": lambda d: cm(d, "registry")["data"].update(DORSET_OPS_LISTEN="0.0.0.0:9090"),
+        "two replicas": lambda d: sts(d, "dorset-finance")["spec"].update(replicas=2),
+        "short grace period": lambda d: pod_spec(sts(d, "dorset-registry")).update(terminationGracePeriodSeconds=5),
+        "neither TLS nor plaintext": lambda d: cm(d, "finance")["data"].pop("DORSET_PLAINTEXT"),
+        "PDB gone": lambda d: d.remove(next(x for x in d if x["kind"] == "PodDisruptionBudget")),
+        "registry target wrong": lambda d: cm(d, "engagement")["data"].update(DORSET_REGISTRY_TARGET="registry:1"),
+    }
+    missed = []
+    for what, mutate in breaks.items():
+        docs = copy.deepcopy(dev)
+        mutate(docs)
+        probe = Checker(quiet=True)
+        check_workloads(probe, "self-test", docs)
+        check_services(probe, "self-test", docs)
+        if not probe.failures:
+            missed.append(what)
+    return missed
+
+
+def main() -> int:
+    here = os.path.dirname(os.path.abspath(__file__))
+    deploy_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.normpath(os.path.join(here, "..", "..", "deploy"))
+    if shutil.which("kubectl") is None:
+        print("SKIP: kubectl missing (needed for `kubectl kustomize`)")
+        return 77
+    c = Checker()
+    rendered: dict[str, list[dict]] = {}
+    for target in TARGETS:
+        try:
+            rendered[target] = render(deploy_dir, target)
+            c.expect(True, f"{target} renders")
+        except RuntimeError as e:
+            c.expect(False, str(e))
+    check_all(c, rendered, deploy_dir)
+    if "overlays/dev" in rendered:
+        missed = self_test(rendered["overlays/dev"])
+        c.expect(not missed, f"self-test: every deliberate break is caught (missed: {missed})")
+    for target, docs in rendered.items():
+        kinds: dict[str, int] = {}
+        for d in docs:
+            kinds[d["kind"]] = kinds.get(d["kind"], 0) + 1
+        print(f"rendered {target}: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
+    print(f"{c.passed} passed, {len(c.failures)} failed")
+    return 1 if c.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
