@@ -10,7 +10,8 @@ For the three Dorset services: probe ports equal the container ports and the por
 DORSET_OPS_LISTEN of the ConfigMap, readiness asks for the service's own gRPC health name (or /readyz when TLS
 moves the probes to the ops port), liveness for "" (or /livez), one replica with a data volume, a Service and a
 PodDisruptionBudget that select the pod, a configuration the server accepts (TLS or explicit plaintext), and a
-termination grace period longer than drain + shutdown grace. Also the NetworkPolicies and deploy/prometheus-rules.yaml.
+termination grace period longer than drain + shutdown grace. Also the NetworkPolicies, deploy/prometheus-rules.yaml,
+and deploy/compose (same settings as the dev ConfigMaps, same hardening, same ports and grace period).
 
 Before trusting the checks, a self-test breaks copies of the rendered dev objects in known ways and requires every
 break to be caught, so a check that silently stopped checking fails the test too.
@@ -421,6 +422,69 @@ def check_rules(c: Checker, path: str) -> None:
                  f"prometheus-rules: {name} expression parentheses balance")
 
 
+def read_env_file(path: str) -> dict[str, str]:
+    env = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                key, _, value = line.partition("=")
+                env[key] = value
+    return env
+
+
+def check_compose(c: Checker, compose_dir: str, dev: list[dict]) -> None:
+    """The compose stack runs the services the way the dev overlay does."""
+    path = os.path.join(compose_dir, "compose.yaml")
+    if not c.expect(os.path.exists(path), f"{path} exists"):
+        return
+    with open(path, encoding="utf-8") as f:
+        compose = yaml.safe_load(f)
+    services = compose.get("services", {})
+    configmaps = {d["metadata"]["name"]: d.get("data", {}) for d in dev if d["kind"] == "ConfigMap"}
+    dev_sts = {d["metadata"]["name"]: d for d in dev if d["kind"] == "StatefulSet"}
+    for svc, want in SERVICES.items():
+        where = f"compose {svc}"
+        s = services.get(svc)
+        if not c.expect(s is not None, f"{where}: service defined"):
+            continue
+        env: dict[str, str] = {}
+        for f in s.get("env_file", []):
+            env.update(read_env_file(os.path.join(compose_dir, f)))
+        cm = configmaps.get(f"dorset-{svc}-config", {})
+        c.expect(env == cm, f"{where}: env files equal the dev ConfigMap "
+                 f"(only in compose: {sorted(set(env.items()) - set(cm.items()))}, "
+                 f"only in ConfigMap: {sorted(set(cm.items()) - set(env.items()))})")
+        c.expect(s.get("command") == [f"dorset-{svc}"], f"{where}: command dorset-{svc}")
+        c.expect(str(s.get("user", "")).split(":")[0] == str(DORSET_UID), f"{where}: user {DORSET_UID}")
+        c.expect(s.get("read_only") is True, f"{where}: read-only root filesystem")
+        c.expect("ALL" in s.get("cap_drop", []), f"{where}: cap_drop ALL")
+        c.expect(any("no-new-privileges" in o for o in s.get("security_opt", [])), f"{where}: no-new-privileges")
+        c.expect(bool(s.get("mem_limit")) and bool(s.get("cpus")), f"{where}: memory and CPU limits")
+        vols = s.get("volumes", [])
+        c.expect(any(v.split(":")[1] == env.get("DORSET_DATA_DIR") and not v.startswith((".", "/")) for v in vols),
+                 f"{where}: named volume at DORSET_DATA_DIR")
+        tokens = env.get("DORSET_TOKENS_FILE")
+        if tokens:
+            c.expect(any(v.split(":")[1] == tokens and v.endswith(":ro") for v in vols),
+                     f"{where}: tokens file mounted read-only")
+        published = {int(p.rsplit(":", 1)[1]) for p in s.get("ports", [])}
+        c.expect(published == {want["grpc"], want["ops"]}, f"{where}: publishes gRPC and ops ports")
+        hc = " ".join(s.get("healthcheck", {}).get("test", []))
+        c.expect(f"/{want['ops']}" in hc and "/readyz" in hc, f"{where}: healthcheck asks /readyz on the ops port")
+        grace = s.get("stop_grace_period", "10s")
+        sts = dev_sts.get(f"dorset-{svc}")
+        if sts:
+            c.expect(int(str(grace).rstrip("s")) == pod_spec(sts).get("terminationGracePeriodSeconds"),
+                     f"{where}: stop_grace_period equals terminationGracePeriodSeconds")
+            k8s_image = pod_spec(sts)["containers"][0]["image"].rsplit(":", 1)[1]
+            c.expect(str(s.get("image", "")).rstrip("}").endswith(k8s_image),
+                     f"{where}: default image tag is the dev overlay's ({k8s_image})")
+    r = services.get("redis", {})
+    c.expect("redis-cli" in " ".join(r.get("healthcheck", {}).get("test", [])), "compose redis: healthcheck ping")
+    c.expect(r.get("read_only") is True and "ALL" in r.get("cap_drop", []), "compose redis: hardened")
+
+
 def check_all(c: Checker, rendered: dict[str, list[dict]], deploy_dir: str | None) -> None:
     for target, docs in rendered.items():
         check_workloads(c, target, docs)
@@ -429,6 +493,8 @@ def check_all(c: Checker, rendered: dict[str, list[dict]], deploy_dir: str | Non
             check_prod(c, docs)
     if deploy_dir:
         check_rules(c, os.path.join(deploy_dir, "prometheus-rules.yaml"))
+        if "overlays/dev" in rendered:
+            check_compose(c, os.path.join(deploy_dir, "compose"), rendered["overlays/dev"])
 
 
 def self_test(dev: list[dict]) -> list[str]:

@@ -1,0 +1,55 @@
+// The method -> permission table for all services. Each service's section is kept in the
+// order of its proto. A method missing here is refused.
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "runtime/auth/permissions.h"
+
+namespace dorset::runtime {
+namespace {
+
+using P = Permission;
+
+const absl::flat_hash_map<std::string_view, Permission>& Table() {
+  static const auto* table = new absl::flat_hash_map<std::string_view, Permission>{
+      // Health and reflection: open when ServerConfig::open_health (checked by the gate).
+      {"/grpc.health.v1.Health/Check", P::kPublic},
+      {"/grpc.health.v1.Health/Watch", P::kPublic},
+      {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", P::kPublic},
+
+      // Benchmark baseline.
+      {"/dorset.bench.v1.EchoService/Echo", P::kPublic},
+
+      // --- dorset.registry.v1 (section owned by the registry service) ---
+      {"/dorset.registry.v1.RegistryService/Ping", P::kRegistryRead},
+      // --- end registry ---
+
+      // --- dorset.finance.v1 (section owned by the finance service) ---
+      {"/dorset.finance.v1.FinanceService/Ping", P::kFinanceRead},
+      // --- end finance ---
+
+      // --- dorset.engagement.v1 (section owned by the engagement service) ---
+      {"/dorset.engagement.v1.EngagementService/Ping", P::kEngagementRead},
+      // --- end engagement ---
+  };
+  return *table;
+}
+
+}  // namespace
+
+std::optional<Permission> RequiredPermission(std::string_view full_method) {
+  const auto& table = Table();
+  auto it = table.find(full_method);
+  if (it == table.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::string> TableMethods() {
+  std::vector<std::string> methods;
+  for (const auto& [method, permission] : Table()) methods.emplace_back(method);
+  std::sort(methods.begin(), methods.end());
+  return methods;
+}
+
+}  // namespace dorset::runtime

@@ -1,0 +1,41 @@
+// The shared cache seen by services: a small key/value interface with TTLs and a publish
+// channel. Two implementations: RedisCache (shared between processes, the documented key
+// schema in docs/cache-keys.md) and LruCache (in-process, when no Redis is configured).
+//
+// The cache is an optimisation, never a source of truth: every method is fail-open. A fault
+// is logged and counted, Get() then reports a miss and writes are dropped; callers fall back
+// to the store.
+#ifndef DORSET_RUNTIME_CACHE_CACHE_H_
+#define DORSET_RUNTIME_CACHE_CACHE_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace dorset::runtime {
+
+struct CacheHealth {
+  bool ok = true;             // the backend answered recently
+  bool breaker_open = false;  // calls are being skipped until the backend recovers
+  std::string backend;        // "redis" or "memory"
+  std::string detail;
+};
+
+class Cache {
+ public:
+  virtual ~Cache() = default;
+  // The cached value, or nullopt on a miss or a fault.
+  virtual std::optional<std::string> Get(std::string_view key) = 0;
+  virtual void Set(std::string_view key, std::string_view value, absl::Duration ttl) = 0;
+  virtual void Delete(const std::vector<std::string>& keys) = 0;
+  // Announces `message` on `channel` (Redis PUBLISH); a no-op in memory.
+  virtual void Publish(std::string_view channel, std::string_view message) = 0;
+  virtual CacheHealth Health() = 0;
+};
+
+}  // namespace dorset::runtime
+
+#endif  // DORSET_RUNTIME_CACHE_CACHE_H_

@@ -1,0 +1,244 @@
+#include "runtime/config/config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "runtime/base/string_view.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
+
+namespace dorset::runtime {
+namespace {
+
+absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+// One setting: its name, help and how it writes into the config.
+struct Setting {
+  std::string name;
+  std::string help;
+  std::function<absl::Status(ServerConfig&, const std::string&)> apply;
+};
+
+absl::Status ParseBool(const std::string& name, const std::string& value, bool& out) {
+  const std::string v = absl::AsciiStrToLower(value);
+  if (v == "true" || v == "1" || v == "yes" || v.empty()) {
+    out = true;
+  } else if (v == "false" || v == "0" || v == "no") {
+    out = false;
+  } else {
+    return InvalidArgument(name, absl::StrCat("expected true or false, got \"", value, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseInt(const std::string& name, const std::string& value, int low, int high,
+                      int& out) {
+  int parsed = 0;
+  if (!absl::SimpleAtoi(value, &parsed) || parsed < low || parsed > high) {
+    return InvalidArgument(
+        name, absl::StrCat("expected a whole number from ", low, " to ", high, ", got \"", value,
+                           "\""));
+  }
+  out = parsed;
+  return absl::OkStatus();
+}
+
+#define DORSET_STRING_SETTING(field, help_text)                                         \
+  Setting {                                                                             \
+    #field, help_text, [](ServerConfig& c, const std::string& v) {                      \
+      c.field = v;                                                                      \
+      return absl::OkStatus();                                                          \
+    }                                                                                   \
+  }
+#define DORSET_BOOL_SETTING(field, help_text)                                           \
+  Setting {                                                                             \
+    #field, help_text, [](ServerConfig& c, const std::string& v) {                      \
+      return ParseBool(#field, v, c.field);                                             \
+    }                                                                                   \
+  }
+#define DORSET_INT_SETTING(field, low, high, help_text)                                 \
+  Setting {                                                                             \
+    #field, help_text, [](ServerConfig& c, const std::string& v) {                      \
+      return ParseInt(#field, v, low, high, c.field);                                   \
+    }                                                                                   \
+  }
+
+const std::vector<Setting>& Settings() {
+  static const auto* settings = new std::vector<Setting>{
+      DORSET_STRING_SETTING(grpc_listen, "gRPC listen address host:port (port 0 = any free)"),
+      DORSET_STRING_SETTING(ops_listen, "HTTP ops address for /livez /readyz /metrics"),
+      DORSET_STRING_SETTING(data_dir, "directory holding the service's SQLite store"),
+      DORSET_STRING_SETTING(redis, "Redis host:port for the shared cache; empty = in-process"),
+      DORSET_STRING_SETTING(tls_cert, "PEM certificate chain for the gRPC port"),
+      DORSET_STRING_SETTING(tls_key, "PEM private key for the gRPC port"),
+      DORSET_STRING_SETTING(tls_client_ca, "PEM CA: require client certificates (mutual TLS)"),
+      DORSET_BOOL_SETTING(plaintext, "serve gRPC without TLS (local development only)"),
+      Setting{"auth", "tokens (bearer tokens and client certificates) or none (development)",
+              [](ServerConfig& c, const std::string& v) -> absl::Status {
+                if (v == "tokens") {
+                  c.auth = AuthMode::kTokens;
+                } else if (v == "none") {
+                  c.auth = AuthMode::kNone;
+                } else {
+                  return InvalidArgument("auth", "expected tokens or none");
+                }
+                return absl::OkStatus();
+              }},
+      DORSET_STRING_SETTING(tokens_file, "bearer tokens file: <sha256-hex> <principal> <roles>"),
+      DORSET_BOOL_SETTING(open_health, "health and reflection need no credentials"),
+      DORSET_STRING_SETTING(log_level, "trace, debug, info, warn or error"),
+      DORSET_INT_SETTING(drain_seconds, 0, 300, "seconds NOT_SERVING before shutdown"),
+      DORSET_INT_SETTING(shutdown_grace_seconds, 0, 600, "seconds in-flight calls may finish"),
+      DORSET_INT_SETTING(max_message_bytes, 1024, 64 * 1024 * 1024, "largest gRPC message"),
+      DORSET_INT_SETTING(rate_limit_per_second, 0, 1000000, "calls per second per principal"),
+      DORSET_INT_SETTING(rate_limit_burst, 1, 10000000, "burst size of the rate limit"),
+      DORSET_STRING_SETTING(registry_target, "the registry's gRPC address (finance, engagement)"),
+      DORSET_INT_SETTING(cache_pool_size, 1, 64, "Redis connections in the pool"),
+      DORSET_INT_SETTING(cache_ttl_seconds, 1, 86400, "cache entry lifetime"),
+  };
+  return *settings;
+}
+
+std::string EnvName(const std::string& setting) {
+  return absl::StrCat("DORSET_", absl::AsciiStrToUpper(setting));
+}
+
+}  // namespace
+
+EnvLookup ProcessEnv() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+absl::StatusOr<std::pair<std::string, int>> SplitHostPort(std::string_view address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("expected host:port, got \"", Sv(address), "\""));
+  }
+  std::string host(address.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = 0;
+  if (!absl::SimpleAtoi(Sv(address.substr(colon + 1)), &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("bad port in \"", Sv(address), "\""));
+  }
+  return std::make_pair(host, port);
+}
+
+absl::StatusOr<ServerConfig> LoadServerConfig(const ServerDefaults& defaults, int argc,
+                                              const char* const* argv, const EnvLookup& env) {
+  ServerConfig config;
+  config.service = defaults.service;
+  config.grpc_listen = defaults.grpc_listen;
+  config.ops_listen = defaults.ops_listen;
+  config.data_dir = absl::StrCat("var/", defaults.service);
+
+  std::map<std::string, std::string> flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      return absl::CancelledError(Usage(defaults));
+    }
+    if (arg.substr(0, 2) != "--") {
+      return InvalidArgument("argv", absl::StrCat("unexpected argument \"", Sv(arg), "\""));
+    }
+    arg.remove_prefix(2);
+    const size_t eq = arg.find('=');
+    std::string name(arg.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : std::string(arg.substr(eq + 1));
+    flags[name] = value;
+  }
+
+  for (const Setting& setting : Settings()) {
+    std::optional<std::string> value;
+    if (auto it = flags.find(setting.name); it != flags.end()) {
+      value = it->second;
+      flags.erase(it);
+    } else {
+      value = env(EnvName(setting.name));
+    }
+    if (value.has_value()) RETURN_IF_ERROR(setting.apply(config, *value));
+  }
+  if (!flags.empty()) {
+    return InvalidArgument(flags.begin()->first,
+                           absl::StrCat("unknown flag --", flags.begin()->first, " (see --help)"));
+  }
+  RETURN_IF_ERROR(Validate(config));
+  return config;
+}
+
+absl::Status Validate(const ServerConfig& c) {
+  if (auto hp = SplitHostPort(c.grpc_listen); !hp.ok()) {
+    return InvalidArgument("grpc_listen", ToStd(hp.status().message()));
+  }
+  if (auto hp = SplitHostPort(c.ops_listen); !hp.ok()) {
+    return InvalidArgument("ops_listen", ToStd(hp.status().message()));
+  }
+  if (!c.redis.empty()) {
+    if (auto hp = SplitHostPort(c.redis); !hp.ok()) {
+      return InvalidArgument("redis", ToStd(hp.status().message()));
+    }
+  }
+  if (c.data_dir.empty()) return InvalidArgument("data_dir", "must not be empty");
+  const bool has_tls = !c.tls_cert.empty() || !c.tls_key.empty();
+  if (has_tls && (c.tls_cert.empty() || c.tls_key.empty())) {
+    return InvalidArgument(c.tls_cert.empty() ? "tls_cert" : "tls_key",
+                           "tls_cert and tls_key must be given together");
+  }
+  if (!has_tls && !c.plaintext) {
+    return InvalidArgument("plaintext",
+                           "no TLS certificate configured: give --tls_cert/--tls_key, or "
+                           "--plaintext=true to serve without TLS (development only)");
+  }
+  if (has_tls && c.plaintext) {
+    return InvalidArgument("plaintext", "plaintext=true contradicts tls_cert/tls_key");
+  }
+  if (!c.tls_client_ca.empty() && !has_tls) {
+    return InvalidArgument("tls_client_ca", "mutual TLS needs tls_cert and tls_key");
+  }
+  for (const auto& [name, path] : {std::pair<const char*, const std::string&>{"tls_cert", c.tls_cert},
+                                   {"tls_key", c.tls_key},
+                                   {"tls_client_ca", c.tls_client_ca}}) {
+    if (!path.empty() && !std::filesystem::exists(path)) {
+      return InvalidArgument(name, absl::StrCat("file not found: ", path));
+    }
+  }
+  if (c.auth == AuthMode::kTokens && c.tokens_file.empty() && c.tls_client_ca.empty()) {
+    return InvalidArgument("tokens_file",
+                           "auth=tokens needs a tokens file or mutual TLS; use --auth=none only "
+                           "for local development");
+  }
+  if (!c.tokens_file.empty() && !std::filesystem::exists(c.tokens_file)) {
+    return InvalidArgument("tokens_file", absl::StrCat("file not found: ", c.tokens_file));
+  }
+  if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" &&
+      c.log_level != "warn" && c.log_level != "error") {
+    return InvalidArgument("log_level", "expected trace, debug, info, warn or error");
+  }
+  if (!c.registry_target.empty()) {
+    if (auto hp = SplitHostPort(c.registry_target); !hp.ok()) {
+      return InvalidArgument("registry_target", ToStd(hp.status().message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string Usage(const ServerDefaults& defaults) {
+  std::string out = absl::StrCat("usage: dorset-", defaults.service, " [--setting=value ...]\n",
+                                 "Each setting may also come from the environment variable shown.\n");
+  for (const Setting& s : Settings()) {
+    absl::StrAppend(&out, "  --", s.name, "  (", EnvName(s.name), ")\n      ", s.help, "\n");
+  }
+  return out;
+}
+
+}  // namespace dorset::runtime

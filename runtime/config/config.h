@@ -1,0 +1,74 @@
+// The one place a server's configuration is defined, parsed and validated.
+//
+// Every setting is a flag `--name=value`; the environment variable DORSET_<NAME> (upper
+// case) supplies it when the flag is absent, so the same binary runs from a shell, from
+// scripts/run and from a Kubernetes ConfigMap. Load() refuses unknown flags and bad values
+// with a message that names the setting.
+#ifndef DORSET_RUNTIME_CONFIG_CONFIG_H_
+#define DORSET_RUNTIME_CONFIG_CONFIG_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace dorset::runtime {
+
+enum class AuthMode { kTokens, kNone };
+
+struct ServerConfig {
+  // Which service this process runs ("registry", "finance", "engagement", "echo").
+  std::string service;
+  std::string grpc_listen;      // host:port; port 0 picks a free port
+  std::string ops_listen;       // host:port of the HTTP ops server (/livez /readyz /metrics)
+  std::string data_dir;         // the service's SQLite store lives here
+  std::string redis;            // host:port; empty = in-process LRU cache
+  std::string tls_cert;         // PEM server certificate chain
+  std::string tls_key;          // PEM private key
+  std::string tls_client_ca;    // when set, clients must present a certificate signed by it
+  bool plaintext = false;       // no TLS: must be asked for explicitly
+  AuthMode auth = AuthMode::kTokens;
+  std::string tokens_file;      // "<sha256 hex> <principal> <role,role>" per line
+  bool open_health = true;      // health and reflection need no credentials
+  std::string log_level = "info";
+  int drain_seconds = 2;        // NOT_SERVING before Shutdown, so load balancers move away
+  int shutdown_grace_seconds = 10;
+  int max_message_bytes = 4 * 1024 * 1024;
+  int rate_limit_per_second = 200;   // per principal; 0 disables
+  int rate_limit_burst = 400;
+  std::string registry_target;  // finance/engagement: where the registry listens
+  int cache_pool_size = 4;
+  int cache_ttl_seconds = 300;
+};
+
+// Defaults that differ per service (ports).
+struct ServerDefaults {
+  std::string service;
+  std::string grpc_listen;
+  std::string ops_listen;
+};
+
+// Looks up an environment variable; tests inject their own.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup ProcessEnv();
+
+// Parses flags (argv[1..]) over environment over defaults, then validates.
+absl::StatusOr<ServerConfig> LoadServerConfig(const ServerDefaults& defaults, int argc,
+                                              const char* const* argv,
+                                              const EnvLookup& env = ProcessEnv());
+
+// Checks cross-field rules (TLS files exist, plaintext chosen explicitly, ports parse...).
+absl::Status Validate(const ServerConfig& config);
+
+// The usage text listing every setting and its environment variable.
+std::string Usage(const ServerDefaults& defaults);
+
+// Splits "host:port" ("[::1]:50051" too). Port must be 0..65535.
+absl::StatusOr<std::pair<std::string, int>> SplitHostPort(std::string_view address);
+
+}  // namespace dorset::runtime
+
+#endif  // DORSET_RUNTIME_CONFIG_CONFIG_H_

@@ -1,0 +1,110 @@
+#include "runtime/server/call_gate.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/security/auth_context.h"
+#include "grpcpp/server_context.h"
+#include "runtime/server/call_registry.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
+
+namespace dorset::runtime {
+namespace {
+constexpr char kBearer[] = "Bearer ";
+}  // namespace
+
+CallGate::CallGate(const ServerConfig& config, std::unique_ptr<TokenStore> tokens)
+    : auth_mode_(config.auth),
+      open_health_(config.open_health),
+      mutual_tls_(!config.tls_client_ca.empty()),
+      rate_per_second_(config.rate_limit_per_second),
+      rate_burst_(config.rate_limit_burst),
+      tokens_(std::move(tokens)) {}
+
+absl::StatusOr<Caller> CallGate::Admit(const grpc::ServerContextBase& context) {
+  std::shared_ptr<CallInfo> info = FindCall(&context);
+  if (info == nullptr) return Internal("call was not registered by the server interceptor");
+
+  std::string authorization;
+  const auto& metadata = context.client_metadata();
+  if (auto it = metadata.find("authorization"); it != metadata.end()) {
+    authorization.assign(it->second.data(), it->second.size());
+  }
+  std::string certificate_name;
+  if (mutual_tls_) {
+    if (auto auth = context.auth_context(); auth != nullptr) {
+      for (const auto& value : auth->FindPropertyValues("x509_common_name")) {
+        certificate_name.assign(value.data(), value.size());
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(Caller caller, Decide(info->method(), authorization, certificate_name));
+  caller.request_id = info->request_id();
+  info->set_principal(caller.principal);
+  return caller;
+}
+
+absl::StatusOr<Caller> CallGate::Decide(const std::string& method,
+                                        const std::string& authorization,
+                                        const std::string& certificate_name) {
+  const std::optional<Permission> required = RequiredPermission(method);
+  if (!required.has_value()) {
+    return PermissionDenied(absl::StrCat("(none: ", method, " is not in the permission table)"));
+  }
+  Caller caller;
+  caller.method = method;
+  if (*required == Permission::kPublic && open_health_) {
+    caller.principal = "anonymous";
+    return caller;
+  }
+  if (auth_mode_ == AuthMode::kNone) {
+    // Development only (the configuration insists it is asked for explicitly).
+    caller.principal = "anonymous";
+    caller.roles = {"admin"};
+  } else if (!certificate_name.empty() && tokens_ != nullptr &&
+             tokens_->FindCertificate(certificate_name).ok()) {
+    ASSIGN_OR_RETURN(Identity identity, tokens_->FindCertificate(certificate_name));
+    caller.principal = identity.principal;
+    caller.roles = std::move(identity.roles);
+  } else if (!authorization.empty()) {
+    if (!absl::StartsWith(authorization, kBearer)) {
+      return Unauthenticated("authorization metadata must be \"Bearer <token>\"");
+    }
+    if (tokens_ == nullptr) return Unauthenticated("bearer tokens are not configured here");
+    ASSIGN_OR_RETURN(Identity identity,
+                     tokens_->FindToken(std::string_view(authorization).substr(strlen(kBearer))));
+    caller.principal = identity.principal;
+    caller.roles = std::move(identity.roles);
+  } else if (!certificate_name.empty()) {
+    return Unauthenticated(
+        absl::StrCat("client certificate \"", certificate_name, "\" is not registered"));
+  } else {
+    return Unauthenticated("no credentials: send \"authorization: Bearer <token>\"");
+  }
+  if (!caller.Can(*required)) return PermissionDenied(PermissionName(*required));
+  RETURN_IF_ERROR(TakeRateToken(caller.principal));
+  return caller;
+}
+
+absl::Status CallGate::TakeRateToken(const std::string& principal) {
+  if (rate_per_second_ <= 0) return absl::OkStatus();
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = buckets_.try_emplace(principal, Bucket{static_cast<double>(rate_burst_), now});
+  Bucket& bucket = it->second;
+  // Token counts are call budgets, not money: a double is the right tool here.
+  bucket.tokens = std::min<double>(
+      rate_burst_, bucket.tokens + absl::ToDoubleSeconds(now - bucket.refilled) * rate_per_second_);
+  bucket.refilled = now;
+  if (bucket.tokens < 1.0) {
+    const absl::Duration wait = absl::Seconds((1.0 - bucket.tokens) / rate_per_second_);
+    return ResourceExhausted(
+        absl::StrCat("rate limit of ", rate_per_second_, " calls per second exceeded"), wait);
+  }
+  bucket.tokens -= 1.0;
+  return absl::OkStatus();
+}
+
+}  // namespace dorset::runtime

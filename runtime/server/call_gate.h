@@ -1,0 +1,56 @@
+// The gate every RPC passes before its handler runs: who is calling (bearer token, client
+// certificate, or the development "anonymous" when auth=none), whether the method's
+// permission (auth/permissions.h) is granted, and the per-principal rate limit.
+#ifndef DORSET_RUNTIME_SERVER_CALL_GATE_H_
+#define DORSET_RUNTIME_SERVER_CALL_GATE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "runtime/auth/caller.h"
+#include "runtime/auth/token_store.h"
+#include "runtime/config/config.h"
+
+namespace grpc {
+class ServerContextBase;
+}
+
+namespace dorset::runtime {
+
+class CallGate {
+ public:
+  // `tokens` may be null when the configuration has no tokens file.
+  CallGate(const ServerConfig& config, std::unique_ptr<TokenStore> tokens);
+
+  // Returns the caller, or UNAUTHENTICATED / PERMISSION_DENIED / RESOURCE_EXHAUSTED.
+  absl::StatusOr<Caller> Admit(const grpc::ServerContextBase& context);
+
+  // The same decision for a given method and metadata (used by tests and Admit).
+  absl::StatusOr<Caller> Decide(const std::string& method, const std::string& authorization,
+                                const std::string& certificate_name);
+
+ private:
+  absl::Status TakeRateToken(const std::string& principal);
+
+  struct Bucket {
+    double tokens;
+    absl::Time refilled;
+  };
+
+  const AuthMode auth_mode_;
+  const bool open_health_;
+  const bool mutual_tls_;
+  const int rate_per_second_;
+  const int rate_burst_;
+  std::unique_ptr<TokenStore> tokens_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace dorset::runtime
+
+#endif  // DORSET_RUNTIME_SERVER_CALL_GATE_H_

@@ -1,0 +1,64 @@
+#include "runtime/server/call_registry.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
+#include "absl/strings/str_format.h"
+
+namespace dorset::runtime {
+namespace {
+
+struct Registry {
+  absl::Mutex mu;
+  absl::flat_hash_map<const grpc::ServerContextBase*, std::shared_ptr<CallInfo>> calls
+      ABSL_GUARDED_BY(mu);
+};
+
+Registry& Calls() {
+  static auto* registry = new Registry();  // never destroyed: calls may end during exit
+  return *registry;
+}
+
+}  // namespace
+
+void CallInfo::set_request_id(std::string id) {
+  absl::MutexLock lock(&mu_);
+  request_id_ = std::move(id);
+}
+std::string CallInfo::request_id() const {
+  absl::MutexLock lock(&mu_);
+  return request_id_;
+}
+void CallInfo::set_principal(std::string principal) {
+  absl::MutexLock lock(&mu_);
+  principal_ = std::move(principal);
+}
+std::string CallInfo::principal() const {
+  absl::MutexLock lock(&mu_);
+  return principal_;
+}
+
+void RegisterCall(const grpc::ServerContextBase* context, std::shared_ptr<CallInfo> info) {
+  Registry& r = Calls();
+  absl::MutexLock lock(&r.mu);
+  r.calls[context] = std::move(info);
+}
+
+void UnregisterCall(const grpc::ServerContextBase* context) {
+  Registry& r = Calls();
+  absl::MutexLock lock(&r.mu);
+  r.calls.erase(context);
+}
+
+std::shared_ptr<CallInfo> FindCall(const grpc::ServerContextBase* context) {
+  Registry& r = Calls();
+  absl::MutexLock lock(&r.mu);
+  auto it = r.calls.find(context);
+  return it == r.calls.end() ? nullptr : it->second;
+}
+
+std::string NewRequestId() {
+  thread_local absl::BitGen gen;
+  return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(gen), absl::Uniform<uint64_t>(gen));
+}
+
+}  // namespace dorset::runtime

@@ -1,0 +1,46 @@
+// Per-call facts shared between the interceptor (which sees every call first and last) and the
+// handler helpers (which authenticate and authorise). Keyed by the call's ServerContext.
+#ifndef DORSET_RUNTIME_SERVER_CALL_REGISTRY_H_
+#define DORSET_RUNTIME_SERVER_CALL_REGISTRY_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+namespace grpc {
+class ServerContextBase;
+}
+
+namespace dorset::runtime {
+
+class CallInfo {
+ public:
+  explicit CallInfo(std::string method) : method_(std::move(method)) {}
+  const std::string& method() const { return method_; }
+
+  void set_request_id(std::string id) ABSL_LOCKS_EXCLUDED(mu_);
+  std::string request_id() const ABSL_LOCKS_EXCLUDED(mu_);
+  void set_principal(std::string principal) ABSL_LOCKS_EXCLUDED(mu_);
+  std::string principal() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  const std::string method_;
+  mutable absl::Mutex mu_;
+  std::string request_id_ ABSL_GUARDED_BY(mu_);
+  std::string principal_ ABSL_GUARDED_BY(mu_);
+};
+
+// Registers the CallInfo of a live call. The interceptor adds and removes; handlers look up.
+void RegisterCall(const grpc::ServerContextBase* context, std::shared_ptr<CallInfo> info);
+void UnregisterCall(const grpc::ServerContextBase* context);
+// The CallInfo of a live call, or nullptr when the call was not seen by the interceptor.
+std::shared_ptr<CallInfo> FindCall(const grpc::ServerContextBase* context);
+
+// A fresh random request id (32 hex digits).
+std::string NewRequestId();
+
+}  // namespace dorset::runtime
+
+#endif  // DORSET_RUNTIME_SERVER_CALL_REGISTRY_H_

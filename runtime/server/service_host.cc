@@ -1,0 +1,230 @@
+#include "runtime/server/service_host.h"
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "prometheus/registry.h"
+#include "runtime/cache/lru_cache.h"
+#include "runtime/cache/redis_cache.h"
+#include "runtime/logging/log.h"
+#include "runtime/server/observability_interceptor.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
+
+namespace dorset::runtime {
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& setting, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return InvalidArgument(setting, absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(const ServerConfig& c) {
+  if (c.plaintext) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions options(
+      c.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ASSIGN_OR_RETURN(std::string cert, ReadPem("tls_cert", c.tls_cert));
+  ASSIGN_OR_RETURN(std::string key, ReadPem("tls_key", c.tls_key));
+  options.pem_key_cert_pairs.push_back({key, cert});
+  if (!c.tls_client_ca.empty()) {
+    ASSIGN_OR_RETURN(options.pem_root_certs, ReadPem("tls_client_ca", c.tls_client_ca));
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+std::unique_ptr<Cache> MakeCache(const ServerConfig& c, prometheus::Registry& metrics) {
+  if (c.redis.empty()) return std::make_unique<LruCache>(100000);
+  auto host_port = SplitHostPort(c.redis);  // validated by the configuration already
+  RedisOptions options;
+  options.host = host_port->first;
+  options.port = host_port->second;
+  options.pool_size = c.cache_pool_size;
+  return std::make_unique<RedisCache>(options, &metrics);
+}
+
+}  // namespace
+
+ServiceHost::ServiceHost(ServerConfig config, std::unique_ptr<ServiceModule> module)
+    : config_(std::move(config)),
+      module_(std::move(module)),
+      metrics_(std::make_shared<prometheus::Registry>()) {}
+
+absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(
+    ServerConfig config, std::unique_ptr<ServiceModule> module) {
+  RETURN_IF_ERROR(Validate(config));
+  std::unique_ptr<ServiceHost> host(new ServiceHost(std::move(config), std::move(module)));
+  RETURN_IF_ERROR(host->StartServing());
+  return host;
+}
+
+absl::Status ServiceHost::StartServing() {
+  std::error_code ec;
+  std::filesystem::create_directories(config_.data_dir, ec);
+  if (ec) {
+    return InvalidArgument("data_dir",
+                           absl::StrCat("cannot create ", config_.data_dir, ": ", ec.message()));
+  }
+  cache_ = MakeCache(config_, *metrics_);
+  std::unique_ptr<TokenStore> tokens;
+  if (!config_.tokens_file.empty()) {
+    ASSIGN_OR_RETURN(tokens, TokenStore::Load(config_.tokens_file));
+  }
+  gate_ = std::make_unique<CallGate>(config_, std::move(tokens));
+
+  const ServiceEnv env{config_, *cache_, *metrics_, *gate_};
+  RETURN_IF_ERROR(Annotate(module_->Init(env), "starting the service"));
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  ASSIGN_OR_RETURN(auto credentials, MakeCredentials(config_));
+  builder.AddListeningPort(config_.grpc_listen, credentials, &grpc_port_);
+  builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
+  builder.SetMaxSendMessageSize(config_.max_message_bytes);
+  // Keepalive on purpose: ping idle connections so dead peers (and half-open NATs in front of
+  // long WatchChanges streams) are noticed within a minute, and let clients ping every 10 s.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 15 * 60 * 1000);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+  factories.push_back(std::make_unique<ObservabilityInterceptorFactory>(*metrics_));
+  builder.experimental().SetInterceptorCreators(std::move(factories));
+  for (grpc::Service* service : module_->Services()) builder.RegisterService(service);
+
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || grpc_port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("grpc_listen: cannot listen on ", config_.grpc_listen));
+  }
+  server_->GetHealthCheckService()->SetServingStatus("", true);
+  RefreshHealth();
+
+  ASSIGN_OR_RETURN(ops_, OpsHttpServer::Start(config_.ops_listen, metrics_,
+                                              [this] { return CurrentReadiness(); }));
+  health_loop_ = std::thread([this] {
+    while (!stop_health_loop_.WaitForNotificationWithTimeout(absl::Seconds(1))) RefreshHealth();
+  });
+  return absl::OkStatus();
+}
+
+Readiness ServiceHost::CurrentReadiness() {
+  if (shutting_down_.load()) return {false, "shutting down"};
+  if (absl::Status store = module_->CheckStore(); !store.ok()) {
+    return {false, absl::StrCat("store not ready: ", store.message())};
+  }
+  const CacheHealth cache = cache_->Health();
+  if (!cache.ok) return {true, absl::StrCat("ok; cache degraded (", cache.detail, ")")};
+  return {true, absl::StrCat("ok; cache ", cache.backend)};
+}
+
+void ServiceHost::RefreshHealth() {
+  const bool serving = CurrentReadiness().ready;
+  absl::MutexLock lock(&health_mu_);
+  if (server_ == nullptr || shutting_down_.load()) return;
+  for (const std::string& name : module_->HealthNames()) {
+    server_->GetHealthCheckService()->SetServingStatus(name, serving);
+  }
+  if (serving != last_serving_) {
+    log::Info(serving ? "ready" : "not ready", {{"health_names", absl::StrJoin(module_->HealthNames(), ",")}});
+    last_serving_ = serving;
+  }
+}
+
+void ServiceHost::Shutdown() {
+  absl::MutexLock lock(&shutdown_mu_);
+  if (shut_down_) return;
+  shut_down_ = true;
+  log::Info("shutting down", {{"drain_seconds", config_.drain_seconds}});
+  {
+    absl::MutexLock health_lock(&health_mu_);
+    shutting_down_.store(true);
+    if (server_) {
+      // Readiness off first (liveness "" stays up) so load balancers stop sending new calls.
+      for (const std::string& name : module_->HealthNames()) {
+        server_->GetHealthCheckService()->SetServingStatus(name, false);
+      }
+    }
+  }
+  stop_health_loop_.Notify();
+  if (health_loop_.joinable()) health_loop_.join();
+  if (server_) {
+    absl::SleepFor(absl::Seconds(config_.drain_seconds));
+    server_->GetHealthCheckService()->Shutdown();
+    module_->OnShutdown();
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::seconds(config_.shutdown_grace_seconds));
+    server_->Wait();
+  }
+  if (ops_) ops_->Stop();
+  log::Info("stopped");
+}
+
+ServiceHost::~ServiceHost() {
+  Shutdown();
+  // The server must go before the module whose services it references.
+  server_.reset();
+}
+
+int RunServerMain(int argc, char** argv, const ServerDefaults& defaults,
+                  std::function<std::unique_ptr<ServiceModule>()> make_module) {
+  // Block the stop signals in every thread (threads inherit the mask), then wait for them
+  // on this one: no async-signal-safety puzzles.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  absl::StatusOr<ServerConfig> config = LoadServerConfig(defaults, argc, argv);
+  if (config.status().code() == absl::StatusCode::kCancelled) {  // --help
+    std::cout << config.status().message();
+    return 0;
+  }
+  if (!config.ok()) {
+    std::cerr << "dorset-" << defaults.service
+              << ": configuration error: " << config.status().message() << "\n";
+    return 2;
+  }
+  if (absl::Status s = log::Init(defaults.service, config->log_level); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 2;
+  }
+  const absl::Time started = absl::Now();
+  absl::StatusOr<std::unique_ptr<ServiceHost>> host =
+      ServiceHost::Start(*std::move(config), make_module());
+  if (!host.ok()) {
+    log::Error("cannot start", {{"error", std::string(host.status().message())}});
+    return 1;
+  }
+  const ServerConfig& c = (*host)->config();
+  log::Info("serving",
+            {{"grpc_port", (*host)->grpc_port()},
+             {"ops_port", (*host)->ops_port()},
+             {"tls", c.plaintext ? "plaintext" : (c.tls_client_ca.empty() ? "tls" : "mutual-tls")},
+             {"auth", c.auth == AuthMode::kNone ? "none" : "tokens"},
+             {"cache", c.redis.empty() ? "memory" : c.redis},
+             {"startup_ms", absl::ToDoubleMilliseconds(absl::Now() - started)}});
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  log::Info("signal received", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*host)->Shutdown();
+  host->reset();
+  return 0;
+}
+
+}  // namespace dorset::runtime
