@@ -2,6 +2,8 @@
 #ifndef DORSET_RUNTIME_AUTH_CALLER_H_
 #define DORSET_RUNTIME_AUTH_CALLER_H_
 
+#include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,11 @@ struct Caller {
   std::vector<std::string> roles;
   std::string request_id;         // x-request-id of the call
   std::string method;             // full gRPC method name
+  std::shared_ptr<std::atomic<bool>> personal_data_read = std::make_shared<std::atomic<bool>>(false);
+
+  // Marks this call as having returned personal data unredacted, so it is audited.
+  void NotePersonalDataRead() const { personal_data_read->store(true); }
+  bool personal_data_was_read() const { return personal_data_read->load(); }
 
   bool Can(Permission permission) const {
     for (const std::string& role : roles) {

@@ -98,6 +98,8 @@ const std::vector<Setting>& Settings() {
       DORSET_INT_SETTING(rate_limit_per_second, 0, 1000000, "calls per second per principal"),
       DORSET_INT_SETTING(rate_limit_burst, 1, 10000000, "burst size of the rate limit"),
       DORSET_STRING_SETTING(registry_target, "the registry's gRPC address (finance, engagement)"),
+      DORSET_STRING_SETTING(registry_tls_ca, "PEM CA for TLS to the registry (empty: plaintext)"),
+      DORSET_STRING_SETTING(service_token_file, "file holding this service's own bearer token"),
       DORSET_INT_SETTING(cache_pool_size, 1, 64, "Redis connections in the pool"),
       DORSET_INT_SETTING(cache_ttl_seconds, 1, 86400, "cache entry lifetime"),
   };

@@ -40,6 +40,8 @@ struct ServerConfig {
   int rate_limit_per_second = 200;   // per principal; 0 disables
   int rate_limit_burst = 400;
   std::string registry_target;  // finance/engagement: where the registry listens
+  std::string registry_tls_ca;  // PEM CA to verify the registry's certificate (TLS when set)
+  std::string service_token_file;  // bearer token this service presents to other services
   int cache_pool_size = 4;
   int cache_ttl_seconds = 300;
 };
