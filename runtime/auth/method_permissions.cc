@@ -22,7 +22,20 @@ const absl::flat_hash_map<std::string_view, Permission>& Table() {
       {"/dorset.bench.v1.EchoService/Echo", P::kPublic},
 
       // --- dorset.registry.v1 (section owned by the registry service) ---
-      {"/dorset.registry.v1.RegistryService/Ping", P::kRegistryRead},
+      {"/dorset.registry.v1.RegistryService/GetPractice", P::kRegistryRead},
+      {"/dorset.registry.v1.RegistryService/ListPractices", P::kRegistryRead},
+      {"/dorset.registry.v1.RegistryService/CreatePractice", P::kRegistryWrite},
+      {"/dorset.registry.v1.RegistryService/UpdatePractice", P::kRegistryWrite},
+      {"/dorset.registry.v1.RegistryService/ClosePractice", P::kRegistryWrite},
+      {"/dorset.registry.v1.RegistryService/ListPracticeRevisions", P::kRegistryRead},
+      {"/dorset.registry.v1.RegistryService/GetLocality", P::kRegistryRead},
+      {"/dorset.registry.v1.RegistryService/ListLocalities", P::kRegistryRead},
+      {"/dorset.registry.v1.RegistryService/GetCluster", P::kRegistryRead},
+      {"/dorset.registry.v1.RegistryService/ListClusters", P::kRegistryRead},
+      {"/dorset.registry.v1.RegistryService/GetAreaSummary", P::kRegistryRead},
+      {"/dorset.registry.v1.RegistryService/ListChanges", P::kRegistryRead},
+      {"/dorset.registry.v1.RegistryService/WatchChanges", P::kRegistryRead},
+      {"/dorset.registry.v1.RegistryService/ImportFile", P::kRegistryWrite},
       // --- end registry ---
 
       // --- dorset.finance.v1 (section owned by the finance service) ---

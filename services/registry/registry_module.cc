@@ -8,10 +8,6 @@ namespace dorset::registry {
 class RegistryServiceImpl final : public dorset::registry::v1::RegistryService::CallbackService {
  public:
   explicit RegistryServiceImpl(runtime::CallGate& gate) : gate_(gate) {}
-  grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context,
-                                 const v1::PingRequest* request, v1::PingResponse* response) override {
-    return runtime::Unary(gate_, context, [](const runtime::Caller&) { return absl::OkStatus(); });
-  }
 
  private:
   runtime::CallGate& gate_;
