@@ -90,7 +90,8 @@ std::unique_ptr<grpc::ClientContext> NewContext(const Connection& connection,
 int ReportError(const grpc::Status& status) {
   std::cerr << "error: " << absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()))
             << ": " << status.error_message() << "\n";
-  for (const auto& any : runtime::DecodeDetails(status).details()) {
+  const google::rpc::Status details = runtime::DecodeDetails(status);
+  for (const auto& any : details.details()) {
     google::rpc::BadRequest bad_request;
     google::rpc::RetryInfo retry;
     if (any.UnpackTo(&bad_request)) {

@@ -1,5 +1,6 @@
 #include "bench/echo/echo_module.h"
 
+#include <algorithm>
 #include <atomic>
 
 #include "dorset/bench/v1/echo.grpc.pb.h"
@@ -15,8 +16,8 @@ class EchoServiceImpl final : public v1::EchoService::CallbackService {
                                  const v1::EchoRequest* request,
                                  v1::EchoResponse* response) override {
     return runtime::Unary(gate_, context, [&](const runtime::Caller&) {
-      const int64_t delay_ms = delay_ms_.load();
-      if (delay_ms > 0) absl::SleepFor(absl::Milliseconds(delay_ms));
+      const int64_t delay_ms = std::max<int64_t>(delay_ms_.load(), request->delay_ms());
+      if (delay_ms > 0) absl::SleepFor(absl::Milliseconds(std::min<int64_t>(delay_ms, 60000)));
       response->set_message(request->message());
       return absl::OkStatus();
     });

@@ -43,7 +43,34 @@ const absl::flat_hash_map<std::string_view, Permission>& Table() {
       // --- end finance ---
 
       // --- dorset.engagement.v1 (section owned by the engagement service) ---
-      {"/dorset.engagement.v1.EngagementService/Ping", P::kEngagementRead},
+      // Reads redact personal data unless the caller also holds kPersonalDataRead.
+      {"/dorset.engagement.v1.EngagementService/CreateStakeholder", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/GetStakeholder", P::kEngagementRead},
+      {"/dorset.engagement.v1.EngagementService/ListStakeholders", P::kEngagementRead},
+      {"/dorset.engagement.v1.EngagementService/UpdateStakeholder", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/EraseStakeholder", P::kPersonalDataErase},
+      {"/dorset.engagement.v1.EngagementService/CreateActivity", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/GetActivity", P::kEngagementRead},
+      {"/dorset.engagement.v1.EngagementService/ListActivities", P::kEngagementRead},
+      {"/dorset.engagement.v1.EngagementService/UpdateActivity", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/OpenActivity", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/CloseActivity", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/PublishOutcome", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/CreateTheme", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/GetTheme", P::kEngagementRead},
+      {"/dorset.engagement.v1.EngagementService/ListThemes", P::kEngagementRead},
+      {"/dorset.engagement.v1.EngagementService/UpdateTheme", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/CreateResponse", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/GetResponse", P::kEngagementRead},
+      {"/dorset.engagement.v1.EngagementService/ListResponses", P::kEngagementRead},
+      {"/dorset.engagement.v1.EngagementService/UpdateResponse", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/ExportResponses", P::kEngagementRead},
+      {"/dorset.engagement.v1.EngagementService/CreateDecision", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/GetDecision", P::kEngagementRead},
+      {"/dorset.engagement.v1.EngagementService/ListDecisions", P::kEngagementRead},
+      {"/dorset.engagement.v1.EngagementService/UpdateDecision", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/GetActivityAggregates", P::kEngagementRead},
+      {"/dorset.engagement.v1.EngagementService/GetYouSaidWeDid", P::kEngagementRead},
       // --- end engagement ---
   };
   return *table;

@@ -38,7 +38,8 @@ google::rpc::Status DecodeDetails(const grpc::Status& status) {
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   absl::Status out(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-  for (const auto& any : DecodeDetails(status).details()) {
+  const google::rpc::Status details = DecodeDetails(status);
+  for (const auto& any : details.details()) {
     out.SetPayload(any.type_url(), absl::Cord(any.value()));
   }
   return out;

@@ -1,0 +1,103 @@
+#include "runtime/server/call_gate.h"
+
+#include "google/rpc/error_details.pb.h"
+#include "gtest/gtest.h"
+#include "runtime/testing/temp_dir.h"
+#include "runtime/testing/test_host.h"
+
+namespace dorset::runtime {
+namespace {
+
+constexpr char kHealth[] = "/grpc.health.v1.Health/Check";
+
+// Some method of the real table that needs `permission` (services own their methods' names).
+std::string MethodNeeding(Permission permission) {
+  for (const std::string& method : TableMethods()) {
+    if (RequiredPermission(method) == permission) return method;
+  }
+  ADD_FAILURE() << "no method needs " << PermissionName(permission);
+  return "";
+}
+
+class CallGateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dorset::testing::WriteTokensFile(dir_.File("tokens"),
+                                     {{"reader-token", "rita", "reader"},
+                                      {"admin-token", "ada", "admin"}});
+    config_ = dorset::testing::TestServerConfig("test", dir_.path());
+    config_.auth = AuthMode::kTokens;
+    config_.tokens_file = dir_.File("tokens");
+  }
+  std::unique_ptr<CallGate> Gate() {
+    auto tokens = TokenStore::Load(config_.tokens_file);
+    EXPECT_TRUE(tokens.ok());
+    return std::make_unique<CallGate>(config_, *std::move(tokens));
+  }
+  dorset::testing::TempDir dir_;
+  ServerConfig config_;
+};
+
+TEST_F(CallGateTest, HealthIsOpenButOtherMethodsNeedCredentials) {
+  auto gate = Gate();
+  EXPECT_TRUE(gate->Decide(kHealth, "", "").ok());
+  // A method the table requires a permission for: no token means UNAUTHENTICATED.
+  const std::string read = MethodNeeding(Permission::kRegistryRead);
+  auto caller = gate->Decide(read, "", "");
+  EXPECT_EQ(caller.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(gate->Decide(read, "Basic abc", "").status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(gate->Decide(read, "Bearer nope", "").status().code(),
+            absl::StatusCode::kUnauthenticated);
+  auto ok = gate->Decide(read, "Bearer reader-token", "");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->principal, "rita");
+  // The reader role lacks write permissions: PERMISSION_DENIED, not UNAUTHENTICATED.
+  EXPECT_EQ(gate->Decide(MethodNeeding(Permission::kRegistryWrite), "Bearer reader-token", "")
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(CallGateTest, MethodsMissingFromTheTableAreRefused) {
+  auto gate = Gate();
+  EXPECT_EQ(gate->Decide("/dorset.registry.v1.RegistryService/NoSuchMethod",
+                         "Bearer admin-token", "").status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(CallGateTest, RateLimitPerPrincipalWithRetryInfo) {
+  config_.rate_limit_per_second = 1;
+  config_.rate_limit_burst = 3;
+  auto gate = Gate();
+  const std::string method = MethodNeeding(Permission::kRegistryRead);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(gate->Decide(method, "Bearer reader-token", "").ok());
+  auto limited = gate->Decide(method, "Bearer reader-token", "");
+  EXPECT_EQ(limited.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(limited.status().GetPayload("type.googleapis.com/google.rpc.RetryInfo").has_value());
+  // Another principal has its own bucket.
+  EXPECT_TRUE(gate->Decide(method, "Bearer admin-token", "").ok());
+}
+
+TEST_F(CallGateTest, AuthNoneMakesEveryoneAnAdminForDevelopment) {
+  config_.auth = AuthMode::kNone;
+  CallGate gate(config_, nullptr);
+  auto caller = gate.Decide(MethodNeeding(Permission::kRegistryRead), "", "");
+  ASSERT_TRUE(caller.ok());
+  EXPECT_TRUE(caller->Can(Permission::kAuditRead));
+}
+
+TEST(RolesTest, RolesGrantWhatTheTableSays) {
+  EXPECT_TRUE(RoleGrants("reader", Permission::kFinanceRead));
+  EXPECT_FALSE(RoleGrants("reader", Permission::kFinanceWrite));
+  EXPECT_FALSE(RoleGrants("reader", Permission::kPersonalDataRead));
+  EXPECT_TRUE(RoleGrants("finance-editor", Permission::kFinanceWrite));
+  EXPECT_FALSE(RoleGrants("finance-editor", Permission::kRegistryWrite));
+  EXPECT_TRUE(RoleGrants("personal-data-reader", Permission::kPersonalDataRead));
+  EXPECT_FALSE(RoleGrants("personal-data-reader", Permission::kPersonalDataErase));
+  EXPECT_TRUE(RoleGrants("admin", Permission::kAuditRead));
+  EXPECT_FALSE(RoleGrants("nobody", Permission::kRegistryRead));
+}
+
+}  // namespace
+}  // namespace dorset::runtime

@@ -1,0 +1,93 @@
+#include "runtime/config/config.h"
+
+#include <map>
+
+#include "gtest/gtest.h"
+#include "runtime/testing/temp_dir.h"
+
+namespace dorset::runtime {
+namespace {
+
+const ServerDefaults kDefaults{"registry", "127.0.0.1:50051", "127.0.0.1:8081"};
+
+EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+absl::StatusOr<ServerConfig> Load(std::vector<const char*> flags,
+                                  std::map<std::string, std::string> env = {}) {
+  flags.insert(flags.begin(), "dorset-registry");
+  return LoadServerConfig(kDefaults, static_cast<int>(flags.size()), flags.data(), FakeEnv(env));
+}
+
+TEST(ConfigTest, FlagsOverrideEnvironmentOverrideDefaults) {
+  auto config = Load({"--plaintext", "--auth=none", "--grpc_listen=0.0.0.0:6000"},
+                     {{"DORSET_GRPC_LISTEN", "0.0.0.0:7000"}, {"DORSET_OPS_LISTEN", "0.0.0.0:7001"},
+                      {"DORSET_LOG_LEVEL", "debug"}});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->grpc_listen, "0.0.0.0:6000");
+  EXPECT_EQ(config->ops_listen, "0.0.0.0:7001");
+  EXPECT_EQ(config->log_level, "debug");
+  EXPECT_EQ(config->data_dir, "var/registry");
+  EXPECT_EQ(config->auth, AuthMode::kNone);
+}
+
+TEST(ConfigTest, RefusesUnknownFlagsAndBadValuesNamingTheSetting) {
+  auto unknown = Load({"--plaintext", "--auth=none", "--grpc_port=1"});
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.status().message().find("grpc_port"), std::string::npos);
+
+  auto bad_port = Load({"--plaintext", "--auth=none", "--ops_listen=localhost:99999"});
+  EXPECT_NE(bad_port.status().message().find("ops_listen"), std::string::npos);
+
+  auto bad_int = Load({"--plaintext", "--auth=none", "--drain_seconds=soon"});
+  EXPECT_NE(bad_int.status().message().find("drain_seconds"), std::string::npos);
+
+  auto bad_level = Load({"--plaintext", "--auth=none"}, {{"DORSET_LOG_LEVEL", "loud"}});
+  EXPECT_NE(bad_level.status().message().find("log_level"), std::string::npos);
+}
+
+TEST(ConfigTest, PlaintextMustBeChosenExplicitly) {
+  auto config = Load({"--auth=none"});
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(config.status().message().find("plaintext"), std::string::npos);
+}
+
+TEST(ConfigTest, TlsFilesMustExistAndComeInPairs) {
+  dorset::testing::TempDir dir;
+  auto half = Load({"--auth=none", ("--tls_cert=" + dir.File("cert.pem")).c_str()});
+  EXPECT_FALSE(half.ok());
+  std::string cert = "--tls_cert=" + dir.File("cert.pem");
+  std::string key = "--tls_key=" + dir.File("key.pem");
+  auto missing = Load({"--auth=none", cert.c_str(), key.c_str()});
+  EXPECT_NE(missing.status().message().find("file not found"), std::string::npos);
+  dorset::testing::WriteFile(dir.File("cert.pem"), "x");
+  dorset::testing::WriteFile(dir.File("key.pem"), "x");
+  EXPECT_TRUE(Load({"--auth=none", cert.c_str(), key.c_str()}).ok());
+}
+
+TEST(ConfigTest, TokenAuthNeedsATokensFile) {
+  auto config = Load({"--plaintext"});
+  EXPECT_NE(config.status().message().find("tokens_file"), std::string::npos);
+}
+
+TEST(ConfigTest, HelpIsReportedAsCancelledWithUsage) {
+  auto config = Load({"--help"});
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_NE(config.status().message().find("DORSET_GRPC_LISTEN"), std::string::npos);
+}
+
+TEST(ConfigTest, SplitHostPortHandlesIpv6) {
+  auto hp = SplitHostPort("[::1]:50051");
+  ASSERT_TRUE(hp.ok());
+  EXPECT_EQ(hp->first, "::1");
+  EXPECT_EQ(hp->second, 50051);
+  EXPECT_FALSE(SplitHostPort("no-port").ok());
+}
+
+}  // namespace
+}  // namespace dorset::runtime

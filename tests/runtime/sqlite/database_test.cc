@@ -1,0 +1,107 @@
+#include "runtime/sqlite/database.h"
+
+#include "gtest/gtest.h"
+#include "runtime/status/status_macros.h"
+#include "runtime/testing/temp_dir.h"
+
+namespace dorset::runtime::sqlite {
+namespace {
+
+constexpr Migration kMigrations[] = {
+    {1, "CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"},
+    {2, "ALTER TABLE item ADD COLUMN size INTEGER;"},
+};
+
+class DatabaseTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Database> Open() {
+    auto db = Database::Open(dir_.File("store.db"));
+    EXPECT_TRUE(db.ok()) << db.status();
+    return *std::move(db);
+  }
+  int64_t Count(Database& db) {
+    auto stmt = db.Prepare("SELECT COUNT(*) FROM item");
+    EXPECT_TRUE(stmt.ok());
+    EXPECT_TRUE(*stmt->Step());
+    return stmt->Int(0);
+  }
+  dorset::testing::TempDir dir_;
+};
+
+TEST_F(DatabaseTest, OpensInWalModeWithFullSync) {
+  auto db = Open();
+  auto mode = db->Prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode.ok());
+  ASSERT_TRUE(*mode->Step());
+  EXPECT_EQ(mode->Text(0), "wal");
+  auto sync = db->Prepare("PRAGMA synchronous");
+  ASSERT_TRUE(*sync->Step());
+  EXPECT_EQ(sync->Int(0), 2);  // FULL
+}
+
+TEST_F(DatabaseTest, MigrationsApplyOnceAndInOrder) {
+  {
+    auto db = Open();
+    ASSERT_TRUE(db->Migrate(kMigrations).ok());
+    EXPECT_EQ(*db->SchemaVersion(), 2);
+  }
+  auto db = Open();
+  ASSERT_TRUE(db->Migrate(kMigrations).ok());  // nothing to do the second time
+  EXPECT_EQ(*db->SchemaVersion(), 2);
+
+  constexpr Migration kGap[] = {{1, "SELECT 1"}, {3, "SELECT 1"}};
+  EXPECT_EQ(db->Migrate(kGap).code(), absl::StatusCode::kInternal);
+  // An older binary (knowing only migration 1) must refuse a newer store.
+  EXPECT_EQ(db->Migrate(std::span(kMigrations, 1)).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(DatabaseTest, TransactionRollsBackUnlessCommitted) {
+  auto db = Open();
+  ASSERT_TRUE(db->Migrate(kMigrations).ok());
+  {
+    auto tx = Transaction::Begin(*db);
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE(db->Exec("INSERT INTO item(name) VALUES ('dropped')").ok());
+  }
+  EXPECT_EQ(Count(*db), 0);
+  {
+    auto tx = Transaction::Begin(*db);
+    ASSERT_TRUE(db->Exec("INSERT INTO item(name) VALUES ('kept')").ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  EXPECT_EQ(Count(*db), 1);
+}
+
+TEST_F(DatabaseTest, BindsStepsAndMapsConstraintViolations) {
+  auto db = Open();
+  ASSERT_TRUE(db->Migrate(kMigrations).ok());
+  auto insert = db->Prepare("INSERT INTO item(name, size) VALUES (?, ?)");
+  ASSERT_TRUE(insert.ok());
+  insert->Bind(1, "a").Bind(2, std::optional<int64_t>(7));
+  ASSERT_TRUE(insert->Run().ok());
+  insert->Reset();
+  insert->Bind(1, "a").Bind(2, std::optional<int64_t>());
+  EXPECT_EQ(insert->Run().code(), absl::StatusCode::kAlreadyExists);
+
+  auto select = db->Prepare("SELECT name, size FROM item WHERE name = ?");
+  select->Bind(1, std::string("a"));
+  ASSERT_TRUE(*select->Step());
+  EXPECT_EQ(select->Text(0), "a");
+  EXPECT_EQ(select->OptionalInt(1), 7);
+  EXPECT_FALSE(*select->Step());
+
+  EXPECT_FALSE(db->Prepare("SELECT nonsense FROM").ok());
+}
+
+TEST_F(DatabaseTest, CommittedRowsSurviveReopen) {
+  {
+    auto db = Open();
+    ASSERT_TRUE(db->Migrate(kMigrations).ok());
+    ASSERT_TRUE(db->Exec("INSERT INTO item(name) VALUES ('durable')").ok());
+  }
+  auto db = Open();
+  EXPECT_EQ(Count(*db), 1);
+}
+
+}  // namespace
+}  // namespace dorset::runtime::sqlite
