@@ -203,6 +203,7 @@ def check_services(c: Checker, target: str, docs: list[dict]) -> None:
     pdbs = by_kind.get("PodDisruptionBudget", [])
     svc_port = {(s["metadata"]["name"], p["port"]) for s in k8s_services for p in s["spec"].get("ports", [])}
     seen_health = set()
+    envs: dict[str, dict[str, str]] = {}
 
     for svc, want in SERVICES.items():
         sts = [d for d in by_kind.get("StatefulSet", []) if d["metadata"]["name"] == f"dorset-{svc}"]
@@ -290,7 +291,8 @@ def check_services(c: Checker, target: str, docs: list[dict]) -> None:
             c.expect(not plaintext and not tls, f"{where}: base leaves TLS/plaintext to the overlay (fails closed)")
         else:
             c.expect(plaintext != tls, f"{where}: exactly one of TLS (cert+key) or DORSET_PLAINTEXT=true")
-        for key in ("DORSET_TLS_CERT", "DORSET_TLS_KEY", "DORSET_TLS_CLIENT_CA", "DORSET_TOKENS_FILE"):
+        for key in ("DORSET_TLS_CERT", "DORSET_TLS_KEY", "DORSET_TLS_CLIENT_CA", "DORSET_TOKENS_FILE",
+                    "DORSET_REGISTRY_TLS_CA", "DORSET_SERVICE_TOKEN_FILE"):
             if env.get(key):
                 c.expect(under_secret_mount(env[key]), f"{where}: {key} {env[key]} is in a mounted Secret")
         if tls:
@@ -304,6 +306,7 @@ def check_services(c: Checker, target: str, docs: list[dict]) -> None:
         c.expect(port_of(env.get("DORSET_REDIS")) is not None and
                  (env["DORSET_REDIS"].split(":")[0], port_of(env["DORSET_REDIS"])) in svc_port,
                  f"{where}: DORSET_REDIS {env.get('DORSET_REDIS')} is a rendered Service port")
+        envs[svc] = env
         if svc != "registry":
             target_addr = env.get("DORSET_REGISTRY_TARGET", "")
             c.expect((target_addr.split(":")[0], port_of(target_addr)) == ("dorset-registry", 50051)
@@ -321,6 +324,20 @@ def check_services(c: Checker, target: str, docs: list[dict]) -> None:
                              f"{where}: Service {s['metadata']['name']} port {p['port']} targets a container port")
         c.expect(any(selects(p["spec"].get("selector"), labels) for p in pdbs),
                  f"{where}: a PodDisruptionBudget selects the pod")
+
+    # Finance and engagement call the registry the way the registry serves: TLS (verify it with
+    # DORSET_REGISTRY_TLS_CA) or plaintext, and with their own bearer token when it checks tokens.
+    registry = envs.get("registry")
+    for svc in ("finance", "engagement"):
+        if registry is None or svc not in envs:
+            continue
+        caller = envs[svc]
+        registry_tls = bool(registry.get("DORSET_TLS_CERT"))
+        c.expect(bool(caller.get("DORSET_REGISTRY_TLS_CA")) == registry_tls,
+                 f"{target} {svc}: DORSET_REGISTRY_TLS_CA set exactly when the registry serves TLS")
+        if registry.get("DORSET_AUTH", "tokens") == "tokens":
+            c.expect(bool(caller.get("DORSET_SERVICE_TOKEN_FILE")),
+                     f"{target} {svc}: has DORSET_SERVICE_TOKEN_FILE for the registry's token check")
 
     if target != "overlays/prod":
         c.expect(seen_health == {w["health"] for w in SERVICES.values()},
@@ -341,7 +358,7 @@ def check_prod(c: Checker, docs: list[dict]) -> None:
             name = f"overlays/prod ConfigMap/{d['metadata']['name']}"
             c.expect(data.get("DORSET_PLAINTEXT", "false") == "false", f"{name}: not plaintext")
             c.expect(data.get("DORSET_AUTH", "tokens") == "tokens", f"{name}: auth=tokens")
-            c.expect(bool(data.get("DORSET_TLS_CLIENT_CA")), f"{name}: mutual TLS (DORSET_TLS_CLIENT_CA)")
+            c.expect(bool(data.get("DORSET_TLS_CERT")) and bool(data.get("DORSET_TLS_KEY")), f"{name}: TLS")
     check_network_policies(c, "overlays/prod", docs)
 
 
@@ -464,10 +481,11 @@ def check_compose(c: Checker, compose_dir: str, dev: list[dict]) -> None:
         vols = s.get("volumes", [])
         c.expect(any(v.split(":")[1] == env.get("DORSET_DATA_DIR") and not v.startswith((".", "/")) for v in vols),
                  f"{where}: named volume at DORSET_DATA_DIR")
-        tokens = env.get("DORSET_TOKENS_FILE")
-        if tokens:
-            c.expect(any(v.split(":")[1] == tokens and v.endswith(":ro") for v in vols),
-                     f"{where}: tokens file mounted read-only")
+        for key in ("DORSET_TOKENS_FILE", "DORSET_SERVICE_TOKEN_FILE"):
+            if env.get(key):
+                c.expect(any(v.split(":")[1] == env[key] and v.endswith(":ro") and
+                             os.path.exists(os.path.join(compose_dir, v.split(":")[0])) for v in vols),
+                         f"{where}: {key} {env[key]} is an existing file mounted read-only")
         published = {int(p.rsplit(":", 1)[1]) for p in s.get("ports", [])}
         c.expect(published == {want["grpc"], want["ops"]}, f"{where}: publishes gRPC and ops ports")
         hc = " ".join(s.get("healthcheck", {}).get("test", []))
@@ -530,6 +548,10 @@ def self_test(dev: list[dict]) -> list[str]:
         "neither TLS nor plaintext": lambda d: cm(d, "finance")["data"].pop("DORSET_PLAINTEXT"),
         "PDB gone": lambda d: d.remove(next(x for x in d if x["kind"] == "PodDisruptionBudget")),
         "registry target wrong": lambda d: cm(d, "engagement")["data"].update(DORSET_REGISTRY_TARGET="registry:1"),
+        "service token not mounted": lambda d: container(d, "finance").update(volumeMounts=[
+            m for m in container(d, "finance")["volumeMounts"] if m["name"] != "service-token"]),
+        "TLS to a plaintext registry": lambda d: cm(d, "finance")["data"].update(
+            DORSET_REGISTRY_TLS_CA="/etc/dorset/service-token/token"),
     }
     missed = []
     for what, mutate in breaks.items():
