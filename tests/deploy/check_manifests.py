@@ -439,6 +439,19 @@ def check_rules(c: Checker, path: str) -> None:
                  f"prometheus-rules: {name} expression parentheses balance")
 
 
+def check_rules_with_promtool(c: Checker, deploy_dir: str) -> None:
+    """promtool (from Debian's prometheus package) parses the PromQL and runs prometheus-rules.test.yaml.
+    Optional: skipped with a note when promtool is not on PATH (or in DORSET_PROMTOOL)."""
+    promtool = os.environ.get("DORSET_PROMTOOL") or shutil.which("promtool")
+    if not promtool:
+        print("note: promtool not found; PromQL not parsed (apt-get download prometheus; dpkg-deb -x ...)")
+        return
+    for args in (["check", "rules", "prometheus-rules.yaml"], ["test", "rules", "prometheus-rules.test.yaml"]):
+        out = subprocess.run([promtool, *args], cwd=deploy_dir, capture_output=True, text=True, check=False)
+        if not c.expect(out.returncode == 0, f"promtool {' '.join(args)}"):
+            print(out.stdout + out.stderr)
+
+
 def read_env_file(path: str) -> dict[str, str]:
     env = {}
     with open(path, encoding="utf-8") as f:
@@ -511,6 +524,7 @@ def check_all(c: Checker, rendered: dict[str, list[dict]], deploy_dir: str | Non
             check_prod(c, docs)
     if deploy_dir:
         check_rules(c, os.path.join(deploy_dir, "prometheus-rules.yaml"))
+        check_rules_with_promtool(c, deploy_dir)
         if "overlays/dev" in rendered:
             check_compose(c, os.path.join(deploy_dir, "compose"), rendered["overlays/dev"])
 
