@@ -61,10 +61,13 @@ RUN set -eu; \
 
 # ---------------------------------------------------------------------------------------------------------------
 FROM ${BASE_IMAGE} AS runtime
+# Operator tools beyond the shared libraries: the sqlite3 shell (about 1.5 MB) for online backups
+# (`.backup` / VACUUM INTO) and integrity checks with `kubectl exec` (docs/operations.md). Empty = none.
+ARG RUNTIME_TOOLS="sqlite3"
 COPY --from=build /opt/dorset/runtime-packages.txt /usr/share/dorset/runtime-packages.txt
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      $(cat /usr/share/dorset/runtime-packages.txt) \
+      $(cat /usr/share/dorset/runtime-packages.txt) ${RUNTIME_TOOLS} \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log \
  && groupadd --gid 10001 dorset \
  && useradd --uid 10001 --gid 10001 --home-dir /var/lib/dorset --no-create-home \
