@@ -18,6 +18,9 @@ const absl::flat_hash_map<std::string_view, Permission>& Table() {
       {"/grpc.health.v1.Health/Watch", P::kPublic},
       {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", P::kPublic},
 
+      // Every service's audit trail (served by the runtime).
+      {"/dorset.common.v1.AuditService/ListAuditEvents", P::kAuditRead},
+
       // Benchmark baseline.
       {"/dorset.bench.v1.EchoService/Echo", P::kPublic},
 
@@ -39,7 +42,28 @@ const absl::flat_hash_map<std::string_view, Permission>& Table() {
       // --- end registry ---
 
       // --- dorset.finance.v1 (section owned by the finance service) ---
-      {"/dorset.finance.v1.FinanceService/Ping", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/CreatePlan", P::kFinanceWrite},
+      {"/dorset.finance.v1.FinanceService/GetPlan", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/ListPlans", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/CreateProgramme", P::kFinanceWrite},
+      {"/dorset.finance.v1.FinanceService/GetProgramme", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/ListProgrammes", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/CreateScheme", P::kFinanceWrite},
+      {"/dorset.finance.v1.FinanceService/GetScheme", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/ListSchemes", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/UpdateScheme", P::kFinanceWrite},
+      {"/dorset.finance.v1.FinanceService/CloseScheme", P::kFinanceWrite},
+      {"/dorset.finance.v1.FinanceService/CreateBudgetLine", P::kFinanceWrite},
+      {"/dorset.finance.v1.FinanceService/GetBudgetLine", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/ListBudgetLines", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/UpdateBudgetLine", P::kFinanceWrite},
+      {"/dorset.finance.v1.FinanceService/CreatePosting", P::kFinanceWrite},
+      {"/dorset.finance.v1.FinanceService/BatchCreatePostings", P::kFinanceWrite},
+      {"/dorset.finance.v1.FinanceService/GetPosting", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/ListPostings", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/GetReport", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/GetGapTrajectory", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/GetPerHeadFigures", P::kFinanceRead},
       // --- end finance ---
 
       // --- dorset.engagement.v1 (section owned by the engagement service) ---

@@ -35,8 +35,14 @@ std::string_view PermissionName(Permission permission) {
 }
 
 std::vector<std::string> KnownRoles() {
-  return {"reader",           "registry-editor",      "finance-editor",
-          "engagement-editor", "personal-data-reader", "admin"};
+  return {"registry-reader",   "finance-reader",       "engagement-reader", "reader",
+          "registry-editor",   "finance-editor",       "engagement-editor", "personal-data-reader",
+          "auditor",           "admin"};
+}
+
+bool IsWritePermission(Permission p) {
+  return p == Permission::kRegistryWrite || p == Permission::kFinanceWrite ||
+         p == Permission::kEngagementWrite || p == Permission::kPersonalDataErase;
 }
 
 bool IsKnownRole(std::string_view role) {
@@ -49,6 +55,10 @@ bool RoleGrants(std::string_view role, Permission p) {
   if (role == "admin") return true;
   if (role == "personal-data-reader") return p == Permission::kPersonalDataRead || IsRead(p);
   if (role == "reader") return IsRead(p);
+  if (role == "registry-reader") return p == Permission::kRegistryRead;
+  if (role == "finance-reader") return p == Permission::kFinanceRead;
+  if (role == "engagement-reader") return p == Permission::kEngagementRead;
+  if (role == "auditor") return IsRead(p) || p == Permission::kAuditRead;
   if (role == "registry-editor") return IsRead(p) || p == Permission::kRegistryWrite;
   if (role == "finance-editor") return IsRead(p) || p == Permission::kFinanceWrite;
   if (role == "engagement-editor") return IsRead(p) || p == Permission::kEngagementWrite;

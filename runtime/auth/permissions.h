@@ -30,13 +30,17 @@ enum class Permission {
 std::string_view PermissionName(Permission permission);
 
 // The roles a token or certificate can carry, and what each grants.
+//   registry-reader        read the registry only (likewise finance-reader, engagement-reader)
 //   reader                 read registry, finance and engagement (personal data redacted)
+//   auditor                reader + the audit trail
 //   registry-editor        reader + registry writes
 //   finance-editor         reader + finance writes
 //   engagement-editor      reader + engagement writes
 //   personal-data-reader   see contact details
 //   admin                  everything, including audit and erasure
 bool IsKnownRole(std::string_view role);
+// True for permissions that change state (every call needing one is audited).
+bool IsWritePermission(Permission permission);
 bool RoleGrants(std::string_view role, Permission permission);
 std::vector<std::string> KnownRoles();
 

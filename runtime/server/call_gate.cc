@@ -40,15 +40,19 @@ absl::StatusOr<Caller> CallGate::Admit(const grpc::ServerContextBase& context) {
       }
     }
   }
-  ASSIGN_OR_RETURN(Caller caller, Decide(info->method(), authorization, certificate_name));
-  caller.request_id = info->request_id();
-  info->set_principal(caller.principal);
+  std::string principal;
+  absl::StatusOr<Caller> caller = Decide(info->method(), authorization, certificate_name, &principal);
+  info->set_principal(principal);
+  if (!caller.ok()) return caller.status();
+  caller->request_id = info->request_id();
+  caller->personal_data_read = info->personal_data_read();
   return caller;
 }
 
 absl::StatusOr<Caller> CallGate::Decide(const std::string& method,
                                         const std::string& authorization,
-                                        const std::string& certificate_name) {
+                                        const std::string& certificate_name,
+                                        std::string* principal_out) {
   const std::optional<Permission> required = RequiredPermission(method);
   if (!required.has_value()) {
     return PermissionDenied(absl::StrCat("(none: ", method, " is not in the permission table)"));
@@ -57,6 +61,7 @@ absl::StatusOr<Caller> CallGate::Decide(const std::string& method,
   caller.method = method;
   if (*required == Permission::kPublic && open_health_) {
     caller.principal = "anonymous";
+    if (principal_out != nullptr) *principal_out = caller.principal;
     return caller;
   }
   if (auth_mode_ == AuthMode::kNone) {
@@ -83,6 +88,7 @@ absl::StatusOr<Caller> CallGate::Decide(const std::string& method,
   } else {
     return Unauthenticated("no credentials: send \"authorization: Bearer <token>\"");
   }
+  if (principal_out != nullptr) *principal_out = caller.principal;
   if (!caller.Can(*required)) return PermissionDenied(PermissionName(*required));
   RETURN_IF_ERROR(TakeRateToken(caller.principal));
   return caller;

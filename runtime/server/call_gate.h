@@ -30,8 +30,11 @@ class CallGate {
   absl::StatusOr<Caller> Admit(const grpc::ServerContextBase& context);
 
   // The same decision for a given method and metadata (used by tests and Admit).
+  // `principal_out`, when given, receives the caller's principal as soon as it is known, so
+  // refused calls of known callers are audited under their name.
   absl::StatusOr<Caller> Decide(const std::string& method, const std::string& authorization,
-                                const std::string& certificate_name);
+                                const std::string& certificate_name,
+                                std::string* principal_out = nullptr);
 
  private:
   absl::Status TakeRateToken(const std::string& principal);

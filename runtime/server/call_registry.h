@@ -3,6 +3,7 @@
 #ifndef DORSET_RUNTIME_SERVER_CALL_REGISTRY_H_
 #define DORSET_RUNTIME_SERVER_CALL_REGISTRY_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -24,12 +25,16 @@ class CallInfo {
   std::string request_id() const ABSL_LOCKS_EXCLUDED(mu_);
   void set_principal(std::string principal) ABSL_LOCKS_EXCLUDED(mu_);
   std::string principal() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Set by handlers (through Caller) when the response carried personal data unredacted.
+  const std::shared_ptr<std::atomic<bool>>& personal_data_read() const { return personal_data_read_; }
 
  private:
   const std::string method_;
   mutable absl::Mutex mu_;
   std::string request_id_ ABSL_GUARDED_BY(mu_);
   std::string principal_ ABSL_GUARDED_BY(mu_);
+  const std::shared_ptr<std::atomic<bool>> personal_data_read_ =
+      std::make_shared<std::atomic<bool>>(false);
 };
 
 // Registers the CallInfo of a live call. The interceptor adds and removes; handlers look up.

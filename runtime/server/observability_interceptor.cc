@@ -10,6 +10,8 @@
 #include "prometheus/family.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "runtime/audit/audit_log.h"
+#include "runtime/auth/permissions.h"
 #include "runtime/logging/log.h"
 #include "runtime/server/call_registry.h"
 
@@ -49,6 +51,7 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
 
   ~ObservabilityInterceptor() override {
     UnregisterCall(info_->server_context());
+    Audit();
     const double seconds = absl::ToDoubleSeconds(absl::Now() - start_);
     const std::string code = status_seen_ ? CodeName(code_) : "CANCELLED";
     factory_.handled()
@@ -83,6 +86,12 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
       }
       peer_ = info_->server_context()->peer();
     }
+    // Only our own services are known to carry protobuf messages (health uses raw bytes).
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        resource_.empty() && absl::StartsWith(service_, "dorset.") &&
+        methods->GetRecvMessage() != nullptr) {
+      resource_ = ResourceOf(*static_cast<const google::protobuf::Message*>(methods->GetRecvMessage()));
+    }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
       request_id_out_ = call_->request_id();
       methods->GetSendInitialMetadata()->emplace("x-request-id", request_id_out_);
@@ -95,6 +104,32 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
   }
 
  private:
+  void Audit() {
+    AuditLog* audit = factory_.audit();
+    if (audit == nullptr) return;
+    const std::optional<Permission> permission = RequiredPermission(info_->method());
+    const bool denied = status_seen_ && (code_ == grpc::StatusCode::UNAUTHENTICATED ||
+                                         code_ == grpc::StatusCode::PERMISSION_DENIED);
+    std::string action;
+    if (denied) {
+      action = "DENIED";
+    } else if (permission.has_value() && IsWritePermission(*permission)) {
+      action = "WRITE";
+    } else if (call_->personal_data_read()->load()) {
+      action = "PERSONAL_DATA_READ";
+    } else {
+      return;
+    }
+    common::v1::AuditEvent event;
+    event.set_principal(call_->principal());
+    event.set_method(info_->method());
+    event.set_resource(resource_);
+    event.set_action(action);
+    event.set_request_id(call_->request_id());
+    event.set_outcome(status_seen_ ? CodeName(code_) : "CANCELLED");
+    audit->Record(std::move(event));
+  }
+
   grpc::experimental::ServerRpcInfo* info_;
   ObservabilityInterceptorFactory& factory_;
   std::shared_ptr<CallInfo> call_;
@@ -102,6 +137,7 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
   std::string service_;
   std::string method_;
   std::string peer_;
+  std::string resource_;
   std::string request_id_out_;  // must outlive the send of initial metadata
   bool status_seen_ = false;
   grpc::StatusCode code_ = grpc::StatusCode::OK;
@@ -109,7 +145,8 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
 
 }  // namespace
 
-ObservabilityInterceptorFactory::ObservabilityInterceptorFactory(prometheus::Registry& registry)
+ObservabilityInterceptorFactory::ObservabilityInterceptorFactory(prometheus::Registry& registry,
+                                                                 AuditLog* audit)
     : started_(&prometheus::BuildCounter()
                     .Name("grpc_server_started_total")
                     .Help("RPCs started on the server")
@@ -121,7 +158,37 @@ ObservabilityInterceptorFactory::ObservabilityInterceptorFactory(prometheus::Reg
       latency_(&prometheus::BuildHistogram()
                     .Name("grpc_server_handling_seconds")
                     .Help("Time from the start of an RPC to its end, in seconds")
-                    .Register(registry)) {}
+                    .Register(registry)),
+      audit_(audit) {}
+
+std::string ResourceOf(const google::protobuf::Message& request) {
+  constexpr size_t kMaxLength = 256;
+  const auto* descriptor = request.GetDescriptor();
+  const auto* reflection = request.GetReflection();
+  for (const char* name : {"name", "parent"}) {
+    const auto* field = descriptor->FindFieldByName(name);
+    if (field != nullptr && field->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&
+        !field->is_repeated()) {
+      std::string value = reflection->GetString(request, field);
+      if (!value.empty()) return value.substr(0, kMaxLength);
+    }
+  }
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const auto* field = descriptor->field(i);
+    if (field->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE || field->is_repeated() ||
+        !reflection->HasField(request, field)) {
+      continue;
+    }
+    const auto& inner = reflection->GetMessage(request, field);
+    const auto* name = inner.GetDescriptor()->FindFieldByName("name");
+    if (name != nullptr && name->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&
+        !name->is_repeated()) {
+      std::string value = inner.GetReflection()->GetString(inner, name);
+      if (!value.empty()) return value.substr(0, kMaxLength);
+    }
+  }
+  return "";
+}
 
 grpc::experimental::Interceptor* ObservabilityInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {

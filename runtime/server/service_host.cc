@@ -12,6 +12,8 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "prometheus/registry.h"
+#include "runtime/audit/audit_log.h"
+#include "runtime/audit/audit_service.h"
 #include "runtime/cache/lru_cache.h"
 #include "runtime/cache/redis_cache.h"
 #include "runtime/logging/log.h"
@@ -82,6 +84,8 @@ absl::Status ServiceHost::StartServing() {
     ASSIGN_OR_RETURN(tokens, TokenStore::Load(config_.tokens_file));
   }
   gate_ = std::make_unique<CallGate>(config_, std::move(tokens));
+  ASSIGN_OR_RETURN(audit_, AuditLog::Open(config_.data_dir));
+  audit_service_ = std::make_unique<AuditServiceImpl>(*gate_, *audit_);
 
   const ServiceEnv env{config_, *cache_, *metrics_, *gate_};
   RETURN_IF_ERROR(Annotate(module_->Init(env), "starting the service"));
@@ -102,9 +106,10 @@ absl::Status ServiceHost::StartServing() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 15 * 60 * 1000);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
-  factories.push_back(std::make_unique<ObservabilityInterceptorFactory>(*metrics_));
+  factories.push_back(std::make_unique<ObservabilityInterceptorFactory>(*metrics_, audit_.get()));
   builder.experimental().SetInterceptorCreators(std::move(factories));
   for (grpc::Service* service : module_->Services()) builder.RegisterService(service);
+  builder.RegisterService(audit_service_.get());
 
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || grpc_port_ == 0) {
@@ -176,8 +181,10 @@ void ServiceHost::Shutdown() {
 
 ServiceHost::~ServiceHost() {
   Shutdown();
-  // The server must go before the module whose services it references.
+  // The server must go before the module and audit trail its services reference.
   server_.reset();
+  audit_service_.reset();
+  audit_.reset();  // writes what is still queued
 }
 
 int RunServerMain(int argc, char** argv, const ServerDefaults& defaults,

@@ -31,6 +31,9 @@ class Registry;
 
 namespace dorset::runtime {
 
+class AuditLog;
+class AuditServiceImpl;
+
 // What the host hands a service when it starts.
 struct ServiceEnv {
   const ServerConfig& config;
@@ -67,6 +70,7 @@ class ServiceHost {
   const ServerConfig& config() const { return config_; }
   ServiceModule& module() { return *module_; }
   Cache& cache() { return *cache_; }
+  AuditLog& audit() { return *audit_; }
 
   // The readiness the host reports now (store, cache, shutdown state).
   Readiness CurrentReadiness();
@@ -86,6 +90,8 @@ class ServiceHost {
   std::shared_ptr<prometheus::Registry> metrics_;
   std::unique_ptr<Cache> cache_;
   std::unique_ptr<CallGate> gate_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<OpsHttpServer> ops_;
   int grpc_port_ = 0;
