@@ -474,8 +474,8 @@ def check_compose(c: Checker, compose_dir: str, dev: list[dict]) -> None:
     configmaps = {d["metadata"]["name"]: d.get("data", {}) for d in dev if d["kind"] == "ConfigMap"}
     dev_sts = {d["metadata"]["name"]: d for d in dev if d["kind"] == "StatefulSet"}
     for svc, want in SERVICES.items():
-        where = f"compose {svc}"
-        s = services.get(svc)
+        where = f"compose dorset-{svc}"
+        s = services.get(f"dorset-{svc}")
         if not c.expect(s is not None, f"{where}: service defined"):
             continue
         env: dict[str, str] = {}
@@ -511,7 +511,7 @@ def check_compose(c: Checker, compose_dir: str, dev: list[dict]) -> None:
             k8s_image = pod_spec(sts)["containers"][0]["image"].rsplit(":", 1)[1]
             c.expect(str(s.get("image", "")).rstrip("}").endswith(k8s_image),
                      f"{where}: default image tag is the dev overlay's ({k8s_image})")
-    r = services.get("redis", {})
+    r = services.get("dorset-redis", {})
     c.expect("redis-cli" in " ".join(r.get("healthcheck", {}).get("test", [])), "compose redis: healthcheck ping")
     c.expect(r.get("read_only") is True and "ALL" in r.get("cap_drop", []), "compose redis: hardened")
 
