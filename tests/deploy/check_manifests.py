@@ -217,6 +217,9 @@ def check_services(c: Checker, target: str, docs: list[dict]) -> None:
             continue
         ct = containers[0]
         c.expect(st["spec"].get("replicas") == 1, f"{where}: exactly 1 replica (SQLite has one writer)")
+        retention = st["spec"].get("persistentVolumeClaimRetentionPolicy") or {}
+        c.expect(retention.get("whenDeleted", "Retain") == "Retain" and retention.get("whenScaled", "Retain") == "Retain",
+                 f"{where}: the data volume is retained when the StatefulSet is scaled down or deleted")
         c.expect(ct.get("command", [None])[0] == f"dorset-{svc}", f"{where}: runs dorset-{svc}")
         c.expect(effective(ct, spec, "runAsUser") == DORSET_UID, f"{where}: runs as uid {DORSET_UID}")
 
