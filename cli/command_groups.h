@@ -9,6 +9,7 @@
 namespace dorset::cli {
 
 int RunHealthCommand(int argc, char** argv);      // health_commands.cc
+int RunAuditCommand(int argc, char** argv);       // audit_commands.cc
 int RunRegistryCommand(int argc, char** argv);    // registry_commands.cc
 int RunFinanceCommand(int argc, char** argv);     // finance_commands.cc
 int RunEngagementCommand(int argc, char** argv);  // engagement_commands.cc
@@ -16,6 +17,7 @@ int RunEngagementCommand(int argc, char** argv);  // engagement_commands.cc
 inline const std::vector<CommandGroup>& Groups() {
   static const std::vector<CommandGroup> groups = {
       {"health", "check every service (gRPC health and /readyz); non-zero exit when one is not ready", RunHealthCommand},
+      {"audit", "read a service's audit trail (admins, auditors)", RunAuditCommand},
       {"registry", "practices, localities, clusters, imports, change feed", RunRegistryCommand},
       {"finance", "plans, schemes, postings, reports, CSV exports", RunFinanceCommand},
       {"engagement", "stakeholders, consultations, responses, decisions", RunEngagementCommand},
