@@ -1,27 +1,36 @@
 #include "services/engagement/engagement_module.h"
 
-#include "dorset/engagement/v1/engagement.grpc.pb.h"
-#include "runtime/server/unary.h"
+#include <filesystem>
+
+#include "runtime/api/page_token.h"
+#include "runtime/logging/log.h"
+#include "runtime/status/status_macros.h"
+#include "services/engagement/engagement_service.h"
+#include "services/engagement/response_writer.h"
 
 namespace dorset::engagement {
 
-class EngagementServiceImpl final : public dorset::engagement::v1::EngagementService::CallbackService {
- public:
-  explicit EngagementServiceImpl(runtime::CallGate& gate) : gate_(gate) {}
-  grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context,
-                                 const v1::PingRequest* request, v1::PingResponse* response) override {
-    return runtime::Unary(gate_, context, [](const runtime::Caller&) { return absl::OkStatus(); });
-  }
-
- private:
-  runtime::CallGate& gate_;
-};
-
-EngagementModule::EngagementModule() = default;
+EngagementModule::EngagementModule(EngagementOptions options) : options_(std::move(options)) {}
 EngagementModule::~EngagementModule() = default;
 
 absl::Status EngagementModule::Init(const runtime::ServiceEnv& env) {
-  service_ = std::make_unique<EngagementServiceImpl>(env.gate);
+  options_.cache_ttl = absl::Seconds(env.config.cache_ttl_seconds);
+  ASSIGN_OR_RETURN(store_,
+                   Store::Open((std::filesystem::path(env.config.data_dir) / "engagement.db").string()));
+  ASSIGN_OR_RETURN(runtime::PageTokenCodec tokens,
+                   runtime::PageTokenCodec::ForDataDir(env.config.data_dir));
+  ASSIGN_OR_RETURN(std::unique_ptr<RegistryLookup> client,
+                   RegistryClientLookup(env.config, env.cache));
+  if (client == nullptr) {
+    runtime::log::Warn("no registry_target: localities and practices are checked for form only");
+  } else {
+    registry_ = MemoizedRegistryLookup(std::move(client), absl::Seconds(30));
+  }
+  engagement_ = std::make_unique<Engagement>(*store_, env.cache, registry_.get(), std::move(tokens),
+                                             options_);
+  RETURN_IF_ERROR(engagement_->SeedIfEmpty());
+  writer_ = std::make_unique<ResponseWriter>(*engagement_);
+  service_ = std::make_unique<EngagementServiceImpl>(env.gate, *engagement_, *writer_);
   return absl::OkStatus();
 }
 
@@ -29,6 +38,15 @@ std::vector<grpc::Service*> EngagementModule::Services() { return {service_.get(
 
 std::vector<std::string> EngagementModule::HealthNames() {
   return {std::string(v1::EngagementService::service_full_name())};
+}
+
+absl::Status EngagementModule::CheckStore() {
+  if (store_ == nullptr) return absl::UnavailableError("store not open");
+  return store_->Check();
+}
+
+void EngagementModule::OnShutdown() {
+  if (service_ != nullptr) service_->StopStreams();
 }
 
 }  // namespace dorset::engagement

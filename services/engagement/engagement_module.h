@@ -5,20 +5,30 @@
 #include <memory>
 
 #include "runtime/server/service_host.h"
+#include "services/engagement/engagement.h"
 
 namespace dorset::engagement {
 
 class EngagementServiceImpl;
+class ResponseWriter;
 
 class EngagementModule final : public runtime::ServiceModule {
  public:
-  EngagementModule();
+  explicit EngagementModule(EngagementOptions options = {});
   ~EngagementModule() override;
   absl::Status Init(const runtime::ServiceEnv& env) override;
   std::vector<grpc::Service*> Services() override;
   std::vector<std::string> HealthNames() override;
+  absl::Status CheckStore() override;
+  void OnShutdown() override;
 
  private:
+  EngagementOptions options_;
+  // Destroyed bottom-up: service, writer (drains), logic, registry, store.
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<RegistryLookup> registry_;
+  std::unique_ptr<Engagement> engagement_;
+  std::unique_ptr<ResponseWriter> writer_;
   std::unique_ptr<EngagementServiceImpl> service_;
 };
 

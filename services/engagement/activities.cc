@@ -1,0 +1,373 @@
+// Activities and their lifecycle DRAFT -> OPEN -> CLOSED -> OUTCOME_PUBLISHED.
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/logging/log.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
+#include "services/engagement/engagement.h"
+#include "services/engagement/names.h"
+#include "services/engagement/rows.h"
+
+namespace dorset::engagement {
+namespace {
+
+using runtime::sqlite::Database;
+using runtime::sqlite::Statement;
+using runtime::sqlite::Transaction;
+
+constexpr char kColumns[] =
+    "id, kind, title, purpose, localities, finance_scheme, state, window_start, window_end, "
+    "open_time, close_time, publish_time, outcome_summary, reported_participants, "
+    "reported_source, create_time, update_time, version";
+
+v1::Activity FromRow(const Statement& s) {
+  v1::Activity a;
+  a.set_name(ActivityName(s.Text(0)));
+  a.set_kind(static_cast<v1::ActivityKind>(s.Int(1)));
+  a.set_title(s.Text(2));
+  a.set_purpose(s.Text(3));
+  for (std::string& l : SplitList(s.Text(4))) a.add_localities(std::move(l));
+  a.set_finance_scheme(s.Text(5));
+  a.set_state(static_cast<v1::ActivityState>(s.Int(6)));
+  SetTimestamp(a.mutable_window_start_time(), s.OptionalInt(7));
+  SetTimestamp(a.mutable_window_end_time(), s.OptionalInt(8));
+  SetTimestamp(a.mutable_open_time(), s.OptionalInt(9));
+  SetTimestamp(a.mutable_close_time(), s.OptionalInt(10));
+  SetTimestamp(a.mutable_publish_time(), s.OptionalInt(11));
+  if (s.IsNull(7)) a.clear_window_start_time();
+  if (s.IsNull(8)) a.clear_window_end_time();
+  if (s.IsNull(9)) a.clear_open_time();
+  if (s.IsNull(10)) a.clear_close_time();
+  if (s.IsNull(11)) a.clear_publish_time();
+  a.set_outcome_summary(s.Text(12));
+  a.set_reported_participants(s.Int(13));
+  a.set_reported_source(s.Text(14));
+  SetTimestamp(a.mutable_create_time(), s.Int(15));
+  SetTimestamp(a.mutable_update_time(), s.Int(16));
+  a.set_etag(Etag(s.Int(17)));
+  return a;
+}
+
+std::optional<int64_t> Micros(const v1::Activity& a, bool has,
+                              const google::protobuf::Timestamp& ts) {
+  if (!has) return std::nullopt;
+  return ts.seconds() * 1000000 + ts.nanos() / 1000;
+}
+
+int64_t VersionOf(const std::string& etag) {
+  int64_t version = 0;
+  for (char c : etag) {
+    if (c >= '0' && c <= '9') version = version * 10 + (c - '0');
+  }
+  return version;
+}
+
+std::string StateName(v1::ActivityState state) { return v1::ActivityState_Name(state); }
+
+}  // namespace
+
+absl::Status Engagement::SaveActivity(Database& db, const std::string& id, const v1::Activity& a,
+                                      int64_t version, bool insert) {
+  const char* sql =
+      insert ? "INSERT INTO activity (kind, title, purpose, localities, finance_scheme, state, "
+               "window_start, window_end, open_time, close_time, publish_time, outcome_summary, "
+               "reported_participants, reported_source, create_time, update_time, version, id) "
+               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+             : "UPDATE activity SET kind=?, title=?, purpose=?, localities=?, finance_scheme=?, "
+               "state=?, window_start=?, window_end=?, open_time=?, close_time=?, "
+               "publish_time=?, outcome_summary=?, reported_participants=?, reported_source=?, "
+               "create_time=?, update_time=?, version=? WHERE id=?";
+  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql));
+  std::vector<std::string> localities(a.localities().begin(), a.localities().end());
+  stmt.Bind(1, static_cast<int64_t>(a.kind()))
+      .Bind(2, a.title())
+      .Bind(3, a.purpose())
+      .Bind(4, JoinList(localities))
+      .Bind(5, a.finance_scheme())
+      .Bind(6, static_cast<int64_t>(a.state()))
+      .Bind(7, Micros(a, a.has_window_start_time(), a.window_start_time()))
+      .Bind(8, Micros(a, a.has_window_end_time(), a.window_end_time()))
+      .Bind(9, Micros(a, a.has_open_time(), a.open_time()))
+      .Bind(10, Micros(a, a.has_close_time(), a.close_time()))
+      .Bind(11, Micros(a, a.has_publish_time(), a.publish_time()))
+      .Bind(12, a.outcome_summary())
+      .Bind(13, a.reported_participants())
+      .Bind(14, a.reported_source())
+      .Bind(15, *Micros(a, true, a.create_time()))
+      .Bind(16, *Micros(a, true, a.update_time()))
+      .Bind(17, version)
+      .Bind(18, id);
+  return stmt.Run();
+}
+
+absl::StatusOr<v1::Activity> Engagement::LoadActivity(Database& db, const std::string& id) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db.Prepare(absl::StrCat("SELECT ", kColumns, " FROM activity WHERE id = ?")));
+  stmt.Bind(1, id);
+  ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return runtime::NotFound("Activity", ActivityName(id));
+  return FromRow(stmt);
+}
+
+absl::Status Engagement::CheckActivityExists(const std::string& activity) {
+  Store::ReadLease lease = store_.Read();
+  return LoadActivity(lease.db(), activity).status();
+}
+
+namespace {
+
+absl::Status ValidateActivityFields(const v1::Activity& a) {
+  std::vector<runtime::FieldViolation> v;
+  if (!v1::ActivityKind_IsValid(a.kind()) || a.kind() == v1::ACTIVITY_KIND_UNSPECIFIED) {
+    v.push_back({"activity.kind", "required"});
+  }
+  if (a.title().empty()) v.push_back({"activity.title", "required"});
+  if (a.title().size() > 300) v.push_back({"activity.title", "at most 300 bytes"});
+  if (a.purpose().size() > 10000) v.push_back({"activity.purpose", "at most 10000 bytes"});
+  if (!a.finance_scheme().empty() && !IsFinanceSchemeName(a.finance_scheme())) {
+    v.push_back({"activity.finance_scheme", "must be plans/{plan}/programmes/{programme}/schemes/{scheme}"});
+  }
+  absl::flat_hash_set<std::string> seen;
+  for (int i = 0; i < a.localities_size(); ++i) {
+    if (!IsLocalityName(a.localities(i))) {
+      v.push_back({absl::StrCat("activity.localities[", i, "]"), "must be localities/{id}"});
+    } else if (!seen.insert(a.localities(i)).second) {
+      v.push_back({absl::StrCat("activity.localities[", i, "]"), "listed twice"});
+    }
+  }
+  if (a.has_window_start_time() && a.has_window_end_time() &&
+      (a.window_end_time().seconds() < a.window_start_time().seconds() ||
+       (a.window_end_time().seconds() == a.window_start_time().seconds() &&
+        a.window_end_time().nanos() <= a.window_start_time().nanos()))) {
+    v.push_back({"activity.window_end_time", "must be after window_start_time"});
+  }
+  if (a.reported_participants() < 0) {
+    v.push_back({"activity.reported_participants", "must not be negative"});
+  }
+  if (a.reported_source().size() > 2000) {
+    v.push_back({"activity.reported_source", "at most 2000 bytes"});
+  }
+  if (!v.empty()) return runtime::InvalidArguments(std::move(v));
+  if (a.has_window_start_time()) {
+    RETURN_IF_ERROR(TimestampMicros(a.window_start_time(), "activity.window_start_time").status());
+  }
+  if (a.has_window_end_time()) {
+    RETURN_IF_ERROR(TimestampMicros(a.window_end_time(), "activity.window_end_time").status());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Engagement::CreateActivity(const runtime::Caller& caller,
+                                        const v1::CreateActivityRequest& request,
+                                        v1::Activity* out) {
+  RETURN_IF_ERROR(CheckRequestId(request.request_id()));
+  v1::Activity a = request.activity();
+  RETURN_IF_ERROR(ValidateActivityFields(a));
+  if (!request.activity_id().empty() && !IsValidId(request.activity_id())) {
+    return runtime::InvalidArgument("activity_id", "must match [a-z][a-z0-9-]{0,62}");
+  }
+  for (int i = 0; i < a.localities_size(); ++i) {
+    RETURN_IF_ERROR(CheckLocalityField(a.localities(i), absl::StrCat("activity.localities[", i, "]")));
+  }
+  const std::string id = request.activity_id().empty() ? NewId('a') : request.activity_id();
+  const int64_t now = ToMicros(Now());
+  a.set_name(ActivityName(id));
+  a.set_state(v1::DRAFT);
+  a.clear_open_time();
+  a.clear_close_time();
+  a.clear_publish_time();
+  a.clear_outcome_summary();
+  SetTimestamp(a.mutable_create_time(), now);
+  SetTimestamp(a.mutable_update_time(), now);
+  std::string result_id = id;
+  absl::MutexLock lock(&store_.write_mutex());
+  Database& db = store_.writer();
+  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
+  ASSIGN_OR_RETURN(auto previous, FindRequest(db, "CreateActivity", request.request_id()));
+  if (previous.has_value()) {
+    ASSIGN_OR_RETURN(result_id, ParseActivityName(*previous, "request_id"));
+  } else {
+    absl::Status saved = SaveActivity(db, id, a, 1, /*insert=*/true);
+    if (absl::IsAlreadyExists(saved)) return runtime::AlreadyExists("Activity", a.name());
+    RETURN_IF_ERROR(saved);
+    RETURN_IF_ERROR(RecordRequest(db, "CreateActivity", request.request_id(), a.name(), now));
+    RETURN_IF_ERROR(txn.Commit());
+    runtime::log::Info("activity created",
+                       {{"activity", a.name()}, {"kind", v1::ActivityKind_Name(a.kind())}});
+  }
+  ASSIGN_OR_RETURN(*out, LoadActivity(db, result_id));
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::GetActivity(const v1::GetActivityRequest& request, v1::Activity* out) {
+  ASSIGN_OR_RETURN(std::string id, ParseActivityName(request.name(), "name"));
+  Store::ReadLease lease = store_.Read();
+  ASSIGN_OR_RETURN(*out, LoadActivity(lease.db(), id));
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::ListActivities(const v1::ListActivitiesRequest& request,
+                                        v1::ListActivitiesResponse* out) {
+  ASSIGN_OR_RETURN(int page_size, runtime::EffectivePageSize(request.page_size(), 50, 500));
+  if (!v1::ActivityState_IsValid(request.state())) {
+    return runtime::InvalidArgument("state", "unknown activity state");
+  }
+  const std::string fingerprint = absl::StrCat("activities|state=", request.state());
+  std::string after;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(after, page_tokens_.Decode(fingerprint, request.page_token()));
+  }
+  Store::ReadLease lease = store_.Read();
+  ASSIGN_OR_RETURN(Statement stmt,
+                   lease.db().Prepare(absl::StrCat(
+                       "SELECT ", kColumns,
+                       " FROM activity WHERE id > ? AND (? = 0 OR state = ?) ORDER BY id LIMIT ?")));
+  stmt.Bind(1, after).Bind(2, static_cast<int64_t>(request.state()))
+      .Bind(3, static_cast<int64_t>(request.state())).Bind(4, page_size + 1);
+  std::string last_id;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    if (out->activities_size() == page_size) {
+      out->set_next_page_token(page_tokens_.Encode(fingerprint, last_id));
+      break;
+    }
+    last_id = stmt.Text(0);
+    *out->add_activities() = FromRow(stmt);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::UpdateActivity(const v1::UpdateActivityRequest& request,
+                                        v1::Activity* out) {
+  const v1::Activity& in = request.activity();
+  ASSIGN_OR_RETURN(std::string id, ParseActivityName(in.name(), "activity.name"));
+  RETURN_IF_ERROR(CheckMask(request.update_mask(),
+                            {"kind", "title", "purpose", "localities", "finance_scheme",
+                             "window_start_time", "window_end_time", "reported_participants",
+                             "reported_source"},
+                            "Activity"));
+  const auto& mask = request.update_mask();
+  if (MaskHas(mask, "localities")) {
+    for (int i = 0; i < in.localities_size(); ++i) {
+      RETURN_IF_ERROR(
+          CheckLocalityField(in.localities(i), absl::StrCat("activity.localities[", i, "]")));
+    }
+  }
+  const int64_t now = ToMicros(Now());
+  absl::MutexLock lock(&store_.write_mutex());
+  Database& db = store_.writer();
+  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
+  ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(db, id));
+  const int64_t version = VersionOf(a.etag());
+  RETURN_IF_ERROR(CheckEtag("Activity", a.name(), in.etag(), version));
+  if (a.state() == v1::OUTCOME_PUBLISHED) {
+    return runtime::FailedPrecondition("STATE", a.name(),
+                                       "the outcome is published; the activity is read-only");
+  }
+  if (MaskHas(mask, "kind")) a.set_kind(in.kind());
+  if (MaskHas(mask, "title")) a.set_title(in.title());
+  if (MaskHas(mask, "purpose")) a.set_purpose(in.purpose());
+  if (MaskHas(mask, "localities")) *a.mutable_localities() = in.localities();
+  if (MaskHas(mask, "finance_scheme")) a.set_finance_scheme(in.finance_scheme());
+  if (MaskHas(mask, "window_start_time")) {
+    if (in.has_window_start_time()) {
+      *a.mutable_window_start_time() = in.window_start_time();
+    } else {
+      a.clear_window_start_time();
+    }
+  }
+  if (MaskHas(mask, "window_end_time")) {
+    if (in.has_window_end_time()) {
+      *a.mutable_window_end_time() = in.window_end_time();
+    } else {
+      a.clear_window_end_time();
+    }
+  }
+  if (MaskHas(mask, "reported_participants")) a.set_reported_participants(in.reported_participants());
+  if (MaskHas(mask, "reported_source")) a.set_reported_source(in.reported_source());
+  RETURN_IF_ERROR(ValidateActivityFields(a));
+  SetTimestamp(a.mutable_update_time(), now);
+  RETURN_IF_ERROR(SaveActivity(db, id, a, version + 1, /*insert=*/false));
+  RETURN_IF_ERROR(txn.Commit());
+  ASSIGN_OR_RETURN(*out, LoadActivity(db, id));
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::Transition(const std::string& name, const std::string& etag,
+                                    v1::ActivityState from, v1::ActivityState to,
+                                    const std::function<absl::Status(v1::Activity&)>& apply,
+                                    v1::Activity* out) {
+  ASSIGN_OR_RETURN(std::string id, ParseActivityName(name, "name"));
+  const int64_t now = ToMicros(Now());
+  absl::MutexLock lock(&store_.write_mutex());
+  Database& db = store_.writer();
+  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
+  ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(db, id));
+  const int64_t version = VersionOf(a.etag());
+  RETURN_IF_ERROR(CheckEtag("Activity", a.name(), etag, version));
+  if (a.state() != from) {
+    return runtime::FailedPrecondition(
+        "STATE", a.name(),
+        absl::StrCat("the activity is ", StateName(a.state()), "; moving to ", StateName(to),
+                     " needs ", StateName(from)));
+  }
+  RETURN_IF_ERROR(apply(a));
+  a.set_state(to);
+  SetTimestamp(a.mutable_update_time(), now);
+  RETURN_IF_ERROR(SaveActivity(db, id, a, version + 1, /*insert=*/false));
+  RETURN_IF_ERROR(txn.Commit());
+  runtime::log::Info("activity state changed", {{"activity", a.name()}, {"state", StateName(to)}});
+  ASSIGN_OR_RETURN(*out, LoadActivity(db, id));
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::OpenActivity(const v1::OpenActivityRequest& request, v1::Activity* out) {
+  const absl::Time now = Now();
+  return Transition(
+      request.name(), request.etag(), v1::DRAFT, v1::OPEN,
+      [&](v1::Activity& a) -> absl::Status {
+        if (a.has_window_end_time() &&
+            absl::FromUnixSeconds(a.window_end_time().seconds()) +
+                    absl::Nanoseconds(a.window_end_time().nanos()) <=
+                now) {
+          return runtime::FailedPrecondition("WINDOW", a.name(),
+                                             "the response window has already ended");
+        }
+        SetTimestamp(a.mutable_open_time(), ToMicros(now));
+        return absl::OkStatus();
+      },
+      out);
+}
+
+absl::Status Engagement::CloseActivity(const v1::CloseActivityRequest& request, v1::Activity* out) {
+  const int64_t now = ToMicros(Now());
+  return Transition(
+      request.name(), request.etag(), v1::OPEN, v1::CLOSED,
+      [&](v1::Activity& a) {
+        SetTimestamp(a.mutable_close_time(), now);
+        return absl::OkStatus();
+      },
+      out);
+}
+
+absl::Status Engagement::PublishOutcome(const v1::PublishOutcomeRequest& request,
+                                        v1::Activity* out) {
+  if (request.outcome_summary().empty()) {
+    return runtime::InvalidArgument("outcome_summary", "required");
+  }
+  RETURN_IF_ERROR(CheckText(request.outcome_summary(), 20000, "outcome_summary"));
+  const int64_t now = ToMicros(Now());
+  return Transition(
+      request.name(), request.etag(), v1::CLOSED, v1::OUTCOME_PUBLISHED,
+      [&](v1::Activity& a) {
+        SetTimestamp(a.mutable_publish_time(), now);
+        a.set_outcome_summary(request.outcome_summary());
+        return absl::OkStatus();
+      },
+      out);
+}
+
+}  // namespace dorset::engagement

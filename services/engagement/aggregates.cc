@@ -1,0 +1,192 @@
+// Aggregates (read from the counter cells, never from the responses) and "you said, we did".
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "runtime/logging/log.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
+#include "services/engagement/counters.h"
+#include "services/engagement/engagement.h"
+#include "services/engagement/names.h"
+#include "services/engagement/rows.h"
+
+namespace dorset::engagement {
+namespace {
+
+using runtime::sqlite::Database;
+using runtime::sqlite::Statement;
+
+struct Cells {
+  int64_t total = 0;
+  // dimension -> key -> count (ordered, so output order is stable).
+  std::map<std::string, std::map<std::string, int64_t>> by;
+};
+
+absl::StatusOr<Cells> ReadCells(Database& db, const std::string& activity) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db.Prepare("SELECT dimension, key, n FROM response_count WHERE activity_id = ?"));
+  stmt.Bind(1, activity);
+  Cells cells;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    const std::string dimension = stmt.Text(0);
+    const int64_t n = stmt.Int(2);
+    if (dimension == kDimTotal) {
+      cells.total = n;
+    } else if (n != 0) {
+      cells.by[dimension][stmt.Text(1)] = n;
+    }
+  }
+  return cells;
+}
+
+void AddCounts(const std::map<std::string, int64_t>& counts,
+               google::protobuf::RepeatedPtrField<v1::Count>* out,
+               const std::function<std::string(const std::string&)>& key_name) {
+  for (const auto& [key, n] : counts) {
+    v1::Count* c = out->Add();
+    c->set_key(key_name(key));
+    c->set_responses(n);
+  }
+}
+
+std::string Identity(const std::string& key) { return key; }
+
+}  // namespace
+
+// responses * 1000 / patients, exact: the integer part and three decimals (rounded down) from
+// integer arithmetic; a count above ~9.2e12 (impossible here) would saturate instead of wrap.
+std::string PerThousand(int64_t responses, int64_t patients, int64_t* millis) {
+  *millis = 0;
+  if (patients <= 0 || responses < 0) return "";
+  __int128 scaled = static_cast<__int128>(responses) * 1000000 / patients;
+  if (scaled > INT64_MAX) scaled = INT64_MAX;
+  *millis = static_cast<int64_t>(scaled);
+  return absl::StrFormat("%d.%03d", *millis / 1000, *millis % 1000);
+}
+
+absl::Status Engagement::GetActivityAggregates(const v1::GetActivityAggregatesRequest& request,
+                                               v1::ActivityAggregates* out) {
+  ASSIGN_OR_RETURN(std::string activity_id,
+                   ParseActivitySingleton(request.name(), "aggregates", "name"));
+  Cells cells;
+  v1::Activity activity;
+  {
+    Store::ReadLease lease = store_.Read();
+    ASSIGN_OR_RETURN(activity, LoadActivity(lease.db(), activity_id));
+    ASSIGN_OR_RETURN(cells, ReadCells(lease.db(), activity_id));
+  }
+  out->set_name(request.name());
+  out->set_total_responses(cells.total);
+  AddCounts(cells.by[kDimTheme], out->mutable_by_theme(),
+            [&](const std::string& theme) { return ThemeName(activity_id, theme); });
+  AddCounts(cells.by[kDimSentiment], out->mutable_by_sentiment(), Identity);
+  AddCounts(cells.by[kDimChannel], out->mutable_by_channel(), Identity);
+  AddCounts(cells.by[kDimLocality], out->mutable_by_locality(), Identity);
+
+  // Participation for every locality with responses and every locality the activity covers.
+  std::map<std::string, int64_t> localities = cells.by[kDimLocality];
+  localities.erase("");
+  for (const std::string& l : activity.localities()) localities.try_emplace(l, 0);
+  for (const auto& [locality, responses] : localities) {
+    v1::LocalityParticipation* p = out->add_participation();
+    p->set_locality(locality);
+    p->set_responses(responses);
+    if (registry_ == nullptr) continue;
+    absl::StatusOr<int64_t> patients = registry_->LocalityRegisteredPatients(locality);
+    if (!patients.ok()) {
+      // The counts still answer; the ratio is left empty and the gap logged (names only).
+      runtime::log::Warn("registry population unavailable",
+                         {{"locality", locality}, {"code", absl::StatusCodeToString(patients.status().code())}});
+      continue;
+    }
+    p->set_registered_patients(*patients);
+    int64_t millis = 0;
+    p->set_per_thousand(PerThousand(responses, *patients, &millis));
+    p->set_per_thousand_millis(millis);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::GetYouSaidWeDid(const v1::GetYouSaidWeDidRequest& request,
+                                         v1::YouSaidWeDid* out) {
+  ASSIGN_OR_RETURN(std::string activity_id,
+                   ParseActivitySingleton(request.name(), "youSaidWeDid", "name"));
+  v1::Activity activity;
+  Cells cells;
+  std::vector<std::string> decision_ids;
+  {
+    // One lease for the reads below; released before GetDecision/ListThemes take their own.
+    Store::ReadLease lease = store_.Read();
+    Database& db = lease.db();
+    ASSIGN_OR_RETURN(activity, LoadActivity(db, activity_id));
+    if (activity.state() != v1::OUTCOME_PUBLISHED) {
+      return runtime::FailedPrecondition(
+          "STATE", activity.name(),
+          absl::StrCat("the outcome is not published (the activity is ",
+                       v1::ActivityState_Name(activity.state()), ")"));
+    }
+    ASSIGN_OR_RETURN(cells, ReadCells(db, activity_id));
+    ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT id FROM decision WHERE activity_id = ? "
+                                                "AND published = 1 ORDER BY id LIMIT 1000"));
+    stmt.Bind(1, activity_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      decision_ids.push_back(stmt.Text(0));
+    }
+  }
+  out->set_name(request.name());
+  out->set_activity_title(activity.title());
+  out->set_outcome_summary(activity.outcome_summary());
+  out->set_total_responses(cells.total);
+  out->set_reported_participants(activity.reported_participants());
+
+  // Published decisions (the first 1000), matched to the themes they answer.
+  std::vector<v1::Decision> decisions;
+  for (const std::string& id : decision_ids) {
+    v1::GetDecisionRequest get;
+    get.set_name(DecisionName(activity_id, id));
+    v1::Decision d;
+    RETURN_IF_ERROR(GetDecision(get, &d));
+    decisions.push_back(std::move(d));
+  }
+  const auto& theme_sentiment = cells.by[kDimThemeSentiment];
+  v1::ListThemesRequest themes_request;
+  themes_request.set_parent(activity.name());
+  themes_request.set_page_size(500);
+  while (true) {
+    v1::ListThemesResponse themes;
+    RETURN_IF_ERROR(ListThemes(themes_request, &themes));
+    for (const v1::Theme& theme : themes.themes()) {
+      const std::string theme_id = theme.name().substr(theme.name().rfind('/') + 1);
+      auto* outcome = out->add_themes();
+      *outcome->mutable_theme() = theme;
+      auto count = cells.by[kDimTheme].find(theme_id);
+      outcome->set_responses(count == cells.by[kDimTheme].end() ? 0 : count->second);
+      const std::string prefix = absl::StrCat(theme_id, "/");
+      for (auto it = theme_sentiment.lower_bound(prefix);
+           it != theme_sentiment.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+        v1::Count* c = outcome->add_by_sentiment();
+        c->set_key(it->first.substr(prefix.size()));
+        c->set_responses(it->second);
+      }
+      for (const v1::Decision& d : decisions) {
+        if (std::find(d.themes().begin(), d.themes().end(), theme.name()) != d.themes().end()) {
+          *outcome->add_decisions() = d;
+        }
+      }
+    }
+    if (themes.next_page_token().empty()) break;
+    themes_request.set_page_token(themes.next_page_token());
+  }
+  for (const v1::Decision& d : decisions) {
+    if (d.themes().empty()) *out->add_other_decisions() = d;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace dorset::engagement

@@ -1,0 +1,35 @@
+#include "services/engagement/counters.h"
+
+#include "absl/strings/str_cat.h"
+#include "runtime/status/status_macros.h"
+
+namespace dorset::engagement {
+
+std::vector<CounterCell> CounterCells(v1::Channel channel, v1::Sentiment sentiment,
+                                      const std::string& locality,
+                                      const std::vector<std::string>& theme_ids) {
+  std::vector<CounterCell> cells;
+  cells.reserve(4 + 2 * theme_ids.size());
+  const std::string sentiment_name = v1::Sentiment_Name(sentiment);
+  cells.emplace_back(kDimTotal, "");
+  cells.emplace_back(kDimChannel, v1::Channel_Name(channel));
+  cells.emplace_back(kDimSentiment, sentiment_name);
+  cells.emplace_back(kDimLocality, locality);
+  for (const std::string& theme : theme_ids) {
+    cells.emplace_back(kDimTheme, theme);
+    cells.emplace_back(kDimThemeSentiment, absl::StrCat(theme, "/", sentiment_name));
+  }
+  return cells;
+}
+
+absl::Status BumpCounters(runtime::sqlite::Statement& bump, const std::string& activity,
+                          const std::vector<CounterCell>& cells, int64_t delta) {
+  for (const auto& [dimension, key] : cells) {
+    bump.Reset();
+    bump.Bind(1, activity).Bind(2, dimension).Bind(3, key).Bind(4, delta);
+    RETURN_IF_ERROR(bump.Run());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace dorset::engagement

@@ -1,0 +1,48 @@
+// The per-activity counters behind the aggregates. Each response contributes +1 to a fixed set
+// of (dimension, key) cells; the cells change in the same transaction as the response, so the
+// aggregates are a small indexed read however many responses there are.
+#ifndef DORSET_SERVICES_ENGAGEMENT_COUNTERS_H_
+#define DORSET_SERVICES_ENGAGEMENT_COUNTERS_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "dorset/engagement/v1/engagement.pb.h"
+#include "runtime/sqlite/database.h"
+
+namespace dorset::engagement {
+
+// Dimensions (response_count.dimension).
+inline constexpr char kDimTotal[] = "total";
+inline constexpr char kDimTheme[] = "theme";                   // key: theme id
+inline constexpr char kDimSentiment[] = "sentiment";           // key: Sentiment name
+inline constexpr char kDimChannel[] = "channel";               // key: Channel name
+inline constexpr char kDimLocality[] = "locality";             // key: locality name or ""
+inline constexpr char kDimThemeSentiment[] = "theme_sentiment";  // key: "<theme id>/<Sentiment>"
+
+using CounterCell = std::pair<std::string, std::string>;  // dimension, key
+
+std::vector<CounterCell> CounterCells(v1::Channel channel, v1::Sentiment sentiment,
+                                      const std::string& locality,
+                                      const std::vector<std::string>& theme_ids);
+
+// The upsert every cell goes through: bind (activity, dimension, key, delta).
+inline constexpr char kBumpCounterSql[] =
+    "INSERT INTO response_count (activity_id, dimension, key, n) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (activity_id, dimension, key) DO UPDATE SET n = n + excluded.n";
+
+// Adds `delta` to each cell with the prepared kBumpCounterSql statement.
+absl::Status BumpCounters(runtime::sqlite::Statement& bump, const std::string& activity,
+                          const std::vector<CounterCell>& cells, int64_t delta);
+
+// Participation per 1,000 registered patients as an exact fixed-point figure: `*millis` is
+// floor(responses * 1,000,000 / patients) and the result that number with three decimals
+// ("2.417"); "" (and 0) when patients is not positive. Integers only, no rounding drift.
+std::string PerThousand(int64_t responses, int64_t patients, int64_t* millis);
+
+}  // namespace dorset::engagement
+
+#endif  // DORSET_SERVICES_ENGAGEMENT_COUNTERS_H_

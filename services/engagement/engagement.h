@@ -1,0 +1,156 @@
+// The engagement service's logic, independent of gRPC: stakeholders and their consents,
+// activities and their lifecycle, themes, responses (with their counters), decisions, aggregates
+// and "you said, we did". Every write is one SQLite transaction; every read applies the caller's
+// redaction (personal data only for callers with Permission::kPersonalDataRead).
+//
+// Methods are grouped by resource in stakeholders.cc, activities.cc, themes_decisions.cc,
+// responses.cc and aggregates.cc.
+#ifndef DORSET_SERVICES_ENGAGEMENT_ENGAGEMENT_H_
+#define DORSET_SERVICES_ENGAGEMENT_ENGAGEMENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "dorset/engagement/v1/engagement.pb.h"
+#include "runtime/api/page_token.h"
+#include "runtime/auth/caller.h"
+#include "runtime/cache/cache.h"
+#include "runtime/sqlite/database.h"
+#include "services/engagement/registry_lookup.h"
+#include "services/engagement/store.h"
+
+namespace dorset::engagement {
+
+struct EngagementOptions {
+  // The clock (tests move it to check the open window).
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+  absl::Duration cache_ttl = absl::Minutes(5);
+};
+
+// A response checked for form and against the registry, ready to be written by the group-commit
+// writer (which checks the rest against the store inside its transaction).
+struct PendingResponse {
+  std::string activity;          // id
+  std::string request_id;        // "" when the client sent none
+  v1::Response response;         // normalised: locality resolved, names checked
+  std::string stakeholder_id;    // "" when anonymous
+  std::vector<std::string> theme_ids;
+};
+
+class ResponseStatements;
+
+class Engagement {
+ public:
+  // `registry` may be null: locality and practice are then checked for form only (development
+  // without a registry; the server logs this at start).
+  Engagement(Store& store, runtime::Cache& cache, RegistryLookup* registry,
+             runtime::PageTokenCodec page_tokens, EngagementOptions options = {});
+  ~Engagement();
+
+  // Writes the "Improving Dorset's Healthcare" consultation (2016-17) when the store has no
+  // activities; a no-op otherwise (seed.cc).
+  absl::Status SeedIfEmpty();
+
+  // Writes `responses` (already checked: themes of `activity`, names well formed) straight into
+  // the store in transactions of `batch` with their counters, bypassing the open-window check.
+  // For the synthetic data generator's bulk load only; the activity must exist.
+  absl::Status BulkLoadResponses(const std::string& activity,
+                                 const std::vector<v1::Response>& responses);
+
+  // Stakeholders.
+  absl::Status CreateStakeholder(const runtime::Caller& caller,
+                                 const v1::CreateStakeholderRequest& request, v1::Stakeholder* out);
+  absl::Status GetStakeholder(const runtime::Caller& caller, const v1::GetStakeholderRequest& request,
+                              v1::Stakeholder* out);
+  absl::Status ListStakeholders(const runtime::Caller& caller,
+                                const v1::ListStakeholdersRequest& request,
+                                v1::ListStakeholdersResponse* out);
+  absl::Status UpdateStakeholder(const runtime::Caller& caller,
+                                 const v1::UpdateStakeholderRequest& request, v1::Stakeholder* out);
+  absl::Status EraseStakeholder(const runtime::Caller& caller,
+                                const v1::EraseStakeholderRequest& request, v1::Stakeholder* out);
+
+  // Activities.
+  absl::Status CreateActivity(const runtime::Caller& caller, const v1::CreateActivityRequest& request,
+                              v1::Activity* out);
+  absl::Status GetActivity(const v1::GetActivityRequest& request, v1::Activity* out);
+  absl::Status ListActivities(const v1::ListActivitiesRequest& request,
+                              v1::ListActivitiesResponse* out);
+  absl::Status UpdateActivity(const v1::UpdateActivityRequest& request, v1::Activity* out);
+  absl::Status OpenActivity(const v1::OpenActivityRequest& request, v1::Activity* out);
+  absl::Status CloseActivity(const v1::CloseActivityRequest& request, v1::Activity* out);
+  absl::Status PublishOutcome(const v1::PublishOutcomeRequest& request, v1::Activity* out);
+
+  // Themes and decisions.
+  absl::Status CreateTheme(const v1::CreateThemeRequest& request, v1::Theme* out);
+  absl::Status GetTheme(const v1::GetThemeRequest& request, v1::Theme* out);
+  absl::Status ListThemes(const v1::ListThemesRequest& request, v1::ListThemesResponse* out);
+  absl::Status UpdateTheme(const v1::UpdateThemeRequest& request, v1::Theme* out);
+  absl::Status CreateDecision(const v1::CreateDecisionRequest& request, v1::Decision* out);
+  absl::Status GetDecision(const v1::GetDecisionRequest& request, v1::Decision* out);
+  absl::Status ListDecisions(const v1::ListDecisionsRequest& request, v1::ListDecisionsResponse* out);
+  absl::Status UpdateDecision(const v1::UpdateDecisionRequest& request, v1::Decision* out);
+
+  // Responses. CreateResponse is PrepareResponse (no store access; registry checks) followed by
+  // CommitResponse inside a writer transaction (the group-commit writer batches many).
+  absl::StatusOr<PendingResponse> PrepareResponse(const v1::CreateResponseRequest& request);
+  absl::Status CommitResponse(runtime::sqlite::Database& db, const PendingResponse& pending,
+                              v1::Response* out);
+  absl::Status GetResponse(const runtime::Caller& caller, const v1::GetResponseRequest& request,
+                           v1::Response* out);
+  absl::Status ListResponses(const runtime::Caller& caller, const v1::ListResponsesRequest& request,
+                             v1::ListResponsesResponse* out);
+  absl::Status UpdateResponse(const runtime::Caller& caller,
+                              const v1::UpdateResponseRequest& request, v1::Response* out);
+  // One page of an activity's responses after response id `after` (for the export stream).
+  absl::StatusOr<std::vector<v1::Response>> ResponsesAfter(const std::string& activity,
+                                                           int64_t after, int limit);
+  // NOT_FOUND unless the activity exists.
+  absl::Status CheckActivityExists(const std::string& activity);
+
+  // Aggregates and "you said, we did".
+  absl::Status GetActivityAggregates(const v1::GetActivityAggregatesRequest& request,
+                                     v1::ActivityAggregates* out);
+  absl::Status GetYouSaidWeDid(const v1::GetYouSaidWeDidRequest& request, v1::YouSaidWeDid* out);
+
+  // Redaction applied to everything returned to `caller`.
+  static void RedactStakeholder(const runtime::Caller& caller, v1::Stakeholder& stakeholder);
+  static void RedactResponse(const runtime::Caller& caller, v1::Response& response);
+
+  absl::Time Now() const { return options_.now(); }
+  Store& store() { return store_; }
+
+ private:
+  absl::StatusOr<v1::Stakeholder> LoadStakeholder(runtime::sqlite::Database& db,
+                                                  const std::string& id);
+  absl::StatusOr<v1::Activity> LoadActivity(runtime::sqlite::Database& db, const std::string& id);
+  absl::Status SaveActivity(runtime::sqlite::Database& db, const std::string& id,
+                            const v1::Activity& activity, int64_t version, bool insert);
+  absl::StatusOr<v1::Response> LoadResponse(runtime::sqlite::Database& db,
+                                            const std::string& activity, int64_t id);
+  // Applies a lifecycle step under the write lock.
+  absl::Status Transition(const std::string& name, const std::string& etag,
+                          v1::ActivityState from, v1::ActivityState to,
+                          const std::function<absl::Status(v1::Activity&)>& apply,
+                          v1::Activity* out);
+  absl::Status CheckLocalityField(const std::string& locality, const std::string& field);
+  std::string StakeholderCacheKey(const std::string& id) const;
+
+  Store& store_;
+  runtime::Cache& cache_;
+  RegistryLookup* registry_;
+  runtime::PageTokenCodec page_tokens_;
+  EngagementOptions options_;
+  // The response hot path's statements on the writer connection (guarded by the write mutex).
+  std::unique_ptr<ResponseStatements> writer_statements_;
+};
+
+}  // namespace dorset::engagement
+
+#endif  // DORSET_SERVICES_ENGAGEMENT_ENGAGEMENT_H_

@@ -1,0 +1,168 @@
+#include "services/engagement/engagement_service.h"
+
+#include "runtime/server/streaming.h"
+#include "runtime/server/unary.h"
+#include "runtime/status/errors.h"
+#include "services/engagement/export_reactor.h"
+#include "services/engagement/names.h"
+
+namespace dorset::engagement {
+
+using runtime::Caller;
+using runtime::Unary;
+
+// Handlers whose logic needs the caller (redaction) and those that do not.
+#define DORSET_WITH_CALLER(method)                                                        \
+  return Unary(gate_, c, [&](const Caller& caller) -> absl::Status {                      \
+    return engagement_.method(caller, *q, r);                                             \
+  })
+#define DORSET_NO_CALLER(method) \
+  return Unary(gate_, c, [&](const Caller&) -> absl::Status { return engagement_.method(*q, r); })
+
+grpc::ServerUnaryReactor* EngagementServiceImpl::CreateStakeholder(
+    Ctx* c, const v1::CreateStakeholderRequest* q, v1::Stakeholder* r) {
+  DORSET_WITH_CALLER(CreateStakeholder);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetStakeholder(
+    Ctx* c, const v1::GetStakeholderRequest* q, v1::Stakeholder* r) {
+  DORSET_WITH_CALLER(GetStakeholder);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::ListStakeholders(
+    Ctx* c, const v1::ListStakeholdersRequest* q, v1::ListStakeholdersResponse* r) {
+  DORSET_WITH_CALLER(ListStakeholders);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateStakeholder(
+    Ctx* c, const v1::UpdateStakeholderRequest* q, v1::Stakeholder* r) {
+  DORSET_WITH_CALLER(UpdateStakeholder);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::EraseStakeholder(
+    Ctx* c, const v1::EraseStakeholderRequest* q, v1::Stakeholder* r) {
+  DORSET_WITH_CALLER(EraseStakeholder);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::CreateActivity(
+    Ctx* c, const v1::CreateActivityRequest* q, v1::Activity* r) {
+  DORSET_WITH_CALLER(CreateActivity);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivity(Ctx* c, const v1::GetActivityRequest* q,
+                                                             v1::Activity* r) {
+  DORSET_NO_CALLER(GetActivity);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::ListActivities(
+    Ctx* c, const v1::ListActivitiesRequest* q, v1::ListActivitiesResponse* r) {
+  DORSET_NO_CALLER(ListActivities);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateActivity(
+    Ctx* c, const v1::UpdateActivityRequest* q, v1::Activity* r) {
+  DORSET_NO_CALLER(UpdateActivity);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::OpenActivity(
+    Ctx* c, const v1::OpenActivityRequest* q, v1::Activity* r) {
+  DORSET_NO_CALLER(OpenActivity);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::CloseActivity(
+    Ctx* c, const v1::CloseActivityRequest* q, v1::Activity* r) {
+  DORSET_NO_CALLER(CloseActivity);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::PublishOutcome(
+    Ctx* c, const v1::PublishOutcomeRequest* q, v1::Activity* r) {
+  DORSET_NO_CALLER(PublishOutcome);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::CreateTheme(Ctx* c, const v1::CreateThemeRequest* q,
+                                                             v1::Theme* r) {
+  DORSET_NO_CALLER(CreateTheme);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetTheme(Ctx* c, const v1::GetThemeRequest* q,
+                                                          v1::Theme* r) {
+  DORSET_NO_CALLER(GetTheme);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::ListThemes(Ctx* c, const v1::ListThemesRequest* q,
+                                                            v1::ListThemesResponse* r) {
+  DORSET_NO_CALLER(ListThemes);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateTheme(Ctx* c, const v1::UpdateThemeRequest* q,
+                                                             v1::Theme* r) {
+  DORSET_NO_CALLER(UpdateTheme);
+}
+
+grpc::ServerUnaryReactor* EngagementServiceImpl::CreateResponse(
+    Ctx* c, const v1::CreateResponseRequest* q, v1::Response* r) {
+  // Not Unary(): the call is finished by the writer thread once its batch has committed.
+  grpc::ServerUnaryReactor* reactor = c->DefaultReactor();
+  absl::StatusOr<Caller> caller = gate_.Admit(*c);
+  if (!caller.ok()) {
+    reactor->Finish(runtime::ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  absl::StatusOr<PendingResponse> pending = engagement_.PrepareResponse(*q);
+  if (!pending.ok()) {
+    reactor->Finish(runtime::ToGrpcStatus(pending.status()));
+    return reactor;
+  }
+  writer_.Submit({*std::move(pending), r,
+                  [reactor, r, caller = *std::move(caller)](const absl::Status& status) {
+                    if (status.ok()) Engagement::RedactResponse(caller, *r);
+                    reactor->Finish(runtime::ToGrpcStatus(status));
+                  }});
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetResponse(Ctx* c, const v1::GetResponseRequest* q,
+                                                             v1::Response* r) {
+  DORSET_WITH_CALLER(GetResponse);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::ListResponses(
+    Ctx* c, const v1::ListResponsesRequest* q, v1::ListResponsesResponse* r) {
+  DORSET_WITH_CALLER(ListResponses);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateResponse(
+    Ctx* c, const v1::UpdateResponseRequest* q, v1::Response* r) {
+  DORSET_WITH_CALLER(UpdateResponse);
+}
+
+grpc::ServerWriteReactor<v1::ExportResponsesChunk>* EngagementServiceImpl::ExportResponses(
+    Ctx* c, const v1::ExportResponsesRequest* q) {
+  using Refused = runtime::RefusedStream<v1::ExportResponsesChunk>;
+  absl::StatusOr<Caller> caller = gate_.Admit(*c);
+  if (!caller.ok()) return Refused::Create(caller.status());
+  absl::StatusOr<std::string> activity = ParseActivityName(q->parent(), "parent");
+  if (!activity.ok()) return Refused::Create(activity.status());
+  if (q->chunk_size() < 0) {
+    return Refused::Create(runtime::InvalidArgument("chunk_size", "must not be negative"));
+  }
+  const int chunk = q->chunk_size() == 0 ? 500 : std::min(q->chunk_size(), 1000);
+  if (absl::Status exists = engagement_.CheckActivityExists(*activity); !exists.ok()) {
+    return Refused::Create(exists);
+  }
+  return ExportReactor::Start(engagement_, *std::move(caller), *std::move(activity), chunk,
+                              stopping_);
+}
+
+grpc::ServerUnaryReactor* EngagementServiceImpl::CreateDecision(
+    Ctx* c, const v1::CreateDecisionRequest* q, v1::Decision* r) {
+  DORSET_NO_CALLER(CreateDecision);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetDecision(Ctx* c, const v1::GetDecisionRequest* q,
+                                                             v1::Decision* r) {
+  DORSET_NO_CALLER(GetDecision);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::ListDecisions(
+    Ctx* c, const v1::ListDecisionsRequest* q, v1::ListDecisionsResponse* r) {
+  DORSET_NO_CALLER(ListDecisions);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateDecision(
+    Ctx* c, const v1::UpdateDecisionRequest* q, v1::Decision* r) {
+  DORSET_NO_CALLER(UpdateDecision);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivityAggregates(
+    Ctx* c, const v1::GetActivityAggregatesRequest* q, v1::ActivityAggregates* r) {
+  DORSET_NO_CALLER(GetActivityAggregates);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetYouSaidWeDid(
+    Ctx* c, const v1::GetYouSaidWeDidRequest* q, v1::YouSaidWeDid* r) {
+  DORSET_NO_CALLER(GetYouSaidWeDid);
+}
+
+#undef DORSET_WITH_CALLER
+#undef DORSET_NO_CALLER
+
+}  // namespace dorset::engagement

@@ -1,0 +1,60 @@
+#include "services/engagement/export_reactor.h"
+
+#include "absl/strings/numbers.h"
+#include "runtime/status/grpc_status.h"
+
+namespace dorset::engagement {
+
+grpc::ServerWriteReactor<v1::ExportResponsesChunk>* ExportReactor::Start(
+    Engagement& engagement, runtime::Caller caller, std::string activity, int chunk_size,
+    const std::atomic<bool>& stopping) {
+  auto* reactor =
+      new ExportReactor(engagement, std::move(caller), std::move(activity), chunk_size, stopping);
+  reactor->Next();
+  return reactor;
+}
+
+ExportReactor::ExportReactor(Engagement& engagement, runtime::Caller caller, std::string activity,
+                             int chunk_size, const std::atomic<bool>& stopping)
+    : engagement_(engagement),
+      caller_(std::move(caller)),
+      activity_(std::move(activity)),
+      chunk_size_(chunk_size),
+      stopping_(stopping) {}
+
+void ExportReactor::OnWriteDone(bool ok) {
+  if (!ok) {
+    // The client went away or the call was cancelled: nothing more can be sent.
+    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "export stream broken"));
+    return;
+  }
+  Next();
+}
+
+void ExportReactor::Next() {
+  if (stopping_.load()) {
+    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "server shutting down; resume the export later"));
+    return;
+  }
+  absl::StatusOr<std::vector<v1::Response>> page =
+      engagement_.ResponsesAfter(activity_, after_, chunk_size_);
+  if (!page.ok()) {
+    Finish(runtime::ToGrpcStatus(page.status()));
+    return;
+  }
+  if (page->empty()) {
+    Finish(grpc::Status::OK);
+    return;
+  }
+  chunk_.Clear();
+  for (v1::Response& r : *page) {
+    Engagement::RedactResponse(caller_, r);
+    *chunk_.add_responses() = std::move(r);
+  }
+  const std::string& last = chunk_.responses(chunk_.responses_size() - 1).name();
+  (void)absl::SimpleAtoi(last.substr(last.rfind('/') + 1), &after_);
+  StartWrite(&chunk_);
+}
+
+}  // namespace dorset::engagement

@@ -1,0 +1,86 @@
+#include "services/engagement/response_writer.h"
+
+#include "runtime/logging/log.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
+
+namespace dorset::engagement {
+
+using runtime::sqlite::Database;
+using runtime::sqlite::Transaction;
+
+ResponseWriter::ResponseWriter(Engagement& engagement, int max_batch)
+    : engagement_(engagement), max_batch_(max_batch), thread_([this] { Loop(); }) {}
+
+ResponseWriter::~ResponseWriter() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void ResponseWriter::Submit(Job job) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(std::move(job));
+}
+
+void ResponseWriter::Loop() {
+  std::vector<Job> batch;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](ResponseWriter* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
+            return w->stopping_ || !w->queue_.empty();
+          },
+          this));
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    WriteBatch(batch);
+    batch.clear();
+  }
+}
+
+void ResponseWriter::WriteBatch(std::vector<Job>& batch) {
+  std::vector<absl::Status> results(batch.size());
+  absl::Status batch_status;
+  {
+    Store& store = engagement_.store();
+    absl::MutexLock lock(&store.write_mutex());
+    Database& db = store.writer();
+    absl::StatusOr<Transaction> txn = Transaction::Begin(db);
+    if (!txn.ok()) {
+      batch_status = txn.status();
+    } else {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        absl::Status savepoint = db.Exec("SAVEPOINT response");
+        if (!savepoint.ok()) {
+          results[i] = savepoint;
+          continue;
+        }
+        results[i] = engagement_.CommitResponse(db, batch[i].pending, batch[i].out);
+        if (!results[i].ok()) (void)db.Exec("ROLLBACK TO response");
+        (void)db.Exec("RELEASE response");
+      }
+      batch_status = txn->Commit();
+    }
+  }
+  if (!batch_status.ok()) {
+    runtime::log::Error("response batch not committed",
+                        {{"responses", static_cast<int64_t>(batch.size())},
+                         {"error", std::string(batch_status.message())}});
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!batch_status.ok() && results[i].ok()) {
+      results[i] = runtime::Internal("the response could not be stored; retry with the same request_id");
+    }
+    batch[i].done(results[i]);
+  }
+}
+
+}  // namespace dorset::engagement

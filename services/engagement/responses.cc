@@ -1,0 +1,374 @@
+// Responses: checked for form and against the registry before they reach the writer, then
+// checked against the store (activity open, inside its window; themes and stakeholder exist)
+// and written with their counters in the writer's transaction.
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/auth/permissions.h"
+#include "runtime/logging/log.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
+#include "services/engagement/counters.h"
+#include "services/engagement/engagement.h"
+#include "services/engagement/names.h"
+#include "services/engagement/response_statements.h"
+#include "services/engagement/rows.h"
+
+namespace dorset::engagement {
+namespace {
+
+using runtime::sqlite::Database;
+using runtime::sqlite::Statement;
+using runtime::sqlite::Transaction;
+
+constexpr int kMaxThemesPerResponse = 20;
+constexpr size_t kMaxResponseText = 20000;
+
+int64_t VersionOf(const std::string& etag) {
+  int64_t version = 0;
+  for (char c : etag) {
+    if (c >= '0' && c <= '9') version = version * 10 + (c - '0');
+  }
+  return version;
+}
+
+std::vector<std::string> ThemeIds(const v1::Response& r) {
+  std::vector<std::string> ids;
+  for (const std::string& name : r.themes()) ids.push_back(name.substr(name.rfind('/') + 1));
+  return ids;
+}
+
+}  // namespace
+
+v1::Response ResponseFromRow(const Statement& s) {
+  v1::Response r;
+  const std::string activity = s.Text(1);
+  r.set_name(ResponseName(activity, s.Int(0)));
+  if (!s.IsNull(2)) r.set_stakeholder(StakeholderName(s.Text(2)));
+  r.set_text(s.Text(3));
+  r.set_channel(static_cast<v1::Channel>(s.Int(4)));
+  r.set_locality(s.Text(5));
+  r.set_practice(s.Text(6));
+  for (const std::string& t : SplitList(s.Text(7))) r.add_themes(ThemeName(activity, t));
+  r.set_sentiment(static_cast<v1::Sentiment>(s.Int(8)));
+  r.set_publish_consent(s.Int(9) != 0);
+  r.set_anonymised(s.Int(10) != 0);
+  SetTimestamp(r.mutable_create_time(), s.Int(11));
+  SetTimestamp(r.mutable_update_time(), s.Int(12));
+  r.set_etag(Etag(s.Int(13)));
+  return r;
+}
+
+void Engagement::RedactResponse(const runtime::Caller& caller, v1::Response& r) {
+  const bool personal = !r.stakeholder().empty() || (!r.publish_consent() && !r.text().empty());
+  if (!personal) return;
+  if (caller.Can(runtime::Permission::kPersonalDataRead)) {
+    caller.NotePersonalDataRead();
+    return;
+  }
+  r.clear_stakeholder();
+  if (!r.publish_consent()) r.clear_text();
+  r.set_personal_data_redacted(true);
+}
+
+absl::StatusOr<PendingResponse> Engagement::PrepareResponse(
+    const v1::CreateResponseRequest& request) {
+  PendingResponse pending;
+  ASSIGN_OR_RETURN(pending.activity, ParseActivityName(request.parent(), "parent"));
+  RETURN_IF_ERROR(CheckRequestId(request.request_id()));
+  pending.request_id = request.request_id();
+  v1::Response r = request.response();
+  r.clear_name();
+  r.clear_anonymised();
+  r.clear_personal_data_redacted();
+  r.clear_create_time();
+  r.clear_update_time();
+  r.clear_etag();
+  std::vector<runtime::FieldViolation> v;
+  if (!v1::Channel_IsValid(r.channel()) || r.channel() == v1::CHANNEL_UNSPECIFIED) {
+    v.push_back({"response.channel", "required: ONLINE, LETTER, EVENT or PHONE"});
+  }
+  if (!v1::Sentiment_IsValid(r.sentiment())) v.push_back({"response.sentiment", "unknown value"});
+  if (r.text().empty() && r.themes().empty()) {
+    v.push_back({"response.text", "a response needs text or at least one theme"});
+  }
+  if (r.themes_size() > kMaxThemesPerResponse) {
+    v.push_back({"response.themes", absl::StrCat("at most ", kMaxThemesPerResponse)});
+  }
+  if (!v.empty()) return runtime::InvalidArguments(std::move(v));
+  RETURN_IF_ERROR(CheckText(r.text(), kMaxResponseText, "response.text"));
+  if (!r.stakeholder().empty()) {
+    ASSIGN_OR_RETURN(pending.stakeholder_id,
+                     ParseStakeholderName(r.stakeholder(), "response.stakeholder"));
+  }
+  absl::flat_hash_set<std::string> seen;
+  for (int i = 0; i < r.themes_size(); ++i) {
+    const std::string field = absl::StrCat("response.themes[", i, "]");
+    ASSIGN_OR_RETURN(ChildName theme, ParseThemeName(r.themes(i), field));
+    if (theme.activity != pending.activity) {
+      return runtime::InvalidArgument(field, "must be a theme of the same activity");
+    }
+    if (!seen.insert(theme.id).second) return runtime::InvalidArgument(field, "listed twice");
+    pending.theme_ids.push_back(theme.id);
+  }
+  if (!r.practice().empty()) {
+    if (!IsPracticeName(r.practice())) {
+      return runtime::InvalidArgument("response.practice", "must be practices/{code}");
+    }
+    if (registry_ != nullptr) {
+      absl::StatusOr<std::string> locality = registry_->PracticeLocality(r.practice());
+      if (absl::IsNotFound(locality.status())) {
+        return runtime::InvalidArgument("response.practice", "no such practice in the registry");
+      }
+      if (!locality.ok()) return runtime::Annotate(locality.status(), "registry");
+      if (!r.locality().empty() && r.locality() != *locality) {
+        return runtime::InvalidArgument("response.locality",
+                                        "is not the locality of response.practice");
+      }
+      r.set_locality(*locality);
+    }
+  }
+  RETURN_IF_ERROR(CheckLocalityField(r.locality(), "response.locality"));
+  pending.response = std::move(r);
+  return pending;
+}
+
+absl::Status Engagement::CommitResponse(Database& db, const PendingResponse& pending,
+                                        v1::Response* out) {
+  if (writer_statements_ == nullptr || &writer_statements_->db() != &db) {
+    ASSIGN_OR_RETURN(writer_statements_, ResponseStatements::Prepare(db));
+  }
+  ResponseStatements& st = *writer_statements_;
+  const std::string activity_name = ActivityName(pending.activity);
+  const absl::Time now = Now();
+  const int64_t now_us = ToMicros(now);
+
+  if (!pending.request_id.empty()) {
+    st.find_request.Reset();
+    st.find_request.Bind(1, "CreateResponse").Bind(2, pending.request_id);
+    ASSIGN_OR_RETURN(bool row, st.find_request.Step());
+    if (row) {
+      ASSIGN_OR_RETURN(ResponseId previous, ParseResponseName(st.find_request.Text(0), "request_id"));
+      st.find_request.Reset();
+      ASSIGN_OR_RETURN(*out, LoadResponse(db, previous.activity, previous.id));
+      return absl::OkStatus();
+    }
+    st.find_request.Reset();
+  }
+
+  st.activity_window.Reset();
+  st.activity_window.Bind(1, pending.activity);
+  ASSIGN_OR_RETURN(bool found, st.activity_window.Step());
+  if (!found) {
+    st.activity_window.Reset();
+    return runtime::NotFound("Activity", activity_name);
+  }
+  const auto state = static_cast<v1::ActivityState>(st.activity_window.Int(0));
+  const std::optional<int64_t> window_start = st.activity_window.OptionalInt(1);
+  const std::optional<int64_t> window_end = st.activity_window.OptionalInt(2);
+  st.activity_window.Reset();
+  if (state != v1::OPEN) {
+    return runtime::FailedPrecondition(
+        "STATE", activity_name,
+        absl::StrCat("the activity is ", v1::ActivityState_Name(state),
+                     "; responses are accepted only while it is OPEN"));
+  }
+  if (window_start.has_value() && now_us < *window_start) {
+    return runtime::FailedPrecondition("WINDOW", activity_name,
+                                       "the response window has not started yet");
+  }
+  if (window_end.has_value() && now_us >= *window_end) {
+    return runtime::FailedPrecondition("WINDOW", activity_name, "the response window has ended");
+  }
+  for (size_t i = 0; i < pending.theme_ids.size(); ++i) {
+    st.theme_exists.Reset();
+    st.theme_exists.Bind(1, pending.activity).Bind(2, pending.theme_ids[i]);
+    ASSIGN_OR_RETURN(bool theme_found, st.theme_exists.Step());
+    st.theme_exists.Reset();
+    if (!theme_found) {
+      return runtime::InvalidArgument(absl::StrCat("response.themes[", i, "]"), "no such theme");
+    }
+  }
+  if (!pending.stakeholder_id.empty()) {
+    st.stakeholder_state.Reset();
+    st.stakeholder_state.Bind(1, pending.stakeholder_id);
+    ASSIGN_OR_RETURN(bool stakeholder_found, st.stakeholder_state.Step());
+    const bool erased = stakeholder_found && st.stakeholder_state.Int(0) != 0;
+    st.stakeholder_state.Reset();
+    if (!stakeholder_found) {
+      return runtime::InvalidArgument("response.stakeholder", "no such stakeholder");
+    }
+    if (erased) {
+      return runtime::FailedPrecondition("STATE", "response.stakeholder",
+                                         "the stakeholder has been erased");
+    }
+  }
+
+  const v1::Response& r = pending.response;
+  st.insert_response.Reset();
+  st.insert_response.Bind(1, pending.activity)
+      .Bind(2, pending.stakeholder_id.empty() ? std::optional<std::string>()
+                                              : std::optional<std::string>(pending.stakeholder_id))
+      .Bind(3, r.text())
+      .Bind(4, static_cast<int64_t>(r.channel()))
+      .Bind(5, r.locality())
+      .Bind(6, r.practice())
+      .Bind(7, JoinList(pending.theme_ids))
+      .Bind(8, static_cast<int64_t>(r.sentiment()))
+      .Bind(9, static_cast<int64_t>(r.publish_consent()))
+      .Bind(10, now_us)
+      .Bind(11, now_us);
+  RETURN_IF_ERROR(st.insert_response.Run());
+  st.insert_response.Reset();
+  const int64_t id = db.LastInsertRowId();
+  RETURN_IF_ERROR(BumpCounters(
+      st.bump_counter, pending.activity,
+      CounterCells(r.channel(), r.sentiment(), r.locality(), pending.theme_ids), 1));
+  st.bump_counter.Reset();
+  const std::string name = ResponseName(pending.activity, id);
+  if (!pending.request_id.empty()) {
+    st.record_request.Reset();
+    st.record_request.Bind(1, "CreateResponse").Bind(2, pending.request_id).Bind(3, name).Bind(4, now_us);
+    RETURN_IF_ERROR(st.record_request.Run());
+    st.record_request.Reset();
+  }
+  *out = r;
+  out->set_name(name);
+  out->set_stakeholder(pending.stakeholder_id.empty() ? "" : StakeholderName(pending.stakeholder_id));
+  SetTimestamp(out->mutable_create_time(), now_us);
+  SetTimestamp(out->mutable_update_time(), now_us);
+  out->set_etag(Etag(1));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Response> Engagement::LoadResponse(Database& db, const std::string& activity,
+                                                      int64_t id) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db.Prepare(absl::StrCat("SELECT ", kResponseColumns,
+                                           " FROM response WHERE id = ? AND activity_id = ?")));
+  stmt.Bind(1, id).Bind(2, activity);
+  ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return runtime::NotFound("Response", ResponseName(activity, id));
+  return ResponseFromRow(stmt);
+}
+
+absl::Status Engagement::GetResponse(const runtime::Caller& caller,
+                                     const v1::GetResponseRequest& request, v1::Response* out) {
+  ASSIGN_OR_RETURN(ResponseId id, ParseResponseName(request.name(), "name"));
+  Store::ReadLease lease = store_.Read();
+  ASSIGN_OR_RETURN(*out, LoadResponse(lease.db(), id.activity, id.id));
+  RedactResponse(caller, *out);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::Response>> Engagement::ResponsesAfter(const std::string& activity,
+                                                                     int64_t after, int limit) {
+  std::vector<v1::Response> page;
+  Store::ReadLease lease = store_.Read();
+  ASSIGN_OR_RETURN(Statement stmt,
+                   lease.db().Prepare(absl::StrCat(
+                       "SELECT ", kResponseColumns,
+                       " FROM response WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
+  stmt.Bind(1, activity).Bind(2, after).Bind(3, limit);
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    page.push_back(ResponseFromRow(stmt));
+  }
+  return page;
+}
+
+absl::Status Engagement::ListResponses(const runtime::Caller& caller,
+                                       const v1::ListResponsesRequest& request,
+                                       v1::ListResponsesResponse* out) {
+  ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
+  ASSIGN_OR_RETURN(int page_size, runtime::EffectivePageSize(request.page_size(), 100, 1000));
+  const std::string fingerprint = absl::StrCat("responses|", activity);
+  int64_t after = 0;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(std::string position, page_tokens_.Decode(fingerprint, request.page_token()));
+    if (!absl::SimpleAtoi(position, &after)) {
+      return runtime::InvalidArgument("page_token", "not a token of this query");
+    }
+  }
+  RETURN_IF_ERROR(CheckActivityExists(activity));
+  ASSIGN_OR_RETURN(std::vector<v1::Response> page, ResponsesAfter(activity, after, page_size + 1));
+  const bool more = static_cast<int>(page.size()) > page_size;
+  if (more) page.pop_back();
+  for (v1::Response& r : page) {
+    RedactResponse(caller, r);
+    *out->add_responses() = std::move(r);
+  }
+  if (more) {
+    const std::string& last = out->responses(page_size - 1).name();
+    out->set_next_page_token(page_tokens_.Encode(fingerprint, last.substr(last.rfind('/') + 1)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::UpdateResponse(const runtime::Caller& caller,
+                                        const v1::UpdateResponseRequest& request,
+                                        v1::Response* out) {
+  const v1::Response& in = request.response();
+  ASSIGN_OR_RETURN(ResponseId id, ParseResponseName(in.name(), "response.name"));
+  const auto& mask = request.update_mask();
+  RETURN_IF_ERROR(CheckMask(mask, {"themes", "sentiment"}, "Response"));
+  if (!v1::Sentiment_IsValid(in.sentiment())) {
+    return runtime::InvalidArgument("response.sentiment", "unknown value");
+  }
+  std::vector<std::string> new_theme_ids;
+  absl::flat_hash_set<std::string> seen;
+  for (int i = 0; i < in.themes_size() && MaskHas(mask, "themes"); ++i) {
+    const std::string field = absl::StrCat("response.themes[", i, "]");
+    ASSIGN_OR_RETURN(ChildName theme, ParseThemeName(in.themes(i), field));
+    if (theme.activity != id.activity) {
+      return runtime::InvalidArgument(field, "must be a theme of the same activity");
+    }
+    if (!seen.insert(theme.id).second) return runtime::InvalidArgument(field, "listed twice");
+    new_theme_ids.push_back(theme.id);
+  }
+  const int64_t now = ToMicros(Now());
+  absl::MutexLock lock(&store_.write_mutex());
+  Database& db = store_.writer();
+  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
+  ASSIGN_OR_RETURN(v1::Response r, LoadResponse(db, id.activity, id.id));
+  const int64_t version = VersionOf(r.etag());
+  RETURN_IF_ERROR(CheckEtag("Response", r.name(), in.etag(), version));
+  ASSIGN_OR_RETURN(v1::Activity activity, LoadActivity(db, id.activity));
+  if (activity.state() == v1::OUTCOME_PUBLISHED) {
+    return runtime::FailedPrecondition("STATE", activity.name(),
+                                       "the outcome is published; responses are read-only");
+  }
+  std::vector<std::string> old_theme_ids = ThemeIds(r);
+  const auto old_cells = CounterCells(r.channel(), r.sentiment(), r.locality(), old_theme_ids);
+  if (MaskHas(mask, "themes")) {
+    for (size_t i = 0; i < new_theme_ids.size(); ++i) {
+      ASSIGN_OR_RETURN(Statement check,
+                       db.Prepare("SELECT 1 FROM theme WHERE activity_id = ? AND id = ?"));
+      check.Bind(1, id.activity).Bind(2, new_theme_ids[i]);
+      ASSIGN_OR_RETURN(bool found, check.Step());
+      if (!found) {
+        return runtime::InvalidArgument(absl::StrCat("response.themes[", i, "]"), "no such theme");
+      }
+    }
+  } else {
+    new_theme_ids = old_theme_ids;
+  }
+  const v1::Sentiment sentiment = MaskHas(mask, "sentiment") ? in.sentiment() : r.sentiment();
+  ASSIGN_OR_RETURN(Statement update,
+                   db.Prepare("UPDATE response SET themes = ?, sentiment = ?, update_time = ?, "
+                              "version = ? WHERE id = ?"));
+  update.Bind(1, JoinList(new_theme_ids)).Bind(2, static_cast<int64_t>(sentiment)).Bind(3, now)
+      .Bind(4, version + 1).Bind(5, id.id);
+  RETURN_IF_ERROR(update.Run());
+  ASSIGN_OR_RETURN(Statement bump, db.Prepare(kBumpCounterSql));
+  RETURN_IF_ERROR(BumpCounters(bump, id.activity, old_cells, -1));
+  RETURN_IF_ERROR(BumpCounters(
+      bump, id.activity, CounterCells(r.channel(), sentiment, r.locality(), new_theme_ids), 1));
+  RETURN_IF_ERROR(txn.Commit());
+  ASSIGN_OR_RETURN(*out, LoadResponse(db, id.activity, id.id));
+  RedactResponse(caller, *out);
+  return absl::OkStatus();
+}
+
+}  // namespace dorset::engagement

@@ -1,0 +1,403 @@
+// Themes (what responses are about) and decisions (what was decided because of them).
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/logging/log.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
+#include "services/engagement/engagement.h"
+#include "services/engagement/names.h"
+#include "services/engagement/rows.h"
+
+namespace dorset::engagement {
+namespace {
+
+using runtime::sqlite::Database;
+using runtime::sqlite::Statement;
+using runtime::sqlite::Transaction;
+
+constexpr char kThemeColumns[] =
+    "activity_id, id, display_name, description, create_time, update_time, version";
+constexpr char kDecisionColumns[] =
+    "activity_id, id, summary, rationale, themes, responses, decided_by, decide_time, published, "
+    "create_time, update_time, version";
+
+v1::Theme ThemeFromRow(const Statement& s) {
+  v1::Theme t;
+  t.set_name(ThemeName(s.Text(0), s.Text(1)));
+  t.set_display_name(s.Text(2));
+  t.set_description(s.Text(3));
+  SetTimestamp(t.mutable_create_time(), s.Int(4));
+  SetTimestamp(t.mutable_update_time(), s.Int(5));
+  t.set_etag(Etag(s.Int(6)));
+  return t;
+}
+
+v1::Decision DecisionFromRow(const Statement& s) {
+  v1::Decision d;
+  const std::string activity = s.Text(0);
+  d.set_name(DecisionName(activity, s.Text(1)));
+  d.set_summary(s.Text(2));
+  d.set_rationale(s.Text(3));
+  for (const std::string& t : SplitList(s.Text(4))) d.add_themes(ThemeName(activity, t));
+  for (const std::string& r : SplitList(s.Text(5))) {
+    d.add_responses(absl::StrCat(ActivityName(activity), "/responses/", r));
+  }
+  d.set_decided_by(s.Text(6));
+  if (!s.IsNull(7)) SetTimestamp(d.mutable_decide_time(), s.Int(7));
+  d.set_published(s.Int(8) != 0);
+  SetTimestamp(d.mutable_create_time(), s.Int(9));
+  SetTimestamp(d.mutable_update_time(), s.Int(10));
+  d.set_etag(Etag(s.Int(11)));
+  return d;
+}
+
+int64_t VersionOf(const std::string& etag) {
+  int64_t version = 0;
+  for (char c : etag) {
+    if (c >= '0' && c <= '9') version = version * 10 + (c - '0');
+  }
+  return version;
+}
+
+absl::StatusOr<v1::Theme> LoadTheme(Database& db, const ChildName& name) {
+  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(absl::StrCat(
+                                       "SELECT ", kThemeColumns,
+                                       " FROM theme WHERE activity_id = ? AND id = ?")));
+  stmt.Bind(1, name.activity).Bind(2, name.id);
+  ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return runtime::NotFound("Theme", ThemeName(name.activity, name.id));
+  return ThemeFromRow(stmt);
+}
+
+absl::StatusOr<v1::Decision> LoadDecision(Database& db, const ChildName& name) {
+  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(absl::StrCat(
+                                       "SELECT ", kDecisionColumns,
+                                       " FROM decision WHERE activity_id = ? AND id = ?")));
+  stmt.Bind(1, name.activity).Bind(2, name.id);
+  ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return runtime::NotFound("Decision", DecisionName(name.activity, name.id));
+  return DecisionFromRow(stmt);
+}
+
+absl::Status RequireActivity(Database& db, const std::string& activity) {
+  ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT 1 FROM activity WHERE id = ?"));
+  stmt.Bind(1, activity);
+  ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return runtime::NotFound("Activity", ActivityName(activity));
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTheme(const v1::Theme& t) {
+  if (t.display_name().empty()) return runtime::InvalidArgument("theme.display_name", "required");
+  RETURN_IF_ERROR(CheckText(t.display_name(), 200, "theme.display_name"));
+  return CheckText(t.description(), 5000, "theme.description");
+}
+
+absl::Status SaveTheme(Database& db, const std::string& activity, const std::string& id,
+                       const v1::Theme& t, int64_t version, bool insert) {
+  const char* sql = insert ? "INSERT INTO theme (display_name, description, create_time, "
+                             "update_time, version, activity_id, id) VALUES (?,?,?,?,?,?,?)"
+                           : "UPDATE theme SET display_name=?, description=?, create_time=?, "
+                             "update_time=?, version=? WHERE activity_id=? AND id=?";
+  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql));
+  stmt.Bind(1, t.display_name())
+      .Bind(2, t.description())
+      .Bind(3, t.create_time().seconds() * 1000000 + t.create_time().nanos() / 1000)
+      .Bind(4, t.update_time().seconds() * 1000000 + t.update_time().nanos() / 1000)
+      .Bind(5, version)
+      .Bind(6, activity)
+      .Bind(7, id);
+  return stmt.Run();
+}
+
+// Checks a decision's references (themes and responses of the same activity, existing) and
+// returns them as stored ids.
+struct DecisionRefs {
+  std::vector<std::string> themes;
+  std::vector<std::string> responses;
+};
+
+absl::StatusOr<DecisionRefs> CheckDecisionRefs(Database& db, const std::string& activity,
+                                               const v1::Decision& d) {
+  DecisionRefs refs;
+  absl::flat_hash_set<std::string> seen;
+  for (int i = 0; i < d.themes_size(); ++i) {
+    const std::string field = absl::StrCat("decision.themes[", i, "]");
+    ASSIGN_OR_RETURN(ChildName theme, ParseThemeName(d.themes(i), field));
+    if (theme.activity != activity) {
+      return runtime::InvalidArgument(field, "must be a theme of the same activity");
+    }
+    if (!seen.insert(d.themes(i)).second) return runtime::InvalidArgument(field, "listed twice");
+    absl::Status found = LoadTheme(db, theme).status();
+    if (absl::IsNotFound(found)) return runtime::InvalidArgument(field, "no such theme");
+    RETURN_IF_ERROR(found);
+    refs.themes.push_back(theme.id);
+  }
+  for (int i = 0; i < d.responses_size(); ++i) {
+    const std::string field = absl::StrCat("decision.responses[", i, "]");
+    ASSIGN_OR_RETURN(ResponseId response, ParseResponseName(d.responses(i), field));
+    if (response.activity != activity) {
+      return runtime::InvalidArgument(field, "must be a response to the same activity");
+    }
+    if (!seen.insert(d.responses(i)).second) return runtime::InvalidArgument(field, "listed twice");
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db.Prepare("SELECT 1 FROM response WHERE id = ? AND activity_id = ?"));
+    stmt.Bind(1, response.id).Bind(2, activity);
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return runtime::InvalidArgument(field, "no such response");
+    refs.responses.push_back(absl::StrCat(response.id));
+  }
+  if (refs.themes.size() > 100 || refs.responses.size() > 1000) {
+    return runtime::InvalidArgument("decision", "at most 100 themes and 1000 responses");
+  }
+  return refs;
+}
+
+absl::Status ValidateDecision(const v1::Decision& d) {
+  if (d.summary().empty()) return runtime::InvalidArgument("decision.summary", "required");
+  RETURN_IF_ERROR(CheckText(d.summary(), 5000, "decision.summary"));
+  RETURN_IF_ERROR(CheckText(d.rationale(), 20000, "decision.rationale"));
+  RETURN_IF_ERROR(CheckText(d.decided_by(), 300, "decision.decided_by"));
+  if (d.has_decide_time()) {
+    RETURN_IF_ERROR(TimestampMicros(d.decide_time(), "decision.decide_time").status());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SaveDecision(Database& db, const std::string& activity, const std::string& id,
+                          const v1::Decision& d, const DecisionRefs& refs, int64_t version,
+                          bool insert) {
+  const char* sql =
+      insert ? "INSERT INTO decision (summary, rationale, themes, responses, decided_by, "
+               "decide_time, published, create_time, update_time, version, activity_id, id) "
+               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+             : "UPDATE decision SET summary=?, rationale=?, themes=?, responses=?, decided_by=?, "
+               "decide_time=?, published=?, create_time=?, update_time=?, version=? "
+               "WHERE activity_id=? AND id=?";
+  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql));
+  std::optional<int64_t> decide;
+  if (d.has_decide_time()) {
+    decide = d.decide_time().seconds() * 1000000 + d.decide_time().nanos() / 1000;
+  }
+  stmt.Bind(1, d.summary())
+      .Bind(2, d.rationale())
+      .Bind(3, JoinList(refs.themes))
+      .Bind(4, JoinList(refs.responses))
+      .Bind(5, d.decided_by())
+      .Bind(6, decide)
+      .Bind(7, static_cast<int64_t>(d.published()))
+      .Bind(8, d.create_time().seconds() * 1000000 + d.create_time().nanos() / 1000)
+      .Bind(9, d.update_time().seconds() * 1000000 + d.update_time().nanos() / 1000)
+      .Bind(10, version)
+      .Bind(11, activity)
+      .Bind(12, id);
+  return stmt.Run();
+}
+
+}  // namespace
+
+absl::Status Engagement::CreateTheme(const v1::CreateThemeRequest& request, v1::Theme* out) {
+  ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
+  RETURN_IF_ERROR(CheckRequestId(request.request_id()));
+  v1::Theme t = request.theme();
+  RETURN_IF_ERROR(ValidateTheme(t));
+  if (!request.theme_id().empty() && !IsValidId(request.theme_id())) {
+    return runtime::InvalidArgument("theme_id", "must match [a-z][a-z0-9-]{0,62}");
+  }
+  const std::string id = request.theme_id().empty() ? NewId('t') : request.theme_id();
+  const int64_t now = ToMicros(Now());
+  SetTimestamp(t.mutable_create_time(), now);
+  SetTimestamp(t.mutable_update_time(), now);
+  absl::MutexLock lock(&store_.write_mutex());
+  Database& db = store_.writer();
+  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
+  RETURN_IF_ERROR(RequireActivity(db, activity));
+  ASSIGN_OR_RETURN(auto previous, FindRequest(db, "CreateTheme", request.request_id()));
+  ChildName name{activity, id};
+  if (previous.has_value()) {
+    ASSIGN_OR_RETURN(name, ParseThemeName(*previous, "request_id"));
+  } else {
+    absl::Status saved = SaveTheme(db, activity, id, t, 1, /*insert=*/true);
+    if (absl::IsAlreadyExists(saved)) {
+      return runtime::AlreadyExists("Theme", ThemeName(activity, id));
+    }
+    RETURN_IF_ERROR(saved);
+    RETURN_IF_ERROR(RecordRequest(db, "CreateTheme", request.request_id(),
+                                  ThemeName(activity, id), now));
+    RETURN_IF_ERROR(txn.Commit());
+  }
+  ASSIGN_OR_RETURN(*out, LoadTheme(db, name));
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::GetTheme(const v1::GetThemeRequest& request, v1::Theme* out) {
+  ASSIGN_OR_RETURN(ChildName name, ParseThemeName(request.name(), "name"));
+  Store::ReadLease lease = store_.Read();
+  ASSIGN_OR_RETURN(*out, LoadTheme(lease.db(), name));
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::ListThemes(const v1::ListThemesRequest& request,
+                                    v1::ListThemesResponse* out) {
+  ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
+  ASSIGN_OR_RETURN(int page_size, runtime::EffectivePageSize(request.page_size(), 100, 500));
+  const std::string fingerprint = absl::StrCat("themes|", activity);
+  std::string after;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(after, page_tokens_.Decode(fingerprint, request.page_token()));
+  }
+  Store::ReadLease lease = store_.Read();
+  RETURN_IF_ERROR(RequireActivity(lease.db(), activity));
+  ASSIGN_OR_RETURN(Statement stmt,
+                   lease.db().Prepare(absl::StrCat(
+                       "SELECT ", kThemeColumns,
+                       " FROM theme WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
+  stmt.Bind(1, activity).Bind(2, after).Bind(3, page_size + 1);
+  std::string last;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    if (out->themes_size() == page_size) {
+      out->set_next_page_token(page_tokens_.Encode(fingerprint, last));
+      break;
+    }
+    last = stmt.Text(1);
+    *out->add_themes() = ThemeFromRow(stmt);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::UpdateTheme(const v1::UpdateThemeRequest& request, v1::Theme* out) {
+  const v1::Theme& in = request.theme();
+  ASSIGN_OR_RETURN(ChildName name, ParseThemeName(in.name(), "theme.name"));
+  RETURN_IF_ERROR(CheckMask(request.update_mask(), {"display_name", "description"}, "Theme"));
+  const int64_t now = ToMicros(Now());
+  absl::MutexLock lock(&store_.write_mutex());
+  Database& db = store_.writer();
+  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
+  ASSIGN_OR_RETURN(v1::Theme t, LoadTheme(db, name));
+  const int64_t version = VersionOf(t.etag());
+  RETURN_IF_ERROR(CheckEtag("Theme", t.name(), in.etag(), version));
+  if (MaskHas(request.update_mask(), "display_name")) t.set_display_name(in.display_name());
+  if (MaskHas(request.update_mask(), "description")) t.set_description(in.description());
+  RETURN_IF_ERROR(ValidateTheme(t));
+  SetTimestamp(t.mutable_update_time(), now);
+  RETURN_IF_ERROR(SaveTheme(db, name.activity, name.id, t, version + 1, /*insert=*/false));
+  RETURN_IF_ERROR(txn.Commit());
+  ASSIGN_OR_RETURN(*out, LoadTheme(db, name));
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::CreateDecision(const v1::CreateDecisionRequest& request,
+                                        v1::Decision* out) {
+  ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
+  RETURN_IF_ERROR(CheckRequestId(request.request_id()));
+  v1::Decision d = request.decision();
+  RETURN_IF_ERROR(ValidateDecision(d));
+  if (!request.decision_id().empty() && !IsValidId(request.decision_id())) {
+    return runtime::InvalidArgument("decision_id", "must match [a-z][a-z0-9-]{0,62}");
+  }
+  const std::string id = request.decision_id().empty() ? NewId('d') : request.decision_id();
+  const int64_t now = ToMicros(Now());
+  SetTimestamp(d.mutable_create_time(), now);
+  SetTimestamp(d.mutable_update_time(), now);
+  absl::MutexLock lock(&store_.write_mutex());
+  Database& db = store_.writer();
+  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
+  RETURN_IF_ERROR(RequireActivity(db, activity));
+  ASSIGN_OR_RETURN(auto previous, FindRequest(db, "CreateDecision", request.request_id()));
+  ChildName name{activity, id};
+  if (previous.has_value()) {
+    ASSIGN_OR_RETURN(name, ParseDecisionName(*previous, "request_id"));
+  } else {
+    ASSIGN_OR_RETURN(DecisionRefs refs, CheckDecisionRefs(db, activity, d));
+    absl::Status saved = SaveDecision(db, activity, id, d, refs, 1, /*insert=*/true);
+    if (absl::IsAlreadyExists(saved)) {
+      return runtime::AlreadyExists("Decision", DecisionName(activity, id));
+    }
+    RETURN_IF_ERROR(saved);
+    RETURN_IF_ERROR(RecordRequest(db, "CreateDecision", request.request_id(),
+                                  DecisionName(activity, id), now));
+    RETURN_IF_ERROR(txn.Commit());
+    runtime::log::Info("decision recorded", {{"decision", DecisionName(activity, id)}});
+  }
+  ASSIGN_OR_RETURN(*out, LoadDecision(db, name));
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::GetDecision(const v1::GetDecisionRequest& request, v1::Decision* out) {
+  ASSIGN_OR_RETURN(ChildName name, ParseDecisionName(request.name(), "name"));
+  Store::ReadLease lease = store_.Read();
+  ASSIGN_OR_RETURN(*out, LoadDecision(lease.db(), name));
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::ListDecisions(const v1::ListDecisionsRequest& request,
+                                       v1::ListDecisionsResponse* out) {
+  ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
+  ASSIGN_OR_RETURN(int page_size, runtime::EffectivePageSize(request.page_size(), 100, 500));
+  const std::string fingerprint = absl::StrCat("decisions|", activity);
+  std::string after;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(after, page_tokens_.Decode(fingerprint, request.page_token()));
+  }
+  Store::ReadLease lease = store_.Read();
+  RETURN_IF_ERROR(RequireActivity(lease.db(), activity));
+  ASSIGN_OR_RETURN(Statement stmt,
+                   lease.db().Prepare(absl::StrCat(
+                       "SELECT ", kDecisionColumns,
+                       " FROM decision WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
+  stmt.Bind(1, activity).Bind(2, after).Bind(3, page_size + 1);
+  std::string last;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    if (out->decisions_size() == page_size) {
+      out->set_next_page_token(page_tokens_.Encode(fingerprint, last));
+      break;
+    }
+    last = stmt.Text(1);
+    *out->add_decisions() = DecisionFromRow(stmt);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::UpdateDecision(const v1::UpdateDecisionRequest& request,
+                                        v1::Decision* out) {
+  const v1::Decision& in = request.decision();
+  ASSIGN_OR_RETURN(ChildName name, ParseDecisionName(in.name(), "decision.name"));
+  const auto& mask = request.update_mask();
+  RETURN_IF_ERROR(CheckMask(mask,
+                            {"summary", "rationale", "themes", "responses", "decided_by",
+                             "decide_time", "published"},
+                            "Decision"));
+  const int64_t now = ToMicros(Now());
+  absl::MutexLock lock(&store_.write_mutex());
+  Database& db = store_.writer();
+  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
+  ASSIGN_OR_RETURN(v1::Decision d, LoadDecision(db, name));
+  const int64_t version = VersionOf(d.etag());
+  RETURN_IF_ERROR(CheckEtag("Decision", d.name(), in.etag(), version));
+  if (MaskHas(mask, "summary")) d.set_summary(in.summary());
+  if (MaskHas(mask, "rationale")) d.set_rationale(in.rationale());
+  if (MaskHas(mask, "themes")) *d.mutable_themes() = in.themes();
+  if (MaskHas(mask, "responses")) *d.mutable_responses() = in.responses();
+  if (MaskHas(mask, "decided_by")) d.set_decided_by(in.decided_by());
+  if (MaskHas(mask, "decide_time")) {
+    if (in.has_decide_time()) {
+      *d.mutable_decide_time() = in.decide_time();
+    } else {
+      d.clear_decide_time();
+    }
+  }
+  if (MaskHas(mask, "published")) d.set_published(in.published());
+  RETURN_IF_ERROR(ValidateDecision(d));
+  ASSIGN_OR_RETURN(DecisionRefs refs, CheckDecisionRefs(db, name.activity, d));
+  SetTimestamp(d.mutable_update_time(), now);
+  RETURN_IF_ERROR(SaveDecision(db, name.activity, name.id, d, refs, version + 1, /*insert=*/false));
+  RETURN_IF_ERROR(txn.Commit());
+  ASSIGN_OR_RETURN(*out, LoadDecision(db, name));
+  return absl::OkStatus();
+}
+
+}  // namespace dorset::engagement
