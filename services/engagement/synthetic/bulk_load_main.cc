@@ -2,7 +2,7 @@
 // the service library (same schema, same counters), for benchmarks at a million responses.
 // Run it while the server is stopped (or against a copy of the store).
 //
-//   dorset-engagement-synth --data_dir=var/engagement --activity=synthetic-survey \
+//   dorset-engagement-synth --data_dir=var/engagement --activity=synthetic-survey
 //       --count=1000000 --themes=8 --localities=localities/a,localities/b --seed=7
 //
 // The activity is created (kind SURVEY, title "[SYNTHETIC] ...", `--themes` themes) when it does
