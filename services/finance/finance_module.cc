@@ -1,27 +1,31 @@
 #include "services/finance/finance_module.h"
 
-#include "dorset/finance/v1/finance.grpc.pb.h"
-#include "runtime/server/unary.h"
+#include "runtime/api/page_token.h"
+#include "runtime/logging/log.h"
+#include "runtime/status/status_macros.h"
+#include "services/finance/finance_service.h"
+#include "services/finance/group_commit.h"
+#include "services/finance/seed.h"
+#include "services/finance/store.h"
+#include "services/registry/client/registry_client.h"
 
 namespace dorset::finance {
-
-class FinanceServiceImpl final : public dorset::finance::v1::FinanceService::CallbackService {
- public:
-  explicit FinanceServiceImpl(runtime::CallGate& gate) : gate_(gate) {}
-  grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context,
-                                 const v1::PingRequest* request, v1::PingResponse* response) override {
-    return runtime::Unary(gate_, context, [](const runtime::Caller&) { return absl::OkStatus(); });
-  }
-
- private:
-  runtime::CallGate& gate_;
-};
 
 FinanceModule::FinanceModule() = default;
 FinanceModule::~FinanceModule() = default;
 
 absl::Status FinanceModule::Init(const runtime::ServiceEnv& env) {
-  service_ = std::make_unique<FinanceServiceImpl>(env.gate);
+  ASSIGN_OR_RETURN(store_, FinanceStore::Open(env.config.data_dir));
+  ASSIGN_OR_RETURN(bool seeded, LoadSeedOnce(*store_));
+  if (seeded) runtime::log::Info("finance seed loaded", {{"plan", std::string(kSeedPlan)}});
+  ASSIGN_OR_RETURN(runtime::PageTokenCodec codec,
+                   runtime::PageTokenCodec::ForDataDir(env.config.data_dir));
+  if (!env.config.registry_target.empty()) {
+    ASSIGN_OR_RETURN(registry_, registry::RegistryClient::Create(env.config, env.cache));
+  }
+  ASSIGN_OR_RETURN(committer_, GroupCommitter::Start(*store_));
+  service_ = std::make_unique<FinanceServiceImpl>(env.gate, *store_, std::move(codec), *committer_,
+                                                  registry_.get());
   return absl::OkStatus();
 }
 
@@ -29,6 +33,11 @@ std::vector<grpc::Service*> FinanceModule::Services() { return {service_.get()};
 
 std::vector<std::string> FinanceModule::HealthNames() {
   return {std::string(v1::FinanceService::service_full_name())};
+}
+
+absl::Status FinanceModule::CheckStore() {
+  if (store_ == nullptr) return absl::UnavailableError("store not open");
+  return store_->Check();
 }
 
 }  // namespace dorset::finance

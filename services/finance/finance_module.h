@@ -1,4 +1,6 @@
-// The finance service's part of a ServiceHost: its store, its gRPC service objects, its health.
+// The finance service's part of a ServiceHost: its store (opened, migrated and seeded once),
+// the group committer that writes postings, the registry client for populations, and the
+// gRPC service.
 #ifndef DORSET_SERVICES_FINANCE_FINANCE_MODULE_H_
 #define DORSET_SERVICES_FINANCE_FINANCE_MODULE_H_
 
@@ -6,9 +8,15 @@
 
 #include "runtime/server/service_host.h"
 
+namespace dorset::registry {
+class RegistryClient;
+}
+
 namespace dorset::finance {
 
 class FinanceServiceImpl;
+class FinanceStore;
+class GroupCommitter;
 
 class FinanceModule final : public runtime::ServiceModule {
  public:
@@ -17,8 +25,16 @@ class FinanceModule final : public runtime::ServiceModule {
   absl::Status Init(const runtime::ServiceEnv& env) override;
   std::vector<grpc::Service*> Services() override;
   std::vector<std::string> HealthNames() override;
+  absl::Status CheckStore() override;
+
+  FinanceStore& store() { return *store_; }
+  GroupCommitter& committer() { return *committer_; }
 
  private:
+  // Destroyed in reverse: service, committer (drains the queue), client, store.
+  std::unique_ptr<FinanceStore> store_;
+  std::unique_ptr<registry::RegistryClient> registry_;
+  std::unique_ptr<GroupCommitter> committer_;
   std::unique_ptr<FinanceServiceImpl> service_;
 };
 

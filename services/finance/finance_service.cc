@@ -1,0 +1,233 @@
+#include "services/finance/finance_service.h"
+
+#include "runtime/server/unary.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/grpc_status.h"
+#include "runtime/status/status_macros.h"
+#include "services/finance/calendar.h"
+#include "services/finance/per_head.h"
+#include "services/finance/report.h"
+#include "services/finance/schema.h"
+
+namespace dorset::finance {
+namespace {
+
+// Runs `fn` (returning StatusOr<Response>) behind the gate and copies its value out.
+template <typename Response, typename Fn>
+grpc::ServerUnaryReactor* Answer(runtime::CallGate& gate, grpc::CallbackServerContext* context,
+                                 Response* response, Fn&& fn) {
+  return runtime::Unary(gate, context, [&](const runtime::Caller&) -> absl::Status {
+    ASSIGN_OR_RETURN(*response, fn());
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace
+
+FinanceServiceImpl::FinanceServiceImpl(runtime::CallGate& gate, FinanceStore& store,
+                                       runtime::PageTokenCodec codec, GroupCommitter& committer,
+                                       registry::RegistryClient* registry)
+    : gate_(gate),
+      store_(store),
+      plans_(store, codec),
+      ledger_(store, codec),
+      committer_(committer),
+      registry_(registry) {}
+
+grpc::ServerUnaryReactor* FinanceServiceImpl::CreatePlan(grpc::CallbackServerContext* context,
+                                                         const v1::CreatePlanRequest* request,
+                                                         v1::Plan* response) {
+  return Answer(gate_, context, response, [&] { return plans_.CreatePlan(*request); });
+}
+grpc::ServerUnaryReactor* FinanceServiceImpl::GetPlan(grpc::CallbackServerContext* context,
+                                                      const v1::GetPlanRequest* request,
+                                                      v1::Plan* response) {
+  return Answer(gate_, context, response, [&] { return plans_.GetPlan(request->name()); });
+}
+grpc::ServerUnaryReactor* FinanceServiceImpl::ListPlans(grpc::CallbackServerContext* context,
+                                                        const v1::ListPlansRequest* request,
+                                                        v1::ListPlansResponse* response) {
+  return Answer(gate_, context, response, [&] { return plans_.ListPlans(*request); });
+}
+grpc::ServerUnaryReactor* FinanceServiceImpl::CreateProgramme(
+    grpc::CallbackServerContext* context, const v1::CreateProgrammeRequest* request,
+    v1::Programme* response) {
+  return Answer(gate_, context, response, [&] { return plans_.CreateProgramme(*request); });
+}
+grpc::ServerUnaryReactor* FinanceServiceImpl::GetProgramme(grpc::CallbackServerContext* context,
+                                                           const v1::GetProgrammeRequest* request,
+                                                           v1::Programme* response) {
+  return Answer(gate_, context, response, [&] { return plans_.GetProgramme(request->name()); });
+}
+grpc::ServerUnaryReactor* FinanceServiceImpl::ListProgrammes(
+    grpc::CallbackServerContext* context, const v1::ListProgrammesRequest* request,
+    v1::ListProgrammesResponse* response) {
+  return Answer(gate_, context, response, [&] { return plans_.ListProgrammes(*request); });
+}
+grpc::ServerUnaryReactor* FinanceServiceImpl::CreateScheme(grpc::CallbackServerContext* context,
+                                                           const v1::CreateSchemeRequest* request,
+                                                           v1::Scheme* response) {
+  return Answer(gate_, context, response, [&] { return plans_.CreateScheme(*request); });
+}
+grpc::ServerUnaryReactor* FinanceServiceImpl::GetScheme(grpc::CallbackServerContext* context,
+                                                        const v1::GetSchemeRequest* request,
+                                                        v1::Scheme* response) {
+  return Answer(gate_, context, response, [&] { return plans_.GetScheme(request->name()); });
+}
+grpc::ServerUnaryReactor* FinanceServiceImpl::ListSchemes(grpc::CallbackServerContext* context,
+                                                          const v1::ListSchemesRequest* request,
+                                                          v1::ListSchemesResponse* response) {
+  return Answer(gate_, context, response, [&] { return plans_.ListSchemes(*request); });
+}
+grpc::ServerUnaryReactor* FinanceServiceImpl::UpdateScheme(grpc::CallbackServerContext* context,
+                                                           const v1::UpdateSchemeRequest* request,
+                                                           v1::Scheme* response) {
+  return Answer(gate_, context, response, [&] { return plans_.UpdateScheme(*request); });
+}
+grpc::ServerUnaryReactor* FinanceServiceImpl::CloseScheme(grpc::CallbackServerContext* context,
+                                                          const v1::CloseSchemeRequest* request,
+                                                          v1::Scheme* response) {
+  return Answer(gate_, context, response, [&] { return plans_.CloseScheme(*request); });
+}
+grpc::ServerUnaryReactor* FinanceServiceImpl::CreateBudgetLine(
+    grpc::CallbackServerContext* context, const v1::CreateBudgetLineRequest* request,
+    v1::BudgetLine* response) {
+  return Answer(gate_, context, response, [&] { return plans_.CreateBudgetLine(*request); });
+}
+grpc::ServerUnaryReactor* FinanceServiceImpl::GetBudgetLine(grpc::CallbackServerContext* context,
+                                                            const v1::GetBudgetLineRequest* request,
+                                                            v1::BudgetLine* response) {
+  return Answer(gate_, context, response, [&] { return plans_.GetBudgetLine(request->name()); });
+}
+grpc::ServerUnaryReactor* FinanceServiceImpl::ListBudgetLines(
+    grpc::CallbackServerContext* context, const v1::ListBudgetLinesRequest* request,
+    v1::ListBudgetLinesResponse* response) {
+  return Answer(gate_, context, response, [&] { return plans_.ListBudgetLines(*request); });
+}
+grpc::ServerUnaryReactor* FinanceServiceImpl::UpdateBudgetLine(
+    grpc::CallbackServerContext* context, const v1::UpdateBudgetLineRequest* request,
+    v1::BudgetLine* response) {
+  return Answer(gate_, context, response, [&] { return plans_.UpdateBudgetLine(*request); });
+}
+
+grpc::ServerUnaryReactor* FinanceServiceImpl::Post(
+    grpc::CallbackServerContext* context, const std::string& request_id,
+    const google::protobuf::RepeatedPtrField<v1::Posting>& postings, bool single,
+    std::function<void(std::vector<v1::Posting>)> fill) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<runtime::Caller> caller = gate_.Admit(*context);
+  if (!caller.ok()) {
+    reactor->Finish(runtime::ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  absl::StatusOr<PostingBatch> batch =
+      ParsePostings(request_id, caller->principal, postings, single);
+  if (!batch.ok()) {
+    reactor->Finish(runtime::ToGrpcStatus(batch.status()));
+    return reactor;
+  }
+  // The request and response outlive this handler: gRPC keeps them until Finish.
+  committer_.Enqueue(*std::move(batch), [reactor, fill = std::move(fill)](
+                                            absl::StatusOr<std::vector<v1::Posting>> result) {
+    if (result.ok()) fill(*std::move(result));
+    reactor->Finish(runtime::ToGrpcStatus(result.status()));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FinanceServiceImpl::CreatePosting(grpc::CallbackServerContext* context,
+                                                            const v1::CreatePostingRequest* request,
+                                                            v1::Posting* response) {
+  google::protobuf::RepeatedPtrField<v1::Posting> one;
+  *one.Add() = request->posting();
+  return Post(context, request->request_id(), one, /*single=*/true,
+              [response](std::vector<v1::Posting> postings) {
+                if (!postings.empty()) *response = std::move(postings.front());
+              });
+}
+
+grpc::ServerUnaryReactor* FinanceServiceImpl::BatchCreatePostings(
+    grpc::CallbackServerContext* context, const v1::BatchCreatePostingsRequest* request,
+    v1::BatchCreatePostingsResponse* response) {
+  return Post(context, request->request_id(), request->postings(), /*single=*/false,
+              [response](std::vector<v1::Posting> postings) {
+                for (v1::Posting& p : postings) *response->add_postings() = std::move(p);
+              });
+}
+
+grpc::ServerUnaryReactor* FinanceServiceImpl::GetPosting(grpc::CallbackServerContext* context,
+                                                         const v1::GetPostingRequest* request,
+                                                         v1::Posting* response) {
+  return Answer(gate_, context, response, [&] { return ledger_.Get(request->name()); });
+}
+grpc::ServerUnaryReactor* FinanceServiceImpl::ListPostings(grpc::CallbackServerContext* context,
+                                                           const v1::ListPostingsRequest* request,
+                                                           v1::ListPostingsResponse* response) {
+  return Answer(gate_, context, response, [&] { return ledger_.List(*request); });
+}
+
+grpc::ServerUnaryReactor* FinanceServiceImpl::GetReport(grpc::CallbackServerContext* context,
+                                                        const v1::GetReportRequest* request,
+                                                        v1::Report* response) {
+  return Answer(gate_, context, response, [&]() -> absl::StatusOr<v1::Report> {
+    ASSIGN_OR_RETURN(int year, ParseFinancialYear(request->financial_year(), "financial_year"));
+    RETURN_IF_ERROR(CheckMonth(request->month(), "month"));
+    ASSIGN_OR_RETURN(RagBasisPoints thresholds, ResolveThresholds(request->thresholds()));
+    ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, request->plan(), year));
+    return BuildReport(data, year, request->month(), thresholds);
+  });
+}
+
+grpc::ServerUnaryReactor* FinanceServiceImpl::GetGapTrajectory(
+    grpc::CallbackServerContext* context, const v1::GetGapTrajectoryRequest* request,
+    v1::GapTrajectory* response) {
+  return Answer(gate_, context, response, [&]() -> absl::StatusOr<v1::GapTrajectory> {
+    std::optional<std::pair<int, int>> as_of;
+    if (!request->as_of_financial_year().empty() || request->as_of_month() != 0) {
+      ASSIGN_OR_RETURN(int year,
+                       ParseFinancialYear(request->as_of_financial_year(), "as_of_financial_year"));
+      RETURN_IF_ERROR(CheckMonth(request->as_of_month(), "as_of_month"));
+      as_of = std::make_pair(year, request->as_of_month());
+    }
+    ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, request->plan(), std::nullopt));
+    return BuildGapTrajectory(data, as_of);
+  });
+}
+
+grpc::ServerUnaryReactor* FinanceServiceImpl::GetPerHeadFigures(
+    grpc::CallbackServerContext* context, const v1::GetPerHeadFiguresRequest* request,
+    v1::PerHeadFigures* response) {
+  return Answer(gate_, context, response, [&] { return PerHead(*request); });
+}
+
+absl::StatusOr<v1::PerHeadFigures> FinanceServiceImpl::PerHead(
+    const v1::GetPerHeadFiguresRequest& request) {
+  ASSIGN_OR_RETURN(int year, ParseFinancialYear(request.financial_year(), "financial_year"));
+  if (registry_ == nullptr) {
+    return runtime::FailedPrecondition("CONFIG", "registry_target",
+                                       "per-head figures need the registry: set registry_target");
+  }
+  ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, request.plan(), year));
+  std::vector<ScopedAmount> savings;
+  for (const PlanNode& node : data.nodes) {
+    if (node.kind != kNodeScheme) continue;
+    auto scheme = data.figures.find(node.id);
+    if (scheme == data.figures.end()) continue;
+    auto for_year = scheme->second.find(year);
+    if (for_year != scheme->second.end()) savings.push_back({node.scope, for_year->second.target});
+  }
+  ASSIGN_OR_RETURN(auto lines, plans_.BudgetByScope(year));
+  std::vector<ScopedAmount> budget;
+  for (auto& [scope, pence] : lines) budget.push_back({std::move(scope), pence});
+  ASSIGN_OR_RETURN(std::vector<registry::v1::Cluster> clusters, registry_->ListClusters());
+  ASSIGN_OR_RETURN(std::vector<registry::v1::Locality> localities, registry_->ListLocalities());
+  ASSIGN_OR_RETURN(std::vector<v1::AreaFigures> areas,
+                   ComputePerHead(clusters, localities, budget, savings));
+  v1::PerHeadFigures out;
+  out.set_plan(request.plan());
+  out.set_financial_year(FormatFinancialYear(year));
+  for (v1::AreaFigures& area : areas) *out.add_areas() = std::move(area);
+  return out;
+}
+
+}  // namespace dorset::finance

@@ -1,0 +1,109 @@
+// The gRPC face of the finance service: each handler admits the caller through the CallGate
+// and delegates to the plan repository, the ledger or the reports. Postings are finished
+// asynchronously by the group committer (the handler returns its reactor unfinished).
+#ifndef DORSET_SERVICES_FINANCE_FINANCE_SERVICE_H_
+#define DORSET_SERVICES_FINANCE_FINANCE_SERVICE_H_
+
+#include <memory>
+
+#include "dorset/finance/v1/finance.grpc.pb.h"
+#include "runtime/server/call_gate.h"
+#include "services/finance/group_commit.h"
+#include "services/finance/ledger.h"
+#include "services/finance/plan_repository.h"
+#include "services/finance/store.h"
+#include "services/registry/client/registry_client.h"
+
+namespace dorset::finance {
+
+class FinanceServiceImpl final : public v1::FinanceService::CallbackService {
+ public:
+  // `registry` may be null (no registry_target configured): per-head figures are then refused.
+  FinanceServiceImpl(runtime::CallGate& gate, FinanceStore& store, runtime::PageTokenCodec codec,
+                     GroupCommitter& committer, registry::RegistryClient* registry);
+
+  grpc::ServerUnaryReactor* CreatePlan(grpc::CallbackServerContext* context,
+                                       const v1::CreatePlanRequest* request,
+                                       v1::Plan* response) override;
+  grpc::ServerUnaryReactor* GetPlan(grpc::CallbackServerContext* context,
+                                    const v1::GetPlanRequest* request, v1::Plan* response) override;
+  grpc::ServerUnaryReactor* ListPlans(grpc::CallbackServerContext* context,
+                                      const v1::ListPlansRequest* request,
+                                      v1::ListPlansResponse* response) override;
+  grpc::ServerUnaryReactor* CreateProgramme(grpc::CallbackServerContext* context,
+                                            const v1::CreateProgrammeRequest* request,
+                                            v1::Programme* response) override;
+  grpc::ServerUnaryReactor* GetProgramme(grpc::CallbackServerContext* context,
+                                         const v1::GetProgrammeRequest* request,
+                                         v1::Programme* response) override;
+  grpc::ServerUnaryReactor* ListProgrammes(grpc::CallbackServerContext* context,
+                                           const v1::ListProgrammesRequest* request,
+                                           v1::ListProgrammesResponse* response) override;
+  grpc::ServerUnaryReactor* CreateScheme(grpc::CallbackServerContext* context,
+                                         const v1::CreateSchemeRequest* request,
+                                         v1::Scheme* response) override;
+  grpc::ServerUnaryReactor* GetScheme(grpc::CallbackServerContext* context,
+                                      const v1::GetSchemeRequest* request,
+                                      v1::Scheme* response) override;
+  grpc::ServerUnaryReactor* ListSchemes(grpc::CallbackServerContext* context,
+                                        const v1::ListSchemesRequest* request,
+                                        v1::ListSchemesResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateScheme(grpc::CallbackServerContext* context,
+                                         const v1::UpdateSchemeRequest* request,
+                                         v1::Scheme* response) override;
+  grpc::ServerUnaryReactor* CloseScheme(grpc::CallbackServerContext* context,
+                                        const v1::CloseSchemeRequest* request,
+                                        v1::Scheme* response) override;
+  grpc::ServerUnaryReactor* CreateBudgetLine(grpc::CallbackServerContext* context,
+                                             const v1::CreateBudgetLineRequest* request,
+                                             v1::BudgetLine* response) override;
+  grpc::ServerUnaryReactor* GetBudgetLine(grpc::CallbackServerContext* context,
+                                          const v1::GetBudgetLineRequest* request,
+                                          v1::BudgetLine* response) override;
+  grpc::ServerUnaryReactor* ListBudgetLines(grpc::CallbackServerContext* context,
+                                            const v1::ListBudgetLinesRequest* request,
+                                            v1::ListBudgetLinesResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateBudgetLine(grpc::CallbackServerContext* context,
+                                             const v1::UpdateBudgetLineRequest* request,
+                                             v1::BudgetLine* response) override;
+  grpc::ServerUnaryReactor* CreatePosting(grpc::CallbackServerContext* context,
+                                          const v1::CreatePostingRequest* request,
+                                          v1::Posting* response) override;
+  grpc::ServerUnaryReactor* BatchCreatePostings(grpc::CallbackServerContext* context,
+                                                const v1::BatchCreatePostingsRequest* request,
+                                                v1::BatchCreatePostingsResponse* response) override;
+  grpc::ServerUnaryReactor* GetPosting(grpc::CallbackServerContext* context,
+                                       const v1::GetPostingRequest* request,
+                                       v1::Posting* response) override;
+  grpc::ServerUnaryReactor* ListPostings(grpc::CallbackServerContext* context,
+                                         const v1::ListPostingsRequest* request,
+                                         v1::ListPostingsResponse* response) override;
+  grpc::ServerUnaryReactor* GetReport(grpc::CallbackServerContext* context,
+                                      const v1::GetReportRequest* request,
+                                      v1::Report* response) override;
+  grpc::ServerUnaryReactor* GetGapTrajectory(grpc::CallbackServerContext* context,
+                                             const v1::GetGapTrajectoryRequest* request,
+                                             v1::GapTrajectory* response) override;
+  grpc::ServerUnaryReactor* GetPerHeadFigures(grpc::CallbackServerContext* context,
+                                              const v1::GetPerHeadFiguresRequest* request,
+                                              v1::PerHeadFigures* response) override;
+
+ private:
+  // Admits, parses and queues postings; the committer finishes the reactor.
+  grpc::ServerUnaryReactor* Post(grpc::CallbackServerContext* context,
+                                 const std::string& request_id,
+                                 const google::protobuf::RepeatedPtrField<v1::Posting>& postings,
+                                 bool single, std::function<void(std::vector<v1::Posting>)> fill);
+  absl::StatusOr<v1::PerHeadFigures> PerHead(const v1::GetPerHeadFiguresRequest& request);
+
+  runtime::CallGate& gate_;
+  FinanceStore& store_;
+  PlanRepository plans_;
+  LedgerReader ledger_;
+  GroupCommitter& committer_;
+  registry::RegistryClient* registry_;
+};
+
+}  // namespace dorset::finance
+
+#endif  // DORSET_SERVICES_FINANCE_FINANCE_SERVICE_H_

@@ -1,0 +1,117 @@
+#include "services/finance/group_commit.h"
+
+#include "runtime/logging/log.h"
+#include "runtime/status/status_macros.h"
+
+namespace dorset::finance {
+
+using runtime::sqlite::Database;
+using runtime::sqlite::Statement;
+using runtime::sqlite::Transaction;
+
+absl::StatusOr<std::unique_ptr<GroupCommitter>> GroupCommitter::Start(FinanceStore& store,
+                                                                      int max_group) {
+  std::unique_ptr<GroupCommitter> committer(new GroupCommitter(store, max_group));
+  ASSIGN_OR_RETURN(committer->ledger_,
+                   store.WithWriter([](Database& db) { return LedgerWriter::Create(db); }));
+  committer->thread_ = std::thread([c = committer.get()] { c->Run(); });
+  return committer;
+}
+
+GroupCommitter::~GroupCommitter() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+  // The statements belong to the writer connection: finalize them under its lock.
+  store_.WithWriter([this](Database&) {
+    ledger_.reset();
+    return 0;
+  });
+}
+
+void GroupCommitter::Enqueue(PostingBatch batch, Done done) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      queue_.push_back(Job{std::move(batch), std::move(done)});
+      return;
+    }
+  }
+  done(absl::UnavailableError(
+      "the finance service is shutting down; retry with the same request_id"));
+}
+
+int64_t GroupCommitter::groups_committed() const {
+  absl::MutexLock lock(&mu_);
+  return groups_;
+}
+
+int64_t GroupCommitter::requests_applied() const {
+  absl::MutexLock lock(&mu_);
+  return applied_;
+}
+
+void GroupCommitter::Run() {
+  std::vector<Job> jobs;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](GroupCommitter* c)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) { return c->stopping_ || !c->queue_.empty(); },
+          this));
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && static_cast<int>(jobs.size()) < max_group_) {
+        jobs.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(jobs);
+    jobs.clear();
+  }
+}
+
+void GroupCommitter::CommitGroup(std::vector<Job>& jobs) {
+  std::vector<absl::StatusOr<std::vector<v1::Posting>>> results;
+  results.reserve(jobs.size());
+  const absl::Status committed = store_.WithWriter([&](Database& db) -> absl::Status {
+    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
+    ASSIGN_OR_RETURN(Statement savepoint, db.Prepare("SAVEPOINT request"));
+    ASSIGN_OR_RETURN(Statement release, db.Prepare("RELEASE request"));
+    ASSIGN_OR_RETURN(Statement rollback, db.Prepare("ROLLBACK TO request"));
+    for (Job& job : jobs) {
+      savepoint.Reset();
+      RETURN_IF_ERROR(savepoint.Run());
+      results.push_back(ledger_->Apply(job.batch));
+      if (!results.back().ok()) {
+        rollback.Reset();
+        RETURN_IF_ERROR(rollback.Run());
+      }
+      release.Reset();
+      RETURN_IF_ERROR(release.Run());
+    }
+    return tx.Commit();
+  });
+  int64_t applied = 0;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (!committed.ok()) {
+      jobs[i].done(absl::UnavailableError(
+          "the ledger could not commit; nothing was posted; retry with the same request_id"));
+    } else {
+      if (results[i].ok()) ++applied;
+      jobs[i].done(std::move(results[i]));
+    }
+  }
+  if (!committed.ok()) {
+    runtime::log::Error("posting group failed to commit",
+                        {{"requests", static_cast<int64_t>(jobs.size())},
+                         {"error", std::string(committed.message())}});
+  }
+  absl::MutexLock lock(&mu_);
+  if (committed.ok()) ++groups_;
+  applied_ += applied;
+}
+
+}  // namespace dorset::finance

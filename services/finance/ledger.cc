@@ -1,0 +1,322 @@
+#include "services/finance/ledger.h"
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
+#include "services/finance/calendar.h"
+#include "services/finance/field_errors.h"
+#include "services/finance/money/money.h"
+#include "services/finance/schema.h"
+#include "services/finance/time_util.h"
+
+namespace dorset::finance {
+
+using runtime::sqlite::Database;
+using runtime::sqlite::Statement;
+
+const char kPostingColumns[] =
+    "p.id, n.name, p.year, p.month, p.kind, p.amount_pence, p.reason, p.reverses, p.principal, "
+    "p.create_micros, p.request_id, (SELECT r.id FROM posting r WHERE r.reverses = p.id)";
+const char kPostingJoins[] = "posting p JOIN node n ON n.id = p.scheme_id";
+
+v1::Posting ReadPosting(const Statement& stmt) {
+  v1::Posting posting;
+  posting.set_name(absl::StrCat("postings/", stmt.Int(0)));
+  posting.set_scheme(stmt.Text(1));
+  posting.set_financial_year(FormatFinancialYear(static_cast<int>(stmt.Int(2))));
+  posting.set_month(static_cast<int32_t>(stmt.Int(3)));
+  posting.set_kind(static_cast<v1::PostingKind>(stmt.Int(4)));
+  posting.mutable_amount()->set_pence(stmt.Int(5));
+  posting.set_reason(stmt.Text(6));
+  if (!stmt.IsNull(7)) posting.set_reverses(absl::StrCat("postings/", stmt.Int(7)));
+  posting.set_principal(stmt.Text(8));
+  SetTimestamp(posting.mutable_create_time(), stmt.Int(9));
+  posting.set_request_id(stmt.Text(10));
+  if (!stmt.IsNull(11)) posting.set_reversed_by(absl::StrCat("postings/", stmt.Int(11)));
+  return posting;
+}
+
+struct LedgerWriter::Statements {
+  Statement find_request;
+  Statement insert_request;
+  Statement find_scheme;
+  Statement find_original;
+  Statement find_reversal;
+  Statement read_total;
+  Statement write_total;
+  Statement insert_posting;
+  Statement read_range;
+};
+
+LedgerWriter::LedgerWriter(Database& db, std::unique_ptr<Statements> statements)
+    : db_(db), s_(std::move(statements)) {}
+LedgerWriter::~LedgerWriter() = default;
+
+absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Database& db) {
+  ASSIGN_OR_RETURN(Statement find_request,
+                   db.Prepare("SELECT content_hash, first_posting_id, posting_count FROM "
+                              "posting_request WHERE request_id = ?"));
+  ASSIGN_OR_RETURN(Statement insert_request,
+                   db.Prepare("INSERT INTO posting_request(request_id, content_hash, "
+                              "first_posting_id, posting_count) VALUES (?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(Statement find_scheme,
+                   db.Prepare("SELECT id, kind, state FROM node WHERE name = ?"));
+  ASSIGN_OR_RETURN(Statement find_original,
+                   db.Prepare("SELECT p.scheme_id, p.year, p.month, p.kind, p.amount_pence, "
+                              "p.reverses, n.name, n.state FROM posting p JOIN node n ON n.id = "
+                              "p.scheme_id WHERE p.id = ?"));
+  ASSIGN_OR_RETURN(Statement find_reversal,
+                   db.Prepare("SELECT id FROM posting WHERE reverses = ?"));
+  ASSIGN_OR_RETURN(Statement read_total,
+                   db.Prepare("SELECT amount_pence FROM total WHERE scheme_id = ? AND year = ? "
+                              "AND month = ? AND kind = ?"));
+  ASSIGN_OR_RETURN(Statement write_total,
+                   db.Prepare("INSERT OR REPLACE INTO total(scheme_id, year, month, kind, "
+                              "amount_pence) VALUES (?, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(Statement insert_posting,
+                   db.Prepare("INSERT INTO posting(scheme_id, year, month, kind, amount_pence, "
+                              "principal, create_micros, reason, request_id, reverses) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(Statement read_range,
+                   db.Prepare(absl::StrCat("SELECT ", kPostingColumns, " FROM ", kPostingJoins,
+                                           " WHERE p.id BETWEEN ? AND ? ORDER BY p.id")));
+  auto statements = std::make_unique<Statements>(
+      Statements{std::move(find_request), std::move(insert_request), std::move(find_scheme),
+                 std::move(find_original), std::move(find_reversal), std::move(read_total),
+                 std::move(write_total), std::move(insert_posting), std::move(read_range)});
+  return std::unique_ptr<LedgerWriter>(new LedgerWriter(db, std::move(statements)));
+}
+
+absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Replay(const PostingBatch& batch,
+                                                              const std::string& stored_hash,
+                                                              int64_t first, int64_t count) {
+  if (stored_hash != batch.content_hash) {
+    return runtime::AlreadyExists("PostingRequest", batch.request_id,
+                                  "this request_id was already used for different postings");
+  }
+  Statement& read = s_->read_range;
+  read.Reset();
+  read.Bind(1, first).Bind(2, first + count - 1);
+  std::vector<v1::Posting> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, read.Step());
+    if (!row) break;
+    out.push_back(ReadPosting(read));
+  }
+  read.Reset();
+  if (static_cast<int64_t>(out.size()) != count) {
+    return runtime::Internal("ledger: a request's postings are missing");
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Apply(const PostingBatch& batch) {
+  {
+    Statement& find = s_->find_request;
+    find.Reset();
+    find.Bind(1, batch.request_id);
+    ASSIGN_OR_RETURN(bool seen, find.Step());
+    if (seen) {
+      const std::string hash = find.Text(0);
+      const int64_t first = find.Int(1);
+      const int64_t count = find.Int(2);
+      find.Reset();
+      return Replay(batch, hash, first, count);
+    }
+    find.Reset();
+  }
+
+  const int64_t now = NowMicros();
+  std::vector<v1::Posting> out;
+  out.reserve(batch.postings.size());
+  absl::flat_hash_set<int64_t> reversed_here;
+  int64_t first_id = 0;
+  for (const PostingInput& in : batch.postings) {
+    int64_t scheme_id = 0;
+    std::string scheme_name = in.scheme;
+    int year = in.year, month = in.month, kind = in.kind, state = 0;
+    int64_t amount = in.amount;
+    const std::string amount_field = absl::StrCat(in.field, in.reverses ? ".reverses" : ".amount");
+    if (in.reverses) {
+      const std::string original = absl::StrCat("postings/", *in.reverses);
+      Statement& find = s_->find_original;
+      find.Reset();
+      find.Bind(1, *in.reverses);
+      ASSIGN_OR_RETURN(bool found, find.Step());
+      if (!found) return runtime::NotFound("Posting", original);
+      scheme_id = find.Int(0);
+      year = static_cast<int>(find.Int(1));
+      month = static_cast<int>(find.Int(2));
+      kind = static_cast<int>(find.Int(3));
+      const int64_t original_amount = find.Int(4);
+      const bool is_reversal = !find.IsNull(5);
+      scheme_name = find.Text(6);
+      state = static_cast<int>(find.Int(7));
+      find.Reset();
+      if (is_reversal) {
+        return runtime::FailedPrecondition("REVERSAL", original,
+                                           "a reversal cannot itself be reversed");
+      }
+      Statement& again = s_->find_reversal;
+      again.Reset();
+      again.Bind(1, *in.reverses);
+      ASSIGN_OR_RETURN(bool already, again.Step());
+      again.Reset();
+      if (already || !reversed_here.insert(*in.reverses).second) {
+        return runtime::FailedPrecondition("REVERSAL", original, "already reversed");
+      }
+      absl::StatusOr<int64_t> negated = money::CheckedNeg(original_amount);
+      if (!negated.ok())
+        return OutOfRangeField(amount_field, "the reversal does not fit in int64 pence");
+      amount = *negated;
+    } else {
+      Statement& find = s_->find_scheme;
+      find.Reset();
+      find.Bind(1, in.scheme);
+      ASSIGN_OR_RETURN(bool found, find.Step());
+      if (!found || find.Int(1) != kNodeScheme) {
+        find.Reset();
+        return runtime::NotFound("Scheme", in.scheme);
+      }
+      scheme_id = find.Int(0);
+      state = static_cast<int>(find.Int(2));
+      find.Reset();
+    }
+    if (state == kSchemeClosed) {
+      return runtime::FailedPrecondition("STATE", scheme_name, "the scheme is closed to postings");
+    }
+
+    // Keep the running total exact: refuse a posting the total could not hold.
+    Statement& read = s_->read_total;
+    read.Reset();
+    read.Bind(1, scheme_id).Bind(2, year).Bind(3, month).Bind(4, kind);
+    ASSIGN_OR_RETURN(bool has_total, read.Step());
+    const int64_t current = has_total ? read.Int(0) : 0;
+    read.Reset();
+    absl::StatusOr<int64_t> next = money::CheckedAdd(current, amount);
+    if (!next.ok()) {
+      return OutOfRangeField(amount_field,
+                             "the scheme's monthly total would overflow 64-bit pence");
+    }
+    Statement& write = s_->write_total;
+    write.Reset();
+    write.Bind(1, scheme_id).Bind(2, year).Bind(3, month).Bind(4, kind).Bind(5, *next);
+    RETURN_IF_ERROR(write.Run());
+
+    Statement& insert = s_->insert_posting;
+    insert.Reset();
+    insert.Bind(1, scheme_id).Bind(2, year).Bind(3, month).Bind(4, kind).Bind(5, amount);
+    insert.Bind(6, batch.principal).Bind(7, now).Bind(8, in.reason).Bind(9, batch.request_id);
+    insert.Bind(10, in.reverses);
+    RETURN_IF_ERROR(insert.Run());
+    const int64_t id = db_.LastInsertRowId();
+    if (first_id == 0) first_id = id;
+    if (id != first_id + static_cast<int64_t>(out.size())) {
+      return runtime::Internal("ledger: postings of one request must be consecutive");
+    }
+
+    v1::Posting& posting = out.emplace_back();
+    posting.set_name(absl::StrCat("postings/", id));
+    posting.set_scheme(scheme_name);
+    posting.set_financial_year(FormatFinancialYear(year));
+    posting.set_month(month);
+    posting.set_kind(static_cast<v1::PostingKind>(kind));
+    posting.mutable_amount()->set_pence(amount);
+    posting.set_reason(in.reason);
+    if (in.reverses) posting.set_reverses(absl::StrCat("postings/", *in.reverses));
+    posting.set_principal(batch.principal);
+    SetTimestamp(posting.mutable_create_time(), now);
+    posting.set_request_id(batch.request_id);
+  }
+
+  Statement& record = s_->insert_request;
+  record.Reset();
+  record.Bind(1, batch.request_id).Bind(2, batch.content_hash).Bind(3, first_id);
+  record.Bind(4, static_cast<int64_t>(out.size()));
+  RETURN_IF_ERROR(record.Run());
+  return out;
+}
+
+// ---- reads ----
+
+absl::StatusOr<v1::Posting> LedgerReader::Get(const std::string& name) {
+  ASSIGN_OR_RETURN(int64_t id, ParsePostingName(name, "name"));
+  return store_.WithReader([&](Database& db) -> absl::StatusOr<v1::Posting> {
+    ASSIGN_OR_RETURN(Statement stmt, db.Prepare(absl::StrCat("SELECT ", kPostingColumns, " FROM ",
+                                                             kPostingJoins, " WHERE p.id = ?")));
+    stmt.Bind(1, id);
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return runtime::NotFound("Posting", name);
+    return ReadPosting(stmt);
+  });
+}
+
+absl::StatusOr<v1::ListPostingsResponse> LedgerReader::List(
+    const v1::ListPostingsRequest& request) {
+  std::optional<int64_t> year;
+  if (!request.financial_year().empty()) {
+    ASSIGN_OR_RETURN(year, ParseFinancialYear(request.financial_year(), "financial_year"));
+  }
+  std::optional<int64_t> month;
+  if (request.month() != 0) {
+    RETURN_IF_ERROR(CheckMonth(request.month(), "month"));
+    month = request.month();
+  }
+  std::optional<int64_t> kind;
+  if (request.kind() != v1::POSTING_KIND_UNSPECIFIED) {
+    if (!v1::PostingKind_IsValid(request.kind())) {
+      return runtime::InvalidArgument("kind", "unknown posting kind");
+    }
+    kind = request.kind();
+  }
+  ASSIGN_OR_RETURN(int page_size, runtime::EffectivePageSize(request.page_size(), 100, 1000));
+  const std::string fingerprint =
+      absl::StrCat("ListPostings|", request.node(), "|", request.financial_year(), "|",
+                   request.month(), "|", request.kind());
+  int64_t after = 0;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(std::string position, codec_.Decode(fingerprint, request.page_token()));
+    if (!absl::SimpleAtoi(position, &after)) {
+      return runtime::InvalidArgument("page_token", "malformed");
+    }
+  }
+  return store_.WithReader([&](Database& db) -> absl::StatusOr<v1::ListPostingsResponse> {
+    std::optional<int64_t> scheme_id, programme_id, plan_id;
+    if (!request.node().empty()) {
+      ASSIGN_OR_RETURN(Statement node, db.Prepare("SELECT id, kind FROM node WHERE name = ?"));
+      node.Bind(1, request.node());
+      ASSIGN_OR_RETURN(bool found, node.Step());
+      if (!found) return runtime::NotFound("Node", request.node());
+      const int node_kind = static_cast<int>(node.Int(1));
+      (node_kind == kNodeScheme      ? scheme_id
+       : node_kind == kNodeProgramme ? programme_id
+                                     : plan_id) = node.Int(0);
+    }
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        db.Prepare(absl::StrCat(
+            "SELECT ", kPostingColumns, " FROM ", kPostingJoins,
+            " WHERE p.id > ? AND (?2 IS NULL OR p.scheme_id = ?2) AND (?3 IS NULL OR n.parent_id = "
+            "?3) AND (?4 IS NULL OR n.plan_id = ?4) AND (?5 IS NULL OR p.year = ?5) AND (?6 IS "
+            "NULL OR p.month = ?6) AND (?7 IS NULL OR p.kind = ?7) ORDER BY p.id LIMIT ?8")));
+    stmt.Bind(1, after).Bind(2, scheme_id).Bind(3, programme_id).Bind(4, plan_id).Bind(5, year);
+    stmt.Bind(6, month).Bind(7, kind).Bind(8, page_size + 1);
+    v1::ListPostingsResponse response;
+    int64_t last = 0;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      if (response.postings_size() == page_size) {
+        response.set_next_page_token(codec_.Encode(fingerprint, absl::StrCat(last)));
+        break;
+      }
+      last = stmt.Int(0);
+      *response.add_postings() = ReadPosting(stmt);
+    }
+    return response;
+  });
+}
+
+}  // namespace dorset::finance

@@ -1,0 +1,125 @@
+#include "services/finance/posting_input.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/auth/token_store.h"
+#include "runtime/base/string_view.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
+#include "services/finance/calendar.h"
+#include "services/finance/field_errors.h"
+#include "services/finance/money/money.h"
+
+namespace dorset::finance {
+namespace {
+
+constexpr size_t kMaxRequestId = 128;
+constexpr size_t kMaxReason = 500;
+
+// Appends a length-prefixed field so no two different contents share a canonical form.
+void AppendField(std::string& out, std::string_view value) {
+  absl::StrAppend(&out, value.size(), ":", ToAbsl(value), ";");
+}
+
+absl::StatusOr<PostingInput> ParseOne(const v1::Posting& in, std::string field) {
+  PostingInput out;
+  out.field = field;
+  const auto path = [&](std::string_view leaf) { return absl::StrCat(field, ".", ToAbsl(leaf)); };
+  if (in.reason().size() > kMaxReason) {
+    return runtime::InvalidArgument(path("reason"), "longer than 500 bytes");
+  }
+  out.reason = in.reason();
+  if (!in.name().empty() || !in.principal().empty() || in.has_create_time() ||
+      !in.reversed_by().empty() || !in.request_id().empty()) {
+    return runtime::InvalidArgument(field,
+                                    "name, principal, create_time, request_id and "
+                                    "reversed_by are output only");
+  }
+  if (!in.reverses().empty()) {
+    ASSIGN_OR_RETURN(out.reverses, ParsePostingName(in.reverses(), path("reverses")));
+    if (!in.scheme().empty() || !in.financial_year().empty() || in.month() != 0 ||
+        in.kind() != v1::POSTING_KIND_UNSPECIFIED || in.has_amount() ||
+        !in.amount_decimal().empty()) {
+      return runtime::InvalidArgument(
+          path("reverses"),
+          "a reversal takes scheme, year, month, kind and amount from the "
+          "posting it reverses: leave them empty");
+    }
+    if (out.reason.empty())
+      return runtime::InvalidArgument(path("reason"), "a reversal needs a reason");
+    return out;
+  }
+  if (in.scheme().empty()) return runtime::InvalidArgument(path("scheme"), "required");
+  out.scheme = in.scheme();
+  ASSIGN_OR_RETURN(out.year, ParseFinancialYear(in.financial_year(), path("financial_year")));
+  RETURN_IF_ERROR(CheckMonth(in.month(), path("month")));
+  out.month = in.month();
+  if (in.kind() != v1::PLAN && in.kind() != v1::ACTUAL && in.kind() != v1::FORECAST) {
+    return runtime::InvalidArgument(path("kind"), "PLAN, ACTUAL or FORECAST");
+  }
+  out.kind = in.kind();
+  if (in.has_amount() == !in.amount_decimal().empty()) {
+    return runtime::InvalidArgument(path("amount"),
+                                    "give exactly one of amount and amount_decimal");
+  }
+  if (in.has_amount()) {
+    out.amount = in.amount().pence();
+  } else {
+    absl::StatusOr<int64_t> parsed = money::ParsePounds(in.amount_decimal());
+    if (!parsed.ok()) {
+      const std::string_view why = ToStd(parsed.status().message());
+      return parsed.status().code() == absl::StatusCode::kOutOfRange
+                 ? OutOfRangeField(path("amount_decimal"), why)
+                 : runtime::InvalidArgument(path("amount_decimal"), why);
+    }
+    out.amount = *parsed;
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> ParsePostingName(const std::string& name, std::string_view field) {
+  constexpr std::string_view kPrefix = "postings/";
+  int64_t id = 0;
+  if (name.rfind(kPrefix, 0) != 0 ||
+      !absl::SimpleAtoi(ToAbsl(std::string_view(name).substr(kPrefix.size())), &id) || id <= 0) {
+    return runtime::InvalidArgument(field, "a posting name is postings/{number}");
+  }
+  return id;
+}
+
+absl::StatusOr<PostingBatch> ParsePostings(
+    const std::string& request_id, const std::string& principal,
+    const google::protobuf::RepeatedPtrField<v1::Posting>& postings, bool single) {
+  if (request_id.empty()) {
+    return runtime::InvalidArgument("request_id", "required: it makes the posting happen once");
+  }
+  if (request_id.size() > kMaxRequestId) {
+    return runtime::InvalidArgument("request_id", "longer than 128 bytes");
+  }
+  if (postings.empty())
+    return runtime::InvalidArgument(single ? "posting" : "postings", "required");
+  if (postings.size() > kMaxBatchPostings) {
+    return runtime::InvalidArgument("postings", "at most 1000 postings in one batch");
+  }
+  PostingBatch batch;
+  batch.request_id = request_id;
+  batch.principal = principal;
+  std::string canonical = "finance.posting.v1;";
+  AppendField(canonical, principal);
+  absl::StrAppend(&canonical, postings.size(), ";");
+  for (int i = 0; i < postings.size(); ++i) {
+    ASSIGN_OR_RETURN(PostingInput input,
+                     ParseOne(postings[i], single ? "posting" : absl::StrCat("postings[", i, "]")));
+    AppendField(canonical, input.scheme);
+    absl::StrAppend(&canonical, input.year, ";", input.month, ";", input.kind, ";", input.amount,
+                    ";", input.reverses.value_or(0), ";");
+    AppendField(canonical, input.reason);
+    batch.postings.push_back(std::move(input));
+  }
+  batch.content_hash = runtime::Sha256Hex(canonical);
+  return batch;
+}
+
+}  // namespace dorset::finance

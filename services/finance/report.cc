@@ -1,0 +1,274 @@
+#include "services/finance/report.h"
+
+#include <limits>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
+#include "services/finance/calendar.h"
+#include "services/finance/money/money.h"
+#include "services/finance/schema.h"
+
+namespace dorset::finance {
+
+using runtime::sqlite::Database;
+using runtime::sqlite::Statement;
+
+namespace {
+
+// Floor division for 128-bit values (C++ truncates toward zero).
+__int128 FloorDiv(__int128 a, __int128 b) {
+  __int128 q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+struct Figures {
+  int64_t target = 0;
+  int64_t ytd_plan = 0;
+  int64_t ytd_actual = 0;
+  int64_t forecast_after = 0;  // FORECAST postings for months after the report month
+};
+
+absl::Status AddInto(Figures& into, const Figures& add) {
+  ASSIGN_OR_RETURN(into.target, money::CheckedAdd(into.target, add.target));
+  ASSIGN_OR_RETURN(into.ytd_plan, money::CheckedAdd(into.ytd_plan, add.ytd_plan));
+  ASSIGN_OR_RETURN(into.ytd_actual, money::CheckedAdd(into.ytd_actual, add.ytd_actual));
+  ASSIGN_OR_RETURN(into.forecast_after, money::CheckedAdd(into.forecast_after, add.forecast_after));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Figures> SchemeFigures(const SchemeYear& sy, int month) {
+  Figures f;
+  f.target = sy.target;
+  for (int m = 1; m <= 12; ++m) {
+    if (m <= month) {
+      ASSIGN_OR_RETURN(f.ytd_plan, money::CheckedAdd(f.ytd_plan, sy.monthly[kKindPlan][m]));
+      ASSIGN_OR_RETURN(f.ytd_actual, money::CheckedAdd(f.ytd_actual, sy.monthly[kKindActual][m]));
+    } else {
+      ASSIGN_OR_RETURN(f.forecast_after,
+                       money::CheckedAdd(f.forecast_after, sy.monthly[kKindForecast][m]));
+    }
+  }
+  return f;
+}
+
+void SetMoney(dorset::common::v1::Money* out, int64_t pence) { out->set_pence(pence); }
+
+}  // namespace
+
+absl::StatusOr<RagBasisPoints> ResolveThresholds(const v1::RagThresholds& requested) {
+  RagBasisPoints out;
+  if (requested.green_min_bp() != 0) out.green = requested.green_min_bp();
+  if (requested.amber_min_bp() != 0) out.amber = requested.amber_min_bp();
+  if (out.green < 0 || out.green > 1000000) {
+    return runtime::InvalidArgument("thresholds.green_min_bp", "0..1000000 basis points");
+  }
+  if (out.amber < 0 || out.amber > out.green) {
+    return runtime::InvalidArgument("thresholds.amber_min_bp",
+                                    "0..green_min_bp basis points (amber cannot exceed green)");
+  }
+  return out;
+}
+
+v1::Rag RateDelivery(int64_t ytd_plan, int64_t ytd_actual, const RagBasisPoints& thresholds,
+                     int32_t* delivery_bp) {
+  if (ytd_plan == 0) {
+    *delivery_bp = 0;
+    return v1::NO_PLAN;
+  }
+  // floor(actual / plan * 10000) compared with whole basis points is exact: ratio >= g/10000
+  // holds exactly when floor(ratio * 10000) >= g for an integer g.
+  const __int128 bp = FloorDiv(static_cast<__int128>(ytd_actual) * 10000, ytd_plan);
+  const __int128 lo = std::numeric_limits<int32_t>::min();
+  const __int128 hi = std::numeric_limits<int32_t>::max();
+  *delivery_bp = static_cast<int32_t>(bp < lo ? lo : bp > hi ? hi : bp);
+  if (bp >= thresholds.green) return v1::GREEN;
+  if (bp >= thresholds.amber) return v1::AMBER;
+  return v1::RED;
+}
+
+absl::StatusOr<PlanData> LoadPlanData(FinanceStore& store, const std::string& plan,
+                                      std::optional<int> year) {
+  return store.WithReader([&](Database& db) -> absl::StatusOr<PlanData> {
+    PlanData data;
+    ASSIGN_OR_RETURN(Statement find, db.Prepare("SELECT id, display_name FROM node WHERE name = ? "
+                                                "AND kind = 1"));
+    find.Bind(1, plan);
+    ASSIGN_OR_RETURN(bool found, find.Step());
+    if (!found) return runtime::NotFound("Plan", plan);
+    const int64_t plan_id = find.Int(0);
+    data.nodes.push_back(PlanNode{plan_id, plan, kNodePlan, 0, find.Text(1), false, ""});
+
+    ASSIGN_OR_RETURN(Statement nodes,
+                     db.Prepare("SELECT id, name, kind, parent_id, display_name, state, scope FROM "
+                                "node WHERE plan_id = ? ORDER BY name"));
+    nodes.Bind(1, plan_id);
+    std::map<int64_t, std::vector<PlanNode>> children;  // by parent id, each list by name
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, nodes.Step());
+      if (!row) break;
+      children[nodes.Int(3)].push_back(
+          PlanNode{nodes.Int(0), nodes.Text(1), static_cast<int>(nodes.Int(2)), nodes.Int(3),
+                   nodes.Text(4), nodes.Int(5) == kSchemeClosed, nodes.Text(6)});
+    }
+    // Depth-first: each programme followed by its schemes.
+    for (const PlanNode& programme : children[plan_id]) {
+      data.nodes.push_back(programme);
+      for (const PlanNode& scheme : children[programme.id]) data.nodes.push_back(scheme);
+    }
+    const std::optional<int64_t> y = year;
+    ASSIGN_OR_RETURN(
+        Statement targets,
+        db.Prepare("SELECT t.scheme_id, t.year, t.amount_pence FROM target t JOIN node "
+                   "n ON n.id = t.scheme_id WHERE n.plan_id = ?1 AND (?2 IS NULL OR "
+                   "t.year = ?2)"));
+    targets.Bind(1, plan_id).Bind(2, y);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, targets.Step());
+      if (!row) break;
+      data.figures[targets.Int(0)][static_cast<int>(targets.Int(1))].target = targets.Int(2);
+    }
+    ASSIGN_OR_RETURN(
+        Statement totals,
+        db.Prepare("SELECT t.scheme_id, t.year, t.month, t.kind, t.amount_pence FROM "
+                   "total t JOIN node n ON n.id = t.scheme_id WHERE n.plan_id = ?1 AND "
+                   "(?2 IS NULL OR t.year = ?2)"));
+    totals.Bind(1, plan_id).Bind(2, y);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, totals.Step());
+      if (!row) break;
+      const int month = static_cast<int>(totals.Int(2));
+      const int kind = static_cast<int>(totals.Int(3));
+      if (month < 1 || month > 12 || kind < 1 || kind > 3) continue;  // CHECK constraints forbid
+      data.figures[totals.Int(0)][static_cast<int>(totals.Int(1))].monthly[kind][month] =
+          totals.Int(4);
+    }
+    return data;
+  });
+}
+
+absl::StatusOr<v1::Report> BuildReport(const PlanData& data, int year, int month,
+                                       const RagBasisPoints& thresholds) {
+  // Schemes first, then add each node's figures into its parent. Nodes are depth-first, so
+  // walking them backwards visits every child before its parent.
+  absl::flat_hash_map<int64_t, Figures> figures;
+  for (const PlanNode& node : data.nodes) {
+    Figures f;
+    if (node.kind == kNodeScheme) {
+      auto scheme = data.figures.find(node.id);
+      if (scheme != data.figures.end()) {
+        auto for_year = scheme->second.find(year);
+        if (for_year != scheme->second.end()) {
+          ASSIGN_OR_RETURN(f, SchemeFigures(for_year->second, month));
+        }
+      }
+    }
+    figures[node.id] = f;
+  }
+  for (auto it = data.nodes.rbegin(); it != data.nodes.rend(); ++it) {
+    if (it->kind == kNodePlan) continue;
+    auto parent = figures.find(it->parent_id);
+    if (parent == figures.end()) return runtime::Internal("report: a node's parent is missing");
+    absl::Status added = AddInto(parent->second, figures[it->id]);
+    if (!added.ok()) {
+      return absl::OutOfRangeError(absl::StrCat("report: the figures of ", it->name,
+                                                " do not fit in 64-bit pence when rolled up"));
+    }
+  }
+
+  v1::Report report;
+  report.set_plan(data.nodes.front().name);
+  report.set_financial_year(FormatFinancialYear(year));
+  report.set_month(month);
+  report.mutable_thresholds()->set_green_min_bp(thresholds.green);
+  report.mutable_thresholds()->set_amber_min_bp(thresholds.amber);
+  for (const PlanNode& node : data.nodes) {
+    const Figures& f = figures[node.id];
+    v1::ReportLine* line = report.add_lines();
+    line->set_node(node.name);
+    line->set_kind(static_cast<v1::NodeKind>(node.kind));
+    line->set_display_name(node.display_name);
+    line->set_depth(node.kind - 1);
+    line->set_closed(node.closed);
+    SetMoney(line->mutable_annual_target(), f.target);
+    SetMoney(line->mutable_ytd_plan(), f.ytd_plan);
+    SetMoney(line->mutable_ytd_actual(), f.ytd_actual);
+    absl::StatusOr<int64_t> variance = money::CheckedSub(f.ytd_actual, f.ytd_plan);
+    absl::StatusOr<int64_t> outturn = money::CheckedAdd(f.ytd_actual, f.forecast_after);
+    if (!variance.ok() || !outturn.ok()) {
+      return absl::OutOfRangeError(absl::StrCat("report: figures of ", node.name, " overflow"));
+    }
+    absl::StatusOr<int64_t> outturn_variance = money::CheckedSub(*outturn, f.target);
+    if (!outturn_variance.ok()) {
+      return absl::OutOfRangeError(absl::StrCat("report: figures of ", node.name, " overflow"));
+    }
+    SetMoney(line->mutable_ytd_variance(), *variance);
+    SetMoney(line->mutable_forecast_outturn(), *outturn);
+    SetMoney(line->mutable_outturn_variance(), *outturn_variance);
+    int32_t bp = 0;
+    line->set_rag(RateDelivery(f.ytd_plan, f.ytd_actual, thresholds, &bp));
+    line->set_delivery_bp(bp);
+  }
+  return report;
+}
+
+absl::StatusOr<v1::GapTrajectory> BuildGapTrajectory(const PlanData& data,
+                                                     std::optional<std::pair<int, int>> as_of) {
+  // Plan-wide sums per year: target and monthly[kind][month].
+  std::map<int, SchemeYear> plan_years;
+  for (int year = kFirstYear; year <= kLastYear; ++year) plan_years[year];
+  for (const auto& [scheme_id, years] : data.figures) {
+    for (const auto& [year, sy] : years) {
+      SchemeYear& into = plan_years[year];
+      ASSIGN_OR_RETURN(into.target, money::CheckedAdd(into.target, sy.target));
+      for (int kind = 1; kind <= 3; ++kind) {
+        for (int m = 1; m <= 12; ++m) {
+          ASSIGN_OR_RETURN(into.monthly[kind][m],
+                           money::CheckedAdd(into.monthly[kind][m], sy.monthly[kind][m]));
+        }
+      }
+    }
+  }
+  if (!as_of) {
+    // The latest month holding any actual posting (non-zero total or not, a posted month counts
+    // only when its total is non-zero: reversed-out months do not move the as-at point).
+    std::pair<int, int> latest{0, 0};
+    for (const auto& [year, sy] : plan_years) {
+      for (int m = 1; m <= 12; ++m) {
+        if (sy.monthly[kKindActual][m] != 0) latest = std::max(latest, std::make_pair(year, m));
+      }
+    }
+    if (latest.first != 0) as_of = latest;
+  }
+  v1::GapTrajectory out;
+  out.set_plan(data.nodes.front().name);
+  if (as_of) {
+    out.set_as_of_financial_year(FormatFinancialYear(as_of->first));
+    out.set_as_of_month(as_of->second);
+  }
+  for (const auto& [year, sy] : plan_years) {
+    int64_t actual = 0;
+    int64_t forecast = 0;
+    for (int m = 1; m <= 12; ++m) {
+      const bool counted_actual = as_of && std::make_pair(year, m) <= *as_of;
+      if (counted_actual) {
+        ASSIGN_OR_RETURN(actual, money::CheckedAdd(actual, sy.monthly[kKindActual][m]));
+      } else {
+        ASSIGN_OR_RETURN(forecast, money::CheckedAdd(forecast, sy.monthly[kKindForecast][m]));
+      }
+    }
+    ASSIGN_OR_RETURN(int64_t delivery, money::CheckedAdd(actual, forecast));
+    ASSIGN_OR_RETURN(int64_t unmitigated, money::CheckedSub(sy.target, delivery));
+    v1::GapYear* item = out.add_years();
+    item->set_financial_year(FormatFinancialYear(year));
+    SetMoney(item->mutable_gap(), sy.target);
+    SetMoney(item->mutable_actual(), actual);
+    SetMoney(item->mutable_forecast_delivery(), delivery);
+    SetMoney(item->mutable_unmitigated(), unmitigated);
+  }
+  return out;
+}
+
+}  // namespace dorset::finance

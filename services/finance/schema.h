@@ -1,0 +1,25 @@
+// The finance store's schema, as numbered migrations (runtime/sqlite Migrate applies them).
+#ifndef DORSET_SERVICES_FINANCE_SCHEMA_H_
+#define DORSET_SERVICES_FINANCE_SCHEMA_H_
+
+#include <span>
+
+#include "runtime/sqlite/database.h"
+
+namespace dorset::finance {
+
+// Node kinds and posting kinds as stored (they equal the proto enum numbers).
+inline constexpr int kNodePlan = 1;
+inline constexpr int kNodeProgramme = 2;
+inline constexpr int kNodeScheme = 3;
+inline constexpr int kSchemeOpen = 1;
+inline constexpr int kSchemeClosed = 2;
+inline constexpr int kKindPlan = 1;
+inline constexpr int kKindActual = 2;
+inline constexpr int kKindForecast = 3;
+
+std::span<const runtime::sqlite::Migration> Migrations();
+
+}  // namespace dorset::finance
+
+#endif  // DORSET_SERVICES_FINANCE_SCHEMA_H_
