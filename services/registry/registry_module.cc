@@ -1,23 +1,38 @@
 #include "services/registry/registry_module.h"
 
-#include "dorset/registry/v1/registry.grpc.pb.h"
-#include "runtime/server/unary.h"
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/api/page_token.h"
+#include "runtime/status/status_macros.h"
+#include "services/registry/change_hub.h"
+#include "services/registry/registry_cache.h"
+#include "services/registry/registry_service.h"
+#include "services/registry/store.h"
 
 namespace dorset::registry {
 
-class RegistryServiceImpl final : public dorset::registry::v1::RegistryService::CallbackService {
- public:
-  explicit RegistryServiceImpl(runtime::CallGate& gate) : gate_(gate) {}
-
- private:
-  runtime::CallGate& gate_;
-};
-
 RegistryModule::RegistryModule() = default;
+
+// Members go in reverse order: the service, then the hub (its thread), caches, the store.
 RegistryModule::~RegistryModule() = default;
 
 absl::Status RegistryModule::Init(const runtime::ServiceEnv& env) {
-  service_ = std::make_unique<RegistryServiceImpl>(env.gate);
+  std::error_code error;
+  std::filesystem::create_directories(env.config.data_dir, error);
+  if (error) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data_dir: cannot create ", env.config.data_dir, ": ", error.message()));
+  }
+  ASSIGN_OR_RETURN(store_, Store::Open(env.config.data_dir + "/registry.db"));
+  ASSIGN_OR_RETURN(runtime::PageTokenCodec tokens,
+                   runtime::PageTokenCodec::ForDataDir(env.config.data_dir));
+  cache_ = std::make_unique<RegistryCache>(
+      env.cache, absl::Seconds(std::max(1, env.config.cache_ttl_seconds)));
+  hub_ = std::make_unique<ChangeHub>();
+  service_ =
+      std::make_unique<RegistryServiceImpl>(env.gate, *store_, *cache_, *hub_, std::move(tokens));
   return absl::OkStatus();
 }
 
@@ -26,5 +41,16 @@ std::vector<grpc::Service*> RegistryModule::Services() { return {service_.get()}
 std::vector<std::string> RegistryModule::HealthNames() {
   return {std::string(v1::RegistryService::service_full_name())};
 }
+
+absl::Status RegistryModule::CheckStore() {
+  if (store_ == nullptr) return absl::UnavailableError("store not open");
+  return store_->Check();
+}
+
+void RegistryModule::OnShutdown() {
+  if (hub_ != nullptr) hub_->Shutdown();
+}
+
+int RegistryModule::watcher_count() { return hub_ == nullptr ? 0 : hub_->watcher_count(); }
 
 }  // namespace dorset::registry

@@ -1,4 +1,5 @@
-// The registry service's part of a ServiceHost: its store, its gRPC service objects, its health.
+// The registry service's part of a ServiceHost: its store, caches, change hub, gRPC service
+// and health.
 #ifndef DORSET_SERVICES_REGISTRY_REGISTRY_MODULE_H_
 #define DORSET_SERVICES_REGISTRY_REGISTRY_MODULE_H_
 
@@ -8,7 +9,10 @@
 
 namespace dorset::registry {
 
+class ChangeHub;
+class RegistryCache;
 class RegistryServiceImpl;
+class Store;
 
 class RegistryModule final : public runtime::ServiceModule {
  public:
@@ -17,8 +21,16 @@ class RegistryModule final : public runtime::ServiceModule {
   absl::Status Init(const runtime::ServiceEnv& env) override;
   std::vector<grpc::Service*> Services() override;
   std::vector<std::string> HealthNames() override;
+  absl::Status CheckStore() override;
+  void OnShutdown() override;
+
+  // For tests: the number of open WatchChanges streams.
+  int watcher_count();
 
  private:
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<RegistryCache> cache_;
+  std::unique_ptr<ChangeHub> hub_;
   std::unique_ptr<RegistryServiceImpl> service_;
 };
 

@@ -75,7 +75,8 @@ absl::StatusOr<std::unique_ptr<RegistryClient>> RegistryClient::Create(
 
 std::unique_ptr<RegistryClient> RegistryClient::ForChannel(std::shared_ptr<grpc::Channel> channel,
                                                            RegistryClientOptions options) {
-  return std::unique_ptr<RegistryClient>(new RegistryClient(std::move(channel), std::move(options)));
+  return std::unique_ptr<RegistryClient>(
+      new RegistryClient(std::move(channel), std::move(options)));
 }
 
 RegistryClient::RegistryClient(std::shared_ptr<grpc::Channel> channel,

@@ -93,8 +93,7 @@ class RegistryClient {
   RegistryClient(std::shared_ptr<grpc::Channel> channel, RegistryClientOptions options);
 
   // Runs `call` with retries on UNAVAILABLE / DEADLINE_EXCEEDED.
-  absl::Status CallWithRetry(
-      const std::function<grpc::Status(grpc::ClientContext&)>& call);
+  absl::Status CallWithRetry(const std::function<grpc::Status(grpc::ClientContext&)>& call);
   // Looks `key` up in the cache and parses it into `message`; false on a miss or bad value.
   bool ReadCache(const std::string& key, google::protobuf::Message& message);
 

@@ -1,0 +1,96 @@
+#include "services/registry/registry_cache.h"
+
+#include <set>
+
+#include "google/protobuf/util/json_util.h"
+#include "services/registry/client/cache_keys.h"
+
+namespace dorset::registry {
+namespace {
+
+constexpr size_t kDeleteBatch = 1000;
+
+std::string ToJson(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = false;  // lowerCamelCase: the canonical JSON mapping
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  return json;
+}
+
+}  // namespace
+
+RegistryCache::RegistryCache(runtime::Cache& shared, absl::Duration ttl, size_t max_local_entries)
+    : shared_(shared), ttl_(ttl), max_local_entries_(max_local_entries) {}
+
+std::shared_ptr<const v1::Practice> RegistryCache::LocalPractice(const std::string& code) {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = local_.find(code);
+  return it == local_.end() ? nullptr : it->second;
+}
+
+uint64_t RegistryCache::generation() {
+  absl::ReaderMutexLock lock(&mu_);
+  return generation_;
+}
+
+void RegistryCache::FillPractice(const v1::Practice& practice, uint64_t generation) {
+  const std::string json = ToJson(practice);
+  absl::MutexLock lock(&mu_);
+  if (generation != generation_) return;
+  if (local_.size() >= max_local_entries_) local_.clear();
+  local_[practice.ods_code()] = std::make_shared<const v1::Practice>(practice);
+  shared_.Set(cache_keys::Practice(practice.ods_code()), json, ttl_);
+}
+
+void RegistryCache::FillShared(const std::string& key, const google::protobuf::Message& message,
+                               uint64_t generation) {
+  const std::string json = ToJson(message);
+  absl::MutexLock lock(&mu_);
+  if (generation != generation_) return;
+  shared_.Set(key, json, ttl_);
+}
+
+void RegistryCache::Invalidate(const std::vector<CommittedChange>& changes,
+                               const std::vector<std::string>& locality_ids,
+                               const std::vector<std::string>& cluster_ids) {
+  if (changes.empty()) return;
+  std::vector<std::string> keys;
+  std::set<std::string> commissioners;
+  for (const CommittedChange& change : changes) {
+    if (!change.practice_code.empty()) keys.push_back(cache_keys::Practice(change.practice_code));
+    for (const std::string& c : change.commissioners) commissioners.insert(c);
+  }
+  // Any change can move derived counts, and locality/cluster changes rename them.
+  for (const std::string& id : locality_ids) keys.push_back(cache_keys::Locality(id));
+  for (const std::string& id : cluster_ids) keys.push_back(cache_keys::Cluster(id));
+  keys.push_back(cache_keys::AllLocalities());
+  keys.push_back(cache_keys::AllClusters());
+  // Locality and cluster changes alter every summary; practice changes those of their
+  // commissioners. The Dorset summary is always dropped (it lists localities).
+  commissioners.insert("11J");
+  for (const std::string& c : commissioners) keys.push_back(cache_keys::Summary(c));
+  {
+    absl::MutexLock lock(&mu_);
+    ++generation_;
+    for (const CommittedChange& change : changes) {
+      if (!change.practice_code.empty()) local_.erase(change.practice_code);
+    }
+    for (size_t i = 0; i < keys.size(); i += kDeleteBatch) {
+      const size_t end = std::min(keys.size(), i + kDeleteBatch);
+      shared_.Delete(std::vector<std::string>(keys.begin() + i, keys.begin() + end));
+    }
+  }
+  // One announcement per committed transaction, listing its changes (without their state).
+  v1::ListChangesResponse message;
+  for (const CommittedChange& change : changes) {
+    v1::Change* c = message.add_changes();
+    c->set_sequence(change.sequence);
+    c->set_kind(change.kind);
+    c->set_resource(change.resource);
+  }
+  message.set_latest_sequence(changes.back().sequence);
+  shared_.Publish(cache_keys::kChangesChannel, ToJson(message));
+}
+
+}  // namespace dorset::registry

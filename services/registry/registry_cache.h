@@ -1,0 +1,57 @@
+// The registry's two caches: an in-process map of practices already read (so a repeated
+// GetPractice never touches SQLite or Redis), and the shared Redis cache other services read
+// (docs/cache-keys.md). The registry is the only writer of its Redis keys: it fills them on
+// reads and deletes them on every committed change, then PUBLISHes the change.
+//
+// Fill/invalidate race: a reader that loaded a value from the store before a write committed
+// must not put it back after the write invalidated it. Every invalidation bumps a generation
+// under the same mutex that guards fills; a fill carrying an older generation is dropped.
+#ifndef DORSET_SERVICES_REGISTRY_REGISTRY_CACHE_H_
+#define DORSET_SERVICES_REGISTRY_REGISTRY_CACHE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "dorset/registry/v1/registry.pb.h"
+#include "runtime/cache/cache.h"
+#include "services/registry/store.h"
+
+namespace dorset::registry {
+
+class RegistryCache {
+ public:
+  RegistryCache(runtime::Cache& shared, absl::Duration ttl, size_t max_local_entries = 50000);
+
+  // The practice from the in-process map, or null.
+  std::shared_ptr<const v1::Practice> LocalPractice(const std::string& code);
+  // Take before reading the store; pass to the Fill calls.
+  uint64_t generation();
+  // Stores a practice read from the store in both caches, unless a change came in between.
+  void FillPractice(const v1::Practice& practice, uint64_t generation);
+  // Stores `message` as JSON under `key` in the shared cache, unless a change came in between.
+  void FillShared(const std::string& key, const google::protobuf::Message& message,
+                  uint64_t generation);
+  // After a commit: drops the changed practices and every derived value (localities,
+  // clusters, summaries of the commissioners touched), then announces the changes.
+  void Invalidate(const std::vector<CommittedChange>& changes,
+                  const std::vector<std::string>& locality_ids,
+                  const std::vector<std::string>& cluster_ids);
+
+ private:
+  runtime::Cache& shared_;
+  const absl::Duration ttl_;
+  const size_t max_local_entries_;
+  absl::Mutex mu_;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, std::shared_ptr<const v1::Practice>> local_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace dorset::registry
+
+#endif  // DORSET_SERVICES_REGISTRY_REGISTRY_CACHE_H_
