@@ -1,0 +1,211 @@
+// Activities: the lifecycle and its refusals, the open window, etags, request ids and the seed.
+#include "tests/engagement/engagement_test_util.h"
+
+#include "gmock/gmock.h"
+
+namespace dorset::engagement::testing {
+namespace {
+
+using ::grpc::StatusCode;
+
+class LifecycleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.Start(dorset::testing::TestServerConfig("engagement", dir_.path()));
+  }
+  v1::EngagementService::Stub& stub() { return *server_.stub; }
+
+  StatusCode Close(const std::string& id) {
+    v1::CloseActivityRequest request;
+    request.set_name("activities/" + id);
+    v1::Activity out;
+    return stub().CloseActivity(Ctx().get(), request, &out).error_code();
+  }
+  StatusCode Publish(const std::string& id, const std::string& summary) {
+    v1::PublishOutcomeRequest request;
+    request.set_name("activities/" + id);
+    request.set_outcome_summary(summary);
+    v1::Activity out;
+    return stub().PublishOutcome(Ctx().get(), request, &out).error_code();
+  }
+  v1::Activity Get(const std::string& id) {
+    v1::GetActivityRequest request;
+    request.set_name("activities/" + id);
+    v1::Activity out;
+    EXPECT_TRUE(stub().GetActivity(Ctx().get(), request, &out).ok());
+    return out;
+  }
+
+  dorset::testing::TempDir dir_;
+  EngagementServer server_;
+};
+
+TEST_F(LifecycleTest, MovesThroughEachStateOnceAndRefusesEveryOtherTransition) {
+  v1::Activity a = MakeActivity(stub(), "lifecycle");
+  EXPECT_EQ(a.state(), v1::DRAFT);
+  EXPECT_EQ(Close("lifecycle"), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Publish("lifecycle", "done"), StatusCode::FAILED_PRECONDITION);
+
+  ASSERT_TRUE(Open(stub(), "lifecycle").ok());
+  v1::Activity open = Get("lifecycle");
+  EXPECT_EQ(open.state(), v1::OPEN);
+  EXPECT_TRUE(open.has_open_time());
+  EXPECT_EQ(Open(stub(), "lifecycle").error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Publish("lifecycle", "done"), StatusCode::FAILED_PRECONDITION);
+
+  EXPECT_EQ(Close("lifecycle"), StatusCode::OK);
+  EXPECT_EQ(Get("lifecycle").state(), v1::CLOSED);
+  EXPECT_TRUE(Get("lifecycle").has_close_time());
+  EXPECT_EQ(Open(stub(), "lifecycle").error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Close("lifecycle"), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Publish("lifecycle", ""), StatusCode::INVALID_ARGUMENT);
+
+  EXPECT_EQ(Publish("lifecycle", "We listened."), StatusCode::OK);
+  v1::Activity published = Get("lifecycle");
+  EXPECT_EQ(published.state(), v1::OUTCOME_PUBLISHED);
+  EXPECT_EQ(published.outcome_summary(), "We listened.");
+  EXPECT_TRUE(published.has_publish_time());
+  EXPECT_EQ(Close("lifecycle"), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Open(stub(), "lifecycle").error_code(), StatusCode::FAILED_PRECONDITION);
+
+  // A published activity is read-only.
+  v1::UpdateActivityRequest update;
+  update.mutable_activity()->set_name("activities/lifecycle");
+  update.mutable_activity()->set_title("changed");
+  update.mutable_update_mask()->add_paths("title");
+  v1::Activity out;
+  EXPECT_EQ(stub().UpdateActivity(Ctx().get(), update, &out).error_code(),
+            StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Close("missing"), StatusCode::NOT_FOUND);
+}
+
+TEST_F(LifecycleTest, StaleEtagIsAbortedAndUpdateMaskIsRequired) {
+  v1::Activity a = MakeActivity(stub(), "etags");
+  v1::UpdateActivityRequest update;
+  update.mutable_activity()->set_name(a.name());
+  update.mutable_activity()->set_title("New title");
+  update.mutable_activity()->set_etag(a.etag());
+  update.mutable_update_mask()->add_paths("title");
+  v1::Activity updated;
+  ASSERT_TRUE(stub().UpdateActivity(Ctx().get(), update, &updated).ok());
+  EXPECT_EQ(updated.title(), "New title");
+  EXPECT_NE(updated.etag(), a.etag());
+  // The old etag is stale now.
+  EXPECT_EQ(stub().UpdateActivity(Ctx().get(), update, &updated).error_code(), StatusCode::ABORTED);
+  v1::OpenActivityRequest open;
+  open.set_name(a.name());
+  open.set_etag(a.etag());
+  EXPECT_EQ(stub().OpenActivity(Ctx().get(), open, &updated).error_code(), StatusCode::ABORTED);
+  update.clear_update_mask();
+  update.mutable_activity()->clear_etag();
+  EXPECT_EQ(stub().UpdateActivity(Ctx().get(), update, &updated).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  update.mutable_update_mask()->add_paths("state");  // not updatable: lifecycle methods only
+  EXPECT_EQ(stub().UpdateActivity(Ctx().get(), update, &updated).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(LifecycleTest, RefusesBadFinanceSchemeAndAcceptsWellFormedOne) {
+  v1::CreateActivityRequest request;
+  request.set_activity_id("linked");
+  request.mutable_activity()->set_kind(v1::SURVEY);
+  request.mutable_activity()->set_title("Linked");
+  request.mutable_activity()->set_finance_scheme("schemes/y");
+  v1::Activity out;
+  grpc::Status status = stub().CreateActivity(Ctx().get(), request, &out);
+  EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+  request.mutable_activity()->set_finance_scheme("plans/stp/programmes/x/schemes/y");
+  ASSERT_TRUE(stub().CreateActivity(Ctx().get(), request, &out).ok());
+  EXPECT_EQ(out.finance_scheme(), "plans/stp/programmes/x/schemes/y");
+}
+
+TEST_F(LifecycleTest, CreateWithTheSameRequestIdHappensOnce) {
+  v1::CreateActivityRequest request;
+  request.mutable_activity()->set_kind(v1::PUBLIC_EVENT);
+  request.mutable_activity()->set_title("Drop-in");
+  request.set_request_id("req-activity-1");
+  v1::Activity first, second;
+  ASSERT_TRUE(stub().CreateActivity(Ctx().get(), request, &first).ok());
+  ASSERT_TRUE(stub().CreateActivity(Ctx().get(), request, &second).ok());
+  EXPECT_EQ(first.name(), second.name());
+  v1::ListActivitiesRequest list;
+  list.set_state(v1::DRAFT);
+  v1::ListActivitiesResponse listed;
+  ASSERT_TRUE(stub().ListActivities(Ctx().get(), list, &listed).ok());
+  EXPECT_EQ(listed.activities_size(), 1);
+}
+
+TEST_F(LifecycleTest, ResponsesAreRefusedOutsideTheOpenWindow) {
+  const absl::Time now = server_.clock->Now();
+  v1::CreateActivityRequest request;
+  request.set_activity_id("windowed");
+  request.mutable_activity()->set_kind(v1::CONSULTATION);
+  request.mutable_activity()->set_title("Windowed");
+  request.mutable_activity()->mutable_window_start_time()->set_seconds(
+      absl::ToUnixSeconds(now + absl::Hours(1)));
+  request.mutable_activity()->mutable_window_end_time()->set_seconds(
+      absl::ToUnixSeconds(now + absl::Hours(2)));
+  v1::Activity created;
+  ASSERT_TRUE(stub().CreateActivity(Ctx().get(), request, &created).ok());
+
+  const v1::Response r = ResponseOf(v1::ONLINE, v1::SUPPORTIVE, "", {}, "fine by me");
+  v1::Response out;
+  // DRAFT: refused.
+  EXPECT_EQ(Respond(stub(), "windowed", r, &out).error_code(), StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(Open(stub(), "windowed").ok());
+  // OPEN but before the window.
+  grpc::Status early = Respond(stub(), "windowed", r, &out);
+  EXPECT_EQ(early.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(early.error_message(), ::testing::HasSubstr("not started"));
+  server_.clock->Advance(absl::Minutes(90));
+  EXPECT_TRUE(Respond(stub(), "windowed", r, &out).ok());
+  server_.clock->Advance(absl::Minutes(30));  // exactly the end: closed
+  grpc::Status late = Respond(stub(), "windowed", r, &out);
+  EXPECT_EQ(late.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(late.error_message(), ::testing::HasSubstr("ended"));
+  EXPECT_EQ(Close("windowed"), StatusCode::OK);
+  EXPECT_EQ(Respond(stub(), "windowed", r, &out).error_code(), StatusCode::FAILED_PRECONDITION);
+
+  // An activity whose window has already ended cannot be opened.
+  request.set_activity_id("too-late");
+  request.mutable_activity()->mutable_window_start_time()->set_seconds(
+      absl::ToUnixSeconds(now - absl::Hours(3)));
+  request.mutable_activity()->mutable_window_end_time()->set_seconds(
+      absl::ToUnixSeconds(now - absl::Hours(2)));
+  ASSERT_TRUE(stub().CreateActivity(Ctx().get(), request, &created).ok());
+  EXPECT_EQ(Open(stub(), "too-late").error_code(), StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(LifecycleTest, SeedsTheDorsetConsultationOnceAsPublished) {
+  v1::Activity seeded = Get("improving-dorsets-healthcare");
+  EXPECT_EQ(seeded.title(), "Improving Dorset's Healthcare");
+  EXPECT_EQ(seeded.state(), v1::OUTCOME_PUBLISHED);
+  EXPECT_EQ(seeded.reported_participants(), 18500);
+  EXPECT_EQ(seeded.window_start_time().seconds(), 1480550400);  // 2016-12-01T00:00:00Z
+  EXPECT_EQ(seeded.close_time().seconds(), 1488240000);         // 2017-02-28T00:00:00Z
+
+  v1::GetYouSaidWeDidRequest request;
+  request.set_name("activities/improving-dorsets-healthcare/youSaidWeDid");
+  v1::YouSaidWeDid ysw;
+  ASSERT_TRUE(stub().GetYouSaidWeDid(Ctx().get(), request, &ysw).ok());
+  EXPECT_EQ(ysw.reported_participants(), 18500);
+  ASSERT_EQ(ysw.themes_size(), 4);
+  for (const auto& theme : ysw.themes()) {
+    EXPECT_THAT(theme.theme().display_name(), ::testing::StartsWith("[Illustrative]"));
+    EXPECT_GE(theme.decisions_size(), 1) << theme.theme().name();
+    for (const auto& d : theme.decisions()) {
+      EXPECT_THAT(d.summary(), ::testing::StartsWith("[Illustrative]"));
+    }
+  }
+
+  // A restart on the same store does not seed again.
+  server_.host->Shutdown();
+  server_.host.reset();
+  server_.Start(dorset::testing::TestServerConfig("engagement", dir_.path()));
+  v1::ListActivitiesResponse listed;
+  ASSERT_TRUE(stub().ListActivities(Ctx().get(), v1::ListActivitiesRequest(), &listed).ok());
+  EXPECT_EQ(listed.activities_size(), 1);
+}
+
+}  // namespace
+}  // namespace dorset::engagement::testing
