@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The baseline every benchmark is divided by, plus the servers' start-up time and idle memory.
+#   bench/baseline.sh [seconds]
+# Builds Release into build/release, then:
+#   1. echo QPS and latency at 64 calls in flight over 4 channels (dorset-echo, same runtime);
+#   2. for each service binary: time from exec to /readyz 200, and VmRSS after 2 s idle.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+source scripts/lib/configure.sh
+build=build/release
+configure_build "$build" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-loadgen dorset-registry \
+  dorset-finance dorset-engagement >/dev/null
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+common=(--plaintext=true --auth=none --rate_limit_per_second=0 --log_level=warn --drain_seconds=0)
+
+wait_ready() {  # wait_ready <ops port>: polls /readyz every 5 ms
+  for _ in $(seq 1 2000); do
+    curl -sf "http://127.0.0.1:$1/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.005
+  done
+  return 1
+}
+
+echo "== echo baseline (64 in flight, 4 channels, ${seconds}s)"
+"$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:50159 --ops_listen=127.0.0.1:8189 \
+  --data_dir="$tmp/echo" &
+wait_ready 8189
+"$build/bench/dorset-loadgen" --target=127.0.0.1:50159 --method=/dorset.bench.v1.EchoService/Echo \
+  --request_json='{"message":"ping"}' --concurrency=64 --channels=4 --duration_s="$seconds" --json
+kill %1; wait %1 2>/dev/null || true
+
+echo "== start-up and idle memory"
+port=50160
+for svc in registry finance engagement; do
+  start=$(date +%s%N)
+  "$build/services/$svc/dorset-$svc" "${common[@]}" --grpc_listen=127.0.0.1:$port \
+    --ops_listen=127.0.0.1:$((port + 100)) --data_dir="$tmp/$svc" &
+  pid=$!
+  wait_ready $((port + 100))
+  ready=$(date +%s%N)
+  sleep 2
+  rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+  awk -v s="$svc" -v ms=$(((ready - start) / 1000000)) -v kb="$rss_kb" \
+    'BEGIN { printf "{\"service\":\"%s\",\"start_to_ready_ms\":%d,\"idle_rss_mib\":%.1f}\n", s, ms, kb / 1024 }'
+  kill -TERM $pid; wait $pid 2>/dev/null || true
+  port=$((port + 1))
+done
