@@ -1,14 +1,345 @@
-// dorsetctl engagement ...: commands for the engagement service.
+// dorsetctl engagement ...: commands for the engagement service. Results print as protobuf JSON
+// (one object per line), so scripts can pipe them into jq. Activity arguments take "x" or
+// "activities/x"; stakeholder arguments "s" or "stakeholders/s".
 #include <iostream>
+#include <map>
+#include <string>
+#include <vector>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "cli/cli_common.h"
 #include "cli/command_groups.h"
+#include "dorset/engagement/v1/engagement.grpc.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "services/engagement/synthetic/synthetic_responses.h"
 
 namespace dorset::cli {
+namespace {
+
+namespace v1 = ::dorset::engagement::v1;
+
+constexpr char kDefaultTarget[] = "127.0.0.1:50053";
+
+struct Session {
+  Connection connection;
+  std::unique_ptr<v1::EngagementService::Stub> stub;
+};
+
+int Usage() {
+  std::cerr <<
+      "usage: dorsetctl engagement <command> [arguments] [--option=value ...]\n"
+      "  list-activities [--state=OPEN]          get-activity ACTIVITY\n"
+      "  create-activity --title=T --kind=CONSULTATION|SURVEY|PUBLIC_EVENT|PPG_MEETING\n"
+      "      [--id=x] [--purpose=P] [--localities=localities/a,...] [--finance_scheme=plans/...]\n"
+      "      [--json='{...Activity}'] [--request_id=R]\n"
+      "  open ACTIVITY | close ACTIVITY | publish ACTIVITY --summary=S\n"
+      "  create-theme ACTIVITY --display_name=N [--id=x] [--description=D]\n"
+      "  list-themes ACTIVITY\n"
+      "  respond ACTIVITY --channel=ONLINE|LETTER|EVENT|PHONE [--text=T] [--themes=t1,t2]\n"
+      "      [--sentiment=SUPPORTIVE|NEUTRAL|OPPOSED|MIXED] [--locality=localities/x]\n"
+      "      [--practice=practices/X] [--stakeholder=S] [--publish_consent] [--request_id=R]\n"
+      "  list-responses ACTIVITY [--page_size=N]   export ACTIVITY [--chunk_size=N]\n"
+      "  aggregates ACTIVITY                      you-said-we-did ACTIVITY\n"
+      "  create-decision ACTIVITY --summary=S [--rationale=R] [--themes=t1,...]\n"
+      "      [--decided_by=B] [--published] [--id=x]\n"
+      "  list-decisions ACTIVITY\n"
+      "  create-stakeholder --kind=PATIENT|CARER|... [--display_name=N] [--organisation=O]\n"
+      "      [--email=E] [--phone=P] [--contact_consent] [--publish_consent] [--id=x]\n"
+      "  get-stakeholder S | list-stakeholders | erase-stakeholder S\n"
+      "  generate ACTIVITY --count=N [--seed=1] [--localities=localities/a,...]\n"
+      "      sends N SYNTHETIC responses (text marked [SYNTHETIC]) through CreateResponse\n";
+  return 2;
+}
+
+std::string Prefixed(const std::string& value, const std::string& collection) {
+  return value.rfind(collection + "/", 0) == 0 ? value : absl::StrCat(collection, "/", value);
+}
+
+std::string ThemeNameOf(const std::string& activity, const std::string& theme) {
+  return theme.find('/') != std::string::npos ? theme : absl::StrCat(activity, "/themes/", theme);
+}
+
+std::vector<std::string> List(const std::string& joined) {
+  std::vector<std::string> out;
+  if (joined.empty()) return out;
+  for (absl::string_view part : absl::StrSplit(joined, ',')) out.emplace_back(part);
+  return out;
+}
+
+void Print(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  std::cout << json << "\n";
+}
+
+int Done(const grpc::Status& status, const google::protobuf::Message& message) {
+  if (!status.ok()) return ReportError(status);
+  Print(message);
+  return 0;
+}
+
+// Parses an enum value by name ("ONLINE"); false when unknown.
+template <typename Enum>
+bool ParseEnum(const std::string& text, bool (*parse)(const std::string&, Enum*), Enum* out) {
+  return parse(text, out);
+}
+
+int Generate(Session& s, const Args& args, const std::string& activity) {
+  int64_t count = 0;
+  uint64_t seed = 1;
+  if (!absl::SimpleAtoi(args.GetOr("count", "0"), &count) || count <= 0 ||
+      !absl::SimpleAtoi(args.GetOr("seed", "1"), &seed)) {
+    std::cerr << "generate: --count must be a positive number (and --seed a number)\n";
+    return 2;
+  }
+  v1::ListThemesRequest list;
+  list.set_parent(activity);
+  list.set_page_size(500);
+  v1::ListThemesResponse themes;
+  grpc::Status status = s.stub->ListThemes(NewContext(s.connection).get(), list, &themes);
+  if (!status.ok()) return ReportError(status);
+  engagement::SyntheticOptions options;
+  options.seed = seed;
+  for (const auto& t : themes.themes()) options.themes.push_back(t.name());
+  options.localities = List(args.GetOr("localities", ""));
+  engagement::SyntheticResponses generator(options);
+  int64_t ok = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    v1::CreateResponseRequest request;
+    request.set_parent(activity);
+    *request.mutable_response() = generator.Next();
+    request.set_request_id(absl::StrCat("synthetic-", seed, "-", i));
+    v1::Response out;
+    status = s.stub->CreateResponse(NewContext(s.connection).get(), request, &out);
+    if (!status.ok()) return ReportError(status);
+    ++ok;
+  }
+  std::cout << "{\"activity\":\"" << activity << "\",\"synthetic_responses\":" << ok << "}\n";
+  return 0;
+}
+
+int Export(Session& s, const Args& args, const std::string& activity) {
+  v1::ExportResponsesRequest request;
+  request.set_parent(activity);
+  int chunk_size = 0;
+  if (!absl::SimpleAtoi(args.GetOr("chunk_size", "0"), &chunk_size)) return Usage();
+  request.set_chunk_size(chunk_size);
+  auto context = NewContext(s.connection, 3600);
+  auto reader = s.stub->ExportResponses(context.get(), request);
+  v1::ExportResponsesChunk chunk;
+  while (reader->Read(&chunk)) {
+    for (const auto& r : chunk.responses()) Print(r);
+  }
+  grpc::Status status = reader->Finish();
+  return status.ok() ? 0 : ReportError(status);
+}
+
+}  // namespace
 
 int RunEngagementCommand(int argc, char** argv) {
-  std::cerr << "dorsetctl engagement: no commands yet\n";
-  return 2;
+  if (argc < 1) return Usage();
+  const std::string command = argv[0];
+  Args args(argc, argv, 1);
+  auto connection = Connect(args, "engagement", kDefaultTarget);
+  if (!connection.ok()) {
+    std::cerr << connection.status() << "\n";
+    return 2;
+  }
+  Session s{*connection, v1::EngagementService::NewStub(connection->channel)};
+  const auto& pos = args.positional();
+  auto ctx = [&] { return NewContext(s.connection); };
+  auto need = [&](size_t n) { return pos.size() >= n; };
+  const std::string activity = need(1) ? Prefixed(pos[0], "activities") : "";
+
+  if (command == "list-activities") {
+    v1::ListActivitiesRequest request;
+    v1::ActivityState state = v1::ACTIVITY_STATE_UNSPECIFIED;
+    if (args.Has("state") && !v1::ActivityState_Parse(*args.Get("state"), &state)) return Usage();
+    request.set_state(state);
+    while (true) {
+      v1::ListActivitiesResponse page;
+      grpc::Status status = s.stub->ListActivities(ctx().get(), request, &page);
+      if (!status.ok()) return ReportError(status);
+      for (const auto& a : page.activities()) Print(a);
+      if (page.next_page_token().empty()) return 0;
+      request.set_page_token(page.next_page_token());
+    }
+  }
+  if (command == "get-activity" && need(1)) {
+    v1::GetActivityRequest request;
+    request.set_name(activity);
+    v1::Activity out;
+    return Done(s.stub->GetActivity(ctx().get(), request, &out), out);
+  }
+  if (command == "create-activity") {
+    v1::CreateActivityRequest request;
+    if (args.Has("json") &&
+        !google::protobuf::util::JsonStringToMessage(*args.Get("json"), request.mutable_activity())
+             .ok()) {
+      std::cerr << "--json is not an Activity\n";
+      return 2;
+    }
+    v1::Activity& a = *request.mutable_activity();
+    if (args.Has("title")) a.set_title(*args.Get("title"));
+    if (args.Has("purpose")) a.set_purpose(*args.Get("purpose"));
+    if (args.Has("finance_scheme")) a.set_finance_scheme(*args.Get("finance_scheme"));
+    for (const auto& l : List(args.GetOr("localities", ""))) a.add_localities(l);
+    if (args.Has("kind")) {
+      v1::ActivityKind kind;
+      if (!v1::ActivityKind_Parse(*args.Get("kind"), &kind)) return Usage();
+      a.set_kind(kind);
+    }
+    request.set_activity_id(args.GetOr("id", ""));
+    request.set_request_id(args.GetOr("request_id", ""));
+    v1::Activity out;
+    return Done(s.stub->CreateActivity(ctx().get(), request, &out), out);
+  }
+  if ((command == "open" || command == "close") && need(1)) {
+    v1::Activity out;
+    if (command == "open") {
+      v1::OpenActivityRequest request;
+      request.set_name(activity);
+      return Done(s.stub->OpenActivity(ctx().get(), request, &out), out);
+    }
+    v1::CloseActivityRequest request;
+    request.set_name(activity);
+    return Done(s.stub->CloseActivity(ctx().get(), request, &out), out);
+  }
+  if (command == "publish" && need(1)) {
+    v1::PublishOutcomeRequest request;
+    request.set_name(activity);
+    request.set_outcome_summary(args.GetOr("summary", ""));
+    v1::Activity out;
+    return Done(s.stub->PublishOutcome(ctx().get(), request, &out), out);
+  }
+  if (command == "create-theme" && need(1)) {
+    v1::CreateThemeRequest request;
+    request.set_parent(activity);
+    request.set_theme_id(args.GetOr("id", ""));
+    request.mutable_theme()->set_display_name(args.GetOr("display_name", ""));
+    request.mutable_theme()->set_description(args.GetOr("description", ""));
+    v1::Theme out;
+    return Done(s.stub->CreateTheme(ctx().get(), request, &out), out);
+  }
+  if (command == "list-themes" && need(1)) {
+    v1::ListThemesRequest request;
+    request.set_parent(activity);
+    request.set_page_size(500);
+    v1::ListThemesResponse out;
+    return Done(s.stub->ListThemes(ctx().get(), request, &out), out);
+  }
+  if (command == "respond" && need(1)) {
+    v1::CreateResponseRequest request;
+    request.set_parent(activity);
+    request.set_request_id(args.GetOr("request_id", ""));
+    v1::Response& r = *request.mutable_response();
+    v1::Channel channel = v1::CHANNEL_UNSPECIFIED;
+    if (!v1::Channel_Parse(args.GetOr("channel", "ONLINE"), &channel)) return Usage();
+    r.set_channel(channel);
+    v1::Sentiment sentiment = v1::SENTIMENT_UNSPECIFIED;
+    if (args.Has("sentiment") && !v1::Sentiment_Parse(*args.Get("sentiment"), &sentiment)) {
+      return Usage();
+    }
+    r.set_sentiment(sentiment);
+    r.set_text(args.GetOr("text", ""));
+    r.set_locality(args.GetOr("locality", ""));
+    r.set_practice(args.GetOr("practice", ""));
+    if (args.Has("stakeholder")) r.set_stakeholder(Prefixed(*args.Get("stakeholder"), "stakeholders"));
+    r.set_publish_consent(args.Has("publish_consent"));
+    for (const auto& t : List(args.GetOr("themes", ""))) r.add_themes(ThemeNameOf(activity, t));
+    v1::Response out;
+    return Done(s.stub->CreateResponse(ctx().get(), request, &out), out);
+  }
+  if (command == "list-responses" && need(1)) {
+    v1::ListResponsesRequest request;
+    request.set_parent(activity);
+    int page_size = 0;
+    (void)absl::SimpleAtoi(args.GetOr("page_size", "100"), &page_size);
+    request.set_page_size(page_size);
+    request.set_page_token(args.GetOr("page_token", ""));
+    v1::ListResponsesResponse out;
+    return Done(s.stub->ListResponses(ctx().get(), request, &out), out);
+  }
+  if (command == "export" && need(1)) return Export(s, args, activity);
+  if (command == "aggregates" && need(1)) {
+    v1::GetActivityAggregatesRequest request;
+    request.set_name(activity + "/aggregates");
+    v1::ActivityAggregates out;
+    return Done(s.stub->GetActivityAggregates(ctx().get(), request, &out), out);
+  }
+  if (command == "you-said-we-did" && need(1)) {
+    v1::GetYouSaidWeDidRequest request;
+    request.set_name(activity + "/youSaidWeDid");
+    v1::YouSaidWeDid out;
+    return Done(s.stub->GetYouSaidWeDid(ctx().get(), request, &out), out);
+  }
+  if (command == "create-decision" && need(1)) {
+    v1::CreateDecisionRequest request;
+    request.set_parent(activity);
+    request.set_decision_id(args.GetOr("id", ""));
+    v1::Decision& d = *request.mutable_decision();
+    d.set_summary(args.GetOr("summary", ""));
+    d.set_rationale(args.GetOr("rationale", ""));
+    d.set_decided_by(args.GetOr("decided_by", ""));
+    d.set_published(args.Has("published"));
+    for (const auto& t : List(args.GetOr("themes", ""))) d.add_themes(ThemeNameOf(activity, t));
+    v1::Decision out;
+    return Done(s.stub->CreateDecision(ctx().get(), request, &out), out);
+  }
+  if (command == "list-decisions" && need(1)) {
+    v1::ListDecisionsRequest request;
+    request.set_parent(activity);
+    v1::ListDecisionsResponse out;
+    return Done(s.stub->ListDecisions(ctx().get(), request, &out), out);
+  }
+  if (command == "create-stakeholder") {
+    v1::CreateStakeholderRequest request;
+    v1::Stakeholder& st = *request.mutable_stakeholder();
+    v1::StakeholderKind kind = v1::STAKEHOLDER_KIND_UNSPECIFIED;
+    if (!v1::StakeholderKind_Parse(args.GetOr("kind", ""), &kind)) return Usage();
+    st.set_kind(kind);
+    st.set_display_name(args.GetOr("display_name", ""));
+    st.set_organisation(args.GetOr("organisation", ""));
+    st.mutable_contact()->set_email(args.GetOr("email", ""));
+    st.mutable_contact()->set_phone(args.GetOr("phone", ""));
+    st.mutable_contact()->set_postal_address(args.GetOr("postal_address", ""));
+    st.mutable_contact_consent()->set_granted(args.Has("contact_consent"));
+    st.mutable_publish_consent()->set_granted(args.Has("publish_consent"));
+    st.set_locality(args.GetOr("locality", ""));
+    request.set_stakeholder_id(args.GetOr("id", ""));
+    request.set_request_id(args.GetOr("request_id", ""));
+    v1::Stakeholder out;
+    return Done(s.stub->CreateStakeholder(ctx().get(), request, &out), out);
+  }
+  if (command == "get-stakeholder" && need(1)) {
+    v1::GetStakeholderRequest request;
+    request.set_name(Prefixed(pos[0], "stakeholders"));
+    v1::Stakeholder out;
+    return Done(s.stub->GetStakeholder(ctx().get(), request, &out), out);
+  }
+  if (command == "list-stakeholders") {
+    v1::ListStakeholdersRequest request;
+    while (true) {
+      v1::ListStakeholdersResponse page;
+      grpc::Status status = s.stub->ListStakeholders(ctx().get(), request, &page);
+      if (!status.ok()) return ReportError(status);
+      for (const auto& st : page.stakeholders()) Print(st);
+      if (page.next_page_token().empty()) return 0;
+      request.set_page_token(page.next_page_token());
+    }
+  }
+  if (command == "erase-stakeholder" && need(1)) {
+    v1::EraseStakeholderRequest request;
+    request.set_name(Prefixed(pos[0], "stakeholders"));
+    v1::Stakeholder out;
+    return Done(s.stub->EraseStakeholder(ctx().get(), request, &out), out);
+  }
+  if (command == "generate" && need(1)) return Generate(s, args, activity);
+  return Usage();
 }
 
 }  // namespace dorset::cli

@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "dorset/engagement/v1/engagement.pb.h"
 #include "runtime/api/page_token.h"
@@ -141,12 +142,17 @@ class Engagement {
                           v1::Activity* out);
   absl::Status CheckLocalityField(const std::string& locality, const std::string& field);
   std::string StakeholderCacheKey(const std::string& id) const;
+  // Drops a stakeholder from the shared cache after a committed change, so that a reader which
+  // loaded the old row before the change cannot put it back afterwards (see GetStakeholder).
+  void ForgetStakeholder(const std::string& id);
 
   Store& store_;
   runtime::Cache& cache_;
   RegistryLookup* registry_;
   runtime::PageTokenCodec page_tokens_;
   EngagementOptions options_;
+  absl::Mutex cache_mu_;
+  uint64_t stakeholder_generation_ ABSL_GUARDED_BY(cache_mu_) = 0;
   // The response hot path's statements on the writer connection (guarded by the write mutex).
   std::unique_ptr<ResponseStatements> writer_statements_;
 };

@@ -162,6 +162,12 @@ absl::StatusOr<v1::Stakeholder> Engagement::LoadStakeholder(Database& db, const 
   return FromRow(stmt);
 }
 
+void Engagement::ForgetStakeholder(const std::string& id) {
+  absl::MutexLock lock(&cache_mu_);
+  ++stakeholder_generation_;
+  cache_.Delete({StakeholderCacheKey(id)});
+}
+
 absl::Status Engagement::CheckLocalityField(const std::string& locality, const std::string& field) {
   if (locality.empty()) return absl::OkStatus();
   if (!IsLocalityName(locality)) return runtime::InvalidArgument(field, "must be localities/{id}");
@@ -229,9 +235,21 @@ absl::Status Engagement::GetStakeholder(const runtime::Caller& caller,
   bool cached = false;
   if (auto hit = cache_.Get(key); hit.has_value() && out->ParseFromString(*hit)) cached = true;
   if (!cached) {
-    Store::ReadLease lease = store_.Read();
-    ASSIGN_OR_RETURN(*out, LoadStakeholder(lease.db(), id));
-    cache_.Set(key, out->SerializeAsString(), options_.cache_ttl);
+    uint64_t generation;
+    {
+      absl::MutexLock lock(&cache_mu_);
+      generation = stakeholder_generation_;
+    }
+    {
+      Store::ReadLease lease = store_.Read();
+      ASSIGN_OR_RETURN(*out, LoadStakeholder(lease.db(), id));
+    }
+    // Only when no stakeholder changed meanwhile: an erasure must not be undone by a reader
+    // that loaded the row just before it.
+    absl::MutexLock lock(&cache_mu_);
+    if (generation == stakeholder_generation_) {
+      cache_.Set(key, out->SerializeAsString(), options_.cache_ttl);
+    }
   }
   RedactStakeholder(caller, *out);
   return absl::OkStatus();
@@ -320,7 +338,7 @@ absl::Status Engagement::UpdateStakeholder(const runtime::Caller& caller,
     RETURN_IF_ERROR(txn.Commit());
     ASSIGN_OR_RETURN(*out, LoadStakeholder(db, id));
   }
-  cache_.Delete({StakeholderCacheKey(id)});
+  ForgetStakeholder(id);
   runtime::log::Info("stakeholder updated", {{"stakeholder", out->name()}});
   RedactStakeholder(caller, *out);
   return absl::OkStatus();
@@ -366,7 +384,7 @@ absl::Status Engagement::EraseStakeholder(const runtime::Caller& caller,
     }
     ASSIGN_OR_RETURN(*out, LoadStakeholder(db, id));
   }
-  cache_.Delete({StakeholderCacheKey(id)});
+  ForgetStakeholder(id);
   runtime::log::Info("stakeholder erased",
                      {{"stakeholder", out->name()}, {"responses_anonymised", anonymised}});
   RedactStakeholder(caller, *out);

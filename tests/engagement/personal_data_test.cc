@@ -216,6 +216,8 @@ TEST_F(PersonalDataTest, ErasureOverwritesPersonalDataEverywhereAndKeepsAggregat
   ASSERT_TRUE(stub().EraseStakeholder(Ctx(kAdmin).get(), erase, &erased).ok());
   EXPECT_TRUE(erased.erased());
   EXPECT_TRUE(erased.has_erase_time());
+  // The cache forgot them.
+  EXPECT_THAT(redis_->Cli("KEYS engagement:v1:stakeholder:*"), Not(HasSubstr(":zq")));
 
   // Even a caller allowed to read personal data finds nothing left.
   v1::Stakeholder after = GetStakeholder("stakeholders/zq", kPersonal);
@@ -233,8 +235,9 @@ TEST_F(PersonalDataTest, ErasureOverwritesPersonalDataEverywhereAndKeepsAggregat
 
   // Aggregates are exactly as before.
   EXPECT_EQ(Aggregates(kReader).SerializeAsString(), before);
-  // The cache forgot them, and the store files no longer hold the values.
-  EXPECT_THAT(redis_->Cli("KEYS engagement:v1:stakeholder:*"), Not(HasSubstr(":zq")));
+  // What the reads put back in the cache is the erased record; the store files no longer hold
+  // the values either.
+  ExpectNoPersonalDataIn(redis_->Cli("GET engagement:v1:stakeholder:zq"), "the cache");
   const std::string db = dir_.File("engagement.db");
   ExpectNoPersonalDataIn(ReadFileOrEmpty(db) + ReadFileOrEmpty(db + "-wal"), "the store");
 
