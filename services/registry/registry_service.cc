@@ -706,9 +706,11 @@ class RegistryServiceImpl::WatchReactor final : public grpc::ServerWriteReactor<
  public:
   WatchReactor(Store& store, ChangeHub& hub, int64_t after)
       : store_(store), hub_(hub), cursor_(after) {
+    // Register before taking mu_: the hub locks its own mutex, then a watcher's (in Wake), so
+    // a watcher never takes the hub's while holding its own.
+    registered_ = hub_.Add(this);
     absl::MutexLock lock(&mu_);
-    if (!hub_.Add(this)) {
-      registered_ = false;
+    if (!registered_) {
       FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the registry is shutting down"));
       return;
     }

@@ -1,0 +1,119 @@
+#include "tests/registry/registry_test_env.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+#include "runtime/status/grpc_status.h"
+#include "runtime/testing/test_host.h"
+
+namespace dorset::registry::testing {
+
+std::string SourceFile(const std::string& relative) {
+  std::ifstream in(std::string(DORSET_SOURCE_DIR) + "/" + relative, std::ios::binary);
+  EXPECT_TRUE(in) << relative;
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::unique_ptr<RegistryEnv> RegistryEnv::Start(EnvOptions options) {
+  std::unique_ptr<RegistryEnv> env(new RegistryEnv());
+  runtime::ServerConfig config = dorset::testing::TestServerConfig("registry", env->dir_.path());
+  if (options.redis) {
+    auto redis = dorset::testing::RedisServer::Start();
+    EXPECT_TRUE(redis.ok()) << redis.status();
+    if (!redis.ok()) return nullptr;
+    env->redis_ = *std::move(redis);
+    config.redis = env->redis_->address();
+  }
+  auto module = std::make_unique<RegistryModule>();
+  env->module_ = module.get();
+  auto host = runtime::ServiceHost::Start(config, std::move(module));
+  EXPECT_TRUE(host.ok()) << host.status();
+  if (!host.ok()) return nullptr;
+  env->host_ = *std::move(host);
+  env->channel_ = dorset::testing::LocalChannel(env->host_->grpc_port());
+  env->stub_ = v1::RegistryService::NewStub(env->channel_);
+  return env;
+}
+
+RegistryEnv::~RegistryEnv() {
+  if (host_) host_->Shutdown();
+}
+
+absl::StatusOr<v1::ImportReport> RegistryEnv::Import(v1::ImportKind kind,
+                                                     const std::string& content,
+                                                     const std::string& commissioner,
+                                                     const std::string& request_id,
+                                                     bool validate_only) {
+  grpc::ClientContext context;
+  v1::ImportReport report;
+  auto writer = stub_->ImportFile(&context, &report);
+  v1::ImportChunk chunk;
+  chunk.mutable_options()->set_kind(kind);
+  chunk.mutable_options()->set_commissioner(commissioner);
+  chunk.mutable_options()->set_request_id(request_id);
+  chunk.mutable_options()->set_validate_only(validate_only);
+  // Small chunks, so records cross chunk boundaries.
+  constexpr size_t kChunk = 256 * 1024;
+  size_t offset = 0;
+  do {
+    chunk.set_data(content.substr(offset, kChunk));
+    offset += kChunk;
+    if (!writer->Write(chunk)) break;
+    chunk.Clear();
+  } while (offset < content.size());
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  if (!status.ok()) return runtime::FromGrpcStatus(status);
+  return report;
+}
+
+void RegistryEnv::LoadDorset() {
+  ASSERT_TRUE(Import(v1::LOCALITIES, SourceFile("data/dorset/localities.csv")).ok());
+  ASSERT_TRUE(
+      Import(v1::PRACTICE_LOCALITIES, SourceFile("data/dorset/practice-localities.csv")).ok());
+  ASSERT_TRUE(Import(v1::EPRACCUR, SourceFile("data/ods/epraccur-2025-05.csv")).ok());
+  ASSERT_TRUE(Import(v1::LIST_SIZES, SourceFile("data/ods/gp-reg-pat-prac-all-2021-01.csv")).ok());
+}
+
+absl::StatusOr<v1::Practice> RegistryEnv::Get(const std::string& code) {
+  grpc::ClientContext context;
+  v1::GetPracticeRequest request;
+  request.set_name("practices/" + code);
+  v1::Practice practice;
+  grpc::Status status = stub_->GetPractice(&context, request, &practice);
+  if (!status.ok()) return runtime::FromGrpcStatus(status);
+  return practice;
+}
+
+absl::StatusOr<v1::Practice> RegistryEnv::Create(const v1::Practice& practice,
+                                                 const std::string& request_id) {
+  grpc::ClientContext context;
+  v1::CreatePracticeRequest request;
+  *request.mutable_practice() = practice;
+  request.set_request_id(request_id);
+  v1::Practice created;
+  grpc::Status status = stub_->CreatePractice(&context, request, &created);
+  if (!status.ok()) return runtime::FromGrpcStatus(status);
+  return created;
+}
+
+v1::Practice NewPractice(const std::string& code, const std::string& name) {
+  v1::Practice p;
+  p.set_ods_code(code);
+  p.set_display_name(name);
+  p.add_address_lines("1 HIGH STREET");
+  p.add_address_lines("POOLE");
+  p.set_postcode("bh15 1aa");
+  p.set_status(v1::Practice::ACTIVE);
+  p.set_open_date("2024-04-01");
+  p.set_prescribing_setting(4);
+  p.set_commissioner("11J");
+  p.set_icb("QVV");
+  p.set_region("Y58");
+  return p;
+}
+
+}  // namespace dorset::registry::testing

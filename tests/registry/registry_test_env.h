@@ -1,0 +1,66 @@
+// A registry running in-process for tests: temp store, optional real redis-server, loopback
+// channel, and helpers to import files and make calls.
+#ifndef DORSET_TESTS_REGISTRY_REGISTRY_TEST_ENV_H_
+#define DORSET_TESTS_REGISTRY_REGISTRY_TEST_ENV_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "dorset/registry/v1/registry.grpc.pb.h"
+#include "runtime/server/service_host.h"
+#include "runtime/testing/redis_server.h"
+#include "runtime/testing/temp_dir.h"
+#include "services/registry/registry_module.h"
+
+namespace dorset::registry::testing {
+
+namespace v1 = dorset::registry::v1;
+
+// The contents of a file under the source tree (e.g. "data/ods/epraccur-2025-05.csv").
+std::string SourceFile(const std::string& relative);
+
+struct EnvOptions {
+  bool redis = false;
+};
+
+class RegistryEnv {
+ public:
+  static std::unique_ptr<RegistryEnv> Start(EnvOptions options = {});
+  ~RegistryEnv();
+
+  v1::RegistryService::Stub& stub() { return *stub_; }
+  std::shared_ptr<grpc::Channel> channel() { return channel_; }
+  runtime::ServiceHost& host() { return *host_; }
+  RegistryModule& module() { return *module_; }
+  dorset::testing::RedisServer* redis() { return redis_.get(); }
+
+  // Streams `content` to ImportFile.
+  absl::StatusOr<v1::ImportReport> Import(v1::ImportKind kind, const std::string& content,
+                                          const std::string& commissioner = "",
+                                          const std::string& request_id = "",
+                                          bool validate_only = false);
+  // Localities, mapping, 11J epraccur and list sizes from data/.
+  void LoadDorset();
+
+  absl::StatusOr<v1::Practice> Get(const std::string& code);
+  absl::StatusOr<v1::Practice> Create(const v1::Practice& practice,
+                                      const std::string& request_id = "");
+
+ private:
+  RegistryEnv() = default;
+
+  dorset::testing::TempDir dir_;
+  std::unique_ptr<dorset::testing::RedisServer> redis_;
+  RegistryModule* module_ = nullptr;
+  std::unique_ptr<runtime::ServiceHost> host_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::RegistryService::Stub> stub_;
+};
+
+// A valid new practice (not in the ODS files) for API tests.
+v1::Practice NewPractice(const std::string& code, const std::string& name = "TEST SURGERY");
+
+}  // namespace dorset::registry::testing
+
+#endif  // DORSET_TESTS_REGISTRY_REGISTRY_TEST_ENV_H_
