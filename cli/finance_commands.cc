@@ -1,14 +1,454 @@
-// dorsetctl finance ...: commands for the finance service.
+// dorsetctl finance ...: plans and schemes, budget lines, posting to the ledger, reports, the
+// gap trajectory, per-head figures and CSV exports for finance teams. Amounts travel as
+// integer pence; this is the edge where they are shown as pounds with two decimals.
+//
+//   dorsetctl finance schemes --plan=plans/dorset-stp
+//   dorsetctl finance post --scheme=plans/dorset-stp/programmes/.../schemes/rightcare
+//       --year=2020-21 --month=3 --kind=actual --amount=1,234.56 --reason="M3 ledger"
+//   dorsetctl finance report --plan=plans/dorset-stp --year=2020-21 --month=3 [--csv]
+//   dorsetctl finance export-postings --year=2020-21 --out=postings.csv
+#include <fstream>
 #include <iostream>
+#include <random>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "cli/cli_common.h"
 #include "cli/command_groups.h"
+#include "dorset/finance/v1/finance.grpc.pb.h"
+#include "services/finance/money/money.h"
 
 namespace dorset::cli {
+namespace {
+
+namespace v1 = dorset::finance::v1;
+namespace money = dorset::finance::money;
+
+constexpr char kDefaultTarget[] = "127.0.0.1:50052";
+constexpr char kDefaultPlan[] = "plans/dorset-stp";
+
+const char kUsage[] =
+    "usage: dorsetctl finance <command> [options]\n"
+    "  plans\n"
+    "  schemes [--plan=plans/dorset-stp]\n"
+    "  budget-lines [--year=2020-21]\n"
+    "  post --scheme=NAME --year=YYYY-YY --month=1..12 --kind=plan|actual|forecast\n"
+    "       --amount=POUNDS [--reason=TEXT] [--request_id=ID]\n"
+    "  reverse POSTING --reason=TEXT [--request_id=ID]\n"
+    "  postings [--node=NAME] [--year=YYYY-YY] [--month=N] [--kind=K] [--csv]\n"
+    "  report --year=YYYY-YY --month=N [--plan=NAME] [--green_bp=9500] [--amber_bp=8500] [--csv]\n"
+    "  gap [--plan=NAME] [--as_of_year=YYYY-YY --as_of_month=N]\n"
+    "  per-head --year=YYYY-YY [--plan=NAME] [--csv]\n"
+    "  export-report --year=YYYY-YY --month=N [--plan=NAME] [--out=FILE]\n"
+    "  export-postings [filters as for postings] [--out=FILE]\n"
+    "amounts: pounds with at most two decimals, e.g. 1234.56, \xC2\xA3"
+    "1,234.56, -16000000\n"
+    "options: --target=host:port (default 127.0.0.1:50052, or DORSET_FINANCE_TARGET)\n"
+    "         --token=... (or DORSET_TOKEN) --tls_ca=ca.pem\n";
+
+int Usage() {
+  std::cerr << kUsage;
+  return 2;
+}
+
+std::string Pounds(const dorset::common::v1::Money& m) { return money::FormatPounds(m.pence()); }
+std::string Display(const dorset::common::v1::Money& m) {
+  return money::FormatPounds(m.pence(), {.symbol = true, .grouping = true});
+}
+
+// RFC 4180 quoting when needed.
+std::string Csv(const std::string& field) {
+  if (field.find_first_of(",\"\r\n") == std::string::npos) return field;
+  std::string out = "\"";
+  for (char c : field) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string CsvRow(const std::vector<std::string>& fields) {
+  std::string row;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) row.push_back(',');
+    row += Csv(fields[i]);
+  }
+  return row + "\n";
+}
+
+std::string KindName(v1::PostingKind kind) {
+  switch (kind) {
+    case v1::PLAN:
+      return "PLAN";
+    case v1::ACTUAL:
+      return "ACTUAL";
+    case v1::FORECAST:
+      return "FORECAST";
+    default:
+      return "UNSPECIFIED";
+  }
+}
+
+std::string RagName(v1::Rag rag) {
+  switch (rag) {
+    case v1::GREEN:
+      return "GREEN";
+    case v1::AMBER:
+      return "AMBER";
+    case v1::RED:
+      return "RED";
+    case v1::NO_PLAN:
+      return "NO_PLAN";
+    default:
+      return "";
+  }
+}
+
+// Basis points as a percentage with two decimals, in integers: 9166 -> "91.66".
+std::string Percent(int32_t bp) {
+  const int64_t v = bp;
+  const int64_t magnitude = v < 0 ? -v : v;
+  return absl::StrFormat("%s%d.%02d", v < 0 ? "-" : "", magnitude / 100, magnitude % 100);
+}
+
+std::string NewRequestId() {
+  std::random_device random;
+  return absl::StrFormat("cli-%08x%08x", random(), random());
+}
+
+std::optional<v1::PostingKind> ParseKind(const std::string& text) {
+  const std::string k = absl::AsciiStrToLower(text);
+  if (k == "plan") return v1::PLAN;
+  if (k == "actual") return v1::ACTUAL;
+  if (k == "forecast") return v1::FORECAST;
+  return std::nullopt;
+}
+
+// Where CSV goes: --out=FILE or stdout.
+class Output {
+ public:
+  explicit Output(const Args& args) {
+    if (auto path = args.Get("out")) {
+      file_.open(*path);
+      ok_ = file_.good();
+      if (!ok_) std::cerr << "cannot write " << *path << "\n";
+    }
+  }
+  bool ok() const { return ok_; }
+  std::ostream& stream() { return file_.is_open() ? static_cast<std::ostream&>(file_) : std::cout; }
+
+ private:
+  std::ofstream file_;
+  bool ok_ = true;
+};
+
+class Finance {
+ public:
+  explicit Finance(Connection connection)
+      : connection_(std::move(connection)),
+        stub_(v1::FinanceService::NewStub(connection_.channel)) {}
+
+  int Plans() {
+    v1::ListPlansRequest request;
+    request.set_page_size(500);
+    v1::ListPlansResponse response;
+    auto context = NewContext(connection_);
+    grpc::Status status = stub_->ListPlans(context.get(), request, &response);
+    if (!status.ok()) return ReportError(status);
+    for (const auto& plan : response.plans()) {
+      std::cout << plan.name() << "  " << plan.display_name() << "\n";
+      for (const auto& t : plan.targets()) {
+        std::cout << "    " << t.financial_year() << "  " << Display(t.amount()) << "\n";
+      }
+    }
+    return 0;
+  }
+
+  int Schemes(const Args& args) {
+    v1::ListSchemesRequest request;
+    request.set_parent(args.GetOr("plan", kDefaultPlan));
+    request.set_page_size(500);
+    while (true) {
+      v1::ListSchemesResponse response;
+      auto context = NewContext(connection_);
+      grpc::Status status = stub_->ListSchemes(context.get(), request, &response);
+      if (!status.ok()) return ReportError(status);
+      for (const auto& s : response.schemes()) {
+        std::cout << s.name() << (s.state() == v1::Scheme::CLOSED ? "  [closed]" : "") << "\n    "
+                  << s.display_name() << (s.scope().empty() ? "" : "  scope " + s.scope()) << "\n";
+        for (const auto& t : s.targets()) {
+          std::cout << "    " << t.financial_year() << "  " << Display(t.amount()) << "\n";
+        }
+      }
+      if (response.next_page_token().empty()) return 0;
+      request.set_page_token(response.next_page_token());
+    }
+  }
+
+  int BudgetLines(const Args& args) {
+    v1::ListBudgetLinesRequest request;
+    request.set_financial_year(args.GetOr("year", ""));
+    request.set_page_size(500);
+    v1::ListBudgetLinesResponse response;
+    auto context = NewContext(connection_);
+    grpc::Status status = stub_->ListBudgetLines(context.get(), request, &response);
+    if (!status.ok()) return ReportError(status);
+    for (const auto& line : response.budget_lines()) {
+      std::cout << line.name() << "  " << line.financial_year() << "  " << Display(line.amount())
+                << (line.illustrative() ? "  (illustrative)" : "") << "\n    "
+                << line.display_name() << "\n";
+    }
+    return 0;
+  }
+
+  int Post(const Args& args) {
+    v1::CreatePostingRequest request;
+    request.set_request_id(args.GetOr("request_id", NewRequestId()));
+    v1::Posting* p = request.mutable_posting();
+    p->set_scheme(args.GetOr("scheme", ""));
+    p->set_financial_year(args.GetOr("year", ""));
+    int month = 0;
+    if (!absl::SimpleAtoi(args.GetOr("month", ""), &month)) {
+      std::cerr << "--month must be 1..12 (M1 = April)\n";
+      return 2;
+    }
+    p->set_month(month);
+    std::optional<v1::PostingKind> kind = ParseKind(args.GetOr("kind", ""));
+    if (!kind) {
+      std::cerr << "--kind must be plan, actual or forecast\n";
+      return 2;
+    }
+    p->set_kind(*kind);
+    absl::StatusOr<int64_t> pence = money::ParsePounds(args.GetOr("amount", ""));
+    if (!pence.ok()) {
+      std::cerr << "--amount: " << pence.status().message() << "\n";
+      return 2;
+    }
+    p->mutable_amount()->set_pence(*pence);
+    p->set_reason(args.GetOr("reason", ""));
+    return Send(request);
+  }
+
+  int Reverse(const Args& args) {
+    if (args.positional().size() != 2) return Usage();
+    v1::CreatePostingRequest request;
+    request.set_request_id(args.GetOr("request_id", NewRequestId()));
+    request.mutable_posting()->set_reverses(args.positional()[1]);
+    request.mutable_posting()->set_reason(args.GetOr("reason", ""));
+    return Send(request);
+  }
+
+  int Postings(const Args& args, bool csv, Output& out) {
+    v1::ListPostingsRequest request;
+    request.set_node(args.GetOr("node", ""));
+    request.set_financial_year(args.GetOr("year", ""));
+    if (auto month = args.Get("month")) {
+      int m = 0;
+      if (!absl::SimpleAtoi(*month, &m)) return Usage();
+      request.set_month(m);
+    }
+    if (auto kind = args.Get("kind")) {
+      std::optional<v1::PostingKind> k = ParseKind(*kind);
+      if (!k) return Usage();
+      request.set_kind(*k);
+    }
+    request.set_page_size(1000);
+    if (csv) {
+      out.stream() << CsvRow({"posting", "scheme", "financial_year", "month", "kind", "amount_gbp",
+                              "reason", "reverses", "reversed_by", "principal", "created_unix_s",
+                              "request_id"});
+    }
+    while (true) {
+      v1::ListPostingsResponse response;
+      auto context = NewContext(connection_);
+      grpc::Status status = stub_->ListPostings(context.get(), request, &response);
+      if (!status.ok()) return ReportError(status);
+      for (const auto& p : response.postings()) {
+        if (csv) {
+          out.stream() << CsvRow({p.name(), p.scheme(), p.financial_year(), absl::StrCat(p.month()),
+                                  KindName(p.kind()), Pounds(p.amount()), p.reason(), p.reverses(),
+                                  p.reversed_by(), p.principal(),
+                                  absl::StrCat(p.create_time().seconds()), p.request_id()});
+        } else {
+          PrintPosting(p);
+        }
+      }
+      if (response.next_page_token().empty()) return 0;
+      request.set_page_token(response.next_page_token());
+    }
+  }
+
+  int Report(const Args& args, bool csv, Output& out) {
+    v1::GetReportRequest request;
+    request.set_plan(args.GetOr("plan", kDefaultPlan));
+    request.set_financial_year(args.GetOr("year", ""));
+    int month = 0;
+    if (!absl::SimpleAtoi(args.GetOr("month", ""), &month)) return Usage();
+    request.set_month(month);
+    int bp = 0;
+    if (absl::SimpleAtoi(args.GetOr("green_bp", ""), &bp))
+      request.mutable_thresholds()->set_green_min_bp(bp);
+    if (absl::SimpleAtoi(args.GetOr("amber_bp", ""), &bp))
+      request.mutable_thresholds()->set_amber_min_bp(bp);
+    v1::Report report;
+    auto context = NewContext(connection_);
+    grpc::Status status = stub_->GetReport(context.get(), request, &report);
+    if (!status.ok()) return ReportError(status);
+    if (csv) {
+      out.stream() << CsvRow({"plan", "financial_year", "month", "node", "level", "display_name",
+                              "annual_target_gbp", "ytd_plan_gbp", "ytd_actual_gbp",
+                              "ytd_variance_gbp", "forecast_outturn_gbp", "outturn_variance_gbp",
+                              "delivery_percent", "rag", "closed"});
+      for (const auto& l : report.lines()) {
+        out.stream() << CsvRow({report.plan(), report.financial_year(),
+                                absl::StrCat(report.month()), l.node(), absl::StrCat(l.depth()),
+                                l.display_name(), Pounds(l.annual_target()), Pounds(l.ytd_plan()),
+                                Pounds(l.ytd_actual()), Pounds(l.ytd_variance()),
+                                Pounds(l.forecast_outturn()), Pounds(l.outturn_variance()),
+                                l.rag() == v1::NO_PLAN ? "" : Percent(l.delivery_bp()),
+                                RagName(l.rag()), l.closed() ? "yes" : "no"});
+      }
+      return 0;
+    }
+    std::cout << report.plan() << "  " << report.financial_year() << "  M" << report.month()
+              << "  (green >= " << Percent(report.thresholds().green_min_bp())
+              << "%, amber >= " << Percent(report.thresholds().amber_min_bp()) << "%)\n";
+    std::cout << absl::StrFormat("%-52s %18s %18s %18s %18s %18s %8s %s\n", "node", "target",
+                                 "ytd plan", "ytd actual", "variance", "outturn", "deliv%", "rag");
+    for (const auto& l : report.lines()) {
+      std::cout << absl::StrFormat(
+          "%-52s %18s %18s %18s %18s %18s %8s %s\n",
+          std::string(2 * l.depth(), ' ') + l.display_name().substr(0, 48),
+          Display(l.annual_target()), Display(l.ytd_plan()), Display(l.ytd_actual()),
+          Display(l.ytd_variance()), Display(l.forecast_outturn()),
+          l.rag() == v1::NO_PLAN ? "-" : Percent(l.delivery_bp()), RagName(l.rag()));
+    }
+    return 0;
+  }
+
+  int Gap(const Args& args) {
+    v1::GetGapTrajectoryRequest request;
+    request.set_plan(args.GetOr("plan", kDefaultPlan));
+    request.set_as_of_financial_year(args.GetOr("as_of_year", ""));
+    int month = 0;
+    if (absl::SimpleAtoi(args.GetOr("as_of_month", ""), &month)) request.set_as_of_month(month);
+    v1::GapTrajectory gap;
+    auto context = NewContext(connection_);
+    grpc::Status status = stub_->GetGapTrajectory(context.get(), request, &gap);
+    if (!status.ok()) return ReportError(status);
+    std::cout << gap.plan() << "  as at "
+              << (gap.as_of_month() == 0
+                      ? std::string("(no actuals yet)")
+                      : absl::StrCat(gap.as_of_financial_year(), " M", gap.as_of_month()))
+              << "\n";
+    std::cout << absl::StrFormat("%-8s %20s %20s %20s %20s\n", "year", "gap", "actual",
+                                 "forecast delivery", "unmitigated");
+    for (const auto& y : gap.years()) {
+      std::cout << absl::StrFormat("%-8s %20s %20s %20s %20s\n", y.financial_year(),
+                                   Display(y.gap()), Display(y.actual()),
+                                   Display(y.forecast_delivery()), Display(y.unmitigated()));
+    }
+    return 0;
+  }
+
+  int PerHead(const Args& args, bool csv) {
+    v1::GetPerHeadFiguresRequest request;
+    request.set_plan(args.GetOr("plan", kDefaultPlan));
+    request.set_financial_year(args.GetOr("year", ""));
+    v1::PerHeadFigures figures;
+    auto context = NewContext(connection_);
+    grpc::Status status = stub_->GetPerHeadFigures(context.get(), request, &figures);
+    if (!status.ok()) return ReportError(status);
+    if (csv) {
+      std::cout << CsvRow({"area", "kind", "display_name", "registered_patients", "budget_gbp",
+                           "budget_per_head_gbp", "savings_target_gbp", "savings_per_head_gbp"});
+    }
+    for (const auto& a : figures.areas()) {
+      const std::string kind = a.area_kind() == v1::AreaFigures::SYSTEM    ? "system"
+                               : a.area_kind() == v1::AreaFigures::CLUSTER ? "cluster"
+                                                                           : "locality";
+      if (csv) {
+        std::cout << CsvRow({a.area(), kind, a.display_name(),
+                             absl::StrCat(a.registered_patients()), Pounds(a.budget()),
+                             Pounds(a.budget_per_head()), Pounds(a.savings_target()),
+                             Pounds(a.savings_target_per_head())});
+      } else {
+        std::cout << absl::StrFormat(
+            "%-9s %-32s %10d patients  budget %s (%s/head)  savings %s (%s/head)\n", kind,
+            a.area().empty() ? "whole system" : a.area(), a.registered_patients(),
+            Display(a.budget()), Display(a.budget_per_head()), Display(a.savings_target()),
+            Display(a.savings_target_per_head()));
+      }
+    }
+    return 0;
+  }
+
+ private:
+  int Send(const v1::CreatePostingRequest& request) {
+    // Retry transport failures with the same request_id: the ledger makes it happen once.
+    for (int attempt = 1;; ++attempt) {
+      v1::Posting posting;
+      auto context = NewContext(connection_);
+      grpc::Status status = stub_->CreatePosting(context.get(), request, &posting);
+      if (status.ok()) {
+        PrintPosting(posting);
+        return 0;
+      }
+      if (status.error_code() != grpc::StatusCode::UNAVAILABLE || attempt == 3) {
+        std::cerr << "request_id " << request.request_id() << " (retry with --request_id to "
+                  << "post at most once)\n";
+        return ReportError(status);
+      }
+    }
+  }
+
+  static void PrintPosting(const v1::Posting& p) {
+    std::cout << p.name() << "  " << p.financial_year() << " M" << p.month() << "  "
+              << KindName(p.kind()) << "  " << Display(p.amount()) << "  " << p.scheme();
+    if (!p.reverses().empty()) std::cout << "  reverses " << p.reverses();
+    if (!p.reversed_by().empty()) std::cout << "  reversed by " << p.reversed_by();
+    std::cout << "\n    by " << p.principal() << "  request " << p.request_id()
+              << (p.reason().empty() ? "" : "  reason: " + p.reason()) << "\n";
+  }
+
+  Connection connection_;
+  std::unique_ptr<v1::FinanceService::Stub> stub_;
+};
+
+}  // namespace
 
 int RunFinanceCommand(int argc, char** argv) {
-  std::cerr << "dorsetctl finance: no commands yet\n";
-  return 2;
+  if (argc < 1) return Usage();
+  const std::string command = argv[0];
+  if (command == "help" || command == "--help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  Args args(argc, argv, 0);
+  absl::StatusOr<Connection> connection = Connect(args, "finance", kDefaultTarget);
+  if (!connection.ok()) {
+    std::cerr << connection.status().message() << "\n";
+    return 2;
+  }
+  Finance finance(*std::move(connection));
+  const bool csv = args.Has("csv");
+  Output out(args);
+  if (!out.ok()) return 2;
+  if (command == "plans") return finance.Plans();
+  if (command == "schemes") return finance.Schemes(args);
+  if (command == "budget-lines") return finance.BudgetLines(args);
+  if (command == "post") return finance.Post(args);
+  if (command == "reverse") return finance.Reverse(args);
+  if (command == "postings") return finance.Postings(args, csv, out);
+  if (command == "export-postings") return finance.Postings(args, true, out);
+  if (command == "report") return finance.Report(args, csv, out);
+  if (command == "export-report") return finance.Report(args, true, out);
+  if (command == "gap") return finance.Gap(args);
+  if (command == "per-head") return finance.PerHead(args, csv);
+  return Usage();
 }
 
 }  // namespace dorset::cli

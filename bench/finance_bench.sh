@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Finance scenario against the echo baseline measured in the same run.
+#   bench/finance_bench.sh [seconds]
+# Builds Release into build/finance-release, starts dorset-echo and dorset-finance (plaintext,
+# auth none, rate limit off, fresh store with the seed plan) and runs dorset-loadgen:
+#   1. echo at 32 in flight                      -> baseline QPS
+#   2. CreatePosting at 32 in flight             -> acknowledged (durable) postings per second
+#   3. GetReport (seed plan, 2020-21 M6) at 32 in flight and at 1 in flight -> QPS and p99
+# and prints postings/echo (target >= 0.2) and the report p99 (target <= 5 ms).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+build=${FINANCE_BENCH_BUILD:-build/finance-release}
+if [[ -f scripts/lib/configure.sh ]]; then
+  source scripts/lib/configure.sh
+  configure_build "$build" -DCMAKE_BUILD_TYPE=Release
+else
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+nice cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-finance dorset-loadgen >/dev/null
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+common=(--plaintext=true --auth=none --rate_limit_per_second=0 --log_level=warn --drain_seconds=0)
+echo_port=50259
+finance_port=50260
+
+wait_ready() {  # wait_ready <ops port>
+  for _ in $(seq 1 3000); do
+    curl -sf "http://127.0.0.1:$1/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.01
+  done
+  echo "server on ops port $1 did not become ready" >&2
+  return 1
+}
+
+"$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:$echo_port \
+  --ops_listen=127.0.0.1:$((echo_port + 100)) --data_dir="$tmp/echo" &
+pids+=($!)
+mkdir -p "$tmp/finance"
+"$build/services/finance/dorset-finance" "${common[@]}" --grpc_listen=127.0.0.1:$finance_port \
+  --ops_listen=127.0.0.1:$((finance_port + 100)) --data_dir="$tmp/finance" &
+pids+=($!)
+wait_ready $((echo_port + 100))
+wait_ready $((finance_port + 100))
+
+loadgen() { "$build/bench/dorset-loadgen" --duration_s="$seconds" --json "$@"; }
+scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
+
+echo "== echo, 32 in flight"
+echo_json=$(loadgen --target=127.0.0.1:$echo_port --method=/dorset.bench.v1.EchoService/Echo \
+  --request_json='{"message":"ping"}' --concurrency=32 --channels=4)
+echo "$echo_json"
+
+echo "== CreatePosting, 32 in flight (each acknowledged posting committed with synchronous=FULL)"
+post_json=$(loadgen --target=127.0.0.1:$finance_port \
+  --method=/dorset.finance.v1.FinanceService/CreatePosting \
+  --request_json="{\"requestId\":\"bench-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":\"ACTUAL\",\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}" \
+  --concurrency=32 --channels=4)
+echo "$post_json"
+
+report_request='{"plan":"plans/dorset-stp","financialYear":"2020-21","month":6}'
+echo "== GetReport over the seed plan, 32 in flight"
+report_json=$(loadgen --target=127.0.0.1:$finance_port \
+  --method=/dorset.finance.v1.FinanceService/GetReport --request_json="$report_request" \
+  --concurrency=32 --channels=4)
+echo "$report_json"
+echo "== GetReport over the seed plan, 1 in flight"
+report1_json=$(loadgen --target=127.0.0.1:$finance_port \
+  --method=/dorset.finance.v1.FinanceService/GetReport --request_json="$report_request" \
+  --concurrency=1 --channels=1)
+echo "$report1_json"
+
+# Every acknowledged posting is in the ledger: the report's actual for M6 equals the count.
+python3 - "$echo_json" "$post_json" "$report_json" "$report1_json" <<'PY'
+import json, sys
+echo, post, report, report1 = (json.loads(a) for a in sys.argv[1:5])
+def ratio(x):
+    return x["qps"] / echo["qps"] if echo["qps"] else 0.0
+print("== summary")
+print(f"echo qps (32 in flight)        {echo['qps']:.0f}")
+print(f"postings/s acknowledged        {post['qps']:.0f}  ratio {ratio(post):.3f}  (target >= 0.2)"
+      f"  p99 {post['p99_ms']:.2f} ms  errors {post['errors']}")
+print(f"report qps (32 in flight)      {report['qps']:.0f}  ratio {ratio(report):.3f}"
+      f"  p99 {report['p99_ms']:.2f} ms")
+print(f"report p99 (1 in flight)       {report1['p99_ms']:.3f} ms  (target <= 5 ms)")
+PY

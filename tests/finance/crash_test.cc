@@ -1,0 +1,180 @@
+// Durability: the real dorset-finance binary is killed with SIGKILL while clients post, then
+// restarted on the same data directory. Every acknowledged posting must be there exactly
+// once, the aggregates must agree with the ledger, and the store must pass integrity_check.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "runtime/sqlite/database.h"
+#include "runtime/testing/redis_server.h"
+#include "runtime/testing/temp_dir.h"
+#include "runtime/testing/test_host.h"
+#include "tests/finance/finance_test_util.h"
+
+namespace dorset::finance {
+namespace {
+
+using testing::MakePosting;
+
+constexpr char kScheme[] = "plans/dorset-stp/programmes/managing-demand/schemes/rightcare";
+
+// The server as a child process.
+class Child {
+ public:
+  Child(const std::string& data_dir, int port) : port_(port) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      const std::string log = data_dir + "/server.log";
+      freopen(log.c_str(), "a", stderr);
+      freopen(log.c_str(), "a", stdout);
+      const std::string a1 = absl::StrCat("--grpc_listen=127.0.0.1:", port);
+      const std::string a2 = "--ops_listen=127.0.0.1:0";
+      const std::string a3 = "--data_dir=" + data_dir;
+      execl(DORSET_FINANCE_BINARY, DORSET_FINANCE_BINARY, a1.c_str(), a2.c_str(), a3.c_str(),
+            "--plaintext=true", "--auth=none", "--rate_limit_per_second=0", "--drain_seconds=0",
+            "--log_level=warn", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  ~Child() {
+    if (pid_ > 0) Signal(SIGKILL);
+  }
+  // Sends `sig` and reaps the child; returns its wait status.
+  int Signal(int sig) {
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+  bool WaitReady(v1::FinanceService::Stub& stub) {
+    for (int i = 0; i < 600; ++i) {
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+      v1::GetPlanRequest request;
+      request.set_name("plans/dorset-stp");
+      v1::Plan plan;
+      if (stub.GetPlan(&context, request, &plan).ok()) return true;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return false;
+  }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_;
+};
+
+TEST(FinanceCrashTest, EveryAcknowledgedPostingSurvivesSigkillExactlyOnce) {
+  dorset::testing::TempDir dir;
+  const int port = dorset::testing::FreePort();
+  auto child = std::make_unique<Child>(dir.path(), port);
+  auto stub = v1::FinanceService::NewStub(dorset::testing::LocalChannel(port));
+  ASSERT_TRUE(child->WaitReady(*stub)) << "server did not start";
+
+  std::mutex mu;
+  std::map<std::string, std::pair<std::string, int64_t>> acknowledged;  // request_id -> name, pence
+  std::atomic<bool> stop{false};
+  std::atomic<int> acked_count{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 6; ++t) {
+    clients.emplace_back([&, t] {
+      for (int n = 0; !stop.load(); ++n) {
+        const std::string request_id = absl::StrCat("crash-", t, "-", n);
+        const int64_t pence = t * 100000 + n + 1;
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+        v1::CreatePostingRequest request;
+        request.set_request_id(request_id);
+        *request.mutable_posting() = MakePosting(kScheme, "2019-20", n % 12 + 1, v1::ACTUAL, pence);
+        v1::Posting response;
+        if (stub->CreatePosting(&context, request, &response).ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          acknowledged[request_id] = {response.name(), pence};
+          ++acked_count;
+        } else if (stop.load()) {
+          break;
+        }
+      }
+    });
+  }
+  // Kill mid-stream once a good number of postings were acknowledged.
+  for (int i = 0; i < 600 && acked_count.load() < 400; ++i) absl::SleepFor(absl::Milliseconds(10));
+  const int killed = child->Signal(SIGKILL);
+  EXPECT_TRUE(WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL);
+  stop = true;
+  for (auto& c : clients) c.join();
+  ASSERT_GT(acknowledged.size(), 0u);
+
+  child = std::make_unique<Child>(dir.path(), port);
+  ASSERT_TRUE(child->WaitReady(*stub)) << "server did not restart";
+
+  std::map<std::string, std::vector<v1::Posting>> by_request;
+  v1::ListPostingsRequest list;
+  list.set_page_size(1000);
+  while (true) {
+    grpc::ClientContext context;
+    v1::ListPostingsResponse page;
+    grpc::Status status = stub->ListPostings(&context, list, &page);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    for (const auto& p : page.postings()) by_request[p.request_id()].push_back(p);
+    if (page.next_page_token().empty()) break;
+    list.set_page_token(page.next_page_token());
+  }
+  for (const auto& [request_id, expected] : acknowledged) {
+    auto it = by_request.find(request_id);
+    ASSERT_NE(it, by_request.end()) << "acknowledged posting lost: " << request_id;
+    ASSERT_EQ(it->second.size(), 1u) << request_id;
+    EXPECT_EQ(it->second[0].name(), expected.first);
+    EXPECT_EQ(it->second[0].amount().pence(), expected.second);
+  }
+  for (const auto& [request_id, postings] : by_request) EXPECT_EQ(postings.size(), 1u);
+
+  // Retrying an acknowledged request after the crash still posts nothing new.
+  const auto& [some_id, some] = *acknowledged.begin();
+  {
+    grpc::ClientContext context;
+    v1::CreatePostingRequest request;
+    request.set_request_id(some_id);
+    const int t = std::stoi(some_id.substr(6, some_id.find('-', 6) - 6));
+    const int n = std::stoi(some_id.substr(some_id.rfind('-') + 1));
+    *request.mutable_posting() =
+        MakePosting(kScheme, "2019-20", n % 12 + 1, v1::ACTUAL, t * 100000 + n + 1);
+    v1::Posting response;
+    ASSERT_TRUE(stub->CreatePosting(&context, request, &response).ok());
+    EXPECT_EQ(response.name(), some.first);
+  }
+
+  const int stopped = child->Signal(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(stopped) && WEXITSTATUS(stopped) == 0);
+  child.reset();
+
+  auto db = runtime::sqlite::Database::Open(dir.path() + "/finance.db");
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto check = (*db)->Prepare("PRAGMA integrity_check");
+  ASSERT_TRUE(check.ok());
+  ASSERT_TRUE(*check->Step());
+  EXPECT_EQ(check->Text(0), "ok");
+  // The aggregates agree with the ledger, key by key.
+  auto mismatches = (*db)->Prepare(
+      "SELECT COUNT(*) FROM (SELECT scheme_id, year, month, kind, SUM(amount_pence) AS s FROM "
+      "posting GROUP BY 1, 2, 3, 4) p FULL OUTER JOIN total t USING (scheme_id, year, month, "
+      "kind) WHERE p.s IS NOT t.amount_pence");
+  ASSERT_TRUE(mismatches.ok()) << mismatches.status();
+  ASSERT_TRUE(*mismatches->Step());
+  EXPECT_EQ(mismatches->Int(0), 0);
+  std::cout << "acknowledged before SIGKILL: " << acknowledged.size()
+            << ", postings after restart: " << by_request.size() << "\n";
+}
+
+}  // namespace
+}  // namespace dorset::finance

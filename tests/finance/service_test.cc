@@ -1,0 +1,589 @@
+// The finance service over real gRPC with a real SQLite store: the seed plan, a hand-worked
+// report, the ledger's exactly-once guarantees under concurrent retries, reversals and
+// refusals of bad input.
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "runtime/server/service_host.h"
+#include "runtime/testing/temp_dir.h"
+#include "runtime/testing/test_host.h"
+#include "services/finance/finance_module.h"
+#include "services/finance/group_commit.h"
+#include "services/finance/ledger.h"
+#include "services/finance/seed.h"
+#include "services/finance/store.h"
+#include "tests/finance/finance_test_util.h"
+
+namespace dorset::finance {
+namespace {
+
+using testing::MakePosting;
+using testing::Reversal;
+using testing::ViolationField;
+
+constexpr char kStp[] = "plans/dorset-stp";
+
+class FinanceServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartHost(); }
+
+  void StartHost() {
+    auto host =
+        runtime::ServiceHost::Start(dorset::testing::TestServerConfig("finance", dir_.path()),
+                                    std::make_unique<FinanceModule>());
+    ASSERT_TRUE(host.ok()) << host.status();
+    host_ = *std::move(host);
+    stub_ = v1::FinanceService::NewStub(dorset::testing::LocalChannel(host_->grpc_port()));
+  }
+
+  grpc::Status Post(const std::string& request_id, const v1::Posting& posting,
+                    v1::Posting* out = nullptr) {
+    grpc::ClientContext context;
+    v1::CreatePostingRequest request;
+    request.set_request_id(request_id);
+    *request.mutable_posting() = posting;
+    v1::Posting response;
+    grpc::Status status = stub_->CreatePosting(&context, request, &response);
+    if (out != nullptr) *out = response;
+    return status;
+  }
+
+  grpc::Status Batch(const std::string& request_id, const std::vector<v1::Posting>& postings,
+                     v1::BatchCreatePostingsResponse* out = nullptr) {
+    grpc::ClientContext context;
+    v1::BatchCreatePostingsRequest request;
+    request.set_request_id(request_id);
+    for (const auto& p : postings) *request.add_postings() = p;
+    v1::BatchCreatePostingsResponse response;
+    grpc::Status status = stub_->BatchCreatePostings(&context, request, &response);
+    if (out != nullptr) *out = response;
+    return status;
+  }
+
+  v1::Report Report(const std::string& plan, const std::string& year, int month) {
+    grpc::ClientContext context;
+    v1::GetReportRequest request;
+    request.set_plan(plan);
+    request.set_financial_year(year);
+    request.set_month(month);
+    v1::Report report;
+    grpc::Status status = stub_->GetReport(&context, request, &report);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return report;
+  }
+
+  std::vector<v1::Posting> AllPostings(const std::string& node = "") {
+    std::vector<v1::Posting> out;
+    v1::ListPostingsRequest request;
+    request.set_node(node);
+    request.set_page_size(1000);
+    while (true) {
+      grpc::ClientContext context;
+      v1::ListPostingsResponse response;
+      grpc::Status status = stub_->ListPostings(&context, request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok()) break;
+      for (const auto& p : response.postings()) out.push_back(p);
+      if (response.next_page_token().empty()) break;
+      request.set_page_token(response.next_page_token());
+    }
+    return out;
+  }
+
+  // A small plan: programme a (schemes a1, a2) and programme b (scheme b1).
+  void CreateSmallPlan(const std::string& plan_id) {
+    grpc::ClientContext c1;
+    v1::CreatePlanRequest plan;
+    plan.set_plan_id(plan_id);
+    plan.mutable_plan()->set_display_name("Test plan");
+    v1::Plan created;
+    ASSERT_TRUE(stub_->CreatePlan(&c1, plan, &created).ok());
+    for (const auto& [programme, schemes] : std::map<std::string, std::map<std::string, int64_t>>{
+             {"a", {{"a1", 12000000}, {"a2", 6000000}}}, {"b", {{"b1", -1200000}}}}) {
+      grpc::ClientContext c2;
+      v1::CreateProgrammeRequest request;
+      request.set_parent("plans/" + plan_id);
+      request.set_programme_id(programme);
+      request.mutable_programme()->set_display_name("Programme " + programme);
+      v1::Programme p;
+      ASSERT_TRUE(stub_->CreateProgramme(&c2, request, &p).ok());
+      for (const auto& [scheme, target] : schemes) {
+        grpc::ClientContext c3;
+        v1::CreateSchemeRequest sr;
+        sr.set_parent(p.name());
+        sr.set_scheme_id(scheme);
+        sr.mutable_scheme()->set_display_name("Scheme " + scheme);
+        v1::YearAmount* t = sr.mutable_scheme()->add_targets();
+        t->set_financial_year("2018-19");
+        t->mutable_amount()->set_pence(target);
+        v1::Scheme s;
+        grpc::Status status = stub_->CreateScheme(&c3, sr, &s);
+        ASSERT_TRUE(status.ok()) << status.error_message();
+      }
+    }
+  }
+
+  static std::string Scheme(const std::string& plan, const std::string& programme,
+                            const std::string& scheme) {
+    return absl::StrCat("plans/", plan, "/programmes/", programme, "/schemes/", scheme);
+  }
+
+  dorset::testing::TempDir dir_;
+  std::unique_ptr<runtime::ServiceHost> host_;
+  std::unique_ptr<v1::FinanceService::Stub> stub_;
+};
+
+const v1::ReportLine& Line(const v1::Report& report, const std::string& node) {
+  for (const auto& line : report.lines()) {
+    if (line.node() == node) return line;
+  }
+  static const v1::ReportLine* missing = new v1::ReportLine();
+  ADD_FAILURE() << "no report line for " << node;
+  return *missing;
+}
+
+TEST_F(FinanceServiceTest, SeedPlanAddsUpToTwoHundredAndTwentyNineMillion) {
+  const v1::Report report = Report(kStp, "2020-21", 12);
+  const std::map<std::string, int64_t> programmes = {{"managing-demand", 8300000000},
+                                                     {"provider-efficiencies", 10000000000},
+                                                     {"community-reinvestment", -1600000000},
+                                                     {"stretch-target", 3400000000},
+                                                     {"national-programmes", 2800000000}};
+  const v1::ReportLine& plan = Line(report, kStp);
+  EXPECT_EQ(plan.annual_target().pence(), 22900000000);
+  int64_t sum_of_programmes = 0;
+  int schemes = 0;
+  for (const auto& [id, pence] : programmes) {
+    const std::string name = absl::StrCat(kStp, "/programmes/", id);
+    EXPECT_EQ(Line(report, name).annual_target().pence(), pence) << id;
+    sum_of_programmes += Line(report, name).annual_target().pence();
+    int64_t sum_of_schemes = 0;
+    for (const auto& line : report.lines()) {
+      if (line.kind() == v1::NODE_SCHEME && line.node().rfind(name + "/schemes/", 0) == 0) {
+        sum_of_schemes += line.annual_target().pence();
+        ++schemes;
+      }
+    }
+    EXPECT_EQ(sum_of_schemes, pence) << id;
+  }
+  EXPECT_EQ(sum_of_programmes, 22900000000);
+  EXPECT_EQ(schemes, 9);
+  EXPECT_EQ(Line(report, absl::StrCat(kStp, "/programmes/managing-demand/schemes/rightcare"))
+                .annual_target()
+                .pence(),
+            2800000000);
+
+  // The plan resource derives the same target, and the seed's budget line is marked.
+  grpc::ClientContext c;
+  v1::GetPlanRequest get;
+  get.set_name(kStp);
+  v1::Plan stp;
+  ASSERT_TRUE(stub_->GetPlan(&c, get, &stp).ok());
+  ASSERT_EQ(stp.targets_size(), 1);
+  EXPECT_EQ(stp.targets(0).financial_year(), "2020-21");
+  EXPECT_EQ(stp.targets(0).amount().pence(), 22900000000);
+  grpc::ClientContext c2;
+  v1::ListBudgetLinesResponse lines;
+  ASSERT_TRUE(stub_->ListBudgetLines(&c2, v1::ListBudgetLinesRequest(), &lines).ok());
+  ASSERT_EQ(lines.budget_lines_size(), 1);
+  EXPECT_EQ(lines.budget_lines(0).amount().pence(), 120000000000);
+  EXPECT_TRUE(lines.budget_lines(0).illustrative());
+}
+
+TEST_F(FinanceServiceTest, SeedLoadsOnceAcrossRestarts) {
+  host_.reset();
+  StartHost();
+  grpc::ClientContext c;
+  v1::ListSchemesRequest request;
+  request.set_parent(kStp);
+  v1::ListSchemesResponse schemes;
+  ASSERT_TRUE(stub_->ListSchemes(&c, request, &schemes).ok());
+  EXPECT_EQ(schemes.schemes_size(), 9);
+  EXPECT_EQ(Line(Report(kStp, "2020-21", 1), kStp).annual_target().pence(), 22900000000);
+}
+
+// Worked by hand at M3 of 2018-19 (figures in pence):
+//   a1: target 12,000,000; plan 3 x 1,000,000; actual 900,000 + 1,050,000 + 900,001 (a wrong
+//       50,000 posted and reversed in M3); forecast M4..M12 9 x 1,000,000; a forecast for M2
+//       (already past) is ignored; an actual in M4 is not year to date.
+//       -> ytd plan 3,000,000, actual 2,850,001, variance -149,999, outturn 11,850,001,
+//          delivery 9500.003% -> 9500 bp GREEN.
+//   a2: target 6,000,000; plan 3 x 500,000; actual 3 x 400,000; forecast 9 x 450,000
+//       -> plan 1,500,000, actual 1,200,000, outturn 5,250,000, 8000 bp RED.
+//   a (programme): target 18,000,000, plan 4,500,000, actual 4,050,001, variance -449,999,
+//       outturn 17,100,001, 9000 bp AMBER.
+//   b1 = b: target -1,200,000; plan 3 x -100,000; actual 2 x -100,000; forecast 9 x -100,000
+//       -> plan -300,000, actual -200,000, variance +100,000, outturn -1,100,000, 6666 bp RED.
+//   plan: target 16,800,000, plan 4,200,000, actual 3,850,001, variance -349,999,
+//       outturn 16,000,001, outturn variance -799,999, 9166 bp AMBER.
+TEST_F(FinanceServiceTest, ReportRollsUpExactlyForAHandWorkedExample) {
+  CreateSmallPlan("worked");
+  const std::string a1 = Scheme("worked", "a", "a1");
+  const std::string a2 = Scheme("worked", "a", "a2");
+  const std::string b1 = Scheme("worked", "b", "b1");
+  const std::string y = "2018-19";
+  std::vector<v1::Posting> postings;
+  for (int m = 1; m <= 3; ++m) {
+    postings.push_back(MakePosting(a1, y, m, v1::PLAN, 1000000));
+    postings.push_back(MakePosting(a2, y, m, v1::PLAN, 500000));
+    postings.push_back(MakePosting(b1, y, m, v1::PLAN, -100000));
+    postings.push_back(MakePosting(a2, y, m, v1::ACTUAL, 400000));
+  }
+  postings.push_back(MakePosting(a1, y, 1, v1::ACTUAL, 900000));
+  postings.push_back(MakePosting(a1, y, 2, v1::ACTUAL, 1050000));
+  postings.push_back(MakePosting(a1, y, 3, v1::ACTUAL, 900001));
+  postings.push_back(MakePosting(a1, y, 4, v1::ACTUAL, 9900));
+  postings.push_back(MakePosting(a1, y, 2, v1::FORECAST, 77700));
+  postings.push_back(MakePosting(b1, y, 1, v1::ACTUAL, -100000));
+  postings.push_back(MakePosting(b1, y, 2, v1::ACTUAL, -100000));
+  for (int m = 4; m <= 12; ++m) {
+    postings.push_back(MakePosting(a1, y, m, v1::FORECAST, 1000000));
+    postings.push_back(MakePosting(a2, y, m, v1::FORECAST, 450000));
+    postings.push_back(MakePosting(b1, y, m, v1::FORECAST, -100000));
+  }
+  ASSERT_TRUE(Batch("worked-1", postings).ok());
+  v1::Posting wrong;
+  ASSERT_TRUE(
+      Post("worked-2", MakePosting(a1, y, 3, v1::ACTUAL, 50000, "keyed twice"), &wrong).ok());
+  ASSERT_TRUE(Post("worked-3", Reversal(wrong.name(), "duplicate of M3 actual")).ok());
+
+  const v1::Report report = Report("plans/worked", y, 3);
+  struct Expected {
+    std::string node;
+    int64_t target, plan, actual, variance, outturn, outturn_variance;
+    v1::Rag rag;
+    int32_t bp;
+  };
+  const std::vector<Expected> expected = {
+      {a1, 12000000, 3000000, 2850001, -149999, 11850001, -149999, v1::GREEN, 9500},
+      {a2, 6000000, 1500000, 1200000, -300000, 5250000, -750000, v1::RED, 8000},
+      {"plans/worked/programmes/a", 18000000, 4500000, 4050001, -449999, 17100001, -899999,
+       v1::AMBER, 9000},
+      {b1, -1200000, -300000, -200000, 100000, -1100000, 100000, v1::RED, 6666},
+      {"plans/worked/programmes/b", -1200000, -300000, -200000, 100000, -1100000, 100000, v1::RED,
+       6666},
+      {"plans/worked", 16800000, 4200000, 3850001, -349999, 16000001, -799999, v1::AMBER, 9166},
+  };
+  for (const Expected& e : expected) {
+    const v1::ReportLine& line = Line(report, e.node);
+    EXPECT_EQ(line.annual_target().pence(), e.target) << e.node;
+    EXPECT_EQ(line.ytd_plan().pence(), e.plan) << e.node;
+    EXPECT_EQ(line.ytd_actual().pence(), e.actual) << e.node;
+    EXPECT_EQ(line.ytd_variance().pence(), e.variance) << e.node;
+    EXPECT_EQ(line.forecast_outturn().pence(), e.outturn) << e.node;
+    EXPECT_EQ(line.outturn_variance().pence(), e.outturn_variance) << e.node;
+    EXPECT_EQ(line.rag(), e.rag) << e.node;
+    EXPECT_EQ(line.delivery_bp(), e.bp) << e.node;
+  }
+  // Depth-first order: plan, a, a1, a2, b, b1.
+  ASSERT_EQ(report.lines_size(), 6);
+  EXPECT_EQ(report.lines(0).node(), "plans/worked");
+  EXPECT_EQ(report.lines(1).node(), "plans/worked/programmes/a");
+  EXPECT_EQ(report.lines(4).node(), "plans/worked/programmes/b");
+
+  // Thresholds are part of the request: at 9,600 bp green, a1 (9,500) is amber.
+  grpc::ClientContext c;
+  v1::GetReportRequest strict;
+  strict.set_plan("plans/worked");
+  strict.set_financial_year(y);
+  strict.set_month(3);
+  strict.mutable_thresholds()->set_green_min_bp(9600);
+  v1::Report strict_report;
+  ASSERT_TRUE(stub_->GetReport(&c, strict, &strict_report).ok());
+  EXPECT_EQ(Line(strict_report, a1).rag(), v1::AMBER);
+  EXPECT_EQ(strict_report.thresholds().green_min_bp(), 9600);
+  EXPECT_EQ(strict_report.thresholds().amber_min_bp(), 8500);
+
+  // The gap trajectory as at M3 2018-19: gap 16,800,000; actual 3,850,001; forecasts after M3
+  // 9 x (1,000,000 + 450,000 - 100,000) = 12,150,000.
+  grpc::ClientContext c2;
+  v1::GetGapTrajectoryRequest gap_request;
+  gap_request.set_plan("plans/worked");
+  gap_request.set_as_of_financial_year(y);
+  gap_request.set_as_of_month(3);
+  v1::GapTrajectory gap;
+  ASSERT_TRUE(stub_->GetGapTrajectory(&c2, gap_request, &gap).ok());
+  ASSERT_EQ(gap.years_size(), 5);
+  EXPECT_EQ(gap.years(2).financial_year(), y);
+  EXPECT_EQ(gap.years(2).gap().pence(), 16800000);
+  EXPECT_EQ(gap.years(2).actual().pence(), 3850001);
+  EXPECT_EQ(gap.years(2).forecast_delivery().pence(), 16000001);
+  EXPECT_EQ(gap.years(2).unmitigated().pence(), 799999);
+}
+
+TEST_F(FinanceServiceTest, RetryReturnsTheFirstResultAndConflictingContentIsRefused) {
+  const std::string scheme = absl::StrCat(kStp, "/programmes/managing-demand/schemes/outpatients");
+  v1::Posting first, again;
+  ASSERT_TRUE(Post("once", MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 12345), &first).ok());
+  ASSERT_TRUE(Post("once", MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 12345), &again).ok());
+  EXPECT_EQ(first.name(), again.name());
+  EXPECT_EQ(first.create_time().seconds(), again.create_time().seconds());
+  EXPECT_EQ(first.principal(), "anonymous");
+  EXPECT_EQ(first.request_id(), "once");
+
+  grpc::Status conflict = Post("once", MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 12346));
+  EXPECT_EQ(conflict.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(AllPostings(scheme).size(), 1u);
+
+  // A batch retried returns the same postings; a batch reusing a single's id is a conflict.
+  v1::BatchCreatePostingsResponse b1, b2;
+  std::vector<v1::Posting> two = {MakePosting(scheme, "2019-20", 2, v1::ACTUAL, 1),
+                                  MakePosting(scheme, "2019-20", 3, v1::ACTUAL, 2)};
+  ASSERT_TRUE(Batch("batch-once", two, &b1).ok());
+  ASSERT_TRUE(Batch("batch-once", two, &b2).ok());
+  ASSERT_EQ(b1.postings_size(), 2);
+  EXPECT_EQ(b1.postings(1).name(), b2.postings(1).name());
+  EXPECT_EQ(Batch("once", two).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(AllPostings(scheme).size(), 3u);
+}
+
+TEST_F(FinanceServiceTest, ConcurrentClientsWithOverlappingRequestIdsPostEachOnce) {
+  const std::vector<std::string> schemes = {
+      absl::StrCat(kStp, "/programmes/managing-demand/schemes/rightcare"),
+      absl::StrCat(kStp, "/programmes/provider-efficiencies/schemes/trust-cips"),
+      absl::StrCat(kStp, "/programmes/community-reinvestment/schemes/community-reinvestment")};
+  constexpr int kIds = 300;
+  constexpr int kThreads = 8;
+  constexpr int kPostsPerThread = 300;
+  // Request k always carries the same content, so every retry is a true retry.
+  const auto posting_for = [&](int k) {
+    return MakePosting(schemes[k % 3], "2019-20", k % 12 + 1, v1::ACTUAL,
+                       (k % 2 ? -1 : 1) * (k + 1));
+  };
+  std::vector<std::map<int, std::string>> seen(kThreads);  // per thread: id -> posting name
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPostsPerThread; ++i) {
+        const int k = (i * 7 + t * 13) % kIds;  // threads overlap heavily
+        v1::Posting out;
+        grpc::Status status = Post(absl::StrCat("rid-", k), posting_for(k), &out);
+        if (!status.ok()) {
+          ++failures;
+          continue;
+        }
+        auto [it, inserted] = seen[t].emplace(k, out.name());
+        if (!inserted && it->second != out.name()) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  // Every thread saw the same posting for the same request_id.
+  std::map<int, std::string> names;
+  for (const auto& per_thread : seen) {
+    for (const auto& [k, name] : per_thread) {
+      auto [it, inserted] = names.emplace(k, name);
+      EXPECT_EQ(it->second, name) << k;
+    }
+  }
+  const std::vector<v1::Posting> ledger = AllPostings();
+  std::set<std::string> request_ids;
+  int64_t ledger_sum = 0;
+  for (const auto& p : ledger) {
+    EXPECT_TRUE(request_ids.insert(p.request_id()).second) << p.request_id();
+    ledger_sum += p.amount().pence();
+  }
+  EXPECT_EQ(ledger.size(), names.size());
+  int64_t expected_sum = 0;
+  for (const auto& [k, name] : names) expected_sum += posting_for(k).amount().pence();
+  EXPECT_EQ(ledger_sum, expected_sum);
+  // The report (from the incrementally kept totals) agrees with the ledger.
+  EXPECT_EQ(Line(Report(kStp, "2019-20", 12), kStp).ytd_actual().pence(), ledger_sum);
+}
+
+TEST_F(FinanceServiceTest, ReversalsCorrectAndCannotBeRepeatedOrReversed) {
+  const std::string scheme =
+      absl::StrCat(kStp, "/programmes/stretch-target/schemes/stretch-target");
+  v1::Posting original, reversal;
+  ASSERT_TRUE(Post("r-1", MakePosting(scheme, "2020-21", 5, v1::ACTUAL, 250000), &original).ok());
+  ASSERT_TRUE(Post("r-2", Reversal(original.name(), "posted to the wrong month"), &reversal).ok());
+  EXPECT_EQ(reversal.amount().pence(), -250000);
+  EXPECT_EQ(reversal.scheme(), scheme);
+  EXPECT_EQ(reversal.month(), 5);
+  EXPECT_EQ(reversal.kind(), v1::ACTUAL);
+  EXPECT_EQ(reversal.reverses(), original.name());
+
+  grpc::ClientContext c;
+  v1::GetPostingRequest get;
+  get.set_name(original.name());
+  v1::Posting reread;
+  ASSERT_TRUE(stub_->GetPosting(&c, get, &reread).ok());
+  EXPECT_EQ(reread.reversed_by(), reversal.name());
+  EXPECT_EQ(reread.amount().pence(), 250000);  // the original is never edited
+
+  grpc::Status twice = Post("r-3", Reversal(original.name(), "again"));
+  EXPECT_EQ(twice.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  grpc::Status of_reversal = Post("r-4", Reversal(reversal.name(), "undo the undo"));
+  EXPECT_EQ(of_reversal.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  // Two reversals of one posting inside one batch: refused as a whole.
+  v1::Posting other;
+  ASSERT_TRUE(Post("r-5", MakePosting(scheme, "2020-21", 6, v1::ACTUAL, 1), &other).ok());
+  EXPECT_EQ(Batch("r-6", {Reversal(other.name(), "x"), Reversal(other.name(), "y")}).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Post("r-7", Reversal("postings/999999", "missing")).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // A reversal names what it reverses and nothing else.
+  v1::Posting mixed = Reversal(other.name(), "x");
+  mixed.mutable_amount()->set_pence(5);
+  grpc::Status mixed_status = Post("r-8", mixed);
+  EXPECT_EQ(mixed_status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ViolationField(mixed_status), "posting.reverses");
+
+  EXPECT_EQ(Line(Report(kStp, "2020-21", 12), scheme).ytd_actual().pence(), 1);
+  EXPECT_EQ(AllPostings(scheme).size(), 3u);
+}
+
+TEST_F(FinanceServiceTest, BadInputIsRefusedWithTheRightStatusAndField) {
+  const std::string scheme = absl::StrCat(kStp, "/programmes/managing-demand/schemes/outpatients");
+  struct Case {
+    std::string what;
+    v1::Posting posting;
+    grpc::StatusCode code;
+    std::string field;
+  };
+  v1::Posting fractional = MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 0);
+  fractional.clear_amount();
+  fractional.set_amount_decimal("12.345");
+  v1::Posting decimal_ok = fractional;
+  decimal_ok.set_amount_decimal("-1,234.56");
+  v1::Posting both = MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 5);
+  both.set_amount_decimal("0.05");
+  v1::Posting huge_decimal = fractional;
+  huge_decimal.set_amount_decimal("100000000000000000");
+  const std::vector<Case> cases = {
+      {"unknown scheme", MakePosting(scheme + "-nope", "2019-20", 1, v1::ACTUAL, 1),
+       grpc::StatusCode::NOT_FOUND, ""},
+      {"a programme is not a scheme",
+       MakePosting(absl::StrCat(kStp, "/programmes/managing-demand"), "2019-20", 1, v1::ACTUAL, 1),
+       grpc::StatusCode::NOT_FOUND, ""},
+      {"month 13", MakePosting(scheme, "2019-20", 13, v1::ACTUAL, 1),
+       grpc::StatusCode::INVALID_ARGUMENT, "posting.month"},
+      {"month 0", MakePosting(scheme, "2019-20", 0, v1::ACTUAL, 1),
+       grpc::StatusCode::INVALID_ARGUMENT, "posting.month"},
+      {"year outside the plan", MakePosting(scheme, "2021-22", 1, v1::ACTUAL, 1),
+       grpc::StatusCode::INVALID_ARGUMENT, "posting.financial_year"},
+      {"malformed year", MakePosting(scheme, "2019-21", 1, v1::ACTUAL, 1),
+       grpc::StatusCode::INVALID_ARGUMENT, "posting.financial_year"},
+      {"no kind", MakePosting(scheme, "2019-20", 1, v1::POSTING_KIND_UNSPECIFIED, 1),
+       grpc::StatusCode::INVALID_ARGUMENT, "posting.kind"},
+      {"fractional pence", fractional, grpc::StatusCode::INVALID_ARGUMENT,
+       "posting.amount_decimal"},
+      {"amount twice", both, grpc::StatusCode::INVALID_ARGUMENT, "posting.amount"},
+      {"decimal beyond int64", huge_decimal, grpc::StatusCode::OUT_OF_RANGE,
+       "posting.amount_decimal"},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    grpc::Status status = Post(absl::StrCat("bad-", n++), c.posting);
+    EXPECT_EQ(status.error_code(), c.code) << c.what << ": " << status.error_message();
+    if (!c.field.empty()) {
+      EXPECT_EQ(ViolationField(status), c.field) << c.what;
+    }
+  }
+  EXPECT_EQ(Post("", MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 1)).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::Posting parsed;
+  ASSERT_TRUE(Post("decimal-ok", decimal_ok, &parsed).ok());
+  EXPECT_EQ(parsed.amount().pence(), -123456);
+  EXPECT_TRUE(parsed.amount_decimal().empty());
+
+  // Overflow: the monthly total would leave int64; refused, and the total is unchanged.
+  ASSERT_TRUE(Post("big", MakePosting(scheme, "2017-18", 1, v1::ACTUAL, INT64_MAX)).ok());
+  grpc::Status overflow = Post("big-2", MakePosting(scheme, "2017-18", 1, v1::ACTUAL, 1));
+  EXPECT_EQ(overflow.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  EXPECT_EQ(ViolationField(overflow), "posting.amount");
+
+  // A batch is all or nothing: the bad second posting names its index; nothing is posted.
+  const size_t before = AllPostings().size();
+  grpc::Status batch = Batch("bad-batch", {MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 1),
+                                           MakePosting(scheme, "2019-20", 13, v1::ACTUAL, 1)});
+  EXPECT_EQ(batch.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ViolationField(batch), "postings[1].month");
+  grpc::Status late =
+      Batch("bad-batch-2", {MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 1),
+                            MakePosting(scheme + "-nope", "2019-20", 1, v1::ACTUAL, 1)});
+  EXPECT_EQ(late.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(AllPostings().size(), before);
+
+  // A closed scheme keeps its postings but takes no more.
+  grpc::ClientContext close_context;
+  v1::CloseSchemeRequest close;
+  close.set_name(scheme);
+  v1::Scheme closed;
+  ASSERT_TRUE(stub_->CloseScheme(&close_context, close, &closed).ok());
+  EXPECT_EQ(closed.state(), v1::Scheme::CLOSED);
+  grpc::Status after_close = Post("closed", MakePosting(scheme, "2019-20", 2, v1::ACTUAL, 1));
+  EXPECT_EQ(after_close.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(AllPostings(scheme).size(), 2u);
+}
+
+TEST_F(FinanceServiceTest, SchemeEditsUseEtagsAndClosedSchemesRefuseEdits) {
+  CreateSmallPlan("edits");
+  const std::string a1 = Scheme("edits", "a", "a1");
+  grpc::ClientContext c1;
+  v1::GetSchemeRequest get;
+  get.set_name(a1);
+  v1::Scheme scheme;
+  ASSERT_TRUE(stub_->GetScheme(&c1, get, &scheme).ok());
+  v1::UpdateSchemeRequest update;
+  *update.mutable_scheme() = scheme;
+  update.mutable_scheme()->clear_targets();
+  v1::YearAmount* t = update.mutable_scheme()->add_targets();
+  t->set_financial_year("2019-20");
+  t->mutable_amount()->set_pence(777);
+  update.mutable_update_mask()->add_paths("targets");
+  v1::Scheme updated;
+  grpc::ClientContext c2;
+  ASSERT_TRUE(stub_->UpdateScheme(&c2, update, &updated).ok());
+  ASSERT_EQ(updated.targets_size(), 1);
+  EXPECT_NE(updated.etag(), scheme.etag());
+  grpc::ClientContext c3;
+  EXPECT_EQ(stub_->UpdateScheme(&c3, update, &updated).error_code(), grpc::StatusCode::ABORTED);
+  // The programme's derived target follows.
+  grpc::ClientContext c4;
+  v1::GetProgrammeRequest gp;
+  gp.set_name("plans/edits/programmes/a");
+  v1::Programme programme;
+  ASSERT_TRUE(stub_->GetProgramme(&c4, gp, &programme).ok());
+  ASSERT_EQ(programme.targets_size(), 2);  // 2018-19 from a2, 2019-20 from a1
+  EXPECT_EQ(programme.targets(1).amount().pence(), 777);
+}
+
+// Two requests with one request_id in the same group commit (same SQLite transaction): the
+// second sees the first's record and returns its postings.
+TEST(LedgerWriterTest, SameRequestIdTwiceInOneTransactionPostsOnce) {
+  dorset::testing::TempDir dir;
+  auto store = FinanceStore::Open(dir.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE(LoadSeedOnce(**store).ok());
+  google::protobuf::RepeatedPtrField<v1::Posting> postings;
+  *postings.Add() = MakePosting("plans/dorset-stp/programmes/managing-demand/schemes/rightcare",
+                                "2019-20", 4, v1::ACTUAL, 42);
+  auto batch = ParsePostings("same", "tester", postings, true);
+  ASSERT_TRUE(batch.ok());
+  (*store)->WithWriter([&](runtime::sqlite::Database& db) {
+    auto writer = LedgerWriter::Create(db);
+    EXPECT_TRUE(writer.ok());
+    auto tx = runtime::sqlite::Transaction::Begin(db);
+    EXPECT_TRUE(tx.ok());
+    auto first = (*writer)->Apply(*batch);
+    auto second = (*writer)->Apply(*batch);
+    EXPECT_TRUE(first.ok() && second.ok());
+    EXPECT_EQ((*first)[0].name(), (*second)[0].name());
+    EXPECT_TRUE(tx->Commit().ok());
+    auto count = db.Prepare("SELECT COUNT(*), SUM(amount_pence) FROM posting");
+    EXPECT_TRUE(count.ok() && *count->Step());
+    EXPECT_EQ(count->Int(0), 1);
+    EXPECT_EQ(count->Int(1), 42);
+    return 0;
+  });
+}
+
+}  // namespace
+}  // namespace dorset::finance
