@@ -28,28 +28,29 @@ struct Session {
 };
 
 int Usage() {
-  std::cerr <<
-      "usage: dorsetctl engagement <command> [arguments] [--option=value ...]\n"
-      "  list-activities [--state=OPEN]          get-activity ACTIVITY\n"
-      "  create-activity --title=T --kind=CONSULTATION|SURVEY|PUBLIC_EVENT|PPG_MEETING\n"
-      "      [--id=x] [--purpose=P] [--localities=localities/a,...] [--finance_scheme=plans/...]\n"
-      "      [--json='{...Activity}'] [--request_id=R]\n"
-      "  open ACTIVITY | close ACTIVITY | publish ACTIVITY --summary=S\n"
-      "  create-theme ACTIVITY --display_name=N [--id=x] [--description=D]\n"
-      "  list-themes ACTIVITY\n"
-      "  respond ACTIVITY --channel=ONLINE|LETTER|EVENT|PHONE [--text=T] [--themes=t1,t2]\n"
-      "      [--sentiment=SUPPORTIVE|NEUTRAL|OPPOSED|MIXED] [--locality=localities/x]\n"
-      "      [--practice=practices/X] [--stakeholder=S] [--publish_consent] [--request_id=R]\n"
-      "  list-responses ACTIVITY [--page_size=N]   export ACTIVITY [--chunk_size=N]\n"
-      "  aggregates ACTIVITY                      you-said-we-did ACTIVITY\n"
-      "  create-decision ACTIVITY --summary=S [--rationale=R] [--themes=t1,...]\n"
-      "      [--decided_by=B] [--published] [--id=x]\n"
-      "  list-decisions ACTIVITY\n"
-      "  create-stakeholder --kind=PATIENT|CARER|... [--display_name=N] [--organisation=O]\n"
-      "      [--email=E] [--phone=P] [--contact_consent] [--publish_consent] [--id=x]\n"
-      "  get-stakeholder S | list-stakeholders | erase-stakeholder S\n"
-      "  generate ACTIVITY --count=N [--seed=1] [--localities=localities/a,...]\n"
-      "      sends N SYNTHETIC responses (text marked [SYNTHETIC]) through CreateResponse\n";
+  std::cerr
+      << "usage: dorsetctl engagement <command> [arguments] [--option=value ...]\n"
+         "  list-activities [--state=OPEN]          get-activity ACTIVITY\n"
+         "  create-activity --title=T --kind=CONSULTATION|SURVEY|PUBLIC_EVENT|PPG_MEETING\n"
+         "      [--id=x] [--purpose=P] [--localities=localities/a,...] "
+         "[--finance_scheme=plans/...]\n"
+         "      [--json='{...Activity}'] [--request_id=R]\n"
+         "  open ACTIVITY | close ACTIVITY | publish ACTIVITY --summary=S\n"
+         "  create-theme ACTIVITY --display_name=N [--id=x] [--description=D]\n"
+         "  list-themes ACTIVITY\n"
+         "  respond ACTIVITY --channel=ONLINE|LETTER|EVENT|PHONE [--text=T] [--themes=t1,t2]\n"
+         "      [--sentiment=SUPPORTIVE|NEUTRAL|OPPOSED|MIXED] [--locality=localities/x]\n"
+         "      [--practice=practices/X] [--stakeholder=S] [--publish_consent] [--request_id=R]\n"
+         "  list-responses ACTIVITY [--page_size=N]   export ACTIVITY [--chunk_size=N]\n"
+         "  aggregates ACTIVITY                      you-said-we-did ACTIVITY\n"
+         "  create-decision ACTIVITY --summary=S [--rationale=R] [--themes=t1,...]\n"
+         "      [--decided_by=B] [--published] [--id=x]\n"
+         "  list-decisions ACTIVITY\n"
+         "  create-stakeholder --kind=PATIENT|CARER|... [--display_name=N] [--organisation=O]\n"
+         "      [--email=E] [--phone=P] [--contact_consent] [--publish_consent] [--id=x]\n"
+         "  get-stakeholder S | list-stakeholders | erase-stakeholder S\n"
+         "  generate ACTIVITY --count=N [--seed=1] [--localities=localities/a,...]\n"
+         "      sends N SYNTHETIC responses (text marked [SYNTHETIC]) through CreateResponse\n";
   return 2;
 }
 
@@ -248,7 +249,8 @@ int RunEngagementCommand(int argc, char** argv) {
     r.set_text(args.GetOr("text", ""));
     r.set_locality(args.GetOr("locality", ""));
     r.set_practice(args.GetOr("practice", ""));
-    if (args.Has("stakeholder")) r.set_stakeholder(Prefixed(*args.Get("stakeholder"), "stakeholders"));
+    if (args.Has("stakeholder"))
+      r.set_stakeholder(Prefixed(*args.Get("stakeholder"), "stakeholders"));
     r.set_publish_consent(args.Has("publish_consent"));
     for (const auto& t : List(args.GetOr("themes", ""))) r.add_themes(ThemeNameOf(activity, t));
     v1::Response out;

@@ -125,7 +125,8 @@ absl::Status ValidateActivityFields(const v1::Activity& a) {
   if (a.title().size() > 300) v.push_back({"activity.title", "at most 300 bytes"});
   if (a.purpose().size() > 10000) v.push_back({"activity.purpose", "at most 10000 bytes"});
   if (!a.finance_scheme().empty() && !IsFinanceSchemeName(a.finance_scheme())) {
-    v.push_back({"activity.finance_scheme", "must be plans/{plan}/programmes/{programme}/schemes/{scheme}"});
+    v.push_back({"activity.finance_scheme",
+                 "must be plans/{plan}/programmes/{programme}/schemes/{scheme}"});
   }
   absl::flat_hash_set<std::string> seen;
   for (int i = 0; i < a.localities_size(); ++i) {
@@ -169,7 +170,8 @@ absl::Status Engagement::CreateActivity(const runtime::Caller& caller,
     return runtime::InvalidArgument("activity_id", "must match [a-z][a-z0-9-]{0,62}");
   }
   for (int i = 0; i < a.localities_size(); ++i) {
-    RETURN_IF_ERROR(CheckLocalityField(a.localities(i), absl::StrCat("activity.localities[", i, "]")));
+    RETURN_IF_ERROR(
+        CheckLocalityField(a.localities(i), absl::StrCat("activity.localities[", i, "]")));
   }
   const std::string id = request.activity_id().empty() ? NewId('a') : request.activity_id();
   const int64_t now = ToMicros(Now());
@@ -220,12 +222,15 @@ absl::Status Engagement::ListActivities(const v1::ListActivitiesRequest& request
     ASSIGN_OR_RETURN(after, page_tokens_.Decode(fingerprint, request.page_token()));
   }
   Store::ReadLease lease = store_.Read();
-  ASSIGN_OR_RETURN(Statement stmt,
-                   lease.db().Prepare(absl::StrCat(
-                       "SELECT ", kColumns,
-                       " FROM activity WHERE id > ? AND (? = 0 OR state = ?) ORDER BY id LIMIT ?")));
-  stmt.Bind(1, after).Bind(2, static_cast<int64_t>(request.state()))
-      .Bind(3, static_cast<int64_t>(request.state())).Bind(4, page_size + 1);
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      lease.db().Prepare(absl::StrCat(
+          "SELECT ", kColumns,
+          " FROM activity WHERE id > ? AND (? = 0 OR state = ?) ORDER BY id LIMIT ?")));
+  stmt.Bind(1, after)
+      .Bind(2, static_cast<int64_t>(request.state()))
+      .Bind(3, static_cast<int64_t>(request.state()))
+      .Bind(4, page_size + 1);
   std::string last_id;
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -244,11 +249,11 @@ absl::Status Engagement::UpdateActivity(const v1::UpdateActivityRequest& request
                                         v1::Activity* out) {
   const v1::Activity& in = request.activity();
   ASSIGN_OR_RETURN(std::string id, ParseActivityName(in.name(), "activity.name"));
-  RETURN_IF_ERROR(CheckMask(request.update_mask(),
-                            {"kind", "title", "purpose", "localities", "finance_scheme",
-                             "window_start_time", "window_end_time", "reported_participants",
-                             "reported_source"},
-                            "Activity"));
+  RETURN_IF_ERROR(
+      CheckMask(request.update_mask(),
+                {"kind", "title", "purpose", "localities", "finance_scheme", "window_start_time",
+                 "window_end_time", "reported_participants", "reported_source"},
+                "Activity"));
   const auto& mask = request.update_mask();
   if (MaskHas(mask, "localities")) {
     for (int i = 0; i < in.localities_size(); ++i) {
@@ -286,7 +291,8 @@ absl::Status Engagement::UpdateActivity(const v1::UpdateActivityRequest& request
       a.clear_window_end_time();
     }
   }
-  if (MaskHas(mask, "reported_participants")) a.set_reported_participants(in.reported_participants());
+  if (MaskHas(mask, "reported_participants"))
+    a.set_reported_participants(in.reported_participants());
   if (MaskHas(mask, "reported_source")) a.set_reported_source(in.reported_source());
   RETURN_IF_ERROR(ValidateActivityFields(a));
   SetTimestamp(a.mutable_update_time(), now);
@@ -329,10 +335,9 @@ absl::Status Engagement::OpenActivity(const v1::OpenActivityRequest& request, v1
   return Transition(
       request.name(), request.etag(), v1::DRAFT, v1::OPEN,
       [&](v1::Activity& a) -> absl::Status {
-        if (a.has_window_end_time() &&
-            absl::FromUnixSeconds(a.window_end_time().seconds()) +
-                    absl::Nanoseconds(a.window_end_time().nanos()) <=
-                now) {
+        if (a.has_window_end_time() && absl::FromUnixSeconds(a.window_end_time().seconds()) +
+                                               absl::Nanoseconds(a.window_end_time().nanos()) <=
+                                           now) {
           return runtime::FailedPrecondition("WINDOW", a.name(),
                                              "the response window has already ended");
         }

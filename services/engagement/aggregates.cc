@@ -25,8 +25,9 @@ struct Cells {
 };
 
 absl::StatusOr<Cells> ReadCells(Database& db, const std::string& activity) {
-  ASSIGN_OR_RETURN(Statement stmt,
-                   db.Prepare("SELECT dimension, key, n FROM response_count WHERE activity_id = ?"));
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      db.Prepare("SELECT dimension, key, n FROM response_count WHERE activity_id = ?"));
   stmt.Bind(1, activity);
   Cells cells;
   while (true) {
@@ -99,8 +100,9 @@ absl::Status Engagement::GetActivityAggregates(const v1::GetActivityAggregatesRe
     absl::StatusOr<int64_t> patients = registry_->LocalityRegisteredPatients(locality);
     if (!patients.ok()) {
       // The counts still answer; the ratio is left empty and the gap logged (names only).
-      runtime::log::Warn("registry population unavailable",
-                         {{"locality", locality}, {"code", absl::StatusCodeToString(patients.status().code())}});
+      runtime::log::Warn(
+          "registry population unavailable",
+          {{"locality", locality}, {"code", absl::StatusCodeToString(patients.status().code())}});
       continue;
     }
     p->set_registered_patients(*patients);

@@ -17,10 +17,10 @@ namespace dorset::engagement {
 
 // Dimensions (response_count.dimension).
 inline constexpr char kDimTotal[] = "total";
-inline constexpr char kDimTheme[] = "theme";                   // key: theme id
-inline constexpr char kDimSentiment[] = "sentiment";           // key: Sentiment name
-inline constexpr char kDimChannel[] = "channel";               // key: Channel name
-inline constexpr char kDimLocality[] = "locality";             // key: locality name or ""
+inline constexpr char kDimTheme[] = "theme";                     // key: theme id
+inline constexpr char kDimSentiment[] = "sentiment";             // key: Sentiment name
+inline constexpr char kDimChannel[] = "channel";                 // key: Channel name
+inline constexpr char kDimLocality[] = "locality";               // key: locality name or ""
 inline constexpr char kDimThemeSentiment[] = "theme_sentiment";  // key: "<theme id>/<Sentiment>"
 
 using CounterCell = std::pair<std::string, std::string>;  // dimension, key

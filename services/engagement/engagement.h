@@ -37,10 +37,10 @@ struct EngagementOptions {
 // A response checked for form and against the registry, ready to be written by the group-commit
 // writer (which checks the rest against the store inside its transaction).
 struct PendingResponse {
-  std::string activity;          // id
-  std::string request_id;        // "" when the client sent none
-  v1::Response response;         // normalised: locality resolved, names checked
-  std::string stakeholder_id;    // "" when anonymous
+  std::string activity;        // id
+  std::string request_id;      // "" when the client sent none
+  v1::Response response;       // normalised: locality resolved, names checked
+  std::string stakeholder_id;  // "" when anonymous
   std::vector<std::string> theme_ids;
 };
 
@@ -67,8 +67,8 @@ class Engagement {
   // Stakeholders.
   absl::Status CreateStakeholder(const runtime::Caller& caller,
                                  const v1::CreateStakeholderRequest& request, v1::Stakeholder* out);
-  absl::Status GetStakeholder(const runtime::Caller& caller, const v1::GetStakeholderRequest& request,
-                              v1::Stakeholder* out);
+  absl::Status GetStakeholder(const runtime::Caller& caller,
+                              const v1::GetStakeholderRequest& request, v1::Stakeholder* out);
   absl::Status ListStakeholders(const runtime::Caller& caller,
                                 const v1::ListStakeholdersRequest& request,
                                 v1::ListStakeholdersResponse* out);
@@ -78,8 +78,8 @@ class Engagement {
                                 const v1::EraseStakeholderRequest& request, v1::Stakeholder* out);
 
   // Activities.
-  absl::Status CreateActivity(const runtime::Caller& caller, const v1::CreateActivityRequest& request,
-                              v1::Activity* out);
+  absl::Status CreateActivity(const runtime::Caller& caller,
+                              const v1::CreateActivityRequest& request, v1::Activity* out);
   absl::Status GetActivity(const v1::GetActivityRequest& request, v1::Activity* out);
   absl::Status ListActivities(const v1::ListActivitiesRequest& request,
                               v1::ListActivitiesResponse* out);
@@ -95,7 +95,8 @@ class Engagement {
   absl::Status UpdateTheme(const v1::UpdateThemeRequest& request, v1::Theme* out);
   absl::Status CreateDecision(const v1::CreateDecisionRequest& request, v1::Decision* out);
   absl::Status GetDecision(const v1::GetDecisionRequest& request, v1::Decision* out);
-  absl::Status ListDecisions(const v1::ListDecisionsRequest& request, v1::ListDecisionsResponse* out);
+  absl::Status ListDecisions(const v1::ListDecisionsRequest& request,
+                             v1::ListDecisionsResponse* out);
   absl::Status UpdateDecision(const v1::UpdateDecisionRequest& request, v1::Decision* out);
 
   // Responses. CreateResponse is PrepareResponse (no store access; registry checks) followed by
@@ -136,8 +137,8 @@ class Engagement {
   absl::StatusOr<v1::Response> LoadResponse(runtime::sqlite::Database& db,
                                             const std::string& activity, int64_t id);
   // Applies a lifecycle step under the write lock.
-  absl::Status Transition(const std::string& name, const std::string& etag,
-                          v1::ActivityState from, v1::ActivityState to,
+  absl::Status Transition(const std::string& name, const std::string& etag, v1::ActivityState from,
+                          v1::ActivityState to,
                           const std::function<absl::Status(v1::Activity&)>& apply,
                           v1::Activity* out);
   absl::Status CheckLocalityField(const std::string& locality, const std::string& field);

@@ -15,8 +15,8 @@ EngagementModule::~EngagementModule() = default;
 
 absl::Status EngagementModule::Init(const runtime::ServiceEnv& env) {
   options_.cache_ttl = absl::Seconds(env.config.cache_ttl_seconds);
-  ASSIGN_OR_RETURN(store_,
-                   Store::Open((std::filesystem::path(env.config.data_dir) / "engagement.db").string()));
+  ASSIGN_OR_RETURN(
+      store_, Store::Open((std::filesystem::path(env.config.data_dir) / "engagement.db").string()));
   ASSIGN_OR_RETURN(runtime::PageTokenCodec tokens,
                    runtime::PageTokenCodec::ForDataDir(env.config.data_dir));
   ASSIGN_OR_RETURN(std::unique_ptr<RegistryLookup> client,

@@ -12,9 +12,9 @@ using runtime::Caller;
 using runtime::Unary;
 
 // Handlers whose logic needs the caller (redaction) and those that do not.
-#define DORSET_WITH_CALLER(method)                                                        \
-  return Unary(gate_, c, [&](const Caller& caller) -> absl::Status {                      \
-    return engagement_.method(caller, *q, r);                                             \
+#define DORSET_WITH_CALLER(method)                                   \
+  return Unary(gate_, c, [&](const Caller& caller) -> absl::Status { \
+    return engagement_.method(caller, *q, r);                        \
   })
 #define DORSET_NO_CALLER(method) \
   return Unary(gate_, c, [&](const Caller&) -> absl::Status { return engagement_.method(*q, r); })
@@ -23,8 +23,9 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::CreateStakeholder(
     Ctx* c, const v1::CreateStakeholderRequest* q, v1::Stakeholder* r) {
   DORSET_WITH_CALLER(CreateStakeholder);
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::GetStakeholder(
-    Ctx* c, const v1::GetStakeholderRequest* q, v1::Stakeholder* r) {
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetStakeholder(Ctx* c,
+                                                                const v1::GetStakeholderRequest* q,
+                                                                v1::Stakeholder* r) {
   DORSET_WITH_CALLER(GetStakeholder);
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::ListStakeholders(
@@ -39,35 +40,43 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::EraseStakeholder(
     Ctx* c, const v1::EraseStakeholderRequest* q, v1::Stakeholder* r) {
   DORSET_WITH_CALLER(EraseStakeholder);
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::CreateActivity(
-    Ctx* c, const v1::CreateActivityRequest* q, v1::Activity* r) {
+grpc::ServerUnaryReactor* EngagementServiceImpl::CreateActivity(Ctx* c,
+                                                                const v1::CreateActivityRequest* q,
+                                                                v1::Activity* r) {
   DORSET_WITH_CALLER(CreateActivity);
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivity(Ctx* c, const v1::GetActivityRequest* q,
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivity(Ctx* c,
+                                                             const v1::GetActivityRequest* q,
                                                              v1::Activity* r) {
   DORSET_NO_CALLER(GetActivity);
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::ListActivities(
-    Ctx* c, const v1::ListActivitiesRequest* q, v1::ListActivitiesResponse* r) {
+grpc::ServerUnaryReactor* EngagementServiceImpl::ListActivities(Ctx* c,
+                                                                const v1::ListActivitiesRequest* q,
+                                                                v1::ListActivitiesResponse* r) {
   DORSET_NO_CALLER(ListActivities);
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateActivity(
-    Ctx* c, const v1::UpdateActivityRequest* q, v1::Activity* r) {
+grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateActivity(Ctx* c,
+                                                                const v1::UpdateActivityRequest* q,
+                                                                v1::Activity* r) {
   DORSET_NO_CALLER(UpdateActivity);
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::OpenActivity(
-    Ctx* c, const v1::OpenActivityRequest* q, v1::Activity* r) {
+grpc::ServerUnaryReactor* EngagementServiceImpl::OpenActivity(Ctx* c,
+                                                              const v1::OpenActivityRequest* q,
+                                                              v1::Activity* r) {
   DORSET_NO_CALLER(OpenActivity);
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::CloseActivity(
-    Ctx* c, const v1::CloseActivityRequest* q, v1::Activity* r) {
+grpc::ServerUnaryReactor* EngagementServiceImpl::CloseActivity(Ctx* c,
+                                                               const v1::CloseActivityRequest* q,
+                                                               v1::Activity* r) {
   DORSET_NO_CALLER(CloseActivity);
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::PublishOutcome(
-    Ctx* c, const v1::PublishOutcomeRequest* q, v1::Activity* r) {
+grpc::ServerUnaryReactor* EngagementServiceImpl::PublishOutcome(Ctx* c,
+                                                                const v1::PublishOutcomeRequest* q,
+                                                                v1::Activity* r) {
   DORSET_NO_CALLER(PublishOutcome);
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::CreateTheme(Ctx* c, const v1::CreateThemeRequest* q,
+grpc::ServerUnaryReactor* EngagementServiceImpl::CreateTheme(Ctx* c,
+                                                             const v1::CreateThemeRequest* q,
                                                              v1::Theme* r) {
   DORSET_NO_CALLER(CreateTheme);
 }
@@ -79,13 +88,15 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::ListThemes(Ctx* c, const v1::Li
                                                             v1::ListThemesResponse* r) {
   DORSET_NO_CALLER(ListThemes);
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateTheme(Ctx* c, const v1::UpdateThemeRequest* q,
+grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateTheme(Ctx* c,
+                                                             const v1::UpdateThemeRequest* q,
                                                              v1::Theme* r) {
   DORSET_NO_CALLER(UpdateTheme);
 }
 
-grpc::ServerUnaryReactor* EngagementServiceImpl::CreateResponse(
-    Ctx* c, const v1::CreateResponseRequest* q, v1::Response* r) {
+grpc::ServerUnaryReactor* EngagementServiceImpl::CreateResponse(Ctx* c,
+                                                                const v1::CreateResponseRequest* q,
+                                                                v1::Response* r) {
   // Not Unary(): the call is finished by the writer thread once its batch has committed.
   grpc::ServerUnaryReactor* reactor = c->DefaultReactor();
   absl::StatusOr<Caller> caller = gate_.Admit(*c);
@@ -106,16 +117,19 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::CreateResponse(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* EngagementServiceImpl::GetResponse(Ctx* c, const v1::GetResponseRequest* q,
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetResponse(Ctx* c,
+                                                             const v1::GetResponseRequest* q,
                                                              v1::Response* r) {
   DORSET_WITH_CALLER(GetResponse);
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::ListResponses(
-    Ctx* c, const v1::ListResponsesRequest* q, v1::ListResponsesResponse* r) {
+grpc::ServerUnaryReactor* EngagementServiceImpl::ListResponses(Ctx* c,
+                                                               const v1::ListResponsesRequest* q,
+                                                               v1::ListResponsesResponse* r) {
   DORSET_WITH_CALLER(ListResponses);
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateResponse(
-    Ctx* c, const v1::UpdateResponseRequest* q, v1::Response* r) {
+grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateResponse(Ctx* c,
+                                                                const v1::UpdateResponseRequest* q,
+                                                                v1::Response* r) {
   DORSET_WITH_CALLER(UpdateResponse);
 }
 
@@ -137,20 +151,24 @@ grpc::ServerWriteReactor<v1::ExportResponsesChunk>* EngagementServiceImpl::Expor
                               stopping_);
 }
 
-grpc::ServerUnaryReactor* EngagementServiceImpl::CreateDecision(
-    Ctx* c, const v1::CreateDecisionRequest* q, v1::Decision* r) {
+grpc::ServerUnaryReactor* EngagementServiceImpl::CreateDecision(Ctx* c,
+                                                                const v1::CreateDecisionRequest* q,
+                                                                v1::Decision* r) {
   DORSET_NO_CALLER(CreateDecision);
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::GetDecision(Ctx* c, const v1::GetDecisionRequest* q,
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetDecision(Ctx* c,
+                                                             const v1::GetDecisionRequest* q,
                                                              v1::Decision* r) {
   DORSET_NO_CALLER(GetDecision);
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::ListDecisions(
-    Ctx* c, const v1::ListDecisionsRequest* q, v1::ListDecisionsResponse* r) {
+grpc::ServerUnaryReactor* EngagementServiceImpl::ListDecisions(Ctx* c,
+                                                               const v1::ListDecisionsRequest* q,
+                                                               v1::ListDecisionsResponse* r) {
   DORSET_NO_CALLER(ListDecisions);
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateDecision(
-    Ctx* c, const v1::UpdateDecisionRequest* q, v1::Decision* r) {
+grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateDecision(Ctx* c,
+                                                                const v1::UpdateDecisionRequest* q,
+                                                                v1::Decision* r) {
   DORSET_NO_CALLER(UpdateDecision);
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivityAggregates(

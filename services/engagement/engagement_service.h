@@ -71,8 +71,7 @@ class EngagementServiceImpl final : public v1::EngagementService::CallbackServic
                                           v1::ListDecisionsResponse* r) override;
   grpc::ServerUnaryReactor* UpdateDecision(Ctx* c, const v1::UpdateDecisionRequest* q,
                                            v1::Decision* r) override;
-  grpc::ServerUnaryReactor* GetActivityAggregates(Ctx* c,
-                                                  const v1::GetActivityAggregatesRequest* q,
+  grpc::ServerUnaryReactor* GetActivityAggregates(Ctx* c, const v1::GetActivityAggregatesRequest* q,
                                                   v1::ActivityAggregates* r) override;
   grpc::ServerUnaryReactor* GetYouSaidWeDid(Ctx* c, const v1::GetYouSaidWeDidRequest* q,
                                             v1::YouSaidWeDid* r) override;

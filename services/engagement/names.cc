@@ -64,7 +64,9 @@ std::string NewId(char prefix) {
   return absl::StrFormat("%c%015x", prefix, bits & 0xfffffffffffffffULL);
 }
 
-std::string StakeholderName(std::string_view id) { return absl::StrCat("stakeholders/", ToAbsl(id)); }
+std::string StakeholderName(std::string_view id) {
+  return absl::StrCat("stakeholders/", ToAbsl(id));
+}
 std::string ActivityName(std::string_view id) { return absl::StrCat("activities/", ToAbsl(id)); }
 std::string ThemeName(std::string_view activity, std::string_view theme) {
   return absl::StrCat("activities/", ToAbsl(activity), "/themes/", ToAbsl(theme));
@@ -114,8 +116,7 @@ absl::StatusOr<ResponseId> ParseResponseName(std::string_view name, std::string_
 absl::StatusOr<std::string> ParseActivitySingleton(std::string_view name, std::string_view suffix,
                                                    std::string_view field) {
   const auto parts = Segments(name);
-  if (parts.size() != 3 || parts[0] != "activities" || parts[2] != suffix ||
-      !IsValidId(parts[1])) {
+  if (parts.size() != 3 || parts[0] != "activities" || parts[2] != suffix || !IsValidId(parts[1])) {
     return runtime::InvalidArgument(field,
                                     absl::StrCat("must be activities/{activity}/", ToAbsl(suffix)));
   }

@@ -31,9 +31,8 @@ void ResponseWriter::Loop() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](ResponseWriter* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
-            return w->stopping_ || !w->queue_.empty();
-          },
+          +[](ResponseWriter* w)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) { return w->stopping_ || !w->queue_.empty(); },
           this));
       if (queue_.empty()) return;  // stopping and drained
       while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_) {
@@ -77,7 +76,8 @@ void ResponseWriter::WriteBatch(std::vector<Job>& batch) {
   }
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!batch_status.ok() && results[i].ok()) {
-      results[i] = runtime::Internal("the response could not be stored; retry with the same request_id");
+      results[i] =
+          runtime::Internal("the response could not be stored; retry with the same request_id");
     }
     batch[i].done(results[i]);
   }

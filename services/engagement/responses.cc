@@ -148,7 +148,8 @@ absl::Status Engagement::CommitResponse(Database& db, const PendingResponse& pen
     st.find_request.Bind(1, "CreateResponse").Bind(2, pending.request_id);
     ASSIGN_OR_RETURN(bool row, st.find_request.Step());
     if (row) {
-      ASSIGN_OR_RETURN(ResponseId previous, ParseResponseName(st.find_request.Text(0), "request_id"));
+      ASSIGN_OR_RETURN(ResponseId previous,
+                       ParseResponseName(st.find_request.Text(0), "request_id"));
       st.find_request.Reset();
       ASSIGN_OR_RETURN(*out, LoadResponse(db, previous.activity, previous.id));
       return absl::OkStatus();
@@ -221,20 +222,24 @@ absl::Status Engagement::CommitResponse(Database& db, const PendingResponse& pen
   RETURN_IF_ERROR(st.insert_response.Run());
   st.insert_response.Reset();
   const int64_t id = db.LastInsertRowId();
-  RETURN_IF_ERROR(BumpCounters(
-      st.bump_counter, pending.activity,
-      CounterCells(r.channel(), r.sentiment(), r.locality(), pending.theme_ids), 1));
+  RETURN_IF_ERROR(
+      BumpCounters(st.bump_counter, pending.activity,
+                   CounterCells(r.channel(), r.sentiment(), r.locality(), pending.theme_ids), 1));
   st.bump_counter.Reset();
   const std::string name = ResponseName(pending.activity, id);
   if (!pending.request_id.empty()) {
     st.record_request.Reset();
-    st.record_request.Bind(1, "CreateResponse").Bind(2, pending.request_id).Bind(3, name).Bind(4, now_us);
+    st.record_request.Bind(1, "CreateResponse")
+        .Bind(2, pending.request_id)
+        .Bind(3, name)
+        .Bind(4, now_us);
     RETURN_IF_ERROR(st.record_request.Run());
     st.record_request.Reset();
   }
   *out = r;
   out->set_name(name);
-  out->set_stakeholder(pending.stakeholder_id.empty() ? "" : StakeholderName(pending.stakeholder_id));
+  out->set_stakeholder(pending.stakeholder_id.empty() ? ""
+                                                      : StakeholderName(pending.stakeholder_id));
   SetTimestamp(out->mutable_create_time(), now_us);
   SetTimestamp(out->mutable_update_time(), now_us);
   out->set_etag(Etag(1));
@@ -358,8 +363,11 @@ absl::Status Engagement::UpdateResponse(const runtime::Caller& caller,
   ASSIGN_OR_RETURN(Statement update,
                    db.Prepare("UPDATE response SET themes = ?, sentiment = ?, update_time = ?, "
                               "version = ? WHERE id = ?"));
-  update.Bind(1, JoinList(new_theme_ids)).Bind(2, static_cast<int64_t>(sentiment)).Bind(3, now)
-      .Bind(4, version + 1).Bind(5, id.id);
+  update.Bind(1, JoinList(new_theme_ids))
+      .Bind(2, static_cast<int64_t>(sentiment))
+      .Bind(3, now)
+      .Bind(4, version + 1)
+      .Bind(5, id.id);
   RETURN_IF_ERROR(update.Run());
   ASSIGN_OR_RETURN(Statement bump, db.Prepare(kBumpCounterSql));
   RETURN_IF_ERROR(BumpCounters(bump, id.activity, old_cells, -1));

@@ -59,8 +59,9 @@ absl::Status CheckEtag(std::string_view type, std::string_view name, std::string
 absl::StatusOr<std::optional<std::string>> FindRequest(Database& db, std::string_view method,
                                                        std::string_view request_id) {
   if (request_id.empty()) return std::optional<std::string>();
-  ASSIGN_OR_RETURN(auto stmt,
-                   db.Prepare("SELECT resource FROM request_log WHERE method = ? AND request_id = ?"));
+  ASSIGN_OR_RETURN(
+      auto stmt,
+      db.Prepare("SELECT resource FROM request_log WHERE method = ? AND request_id = ?"));
   stmt.Bind(1, method).Bind(2, request_id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<std::string>();
@@ -77,7 +78,8 @@ absl::Status RecordRequest(Database& db, std::string_view method, std::string_vi
 }
 
 absl::Status CheckRequestId(std::string_view request_id) {
-  if (request_id.size() > 128) return runtime::InvalidArgument("request_id", "at most 128 characters");
+  if (request_id.size() > 128)
+    return runtime::InvalidArgument("request_id", "at most 128 characters");
   for (char c : request_id) {
     if (c < 0x21 || c > 0x7e) {
       return runtime::InvalidArgument("request_id", "printable ASCII without spaces only");
@@ -96,8 +98,8 @@ absl::Status CheckMask(const google::protobuf::FieldMask& mask,
     for (std::string_view a : allowed) ok = ok || path == a;
     if (!ok) {
       return runtime::InvalidArgument(
-          "update_mask", absl::StrCat("\"", path, "\" is not an updatable field of ",
-                                      ToAbsl(resource)));
+          "update_mask",
+          absl::StrCat("\"", path, "\" is not an updatable field of ", ToAbsl(resource)));
     }
   }
   return absl::OkStatus();

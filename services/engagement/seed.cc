@@ -92,8 +92,12 @@ absl::Status Engagement::SeedIfEmpty() {
                               "create_time, update_time, version) VALUES (?,?,?,?,?,?,1)"));
   for (const SeedTheme& t : kThemes) {
     theme.Reset();
-    theme.Bind(1, kActivityId).Bind(2, t.id).Bind(3, t.title).Bind(4, t.description)
-        .Bind(5, created).Bind(6, created);
+    theme.Bind(1, kActivityId)
+        .Bind(2, t.id)
+        .Bind(3, t.title)
+        .Bind(4, t.description)
+        .Bind(5, created)
+        .Bind(6, created);
     RETURN_IF_ERROR(theme.Run());
   }
   const SeedDecision decisions[] = {
@@ -121,9 +125,15 @@ absl::Status Engagement::SeedIfEmpty() {
   for (const SeedDecision& d : decisions) {
     std::vector<std::string> themes(d.themes.begin(), d.themes.end());
     decision.Reset();
-    decision.Bind(1, kActivityId).Bind(2, d.id).Bind(3, d.summary).Bind(4, d.rationale)
-        .Bind(5, JoinList(themes)).Bind(6, "NHS Dorset CCG Governing Body")
-        .Bind(7, Utc(2017, 9, 20)).Bind(8, created).Bind(9, created);
+    decision.Bind(1, kActivityId)
+        .Bind(2, d.id)
+        .Bind(3, d.summary)
+        .Bind(4, d.rationale)
+        .Bind(5, JoinList(themes))
+        .Bind(6, "NHS Dorset CCG Governing Body")
+        .Bind(7, Utc(2017, 9, 20))
+        .Bind(8, created)
+        .Bind(9, created);
     RETURN_IF_ERROR(decision.Run());
   }
   RETURN_IF_ERROR(txn.Commit());

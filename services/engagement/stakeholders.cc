@@ -81,7 +81,8 @@ absl::Status ValidateContact(const v1::ContactDetails& contact) {
         ok = false;
       }
     }
-    if (!ok || digits < 6) violations.push_back({"stakeholder.contact.phone", "not a phone number"});
+    if (!ok || digits < 6)
+      violations.push_back({"stakeholder.contact.phone", "not a phone number"});
   }
   if (contact.postal_address().size() > 1000) {
     violations.push_back({"stakeholder.contact.postal_address", "at most 1000 bytes"});
@@ -190,8 +191,7 @@ absl::Status Engagement::CreateStakeholder(const runtime::Caller& caller,
     return runtime::InvalidArgument("stakeholder_id", "must match [a-z][a-z0-9-]{0,62}");
   }
   RETURN_IF_ERROR(CheckLocalityField(s.locality(), "stakeholder.locality"));
-  const std::string id =
-      request.stakeholder_id().empty() ? NewId('s') : request.stakeholder_id();
+  const std::string id = request.stakeholder_id().empty() ? NewId('s') : request.stakeholder_id();
   const int64_t now = ToMicros(Now());
   s.set_name(StakeholderName(id));
   s.set_erased(false);
@@ -221,8 +221,8 @@ absl::Status Engagement::CreateStakeholder(const runtime::Caller& caller,
     }
     ASSIGN_OR_RETURN(*out, LoadStakeholder(db, result_id));
   }
-  runtime::log::Info("stakeholder created",
-                     {{"stakeholder", out->name()}, {"kind", v1::StakeholderKind_Name(out->kind())}});
+  runtime::log::Info("stakeholder created", {{"stakeholder", out->name()},
+                                             {"kind", v1::StakeholderKind_Name(out->kind())}});
   RedactStakeholder(caller, *out);
   return absl::OkStatus();
 }
@@ -268,12 +268,15 @@ absl::Status Engagement::ListStakeholders(const runtime::Caller& caller,
     ASSIGN_OR_RETURN(after, page_tokens_.Decode(fingerprint, request.page_token()));
   }
   Store::ReadLease lease = store_.Read();
-  ASSIGN_OR_RETURN(Statement stmt,
-                   lease.db().Prepare(absl::StrCat(
-                       "SELECT ", kColumns,
-                       " FROM stakeholder WHERE id > ? AND (? = 0 OR kind = ?) ORDER BY id LIMIT ?")));
-  stmt.Bind(1, after).Bind(2, static_cast<int64_t>(request.kind()))
-      .Bind(3, static_cast<int64_t>(request.kind())).Bind(4, page_size + 1);
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      lease.db().Prepare(absl::StrCat(
+          "SELECT ", kColumns,
+          " FROM stakeholder WHERE id > ? AND (? = 0 OR kind = ?) ORDER BY id LIMIT ?")));
+  stmt.Bind(1, after)
+      .Bind(2, static_cast<int64_t>(request.kind()))
+      .Bind(3, static_cast<int64_t>(request.kind()))
+      .Bind(4, page_size + 1);
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;
@@ -294,11 +297,11 @@ absl::Status Engagement::UpdateStakeholder(const runtime::Caller& caller,
                                            v1::Stakeholder* out) {
   const v1::Stakeholder& in = request.stakeholder();
   ASSIGN_OR_RETURN(std::string id, ParseStakeholderName(in.name(), "stakeholder.name"));
-  RETURN_IF_ERROR(CheckMask(request.update_mask(),
-                            {"kind", "display_name", "organisation", "contact", "contact.email",
-                             "contact.phone", "contact.postal_address", "contact_consent",
-                             "publish_consent", "locality"},
-                            "Stakeholder"));
+  RETURN_IF_ERROR(CheckMask(
+      request.update_mask(),
+      {"kind", "display_name", "organisation", "contact", "contact.email", "contact.phone",
+       "contact.postal_address", "contact_consent", "publish_consent", "locality"},
+      "Stakeholder"));
   const auto& mask = request.update_mask();
   if (MaskHas(mask, "locality")) {
     RETURN_IF_ERROR(CheckLocalityField(in.locality(), "stakeholder.locality"));

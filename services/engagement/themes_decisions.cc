@@ -60,9 +60,9 @@ int64_t VersionOf(const std::string& etag) {
 }
 
 absl::StatusOr<v1::Theme> LoadTheme(Database& db, const ChildName& name) {
-  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(absl::StrCat(
-                                       "SELECT ", kThemeColumns,
-                                       " FROM theme WHERE activity_id = ? AND id = ?")));
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db.Prepare(absl::StrCat("SELECT ", kThemeColumns,
+                                           " FROM theme WHERE activity_id = ? AND id = ?")));
   stmt.Bind(1, name.activity).Bind(2, name.id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return runtime::NotFound("Theme", ThemeName(name.activity, name.id));
@@ -70,9 +70,9 @@ absl::StatusOr<v1::Theme> LoadTheme(Database& db, const ChildName& name) {
 }
 
 absl::StatusOr<v1::Decision> LoadDecision(Database& db, const ChildName& name) {
-  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(absl::StrCat(
-                                       "SELECT ", kDecisionColumns,
-                                       " FROM decision WHERE activity_id = ? AND id = ?")));
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db.Prepare(absl::StrCat("SELECT ", kDecisionColumns,
+                                           " FROM decision WHERE activity_id = ? AND id = ?")));
   stmt.Bind(1, name.activity).Bind(2, name.id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return runtime::NotFound("Decision", DecisionName(name.activity, name.id));
@@ -222,8 +222,8 @@ absl::Status Engagement::CreateTheme(const v1::CreateThemeRequest& request, v1::
       return runtime::AlreadyExists("Theme", ThemeName(activity, id));
     }
     RETURN_IF_ERROR(saved);
-    RETURN_IF_ERROR(RecordRequest(db, "CreateTheme", request.request_id(),
-                                  ThemeName(activity, id), now));
+    RETURN_IF_ERROR(
+        RecordRequest(db, "CreateTheme", request.request_id(), ThemeName(activity, id), now));
     RETURN_IF_ERROR(txn.Commit());
   }
   ASSIGN_OR_RETURN(*out, LoadTheme(db, name));
@@ -316,8 +316,8 @@ absl::Status Engagement::CreateDecision(const v1::CreateDecisionRequest& request
       return runtime::AlreadyExists("Decision", DecisionName(activity, id));
     }
     RETURN_IF_ERROR(saved);
-    RETURN_IF_ERROR(RecordRequest(db, "CreateDecision", request.request_id(),
-                                  DecisionName(activity, id), now));
+    RETURN_IF_ERROR(
+        RecordRequest(db, "CreateDecision", request.request_id(), DecisionName(activity, id), now));
     RETURN_IF_ERROR(txn.Commit());
     runtime::log::Info("decision recorded", {{"decision", DecisionName(activity, id)}});
   }
@@ -367,10 +367,10 @@ absl::Status Engagement::UpdateDecision(const v1::UpdateDecisionRequest& request
   const v1::Decision& in = request.decision();
   ASSIGN_OR_RETURN(ChildName name, ParseDecisionName(in.name(), "decision.name"));
   const auto& mask = request.update_mask();
-  RETURN_IF_ERROR(CheckMask(mask,
-                            {"summary", "rationale", "themes", "responses", "decided_by",
-                             "decide_time", "published"},
-                            "Decision"));
+  RETURN_IF_ERROR(CheckMask(
+      mask,
+      {"summary", "rationale", "themes", "responses", "decided_by", "decide_time", "published"},
+      "Decision"));
   const int64_t now = ToMicros(Now());
   absl::MutexLock lock(&store_.write_mutex());
   Database& db = store_.writer();

@@ -40,8 +40,8 @@ struct EngagementServer {
     EngagementOptions options;
     std::shared_ptr<FakeClock> c = clock;
     options.now = [c] { return c->Now(); };
-    auto started = runtime::ServiceHost::Start(std::move(config),
-                                               std::make_unique<EngagementModule>(options));
+    auto started =
+        runtime::ServiceHost::Start(std::move(config), std::make_unique<EngagementModule>(options));
     ASSERT_TRUE(started.ok()) << started.status();
     host = *std::move(started);
     stub = v1::EngagementService::NewStub(dorset::testing::LocalChannel(host->grpc_port()));

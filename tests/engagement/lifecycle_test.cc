@@ -1,7 +1,6 @@
 // Activities: the lifecycle and its refusals, the open window, etags, request ids and the seed.
-#include "tests/engagement/engagement_test_util.h"
-
 #include "gmock/gmock.h"
+#include "tests/engagement/engagement_test_util.h"
 
 namespace dorset::engagement::testing {
 namespace {

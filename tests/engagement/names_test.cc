@@ -1,7 +1,8 @@
 // Pure helpers: resource names, the participation ratio and the synthetic generator's marking.
+#include "services/engagement/names.h"
+
 #include "gtest/gtest.h"
 #include "services/engagement/counters.h"
-#include "services/engagement/names.h"
 #include "services/engagement/synthetic/synthetic_responses.h"
 
 namespace dorset::engagement {
@@ -41,8 +42,8 @@ TEST(PerThousandTest, IsExactFixedPointFromIntegers) {
 }
 
 TEST(SyntheticResponsesTest, EveryResponseIsMarkedAndDeterministic) {
-  SyntheticOptions options{7, {"activities/a/themes/t1", "activities/a/themes/t2"},
-                           {"localities/x", "localities/y"}};
+  SyntheticOptions options{
+      7, {"activities/a/themes/t1", "activities/a/themes/t2"}, {"localities/x", "localities/y"}};
   SyntheticResponses one(options), two(options);
   for (int i = 0; i < 200; ++i) {
     v1::Response a = one.Next(), b = two.Next();

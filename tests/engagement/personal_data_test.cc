@@ -50,11 +50,11 @@ class PersonalDataTest : public ::testing::Test {
     config.auth = runtime::AuthMode::kTokens;
     config.tokens_file = tokens_.File("tokens");
     config.redis = redis_->address();
-    dorset::testing::WriteTokensFile(
-        config.tokens_file, {{kEditor, "editor", "engagement-editor"},
-                             {kReader, "reader", "reader"},
-                             {kPersonal, "dpo", "personal-data-reader"},
-                             {kAdmin, "admin", "admin"}});
+    dorset::testing::WriteTokensFile(config.tokens_file,
+                                     {{kEditor, "editor", "engagement-editor"},
+                                      {kReader, "reader", "reader"},
+                                      {kPersonal, "dpo", "personal-data-reader"},
+                                      {kAdmin, "admin", "admin"}});
     server_.Start(config);
   }
   void TearDown() override {
@@ -154,7 +154,8 @@ TEST_F(PersonalDataTest, ContactDetailsAndPrivateTextAreRedactedWithoutThePermis
   EXPECT_EQ(as_dpo.contact().postal_address(), kAddress);
 
   v1::ListStakeholdersResponse listed;
-  ASSERT_TRUE(stub().ListStakeholders(Ctx(kReader).get(), v1::ListStakeholdersRequest(), &listed).ok());
+  ASSERT_TRUE(
+      stub().ListStakeholders(Ctx(kReader).get(), v1::ListStakeholdersRequest(), &listed).ok());
   ASSERT_EQ(listed.stakeholders_size(), 1);
   EXPECT_EQ(listed.stakeholders(0).contact().email(), "");
 
@@ -192,7 +193,8 @@ TEST_F(PersonalDataTest, ContactDetailsAndPrivateTextAreRedactedWithoutThePermis
   v1::Stakeholder out;
   v1::GetStakeholderRequest get;
   get.set_name("stakeholders/zq");
-  EXPECT_EQ(stub().GetStakeholder(Ctx().get(), get, &out).error_code(), StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(stub().GetStakeholder(Ctx().get(), get, &out).error_code(),
+            StatusCode::UNAUTHENTICATED);
   v1::CreateStakeholderRequest create;
   create.mutable_stakeholder()->set_kind(v1::PUBLIC);
   create.mutable_stakeholder()->set_display_name("x");
@@ -203,7 +205,8 @@ TEST_F(PersonalDataTest, ContactDetailsAndPrivateTextAreRedactedWithoutThePermis
 TEST_F(PersonalDataTest, ErasureOverwritesPersonalDataEverywhereAndKeepsAggregates) {
   CreatePersonAndResponses();
   GetStakeholder("stakeholders/zq", kPersonal);  // fills the shared cache
-  EXPECT_THAT(redis_->Cli("KEYS engagement:v1:stakeholder:*"), HasSubstr("engagement:v1:stakeholder:zq"));
+  EXPECT_THAT(redis_->Cli("KEYS engagement:v1:stakeholder:*"),
+              HasSubstr("engagement:v1:stakeholder:zq"));
   const std::string before = Aggregates(kReader).SerializeAsString();
 
   v1::EraseStakeholderRequest erase;

@@ -20,7 +20,8 @@ class RegistryChecksTest : public ::testing::Test {
         std::make_unique<registry::RegistryModule>());
     ASSERT_TRUE(registry.ok()) << registry.status();
     registry_ = *std::move(registry);
-    auto stub = reg::RegistryService::NewStub(dorset::testing::LocalChannel(registry_->grpc_port()));
+    auto stub =
+        reg::RegistryService::NewStub(dorset::testing::LocalChannel(registry_->grpc_port()));
 
     // Localities (and their cluster) through the import API.
     {

@@ -63,7 +63,8 @@ TEST_F(ResponsesTest, AggregatesMatchAHandCountedExample) {
   EXPECT_EQ(a.total_responses(), 5);
   EXPECT_EQ(ToMap(a.by_theme()), (Counts{{access, 3}, {cost, 2}}));
   EXPECT_EQ(ToMap(a.by_sentiment()), (Counts{{"SUPPORTIVE", 1}, {"OPPOSED", 3}, {"NEUTRAL", 1}}));
-  EXPECT_EQ(ToMap(a.by_channel()), (Counts{{"ONLINE", 2}, {"LETTER", 1}, {"PHONE", 1}, {"EVENT", 1}}));
+  EXPECT_EQ(ToMap(a.by_channel()),
+            (Counts{{"ONLINE", 2}, {"LETTER", 1}, {"PHONE", 1}, {"EVENT", 1}}));
   EXPECT_EQ(ToMap(a.by_locality()),
             (Counts{{"localities/north", 2}, {"localities/south", 2}, {"", 1}}));
   ASSERT_EQ(a.participation_size(), 2);
@@ -147,9 +148,9 @@ TEST_F(ResponsesTest, RefusesMalformedResponsesNamingTheField) {
   r = ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {});
   r.set_stakeholder("stakeholders/nobody");
   EXPECT_EQ(Respond(stub(), "bad", r, &out).error_code(), StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(Respond(stub(), "missing", ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {}), &out)
-                .error_code(),
-            StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      Respond(stub(), "missing", ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {}), &out).error_code(),
+      StatusCode::NOT_FOUND);
   // Nothing refused was counted.
   v1::GetActivityAggregatesRequest request;
   request.set_name("activities/bad/aggregates");

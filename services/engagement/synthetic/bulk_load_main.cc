@@ -24,7 +24,7 @@
 
 namespace {
 
-using namespace dorset;             // NOLINT
+using namespace dorset;              // NOLINT
 using namespace dorset::engagement;  // NOLINT
 
 int Fail(const absl::Status& status) {
@@ -42,15 +42,23 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const size_t eq = arg.find('=');
-    const std::string name = arg.substr(0, eq), value = eq == std::string::npos ? "" : arg.substr(eq + 1);
+    const std::string name = arg.substr(0, eq),
+                      value = eq == std::string::npos ? "" : arg.substr(eq + 1);
     bool ok = true;
-    if (name == "--data_dir") data_dir = value;
-    else if (name == "--activity") activity = value;
-    else if (name == "--count") ok = absl::SimpleAtoi(value, &count) && count >= 0;
-    else if (name == "--themes") ok = absl::SimpleAtoi(value, &themes) && themes >= 0 && themes <= 50;
-    else if (name == "--seed") ok = absl::SimpleAtoi(value, &seed);
-    else if (name == "--localities") localities_flag = value;
-    else ok = false;
+    if (name == "--data_dir")
+      data_dir = value;
+    else if (name == "--activity")
+      activity = value;
+    else if (name == "--count")
+      ok = absl::SimpleAtoi(value, &count) && count >= 0;
+    else if (name == "--themes")
+      ok = absl::SimpleAtoi(value, &themes) && themes >= 0 && themes <= 50;
+    else if (name == "--seed")
+      ok = absl::SimpleAtoi(value, &seed);
+    else if (name == "--localities")
+      localities_flag = value;
+    else
+      ok = false;
     if (!ok) {
       std::cerr << "bad flag: " << arg << "\n"
                 << "usage: dorset-engagement-synth --data_dir=DIR --activity=ID --count=N "
@@ -88,7 +96,8 @@ int main(int argc, char** argv) {
     create.mutable_activity()->set_title(absl::StrCat("[SYNTHETIC] generated survey ", activity));
     create.mutable_activity()->set_purpose("Synthetic data for tests and benchmarks.");
     for (const std::string& l : localities) create.mutable_activity()->add_localities(l);
-    if (absl::Status s = engagement.CreateActivity(tool, create, &existing); !s.ok()) return Fail(s);
+    if (absl::Status s = engagement.CreateActivity(tool, create, &existing); !s.ok())
+      return Fail(s);
     for (int t = 1; t <= themes; ++t) {
       v1::CreateThemeRequest theme;
       theme.set_parent(ActivityName(activity));
@@ -119,7 +128,8 @@ int main(int argc, char** argv) {
     if (absl::Status s = engagement.BulkLoadResponses(activity, chunk); !s.ok()) return Fail(s);
     done += n;
   }
-  std::cout << "{\"activity\":\"" << ActivityName(activity) << "\",\"synthetic_responses\":" << count
+  std::cout << "{\"activity\":\"" << ActivityName(activity)
+            << "\",\"synthetic_responses\":" << count
             << ",\"seconds\":" << absl::ToDoubleSeconds(absl::Now() - start) << "}\n";
   return 0;
 }

@@ -41,17 +41,19 @@ class SyntheticResponses {
 
 namespace synthetic_internal {
 
-constexpr const char* kOpenings[] = {
-    "I think", "As a carer I feel", "Our family believes", "Speaking for our patient group,",
-    "As someone who works in the NHS I feel", "Living in a rural area I worry"};
-constexpr const char* kViews[] = {
-    "travel times to hospital matter more than anything else",
-    "care closer to home would make a real difference",
-    "the proposals need clearer detail before any change",
-    "public transport links must be part of the plan",
-    "staffing should be sorted out before services move",
-    "the community hospital is vital to our town",
-    "specialist centres will save lives if ambulances are quick"};
+constexpr const char* kOpenings[] = {"I think",
+                                     "As a carer I feel",
+                                     "Our family believes",
+                                     "Speaking for our patient group,",
+                                     "As someone who works in the NHS I feel",
+                                     "Living in a rural area I worry"};
+constexpr const char* kViews[] = {"travel times to hospital matter more than anything else",
+                                  "care closer to home would make a real difference",
+                                  "the proposals need clearer detail before any change",
+                                  "public transport links must be part of the plan",
+                                  "staffing should be sorted out before services move",
+                                  "the community hospital is vital to our town",
+                                  "specialist centres will save lives if ambulances are quick"};
 constexpr const char* kClosings[] = {"", " Please listen to local people.",
                                      " Thank you for asking.", " We need more information."};
 
@@ -98,7 +100,8 @@ inline v1::Response SyntheticResponses::Next() {
   auto pick = [&](auto& array) {
     return array[std::uniform_int_distribution<size_t>(0, std::size(array) - 1)(rng_)];
   };
-  r.set_text(absl::StrCat(kSyntheticMarker, " ", pick(synthetic_internal::kOpenings), " ", pick(synthetic_internal::kViews), ".",
+  r.set_text(absl::StrCat(kSyntheticMarker, " ", pick(synthetic_internal::kOpenings), " ",
+                          pick(synthetic_internal::kViews), ".",
                           pick(synthetic_internal::kClosings), " (synthetic #", count_, ")"));
   r.set_publish_consent(Pick({6, 4}) == 0);
   return r;
