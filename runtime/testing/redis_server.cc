@@ -1,6 +1,7 @@
 #include "runtime/testing/redis_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -39,6 +40,9 @@ absl::Status RedisServer::Launch() {
   const std::string port = std::to_string(port_);
   pid_ = fork();
   if (pid_ == 0) {
+    // Redis prints a banner before it reads --loglevel; keep test output readable.
+    const int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
     execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
            "--dir", dir_.path().c_str(), "--save", "", "--appendonly", "no", "--loglevel",
            "warning", static_cast<char*>(nullptr));

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "dorset/bench/v1/echo.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "runtime/testing/redis_server.h"
 #include "runtime/testing/temp_dir.h"
@@ -118,7 +119,9 @@ TEST(ServerProcessTest, SigtermDrainsLetsTheInFlightCallFinishAndExitsZero) {
   EXPECT_TRUE(saw_not_ready);
   httplib::Client ops("127.0.0.1", server.ops_port());
   auto readyz = ops.Get("/readyz");
-  if (readyz) EXPECT_EQ(readyz->status, 503);
+  if (readyz) {
+    EXPECT_EQ(readyz->status, 503);
+  }
 
   EXPECT_EQ(server.WaitExit(absl::Seconds(15)), 0);
   for (int i = 0; i < 100 && !done; ++i) absl::SleepFor(absl::Milliseconds(20));
