@@ -47,7 +47,7 @@ int Usage() {
          "      [--decided_by=B] [--published] [--id=x]\n"
          "  list-decisions ACTIVITY\n"
          "  create-stakeholder --kind=PATIENT|CARER|... [--display_name=N] [--organisation=O]\n"
-         "      [--email=E] [--phone=P] [--contact_consent] [--publish_consent] [--id=x]\n"
+         "      [--email=E] [--phone=P] [--contact_consent] [--publish_consent]\n"
          "  get-stakeholder S | list-stakeholders | erase-stakeholder S\n"
          "  generate ACTIVITY --count=N [--seed=1] [--localities=localities/a,...]\n"
          "      sends N SYNTHETIC responses (text marked [SYNTHETIC]) through CreateResponse\n";
@@ -312,7 +312,6 @@ int RunEngagementCommand(int argc, char** argv) {
     st.mutable_contact_consent()->set_granted(args.Has("contact_consent"));
     st.mutable_publish_consent()->set_granted(args.Has("publish_consent"));
     st.set_locality(args.GetOr("locality", ""));
-    request.set_stakeholder_id(args.GetOr("id", ""));
     request.set_request_id(args.GetOr("request_id", ""));
     v1::Stakeholder out;
     return Done(s.stub->CreateStakeholder(ctx().get(), request, &out), out);

@@ -187,11 +187,12 @@ absl::Status Engagement::CreateStakeholder(const runtime::Caller& caller,
   RETURN_IF_ERROR(CheckRequestId(request.request_id()));
   v1::Stakeholder s = request.stakeholder();
   RETURN_IF_ERROR(ValidateStakeholder(s));
-  if (!request.stakeholder_id().empty() && !IsValidId(request.stakeholder_id())) {
-    return runtime::InvalidArgument("stakeholder_id", "must match [a-z][a-z0-9-]{0,62}");
+  if (!request.stakeholder_id().empty()) {
+    // A chosen id would be logged and shown to everyone; people's names must not end up there.
+    return runtime::InvalidArgument("stakeholder_id", "assigned by the server; leave it empty");
   }
   RETURN_IF_ERROR(CheckLocalityField(s.locality(), "stakeholder.locality"));
-  const std::string id = request.stakeholder_id().empty() ? NewId('s') : request.stakeholder_id();
+  const std::string id = NewId('s');
   const int64_t now = ToMicros(Now());
   s.set_name(StakeholderName(id));
   s.set_erased(false);

@@ -91,7 +91,6 @@ class PersonalDataTest : public ::testing::Test {
   // A stakeholder with every kind of personal data, and two responses from them.
   void CreatePersonAndResponses() {
     v1::CreateStakeholderRequest create;
-    create.set_stakeholder_id("zq");
     v1::Stakeholder& s = *create.mutable_stakeholder();
     s.set_kind(v1::CARER);
     s.set_display_name(kName);
@@ -101,6 +100,8 @@ class PersonalDataTest : public ::testing::Test {
     s.mutable_contact_consent()->set_granted(true);
     v1::Stakeholder created;
     ASSERT_TRUE(stub().CreateStakeholder(Ctx(kEditor).get(), create, &created).ok());
+    person_ = created.name();
+    person_id_ = person_.substr(person_.find('/') + 1);
     // The editor may write but not read personal data: even its own create comes back redacted.
     EXPECT_TRUE(created.personal_data_redacted());
     EXPECT_EQ(created.display_name(), "");
@@ -112,10 +113,10 @@ class PersonalDataTest : public ::testing::Test {
     const std::string theme = MakeTheme(stub(), "pd", "buses", kEditor).name();
     ASSERT_TRUE(Open(stub(), "pd", kEditor).ok());
     v1::Response r = ResponseOf(v1::LETTER, v1::OPPOSED, "localities/east", {theme}, kPrivateText);
-    r.set_stakeholder("stakeholders/zq");
+    r.set_stakeholder(person_);
     ASSERT_TRUE(Respond(stub(), "pd", r, &private_response_, kEditor).ok());
     r = ResponseOf(v1::ONLINE, v1::SUPPORTIVE, "localities/east", {theme}, kPublicText);
-    r.set_stakeholder("stakeholders/zq");
+    r.set_stakeholder(person_);
     r.set_publish_consent(true);
     ASSERT_TRUE(Respond(stub(), "pd", r, &public_response_, kEditor).ok());
     // And one anonymous response.
@@ -136,17 +137,18 @@ class PersonalDataTest : public ::testing::Test {
   dorset::testing::TempDir dir_, tokens_;
   EngagementServer server_;
   v1::Response private_response_, public_response_;
+  std::string person_, person_id_;  // the stakeholder's name and id
 };
 
 TEST_F(PersonalDataTest, ContactDetailsAndPrivateTextAreRedactedWithoutThePermission) {
   CreatePersonAndResponses();
-  v1::Stakeholder as_reader = GetStakeholder("stakeholders/zq", kReader);
+  v1::Stakeholder as_reader = GetStakeholder(person_, kReader);
   EXPECT_TRUE(as_reader.personal_data_redacted());
   EXPECT_EQ(as_reader.display_name(), "");
   EXPECT_FALSE(as_reader.has_contact());
   EXPECT_EQ(as_reader.kind(), v1::CARER);  // not personal: still shown
 
-  v1::Stakeholder as_dpo = GetStakeholder("stakeholders/zq", kPersonal);
+  v1::Stakeholder as_dpo = GetStakeholder(person_, kPersonal);
   EXPECT_FALSE(as_dpo.personal_data_redacted());
   EXPECT_EQ(as_dpo.display_name(), kName);
   EXPECT_EQ(as_dpo.contact().email(), kEmail);
@@ -170,7 +172,7 @@ TEST_F(PersonalDataTest, ContactDetailsAndPrivateTextAreRedactedWithoutThePermis
   EXPECT_EQ(public_as_reader.stakeholder(), "");
   v1::Response private_as_dpo = GetResponse(private_response_.name(), kPersonal);
   EXPECT_EQ(private_as_dpo.text(), kPrivateText);
-  EXPECT_EQ(private_as_dpo.stakeholder(), "stakeholders/zq");
+  EXPECT_EQ(private_as_dpo.stakeholder(), person_);
 
   // The export redacts the same way.
   v1::ExportResponsesRequest export_request;
@@ -192,7 +194,7 @@ TEST_F(PersonalDataTest, ContactDetailsAndPrivateTextAreRedactedWithoutThePermis
   // Without a token: refused; with a reader token: no writes.
   v1::Stakeholder out;
   v1::GetStakeholderRequest get;
-  get.set_name("stakeholders/zq");
+  get.set_name(person_);
   EXPECT_EQ(stub().GetStakeholder(Ctx().get(), get, &out).error_code(),
             StatusCode::UNAUTHENTICATED);
   v1::CreateStakeholderRequest create;
@@ -204,13 +206,13 @@ TEST_F(PersonalDataTest, ContactDetailsAndPrivateTextAreRedactedWithoutThePermis
 
 TEST_F(PersonalDataTest, ErasureOverwritesPersonalDataEverywhereAndKeepsAggregates) {
   CreatePersonAndResponses();
-  GetStakeholder("stakeholders/zq", kPersonal);  // fills the shared cache
+  GetStakeholder(person_, kPersonal);  // fills the shared cache
   EXPECT_THAT(redis_->Cli("KEYS engagement:v1:stakeholder:*"),
-              HasSubstr("engagement:v1:stakeholder:zq"));
+              HasSubstr("engagement:v1:stakeholder:" + person_id_));
   const std::string before = Aggregates(kReader).SerializeAsString();
 
   v1::EraseStakeholderRequest erase;
-  erase.set_name("stakeholders/zq");
+  erase.set_name(person_);
   v1::Stakeholder erased;
   EXPECT_EQ(stub().EraseStakeholder(Ctx(kReader).get(), erase, &erased).error_code(),
             StatusCode::PERMISSION_DENIED);
@@ -220,10 +222,10 @@ TEST_F(PersonalDataTest, ErasureOverwritesPersonalDataEverywhereAndKeepsAggregat
   EXPECT_TRUE(erased.erased());
   EXPECT_TRUE(erased.has_erase_time());
   // The cache forgot them.
-  EXPECT_THAT(redis_->Cli("KEYS engagement:v1:stakeholder:*"), Not(HasSubstr(":zq")));
+  EXPECT_THAT(redis_->Cli("KEYS engagement:v1:stakeholder:*"), Not(HasSubstr(":" + person_id_)));
 
   // Even a caller allowed to read personal data finds nothing left.
-  v1::Stakeholder after = GetStakeholder("stakeholders/zq", kPersonal);
+  v1::Stakeholder after = GetStakeholder(person_, kPersonal);
   EXPECT_EQ(after.display_name(), "");
   EXPECT_EQ(after.contact().email(), "");
   EXPECT_EQ(after.contact().phone(), "");
@@ -240,40 +242,41 @@ TEST_F(PersonalDataTest, ErasureOverwritesPersonalDataEverywhereAndKeepsAggregat
   EXPECT_EQ(Aggregates(kReader).SerializeAsString(), before);
   // What the reads put back in the cache is the erased record; the store files no longer hold
   // the values either.
-  ExpectNoPersonalDataIn(redis_->Cli("GET engagement:v1:stakeholder:zq"), "the cache");
+  ExpectNoPersonalDataIn(redis_->Cli("GET engagement:v1:stakeholder:" + person_id_), "the cache");
   const std::string db = dir_.File("engagement.db");
   ExpectNoPersonalDataIn(ReadFileOrEmpty(db) + ReadFileOrEmpty(db + "-wal"), "the store");
 
   // Erasing again is harmless; responses from an erased stakeholder are refused.
   ASSERT_TRUE(stub().EraseStakeholder(Ctx(kAdmin).get(), erase, &erased).ok());
   v1::Response r = ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {}, "again");
-  r.set_stakeholder("stakeholders/zq");
+  r.set_stakeholder(person_);
   v1::Response out;
   EXPECT_EQ(Respond(stub(), "pd", r, &out, kEditor).error_code(), StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_F(PersonalDataTest, LogsAndErrorsNeverCarryPersonalData) {
   CreatePersonAndResponses();
-  GetStakeholder("stakeholders/zq", kPersonal);
+  GetStakeholder(person_, kPersonal);
   // Refused updates: the error names the field, not the value.
   v1::UpdateStakeholderRequest update;
-  update.mutable_stakeholder()->set_name("stakeholders/zq");
+  update.mutable_stakeholder()->set_name(person_);
   update.mutable_stakeholder()->mutable_contact()->set_email(std::string("bad ") + kEmail);
   update.mutable_update_mask()->add_paths("contact.email");
   v1::Stakeholder out;
   grpc::Status refused = stub().UpdateStakeholder(Ctx(kEditor).get(), update, &out);
   EXPECT_EQ(refused.error_code(), StatusCode::INVALID_ARGUMENT);
   ExpectNoPersonalDataIn(refused.error_message() + refused.error_details(), "the error");
+  // Ids are the server's: a client-chosen one could carry a name into logs.
   v1::CreateStakeholderRequest duplicate;
-  duplicate.set_stakeholder_id("zq");
+  duplicate.set_stakeholder_id("zebedee");
   duplicate.mutable_stakeholder()->set_kind(v1::CARER);
   duplicate.mutable_stakeholder()->set_display_name(kName);
   grpc::Status exists = stub().CreateStakeholder(Ctx(kEditor).get(), duplicate, &out);
-  EXPECT_EQ(exists.error_code(), StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(exists.error_code(), StatusCode::INVALID_ARGUMENT);
   ExpectNoPersonalDataIn(exists.error_message() + exists.error_details(), "the error");
 
   v1::EraseStakeholderRequest erase;
-  erase.set_name("stakeholders/zq");
+  erase.set_name(person_);
   ASSERT_TRUE(stub().EraseStakeholder(Ctx(kAdmin).get(), erase, &out).ok());
   server_.host->Shutdown();  // flushes access-log lines of every call
   log_sink_->flush();
