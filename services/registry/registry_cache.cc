@@ -24,30 +24,30 @@ RegistryCache::RegistryCache(runtime::Cache& shared, absl::Duration ttl, size_t 
     : shared_(shared), ttl_(ttl), max_local_entries_(max_local_entries) {}
 
 std::shared_ptr<const v1::Practice> RegistryCache::LocalPractice(const std::string& code) {
-  absl::ReaderMutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&local_mu_);
   auto it = local_.find(code);
   return it == local_.end() ? nullptr : it->second;
 }
 
-uint64_t RegistryCache::generation() {
-  absl::ReaderMutexLock lock(&mu_);
-  return generation_;
-}
+uint64_t RegistryCache::generation() { return generation_.load(); }
 
 void RegistryCache::FillPractice(const v1::Practice& practice, uint64_t generation) {
   const std::string json = ToJson(practice);
-  absl::MutexLock lock(&mu_);
-  if (generation != generation_) return;
-  if (local_.size() >= max_local_entries_) local_.clear();
-  local_[practice.ods_code()] = std::make_shared<const v1::Practice>(practice);
+  absl::MutexLock fill(&fill_mu_);
+  if (generation != generation_.load()) return;
+  {
+    absl::MutexLock lock(&local_mu_);
+    if (local_.size() >= max_local_entries_) local_.clear();
+    local_[practice.ods_code()] = std::make_shared<const v1::Practice>(practice);
+  }
   shared_.Set(cache_keys::Practice(practice.ods_code()), json, ttl_);
 }
 
 void RegistryCache::FillShared(const std::string& key, const google::protobuf::Message& message,
                                uint64_t generation) {
   const std::string json = ToJson(message);
-  absl::MutexLock lock(&mu_);
-  if (generation != generation_) return;
+  absl::MutexLock fill(&fill_mu_);
+  if (generation != generation_.load()) return;
   shared_.Set(key, json, ttl_);
 }
 
@@ -71,10 +71,13 @@ void RegistryCache::Invalidate(const std::vector<CommittedChange>& changes,
   commissioners.insert("11J");
   for (const std::string& c : commissioners) keys.push_back(cache_keys::Summary(c));
   {
-    absl::MutexLock lock(&mu_);
-    ++generation_;
-    for (const CommittedChange& change : changes) {
-      if (!change.practice_code.empty()) local_.erase(change.practice_code);
+    absl::MutexLock fill(&fill_mu_);
+    generation_.fetch_add(1);
+    {
+      absl::MutexLock lock(&local_mu_);
+      for (const CommittedChange& change : changes) {
+        if (!change.practice_code.empty()) local_.erase(change.practice_code);
+      }
     }
     for (size_t i = 0; i < keys.size(); i += kDeleteBatch) {
       const size_t end = std::min(keys.size(), i + kDeleteBatch);

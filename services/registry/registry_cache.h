@@ -9,6 +9,7 @@
 #ifndef DORSET_SERVICES_REGISTRY_REGISTRY_CACHE_H_
 #define DORSET_SERVICES_REGISTRY_REGISTRY_CACHE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -47,9 +48,13 @@ class RegistryCache {
   runtime::Cache& shared_;
   const absl::Duration ttl_;
   const size_t max_local_entries_;
-  absl::Mutex mu_;
-  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_map<std::string, std::shared_ptr<const v1::Practice>> local_ ABSL_GUARDED_BY(mu_);
+  // fill_mu_ orders fills against invalidations (and so covers Redis calls); local_mu_ only
+  // guards the map, so in-process hits never wait behind a slow Redis.
+  absl::Mutex fill_mu_ ABSL_ACQUIRED_BEFORE(local_mu_);
+  std::atomic<uint64_t> generation_{0};  // written under fill_mu_
+  absl::Mutex local_mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const v1::Practice>> local_
+      ABSL_GUARDED_BY(local_mu_);
 };
 
 }  // namespace dorset::registry
