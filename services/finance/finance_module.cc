@@ -23,7 +23,7 @@ absl::Status FinanceModule::Init(const runtime::ServiceEnv& env) {
   if (!env.config.registry_target.empty()) {
     ASSIGN_OR_RETURN(registry_, registry::RegistryClient::Create(env.config, env.cache));
   }
-  ASSIGN_OR_RETURN(committer_, GroupCommitter::Start(*store_));
+  ASSIGN_OR_RETURN(committer_, GroupCommitter::Start(*store_, &env.metrics));
   service_ = std::make_unique<FinanceServiceImpl>(env.gate, *store_, std::move(codec), *committer_,
                                                   registry_.get());
   return absl::OkStatus();

@@ -1,6 +1,7 @@
 #include "services/finance/group_commit.h"
 
 #include "runtime/logging/log.h"
+#include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 
 namespace dorset::finance {
@@ -10,10 +11,25 @@ using runtime::sqlite::Statement;
 using runtime::sqlite::Transaction;
 
 absl::StatusOr<std::unique_ptr<GroupCommitter>> GroupCommitter::Start(FinanceStore& store,
+                                                                      prometheus::Registry* metrics,
                                                                       int max_group) {
   std::unique_ptr<GroupCommitter> committer(new GroupCommitter(store, max_group));
   ASSIGN_OR_RETURN(committer->ledger_,
                    store.WithWriter([](Database& db) { return LedgerWriter::Create(db); }));
+  if (metrics != nullptr) {
+    committer->group_size_ =
+        &prometheus::BuildHistogram()
+             .Name("finance_ledger_group_requests")
+             .Help("Posting requests committed together in one SQLite transaction")
+             .Register(*metrics)
+             .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512,
+                                                              1024, 4096});
+    committer->commit_failures_ = &prometheus::BuildCounter()
+                                       .Name("finance_ledger_commit_failures_total")
+                                       .Help("Groups of postings whose transaction failed")
+                                       .Register(*metrics)
+                                       .Add({});
+  }
   committer->thread_ = std::thread([c = committer.get()] { c->Run(); });
   return committer;
 }
@@ -32,15 +48,22 @@ GroupCommitter::~GroupCommitter() {
 }
 
 void GroupCommitter::Enqueue(PostingBatch batch, Done done) {
+  bool full = false;
   {
     absl::MutexLock lock(&mu_);
-    if (!stopping_) {
+    full = queue_.size() >= kMaxQueued;
+    if (!stopping_ && !full) {
       queue_.push_back(Job{std::move(batch), std::move(done)});
       return;
     }
   }
-  done(absl::UnavailableError(
-      "the finance service is shutting down; retry with the same request_id"));
+  // Bounded queue: under overload callers are told to back off instead of the server growing
+  // without limit. Nothing was posted, so a retry with the same request_id is safe.
+  done(full ? runtime::ResourceExhausted(
+                  "the ledger's queue is full; retry with the same request_id",
+                  absl::Milliseconds(50))
+            : absl::UnavailableError(
+                  "the finance service is shutting down; retry with the same request_id"));
 }
 
 int64_t GroupCommitter::groups_committed() const {
@@ -104,6 +127,10 @@ void GroupCommitter::CommitGroup(std::vector<Job>& jobs) {
       jobs[i].done(std::move(results[i]));
     }
   }
+  if (committed.ok() && group_size_ != nullptr) {
+    group_size_->Observe(static_cast<double>(jobs.size()));
+  }
+  if (!committed.ok() && commit_failures_ != nullptr) commit_failures_->Increment();
   if (!committed.ok()) {
     runtime::log::Error("posting group failed to commit",
                         {{"requests", static_cast<int64_t>(jobs.size())},

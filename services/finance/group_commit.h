@@ -17,6 +17,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "dorset/finance/v1/finance.pb.h"
+#include "prometheus/counter.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
 #include "services/finance/ledger.h"
 #include "services/finance/posting_input.h"
 #include "services/finance/store.h"
@@ -25,11 +28,16 @@ namespace dorset::finance {
 
 class GroupCommitter {
  public:
+  // Requests waiting beyond this are refused with RESOURCE_EXHAUSTED.
+  static constexpr size_t kMaxQueued = 65536;
+
   using Done = std::function<void(absl::StatusOr<std::vector<v1::Posting>>)>;
 
   // Prepares the ledger's statements on the writer connection and starts the writer thread.
-  static absl::StatusOr<std::unique_ptr<GroupCommitter>> Start(FinanceStore& store,
-                                                               int max_group = 4096);
+  // `metrics` (optional) receives finance_ledger_group_requests (a histogram of requests per
+  // committed group) and finance_ledger_commit_failures_total.
+  static absl::StatusOr<std::unique_ptr<GroupCommitter>> Start(
+      FinanceStore& store, prometheus::Registry* metrics = nullptr, int max_group = 4096);
   // Finishes what is queued, then stops the thread.
   ~GroupCommitter();
 
@@ -58,6 +66,8 @@ class GroupCommitter {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t groups_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t applied_ ABSL_GUARDED_BY(mu_) = 0;
+  prometheus::Histogram* group_size_ = nullptr;
+  prometheus::Counter* commit_failures_ = nullptr;
   std::thread thread_;
 };
 
