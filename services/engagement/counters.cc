@@ -32,4 +32,21 @@ absl::Status BumpCounters(runtime::sqlite::Statement& bump, const std::string& a
   return absl::OkStatus();
 }
 
+void AddCells(CounterSums& sums, const std::string& activity, const std::vector<CounterCell>& cells,
+              int64_t delta) {
+  for (const auto& [dimension, key] : cells) sums[{activity, dimension, key}] += delta;
+}
+
+absl::Status ApplySums(runtime::sqlite::Statement& bump, const CounterSums& sums) {
+  for (const auto& [cell, delta] : sums) {
+    if (delta == 0) continue;
+    bump.Reset();
+    bump.Bind(1, std::get<0>(cell)).Bind(2, std::get<1>(cell)).Bind(3, std::get<2>(cell));
+    bump.Bind(4, delta);
+    RETURN_IF_ERROR(bump.Run());
+  }
+  bump.Reset();
+  return absl::OkStatus();
+}
+
 }  // namespace dorset::engagement

@@ -5,7 +5,9 @@
 #define DORSET_SERVICES_ENGAGEMENT_COUNTERS_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -33,6 +35,13 @@ std::vector<CounterCell> CounterCells(v1::Channel channel, v1::Sentiment sentime
 inline constexpr char kBumpCounterSql[] =
     "INSERT INTO response_count (activity_id, dimension, key, n) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (activity_id, dimension, key) DO UPDATE SET n = n + excluded.n";
+
+// Cell deltas summed over a batch of responses: (activity, dimension, key) -> delta. The group
+// commit writer applies them once per batch instead of once per response.
+using CounterSums = std::map<std::tuple<std::string, std::string, std::string>, int64_t>;
+void AddCells(CounterSums& sums, const std::string& activity, const std::vector<CounterCell>& cells,
+              int64_t delta);
+absl::Status ApplySums(runtime::sqlite::Statement& bump, const CounterSums& sums);
 
 // Adds `delta` to each cell with the prepared kBumpCounterSql statement.
 absl::Status BumpCounters(runtime::sqlite::Statement& bump, const std::string& activity,

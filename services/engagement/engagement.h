@@ -23,6 +23,7 @@
 #include "runtime/auth/caller.h"
 #include "runtime/cache/cache.h"
 #include "runtime/sqlite/database.h"
+#include "services/engagement/counters.h"
 #include "services/engagement/registry_lookup.h"
 #include "services/engagement/store.h"
 
@@ -102,8 +103,11 @@ class Engagement {
   // Responses. CreateResponse is PrepareResponse (no store access; registry checks) followed by
   // CommitResponse inside a writer transaction (the group-commit writer batches many).
   absl::StatusOr<PendingResponse> PrepareResponse(const v1::CreateResponseRequest& request);
+  // With `sums`, the response's counter cells are added there (the caller applies them with
+  // ApplyCounterSums before committing); without, they are written at once.
   absl::Status CommitResponse(runtime::sqlite::Database& db, const PendingResponse& pending,
-                              v1::Response* out);
+                              v1::Response* out, CounterSums* sums = nullptr);
+  absl::Status ApplyCounterSums(runtime::sqlite::Database& db, const CounterSums& sums);
   absl::Status GetResponse(const runtime::Caller& caller, const v1::GetResponseRequest& request,
                            v1::Response* out);
   absl::Status ListResponses(const runtime::Caller& caller, const v1::ListResponsesRequest& request,

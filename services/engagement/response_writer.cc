@@ -56,17 +56,20 @@ void ResponseWriter::WriteBatch(std::vector<Job>& batch) {
     if (!txn.ok()) {
       batch_status = txn.status();
     } else {
+      // Counter cells of the whole batch are summed and written once, in the same transaction.
+      CounterSums sums;
       for (size_t i = 0; i < batch.size(); ++i) {
         absl::Status savepoint = db.Exec("SAVEPOINT response");
         if (!savepoint.ok()) {
           results[i] = savepoint;
           continue;
         }
-        results[i] = engagement_.CommitResponse(db, batch[i].pending, batch[i].out);
+        results[i] = engagement_.CommitResponse(db, batch[i].pending, batch[i].out, &sums);
         if (!results[i].ok()) (void)db.Exec("ROLLBACK TO response");
         (void)db.Exec("RELEASE response");
       }
-      batch_status = txn->Commit();
+      batch_status = engagement_.ApplyCounterSums(db, sums);
+      if (batch_status.ok()) batch_status = txn->Commit();
     }
   }
   if (!batch_status.ok()) {

@@ -133,8 +133,15 @@ absl::StatusOr<PendingResponse> Engagement::PrepareResponse(
   return pending;
 }
 
+absl::Status Engagement::ApplyCounterSums(Database& db, const CounterSums& sums) {
+  if (writer_statements_ == nullptr || &writer_statements_->db() != &db) {
+    ASSIGN_OR_RETURN(writer_statements_, ResponseStatements::Prepare(db));
+  }
+  return ApplySums(writer_statements_->bump_counter, sums);
+}
+
 absl::Status Engagement::CommitResponse(Database& db, const PendingResponse& pending,
-                                        v1::Response* out) {
+                                        v1::Response* out, CounterSums* sums) {
   if (writer_statements_ == nullptr || &writer_statements_->db() != &db) {
     ASSIGN_OR_RETURN(writer_statements_, ResponseStatements::Prepare(db));
   }
@@ -222,10 +229,12 @@ absl::Status Engagement::CommitResponse(Database& db, const PendingResponse& pen
   RETURN_IF_ERROR(st.insert_response.Run());
   st.insert_response.Reset();
   const int64_t id = db.LastInsertRowId();
-  RETURN_IF_ERROR(
-      BumpCounters(st.bump_counter, pending.activity,
-                   CounterCells(r.channel(), r.sentiment(), r.locality(), pending.theme_ids), 1));
-  st.bump_counter.Reset();
+  const std::vector<CounterCell> cells =
+      CounterCells(r.channel(), r.sentiment(), r.locality(), pending.theme_ids);
+  if (sums == nullptr) {
+    RETURN_IF_ERROR(BumpCounters(st.bump_counter, pending.activity, cells, 1));
+    st.bump_counter.Reset();
+  }
   const std::string name = ResponseName(pending.activity, id);
   if (!pending.request_id.empty()) {
     st.record_request.Reset();
@@ -236,6 +245,7 @@ absl::Status Engagement::CommitResponse(Database& db, const PendingResponse& pen
     RETURN_IF_ERROR(st.record_request.Run());
     st.record_request.Reset();
   }
+  if (sums != nullptr) AddCells(*sums, pending.activity, cells, 1);
   *out = r;
   out->set_name(name);
   out->set_stakeholder(pending.stakeholder_id.empty() ? ""
