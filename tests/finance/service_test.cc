@@ -555,6 +555,152 @@ TEST_F(FinanceServiceTest, SchemeEditsUseEtagsAndClosedSchemesRefuseEdits) {
   EXPECT_EQ(programme.targets(1).amount().pence(), 777);
 }
 
+TEST_F(FinanceServiceTest, ListPostingsFiltersAndPagesWithSignedTokens) {
+  const std::string rightcare = absl::StrCat(kStp, "/programmes/managing-demand/schemes/rightcare");
+  const std::string cips =
+      absl::StrCat(kStp, "/programmes/provider-efficiencies/schemes/trust-cips");
+  std::vector<v1::Posting> postings;
+  for (int m = 1; m <= 6; ++m) {
+    postings.push_back(MakePosting(rightcare, "2019-20", m, v1::ACTUAL, m));
+    postings.push_back(MakePosting(rightcare, "2019-20", m, v1::FORECAST, 10 * m));
+    postings.push_back(MakePosting(cips, "2019-20", m, v1::ACTUAL, 100 * m));
+  }
+  ASSERT_TRUE(Batch("list-1", postings).ok());
+
+  // Actuals under the managing-demand programme, two per page: 6 postings, 3 pages, in order.
+  v1::ListPostingsRequest request;
+  request.set_node(absl::StrCat(kStp, "/programmes/managing-demand"));
+  request.set_kind(v1::ACTUAL);
+  request.set_page_size(2);
+  std::vector<int64_t> amounts;
+  int pages = 0;
+  std::string second_token;
+  while (true) {
+    grpc::ClientContext context;
+    v1::ListPostingsResponse response;
+    ASSERT_TRUE(stub_->ListPostings(&context, request, &response).ok());
+    ++pages;
+    for (const auto& p : response.postings()) amounts.push_back(p.amount().pence());
+    if (response.next_page_token().empty()) break;
+    if (pages == 1) second_token = response.next_page_token();
+    request.set_page_token(response.next_page_token());
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(amounts, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+
+  // A token cannot be replayed against a wider query.
+  v1::ListPostingsRequest wider;
+  wider.set_page_size(2);
+  wider.set_page_token(second_token);
+  grpc::ClientContext c1;
+  v1::ListPostingsResponse r1;
+  grpc::Status replay = stub_->ListPostings(&c1, wider, &r1);
+  EXPECT_EQ(replay.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ViolationField(replay), "page_token");
+
+  // Month filter over the whole plan: month 4 has three postings.
+  v1::ListPostingsRequest month;
+  month.set_node(kStp);
+  month.set_month(4);
+  grpc::ClientContext c2;
+  v1::ListPostingsResponse r2;
+  ASSERT_TRUE(stub_->ListPostings(&c2, month, &r2).ok());
+  EXPECT_EQ(r2.postings_size(), 3);
+  v1::ListPostingsRequest bad_month;
+  bad_month.set_month(13);
+  grpc::ClientContext c3;
+  EXPECT_EQ(stub_->ListPostings(&c3, bad_month, &r2).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(FinanceServiceTest, BudgetLinesAreUserDefinedWithEtags) {
+  grpc::ClientContext c1;
+  v1::CreateBudgetLineRequest create;
+  create.set_budget_line_id("acute-contracts");
+  create.mutable_budget_line()->set_display_name("Acute contracts");
+  create.mutable_budget_line()->set_financial_year("2020-21");
+  create.mutable_budget_line()->mutable_amount()->set_pence(61234567890);
+  v1::BudgetLine line;
+  ASSERT_TRUE(stub_->CreateBudgetLine(&c1, create, &line).ok());
+  EXPECT_EQ(line.name(), "budgetLines/acute-contracts");
+  EXPECT_FALSE(line.illustrative());
+  grpc::ClientContext c2;
+  EXPECT_EQ(stub_->CreateBudgetLine(&c2, create, &line).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+
+  v1::UpdateBudgetLineRequest update;
+  *update.mutable_budget_line() = line;
+  update.mutable_budget_line()->mutable_amount()->set_pence(61234567891);
+  update.mutable_update_mask()->add_paths("amount");
+  v1::BudgetLine updated;
+  grpc::ClientContext c3;
+  ASSERT_TRUE(stub_->UpdateBudgetLine(&c3, update, &updated).ok());
+  EXPECT_EQ(updated.amount().pence(), 61234567891);
+  grpc::ClientContext c4;
+  EXPECT_EQ(stub_->UpdateBudgetLine(&c4, update, &updated).error_code(),
+            grpc::StatusCode::ABORTED);  // stale etag
+  update.mutable_update_mask()->add_paths("financial_year");
+  grpc::ClientContext c5;
+  EXPECT_EQ(stub_->UpdateBudgetLine(&c5, update, &updated).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  grpc::ClientContext c6;
+  v1::ListBudgetLinesRequest list;
+  list.set_financial_year("2020-21");
+  v1::ListBudgetLinesResponse lines;
+  ASSERT_TRUE(stub_->ListBudgetLines(&c6, list, &lines).ok());
+  EXPECT_EQ(lines.budget_lines_size(), 2);  // the seed's illustrative line and this one
+}
+
+// With bearer tokens: a reader can read but not post; an editor's postings carry its principal.
+TEST(FinanceAuthTest, PostingNeedsFinanceWriteAndRecordsThePrincipal) {
+  dorset::testing::TempDir dir;
+  runtime::ServerConfig config = dorset::testing::TestServerConfig("finance", dir.path());
+  config.auth = runtime::AuthMode::kTokens;
+  config.tokens_file = dir.File("tokens");
+  dorset::testing::WriteTokensFile(
+      config.tokens_file,
+      {{"reader-secret", "alice", "reader"}, {"editor-secret", "finance-team", "finance-editor"}});
+  auto host = runtime::ServiceHost::Start(config, std::make_unique<FinanceModule>());
+  ASSERT_TRUE(host.ok()) << host.status();
+  auto stub = v1::FinanceService::NewStub(dorset::testing::LocalChannel((*host)->grpc_port()));
+  v1::CreatePostingRequest request;
+  request.set_request_id("auth-1");
+  *request.mutable_posting() =
+      MakePosting(absl::StrCat(kStp, "/programmes/managing-demand/schemes/rightcare"), "2020-21", 1,
+                  v1::ACTUAL, 100);
+  v1::Posting posting;
+  {
+    grpc::ClientContext context;
+    dorset::testing::AddBearer(context, "reader-secret");
+    EXPECT_EQ(stub->CreatePosting(&context, request, &posting).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(stub->CreatePosting(&context, request, &posting).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext context;
+    dorset::testing::AddBearer(context, "editor-secret");
+    ASSERT_TRUE(stub->CreatePosting(&context, request, &posting).ok());
+    EXPECT_EQ(posting.principal(), "finance-team");
+  }
+  {
+    // The reader can read the report, which counts the editor's posting.
+    grpc::ClientContext context;
+    dorset::testing::AddBearer(context, "reader-secret");
+    v1::GetReportRequest report_request;
+    report_request.set_plan(kStp);
+    report_request.set_financial_year("2020-21");
+    report_request.set_month(1);
+    v1::Report report;
+    ASSERT_TRUE(stub->GetReport(&context, report_request, &report).ok());
+    EXPECT_EQ(report.lines(0).ytd_actual().pence(), 100);
+  }
+}
+
 // Two requests with one request_id in the same group commit (same SQLite transaction): the
 // second sees the first's record and returns its postings.
 TEST(LedgerWriterTest, SameRequestIdTwiceInOneTransactionPostsOnce) {
