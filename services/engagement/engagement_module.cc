@@ -29,7 +29,7 @@ absl::Status EngagementModule::Init(const runtime::ServiceEnv& env) {
   engagement_ = std::make_unique<Engagement>(*store_, env.cache, registry_.get(), std::move(tokens),
                                              options_);
   RETURN_IF_ERROR(engagement_->SeedIfEmpty());
-  writer_ = std::make_unique<ResponseWriter>(*engagement_);
+  writer_ = std::make_unique<ResponseWriter>(*engagement_, &env.metrics);
   service_ = std::make_unique<EngagementServiceImpl>(env.gate, *engagement_, *writer_);
   return absl::OkStatus();
 }

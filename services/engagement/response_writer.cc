@@ -1,5 +1,8 @@
 #include "services/engagement/response_writer.h"
 
+#include "prometheus/counter.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
@@ -9,8 +12,23 @@ namespace dorset::engagement {
 using runtime::sqlite::Database;
 using runtime::sqlite::Transaction;
 
-ResponseWriter::ResponseWriter(Engagement& engagement, int max_batch)
-    : engagement_(engagement), max_batch_(max_batch), thread_([this] { Loop(); }) {}
+ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* metrics, int max_batch)
+    : engagement_(engagement), max_batch_(max_batch) {
+  if (metrics != nullptr) {
+    batch_size_ = &prometheus::BuildHistogram()
+                       .Name("engagement_response_batch_size")
+                       .Help("Responses written per group-commit transaction")
+                       .Register(*metrics)
+                       .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128,
+                                                                        256, 512});
+    committed_ = &prometheus::BuildCounter()
+                      .Name("engagement_responses_committed_total")
+                      .Help("Responses acknowledged after their transaction committed")
+                      .Register(*metrics)
+                      .Add({});
+  }
+  thread_ = std::thread([this] { Loop(); });
+}
 
 ResponseWriter::~ResponseWriter() {
   {
@@ -77,7 +95,9 @@ void ResponseWriter::WriteBatch(std::vector<Job>& batch) {
                         {{"responses", static_cast<int64_t>(batch.size())},
                          {"error", std::string(batch_status.message())}});
   }
+  if (batch_size_ != nullptr) batch_size_->Observe(static_cast<double>(batch.size()));
   for (size_t i = 0; i < batch.size(); ++i) {
+    if (batch_status.ok() && results[i].ok() && committed_ != nullptr) committed_->Increment();
     if (!batch_status.ok() && results[i].ok()) {
       results[i] =
           runtime::Internal("the response could not be stored; retry with the same request_id");

@@ -14,6 +14,12 @@
 #include "absl/synchronization/mutex.h"
 #include "services/engagement/engagement.h"
 
+namespace prometheus {
+class Counter;
+class Histogram;
+class Registry;
+}  // namespace prometheus
+
 namespace dorset::engagement {
 
 class ResponseWriter {
@@ -24,7 +30,9 @@ class ResponseWriter {
     std::function<void(const absl::Status&)> done;
   };
 
-  explicit ResponseWriter(Engagement& engagement, int max_batch = 512);
+  // `metrics` (may be null) gets engagement_response_batch_size and
+  // engagement_responses_committed_total (no labels: nothing about people).
+  ResponseWriter(Engagement& engagement, prometheus::Registry* metrics, int max_batch = 512);
   // Writes what is queued, then stops the thread.
   ~ResponseWriter();
   ResponseWriter(const ResponseWriter&) = delete;
@@ -39,6 +47,8 @@ class ResponseWriter {
   void WriteBatch(std::vector<Job>& batch);
 
   Engagement& engagement_;
+  prometheus::Histogram* batch_size_ = nullptr;
+  prometheus::Counter* committed_ = nullptr;
   const int max_batch_;
   absl::Mutex mu_;
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);

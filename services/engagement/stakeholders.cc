@@ -146,7 +146,11 @@ std::string Engagement::StakeholderCacheKey(const std::string& id) const {
 
 void Engagement::RedactStakeholder(const runtime::Caller& caller, v1::Stakeholder& s) {
   if (caller.Can(runtime::Permission::kPersonalDataRead)) {
-    if (!s.display_name().empty() || s.has_contact()) caller.NotePersonalDataRead();
+    const auto& c = s.contact();
+    if (!s.display_name().empty() || !c.email().empty() || !c.phone().empty() ||
+        !c.postal_address().empty()) {
+      caller.NotePersonalDataRead();
+    }
     return;
   }
   s.clear_display_name();

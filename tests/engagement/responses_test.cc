@@ -1,9 +1,12 @@
 // Responses: aggregates against a hand-counted example, moderation keeping counts right,
 // request-id idempotency under concurrency (group commit), pagination, export, "you said, we did".
+#include <httplib.h>
+
 #include <map>
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "tests/engagement/engagement_test_util.h"
 
@@ -195,6 +198,14 @@ TEST_F(ResponsesTest, ConcurrentCreatesAreGroupCommittedAndRequestIdsHappenOnce)
   ASSERT_TRUE(stub().GetActivityAggregates(Ctx().get(), request, &a).ok());
   EXPECT_EQ(a.total_responses(), kThreads * kEach + 1);
   EXPECT_EQ(ToMap(a.by_channel()), (Counts{{"ONLINE", kThreads * kEach}, {"LETTER", 1}}));
+  // Every acknowledged create went through the writer: the one new row for the shared request id
+  // is counted once, its 31 repeats are acknowledged too (they answer with the first row).
+  httplib::Client ops("127.0.0.1", server_.host->ops_port());
+  auto metrics = ops.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_THAT(metrics->body, ::testing::HasSubstr(absl::StrCat(
+                                 "engagement_responses_committed_total ", kThreads * (kEach + 1))));
+  EXPECT_THAT(metrics->body, ::testing::HasSubstr("engagement_response_batch_size_bucket"));
 }
 
 TEST_F(ResponsesTest, ListsInPagesAndExportsEverythingInChunks) {
