@@ -175,6 +175,59 @@ TEST_F(LifecycleTest, ResponsesAreRefusedOutsideTheOpenWindow) {
   EXPECT_EQ(Open(stub(), "too-late").error_code(), StatusCode::FAILED_PRECONDITION);
 }
 
+TEST_F(LifecycleTest, ConsentsCarryTheTimeTheyWereRecorded) {
+  v1::CreateStakeholderRequest create;
+  create.mutable_stakeholder()->set_kind(v1::PATIENT_GROUP);
+  create.mutable_stakeholder()->set_organisation("Example PPG");
+  create.mutable_stakeholder()->mutable_contact_consent()->set_granted(true);
+  v1::Stakeholder created;
+  ASSERT_TRUE(stub().CreateStakeholder(Ctx().get(), create, &created).ok());
+  const int64_t created_at = absl::ToUnixSeconds(server_.clock->Now());
+  EXPECT_TRUE(created.contact_consent().granted());
+  EXPECT_EQ(created.contact_consent().record_time().seconds(), created_at);
+  EXPECT_FALSE(created.publish_consent().granted());
+
+  server_.clock->Advance(absl::Hours(3));
+  v1::UpdateStakeholderRequest update;
+  update.mutable_stakeholder()->set_name(created.name());
+  update.mutable_stakeholder()->set_etag(created.etag());
+  update.mutable_stakeholder()->mutable_publish_consent()->set_granted(true);
+  update.mutable_update_mask()->add_paths("publish_consent");
+  v1::Stakeholder updated;
+  ASSERT_TRUE(stub().UpdateStakeholder(Ctx().get(), update, &updated).ok());
+  EXPECT_TRUE(updated.publish_consent().granted());
+  EXPECT_EQ(updated.publish_consent().record_time().seconds(), created_at + 3 * 3600);
+  EXPECT_EQ(updated.contact_consent().record_time().seconds(), created_at);  // untouched
+  // The etag moved on: the same update again is stale.
+  EXPECT_EQ(stub().UpdateStakeholder(Ctx().get(), update, &updated).error_code(),
+            StatusCode::ABORTED);
+}
+
+TEST_F(LifecycleTest, ExportsStopOnceShutdownHasBegun) {
+  MakeActivity(stub(), "long-export");
+  ASSERT_TRUE(Open(stub(), "long-export").ok());
+  v1::Response out;
+  ASSERT_TRUE(
+      Respond(stub(), "long-export", ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {}), &out).ok());
+  v1::ExportResponsesRequest request;
+  request.set_parent("activities/long-export");
+  v1::ExportResponsesChunk chunk;
+  {
+    auto context = Ctx();
+    auto reader = stub().ExportResponses(context.get(), request);
+    ASSERT_TRUE(reader->Read(&chunk));
+    EXPECT_FALSE(reader->Read(&chunk));
+    ASSERT_TRUE(reader->Finish().ok());
+  }
+  // What ServiceHost::Shutdown calls before stopping the server: open exports end at their next
+  // chunk with UNAVAILABLE (resume later) instead of holding shutdown for the grace period.
+  server_.host->module().OnShutdown();
+  auto context = Ctx();
+  auto reader = stub().ExportResponses(context.get(), request);
+  EXPECT_FALSE(reader->Read(&chunk));
+  EXPECT_EQ(reader->Finish().error_code(), StatusCode::UNAVAILABLE);
+}
+
 TEST_F(LifecycleTest, SeedsTheDorsetConsultationOnceAsPublished) {
   v1::Activity seeded = Get("improving-dorsets-healthcare");
   EXPECT_EQ(seeded.title(), "Improving Dorset's Healthcare");
