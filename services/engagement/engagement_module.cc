@@ -1,5 +1,6 @@
 #include "services/engagement/engagement_module.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "runtime/api/page_token.h"
@@ -14,7 +15,7 @@ EngagementModule::EngagementModule(EngagementOptions options) : options_(std::mo
 EngagementModule::~EngagementModule() = default;
 
 absl::Status EngagementModule::Init(const runtime::ServiceEnv& env) {
-  options_.cache_ttl = absl::Seconds(env.config.cache_ttl_seconds);
+  options_.cache_ttl = absl::Seconds(std::max(1, env.config.cache_ttl_seconds));
   ASSIGN_OR_RETURN(
       store_, Store::Open((std::filesystem::path(env.config.data_dir) / "engagement.db").string()));
   ASSIGN_OR_RETURN(runtime::PageTokenCodec tokens,
