@@ -101,19 +101,16 @@ void GroupCommitter::CommitGroup(std::vector<Job>& jobs) {
   results.reserve(jobs.size());
   const absl::Status committed = store_.WithWriter([&](Database& db) -> absl::Status {
     ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
-    ASSIGN_OR_RETURN(Statement savepoint, db.Prepare("SAVEPOINT request"));
-    ASSIGN_OR_RETURN(Statement release, db.Prepare("RELEASE request"));
-    ASSIGN_OR_RETURN(Statement rollback, db.Prepare("ROLLBACK TO request"));
     for (Job& job : jobs) {
-      savepoint.Reset();
-      RETURN_IF_ERROR(savepoint.Run());
-      results.push_back(ledger_->Apply(job.batch));
-      if (!results.back().ok()) {
-        rollback.Reset();
-        RETURN_IF_ERROR(rollback.Run());
+      absl::StatusOr<LedgerWriter::Checked> checked = ledger_->Check(job.batch);
+      if (!checked.ok()) {
+        results.push_back(checked.status());  // refused: nothing of it was written
+        continue;
       }
-      release.Reset();
-      RETURN_IF_ERROR(release.Run());
+      absl::StatusOr<std::vector<v1::Posting>> written = ledger_->Write(job.batch, *checked);
+      // A storage error mid-write: abandon the whole group (nothing is acknowledged).
+      if (!written.ok()) return written.status();
+      results.push_back(*std::move(written));
     }
     return tx.Commit();
   });

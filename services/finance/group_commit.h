@@ -1,9 +1,9 @@
 // Group commit for postings: handlers enqueue a parsed batch with a completion callback and
 // return at once (the gRPC reactor stays open); one writer thread drains the queue, applies
-// many requests in ONE SQLite transaction (each request inside its own savepoint, so a bad
-// request fails alone), commits with synchronous=FULL, and only then runs the callbacks. One
-// fsync is shared by every request in the group, and nothing is acknowledged before it is on
-// disk.
+// many requests in ONE SQLite transaction (the ledger checks a request before writing any of
+// it, so a refused request fails alone), commits with synchronous=FULL, and only then runs the
+// callbacks. One fsync is shared by every request in the group, and nothing is acknowledged before
+// it is on disk.
 #ifndef DORSET_SERVICES_FINANCE_GROUP_COMMIT_H_
 #define DORSET_SERVICES_FINANCE_GROUP_COMMIT_H_
 

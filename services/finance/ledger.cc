@@ -112,7 +112,8 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Replay(const PostingBatch
   return out;
 }
 
-absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Apply(const PostingBatch& batch) {
+absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& batch) {
+  Checked checked;
   {
     Statement& find = s_->find_request;
     find.Reset();
@@ -123,21 +124,22 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Apply(const PostingBatch&
       const int64_t first = find.Int(1);
       const int64_t count = find.Int(2);
       find.Reset();
-      return Replay(batch, hash, first, count);
+      ASSIGN_OR_RETURN(checked.replay, Replay(batch, hash, first, count));
+      return checked;
     }
     find.Reset();
   }
 
-  const int64_t now = NowMicros();
-  std::vector<v1::Posting> out;
-  out.reserve(batch.postings.size());
   absl::flat_hash_set<int64_t> reversed_here;
-  int64_t first_id = 0;
   for (const PostingInput& in : batch.postings) {
-    int64_t scheme_id = 0;
-    std::string scheme_name = in.scheme;
-    int year = in.year, month = in.month, kind = in.kind, state = 0;
-    int64_t amount = in.amount;
+    Row& row = checked.rows.emplace_back();
+    row.input = &in;
+    row.scheme_name = in.scheme;
+    row.year = in.year;
+    row.month = in.month;
+    row.kind = in.kind;
+    row.amount = in.amount;
+    int state = 0;
     const std::string amount_field = absl::StrCat(in.field, in.reverses ? ".reverses" : ".amount");
     if (in.reverses) {
       const std::string original = absl::StrCat("postings/", *in.reverses);
@@ -146,13 +148,13 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Apply(const PostingBatch&
       find.Bind(1, *in.reverses);
       ASSIGN_OR_RETURN(bool found, find.Step());
       if (!found) return runtime::NotFound("Posting", original);
-      scheme_id = find.Int(0);
-      year = static_cast<int>(find.Int(1));
-      month = static_cast<int>(find.Int(2));
-      kind = static_cast<int>(find.Int(3));
+      row.scheme_id = find.Int(0);
+      row.year = static_cast<int>(find.Int(1));
+      row.month = static_cast<int>(find.Int(2));
+      row.kind = static_cast<int>(find.Int(3));
       const int64_t original_amount = find.Int(4);
       const bool is_reversal = !find.IsNull(5);
-      scheme_name = find.Text(6);
+      row.scheme_name = find.Text(6);
       state = static_cast<int>(find.Int(7));
       find.Reset();
       if (is_reversal) {
@@ -168,9 +170,10 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Apply(const PostingBatch&
         return runtime::FailedPrecondition("REVERSAL", original, "already reversed");
       }
       absl::StatusOr<int64_t> negated = money::CheckedNeg(original_amount);
-      if (!negated.ok())
+      if (!negated.ok()) {
         return OutOfRangeField(amount_field, "the reversal does not fit in int64 pence");
-      amount = *negated;
+      }
+      row.amount = *negated;
     } else {
       Statement& find = s_->find_scheme;
       find.Reset();
@@ -180,63 +183,88 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Apply(const PostingBatch&
         find.Reset();
         return runtime::NotFound("Scheme", in.scheme);
       }
-      scheme_id = find.Int(0);
+      row.scheme_id = find.Int(0);
       state = static_cast<int>(find.Int(2));
       find.Reset();
     }
     if (state == kSchemeClosed) {
-      return runtime::FailedPrecondition("STATE", scheme_name, "the scheme is closed to postings");
+      return runtime::FailedPrecondition("STATE", row.scheme_name,
+                                         "the scheme is closed to postings");
     }
 
-    // Keep the running total exact: refuse a posting the total could not hold.
-    Statement& read = s_->read_total;
-    read.Reset();
-    read.Bind(1, scheme_id).Bind(2, year).Bind(3, month).Bind(4, kind);
-    ASSIGN_OR_RETURN(bool has_total, read.Step());
-    const int64_t current = has_total ? read.Int(0) : 0;
-    read.Reset();
-    absl::StatusOr<int64_t> next = money::CheckedAdd(current, amount);
+    // Keep every total exact: refuse a posting the total could not hold. Totals touched twice
+    // in one batch accumulate here before anything is written.
+    const TotalKey key{row.scheme_id, row.year, row.month, row.kind};
+    auto total = checked.totals.find(key);
+    if (total == checked.totals.end()) {
+      Statement& read = s_->read_total;
+      read.Reset();
+      read.Bind(1, row.scheme_id).Bind(2, row.year).Bind(3, row.month).Bind(4, row.kind);
+      ASSIGN_OR_RETURN(bool has_total, read.Step());
+      const int64_t current = has_total ? read.Int(0) : 0;
+      read.Reset();
+      total = checked.totals.emplace(key, current).first;
+    }
+    absl::StatusOr<int64_t> next = money::CheckedAdd(total->second, row.amount);
     if (!next.ok()) {
       return OutOfRangeField(amount_field,
                              "the scheme's monthly total would overflow 64-bit pence");
     }
+    total->second = *next;
+  }
+  return checked;
+}
+
+absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Write(const PostingBatch& batch,
+                                                             const Checked& checked) {
+  if (checked.replay) return *checked.replay;
+  const int64_t now = NowMicros();
+  for (const auto& [key, amount] : checked.totals) {
     Statement& write = s_->write_total;
     write.Reset();
-    write.Bind(1, scheme_id).Bind(2, year).Bind(3, month).Bind(4, kind).Bind(5, *next);
+    write.Bind(1, key.scheme_id).Bind(2, key.year).Bind(3, key.month).Bind(4, key.kind);
+    write.Bind(5, amount);
     RETURN_IF_ERROR(write.Run());
-
+  }
+  std::vector<v1::Posting> out;
+  out.reserve(checked.rows.size());
+  int64_t first_id = 0;
+  for (const Row& row : checked.rows) {
     Statement& insert = s_->insert_posting;
     insert.Reset();
-    insert.Bind(1, scheme_id).Bind(2, year).Bind(3, month).Bind(4, kind).Bind(5, amount);
-    insert.Bind(6, batch.principal).Bind(7, now).Bind(8, in.reason).Bind(9, batch.request_id);
-    insert.Bind(10, in.reverses);
+    insert.Bind(1, row.scheme_id).Bind(2, row.year).Bind(3, row.month).Bind(4, row.kind);
+    insert.Bind(5, row.amount).Bind(6, batch.principal).Bind(7, now).Bind(8, row.input->reason);
+    insert.Bind(9, batch.request_id).Bind(10, row.input->reverses);
     RETURN_IF_ERROR(insert.Run());
     const int64_t id = db_.LastInsertRowId();
     if (first_id == 0) first_id = id;
     if (id != first_id + static_cast<int64_t>(out.size())) {
       return runtime::Internal("ledger: postings of one request must be consecutive");
     }
-
     v1::Posting& posting = out.emplace_back();
     posting.set_name(absl::StrCat("postings/", id));
-    posting.set_scheme(scheme_name);
-    posting.set_financial_year(FormatFinancialYear(year));
-    posting.set_month(month);
-    posting.set_kind(static_cast<v1::PostingKind>(kind));
-    posting.mutable_amount()->set_pence(amount);
-    posting.set_reason(in.reason);
-    if (in.reverses) posting.set_reverses(absl::StrCat("postings/", *in.reverses));
+    posting.set_scheme(row.scheme_name);
+    posting.set_financial_year(FormatFinancialYear(row.year));
+    posting.set_month(row.month);
+    posting.set_kind(static_cast<v1::PostingKind>(row.kind));
+    posting.mutable_amount()->set_pence(row.amount);
+    posting.set_reason(row.input->reason);
+    if (row.input->reverses) posting.set_reverses(absl::StrCat("postings/", *row.input->reverses));
     posting.set_principal(batch.principal);
     SetTimestamp(posting.mutable_create_time(), now);
     posting.set_request_id(batch.request_id);
   }
-
   Statement& record = s_->insert_request;
   record.Reset();
   record.Bind(1, batch.request_id).Bind(2, batch.content_hash).Bind(3, first_id);
   record.Bind(4, static_cast<int64_t>(out.size()));
   RETURN_IF_ERROR(record.Run());
   return out;
+}
+
+absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Apply(const PostingBatch& batch) {
+  ASSIGN_OR_RETURN(Checked checked, Check(batch));
+  return Write(batch, checked);
 }
 
 // ---- reads ----

@@ -7,9 +7,11 @@
 #define DORSET_SERVICES_FINANCE_LEDGER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "dorset/finance/v1/finance.pb.h"
 #include "runtime/api/page_token.h"
@@ -23,9 +25,42 @@ class LedgerWriter {
  public:
   static absl::StatusOr<std::unique_ptr<LedgerWriter>> Create(runtime::sqlite::Database& db);
 
-  // Applies `batch` in the open transaction: either all its postings (and the matching total
-  // updates and the request record) are written, or an error is returned and the caller rolls
-  // back to its savepoint. A request_id seen before returns the postings it made then.
+  // Why the ledger is split in two: Check only reads, so a request it refuses has written
+  // nothing and needs no savepoint to undo; Write only fails on storage errors, and then the
+  // caller abandons the whole transaction. Both run in the caller's open transaction, and a
+  // request checked must be written before the next one is checked.
+  struct TotalKey {
+    int64_t scheme_id;
+    int year;
+    int month;
+    int kind;
+    bool operator==(const TotalKey&) const = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const TotalKey& k) {
+      return H::combine(std::move(h), k.scheme_id, k.year, k.month, k.kind);
+    }
+  };
+  struct Row {
+    const PostingInput* input = nullptr;
+    int64_t scheme_id = 0;
+    std::string scheme_name;
+    int year = 0, month = 0, kind = 0;
+    int64_t amount = 0;
+  };
+  struct Checked {
+    // Set when the request_id was seen before with the same content: the first result.
+    std::optional<std::vector<v1::Posting>> replay;
+    std::vector<Row> rows;
+    absl::flat_hash_map<TotalKey, int64_t> totals;  // new value of every total touched
+  };
+
+  // Idempotency, schemes, reversals and checked totals; reads only. Refusals come back as
+  // errors (NOT_FOUND, FAILED_PRECONDITION, ALREADY_EXISTS, OUT_OF_RANGE with the field).
+  absl::StatusOr<Checked> Check(const PostingBatch& batch);
+  // Writes the postings, totals and request record of a checked batch (`batch` must outlive
+  // `checked`). An error here leaves partial writes: roll the transaction back.
+  absl::StatusOr<std::vector<v1::Posting>> Write(const PostingBatch& batch, const Checked& checked);
+  // Check then Write.
   absl::StatusOr<std::vector<v1::Posting>> Apply(const PostingBatch& batch);
   ~LedgerWriter();
 
