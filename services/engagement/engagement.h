@@ -11,9 +11,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -46,6 +49,19 @@ struct PendingResponse {
 };
 
 class ResponseStatements;
+
+// What one group-commit batch shares: counter deltas and the activities' windows (an activity
+// cannot change while the writer holds the write lock).
+struct ResponseBatch {
+  struct Window {
+    bool found = false;
+    v1::ActivityState state = v1::ACTIVITY_STATE_UNSPECIFIED;
+    std::optional<int64_t> start, end;
+  };
+  using Windows = absl::flat_hash_map<std::string, Window>;
+  CounterSums sums;
+  Windows windows;
+};
 
 class Engagement {
  public:
@@ -103,10 +119,11 @@ class Engagement {
   // Responses. CreateResponse is PrepareResponse (no store access; registry checks) followed by
   // CommitResponse inside a writer transaction (the group-commit writer batches many).
   absl::StatusOr<PendingResponse> PrepareResponse(const v1::CreateResponseRequest& request);
-  // With `sums`, the response's counter cells are added there (the caller applies them with
-  // ApplyCounterSums before committing); without, they are written at once.
+  // With `batch` (the group-commit writer's), the response is written in its own savepoint and
+  // its counter cells are summed into batch->sums (the caller applies them with
+  // ApplyCounterSums before committing); without, the cells are written at once.
   absl::Status CommitResponse(runtime::sqlite::Database& db, const PendingResponse& pending,
-                              v1::Response* out, CounterSums* sums = nullptr);
+                              v1::Response* out, ResponseBatch* batch = nullptr);
   absl::Status ApplyCounterSums(runtime::sqlite::Database& db, const CounterSums& sums);
   absl::Status GetResponse(const runtime::Caller& caller, const v1::GetResponseRequest& request,
                            v1::Response* out);
@@ -145,6 +162,8 @@ class Engagement {
                           v1::ActivityState to,
                           const std::function<absl::Status(v1::Activity&)>& apply,
                           v1::Activity* out);
+  absl::Status WriteResponse(runtime::sqlite::Database& db, const PendingResponse& pending,
+                             v1::Response* out, ResponseBatch* batch);
   absl::Status CheckLocalityField(const std::string& locality, const std::string& field);
   std::string StakeholderCacheKey(const std::string& id) const;
   // Drops a stakeholder from the shared cache after a committed change, so that a reader which
@@ -160,6 +179,8 @@ class Engagement {
   uint64_t stakeholder_generation_ ABSL_GUARDED_BY(cache_mu_) = 0;
   // The response hot path's statements on the writer connection (guarded by the write mutex).
   std::unique_ptr<ResponseStatements> writer_statements_;
+  // "activity/theme" of themes seen to exist (themes are never deleted); writer lock.
+  absl::flat_hash_set<std::string> known_themes_;
 };
 
 }  // namespace dorset::engagement

@@ -25,10 +25,13 @@ absl::StatusOr<std::unique_ptr<ResponseStatements>> ResponseStatements::Prepare(
                               "create_time, update_time, version) "
                               "VALUES (?,?,?,?,?,?,?,?,?,?,?,1)"));
   ASSIGN_OR_RETURN(auto bump_counter, db.Prepare(kBumpCounterSql));
+  ASSIGN_OR_RETURN(auto savepoint, db.Prepare("SAVEPOINT response"));
+  ASSIGN_OR_RETURN(auto release, db.Prepare("RELEASE response"));
+  ASSIGN_OR_RETURN(auto rollback_to, db.Prepare("ROLLBACK TO response"));
   return std::unique_ptr<ResponseStatements>(new ResponseStatements(
       db, std::move(find_request), std::move(record_request), std::move(activity_window),
       std::move(theme_exists), std::move(stakeholder_state), std::move(insert_response),
-      std::move(bump_counter)));
+      std::move(bump_counter), std::move(savepoint), std::move(release), std::move(rollback_to)));
 }
 
 }  // namespace dorset::engagement

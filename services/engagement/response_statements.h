@@ -30,6 +30,9 @@ class ResponseStatements {
   runtime::sqlite::Statement stakeholder_state;  // (id) -> erased
   runtime::sqlite::Statement insert_response;
   runtime::sqlite::Statement bump_counter;  // kBumpCounterSql
+  runtime::sqlite::Statement savepoint;     // one response of a batch
+  runtime::sqlite::Statement release;
+  runtime::sqlite::Statement rollback_to;
 
  private:
   ResponseStatements(runtime::sqlite::Database& db, runtime::sqlite::Statement find_request,
@@ -38,7 +41,8 @@ class ResponseStatements {
                      runtime::sqlite::Statement theme_exists,
                      runtime::sqlite::Statement stakeholder_state,
                      runtime::sqlite::Statement insert_response,
-                     runtime::sqlite::Statement bump_counter)
+                     runtime::sqlite::Statement bump_counter, runtime::sqlite::Statement savepoint,
+                     runtime::sqlite::Statement release, runtime::sqlite::Statement rollback_to)
       : find_request(std::move(find_request)),
         record_request(std::move(record_request)),
         activity_window(std::move(activity_window)),
@@ -46,6 +50,9 @@ class ResponseStatements {
         stakeholder_state(std::move(stakeholder_state)),
         insert_response(std::move(insert_response)),
         bump_counter(std::move(bump_counter)),
+        savepoint(std::move(savepoint)),
+        release(std::move(release)),
+        rollback_to(std::move(rollback_to)),
         db_(db) {}
   runtime::sqlite::Database& db_;
 };

@@ -27,6 +27,7 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
                       .Register(*metrics)
                       .Add({});
   }
+  finisher_ = std::thread([this] { FinishLoop(); });
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -36,6 +37,11 @@ ResponseWriter::~ResponseWriter() {
     stopping_ = true;
   }
   thread_.join();
+  {
+    absl::MutexLock lock(&done_mu_);
+    finisher_stopping_ = true;
+  }
+  finisher_.join();
 }
 
 void ResponseWriter::Submit(Job job) {
@@ -59,7 +65,7 @@ void ResponseWriter::Loop() {
       }
     }
     WriteBatch(batch);
-    batch.clear();
+    batch = std::vector<Job>();
   }
 }
 
@@ -75,18 +81,11 @@ void ResponseWriter::WriteBatch(std::vector<Job>& batch) {
       batch_status = txn.status();
     } else {
       // Counter cells of the whole batch are summed and written once, in the same transaction.
-      CounterSums sums;
+      ResponseBatch context;
       for (size_t i = 0; i < batch.size(); ++i) {
-        absl::Status savepoint = db.Exec("SAVEPOINT response");
-        if (!savepoint.ok()) {
-          results[i] = savepoint;
-          continue;
-        }
-        results[i] = engagement_.CommitResponse(db, batch[i].pending, batch[i].out, &sums);
-        if (!results[i].ok()) (void)db.Exec("ROLLBACK TO response");
-        (void)db.Exec("RELEASE response");
+        results[i] = engagement_.CommitResponse(db, batch[i].pending, batch[i].out, &context);
       }
-      batch_status = engagement_.ApplyCounterSums(db, sums);
+      batch_status = engagement_.ApplyCounterSums(db, context.sums);
       if (batch_status.ok()) batch_status = txn->Commit();
     }
   }
@@ -102,7 +101,28 @@ void ResponseWriter::WriteBatch(std::vector<Job>& batch) {
       results[i] =
           runtime::Internal("the response could not be stored; retry with the same request_id");
     }
-    batch[i].done(results[i]);
+  }
+  // Finishing the calls (which may send on the wire) happens on the finisher thread, so the
+  // writer can start the next transaction at once.
+  absl::MutexLock lock(&done_mu_);
+  finished_.push_back({std::move(batch), std::move(results)});
+}
+
+void ResponseWriter::FinishLoop() {
+  while (true) {
+    Finished finished;
+    {
+      absl::MutexLock lock(&done_mu_);
+      done_mu_.Await(absl::Condition(
+          +[](ResponseWriter* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->done_mu_) {
+            return w->finisher_stopping_ || !w->finished_.empty();
+          },
+          this));
+      if (finished_.empty()) return;  // stopping and drained
+      finished = std::move(finished_.front());
+      finished_.pop_front();
+    }
+    for (size_t i = 0; i < finished.jobs.size(); ++i) finished.jobs[i].done(finished.results[i]);
   }
 }
 

@@ -1,6 +1,7 @@
 // Group commit for CreateResponse. Handlers hand checked responses to one writer thread, which
 // writes whatever has queued up (up to a batch) in ONE transaction - one fsync for many
-// responses - and only then completes each call. Each response sits in its own savepoint, so one
+// responses - and only then completes each call (on a second thread, so sending the replies does
+// not delay the next transaction). Each response sits in its own savepoint, so one
 // refused response (activity just closed, unknown theme) does not sink the others, and a
 // request_id repeated inside a batch sees the first write (same connection, same transaction).
 #ifndef DORSET_SERVICES_ENGAGEMENT_RESPONSE_WRITER_H_
@@ -43,8 +44,13 @@ class ResponseWriter {
   void Submit(Job job);
 
  private:
+  struct Finished {
+    std::vector<Job> jobs;
+    std::vector<absl::Status> results;
+  };
   void Loop();
   void WriteBatch(std::vector<Job>& batch);
+  void FinishLoop();
 
   Engagement& engagement_;
   prometheus::Histogram* batch_size_ = nullptr;
@@ -53,7 +59,11 @@ class ResponseWriter {
   absl::Mutex mu_;
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  absl::Mutex done_mu_;
+  std::deque<Finished> finished_ ABSL_GUARDED_BY(done_mu_);
+  bool finisher_stopping_ ABSL_GUARDED_BY(done_mu_) = false;
+  std::thread finisher_;  // runs the done callbacks
+  std::thread thread_;    // the writer
 };
 
 }  // namespace dorset::engagement

@@ -141,10 +141,28 @@ absl::Status Engagement::ApplyCounterSums(Database& db, const CounterSums& sums)
 }
 
 absl::Status Engagement::CommitResponse(Database& db, const PendingResponse& pending,
-                                        v1::Response* out, CounterSums* sums) {
+                                        v1::Response* out, ResponseBatch* batch) {
   if (writer_statements_ == nullptr || &writer_statements_->db() != &db) {
     ASSIGN_OR_RETURN(writer_statements_, ResponseStatements::Prepare(db));
   }
+  if (batch == nullptr) return WriteResponse(db, pending, out, nullptr);
+  // In a batch each response sits in its own savepoint: a refused one leaves no trace and does
+  // not sink the others.
+  ResponseStatements& st = *writer_statements_;
+  st.savepoint.Reset();
+  RETURN_IF_ERROR(st.savepoint.Run());
+  absl::Status status = WriteResponse(db, pending, out, batch);
+  if (!status.ok()) {
+    st.rollback_to.Reset();
+    RETURN_IF_ERROR(st.rollback_to.Run());
+  }
+  st.release.Reset();
+  RETURN_IF_ERROR(st.release.Run());
+  return status;
+}
+
+absl::Status Engagement::WriteResponse(Database& db, const PendingResponse& pending,
+                                       v1::Response* out, ResponseBatch* batch) {
   ResponseStatements& st = *writer_statements_;
   const std::string activity_name = ActivityName(pending.activity);
   const absl::Time now = Now();
@@ -164,17 +182,29 @@ absl::Status Engagement::CommitResponse(Database& db, const PendingResponse& pen
     st.find_request.Reset();
   }
 
-  st.activity_window.Reset();
-  st.activity_window.Bind(1, pending.activity);
-  ASSIGN_OR_RETURN(bool found, st.activity_window.Step());
-  if (!found) {
+  // The activity's state cannot change while the writer holds the write lock, so one lookup per
+  // activity serves the whole batch.
+  ResponseBatch::Window window;
+  if (auto cached = batch != nullptr ? batch->windows.find(pending.activity)
+                                     : ResponseBatch::Windows::iterator();
+      batch != nullptr && cached != batch->windows.end()) {
+    window = cached->second;
+  } else {
     st.activity_window.Reset();
-    return runtime::NotFound("Activity", activity_name);
+    st.activity_window.Bind(1, pending.activity);
+    ASSIGN_OR_RETURN(window.found, st.activity_window.Step());
+    if (window.found) {
+      window.state = static_cast<v1::ActivityState>(st.activity_window.Int(0));
+      window.start = st.activity_window.OptionalInt(1);
+      window.end = st.activity_window.OptionalInt(2);
+    }
+    st.activity_window.Reset();
+    if (batch != nullptr) batch->windows[pending.activity] = window;
   }
-  const auto state = static_cast<v1::ActivityState>(st.activity_window.Int(0));
-  const std::optional<int64_t> window_start = st.activity_window.OptionalInt(1);
-  const std::optional<int64_t> window_end = st.activity_window.OptionalInt(2);
-  st.activity_window.Reset();
+  if (!window.found) return runtime::NotFound("Activity", activity_name);
+  const v1::ActivityState state = window.state;
+  const std::optional<int64_t>& window_start = window.start;
+  const std::optional<int64_t>& window_end = window.end;
   if (state != v1::OPEN) {
     return runtime::FailedPrecondition(
         "STATE", activity_name,
@@ -189,6 +219,9 @@ absl::Status Engagement::CommitResponse(Database& db, const PendingResponse& pen
     return runtime::FailedPrecondition("WINDOW", activity_name, "the response window has ended");
   }
   for (size_t i = 0; i < pending.theme_ids.size(); ++i) {
+    // Themes are never deleted, so one that was found once is remembered.
+    std::string key = absl::StrCat(pending.activity, "/", pending.theme_ids[i]);
+    if (known_themes_.contains(key)) continue;
     st.theme_exists.Reset();
     st.theme_exists.Bind(1, pending.activity).Bind(2, pending.theme_ids[i]);
     ASSIGN_OR_RETURN(bool theme_found, st.theme_exists.Step());
@@ -196,6 +229,7 @@ absl::Status Engagement::CommitResponse(Database& db, const PendingResponse& pen
     if (!theme_found) {
       return runtime::InvalidArgument(absl::StrCat("response.themes[", i, "]"), "no such theme");
     }
+    if (known_themes_.size() < 100000) known_themes_.insert(std::move(key));
   }
   if (!pending.stakeholder_id.empty()) {
     st.stakeholder_state.Reset();
@@ -231,7 +265,7 @@ absl::Status Engagement::CommitResponse(Database& db, const PendingResponse& pen
   const int64_t id = db.LastInsertRowId();
   const std::vector<CounterCell> cells =
       CounterCells(r.channel(), r.sentiment(), r.locality(), pending.theme_ids);
-  if (sums == nullptr) {
+  if (batch == nullptr) {
     RETURN_IF_ERROR(BumpCounters(st.bump_counter, pending.activity, cells, 1));
     st.bump_counter.Reset();
   }
@@ -245,7 +279,7 @@ absl::Status Engagement::CommitResponse(Database& db, const PendingResponse& pen
     RETURN_IF_ERROR(st.record_request.Run());
     st.record_request.Reset();
   }
-  if (sums != nullptr) AddCells(*sums, pending.activity, cells, 1);
+  if (batch != nullptr) AddCells(batch->sums, pending.activity, cells, 1);
   *out = r;
   out->set_name(name);
   out->set_stakeholder(pending.stakeholder_id.empty() ? ""

@@ -179,6 +179,15 @@ TEST_F(ResponsesTest, ConcurrentCreatesAreGroupCommittedAndRequestIdsHappenOnce)
           ++failures;
         }
       }
+      // A response refused inside the writer (the theme does not exist) shares batches with the
+      // others without disturbing them.
+      v1::Response refused;
+      if (Respond(stub(), "busy",
+                  ResponseOf(v1::PHONE, v1::NEUTRAL, "", {"activities/busy/themes/ghost"}),
+                  &refused)
+              .error_code() != StatusCode::INVALID_ARGUMENT) {
+        ++failures;
+      }
       // Every thread also sends the SAME request id: one response in all.
       v1::Response out;
       if (!Respond(stub(), "busy", ResponseOf(v1::LETTER, v1::NEUTRAL, "", {}), &out, "",
@@ -198,6 +207,7 @@ TEST_F(ResponsesTest, ConcurrentCreatesAreGroupCommittedAndRequestIdsHappenOnce)
   ASSERT_TRUE(stub().GetActivityAggregates(Ctx().get(), request, &a).ok());
   EXPECT_EQ(a.total_responses(), kThreads * kEach + 1);
   EXPECT_EQ(ToMap(a.by_channel()), (Counts{{"ONLINE", kThreads * kEach}, {"LETTER", 1}}));
+  EXPECT_TRUE(a.by_theme().empty());
   // Every acknowledged create went through the writer: the one new row for the shared request id
   // is counted once, its 31 repeats are acknowledged too (they answer with the first row).
   httplib::Client ops("127.0.0.1", server_.host->ops_port());
