@@ -7,7 +7,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
+#include "runtime/auth/permissions.h"
 #include "runtime/server/service_host.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
@@ -698,6 +700,26 @@ TEST(FinanceAuthTest, PostingNeedsFinanceWriteAndRecordsThePrincipal) {
     v1::Report report;
     ASSERT_TRUE(stub->GetReport(&context, report_request, &report).ok());
     EXPECT_EQ(report.lines(0).ytd_actual().pence(), 100);
+  }
+}
+
+// Every FinanceService method is in the permission table; reads need finance read, the rest
+// finance write.
+TEST(FinancePermissionsTest, EveryMethodIsListedWithTheRightPermission) {
+  const auto* service = v1::FinanceService::service_full_name();
+  const auto* descriptor =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
+  ASSERT_NE(descriptor, nullptr);
+  ASSERT_GT(descriptor->method_count(), 20);
+  for (int i = 0; i < descriptor->method_count(); ++i) {
+    const std::string& method = descriptor->method(i)->name();
+    const std::optional<runtime::Permission> permission =
+        runtime::RequiredPermission(absl::StrCat("/", service, "/", method));
+    ASSERT_TRUE(permission.has_value()) << method;
+    const bool read = method.rfind("Get", 0) == 0 || method.rfind("List", 0) == 0;
+    EXPECT_EQ(*permission,
+              read ? runtime::Permission::kFinanceRead : runtime::Permission::kFinanceWrite)
+        << method;
   }
 }
 
