@@ -660,9 +660,10 @@ TEST(FinanceAuthTest, PostingNeedsFinanceWriteAndRecordsThePrincipal) {
   runtime::ServerConfig config = dorset::testing::TestServerConfig("finance", dir.path());
   config.auth = runtime::AuthMode::kTokens;
   config.tokens_file = dir.File("tokens");
-  dorset::testing::WriteTokensFile(
-      config.tokens_file,
-      {{"reader-secret", "alice", "reader"}, {"editor-secret", "finance-team", "finance-editor"}});
+  dorset::testing::WriteTokensFile(config.tokens_file,
+                                   {{"reader-secret", "alice", "reader"},
+                                    {"editor-secret", "finance-team", "finance-editor"},
+                                    {"other-secret", "other-team", "finance-editor"}});
   auto host = runtime::ServiceHost::Start(config, std::make_unique<FinanceModule>());
   ASSERT_TRUE(host.ok()) << host.status();
   auto stub = v1::FinanceService::NewStub(dorset::testing::LocalChannel((*host)->grpc_port()));
@@ -688,6 +689,14 @@ TEST(FinanceAuthTest, PostingNeedsFinanceWriteAndRecordsThePrincipal) {
     dorset::testing::AddBearer(context, "editor-secret");
     ASSERT_TRUE(stub->CreatePosting(&context, request, &posting).ok());
     EXPECT_EQ(posting.principal(), "finance-team");
+  }
+  {
+    // The principal is part of the request's content: another editor reusing the request_id
+    // is a conflict, not a retry that would hand it finance-team's posting.
+    grpc::ClientContext context;
+    dorset::testing::AddBearer(context, "other-secret");
+    EXPECT_EQ(stub->CreatePosting(&context, request, &posting).error_code(),
+              grpc::StatusCode::ALREADY_EXISTS);
   }
   {
     // The reader can read the report, which counts the editor's posting.
