@@ -92,6 +92,12 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
         methods->GetRecvMessage() != nullptr) {
       resource_ = ResourceOf(*static_cast<const google::protobuf::Message*>(methods->GetRecvMessage()));
     }
+    // A create names its resource only in the response (the server assigns or confirms it).
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_MESSAGE) &&
+        resource_.empty() && absl::StartsWith(service_, "dorset.") &&
+        methods->GetSendMessage() != nullptr) {
+      resource_ = ResourceOf(*static_cast<const google::protobuf::Message*>(methods->GetSendMessage()));
+    }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
       request_id_out_ = call_->request_id();
       methods->GetSendInitialMetadata()->emplace("x-request-id", request_id_out_);

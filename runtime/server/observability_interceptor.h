@@ -40,8 +40,9 @@ class ObservabilityInterceptorFactory final
   AuditLog* audit_;
 };
 
-// The resource a request is about: its `name`, else `parent`, else the `name` of its first
-// message field that has one (e.g. UpdatePracticeRequest.practice.name). Empty when none.
+// The resource a request (or, for creates, the response) is about: its `name`, else `parent`,
+// else the `name` of its first message field that has one (UpdatePracticeRequest.practice.name).
+// Empty when none.
 std::string ResourceOf(const google::protobuf::Message& request);
 
 // Longest x-request-id accepted from a client; longer or non-printable ids are replaced.
