@@ -187,14 +187,15 @@ absl::Status Engagement::CreateActivity(const runtime::Caller& caller,
   absl::MutexLock lock(&store_.write_mutex());
   Database& db = store_.writer();
   ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-  ASSIGN_OR_RETURN(auto previous, FindRequest(db, "CreateActivity", request.request_id()));
+  ASSIGN_OR_RETURN(auto previous, FindRequest(db, "CreateActivity", request.request_id(), request));
   if (previous.has_value()) {
     ASSIGN_OR_RETURN(result_id, ParseActivityName(*previous, "request_id"));
   } else {
     absl::Status saved = SaveActivity(db, id, a, 1, /*insert=*/true);
     if (absl::IsAlreadyExists(saved)) return runtime::AlreadyExists("Activity", a.name());
     RETURN_IF_ERROR(saved);
-    RETURN_IF_ERROR(RecordRequest(db, "CreateActivity", request.request_id(), a.name(), now));
+    RETURN_IF_ERROR(
+        RecordRequest(db, "CreateActivity", request.request_id(), request, a.name(), now));
     RETURN_IF_ERROR(txn.Commit());
     runtime::log::Info("activity created",
                        {{"activity", a.name()}, {"kind", v1::ActivityKind_Name(a.kind())}});

@@ -43,6 +43,7 @@ struct EngagementOptions {
 struct PendingResponse {
   std::string activity;        // id
   std::string request_id;      // "" when the client sent none
+  std::string request_hash;    // RequestHash of the CreateResponseRequest
   v1::Response response;       // normalised: locality resolved, names checked
   std::string stakeholder_id;  // "" when anonymous
   std::vector<std::string> theme_ids;

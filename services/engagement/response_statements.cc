@@ -7,12 +7,11 @@ namespace dorset::engagement {
 
 absl::StatusOr<std::unique_ptr<ResponseStatements>> ResponseStatements::Prepare(
     runtime::sqlite::Database& db) {
-  ASSIGN_OR_RETURN(
-      auto find_request,
-      db.Prepare("SELECT resource FROM request_log WHERE method = ? AND request_id = ?"));
+  ASSIGN_OR_RETURN(auto find_request, db.Prepare("SELECT resource, request_hash FROM request_log "
+                                                 "WHERE method = ? AND request_id = ?"));
   ASSIGN_OR_RETURN(auto record_request,
-                   db.Prepare("INSERT INTO request_log (method, request_id, resource, create_time) "
-                              "VALUES (?, ?, ?, ?)"));
+                   db.Prepare("INSERT INTO request_log (method, request_id, resource, create_time, "
+                              "request_hash) VALUES (?, ?, ?, ?, ?)"));
   ASSIGN_OR_RETURN(auto activity_window,
                    db.Prepare("SELECT state, window_start, window_end FROM activity WHERE id = ?"));
   ASSIGN_OR_RETURN(auto theme_exists,

@@ -77,6 +77,7 @@ absl::StatusOr<PendingResponse> Engagement::PrepareResponse(
   ASSIGN_OR_RETURN(pending.activity, ParseActivityName(request.parent(), "parent"));
   RETURN_IF_ERROR(CheckRequestId(request.request_id()));
   pending.request_id = request.request_id();
+  if (!pending.request_id.empty()) pending.request_hash = RequestHash(request);
   v1::Response r = request.response();
   r.clear_name();
   r.clear_anonymised();
@@ -173,9 +174,11 @@ absl::Status Engagement::WriteResponse(Database& db, const PendingResponse& pend
     st.find_request.Bind(1, "CreateResponse").Bind(2, pending.request_id);
     ASSIGN_OR_RETURN(bool row, st.find_request.Step());
     if (row) {
+      const bool same = st.find_request.Text(1) == pending.request_hash;
       ASSIGN_OR_RETURN(ResponseId previous,
                        ParseResponseName(st.find_request.Text(0), "request_id"));
       st.find_request.Reset();
+      if (!same) return RequestIdConflict();
       ASSIGN_OR_RETURN(*out, LoadResponse(db, previous.activity, previous.id));
       return absl::OkStatus();
     }
@@ -275,7 +278,8 @@ absl::Status Engagement::WriteResponse(Database& db, const PendingResponse& pend
     st.record_request.Bind(1, "CreateResponse")
         .Bind(2, pending.request_id)
         .Bind(3, name)
-        .Bind(4, now_us);
+        .Bind(4, now_us)
+        .Bind(5, pending.request_hash);
     RETURN_IF_ERROR(st.record_request.Run());
     st.record_request.Reset();
   }

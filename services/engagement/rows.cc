@@ -3,6 +3,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "runtime/auth/token_store.h"
 #include "runtime/base/string_view.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
@@ -56,24 +59,42 @@ absl::Status CheckEtag(std::string_view type, std::string_view name, std::string
   return runtime::EtagMismatch(type, name);
 }
 
+std::string RequestHash(const google::protobuf::Message& request) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  request.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return runtime::Sha256Hex(bytes);
+}
+
+absl::Status RequestIdConflict() {
+  return runtime::AlreadyExists("Request", "request_id",
+                                "this request_id was already used for a different request");
+}
+
 absl::StatusOr<std::optional<std::string>> FindRequest(Database& db, std::string_view method,
-                                                       std::string_view request_id) {
+                                                       std::string_view request_id,
+                                                       const google::protobuf::Message& request) {
   if (request_id.empty()) return std::optional<std::string>();
-  ASSIGN_OR_RETURN(
-      auto stmt,
-      db.Prepare("SELECT resource FROM request_log WHERE method = ? AND request_id = ?"));
+  ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT resource, request_hash FROM request_log "
+                                         "WHERE method = ? AND request_id = ?"));
   stmt.Bind(1, method).Bind(2, request_id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<std::string>();
+  if (stmt.Text(1) != RequestHash(request)) return RequestIdConflict();
   return std::optional<std::string>(stmt.Text(0));
 }
 
 absl::Status RecordRequest(Database& db, std::string_view method, std::string_view request_id,
-                           std::string_view resource, int64_t now) {
+                           const google::protobuf::Message& request, std::string_view resource,
+                           int64_t now) {
   if (request_id.empty()) return absl::OkStatus();
   ASSIGN_OR_RETURN(auto stmt, db.Prepare("INSERT INTO request_log (method, request_id, resource, "
-                                         "create_time) VALUES (?, ?, ?, ?)"));
+                                         "create_time, request_hash) VALUES (?, ?, ?, ?, ?)"));
   stmt.Bind(1, method).Bind(2, request_id).Bind(3, resource).Bind(4, now);
+  stmt.Bind(5, RequestHash(request));
   return stmt.Run();
 }
 

@@ -214,14 +214,16 @@ absl::Status Engagement::CreateStakeholder(const runtime::Caller& caller,
     absl::MutexLock lock(&store_.write_mutex());
     Database& db = store_.writer();
     ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-    ASSIGN_OR_RETURN(auto previous, FindRequest(db, "CreateStakeholder", request.request_id()));
+    ASSIGN_OR_RETURN(auto previous,
+                     FindRequest(db, "CreateStakeholder", request.request_id(), request));
     if (previous.has_value()) {
       ASSIGN_OR_RETURN(result_id, ParseStakeholderName(*previous, "request_id"));
     } else {
       absl::Status saved = Save(db, id, s, 1, /*insert=*/true);
       if (absl::IsAlreadyExists(saved)) return runtime::AlreadyExists("Stakeholder", s.name());
       RETURN_IF_ERROR(saved);
-      RETURN_IF_ERROR(RecordRequest(db, "CreateStakeholder", request.request_id(), s.name(), now));
+      RETURN_IF_ERROR(
+          RecordRequest(db, "CreateStakeholder", request.request_id(), request, s.name(), now));
       RETURN_IF_ERROR(txn.Commit());
     }
     ASSIGN_OR_RETURN(*out, LoadStakeholder(db, result_id));

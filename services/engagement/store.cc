@@ -110,6 +110,10 @@ CREATE TABLE request_log (
   PRIMARY KEY (method, request_id)
 ) WITHOUT ROWID;
 )sql"},
+    // A request_id remembers which request it was for (see rows.h RequestHash).
+    {2, R"sql(
+ALTER TABLE request_log ADD COLUMN request_hash TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 // Erased personal data must not linger in freed pages.

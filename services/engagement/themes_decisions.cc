@@ -212,7 +212,7 @@ absl::Status Engagement::CreateTheme(const v1::CreateThemeRequest& request, v1::
   Database& db = store_.writer();
   ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
   RETURN_IF_ERROR(RequireActivity(db, activity));
-  ASSIGN_OR_RETURN(auto previous, FindRequest(db, "CreateTheme", request.request_id()));
+  ASSIGN_OR_RETURN(auto previous, FindRequest(db, "CreateTheme", request.request_id(), request));
   ChildName name{activity, id};
   if (previous.has_value()) {
     ASSIGN_OR_RETURN(name, ParseThemeName(*previous, "request_id"));
@@ -222,8 +222,8 @@ absl::Status Engagement::CreateTheme(const v1::CreateThemeRequest& request, v1::
       return runtime::AlreadyExists("Theme", ThemeName(activity, id));
     }
     RETURN_IF_ERROR(saved);
-    RETURN_IF_ERROR(
-        RecordRequest(db, "CreateTheme", request.request_id(), ThemeName(activity, id), now));
+    RETURN_IF_ERROR(RecordRequest(db, "CreateTheme", request.request_id(), request,
+                                  ThemeName(activity, id), now));
     RETURN_IF_ERROR(txn.Commit());
   }
   ASSIGN_OR_RETURN(*out, LoadTheme(db, name));
@@ -305,7 +305,7 @@ absl::Status Engagement::CreateDecision(const v1::CreateDecisionRequest& request
   Database& db = store_.writer();
   ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
   RETURN_IF_ERROR(RequireActivity(db, activity));
-  ASSIGN_OR_RETURN(auto previous, FindRequest(db, "CreateDecision", request.request_id()));
+  ASSIGN_OR_RETURN(auto previous, FindRequest(db, "CreateDecision", request.request_id(), request));
   ChildName name{activity, id};
   if (previous.has_value()) {
     ASSIGN_OR_RETURN(name, ParseDecisionName(*previous, "request_id"));
@@ -316,8 +316,8 @@ absl::Status Engagement::CreateDecision(const v1::CreateDecisionRequest& request
       return runtime::AlreadyExists("Decision", DecisionName(activity, id));
     }
     RETURN_IF_ERROR(saved);
-    RETURN_IF_ERROR(
-        RecordRequest(db, "CreateDecision", request.request_id(), DecisionName(activity, id), now));
+    RETURN_IF_ERROR(RecordRequest(db, "CreateDecision", request.request_id(), request,
+                                  DecisionName(activity, id), now));
     RETURN_IF_ERROR(txn.Commit());
     runtime::log::Info("decision recorded", {{"decision", DecisionName(activity, id)}});
   }

@@ -127,8 +127,23 @@ TEST_F(LifecycleTest, CreateWithTheSameRequestIdHappensOnce) {
   ASSERT_TRUE(stub().CreateActivity(Ctx().get(), request, &first).ok());
   ASSERT_TRUE(stub().CreateActivity(Ctx().get(), request, &second).ok());
   EXPECT_EQ(first.name(), second.name());
+  // The same id for a different request is a conflict, not a second answer.
+  request.mutable_activity()->set_title("Another drop-in");
+  EXPECT_EQ(stub().CreateActivity(Ctx().get(), request, &second).error_code(),
+            StatusCode::ALREADY_EXISTS);
+  ASSERT_TRUE(Open(stub(), first.name().substr(first.name().find('/') + 1)).ok());
+  v1::Response r1, r2;
+  const v1::Response view = ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {}, "first view");
+  const std::string activity = first.name().substr(first.name().find('/') + 1);
+  ASSERT_TRUE(Respond(stub(), activity, view, &r1, "", "req-response-1").ok());
+  ASSERT_TRUE(Respond(stub(), activity, view, &r2, "", "req-response-1").ok());
+  EXPECT_EQ(r1.name(), r2.name());
+  EXPECT_EQ(Respond(stub(), activity, ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {}, "changed"), &r2,
+                    "", "req-response-1")
+                .error_code(),
+            StatusCode::ALREADY_EXISTS);
   v1::ListActivitiesRequest list;
-  list.set_state(v1::DRAFT);
+  list.set_state(v1::OPEN);
   v1::ListActivitiesResponse listed;
   ASSERT_TRUE(stub().ListActivities(Ctx().get(), list, &listed).ok());
   EXPECT_EQ(listed.activities_size(), 1);
