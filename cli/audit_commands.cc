@@ -2,6 +2,7 @@
 //   [--limit=N]: reads a service's audit trail (admins and auditors).
 #include <iostream>
 
+#include "absl/time/time.h"
 #include "cli/cli_common.h"
 #include "cli/command_groups.h"
 #include "dorset/common/v1/audit.grpc.pb.h"
@@ -38,7 +39,10 @@ int RunAuditCommand(int argc, char** argv) {
     const grpc::Status status = stub->ListAuditEvents(context.get(), request, &response);
     if (!status.ok()) return ReportError(status);
     for (const auto& e : response.events()) {
-      std::cout << e.sequence() << "\t" << e.time().seconds() << "\t" << e.principal() << "\t"
+      const absl::Time time = absl::FromUnixSeconds(e.time().seconds()) +
+                              absl::Nanoseconds(e.time().nanos());
+      std::cout << e.sequence() << "\t"
+                << absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone()) << "\t" << e.principal() << "\t"
                 << e.action() << "\t" << e.outcome() << "\t" << e.method() << "\t" << e.resource()
                 << "\t" << e.request_id() << "\n";
       ++shown;
