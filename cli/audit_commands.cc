@@ -39,12 +39,12 @@ int RunAuditCommand(int argc, char** argv) {
     const grpc::Status status = stub->ListAuditEvents(context.get(), request, &response);
     if (!status.ok()) return ReportError(status);
     for (const auto& e : response.events()) {
-      const absl::Time time = absl::FromUnixSeconds(e.time().seconds()) +
-                              absl::Nanoseconds(e.time().nanos());
+      const absl::Time time =
+          absl::FromUnixSeconds(e.time().seconds()) + absl::Nanoseconds(e.time().nanos());
       std::cout << e.sequence() << "\t"
-                << absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone()) << "\t" << e.principal() << "\t"
-                << e.action() << "\t" << e.outcome() << "\t" << e.method() << "\t" << e.resource()
-                << "\t" << e.request_id() << "\n";
+                << absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone()) << "\t"
+                << e.principal() << "\t" << e.action() << "\t" << e.outcome() << "\t" << e.method()
+                << "\t" << e.resource() << "\t" << e.request_id() << "\n";
       ++shown;
     }
     if (response.next_after_sequence() == 0) break;

@@ -49,17 +49,17 @@ std::optional<std::string> Env(const std::string& name) {
 
 absl::StatusOr<Connection> Connect(const Args& args, const std::string& service,
                                    const std::string& default_target) {
-  return ConnectTarget(
-      args, args.Get("target").value_or(
-                Env(absl::StrCat("DORSET_", absl::AsciiStrToUpper(service), "_TARGET"))
-                    .value_or(default_target)));
+  return ConnectTarget(args,
+                       args.Get("target").value_or(
+                           Env(absl::StrCat("DORSET_", absl::AsciiStrToUpper(service), "_TARGET"))
+                               .value_or(default_target)));
 }
 
 absl::StatusOr<Connection> ConnectTarget(const Args& args, const std::string& target) {
   Connection connection;
   connection.token = args.Get("token").value_or(Env("DORSET_TOKEN").value_or(""));
-  const std::optional<std::string> ca = args.Get("tls_ca").has_value() ? args.Get("tls_ca")
-                                                                       : Env("DORSET_TLS_CA");
+  const std::optional<std::string> ca =
+      args.Get("tls_ca").has_value() ? args.Get("tls_ca") : Env("DORSET_TLS_CA");
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (ca.has_value()) {
     std::ifstream in(*ca);
@@ -88,8 +88,9 @@ std::unique_ptr<grpc::ClientContext> NewContext(const Connection& connection,
 }
 
 int ReportError(const grpc::Status& status) {
-  std::cerr << "error: " << absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()))
-            << ": " << status.error_message() << "\n";
+  std::cerr << "error: "
+            << absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())) << ": "
+            << status.error_message() << "\n";
   const google::rpc::Status details = runtime::DecodeDetails(status);
   for (const auto& any : details.details()) {
     google::rpc::BadRequest bad_request;

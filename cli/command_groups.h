@@ -16,7 +16,9 @@ int RunEngagementCommand(int argc, char** argv);  // engagement_commands.cc
 
 inline const std::vector<CommandGroup>& Groups() {
   static const std::vector<CommandGroup> groups = {
-      {"health", "check every service (gRPC health and /readyz); non-zero exit when one is not ready", RunHealthCommand},
+      {"health",
+       "check every service (gRPC health and /readyz); non-zero exit when one is not ready",
+       RunHealthCommand},
       {"audit", "read a service's audit trail (admins, auditors)", RunAuditCommand},
       {"registry", "practices, localities, clusters, imports, change feed", RunRegistryCommand},
       {"finance", "plans, schemes, postings, reports, CSV exports", RunFinanceCommand},

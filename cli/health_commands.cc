@@ -54,8 +54,7 @@ int RunHealthCommand(int argc, char** argv) {
   const std::vector<Target> targets = {
       {"registry", "dorset.registry.v1.RegistryService", "127.0.0.1:50051", "127.0.0.1:8081"},
       {"finance", "dorset.finance.v1.FinanceService", "127.0.0.1:50052", "127.0.0.1:8082"},
-      {"engagement", "dorset.engagement.v1.EngagementService", "127.0.0.1:50053",
-       "127.0.0.1:8083"},
+      {"engagement", "dorset.engagement.v1.EngagementService", "127.0.0.1:50053", "127.0.0.1:8083"},
   };
   bool all_ready = true;
   for (const Target& t : targets) {

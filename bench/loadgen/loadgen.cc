@@ -5,8 +5,8 @@
 //
 // `concurrency` calls are kept in flight on the callback API, spread over `channels`
 // separate connections. In the request JSON, {{seq}} becomes a number unique to each call
-// (for request_id idempotency keys; --seq_start sets the first) and {{slot}} the in-flight slot. Reports QPS, latency
-// percentiles and errors by code, as text or one JSON object.
+// (for request_id idempotency keys; --seq_start sets the first) and {{slot}} the in-flight slot.
+// Reports QPS, latency percentiles and errors by code, as text or one JSON object.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -54,17 +54,28 @@ bool ParseFlags(int argc, char** argv, Options& o) {
     const std::string name = arg.substr(0, eq);
     const std::string value = eq == std::string::npos ? "true" : arg.substr(eq + 1);
     bool ok = true;
-    if (name == "--target") o.target = value;
-    else if (name == "--method") o.method = value;
-    else if (name == "--request_json") o.request_json = value;
-    else if (name == "--token") o.token = value;
-    else if (name == "--concurrency") ok = absl::SimpleAtoi(value, &o.concurrency) && o.concurrency > 0;
-    else if (name == "--channels") ok = absl::SimpleAtoi(value, &o.channels) && o.channels > 0;
-    else if (name == "--duration_s") ok = absl::SimpleAtod(value, &o.duration_s) && o.duration_s > 0;
-    else if (name == "--warmup_s") ok = absl::SimpleAtod(value, &o.warmup_s) && o.warmup_s >= 0;
-    else if (name == "--json") o.json = value == "true";
-    else if (name == "--seq_start") ok = absl::SimpleAtoi(value, &o.seq_start);
-    else ok = false;
+    if (name == "--target")
+      o.target = value;
+    else if (name == "--method")
+      o.method = value;
+    else if (name == "--request_json")
+      o.request_json = value;
+    else if (name == "--token")
+      o.token = value;
+    else if (name == "--concurrency")
+      ok = absl::SimpleAtoi(value, &o.concurrency) && o.concurrency > 0;
+    else if (name == "--channels")
+      ok = absl::SimpleAtoi(value, &o.channels) && o.channels > 0;
+    else if (name == "--duration_s")
+      ok = absl::SimpleAtod(value, &o.duration_s) && o.duration_s > 0;
+    else if (name == "--warmup_s")
+      ok = absl::SimpleAtod(value, &o.warmup_s) && o.warmup_s >= 0;
+    else if (name == "--json")
+      o.json = value == "true";
+    else if (name == "--seq_start")
+      ok = absl::SimpleAtoi(value, &o.seq_start);
+    else
+      ok = false;
     if (!ok) {
       std::cerr << "bad flag: " << arg << "\n";
       return false;
@@ -208,7 +219,8 @@ class Run {
             } else {
               error_calls_.fetch_add(1);
               std::lock_guard<std::mutex> lock(mu_);
-              errors_[absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()))]++;
+              errors_[absl::StatusCodeToString(
+                  static_cast<absl::StatusCode>(status.error_code()))]++;
               if (first_error_.empty()) first_error_ = status.error_message();
             }
           }

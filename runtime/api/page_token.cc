@@ -20,7 +20,8 @@ namespace {
 constexpr size_t kMacBytes = 16;  // truncated HMAC-SHA256: 128 bits is plenty against forgery
 
 std::string Mac(const std::string& key, std::string_view fingerprint, std::string_view position) {
-  std::string message = absl::StrCat(position.size(), ":", ToAbsl(position), "|", ToAbsl(fingerprint));
+  std::string message =
+      absl::StrCat(position.size(), ":", ToAbsl(position), "|", ToAbsl(fingerprint));
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int out_len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),

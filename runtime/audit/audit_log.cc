@@ -72,9 +72,8 @@ void AuditLog::Record(common::v1::AuditEvent event) {
 void AuditLog::Flush() {
   absl::MutexLock lock(&mu_);
   const uint64_t target = recorded_;
-  auto caught_up = [this, target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return written_ >= target;
-  };
+  auto caught_up = [this, target]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return written_ >= target; };
   mu_.Await(absl::Condition(&caught_up));
 }
 
@@ -83,9 +82,8 @@ void AuditLog::WriterLoop() {
     std::vector<common::v1::AuditEvent> batch;
     {
       absl::MutexLock lock(&mu_);
-      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !queue_.empty() || stopping_;
-      };
+      auto work = [this]()
+                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; };
       mu_.Await(absl::Condition(&work));
       if (queue_.empty() && stopping_) return;
       while (!queue_.empty() && batch.size() < kMaxBatch) {

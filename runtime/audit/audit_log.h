@@ -43,7 +43,7 @@ class AuditLog {
   void WriterLoop();
   absl::Status WriteBatch(const std::vector<common::v1::AuditEvent>& batch);
 
-  std::unique_ptr<sqlite::Database> db_;      // writer thread only
+  std::unique_ptr<sqlite::Database> db_;  // writer thread only
   absl::Mutex reader_mu_;
   std::unique_ptr<sqlite::Database> reader_ ABSL_GUARDED_BY(reader_mu_);
   absl::Mutex mu_;

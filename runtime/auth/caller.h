@@ -12,11 +12,12 @@
 namespace dorset::runtime {
 
 struct Caller {
-  std::string principal;          // e.g. "ops-admin", "x509:finance.dorset.nhs.uk", "anonymous"
+  std::string principal;  // e.g. "ops-admin", "x509:finance.dorset.nhs.uk", "anonymous"
   std::vector<std::string> roles;
-  std::string request_id;         // x-request-id of the call
-  std::string method;             // full gRPC method name
-  std::shared_ptr<std::atomic<bool>> personal_data_read = std::make_shared<std::atomic<bool>>(false);
+  std::string request_id;  // x-request-id of the call
+  std::string method;      // full gRPC method name
+  std::shared_ptr<std::atomic<bool>> personal_data_read =
+      std::make_shared<std::atomic<bool>>(false);
 
   // Marks this call as having returned personal data unredacted, so it is audited.
   void NotePersonalDataRead() const { personal_data_read->store(true); }

@@ -14,30 +14,42 @@ struct RoleGrant {
 constexpr Permission kReads[] = {Permission::kRegistryRead, Permission::kFinanceRead,
                                  Permission::kEngagementRead};
 
-bool IsRead(Permission p) { return std::find(std::begin(kReads), std::end(kReads), p) != std::end(kReads); }
+bool IsRead(Permission p) {
+  return std::find(std::begin(kReads), std::end(kReads), p) != std::end(kReads);
+}
 
 }  // namespace
 
 std::string_view PermissionName(Permission permission) {
   switch (permission) {
-    case Permission::kPublic: return "public";
-    case Permission::kRegistryRead: return "registry.read";
-    case Permission::kRegistryWrite: return "registry.write";
-    case Permission::kFinanceRead: return "finance.read";
-    case Permission::kFinanceWrite: return "finance.write";
-    case Permission::kEngagementRead: return "engagement.read";
-    case Permission::kEngagementWrite: return "engagement.write";
-    case Permission::kPersonalDataRead: return "personal_data.read";
-    case Permission::kPersonalDataErase: return "personal_data.erase";
-    case Permission::kAuditRead: return "audit.read";
+    case Permission::kPublic:
+      return "public";
+    case Permission::kRegistryRead:
+      return "registry.read";
+    case Permission::kRegistryWrite:
+      return "registry.write";
+    case Permission::kFinanceRead:
+      return "finance.read";
+    case Permission::kFinanceWrite:
+      return "finance.write";
+    case Permission::kEngagementRead:
+      return "engagement.read";
+    case Permission::kEngagementWrite:
+      return "engagement.write";
+    case Permission::kPersonalDataRead:
+      return "personal_data.read";
+    case Permission::kPersonalDataErase:
+      return "personal_data.erase";
+    case Permission::kAuditRead:
+      return "audit.read";
   }
   return "unknown";
 }
 
 std::vector<std::string> KnownRoles() {
-  return {"registry-reader",   "finance-reader",       "engagement-reader", "reader",
-          "registry-editor",   "finance-editor",       "engagement-editor", "personal-data-reader",
-          "auditor",           "admin"};
+  return {"registry-reader", "finance-reader", "engagement-reader", "reader",
+          "registry-editor", "finance-editor", "engagement-editor", "personal-data-reader",
+          "auditor",         "admin"};
 }
 
 bool IsWritePermission(Permission p) {

@@ -15,15 +15,15 @@
 namespace dorset::runtime {
 
 enum class Permission {
-  kPublic,            // health and reflection (when open_health is on)
+  kPublic,  // health and reflection (when open_health is on)
   kRegistryRead,
-  kRegistryWrite,     // create/update/close practices, imports
+  kRegistryWrite,  // create/update/close practices, imports
   kFinanceRead,
-  kFinanceWrite,      // postings, plans, budget lines
+  kFinanceWrite,  // postings, plans, budget lines
   kEngagementRead,
   kEngagementWrite,
-  kPersonalDataRead,  // see stakeholders' contact details unredacted
-  kPersonalDataErase, // erase a stakeholder
+  kPersonalDataRead,   // see stakeholders' contact details unredacted
+  kPersonalDataErase,  // erase a stakeholder
   kAuditRead,
 };
 

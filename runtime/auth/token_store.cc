@@ -65,7 +65,8 @@ absl::StatusOr<absl::flat_hash_map<std::string, Identity>> ParseTokensFile(std::
     if (auto hash = line.find('#'); hash != absl::string_view::npos) line = line.substr(0, hash);
     line = absl::StripAsciiWhitespace(line);
     if (line.empty()) continue;
-    std::vector<absl::string_view> parts = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    std::vector<absl::string_view> parts =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     const std::string where = absl::StrCat("tokens file line ", line_number);
     if (parts.size() != 3) {
       return InvalidArgument(where, "expected: <sha256-hex|x509:common-name> <principal> <roles>");

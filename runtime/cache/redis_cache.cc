@@ -141,8 +141,8 @@ bool RedisCache::WithConnection(std::string_view op, Fn&& fn) {
   }
   ReplyPtr reply = fn(connection->context.get());
   if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) {
-    const std::string detail = reply ? std::string(reply->str, reply->len)
-                                     : std::string(connection->context->errstr);
+    const std::string detail =
+        reply ? std::string(reply->str, reply->len) : std::string(connection->context->errstr);
     // After an I/O error a context is unusable: drop it so the next use reconnects.
     if (reply == nullptr) connection->context.reset();
     RecordFault(op, detail);
@@ -187,8 +187,9 @@ void RedisCache::Delete(const std::vector<std::string>& keys) {
 }
 
 void RedisCache::Publish(std::string_view channel, std::string_view message) {
-  WithConnection("publish",
-                 [&](redisContext* c) { return Command(c, {"PUBLISH", channel, message}); });
+  WithConnection("publish", [&](redisContext* c) {
+    return Command(c, {"PUBLISH", channel, message});
+  });
 }
 
 CacheHealth RedisCache::Health() {

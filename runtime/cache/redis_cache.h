@@ -17,7 +17,8 @@
 struct redisContext;
 namespace prometheus {
 class Registry;
-template <typename T> class Family;
+template <typename T>
+class Family;
 class Counter;
 class Gauge;
 }  // namespace prometheus

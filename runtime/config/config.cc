@@ -40,32 +40,30 @@ absl::Status ParseInt(const std::string& name, const std::string& value, int low
                       int& out) {
   int parsed = 0;
   if (!absl::SimpleAtoi(value, &parsed) || parsed < low || parsed > high) {
-    return InvalidArgument(
-        name, absl::StrCat("expected a whole number from ", low, " to ", high, ", got \"", value,
-                           "\""));
+    return InvalidArgument(name, absl::StrCat("expected a whole number from ", low, " to ", high,
+                                              ", got \"", value, "\""));
   }
   out = parsed;
   return absl::OkStatus();
 }
 
-#define DORSET_STRING_SETTING(field, help_text)                                         \
-  Setting {                                                                             \
-    #field, help_text, [](ServerConfig& c, const std::string& v) {                      \
+#define DORSET_STRING_SETTING(field, help_text)                                       \
+  Setting {                                                                           \
+#field, help_text, [](ServerConfig& c, const std::string& v) {                      \
       c.field = v;                                                                      \
       return absl::OkStatus();                                                          \
-    }                                                                                   \
+    } \
   }
-#define DORSET_BOOL_SETTING(field, help_text)                                           \
-  Setting {                                                                             \
-    #field, help_text, [](ServerConfig& c, const std::string& v) {                      \
-      return ParseBool(#field, v, c.field);                                             \
-    }                                                                                   \
+#define DORSET_BOOL_SETTING(field, help_text)                                                \
+  Setting {                                                                                  \
+#field, help_text,                                                                       \
+        [](ServerConfig & c, const std::string& v) { return ParseBool(#field, v, c.field); } \
   }
-#define DORSET_INT_SETTING(field, low, high, help_text)                                 \
-  Setting {                                                                             \
-    #field, help_text, [](ServerConfig& c, const std::string& v) {                      \
-      return ParseInt(#field, v, low, high, c.field);                                   \
-    }                                                                                   \
+#define DORSET_INT_SETTING(field, low, high, help_text)                              \
+  Setting {                                                                          \
+#field, help_text,                                                               \
+        [](ServerConfig & c,                                                         \
+           const std::string& v) { return ParseInt(#field, v, low, high, c.field); } \
   }
 
 const std::vector<Setting>& Settings() {
@@ -123,7 +121,8 @@ EnvLookup ProcessEnv() {
 absl::StatusOr<std::pair<std::string, int>> SplitHostPort(std::string_view address) {
   const size_t colon = address.rfind(':');
   if (colon == std::string_view::npos || colon == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("expected host:port, got \"", Sv(address), "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected host:port, got \"", Sv(address), "\""));
   }
   std::string host(address.substr(0, colon));
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
@@ -207,9 +206,10 @@ absl::Status Validate(const ServerConfig& c) {
   if (!c.tls_client_ca.empty() && !has_tls) {
     return InvalidArgument("tls_client_ca", "mutual TLS needs tls_cert and tls_key");
   }
-  for (const auto& [name, path] : {std::pair<const char*, const std::string&>{"tls_cert", c.tls_cert},
-                                   {"tls_key", c.tls_key},
-                                   {"tls_client_ca", c.tls_client_ca}}) {
+  for (const auto& [name, path] :
+       {std::pair<const char*, const std::string&>{"tls_cert", c.tls_cert},
+        {"tls_key", c.tls_key},
+        {"tls_client_ca", c.tls_client_ca}}) {
     if (!path.empty() && !std::filesystem::exists(path)) {
       return InvalidArgument(name, absl::StrCat("file not found: ", path));
     }
@@ -235,8 +235,9 @@ absl::Status Validate(const ServerConfig& c) {
 }
 
 std::string Usage(const ServerDefaults& defaults) {
-  std::string out = absl::StrCat("usage: dorset-", defaults.service, " [--setting=value ...]\n",
-                                 "Each setting may also come from the environment variable shown.\n");
+  std::string out =
+      absl::StrCat("usage: dorset-", defaults.service, " [--setting=value ...]\n",
+                   "Each setting may also come from the environment variable shown.\n");
   for (const Setting& s : Settings()) {
     absl::StrAppend(&out, "  --", s.name, "  (", EnvName(s.name), ")\n      ", s.help, "\n");
   }

@@ -22,25 +22,25 @@ enum class AuthMode { kTokens, kNone };
 struct ServerConfig {
   // Which service this process runs ("registry", "finance", "engagement", "echo").
   std::string service;
-  std::string grpc_listen;      // host:port; port 0 picks a free port
-  std::string ops_listen;       // host:port of the HTTP ops server (/livez /readyz /metrics)
-  std::string data_dir;         // the service's SQLite store lives here
-  std::string redis;            // host:port; empty = in-process LRU cache
-  std::string tls_cert;         // PEM server certificate chain
-  std::string tls_key;          // PEM private key
-  std::string tls_client_ca;    // when set, clients must present a certificate signed by it
-  bool plaintext = false;       // no TLS: must be asked for explicitly
+  std::string grpc_listen;    // host:port; port 0 picks a free port
+  std::string ops_listen;     // host:port of the HTTP ops server (/livez /readyz /metrics)
+  std::string data_dir;       // the service's SQLite store lives here
+  std::string redis;          // host:port; empty = in-process LRU cache
+  std::string tls_cert;       // PEM server certificate chain
+  std::string tls_key;        // PEM private key
+  std::string tls_client_ca;  // when set, clients must present a certificate signed by it
+  bool plaintext = false;     // no TLS: must be asked for explicitly
   AuthMode auth = AuthMode::kTokens;
-  std::string tokens_file;      // "<sha256 hex> <principal> <role,role>" per line
-  bool open_health = true;      // health and reflection need no credentials
+  std::string tokens_file;  // "<sha256 hex> <principal> <role,role>" per line
+  bool open_health = true;  // health and reflection need no credentials
   std::string log_level = "info";
-  int drain_seconds = 2;        // NOT_SERVING before Shutdown, so load balancers move away
+  int drain_seconds = 2;  // NOT_SERVING before Shutdown, so load balancers move away
   int shutdown_grace_seconds = 10;
   int max_message_bytes = 4 * 1024 * 1024;
-  int rate_limit_per_second = 200;   // per principal; 0 disables
+  int rate_limit_per_second = 200;  // per principal; 0 disables
   int rate_limit_burst = 400;
-  std::string registry_target;  // finance/engagement: where the registry listens
-  std::string registry_tls_ca;  // PEM CA to verify the registry's certificate (TLS when set)
+  std::string registry_target;     // finance/engagement: where the registry listens
+  std::string registry_tls_ca;     // PEM CA to verify the registry's certificate (TLS when set)
   std::string service_token_file;  // bearer token this service presents to other services
   int cache_pool_size = 4;
   int cache_ttl_seconds = 300;

@@ -63,11 +63,21 @@ void AppendJsonString(std::string& out, std::string_view value) {
   out.push_back('"');
   for (unsigned char c : value) {
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -102,9 +112,9 @@ Field::Field(std::string_view key, bool value) : json_(Key(key) + (value ? "true
 absl::Status Init(std::string_view service, std::string_view level) {
   spdlog::level::level_enum parsed = spdlog::level::from_str(std::string(level));
   if (parsed == spdlog::level::off && level != "off") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("log_level: unknown level \"", absl::string_view(level.data(), level.size()),
-                     "\" (use trace, debug, info, warn or error)"));
+    return absl::InvalidArgumentError(absl::StrCat("log_level: unknown level \"",
+                                                   absl::string_view(level.data(), level.size()),
+                                                   "\" (use trace, debug, info, warn or error)"));
   }
   Install(service, std::make_shared<spdlog::sinks::stderr_sink_mt>(), parsed);
   return absl::OkStatus();

@@ -41,7 +41,8 @@ absl::StatusOr<Caller> CallGate::Admit(const grpc::ServerContextBase& context) {
     }
   }
   std::string principal;
-  absl::StatusOr<Caller> caller = Decide(info->method(), authorization, certificate_name, &principal);
+  absl::StatusOr<Caller> caller =
+      Decide(info->method(), authorization, certificate_name, &principal);
   info->set_principal(principal);
   if (!caller.ok()) return caller.status();
   caller->request_id = info->request_id();
@@ -49,8 +50,7 @@ absl::StatusOr<Caller> CallGate::Admit(const grpc::ServerContextBase& context) {
   return caller;
 }
 
-absl::StatusOr<Caller> CallGate::Decide(const std::string& method,
-                                        const std::string& authorization,
+absl::StatusOr<Caller> CallGate::Decide(const std::string& method, const std::string& authorization,
                                         const std::string& certificate_name,
                                         std::string* principal_out) {
   const std::optional<Permission> required = RequiredPermission(method);
@@ -98,7 +98,8 @@ absl::Status CallGate::TakeRateToken(const std::string& principal) {
   if (rate_per_second_ <= 0) return absl::OkStatus();
   const absl::Time now = absl::Now();
   absl::MutexLock lock(&mu_);
-  auto [it, inserted] = buckets_.try_emplace(principal, Bucket{static_cast<double>(rate_burst_), now});
+  auto [it, inserted] =
+      buckets_.try_emplace(principal, Bucket{static_cast<double>(rate_burst_), now});
   Bucket& bucket = it->second;
   // Token counts are call budgets, not money: a double is the right tool here.
   bucket.tokens = std::min<double>(

@@ -26,7 +26,9 @@ class CallInfo {
   void set_principal(std::string principal) ABSL_LOCKS_EXCLUDED(mu_);
   std::string principal() const ABSL_LOCKS_EXCLUDED(mu_);
   // Set by handlers (through Caller) when the response carried personal data unredacted.
-  const std::shared_ptr<std::atomic<bool>>& personal_data_read() const { return personal_data_read_; }
+  const std::shared_ptr<std::atomic<bool>>& personal_data_read() const {
+    return personal_data_read_;
+  }
 
  private:
   const std::string method_;

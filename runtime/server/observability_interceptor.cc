@@ -57,18 +57,15 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
     factory_.handled()
         .Add({{"grpc_service", service_}, {"grpc_method", method_}, {"grpc_code", code}})
         .Increment();
-    factory_
-        .latency()
+    factory_.latency()
         .Add({{"grpc_service", service_}, {"grpc_method", method_}},
              prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                      0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})
         .Observe(seconds);
-    const log::Fields fields = {{"method", info_->method()},
-                                {"status", code},
-                                {"duration_ms", seconds * 1000.0},
-                                {"peer", peer_},
-                                {"principal", call_->principal()},
-                                {"request_id", call_->request_id()}};
+    const log::Fields fields = {
+        {"method", info_->method()},       {"status", code},
+        {"duration_ms", seconds * 1000.0}, {"peer", peer_},
+        {"principal", call_->principal()}, {"request_id", call_->request_id()}};
     // Probes call health every few seconds; keep them out of the info stream.
     if (absl::StartsWith(service_, "grpc.health.")) {
       log::Debug("rpc", fields);
@@ -90,13 +87,15 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
         resource_.empty() && absl::StartsWith(service_, "dorset.") &&
         methods->GetRecvMessage() != nullptr) {
-      resource_ = ResourceOf(*static_cast<const google::protobuf::Message*>(methods->GetRecvMessage()));
+      resource_ =
+          ResourceOf(*static_cast<const google::protobuf::Message*>(methods->GetRecvMessage()));
     }
     // A create names its resource only in the response (the server assigns or confirms it).
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_MESSAGE) &&
         resource_.empty() && absl::StartsWith(service_, "dorset.") &&
         methods->GetSendMessage() != nullptr) {
-      resource_ = ResourceOf(*static_cast<const google::protobuf::Message*>(methods->GetSendMessage()));
+      resource_ =
+          ResourceOf(*static_cast<const google::protobuf::Message*>(methods->GetSendMessage()));
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
       request_id_out_ = call_->request_id();

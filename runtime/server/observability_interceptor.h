@@ -13,7 +13,8 @@ namespace prometheus {
 class Registry;
 class Counter;
 class Histogram;
-template <typename T> class Family;
+template <typename T>
+class Family;
 }  // namespace prometheus
 
 namespace dorset::runtime {

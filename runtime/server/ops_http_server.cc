@@ -35,7 +35,8 @@ absl::StatusOr<std::unique_ptr<OpsHttpServer>> OpsHttpServer::Start(
   const auto& [host, port] = host_port;
   if (port == 0) {
     ops->port_ = server.bind_to_any_port(host);
-    if (ops->port_ <= 0) return absl::UnavailableError(absl::StrCat("ops_listen: cannot bind ", listen));
+    if (ops->port_ <= 0)
+      return absl::UnavailableError(absl::StrCat("ops_listen: cannot bind ", listen));
   } else {
     if (!server.bind_to_port(host, port)) {
       return absl::UnavailableError(absl::StrCat("ops_listen: cannot bind ", listen));

@@ -145,7 +145,8 @@ void ServiceHost::RefreshHealth() {
     server_->GetHealthCheckService()->SetServingStatus(name, serving);
   }
   if (serving != last_serving_) {
-    log::Info(serving ? "ready" : "not ready", {{"health_names", absl::StrJoin(module_->HealthNames(), ",")}});
+    log::Info(serving ? "ready" : "not ready",
+              {{"health_names", absl::StrJoin(module_->HealthNames(), ",")}});
     last_serving_ = serving;
   }
 }

@@ -28,7 +28,6 @@ grpc::ServerUnaryReactor* Unary(CallGate& gate, grpc::CallbackServerContext* con
   return reactor;
 }
 
-
 }  // namespace dorset::runtime
 
 #endif  // DORSET_RUNTIME_SERVER_UNARY_H_

@@ -82,9 +82,9 @@ absl::Status AlreadyExists(std::string_view resource_type, std::string_view reso
 }
 
 absl::Status EtagMismatch(std::string_view resource_type, std::string_view resource_name) {
-  return WithResource(absl::StatusCode::kAborted, "ETAG_MISMATCH", resource_type, resource_name,
-                      absl::StrCat(Sv(resource_name),
-                                   " was changed by someone else: read it again and retry"));
+  return WithResource(
+      absl::StatusCode::kAborted, "ETAG_MISMATCH", resource_type, resource_name,
+      absl::StrCat(Sv(resource_name), " was changed by someone else: read it again and retry"));
 }
 
 absl::Status FailedPrecondition(std::string_view type, std::string_view subject,
@@ -101,8 +101,7 @@ absl::Status FailedPrecondition(std::string_view type, std::string_view subject,
 }
 
 absl::Status ResourceExhausted(std::string_view description, absl::Duration retry_after) {
-  absl::Status status =
-      Make(absl::StatusCode::kResourceExhausted, description, "RATE_LIMITED");
+  absl::Status status = Make(absl::StatusCode::kResourceExhausted, description, "RATE_LIMITED");
   google::rpc::RetryInfo retry;
   const int64_t nanos = absl::ToInt64Nanoseconds(retry_after);
   retry.mutable_retry_delay()->set_seconds(nanos / 1000000000);

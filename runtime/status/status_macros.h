@@ -13,9 +13,9 @@
 #define DORSET_STATUS_CONCAT_(a, b) DORSET_STATUS_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function when `expr` is not OK.
-#define RETURN_IF_ERROR(expr)                                   \
-  do {                                                          \
-    ::absl::Status dorset_status_ = (expr);                     \
+#define RETURN_IF_ERROR(expr)                                            \
+  do {                                                                   \
+    ::absl::Status dorset_status_ = (expr);                              \
     if (ABSL_PREDICT_FALSE(!dorset_status_.ok())) return dorset_status_; \
   } while (0)
 
@@ -24,8 +24,8 @@
 #define ASSIGN_OR_RETURN(lhs, rexpr) \
   DORSET_ASSIGN_OR_RETURN_IMPL_(DORSET_STATUS_CONCAT_(dorset_statusor_, __LINE__), lhs, rexpr)
 
-#define DORSET_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr)        \
-  auto statusor = (rexpr);                                         \
+#define DORSET_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr)         \
+  auto statusor = (rexpr);                                          \
   if (ABSL_PREDICT_FALSE(!statusor.ok())) return statusor.status(); \
   lhs = std::move(statusor).value()
 

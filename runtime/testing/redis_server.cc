@@ -43,9 +43,9 @@ absl::Status RedisServer::Launch() {
     // Redis prints a banner before it reads --loglevel; keep test output readable.
     const int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
-    execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-           "--dir", dir_.path().c_str(), "--save", "", "--appendonly", "no", "--loglevel",
-           "warning", static_cast<char*>(nullptr));
+    execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--dir",
+           dir_.path().c_str(), "--save", "", "--appendonly", "no", "--loglevel", "warning",
+           static_cast<char*>(nullptr));
     _exit(127);
   }
   if (pid_ < 0) return absl::InternalError("fork failed");

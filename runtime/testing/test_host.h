@@ -20,9 +20,9 @@ runtime::ServerConfig TestServerConfig(const std::string& service, const std::st
 std::shared_ptr<grpc::Channel> LocalChannel(int port);
 
 struct TestToken {
-  std::string token;      // the secret the client sends
+  std::string token;  // the secret the client sends
   std::string principal;
-  std::string roles;      // comma-separated
+  std::string roles;  // comma-separated
 };
 
 // Writes a tokens file holding the hashes of `tokens`.

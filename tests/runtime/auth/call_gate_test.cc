@@ -22,9 +22,8 @@ std::string MethodNeeding(Permission permission) {
 class CallGateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dorset::testing::WriteTokensFile(dir_.File("tokens"),
-                                     {{"reader-token", "rita", "reader"},
-                                      {"admin-token", "ada", "admin"}});
+    dorset::testing::WriteTokensFile(
+        dir_.File("tokens"), {{"reader-token", "rita", "reader"}, {"admin-token", "ada", "admin"}});
     config_ = dorset::testing::TestServerConfig("test", dir_.path());
     config_.auth = AuthMode::kTokens;
     config_.tokens_file = dir_.File("tokens");
@@ -61,9 +60,11 @@ TEST_F(CallGateTest, HealthIsOpenButOtherMethodsNeedCredentials) {
 
 TEST_F(CallGateTest, MethodsMissingFromTheTableAreRefused) {
   auto gate = Gate();
-  EXPECT_EQ(gate->Decide("/dorset.registry.v1.RegistryService/NoSuchMethod",
-                         "Bearer admin-token", "").status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      gate->Decide("/dorset.registry.v1.RegistryService/NoSuchMethod", "Bearer admin-token", "")
+          .status()
+          .code(),
+      absl::StatusCode::kPermissionDenied);
 }
 
 TEST_F(CallGateTest, RateLimitPerPrincipalWithRetryInfo) {

@@ -11,7 +11,8 @@ namespace {
 
 TEST(TokenStoreTest, FindsTokensByHashOnly) {
   dorset::testing::TempDir dir;
-  dorset::testing::WriteTokensFile(dir.File("tokens"), {{"s3cret", "alice", "reader,finance-editor"}});
+  dorset::testing::WriteTokensFile(dir.File("tokens"),
+                                   {{"s3cret", "alice", "reader,finance-editor"}});
   auto store = TokenStore::Load(dir.File("tokens"));
   ASSERT_TRUE(store.ok()) << store.status();
   auto identity = (*store)->FindToken("s3cret");

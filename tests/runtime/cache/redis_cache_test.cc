@@ -25,9 +25,7 @@ class RedisCacheTest : public ::testing::Test {
     cache_ = std::make_unique<RedisCache>(options, &registry_);
   }
 
-  std::string Metrics() {
-    return prometheus::TextSerializer().Serialize(registry_.Collect());
-  }
+  std::string Metrics() { return prometheus::TextSerializer().Serialize(registry_.Collect()); }
 
   std::unique_ptr<dorset::testing::RedisServer> redis_;
   prometheus::Registry registry_;

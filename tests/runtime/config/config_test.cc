@@ -26,7 +26,8 @@ absl::StatusOr<ServerConfig> Load(std::vector<const char*> flags,
 
 TEST(ConfigTest, FlagsOverrideEnvironmentOverrideDefaults) {
   auto config = Load({"--plaintext", "--auth=none", "--grpc_listen=0.0.0.0:6000"},
-                     {{"DORSET_GRPC_LISTEN", "0.0.0.0:7000"}, {"DORSET_OPS_LISTEN", "0.0.0.0:7001"},
+                     {{"DORSET_GRPC_LISTEN", "0.0.0.0:7000"},
+                      {"DORSET_OPS_LISTEN", "0.0.0.0:7001"},
                       {"DORSET_LOG_LEVEL", "debug"}});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->grpc_listen, "0.0.0.0:6000");

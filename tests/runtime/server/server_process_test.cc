@@ -113,7 +113,8 @@ TEST(ServerProcessTest, SigtermDrainsLetsTheInFlightCallFinishAndExitsZero) {
   // During the drain, readiness is NOT_SERVING while liveness stays SERVING.
   bool saw_not_ready = false;
   for (int i = 0; i < 40 && !saw_not_ready; ++i) {
-    saw_not_ready = server.Health("dorset.bench.v1.EchoService") == HealthCheckResponse::NOT_SERVING;
+    saw_not_ready =
+        server.Health("dorset.bench.v1.EchoService") == HealthCheckResponse::NOT_SERVING;
     absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_TRUE(saw_not_ready);
@@ -169,7 +170,8 @@ TEST_P(ServiceBinaryTest, StartsServesHealthAndMetricsAndStopsCleanly) {
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);
   EXPECT_NE(metrics->get_header_value("Content-Type").find("version=0.0.4"), std::string::npos);
-  EXPECT_NE(metrics->body.find("grpc_server_handled_total"), std::string::npos);  // the health calls
+  EXPECT_NE(metrics->body.find("grpc_server_handled_total"),
+            std::string::npos);  // the health calls
 
   // Redis going away degrades the cache but never readiness (or liveness).
   (*redis)->Kill();

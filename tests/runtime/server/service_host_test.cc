@@ -90,10 +90,17 @@ TEST_F(ServiceHostTest, MetricsCountCallsByMethodAndCode) {
     ASSERT_TRUE(result);
     EXPECT_EQ(result->status, 200);
     body = result->body;
-    if (body.find(R"(grpc_server_handled_total{grpc_code="OK",grpc_method="Echo",grpc_service="dorset.bench.v1.EchoService"} 3)") != std::string::npos) break;
+    if (body.find(
+            R"(grpc_server_handled_total{grpc_code="OK",grpc_method="Echo",grpc_service="dorset.bench.v1.EchoService"} 3)") !=
+        std::string::npos)
+      break;
     absl::SleepFor(absl::Milliseconds(20));
   }
-  EXPECT_NE(body.find(R"(grpc_server_handled_total{grpc_code="OK",grpc_method="Echo",grpc_service="dorset.bench.v1.EchoService"} 3)"), std::string::npos) << body;
+  EXPECT_NE(
+      body.find(
+          R"(grpc_server_handled_total{grpc_code="OK",grpc_method="Echo",grpc_service="dorset.bench.v1.EchoService"} 3)"),
+      std::string::npos)
+      << body;
   EXPECT_NE(body.find("grpc_server_handling_seconds_bucket"), std::string::npos);
 }
 

@@ -109,7 +109,8 @@ TEST_F(TlsTest, UnregisteredCertificateIsUnauthenticated) {
   auto host = Start(true);
   ASSERT_NE(host, nullptr);
   // Same CA, different CN: the handshake succeeds but the name is not in the tokens file.
-  std::system(absl::StrCat("cd ", dir_.path(), " && openssl req -newkey rsa:2048 -nodes -subj "
+  std::system(absl::StrCat("cd ", dir_.path(),
+                           " && openssl req -newkey rsa:2048 -nodes -subj "
                            "'/CN=stranger.test' -keyout client.key -out client.csr >/dev/null 2>&1 "
                            "&& openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key "
                            "-CAcreateserial -days 2 -out client.pem >/dev/null 2>&1")

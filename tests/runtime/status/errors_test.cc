@@ -18,7 +18,8 @@ bool FindDetail(const grpc::Status& status, Detail& out) {
 }
 
 TEST(ErrorsTest, InvalidArgumentCarriesFieldViolationAndErrorInfo) {
-  const grpc::Status status = ToGrpcStatus(InvalidArgument("practice.postcode", "not a UK postcode"));
+  const grpc::Status status =
+      ToGrpcStatus(InvalidArgument("practice.postcode", "not a UK postcode"));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(), "practice.postcode: not a UK postcode");
   google::rpc::BadRequest bad_request;
@@ -46,7 +47,8 @@ TEST(ErrorsTest, NotFoundAndEtagMismatchNameTheResource) {
 }
 
 TEST(ErrorsTest, ResourceExhaustedCarriesRetryDelay) {
-  const grpc::Status status = ToGrpcStatus(ResourceExhausted("slow down", absl::Milliseconds(1500)));
+  const grpc::Status status =
+      ToGrpcStatus(ResourceExhausted("slow down", absl::Milliseconds(1500)));
   google::rpc::RetryInfo retry;
   ASSERT_TRUE(FindDetail(status, retry));
   EXPECT_EQ(retry.retry_delay().seconds(), 1);
