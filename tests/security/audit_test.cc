@@ -84,18 +84,23 @@ TEST_F(AuditTest, WritesAndRefusalsAreRecordedWithPrincipalResourceAndOutcome) {
     registry::v1::Practice out;
     EXPECT_TRUE(stub->GetPractice(&context, get, &out).ok());
   }
+  // Calls are recorded as they end, which need not be the order they were made in.
   const auto trail = Trail(host->grpc_port(), 2);
   ASSERT_EQ(trail.size(), 2u);
-  EXPECT_EQ(trail[0].action(), "WRITE");
-  EXPECT_EQ(trail[0].principal(), "eddie");
-  EXPECT_EQ(trail[0].method(), "/dorset.registry.v1.RegistryService/CreatePractice");
-  EXPECT_EQ(trail[0].resource(), "practices/J81099");
-  EXPECT_EQ(trail[0].request_id(), "audit-create-1");
-  EXPECT_EQ(trail[0].outcome(), "OK");
-  EXPECT_EQ(trail[1].action(), "DENIED");
-  EXPECT_EQ(trail[1].principal(), "rita");
-  EXPECT_EQ(trail[1].resource(), "practices/J81099");
-  EXPECT_EQ(trail[1].outcome(), "PERMISSION_DENIED");
+  const bool create_first = trail[0].request_id() == "audit-create-1";
+  const auto& write = trail[create_first ? 0 : 1];
+  const auto& denied = trail[create_first ? 1 : 0];
+  EXPECT_EQ(write.action(), "WRITE");
+  EXPECT_EQ(write.principal(), "eddie");
+  EXPECT_EQ(write.method(), "/dorset.registry.v1.RegistryService/CreatePractice");
+  EXPECT_EQ(write.resource(), "practices/J81099");
+  EXPECT_EQ(write.request_id(), "audit-create-1");
+  EXPECT_EQ(write.outcome(), "OK");
+  EXPECT_EQ(denied.action(), "DENIED");
+  EXPECT_EQ(denied.principal(), "rita");
+  EXPECT_EQ(denied.resource(), "practices/J81099");
+  EXPECT_EQ(denied.request_id(), "audit-denied-1");
+  EXPECT_EQ(denied.outcome(), "PERMISSION_DENIED");
 }
 
 TEST_F(AuditTest, PersonalDataReadsAreRecordedAndRedactedReadsAreNot) {
