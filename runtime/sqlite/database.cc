@@ -141,7 +141,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path
   if (!options.read_only) {
     RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
   }
-  RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  RETURN_IF_ERROR(db->Exec(options.full_sync ? "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                                             : "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
   return db;
 }
 
