@@ -141,7 +141,7 @@ absl::Status Save(Database& db, const std::string& id, const v1::Stakeholder& s,
 }  // namespace
 
 std::string Engagement::StakeholderCacheKey(const std::string& id) const {
-  return absl::StrCat("engagement:v1:stakeholder:", id);
+  return absl::StrCat("dorset:v1:engagement:private:stakeholder:", id);
 }
 
 void Engagement::RedactStakeholder(const runtime::Caller& caller, v1::Stakeholder& s) {

@@ -207,8 +207,8 @@ TEST_F(PersonalDataTest, ContactDetailsAndPrivateTextAreRedactedWithoutThePermis
 TEST_F(PersonalDataTest, ErasureOverwritesPersonalDataEverywhereAndKeepsAggregates) {
   CreatePersonAndResponses();
   GetStakeholder(person_, kPersonal);  // fills the shared cache
-  EXPECT_THAT(redis_->Cli("KEYS engagement:v1:stakeholder:*"),
-              HasSubstr("engagement:v1:stakeholder:" + person_id_));
+  EXPECT_THAT(redis_->Cli("KEYS dorset:v1:engagement:private:stakeholder:*"),
+              HasSubstr("dorset:v1:engagement:private:stakeholder:" + person_id_));
   const std::string before = Aggregates(kReader).SerializeAsString();
 
   v1::EraseStakeholderRequest erase;
@@ -222,7 +222,7 @@ TEST_F(PersonalDataTest, ErasureOverwritesPersonalDataEverywhereAndKeepsAggregat
   EXPECT_TRUE(erased.erased());
   EXPECT_TRUE(erased.has_erase_time());
   // The cache forgot them.
-  EXPECT_THAT(redis_->Cli("KEYS engagement:v1:stakeholder:*"), Not(HasSubstr(":" + person_id_)));
+  EXPECT_THAT(redis_->Cli("KEYS dorset:v1:engagement:private:stakeholder:*"), Not(HasSubstr(":" + person_id_)));
 
   // Even a caller allowed to read personal data finds nothing left.
   v1::Stakeholder after = GetStakeholder(person_, kPersonal);
@@ -242,7 +242,7 @@ TEST_F(PersonalDataTest, ErasureOverwritesPersonalDataEverywhereAndKeepsAggregat
   EXPECT_EQ(Aggregates(kReader).SerializeAsString(), before);
   // What the reads put back in the cache is the erased record; the store files no longer hold
   // the values either.
-  ExpectNoPersonalDataIn(redis_->Cli("GET engagement:v1:stakeholder:" + person_id_), "the cache");
+  ExpectNoPersonalDataIn(redis_->Cli("GET dorset:v1:engagement:private:stakeholder:" + person_id_), "the cache");
   const std::string db = dir_.File("engagement.db");
   ExpectNoPersonalDataIn(ReadFileOrEmpty(db) + ReadFileOrEmpty(db + "-wal"), "the store");
 
