@@ -97,6 +97,8 @@ const std::vector<Setting>& Settings() {
       DORSET_INT_SETTING(rate_limit_burst, 1, 10000000, "burst size of the rate limit"),
       DORSET_STRING_SETTING(registry_target, "the registry's gRPC address (finance, engagement)"),
       DORSET_STRING_SETTING(registry_tls_ca, "PEM CA for TLS to the registry (empty: plaintext)"),
+      DORSET_STRING_SETTING(registry_tls_cert, "PEM client certificate for mutual TLS to the registry"),
+      DORSET_STRING_SETTING(registry_tls_key, "PEM private key of registry_tls_cert"),
       DORSET_STRING_SETTING(service_token_file, "file holding this service's own bearer token"),
       DORSET_INT_SETTING(cache_pool_size, 1, 64, "Redis connections in the pool"),
       DORSET_INT_SETTING(cache_ttl_seconds, 1, 86400, "cache entry lifetime"),
@@ -225,6 +227,13 @@ absl::Status Validate(const ServerConfig& c) {
   if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" &&
       c.log_level != "warn" && c.log_level != "error") {
     return InvalidArgument("log_level", "expected trace, debug, info, warn or error");
+  }
+  if (c.registry_tls_cert.empty() != c.registry_tls_key.empty()) {
+    return InvalidArgument(c.registry_tls_cert.empty() ? "registry_tls_cert" : "registry_tls_key",
+                           "registry_tls_cert and registry_tls_key must be given together");
+  }
+  if (!c.registry_tls_cert.empty() && c.registry_tls_ca.empty()) {
+    return InvalidArgument("registry_tls_ca", "mutual TLS to the registry needs its CA");
   }
   if (!c.registry_target.empty()) {
     if (auto hp = SplitHostPort(c.registry_target); !hp.ok()) {

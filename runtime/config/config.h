@@ -41,6 +41,8 @@ struct ServerConfig {
   int rate_limit_burst = 400;
   std::string registry_target;     // finance/engagement: where the registry listens
   std::string registry_tls_ca;     // PEM CA to verify the registry's certificate (TLS when set)
+  std::string registry_tls_cert;   // client certificate for mutual TLS to the registry
+  std::string registry_tls_key;    // its private key
   std::string service_token_file;  // bearer token this service presents to other services
   int cache_pool_size = 4;
   int cache_ttl_seconds = 300;

@@ -52,6 +52,13 @@ absl::StatusOr<std::unique_ptr<RegistryClient>> RegistryClient::Create(
     ASSIGN_OR_RETURN(std::string ca, ReadFileTrimmed(config.registry_tls_ca, "registry_tls_ca"));
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = ca + "\n";
+    if (!config.registry_tls_cert.empty()) {  // mutual TLS: present this service's certificate
+      ASSIGN_OR_RETURN(std::string cert,
+                       ReadFileTrimmed(config.registry_tls_cert, "registry_tls_cert"));
+      ASSIGN_OR_RETURN(std::string key, ReadFileTrimmed(config.registry_tls_key, "registry_tls_key"));
+      ssl.pem_cert_chain = cert + "\n";
+      ssl.pem_private_key = key + "\n";
+    }
     options.credentials = grpc::SslCredentials(ssl);
   } else {
     options.credentials = grpc::InsecureChannelCredentials();

@@ -1,48 +1,22 @@
 // TLS and mutual TLS on a real host, with certificates made by openssl in the test.
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
 #include "bench/echo/echo_module.h"
 #include "dorset/bench/v1/echo.grpc.pb.h"
 #include "dorset/common/v1/audit.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "runtime/server/service_host.h"
+#include "runtime/testing/certificates.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
 
 namespace dorset::runtime {
 namespace {
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A CA, a server certificate for 127.0.0.1 and a client certificate with CN `client_cn`.
-void MakeCertificates(const std::string& dir, const std::string& client_cn) {
-  const std::string script = absl::StrCat(
-      "set -e; cd ", dir, ";",
-      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=test CA' -keyout ca.key "
-      "-out ca.pem;",
-      "openssl req -newkey rsa:2048 -nodes -subj '/CN=localhost' -keyout server.key -out "
-      "server.csr;",
-      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext;",
-      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
-      "-extfile server.ext -out server.pem;",
-      "openssl req -newkey rsa:2048 -nodes -subj '/CN=", client_cn,
-      "' -keyout client.key -out client.csr;",
-      "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out "
-      "client.pem");
-  ASSERT_EQ(std::system(absl::StrCat("bash -c \"", script, "\" >/dev/null 2>&1").c_str()), 0);
-}
-
 class TlsTest : public ::testing::Test {
  protected:
-  void SetUp() override { MakeCertificates(dir_.path(), "finance.dorset.test"); }
+  void SetUp() override {
+    ASSERT_TRUE(dorset::testing::MakeTestCertificates(dir_.path(), "finance.dorset.test").ok());
+  }
 
   std::unique_ptr<ServiceHost> Start(bool mutual) {
     ServerConfig config = dorset::testing::TestServerConfig("echo", dir_.File("data"));
@@ -63,10 +37,10 @@ class TlsTest : public ::testing::Test {
 
   std::shared_ptr<grpc::Channel> Channel(int port, bool with_client_cert) {
     grpc::SslCredentialsOptions options;
-    options.pem_root_certs = Read(dir_.File("ca.pem"));
+    options.pem_root_certs = dorset::testing::ReadTestFile(dir_.File("ca.pem"));
     if (with_client_cert) {
-      options.pem_private_key = Read(dir_.File("client.key"));
-      options.pem_cert_chain = Read(dir_.File("client.pem"));
+      options.pem_private_key = dorset::testing::ReadTestFile(dir_.File("client.key"));
+      options.pem_cert_chain = dorset::testing::ReadTestFile(dir_.File("client.pem"));
     }
     return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::SslCredentials(options));
   }
@@ -109,12 +83,7 @@ TEST_F(TlsTest, UnregisteredCertificateIsUnauthenticated) {
   auto host = Start(true);
   ASSERT_NE(host, nullptr);
   // Same CA, different CN: the handshake succeeds but the name is not in the tokens file.
-  std::system(absl::StrCat("cd ", dir_.path(),
-                           " && openssl req -newkey rsa:2048 -nodes -subj "
-                           "'/CN=stranger.test' -keyout client.key -out client.csr >/dev/null 2>&1 "
-                           "&& openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key "
-                           "-CAcreateserial -days 2 -out client.pem >/dev/null 2>&1")
-                  .c_str());
+  ASSERT_TRUE(dorset::testing::MakeClientCertificate(dir_.path(), "stranger.test").ok());
   auto stub = common::v1::AuditService::NewStub(Channel(host->grpc_port(), true));
   grpc::ClientContext context;
   common::v1::ListAuditEventsResponse response;
