@@ -10,6 +10,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "runtime/server/call_registry.h"
 #include "runtime/status/grpc_status.h"
+#include "runtime/status/status_macros.h"
 
 namespace dorset::cli {
 
@@ -45,6 +46,15 @@ std::optional<std::string> Env(const std::string& name) {
   if (v == nullptr || *v == '\0') return std::nullopt;
   return std::string(v);
 }
+
+absl::StatusOr<std::string> ReadPem(const std::string& option, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(option, ": cannot read ", path));
+  std::stringstream pem;
+  pem << in.rdbuf();
+  return pem.str();
+}
+
 }  // namespace
 
 absl::StatusOr<Connection> Connect(const Args& args, const std::string& service,
@@ -62,12 +72,20 @@ absl::StatusOr<Connection> ConnectTarget(const Args& args, const std::string& ta
       args.Get("tls_ca").has_value() ? args.Get("tls_ca") : Env("DORSET_TLS_CA");
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (ca.has_value()) {
-    std::ifstream in(*ca);
-    if (!in) return absl::InvalidArgumentError(absl::StrCat("tls_ca: cannot read ", *ca));
-    std::stringstream pem;
-    pem << in.rdbuf();
     grpc::SslCredentialsOptions options;
-    options.pem_root_certs = pem.str();
+    ASSIGN_OR_RETURN(options.pem_root_certs, ReadPem("tls_ca", *ca));
+    // Mutual TLS: --client_cert/--client_key (or DORSET_CLIENT_CERT/KEY) identify the caller.
+    const auto cert =
+        args.Get("client_cert").has_value() ? args.Get("client_cert") : Env("DORSET_CLIENT_CERT");
+    const auto key =
+        args.Get("client_key").has_value() ? args.Get("client_key") : Env("DORSET_CLIENT_KEY");
+    if (cert.has_value() != key.has_value()) {
+      return absl::InvalidArgumentError("client_cert and client_key must be given together");
+    }
+    if (cert.has_value()) {
+      ASSIGN_OR_RETURN(options.pem_cert_chain, ReadPem("client_cert", *cert));
+      ASSIGN_OR_RETURN(options.pem_private_key, ReadPem("client_key", *key));
+    }
     credentials = grpc::SslCredentials(options);
   } else {
     credentials = grpc::InsecureChannelCredentials();

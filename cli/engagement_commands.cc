@@ -12,6 +12,7 @@
 #include "cli/cli_common.h"
 #include "cli/command_groups.h"
 #include "dorset/engagement/v1/engagement.grpc.pb.h"
+#include "google/protobuf/empty.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "services/engagement/synthetic/synthetic_responses.h"
 
@@ -46,6 +47,9 @@ int Usage() {
          "  create-decision ACTIVITY --summary=S [--rationale=R] [--themes=t1,...]\n"
          "      [--decided_by=B] [--published] [--id=x]\n"
          "  list-decisions ACTIVITY\n"
+         "  delete-activity ACTIVITY | delete-theme THEME | delete-decision DECISION [--etag=E]\n"
+         "      (an activity only while DRAFT, a theme no response or decision uses, a decision\n"
+         "      only while unpublished; stakeholders are erased and responses moderated)\n"
          "  create-stakeholder --kind=PATIENT|CARER|... [--display_name=N] [--organisation=O]\n"
          "      [--email=E] [--phone=P] [--contact_consent] [--publish_consent]\n"
          "  get-stakeholder S | list-stakeholders | erase-stakeholder S\n"
@@ -338,6 +342,27 @@ int RunEngagementCommand(int argc, char** argv) {
     request.set_name(Prefixed(pos[0], "stakeholders"));
     v1::Stakeholder out;
     return Done(s.stub->EraseStakeholder(ctx().get(), request, &out), out);
+  }
+  if (command == "delete-activity" && need(1)) {
+    v1::DeleteActivityRequest request;
+    request.set_name(activity);
+    request.set_etag(args.GetOr("etag", ""));
+    google::protobuf::Empty out;
+    return Done(s.stub->DeleteActivity(ctx().get(), request, &out), out);
+  }
+  if (command == "delete-theme" && need(1)) {
+    v1::DeleteThemeRequest request;
+    request.set_name(pos[0]);
+    request.set_etag(args.GetOr("etag", ""));
+    google::protobuf::Empty out;
+    return Done(s.stub->DeleteTheme(ctx().get(), request, &out), out);
+  }
+  if (command == "delete-decision" && need(1)) {
+    v1::DeleteDecisionRequest request;
+    request.set_name(pos[0]);
+    request.set_etag(args.GetOr("etag", ""));
+    google::protobuf::Empty out;
+    return Done(s.stub->DeleteDecision(ctx().get(), request, &out), out);
   }
   if (command == "generate" && need(1)) return Generate(s, args, activity);
   return Usage();

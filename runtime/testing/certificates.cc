@@ -10,8 +10,7 @@ namespace dorset::testing {
 namespace {
 
 absl::Status Run(const std::string& dir, const std::string& script) {
-  const std::string command =
-      absl::StrCat("cd '", dir, "' && (", script, ") >/dev/null 2>&1");
+  const std::string command = absl::StrCat("cd '", dir, "' && (", script, ") >/dev/null 2>&1");
   if (std::system(command.c_str()) != 0) {
     return absl::InternalError(absl::StrCat("openssl failed in ", dir));
   }
@@ -21,23 +20,22 @@ absl::Status Run(const std::string& dir, const std::string& script) {
 }  // namespace
 
 absl::Status MakeClientCertificate(const std::string& dir, const std::string& client_cn) {
-  return Run(dir, absl::StrCat(
-                      "openssl req -newkey rsa:2048 -nodes -subj '/CN=", client_cn,
-                      "' -keyout client.key -out client.csr && "
-                      "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key "
-                      "-CAcreateserial -days 2 -out client.pem"));
+  return Run(dir, absl::StrCat("openssl req -newkey rsa:2048 -nodes -subj '/CN=", client_cn,
+                               "' -keyout client.key -out client.csr && "
+                               "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key "
+                               "-CAcreateserial -days 2 -out client.pem"));
 }
 
 absl::Status MakeTestCertificates(const std::string& dir, const std::string& client_cn) {
-  absl::Status status = Run(
-      dir,
-      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=test CA' -keyout ca.key "
-      "-out ca.pem && "
-      "openssl req -newkey rsa:2048 -nodes -subj '/CN=localhost' -keyout server.key -out "
-      "server.csr && "
-      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext && "
-      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
-      "-extfile server.ext -out server.pem");
+  absl::Status status =
+      Run(dir,
+          "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=test CA' -keyout ca.key "
+          "-out ca.pem && "
+          "openssl req -newkey rsa:2048 -nodes -subj '/CN=localhost' -keyout server.key -out "
+          "server.csr && "
+          "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext && "
+          "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+          "-extfile server.ext -out server.pem");
   if (!status.ok()) return status;
   return MakeClientCertificate(dir, client_cn);
 }

@@ -17,7 +17,8 @@ class ClientMutualTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(testing::MakeTestCertificates(dir_.path(), "finance.dorset.test").ok());
-    testing::WriteFile(dir_.File("tokens"), "x509:finance.dorset.test finance-service registry-reader\n");
+    testing::WriteFile(dir_.File("tokens"),
+                       "x509:finance.dorset.test finance-service registry-reader\n");
     runtime::ServerConfig config = testing::TestServerConfig("registry", dir_.File("registry"));
     config.plaintext = false;
     config.tls_cert = dir_.File("server.pem");

@@ -3,10 +3,17 @@
 
 #include <httplib.h>
 
+#include <condition_variable>
+#include <mutex>
+
 #include "bench/echo/echo_module.h"
 #include "dorset/bench/v1/echo.grpc.pb.h"
+#include "dorset/common/v1/audit.grpc.pb.h"
+#include "google/rpc/error_details.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
+#include "runtime/status/grpc_status.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
 
@@ -124,6 +131,92 @@ TEST_F(ServiceHostTest, ReadinessFollowsTheStore) {
   host_->RefreshHealth();
   EXPECT_EQ(Health("dorset.bench.v1.EchoService"), HealthCheckResponse::SERVING);
   EXPECT_EQ(client.Get("/readyz")->status, 200);
+}
+
+// Asks grpc.reflection.v1alpha for the list of services, over the generic callback API (the
+// reflection protos are compiled into libgrpc++_reflection, not into this project).
+class ReflectionProbe final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  explicit ReflectionProbe(std::shared_ptr<grpc::Channel> channel) : stub_(std::move(channel)) {}
+
+  std::string ListServices() {
+    // ServerReflectionRequest{list_services: ""}: field 7, length-delimited, empty.
+    static const char kRequest[] = {0x3a, 0x00};
+    grpc::Slice slice(kRequest, sizeof(kRequest));
+    request_ = grpc::ByteBuffer(&slice, 1);
+    stub_.PrepareBidiStreamingCall(&context_,
+                                   "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                                   grpc::StubOptions(), this);
+    StartWrite(&request_);
+    StartRead(&response_);
+    StartCall();
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return done_; });
+    return answer_;
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (ok) StartWritesDone();
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    std::vector<grpc::Slice> slices;
+    (void)response_.Dump(&slices);
+    for (const auto& s : slices) answer_.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  void OnDone(const grpc::Status& status) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    cv_.notify_one();
+  }
+
+ private:
+  grpc::GenericStub stub_;
+  grpc::ClientContext context_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+  std::string answer_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+};
+
+TEST_F(ServiceHostTest, ServerReflectionListsTheServices) {
+  ReflectionProbe probe(channel_);
+  const std::string answer = probe.ListServices();
+  EXPECT_NE(answer.find("dorset.bench.v1.EchoService"), std::string::npos);
+  EXPECT_NE(answer.find("dorset.common.v1.AuditService"), std::string::npos);
+  EXPECT_NE(answer.find("grpc.health.v1.Health"), std::string::npos);
+}
+
+TEST(RateLimitTest, ExcessCallsOfOnePrincipalGetResourceExhaustedWithRetryInfo) {
+  dorset::testing::TempDir dir;
+  dorset::testing::WriteTokensFile(dir.File("tokens"), {{"admin", "ada", "admin"}});
+  ServerConfig config = dorset::testing::TestServerConfig("echo", dir.path());
+  config.auth = AuthMode::kTokens;
+  config.tokens_file = dir.File("tokens");
+  config.rate_limit_per_second = 1;
+  config.rate_limit_burst = 2;
+  auto host = ServiceHost::Start(config, std::make_unique<bench::EchoModule>());
+  ASSERT_TRUE(host.ok()) << host.status();
+  auto stub =
+      common::v1::AuditService::NewStub(dorset::testing::LocalChannel((*host)->grpc_port()));
+  std::vector<grpc::Status> results;
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext context;
+    dorset::testing::AddBearer(context, "admin");
+    common::v1::ListAuditEventsResponse response;
+    results.push_back(stub->ListAuditEvents(&context, {}, &response));
+  }
+  EXPECT_TRUE(results[0].ok());
+  EXPECT_TRUE(results[1].ok());
+  ASSERT_EQ(results[2].error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  google::rpc::RetryInfo retry;
+  bool has_retry = false;
+  const google::rpc::Status details = DecodeDetails(results[2]);
+  for (const auto& any : details.details()) has_retry = has_retry || any.UnpackTo(&retry);
+  EXPECT_TRUE(has_retry);
+  EXPECT_GT(retry.retry_delay().nanos() + retry.retry_delay().seconds(), 0);
 }
 
 }  // namespace
