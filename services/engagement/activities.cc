@@ -376,4 +376,51 @@ absl::Status Engagement::PublishOutcome(const v1::PublishOutcomeRequest& request
       out);
 }
 
+absl::Status Engagement::DeleteActivity(const v1::DeleteActivityRequest& request,
+                                        google::protobuf::Empty* out) {
+  ASSIGN_OR_RETURN(std::string id, ParseActivityName(request.name(), "name"));
+  absl::MutexLock lock(&store_.write_mutex());
+  Database& db = store_.writer();
+  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
+  ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(db, id));
+  RETURN_IF_ERROR(CheckEtag("Activity", a.name(), request.etag(), VersionOf(a.etag())));
+  if (a.state() != v1::DRAFT) {
+    return runtime::FailedPrecondition(
+        "STATE", a.name(),
+        absl::StrCat("the activity is ", StateName(a.state()),
+                     "; only a DRAFT activity can be deleted, consultation records are kept"));
+  }
+  // A bulk load can write responses without opening the activity; they are records too.
+  ASSIGN_OR_RETURN(Statement responses,
+                   db.Prepare("SELECT 1 FROM response WHERE activity_id = ? LIMIT 1"));
+  responses.Bind(1, id);
+  ASSIGN_OR_RETURN(bool has_responses, responses.Step());
+  if (has_responses) {
+    return runtime::FailedPrecondition("RESPONSES", a.name(),
+                                       "the activity has responses; consultation records are kept");
+  }
+  std::vector<std::string> theme_ids;
+  {
+    ASSIGN_OR_RETURN(Statement themes, db.Prepare("SELECT id FROM theme WHERE activity_id = ?"));
+    themes.Bind(1, id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, themes.Step());
+      if (!row) break;
+      theme_ids.push_back(themes.Text(0));
+    }
+  }
+  for (const char* sql :
+       {"DELETE FROM decision WHERE activity_id = ?", "DELETE FROM theme WHERE activity_id = ?",
+        "DELETE FROM response_count WHERE activity_id = ?", "DELETE FROM activity WHERE id = ?"}) {
+    ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql));
+    stmt.Bind(1, id);
+    RETURN_IF_ERROR(stmt.Run());
+  }
+  RETURN_IF_ERROR(txn.Commit());
+  for (const std::string& theme : theme_ids) known_themes_.erase(absl::StrCat(id, "/", theme));
+  runtime::log::Info("activity deleted", {{"activity", a.name()}});
+  out->Clear();
+  return absl::OkStatus();
+}
+
 }  // namespace dorset::engagement

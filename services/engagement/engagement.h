@@ -22,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "dorset/engagement/v1/engagement.pb.h"
+#include "google/protobuf/empty.pb.h"
 #include "runtime/api/page_token.h"
 #include "runtime/auth/caller.h"
 #include "runtime/cache/cache.h"
@@ -105,17 +106,26 @@ class Engagement {
   absl::Status OpenActivity(const v1::OpenActivityRequest& request, v1::Activity* out);
   absl::Status CloseActivity(const v1::CloseActivityRequest& request, v1::Activity* out);
   absl::Status PublishOutcome(const v1::PublishOutcomeRequest& request, v1::Activity* out);
+  // Only while DRAFT and without responses; its themes and decisions go with it.
+  absl::Status DeleteActivity(const v1::DeleteActivityRequest& request,
+                              google::protobuf::Empty* out);
 
   // Themes and decisions.
   absl::Status CreateTheme(const v1::CreateThemeRequest& request, v1::Theme* out);
   absl::Status GetTheme(const v1::GetThemeRequest& request, v1::Theme* out);
   absl::Status ListThemes(const v1::ListThemesRequest& request, v1::ListThemesResponse* out);
   absl::Status UpdateTheme(const v1::UpdateThemeRequest& request, v1::Theme* out);
+  // Only while no response is tagged with it, no decision answers it and the outcome is not
+  // published.
+  absl::Status DeleteTheme(const v1::DeleteThemeRequest& request, google::protobuf::Empty* out);
   absl::Status CreateDecision(const v1::CreateDecisionRequest& request, v1::Decision* out);
   absl::Status GetDecision(const v1::GetDecisionRequest& request, v1::Decision* out);
   absl::Status ListDecisions(const v1::ListDecisionsRequest& request,
                              v1::ListDecisionsResponse* out);
   absl::Status UpdateDecision(const v1::UpdateDecisionRequest& request, v1::Decision* out);
+  // Only while not published.
+  absl::Status DeleteDecision(const v1::DeleteDecisionRequest& request,
+                              google::protobuf::Empty* out);
 
   // Responses. CreateResponse is PrepareResponse (no store access; registry checks) followed by
   // CommitResponse inside a writer transaction (the group-commit writer batches many).
@@ -180,7 +190,8 @@ class Engagement {
   uint64_t stakeholder_generation_ ABSL_GUARDED_BY(cache_mu_) = 0;
   // The response hot path's statements on the writer connection (guarded by the write mutex).
   std::unique_ptr<ResponseStatements> writer_statements_;
-  // "activity/theme" of themes seen to exist (themes are never deleted); writer lock.
+  // "activity/theme" of themes seen to exist; writer lock. A delete (only possible for a theme
+  // no response is tagged with) removes its entry under the same lock.
   absl::flat_hash_set<std::string> known_themes_;
 };
 

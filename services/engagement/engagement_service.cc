@@ -75,6 +75,11 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::PublishOutcome(Ctx* c,
                                                                 v1::Activity* r) {
   DORSET_NO_CALLER(PublishOutcome);
 }
+grpc::ServerUnaryReactor* EngagementServiceImpl::DeleteActivity(Ctx* c,
+                                                                const v1::DeleteActivityRequest* q,
+                                                                google::protobuf::Empty* r) {
+  DORSET_NO_CALLER(DeleteActivity);
+}
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateTheme(Ctx* c,
                                                              const v1::CreateThemeRequest* q,
                                                              v1::Theme* r) {
@@ -92,6 +97,11 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateTheme(Ctx* c,
                                                              const v1::UpdateThemeRequest* q,
                                                              v1::Theme* r) {
   DORSET_NO_CALLER(UpdateTheme);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::DeleteTheme(Ctx* c,
+                                                             const v1::DeleteThemeRequest* q,
+                                                             google::protobuf::Empty* r) {
+  DORSET_NO_CALLER(DeleteTheme);
 }
 
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateResponse(Ctx* c,
@@ -170,6 +180,11 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateDecision(Ctx* c,
                                                                 const v1::UpdateDecisionRequest* q,
                                                                 v1::Decision* r) {
   DORSET_NO_CALLER(UpdateDecision);
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::DeleteDecision(Ctx* c,
+                                                                const v1::DeleteDecisionRequest* q,
+                                                                google::protobuf::Empty* r) {
+  DORSET_NO_CALLER(DeleteDecision);
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivityAggregates(
     Ctx* c, const v1::GetActivityAggregatesRequest* q, v1::ActivityAggregates* r) {

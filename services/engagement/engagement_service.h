@@ -46,6 +46,8 @@ class EngagementServiceImpl final : public v1::EngagementService::CallbackServic
                                           v1::Activity* r) override;
   grpc::ServerUnaryReactor* PublishOutcome(Ctx* c, const v1::PublishOutcomeRequest* q,
                                            v1::Activity* r) override;
+  grpc::ServerUnaryReactor* DeleteActivity(Ctx* c, const v1::DeleteActivityRequest* q,
+                                           google::protobuf::Empty* r) override;
   grpc::ServerUnaryReactor* CreateTheme(Ctx* c, const v1::CreateThemeRequest* q,
                                         v1::Theme* r) override;
   grpc::ServerUnaryReactor* GetTheme(Ctx* c, const v1::GetThemeRequest* q, v1::Theme* r) override;
@@ -53,6 +55,8 @@ class EngagementServiceImpl final : public v1::EngagementService::CallbackServic
                                        v1::ListThemesResponse* r) override;
   grpc::ServerUnaryReactor* UpdateTheme(Ctx* c, const v1::UpdateThemeRequest* q,
                                         v1::Theme* r) override;
+  grpc::ServerUnaryReactor* DeleteTheme(Ctx* c, const v1::DeleteThemeRequest* q,
+                                        google::protobuf::Empty* r) override;
   grpc::ServerUnaryReactor* CreateResponse(Ctx* c, const v1::CreateResponseRequest* q,
                                            v1::Response* r) override;
   grpc::ServerUnaryReactor* GetResponse(Ctx* c, const v1::GetResponseRequest* q,
@@ -71,6 +75,8 @@ class EngagementServiceImpl final : public v1::EngagementService::CallbackServic
                                           v1::ListDecisionsResponse* r) override;
   grpc::ServerUnaryReactor* UpdateDecision(Ctx* c, const v1::UpdateDecisionRequest* q,
                                            v1::Decision* r) override;
+  grpc::ServerUnaryReactor* DeleteDecision(Ctx* c, const v1::DeleteDecisionRequest* q,
+                                           google::protobuf::Empty* r) override;
   grpc::ServerUnaryReactor* GetActivityAggregates(Ctx* c, const v1::GetActivityAggregatesRequest* q,
                                                   v1::ActivityAggregates* r) override;
   grpc::ServerUnaryReactor* GetYouSaidWeDid(Ctx* c, const v1::GetYouSaidWeDidRequest* q,

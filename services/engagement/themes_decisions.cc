@@ -1,9 +1,11 @@
 // Themes (what responses are about) and decisions (what was decided because of them).
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "services/engagement/counters.h"
 #include "services/engagement/engagement.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
@@ -397,6 +399,85 @@ absl::Status Engagement::UpdateDecision(const v1::UpdateDecisionRequest& request
   RETURN_IF_ERROR(SaveDecision(db, name.activity, name.id, d, refs, version + 1, /*insert=*/false));
   RETURN_IF_ERROR(txn.Commit());
   ASSIGN_OR_RETURN(*out, LoadDecision(db, name));
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::DeleteTheme(const v1::DeleteThemeRequest& request,
+                                     google::protobuf::Empty* out) {
+  ASSIGN_OR_RETURN(ChildName name, ParseThemeName(request.name(), "name"));
+  absl::MutexLock lock(&store_.write_mutex());
+  Database& db = store_.writer();
+  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
+  ASSIGN_OR_RETURN(v1::Theme t, LoadTheme(db, name));
+  RETURN_IF_ERROR(CheckEtag("Theme", t.name(), request.etag(), VersionOf(t.etag())));
+  {
+    ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT state FROM activity WHERE id = ?"));
+    stmt.Bind(1, name.activity);
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row && stmt.Int(0) == v1::OUTCOME_PUBLISHED) {
+      return runtime::FailedPrecondition(
+          "STATE", t.name(), "the outcome is published; its themes are part of the public record");
+    }
+  }
+  // Lists are '\n'-joined ids, so a whole-id match is a match of "\n<id>\n" in "\n<list>\n".
+  constexpr char kTagged[] =
+      "SELECT 1 FROM %s WHERE activity_id = ? AND "
+      "instr(char(10) || themes || char(10), char(10) || ? || char(10)) > 0 LIMIT 1";
+  for (const auto& [table, why] :
+       {std::pair<const char*, const char*>{
+            "response", "responses are tagged with the theme; re-tag them first (UpdateResponse)"},
+        {"decision", "a decision answers the theme; update or delete the decision first"}}) {
+    ASSIGN_OR_RETURN(Statement stmt, db.Prepare(absl::StrFormat(kTagged, table)));
+    stmt.Bind(1, name.activity).Bind(2, name.id);
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row) return runtime::FailedPrecondition("IN_USE", t.name(), why);
+  }
+  {
+    // Cells left at zero by moderation (a response re-tagged away from the theme).
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db.Prepare("DELETE FROM response_count WHERE activity_id = ? AND n = 0 AND "
+                                "((dimension = ? AND key = ?) OR "
+                                "(dimension = ? AND substr(key, 1, ?) = ?))"));
+    stmt.Bind(1, name.activity)
+        .Bind(2, kDimTheme)
+        .Bind(3, name.id)
+        .Bind(4, kDimThemeSentiment)
+        .Bind(5, static_cast<int64_t>(name.id.size() + 1))
+        .Bind(6, absl::StrCat(name.id, "/"));
+    RETURN_IF_ERROR(stmt.Run());
+  }
+  {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db.Prepare("DELETE FROM theme WHERE activity_id = ? AND id = ?"));
+    stmt.Bind(1, name.activity).Bind(2, name.id);
+    RETURN_IF_ERROR(stmt.Run());
+  }
+  RETURN_IF_ERROR(txn.Commit());
+  known_themes_.erase(absl::StrCat(name.activity, "/", name.id));
+  runtime::log::Info("theme deleted", {{"theme", t.name()}});
+  out->Clear();
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::DeleteDecision(const v1::DeleteDecisionRequest& request,
+                                        google::protobuf::Empty* out) {
+  ASSIGN_OR_RETURN(ChildName name, ParseDecisionName(request.name(), "name"));
+  absl::MutexLock lock(&store_.write_mutex());
+  Database& db = store_.writer();
+  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
+  ASSIGN_OR_RETURN(v1::Decision d, LoadDecision(db, name));
+  RETURN_IF_ERROR(CheckEtag("Decision", d.name(), request.etag(), VersionOf(d.etag())));
+  if (d.published()) {
+    return runtime::FailedPrecondition(
+        "PUBLISHED", d.name(), "the decision is published; it is part of the public record");
+  }
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db.Prepare("DELETE FROM decision WHERE activity_id = ? AND id = ?"));
+  stmt.Bind(1, name.activity).Bind(2, name.id);
+  RETURN_IF_ERROR(stmt.Run());
+  RETURN_IF_ERROR(txn.Commit());
+  runtime::log::Info("decision deleted", {{"decision", d.name()}});
+  out->Clear();
   return absl::OkStatus();
 }
 
