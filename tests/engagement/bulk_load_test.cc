@@ -75,5 +75,58 @@ TEST(BulkLoadTest, CountersEqualARecountOfTheStoredRows) {
   EXPECT_EQ(recount, by_channel);
 }
 
+// A bulk load writes responses without opening the activity: a DRAFT activity with responses is
+// a consultation record too and is not deleted, nor are the themes its responses are tagged with.
+TEST(BulkLoadTest, DraftActivityWithBulkLoadedResponsesIsNotDeleted) {
+  dorset::testing::TempDir dir;
+  auto store = Store::Open(dir.File("engagement.db"), 1);
+  ASSERT_TRUE(store.ok()) << store.status();
+  runtime::LruCache cache(16);
+  Engagement engagement(**store, cache, nullptr, runtime::PageTokenCodec(std::string(32, 'k')));
+  runtime::Caller admin;
+  admin.roles = {"admin"};
+  v1::CreateActivityRequest create;
+  create.set_activity_id("loaded");
+  create.mutable_activity()->set_kind(v1::SURVEY);
+  create.mutable_activity()->set_title("[SYNTHETIC] loaded");
+  v1::Activity activity;
+  ASSERT_TRUE(engagement.CreateActivity(admin, create, &activity).ok());
+  v1::CreateThemeRequest theme;
+  theme.set_parent("activities/loaded");
+  theme.set_theme_id("t1");
+  theme.mutable_theme()->set_display_name("t1");
+  v1::Theme t1;
+  ASSERT_TRUE(engagement.CreateTheme(theme, &t1).ok());
+  SyntheticResponses generator({7, {t1.name()}, {"localities/x"}});
+  std::vector<v1::Response> responses;
+  for (int i = 0; i < 20; ++i) {
+    responses.push_back(generator.Next());
+    responses.back().clear_themes();
+    responses.back().add_themes(t1.name());
+  }
+  ASSERT_TRUE(engagement.BulkLoadResponses("loaded", responses).ok());
+  v1::GetActivityAggregatesRequest aggregates;
+  aggregates.set_name("activities/loaded/aggregates");
+  v1::ActivityAggregates before, after;
+  ASSERT_TRUE(engagement.GetActivityAggregates(aggregates, &before).ok());
+  ASSERT_EQ(before.total_responses(), 20);
+
+  v1::DeleteActivityRequest remove;
+  remove.set_name("activities/loaded");
+  google::protobuf::Empty empty;
+  absl::Status refused = engagement.DeleteActivity(remove, &empty);
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  v1::DeleteThemeRequest remove_theme;
+  remove_theme.set_name(t1.name());
+  refused = engagement.DeleteTheme(remove_theme, &empty);
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+
+  v1::GetActivityRequest get;
+  get.set_name("activities/loaded");
+  EXPECT_TRUE(engagement.GetActivity(get, &activity).ok());
+  ASSERT_TRUE(engagement.GetActivityAggregates(aggregates, &after).ok());
+  EXPECT_EQ(after.SerializeAsString(), before.SerializeAsString());
+}
+
 }  // namespace
 }  // namespace dorset::engagement
