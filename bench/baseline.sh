@@ -12,25 +12,16 @@ build=build/release
 configure_build "$build" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-loadgen dorset-registry \
   dorset-finance dorset-engagement >/dev/null
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
-common=(--plaintext=true --auth=none --rate_limit_per_second=0 --log_level=warn --drain_seconds=0)
-
-wait_ready() {  # wait_ready <ops port>: polls /readyz every 5 ms
-  for _ in $(seq 1 2000); do
-    curl -sf "http://127.0.0.1:$1/readyz" >/dev/null 2>&1 && return 0
-    sleep 0.005
-  done
-  return 1
-}
+source bench/lib/common.sh
 
 echo "== echo baseline (64 in flight, 4 channels, ${seconds}s)"
 "$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:50159 --ops_listen=127.0.0.1:8189 \
   --data_dir="$tmp/echo" &
+pids+=($!)
 wait_ready 8189
 "$build/bench/dorset-loadgen" --target=127.0.0.1:50159 --method=/dorset.bench.v1.EchoService/Echo \
   --request_json='{"message":"ping"}' --concurrency=64 --channels=4 --duration_s="$seconds" --json
-kill %1; wait %1 2>/dev/null || true
+kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
 
 echo "== start-up and idle memory"
 port=50160
@@ -39,6 +30,7 @@ for svc in registry finance engagement; do
   "$build/services/$svc/dorset-$svc" "${common[@]}" --grpc_listen=127.0.0.1:$port \
     --ops_listen=127.0.0.1:$((port + 100)) --data_dir="$tmp/$svc" &
   pid=$!
+  pids+=($pid)
   wait_ready $((port + 100))
   ready=$(date +%s%N)
   sleep 2
