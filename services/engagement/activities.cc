@@ -5,6 +5,7 @@
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "services/engagement/engagement.h"
+#include "services/engagement/keyset_page.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
 
@@ -232,18 +233,8 @@ absl::Status Engagement::ListActivities(const v1::ListActivitiesRequest& request
       .Bind(2, static_cast<int64_t>(request.state()))
       .Bind(3, static_cast<int64_t>(request.state()))
       .Bind(4, page_size + 1);
-  std::string last_id;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    if (out->activities_size() == page_size) {
-      out->set_next_page_token(page_tokens_.Encode(fingerprint, last_id));
-      break;
-    }
-    last_id = stmt.Text(0);
-    *out->add_activities() = FromRow(stmt);
-  }
-  return absl::OkStatus();
+  return CollectKeysetPage(stmt, page_size, /*key_column=*/0, FromRow, page_tokens_, fingerprint,
+                           *out->mutable_activities(), out->mutable_next_page_token());
 }
 
 absl::Status Engagement::UpdateActivity(const v1::UpdateActivityRequest& request,

@@ -6,6 +6,7 @@
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "services/engagement/engagement.h"
+#include "services/engagement/keyset_page.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
 
@@ -284,17 +285,9 @@ absl::Status Engagement::ListStakeholders(const runtime::Caller& caller,
       .Bind(2, static_cast<int64_t>(request.kind()))
       .Bind(3, static_cast<int64_t>(request.kind()))
       .Bind(4, page_size + 1);
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    if (out->stakeholders_size() == page_size) {
-      const std::string& last = out->stakeholders(page_size - 1).name();
-      out->set_next_page_token(
-          page_tokens_.Encode(fingerprint, last.substr(std::string("stakeholders/").size())));
-      break;
-    }
-    *out->add_stakeholders() = FromRow(stmt);
-  }
+  RETURN_IF_ERROR(CollectKeysetPage(stmt, page_size, /*key_column=*/0, FromRow, page_tokens_,
+                                    fingerprint, *out->mutable_stakeholders(),
+                                    out->mutable_next_page_token()));
   for (auto& s : *out->mutable_stakeholders()) RedactStakeholder(caller, s);
   return absl::OkStatus();
 }

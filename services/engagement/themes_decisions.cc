@@ -7,6 +7,7 @@
 #include "runtime/status/status_macros.h"
 #include "services/engagement/counters.h"
 #include "services/engagement/engagement.h"
+#include "services/engagement/keyset_page.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
 
@@ -255,18 +256,8 @@ absl::Status Engagement::ListThemes(const v1::ListThemesRequest& request,
                        "SELECT ", kThemeColumns,
                        " FROM theme WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
   stmt.Bind(1, activity).Bind(2, after).Bind(3, page_size + 1);
-  std::string last;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    if (out->themes_size() == page_size) {
-      out->set_next_page_token(page_tokens_.Encode(fingerprint, last));
-      break;
-    }
-    last = stmt.Text(1);
-    *out->add_themes() = ThemeFromRow(stmt);
-  }
-  return absl::OkStatus();
+  return CollectKeysetPage(stmt, page_size, /*key_column=*/1, ThemeFromRow, page_tokens_,
+                           fingerprint, *out->mutable_themes(), out->mutable_next_page_token());
 }
 
 absl::Status Engagement::UpdateTheme(const v1::UpdateThemeRequest& request, v1::Theme* out) {
@@ -350,18 +341,8 @@ absl::Status Engagement::ListDecisions(const v1::ListDecisionsRequest& request,
                        "SELECT ", kDecisionColumns,
                        " FROM decision WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
   stmt.Bind(1, activity).Bind(2, after).Bind(3, page_size + 1);
-  std::string last;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    if (out->decisions_size() == page_size) {
-      out->set_next_page_token(page_tokens_.Encode(fingerprint, last));
-      break;
-    }
-    last = stmt.Text(1);
-    *out->add_decisions() = DecisionFromRow(stmt);
-  }
-  return absl::OkStatus();
+  return CollectKeysetPage(stmt, page_size, /*key_column=*/1, DecisionFromRow, page_tokens_,
+                           fingerprint, *out->mutable_decisions(), out->mutable_next_page_token());
 }
 
 absl::Status Engagement::UpdateDecision(const v1::UpdateDecisionRequest& request,

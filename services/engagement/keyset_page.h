@@ -1,0 +1,42 @@
+// One page of a keyset-paginated List (AIP-158): the statement selects rows after the last key
+// of the previous page, ordered by key, with LIMIT page_size + 1, so the extra row says whether
+// another page exists without counting. Used by every engagement List method.
+#ifndef DORSET_SERVICES_ENGAGEMENT_KEYSET_PAGE_H_
+#define DORSET_SERVICES_ENGAGEMENT_KEYSET_PAGE_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "google/protobuf/repeated_ptr_field.h"
+#include "runtime/api/page_token.h"
+#include "runtime/sqlite/database.h"
+#include "runtime/status/status_macros.h"
+
+namespace dorset::engagement {
+
+// Appends up to `page_size` items built by `from_row` to `items`; when a further row exists,
+// sets `next_page_token` to a token (for `fingerprint`) resuming after the last key returned,
+// read from column `key_column`.
+template <typename Item, typename FromRow>
+absl::Status CollectKeysetPage(runtime::sqlite::Statement& stmt, int page_size, int key_column,
+                               FromRow&& from_row, const runtime::PageTokenCodec& codec,
+                               std::string_view fingerprint,
+                               google::protobuf::RepeatedPtrField<Item>& items,
+                               std::string* next_page_token) {
+  std::string last_key;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return absl::OkStatus();
+    if (items.size() == page_size) {
+      *next_page_token = codec.Encode(fingerprint, last_key);
+      return absl::OkStatus();
+    }
+    last_key = stmt.Text(key_column);
+    *items.Add() = from_row(stmt);
+  }
+}
+
+}  // namespace dorset::engagement
+
+#endif  // DORSET_SERVICES_ENGAGEMENT_KEYSET_PAGE_H_
