@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "runtime/base/string_view.h"
 #include "runtime/logging/log.h"
+#include "runtime/server/stream_writer.h"
 #include "runtime/server/streaming.h"
 #include "runtime/server/unary.h"
 #include "runtime/status/errors.h"
@@ -701,103 +702,56 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListChanges(grpc::CallbackServerC
 // Streams the backlog after the resume point, then each change as it commits. Reads go to
 // the change table (never to the notification), so there is no gap; the cursor only moves
 // forward, so there is no duplicate.
-class RegistryServiceImpl::WatchReactor final : public grpc::ServerWriteReactor<v1::Change>,
+class RegistryServiceImpl::WatchReactor final : public runtime::StreamWriter<v1::Change>,
                                                 public ChangeWatcher {
  public:
+  // StreamWriter ends the stream correctly on cancel, shutdown and errors (runtime/server).
   WatchReactor(Store& store, ChangeHub& hub, int64_t after)
       : store_(store), hub_(hub), cursor_(after) {
     // Register before taking mu_: the hub locks its own mutex, then a watcher's (in Wake), so
     // a watcher never takes the hub's while holding its own.
     registered_ = hub_.Add(this);
-    absl::MutexLock lock(&mu_);
     if (!registered_) {
-      FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the registry is shutting down"));
+      End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the registry is shutting down"));
       return;
     }
-    PumpLocked();
+    Resume();
   }
 
-  void Wake() override {
-    absl::MutexLock lock(&mu_);
-    if (!waiting_) return;
-    waiting_ = false;
-    PumpLocked();
-  }
+  void Wake() override { Resume(); }
 
   void EndForShutdown() override {
-    absl::MutexLock lock(&mu_);
-    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                              "the registry is shutting down; resume after the last sequence"));
-  }
-
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (!ok) {
-      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
-      return;
-    }
-    if (pending_finish_) {
-      Finish(*pending_finish_);
-      return;
-    }
-    PumpLocked();
-  }
-
-  void OnCancel() override {
-    absl::MutexLock lock(&mu_);
-    FinishLocked(grpc::Status::CANCELLED);
-  }
-
-  void OnDone() override {
-    if (registered_) hub_.Remove(this);
-    delete this;
+    End(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                     "the registry is shutting down; resume after the last sequence"));
   }
 
  private:
-  void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_ || writing_) return;
+  void ProduceLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (next_ >= batch_.size()) {
       absl::StatusOr<std::vector<v1::Change>> changes = store_.ChangesAfter(cursor_, kWatchBatch);
       if (!changes.ok()) {
-        FinishLocked(runtime::ToGrpcStatus(changes.status()));
+        EndLocked(runtime::ToGrpcStatus(changes.status()));
         return;
       }
       batch_ = *std::move(changes);
       next_ = 0;
-      if (batch_.empty()) {
-        waiting_ = true;  // the next Wake() reads again
-        return;
-      }
+      if (batch_.empty()) return;  // the next Wake() reads again
     }
     const v1::Change& change = batch_[next_++];
     cursor_ = change.sequence();
-    writing_ = true;
-    StartWrite(&change);
+    WriteLocked(&change);
   }
 
-  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_) return;
-    finished_ = true;
-    waiting_ = false;
-    if (writing_) {
-      pending_finish_ = std::move(status);  // finish once the write in flight completes
-      return;
-    }
-    Finish(status);
+  void OnClosed() override {
+    if (registered_) hub_.Remove(this);
   }
 
   Store& store_;
   ChangeHub& hub_;
   bool registered_ = true;
-  absl::Mutex mu_;
   int64_t cursor_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::Change> batch_ ABSL_GUARDED_BY(mu_);
   size_t next_ ABSL_GUARDED_BY(mu_) = 0;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool waiting_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<grpc::Status> pending_finish_ ABSL_GUARDED_BY(mu_);
 };
 
 grpc::ServerWriteReactor<v1::Change>* RegistryServiceImpl::WatchChanges(
