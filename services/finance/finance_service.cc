@@ -214,7 +214,14 @@ absl::StatusOr<v1::PerHeadFigures> FinanceServiceImpl::PerHead(
     auto scheme = data.figures.find(node.id);
     if (scheme == data.figures.end()) continue;
     auto for_year = scheme->second.find(year);
-    if (for_year != scheme->second.end()) savings.push_back({node.scope, for_year->second.target});
+    if (for_year == scheme->second.end()) continue;
+    // A closed scheme's savings are what it delivered (SettledContribution).
+    int64_t target = for_year->second.target;
+    if (node.closed) {
+      ASSIGN_OR_RETURN(SchemeYear settled, SettledContribution(for_year->second));
+      target = settled.target;
+    }
+    savings.push_back({node.scope, target});
   }
   ASSIGN_OR_RETURN(auto lines, plans_.BudgetByScope(year));
   std::vector<ScopedAmount> budget;

@@ -6,7 +6,7 @@
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "services/finance/calendar.h"
-#include "services/finance/field_errors.h"
+#include "services/finance/limits.h"
 #include "services/finance/money/money.h"
 #include "services/finance/schema.h"
 #include "services/finance/time_util.h"
@@ -140,7 +140,10 @@ absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& ba
     row.kind = in.kind;
     row.amount = in.amount;
     int state = 0;
-    const std::string amount_field = absl::StrCat(in.field, in.reverses ? ".reverses" : ".amount");
+    const std::string amount_field =
+        absl::StrCat(in.field, in.reverses              ? ".reverses"
+                               : in.amount_from_decimal ? ".amount_decimal"
+                                                        : ".amount");
     if (in.reverses) {
       const std::string original = absl::StrCat("postings/", *in.reverses);
       Statement& find = s_->find_original;
@@ -169,9 +172,12 @@ absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& ba
       if (already || !reversed_here.insert(*in.reverses).second) {
         return runtime::FailedPrecondition("REVERSAL", original, "already reversed");
       }
+      // A reversal is not held to kMaxPostingPence: it mirrors a posting already accepted
+      // (possibly before the bound existed), and the total check below lets it through when
+      // it brings the total back toward zero.
       absl::StatusOr<int64_t> negated = money::CheckedNeg(original_amount);
       if (!negated.ok()) {
-        return OutOfRangeField(amount_field, "the reversal does not fit in int64 pence");
+        return AmountLimitExceeded(amount_field, "the reversal does not fit in int64 pence");
       }
       row.amount = *negated;
     } else {
@@ -205,12 +211,22 @@ absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& ba
       read.Reset();
       total = checked.totals.emplace(key, current).first;
     }
-    absl::StatusOr<int64_t> next = money::CheckedAdd(total->second, row.amount);
-    if (!next.ok()) {
-      return OutOfRangeField(amount_field,
-                             "the scheme's monthly total would overflow 64-bit pence");
+    // The running total is bounded, not just each posting: the number of postings is
+    // unbounded, and limits.h proves the roll-ups safe only for bounded totals. A total
+    // outside the bound (only possible in a store written before the bound) may still move
+    // toward zero, so the postings that made it can be reversed.
+    const __int128 before = total->second;
+    const __int128 after = before + row.amount;  // cannot overflow 128 bits
+    const auto magnitude = [](__int128 v) { return v < 0 ? -v : v; };
+    if (magnitude(after) > kMaxTotalPence && magnitude(after) >= magnitude(before)) {
+      return AmountLimitExceeded(
+          amount_field,
+          absl::StrCat("the scheme's ", FormatFinancialYear(row.year), " M", row.month, " ",
+                       v1::PostingKind_Name(static_cast<v1::PostingKind>(row.kind)),
+                       " total would leave ±",
+                       money::FormatPounds(kMaxTotalPence, {.symbol = true, .grouping = true})));
     }
-    total->second = *next;
+    total->second = static_cast<int64_t>(after);
   }
   return checked;
 }

@@ -9,6 +9,7 @@
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "services/finance/calendar.h"
+#include "services/finance/limits.h"
 #include "services/finance/money/money.h"
 #include "services/finance/schema.h"
 #include "services/finance/time_util.h"
@@ -78,24 +79,23 @@ absl::StatusOr<NodeRow> FindNode(Database& db, const std::string& name, int kind
   return node;
 }
 
-// Year -> target for a scheme, or summed over every scheme under a programme or plan.
+// Year -> target for a scheme (as set), or summed over every scheme under a programme or plan:
+// an open scheme's targets, and for a closed one what it delivered (its ACTUAL totals), as the
+// report rolls it up (report.h SettledContribution).
 absl::StatusOr<std::map<int, int64_t>> Targets(Database& db, const NodeRow& node) {
-  const char* where = "";
-  switch (node.kind) {
-    case kNodeScheme:
-      where = "n.id = ?";
-      break;
-    case kNodeProgramme:
-      where = "n.parent_id = ?";
-      break;
-    default:
-      where = "n.plan_id = ? AND n.kind = 3";
-      break;
+  std::string sql;
+  if (node.kind == kNodeScheme) {
+    sql = "SELECT t.year, t.amount_pence FROM target t WHERE t.scheme_id = ?1";
+  } else {
+    const char* where = node.kind == kNodeProgramme ? "n.parent_id = ?1" : "n.plan_id = ?1";
+    sql = absl::StrCat(
+        "SELECT t.year, t.amount_pence FROM target t JOIN node n ON n.id = t.scheme_id WHERE ",
+        where, " AND n.kind = 3 AND n.state != ", kSchemeClosed,
+        " UNION ALL SELECT a.year, a.amount_pence FROM total a JOIN node n ON n.id = "
+        "a.scheme_id WHERE ",
+        where, " AND n.kind = 3 AND n.state = ", kSchemeClosed, " AND a.kind = ", kKindActual);
   }
-  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(absl::StrCat(
-                                       "SELECT t.year, t.amount_pence FROM target t JOIN node n "
-                                       "ON n.id = t.scheme_id WHERE ",
-                                       where)));
+  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql));
   stmt.Bind(1, node.id);
   std::map<int, int64_t> targets;
   while (true) {
@@ -178,6 +178,9 @@ absl::StatusOr<std::map<int, int64_t>> ParseTargets(
     if (!out.emplace(year, targets[i].amount().pence()).second) {
       return runtime::InvalidArgument(path, "a year appears twice");
     }
+    RETURN_IF_ERROR(CheckAmountBound(targets[i].amount().pence(), kMaxTargetPence,
+                                     absl::StrCat(ToAbsl(field), "[", i, "].amount"),
+                                     "an annual target"));
   }
   return out;
 }
@@ -193,6 +196,21 @@ absl::Status WriteTargets(Database& db, int64_t scheme_id, const std::map<int, i
     ins.Reset();
     ins.Bind(1, scheme_id).Bind(2, year).Bind(3, pence);
     RETURN_IF_ERROR(ins.Run());
+  }
+  return absl::OkStatus();
+}
+
+// The counts limits.h bounds (schemes per plan, budget lines): `count_sql` counts the rows
+// for `key`; refuses one more beyond `limit` (the ErrorInfo reason of the amount bounds, since
+// the bound exists to keep rolled-up amounts exact).
+absl::Status CheckCount(Database& db, const char* count_sql, int64_t key, int64_t limit,
+                        std::string_view field, std::string_view what) {
+  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(count_sql));
+  stmt.Bind(1, key);
+  ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (row && stmt.Int(0) >= limit) {
+    return AmountLimitExceeded(field, absl::StrCat("at most ", limit, " ", ToAbsl(what),
+                                                   " (the bound that keeps roll-ups exact)"));
   }
   return absl::OkStatus();
 }
@@ -398,6 +416,9 @@ absl::StatusOr<v1::Scheme> PlanRepository::CreateScheme(const v1::CreateSchemeRe
   return store_.WithWriter([&](Database& db) -> absl::StatusOr<v1::Scheme> {
     ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
     ASSIGN_OR_RETURN(NodeRow programme, FindNode(db, request.parent(), kNodeProgramme));
+    RETURN_IF_ERROR(CheckCount(db, "SELECT COUNT(*) FROM node WHERE kind = 3 AND plan_id = ?",
+                               programme.plan_id, kMaxSchemesPerPlan, "scheme_id",
+                               "schemes in one plan"));
     ASSIGN_OR_RETURN(int64_t id,
                      InsertNode(db, name, kNodeScheme, programme.plan_id, programme.id,
                                 request.scheme().display_name(), request.scheme().scope()));
@@ -499,9 +520,13 @@ absl::StatusOr<v1::BudgetLine> PlanRepository::CreateBudgetLine(
   RETURN_IF_ERROR(CheckDisplayName(in.display_name(), "budget_line.display_name"));
   RETURN_IF_ERROR(CheckScope(in.scope(), "budget_line.scope"));
   ASSIGN_OR_RETURN(int year, ParseFinancialYear(in.financial_year(), "budget_line.financial_year"));
+  RETURN_IF_ERROR(CheckAmountBound(in.amount().pence(), kMaxBudgetLinePence, "budget_line.amount",
+                                   "a budget line"));
   const std::string name = absl::StrCat("budgetLines/", request.budget_line_id());
   return store_.WithWriter([&](Database& db) -> absl::StatusOr<v1::BudgetLine> {
     ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
+    RETURN_IF_ERROR(CheckCount(db, "SELECT COUNT(*) FROM budget_line WHERE ? IS NOT NULL", 0,
+                               kMaxBudgetLines, "budget_line_id", "budget lines"));
     ASSIGN_OR_RETURN(Statement stmt,
                      db.Prepare("INSERT INTO budget_line(name, display_name, year, amount_pence, "
                                 "scope, illustrative, create_micros, update_micros) "
@@ -566,6 +591,10 @@ absl::StatusOr<v1::BudgetLine> PlanRepository::UpdateBudgetLine(
     RETURN_IF_ERROR(CheckDisplayName(in.display_name(), "budget_line.display_name"));
   }
   if (MaskHas(mask, "scope")) RETURN_IF_ERROR(CheckScope(in.scope(), "budget_line.scope"));
+  if (MaskHas(mask, "amount")) {
+    RETURN_IF_ERROR(CheckAmountBound(in.amount().pence(), kMaxBudgetLinePence, "budget_line.amount",
+                                     "a budget line"));
+  }
   return store_.WithWriter([&](Database& db) -> absl::StatusOr<v1::BudgetLine> {
     ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
     ASSIGN_OR_RETURN(v1::BudgetLine current, FindBudgetLine(db, in.name()));

@@ -7,7 +7,7 @@
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "services/finance/calendar.h"
-#include "services/finance/field_errors.h"
+#include "services/finance/limits.h"
 #include "services/finance/money/money.h"
 
 namespace dorset::finance {
@@ -62,6 +62,7 @@ absl::StatusOr<PostingInput> ParseOne(const v1::Posting& in, std::string field) 
     return runtime::InvalidArgument(path("amount"),
                                     "give exactly one of amount and amount_decimal");
   }
+  const std::string amount_field = path(in.has_amount() ? "amount" : "amount_decimal");
   if (in.has_amount()) {
     out.amount = in.amount().pence();
   } else {
@@ -69,11 +70,14 @@ absl::StatusOr<PostingInput> ParseOne(const v1::Posting& in, std::string field) 
     if (!parsed.ok()) {
       const std::string_view why = ToStd(parsed.status().message());
       return parsed.status().code() == absl::StatusCode::kOutOfRange
-                 ? OutOfRangeField(path("amount_decimal"), why)
-                 : runtime::InvalidArgument(path("amount_decimal"), why);
+                 ? AmountLimitExceeded(amount_field, why)
+                 : runtime::InvalidArgument(amount_field, why);
     }
     out.amount = *parsed;
+    out.amount_from_decimal = true;
   }
+  // The per-posting bound (limits.h); the ledger also bounds the running monthly total.
+  RETURN_IF_ERROR(CheckAmountBound(out.amount, kMaxPostingPence, amount_field, "a posting"));
   return out;
 }
 

@@ -22,6 +22,7 @@ struct PostingInput {
   int month = 0;
   int kind = 0;
   int64_t amount = 0;
+  bool amount_from_decimal = false;  // given as amount_decimal: errors name that field
   std::string reason;
   std::optional<int64_t> reverses;  // id of the posting reversed
 };

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
@@ -57,6 +58,18 @@ absl::StatusOr<Figures> SchemeFigures(const SchemeYear& sy, int month) {
 void SetMoney(dorset::common::v1::Money* out, int64_t pence) { out->set_pence(pence); }
 
 }  // namespace
+
+absl::StatusOr<SchemeYear> SettledContribution(const SchemeYear& recorded) {
+  SchemeYear settled;
+  for (int m = 1; m <= 12; ++m) {
+    const int64_t actual = recorded.monthly[kKindActual][m];
+    ASSIGN_OR_RETURN(settled.target, money::CheckedAdd(settled.target, actual));
+    settled.monthly[kKindPlan][m] = actual;
+    settled.monthly[kKindActual][m] = actual;
+    settled.monthly[kKindForecast][m] = actual;
+  }
+  return settled;
+}
 
 absl::StatusOr<RagBasisPoints> ResolveThresholds(const v1::RagThresholds& requested) {
   RagBasisPoints out;
@@ -153,25 +166,37 @@ absl::StatusOr<v1::Report> BuildReport(const PlanData& data, int year, int month
                                        const RagBasisPoints& thresholds) {
   // Schemes first, then add each node's figures into its parent. Nodes are depth-first, so
   // walking them backwards visits every child before its parent.
+  // `figures` are each line's own figures; `contribution` is what a node adds to its parent
+  // (the same, except for a closed scheme, which is settled at what it delivered).
   absl::flat_hash_map<int64_t, Figures> figures;
+  absl::flat_hash_map<int64_t, Figures> contribution;
   for (const PlanNode& node : data.nodes) {
     Figures f;
+    Figures c;
     if (node.kind == kNodeScheme) {
       auto scheme = data.figures.find(node.id);
       if (scheme != data.figures.end()) {
         auto for_year = scheme->second.find(year);
         if (for_year != scheme->second.end()) {
           ASSIGN_OR_RETURN(f, SchemeFigures(for_year->second, month));
+          c = f;
+          if (node.closed) {
+            ASSIGN_OR_RETURN(SchemeYear settled, SettledContribution(for_year->second));
+            ASSIGN_OR_RETURN(c, SchemeFigures(settled, month));
+          }
         }
       }
     }
     figures[node.id] = f;
+    contribution[node.id] = c;
   }
   for (auto it = data.nodes.rbegin(); it != data.nodes.rend(); ++it) {
     if (it->kind == kNodePlan) continue;
     auto parent = figures.find(it->parent_id);
     if (parent == figures.end()) return runtime::Internal("report: a node's parent is missing");
-    absl::Status added = AddInto(parent->second, figures[it->id]);
+    // A programme's own figures are also what it adds to the plan.
+    const Figures& add = it->kind == kNodeScheme ? contribution[it->id] : figures[it->id];
+    absl::Status added = AddInto(parent->second, add);
     if (!added.ok()) {
       return absl::OutOfRangeError(absl::StrCat("report: the figures of ", it->name,
                                                 " do not fit in 64-bit pence when rolled up"));
@@ -219,8 +244,16 @@ absl::StatusOr<v1::GapTrajectory> BuildGapTrajectory(const PlanData& data,
   // Plan-wide sums per year: target and monthly[kind][month].
   std::map<int, SchemeYear> plan_years;
   for (int year = kFirstYear; year <= kLastYear; ++year) plan_years[year];
+  absl::flat_hash_set<int64_t> closed;
+  for (const PlanNode& node : data.nodes) {
+    if (node.kind == kNodeScheme && node.closed) closed.insert(node.id);
+  }
   for (const auto& [scheme_id, years] : data.figures) {
-    for (const auto& [year, sy] : years) {
+    for (const auto& [year, recorded] : years) {
+      SchemeYear sy = recorded;
+      if (closed.contains(scheme_id)) {
+        ASSIGN_OR_RETURN(sy, SettledContribution(recorded));
+      }
       SchemeYear& into = plan_years[year];
       ASSIGN_OR_RETURN(into.target, money::CheckedAdd(into.target, sy.target));
       for (int kind = 1; kind <= 3; ++kind) {

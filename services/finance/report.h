@@ -40,6 +40,14 @@ struct PlanData {
   std::map<int64_t, std::map<int, SchemeYear>> figures;
 };
 
+// What a CLOSED scheme contributes to its programme and plan (docs/finance.md "Closed
+// schemes"): it is settled at what it delivered. Its target becomes its year's ACTUAL total,
+// and its PLAN phasing and FORECAST for each month become that month's ACTUAL, so it adds its
+// delivered savings to every parent figure and nothing to any variance or gap. Its own report
+// line keeps the figures as recorded. OUT_OF_RANGE only for totals beyond limits.h (a store
+// written before the bounds).
+absl::StatusOr<SchemeYear> SettledContribution(const SchemeYear& recorded);
+
 struct RagBasisPoints {
   int green = 9500;
   int amber = 8500;

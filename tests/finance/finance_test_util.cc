@@ -35,4 +35,13 @@ std::string ViolationField(const grpc::Status& status) {
   return "";
 }
 
+std::string ErrorReason(const grpc::Status& status) {
+  const google::rpc::Status details = runtime::DecodeDetails(status);
+  for (const auto& any : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&info)) return info.reason();
+  }
+  return "";
+}
+
 }  // namespace dorset::finance::testing

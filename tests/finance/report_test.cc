@@ -85,16 +85,21 @@ TEST(BuildReport, RollsUpAndCountsForecastsOnlyAfterTheMonth) {
   EXPECT_EQ(sx.rag(), v1::GREEN);  // 95.00%
   EXPECT_EQ(sy.rag(), v1::RED);    // 80%
   EXPECT_TRUE(sy.closed());
-  EXPECT_EQ(plan.annual_target().pence(), 900);
-  EXPECT_EQ(plan.ytd_plan().pence(), 150);
+  EXPECT_EQ(sy.annual_target().pence(), -300);  // its own line: as recorded
+  // y is closed, so it is settled at what it delivered (-40) in its parents: target -40, plan
+  // phasing -40, actual -40, no forecast (docs/finance.md "Closed schemes").
+  EXPECT_EQ(plan.annual_target().pence(), 1200 - 40);
+  EXPECT_EQ(plan.ytd_plan().pence(), 200 - 40);
   EXPECT_EQ(plan.ytd_actual().pence(), 150);
   EXPECT_EQ(plan.forecast_outturn().pence(), 300);
-  EXPECT_EQ(plan.rag(), v1::GREEN);
-  EXPECT_EQ(report->lines(1).annual_target().pence(), 900);
+  EXPECT_EQ(plan.delivery_bp(), 9375);
+  EXPECT_EQ(plan.rag(), v1::AMBER);
+  EXPECT_EQ(report->lines(1).annual_target().pence(), 1160);
 }
 
 TEST(BuildReport, OverflowWhenRollingUpIsAnErrorNotAWrap) {
   PlanData data = SmallPlan();
+  data.nodes[3].closed = false;
   data.figures[3][2019].target = INT64_MAX;
   data.figures[4][2019].target = 1;
   EXPECT_EQ(BuildReport(data, 2019, 1, RagBasisPoints{}).status().code(),
@@ -103,6 +108,7 @@ TEST(BuildReport, OverflowWhenRollingUpIsAnErrorNotAWrap) {
 
 TEST(GapTrajectory, ActualsUpToAsOfThenForecasts) {
   PlanData data = SmallPlan();
+  data.nodes[3].closed = false;  // y open here (closed below)
   data.figures[3][2019].target = 1000;
   data.figures[3][2019].monthly[kKindActual][1] = 80;
   data.figures[3][2019].monthly[kKindActual][2] = 90;
@@ -123,6 +129,15 @@ TEST(GapTrajectory, ActualsUpToAsOfThenForecasts) {
   EXPECT_EQ(y2019.unmitigated().pence(), 730);
   EXPECT_EQ(gap->years(4).unmitigated().pence(), 300);
   EXPECT_EQ(gap->years(0).gap().pence(), 0);
+
+  // Closed with nothing delivered, y takes its target and its forecast out of the plan.
+  data.nodes[3].closed = true;
+  data.figures[4][2020].monthly[kKindActual][1] = 60;
+  gap = BuildGapTrajectory(data, std::nullopt);
+  ASSERT_TRUE(gap.ok()) << gap.status();
+  EXPECT_EQ(gap->years(4).gap().pence(), 60);  // settled at what it delivered
+  EXPECT_EQ(gap->years(4).forecast_delivery().pence(), 60);
+  EXPECT_EQ(gap->years(4).unmitigated().pence(), 0);
 }
 
 registry::v1::Locality Locality(const std::string& id, const std::string& cluster, int64_t pop) {
