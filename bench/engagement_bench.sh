@@ -60,7 +60,7 @@ create_json=$(loadgen --target=127.0.0.1:$eng_port \
   --concurrency=32 --channels=4)
 echo "$create_json"
 total=$("$build/cli/dorsetctl" engagement aggregates bench --target=127.0.0.1:$eng_port |
-  python3 -c 'import json,sys; print(json.load(sys.stdin).get("total_responses", 0))')
+  python3 -c 'import json,sys; print(json.load(sys.stdin).get("totalResponses", 0))')
 
 echo "== bulk-loading $synthetic SYNTHETIC responses"
 "$build/services/engagement/dorset-engagement-synth" --data_dir="$tmp/big" --activity=synthetic-big \
@@ -79,7 +79,7 @@ agg8_json=$(loadgen --target=127.0.0.1:$big_port \
   --request_json="$agg_request" --concurrency=8 --channels=2)
 echo "$agg8_json"
 big_total=$("$build/cli/dorsetctl" engagement aggregates synthetic-big --target=127.0.0.1:$big_port |
-  python3 -c 'import json,sys; print(json.load(sys.stdin).get("total_responses", 0))')
+  python3 -c 'import json,sys; print(json.load(sys.stdin).get("totalResponses", 0))')
 
 python3 - "$echo_json" "$create_json" "$agg1_json" "$agg8_json" "$total" "$big_total" <<'PY'
 import json, sys

@@ -17,10 +17,12 @@ int RunAuditCommand(int argc, char** argv) {
     return 2;
   }
   const std::string service = args.GetOr("service", "registry");
-  const std::string default_target = service == "finance"      ? "127.0.0.1:50052"
-                                     : service == "engagement" ? "127.0.0.1:50053"
-                                                               : "127.0.0.1:50051";
-  auto connection = Connect(args, service, default_target);
+  if (service != "registry" && service != "finance" && service != "engagement") {
+    std::cerr << "--service: unknown value \"" << service
+              << "\"; valid values: registry, finance, engagement\n";
+    return 2;
+  }
+  auto connection = Connect(args, service);
   if (!connection.ok()) {
     std::cerr << connection.status().message() << "\n";
     return 2;

@@ -1,12 +1,16 @@
 #include "cli/cli_common.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "cli/client_settings.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/rpc/error_details.pb.h"
 #include "runtime/server/call_registry.h"
 #include "runtime/status/grpc_status.h"
@@ -41,11 +45,6 @@ std::string Args::GetOr(const std::string& name, const std::string& fallback) co
 }
 
 namespace {
-std::optional<std::string> Env(const std::string& name) {
-  const char* v = std::getenv(name.c_str());
-  if (v == nullptr || *v == '\0') return std::nullopt;
-  return std::string(v);
-}
 
 absl::StatusOr<std::string> ReadPem(const std::string& option, const std::string& path) {
   std::ifstream in(path);
@@ -55,30 +54,45 @@ absl::StatusOr<std::string> ReadPem(const std::string& option, const std::string
   return pem.str();
 }
 
+// UpperCamelCase -> UPPER_SNAKE ("ActivityState" -> "ACTIVITY_STATE").
+std::string UpperSnake(std::string_view camel) {
+  std::string out;
+  for (size_t i = 0; i < camel.size(); ++i) {
+    if (i > 0 && absl::ascii_isupper(camel[i]) && !absl::ascii_isupper(camel[i - 1])) {
+      out.push_back('_');
+    }
+    out.push_back(absl::ascii_toupper(camel[i]));
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<Connection> Connect(const Args& args, const std::string& service,
                                    const std::string& default_target) {
-  return ConnectTarget(args,
-                       args.Get("target").value_or(
-                           Env(absl::StrCat("DORSET_", absl::AsciiStrToUpper(service), "_TARGET"))
-                               .value_or(default_target)));
+  ASSIGN_OR_RETURN(ClientSettings settings, ClientSettings::Load(args));
+  ClientSettings::Value target = settings.Target(service, /*own_group=*/true);
+  if (target.value.empty()) target.value = default_target;
+  return ConnectTarget(args, target.value);
 }
 
 absl::StatusOr<Connection> ConnectTarget(const Args& args, const std::string& target) {
+  ASSIGN_OR_RETURN(ClientSettings settings, ClientSettings::Load(args));
+  const auto get = [&settings](const std::string& key) -> std::optional<std::string> {
+    std::optional<ClientSettings::Value> v = settings.Get(key);
+    if (!v) return std::nullopt;
+    return v->value;
+  };
   Connection connection;
-  connection.token = args.Get("token").value_or(Env("DORSET_TOKEN").value_or(""));
-  const std::optional<std::string> ca =
-      args.Get("tls_ca").has_value() ? args.Get("tls_ca") : Env("DORSET_TLS_CA");
+  connection.token = get("token").value_or("");
+  const std::optional<std::string> ca = get("tls_ca");
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (ca.has_value()) {
     grpc::SslCredentialsOptions options;
     ASSIGN_OR_RETURN(options.pem_root_certs, ReadPem("tls_ca", *ca));
-    // Mutual TLS: --client_cert/--client_key (or DORSET_CLIENT_CERT/KEY) identify the caller.
-    const auto cert =
-        args.Get("client_cert").has_value() ? args.Get("client_cert") : Env("DORSET_CLIENT_CERT");
-    const auto key =
-        args.Get("client_key").has_value() ? args.Get("client_key") : Env("DORSET_CLIENT_KEY");
+    // Mutual TLS: client_cert/client_key identify the caller.
+    const std::optional<std::string> cert = get("client_cert");
+    const std::optional<std::string> key = get("client_key");
     if (cert.has_value() != key.has_value()) {
       return absl::InvalidArgumentError("client_cert and client_key must be given together");
     }
@@ -92,6 +106,62 @@ absl::StatusOr<Connection> ConnectTarget(const Args& args, const std::string& ta
   }
   connection.channel = grpc::CreateChannel(target, credentials);
   return connection;
+}
+
+absl::StatusOr<int> ParseEnumValue(const google::protobuf::EnumDescriptor& type,
+                                   std::string_view option, std::string_view text) {
+  // Prefixes a value may be written with or without: the type's name, the containing
+  // message's name with it, and whatever the zero value puts before UNSPECIFIED.
+  std::vector<std::string> prefixes = {UpperSnake(type.name()) + "_"};
+  if (type.containing_type() != nullptr) {
+    prefixes.push_back(
+        absl::StrCat(UpperSnake(type.containing_type()->name()), "_", prefixes.front()));
+  }
+  const google::protobuf::EnumValueDescriptor* zero = type.FindValueByNumber(0);
+  if (zero != nullptr && absl::EndsWith(zero->name(), "UNSPECIFIED")) {
+    prefixes.push_back(zero->name().substr(0, zero->name().size() - 11));
+  }
+  const auto strip = [&prefixes](std::string name) {
+    size_t longest = 0;
+    for (const std::string& p : prefixes) {
+      if (!p.empty() && name.size() > p.size() && name.rfind(p, 0) == 0) {
+        longest = std::max(longest, p.size());
+      }
+    }
+    return name.substr(longest);
+  };
+  std::string wanted = absl::AsciiStrToUpper(absl::string_view(text.data(), text.size()));
+  std::replace(wanted.begin(), wanted.end(), '-', '_');
+  const google::protobuf::EnumValueDescriptor* found = type.FindValueByName(wanted);
+  if (found == nullptr) {
+    for (int i = 0; i < type.value_count() && found == nullptr; ++i) {
+      if (strip(type.value(i)->name()) == strip(wanted)) found = type.value(i);
+    }
+  }
+  if (found != nullptr && found != zero) return found->number();
+  std::string valid;
+  for (int i = 0; i < type.value_count(); ++i) {
+    if (type.value(i) == zero) continue;
+    absl::StrAppend(&valid, valid.empty() ? "" : ", ",
+                    absl::AsciiStrToLower(strip(type.value(i)->name())));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", absl::string_view(option.data(), option.size()), ": unknown value \"",
+                   absl::string_view(text.data(), text.size()), "\"; valid values: ", valid,
+                   " (any case; the ", prefixes.front(), " prefix is optional)"));
+}
+
+void PrintUsageError(const absl::Status& status) {
+  std::cerr << "error: " << status.message() << "\n";
+}
+
+std::string ToJson(const google::protobuf::Message& message, bool pretty) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = pretty;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
 }
 
 std::unique_ptr<grpc::ClientContext> NewContext(const Connection& connection,

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/cli_common.h"
+#include "cli/client_settings.h"
 
 namespace dorset::cli {
 
@@ -19,6 +20,8 @@ inline const std::vector<CommandGroup>& Groups() {
       {"health",
        "check every service (gRPC health and /readyz); non-zero exit when one is not ready",
        RunHealthCommand},
+      {"config", "show dorsetctl's own settings (targets, token, TLS) and where each comes from",
+       RunConfigCommand},
       {"audit", "read a service's audit trail (admins, auditors)", RunAuditCommand},
       {"registry", "practices, localities, clusters, imports, change feed", RunRegistryCommand},
       {"finance", "plans, schemes, postings, reports, CSV exports", RunFinanceCommand},

@@ -73,24 +73,12 @@ std::vector<std::string> List(const std::string& joined) {
   return out;
 }
 
-void Print(const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  std::cout << json << "\n";
-}
+void Print(const google::protobuf::Message& message) { std::cout << ToJson(message) << "\n"; }
 
 int Done(const grpc::Status& status, const google::protobuf::Message& message) {
   if (!status.ok()) return ReportError(status);
   Print(message);
   return 0;
-}
-
-// Parses an enum value by name ("ONLINE"); false when unknown.
-template <typename Enum>
-bool ParseEnum(const std::string& text, bool (*parse)(const std::string&, Enum*), Enum* out) {
-  return parse(text, out);
 }
 
 int Generate(Session& s, const Args& args, const std::string& activity) {
@@ -163,7 +151,7 @@ int RunEngagementCommand(int argc, char** argv) {
   if (command == "list-activities") {
     v1::ListActivitiesRequest request;
     v1::ActivityState state = v1::ACTIVITY_STATE_UNSPECIFIED;
-    if (args.Has("state") && !v1::ActivityState_Parse(*args.Get("state"), &state)) return Usage();
+    if (!EnumFlag(args, "state", &state)) return 2;
     request.set_state(state);
     while (true) {
       v1::ListActivitiesResponse page;
@@ -194,8 +182,8 @@ int RunEngagementCommand(int argc, char** argv) {
     if (args.Has("finance_scheme")) a.set_finance_scheme(*args.Get("finance_scheme"));
     for (const auto& l : List(args.GetOr("localities", ""))) a.add_localities(l);
     if (args.Has("kind")) {
-      v1::ActivityKind kind;
-      if (!v1::ActivityKind_Parse(*args.Get("kind"), &kind)) return Usage();
+      v1::ActivityKind kind = v1::ACTIVITY_KIND_UNSPECIFIED;
+      if (!EnumFlag(args, "kind", &kind)) return 2;
       a.set_kind(kind);
     }
     request.set_activity_id(args.GetOr("id", ""));
@@ -242,13 +230,11 @@ int RunEngagementCommand(int argc, char** argv) {
     request.set_parent(activity);
     request.set_request_id(args.GetOr("request_id", ""));
     v1::Response& r = *request.mutable_response();
-    v1::Channel channel = v1::CHANNEL_UNSPECIFIED;
-    if (!v1::Channel_Parse(args.GetOr("channel", "ONLINE"), &channel)) return Usage();
+    v1::Channel channel = v1::ONLINE;
+    if (!EnumFlag(args, "channel", &channel)) return 2;
     r.set_channel(channel);
     v1::Sentiment sentiment = v1::SENTIMENT_UNSPECIFIED;
-    if (args.Has("sentiment") && !v1::Sentiment_Parse(*args.Get("sentiment"), &sentiment)) {
-      return Usage();
-    }
+    if (!EnumFlag(args, "sentiment", &sentiment)) return 2;
     r.set_sentiment(sentiment);
     r.set_text(args.GetOr("text", ""));
     r.set_locality(args.GetOr("locality", ""));
@@ -306,7 +292,8 @@ int RunEngagementCommand(int argc, char** argv) {
     v1::CreateStakeholderRequest request;
     v1::Stakeholder& st = *request.mutable_stakeholder();
     v1::StakeholderKind kind = v1::STAKEHOLDER_KIND_UNSPECIFIED;
-    if (!v1::StakeholderKind_Parse(args.GetOr("kind", ""), &kind)) return Usage();
+    if (!EnumFlag(args, "kind", &kind)) return 2;
+    if (kind == v1::STAKEHOLDER_KIND_UNSPECIFIED) return Usage();
     st.set_kind(kind);
     st.set_display_name(args.GetOr("display_name", ""));
     st.set_organisation(args.GetOr("organisation", ""));

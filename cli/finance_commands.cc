@@ -45,8 +45,8 @@ const char kUsage[] =
     "  export-postings [filters as for postings] [--out=FILE]\n"
     "amounts: pounds with at most two decimals, e.g. 1234.56, \xC2\xA3"
     "1,234.56, -16000000\n"
-    "options: --target=host:port (default 127.0.0.1:50052, or DORSET_FINANCE_TARGET)\n"
-    "         --token=... (or DORSET_TOKEN) --tls_ca=ca.pem\n";
+    "options: --target=host:port (or DORSETCTL_FINANCE, config finance=; default\n"
+    "         127.0.0.1:50052) --token=... (or DORSETCTL_TOKEN) --tls_ca=ca.pem\n";
 
 int Usage() {
   std::cerr << kUsage;
@@ -119,12 +119,15 @@ std::string NewRequestId() {
   return absl::StrFormat("cli-%08x%08x", random(), random());
 }
 
+// --kind through the one enum parser (any case, POSTING_KIND_ prefix optional); prints the
+// valid values when wrong.
 std::optional<v1::PostingKind> ParseKind(const std::string& text) {
-  const std::string k = absl::AsciiStrToLower(text);
-  if (k == "plan") return v1::PLAN;
-  if (k == "actual") return v1::ACTUAL;
-  if (k == "forecast") return v1::FORECAST;
-  return std::nullopt;
+  absl::StatusOr<v1::PostingKind> kind = ParseEnum<v1::PostingKind>("kind", text);
+  if (!kind.ok()) {
+    PrintUsageError(kind.status());
+    return std::nullopt;
+  }
+  return *kind;
 }
 
 // Where CSV goes: --out=FILE or stdout.
@@ -217,10 +220,7 @@ class Finance {
     }
     p->set_month(month);
     std::optional<v1::PostingKind> kind = ParseKind(args.GetOr("kind", ""));
-    if (!kind) {
-      std::cerr << "--kind must be plan, actual or forecast\n";
-      return 2;
-    }
+    if (!kind) return 2;
     p->set_kind(*kind);
     absl::StatusOr<int64_t> pence = money::ParsePounds(args.GetOr("amount", ""));
     if (!pence.ok()) {
@@ -252,7 +252,7 @@ class Finance {
     }
     if (auto kind = args.Get("kind")) {
       std::optional<v1::PostingKind> k = ParseKind(*kind);
-      if (!k) return Usage();
+      if (!k) return 2;
       request.set_kind(*k);
     }
     request.set_page_size(1000);

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/cli_common.h"
+#include "cli/client_settings.h"
 #include "cli/command_groups.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "runtime/config/config.h"
@@ -19,8 +20,6 @@ namespace {
 struct Target {
   std::string name;
   std::string health_name;
-  std::string grpc;
-  std::string ops;
 };
 
 std::string GrpcHealth(const Connection& connection, const std::string& name) {
@@ -51,15 +50,22 @@ std::pair<int, std::string> Readyz(const std::string& ops) {
 
 int RunHealthCommand(int argc, char** argv) {
   Args args(argc, argv, 0);
+  // Addresses are dorsetctl's settings (client_settings.h): --registry= / --registry_ops=,
+  // DORSETCTL_REGISTRY / DORSETCTL_REGISTRY_OPS, the config file, then this machine.
+  absl::StatusOr<ClientSettings> settings = ClientSettings::Load(args);
+  if (!settings.ok()) {
+    std::cerr << settings.status().message() << "\n";
+    return 2;
+  }
   const std::vector<Target> targets = {
-      {"registry", "dorset.registry.v1.RegistryService", "127.0.0.1:50051", "127.0.0.1:8081"},
-      {"finance", "dorset.finance.v1.FinanceService", "127.0.0.1:50052", "127.0.0.1:8082"},
-      {"engagement", "dorset.engagement.v1.EngagementService", "127.0.0.1:50053", "127.0.0.1:8083"},
+      {"registry", "dorset.registry.v1.RegistryService"},
+      {"finance", "dorset.finance.v1.FinanceService"},
+      {"engagement", "dorset.engagement.v1.EngagementService"},
   };
   bool all_ready = true;
   for (const Target& t : targets) {
-    const std::string grpc_target = args.GetOr(t.name, t.grpc);
-    const std::string ops = args.GetOr(t.name + "_ops", t.ops);
+    const std::string grpc_target = settings->Target(t.name, /*own_group=*/false).value;
+    const std::string ops = settings->Ops(t.name).value;
     absl::StatusOr<Connection> connection = ConnectTarget(args, grpc_target);
     if (!connection.ok()) {
       std::cerr << connection.status().message() << "\n";

@@ -15,8 +15,11 @@ int main(int argc, char** argv) {
     }
   }
   std::cerr << "usage: dorsetctl <group> <command> [--option=value ...]\n"
-               "connection options: --target=host:port --token=... (or DORSET_TOKEN) "
-               "--tls_ca=ca.pem [--client_cert=c.pem --client_key=c.key]\n\ngroups:\n";
+               "connection options: --target=host:port (or --registry= --finance= "
+               "--engagement=) --token=... --tls_ca=ca.pem [--client_cert=c.pem "
+               "--client_key=c.key] --config=FILE\n"
+               "each also from DORSETCTL_<OPTION> (DORSETCTL_REGISTRY, DORSETCTL_TOKEN, ...) or "
+               "~/.config/dorsetctl/config; see dorsetctl config\n\ngroups:\n";
   for (const auto& group : groups) std::cerr << "  " << group.name << "  " << group.summary << "\n";
   return argc >= 2 && std::string(argv[1]) == "help" ? 0 : 2;
 }

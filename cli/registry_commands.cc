@@ -43,16 +43,11 @@ const char kUsage[] =
     "  summary [--governing_body=11J]\n"
     "  changes [--after=SEQ] [--page_size=N]\n"
     "  watch [--after=SEQ]   (prints each change as one JSON line until interrupted)\n"
-    "options: --target=host:port (default 127.0.0.1:50051, or DORSET_REGISTRY_TARGET)\n"
-    "         --token=... (or DORSET_TOKEN) --tls_ca=ca.pem\n";
+    "options: --target=host:port (or DORSETCTL_REGISTRY, config registry=; default\n"
+    "         127.0.0.1:50051) --token=... (or DORSETCTL_TOKEN) --tls_ca=ca.pem\n";
 
 std::string Json(const google::protobuf::Message& message, bool pretty = true) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = pretty;
-  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
-  if (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
+  return ToJson(message, pretty);
 }
 
 std::string WithPrefix(const std::string& id, const std::string& collection) {
@@ -120,12 +115,13 @@ class Registry {
     if (auto v = args.Get("cluster")) request.set_cluster(WithPrefix(*v, "clusters"));
     if (auto v = args.Get("status")) {
       for (absl::string_view s : absl::StrSplit(*v, ',', absl::SkipEmpty())) {
-        v1::Practice::Status status;
-        if (!v1::Practice::Status_Parse(absl::AsciiStrToUpper(s), &status)) {
-          std::cerr << "unknown status " << s << "\n";
+        absl::StatusOr<v1::Practice::Status> status =
+            ParseEnum<v1::Practice::Status>("status", std::string(s));
+        if (!status.ok()) {
+          PrintUsageError(status.status());
           return 2;
         }
-        request.add_statuses(status);
+        request.add_statuses(*status);
       }
     }
     request.set_name_contains(args.GetOr("name", ""));

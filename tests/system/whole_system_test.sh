@@ -31,7 +31,7 @@ printf '%s' "$service" > "$tmp/service.token"
   echo "$(printf '%s' "$admin" | sha256sum | cut -d' ' -f1) story-admin admin"
   echo "$(printf '%s' "$service" | sha256sum | cut -d' ' -f1) story-services reader"
 } > "$tmp/tokens"
-export DORSET_TOKEN=$admin
+export DORSETCTL_TOKEN=$admin
 
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly no \
@@ -53,9 +53,10 @@ start() {
 start registry
 start finance --registry_target="127.0.0.1:${grpc[registry]}" --service_token_file="$tmp/service.token"
 start engagement --registry_target="127.0.0.1:${grpc[registry]}" --service_token_file="$tmp/service.token"
-export DORSET_REGISTRY_TARGET=127.0.0.1:${grpc[registry]}
-export DORSET_FINANCE_TARGET=127.0.0.1:${grpc[finance]}
-export DORSET_ENGAGEMENT_TARGET=127.0.0.1:${grpc[engagement]}
+# The client's own settings (the servers read DORSET_*).
+export DORSETCTL_REGISTRY=127.0.0.1:${grpc[registry]}
+export DORSETCTL_FINANCE=127.0.0.1:${grpc[finance]}
+export DORSETCTL_ENGAGEMENT=127.0.0.1:${grpc[engagement]}
 health() {
   ctl health --registry="127.0.0.1:${grpc[registry]}" --registry_ops="127.0.0.1:${ops[registry]}" \
     --finance="127.0.0.1:${grpc[finance]}" --finance_ops="127.0.0.1:${ops[finance]}" \
