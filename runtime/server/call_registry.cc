@@ -56,6 +56,12 @@ std::shared_ptr<CallInfo> FindCall(const grpc::ServerContextBase* context) {
   return it == r.calls.end() ? nullptr : it->second;
 }
 
+size_t LiveCallCount() {
+  Registry& r = Calls();
+  absl::MutexLock lock(&r.mu);
+  return r.calls.size();
+}
+
 std::string NewRequestId() {
   thread_local absl::BitGen gen;
   return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(gen), absl::Uniform<uint64_t>(gen));

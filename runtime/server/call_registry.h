@@ -45,6 +45,9 @@ void UnregisterCall(const grpc::ServerContextBase* context);
 // The CallInfo of a live call, or nullptr when the call was not seen by the interceptor.
 std::shared_ptr<CallInfo> FindCall(const grpc::ServerContextBase* context);
 
+// How many calls are registered now (tests prove that no per-call state outlives its call).
+size_t LiveCallCount();
+
 // A fresh random request id (32 hex digits).
 std::string NewRequestId();
 

@@ -13,7 +13,10 @@
 #include "runtime/audit/audit_log.h"
 #include "runtime/auth/permissions.h"
 #include "runtime/logging/log.h"
+#include "runtime/server/call_gate.h"
 #include "runtime/server/call_registry.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/grpc_status.h"
 
 namespace dorset::runtime {
 namespace {
@@ -32,18 +35,43 @@ std::string CodeName(grpc::StatusCode code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
+// A method name from the client, fit for one log line: printable ASCII, at most 128 bytes.
+std::string LoggableMethod(std::string_view method) {
+  constexpr size_t kMax = 128;
+  std::string out;
+  for (char c : method.substr(0, kMax)) out.push_back(c >= 0x20 && c <= 0x7e ? c : '?');
+  if (method.size() > kMax) out.append("...");
+  return out;
+}
+
 class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
  public:
+  // The method name is copied here, while gRPC guarantees it: for an unknown method it points
+  // into the call's own buffers, which are freed before the interceptor is destroyed.
   ObservabilityInterceptor(grpc::experimental::ServerRpcInfo* info,
                            ObservabilityInterceptorFactory& factory)
       : info_(info),
         factory_(factory),
-        call_(std::make_shared<CallInfo>(info->method())),
-        start_(absl::Now()) {
-    const std::string method = info->method();
+        call_(std::make_shared<CallInfo>(std::string(info->method() ? info->method() : ""))),
+        start_(absl::Now()),
+        known_(RequiredPermission(call_->method()).has_value()) {
+    // Metric labels (and anything else kept per method) come only from the method table, so
+    // a client inventing paths cannot grow them: every unknown method is one "unknown".
+    const std::string& method = call_->method();
     const size_t slash = method.rfind('/');
-    service_ = slash == std::string::npos || slash == 0 ? "unknown" : method.substr(1, slash - 1);
-    method_ = slash == std::string::npos ? method : method.substr(slash + 1);
+    if (known_ && slash != std::string::npos && slash > 0) {
+      service_ = method.substr(1, slash - 1);
+      method_ = method.substr(slash + 1);
+      log_method_ = method;
+    } else {
+      service_ = "unknown";
+      method_ = "unknown";
+      log_method_ = LoggableMethod(method);
+    }
+    // A unary or server-streaming request arrives before the handler; a null message there
+    // means it did not parse (gRPC would answer UNIMPLEMENTED without asking the handler).
+    single_request_ = info->type() == grpc::experimental::ServerRpcInfo::Type::UNARY ||
+                      info->type() == grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING;
     call_->set_request_id(NewRequestId());
     RegisterCall(info->server_context(), call_);
     factory_.started().Add({{"grpc_service", service_}, {"grpc_method", method_}}).Increment();
@@ -63,7 +91,7 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
                                                      0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})
         .Observe(seconds);
     const log::Fields fields = {
-        {"method", info_->method()},       {"status", code},
+        {"method", log_method_},           {"status", code},
         {"duration_ms", seconds * 1000.0}, {"peer", peer_},
         {"principal", call_->principal()}, {"request_id", call_->request_id()}};
     // Probes call health every few seconds; keep them out of the info stream.
@@ -82,6 +110,10 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
         call_->set_request_id(std::string(it->second.data(), it->second.size()));
       }
       peer_ = info_->server_context()->peer();
+    }
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        single_request_ && known_ && methods->GetRecvMessage() == nullptr) {
+      malformed_request_ = true;
     }
     // Only our own services are known to carry protobuf messages (health uses raw bytes).
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
@@ -102,6 +134,7 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
       methods->GetSendInitialMetadata()->emplace("x-request-id", request_id_out_);
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      if (malformed_request_) methods->ModifySendStatus(MalformedRequestStatus());
       status_seen_ = true;
       code_ = methods->GetSendStatus().error_code();
     }
@@ -109,10 +142,22 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
   }
 
  private:
+  // The answer to a request that did not parse, in place of gRPC's bare UNIMPLEMENTED: the
+  // caller is authenticated and authorised first (UNAUTHENTICATED before anything else), and
+  // a caller who may call the method learns that the message was bad.
+  grpc::Status MalformedRequestStatus() {
+    if (CallGate* gate = factory_.gate(); gate != nullptr) {
+      absl::StatusOr<Caller> caller = gate->Admit(*info_->server_context());
+      if (!caller.ok()) return ToGrpcStatus(caller.status());
+    }
+    return ToGrpcStatus(InvalidArgument(
+        "request", "the request message does not parse as this method's protobuf message"));
+  }
+
   void Audit() {
     AuditLog* audit = factory_.audit();
     if (audit == nullptr) return;
-    const std::optional<Permission> permission = RequiredPermission(info_->method());
+    const std::optional<Permission> permission = RequiredPermission(call_->method());
     const bool denied = status_seen_ && (code_ == grpc::StatusCode::UNAUTHENTICATED ||
                                          code_ == grpc::StatusCode::PERMISSION_DENIED);
     std::string action;
@@ -127,7 +172,7 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
     }
     common::v1::AuditEvent event;
     event.set_principal(call_->principal());
-    event.set_method(info_->method());
+    event.set_method(log_method_);
     event.set_resource(resource_);
     event.set_action(action);
     event.set_request_id(call_->request_id());
@@ -141,6 +186,10 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
   const absl::Time start_;
   std::string service_;
   std::string method_;
+  std::string log_method_;
+  const bool known_;
+  bool single_request_ = false;
+  bool malformed_request_ = false;
   std::string peer_;
   std::string resource_;
   std::string request_id_out_;  // must outlive the send of initial metadata
@@ -151,7 +200,7 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
 }  // namespace
 
 ObservabilityInterceptorFactory::ObservabilityInterceptorFactory(prometheus::Registry& registry,
-                                                                 AuditLog* audit)
+                                                                 AuditLog* audit, CallGate* gate)
     : started_(&prometheus::BuildCounter()
                     .Name("grpc_server_started_total")
                     .Help("RPCs started on the server")
@@ -164,7 +213,8 @@ ObservabilityInterceptorFactory::ObservabilityInterceptorFactory(prometheus::Reg
                     .Name("grpc_server_handling_seconds")
                     .Help("Time from the start of an RPC to its end, in seconds")
                     .Register(registry)),
-      audit_(audit) {}
+      audit_(audit),
+      gate_(gate) {}
 
 std::string ResourceOf(const google::protobuf::Message& request) {
   constexpr size_t kMaxLength = 256;

@@ -20,12 +20,15 @@ class Family;
 namespace dorset::runtime {
 
 class AuditLog;
+class CallGate;
 
 class ObservabilityInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  // `audit` may be null (no audit trail, e.g. the echo baseline).
-  ObservabilityInterceptorFactory(prometheus::Registry& registry, AuditLog* audit);
+  // `audit` may be null (no audit trail, e.g. the echo baseline). `gate` (may be null) decides
+  // who is told what about a request that does not parse.
+  ObservabilityInterceptorFactory(prometheus::Registry& registry, AuditLog* audit,
+                                  CallGate* gate = nullptr);
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
 
@@ -33,12 +36,14 @@ class ObservabilityInterceptorFactory final
   prometheus::Family<prometheus::Histogram>& latency() { return *latency_; }
   prometheus::Family<prometheus::Counter>& started() { return *started_; }
   AuditLog* audit() { return audit_; }
+  CallGate* gate() { return gate_; }
 
  private:
   prometheus::Family<prometheus::Counter>* started_;
   prometheus::Family<prometheus::Counter>* handled_;
   prometheus::Family<prometheus::Histogram>* latency_;
   AuditLog* audit_;
+  CallGate* gate_;
 };
 
 // The resource a request (or, for creates, the response) is about: its `name`, else `parent`,

@@ -106,7 +106,8 @@ absl::Status ServiceHost::StartServing() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 15 * 60 * 1000);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
-  factories.push_back(std::make_unique<ObservabilityInterceptorFactory>(*metrics_, audit_.get()));
+  factories.push_back(
+      std::make_unique<ObservabilityInterceptorFactory>(*metrics_, audit_.get(), gate_.get()));
   builder.experimental().SetInterceptorCreators(std::move(factories));
   for (grpc::Service* service : module_->Services()) builder.RegisterService(service);
   builder.RegisterService(audit_service_.get());
