@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "runtime/server/service_host.h"
+#include "runtime/sqlite/database.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
 #include "services/finance/finance_module.h"
@@ -263,6 +264,42 @@ TEST_F(FinanceLimitsTest, TargetsAndBudgetLinesAreBoundedToo) {
   update.mutable_update_mask()->add_paths("amount");
   ExpectLimitRefusal(stub_->UpdateBudgetLine(&c3, update, &created), "budget_line.amount");
   ExpectReportsWork("2020-21");
+}
+
+// A store written before the bounds may hold totals beyond them (written here straight into
+// SQLite): reports say OUT_OF_RANGE rather than a wrong figure, nothing may push such a total
+// further out, and reversing the offending postings repairs the store.
+TEST_F(FinanceLimitsTest, AStoreFromBeforeTheBoundsCanBeRepairedByReversals) {
+  host_.reset();
+  {
+    auto db = runtime::sqlite::Database::Open(absl::StrCat(dir_.path(), "/finance.db"));
+    ASSERT_TRUE(db.ok()) << db.status();
+    for (const std::string& scheme : {kRightcare, kTrustCips}) {
+      const std::string where = absl::StrCat(" FROM node WHERE name = '", scheme, "'");
+      ASSERT_TRUE((*db)
+                      ->Exec(absl::StrCat("INSERT INTO posting(scheme_id, year, month, kind, "
+                                          "amount_pence, principal, create_micros, reason, "
+                                          "request_id) SELECT id, 2020, 1, 2, ",
+                                          INT64_MAX, ", 'legacy', 0, 'legacy', 'legacy'", where))
+                      .ok());
+      ASSERT_TRUE((*db)
+                      ->Exec(absl::StrCat("INSERT INTO total(scheme_id, year, month, kind, "
+                                          "amount_pence) SELECT id, 2020, 1, 2, ",
+                                          INT64_MAX, where))
+                      .ok());
+    }
+  }
+  SetUp();
+  v1::Report report;
+  EXPECT_EQ(Report("2020-21", 1, &report).error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  ExpectLimitRefusal(Post("up", MakePosting(kRightcare, "2020-21", 1, v1::ACTUAL, 1)),
+                     "posting.amount");
+  ASSERT_TRUE(Post("down", MakePosting(kRightcare, "2020-21", 1, v1::ACTUAL, -1)).ok());
+  ASSERT_TRUE(Post("fix-1", Reversal("postings/1", "legacy overflow")).ok());
+  ASSERT_TRUE(Post("fix-2", Reversal("postings/2", "legacy overflow")).ok());
+  ExpectReportsWork("2020-21");
+  ASSERT_TRUE(Report("2020-21", 1, &report).ok());
+  EXPECT_EQ(Line(report, kStp).ytd_actual().pence(), -1);
 }
 
 // Item 8: a closed scheme is settled at what it delivered.

@@ -177,6 +177,18 @@ TEST_F(PerHeadTest, FiguresByLocalityAndClusterFromTheRegistry) {
   v1::PerHeadFigures again;
   ASSERT_TRUE(stub_->GetPerHeadFigures(&again_context, request, &again).ok());
   EXPECT_EQ(again.SerializeAsString(), figures.SerializeAsString());
+
+  // A closed scheme's savings target is what it delivered: closing the £34m stretch target
+  // (nothing delivered) takes it out of the savings figures (docs/finance.md "Closed schemes").
+  grpc::ClientContext close_context;
+  v1::CloseSchemeRequest close;
+  close.set_name("plans/dorset-stp/programmes/stretch-target/schemes/stretch-target");
+  v1::Scheme closed;
+  ASSERT_TRUE(stub_->CloseScheme(&close_context, close, &closed).ok());
+  grpc::ClientContext after_context;
+  v1::PerHeadFigures after;
+  ASSERT_TRUE(stub_->GetPerHeadFigures(&after_context, request, &after).ok());
+  EXPECT_EQ(after.areas(0).savings_target().pence(), 22900000000 - 3400000000);
 }
 
 TEST_F(PerHeadTest, BadYearIsRefusedWithTheField) {
