@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -44,7 +45,8 @@ const char kUsage[] =
     "  changes [--after=SEQ] [--page_size=N]\n"
     "  watch [--after=SEQ]   (prints each change as one JSON line until interrupted)\n"
     "options: --target=host:port (or DORSETCTL_REGISTRY, config registry=; default\n"
-    "         127.0.0.1:50051) --token=... (or DORSETCTL_TOKEN) --tls_ca=ca.pem\n";
+    "         127.0.0.1:50051) --token=... (or DORSETCTL_TOKEN) --tls_ca=ca.pem\n"
+    "exit status: 0 done, 1 error, 2 usage, 3 an import whose every row was rejected\n";
 
 std::string Json(const google::protobuf::Message& message, bool pretty = true) {
   return ToJson(message, pretty);
@@ -65,18 +67,25 @@ class Registry {
       : connection_(std::move(connection)),
         stub_(v1::RegistryService::NewStub(connection_.channel)) {}
 
+  // Streams the file in chunks (never whole in memory) and prints the report. The reply is
+  // received as raw bytes and decoded here, so that a reply gRPC could not decode (a
+  // non-UTF-8 string) is an error message, never an abort in gRPC's synchronous writer.
   int Import(v1::ImportKind kind, const std::string& path, const Args& args) {
-    std::ifstream in(path, std::ios::binary);
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
     if (!in) {
       std::cerr << "cannot read " << path << "\n";
       return 2;
     }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    const std::string content = buffer.str();
+    const std::streamoff size = in.tellg();
+    in.seekg(0);
     auto context = NewContext(connection_, 300);
-    v1::ImportReport report;
-    auto writer = stub_->ImportFile(context.get(), &report);
+    grpc::ByteBuffer reply;
+    const grpc::internal::RpcMethod method("/dorset.registry.v1.RegistryService/ImportFile",
+                                           grpc::internal::RpcMethod::CLIENT_STREAMING,
+                                           connection_.channel);
+    std::unique_ptr<grpc::ClientWriter<v1::ImportChunk>> writer(
+        grpc::internal::ClientWriterFactory<v1::ImportChunk>::Create(
+            connection_.channel.get(), method, context.get(), &reply));
     v1::ImportChunk chunk;
     v1::ImportOptions* options = chunk.mutable_options();
     options->set_kind(kind);
@@ -84,18 +93,62 @@ class Registry {
     options->set_validate_only(args.Has("validate_only"));
     options->set_source_name(path.substr(path.find_last_of('/') + 1));
     options->set_request_id(args.GetOr("request_id", ""));
-    size_t offset = 0;
+    options->set_size_bytes(size);
+    std::string buffer(kChunkBytes, '\0');
     do {
-      chunk.set_data(content.substr(offset, kChunkBytes));
-      offset += kChunkBytes;
+      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
       if (!writer->Write(chunk)) break;
       chunk.Clear();
-    } while (offset < content.size());
+    } while (in && !in.eof());
     writer->WritesDone();
     const grpc::Status status = writer->Finish();
     if (!status.ok()) return ReportError(status);
+    v1::ImportReport report;
+    std::vector<grpc::Slice> slices;
+    std::string bytes;
+    if (reply.Dump(&slices).ok()) {
+      for (const grpc::Slice& slice : slices) {
+        bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+      }
+    }
+    if (!report.ParseFromString(bytes)) {
+      std::cerr << "error: the registry answered OK but its import report (" << bytes.size()
+                << " bytes) could not be decoded; the import may have been applied: check "
+                   "`dorsetctl registry changes`\n";
+      return 1;
+    }
     PrintReport(path, report, args.Has("json"));
-    return 0;
+    return WholesaleRejection(report);
+  }
+
+  // Non-zero when every row was rejected: nothing in the file was usable, which is almost
+  // always the wrong file or the wrong command.
+  static int WholesaleRejection(const v1::ImportReport& report) {
+    if (report.rows_read() == 0 || report.rejected() < report.rows_read()) return 0;
+    std::cerr << "error: every row was rejected (" << report.rejected() << " of "
+              << report.rows_read() << ")";
+    switch (report.looks_like()) {
+      case v1::EPRACCUR:
+        std::cerr << "; the file looks like an epraccur extract: use import-epraccur";
+        break;
+      case v1::LIST_SIZES:
+        std::cerr << "; the file looks like a list-size file: use import-list-sizes";
+        break;
+      case v1::LOCALITIES:
+        std::cerr << "; the file looks like a localities file: use import-localities";
+        break;
+      case v1::PRACTICE_LOCALITIES:
+        std::cerr << "; the file looks like a practice-localities file: use "
+                     "import --kind=practice-localities";
+        break;
+      default:
+        std::cerr << "; it is not a " << v1::ImportKind_Name(report.kind()) << " file, or "
+                  << "every row is bad";
+        break;
+    }
+    std::cerr << "\n";
+    return 3;
   }
 
   int Get(const std::string& code) {
@@ -315,6 +368,10 @@ class Registry {
               << "  skipped (other commissioners) " << report.rows_skipped() << "\n"
               << "  added " << report.added() << "  changed " << report.changed() << "  unchanged "
               << report.unchanged() << "  rejected " << report.rejected() << "\n";
+    if (report.windows_1252_rows() > 0) {
+      std::cout << "  " << report.windows_1252_rows()
+                << " rows were not UTF-8 and were read as Windows-1252\n";
+    }
     if (report.kind() == v1::LIST_SIZES) {
       std::cout << "  list sizes: " << report.list_size_practices() << " practices, "
                 << report.list_size_patients() << " patients\n";
@@ -330,6 +387,10 @@ class Registry {
     if (report.rejections_size() < report.rejected()) {
       std::cout << "  ... " << report.rejected() - report.rejections_size()
                 << " more rejections not listed\n";
+    }
+    if (report.mismatch_count() > report.mismatches_size()) {
+      std::cout << "  " << report.mismatch_count() << " mismatches; the first "
+                << report.mismatches_size() << " listed\n";
     }
     for (const auto& m : report.mismatches()) {
       std::cout << "  mismatch " << m.ods_code() << ": "

@@ -1,7 +1,14 @@
 // Imports of the NHS's files as published (epraccur, the list-size CSV) and of the Dorset
-// locality files. Each import parses the whole file first (rejecting bad rows with their line
-// and reason), then applies the good rows in ONE store transaction: re-importing the same file
-// changes nothing, and a failure leaves the store as it was.
+// locality files. An import streams the file once, record by record, inside ONE store
+// transaction: bad rows are rejected with their line and reason, good rows are applied as
+// they are read, and a failure leaves the store as it was. Memory stays flat whatever the
+// file's size (one record at a time; duplicate detection lives in the store's scratch
+// table). Re-importing the same file changes nothing.
+//
+// Counting: every record after the header is exactly one of skipped (another
+// commissioner), added, changed, unchanged or rejected, so
+//   rows_read = rows_skipped + added + changed + unchanged + rejected
+// always (CheckReportArithmetic, also asserted by the ODS fuzzer).
 #ifndef DORSET_SERVICES_REGISTRY_IMPORTER_H_
 #define DORSET_SERVICES_REGISTRY_IMPORTER_H_
 
@@ -11,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "dorset/registry/v1/registry.pb.h"
+#include "services/registry/csv_reader.h"
 #include "services/registry/store.h"
 
 namespace dorset::registry {
@@ -22,13 +30,27 @@ inline constexpr std::string_view kAllCommissioners = "all";
 
 struct ImportOutcome {
   v1::ImportReport report;
-  std::vector<CommittedChange> changes;  // empty for validate_only and repeats
+  // The committed changes, for caches and watchers; empty for validate_only and repeats. A
+  // very large import lists only the first kMaxListedChanges; `changes_unlisted` is then set
+  // and the rest are read back from the change feed (report.first/last_sequence).
+  std::vector<CommittedChange> changes;
+  bool changes_unlisted = false;
+  // The commissioners of the unlisted changes (before and after), for summary invalidation.
+  std::vector<std::string> unlisted_commissioners;
 };
 
-// Runs one import. INVALID_ARGUMENT for bad options, an empty file or a missing header;
-// bad rows are not errors: they are rejected in the report.
+// Checks the options alone (before any byte of the file is read).
+absl::Status CheckImportOptions(const v1::ImportOptions& options);
+
+// Runs one import over `source`. INVALID_ARGUMENT for bad options, an empty file or a missing
+// header; bad rows are not errors: they are rejected in the report.
+absl::StatusOr<ImportOutcome> RunImport(Store& store, const v1::ImportOptions& options,
+                                        CsvSource& source, const std::string& actor);
 absl::StatusOr<ImportOutcome> RunImport(Store& store, const v1::ImportOptions& options,
                                         std::string_view content, const std::string& actor);
+
+// OK when the report's counts add up (see above) and every string in it is valid UTF-8.
+absl::Status CheckReportArithmetic(const v1::ImportReport& report);
 
 }  // namespace dorset::registry
 

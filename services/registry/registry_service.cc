@@ -18,6 +18,8 @@
 #include "services/registry/client/cache_keys.h"
 #include "services/registry/importer.h"
 #include "services/registry/practice_fields.h"
+#include "services/registry/stored_text.h"
+#include "services/registry/text.h"
 #include "services/registry/validation.h"
 
 namespace dorset::registry {
@@ -55,19 +57,29 @@ void CheckField(const v1::Practice& p, const std::string& field,
                 std::vector<FieldViolation>& violations) {
   const std::string path = absl::StrCat("practice.", field);
   if (field == "display_name") {
-    if (!IsGoodName(p.display_name())) {
+    if (auto problem = TextProblem(p.display_name(), kMaxNameLength)) {
+      violations.push_back({path, *problem});
+    } else if (!IsGoodName(p.display_name())) {
       violations.push_back({path, "must be 1-100 printable characters"});
     }
   } else if (field == "address_lines") {
     if (p.address_lines_size() > kMaxAddressLines) {
       violations.push_back({path, "at most 5 lines"});
     }
-    for (const std::string& line : p.address_lines()) {
-      if (line.size() > static_cast<size_t>(kMaxAddressLineLength)) {
-        violations.push_back({path, "a line is longer than 100 characters"});
-        break;
+    for (int i = 0; i < p.address_lines_size(); ++i) {
+      if (auto problem = TextProblem(p.address_lines(i), kMaxAddressLineLength)) {
+        violations.push_back({absl::StrCat(path, "[", i, "]"), *problem});
       }
     }
+  } else if (field == "organisation_sub_type" || field == "provider_purchaser") {
+    const std::string& value =
+        field == "organisation_sub_type" ? p.organisation_sub_type() : p.provider_purchaser();
+    if (auto problem = TextProblem(value, 20)) violations.push_back({path, *problem});
+  } else if (field == "join_provider_date" || field == "left_provider_date") {
+    const std::string& value =
+        field == "join_provider_date" ? p.join_provider_date() : p.left_provider_date();
+    if (!value.empty() && !IsIsoDate(value))
+      violations.push_back({path, "not a date (YYYY-MM-DD)"});
   } else if (field == "postcode") {
     if (!NormalizePostcode(p.postcode())) violations.push_back({path, "not a UK postcode"});
   } else if (field == "telephone") {
@@ -241,6 +253,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetPractice(grpc::CallbackServerC
                                                            const v1::GetPracticeRequest* request,
                                                            v1::Practice* response) {
   return runtime::Unary(gate_, context, [&](const Caller&) -> absl::Status {
+    RETURN_IF_ERROR(CheckRequestText(*request));
     ASSIGN_OR_RETURN(std::string code, PracticeCode(request->name(), "name"));
     if (std::shared_ptr<const v1::Practice> cached = cache_.LocalPractice(code)) {
       *response = *cached;
@@ -259,6 +272,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListPractices(
     grpc::CallbackServerContext* context, const v1::ListPracticesRequest* request,
     v1::ListPracticesResponse* response) {
   return runtime::Unary(gate_, context, [&](const Caller&) -> absl::Status {
+    RETURN_IF_ERROR(CheckRequestText(*request));
     ASSIGN_OR_RETURN(int page_size, runtime::EffectivePageSize(request->page_size(),
                                                                kDefaultPracticePage, kMaxPage));
     ASSIGN_OR_RETURN(PracticeQuery query, BuildPracticeQuery(*request));
@@ -293,6 +307,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePractice(
     grpc::CallbackServerContext* context, const v1::CreatePracticeRequest* request,
     v1::Practice* response) {
   return runtime::Unary(gate_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckRequestText(*request));
     v1::Practice practice = request->practice();
     std::vector<FieldViolation> violations;
     if (!IsPracticeCode(practice.ods_code())) {
@@ -301,7 +316,8 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePractice(
     for (const char* field :
          {"display_name", "address_lines", "postcode", "telephone", "prescribing_setting",
           "locality", "list_size", "list_size_date", "status", "icb", "region", "commissioner",
-          "open_date", "close_date"}) {
+          "open_date", "close_date", "organisation_sub_type", "provider_purchaser",
+          "join_provider_date", "left_provider_date"}) {
       CheckField(practice, field, violations);
     }
     if (!practice.successor().empty()) {
@@ -360,6 +376,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UpdatePractice(
     grpc::CallbackServerContext* context, const v1::UpdatePracticeRequest* request,
     v1::Practice* response) {
   return runtime::Unary(gate_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckRequestText(*request));
     ASSIGN_OR_RETURN(std::string code, PracticeCode(request->practice().name(), "practice.name"));
     if (request->update_mask().paths_size() == 0) {
       return runtime::InvalidArgument("update_mask", "list the fields to update");
@@ -431,6 +448,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ClosePractice(
     grpc::CallbackServerContext* context, const v1::ClosePracticeRequest* request,
     v1::Practice* response) {
   return runtime::Unary(gate_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(CheckRequestText(*request));
     ASSIGN_OR_RETURN(std::string code, PracticeCode(request->name(), "name"));
     std::optional<std::string> successor_code;
     if (!request->successor().empty()) {
@@ -501,6 +519,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListPracticeRevisions(
     grpc::CallbackServerContext* context, const v1::ListPracticeRevisionsRequest* request,
     v1::ListPracticeRevisionsResponse* response) {
   return runtime::Unary(gate_, context, [&](const Caller&) -> absl::Status {
+    RETURN_IF_ERROR(CheckRequestText(*request));
     ASSIGN_OR_RETURN(std::string code, PracticeCode(request->name(), "name"));
     ASSIGN_OR_RETURN(int page_size, runtime::EffectivePageSize(request->page_size(),
                                                                kDefaultPracticePage, kMaxPage));
@@ -533,6 +552,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetLocality(grpc::CallbackServerC
                                                            const v1::GetLocalityRequest* request,
                                                            v1::Locality* response) {
   return runtime::Unary(gate_, context, [&](const Caller&) -> absl::Status {
+    RETURN_IF_ERROR(CheckRequestText(*request));
     ASSIGN_OR_RETURN(std::string id, SlugFrom(request->name(), "localities", "name"));
     const uint64_t generation = cache_.generation();
     ASSIGN_OR_RETURN(std::vector<v1::Locality> localities, store_.Localities(""));
@@ -551,6 +571,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListLocalities(
     grpc::CallbackServerContext* context, const v1::ListLocalitiesRequest* request,
     v1::ListLocalitiesResponse* response) {
   return runtime::Unary(gate_, context, [&](const Caller&) -> absl::Status {
+    RETURN_IF_ERROR(CheckRequestText(*request));
     ASSIGN_OR_RETURN(int page_size,
                      runtime::EffectivePageSize(request->page_size(), kDefaultPage, kMaxPage));
     std::string cluster_id;
@@ -586,6 +607,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetCluster(grpc::CallbackServerCo
                                                           const v1::GetClusterRequest* request,
                                                           v1::Cluster* response) {
   return runtime::Unary(gate_, context, [&](const Caller&) -> absl::Status {
+    RETURN_IF_ERROR(CheckRequestText(*request));
     ASSIGN_OR_RETURN(std::string id, SlugFrom(request->name(), "clusters", "name"));
     const uint64_t generation = cache_.generation();
     ASSIGN_OR_RETURN(std::vector<v1::Cluster> clusters, store_.Clusters());
@@ -604,6 +626,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListClusters(grpc::CallbackServer
                                                             const v1::ListClustersRequest* request,
                                                             v1::ListClustersResponse* response) {
   return runtime::Unary(gate_, context, [&](const Caller&) -> absl::Status {
+    RETURN_IF_ERROR(CheckRequestText(*request));
     ASSIGN_OR_RETURN(int page_size,
                      runtime::EffectivePageSize(request->page_size(), kDefaultPage, kMaxPage));
     const std::string fingerprint = "ListClusters";
@@ -632,6 +655,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetAreaSummary(
     grpc::CallbackServerContext* context, const v1::GetAreaSummaryRequest* request,
     v1::AreaSummary* response) {
   return runtime::Unary(gate_, context, [&](const Caller&) -> absl::Status {
+    RETURN_IF_ERROR(CheckRequestText(*request));
     std::string code(kDorsetCommissioner);
     if (!request->name().empty()) {
       std::optional<std::string> id = IdFromName(request->name(), "governingBodies");
@@ -669,6 +693,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListChanges(grpc::CallbackServerC
                                                            const v1::ListChangesRequest* request,
                                                            v1::ListChangesResponse* response) {
   return runtime::Unary(gate_, context, [&](const Caller&) -> absl::Status {
+    RETURN_IF_ERROR(CheckRequestText(*request));
     if (request->after_sequence() < 0) {
       return runtime::InvalidArgument("after_sequence", "must not be negative");
     }
@@ -765,87 +790,6 @@ grpc::ServerWriteReactor<v1::Change>* RegistryServiceImpl::WatchChanges(
   return new WatchReactor(store_, hub_, request->after_sequence());
 }
 
-// ---- import ----
-
-// Collects the file's chunks, then runs the import on the last one.
-class RegistryServiceImpl::ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
- public:
-  ImportReactor(RegistryServiceImpl& service, std::string actor, v1::ImportReport* response)
-      : service_(&service), actor_(std::move(actor)), response_(response) {
-    StartRead(&chunk_);
-  }
-  // Refuses the call at once.
-  explicit ImportReactor(const absl::Status& status) : service_(nullptr), response_(nullptr) {
-    Finish(runtime::ToGrpcStatus(status));
-  }
-
-  void OnReadDone(bool ok) override {
-    if (ok) {
-      if (first_) {
-        options_ = chunk_.options();
-        first_ = false;
-      } else if (chunk_.has_options()) {
-        Finish(runtime::ToGrpcStatus(
-            runtime::InvalidArgument("options", "only the first chunk carries options")));
-        return;
-      }
-      if (content_.size() + chunk_.data().size() > kMaxImportBytes) {
-        Finish(runtime::ToGrpcStatus(runtime::InvalidArgument(
-            "data", absl::StrCat("the file is larger than ", kMaxImportBytes, " bytes"))));
-        return;
-      }
-      content_.append(chunk_.data());
-      chunk_.Clear();
-      StartRead(&chunk_);
-      return;
-    }
-    if (cancelled_.load()) {
-      Finish(grpc::Status::CANCELLED);
-      return;
-    }
-    if (first_) {
-      Finish(runtime::ToGrpcStatus(runtime::InvalidArgument("data", "the file is empty")));
-      return;
-    }
-    const absl::Time start = absl::Now();
-    absl::StatusOr<ImportOutcome> outcome = RunImport(service_->store_, options_, content_, actor_);
-    if (!outcome.ok()) {
-      Finish(runtime::ToGrpcStatus(outcome.status()));
-      return;
-    }
-    service_->AfterCommit(outcome->changes);
-    runtime::log::Info("registry import", {{"kind", v1::ImportKind_Name(options_.kind())},
-                                           {"commissioner", outcome->report.commissioner()},
-                                           {"rows_read", outcome->report.rows_read()},
-                                           {"added", outcome->report.added()},
-                                           {"changed", outcome->report.changed()},
-                                           {"unchanged", outcome->report.unchanged()},
-                                           {"rejected", outcome->report.rejected()},
-                                           {"validate_only", options_.validate_only()},
-                                           {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
-    *response_ = std::move(outcome->report);
-    Finish(grpc::Status::OK);
-  }
-
-  void OnCancel() override { cancelled_.store(true); }
-  void OnDone() override { delete this; }
-
- private:
-  RegistryServiceImpl* service_;  // null for a refused call
-  std::string actor_;
-  v1::ImportReport* response_;
-  v1::ImportChunk chunk_;
-  v1::ImportOptions options_;
-  std::string content_;
-  bool first_ = true;
-  std::atomic<bool> cancelled_{false};
-};
-
-grpc::ServerReadReactor<v1::ImportChunk>* RegistryServiceImpl::ImportFile(
-    grpc::CallbackServerContext* context, v1::ImportReport* response) {
-  absl::StatusOr<Caller> caller = gate_.Admit(*context);
-  if (!caller.ok()) return new ImportReactor(caller.status());
-  return new ImportReactor(*this, caller->principal, response);
-}
+// ---- import: see import_call.cc ----
 
 }  // namespace dorset::registry

@@ -4,6 +4,7 @@
 #ifndef DORSET_SERVICES_REGISTRY_REGISTRY_SERVICE_H_
 #define DORSET_SERVICES_REGISTRY_REGISTRY_SERVICE_H_
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -11,13 +12,17 @@
 #include "runtime/api/page_token.h"
 #include "runtime/server/call_gate.h"
 #include "services/registry/change_hub.h"
+#include "services/registry/importer.h"
 #include "services/registry/registry_cache.h"
 #include "services/registry/store.h"
 
 namespace dorset::registry {
 
-// Largest file ImportFile accepts (the national epraccur is ~3.5 MB).
+// Largest file ImportFile accepts (the national epraccur is ~3.5 MB). The upload is spooled to
+// disk, so this bounds disk use, not memory (docs/registry.md, "Imports").
 inline constexpr size_t kMaxImportBytes = 64 * 1024 * 1024;
+// Imports running at once; one more is refused with RESOURCE_EXHAUSTED (retry later).
+inline constexpr int kMaxConcurrentImports = 2;
 
 class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
  public:
@@ -67,6 +72,8 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
 
   // Runs after every committed write: caches, then watchers.
   void AfterCommit(const std::vector<CommittedChange>& changes);
+  // The same after an import, whose changes may be too many to list (read back in batches).
+  void AfterImport(const ImportOutcome& outcome);
 
  private:
   class WatchReactor;
@@ -77,6 +84,7 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   RegistryCache& cache_;
   ChangeHub& hub_;
   const runtime::PageTokenCodec tokens_;
+  std::atomic<int> imports_running_{0};
 };
 
 }  // namespace dorset::registry

@@ -10,8 +10,11 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "runtime/base/string_view.h"
+#include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "services/registry/stored_text.h"
+#include "services/registry/text.h"
 #include "services/registry/validation.h"
 
 namespace dorset::registry {
@@ -91,6 +94,46 @@ CREATE TABLE request (
   create_time INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql"},
+    // Text written before the registry checked it (a Latin-1 epraccur or localities file) is
+    // repaired in place, never skipped: non-UTF-8 strings are decoded as Windows-1252 and
+    // control characters become spaces, in the indexed columns and inside the stored
+    // messages alike, so every row (and every change-feed entry) reads again. The functions
+    // are registered by Store::Open (stored_text.h).
+    {2, R"sql(
+UPDATE practice SET data = dorset_repaired_message('dorset.registry.v1.Practice', data)
+  WHERE dorset_repaired_message('dorset.registry.v1.Practice', data) IS NOT NULL;
+UPDATE practice SET display_name = dorset_repaired_text(display_name)
+  WHERE dorset_repaired_text(display_name) IS NOT NULL;
+UPDATE practice SET commissioner = dorset_repaired_text(commissioner)
+  WHERE dorset_repaired_text(commissioner) IS NOT NULL;
+UPDATE locality SET display_name = dorset_repaired_text(display_name)
+  WHERE dorset_repaired_text(display_name) IS NOT NULL;
+UPDATE cluster SET display_name = dorset_repaired_text(display_name)
+  WHERE dorset_repaired_text(display_name) IS NOT NULL;
+UPDATE change SET payload = dorset_repaired_message('dorset.registry.v1.Change', payload)
+  WHERE dorset_repaired_message('dorset.registry.v1.Change', payload) IS NOT NULL;
+UPDATE change SET resource = dorset_repaired_text(resource)
+  WHERE dorset_repaired_text(resource) IS NOT NULL;
+UPDATE change SET actor = dorset_repaired_text(actor) WHERE dorset_repaired_text(actor) IS NOT NULL;
+UPDATE request SET response = dorset_repaired_message(
+    CASE method WHEN 'ImportFile' THEN 'dorset.registry.v1.ImportReport'
+                WHEN 'CreatePractice' THEN 'dorset.registry.v1.Practice'
+                WHEN 'UpdatePractice' THEN 'dorset.registry.v1.Practice'
+                WHEN 'ClosePractice' THEN 'dorset.registry.v1.Practice' END, response)
+  WHERE dorset_repaired_message(
+    CASE method WHEN 'ImportFile' THEN 'dorset.registry.v1.ImportReport'
+                WHEN 'CreatePractice' THEN 'dorset.registry.v1.Practice'
+                WHEN 'UpdatePractice' THEN 'dorset.registry.v1.Practice'
+                WHEN 'ClosePractice' THEN 'dorset.registry.v1.Practice' END, response) IS NOT NULL;
+)sql"},
+    // An import's scratch table (WriteTx::SeeOnce): empty outside an import's transaction.
+    {3, R"sql(
+CREATE TABLE import_seen (
+  key TEXT PRIMARY KEY,
+  line INTEGER NOT NULL,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql"},
 };
 
 google::protobuf::Timestamp FromMicros(int64_t micros) {
@@ -99,12 +142,70 @@ google::protobuf::Timestamp FromMicros(int64_t micros) {
 
 absl::StatusOr<v1::Practice> ParsePractice(const std::string& bytes) {
   v1::Practice practice;
-  if (!practice.ParseFromString(bytes)) return runtime::Internal("stored practice unreadable");
+  if (!ParseStored(bytes, practice)) return runtime::Internal("stored practice unreadable");
   return practice;
+}
+
+// Stored TEXT as valid UTF-8 (rows the migration repaired never need this; it keeps one row
+// written around the store from failing a whole reply).
+std::string TextColumn(const Statement& stmt, int column) {
+  std::string text = stmt.Text(column);
+  if (std::optional<std::string> fixed = RepairedText(text)) return *std::move(fixed);
+  return text;
+}
+
+// A practice whose stored message cannot be read at all is served from its indexed columns
+// (SELECT ods_code, display_name, status, prescribing_setting, commissioner, locality_id,
+// list_size, revision at `first`), so one damaged row never fails a list.
+v1::Practice PracticeFromColumns(const Statement& stmt, int first) {
+  v1::Practice p;
+  p.set_ods_code(TextColumn(stmt, first));
+  p.set_name(absl::StrCat("practices/", p.ods_code()));
+  p.set_display_name(TextColumn(stmt, first + 1));
+  p.set_status(static_cast<v1::Practice::Status>(stmt.Int(first + 2)));
+  p.set_prescribing_setting(static_cast<int32_t>(stmt.Int(first + 3)));
+  p.set_commissioner(TextColumn(stmt, first + 4));
+  if (!stmt.IsNull(first + 5))
+    p.set_locality(absl::StrCat("localities/", TextColumn(stmt, first + 5)));
+  if (!stmt.IsNull(first + 6)) p.set_list_size(stmt.Int(first + 6));
+  p.set_etag(absl::StrCat("r", stmt.Int(first + 7)));
+  return p;
+}
+
+constexpr char kPracticeColumns[] =
+    "ods_code, display_name, status, prescribing_setting, commissioner, locality_id, list_size, "
+    "revision";
+
+// Reads the practice of a row selected as (data, <kPracticeColumns>...) starting at `data`.
+v1::Practice ReadPracticeRow(const Statement& stmt, int data) {
+  v1::Practice practice;
+  if (ParseStored(stmt.Blob(data), practice)) return practice;
+  runtime::log::Error("stored practice unreadable; served from its columns",
+                      {{"ods_code", ForReply(stmt.Text(data + 1))}});
+  return PracticeFromColumns(stmt, data + 1);
+}
+
+// A change whose stored payload cannot be read keeps its place in the feed (sequence, kind,
+// resource, time, source) without the resource's state: the feed never has a gap.
+v1::Change ReadChangeRow(const Statement& stmt, int seq) {
+  v1::Change change;
+  if (!ParseStored(stmt.Blob(seq + 1), change)) {
+    runtime::log::Error("stored change unreadable; sent without its state",
+                        {{"sequence", stmt.Int(seq)}});
+    change.Clear();
+    change.set_kind(static_cast<v1::Change::Kind>(stmt.Int(seq + 2)));
+    change.set_resource(TextColumn(stmt, seq + 3));
+    *change.mutable_commit_time() = TimeUtil::MicrosecondsToTimestamp(stmt.Int(seq + 4));
+    change.set_source(TextColumn(stmt, seq + 5));
+  }
+  change.set_sequence(stmt.Int(seq));
+  return change;
 }
 
 // Statement slots of WriteTx (prepared once per transaction, reused for every row).
 enum Slot {
+  kSeeOnce,
+  kMarkSeen,
   kLoadPractice,
   kUpsertPractice,
   kInsertChange,
@@ -225,8 +326,39 @@ absl::Status WriteTx::SavePractice(v1::Practice& practice, const v1::Practice* p
   if (previous != nullptr && previous->commissioner() != practice.commissioner()) {
     committed.commissioners.push_back(previous->commissioner());
   }
-  changes_.push_back(std::move(committed));
+  Record(std::move(committed));
   return absl::OkStatus();
+}
+
+void WriteTx::Record(CommittedChange change) {
+  if (change_count_++ == 0) first_sequence_ = change.sequence;
+  last_sequence_ = change.sequence;
+  if (changes_.size() < kMaxListedChanges) {
+    changes_.push_back(std::move(change));
+    return;
+  }
+  for (std::string& c : change.commissioners) unlisted_commissioners_.insert(std::move(c));
+}
+
+std::vector<std::string> WriteTx::unlisted_commissioners() const {
+  return {unlisted_commissioners_.begin(), unlisted_commissioners_.end()};
+}
+
+absl::Status WriteTx::ResetSeen() { return db_.Exec("DELETE FROM import_seen"); }
+
+absl::StatusOr<std::optional<WriteTx::Seen>> WriteTx::SeeOnce(const std::string& key, int line,
+                                                              const std::string& value) {
+  ASSIGN_OR_RETURN(Statement * find,
+                   Cached(kSeeOnce, "SELECT line, value FROM import_seen WHERE key = ?"));
+  find->Bind(1, key);
+  ASSIGN_OR_RETURN(bool row, find->Step());
+  if (row) return Seen{static_cast<int>(find->Int(0)), find->Text(1)};
+  ASSIGN_OR_RETURN(
+      Statement * mark,
+      Cached(kMarkSeen, "INSERT INTO import_seen (key, line, value) VALUES (?, ?, ?)"));
+  mark->Bind(1, key).Bind(2, static_cast<int64_t>(line)).Bind(3, value);
+  RETURN_IF_ERROR(mark->Run());
+  return std::nullopt;
 }
 
 absl::StatusOr<std::optional<std::string>> WriteTx::AssignedLocality(const std::string& code) {
@@ -277,7 +409,7 @@ absl::Status WriteTx::SaveLocality(const LocalityRow& row, bool is_new) {
   locality->set_cluster(absl::StrCat("clusters/", row.cluster_id));
   const std::string resource = locality->name();
   ASSIGN_OR_RETURN(int64_t seq, AppendChange(std::move(change), resource));
-  changes_.push_back({seq, v1::Change::LOCALITY_UPSERTED, resource, "", {}});
+  Record({seq, v1::Change::LOCALITY_UPSERTED, resource, "", {}});
   return absl::OkStatus();
 }
 
@@ -304,7 +436,7 @@ absl::Status WriteTx::SaveCluster(const ClusterRow& row, bool is_new) {
   cluster->set_display_name(row.display_name);
   const std::string resource = cluster->name();
   ASSIGN_OR_RETURN(int64_t seq, AppendChange(std::move(change), resource));
-  changes_.push_back({seq, v1::Change::CLUSTER_UPSERTED, resource, "", {}});
+  Record({seq, v1::Change::CLUSTER_UPSERTED, resource, "", {}});
   return absl::OkStatus();
 }
 
@@ -331,8 +463,9 @@ absl::Status WriteTx::SaveRequest(const std::string& request_id, const std::stri
 }
 
 absl::StatusOr<std::vector<v1::ImportReport::Mismatch>> WriteTx::Mismatches(
-    const std::string& commissioner) {
+    const std::string& commissioner, int limit, int* total) {
   std::vector<v1::ImportReport::Mismatch> mismatches;
+  *total = 0;
   {
     ASSIGN_OR_RETURN(Statement any,
                      db_.Prepare("SELECT 1 FROM practice WHERE list_size IS NOT NULL AND "
@@ -351,6 +484,7 @@ absl::StatusOr<std::vector<v1::ImportReport::Mismatch>> WriteTx::Mismatches(
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;
+    if ((*total)++ >= limit) continue;
     v1::ImportReport::Mismatch& m = mismatches.emplace_back();
     m.set_ods_code(stmt.Text(0));
     m.set_status(static_cast<v1::Practice::Status>(stmt.Int(1)));
@@ -397,6 +531,7 @@ class ReadSnapshot {
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<Database> writer, Database::Open(path));
+  RETURN_IF_ERROR(RegisterRepairFunctions(writer->handle()));
   RETURN_IF_ERROR(writer->Migrate(kMigrations));
   return std::unique_ptr<Store>(new Store(path, std::move(writer)));
 }
@@ -443,12 +578,12 @@ absl::Status Store::Check() {
 absl::StatusOr<std::optional<v1::Practice>> Store::GetPractice(const std::string& code) {
   ASSIGN_OR_RETURN(Reader reader, LeaseReader());
   ASSIGN_OR_RETURN(Statement stmt,
-                   reader.db().Prepare("SELECT data FROM practice WHERE ods_code = ?"));
+                   reader.db().Prepare(absl::StrCat("SELECT data, ", kPracticeColumns,
+                                                    " FROM practice WHERE ods_code = ?")));
   stmt.Bind(1, code);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::nullopt;
-  ASSIGN_OR_RETURN(v1::Practice practice, ParsePractice(stmt.Blob(0)));
-  return practice;
+  return ReadPracticeRow(stmt, 0);
 }
 
 namespace {
@@ -565,10 +700,11 @@ absl::StatusOr<PracticePage> Store::ListPractices(const PracticeQuery& query,
   }
   const std::string select =
       query.order == PracticeQuery::Order::kOdsCode
-          ? absl::StrCat("SELECT data, ods_code FROM practice WHERE ", sql.where, keyset,
-                         " ORDER BY ods_code ", dir, " LIMIT ?")
-          : absl::StrCat("SELECT data, ", sql.sort, " FROM practice WHERE ", sql.where, keyset,
-                         " ORDER BY ", sql.sort, " ", dir, ", ods_code ", dir, " LIMIT ?");
+          ? absl::StrCat("SELECT ods_code, data, ", kPracticeColumns, " FROM practice WHERE ",
+                         sql.where, keyset, " ORDER BY ods_code ", dir, " LIMIT ?")
+          : absl::StrCat("SELECT ", sql.sort, ", data, ", kPracticeColumns, " FROM practice WHERE ",
+                         sql.where, keyset, " ORDER BY ", sql.sort, " ", dir, ", ods_code ", dir,
+                         " LIMIT ?");
 
   ASSIGN_OR_RETURN(Reader reader, LeaseReader());
   ASSIGN_OR_RETURN(ReadSnapshot snapshot, ReadSnapshot::Begin(reader.db()));
@@ -585,12 +721,12 @@ absl::StatusOr<PracticePage> Store::ListPractices(const PracticeQuery& query,
         page.last = cursor;  // there is at least one more row
         break;
       }
-      ASSIGN_OR_RETURN(v1::Practice practice, ParsePractice(stmt.Blob(0)));
-      cursor.ods_code = practice.ods_code();
+      v1::Practice practice = ReadPracticeRow(stmt, 1);
+      cursor.ods_code = stmt.Text(2);  // the stored key, exactly as the keyset compares it
       if (sql.sort_is_text) {
-        cursor.text = stmt.Text(1);
+        cursor.text = stmt.Text(0);
       } else {
-        cursor.number = stmt.Int(1);
+        cursor.number = stmt.Int(0);
       }
       page.practices.push_back(std::move(practice));
     }
@@ -625,10 +761,14 @@ absl::StatusOr<std::vector<v1::PracticeRevision>> Store::ListRevisions(const std
     r.set_sequence(stmt.Int(1));
     r.set_kind(static_cast<v1::Change::Kind>(stmt.Int(2)));
     v1::Change change;
-    if (!change.ParseFromString(stmt.Blob(3))) return runtime::Internal("stored change unreadable");
-    *r.mutable_practice() = std::move(*change.mutable_practice());
+    if (ParseStored(stmt.Blob(3), change)) {
+      *r.mutable_practice() = std::move(*change.mutable_practice());
+    } else {
+      runtime::log::Error("stored change unreadable; revision listed without its state",
+                          {{"sequence", stmt.Int(1)}});
+    }
     *r.mutable_create_time() = FromMicros(stmt.Int(4));
-    r.set_actor(stmt.Text(5));
+    r.set_actor(TextColumn(stmt, 5));
   }
   return revisions;
 }
@@ -648,9 +788,9 @@ absl::StatusOr<std::vector<v1::Locality>> Store::LocalitiesOn(Database& db,
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;
     v1::Locality& l = localities.emplace_back();
-    l.set_name(absl::StrCat("localities/", stmt.Text(0)));
-    l.set_display_name(stmt.Text(1));
-    l.set_cluster(absl::StrCat("clusters/", stmt.Text(2)));
+    l.set_name(absl::StrCat("localities/", TextColumn(stmt, 0)));
+    l.set_display_name(TextColumn(stmt, 1));
+    l.set_cluster(absl::StrCat("clusters/", TextColumn(stmt, 2)));
     l.set_practice_count(static_cast<int32_t>(stmt.Int(3)));
     l.set_total_practice_count(static_cast<int32_t>(stmt.Int(4)));
     l.set_registered_patients(stmt.Int(5));
@@ -668,8 +808,8 @@ absl::StatusOr<std::vector<v1::Cluster>> Store::ClustersOn(Database& db) {
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;
     v1::Cluster& c = clusters.emplace_back();
-    c.set_name(absl::StrCat("clusters/", stmt.Text(0)));
-    c.set_display_name(stmt.Text(1));
+    c.set_name(absl::StrCat("clusters/", TextColumn(stmt, 0)));
+    c.set_display_name(TextColumn(stmt, 1));
     index[c.name()] = clusters.size() - 1;
   }
   for (const v1::Locality& l : localities) {
@@ -790,15 +930,14 @@ absl::StatusOr<std::vector<v1::Change>> Store::ChangesAfter(int64_t after, int l
   ASSIGN_OR_RETURN(Reader reader, LeaseReader());
   ASSIGN_OR_RETURN(
       Statement stmt,
-      reader.db().Prepare("SELECT seq, payload FROM change WHERE seq > ? ORDER BY seq LIMIT ?"));
+      reader.db().Prepare("SELECT seq, payload, kind, resource, commit_time, source FROM change "
+                          "WHERE seq > ? ORDER BY seq LIMIT ?"));
   stmt.Bind(1, after).Bind(2, static_cast<int64_t>(limit));
   std::vector<v1::Change> changes;
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;
-    v1::Change& change = changes.emplace_back();
-    if (!change.ParseFromString(stmt.Blob(1))) return runtime::Internal("stored change unreadable");
-    change.set_sequence(stmt.Int(0));
+    changes.push_back(ReadChangeRow(stmt, 0));
   }
   return changes;
 }

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -99,16 +100,38 @@ class WriteTx {
                            const std::string& response);
 
   // Practices of `commissioner` ("" = all) with a list size but not ACTIVE, or ACTIVE
-  // without one. Empty when no practice in scope has a list size (nothing to compare).
+  // without one: the first `limit`, and in `total` how many there are. Empty when no practice
+  // in scope has a list size (nothing to compare).
   absl::StatusOr<std::vector<v1::ImportReport::Mismatch>> Mismatches(
-      const std::string& commissioner);
+      const std::string& commissioner, int limit, int* total);
 
+  // An import's scratch memory of keys already seen (duplicate codes, cluster names), kept
+  // in the store so that it does not grow the process with the file. ResetSeen() empties it
+  // (at the start and the end of every import, inside its transaction).
+  struct Seen {
+    int line = 0;
+    std::string value;
+  };
+  absl::Status ResetSeen();
+  // The first sighting of `key` in this import, or nullopt after recording this one.
+  absl::StatusOr<std::optional<Seen>> SeeOnce(const std::string& key, int line,
+                                              const std::string& value);
+
+  // The changes made so far: listed up to kMaxListedChanges (a bulk import may make more;
+  // they are counted, and their commissioners kept, for the caller to read back).
+  static constexpr size_t kMaxListedChanges = 10000;
   const std::vector<CommittedChange>& changes() const { return changes_; }
+  int64_t change_count() const { return change_count_; }
+  int64_t first_sequence() const { return first_sequence_; }
+  int64_t last_sequence() const { return last_sequence_; }
+  int64_t unlisted_changes() const { return change_count_ - static_cast<int64_t>(changes_.size()); }
+  std::vector<std::string> unlisted_commissioners() const;
   int64_t now_micros() const { return now_micros_; }
 
  private:
   absl::StatusOr<runtime::sqlite::Statement*> Cached(int slot, std::string_view sql);
   absl::StatusOr<int64_t> AppendChange(v1::Change change, const std::string& resource);
+  void Record(CommittedChange change);
 
   runtime::sqlite::Database& db_;
   const std::string source_;
@@ -116,6 +139,10 @@ class WriteTx {
   const int64_t now_micros_;
   std::vector<std::optional<runtime::sqlite::Statement>> statements_;
   std::vector<CommittedChange> changes_;
+  int64_t change_count_ = 0;
+  int64_t first_sequence_ = 0;
+  int64_t last_sequence_ = 0;
+  std::set<std::string> unlisted_commissioners_;
 };
 
 class Store {
@@ -147,6 +174,7 @@ class Store {
   absl::StatusOr<std::vector<v1::Change>> ChangesAfter(int64_t after, int limit);
   absl::StatusOr<int64_t> LatestSequence();
   absl::Status Check();
+  const std::string& path() const { return path_; }
 
  private:
   explicit Store(std::string path, std::unique_ptr<runtime::sqlite::Database> writer)

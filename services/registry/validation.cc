@@ -3,6 +3,8 @@
 #include <array>
 #include <cctype>
 
+#include "services/registry/text.h"
+
 namespace dorset::registry {
 namespace {
 
@@ -118,14 +120,11 @@ std::optional<std::string> DayMonthYearToIso(std::string_view s) {
 }
 
 bool IsGoodName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxNameLength) return false;
-  bool has_visible = false;
-  for (char c : name) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) return false;
-    if (c != ' ') has_visible = true;
+  if (name.empty() || !IsValidUtf8(name) || FirstControlCharacter(name).has_value() ||
+      CodePointCount(name) > static_cast<size_t>(kMaxNameLength)) {
+    return false;
   }
-  return has_visible;
+  return name.find_first_not_of(' ') != std::string_view::npos;
 }
 
 bool IsSlug(std::string_view id) {

@@ -35,7 +35,8 @@ bool IsIsoDate(std::string_view date);
 // "01JAN2021" (list-size files) to "2021-01-01".
 std::optional<std::string> DayMonthYearToIso(std::string_view ddmonyyyy);
 
-// A display name: 1..kMaxNameLength characters, printable, not blank.
+// A display name: valid UTF-8, 1..kMaxNameLength characters (code points), no control
+// characters, not blank.
 bool IsGoodName(std::string_view name);
 // A locality or cluster id: lower-case letters, digits and '-', 1..63, starting alnum.
 bool IsSlug(std::string_view id);

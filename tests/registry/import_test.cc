@@ -204,7 +204,7 @@ TEST(Import, MalformedRowsAreRejectedWithLineAndReasonAndTheRestImported) {
   file += Row("J90009", {{14, "99X"}});                  // 12 other commissioner: skipped
   auto report = env->Import(v1::EPRACCUR, file);
   ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_EQ(report->rows_read(), 11);  // the bad-quote record is rejected before it is a row
+  EXPECT_EQ(report->rows_read(), 12);  // every record, the bad-quote one included
   EXPECT_EQ(report->added(), 2);
   EXPECT_EQ(report->rows_skipped(), 1);
   EXPECT_EQ(report->rejected(), 9);

@@ -17,9 +17,10 @@ std::string SourceFile(const std::string& relative) {
   return buffer.str();
 }
 
-std::unique_ptr<RegistryEnv> RegistryEnv::Start(EnvOptions options) {
+std::unique_ptr<RegistryEnv> RegistryEnv::Start(EnvOptions options, const std::string& data_dir) {
   std::unique_ptr<RegistryEnv> env(new RegistryEnv());
-  runtime::ServerConfig config = dorset::testing::TestServerConfig("registry", env->dir_.path());
+  runtime::ServerConfig config =
+      dorset::testing::TestServerConfig("registry", data_dir.empty() ? env->dir_.path() : data_dir);
   if (options.redis) {
     auto redis = dorset::testing::RedisServer::Start();
     EXPECT_TRUE(redis.ok()) << redis.status();
@@ -55,6 +56,7 @@ absl::StatusOr<v1::ImportReport> RegistryEnv::Import(v1::ImportKind kind,
   chunk.mutable_options()->set_commissioner(commissioner);
   chunk.mutable_options()->set_request_id(request_id);
   chunk.mutable_options()->set_validate_only(validate_only);
+  chunk.mutable_options()->set_size_bytes(static_cast<int64_t>(content.size()));
   // Small chunks, so records cross chunk boundaries.
   constexpr size_t kChunk = 256 * 1024;
   size_t offset = 0;

@@ -26,7 +26,9 @@ struct EnvOptions {
 
 class RegistryEnv {
  public:
-  static std::unique_ptr<RegistryEnv> Start(EnvOptions options = {});
+  // `data_dir`: serve this directory (e.g. a store the test prepared) instead of a fresh one.
+  static std::unique_ptr<RegistryEnv> Start(EnvOptions options = {},
+                                            const std::string& data_dir = "");
   ~RegistryEnv();
 
   v1::RegistryService::Stub& stub() { return *stub_; }

@@ -1,0 +1,225 @@
+// ImportFile: the upload is spooled chunk by chunk to an unlinked file beside the store (never
+// held in memory), then imported as a stream in one transaction. At most
+// kMaxConcurrentImports run at once; memory goes back to the system afterwards.
+#include <malloc.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "runtime/logging/log.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/grpc_status.h"
+#include "runtime/status/status_macros.h"
+#include "services/registry/importer.h"
+#include "services/registry/registry_service.h"
+
+namespace dorset::registry {
+namespace {
+
+constexpr int kFeedBatch = 1000;
+
+// An unlinked temporary file: it disappears when closed, even after a crash.
+class SpoolFile {
+ public:
+  static absl::StatusOr<std::unique_ptr<SpoolFile>> Create(const std::string& dir) {
+    std::string path = (std::filesystem::path(dir) / ".import-XXXXXX").string();
+    const int fd = mkstemp(path.data());
+    if (fd < 0) return runtime::Internal("cannot create the import spool file");
+    unlink(path.c_str());
+    std::FILE* file = fdopen(fd, "w+b");
+    if (file == nullptr) {
+      close(fd);
+      return runtime::Internal("cannot open the import spool file");
+    }
+    return std::unique_ptr<SpoolFile>(new SpoolFile(file));
+  }
+  ~SpoolFile() { std::fclose(file_); }
+
+  bool Append(const std::string& data) {
+    return std::fwrite(data.data(), 1, data.size(), file_) == data.size();
+  }
+  // Rewinds for reading; null when the written bytes did not reach the disk.
+  std::FILE* Rewind() {
+    if (std::fflush(file_) != 0 || std::fseek(file_, 0, SEEK_SET) != 0) return nullptr;
+    return file_;
+  }
+
+ private:
+  explicit SpoolFile(std::FILE* file) : file_(file) {}
+  std::FILE* file_;
+};
+
+}  // namespace
+
+class RegistryServiceImpl::ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
+ public:
+  ImportReactor(RegistryServiceImpl& service, std::string actor, v1::ImportReport* response)
+      : service_(&service), actor_(std::move(actor)), response_(response) {
+    StartRead(&chunk_);
+  }
+  // Refuses the call at once.
+  explicit ImportReactor(const absl::Status& status) : service_(nullptr), response_(nullptr) {
+    Finish(runtime::ToGrpcStatus(status));
+  }
+
+  void OnReadDone(bool ok) override {
+    if (ok) {
+      if (absl::Status status = Take(); !status.ok()) {
+        Finish(runtime::ToGrpcStatus(status));
+        return;
+      }
+      chunk_.Clear();
+      StartRead(&chunk_);
+      return;
+    }
+    // The stream ended, or a chunk could not be parsed (gRPC reports both the same way).
+    if (cancelled_.load()) {
+      Finish(grpc::Status::CANCELLED);
+      return;
+    }
+    Finish(runtime::ToGrpcStatus(Import()));
+  }
+
+  void OnCancel() override { cancelled_.store(true); }
+  void OnDone() override {
+    if (service_ != nullptr) service_->imports_running_.fetch_sub(1);
+    delete this;
+  }
+
+ private:
+  // One chunk: options first, data spooled.
+  absl::Status Take() {
+    if (first_) {
+      first_ = false;
+      options_ = chunk_.options();
+      RETURN_IF_ERROR(CheckImportOptions(options_));
+      ASSIGN_OR_RETURN(spool_, SpoolFile::Create(SpoolDir()));
+    } else if (chunk_.has_options()) {
+      return runtime::InvalidArgument("options", "only the first chunk carries options");
+    }
+    received_ += chunk_.data().size();
+    if (received_ > kMaxImportBytes) {
+      return runtime::InvalidArgument(
+          "data", absl::StrCat("the file is larger than ", kMaxImportBytes, " bytes"));
+    }
+    if (options_.size_bytes() > 0 && received_ > static_cast<size_t>(options_.size_bytes())) {
+      return runtime::InvalidArgument("data", "more bytes arrived than options.size_bytes");
+    }
+    if (!spool_->Append(chunk_.data())) return runtime::Internal("spooling the upload failed");
+    return absl::OkStatus();
+  }
+
+  std::string SpoolDir() const {
+    const std::filesystem::path dir = std::filesystem::path(service_->store_.path()).parent_path();
+    return dir.empty() ? "." : dir.string();
+  }
+
+  absl::Status Import() {
+    if (first_) {
+      return runtime::InvalidArgument(
+          "data",
+          "no readable chunk arrived: the file is empty, or its first chunk could not be parsed "
+          "(every string in options must be valid UTF-8)");
+    }
+    if (options_.size_bytes() > 0 && received_ != static_cast<size_t>(options_.size_bytes())) {
+      return runtime::InvalidArgument(
+          "data", absl::StrCat("the upload ended after ", received_, " of ", options_.size_bytes(),
+                               " bytes (a chunk was lost or could not be parsed); nothing was "
+                               "imported"));
+    }
+    std::FILE* file = spool_->Rewind();
+    if (file == nullptr) return runtime::Internal("reading back the spooled upload failed");
+    FileSource source(file);
+    const absl::Time start = absl::Now();
+    absl::StatusOr<ImportOutcome> outcome = RunImport(service_->store_, options_, source, actor_);
+    spool_.reset();
+    if (!outcome.ok()) {
+      malloc_trim(0);
+      return outcome.status();
+    }
+    service_->AfterImport(*outcome);
+    const v1::ImportReport& r = outcome->report;
+    runtime::log::Info("registry import", {{"kind", v1::ImportKind_Name(options_.kind())},
+                                           {"commissioner", r.commissioner()},
+                                           {"bytes", static_cast<int64_t>(received_)},
+                                           {"rows_read", r.rows_read()},
+                                           {"added", r.added()},
+                                           {"changed", r.changed()},
+                                           {"unchanged", r.unchanged()},
+                                           {"skipped", r.rows_skipped()},
+                                           {"rejected", r.rejected()},
+                                           {"windows_1252_rows", r.windows_1252_rows()},
+                                           {"validate_only", options_.validate_only()},
+                                           {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
+    *response_ = std::move(outcome->report);
+    outcome->changes.clear();
+    outcome->changes.shrink_to_fit();
+    // Hand the import's transient memory back to the system (glibc keeps freed arenas).
+    malloc_trim(0);
+    return absl::OkStatus();
+  }
+
+  RegistryServiceImpl* service_;  // null for a refused call
+  std::string actor_;
+  v1::ImportReport* response_;
+  v1::ImportChunk chunk_;
+  v1::ImportOptions options_;
+  std::unique_ptr<SpoolFile> spool_;
+  size_t received_ = 0;
+  bool first_ = true;
+  std::atomic<bool> cancelled_{false};
+};
+
+void RegistryServiceImpl::AfterImport(const ImportOutcome& outcome) {
+  AfterCommit(outcome.changes);
+  if (!outcome.changes_unlisted || outcome.changes.empty()) return;
+  // Too many changes to have listed: read the rest back from the feed, a batch at a time.
+  int64_t cursor = outcome.changes.back().sequence;
+  const int64_t last = outcome.report.last_sequence();
+  std::vector<std::string> commissioners = outcome.unlisted_commissioners;
+  while (cursor < last) {
+    absl::StatusOr<std::vector<v1::Change>> changes = store_.ChangesAfter(cursor, kFeedBatch);
+    if (!changes.ok() || changes->empty()) {
+      runtime::log::Error("reading back an import's changes for the caches failed",
+                          {{"after_sequence", cursor}});
+      return;  // the cached entries expire with their TTL
+    }
+    std::vector<CommittedChange> batch;
+    for (const v1::Change& c : *changes) {
+      if (c.sequence() > last) break;
+      CommittedChange& committed = batch.emplace_back();
+      committed.sequence = c.sequence();
+      committed.kind = c.kind();
+      committed.resource = c.resource();
+      if (c.has_practice()) {
+        committed.practice_code = c.practice().ods_code();
+        committed.commissioners.push_back(c.practice().commissioner());
+      }
+      cursor = c.sequence();
+    }
+    if (batch.empty()) break;
+    if (cursor >= last) {
+      for (std::string& c : commissioners) batch.back().commissioners.push_back(std::move(c));
+    }
+    AfterCommit(batch);
+  }
+}
+
+grpc::ServerReadReactor<v1::ImportChunk>* RegistryServiceImpl::ImportFile(
+    grpc::CallbackServerContext* context, v1::ImportReport* response) {
+  absl::StatusOr<runtime::Caller> caller = gate_.Admit(*context);
+  if (!caller.ok()) return new ImportReactor(caller.status());
+  if (imports_running_.fetch_add(1) >= kMaxConcurrentImports) {
+    imports_running_.fetch_sub(1);
+    return new ImportReactor(runtime::ResourceExhausted(
+        absl::StrCat(kMaxConcurrentImports, " imports are already running; retry when they end"),
+        absl::Seconds(30)));
+  }
+  return new ImportReactor(*this, caller->principal, response);
+}
+
+}  // namespace dorset::registry
