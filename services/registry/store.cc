@@ -348,17 +348,19 @@ absl::Status WriteTx::ResetSeen() { return db_.Exec("DELETE FROM import_seen"); 
 
 absl::StatusOr<std::optional<WriteTx::Seen>> WriteTx::SeeOnce(const std::string& key, int line,
                                                               const std::string& value) {
+  // Insert first: the common case (a key not seen before) costs one statement.
+  ASSIGN_OR_RETURN(Statement * mark, Cached(kMarkSeen,
+                                            "INSERT OR IGNORE INTO import_seen (key, line, value) "
+                                            "VALUES (?, ?, ?)"));
+  mark->Bind(1, key).Bind(2, static_cast<int64_t>(line)).Bind(3, value);
+  RETURN_IF_ERROR(mark->Run());
+  if (db_.Changes() == 1) return std::nullopt;
   ASSIGN_OR_RETURN(Statement * find,
                    Cached(kSeeOnce, "SELECT line, value FROM import_seen WHERE key = ?"));
   find->Bind(1, key);
   ASSIGN_OR_RETURN(bool row, find->Step());
-  if (row) return Seen{static_cast<int>(find->Int(0)), find->Text(1)};
-  ASSIGN_OR_RETURN(
-      Statement * mark,
-      Cached(kMarkSeen, "INSERT INTO import_seen (key, line, value) VALUES (?, ?, ?)"));
-  mark->Bind(1, key).Bind(2, static_cast<int64_t>(line)).Bind(3, value);
-  RETURN_IF_ERROR(mark->Run());
-  return std::nullopt;
+  if (!row) return runtime::Internal("import scratch row vanished");
+  return Seen{static_cast<int>(find->Int(0)), find->Text(1)};
 }
 
 absl::StatusOr<std::optional<std::string>> WriteTx::AssignedLocality(const std::string& code) {

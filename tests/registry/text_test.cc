@@ -5,6 +5,7 @@
 #include "services/registry/text.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/sqlite/database.h"
@@ -239,6 +240,56 @@ TEST(TextImport, ReportCountsEveryRecordIncludingMalformedOnes) {
   EXPECT_EQ(odd->rejected(), 1);
   EXPECT_TRUE(IsValidUtf8(odd->rejections(0).ods_code()));
   EXPECT_TRUE(CheckReportArithmetic(*odd).ok());
+}
+
+// Issue 10 item 7: imports are capped (kMaxConcurrentImports = 2); one more is refused with
+// RESOURCE_EXHAUSTED until one ends, and an upload that ends short of size_bytes is refused.
+TEST(ImportLimits, AThirdConcurrentImportIsRefusedAndAShortUploadIsNotImported) {
+  auto env = RegistryEnv::Start();
+  ASSERT_NE(env, nullptr);
+  v1::ImportChunk options_chunk;
+  options_chunk.mutable_options()->set_kind(v1::EPRACCUR);
+  grpc::ClientContext c1, c2;
+  v1::ImportReport r1, r2;
+  auto w1 = env->stub().ImportFile(&c1, &r1);
+  auto w2 = env->stub().ImportFile(&c2, &r2);
+  ASSERT_TRUE(w1->Write(options_chunk));
+  ASSERT_TRUE(w2->Write(options_chunk));
+  bool refused = false;
+  for (int attempt = 0; attempt < 200 && !refused; ++attempt) {
+    auto third = env->Import(v1::EPRACCUR, Row("J90009"), "", "", /*validate_only=*/true);
+    if (third.status().code() == absl::StatusCode::kResourceExhausted) {
+      refused = true;
+    } else {
+      ASSERT_TRUE(third.ok()) << third.status();  // the first two had not arrived yet
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+  EXPECT_TRUE(refused);
+  v1::ImportChunk data;
+  data.set_data(Row("J90001"));
+  ASSERT_TRUE(w1->Write(data));
+  w1->WritesDone();
+  ASSERT_TRUE(w1->Finish().ok());
+  EXPECT_EQ(r1.added(), 1);
+  w2->WritesDone();
+  EXPECT_EQ(w2->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);  // no data: empty
+  EXPECT_TRUE(env->Import(v1::EPRACCUR, Row("J90002")).ok());
+
+  // size_bytes says 2 rows; only one arrives: nothing is imported.
+  grpc::ClientContext c3;
+  v1::ImportReport r3;
+  auto w3 = env->stub().ImportFile(&c3, &r3);
+  v1::ImportChunk chunk;
+  chunk.mutable_options()->set_kind(v1::EPRACCUR);
+  chunk.mutable_options()->set_size_bytes(static_cast<int64_t>(2 * Row("J90003").size()));
+  chunk.set_data(Row("J90003"));
+  ASSERT_TRUE(w3->Write(chunk));
+  w3->WritesDone();
+  const grpc::Status short_upload = w3->Finish();
+  EXPECT_EQ(short_upload.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(short_upload.error_message(), HasSubstr("ended after"));
+  EXPECT_EQ(env->Get("J90003").status().code(), absl::StatusCode::kNotFound);
 }
 
 // A store written by a registry from before the text checks: Latin-1 bytes inside the stored
