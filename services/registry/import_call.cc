@@ -69,7 +69,7 @@ class RegistryServiceImpl::ImportReactor final : public grpc::ServerReadReactor<
   void OnReadDone(bool ok) override {
     if (ok) {
       if (absl::Status status = Take(); !status.ok()) {
-        Finish(runtime::ToGrpcStatus(status));
+        End(runtime::ToGrpcStatus(status));
         return;
       }
       chunk_.Clear();
@@ -78,19 +78,32 @@ class RegistryServiceImpl::ImportReactor final : public grpc::ServerReadReactor<
     }
     // The stream ended, or a chunk could not be parsed (gRPC reports both the same way).
     if (cancelled_.load()) {
-      Finish(grpc::Status::CANCELLED);
+      End(grpc::Status::CANCELLED);
       return;
     }
-    Finish(runtime::ToGrpcStatus(Import()));
+    End(runtime::ToGrpcStatus(Import()));
   }
 
   void OnCancel() override { cancelled_.store(true); }
   void OnDone() override {
-    if (service_ != nullptr) service_->imports_running_.fetch_sub(1);
+    ReleaseSlot();
     delete this;
   }
 
  private:
+  // The slot is free before the client hears the answer, so its next import is admitted.
+  void End(const grpc::Status& status) {
+    spool_.reset();
+    ReleaseSlot();
+    Finish(status);
+  }
+  void ReleaseSlot() {
+    if (service_ != nullptr && !released_) {
+      released_ = true;
+      service_->imports_running_.fetch_sub(1);
+    }
+  }
+
   // One chunk: options first, data spooled.
   absl::Status Take() {
     if (first_) {
@@ -171,6 +184,7 @@ class RegistryServiceImpl::ImportReactor final : public grpc::ServerReadReactor<
   std::unique_ptr<SpoolFile> spool_;
   size_t received_ = 0;
   bool first_ = true;
+  bool released_ = false;  // callbacks of one reactor never run concurrently
   std::atomic<bool> cancelled_{false};
 };
 
