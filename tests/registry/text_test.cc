@@ -4,9 +4,12 @@
 // keeps working, and the import report's counts always add up.
 #include "services/registry/text.h"
 
+#include <future>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "runtime/sqlite/database.h"
 #include "runtime/testing/temp_dir.h"
@@ -93,6 +96,26 @@ TEST(Text, RequestStringsAreCheckedAndTheBadFieldNamed) {
   EXPECT_THAT(std::string(options_status.message()), HasSubstr("source_name"));
   request.mutable_practice()->set_address_lines(1, kCafe);
   EXPECT_TRUE(CheckRequestText(request).ok());
+}
+
+// Over the wire a non-UTF-8 request never reaches a handler: gRPC's parser refuses it and the
+// runtime answers INVALID_ARGUMENT. Nothing is written.
+TEST(TextImport, NonUtf8RequestOverTheWireIsInvalidArgumentAndWritesNothing) {
+  auto env = RegistryEnv::Start();
+  ASSERT_NE(env, nullptr);
+  v1::CreatePracticeRequest request;
+  *request.mutable_practice() = NewPractice("J90020", "CAF\xC9 SURGERY");  // serialised as is
+  const std::string bytes = request.SerializeAsString();
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer in(&slice, 1), out;
+  grpc::GenericStub stub(env->channel());
+  grpc::ClientContext context;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, "/dorset.registry.v1.RegistryService/CreatePractice",
+                 grpc::StubOptions(), &in, &out, [&](grpc::Status s) { done.set_value(s); });
+  const grpc::Status status = done.get_future().get();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_EQ(env->Get("J90020").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(Text, StoredMessagesWithLatin1StringsAreRepairedFromTheWireFormat) {
