@@ -42,7 +42,10 @@ int Usage() {
          "  respond ACTIVITY --channel=ONLINE|LETTER|EVENT|PHONE [--text=T] [--themes=t1,t2]\n"
          "      [--sentiment=SUPPORTIVE|NEUTRAL|OPPOSED|MIXED] [--locality=localities/x]\n"
          "      [--practice=practices/X] [--stakeholder=S] [--publish_consent] [--request_id=R]\n"
-         "  list-responses ACTIVITY [--page_size=N]   export ACTIVITY [--chunk_size=N]\n"
+         "  list-responses ACTIVITY [--page_size=N]\n"
+         "  export ACTIVITY [--chunk_size=N] [--start_after=RESPONSE]   (JSON lines; resume after "
+         "a\n"
+         "      response name or number)\n"
          "  aggregates ACTIVITY                      you-said-we-did ACTIVITY\n"
          "  create-decision ACTIVITY --summary=S [--rationale=R] [--themes=t1,...]\n"
          "      [--decided_by=B] [--published] [--id=x]\n"
@@ -121,14 +124,26 @@ int Export(Session& s, const Args& args, const std::string& activity) {
   int chunk_size = 0;
   if (!absl::SimpleAtoi(args.GetOr("chunk_size", "0"), &chunk_size)) return Usage();
   request.set_chunk_size(chunk_size);
+  std::string start_after = args.GetOr("start_after", "");
+  if (!start_after.empty() && start_after.find('/') == std::string::npos) {
+    start_after = absl::StrCat(activity, "/responses/", start_after);  // a bare response number
+  }
+  request.set_start_after(start_after);
   auto context = NewContext(s.connection, 3600);
   auto reader = s.stub->ExportResponses(context.get(), request);
   v1::ExportResponsesChunk chunk;
+  std::string last;
   while (reader->Read(&chunk)) {
     for (const auto& r : chunk.responses()) Print(r);
+    if (chunk.responses_size() > 0) last = chunk.responses(chunk.responses_size() - 1).name();
   }
+  std::cout.flush();
   grpc::Status status = reader->Finish();
-  return status.ok() ? 0 : ReportError(status);
+  if (status.ok()) return 0;
+  // Everything printed so far is complete: say where to pick up.
+  if (!last.empty())
+    std::cerr << "export stopped after " << last << "; resume with --start_after=" << last << "\n";
+  return ReportError(status);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Activities and their lifecycle DRAFT -> OPEN -> CLOSED -> OUTCOME_PUBLISHED.
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/api/request_id.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
@@ -164,7 +165,7 @@ absl::Status ValidateActivityFields(const v1::Activity& a) {
 absl::Status Engagement::CreateActivity(const runtime::Caller& caller,
                                         const v1::CreateActivityRequest& request,
                                         v1::Activity* out) {
-  RETURN_IF_ERROR(CheckRequestId(request.request_id()));
+  RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
   v1::Activity a = request.activity();
   RETURN_IF_ERROR(ValidateActivityFields(a));
   if (!request.activity_id().empty() && !IsValidId(request.activity_id())) {
@@ -233,8 +234,9 @@ absl::Status Engagement::ListActivities(const v1::ListActivitiesRequest& request
       .Bind(2, static_cast<int64_t>(request.state()))
       .Bind(3, static_cast<int64_t>(request.state()))
       .Bind(4, page_size + 1);
-  return CollectKeysetPage(stmt, page_size, /*key_column=*/0, FromRow, page_tokens_, fingerprint,
-                           *out->mutable_activities(), out->mutable_next_page_token());
+  return CollectKeysetPage(stmt, page_size, options_.reply_bytes, /*key_column=*/0, FromRow,
+                           page_tokens_, fingerprint, *out->mutable_activities(),
+                           out->mutable_next_page_token());
 }
 
 absl::Status Engagement::UpdateActivity(const v1::UpdateActivityRequest& request,

@@ -24,6 +24,7 @@
 #include "dorset/engagement/v1/engagement.pb.h"
 #include "google/protobuf/empty.pb.h"
 #include "runtime/api/page_token.h"
+#include "runtime/api/reply_budget.h"
 #include "runtime/auth/caller.h"
 #include "runtime/cache/cache.h"
 #include "runtime/sqlite/database.h"
@@ -37,6 +38,9 @@ struct EngagementOptions {
   // The clock (tests move it to check the open window).
   std::function<absl::Time()> now = [] { return absl::Now(); };
   absl::Duration cache_ttl = absl::Minutes(5);
+  // Bytes of items one List page or export message may carry (runtime/api/reply_budget.h); the
+  // module sets it from the server's max_message_bytes.
+  size_t reply_bytes = runtime::ReplyByteBudget(4 * 1024 * 1024);
 };
 
 // A response checked for form and against the registry, ready to be written by the group-commit
@@ -142,9 +146,16 @@ class Engagement {
                              v1::ListResponsesResponse* out);
   absl::Status UpdateResponse(const runtime::Caller& caller,
                               const v1::UpdateResponseRequest& request, v1::Response* out);
-  // One page of an activity's responses after response id `after` (for the export stream).
-  absl::StatusOr<std::vector<v1::Response>> ResponsesAfter(const std::string& activity,
-                                                           int64_t after, int limit);
+  // One page of an activity's responses after response id `after`, redacted for `caller`: at
+  // most `limit` of them and at most `options.reply_bytes` (at least one). `more` says whether
+  // responses remain after the page.
+  struct ResponsePage {
+    std::vector<v1::Response> responses;
+    bool more = false;
+  };
+  absl::StatusOr<ResponsePage> ResponsesAfter(const runtime::Caller& caller,
+                                              const std::string& activity, int64_t after,
+                                              int limit);
   // NOT_FOUND unless the activity exists.
   absl::Status CheckActivityExists(const std::string& activity);
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "runtime/api/page_token.h"
+#include "runtime/api/reply_budget.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/status_macros.h"
 #include "services/engagement/engagement_service.h"
@@ -16,6 +17,7 @@ EngagementModule::~EngagementModule() = default;
 
 absl::Status EngagementModule::Init(const runtime::ServiceEnv& env) {
   options_.cache_ttl = absl::Seconds(std::max(1, env.config.cache_ttl_seconds));
+  options_.reply_bytes = runtime::ReplyByteBudget(env.config.max_message_bytes);
   ASSIGN_OR_RETURN(
       store_, Store::Open((std::filesystem::path(env.config.data_dir) / "engagement.db").string()));
   ASSIGN_OR_RETURN(runtime::PageTokenCodec tokens,

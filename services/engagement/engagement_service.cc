@@ -1,8 +1,10 @@
 #include "services/engagement/engagement_service.h"
 
+#include "runtime/api/repeated_limits.h"
 #include "runtime/server/streaming.h"
 #include "runtime/server/unary.h"
 #include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
 #include "services/engagement/export_reactor.h"
 #include "services/engagement/names.h"
 
@@ -11,13 +13,30 @@ namespace dorset::engagement {
 using runtime::Caller;
 using runtime::Unary;
 
+namespace {
+
+// The documented caps on the repeated fields of engagement requests (docs/engagement.md); any
+// other repeated field takes runtime::kDefaultMaxRepeated. Checked before any per-item work.
+constexpr runtime::RepeatedLimit kRequestLimits[] = {
+    {"activity.localities", 100},
+    {"response.themes", 20},
+    {"decision.themes", 100},
+    {"decision.responses", 1000},
+};
+
+}  // namespace
+
 // Handlers whose logic needs the caller (redaction) and those that do not.
-#define DORSET_WITH_CALLER(method)                                   \
-  return Unary(gate_, c, [&](const Caller& caller) -> absl::Status { \
-    return engagement_.method(caller, *q, r);                        \
+#define DORSET_WITH_CALLER(method)                                     \
+  return Unary(gate_, c, [&](const Caller& caller) -> absl::Status {   \
+    RETURN_IF_ERROR(runtime::CheckRepeatedLimits(*q, kRequestLimits)); \
+    return engagement_.method(caller, *q, r);                          \
   })
-#define DORSET_NO_CALLER(method) \
-  return Unary(gate_, c, [&](const Caller&) -> absl::Status { return engagement_.method(*q, r); })
+#define DORSET_NO_CALLER(method)                                       \
+  return Unary(gate_, c, [&](const Caller&) -> absl::Status {          \
+    RETURN_IF_ERROR(runtime::CheckRepeatedLimits(*q, kRequestLimits)); \
+    return engagement_.method(*q, r);                                  \
+  })
 
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateStakeholder(
     Ctx* c, const v1::CreateStakeholderRequest* q, v1::Stakeholder* r) {
@@ -114,6 +133,10 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::CreateResponse(Ctx* c,
     reactor->Finish(runtime::ToGrpcStatus(caller.status()));
     return reactor;
   }
+  if (absl::Status limits = runtime::CheckRepeatedLimits(*q, kRequestLimits); !limits.ok()) {
+    reactor->Finish(runtime::ToGrpcStatus(limits));
+    return reactor;
+  }
   absl::StatusOr<PendingResponse> pending = engagement_.PrepareResponse(*q);
   if (!pending.ok()) {
     reactor->Finish(runtime::ToGrpcStatus(pending.status()));
@@ -154,11 +177,21 @@ grpc::ServerWriteReactor<v1::ExportResponsesChunk>* EngagementServiceImpl::Expor
     return Refused::Create(runtime::InvalidArgument("chunk_size", "must not be negative"));
   }
   const int chunk = q->chunk_size() == 0 ? 500 : std::min(q->chunk_size(), 1000);
+  int64_t start_after = 0;
+  if (!q->start_after().empty()) {
+    absl::StatusOr<ResponseId> cursor = ParseResponseName(q->start_after(), "start_after");
+    if (!cursor.ok()) return Refused::Create(cursor.status());
+    if (cursor->activity != *activity) {
+      return Refused::Create(
+          runtime::InvalidArgument("start_after", "must be a response of the exported activity"));
+    }
+    start_after = cursor->id;
+  }
   if (absl::Status exists = engagement_.CheckActivityExists(*activity); !exists.ok()) {
     return Refused::Create(exists);
   }
   return ExportReactor::Start(engagement_, *std::move(caller), *std::move(activity), chunk,
-                              stopping_);
+                              start_after, stopping_);
 }
 
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateDecision(Ctx* c,

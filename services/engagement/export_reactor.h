@@ -1,7 +1,9 @@
 // The server-streaming export of an activity's responses. It reads one page at a time (keyed on
 // the response id, so a page costs the same at row 10 or row 1,000,000) and asks for the next page
 // only when gRPC has sent the last one: memory stays at one chunk whatever the activity's size.
-// Redaction is the caller's, as for every read.
+// A message carries at most `chunk_size` responses and at most the reply byte budget. It starts
+// after response id `start_after` (the resume cursor) and says, when it ends at shutdown, which
+// name to resume after. Redaction is the caller's, as for every read.
 #ifndef DORSET_SERVICES_ENGAGEMENT_EXPORT_REACTOR_H_
 #define DORSET_SERVICES_ENGAGEMENT_EXPORT_REACTOR_H_
 
@@ -19,14 +21,14 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportResponsesC
   // Owns itself (gRPC's reactor idiom): freed in OnDone. `stopping` turns true at shutdown.
   static grpc::ServerWriteReactor<v1::ExportResponsesChunk>* Start(
       Engagement& engagement, runtime::Caller caller, std::string activity, int chunk_size,
-      const std::atomic<bool>& stopping);
+      int64_t start_after, const std::atomic<bool>& stopping);
 
   void OnWriteDone(bool ok) override;
   void OnDone() override { delete this; }
 
  private:
   ExportReactor(Engagement& engagement, runtime::Caller caller, std::string activity,
-                int chunk_size, const std::atomic<bool>& stopping);
+                int chunk_size, int64_t start_after, const std::atomic<bool>& stopping);
   void Next();
 
   Engagement& engagement_;
@@ -34,7 +36,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportResponsesC
   const std::string activity_;
   const int chunk_size_;
   const std::atomic<bool>& stopping_;
-  int64_t after_ = 0;
+  int64_t after_;  // the id of the last response sent (or of the resume cursor)
   v1::ExportResponsesChunk chunk_;
 };
 

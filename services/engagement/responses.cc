@@ -4,6 +4,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/api/request_id.h"
 #include "runtime/auth/permissions.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
@@ -75,9 +76,9 @@ absl::StatusOr<PendingResponse> Engagement::PrepareResponse(
     const v1::CreateResponseRequest& request) {
   PendingResponse pending;
   ASSIGN_OR_RETURN(pending.activity, ParseActivityName(request.parent(), "parent"));
-  RETURN_IF_ERROR(CheckRequestId(request.request_id()));
+  RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
   pending.request_id = request.request_id();
-  if (!pending.request_id.empty()) pending.request_hash = RequestHash(request);
+  if (!pending.request_id.empty()) pending.request_hash = runtime::RequestHash(request);
   v1::Response r = request.response();
   r.clear_name();
   r.clear_anonymised();
@@ -174,11 +175,12 @@ absl::Status Engagement::WriteResponse(Database& db, const PendingResponse& pend
     st.find_request.Bind(1, "CreateResponse").Bind(2, pending.request_id);
     ASSIGN_OR_RETURN(bool row, st.find_request.Step());
     if (row) {
-      const bool same = st.find_request.Text(1) == pending.request_hash;
+      const absl::Status replay =
+          runtime::CheckReplay(st.find_request.Text(1), pending.request_hash);
       ASSIGN_OR_RETURN(ResponseId previous,
                        ParseResponseName(st.find_request.Text(0), "request_id"));
       st.find_request.Reset();
-      if (!same) return RequestIdConflict();
+      RETURN_IF_ERROR(replay);
       ASSIGN_OR_RETURN(*out, LoadResponse(db, previous.activity, previous.id));
       return absl::OkStatus();
     }
@@ -314,19 +316,31 @@ absl::Status Engagement::GetResponse(const runtime::Caller& caller,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<v1::Response>> Engagement::ResponsesAfter(const std::string& activity,
-                                                                     int64_t after, int limit) {
-  std::vector<v1::Response> page;
+absl::StatusOr<Engagement::ResponsePage> Engagement::ResponsesAfter(const runtime::Caller& caller,
+                                                                    const std::string& activity,
+                                                                    int64_t after, int limit) {
+  ResponsePage page;
+  runtime::ReplyBudget budget(options_.reply_bytes);
   Store::ReadLease lease = store_.Read();
   ASSIGN_OR_RETURN(Statement stmt,
                    lease.db().Prepare(absl::StrCat(
                        "SELECT ", kResponseColumns,
                        " FROM response WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
-  stmt.Bind(1, activity).Bind(2, after).Bind(3, limit);
+  stmt.Bind(1, activity).Bind(2, after).Bind(3, limit + 1);
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;
-    page.push_back(ResponseFromRow(stmt));
+    if (static_cast<int>(page.responses.size()) == limit) {
+      page.more = true;
+      break;
+    }
+    v1::Response response = ResponseFromRow(stmt);
+    RedactResponse(caller, response);
+    if (!budget.Take(response)) {
+      page.more = true;
+      break;
+    }
+    page.responses.push_back(std::move(response));
   }
   return page;
 }
@@ -345,15 +359,10 @@ absl::Status Engagement::ListResponses(const runtime::Caller& caller,
     }
   }
   RETURN_IF_ERROR(CheckActivityExists(activity));
-  ASSIGN_OR_RETURN(std::vector<v1::Response> page, ResponsesAfter(activity, after, page_size + 1));
-  const bool more = static_cast<int>(page.size()) > page_size;
-  if (more) page.pop_back();
-  for (v1::Response& r : page) {
-    RedactResponse(caller, r);
-    *out->add_responses() = std::move(r);
-  }
-  if (more) {
-    const std::string& last = out->responses(page_size - 1).name();
+  ASSIGN_OR_RETURN(ResponsePage page, ResponsesAfter(caller, activity, after, page_size));
+  for (v1::Response& r : page.responses) *out->add_responses() = std::move(r);
+  if (page.more && out->responses_size() > 0) {
+    const std::string& last = out->responses(out->responses_size() - 1).name();
     out->set_next_page_token(page_tokens_.Encode(fingerprint, last.substr(last.rfind('/') + 1)));
   }
   return absl::OkStatus();

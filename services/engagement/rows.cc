@@ -3,9 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "runtime/auth/token_store.h"
+#include "runtime/api/request_id.h"
 #include "runtime/base/string_view.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
@@ -59,21 +57,6 @@ absl::Status CheckEtag(std::string_view type, std::string_view name, std::string
   return runtime::EtagMismatch(type, name);
 }
 
-std::string RequestHash(const google::protobuf::Message& request) {
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  request.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return runtime::Sha256Hex(bytes);
-}
-
-absl::Status RequestIdConflict() {
-  return runtime::AlreadyExists("Request", "request_id",
-                                "this request_id was already used for a different request");
-}
-
 absl::StatusOr<std::optional<std::string>> FindRequest(Database& db, std::string_view method,
                                                        std::string_view request_id,
                                                        const google::protobuf::Message& request) {
@@ -83,7 +66,7 @@ absl::StatusOr<std::optional<std::string>> FindRequest(Database& db, std::string
   stmt.Bind(1, method).Bind(2, request_id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<std::string>();
-  if (stmt.Text(1) != RequestHash(request)) return RequestIdConflict();
+  RETURN_IF_ERROR(runtime::CheckReplay(stmt.Text(1), runtime::RequestHash(request)));
   return std::optional<std::string>(stmt.Text(0));
 }
 
@@ -94,19 +77,8 @@ absl::Status RecordRequest(Database& db, std::string_view method, std::string_vi
   ASSIGN_OR_RETURN(auto stmt, db.Prepare("INSERT INTO request_log (method, request_id, resource, "
                                          "create_time, request_hash) VALUES (?, ?, ?, ?, ?)"));
   stmt.Bind(1, method).Bind(2, request_id).Bind(3, resource).Bind(4, now);
-  stmt.Bind(5, RequestHash(request));
+  stmt.Bind(5, runtime::RequestHash(request));
   return stmt.Run();
-}
-
-absl::Status CheckRequestId(std::string_view request_id) {
-  if (request_id.size() > 128)
-    return runtime::InvalidArgument("request_id", "at most 128 characters");
-  for (char c : request_id) {
-    if (c < 0x21 || c > 0x7e) {
-      return runtime::InvalidArgument("request_id", "printable ASCII without spaces only");
-    }
-  }
-  return absl::OkStatus();
 }
 
 absl::Status CheckMask(const google::protobuf::FieldMask& mask,

@@ -35,13 +35,9 @@ std::string Etag(int64_t version);
 absl::Status CheckEtag(std::string_view type, std::string_view name, std::string_view given,
                        int64_t version);
 
-// A stable fingerprint of a request (SHA-256 of its deterministic serialization), stored with
-// its request_id so a reused id with a different request is refused instead of answered with
-// the first one's resource.
-std::string RequestHash(const google::protobuf::Message& request);
-
 // The resource a previous call with (`method`, `request_id`) created, if any; ALREADY_EXISTS
-// when that call's request was a different one.
+// (REQUEST_ID_REUSED) when that call's request was a different one: the rule of
+// runtime/api/request_id.h, with runtime::RequestHash stored next to the id.
 absl::StatusOr<std::optional<std::string>> FindRequest(runtime::sqlite::Database& db,
                                                        std::string_view method,
                                                        std::string_view request_id,
@@ -49,10 +45,6 @@ absl::StatusOr<std::optional<std::string>> FindRequest(runtime::sqlite::Database
 absl::Status RecordRequest(runtime::sqlite::Database& db, std::string_view method,
                            std::string_view request_id, const google::protobuf::Message& request,
                            std::string_view resource, int64_t now);
-// The refusal for a request_id reused with a different request (names no values).
-absl::Status RequestIdConflict();
-// request_id: at most 128 printable ASCII characters.
-absl::Status CheckRequestId(std::string_view request_id);
 
 // INVALID_ARGUMENT unless the mask is non-empty and every path is in `allowed`.
 absl::Status CheckMask(const google::protobuf::FieldMask& mask,

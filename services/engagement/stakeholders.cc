@@ -1,6 +1,7 @@
 // Stakeholders: create/get/list/update, consents stamped with their time, and erasure.
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/api/request_id.h"
 #include "runtime/auth/permissions.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
@@ -189,7 +190,7 @@ absl::Status Engagement::CheckLocalityField(const std::string& locality, const s
 absl::Status Engagement::CreateStakeholder(const runtime::Caller& caller,
                                            const v1::CreateStakeholderRequest& request,
                                            v1::Stakeholder* out) {
-  RETURN_IF_ERROR(CheckRequestId(request.request_id()));
+  RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
   v1::Stakeholder s = request.stakeholder();
   RETURN_IF_ERROR(ValidateStakeholder(s));
   if (!request.stakeholder_id().empty()) {
@@ -285,9 +286,9 @@ absl::Status Engagement::ListStakeholders(const runtime::Caller& caller,
       .Bind(2, static_cast<int64_t>(request.kind()))
       .Bind(3, static_cast<int64_t>(request.kind()))
       .Bind(4, page_size + 1);
-  RETURN_IF_ERROR(CollectKeysetPage(stmt, page_size, /*key_column=*/0, FromRow, page_tokens_,
-                                    fingerprint, *out->mutable_stakeholders(),
-                                    out->mutable_next_page_token()));
+  RETURN_IF_ERROR(CollectKeysetPage(stmt, page_size, options_.reply_bytes, /*key_column=*/0,
+                                    FromRow, page_tokens_, fingerprint,
+                                    *out->mutable_stakeholders(), out->mutable_next_page_token()));
   for (auto& s : *out->mutable_stakeholders()) RedactStakeholder(caller, s);
   return absl::OkStatus();
 }
@@ -351,7 +352,7 @@ absl::Status Engagement::EraseStakeholder(const runtime::Caller& caller,
                                           const v1::EraseStakeholderRequest& request,
                                           v1::Stakeholder* out) {
   ASSIGN_OR_RETURN(std::string id, ParseStakeholderName(request.name(), "name"));
-  RETURN_IF_ERROR(CheckRequestId(request.request_id()));
+  RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
   const int64_t now = ToMicros(Now());
   int anonymised = 0;
   {

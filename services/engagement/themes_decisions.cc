@@ -2,6 +2,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "runtime/api/request_id.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
@@ -201,7 +202,7 @@ absl::Status SaveDecision(Database& db, const std::string& activity, const std::
 
 absl::Status Engagement::CreateTheme(const v1::CreateThemeRequest& request, v1::Theme* out) {
   ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
-  RETURN_IF_ERROR(CheckRequestId(request.request_id()));
+  RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
   v1::Theme t = request.theme();
   RETURN_IF_ERROR(ValidateTheme(t));
   if (!request.theme_id().empty() && !IsValidId(request.theme_id())) {
@@ -256,8 +257,9 @@ absl::Status Engagement::ListThemes(const v1::ListThemesRequest& request,
                        "SELECT ", kThemeColumns,
                        " FROM theme WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
   stmt.Bind(1, activity).Bind(2, after).Bind(3, page_size + 1);
-  return CollectKeysetPage(stmt, page_size, /*key_column=*/1, ThemeFromRow, page_tokens_,
-                           fingerprint, *out->mutable_themes(), out->mutable_next_page_token());
+  return CollectKeysetPage(stmt, page_size, options_.reply_bytes, /*key_column=*/1, ThemeFromRow,
+                           page_tokens_, fingerprint, *out->mutable_themes(),
+                           out->mutable_next_page_token());
 }
 
 absl::Status Engagement::UpdateTheme(const v1::UpdateThemeRequest& request, v1::Theme* out) {
@@ -284,7 +286,7 @@ absl::Status Engagement::UpdateTheme(const v1::UpdateThemeRequest& request, v1::
 absl::Status Engagement::CreateDecision(const v1::CreateDecisionRequest& request,
                                         v1::Decision* out) {
   ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
-  RETURN_IF_ERROR(CheckRequestId(request.request_id()));
+  RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
   v1::Decision d = request.decision();
   RETURN_IF_ERROR(ValidateDecision(d));
   if (!request.decision_id().empty() && !IsValidId(request.decision_id())) {
@@ -341,8 +343,9 @@ absl::Status Engagement::ListDecisions(const v1::ListDecisionsRequest& request,
                        "SELECT ", kDecisionColumns,
                        " FROM decision WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
   stmt.Bind(1, activity).Bind(2, after).Bind(3, page_size + 1);
-  return CollectKeysetPage(stmt, page_size, /*key_column=*/1, DecisionFromRow, page_tokens_,
-                           fingerprint, *out->mutable_decisions(), out->mutable_next_page_token());
+  return CollectKeysetPage(stmt, page_size, options_.reply_bytes, /*key_column=*/1, DecisionFromRow,
+                           page_tokens_, fingerprint, *out->mutable_decisions(),
+                           out->mutable_next_page_token());
 }
 
 absl::Status Engagement::UpdateDecision(const v1::UpdateDecisionRequest& request,

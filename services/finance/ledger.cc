@@ -3,6 +3,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/api/request_id.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "services/finance/calendar.h"
@@ -92,10 +93,9 @@ absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Database& db)
 absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Replay(const PostingBatch& batch,
                                                               const std::string& stored_hash,
                                                               int64_t first, int64_t count) {
-  if (stored_hash != batch.content_hash) {
-    return runtime::AlreadyExists("PostingRequest", batch.request_id,
-                                  "this request_id was already used for different postings");
-  }
+  // The system's one rule (runtime/api/request_id.h); finance's hash is its canonical form of
+  // the postings and principal (posting_input.cc), kept so stored hashes stay comparable.
+  RETURN_IF_ERROR(runtime::CheckReplay(stored_hash, batch.content_hash));
   Statement& read = s_->read_range;
   read.Reset();
   read.Bind(1, first).Bind(2, first + count - 1);

@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/api/request_id.h"
 #include "runtime/auth/token_store.h"
 #include "runtime/base/string_view.h"
 #include "runtime/status/errors.h"
@@ -13,7 +14,6 @@
 namespace dorset::finance {
 namespace {
 
-constexpr size_t kMaxRequestId = 128;
 constexpr size_t kMaxReason = 500;
 
 // Appends a length-prefixed field so no two different contents share a canonical form.
@@ -96,17 +96,16 @@ absl::StatusOr<int64_t> ParsePostingName(const std::string& name, std::string_vi
 absl::StatusOr<PostingBatch> ParsePostings(
     const std::string& request_id, const std::string& principal,
     const google::protobuf::RepeatedPtrField<v1::Posting>& postings, bool single) {
-  if (request_id.empty()) {
-    return runtime::InvalidArgument("request_id", "required: it makes the posting happen once");
-  }
-  if (request_id.size() > kMaxRequestId) {
-    return runtime::InvalidArgument("request_id", "longer than 128 bytes");
-  }
-  if (postings.empty())
-    return runtime::InvalidArgument(single ? "posting" : "postings", "required");
+  // The count first, before anything reads the postings (runtime/api/repeated_limits.h).
   if (postings.size() > kMaxBatchPostings) {
     return runtime::InvalidArgument("postings", "at most 1000 postings in one batch");
   }
+  if (request_id.empty()) {
+    return runtime::InvalidArgument("request_id", "required: it makes the posting happen once");
+  }
+  RETURN_IF_ERROR(runtime::CheckRequestId(request_id));
+  if (postings.empty())
+    return runtime::InvalidArgument(single ? "posting" : "postings", "required");
   PostingBatch batch;
   batch.request_id = request_id;
   batch.principal = principal;

@@ -7,9 +7,11 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "runtime/api/request_id.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/grpc_status.h"
@@ -111,6 +113,7 @@ class RegistryServiceImpl::ImportReactor final : public grpc::ServerReadReactor<
       options_ = chunk_.options();
       RETURN_IF_ERROR(CheckImportOptions(options_));
       ASSIGN_OR_RETURN(spool_, SpoolFile::Create(SpoolDir()));
+      if (!options_.request_id().empty()) hasher_.emplace(options_);
     } else if (chunk_.has_options()) {
       return runtime::InvalidArgument("options", "only the first chunk carries options");
     }
@@ -123,6 +126,7 @@ class RegistryServiceImpl::ImportReactor final : public grpc::ServerReadReactor<
       return runtime::InvalidArgument("data", "more bytes arrived than options.size_bytes");
     }
     if (!spool_->Append(chunk_.data())) return runtime::Internal("spooling the upload failed");
+    if (hasher_) hasher_->AddBody(chunk_.data());
     return absl::OkStatus();
   }
 
@@ -148,7 +152,8 @@ class RegistryServiceImpl::ImportReactor final : public grpc::ServerReadReactor<
     if (file == nullptr) return runtime::Internal("reading back the spooled upload failed");
     FileSource source(file);
     const absl::Time start = absl::Now();
-    absl::StatusOr<ImportOutcome> outcome = RunImport(service_->store_, options_, source, actor_);
+    absl::StatusOr<ImportOutcome> outcome = RunImport(
+        service_->store_, options_, source, hasher_ ? hasher_->Finish() : std::string(), actor_);
     spool_.reset();
     if (!outcome.ok()) {
       malloc_trim(0);
@@ -182,6 +187,7 @@ class RegistryServiceImpl::ImportReactor final : public grpc::ServerReadReactor<
   v1::ImportChunk chunk_;
   v1::ImportOptions options_;
   std::unique_ptr<SpoolFile> spool_;
+  std::optional<runtime::RequestHasher> hasher_;  // the upload's fingerprint for request_id
   size_t received_ = 0;
   bool first_ = true;
   bool released_ = false;  // callbacks of one reactor never run concurrently

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/api/request_id.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "services/registry/import_rows.h"
@@ -132,6 +133,7 @@ absl::Status CheckImportOptions(const v1::ImportOptions& options) {
   if (std::optional<std::string> problem = TextProblem(options.request_id(), 128)) {
     return runtime::InvalidArgument("options.request_id", *problem);
   }
+  RETURN_IF_ERROR(runtime::CheckRequestId(options.request_id(), "options.request_id"));
   if (options.size_bytes() < 0) {
     return runtime::InvalidArgument("options.size_bytes", "must not be negative");
   }
@@ -141,11 +143,14 @@ absl::Status CheckImportOptions(const v1::ImportOptions& options) {
 absl::StatusOr<ImportOutcome> RunImport(Store& store, const v1::ImportOptions& options,
                                         std::string_view content, const std::string& actor) {
   StringSource source(content);
-  return RunImport(store, options, source, actor);
+  return RunImport(store, options, source,
+                   options.request_id().empty() ? "" : runtime::RequestHash(options, content),
+                   actor);
 }
 
 absl::StatusOr<ImportOutcome> RunImport(Store& store, const v1::ImportOptions& options,
-                                        CsvSource& source, const std::string& actor) {
+                                        CsvSource& source, std::string_view request_hash,
+                                        const std::string& actor) {
   RETURN_IF_ERROR(CheckImportOptions(options));
   const std::string commissioner =
       options.commissioner().empty() ? std::string(kDorsetCommissioner) : options.commissioner();
@@ -162,7 +167,7 @@ absl::StatusOr<ImportOutcome> RunImport(Store& store, const v1::ImportOptions& o
         report.set_validate_only(options.validate_only());
         if (!options.request_id().empty() && !options.validate_only()) {
           ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                           tx.FindRequest(options.request_id(), method));
+                           tx.FindRequest(options.request_id(), method, std::string(request_hash)));
           if (stored.has_value()) {
             if (!ParseStored(*stored, report)) return runtime::Internal("stored report");
             repeated = true;
@@ -190,7 +195,8 @@ absl::StatusOr<ImportOutcome> RunImport(Store& store, const v1::ImportOptions& o
         RETURN_IF_ERROR(CheckReportArithmetic(report));
         if (options.validate_only()) return ValidateOnlyRollback();
         if (!options.request_id().empty()) {
-          RETURN_IF_ERROR(tx.SaveRequest(options.request_id(), method, report.SerializeAsString()));
+          RETURN_IF_ERROR(tx.SaveRequest(options.request_id(), method, std::string(request_hash),
+                                         report.SerializeAsString()));
         }
         outcome.changes_unlisted = tx.unlisted_changes() > 0;
         outcome.unlisted_commissioners = tx.unlisted_commissioners();

@@ -44,8 +44,12 @@ absl::Status CheckImportOptions(const v1::ImportOptions& options);
 
 // Runs one import over `source`. INVALID_ARGUMENT for bad options, an empty file or a missing
 // header; bad rows are not errors: they are rejected in the report.
+// `request_hash`: runtime::RequestHash(options, the whole file) (a RequestHasher fed while the
+// upload arrives), kept with options.request_id: the same id with another file or other options
+// is ALREADY_EXISTS (runtime/api/request_id.h).
 absl::StatusOr<ImportOutcome> RunImport(Store& store, const v1::ImportOptions& options,
-                                        CsvSource& source, const std::string& actor);
+                                        CsvSource& source, std::string_view request_hash,
+                                        const std::string& actor);
 absl::StatusOr<ImportOutcome> RunImport(Store& store, const v1::ImportOptions& options,
                                         std::string_view content, const std::string& actor);
 

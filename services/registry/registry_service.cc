@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "runtime/api/repeated_limits.h"
+#include "runtime/api/request_id.h"
 #include "runtime/base/string_view.h"
 #include "runtime/logging/log.h"
 #include "runtime/server/stream_writer.h"
@@ -24,6 +26,13 @@
 
 namespace dorset::registry {
 namespace {
+
+// The documented caps on the repeated fields of registry requests (docs/registry.md), checked
+// by count before any per-item work; update_mask.paths takes runtime::kMaxMaskPaths.
+constexpr runtime::RepeatedLimit kRequestLimits[] = {
+    {"statuses", 10},
+    {"practice.address_lines", 5},
+};
 
 using runtime::Caller;
 using runtime::FieldViolation;
@@ -272,6 +281,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListPractices(
     grpc::CallbackServerContext* context, const v1::ListPracticesRequest* request,
     v1::ListPracticesResponse* response) {
   return runtime::Unary(gate_, context, [&](const Caller&) -> absl::Status {
+    RETURN_IF_ERROR(runtime::CheckRepeatedLimits(*request, kRequestLimits));
     RETURN_IF_ERROR(CheckRequestText(*request));
     ASSIGN_OR_RETURN(int page_size, runtime::EffectivePageSize(request->page_size(),
                                                                kDefaultPracticePage, kMaxPage));
@@ -307,6 +317,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePractice(
     grpc::CallbackServerContext* context, const v1::CreatePracticeRequest* request,
     v1::Practice* response) {
   return runtime::Unary(gate_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(runtime::CheckRepeatedLimits(*request, kRequestLimits));
     RETURN_IF_ERROR(CheckRequestText(*request));
     v1::Practice practice = request->practice();
     std::vector<FieldViolation> violations;
@@ -323,8 +334,8 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePractice(
     if (!practice.successor().empty()) {
       violations.push_back({"practice.successor", "set by ClosePractice, not on create"});
     }
-    if (request->request_id().size() > 128) {
-      violations.push_back({"request_id", "longer than 128 characters"});
+    if (absl::Status id = runtime::CheckRequestId(request->request_id()); !id.ok()) {
+      violations.push_back({"request_id", std::string(id.message())});
     }
     if (!violations.empty()) return runtime::InvalidArguments(std::move(violations));
     RETURN_IF_ERROR(CheckListSizePair(practice));
@@ -335,12 +346,13 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePractice(
     practice.clear_create_time();
     practice.clear_update_time();
     const std::string name = absl::StrCat("practices/", practice.ods_code());
+    const std::string request_hash = runtime::RequestHash(*request);
     ASSIGN_OR_RETURN(
         std::vector<CommittedChange> changes,
         store_.Write("api", caller.principal, [&](WriteTx& tx) -> absl::Status {
           if (!request->request_id().empty()) {
             ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                             tx.FindRequest(request->request_id(), "CreatePractice"));
+                             tx.FindRequest(request->request_id(), "CreatePractice", request_hash));
             if (stored) {
               if (!response->ParseFromString(*stored)) return runtime::Internal("stored response");
               return absl::OkStatus();
@@ -362,7 +374,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePractice(
           RETURN_IF_ERROR(tx.SavePractice(practice, nullptr, v1::Change::PRACTICE_CREATED, {}));
           *response = practice;
           if (!request->request_id().empty()) {
-            RETURN_IF_ERROR(tx.SaveRequest(request->request_id(), "CreatePractice",
+            RETURN_IF_ERROR(tx.SaveRequest(request->request_id(), "CreatePractice", request_hash,
                                            response->SerializeAsString()));
           }
           return absl::OkStatus();
@@ -376,6 +388,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UpdatePractice(
     grpc::CallbackServerContext* context, const v1::UpdatePracticeRequest* request,
     v1::Practice* response) {
   return runtime::Unary(gate_, context, [&](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(runtime::CheckRepeatedLimits(*request, kRequestLimits));
     RETURN_IF_ERROR(CheckRequestText(*request));
     ASSIGN_OR_RETURN(std::string code, PracticeCode(request->practice().name(), "practice.name"));
     if (request->update_mask().paths_size() == 0) {
@@ -396,19 +409,20 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UpdatePractice(
         request->practice().status() == v1::Practice::CLOSED) {
       violations.push_back({"practice.status", "use ClosePractice to close a practice"});
     }
-    if (request->request_id().size() > 128) {
-      violations.push_back({"request_id", "longer than 128 characters"});
+    if (absl::Status id = runtime::CheckRequestId(request->request_id()); !id.ok()) {
+      violations.push_back({"request_id", std::string(id.message())});
     }
     if (!violations.empty()) return runtime::InvalidArguments(std::move(violations));
     v1::Practice patch = request->practice();
     Normalize(patch);
     const std::string& name = request->practice().name();
+    const std::string request_hash = runtime::RequestHash(*request);
     ASSIGN_OR_RETURN(
         std::vector<CommittedChange> changes,
         store_.Write("api", caller.principal, [&](WriteTx& tx) -> absl::Status {
           if (!request->request_id().empty()) {
             ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                             tx.FindRequest(request->request_id(), "UpdatePractice"));
+                             tx.FindRequest(request->request_id(), "UpdatePractice", request_hash));
             if (stored) {
               if (!response->ParseFromString(*stored)) return runtime::Internal("stored response");
               return absl::OkStatus();
@@ -434,7 +448,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UpdatePractice(
           }
           *response = updated;
           if (!request->request_id().empty()) {
-            RETURN_IF_ERROR(tx.SaveRequest(request->request_id(), "UpdatePractice",
+            RETURN_IF_ERROR(tx.SaveRequest(request->request_id(), "UpdatePractice", request_hash,
                                            response->SerializeAsString()));
           }
           return absl::OkStatus();
@@ -463,12 +477,14 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ClosePractice(
     } else if (!IsIsoDate(close_date)) {
       return runtime::InvalidArgument("close_date", "not a date (YYYY-MM-DD)");
     }
+    RETURN_IF_ERROR(runtime::CheckRequestId(request->request_id()));
+    const std::string request_hash = runtime::RequestHash(*request);
     ASSIGN_OR_RETURN(
         std::vector<CommittedChange> changes,
         store_.Write("api", caller.principal, [&](WriteTx& tx) -> absl::Status {
           if (!request->request_id().empty()) {
             ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                             tx.FindRequest(request->request_id(), "ClosePractice"));
+                             tx.FindRequest(request->request_id(), "ClosePractice", request_hash));
             if (stored) {
               if (!response->ParseFromString(*stored)) return runtime::Internal("stored response");
               return absl::OkStatus();
@@ -505,7 +521,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ClosePractice(
               tx.SavePractice(updated, &*existing, v1::Change::PRACTICE_CLOSED, changed));
           *response = updated;
           if (!request->request_id().empty()) {
-            RETURN_IF_ERROR(tx.SaveRequest(request->request_id(), "ClosePractice",
+            RETURN_IF_ERROR(tx.SaveRequest(request->request_id(), "ClosePractice", request_hash,
                                            response->SerializeAsString()));
           }
           return absl::OkStatus();

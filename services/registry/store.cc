@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
+#include "runtime/api/request_id.h"
 #include "runtime/base/string_view.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
@@ -133,6 +134,12 @@ CREATE TABLE import_seen (
   line INTEGER NOT NULL,
   value TEXT NOT NULL
 ) WITHOUT ROWID;
+)sql"},
+    // A request_id remembers which request it was for (runtime/api/request_id.h), so the same
+    // id with different content is refused instead of answered with the first result. Rows
+    // written before keep '' (compared as "unknown": answered as a retry, as they were).
+    {4, R"sql(
+ALTER TABLE request ADD COLUMN request_hash TEXT NOT NULL DEFAULT '';
 )sql"},
 };
 
@@ -443,24 +450,26 @@ absl::Status WriteTx::SaveCluster(const ClusterRow& row, bool is_new) {
 }
 
 absl::StatusOr<std::optional<std::string>> WriteTx::FindRequest(const std::string& request_id,
-                                                                const std::string& method) {
-  ASSIGN_OR_RETURN(Statement stmt,
-                   db_.Prepare("SELECT method, response FROM request WHERE request_id = ?"));
+                                                                const std::string& method,
+                                                                const std::string& request_hash) {
+  ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("SELECT method, request_hash, response FROM request "
+                                               "WHERE request_id = ?"));
   stmt.Bind(1, request_id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::nullopt;
-  if (stmt.Text(0) != method) {
-    return runtime::InvalidArgument("request_id", "already used by a different method");
-  }
-  return stmt.Blob(1);
+  // Another method's id is a different request by definition.
+  if (stmt.Text(0) != method) return runtime::RequestIdReused();
+  RETURN_IF_ERROR(runtime::CheckReplay(stmt.Text(1), request_hash));
+  return stmt.Blob(2);
 }
 
 absl::Status WriteTx::SaveRequest(const std::string& request_id, const std::string& method,
-                                  const std::string& response) {
+                                  const std::string& request_hash, const std::string& response) {
   ASSIGN_OR_RETURN(Statement stmt,
-                   db_.Prepare("INSERT INTO request (request_id, method, response, create_time) "
-                               "VALUES (?, ?, ?, ?)"));
+                   db_.Prepare("INSERT INTO request (request_id, method, response, "
+                               "create_time, request_hash) VALUES (?, ?, ?, ?, ?)"));
   stmt.Bind(1, request_id).Bind(2, method).BindBlob(3, response).Bind(4, now_micros_);
+  stmt.Bind(5, request_hash);
   return stmt.Run();
 }
 

@@ -92,12 +92,14 @@ class WriteTx {
   absl::StatusOr<std::optional<ClusterRow>> LoadCluster(const std::string& id);
   absl::Status SaveCluster(const ClusterRow& row, bool is_new);
 
-  // Idempotency: the response stored for `request_id`, if any (INVALID_ARGUMENT when the id
-  // was used by another method).
+  // Idempotency (runtime/api/request_id.h): the response stored for `request_id`, if any;
+  // ALREADY_EXISTS (REQUEST_ID_REUSED) when the id was used by another method or for a request
+  // with another `request_hash` (runtime::RequestHash).
   absl::StatusOr<std::optional<std::string>> FindRequest(const std::string& request_id,
-                                                         const std::string& method);
+                                                         const std::string& method,
+                                                         const std::string& request_hash);
   absl::Status SaveRequest(const std::string& request_id, const std::string& method,
-                           const std::string& response);
+                           const std::string& request_hash, const std::string& response);
 
   // Practices of `commissioner` ("" = all) with a list size but not ACTIVE, or ACTIVE
   // without one: the first `limit`, and in `total` how many there are. Empty when no practice

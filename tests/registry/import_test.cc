@@ -287,9 +287,12 @@ TEST(Import, ValidateOnlyWritesNothingAndRequestIdsRepeatTheFirstReport) {
   auto first = env->Import(v1::EPRACCUR, Row("J90001"), "", "import-1");
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->added(), 1);
-  auto again = env->Import(v1::EPRACCUR, Row("J90001", {{1, "RENAMED"}}), "", "import-1");
+  auto again = env->Import(v1::EPRACCUR, Row("J90001"), "", "import-1");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->added(), 1);  // the first import's report
+  // The same id with another file is a different request: refused, nothing written.
+  auto other = env->Import(v1::EPRACCUR, Row("J90001", {{1, "RENAMED"}}), "", "import-1");
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(env->Get("J90001")->display_name(), "TEST SURGERY");
 }
 
