@@ -61,6 +61,9 @@ class RegistryServiceImpl::ImportReactor final : public grpc::ServerReadReactor<
  public:
   ImportReactor(RegistryServiceImpl& service, std::string actor, v1::ImportReport* response)
       : service_(&service), actor_(std::move(actor)), response_(response) {
+    // Initial metadata tells the client its import holds a slot (before any data is sent), so a
+    // client or a test can tell an admitted import from one still on its way.
+    StartSendInitialMetadata();
     StartRead(&chunk_);
   }
   // Refuses the call at once.
