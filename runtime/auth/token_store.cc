@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 
@@ -10,6 +11,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
 #include "runtime/auth/permissions.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
@@ -17,14 +22,6 @@
 
 namespace dorset::runtime {
 namespace {
-
-absl::StatusOr<int64_t> MtimeNs(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) {
-    return absl::NotFoundError(absl::StrCat("tokens file not readable: ", path));
-  }
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-}
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -43,6 +40,19 @@ bool IsHex64(absl::string_view s) {
 }
 
 }  // namespace
+
+absl::StatusOr<TokenStore::FileVersion> TokenStore::VersionOf(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no tokens file at ", path));
+    return absl::UnavailableError(absl::StrCat("tokens file not readable: ", path));
+  }
+  FileVersion v;
+  v.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  v.size = static_cast<int64_t>(st.st_size);
+  v.inode = static_cast<uint64_t>(st.st_ino);
+  return v;
+}
 
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
@@ -95,21 +105,94 @@ absl::StatusOr<absl::flat_hash_map<std::string, Identity>> ParseTokensFile(std::
   return table;
 }
 
-absl::StatusOr<std::unique_ptr<TokenStore>> TokenStore::Load(std::string path) {
-  std::unique_ptr<TokenStore> store(new TokenStore(std::move(path)));  // private constructor
-  RETURN_IF_ERROR(store->Reload());
+TokenStore::TokenStore(std::string path, prometheus::Registry* metrics)
+    : path_(std::move(path)), table_(std::make_shared<const Table>()) {
+  if (metrics != nullptr) {
+    failures_ = &prometheus::BuildCounter()
+                     .Name("dorset_tokens_reload_failures_total")
+                     .Help("Tokens file reloads refused (previous table kept) or the file deleted")
+                     .Register(*metrics);
+    entries_ = &prometheus::BuildGauge()
+                    .Name("dorset_tokens_entries")
+                    .Help("Entries (tokens and certificate identities) in the table in force")
+                    .Register(*metrics)
+                    .Add({});
+  }
+}
+
+absl::StatusOr<std::unique_ptr<TokenStore>> TokenStore::Load(std::string path,
+                                                             prometheus::Registry* metrics) {
+  // Private constructor.
+  std::unique_ptr<TokenStore> store(new TokenStore(std::move(path), metrics));
+  absl::MutexLock lock(&store->reload_mu_);
+  RETURN_IF_ERROR(store->ReloadLocked());
   return store;
 }
 
+void TokenStore::Fail(std::string_view reason, const absl::Status& status) {
+  log::Error("tokens file not loaded",
+             {{"path", path_}, {"reason", reason}, {"error", std::string(status.message())}});
+  if (failures_ != nullptr) failures_->Add({{"reason", std::string(reason)}}).Increment();
+}
+
 absl::Status TokenStore::Reload() {
-  ASSIGN_OR_RETURN(int64_t mtime, MtimeNs(path_));
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path_));
-  ASSIGN_OR_RETURN(Table table, ParseTokensFile(text));
-  absl::MutexLock lock(&mu_);
-  table_ = std::move(table);
-  loaded_mtime_ns_ = mtime;
-  last_check_ = absl::Now();
+  absl::MutexLock lock(&reload_mu_);
+  return ReloadLocked();
+}
+
+absl::Status TokenStore::ReloadLocked() {
+  absl::StatusOr<FileVersion> before = VersionOf(path_);
+  if (!before.ok()) {
+    if (before.status().code() == absl::StatusCode::kNotFound) {
+      // Deliberate: deleting the credentials revokes them all (fail closed).
+      bool had_entries = false;
+      {
+        absl::MutexLock lock(&mu_);
+        had_entries = !table_->empty();
+        table_ = std::make_shared<const Table>();
+      }
+      if (entries_ != nullptr) entries_->Set(0);
+      if (had_entries || loaded_.mtime_ns != -1) {
+        Fail("deleted", absl::NotFoundError("the tokens file was deleted: every token and "
+                                            "certificate identity is revoked until it is back"));
+      }
+      loaded_ = FileVersion{};
+    }
+    return before.status();
+  }
+  absl::StatusOr<std::string> text = ReadFile(path_);
+  absl::StatusOr<FileVersion> after = VersionOf(path_);
+  if (!text.ok() || !after.ok() || !(*after == *before)) {
+    // Being rewritten as we read: try again at the next check, keep the table in force.
+    return absl::UnavailableError(absl::StrCat("tokens file ", path_, " changed while read"));
+  }
+  loaded_ = *before;  // a refused version is not retried until it changes again
+  absl::StatusOr<Table> table = ParseTokensFile(*text);
+  if (!table.ok()) {
+    Fail("malformed", table.status());
+    return table.status();
+  }
+  if (table->empty()) {
+    const absl::Status empty =
+        InvalidArgument("tokens_file",
+                        "has no entries; keeping the previous tokens (to revoke every token, "
+                        "delete the file)");
+    Fail("empty", empty);
+    return empty;
+  }
+  const size_t count = table->size();
+  {
+    absl::MutexLock lock(&mu_);
+    table_ = std::make_shared<const Table>(*std::move(table));  // one swap: never half-loaded
+    last_check_ = absl::Now();
+  }
+  if (entries_ != nullptr) entries_->Set(static_cast<double>(count));
   return absl::OkStatus();
+}
+
+size_t TokenStore::size() {
+  absl::MutexLock lock(&mu_);
+  return table_->size();
 }
 
 void TokenStore::MaybeReload() {
@@ -119,28 +202,27 @@ void TokenStore::MaybeReload() {
     if (now - last_check_ < absl::Seconds(1)) return;
     last_check_ = now;
   }
-  absl::StatusOr<int64_t> mtime = MtimeNs(path_);
-  bool changed = false;
-  {
-    absl::MutexLock lock(&mu_);
-    changed = mtime.ok() && *mtime != loaded_mtime_ns_;
+  // One caller checks; the others go on with the table in force.
+  if (!reload_mu_.TryLock()) return;
+  absl::StatusOr<FileVersion> version = VersionOf(path_);
+  const bool changed = version.ok() ? !(*version == loaded_) : loaded_.mtime_ns != -1;
+  if (changed) {
+    if (absl::Status status = ReloadLocked(); status.ok()) {
+      log::Info("tokens file reloaded", {{"path", path_}});
+    }
   }
-  if (!changed) return;
-  if (absl::Status status = Reload(); status.ok()) {
-    log::Info("tokens file reloaded", {{"path", path_}});
-  } else {
-    log::Error("tokens file reload failed; keeping the previous tokens",
-               {{"path", path_}, {"error", std::string(status.message())}});
-    absl::MutexLock lock(&mu_);
-    loaded_mtime_ns_ = *mtime;  // do not retry a broken file on every call
-  }
+  reload_mu_.Unlock();
 }
 
 absl::StatusOr<Identity> TokenStore::Find(const std::string& key) {
   MaybeReload();
-  absl::MutexLock lock(&mu_);
-  auto it = table_.find(key);
-  if (it == table_.end()) return Unauthenticated("unknown or revoked credentials");
+  std::shared_ptr<const Table> table;
+  {
+    absl::MutexLock lock(&mu_);
+    table = table_;
+  }
+  auto it = table->find(key);
+  if (it == table->end()) return Unauthenticated("unknown or revoked credentials");
   return it->second;
 }
 

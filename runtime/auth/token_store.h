@@ -1,6 +1,13 @@
 // Bearer tokens mapped to principals and roles, read from a file that holds only SHA-256
 // hashes of the tokens, never the tokens themselves. The file is re-read when it changes,
-// so tokens rotate without a restart.
+// so tokens rotate without a restart. Edge cases (docs/security.md):
+//   - a reload swaps in a whole new table at once; a call never sees a half-loaded one, and a
+//     file that changes while it is read is read again on the next check;
+//   - a file with no entries (empty, or only comments) is refused: the previous table stays,
+//     an error is logged and dorset_tokens_reload_failures_total{reason="empty"} counts it
+//     (an empty file is what a half-done rewrite looks like);
+//   - deleting the file is deliberate and revokes every token and certificate identity until a
+//     file is back (fail closed: whoever deletes the credentials wants nobody let in).
 //
 // File format, one entry per line ('#' starts a comment):
 //   <sha256 hex of the token> <principal> <role>[,<role>...]
@@ -19,6 +26,14 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
+namespace prometheus {
+class Registry;
+class Counter;
+class Gauge;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
 namespace dorset::runtime {
 
 struct Identity {
@@ -28,8 +43,10 @@ struct Identity {
 
 class TokenStore {
  public:
-  // Loads `path`; fails with INVALID_ARGUMENT naming the line when the file is malformed.
-  static absl::StatusOr<std::unique_ptr<TokenStore>> Load(std::string path);
+  // Loads `path`; fails with INVALID_ARGUMENT naming the line when the file is malformed or
+  // has no entries. `metrics` (may be null) receives the reload metrics.
+  static absl::StatusOr<std::unique_ptr<TokenStore>> Load(std::string path,
+                                                          prometheus::Registry* metrics = nullptr);
 
   // The identity of a bearer token, or UNAUTHENTICATED. Re-reads the file first when its
   // modification time changed (checked at most once a second). A bad rewrite keeps the last
@@ -38,20 +55,38 @@ class TokenStore {
   // The identity configured for a client certificate's common name, or UNAUTHENTICATED.
   absl::StatusOr<Identity> FindCertificate(std::string_view common_name);
 
-  // Forces a re-read now (tests; SIGHUP).
+  // Forces a re-read now (tests; SIGHUP). On error the table in force is kept (or, when the
+  // file was deleted, emptied), the error logged and counted.
   absl::Status Reload();
+
+  // Entries in the table in force.
+  size_t size();
 
  private:
   using Table = absl::flat_hash_map<std::string, Identity>;
-  explicit TokenStore(std::string path) : path_(std::move(path)) {}
+  // What identifies one version of the file; a change of any part means "read it again".
+  struct FileVersion {
+    int64_t mtime_ns = -1;
+    int64_t size = -1;
+    uint64_t inode = 0;
+    bool operator==(const FileVersion&) const = default;
+  };
+
+  TokenStore(std::string path, prometheus::Registry* metrics);
+  static absl::StatusOr<FileVersion> VersionOf(const std::string& path);
+  absl::Status ReloadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_);
   void MaybeReload();
   absl::StatusOr<Identity> Find(const std::string& key);
+  void Fail(std::string_view reason, const absl::Status& status);
 
   const std::string path_;
+  absl::Mutex reload_mu_;  // one reload at a time; never held by lookups
+  FileVersion loaded_ ABSL_GUARDED_BY(reload_mu_);
   absl::Mutex mu_;
-  Table table_ ABSL_GUARDED_BY(mu_);
-  int64_t loaded_mtime_ns_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<const Table> table_ ABSL_GUARDED_BY(mu_);
   absl::Time last_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  prometheus::Family<prometheus::Counter>* failures_ = nullptr;
+  prometheus::Gauge* entries_ = nullptr;
 };
 
 // Lower-case hex SHA-256 of `data`.

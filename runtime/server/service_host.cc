@@ -10,13 +10,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/server_builder_option.h"
 #include "prometheus/registry.h"
 #include "runtime/audit/audit_log.h"
 #include "runtime/audit/audit_service.h"
 #include "runtime/cache/lru_cache.h"
 #include "runtime/cache/redis_cache.h"
 #include "runtime/logging/log.h"
+#include "runtime/server/health_service.h"
 #include "runtime/server/observability_interceptor.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
@@ -56,6 +57,22 @@ std::unique_ptr<Cache> MakeCache(const ServerConfig& c, prometheus::Registry& me
   return std::make_unique<RedisCache>(options, &metrics);
 }
 
+// Adds gRPC's reflection plugin to one builder (or keeps it out), instead of
+// InitProtoReflectionServerBuilderPlugin(), which would add it to every server in the process.
+class ReflectionOption final : public grpc::ServerBuilderOption {
+ public:
+  explicit ReflectionOption(bool enabled) : enabled_(enabled) {}
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    std::erase_if(*plugins, [](const auto& p) { return p->name() == "proto_server_reflection"; });
+    if (enabled_)
+      plugins->push_back(std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+  }
+
+ private:
+  const bool enabled_;
+};
+
 }  // namespace
 
 ServiceHost::ServiceHost(ServerConfig config, std::unique_ptr<ServiceModule> module)
@@ -81,7 +98,7 @@ absl::Status ServiceHost::StartServing() {
   cache_ = MakeCache(config_, *metrics_);
   std::unique_ptr<TokenStore> tokens;
   if (!config_.tokens_file.empty()) {
-    ASSIGN_OR_RETURN(tokens, TokenStore::Load(config_.tokens_file));
+    ASSIGN_OR_RETURN(tokens, TokenStore::Load(config_.tokens_file, metrics_.get()));
   }
   gate_ = std::make_unique<CallGate>(config_, std::move(tokens));
   ASSIGN_OR_RETURN(audit_, AuditLog::Open(config_.data_dir));
@@ -90,9 +107,12 @@ absl::Status ServiceHost::StartServing() {
   const ServiceEnv env{config_, *cache_, *metrics_, *gate_};
   RETURN_IF_ERROR(Annotate(module_->Init(env), "starting the service"));
 
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // Our own health service, behind the gate (gRPC's would answer everyone); reflection only
+  // while health is open, as gRPC's reflection cannot be put behind the gate.
+  grpc::EnableDefaultHealthCheckService(false);
+  health_ = std::make_unique<HealthService>(*gate_);
   grpc::ServerBuilder builder;
+  builder.SetOption(std::make_unique<ReflectionOption>(config_.open_health));
   ASSIGN_OR_RETURN(auto credentials, MakeCredentials(config_));
   builder.AddListeningPort(config_.grpc_listen, credentials, &grpc_port_);
   builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
@@ -111,13 +131,14 @@ absl::Status ServiceHost::StartServing() {
   builder.experimental().SetInterceptorCreators(std::move(factories));
   for (grpc::Service* service : module_->Services()) builder.RegisterService(service);
   builder.RegisterService(audit_service_.get());
+  builder.RegisterService(health_.get());
 
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || grpc_port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("grpc_listen: cannot listen on ", config_.grpc_listen));
   }
-  server_->GetHealthCheckService()->SetServingStatus("", true);
+  health_->SetServingStatus("", true);
   RefreshHealth();
 
   ASSIGN_OR_RETURN(ops_, OpsHttpServer::Start(config_.ops_listen, metrics_,
@@ -143,7 +164,7 @@ void ServiceHost::RefreshHealth() {
   absl::MutexLock lock(&health_mu_);
   if (server_ == nullptr || shutting_down_.load()) return;
   for (const std::string& name : module_->HealthNames()) {
-    server_->GetHealthCheckService()->SetServingStatus(name, serving);
+    health_->SetServingStatus(name, serving);
   }
   if (serving != last_serving_) {
     log::Info(serving ? "ready" : "not ready",
@@ -163,7 +184,7 @@ void ServiceHost::Shutdown() {
     if (server_) {
       // Readiness off first (liveness "" stays up) so load balancers stop sending new calls.
       for (const std::string& name : module_->HealthNames()) {
-        server_->GetHealthCheckService()->SetServingStatus(name, false);
+        health_->SetServingStatus(name, false);
       }
     }
   }
@@ -171,7 +192,7 @@ void ServiceHost::Shutdown() {
   if (health_loop_.joinable()) health_loop_.join();
   if (server_) {
     absl::SleepFor(absl::Seconds(config_.drain_seconds));
-    server_->GetHealthCheckService()->Shutdown();
+    health_->Shutdown();
     module_->OnShutdown();
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::seconds(config_.shutdown_grace_seconds));

@@ -33,6 +33,7 @@ namespace dorset::runtime {
 
 class AuditLog;
 class AuditServiceImpl;
+class HealthService;
 
 // What the host hands a service when it starts.
 struct ServiceEnv {
@@ -92,6 +93,7 @@ class ServiceHost {
   std::unique_ptr<CallGate> gate_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
+  std::unique_ptr<HealthService> health_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<OpsHttpServer> ops_;
   int grpc_port_ = 0;
