@@ -99,5 +99,46 @@ TEST(ErrorsTest, AnnotateKeepsCodeAndPayloads) {
   EXPECT_TRUE(s.GetPayload("type.googleapis.com/google.rpc.ResourceInfo").has_value());
 }
 
+// Issue 10, item 18: a name the caller sent, echoed whole, must not overflow the trailers.
+// (The bounds of grpc_status.cc.)
+constexpr size_t kMaxStatusMessageBytes = 512;
+constexpr size_t kMaxDetailStringBytes = 256;
+constexpr int kMaxRepeatedDetailEntries = 8;
+constexpr size_t kMaxStatusDetailsBytes = 3072;
+
+TEST(ErrorsTest, LongNamesAreCutInMessagesAndDetails) {
+  const std::string name = "plans/" + std::string(100 * 1024, 'x');
+  const grpc::Status status = ToGrpcStatus(NotFound("Plan", name));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_LE(status.error_message().size(), kMaxStatusMessageBytes);
+  EXPECT_NE(status.error_message().find("(truncated)"), std::string::npos);
+  EXPECT_LE(status.error_details().size(), kMaxStatusMessageBytes + kMaxStatusDetailsBytes + 64);
+  google::rpc::ResourceInfo info;
+  ASSERT_TRUE(FindDetail(status, info));  // the detail is kept, shortened
+  EXPECT_EQ(info.resource_type(), "Plan");
+  EXPECT_EQ(info.resource_name().substr(0, 10), name.substr(0, 10));
+  EXPECT_LE(info.resource_name().size(), kMaxDetailStringBytes);
+  google::rpc::ErrorInfo error_info;
+  EXPECT_TRUE(FindDetail(status, error_info));
+
+  // Thousands of violations keep the first few.
+  std::vector<FieldViolation> violations;
+  for (int i = 0; i < 5000; ++i) violations.push_back({"localities", name.substr(0, 300)});
+  const grpc::Status many = ToGrpcStatus(InvalidArguments(std::move(violations)));
+  google::rpc::BadRequest bad;
+  ASSERT_TRUE(FindDetail(many, bad));
+  EXPECT_GT(bad.field_violations_size(), 0);
+  EXPECT_LE(bad.field_violations_size(), kMaxRepeatedDetailEntries);
+  EXPECT_LE(many.error_details().size(), kMaxStatusMessageBytes + kMaxStatusDetailsBytes + 64);
+
+  // A cut never splits a UTF-8 character; short messages are untouched.
+  const std::string accented =
+      std::string(kMaxStatusMessageBytes - 15, 'a') + "\xc3\xa9\xc3\xa9" + std::string(100, 'b');
+  const std::string cut = ToGrpcStatus(absl::NotFoundError(accented)).error_message();
+  EXPECT_LE(cut.size(), kMaxStatusMessageBytes);
+  EXPECT_NE(cut.substr(0, cut.find("...")).back() & 0xC0, 0xC0);  // not a dangling lead byte
+  EXPECT_EQ(ToGrpcStatus(absl::NotFoundError("short")).error_message(), "short");
+}
+
 }  // namespace
 }  // namespace dorset::runtime
