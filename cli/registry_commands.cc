@@ -31,6 +31,7 @@ constexpr size_t kChunkBytes = 1024 * 1024;
 const char kUsage[] =
     "usage: dorsetctl registry <command> [options]\n"
     "  import-epraccur FILE [--commissioner=11J|all] [--validate_only]\n"
+    "                  [--override_local_closures]  (let ODS reopen practices closed here)\n"
     "  import-list-sizes FILE [--commissioner=11J|all] [--validate_only]\n"
     "  import-localities LOCALITIES.csv [PRACTICE-LOCALITIES.csv] [--validate_only]\n"
     "  import --kind=epraccur|list-sizes|localities|practice-localities FILE [...]\n"
@@ -91,6 +92,7 @@ class Registry {
     options->set_kind(kind);
     options->set_commissioner(args.GetOr("commissioner", ""));
     options->set_validate_only(args.Has("validate_only"));
+    options->set_override_local_closures(args.Has("override_local_closures"));
     options->set_source_name(path.substr(path.find_last_of('/') + 1));
     options->set_request_id(args.GetOr("request_id", ""));
     options->set_size_bytes(size);
@@ -391,6 +393,9 @@ class Registry {
     if (report.mismatch_count() > report.mismatches_size()) {
       std::cout << "  " << report.mismatch_count() << " mismatches; the first "
                 << report.mismatches_size() << " listed\n";
+    }
+    for (const auto& c : report.conflicts()) {
+      std::cout << "  conflict " << c.ods_code() << ": " << c.reason() << "\n";
     }
     for (const auto& m : report.mismatches()) {
       std::cout << "  mismatch " << m.ods_code() << ": "

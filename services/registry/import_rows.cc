@@ -10,6 +10,7 @@
 #include "runtime/base/string_view.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "services/registry/closure_policy.h"
 #include "services/registry/importer.h"
 #include "services/registry/practice_fields.h"
 #include "services/registry/text.h"
@@ -151,8 +152,12 @@ std::optional<std::string> ParseEpraccurRow(const std::vector<std::string>& f, v
 
 class EpraccurRows final : public RowImporter {
  public:
-  EpraccurRows(WriteTx& tx, const std::string& commissioner, ImportCounts& counts)
-      : tx_(tx), commissioner_(commissioner), counts_(counts) {}
+  EpraccurRows(WriteTx& tx, const std::string& commissioner, ImportCounts& counts,
+               bool override_local_closures)
+      : tx_(tx),
+        commissioner_(commissioner),
+        counts_(counts),
+        override_local_closures_(override_local_closures) {}
 
   bool has_header() const override { return false; }
 
@@ -221,15 +226,13 @@ class EpraccurRows final : public RowImporter {
     }
     v1::Practice updated = *existing;
     CopyFields(parsed, updated, OdsFields());
-    std::vector<std::string> changed = DiffFields(*existing, updated, OdsFields());
+    ReconcileClosure(*existing, updated, override_local_closures_, record.line, counts_.report());
+    std::vector<std::string> changed = DiffFields(*existing, updated, EpraccurWrittenFields());
     if (changed.empty()) {
       counts_.Keep();
       return absl::OkStatus();
     }
-    const v1::Change::Kind kind =
-        existing->status() != v1::Practice::CLOSED && updated.status() == v1::Practice::CLOSED
-            ? v1::Change::PRACTICE_CLOSED
-            : v1::Change::PRACTICE_UPDATED;
+    const v1::Change::Kind kind = UpdateKind(*existing, updated);
     RETURN_IF_ERROR(tx_.SavePractice(updated, &*existing, kind, std::move(changed)));
     counts_.Change();
     return absl::OkStatus();
@@ -239,6 +242,7 @@ class EpraccurRows final : public RowImporter {
   WriteTx& tx_;
   const std::string commissioner_;
   ImportCounts& counts_;
+  const bool override_local_closures_;
 };
 
 // ---- header-driven CSVs ----
@@ -477,10 +481,11 @@ void ImportCounts::Reject(int line, std::string_view reason, std::string_view co
 
 std::unique_ptr<RowImporter> MakeRowImporter(v1::ImportKind kind, WriteTx& tx,
                                              const std::string& commissioner,
-                                             ImportCounts& counts) {
+                                             ImportCounts& counts,
+                                             bool override_local_closures) {
   switch (kind) {
     case v1::EPRACCUR:
-      return std::make_unique<EpraccurRows>(tx, commissioner, counts);
+      return std::make_unique<EpraccurRows>(tx, commissioner, counts, override_local_closures);
     case v1::LIST_SIZES:
       return std::make_unique<ListSizeRows>(tx, commissioner, counts);
     case v1::LOCALITIES:

@@ -42,9 +42,11 @@ class RowImporter {
   virtual absl::Status Row(const CsvRecord& record) = 0;
 };
 
-// `commissioner` is already checked ("all" or an ODS code).
+// `commissioner` is already checked ("all" or an ODS code). `override_local_closures`:
+// ImportOptions.override_local_closures (closure_policy.h).
 std::unique_ptr<RowImporter> MakeRowImporter(v1::ImportKind kind, WriteTx& tx,
-                                             const std::string& commissioner, ImportCounts& counts);
+                                             const std::string& commissioner, ImportCounts& counts,
+                                             bool override_local_closures = false);
 
 // The kind of file `first` (its first record) looks like, or IMPORT_KIND_UNSPECIFIED.
 v1::ImportKind GuessKind(const CsvRecord& first);

@@ -18,6 +18,7 @@
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "services/registry/client/cache_keys.h"
+#include "services/registry/closure_policy.h"
 #include "services/registry/importer.h"
 #include "services/registry/practice_fields.h"
 #include "services/registry/stored_text.h"
@@ -434,6 +435,8 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UpdatePractice(
           v1::Practice updated = *existing;
           CopyFields(patch, updated, paths);
           RETURN_IF_ERROR(CheckListSizePair(updated));
+          // Reopening: a practice that is no longer closed has no close date or successor.
+          if (updated.status() != v1::Practice::CLOSED) ClearClosure(updated);
           if (std::find(paths.begin(), paths.end(), "locality") != paths.end() &&
               !updated.locality().empty()) {
             const std::string id = updated.locality().substr(sizeof("localities/") - 1);
@@ -441,10 +444,16 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UpdatePractice(
             if (!locality) return runtime::InvalidArgument("practice.locality", "no such locality");
             RETURN_IF_ERROR(tx.SetAssignment(code, id).status());
           }
-          std::vector<std::string> changed = DiffFields(*existing, updated, paths);
+          std::vector<std::string> written = paths;
+          for (const char* f : {"close_date", "successor", "closed_ahead_of_ods"}) {
+            if (std::find(written.begin(), written.end(), f) == written.end()) {
+              written.push_back(f);
+            }
+          }
+          std::vector<std::string> changed = DiffFields(*existing, updated, written);
           if (!changed.empty()) {
             RETURN_IF_ERROR(
-                tx.SavePractice(updated, &*existing, v1::Change::PRACTICE_UPDATED, changed));
+                tx.SavePractice(updated, &*existing, UpdateKind(*existing, updated), changed));
           }
           *response = updated;
           if (!request->request_id().empty()) {
@@ -515,8 +524,11 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ClosePractice(
           }
           updated.set_status(v1::Practice::CLOSED);
           updated.set_close_date(close_date);
-          std::vector<std::string> changed =
-              DiffFields(*existing, updated, {"status", "close_date", "successor"});
+          // ODS has not published this closure (it would be CLOSED already): an import must
+          // not undo it silently (closure_policy.h).
+          updated.set_closed_ahead_of_ods(true);
+          std::vector<std::string> changed = DiffFields(
+              *existing, updated, {"status", "close_date", "successor", "closed_ahead_of_ods"});
           RETURN_IF_ERROR(
               tx.SavePractice(updated, &*existing, v1::Change::PRACTICE_CLOSED, changed));
           *response = updated;

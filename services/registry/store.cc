@@ -14,6 +14,7 @@
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "services/registry/closure_policy.h"
 #include "services/registry/stored_text.h"
 #include "services/registry/text.h"
 #include "services/registry/validation.h"
@@ -276,6 +277,7 @@ absl::StatusOr<int64_t> WriteTx::AppendChange(v1::Change change, const std::stri
 
 absl::Status WriteTx::SavePractice(v1::Practice& practice, const v1::Practice* previous,
                                    v1::Change::Kind kind, std::vector<std::string> changed_fields) {
+  RETURN_IF_ERROR(CheckClosureInvariant(practice));
   int64_t revision = 1;
   if (previous != nullptr) {
     int64_t previous_revision = 0;
