@@ -787,12 +787,11 @@ absl::StatusOr<std::vector<v1::PracticeRevision>> Store::ListRevisions(const std
 }
 
 absl::StatusOr<std::vector<v1::Locality>> Store::LocalitiesOn(Database& db,
-                                                              const std::string& cluster_id) {
+                                                              const std::string& cluster_id,
+                                                              const Populations& populations) {
   ASSIGN_OR_RETURN(Statement stmt,
                    db.Prepare("SELECT l.id, l.display_name, l.cluster_id, "
-                              "COALESCE(SUM(p.status = 1), 0), COUNT(p.ods_code), "
-                              "COALESCE(SUM(p.list_size), 0), "
-                              "COALESCE(SUM(CASE WHEN p.status = 1 THEN p.list_size END), 0) "
+                              "COALESCE(SUM(p.status = 1), 0), COUNT(p.ods_code) "
                               "FROM locality l LEFT JOIN practice p ON p.locality_id = l.id "
                               "WHERE ?1 = '' OR l.cluster_id = ?1 GROUP BY l.id ORDER BY l.id"));
   stmt.Bind(1, cluster_id);
@@ -806,14 +805,20 @@ absl::StatusOr<std::vector<v1::Locality>> Store::LocalitiesOn(Database& db,
     l.set_cluster(absl::StrCat("clusters/", TextColumn(stmt, 2)));
     l.set_practice_count(static_cast<int32_t>(stmt.Int(3)));
     l.set_total_practice_count(static_cast<int32_t>(stmt.Int(4)));
-    l.set_registered_patients(stmt.Int(5));
-    l.set_active_registered_patients(stmt.Int(6));
+    // Populations follow successors and carry their list-size dates (population.h).
+    const PopulationFigures figures = populations.Locality(stmt.Text(0));
+    l.set_registered_patients(figures.registered_patients);
+    l.set_active_registered_patients(figures.active_registered_patients);
+    l.set_patients_from_closed_practices(figures.moved_in_patients);
+    *l.mutable_list_sizes() = figures.Vintage();
   }
   return localities;
 }
 
-absl::StatusOr<std::vector<v1::Cluster>> Store::ClustersOn(Database& db) {
-  ASSIGN_OR_RETURN(std::vector<v1::Locality> localities, LocalitiesOn(db, ""));
+absl::StatusOr<std::vector<v1::Cluster>> Store::ClustersOn(Database& db,
+                                                           const Populations& populations) {
+  ASSIGN_OR_RETURN(std::vector<v1::Locality> localities, LocalitiesOn(db, "", populations));
+  std::map<std::string, PopulationFigures> figures;
   ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT id, display_name FROM cluster ORDER BY id"));
   std::vector<v1::Cluster> clusters;
   std::map<std::string, size_t> index;
@@ -835,19 +840,26 @@ absl::StatusOr<std::vector<v1::Cluster>> Store::ClustersOn(Database& db) {
     c.set_registered_patients(c.registered_patients() + l.registered_patients());
     c.set_active_registered_patients(c.active_registered_patients() +
                                      l.active_registered_patients());
+    c.set_patients_from_closed_practices(c.patients_from_closed_practices() +
+                                         l.patients_from_closed_practices());
+    figures[c.name()].Merge(populations.Locality(l.name().substr(sizeof("localities/") - 1)));
   }
+  for (v1::Cluster& c : clusters) *c.mutable_list_sizes() = figures[c.name()].Vintage();
   return clusters;
 }
 
 absl::StatusOr<std::vector<v1::Locality>> Store::Localities(const std::string& cluster_id) {
   ASSIGN_OR_RETURN(Reader reader, LeaseReader());
-  return LocalitiesOn(reader.db(), cluster_id);
+  ASSIGN_OR_RETURN(ReadSnapshot snapshot, ReadSnapshot::Begin(reader.db()));
+  ASSIGN_OR_RETURN(Populations populations, Populations::Load(reader.db()));
+  return LocalitiesOn(reader.db(), cluster_id, populations);
 }
 
 absl::StatusOr<std::vector<v1::Cluster>> Store::Clusters() {
   ASSIGN_OR_RETURN(Reader reader, LeaseReader());
   ASSIGN_OR_RETURN(ReadSnapshot snapshot, ReadSnapshot::Begin(reader.db()));
-  return ClustersOn(reader.db());
+  ASSIGN_OR_RETURN(Populations populations, Populations::Load(reader.db()));
+  return ClustersOn(reader.db(), populations);
 }
 
 namespace {
@@ -915,21 +927,19 @@ absl::StatusOr<v1::AreaSummary> Store::Summary(const std::string& commissioner, 
     ASSIGN_OR_RETURN(
         Statement stmt,
         db.Prepare("SELECT COALESCE(SUM(status = 1 AND prescribing_setting = 4), 0), "
-                   "COALESCE(SUM(list_size), 0), "
-                   "COALESCE(SUM(CASE WHEN status = 1 THEN list_size END), 0), "
                    "COALESCE(SUM(locality_id IS NULL), 0) FROM practice WHERE commissioner = ?"));
     stmt.Bind(1, commissioner);
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (row) {
       summary.set_active_gp_practice_count(static_cast<int32_t>(stmt.Int(0)));
-      summary.set_registered_patients(stmt.Int(1));
-      summary.set_active_registered_patients(stmt.Int(2));
-      summary.set_unassigned_practice_count(static_cast<int32_t>(stmt.Int(3)));
+      summary.set_unassigned_practice_count(static_cast<int32_t>(stmt.Int(1)));
     }
   }
-  ASSIGN_OR_RETURN(std::vector<v1::Cluster> clusters, ClustersOn(db));
+  ASSIGN_OR_RETURN(Populations populations, Populations::Load(db));
+  populations.FillSummary(commissioner, summary);
+  ASSIGN_OR_RETURN(std::vector<v1::Cluster> clusters, ClustersOn(db, populations));
   for (auto& c : clusters) *summary.add_clusters() = std::move(c);
-  ASSIGN_OR_RETURN(std::vector<v1::Locality> localities, LocalitiesOn(db, ""));
+  ASSIGN_OR_RETURN(std::vector<v1::Locality> localities, LocalitiesOn(db, "", populations));
   for (auto& l : localities) *summary.add_localities() = std::move(l);
   {
     ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT COALESCE(MAX(seq), 0) FROM change"));

@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "dorset/registry/v1/registry.pb.h"
 #include "runtime/sqlite/database.h"
+#include "services/registry/population.h"
 
 namespace dorset::registry {
 
@@ -188,8 +189,10 @@ class Store {
   void ReturnReader(std::unique_ptr<runtime::sqlite::Database> db);
 
   absl::StatusOr<std::vector<v1::Locality>> LocalitiesOn(runtime::sqlite::Database& db,
-                                                         const std::string& cluster_id);
-  absl::StatusOr<std::vector<v1::Cluster>> ClustersOn(runtime::sqlite::Database& db);
+                                                         const std::string& cluster_id,
+                                                         const Populations& populations);
+  absl::StatusOr<std::vector<v1::Cluster>> ClustersOn(runtime::sqlite::Database& db,
+                                                      const Populations& populations);
 
   const std::string path_;
   absl::Mutex write_mu_;
