@@ -30,10 +30,17 @@ class Cache {
   // The cached value, or nullopt on a miss or a fault.
   virtual std::optional<std::string> Get(std::string_view key) = 0;
   virtual void Set(std::string_view key, std::string_view value, absl::Duration ttl) = 0;
-  virtual void Delete(const std::vector<std::string>& keys) = 0;
+  // True when the backend confirmed the deletion; false on a fault (the keys may still be
+  // there: a caller that must not leave them, like the registry invalidating after a change,
+  // keeps them and tries again).
+  virtual bool Delete(const std::vector<std::string>& keys) = 0;
   // Announces `message` on `channel` (Redis PUBLISH); a no-op in memory.
   virtual void Publish(std::string_view channel, std::string_view message) = 0;
   virtual CacheHealth Health() = 0;
+  // Cheap (no probe): false while the backend is known to be failing (the last operation
+  // failed, or the breaker is open), so a miss from Get() may be a fault rather than an absent
+  // key. Readers that keep their own copies use them only then (the registry client).
+  virtual bool Reachable() { return true; }
 };
 
 }  // namespace dorset::runtime

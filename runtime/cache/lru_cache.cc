@@ -8,6 +8,12 @@ LruCache::LruCache(size_t max_entries, Clock clock)
     : max_entries_(max_entries == 0 ? 1 : max_entries), clock_(std::move(clock)) {}
 
 std::optional<std::string> LruCache::Get(std::string_view key) {
+  std::optional<Timed> timed = GetWithTime(key);
+  if (!timed.has_value()) return std::nullopt;
+  return std::move(timed->value);
+}
+
+std::optional<LruCache::Timed> LruCache::GetWithTime(std::string_view key) {
   absl::MutexLock lock(&mu_);
   auto it = index_.find(ToAbsl(key));
   if (it == index_.end()) return std::nullopt;
@@ -17,19 +23,21 @@ std::optional<std::string> LruCache::Get(std::string_view key) {
     return std::nullopt;
   }
   entries_.splice(entries_.begin(), entries_, it->second);
-  return it->second->value;
+  return Timed{it->second->value, it->second->stored};
 }
 
 void LruCache::Set(std::string_view key, std::string_view value, absl::Duration ttl) {
   absl::MutexLock lock(&mu_);
-  const absl::Time expires = clock_() + ttl;
+  const absl::Time now = clock_();
+  const absl::Time expires = now + ttl;
   if (auto it = index_.find(ToAbsl(key)); it != index_.end()) {
     it->second->value.assign(value);
+    it->second->stored = now;
     it->second->expires = expires;
     entries_.splice(entries_.begin(), entries_, it->second);
     return;
   }
-  entries_.push_front(Entry{std::string(key), std::string(value), expires});
+  entries_.push_front(Entry{std::string(key), std::string(value), now, expires});
   index_.emplace(entries_.front().key, entries_.begin());
   while (entries_.size() > max_entries_) {
     index_.erase(entries_.back().key);
@@ -37,7 +45,7 @@ void LruCache::Set(std::string_view key, std::string_view value, absl::Duration 
   }
 }
 
-void LruCache::Delete(const std::vector<std::string>& keys) {
+bool LruCache::Delete(const std::vector<std::string>& keys) {
   absl::MutexLock lock(&mu_);
   for (const std::string& key : keys) {
     if (auto it = index_.find(ToAbsl(key)); it != index_.end()) {
@@ -45,6 +53,7 @@ void LruCache::Delete(const std::vector<std::string>& keys) {
       index_.erase(it);
     }
   }
+  return true;
 }
 
 size_t LruCache::size() {

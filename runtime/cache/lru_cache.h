@@ -1,4 +1,6 @@
-// An in-process, bounded, thread-safe LRU cache with per-entry TTL.
+// An in-process, bounded, thread-safe LRU cache with per-entry TTL. GetWithTime() also says
+// when an entry was stored, for callers that serve a copy differently by its age (the registry
+// client: fresh, stale-and-marked, or too old; docs/cache-keys.md).
 #ifndef DORSET_RUNTIME_CACHE_LRU_CACHE_H_
 #define DORSET_RUNTIME_CACHE_LRU_CACHE_H_
 
@@ -20,9 +22,16 @@ class LruCache final : public Cache {
 
   std::optional<std::string> Get(std::string_view key) override;
   void Set(std::string_view key, std::string_view value, absl::Duration ttl) override;
-  void Delete(const std::vector<std::string>& keys) override;
+  bool Delete(const std::vector<std::string>& keys) override;
   void Publish(std::string_view channel, std::string_view message) override {}
   CacheHealth Health() override { return {true, false, "memory", ""}; }
+
+  // The value and when it was stored (Set), or nullopt on a miss or when expired.
+  struct Timed {
+    std::string value;
+    absl::Time stored;
+  };
+  std::optional<Timed> GetWithTime(std::string_view key);
 
   size_t size();
 
@@ -30,6 +39,7 @@ class LruCache final : public Cache {
   struct Entry {
     std::string key;
     std::string value;
+    absl::Time stored;
     absl::Time expires;
   };
   using List = std::list<Entry>;

@@ -179,17 +179,23 @@ void RedisCache::Set(std::string_view key, std::string_view value, absl::Duratio
   WithConnection("set", [&](redisContext* c) { return Command(c, {"SET", key, value, "PX", ms}); });
 }
 
-void RedisCache::Delete(const std::vector<std::string>& keys) {
-  if (keys.empty()) return;
+bool RedisCache::Delete(const std::vector<std::string>& keys) {
+  if (keys.empty()) return true;
   std::vector<std::string_view> args = {"DEL"};
   for (const std::string& k : keys) args.push_back(k);
-  WithConnection("del", [&](redisContext* c) { return Command(c, args); });
+  return WithConnection("del", [&](redisContext* c) { return Command(c, args); });
 }
 
 void RedisCache::Publish(std::string_view channel, std::string_view message) {
   WithConnection("publish", [&](redisContext* c) {
     return Command(c, {"PUBLISH", channel, message});
   });
+}
+
+bool RedisCache::Reachable() {
+  if (breaker_.open()) return false;
+  absl::MutexLock lock(&mu_);
+  return last_ok_;
 }
 
 CacheHealth RedisCache::Health() {

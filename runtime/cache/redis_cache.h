@@ -43,9 +43,10 @@ class RedisCache final : public Cache {
 
   std::optional<std::string> Get(std::string_view key) override;
   void Set(std::string_view key, std::string_view value, absl::Duration ttl) override;
-  void Delete(const std::vector<std::string>& keys) override;
+  bool Delete(const std::vector<std::string>& keys) override;
   void Publish(std::string_view channel, std::string_view message) override;
   CacheHealth Health() override;
+  bool Reachable() override;
 
  private:
   struct Connection;

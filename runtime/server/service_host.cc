@@ -155,8 +155,12 @@ Readiness ServiceHost::CurrentReadiness() {
     return {false, absl::StrCat("store not ready: ", store.message())};
   }
   const CacheHealth cache = cache_->Health();
-  if (!cache.ok) return {true, absl::StrCat("ok; cache degraded (", cache.detail, ")")};
-  return {true, absl::StrCat("ok; cache ", cache.backend)};
+  std::string reason = cache.ok ? absl::StrCat("ok; cache ", cache.backend)
+                                : absl::StrCat("ok; cache degraded (", cache.detail, ")");
+  for (const std::string& down : module_->DependenciesDown()) {
+    absl::StrAppend(&reason, "; dependency down: ", down);
+  }
+  return {true, std::move(reason)};
 }
 
 void ServiceHost::RefreshHealth() {

@@ -58,6 +58,10 @@ class ServiceModule {
   // Readiness is gone and the server is about to stop: end long-lived streams here so
   // Shutdown() does not wait the whole grace period for them.
   virtual void OnShutdown() {}
+  // The services this one calls that cannot be reached now, one short line each (e.g.
+  // "registry unreachable (TRANSIENT_FAILURE)"). Polled for readiness: a dependency down
+  // degrades the service (said on /readyz) but never makes it unready.
+  virtual std::vector<std::string> DependenciesDown() { return {}; }
 };
 
 class ServiceHost {

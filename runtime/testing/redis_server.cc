@@ -82,6 +82,14 @@ void RedisServer::Kill() {
   pid_ = -1;
 }
 
+void RedisServer::Pause() {
+  if (pid_ > 0) kill(pid_, SIGSTOP);
+}
+
+void RedisServer::Resume() {
+  if (pid_ > 0) kill(pid_, SIGCONT);
+}
+
 absl::Status RedisServer::Restart() {
   Kill();
   return Launch();

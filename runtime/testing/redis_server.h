@@ -1,5 +1,6 @@
 // A real redis-server for tests: started on a free port in a temporary directory, with no
-// persistence, killed (SIGKILL, as a crash) or stopped and restarted on the same port.
+// persistence, killed (SIGKILL, as a crash), hung (SIGSTOP/SIGCONT) or stopped and restarted on
+// the same port.
 #ifndef DORSET_RUNTIME_TESTING_REDIS_SERVER_H_
 #define DORSET_RUNTIME_TESTING_REDIS_SERVER_H_
 
@@ -25,6 +26,9 @@ class RedisServer {
   void Kill();
   // Starts again on the same port.
   absl::Status Restart();
+  // SIGSTOP / SIGCONT: the hung-server case (connections stay open, nothing answers).
+  void Pause();
+  void Resume();
   // Runs a command through redis-cli and returns its output (tests inspect keys with it).
   std::string Cli(const std::string& args) const;
 

@@ -96,18 +96,24 @@ absl::Status Engagement::GetActivityAggregates(const v1::GetActivityAggregatesRe
     v1::LocalityParticipation* p = out->add_participation();
     p->set_locality(locality);
     p->set_responses(responses);
+    // Unavailable (never a 0) unless the registry, or a copy within the cache policy's bound,
+    // gives the figure.
+    p->set_registered_patients_available(false);
     if (registry_ == nullptr) continue;
-    absl::StatusOr<int64_t> patients = registry_->LocalityRegisteredPatients(locality);
+    absl::StatusOr<RegistryFigure> patients = registry_->LocalityRegisteredPatients(locality);
     if (!patients.ok()) {
-      // The counts still answer; the ratio is left empty and the gap logged (names only).
+      // The counts still answer; the figure is marked unavailable and the gap logged (names only).
       runtime::log::Warn(
           "registry population unavailable",
           {{"locality", locality}, {"code", absl::StatusCodeToString(patients.status().code())}});
       continue;
     }
-    p->set_registered_patients(*patients);
+    p->set_registered_patients_available(true);
+    p->set_registered_patients(patients->value);
+    p->set_registered_patients_stale(patients->stale);
+    SetTimestamp(p->mutable_registered_patients_time(), absl::ToUnixMicros(patients->as_of));
     int64_t millis = 0;
-    p->set_per_thousand(PerThousand(responses, *patients, &millis));
+    p->set_per_thousand(PerThousand(responses, patients->value, &millis));
     p->set_per_thousand_millis(millis);
   }
   return absl::OkStatus();

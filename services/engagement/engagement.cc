@@ -18,10 +18,9 @@ using runtime::sqlite::Database;
 using runtime::sqlite::Statement;
 using runtime::sqlite::Transaction;
 
-Engagement::Engagement(Store& store, runtime::Cache& cache, RegistryLookup* registry,
-                       runtime::PageTokenCodec page_tokens, EngagementOptions options)
+Engagement::Engagement(Store& store, RegistryLookup* registry, runtime::PageTokenCodec page_tokens,
+                       EngagementOptions options)
     : store_(store),
-      cache_(cache),
       registry_(registry),
       page_tokens_(std::move(page_tokens)),
       options_(std::move(options)) {}

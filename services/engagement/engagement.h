@@ -26,7 +26,6 @@
 #include "runtime/api/page_token.h"
 #include "runtime/api/reply_budget.h"
 #include "runtime/auth/caller.h"
-#include "runtime/cache/cache.h"
 #include "runtime/sqlite/database.h"
 #include "services/engagement/counters.h"
 #include "services/engagement/registry_lookup.h"
@@ -37,10 +36,11 @@ namespace dorset::engagement {
 struct EngagementOptions {
   // The clock (tests move it to check the open window).
   std::function<absl::Time()> now = [] { return absl::Now(); };
-  absl::Duration cache_ttl = absl::Minutes(5);
   // Bytes of items one List page or export message may carry (runtime/api/reply_budget.h); the
   // module sets it from the server's max_message_bytes.
   size_t reply_bytes = runtime::ReplyByteBudget(4 * 1024 * 1024);
+  // The commissioner (sub-ICB location) whose practices responses may name: NHS Dorset.
+  std::string commissioner = "11J";
 };
 
 // A response checked for form and against the registry, ready to be written by the group-commit
@@ -73,8 +73,10 @@ class Engagement {
  public:
   // `registry` may be null: locality and practice are then checked for form only (development
   // without a registry; the server logs this at start).
-  Engagement(Store& store, runtime::Cache& cache, RegistryLookup* registry,
-             runtime::PageTokenCodec page_tokens, EngagementOptions options = {});
+  // No cache is taken: personal data is never cached (docs/cache-keys.md), and registry figures
+  // are cached by the registry client behind `registry`.
+  Engagement(Store& store, RegistryLookup* registry, runtime::PageTokenCodec page_tokens,
+             EngagementOptions options = {});
   ~Engagement();
 
   // Writes the "Improving Dorset's Healthcare" consultation (2016-17) when the store has no
@@ -187,18 +189,14 @@ class Engagement {
   absl::Status WriteResponse(runtime::sqlite::Database& db, const PendingResponse& pending,
                              v1::Response* out, ResponseBatch* batch);
   absl::Status CheckLocalityField(const std::string& locality, const std::string& field);
-  std::string StakeholderCacheKey(const std::string& id) const;
-  // Drops a stakeholder from the shared cache after a committed change, so that a reader which
-  // loaded the old row before the change cannot put it back afterwards (see GetStakeholder).
-  void ForgetStakeholder(const std::string& id);
+  // INVALID_ARGUMENT (response.practice) unless `practice` is one of options_.commissioner's and
+  // open on the day of `at`.
+  absl::Status CheckPracticeCovered(const PracticeFacts& practice, absl::Time at) const;
 
   Store& store_;
-  runtime::Cache& cache_;
   RegistryLookup* registry_;
   runtime::PageTokenCodec page_tokens_;
   EngagementOptions options_;
-  absl::Mutex cache_mu_;
-  uint64_t stakeholder_generation_ ABSL_GUARDED_BY(cache_mu_) = 0;
   // The response hot path's statements on the writer connection (guarded by the write mutex).
   std::unique_ptr<ResponseStatements> writer_statements_;
   // "activity/theme" of themes seen to exist; writer lock. A delete (only possible for a theme

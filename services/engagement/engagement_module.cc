@@ -1,8 +1,8 @@
 #include "services/engagement/engagement_module.h"
 
-#include <algorithm>
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "runtime/api/page_token.h"
 #include "runtime/api/reply_budget.h"
 #include "runtime/logging/log.h"
@@ -16,21 +16,16 @@ EngagementModule::EngagementModule(EngagementOptions options) : options_(std::mo
 EngagementModule::~EngagementModule() = default;
 
 absl::Status EngagementModule::Init(const runtime::ServiceEnv& env) {
-  options_.cache_ttl = absl::Seconds(std::max(1, env.config.cache_ttl_seconds));
   options_.reply_bytes = runtime::ReplyByteBudget(env.config.max_message_bytes);
   ASSIGN_OR_RETURN(
       store_, Store::Open((std::filesystem::path(env.config.data_dir) / "engagement.db").string()));
   ASSIGN_OR_RETURN(runtime::PageTokenCodec tokens,
                    runtime::PageTokenCodec::ForDataDir(env.config.data_dir));
-  ASSIGN_OR_RETURN(std::unique_ptr<RegistryLookup> client,
-                   RegistryClientLookup(env.config, env.cache));
-  if (client == nullptr) {
+  ASSIGN_OR_RETURN(registry_, RegistryClientLookup(env.config, env.cache, options_.now));
+  if (registry_ == nullptr) {
     runtime::log::Warn("no registry_target: localities and practices are checked for form only");
-  } else {
-    registry_ = MemoizedRegistryLookup(std::move(client), absl::Seconds(30));
   }
-  engagement_ = std::make_unique<Engagement>(*store_, env.cache, registry_.get(), std::move(tokens),
-                                             options_);
+  engagement_ = std::make_unique<Engagement>(*store_, registry_.get(), std::move(tokens), options_);
   RETURN_IF_ERROR(engagement_->SeedIfEmpty());
   writer_ = std::make_unique<ResponseWriter>(*engagement_, &env.metrics);
   service_ = std::make_unique<EngagementServiceImpl>(env.gate, *engagement_, *writer_);
@@ -46,6 +41,13 @@ std::vector<std::string> EngagementModule::HealthNames() {
 absl::Status EngagementModule::CheckStore() {
   if (store_ == nullptr) return absl::UnavailableError("store not open");
   return store_->Check();
+}
+
+std::vector<std::string> EngagementModule::DependenciesDown() {
+  if (registry_ == nullptr) return {};
+  std::optional<std::string> down = registry_->DownReason();
+  if (!down.has_value()) return {};
+  return {absl::StrCat("registry unreachable (", *down, ")")};
 }
 
 void EngagementModule::OnShutdown() {

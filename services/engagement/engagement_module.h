@@ -21,6 +21,7 @@ class EngagementModule final : public runtime::ServiceModule {
   std::vector<std::string> HealthNames() override;
   absl::Status CheckStore() override;
   void OnShutdown() override;
+  std::vector<std::string> DependenciesDown() override;
 
  private:
   EngagementOptions options_;

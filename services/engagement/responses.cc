@@ -41,6 +41,34 @@ std::vector<std::string> ThemeIds(const v1::Response& r) {
 
 }  // namespace
 
+absl::Status Engagement::CheckPracticeCovered(const PracticeFacts& practice, absl::Time at) const {
+  if (practice.commissioner != options_.commissioner) {
+    return runtime::InvalidArgument(
+        "response.practice",
+        absl::StrCat("not a practice of commissioner ", options_.commissioner, " (it belongs to ",
+                     practice.commissioner.empty() ? "none" : practice.commissioner, ")"));
+  }
+  // Registry dates are calendar days in England.
+  absl::TimeZone london;
+  if (!absl::LoadTimeZone("Europe/London", &london)) london = absl::UTCTimeZone();
+  const std::string day = absl::FormatTime("%Y-%m-%d", at, london);
+  // The close date is the practice's last day; CLOSED without a date has closed already.
+  const bool closed = (!practice.close_date.empty() && day > practice.close_date) ||
+                      (practice.status == "CLOSED" && practice.close_date.empty());
+  const bool not_yet =
+      practice.status == "PROPOSED" || (!practice.open_date.empty() && day < practice.open_date);
+  if (closed || not_yet || practice.status == "DORMANT") {
+    return runtime::InvalidArgument(
+        "response.practice",
+        absl::StrCat(
+            "the practice is not open on ", day, " (status ", practice.status,
+            practice.open_date.empty() ? "" : absl::StrCat(", opened ", practice.open_date),
+            practice.close_date.empty() ? "" : absl::StrCat(", closed ", practice.close_date),
+            ")"));
+  }
+  return absl::OkStatus();
+}
+
 v1::Response ResponseFromRow(const Statement& s) {
   v1::Response r;
   const std::string activity = s.Text(1);
@@ -118,16 +146,17 @@ absl::StatusOr<PendingResponse> Engagement::PrepareResponse(
       return runtime::InvalidArgument("response.practice", "must be practices/{code}");
     }
     if (registry_ != nullptr) {
-      absl::StatusOr<std::string> locality = registry_->PracticeLocality(r.practice());
-      if (absl::IsNotFound(locality.status())) {
+      absl::StatusOr<PracticeFacts> practice = registry_->Practice(r.practice());
+      if (absl::IsNotFound(practice.status())) {
         return runtime::InvalidArgument("response.practice", "no such practice in the registry");
       }
-      if (!locality.ok()) return runtime::Annotate(locality.status(), "registry");
-      if (!r.locality().empty() && r.locality() != *locality) {
+      if (!practice.ok()) return runtime::Annotate(practice.status(), "registry");
+      RETURN_IF_ERROR(CheckPracticeCovered(*practice, Now()));
+      if (!r.locality().empty() && r.locality() != practice->locality) {
         return runtime::InvalidArgument("response.locality",
                                         "is not the locality of response.practice");
       }
-      r.set_locality(*locality);
+      r.set_locality(practice->locality);
     }
   }
   RETURN_IF_ERROR(CheckLocalityField(r.locality(), "response.locality"));

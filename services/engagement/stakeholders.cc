@@ -142,10 +142,6 @@ absl::Status Save(Database& db, const std::string& id, const v1::Stakeholder& s,
 
 }  // namespace
 
-std::string Engagement::StakeholderCacheKey(const std::string& id) const {
-  return absl::StrCat("dorset:v1:engagement:private:stakeholder:", id);
-}
-
 void Engagement::RedactStakeholder(const runtime::Caller& caller, v1::Stakeholder& s) {
   if (caller.Can(runtime::Permission::kPersonalDataRead)) {
     const auto& c = s.contact();
@@ -167,12 +163,6 @@ absl::StatusOr<v1::Stakeholder> Engagement::LoadStakeholder(Database& db, const 
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return runtime::NotFound("Stakeholder", StakeholderName(id));
   return FromRow(stmt);
-}
-
-void Engagement::ForgetStakeholder(const std::string& id) {
-  absl::MutexLock lock(&cache_mu_);
-  ++stakeholder_generation_;
-  cache_.Delete({StakeholderCacheKey(id)});
 }
 
 absl::Status Engagement::CheckLocalityField(const std::string& locality, const std::string& field) {
@@ -240,25 +230,12 @@ absl::Status Engagement::GetStakeholder(const runtime::Caller& caller,
                                         const v1::GetStakeholderRequest& request,
                                         v1::Stakeholder* out) {
   ASSIGN_OR_RETURN(std::string id, ParseStakeholderName(request.name(), "name"));
-  const std::string key = StakeholderCacheKey(id);
-  bool cached = false;
-  if (auto hit = cache_.Get(key); hit.has_value() && out->ParseFromString(*hit)) cached = true;
-  if (!cached) {
-    uint64_t generation;
-    {
-      absl::MutexLock lock(&cache_mu_);
-      generation = stakeholder_generation_;
-    }
-    {
-      Store::ReadLease lease = store_.Read();
-      ASSIGN_OR_RETURN(*out, LoadStakeholder(lease.db(), id));
-    }
-    // Only when no stakeholder changed meanwhile: an erasure must not be undone by a reader
-    // that loaded the row just before it.
-    absl::MutexLock lock(&cache_mu_);
-    if (generation == stakeholder_generation_) {
-      cache_.Set(key, out->SerializeAsString(), options_.cache_ttl);
-    }
+  // Always from the store, never from a cache: personal data must not outlive its change or
+  // erasure anywhere (docs/cache-keys.md, "Personal data"). A read by primary key costs
+  // microseconds.
+  {
+    Store::ReadLease lease = store_.Read();
+    ASSIGN_OR_RETURN(*out, LoadStakeholder(lease.db(), id));
   }
   RedactStakeholder(caller, *out);
   return absl::OkStatus();
@@ -342,7 +319,6 @@ absl::Status Engagement::UpdateStakeholder(const runtime::Caller& caller,
     RETURN_IF_ERROR(txn.Commit());
     ASSIGN_OR_RETURN(*out, LoadStakeholder(db, id));
   }
-  ForgetStakeholder(id);
   runtime::log::Info("stakeholder updated", {{"stakeholder", out->name()}});
   RedactStakeholder(caller, *out);
   return absl::OkStatus();
@@ -388,7 +364,6 @@ absl::Status Engagement::EraseStakeholder(const runtime::Caller& caller,
     }
     ASSIGN_OR_RETURN(*out, LoadStakeholder(db, id));
   }
-  ForgetStakeholder(id);
   runtime::log::Info("stakeholder erased",
                      {{"stakeholder", out->name()}, {"responses_anonymised", anonymised}});
   RedactStakeholder(caller, *out);

@@ -1,5 +1,6 @@
 #include "services/finance/finance_module.h"
 
+#include "absl/strings/str_cat.h"
 #include "runtime/api/page_token.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/status_macros.h"
@@ -33,6 +34,13 @@ std::vector<grpc::Service*> FinanceModule::Services() { return {service_.get()};
 
 std::vector<std::string> FinanceModule::HealthNames() {
   return {std::string(v1::FinanceService::service_full_name())};
+}
+
+std::vector<std::string> FinanceModule::DependenciesDown() {
+  if (registry_ == nullptr) return {};
+  registry::RegistryHealth health = registry_->Health();
+  if (health.up) return {};
+  return {absl::StrCat("registry unreachable (", health.detail, ")")};
 }
 
 absl::Status FinanceModule::CheckStore() {

@@ -26,6 +26,8 @@ class FinanceModule final : public runtime::ServiceModule {
   std::vector<grpc::Service*> Services() override;
   std::vector<std::string> HealthNames() override;
   absl::Status CheckStore() override;
+  // The registry when it cannot be reached (per-head figures then use stale copies or fail).
+  std::vector<std::string> DependenciesDown() override;
 
   FinanceStore& store() { return *store_; }
   GroupCommitter& committer() { return *committer_; }

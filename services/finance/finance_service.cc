@@ -1,5 +1,7 @@
 #include "services/finance/finance_service.h"
 
+#include <algorithm>
+
 #include "runtime/api/repeated_limits.h"
 #include "runtime/server/unary.h"
 #include "runtime/status/errors.h"
@@ -9,6 +11,7 @@
 #include "services/finance/per_head.h"
 #include "services/finance/report.h"
 #include "services/finance/schema.h"
+#include "services/finance/time_util.h"
 
 namespace dorset::finance {
 namespace {
@@ -250,14 +253,21 @@ absl::StatusOr<v1::PerHeadFigures> FinanceServiceImpl::PerHead(
   ASSIGN_OR_RETURN(auto lines, plans_.BudgetByScope(year));
   std::vector<ScopedAmount> budget;
   for (auto& [scope, pence] : lines) budget.push_back({std::move(scope), pence});
-  ASSIGN_OR_RETURN(std::vector<registry::v1::Cluster> clusters, registry_->ListClusters());
-  ASSIGN_OR_RETURN(std::vector<registry::v1::Locality> localities, registry_->ListLocalities());
+  // Registry data follows the cache policy (docs/cache-keys.md): current, or stale and marked.
+  registry::Freshness clusters_freshness, localities_freshness;
+  ASSIGN_OR_RETURN(std::vector<registry::v1::Cluster> clusters,
+                   registry_->ListClusters(&clusters_freshness));
+  ASSIGN_OR_RETURN(std::vector<registry::v1::Locality> localities,
+                   registry_->ListLocalities(&localities_freshness));
   ASSIGN_OR_RETURN(std::vector<v1::AreaFigures> areas,
                    ComputePerHead(clusters, localities, budget, savings));
   v1::PerHeadFigures out;
   out.set_plan(request.plan());
   out.set_financial_year(FormatFinancialYear(year));
   for (v1::AreaFigures& area : areas) *out.add_areas() = std::move(area);
+  out.set_registry_data_stale(clusters_freshness.stale || localities_freshness.stale);
+  const absl::Time as_of = std::min(clusters_freshness.as_of, localities_freshness.as_of);
+  SetTimestamp(out.mutable_registry_data_time(), absl::ToUnixMicros(as_of));
   return out;
 }
 

@@ -21,7 +21,35 @@ std::string ToJson(const google::protobuf::Message& message) {
 }  // namespace
 
 RegistryCache::RegistryCache(runtime::Cache& shared, absl::Duration ttl, size_t max_local_entries)
-    : shared_(shared), ttl_(ttl), max_local_entries_(max_local_entries) {}
+    : shared_(shared), ttl_(ttl), max_local_entries_(max_local_entries) {
+  retry_ = std::thread([this] {
+    while (!stop_retry_.WaitForNotificationWithTimeout(absl::Milliseconds(250))) {
+      absl::MutexLock fill(&fill_mu_);
+      if (!pending_.empty()) FlushPendingLocked();
+    }
+  });
+}
+
+RegistryCache::~RegistryCache() {
+  stop_retry_.Notify();
+  retry_.join();
+}
+
+size_t RegistryCache::pending_invalidations() {
+  absl::MutexLock fill(&fill_mu_);
+  return pending_.size();
+}
+
+void RegistryCache::FlushPendingLocked() {
+  while (!pending_.empty()) {
+    std::vector<std::string> batch;
+    for (auto it = pending_.begin(); it != pending_.end() && batch.size() < kDeleteBatch; ++it) {
+      batch.push_back(*it);
+    }
+    if (!shared_.Delete(batch)) return;  // Redis still failing: keep them for the next try
+    for (const std::string& key : batch) pending_.erase(key);
+  }
+}
 
 std::shared_ptr<const v1::Practice> RegistryCache::LocalPractice(const std::string& code) {
   absl::ReaderMutexLock lock(&local_mu_);
@@ -35,6 +63,7 @@ void RegistryCache::FillPractice(const v1::Practice& practice, uint64_t generati
   const std::string json = ToJson(practice);
   absl::MutexLock fill(&fill_mu_);
   if (generation != generation_.load()) return;
+  if (!pending_.empty()) FlushPendingLocked();
   {
     absl::MutexLock lock(&local_mu_);
     if (local_.size() >= max_local_entries_) local_.clear();
@@ -48,6 +77,7 @@ void RegistryCache::FillShared(const std::string& key, const google::protobuf::M
   const std::string json = ToJson(message);
   absl::MutexLock fill(&fill_mu_);
   if (generation != generation_.load()) return;
+  if (!pending_.empty()) FlushPendingLocked();
   shared_.Set(key, json, ttl_);
 }
 
@@ -79,10 +109,9 @@ void RegistryCache::Invalidate(const std::vector<CommittedChange>& changes,
         if (!change.practice_code.empty()) local_.erase(change.practice_code);
       }
     }
-    for (size_t i = 0; i < keys.size(); i += kDeleteBatch) {
-      const size_t end = std::min(keys.size(), i + kDeleteBatch);
-      shared_.Delete(std::vector<std::string>(keys.begin() + i, keys.begin() + end));
-    }
+    // Pending until Redis confirms each deletion (see the header).
+    pending_.insert(keys.begin(), keys.end());
+    FlushPendingLocked();
   }
   // One announcement per committed transaction, listing its changes (without their state).
   v1::ListChangesResponse message;

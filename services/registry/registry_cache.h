@@ -6,6 +6,11 @@
 // Fill/invalidate race: a reader that loaded a value from the store before a write committed
 // must not put it back after the write invalidated it. Every invalidation bumps a generation
 // under the same mutex that guards fills; a fill carrying an older generation is dropped.
+//
+// Failed invalidation (Redis unreachable or hung when a change commits): the keys are kept as
+// pending and deleted again — before any later fill, and by a background retry every 250 ms —
+// until Redis confirms, so an old value outlives its change by at most the time Redis takes to
+// come back plus the breaker's reopening (a few seconds), not the keys' TTL (docs/cache-keys.md).
 #ifndef DORSET_SERVICES_REGISTRY_REGISTRY_CACHE_H_
 #define DORSET_SERVICES_REGISTRY_REGISTRY_CACHE_H_
 
@@ -13,11 +18,14 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "dorset/registry/v1/registry.pb.h"
 #include "runtime/cache/cache.h"
@@ -28,6 +36,7 @@ namespace dorset::registry {
 class RegistryCache {
  public:
   RegistryCache(runtime::Cache& shared, absl::Duration ttl, size_t max_local_entries = 50000);
+  ~RegistryCache();
 
   // The practice from the in-process map, or null.
   std::shared_ptr<const v1::Practice> LocalPractice(const std::string& code);
@@ -43,8 +52,13 @@ class RegistryCache {
   void Invalidate(const std::vector<CommittedChange>& changes,
                   const std::vector<std::string>& locality_ids,
                   const std::vector<std::string>& cluster_ids);
+  // Keys whose deletion Redis has not confirmed yet.
+  size_t pending_invalidations();
 
  private:
+  // Deletes the pending keys; stops at the first failure (they stay pending).
+  void FlushPendingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(fill_mu_);
+
   runtime::Cache& shared_;
   const absl::Duration ttl_;
   const size_t max_local_entries_;
@@ -52,6 +66,9 @@ class RegistryCache {
   // guards the map, so in-process hits never wait behind a slow Redis.
   absl::Mutex fill_mu_ ABSL_ACQUIRED_BEFORE(local_mu_);
   std::atomic<uint64_t> generation_{0};  // written under fill_mu_
+  absl::btree_set<std::string> pending_ ABSL_GUARDED_BY(fill_mu_);
+  absl::Notification stop_retry_;
+  std::thread retry_;  // flushes pending_ every 250 ms while it is not empty
   absl::Mutex local_mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<const v1::Practice>> local_
       ABSL_GUARDED_BY(local_mu_);

@@ -3,7 +3,6 @@
 #include <map>
 
 #include "gtest/gtest.h"
-#include "runtime/cache/lru_cache.h"
 #include "runtime/testing/temp_dir.h"
 #include "services/engagement/engagement.h"
 #include "services/engagement/synthetic/synthetic_responses.h"
@@ -15,8 +14,7 @@ TEST(BulkLoadTest, CountersEqualARecountOfTheStoredRows) {
   dorset::testing::TempDir dir;
   auto store = Store::Open(dir.File("engagement.db"), 1);
   ASSERT_TRUE(store.ok()) << store.status();
-  runtime::LruCache cache(16);
-  Engagement engagement(**store, cache, nullptr, runtime::PageTokenCodec(std::string(32, 'k')));
+  Engagement engagement(**store, nullptr, runtime::PageTokenCodec(std::string(32, 'k')));
   runtime::Caller admin;
   admin.roles = {"admin"};
   v1::CreateActivityRequest create;
@@ -81,8 +79,7 @@ TEST(BulkLoadTest, DraftActivityWithBulkLoadedResponsesIsNotDeleted) {
   dorset::testing::TempDir dir;
   auto store = Store::Open(dir.File("engagement.db"), 1);
   ASSERT_TRUE(store.ok()) << store.status();
-  runtime::LruCache cache(16);
-  Engagement engagement(**store, cache, nullptr, runtime::PageTokenCodec(std::string(32, 'k')));
+  Engagement engagement(**store, nullptr, runtime::PageTokenCodec(std::string(32, 'k')));
   runtime::Caller admin;
   admin.roles = {"admin"};
   v1::CreateActivityRequest create;

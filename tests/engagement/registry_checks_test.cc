@@ -1,6 +1,10 @@
 // Registry-backed checks with a REAL registry host in the test: localities and practices are
 // created through the registry's gRPC API, and the engagement host reaches it through the
 // registry client (registry_target), exactly as in production.
+#include <httplib.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "dorset/registry/v1/registry.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "services/registry/registry_module.h"
@@ -45,11 +49,46 @@ class RegistryChecksTest : public ::testing::Test {
 
     runtime::ServerConfig config = dorset::testing::TestServerConfig("engagement", dir_.path());
     config.registry_target = "127.0.0.1:" + std::to_string(registry_->grpc_port());
+    config_ = config;
     server_.Start(config);
   }
 
+  // GET /readyz of the engagement host: "<status> <body>".
+  std::string Readyz() {
+    httplib::Client ops("127.0.0.1", server_.host->ops_port());
+    auto res = ops.Get("/readyz");
+    if (!res) return "no answer";
+    return absl::StrCat(res->status, " ", res->body);
+  }
+
+  v1::ActivityAggregates Aggregates(const std::string& activity) {
+    v1::GetActivityAggregatesRequest request;
+    request.set_name("activities/" + activity + "/aggregates");
+    v1::ActivityAggregates a;
+    grpc::Status status = stub().GetActivityAggregates(Ctx().get(), request, &a);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return a;
+  }
+
+  // An open activity covering east-test, with one response there.
+  void MakeEastActivity(const std::string& id) {
+    v1::CreateActivityRequest create;
+    create.set_activity_id(id);
+    create.mutable_activity()->set_kind(v1::SURVEY);
+    create.mutable_activity()->set_title("East survey");
+    create.mutable_activity()->add_localities("localities/east-test");
+    v1::Activity activity;
+    ASSERT_TRUE(stub().CreateActivity(Ctx().get(), create, &activity).ok());
+    ASSERT_TRUE(Open(stub(), id).ok());
+    v1::Response out;
+    ASSERT_TRUE(
+        Respond(stub(), id, ResponseOf(v1::ONLINE, v1::NEUTRAL, "localities/east-test", {}), &out)
+            .ok());
+  }
+
   void AddPractice(reg::RegistryService::Stub& stub, const std::string& code,
-                   const std::string& locality, int64_t patients) {
+                   const std::string& locality, int64_t patients,
+                   const std::string& commissioner = "11J") {
     reg::CreatePracticeRequest request;
     reg::Practice& p = *request.mutable_practice();
     p.set_ods_code(code);
@@ -58,7 +97,7 @@ class RegistryChecksTest : public ::testing::Test {
     p.set_status(reg::Practice::ACTIVE);
     p.set_open_date("2000-01-01");
     p.set_prescribing_setting(4);
-    p.set_commissioner("11J");
+    p.set_commissioner(commissioner);
     p.set_locality(locality);
     p.set_list_size(patients);
     p.set_list_size_date("2024-01-01");
@@ -77,6 +116,7 @@ class RegistryChecksTest : public ::testing::Test {
 
   dorset::testing::TempDir registry_dir_, dir_;
   std::unique_ptr<runtime::ServiceHost> registry_;
+  runtime::ServerConfig config_;
   EngagementServer server_;
 };
 
@@ -139,6 +179,108 @@ TEST_F(RegistryChecksTest, ChecksLocalitiesAndPracticesAgainstTheRegistry) {
   EXPECT_EQ(a.participation(1).locality(), "localities/west-test");
   EXPECT_EQ(a.participation(1).registered_patients(), 3000);
   EXPECT_EQ(a.participation(1).per_thousand(), "0.333");
+}
+
+// Issue 11 item 9: with the registry down and nothing cached the population is unavailable —
+// said so, never a 0 — and /readyz says the dependency is down while staying ready.
+TEST_F(RegistryChecksTest, PopulationIsUnavailableNotZeroWhenTheRegistryIsDownAndCold) {
+  MakeEastActivity("cold");
+  EXPECT_THAT(Readyz(), ::testing::StartsWith("200 ok"));
+  EXPECT_THAT(Readyz(), ::testing::Not(::testing::HasSubstr("dependency down")));
+  // The registry stops, and engagement restarts: nothing of the registry's is cached anywhere.
+  registry_->Shutdown();
+  server_.host->Shutdown();
+  server_.host.reset();
+  server_.Start(config_);
+
+  v1::ActivityAggregates a = Aggregates("cold");
+  EXPECT_EQ(a.total_responses(), 1);  // the counts still answer
+  ASSERT_EQ(a.participation_size(), 1);
+  const v1::LocalityParticipation& p = a.participation(0);
+  EXPECT_EQ(p.locality(), "localities/east-test");
+  EXPECT_EQ(p.responses(), 1);
+  EXPECT_FALSE(p.registered_patients_available());
+  EXPECT_EQ(p.per_thousand(), "");
+  EXPECT_FALSE(p.has_registered_patients_time());
+
+  // Ready (200) but degraded, naming the registry; the health loop polls every second.
+  std::string readyz;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    readyz = Readyz();
+    if (absl::StrContains(readyz, "dependency down: registry")) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  } while (absl::Now() < deadline);
+  EXPECT_THAT(readyz, ::testing::StartsWith("200 ok"));
+  EXPECT_THAT(readyz, ::testing::HasSubstr("dependency down: registry unreachable"));
+}
+
+// Issue 11 item 9: a population known before the registry went down is served for at most 15
+// minutes, marked stale with the time it was current; after that, unavailable.
+TEST_F(RegistryChecksTest, PopulationFromACopyIsMarkedStaleWithinItsBoundThenUnavailable) {
+  MakeEastActivity("warm");
+  const absl::Time t0 = server_.clock->Now();
+  v1::ActivityAggregates a = Aggregates("warm");
+  ASSERT_EQ(a.participation_size(), 1);
+  EXPECT_TRUE(a.participation(0).registered_patients_available());
+  EXPECT_FALSE(a.participation(0).registered_patients_stale());
+  EXPECT_EQ(a.participation(0).registered_patients(), 8000);
+  EXPECT_EQ(a.participation(0).registered_patients_time().seconds(), absl::ToUnixSeconds(t0));
+
+  registry_->Shutdown();
+  server_.clock->Advance(absl::Minutes(5));
+  a = Aggregates("warm");
+  ASSERT_EQ(a.participation_size(), 1);
+  EXPECT_TRUE(a.participation(0).registered_patients_available());
+  EXPECT_TRUE(a.participation(0).registered_patients_stale());
+  EXPECT_EQ(a.participation(0).registered_patients(), 8000);
+  EXPECT_EQ(a.participation(0).per_thousand(), "0.125");
+  EXPECT_EQ(a.participation(0).registered_patients_time().seconds(), absl::ToUnixSeconds(t0));
+
+  server_.clock->Advance(absl::Minutes(11));
+  a = Aggregates("warm");
+  ASSERT_EQ(a.participation_size(), 1);
+  EXPECT_FALSE(a.participation(0).registered_patients_available());
+  EXPECT_FALSE(a.participation(0).registered_patients_stale());
+  EXPECT_EQ(a.participation(0).per_thousand(), "");
+}
+
+// Issue 11 item 10: a response's practice must be one of the commissioner's (11J) and open on
+// the day of the response.
+TEST_F(RegistryChecksTest, ResponsesNameOnlyOpenPracticesOfTheCommissioner) {
+  auto registry =
+      reg::RegistryService::NewStub(dorset::testing::LocalChannel(registry_->grpc_port()));
+  AddPractice(*registry, "A81001", "", 9000, "16C");  // Stockton-on-Tees
+  AddPractice(*registry, "J99903", "localities/east-test", 4000);
+  {
+    reg::ClosePracticeRequest close;
+    close.set_name("practices/J99903");
+    close.set_close_date("2020-03-31");
+    grpc::ClientContext context;
+    reg::Practice closed;
+    grpc::Status status = registry->ClosePractice(&context, close, &closed);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  MakeEastActivity("practices");
+  v1::Response out;
+
+  v1::Response r = ResponseOf(v1::ONLINE, v1::SUPPORTIVE, "", {});
+  r.set_practice("practices/A81001");
+  grpc::Status elsewhere = Respond(stub(), "practices", r, &out);
+  EXPECT_EQ(elsewhere.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(elsewhere.error_message(), ::testing::HasSubstr("response.practice"));
+  EXPECT_THAT(elsewhere.error_message(), ::testing::HasSubstr("11J"));
+
+  r.set_practice("practices/J99903");
+  grpc::Status closed = Respond(stub(), "practices", r, &out);
+  EXPECT_EQ(closed.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(closed.error_message(), ::testing::HasSubstr("response.practice"));
+  EXPECT_THAT(closed.error_message(), ::testing::HasSubstr("not open"));
+
+  r.set_practice("practices/J99901");
+  ASSERT_TRUE(Respond(stub(), "practices", r, &out).ok());
+  EXPECT_EQ(out.locality(), "localities/east-test");
+  EXPECT_EQ(Aggregates("practices").total_responses(), 2);  // the refused ones left no trace
 }
 
 }  // namespace

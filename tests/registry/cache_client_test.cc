@@ -46,9 +46,11 @@ class CacheTest : public ::testing::Test {
     return status.ok() ? absl::OkStatus() : absl::UnknownError(status.error_message());
   }
 
-  std::unique_ptr<RegistryClient> Client(runtime::Cache* cache) {
+  std::unique_ptr<RegistryClient> Client(runtime::Cache* cache,
+                                         absl::Duration fresh_for = absl::Seconds(30)) {
     RegistryClientOptions options;
     options.cache = cache;
+    options.fresh_for = fresh_for;
     return RegistryClient::ForChannel(env_->channel(), options);
   }
 
@@ -133,7 +135,10 @@ TEST_F(CacheTest, ChangesArePublishedOnTheDocumentedChannel) {
 }
 
 TEST_F(CacheTest, RedisKilledMidTestIsBypassedByServerAndClient) {
-  auto client = Client(cache_.get());
+  // Without local copies (fresh_for 0): with Redis down, the client's local copies would answer
+  // for up to 30 s by policy (client_policy_test covers that); here every read must reach the
+  // registry and see its change at once.
+  auto client = Client(cache_.get(), absl::ZeroDuration());
   ASSERT_TRUE(client->GetPractice("J81016").ok());
   env_->redis()->Kill();
   // Reads and writes keep working without Redis.

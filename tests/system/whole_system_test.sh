@@ -24,12 +24,16 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 ctl() { "$build/cli/dorsetctl" "$@"; }
 
 # Credentials as scripts/run makes them: hashes only in the tokens file.
+# One principal per service calling the registry, so each has its own rate limit.
 admin=$(openssl rand -hex 16)
-service=$(openssl rand -hex 16)
-printf '%s' "$service" > "$tmp/service.token"
+finance_token=$(openssl rand -hex 16)
+engagement_token=$(openssl rand -hex 16)
+printf '%s' "$finance_token" > "$tmp/finance.token"
+printf '%s' "$engagement_token" > "$tmp/engagement.token"
 {
   echo "$(printf '%s' "$admin" | sha256sum | cut -d' ' -f1) story-admin admin"
-  echo "$(printf '%s' "$service" | sha256sum | cut -d' ' -f1) story-services reader"
+  echo "$(printf '%s' "$finance_token" | sha256sum | cut -d' ' -f1) story-finance registry-reader"
+  echo "$(printf '%s' "$engagement_token" | sha256sum | cut -d' ' -f1) story-engagement registry-reader"
 } > "$tmp/tokens"
 export DORSETCTL_TOKEN=$admin
 
@@ -51,8 +55,8 @@ start() {
   pids+=(${pid_of[$svc]})
 }
 start registry
-start finance --registry_target="127.0.0.1:${grpc[registry]}" --service_token_file="$tmp/service.token"
-start engagement --registry_target="127.0.0.1:${grpc[registry]}" --service_token_file="$tmp/service.token"
+start finance --registry_target="127.0.0.1:${grpc[registry]}" --service_token_file="$tmp/finance.token"
+start engagement --registry_target="127.0.0.1:${grpc[registry]}" --service_token_file="$tmp/engagement.token"
 # The client's own settings (the servers read DORSET_*).
 export DORSETCTL_REGISTRY=127.0.0.1:${grpc[registry]}
 export DORSETCTL_FINANCE=127.0.0.1:${grpc[finance]}

@@ -16,7 +16,6 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "runtime/api/page_token.h"
-#include "runtime/cache/lru_cache.h"
 #include "runtime/logging/log.h"
 #include "services/engagement/engagement.h"
 #include "services/engagement/names.h"
@@ -76,8 +75,7 @@ int main(int argc, char** argv) {
   if (!store.ok()) return Fail(store.status());
   auto tokens = runtime::PageTokenCodec::ForDataDir(data_dir);
   if (!tokens.ok()) return Fail(tokens.status());
-  runtime::LruCache cache(16);
-  Engagement engagement(**store, cache, /*registry=*/nullptr, *tokens);
+  Engagement engagement(**store, /*registry=*/nullptr, *tokens);
   runtime::Caller tool;
   tool.principal = "engagement-synth";
   tool.roles = {"admin"};

@@ -38,16 +38,47 @@ bool Retryable(grpc::StatusCode code) {
   return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED;
 }
 
+// Failures that say nothing about the value (the registry could not answer), after which a
+// stale local copy may answer instead. NOT_FOUND and the like are answers: never papered over.
+bool CouldNotAnswer(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+         absl::IsResourceExhausted(status) || absl::IsAborted(status) || absl::IsCancelled(status);
+}
+
+const char* StateName(grpc_connectivity_state state) {
+  switch (state) {
+    case GRPC_CHANNEL_IDLE:
+      return "IDLE";
+    case GRPC_CHANNEL_CONNECTING:
+      return "CONNECTING";
+    case GRPC_CHANNEL_READY:
+      return "READY";
+    case GRPC_CHANNEL_TRANSIENT_FAILURE:
+      return "TRANSIENT_FAILURE";
+    case GRPC_CHANNEL_SHUTDOWN:
+      return "SHUTDOWN";
+  }
+  return "UNKNOWN";
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RegistryClient>> RegistryClient::Create(
+    const runtime::ServerConfig& config, runtime::Cache& cache) {
+  ASSIGN_OR_RETURN(RegistryClientOptions options, OptionsFromConfig(config, cache));
+  return Create(std::move(options));
+}
+
+absl::StatusOr<RegistryClientOptions> RegistryClient::OptionsFromConfig(
     const runtime::ServerConfig& config, runtime::Cache& cache) {
   if (config.registry_target.empty()) {
     return absl::InvalidArgumentError("registry_target: required to reach the registry");
   }
   RegistryClientOptions options;
   options.target = config.registry_target;
-  options.cache = &cache;
+  // Without Redis the service's cache is its own memory, where the registry's keys never are:
+  // the client's local copies stand in for it.
+  options.cache = config.redis.empty() ? nullptr : &cache;
   if (!config.registry_tls_ca.empty()) {
     ASSIGN_OR_RETURN(std::string ca, ReadFileTrimmed(config.registry_tls_ca, "registry_tls_ca"));
     grpc::SslCredentialsOptions ssl;
@@ -55,7 +86,8 @@ absl::StatusOr<std::unique_ptr<RegistryClient>> RegistryClient::Create(
     if (!config.registry_tls_cert.empty()) {  // mutual TLS: present this service's certificate
       ASSIGN_OR_RETURN(std::string cert,
                        ReadFileTrimmed(config.registry_tls_cert, "registry_tls_cert"));
-      ASSIGN_OR_RETURN(std::string key, ReadFileTrimmed(config.registry_tls_key, "registry_tls_key"));
+      ASSIGN_OR_RETURN(std::string key,
+                       ReadFileTrimmed(config.registry_tls_key, "registry_tls_key"));
       ssl.pem_cert_chain = cert + "\n";
       ssl.pem_private_key = key + "\n";
     }
@@ -67,7 +99,7 @@ absl::StatusOr<std::unique_ptr<RegistryClient>> RegistryClient::Create(
     ASSIGN_OR_RETURN(options.bearer_token,
                      ReadFileTrimmed(config.service_token_file, "service_token_file"));
   }
-  return Create(std::move(options));
+  return options;
 }
 
 absl::StatusOr<std::unique_ptr<RegistryClient>> RegistryClient::Create(
@@ -76,6 +108,15 @@ absl::StatusOr<std::unique_ptr<RegistryClient>> RegistryClient::Create(
   if (options.credentials == nullptr) options.credentials = grpc::InsecureChannelCredentials();
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
+  // Reconnect within about a second of the registry coming back (gRPC's default backoff grows
+  // to 120 s). Jitter (gRPC's ±20 %) still spreads the clients.
+  const int min_backoff_ms = static_cast<int>(
+      std::max<int64_t>(1, absl::ToInt64Milliseconds(options.min_reconnect_backoff)));
+  const int max_backoff_ms = static_cast<int>(
+      std::max<int64_t>(min_backoff_ms, absl::ToInt64Milliseconds(options.max_reconnect_backoff)));
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, min_backoff_ms);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, min_backoff_ms);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff_ms);
   auto channel = grpc::CreateCustomChannel(options.target, options.credentials, args);
   return ForChannel(std::move(channel), std::move(options));
 }
@@ -90,7 +131,8 @@ RegistryClient::RegistryClient(std::shared_ptr<grpc::Channel> channel,
                                RegistryClientOptions options)
     : options_(std::move(options)),
       channel_(std::move(channel)),
-      stub_(v1::RegistryService::NewStub(channel_)) {
+      stub_(v1::RegistryService::NewStub(channel_)),
+      local_(options_.local_entries, options_.clock) {
   options_.max_attempts = std::max(1, options_.max_attempts);
 }
 
@@ -104,7 +146,37 @@ std::unique_ptr<grpc::ClientContext> RegistryClient::NewContext() const {
 }
 
 RegistryClientStats RegistryClient::stats() const {
-  return {cache_hits_.load(), cache_misses_.load(), rpcs_.load(), retries_.load()};
+  RegistryClientStats stats;
+  stats.cache_hits = cache_hits_.load();
+  stats.cache_misses = cache_misses_.load();
+  stats.rpcs = rpcs_.load();
+  stats.retries = retries_.load();
+  stats.local_hits = local_hits_.load();
+  stats.coalesced = flights_.joined();
+  stats.stale_served = stale_served_.load();
+  return stats;
+}
+
+RegistryHealth RegistryClient::Health() {
+  const grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
+  RegistryHealth health;
+  switch (state) {
+    case GRPC_CHANNEL_READY:
+      health.up = true;
+      break;
+    case GRPC_CHANNEL_TRANSIENT_FAILURE:
+    case GRPC_CHANNEL_SHUTDOWN:
+      health.up = false;
+      break;
+    default:  // IDLE, CONNECTING: as good as the last call was
+      health.up = !unreachable_.load();
+      break;
+  }
+  health.detail = StateName(state);
+  if (unreachable_.load() && state != GRPC_CHANNEL_READY) {
+    health.detail += "; the last call could not reach it";
+  }
+  return health;
 }
 
 absl::Status RegistryClient::CallWithRetry(
@@ -124,6 +196,7 @@ absl::Status RegistryClient::CallWithRetry(
         absl::Uniform<int64_t>(bitgen, 0, absl::ToInt64Microseconds(backoff) + 1)));
     backoff = std::min(backoff * 2, options_.max_backoff);
   }
+  unreachable_.store(!status.ok() && Retryable(status.error_code()));
   return runtime::FromGrpcStatus(status);
 }
 
@@ -143,89 +216,168 @@ bool RegistryClient::ReadCache(const std::string& key, google::protobuf::Message
   return false;
 }
 
-absl::StatusOr<v1::Practice> RegistryClient::GetPractice(std::string_view ods_code) {
+absl::Status RegistryClient::Read(
+    const std::string& local_key, const std::string& shared_key, google::protobuf::Message& out,
+    const std::function<absl::Status(google::protobuf::Message&)>& fetch, Freshness* freshness) {
+  Freshness ignored;
+  if (freshness == nullptr) freshness = &ignored;
+  // 1. The registry's keys in the shared cache: the registry keeps them current.
+  bool shared_answered = false;
+  if (options_.cache != nullptr && !shared_key.empty()) {
+    if (ReadCache(shared_key, out)) {
+      local_.Set(local_key, out.SerializeAsString(), options_.max_stale);
+      *freshness = Freshness{false, options_.clock()};
+      return absl::OkStatus();
+    }
+    shared_answered = options_.cache->Reachable();  // a real miss, not a fault
+  }
+  // 2. No shared cache to ask: a local copy younger than fresh_for.
+  std::optional<runtime::LruCache::Timed> local = local_.GetWithTime(local_key);
+  if (!shared_answered && local.has_value() &&
+      options_.clock() - local->stored < options_.fresh_for && out.ParseFromString(local->value)) {
+    local_hits_.fetch_add(1, std::memory_order_relaxed);
+    *freshness = Freshness{false, local->stored};
+    return absl::OkStatus();
+  }
+  // 3. The registry: one call per key at a time, shared by everyone asking meanwhile.
+  absl::StatusOr<std::string> fetched =
+      flights_.Do(local_key, [&]() -> absl::StatusOr<std::string> {
+        std::unique_ptr<google::protobuf::Message> value(out.New());
+        RETURN_IF_ERROR(fetch(*value));
+        std::string bytes = value->SerializeAsString();
+        // Kept until max_stale: after fresh_for it answers only when the registry cannot.
+        local_.Set(local_key, bytes, options_.max_stale);
+        return bytes;
+      });
+  if (fetched.ok() && out.ParseFromString(*fetched)) {
+    *freshness = Freshness{false, options_.clock()};
+    return absl::OkStatus();
+  }
+  // 4. The registry could not answer: a local copy younger than max_stale, marked stale.
+  if (!fetched.ok() && CouldNotAnswer(fetched.status()) && local.has_value() &&
+      options_.clock() - local->stored < options_.max_stale && out.ParseFromString(local->value)) {
+    stale_served_.fetch_add(1, std::memory_order_relaxed);
+    *freshness = Freshness{true, local->stored};
+    return absl::OkStatus();
+  }
+  out.Clear();
+  if (fetched.ok()) return absl::InternalError("registry client: unreadable registry answer");
+  return fetched.status();
+}
+
+absl::StatusOr<v1::Practice> RegistryClient::GetPractice(std::string_view ods_code,
+                                                         Freshness* freshness) {
   const std::string code = StripCollection(ods_code, "practices");
   v1::Practice practice;
-  if (ReadCache(cache_keys::Practice(code), practice)) return practice;
-  v1::GetPracticeRequest request;
-  request.set_name(absl::StrCat("practices/", code));
-  RETURN_IF_ERROR(CallWithRetry([&](grpc::ClientContext& context) {
-    return stub_->GetPractice(&context, request, &practice);
-  }));
+  RETURN_IF_ERROR(Read(
+      cache_keys::Practice(code), cache_keys::Practice(code), practice,
+      [&](google::protobuf::Message& out) {
+        v1::GetPracticeRequest request;
+        request.set_name(absl::StrCat("practices/", code));
+        return CallWithRetry([&](grpc::ClientContext& context) {
+          return stub_->GetPractice(&context, request, static_cast<v1::Practice*>(&out));
+        });
+      },
+      freshness));
   return practice;
 }
 
-absl::StatusOr<v1::Locality> RegistryClient::GetLocality(std::string_view locality_id) {
+absl::StatusOr<v1::Locality> RegistryClient::GetLocality(std::string_view locality_id,
+                                                         Freshness* freshness) {
   const std::string id = StripCollection(locality_id, "localities");
   v1::Locality locality;
-  if (ReadCache(cache_keys::Locality(id), locality)) return locality;
-  v1::GetLocalityRequest request;
-  request.set_name(absl::StrCat("localities/", id));
-  RETURN_IF_ERROR(CallWithRetry([&](grpc::ClientContext& context) {
-    return stub_->GetLocality(&context, request, &locality);
-  }));
+  RETURN_IF_ERROR(Read(
+      cache_keys::Locality(id), cache_keys::Locality(id), locality,
+      [&](google::protobuf::Message& out) {
+        v1::GetLocalityRequest request;
+        request.set_name(absl::StrCat("localities/", id));
+        return CallWithRetry([&](grpc::ClientContext& context) {
+          return stub_->GetLocality(&context, request, static_cast<v1::Locality*>(&out));
+        });
+      },
+      freshness));
   return locality;
 }
 
-absl::StatusOr<std::vector<v1::Locality>> RegistryClient::ListLocalities() {
+absl::StatusOr<std::vector<v1::Locality>> RegistryClient::ListLocalities(Freshness* freshness) {
   v1::ListLocalitiesResponse all;
-  if (!ReadCache(cache_keys::AllLocalities(), all)) {
-    std::string page_token;
-    do {
-      v1::ListLocalitiesRequest request;
-      request.set_page_size(1000);
-      request.set_page_token(page_token);
-      v1::ListLocalitiesResponse page;
-      RETURN_IF_ERROR(CallWithRetry([&](grpc::ClientContext& context) {
-        return stub_->ListLocalities(&context, request, &page);
-      }));
-      for (auto& locality : *page.mutable_localities()) *all.add_localities() = std::move(locality);
-      page_token = page.next_page_token();
-    } while (!page_token.empty());
-  }
+  RETURN_IF_ERROR(Read(
+      cache_keys::AllLocalities(), cache_keys::AllLocalities(), all,
+      [&](google::protobuf::Message& out) -> absl::Status {
+        auto& result = static_cast<v1::ListLocalitiesResponse&>(out);
+        std::string page_token;
+        do {
+          v1::ListLocalitiesRequest request;
+          request.set_page_size(1000);
+          request.set_page_token(page_token);
+          v1::ListLocalitiesResponse page;
+          RETURN_IF_ERROR(CallWithRetry([&](grpc::ClientContext& context) {
+            return stub_->ListLocalities(&context, request, &page);
+          }));
+          for (auto& l : *page.mutable_localities()) *result.add_localities() = std::move(l);
+          page_token = page.next_page_token();
+        } while (!page_token.empty());
+        return absl::OkStatus();
+      },
+      freshness));
   return std::vector<v1::Locality>(all.localities().begin(), all.localities().end());
 }
 
-absl::StatusOr<v1::Cluster> RegistryClient::GetCluster(std::string_view cluster_id) {
+absl::StatusOr<v1::Cluster> RegistryClient::GetCluster(std::string_view cluster_id,
+                                                       Freshness* freshness) {
   const std::string id = StripCollection(cluster_id, "clusters");
   v1::Cluster cluster;
-  if (ReadCache(cache_keys::Cluster(id), cluster)) return cluster;
-  v1::GetClusterRequest request;
-  request.set_name(absl::StrCat("clusters/", id));
-  RETURN_IF_ERROR(CallWithRetry([&](grpc::ClientContext& context) {
-    return stub_->GetCluster(&context, request, &cluster);
-  }));
+  RETURN_IF_ERROR(Read(
+      cache_keys::Cluster(id), cache_keys::Cluster(id), cluster,
+      [&](google::protobuf::Message& out) {
+        v1::GetClusterRequest request;
+        request.set_name(absl::StrCat("clusters/", id));
+        return CallWithRetry([&](grpc::ClientContext& context) {
+          return stub_->GetCluster(&context, request, static_cast<v1::Cluster*>(&out));
+        });
+      },
+      freshness));
   return cluster;
 }
 
-absl::StatusOr<std::vector<v1::Cluster>> RegistryClient::ListClusters() {
+absl::StatusOr<std::vector<v1::Cluster>> RegistryClient::ListClusters(Freshness* freshness) {
   v1::ListClustersResponse all;
-  if (!ReadCache(cache_keys::AllClusters(), all)) {
-    std::string page_token;
-    do {
-      v1::ListClustersRequest request;
-      request.set_page_size(1000);
-      request.set_page_token(page_token);
-      v1::ListClustersResponse page;
-      RETURN_IF_ERROR(CallWithRetry([&](grpc::ClientContext& context) {
-        return stub_->ListClusters(&context, request, &page);
-      }));
-      for (auto& cluster : *page.mutable_clusters()) *all.add_clusters() = std::move(cluster);
-      page_token = page.next_page_token();
-    } while (!page_token.empty());
-  }
+  RETURN_IF_ERROR(Read(
+      cache_keys::AllClusters(), cache_keys::AllClusters(), all,
+      [&](google::protobuf::Message& out) -> absl::Status {
+        auto& result = static_cast<v1::ListClustersResponse&>(out);
+        std::string page_token;
+        do {
+          v1::ListClustersRequest request;
+          request.set_page_size(1000);
+          request.set_page_token(page_token);
+          v1::ListClustersResponse page;
+          RETURN_IF_ERROR(CallWithRetry([&](grpc::ClientContext& context) {
+            return stub_->ListClusters(&context, request, &page);
+          }));
+          for (auto& c : *page.mutable_clusters()) *result.add_clusters() = std::move(c);
+          page_token = page.next_page_token();
+        } while (!page_token.empty());
+        return absl::OkStatus();
+      },
+      freshness));
   return std::vector<v1::Cluster>(all.clusters().begin(), all.clusters().end());
 }
 
-absl::StatusOr<v1::AreaSummary> RegistryClient::GetAreaSummary(std::string_view governing_body) {
+absl::StatusOr<v1::AreaSummary> RegistryClient::GetAreaSummary(std::string_view governing_body,
+                                                               Freshness* freshness) {
   const std::string code = StripCollection(governing_body, "governingBodies");
   v1::AreaSummary summary;
-  if (ReadCache(cache_keys::Summary(code), summary)) return summary;
-  v1::GetAreaSummaryRequest request;
-  request.set_name(absl::StrCat("governingBodies/", code));
-  RETURN_IF_ERROR(CallWithRetry([&](grpc::ClientContext& context) {
-    return stub_->GetAreaSummary(&context, request, &summary);
-  }));
+  RETURN_IF_ERROR(Read(
+      cache_keys::Summary(code), cache_keys::Summary(code), summary,
+      [&](google::protobuf::Message& out) {
+        v1::GetAreaSummaryRequest request;
+        request.set_name(absl::StrCat("governingBodies/", code));
+        return CallWithRetry([&](grpc::ClientContext& context) {
+          return stub_->GetAreaSummary(&context, request, static_cast<v1::AreaSummary*>(&out));
+        });
+      },
+      freshness));
   return summary;
 }
 

@@ -18,6 +18,23 @@ TEST(LruCacheTest, EvictsLeastRecentlyUsedBeyondCapacity) {
   EXPECT_EQ(cache.size(), 2u);
 }
 
+TEST(LruCacheTest, GetWithTimeSaysWhenTheValueWasStored) {
+  absl::Time now = absl::FromUnixSeconds(1000);
+  LruCache cache(10, [&now] { return now; });
+  cache.Set("k", "v1", absl::Seconds(60));
+  now += absl::Seconds(7);
+  auto timed = cache.GetWithTime("k");
+  ASSERT_TRUE(timed.has_value());
+  EXPECT_EQ(timed->value, "v1");
+  EXPECT_EQ(timed->stored, absl::FromUnixSeconds(1000));
+  cache.Set("k", "v2", absl::Seconds(60));  // a refill restamps it
+  timed = cache.GetWithTime("k");
+  ASSERT_TRUE(timed.has_value());
+  EXPECT_EQ(timed->value, "v2");
+  EXPECT_EQ(timed->stored, absl::FromUnixSeconds(1007));
+  EXPECT_EQ(cache.GetWithTime("missing"), std::nullopt);
+}
+
 TEST(LruCacheTest, EntriesExpireAfterTheirTtl) {
   absl::Time now = absl::FromUnixSeconds(1000);
   LruCache cache(10, [&now] { return now; });
