@@ -27,7 +27,7 @@ RUN apt-get update \
       cmake ninja-build g++ pkg-config \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev grpc-proto \
       libhiredis-dev libsqlite3-dev libgtest-dev libgmock-dev prometheus-cpp-dev libcpp-httplib-dev \
-      libspdlog-dev libssl-dev nlohmann-json3-dev \
+      libspdlog-dev libssl-dev nlohmann-json3-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

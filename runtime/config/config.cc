@@ -11,6 +11,7 @@
 #include "runtime/base/string_view.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/database_url.h"
 
 namespace dorset::runtime {
 namespace {
@@ -71,6 +72,9 @@ const std::vector<Setting>& Settings() {
       DORSET_STRING_SETTING(grpc_listen, "gRPC listen address host:port (port 0 = any free)"),
       DORSET_STRING_SETTING(ops_listen, "HTTP ops address for /livez /readyz /metrics"),
       DORSET_STRING_SETTING(data_dir, "directory holding the service's SQLite store"),
+      DORSET_STRING_SETTING(database, "sqlite:///path or postgres://user@host:port/db?sslmode="
+                                      "... (empty: <data_dir>/<service>.db)"),
+      DORSET_STRING_SETTING(database_password_file, "file holding the PostgreSQL password"),
       DORSET_STRING_SETTING(redis, "Redis host:port for the shared cache; empty = in-process"),
       DORSET_STRING_SETTING(tls_cert, "PEM certificate chain for the gRPC port"),
       DORSET_STRING_SETTING(tls_key, "PEM private key for the gRPC port"),
@@ -193,6 +197,13 @@ absl::Status Validate(const ServerConfig& c) {
     }
   }
   if (c.data_dir.empty()) return InvalidArgument("data_dir", "must not be empty");
+  if (auto url = storage::ParseDatabaseUrl(c.database, c.data_dir, c.service); !url.ok()) {
+    return url.status();  // names `database`
+  }
+  if (!c.database_password_file.empty() && !std::filesystem::exists(c.database_password_file)) {
+    return InvalidArgument("database_password_file",
+                           absl::StrCat("file not found: ", c.database_password_file));
+  }
   const bool has_tls = !c.tls_cert.empty() || !c.tls_key.empty();
   if (has_tls && (c.tls_cert.empty() || c.tls_key.empty())) {
     return InvalidArgument(c.tls_cert.empty() ? "tls_cert" : "tls_key",

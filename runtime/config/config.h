@@ -25,6 +25,8 @@ struct ServerConfig {
   std::string grpc_listen;    // host:port; port 0 picks a free port
   std::string ops_listen;     // host:port of the HTTP ops server (/livez /readyz /metrics)
   std::string data_dir;       // the service's SQLite store lives here
+  std::string database;       // empty: SQLite under data_dir; or sqlite:///path, postgres://...
+  std::string database_password_file;  // PostgreSQL password (never in the URI, never logged)
   std::string redis;          // host:port; empty = in-process LRU cache
   std::string tls_cert;       // PEM server certificate chain
   std::string tls_key;        // PEM private key

@@ -1,0 +1,180 @@
+#include "runtime/storage/database.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "runtime/status/status_macros.h"
+#include "runtime/storage/migrations.h"
+
+namespace dorset::runtime::storage {
+namespace {
+
+// How long a disk-full fault keeps readiness down without a new failure or a good write; after
+// it, a probe tests the database again (a store written rarely has no other way to clear it).
+constexpr absl::Duration kResourceFaultHold = absl::Seconds(30);
+// Health() answers from memory when the database answered this recently.
+constexpr absl::Duration kHealthProbeInterval = absl::Seconds(1);
+
+bool IsStorageFault(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kResourceExhausted;
+}
+
+void SleepJittered(absl::Duration upper) {
+  thread_local absl::BitGen gen;
+  absl::SleepFor(upper / 2 +
+                 absl::Nanoseconds(absl::Uniform<int64_t>(
+                     gen, 0, std::max<int64_t>(1, absl::ToInt64Nanoseconds(upper / 2)))));
+}
+
+}  // namespace
+
+absl::StatusOr<Statement> Transaction::Prepare(std::string_view sql) {
+  ASSIGN_OR_RETURN(std::unique_ptr<StatementBackend> backend, connection_.Prepare(sql));
+  return Statement(std::move(backend));
+}
+
+Database::Database(std::unique_ptr<Connector> connector, DatabaseOptions options)
+    : connector_(std::move(connector)), engine_(connector_->engine()), options_(options) {
+  const PoolShape shape = connector_->pool_shape();
+  writers_ = std::make_unique<ConnectionPool>(connector_.get(), shape.writers,
+                                              /*read_only=*/false, options_.reconnect_backoff);
+  if (!shape.shared) {
+    readers_ = std::make_unique<ConnectionPool>(connector_.get(), shape.readers,
+                                                /*read_only=*/true, options_.reconnect_backoff);
+  }
+}
+
+Database::~Database() = default;
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(std::unique_ptr<Connector> connector,
+                                                         DatabaseOptions options) {
+  RETURN_IF_ERROR(CheckSequence(options.migrations));
+  std::unique_ptr<Database> db(new Database(std::move(connector), options));  // private
+  // Away at start is not fatal: Health() says so and the next contact migrates.
+  if (absl::Status status = db->EnsureMigrated(); !status.ok() && !IsStorageFault(status)) {
+    return status;
+  }
+  return db;
+}
+
+absl::Status Database::Write(TransactionFn fn) {
+  RETURN_IF_ERROR(EnsureMigrated());
+  return Run(TransactionMode::kWrite, fn);
+}
+
+absl::Status Database::Read(TransactionFn fn) {
+  RETURN_IF_ERROR(EnsureMigrated());
+  return Run(TransactionMode::kRead, fn);
+}
+
+absl::Status Database::Run(TransactionMode mode, TransactionFn fn) {
+  ConnectionPool& pool = mode == TransactionMode::kRead && readers_ ? *readers_ : *writers_;
+  const int max_stale =
+      std::max(connector_->pool_shape().writers, connector_->pool_shape().readers) + 1;
+  absl::Duration backoff = options_.retry_backoff.initial;
+  int attempts = 0;
+  int stale = 0;
+  absl::Status status;
+  while (true) {
+    bool retry = false;
+    bool fresh_connection_may_help = false;
+    status = RunOnce(pool, mode, fn, retry, fresh_connection_may_help);
+    if (status.ok()) break;
+    // A pooled connection that died while idle (the server restarted) fails at BEGIN, before
+    // anything was sent: take the next one, or open a new one.
+    if (fresh_connection_may_help && ++stale <= max_stale) continue;
+    if (retry && ++attempts < options_.max_attempts) {
+      retries_.fetch_add(1, std::memory_order_relaxed);
+      SleepJittered(backoff);
+      backoff = std::min(backoff * 2, options_.retry_backoff.max);
+      continue;
+    }
+    if (retry) {
+      status = absl::AbortedError(
+          absl::StrCat("transaction gave up after ", attempts, " attempts: ", status.message()));
+    }
+    break;
+  }
+  NoteOutcome(status);
+  return status;
+}
+
+absl::Status Database::RunOnce(ConnectionPool& pool, TransactionMode mode, TransactionFn fn,
+                               bool& retry, bool& fresh_connection_may_help) {
+  ASSIGN_OR_RETURN(ConnectionPool::Lease connection, pool.Acquire());
+  connection->TakeRetryable();
+  if (absl::Status begun = connection->Begin(mode); !begun.ok()) {
+    fresh_connection_may_help = connection->broken();
+    retry = connection->TakeRetryable();
+    return begun;
+  }
+  Transaction tx(*connection, engine_);
+  absl::Status status = fn(tx);
+  if (status.ok()) {
+    status = connection->Commit();  // the engine rolls back when COMMIT fails
+  } else {
+    connection->Rollback();
+  }
+  retry = connection->TakeRetryable();
+  return status;
+}
+
+void Database::NoteOutcome(const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  if (status.ok()) {
+    last_failure_ = absl::OkStatus();
+    last_ok_ = absl::Now();
+  } else if (IsStorageFault(status)) {
+    last_failure_ = status;
+    last_failure_at_ = absl::Now();
+  }
+}
+
+absl::Status Database::EnsureMigrated() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (migrated_) return absl::OkStatus();
+    if (!permanent_error_.ok()) return permanent_error_;
+  }
+  absl::MutexLock one_at_a_time(&migrate_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (migrated_) return absl::OkStatus();
+  }
+  absl::Status status = absl::OkStatus();
+  if (!options_.migrations.empty()) {
+    status = Run(TransactionMode::kMigrate,
+                 [&](Transaction& tx) { return ApplyMigrations(tx, options_.migrations); });
+  }
+  absl::MutexLock lock(&mu_);
+  if (status.ok()) {
+    migrated_ = true;
+  } else if (!IsStorageFault(status) && status.code() != absl::StatusCode::kAborted) {
+    permanent_error_ = status;
+  }
+  return status;
+}
+
+absl::Status Database::Health() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!permanent_error_.ok()) return permanent_error_;
+    const absl::Time now = absl::Now();
+    if (last_failure_.code() == absl::StatusCode::kResourceExhausted &&
+        now - last_failure_at_ < kResourceFaultHold) {
+      return last_failure_;
+    }
+    if (last_failure_.ok() && now - last_ok_ < kHealthProbeInterval) return absl::OkStatus();
+  }
+  // Probe: a read costs a round trip and reconnects when the database is back.
+  return Read([](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement probe, tx.Prepare("SELECT 1"));
+    return probe.Run();
+  });
+}
+
+}  // namespace dorset::runtime::storage

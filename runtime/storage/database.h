@@ -1,0 +1,126 @@
+// The storage lane's database, the same for SQLite and PostgreSQL: a pool of connections,
+// transactions run as a function (committed when it returns OK, rolled back otherwise, run again
+// on a serialization failure, deadlock or busy database), schema migrations at open, and a
+// health state for readiness. SQL uses `?` placeholders on both engines.
+//
+//   ASSIGN_OR_RETURN(DatabaseUrl url, ParseDatabaseUrl(config.database, config.data_dir,
+//   "finance")); ASSIGN_OR_RETURN(auto db, OpenDatabase(url, password, {.migrations = ...}));  //
+//   open.h RETURN_IF_ERROR(db->Write([&](Transaction& tx) -> absl::Status {
+//     ASSIGN_OR_RETURN(Statement insert, tx.Prepare("INSERT INTO plan (id, name) VALUES (?, ?)"));
+//     return insert.Bind(1, id).Bind(2, name).Run();
+//   }));
+//   host.AddReadinessCheck([&] { return db->Health(); });
+//
+// An unreachable database at open is not an error: Open returns a Database whose Health() and
+// calls say UNAVAILABLE, and every later call or Health() probe tries again (with backoff) until
+// it answers; then the migrations run. Only a permanent fault (a schema newer than the binary, a
+// migration that fails) makes Open fail.
+#ifndef DORSET_RUNTIME_STORAGE_DATABASE_H_
+#define DORSET_RUNTIME_STORAGE_DATABASE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "runtime/storage/connection_pool.h"
+#include "runtime/storage/engine.h"
+#include "runtime/storage/migration.h"
+#include "runtime/storage/statement.h"
+
+namespace dorset::runtime::storage {
+
+// The view of one open transaction handed to the function given to Write or Read.
+class Transaction {
+ public:
+  explicit Transaction(Connection& connection, Engine engine)
+      : connection_(connection), engine_(engine) {}
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  absl::StatusOr<Statement> Prepare(std::string_view sql);
+  // Runs one or more statements that return no rows.
+  absl::Status Exec(std::string_view sql) { return connection_.Exec(sql); }
+  // For the rare statement whose SQL differs between the engines.
+  Engine engine() const { return engine_; }
+
+ private:
+  Connection& connection_;
+  Engine engine_;
+};
+
+struct DatabaseOptions {
+  // Applied in order at open (or at the first contact when the database was away).
+  std::span<const Migration> migrations;
+  // A transaction that hits a serialization failure, deadlock or busy database runs again, up
+  // to this many attempts in all, sleeping a jittered, doubling backoff between attempts.
+  int max_attempts = 8;
+  Backoff retry_backoff{absl::Milliseconds(2), absl::Milliseconds(200)};
+  // Between attempts to reach a database that is away.
+  Backoff reconnect_backoff{absl::Milliseconds(50), absl::Seconds(2)};
+};
+
+class Database {
+ public:
+  static absl::StatusOr<std::unique_ptr<Database>> Open(std::unique_ptr<Connector> connector,
+                                                        DatabaseOptions options = {});
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  using TransactionFn = absl::FunctionRef<absl::Status(Transaction&)>;
+  // Runs `fn` in a write transaction and commits when it returns OK. A serialization failure,
+  // deadlock or busy database runs it again from the start (so `fn` must only touch the
+  // database and its own locals); after max_attempts the result is ABORTED. A lost connection
+  // is UNAVAILABLE: the write may or may not have committed only if the loss hit the COMMIT.
+  absl::Status Write(TransactionFn fn);
+  // Runs `fn` in a read-only transaction (one snapshot). Do not call Write or Read inside `fn`
+  // (SQLite's single writer would wait for itself).
+  absl::Status Read(TransactionFn fn);
+
+  // OK while the database answers; UNAVAILABLE (connection lost, database unreachable),
+  // RESOURCE_EXHAUSTED (disk full) or FAILED_PRECONDITION (schema refused) otherwise. While it
+  // is away each call probes it again once the reconnect backoff allows.
+  absl::Status Health();
+
+  Engine engine() const { return engine_; }
+  // Transactions run again after a serialization failure, deadlock or busy database (metrics).
+  int64_t retries() const { return retries_.load(std::memory_order_relaxed); }
+  // Where the database is, without secrets.
+  std::string Describe() const { return connector_->Describe(); }
+
+ private:
+  Database(std::unique_ptr<Connector> connector, DatabaseOptions options);
+  absl::Status Run(TransactionMode mode, TransactionFn fn);
+  absl::Status RunOnce(ConnectionPool& pool, TransactionMode mode, TransactionFn fn, bool& retry,
+                       bool& fresh_connection_may_help);
+  absl::Status EnsureMigrated();
+  void NoteOutcome(const absl::Status& status);
+
+  std::unique_ptr<Connector> connector_;
+  const Engine engine_;
+  const DatabaseOptions options_;
+  std::unique_ptr<ConnectionPool> writers_;
+  std::unique_ptr<ConnectionPool> readers_;  // null when shared with writers_
+  std::atomic<int64_t> retries_{0};
+
+  absl::Mutex migrate_mu_;  // one migration run at a time
+  absl::Mutex mu_;
+  bool migrated_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status permanent_error_ ABSL_GUARDED_BY(mu_);  // e.g. a schema newer than the binary
+  absl::Status last_failure_ ABSL_GUARDED_BY(mu_);     // UNAVAILABLE / RESOURCE_EXHAUSTED
+  absl::Time last_failure_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time last_ok_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+};
+
+}  // namespace dorset::runtime::storage
+
+#endif  // DORSET_RUNTIME_STORAGE_DATABASE_H_

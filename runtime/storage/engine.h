@@ -1,0 +1,96 @@
+// What a database engine implements for the storage lane (runtime/storage/database.h): a
+// Connector that opens connections, a Connection that runs transactions, and a StatementBackend
+// behind each Statement. Services never see this file; they use Database, Transaction and
+// Statement. The engines live in runtime/storage/sqlite/ and runtime/storage/postgres/.
+//
+//   class MyConnector : public storage::Connector {
+//     absl::StatusOr<std::unique_ptr<storage::Connection>> Connect(bool read_only) override;
+//     ...
+//   };
+//   ASSIGN_OR_RETURN(auto db, storage::Database::Open(std::make_unique<MyConnector>(), options));
+#ifndef DORSET_RUNTIME_STORAGE_ENGINE_H_
+#define DORSET_RUNTIME_STORAGE_ENGINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace dorset::runtime::storage {
+
+enum class Engine { kSqlite, kPostgres };
+// "sqlite" or "postgres" (test names and logs use it).
+std::string_view EngineName(Engine engine);
+
+enum class TransactionMode {
+  kRead,     // a consistent snapshot, no writes
+  kWrite,    // SQLite: BEGIN IMMEDIATE; PostgreSQL: SERIALIZABLE
+  kMigrate,  // the schema lock: SQLite BEGIN IMMEDIATE; PostgreSQL READ COMMITTED + advisory lock
+};
+
+// One prepared statement of one connection. Bind indexes start at 1, columns at 0.
+class StatementBackend {
+ public:
+  virtual ~StatementBackend() = default;
+  virtual void BindInt(int index, int64_t value) = 0;
+  virtual void BindText(int index, std::string_view text) = 0;
+  virtual void BindBlob(int index, std::string_view bytes) = 0;
+  virtual void BindNull(int index) = 0;
+  virtual absl::StatusOr<bool> Step() = 0;
+  virtual void Reset() = 0;
+  virtual int64_t Changes() const = 0;
+  virtual bool IsNull(int column) const = 0;
+  virtual int64_t Int(int column) const = 0;
+  virtual std::string Text(int column) const = 0;
+  virtual std::string Blob(int column) const = 0;
+};
+
+// One connection to the database; used by one thread at a time (the pool hands it out).
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual absl::Status Begin(TransactionMode mode) = 0;
+  virtual absl::Status Commit() = 0;
+  virtual void Rollback() = 0;
+  // Runs one or more statements that return no rows (schema changes, SET ...).
+  virtual absl::Status Exec(std::string_view sql) = 0;
+  virtual absl::StatusOr<std::unique_ptr<StatementBackend>> Prepare(std::string_view sql) = 0;
+  // True once the connection is unusable (the server went away): the pool discards it.
+  virtual bool broken() const = 0;
+
+  // Engines call NoteRetryable() when a statement failed in a way that running the whole
+  // transaction again may cure (serialization failure, deadlock, busy); Database::Write asks.
+  void NoteRetryable() { retryable_ = true; }
+  bool TakeRetryable() { return std::exchange(retryable_, false); }
+
+ private:
+  bool retryable_ = false;
+};
+
+// How many connections a database keeps: SQLite allows one writer beside many readers (WAL);
+// PostgreSQL takes reads and writes on any of `writers` connections (shared pool).
+struct PoolShape {
+  int writers = 1;
+  int readers = 4;
+  bool shared = false;  // readers and writers draw from one pool of `writers` connections
+};
+
+class Connector {
+ public:
+  virtual ~Connector() = default;
+  virtual Engine engine() const = 0;
+  virtual PoolShape pool_shape() const = 0;
+  // Opens a connection. UNAVAILABLE when the database cannot be reached (the caller retries
+  // with backoff); another code when retrying cannot help.
+  virtual absl::StatusOr<std::unique_ptr<Connection>> Connect(bool read_only) = 0;
+  // Where the database is, without secrets (for logs and messages).
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace dorset::runtime::storage
+
+#endif  // DORSET_RUNTIME_STORAGE_ENGINE_H_

@@ -1,0 +1,37 @@
+#include "runtime/storage/open.h"
+
+#include "runtime/status/status_macros.h"
+#include "runtime/storage/postgres/postgres_engine.h"
+#include "runtime/storage/sqlite/sqlite_engine.h"
+
+namespace dorset::runtime::storage {
+
+absl::StatusOr<std::unique_ptr<Database>> OpenDatabase(const DatabaseUrl& url,
+                                                       const OpenSettings& settings,
+                                                       MigrationsFor migrations,
+                                                       DatabaseOptions options) {
+  std::unique_ptr<Connector> connector;
+  if (url.kind == DatabaseUrl::Kind::kSqlite) {
+    connector = std::make_unique<SqliteConnector>(
+        url.sqlite_path, SqliteOptions{.readers = settings.sqlite_readers});
+  } else {
+    connector = std::make_unique<PostgresConnector>(
+        url.postgres_uri, PostgresOptions{.connections = settings.postgres_connections,
+                                          .password = settings.password});
+  }
+  if (migrations != nullptr) options.migrations = migrations(connector->engine());
+  return Database::Open(std::move(connector), options);
+}
+
+absl::StatusOr<std::unique_ptr<Database>> OpenServiceDatabase(const ServerConfig& config,
+                                                              MigrationsFor migrations) {
+  ASSIGN_OR_RETURN(DatabaseUrl url,
+                   ParseDatabaseUrl(config.database, config.data_dir, config.service));
+  OpenSettings settings;
+  if (!config.database_password_file.empty()) {
+    ASSIGN_OR_RETURN(settings.password, ReadPasswordFile(config.database_password_file));
+  }
+  return OpenDatabase(url, settings, migrations);
+}
+
+}  // namespace dorset::runtime::storage

@@ -1,0 +1,131 @@
+#include "runtime/storage/sqlite/sqlite_engine.h"
+
+#include <sqlite3.h>
+
+#include "absl/container/flat_hash_map.h"
+#include "runtime/base/string_view.h"
+#include "runtime/sqlite/database.h"
+#include "runtime/status/status_macros.h"
+
+namespace dorset::runtime::storage {
+namespace {
+
+class SqliteConnection;
+
+// A cached runtime/sqlite Statement lent to one Statement handle at a time.
+struct CachedStatement {
+  sqlite::Statement statement;
+  bool in_use = false;
+};
+
+class SqliteStatement : public StatementBackend {
+ public:
+  SqliteStatement(SqliteConnection* connection, CachedStatement* cached,
+                  std::unique_ptr<sqlite::Statement> owned)
+      : connection_(connection), cached_(cached), owned_(std::move(owned)) {}
+  ~SqliteStatement() override;
+
+  void BindInt(int index, int64_t value) override { stmt().Bind(index, value); }
+  void BindText(int index, std::string_view text) override { stmt().Bind(index, text); }
+  void BindBlob(int index, std::string_view bytes) override { stmt().BindBlob(index, bytes); }
+  void BindNull(int index) override { stmt().BindNull(index); }
+  absl::StatusOr<bool> Step() override;
+  void Reset() override {
+    stmt().Reset();
+    changes_ = 0;
+  }
+  int64_t Changes() const override { return changes_; }
+  bool IsNull(int column) const override { return stmt().IsNull(column); }
+  int64_t Int(int column) const override { return stmt().Int(column); }
+  std::string Text(int column) const override { return stmt().Text(column); }
+  std::string Blob(int column) const override { return stmt().Blob(column); }
+
+ private:
+  sqlite::Statement& stmt() const { return owned_ ? *owned_ : cached_->statement; }
+
+  SqliteConnection* connection_;
+  CachedStatement* cached_;                   // the connection's, or null when owned_
+  std::unique_ptr<sqlite::Statement> owned_;  // a second use of a statement already lent
+  int64_t changes_ = 0;
+};
+
+class SqliteConnection : public Connection {
+ public:
+  explicit SqliteConnection(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+
+  absl::Status Begin(TransactionMode mode) override {
+    return Check(db_->Exec(mode == TransactionMode::kRead ? "BEGIN" : "BEGIN IMMEDIATE"));
+  }
+  absl::Status Commit() override {
+    absl::Status status = Check(db_->Exec("COMMIT"));
+    if (!status.ok()) Rollback();  // a busy COMMIT leaves the transaction open
+    return status;
+  }
+  void Rollback() override { (void)db_->Exec("ROLLBACK"); }
+  absl::Status Exec(std::string_view sql) override { return Check(db_->Exec(sql)); }
+  absl::StatusOr<std::unique_ptr<StatementBackend>> Prepare(std::string_view sql) override;
+  bool broken() const override { return false; }
+
+  // Notes a busy database as retryable; passes `status` on.
+  absl::Status Check(absl::Status status) {
+    if (!status.ok()) {
+      const int rc = sqlite3_errcode(db_->handle());
+      if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) NoteRetryable();
+    }
+    return status;
+  }
+  int64_t Changes() const { return sqlite3_changes64(db_->handle()); }
+
+ private:
+  std::unique_ptr<sqlite::Database> db_;
+  absl::flat_hash_map<std::string, std::unique_ptr<CachedStatement>> cache_;
+};
+
+SqliteStatement::~SqliteStatement() {
+  if (cached_ != nullptr) {
+    cached_->statement.Reset();
+    cached_->in_use = false;
+  }
+}
+
+absl::StatusOr<bool> SqliteStatement::Step() {
+  absl::StatusOr<bool> row = stmt().Step();
+  if (!row.ok()) return connection_->Check(row.status());
+  if (!*row) changes_ = connection_->Changes();
+  return row;
+}
+
+absl::StatusOr<std::unique_ptr<StatementBackend>> SqliteConnection::Prepare(std::string_view sql) {
+  auto it = cache_.find(ToAbsl(sql));
+  if (it == cache_.end()) {
+    absl::StatusOr<sqlite::Statement> prepared = db_->Prepare(sql);
+    if (!prepared.ok()) return Check(prepared.status());
+    it = cache_
+             .emplace(std::string(sql),
+                      std::make_unique<CachedStatement>(CachedStatement{*std::move(prepared)}))
+             .first;
+  }
+  CachedStatement* cached = it->second.get();
+  if (!cached->in_use) {
+    cached->in_use = true;
+    return std::make_unique<SqliteStatement>(this, cached, nullptr);
+  }
+  absl::StatusOr<sqlite::Statement> second = db_->Prepare(sql);
+  if (!second.ok()) return Check(second.status());
+  return std::make_unique<SqliteStatement>(this, nullptr,
+                                           std::make_unique<sqlite::Statement>(*std::move(second)));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Connection>> SqliteConnector::Connect(bool read_only) {
+  sqlite::OpenOptions open;
+  open.busy_timeout_ms = options_.busy_timeout_ms;
+  // Readers open read-write (a read-only open fails before the writer created the file) and
+  // are kept from writing by query_only.
+  ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> db, sqlite::Database::Open(path_, open));
+  if (read_only) RETURN_IF_ERROR(db->Exec("PRAGMA query_only=ON"));
+  return std::make_unique<SqliteConnection>(std::move(db));
+}
+
+}  // namespace dorset::runtime::storage

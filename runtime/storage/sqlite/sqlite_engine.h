@@ -1,0 +1,39 @@
+// The storage lane's SQLite engine: connections are runtime/sqlite Databases (WAL,
+// synchronous=FULL, foreign keys, busy timeout), one writer beside a few readers, statements
+// prepared once per connection and reused. SQLITE_BUSY / SQLITE_LOCKED make the transaction run
+// again; the error mapping (constraints, full disk, I/O faults) is runtime/sqlite's.
+//
+//   auto connector = std::make_unique<SqliteConnector>("/var/lib/dorset/finance.db");
+//   ASSIGN_OR_RETURN(auto db, Database::Open(std::move(connector), options));
+#ifndef DORSET_RUNTIME_STORAGE_SQLITE_SQLITE_ENGINE_H_
+#define DORSET_RUNTIME_STORAGE_SQLITE_SQLITE_ENGINE_H_
+
+#include <memory>
+#include <string>
+
+#include "runtime/storage/engine.h"
+
+namespace dorset::runtime::storage {
+
+struct SqliteOptions {
+  int readers = 4;
+  int busy_timeout_ms = 5000;
+};
+
+class SqliteConnector : public Connector {
+ public:
+  explicit SqliteConnector(std::string path, SqliteOptions options = {})
+      : path_(std::move(path)), options_(options) {}
+  Engine engine() const override { return Engine::kSqlite; }
+  PoolShape pool_shape() const override { return {1, options_.readers, false}; }
+  absl::StatusOr<std::unique_ptr<Connection>> Connect(bool read_only) override;
+  std::string Describe() const override { return "sqlite://" + path_; }
+
+ private:
+  std::string path_;
+  SqliteOptions options_;
+};
+
+}  // namespace dorset::runtime::storage
+
+#endif  // DORSET_RUNTIME_STORAGE_SQLITE_SQLITE_ENGINE_H_

@@ -1,0 +1,224 @@
+#include "runtime/testing/postgres_server.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <libpq-fe.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "runtime/testing/redis_server.h"
+
+namespace dorset::testing {
+namespace {
+
+// The account the server runs as: `postgres` when we are root, ourselves otherwise.
+struct RunAs {
+  bool switch_user = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+absl::StatusOr<RunAs> ServerAccount() {
+  RunAs as;
+  if (geteuid() != 0) return as;
+  const passwd* pw = getpwnam("postgres");
+  if (pw == nullptr) return absl::FailedPreconditionError("running as root and no postgres user");
+  as.switch_user = true;
+  as.uid = pw->pw_uid;
+  as.gid = pw->pw_gid;
+  return as;
+}
+
+// Forks and execs `argv` in a new process group, as `as`, output appended to `log`.
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const RunAs& as,
+                            const std::string& log) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) return absl::InternalError("fork failed");
+  if (pid == 0) {
+    setsid();  // Kill9 signals the whole group: postmaster and backends
+    const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (out >= 0) {
+      dup2(out, STDOUT_FILENO);
+      dup2(out, STDERR_FILENO);
+    }
+    if (as.switch_user &&
+        (setgroups(0, nullptr) != 0 || setgid(as.gid) != 0 || setuid(as.uid) != 0)) {
+      _exit(126);
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // after setuid, which clears it: no orphan servers
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+std::string ReadLog(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string s = text.str();
+  return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
+}
+
+std::string AdminConninfo(int port, const std::string& dbname) {
+  return absl::StrCat("host=127.0.0.1 port=", port, " user=postgres dbname=", dbname,
+                      " sslmode=disable connect_timeout=5");
+}
+
+}  // namespace
+
+std::string PostgresBinDir() {
+  const char* env = std::getenv("DORSET_POSTGRES_BIN");
+  return env != nullptr ? env : "/usr/lib/postgresql/15/bin";
+}
+
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
+  if (!std::filesystem::exists(PostgresBinDir() + "/postgres")) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("PostgreSQL 15 not found in ", PostgresBinDir(),
+                     " (install postgresql-15: scripts/lib/install-deps.sh)"));
+  }
+  std::unique_ptr<PostgresServer> server(new PostgresServer());  // private constructor
+  server->data_ = server->dir_.File("data");
+  server->log_ = server->dir_.File("server.log");
+  server->port_ = FreePort();
+  if (absl::Status s = server->InitDb(); !s.ok()) return s;
+  if (absl::Status s = server->Launch(); !s.ok()) return s;
+  return server;
+}
+
+absl::StatusOr<PostgresServer*> PostgresServer::Shared() {
+  static auto* shared = new absl::StatusOr<std::unique_ptr<PostgresServer>>(Start());
+  // Stopped at exit, so no server outlives the test binary (PDEATHSIG covers crashes).
+  static const bool registered = [] {
+    std::atexit([] {
+      if (shared->ok()) (*shared)->reset();
+    });
+    return true;
+  }();
+  (void)registered;
+  if (!shared->ok()) return shared->status();
+  return shared->value().get();
+}
+
+absl::Status PostgresServer::InitDb() {
+  absl::StatusOr<RunAs> as = ServerAccount();
+  if (!as.ok()) return as.status();
+  if (as->switch_user && chown(dir_.path().c_str(), as->uid, as->gid) != 0) {
+    return absl::InternalError("chown of the test directory failed");
+  }
+  // -N: no fsync during initdb (a test cluster); the server itself runs with fsync=on.
+  absl::StatusOr<pid_t> pid = Spawn({PostgresBinDir() + "/initdb", "-N", "-D", data_, "-U",
+                                     "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"},
+                                    *as, log_);
+  if (!pid.ok()) return pid.status();
+  int status = 0;
+  waitpid(*pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::InternalError(absl::StrCat("initdb failed: ", ReadLog(log_)));
+  }
+  // Everyone is trusted except kPasswordRole, who must give a password (the first matching
+  // line wins), so tests can check that database_password_file reaches the server.
+  const std::string hba = data_ + "/pg_hba.conf";
+  std::ifstream in(hba);
+  std::stringstream rest;
+  rest << in.rdbuf();
+  in.close();
+  std::ofstream out(hba, std::ios::trunc);  // rewritten in place: owner and mode stay
+  out << "host all " << kPasswordRole << " 127.0.0.1/32 scram-sha-256\n" << rest.str();
+  if (!out) return absl::InternalError("cannot write pg_hba.conf");
+  return absl::OkStatus();
+}
+
+absl::Status PostgresServer::Launch() {
+  absl::StatusOr<RunAs> as = ServerAccount();
+  if (!as.ok()) return as.status();
+  absl::StatusOr<pid_t> pid =
+      Spawn({PostgresBinDir() + "/postgres", "-D", data_, "-p", std::to_string(port_), "-k",
+             dir_.path(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c",
+             "synchronous_commit=on", "-c", "max_connections=100", "-c", "shared_buffers=16MB"},
+            *as, log_);
+  if (!pid.ok()) return pid.status();
+  pid_ = *pid;
+  const std::string conninfo = AdminConninfo(port_, "postgres");
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    if (PQping(conninfo.c_str()) == PQPING_OK) return absl::OkStatus();
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return absl::UnavailableError(absl::StrCat("postgres exited at start: ", ReadLog(log_)));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  Kill9();
+  return absl::DeadlineExceededError("postgres did not accept connections within 60 s");
+}
+
+absl::Status PostgresServer::Sql(const std::string& dbname, const std::string& sql) {
+  PGconn* conn = PQconnectdb(AdminConninfo(port_, dbname).c_str());
+  absl::Status status;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    status = absl::UnavailableError(PQerrorMessage(conn));
+  } else {
+    PQsetNoticeProcessor(
+        conn, [](void*, const char*) {}, nullptr);
+    PGresult* result = PQexec(conn, sql.c_str());
+    if (PQresultStatus(result) != PGRES_COMMAND_OK && PQresultStatus(result) != PGRES_TUPLES_OK) {
+      status = absl::InternalError(absl::StrCat(sql, ": ", PQerrorMessage(conn)));
+    }
+    PQclear(result);
+  }
+  PQfinish(conn);
+  return status;
+}
+
+absl::StatusOr<std::string> PostgresServer::CreateDatabase() {
+  const std::string name = absl::StrCat("test_", ++next_db_);
+  if (absl::Status s = Sql("postgres", "CREATE DATABASE " + name); !s.ok()) return s;
+  return absl::StrCat("postgres://postgres@127.0.0.1:", port_, "/", name, "?sslmode=disable");
+}
+
+void PostgresServer::Kill9() {
+  if (pid_ <= 0) return;
+  kill(-pid_, SIGKILL);  // the group: backends die with the postmaster, as in a crash
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+void PostgresServer::Stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGINT);  // fast shutdown: ends sessions, checkpoints, exits
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = -1;
+      return;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  Kill9();
+}
+
+absl::Status PostgresServer::Restart() {
+  Stop();
+  return Launch();
+}
+
+PostgresServer::~PostgresServer() { Stop(); }
+
+}  // namespace dorset::testing

@@ -1,0 +1,382 @@
+// The storage lane's contract, run on both engines: every case below runs once on SQLite
+// (ctest label `sqlite`) and once on PostgreSQL (label `postgres`).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <iostream>
+#include <limits>
+#include <thread>
+#include <vector>
+
+#include "engines.h"
+#include "gtest/gtest.h"
+#include "runtime/status/status_macros.h"
+#include "runtime/storage/migrations.h"
+
+namespace dorset::runtime::storage {
+namespace {
+
+class StorageContract : public ::testing::TestWithParam<Engine> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Engine::kPostgres) {
+      DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Shared(), pg);
+      (void)pg;  // FreshUrl creates the database
+    }
+    url_ = FreshUrl("test.db");
+    ASSERT_FALSE(url_.empty());
+    absl::StatusOr<std::unique_ptr<Database>> db = OpenUrl(url_);
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+  }
+
+  // A new, empty database on this test's engine: a file `name` or a PostgreSQL database.
+  std::string FreshUrl(const std::string& name) {
+    if (GetParam() == Engine::kSqlite) return "sqlite://" + dir_.File(name);
+    absl::StatusOr<testing::PostgresServer*> pg = testing::PostgresServer::Shared();
+    EXPECT_TRUE(pg.ok()) << pg.status();
+    if (!pg.ok()) return "";
+    absl::StatusOr<std::string> uri = (*pg)->CreateDatabase();
+    EXPECT_TRUE(uri.ok()) << uri.status();
+    return uri.ok() ? *uri : "";
+  }
+
+  absl::Status Insert(int64_t id, const std::string& name) {
+    return db_->Write([&](Transaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(Statement insert, tx.Prepare("INSERT INTO item (id, name) VALUES (?, ?)"));
+      return insert.Bind(1, id).Bind(2, name).Run();
+    });
+  }
+
+  int64_t Count(const std::string& table) {
+    int64_t count = -1;
+    absl::Status status = db_->Read([&](Transaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(Statement stmt, tx.Prepare("SELECT COUNT(*) FROM " + table));
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (row) count = stmt.Int(0);
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(status.ok()) << status;
+    return count;
+  }
+
+  testing::TempDir dir_;
+  std::string url_;
+  std::unique_ptr<Database> db_;
+};
+
+TEST_P(StorageContract, CreateReadUpdateDelete) {
+  ASSERT_TRUE(Insert(1, "alpha").ok());
+  ASSERT_TRUE(Insert(2, "beta").ok());
+  int64_t changed = 0;
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(Statement update,
+                                    tx.Prepare("UPDATE item SET note = ? WHERE id = ?"));
+                   RETURN_IF_ERROR(update.Bind(1, "noted").Bind(2, int64_t{2}).Run());
+                   changed = update.Changes();
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  EXPECT_EQ(changed, 1);
+  std::vector<std::pair<std::string, std::optional<std::string>>> rows;
+  ASSERT_TRUE(db_->Read([&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(Statement select,
+                                    tx.Prepare("SELECT name, note FROM item ORDER BY id"));
+                   while (true) {
+                     ASSIGN_OR_RETURN(bool row, select.Step());
+                     if (!row) return absl::OkStatus();
+                     rows.emplace_back(select.Text(0), select.OptionalText(1));
+                   }
+                 })
+                  .ok());
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].first, "alpha");
+  EXPECT_EQ(rows[0].second, std::nullopt);
+  EXPECT_EQ(rows[1].second, "noted");
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(Statement del, tx.Prepare("DELETE FROM item WHERE id = ?"));
+                   RETURN_IF_ERROR(del.Bind(1, 1).Run());
+                   changed = del.Changes();
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  EXPECT_EQ(changed, 1);
+  EXPECT_EQ(Count("item"), 1);
+}
+
+TEST_P(StorageContract, BindsAndReadsEveryTypeIncludingNullBlobAnd64BitInts) {
+  const std::string blob("\x00\x01\xff\x7f' ?\\x00", 10);
+  const std::string text = "O'Brien \"quoted\" ? £ é 名";
+  struct Row {
+    int64_t id;
+    std::optional<std::string> note;
+    std::optional<int64_t> amount;
+  };
+  const std::vector<Row> rows = {
+      {std::numeric_limits<int64_t>::max(), text, int64_t{-1}},
+      {std::numeric_limits<int64_t>::min(), std::nullopt, std::numeric_limits<int64_t>::min()},
+      {0, "", std::nullopt}};
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                   for (const Row& r : rows) {
+                     ASSIGN_OR_RETURN(Statement insert,
+                                      tx.Prepare("INSERT INTO item (id, name, note, payload, "
+                                                 "amount) VALUES (?, ?, ?, ?, ?)"));
+                     insert.Bind(1, r.id).Bind(2, std::to_string(r.id)).Bind(3, r.note);
+                     if (r.id == 0) {
+                       insert.BindNull(4);
+                     } else {
+                       insert.BindBlob(4, blob);
+                     }
+                     RETURN_IF_ERROR(insert.Bind(5, r.amount).Run());
+                   }
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  for (const Row& r : rows) {
+    ASSERT_TRUE(
+        db_->Read([&](Transaction& tx) -> absl::Status {
+             ASSIGN_OR_RETURN(
+                 Statement select,
+                 tx.Prepare("SELECT id, note, payload, amount, '?' FROM item WHERE id = ?"));
+             ASSIGN_OR_RETURN(bool row, select.Bind(1, r.id).Step());
+             EXPECT_TRUE(row);
+             EXPECT_EQ(select.Int(0), r.id);
+             EXPECT_EQ(select.OptionalText(1), r.note);
+             EXPECT_EQ(select.IsNull(1), !r.note.has_value());
+             if (r.id == 0) {
+               EXPECT_TRUE(select.IsNull(2));
+             } else {
+               EXPECT_EQ(select.Blob(2), blob);
+             }
+             EXPECT_EQ(select.OptionalInt(3), r.amount);
+             EXPECT_EQ(select.Text(4), "?");  // a quoted ? is no placeholder
+             ASSIGN_OR_RETURN(bool more, select.Step());
+             EXPECT_FALSE(more);
+             return absl::OkStatus();
+           })
+            .ok());
+  }
+}
+
+TEST_P(StorageContract, ConstraintViolationsMapToAlreadyExistsAndFailedPrecondition) {
+  ASSERT_TRUE(Insert(1, "alpha").ok());
+  EXPECT_EQ(Insert(1, "other").code(), absl::StatusCode::kAlreadyExists);  // primary key
+  EXPECT_EQ(Insert(2, "alpha").code(), absl::StatusCode::kAlreadyExists);  // unique
+  absl::Status not_null = db_->Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement insert, tx.Prepare("INSERT INTO item (id, name) VALUES (?, ?)"));
+    return insert.Bind(1, 3).BindNull(2).Run();
+  });
+  EXPECT_EQ(not_null.code(), absl::StatusCode::kFailedPrecondition) << not_null;
+  absl::Status check = db_->Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement update, tx.Prepare("UPDATE counter SET value = ? WHERE id = 1"));
+    return update.Bind(1, -5).Run();
+  });
+  EXPECT_EQ(check.code(), absl::StatusCode::kFailedPrecondition) << check;
+  EXPECT_EQ(Count("item"), 1);
+}
+
+TEST_P(StorageContract, FailedTransactionLeavesNoHalfWrite) {
+  // The function fails after one insert: nothing of it remains.
+  absl::Status failed = db_->Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement insert, tx.Prepare("INSERT INTO item (id, name) VALUES (?, ?)"));
+    RETURN_IF_ERROR(insert.Bind(1, 1).Bind(2, "first").Run());
+    return absl::InvalidArgumentError("changed my mind");
+  });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kInvalidArgument);
+  // A constraint fails on the second insert: the first is rolled back too.
+  ASSERT_TRUE(Insert(10, "taken").ok());
+  absl::Status conflict = db_->Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement insert, tx.Prepare("INSERT INTO item (id, name) VALUES (?, ?)"));
+    RETURN_IF_ERROR(insert.Bind(1, 11).Bind(2, "fresh").Run());
+    insert.Reset();
+    return insert.Bind(1, 12).Bind(2, "taken").Run();
+  });
+  EXPECT_EQ(conflict.code(), absl::StatusCode::kAlreadyExists);
+  // The caller ignores a failed statement and returns OK: the commit still refuses on
+  // PostgreSQL (the transaction is aborted); on SQLite the statement simply had no effect.
+  absl::Status ignored = db_->Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement insert, tx.Prepare("INSERT INTO item (id, name) VALUES (?, ?)"));
+    (void)insert.Bind(1, 13).Bind(2, "taken").Run();
+    return absl::OkStatus();
+  });
+  (void)ignored;
+  EXPECT_EQ(Count("item"), 1);
+}
+
+TEST_P(StorageContract, ReadTransactionsRefuseWrites) {
+  absl::Status status = db_->Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement insert, tx.Prepare("INSERT INTO item (id, name) VALUES (?, ?)"));
+    return insert.Bind(1, 1).Bind(2, "sneaky").Run();
+  });
+  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(Count("item"), 0);
+}
+
+TEST_P(StorageContract, ConcurrentReadModifyWriteLosesNoIncrement) {
+  // Each writer reads the counter and writes it back plus one. On PostgreSQL (SERIALIZABLE)
+  // concurrent attempts fail with a serialization failure and run again; on SQLite the one
+  // writer serialises them. Either way the total is exact.
+  constexpr int kThreads = 4;
+  constexpr int kIncrements = 25;
+  DatabaseOptions options;
+  options.max_attempts = 100;  // heavy contention on purpose
+  absl::StatusOr<std::unique_ptr<Database>> db = OpenUrl(url_, -1, options);
+  ASSERT_TRUE(db.ok()) << db.status();
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kIncrements; ++i) {
+        absl::Status s = (*db)->Write([&](Transaction& tx) -> absl::Status {
+          ASSIGN_OR_RETURN(Statement read, tx.Prepare("SELECT value FROM counter WHERE id = 1"));
+          ASSIGN_OR_RETURN(bool row, read.Step());
+          if (!row) return absl::InternalError("no counter");
+          const int64_t value = read.Int(0);
+          ASSIGN_OR_RETURN(Statement write,
+                           tx.Prepare("UPDATE counter SET value = ? WHERE id = 1"));
+          return write.Bind(1, value + 1).Run();
+        });
+        if (!s.ok()) {
+          ADD_FAILURE() << s;
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  // On PostgreSQL this is normally above zero: the retry path ran (not asserted: it depends
+  // on how the threads interleave).
+  RecordProperty("retries", static_cast<int>((*db)->retries()));
+  std::cout << "transactions retried: " << (*db)->retries() << "\n";
+  int64_t value = -1;
+  ASSERT_TRUE(db_->Read([&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(Statement read,
+                                    tx.Prepare("SELECT value FROM counter WHERE id = 1"));
+                   ASSIGN_OR_RETURN(bool row, read.Step());
+                   if (row) value = read.Int(0);
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  EXPECT_EQ(value, kThreads * kIncrements);
+}
+
+TEST_P(StorageContract, MigrationsRecordedOnceWhenDatabasesOpenConcurrently) {
+  // A fresh database, opened by four Database objects at once: one applies the steps, the
+  // others wait for the lock and find them done (migration 2 inserts a row: counted once).
+  const std::string url = FreshUrl("concurrent.db");
+  ASSERT_FALSE(url.empty());
+  std::vector<std::unique_ptr<Database>> dbs(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < dbs.size(); ++i) {
+    threads.emplace_back([&, i] {
+      absl::StatusOr<std::unique_ptr<Database>> db = OpenUrl(url);
+      EXPECT_TRUE(db.ok()) << db.status();
+      if (db.ok()) dbs[i] = *std::move(db);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_TRUE(dbs[0] != nullptr);
+  ASSERT_TRUE(
+      dbs[0]
+          ->Read([&](Transaction& tx) -> absl::Status {
+            ASSIGN_OR_RETURN(int version, SchemaVersion(tx));
+            EXPECT_EQ(version, 2);
+            ASSIGN_OR_RETURN(Statement steps, tx.Prepare("SELECT COUNT(*) FROM schema_migrations"));
+            ASSIGN_OR_RETURN(bool row, steps.Step());
+            EXPECT_TRUE(row);
+            EXPECT_EQ(steps.Int(0), 2);
+            ASSIGN_OR_RETURN(Statement counters, tx.Prepare("SELECT COUNT(*) FROM counter"));
+            ASSIGN_OR_RETURN(row, counters.Step());
+            EXPECT_EQ(counters.Int(0), 1);
+            return absl::OkStatus();
+          })
+          .ok());
+}
+
+TEST_P(StorageContract, MigrationsRecordedOnceWhenTwoProcessesStartTogether) {
+  const std::string url = FreshUrl("processes.db");
+  ASSERT_FALSE(url.empty());
+  // Both children wait on a pipe, so they open at the same moment.
+  int go[2];
+  ASSERT_EQ(pipe(go), 0);
+  std::vector<pid_t> children;
+  for (int i = 0; i < 2; ++i) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(go[1]);
+      char c;
+      (void)read(go[0], &c, 1);
+      absl::StatusOr<std::unique_ptr<Database>> db = OpenUrl(url);
+      _exit(db.ok() ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  close(go[0]);
+  close(go[1]);  // EOF releases both
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  absl::StatusOr<std::unique_ptr<Database>> db = OpenUrl(url);
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)
+                  ->Read([&](Transaction& tx) -> absl::Status {
+                    ASSIGN_OR_RETURN(Statement counters,
+                                     tx.Prepare("SELECT COUNT(*) FROM counter"));
+                    ASSIGN_OR_RETURN(bool row, counters.Step());
+                    EXPECT_TRUE(row);
+                    EXPECT_EQ(counters.Int(0), 1);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
+TEST_P(StorageContract, DatabaseNewerThanBinaryIsRefused) {
+  db_.reset();
+  absl::StatusOr<std::unique_ptr<Database>> older = OpenUrl(url_, /*steps=*/1);
+  ASSERT_FALSE(older.ok());
+  EXPECT_EQ(older.status().code(), absl::StatusCode::kFailedPrecondition) << older.status();
+  // The same binary as before still opens it.
+  EXPECT_TRUE(OpenUrl(url_).ok());
+}
+
+TEST_P(StorageContract, HealthIsOkWhileTheDatabaseAnswers) {
+  EXPECT_TRUE(db_->Health().ok()) << db_->Health();
+  EXPECT_EQ(db_->engine(), GetParam());
+}
+
+TEST_P(StorageContract, StatementsAreReusedAndNestedInOneTransaction) {
+  ASSERT_TRUE(Insert(1, "a").ok());
+  ASSERT_TRUE(Insert(2, "b").ok());
+  // The same SQL prepared twice while the first is mid-iteration: both work.
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(Statement outer, tx.Prepare("SELECT id FROM item ORDER BY id"));
+                   int seen = 0;
+                   while (true) {
+                     ASSIGN_OR_RETURN(bool row, outer.Step());
+                     if (!row) break;
+                     ASSIGN_OR_RETURN(Statement inner,
+                                      tx.Prepare("SELECT id FROM item ORDER BY id"));
+                     ASSIGN_OR_RETURN(bool inner_row, inner.Step());
+                     EXPECT_TRUE(inner_row);
+                     EXPECT_EQ(inner.Int(0), 1);
+                     ++seen;
+                   }
+                   EXPECT_EQ(seen, 2);
+                   return absl::OkStatus();
+                 })
+                  .ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, StorageContract,
+                         ::testing::Values(Engine::kSqlite, Engine::kPostgres),
+                         [](const ::testing::TestParamInfo<Engine>& info) {
+                           return std::string(EngineName(info.param));
+                         });
+
+}  // namespace
+}  // namespace dorset::runtime::storage

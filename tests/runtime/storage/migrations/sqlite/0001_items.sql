@@ -1,0 +1,8 @@
+-- The contract tests' table: every column type the lane binds and reads.
+CREATE TABLE item (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  note TEXT,
+  payload BLOB,
+  amount INTEGER
+);

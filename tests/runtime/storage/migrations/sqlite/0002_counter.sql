@@ -1,0 +1,3 @@
+-- A counter the concurrency test increments, and one row a migration writes (counted once).
+CREATE TABLE counter (id INTEGER PRIMARY KEY, value INTEGER NOT NULL CHECK (value >= 0));
+INSERT INTO counter (id, value) VALUES (1, 0);
