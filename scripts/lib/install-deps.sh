@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the project needs, only those that are missing.
 # Used by scripts/run and scripts/test; safe to run again. Uses sudo when not root.
+#   scripts/lib/install-deps.sh           the build, test and run packages
+#   scripts/lib/install-deps.sh images    only what scripts/test-images needs on the host (podman and friends)
+#   scripts/lib/install-deps.sh --list [images]   print the package list and exit (tests check it)
 set -euo pipefail
+
+list_only=
+if [ "${1:-}" = --list ]; then list_only=1; shift; fi
+set_name=${1:-build}
 
 packages=(
   cmake ninja-build g++ pkg-config ccache
@@ -13,6 +20,27 @@ packages=(
 )
 # Optional extras: the fuzz smoke run needs clang's libFuzzer runtime.
 optional=(clang libclang-rt-14-dev)
+
+# scripts/test-images: podman 4.3 (Debian 12) with what a fresh host lacks (see docs/operations.md):
+# - runc: crun fails on hybrid cgroup hierarchies (deploy/podman/containers.conf selects runc);
+# - netavark + aardvark-dns: the network backend containers.conf selects; aardvark-dns resolves container names
+#   and --network-alias names on a user network (the CNI backend without the dnsname plugin resolves nothing);
+#   both need iptables for the bridge's NAT rules;
+# - catatonit: the pause/init process `podman kube play` runs in each pod's infra container;
+# - debootstrap: the base image, since no registry is reachable; curl and python3-yaml for the checks;
+# - kubernetes-client (kubectl) to render the dev overlay, only where no kubectl is on PATH.
+if [ "$set_name" = images ]; then
+  packages=(podman runc netavark aardvark-dns iptables catatonit debootstrap curl python3-yaml)
+  command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
+  optional=()
+elif [ "$set_name" != build ]; then
+  echo "usage: $0 [--list] [images]" >&2
+  exit 2
+fi
+if [ -n "$list_only" ]; then
+  printf '%s\n' "${packages[@]}" "${optional[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${packages[@]}" "${optional[@]}"; do
