@@ -29,16 +29,20 @@ runtime packages:
 libabsl20220623
 [2/2] COMMIT localhost/dorset-digital:test
 LOG
-# What podman 4.3 prints when every layer comes from its cache: STEP lines and "--> Using cache", no RUN output.
+# What podman 4.3 prints when every layer comes from its cache (excerpt of a real second run): STEP lines and
+# "--> Using cache", no RUN output, so no "runtime packages:" line.
 cat >"$tmp/cached.log" <<'LOG'
-[1/2] STEP 1/7: FROM localhost/dorset-base:bookworm AS build
-[1/2] STEP 2/7: ARG BUILD_JOBS=1
---> Using cache 0f1e2d3c4b5a
-[2/2] STEP 1/3: FROM localhost/dorset-base:bookworm AS runtime
-STEP 2/3: RUN apt-get update
---> Using cache 9a8b7c6d5e4f
---> 9a8b7c6d5e4f
+[1/2] STEP 1/8: FROM localhost/dorset-base:bookworm AS build
+[1/2] STEP 2/8: ARG BUILD_JOBS=2
+--> Using cache 7c945aeb93c91b0c444ed9b0d2eea0c64a655947701cba48f2eaab1a7b57eed0
+--> 7c945aeb93c
+[2/2] STEP 1/11: FROM localhost/dorset-base:bookworm AS runtime
+[2/2] STEP 2/11: ARG RUNTIME_TOOLS="sqlite3"
+--> Using cache 59a2362b6a4d0d1c2b3a49588f7e6a5d4c3b2a1908f7e6d5c4b3a291807f6e5d
+--> 59a2362b6a4
 [2/2] COMMIT localhost/dorset-digital:test
+--> 7d5009a3dd1
+Successfully tagged localhost/dorset-digital:test
 LOG
 : >"$tmp/empty.log"
 
@@ -72,11 +76,13 @@ grep -Eq '^network_backend *= *"netavark"' "$src/deploy/podman/containers.conf" 
   fail "deploy/podman/containers.conf does not select the netavark network backend"
 
 script="$src/scripts/test-images"
-grep -q 'scripts/lib/install-deps.sh" images' "$script" || fail "scripts/test-images does not install via install-deps.sh images"
-grep -q 'build_summary /var/tmp/dorset-image-build.log' "$script" || fail "scripts/test-images does not use build_summary"
+grep -q 'scripts/lib/install-deps.sh" images' "$script" ||
+  fail "scripts/test-images does not install via install-deps.sh images"
+grep -q 'build_summary /var/tmp/dorset-image-build.log' "$script" ||
+  fail "scripts/test-images does not use build_summary"
 # No pipeline may parse the build's output (a cached build has none): the log is only read by build_summary.
-if grep -n 'dorset-image-build.log' "$script" | grep -v 'build_summary\|>/var/tmp/dorset-image-build.log\|tail -30\|log:' |
-  grep -q '|\|sed\|grep'; then
+if grep -n 'dorset-image-build.log' "$script" |
+  grep -v 'build_summary\|>/var/tmp/dorset-image-build.log\|tail -30\|log:' | grep -q '|\|sed\|grep'; then
   fail "scripts/test-images parses the build log outside build_summary"
 fi
 
