@@ -27,11 +27,12 @@ optional=(clang libclang-rt-14-dev)
 #   and --network-alias names on a user network (the CNI backend without the dnsname plugin resolves nothing);
 #   both need iptables for the bridge's NAT rules;
 # - catatonit: the pause/init process `podman kube play` runs in each pod's infra container;
-# - debootstrap: the base image, since no registry is reachable; curl and python3-yaml for the checks;
-# - kubernetes-client (kubectl) to render the dev overlay, only where no kubectl is on PATH.
+# - debootstrap: the base image, since no registry is reachable; curl and python3-yaml for the checks.
+# Not installed: kubectl for the `podman kube play` part. Debian 12's kubernetes-client is kubectl 1.20, whose
+# kustomize cannot render deploy/overlays (it fails on patchesStrategicMerge); it needs kubectl >= 1.21 from
+# elsewhere, and the script says so when it is missing or too old.
 if [ "$set_name" = images ]; then
   packages=(podman runc netavark aardvark-dns iptables catatonit debootstrap curl python3-yaml)
-  command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
   optional=()
 elif [ "$set_name" != build ]; then
   echo "usage: $0 [--list] [images]" >&2
