@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <vector>
 
@@ -20,14 +22,16 @@
 #include "runtime/testing/redis_server.h"
 
 namespace dorset::testing {
-namespace {
 
 // The account the server runs as: `postgres` when we are root, ourselves otherwise.
-struct RunAs {
+struct PostgresServer::RunAs {
   bool switch_user = false;
   uid_t uid = 0;
   gid_t gid = 0;
 };
+using RunAs = PostgresServer::RunAs;
+
+namespace {
 
 absl::StatusOr<RunAs> ServerAccount() {
   RunAs as;
@@ -115,32 +119,68 @@ absl::StatusOr<PostgresServer*> PostgresServer::Shared() {
   return shared->value().get();
 }
 
+// initdb is the slow part of a start (a second or more), and ctest runs each case in a process of
+// its own: the first start on a machine builds a template cluster under a lock, and every start
+// copies it (cp -a keeps the owner and modes PostgreSQL insists on).
 absl::Status PostgresServer::InitDb() {
   absl::StatusOr<RunAs> as = ServerAccount();
   if (!as.ok()) return as.status();
   if (as->switch_user && chown(dir_.path().c_str(), as->uid, as->gid) != 0) {
     return absl::InternalError("chown of the test directory failed");
   }
-  // -N: no fsync during initdb (a test cluster); the server itself runs with fsync=on.
-  absl::StatusOr<pid_t> pid = Spawn({PostgresBinDir() + "/initdb", "-N", "-D", data_, "-U",
-                                     "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"},
-                                    *as, log_);
-  if (!pid.ok()) return pid.status();
-  int status = 0;
-  waitpid(*pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return absl::InternalError(absl::StrCat("initdb failed: ", ReadLog(log_)));
+  const std::string cluster = (std::filesystem::temp_directory_path() /
+                               absl::StrCat("dorset-pg-template-", geteuid(), "-",
+                                            std::hash<std::string>()(PostgresBinDir())))
+                                  .string();
+  const int lock = open((cluster + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (lock < 0 || flock(lock, LOCK_EX) != 0) {
+    if (lock >= 0) close(lock);
+    return absl::InternalError(absl::StrCat("cannot lock ", cluster, ".lock"));
   }
+  absl::Status status = absl::OkStatus();
+  if (!std::filesystem::exists(cluster + "/global/pg_control")) {
+    status = InitTemplate(cluster, *as);
+  }
+  if (status.ok()) status = Run({"/bin/cp", "-a", cluster, data_}, RunAs{}, "cp -a");
+  close(lock);  // releases the flock
+  return status;
+}
+
+absl::Status PostgresServer::InitTemplate(const std::string& cluster, const RunAs& as) {
+  const std::string building = cluster + ".building";
+  std::error_code ignored;
+  std::filesystem::remove_all(building, ignored);
+  // -N: no fsync during initdb (a test cluster); the server itself runs with fsync=on.
+  absl::Status status = Run({PostgresBinDir() + "/initdb", "-N", "-D", building, "-U", "postgres",
+                             "--auth=trust", "-E", "UTF8", "--locale=C"},
+                            as, "initdb");
+  if (!status.ok()) return status;
   // Everyone is trusted except kPasswordRole, who must give a password (the first matching
   // line wins), so tests can check that database_password_file reaches the server.
-  const std::string hba = data_ + "/pg_hba.conf";
+  const std::string hba = building + "/pg_hba.conf";
   std::ifstream in(hba);
   std::stringstream rest;
   rest << in.rdbuf();
   in.close();
   std::ofstream out(hba, std::ios::trunc);  // rewritten in place: owner and mode stay
   out << "host all " << kPasswordRole << " 127.0.0.1/32 scram-sha-256\n" << rest.str();
+  out.close();
   if (!out) return absl::InternalError("cannot write pg_hba.conf");
+  std::error_code renamed;
+  std::filesystem::rename(building, cluster, renamed);  // whole or not at all
+  if (renamed) return absl::InternalError(absl::StrCat("rename to ", cluster, " failed"));
+  return absl::OkStatus();
+}
+
+absl::Status PostgresServer::Run(const std::vector<std::string>& argv, const RunAs& as,
+                                 const std::string& what) {
+  absl::StatusOr<pid_t> pid = Spawn(argv, as, log_);
+  if (!pid.ok()) return pid.status();
+  int status = 0;
+  waitpid(*pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::InternalError(absl::StrCat(what, " failed: ", ReadLog(log_)));
+  }
   return absl::OkStatus();
 }
 

@@ -1,15 +1,17 @@
-// A real PostgreSQL 15 for tests, as redis_server.h is for Redis: initdb into a temp dir, the
-// server on a free port of 127.0.0.1 (fsync on, so a kill -9 loses no committed row), one fresh
-// database per test, and the faults: Kill9 (the server and its backends, as a crash), Stop (fast
-// shutdown) and Restart on the same port and data. As root the server runs as the `postgres`
-// user (PostgreSQL refuses root). Everything goes when the object goes.
+// A real PostgreSQL 15 for tests, as redis_server.h is for Redis: a cluster in a temp dir
+// (copied from a template that the machine's first start makes with initdb), the server on a
+// free port of 127.0.0.1 (fsync on, so a kill -9 loses no committed row), one fresh database per
+// test, and the faults: Kill9 (the server and its backends, as a crash), Stop (fast shutdown)
+// and Restart on the same port and data. As root the server runs as the `postgres` user
+// (PostgreSQL refuses root). Everything goes when the object goes.
 //
-//   ASSIGN_OR_RETURN(PostgresServer* pg, PostgresServer::Shared());  // one per test binary
-//   ASSIGN_OR_RETURN(std::string uri, pg->CreateDatabase());  //
-//   postgres://postgres@127.0.0.1:P/test_1 pg->Kill9();  ...  ASSERT_TRUE(pg->Restart().ok());
+//   ASSIGN_OR_RETURN(PostgresServer* pg, PostgresServer::Shared());  // one per test process
+//   ASSIGN_OR_RETURN(std::string uri, pg->CreateDatabase());  // postgres://...:P/test_1
+//   pg->Kill9();
+//   ASSERT_TRUE(pg->Restart().ok());
 //
-// Tests that cannot find PostgreSQL skip locally, but under CI=true must fail: see
-// RequirePostgres() in tests/runtime/storage/engines.h.
+// Tests that cannot find PostgreSQL skip locally but fail under CI=true: see
+// DORSET_REQUIRE_POSTGRES in tests/runtime/storage/engines.h.
 #ifndef DORSET_RUNTIME_TESTING_POSTGRES_SERVER_H_
 #define DORSET_RUNTIME_TESTING_POSTGRES_SERVER_H_
 
@@ -17,6 +19,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "runtime/testing/temp_dir.h"
@@ -51,9 +54,14 @@ class PostgresServer {
   absl::Status Restart();
   bool running() const { return pid_ > 0; }
 
+  struct RunAs;  // the account PostgreSQL's programs run as (postgres_server.cc)
+
  private:
   PostgresServer() = default;
   absl::Status InitDb();
+  absl::Status InitTemplate(const std::string& cluster, const RunAs& as);
+  // Runs a program to its end; its output goes to the server log.
+  absl::Status Run(const std::vector<std::string>& argv, const RunAs& as, const std::string& what);
   absl::Status Launch();
 
   TempDir dir_;

@@ -151,6 +151,65 @@ TEST(PostgresFaults, ServerRestartedWhileIdleIsInvisibleToTheNextCall) {
   EXPECT_TRUE(InsertItem(**opened, 100).ok());
 }
 
+// Reads the counter, lets `other` commit a change to it, then writes it: on PostgreSQL
+// (SERIALIZABLE) the write fails with a serialization failure (SQLSTATE 40001).
+absl::Status RacedIncrement(Transaction& tx, Database& other) {
+  ASSIGN_OR_RETURN(Statement read, tx.Prepare("SELECT value FROM counter WHERE id = 1"));
+  ASSIGN_OR_RETURN(bool row, read.Step());
+  if (!row) return absl::InternalError("no counter");
+  const int64_t value = read.Int(0);
+  RETURN_IF_ERROR(other.Write([](Transaction& other_tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement bump,
+                     other_tx.Prepare("UPDATE counter SET value = value + 10 WHERE id = 1"));
+    return bump.Run();
+  }));
+  ASSIGN_OR_RETURN(Statement write, tx.Prepare("UPDATE counter SET value = ? WHERE id = 1"));
+  return write.Bind(1, value + 1).Run();
+}
+
+TEST(PostgresRetry, SerializationFailureRunsTheTransactionAgainThenGivesUpAsAborted) {
+  DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Shared(), pg);
+  absl::StatusOr<std::string> uri = pg->CreateDatabase();
+  ASSERT_TRUE(uri.ok()) << uri.status();
+  DatabaseOptions options;
+  options.max_attempts = 3;
+  absl::StatusOr<std::unique_ptr<Database>> db = OpenUrl(*uri, -1, options);
+  absl::StatusOr<std::unique_ptr<Database>> other = OpenUrl(*uri);
+  ASSERT_TRUE(db.ok() && other.ok());
+
+  // The first run is raced and fails; the second is not raced and commits.
+  int runs = 0;
+  absl::Status once = (*db)->Write([&](Transaction& tx) -> absl::Status {
+    if (++runs == 1) return RacedIncrement(tx, **other);
+    ASSIGN_OR_RETURN(Statement write,
+                     tx.Prepare("UPDATE counter SET value = value + 1 WHERE id = 1"));
+    return write.Run();
+  });
+  EXPECT_TRUE(once.ok()) << once;
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ((*db)->retries(), 1);
+
+  // Raced every time: three runs, then ABORTED, and none of its writes stays.
+  runs = 0;
+  absl::Status always = (*db)->Write([&](Transaction& tx) -> absl::Status {
+    ++runs;
+    return RacedIncrement(tx, **other);
+  });
+  EXPECT_EQ(always.code(), absl::StatusCode::kAborted) << always;
+  EXPECT_EQ(runs, 3);
+  int64_t value = -1;
+  ASSERT_TRUE((*db)
+                  ->Read([&](Transaction& tx) -> absl::Status {
+                    ASSIGN_OR_RETURN(Statement read,
+                                     tx.Prepare("SELECT value FROM counter WHERE id = 1"));
+                    ASSIGN_OR_RETURN(bool row, read.Step());
+                    if (row) value = read.Int(0);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(value, 10 + 1 + 3 * 10);  // the racing bumps and the one committed increment
+}
+
 TEST(PostgresPassword, PasswordFromTheFileReachesTheServerAndNeverTheMessages) {
   DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Shared(), pg);
   absl::StatusOr<std::string> uri = pg->CreateDatabase();
