@@ -12,7 +12,7 @@ grpc::ServerWriteReactor<v1::ExportResponsesChunk>* ExportReactor::Start(
     int64_t start_after, const std::atomic<bool>& stopping) {
   auto* reactor = new ExportReactor(engagement, std::move(caller), std::move(activity), chunk_size,
                                     start_after, stopping);
-  reactor->Next();
+  reactor->Resume();
   return reactor;
 }
 
@@ -25,39 +25,30 @@ ExportReactor::ExportReactor(Engagement& engagement, runtime::Caller caller, std
       stopping_(stopping),
       after_(start_after) {}
 
-void ExportReactor::OnWriteDone(bool ok) {
-  if (!ok) {
-    // The client went away or the call was cancelled: nothing more can be sent.
-    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "export stream broken"));
-    return;
-  }
-  Next();
-}
-
-void ExportReactor::Next() {
+void ExportReactor::ProduceLocked() {
   if (stopping_.load()) {
-    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        after_ == 0 ? std::string("server shutting down; export again later")
-                                    : absl::StrCat("server shutting down; resume the export with "
-                                                   "start_after=",
-                                                   ResponseName(activity_, after_))));
+    EndLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                           after_ == 0 ? std::string("server shutting down; export again later")
+                                       : absl::StrCat("server shutting down; resume the export "
+                                                      "with start_after=",
+                                                      ResponseName(activity_, after_))));
     return;
   }
   absl::StatusOr<Engagement::ResponsePage> page =
       engagement_.ResponsesAfter(caller_, activity_, after_, chunk_size_);
   if (!page.ok()) {
-    Finish(runtime::ToGrpcStatus(page.status()));
+    EndLocked(runtime::ToGrpcStatus(page.status()));
     return;
   }
   if (page->responses.empty()) {
-    Finish(grpc::Status::OK);
+    EndLocked(grpc::Status::OK);
     return;
   }
   chunk_.Clear();
   for (v1::Response& r : page->responses) *chunk_.add_responses() = std::move(r);
   const std::string& last = chunk_.responses(chunk_.responses_size() - 1).name();
   (void)absl::SimpleAtoi(last.substr(last.rfind('/') + 1), &after_);
-  StartWrite(&chunk_);
+  WriteLocked(&chunk_);
 }
 
 }  // namespace dorset::engagement

@@ -3,7 +3,9 @@
 // only when gRPC has sent the last one: memory stays at one chunk whatever the activity's size.
 // A message carries at most `chunk_size` responses and at most the reply byte budget. It starts
 // after response id `start_after` (the resume cursor) and says, when it ends at shutdown, which
-// name to resume after. Redaction is the caller's, as for every read.
+// name to resume after. Redaction is the caller's, as for every read. It derives from
+// runtime::StreamWriter, which finishes the call exactly once on every path (cancel, a failed
+// write, shutdown, an error), so a cancelled export is freed and never holds up shutdown.
 #ifndef DORSET_SERVICES_ENGAGEMENT_EXPORT_REACTOR_H_
 #define DORSET_SERVICES_ENGAGEMENT_EXPORT_REACTOR_H_
 
@@ -12,32 +14,32 @@
 
 #include "grpcpp/support/server_callback.h"
 #include "runtime/auth/caller.h"
+#include "runtime/server/stream_writer.h"
 #include "services/engagement/engagement.h"
 
 namespace dorset::engagement {
 
-class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportResponsesChunk> {
+class ExportReactor final : public runtime::StreamWriter<v1::ExportResponsesChunk> {
  public:
   // Owns itself (gRPC's reactor idiom): freed in OnDone. `stopping` turns true at shutdown.
   static grpc::ServerWriteReactor<v1::ExportResponsesChunk>* Start(
       Engagement& engagement, runtime::Caller caller, std::string activity, int chunk_size,
       int64_t start_after, const std::atomic<bool>& stopping);
 
-  void OnWriteDone(bool ok) override;
-  void OnDone() override { delete this; }
-
  private:
   ExportReactor(Engagement& engagement, runtime::Caller caller, std::string activity,
                 int chunk_size, int64_t start_after, const std::atomic<bool>& stopping);
-  void Next();
+  // The next chunk, or the end of the stream (all sent, shutdown, an error).
+  void ProduceLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Engagement& engagement_;
   const runtime::Caller caller_;
   const std::string activity_;
   const int chunk_size_;
   const std::atomic<bool>& stopping_;
-  int64_t after_;  // the id of the last response sent (or of the resume cursor)
-  v1::ExportResponsesChunk chunk_;
+  // The id of the last response sent (or of the resume cursor).
+  int64_t after_ ABSL_GUARDED_BY(mu_);
+  v1::ExportResponsesChunk chunk_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace dorset::engagement

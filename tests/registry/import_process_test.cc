@@ -20,6 +20,7 @@
 #include "runtime/testing/redis_server.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
+#include "tests/registry/registry_process.h"
 
 namespace dorset::registry {
 namespace {
@@ -27,75 +28,7 @@ namespace {
 namespace v1 = dorset::registry::v1;
 using ::testing::HasSubstr;
 
-// The registry as a child process. `asan_extra` is appended to ASAN_OPTIONS in the child.
-class RegistryProcess {
- public:
-  RegistryProcess(const std::string& data_dir, const std::string& asan_extra = "")
-      : port_(dorset::testing::FreePort()) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string log = data_dir + "/server.log";
-      if (freopen(log.c_str(), "a", stderr) == nullptr ||
-          freopen(log.c_str(), "a", stdout) == nullptr) {
-        _exit(126);
-      }
-      if (!asan_extra.empty()) {
-        const char* asan = getenv("ASAN_OPTIONS");
-        const std::string options = absl::StrCat(asan == nullptr ? "" : asan, ":", asan_extra);
-        setenv("ASAN_OPTIONS", options.c_str(), 1);
-      }
-      const std::string a1 = absl::StrCat("--grpc_listen=127.0.0.1:", port_);
-      const std::string a3 = "--data_dir=" + data_dir;
-      execl(DORSET_REGISTRY_BINARY, DORSET_REGISTRY_BINARY, a1.c_str(), "--ops_listen=127.0.0.1:0",
-            a3.c_str(), "--plaintext=true", "--auth=none", "--rate_limit_per_second=0",
-            "--drain_seconds=0", "--log_level=warn", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
-  ~RegistryProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  bool WaitReady() {
-    auto stub = v1::RegistryService::NewStub(dorset::testing::LocalChannel(port_));
-    for (int i = 0; i < 600; ++i) {
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-      v1::ListClustersResponse response;
-      if (stub->ListClusters(&context, v1::ListClustersRequest(), &response).ok()) return true;
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    return false;
-  }
-  // A figure from /proc/<pid>/status in KiB ("VmRSS", "VmHWM").
-  int64_t StatusKib(const std::string& key) const {
-    std::ifstream in(absl::StrCat("/proc/", pid_, "/status"));
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind(key + ":", 0) == 0) {
-        int64_t kib = 0;
-        std::string digits;
-        for (char c : line) {
-          if (c >= '0' && c <= '9') digits.push_back(c);
-        }
-        return absl::SimpleAtoi(digits, &kib) ? kib : -1;
-      }
-    }
-    return -1;
-  }
-  // Resets the peak (VmHWM) to the current RSS.
-  void ResetPeak() const {
-    std::ofstream out(absl::StrCat("/proc/", pid_, "/clear_refs"));
-    out << "5";
-  }
-  int port() const { return port_; }
-
- private:
-  int port_;
-  pid_t pid_ = -1;
-};
+using testing::RegistryProcess;
 
 struct Result {
   int exit_code = -1;

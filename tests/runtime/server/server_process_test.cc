@@ -186,6 +186,45 @@ TEST_P(ServiceBinaryTest, StartsServesHealthAndMetricsAndStopsCleanly) {
   EXPECT_EQ(server.WaitExit(absl::Seconds(15)), 0);
 }
 
+// Issue 10 item 2, for grpc.health.v1 Watch (the one stream every service has): 200 watches
+// read once and cancelled, then SIGTERM with one watch open and one just cancelled; the open one
+// sees NOT_SERVING and ends, and the process exits 0 within a generous deadline.
+TEST_P(ServiceBinaryTest, CancelledAndOpenHealthWatchesDoNotHoldUpSigterm) {
+  testing::TempDir dir;
+  ServerProcess server(GetParam().path, dir.path(), {"--drain_seconds=0"});
+  ASSERT_TRUE(server.WaitServing(GetParam().health_name));
+  auto stub = grpc::health::v1::Health::NewStub(server.Channel());
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(GetParam().health_name);
+  HealthCheckResponse response;
+  for (int i = 0; i < 200; ++i) {
+    grpc::ClientContext context;
+    auto reader = stub->Watch(&context, request);
+    ASSERT_TRUE(reader->Read(&response)) << "watch " << i;
+    EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+    context.TryCancel();
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED) << "watch " << i;
+  }
+  grpc::ClientContext open_context;
+  open_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto open_reader = stub->Watch(&open_context, request);
+  ASSERT_TRUE(open_reader->Read(&response));
+  grpc::ClientContext cancelled_context;
+  auto cancelled_reader = stub->Watch(&cancelled_context, request);
+  ASSERT_TRUE(cancelled_reader->Read(&response));
+  cancelled_context.TryCancel();
+
+  server.Signal(SIGTERM);
+  bool saw_not_serving = false;
+  while (open_reader->Read(&response)) {
+    saw_not_serving = saw_not_serving || response.status() == HealthCheckResponse::NOT_SERVING;
+  }
+  EXPECT_TRUE(saw_not_serving);
+  (void)open_reader->Finish();
+  (void)cancelled_reader->Finish();
+  EXPECT_EQ(server.WaitExit(absl::Seconds(60)), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     AllServices, ServiceBinaryTest,
     ::testing::Values(ServiceBinary{DORSET_REGISTRY_BINARY, "dorset.registry.v1.RegistryService"},
