@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <iostream>
 #include <limits>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -333,6 +335,59 @@ TEST_P(StorageContract, MigrationsRecordedOnceWhenTwoProcessesStartTogether) {
                     return absl::OkStatus();
                   })
                   .ok());
+}
+
+TEST_P(StorageContract, WriterProcessKilledMidLoadKeepsEveryAcknowledgedRowOnce) {
+  const std::string url = FreshUrl("killed.db");
+  ASSERT_FALSE(url.empty());
+  // The child writes rows one transaction each and reports every acknowledged id on a pipe,
+  // until it is killed with SIGKILL in the middle of the load.
+  int acks[2];
+  ASSERT_EQ(pipe(acks), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(acks[0]);
+    absl::StatusOr<std::unique_ptr<Database>> db = OpenUrl(url);
+    if (!db.ok()) _exit(2);
+    for (int64_t id = 1;; ++id) {
+      absl::Status s = (*db)->Write([&](Transaction& tx) -> absl::Status {
+        ASSIGN_OR_RETURN(Statement insert, tx.Prepare("INSERT INTO item (id, name) VALUES (?, ?)"));
+        return insert.Bind(1, id).Bind(2, "row " + std::to_string(id)).Run();
+      });
+      if (!s.ok() || write(acks[1], &id, sizeof id) != sizeof id) _exit(3);
+    }
+  }
+  close(acks[1]);
+  std::set<int64_t> acknowledged;
+  int64_t id = 0;
+  while (acknowledged.size() < 100 && read(acks[0], &id, sizeof id) == sizeof id) {
+    acknowledged.insert(id);
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status)) << "the writer stopped by itself: " << status;
+  while (read(acks[0], &id, sizeof id) == sizeof id) acknowledged.insert(id);  // sent before
+  close(acks[0]);
+  ASSERT_GE(acknowledged.size(), 100u);
+
+  absl::StatusOr<std::unique_ptr<Database>> db = OpenUrl(url);
+  ASSERT_TRUE(db.ok()) << db.status();
+  std::set<int64_t> stored;
+  ASSERT_TRUE((*db)
+                  ->Read([&](Transaction& tx) -> absl::Status {
+                    ASSIGN_OR_RETURN(Statement select, tx.Prepare("SELECT id FROM item"));
+                    while (true) {
+                      ASSIGN_OR_RETURN(bool row, select.Step());
+                      if (!row) return absl::OkStatus();
+                      stored.insert(select.Int(0));
+                    }
+                  })
+                  .ok());
+  for (int64_t acked : acknowledged) EXPECT_TRUE(stored.count(acked)) << "lost row " << acked;
+  // At most the one commit in flight when the kill came is there without its acknowledgement.
+  EXPECT_LE(stored.size(), acknowledged.size() + 1);
 }
 
 TEST_P(StorageContract, DatabaseNewerThanBinaryIsRefused) {
