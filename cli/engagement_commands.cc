@@ -35,7 +35,7 @@ int Usage() {
          "  create-activity --title=T --kind=CONSULTATION|SURVEY|PUBLIC_EVENT|PPG_MEETING\n"
          "      [--id=x] [--purpose=P] [--localities=localities/a,...] "
          "[--finance_scheme=plans/...]\n"
-         "      [--json='{...Activity}'] [--request_id=R]\n"
+         "      [--allowed_practices=practices/X,...] [--json='{...Activity}'] [--request_id=R]\n"
          "  open ACTIVITY | close ACTIVITY | publish ACTIVITY --summary=S\n"
          "  create-theme ACTIVITY --display_name=N [--id=x] [--description=D]\n"
          "  list-themes ACTIVITY\n"
@@ -196,6 +196,9 @@ int RunEngagementCommand(int argc, char** argv) {
     if (args.Has("purpose")) a.set_purpose(*args.Get("purpose"));
     if (args.Has("finance_scheme")) a.set_finance_scheme(*args.Get("finance_scheme"));
     for (const auto& l : List(args.GetOr("localities", ""))) a.add_localities(l);
+    for (const auto& p : List(args.GetOr("allowed_practices", ""))) {
+      a.add_allowed_practices(Prefixed(p, "practices"));
+    }
     if (args.Has("kind")) {
       v1::ActivityKind kind = v1::ACTIVITY_KIND_UNSPECIFIED;
       if (!EnumFlag(args, "kind", &kind)) return 2;

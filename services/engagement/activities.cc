@@ -20,7 +20,7 @@ using runtime::sqlite::Transaction;
 constexpr char kColumns[] =
     "id, kind, title, purpose, localities, finance_scheme, state, window_start, window_end, "
     "open_time, close_time, publish_time, outcome_summary, reported_participants, "
-    "reported_source, create_time, update_time, version";
+    "reported_source, create_time, update_time, version, allowed_practices";
 
 v1::Activity FromRow(const Statement& s) {
   v1::Activity a;
@@ -47,6 +47,7 @@ v1::Activity FromRow(const Statement& s) {
   SetTimestamp(a.mutable_create_time(), s.Int(15));
   SetTimestamp(a.mutable_update_time(), s.Int(16));
   a.set_etag(Etag(s.Int(17)));
+  for (std::string& p : SplitList(s.Text(18))) a.add_allowed_practices(std::move(p));
   return a;
 }
 
@@ -73,14 +74,15 @@ absl::Status Engagement::SaveActivity(Database& db, const std::string& id, const
   const char* sql =
       insert ? "INSERT INTO activity (kind, title, purpose, localities, finance_scheme, state, "
                "window_start, window_end, open_time, close_time, publish_time, outcome_summary, "
-               "reported_participants, reported_source, create_time, update_time, version, id) "
-               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+               "reported_participants, reported_source, create_time, update_time, version, "
+               "allowed_practices, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
              : "UPDATE activity SET kind=?, title=?, purpose=?, localities=?, finance_scheme=?, "
                "state=?, window_start=?, window_end=?, open_time=?, close_time=?, "
                "publish_time=?, outcome_summary=?, reported_participants=?, reported_source=?, "
-               "create_time=?, update_time=?, version=? WHERE id=?";
+               "create_time=?, update_time=?, version=?, allowed_practices=? WHERE id=?";
   ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql));
   std::vector<std::string> localities(a.localities().begin(), a.localities().end());
+  std::vector<std::string> allowed(a.allowed_practices().begin(), a.allowed_practices().end());
   stmt.Bind(1, static_cast<int64_t>(a.kind()))
       .Bind(2, a.title())
       .Bind(3, a.purpose())
@@ -98,7 +100,8 @@ absl::Status Engagement::SaveActivity(Database& db, const std::string& id, const
       .Bind(15, *Micros(a, true, a.create_time()))
       .Bind(16, *Micros(a, true, a.update_time()))
       .Bind(17, version)
-      .Bind(18, id);
+      .Bind(18, JoinList(allowed))
+      .Bind(19, id);
   return stmt.Run();
 }
 
@@ -117,6 +120,19 @@ absl::Status Engagement::CheckActivityExists(const std::string& activity) {
 }
 
 namespace {
+
+// The form of activity.allowed_practices: practice names, each listed once.
+void AllowedPracticeViolations(const v1::Activity& a, std::vector<runtime::FieldViolation>& v) {
+  absl::flat_hash_set<std::string> seen;
+  for (int i = 0; i < a.allowed_practices_size(); ++i) {
+    const std::string field = absl::StrCat("activity.allowed_practices[", i, "]");
+    if (!IsPracticeName(a.allowed_practices(i))) {
+      v.push_back({field, "must be practices/{code}"});
+    } else if (!seen.insert(a.allowed_practices(i)).second) {
+      v.push_back({field, "listed twice"});
+    }
+  }
+}
 
 absl::Status ValidateActivityFields(const v1::Activity& a) {
   std::vector<runtime::FieldViolation> v;
@@ -138,6 +154,7 @@ absl::Status ValidateActivityFields(const v1::Activity& a) {
       v.push_back({absl::StrCat("activity.localities[", i, "]"), "listed twice"});
     }
   }
+  AllowedPracticeViolations(a, v);
   if (a.has_window_start_time() && a.has_window_end_time() &&
       (a.window_end_time().seconds() < a.window_start_time().seconds() ||
        (a.window_end_time().seconds() == a.window_start_time().seconds() &&
@@ -162,6 +179,19 @@ absl::Status ValidateActivityFields(const v1::Activity& a) {
 
 }  // namespace
 
+absl::Status Engagement::CheckAllowedPractices(const v1::Activity& a) {
+  if (registry_ == nullptr) return absl::OkStatus();
+  for (int i = 0; i < a.allowed_practices_size(); ++i) {
+    absl::Status known = registry_->Practice(a.allowed_practices(i)).status();
+    if (absl::IsNotFound(known)) {
+      return runtime::InvalidArgument(absl::StrCat("activity.allowed_practices[", i, "]"),
+                                      "no such practice in the registry");
+    }
+    if (!known.ok()) return runtime::Annotate(known, "registry");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Engagement::CreateActivity(const runtime::Caller& caller,
                                         const v1::CreateActivityRequest& request,
                                         v1::Activity* out) {
@@ -175,6 +205,7 @@ absl::Status Engagement::CreateActivity(const runtime::Caller& caller,
     RETURN_IF_ERROR(
         CheckLocalityField(a.localities(i), absl::StrCat("activity.localities[", i, "]")));
   }
+  RETURN_IF_ERROR(CheckAllowedPractices(a));
   const std::string id = request.activity_id().empty() ? NewId('a') : request.activity_id();
   const int64_t now = ToMicros(Now());
   a.set_name(ActivityName(id));
@@ -243,17 +274,24 @@ absl::Status Engagement::UpdateActivity(const v1::UpdateActivityRequest& request
                                         v1::Activity* out) {
   const v1::Activity& in = request.activity();
   ASSIGN_OR_RETURN(std::string id, ParseActivityName(in.name(), "activity.name"));
-  RETURN_IF_ERROR(
-      CheckMask(request.update_mask(),
-                {"kind", "title", "purpose", "localities", "finance_scheme", "window_start_time",
-                 "window_end_time", "reported_participants", "reported_source"},
-                "Activity"));
+  RETURN_IF_ERROR(CheckMask(
+      request.update_mask(),
+      {"kind", "title", "purpose", "localities", "finance_scheme", "window_start_time",
+       "window_end_time", "reported_participants", "reported_source", "allowed_practices"},
+      "Activity"));
   const auto& mask = request.update_mask();
   if (MaskHas(mask, "localities")) {
     for (int i = 0; i < in.localities_size(); ++i) {
       RETURN_IF_ERROR(
           CheckLocalityField(in.localities(i), absl::StrCat("activity.localities[", i, "]")));
     }
+  }
+  if (MaskHas(mask, "allowed_practices")) {
+    // Form first (no registry call for a malformed list), then existence.
+    std::vector<runtime::FieldViolation> v;
+    AllowedPracticeViolations(in, v);
+    if (!v.empty()) return runtime::InvalidArguments(std::move(v));
+    RETURN_IF_ERROR(CheckAllowedPractices(in));
   }
   const int64_t now = ToMicros(Now());
   absl::MutexLock lock(&store_.write_mutex());
@@ -288,6 +326,9 @@ absl::Status Engagement::UpdateActivity(const v1::UpdateActivityRequest& request
   if (MaskHas(mask, "reported_participants"))
     a.set_reported_participants(in.reported_participants());
   if (MaskHas(mask, "reported_source")) a.set_reported_source(in.reported_source());
+  if (MaskHas(mask, "allowed_practices")) {
+    *a.mutable_allowed_practices() = in.allowed_practices();
+  }
   RETURN_IF_ERROR(ValidateActivityFields(a));
   SetTimestamp(a.mutable_update_time(), now);
   RETURN_IF_ERROR(SaveActivity(db, id, a, version + 1, /*insert=*/false));

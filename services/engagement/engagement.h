@@ -52,17 +52,25 @@ struct PendingResponse {
   v1::Response response;       // normalised: locality resolved, names checked
   std::string stakeholder_id;  // "" when anonymous
   std::vector<std::string> theme_ids;
+  // The response's time: when the server received it. Every time rule (the practice open on
+  // its day, the activity's window) is judged at this instant, and it is the create_time.
+  absl::Time time;
+  // OK when response.practice is empty or one of the commissioner's practices open on the day
+  // of `time`; otherwise the INVALID_ARGUMENT to answer unless the activity lists the practice
+  // in allowed_practices (checked by the writer, which reads the activity).
+  absl::Status practice_refusal;
 };
 
 class ResponseStatements;
 
-// What one group-commit batch shares: counter deltas and the activities' windows (an activity
-// cannot change while the writer holds the write lock).
+// What one group-commit batch shares: counter deltas and the activities' windows and allowed
+// practices (an activity cannot change while the writer holds the write lock).
 struct ResponseBatch {
   struct Window {
     bool found = false;
     v1::ActivityState state = v1::ACTIVITY_STATE_UNSPECIFIED;
     std::optional<int64_t> start, end;
+    absl::flat_hash_set<std::string> allowed_practices;
   };
   using Windows = absl::flat_hash_map<std::string, Window>;
   CounterSums sums;
@@ -189,8 +197,11 @@ class Engagement {
   absl::Status WriteResponse(runtime::sqlite::Database& db, const PendingResponse& pending,
                              v1::Response* out, ResponseBatch* batch);
   absl::Status CheckLocalityField(const std::string& locality, const std::string& field);
+  // INVALID_ARGUMENT (activity.allowed_practices[i]) for an entry the registry does not know;
+  // the entries' form is checked before (ValidateActivityFields).
+  absl::Status CheckAllowedPractices(const v1::Activity& activity);
   // INVALID_ARGUMENT (response.practice) unless `practice` is one of options_.commissioner's and
-  // open on the day of `at`.
+  // open on the day of `at` (the response's time, never the time of a later check).
   absl::Status CheckPracticeCovered(const PracticeFacts& practice, absl::Time at) const;
 
   Store& store_;

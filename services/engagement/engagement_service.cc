@@ -18,10 +18,8 @@ namespace {
 // The documented caps on the repeated fields of engagement requests (docs/engagement.md); any
 // other repeated field takes runtime::kDefaultMaxRepeated. Checked before any per-item work.
 constexpr runtime::RepeatedLimit kRequestLimits[] = {
-    {"activity.localities", 100},
-    {"response.themes", 20},
-    {"decision.themes", 100},
-    {"decision.responses", 1000},
+    {"activity.localities", 100}, {"activity.allowed_practices", 100}, {"response.themes", 20},
+    {"decision.themes", 100},     {"decision.responses", 1000},
 };
 
 }  // namespace

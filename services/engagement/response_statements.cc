@@ -12,8 +12,10 @@ absl::StatusOr<std::unique_ptr<ResponseStatements>> ResponseStatements::Prepare(
   ASSIGN_OR_RETURN(auto record_request,
                    db.Prepare("INSERT INTO request_log (method, request_id, resource, create_time, "
                               "request_hash) VALUES (?, ?, ?, ?, ?)"));
-  ASSIGN_OR_RETURN(auto activity_window,
-                   db.Prepare("SELECT state, window_start, window_end FROM activity WHERE id = ?"));
+  ASSIGN_OR_RETURN(
+      auto activity_window,
+      db.Prepare("SELECT state, window_start, window_end, allowed_practices FROM activity "
+                 "WHERE id = ?"));
   ASSIGN_OR_RETURN(auto theme_exists,
                    db.Prepare("SELECT 1 FROM theme WHERE activity_id = ? AND id = ?"));
   ASSIGN_OR_RETURN(auto stakeholder_state,

@@ -23,9 +23,10 @@ class ResponseStatements {
   static absl::StatusOr<std::unique_ptr<ResponseStatements>> Prepare(runtime::sqlite::Database& db);
   runtime::sqlite::Database& db() { return db_; }
 
-  runtime::sqlite::Statement find_request;       // (method, request_id) -> resource, hash
-  runtime::sqlite::Statement record_request;     // (method, request_id, resource, time, hash)
-  runtime::sqlite::Statement activity_window;    // (id) -> state, window_start, window_end
+  runtime::sqlite::Statement find_request;    // (method, request_id) -> resource, hash
+  runtime::sqlite::Statement record_request;  // (method, request_id, resource, time, hash)
+  // (id) -> state, window_start, window_end, allowed_practices
+  runtime::sqlite::Statement activity_window;
   runtime::sqlite::Statement theme_exists;       // (activity, theme)
   runtime::sqlite::Statement stakeholder_state;  // (id) -> erased
   runtime::sqlite::Statement insert_response;

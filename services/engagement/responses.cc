@@ -23,6 +23,8 @@ using runtime::sqlite::Statement;
 using runtime::sqlite::Transaction;
 
 constexpr int kMaxThemesPerResponse = 20;
+// Said with every refusal of a practice, so the organisers know the way out.
+constexpr char kAllowHint[] = "; the activity's allowed_practices can allow it";
 constexpr size_t kMaxResponseText = 20000;
 
 int64_t VersionOf(const std::string& etag) {
@@ -46,7 +48,8 @@ absl::Status Engagement::CheckPracticeCovered(const PracticeFacts& practice, abs
     return runtime::InvalidArgument(
         "response.practice",
         absl::StrCat("not a practice of commissioner ", options_.commissioner, " (it belongs to ",
-                     practice.commissioner.empty() ? "none" : practice.commissioner, ")"));
+                     practice.commissioner.empty() ? "none" : practice.commissioner, ")",
+                     kAllowHint));
   }
   // Registry dates are calendar days in England.
   absl::TimeZone london;
@@ -63,8 +66,8 @@ absl::Status Engagement::CheckPracticeCovered(const PracticeFacts& practice, abs
         absl::StrCat(
             "the practice is not open on ", day, " (status ", practice.status,
             practice.open_date.empty() ? "" : absl::StrCat(", opened ", practice.open_date),
-            practice.close_date.empty() ? "" : absl::StrCat(", closed ", practice.close_date),
-            ")"));
+            practice.close_date.empty() ? "" : absl::StrCat(", closed ", practice.close_date), ")",
+            kAllowHint));
   }
   return absl::OkStatus();
 }
@@ -103,6 +106,7 @@ void Engagement::RedactResponse(const runtime::Caller& caller, v1::Response& r) 
 absl::StatusOr<PendingResponse> Engagement::PrepareResponse(
     const v1::CreateResponseRequest& request) {
   PendingResponse pending;
+  pending.time = Now();
   ASSIGN_OR_RETURN(pending.activity, ParseActivityName(request.parent(), "parent"));
   RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
   pending.request_id = request.request_id();
@@ -151,7 +155,9 @@ absl::StatusOr<PendingResponse> Engagement::PrepareResponse(
         return runtime::InvalidArgument("response.practice", "no such practice in the registry");
       }
       if (!practice.ok()) return runtime::Annotate(practice.status(), "registry");
-      RETURN_IF_ERROR(CheckPracticeCovered(*practice, Now()));
+      // Judged at the response's own time; the activity may still allow the practice, which
+      // the writer checks against the activity it reads.
+      pending.practice_refusal = CheckPracticeCovered(*practice, pending.time);
       if (!r.locality().empty() && r.locality() != practice->locality) {
         return runtime::InvalidArgument("response.locality",
                                         "is not the locality of response.practice");
@@ -196,8 +202,9 @@ absl::Status Engagement::WriteResponse(Database& db, const PendingResponse& pend
                                        v1::Response* out, ResponseBatch* batch) {
   ResponseStatements& st = *writer_statements_;
   const std::string activity_name = ActivityName(pending.activity);
-  const absl::Time now = Now();
-  const int64_t now_us = ToMicros(now);
+  // The response's time, taken when it was received: the window and the practice are judged at
+  // the same instant, however long the response waited for its batch.
+  const int64_t now_us = ToMicros(pending.time);
 
   if (!pending.request_id.empty()) {
     st.find_request.Reset();
@@ -218,23 +225,35 @@ absl::Status Engagement::WriteResponse(Database& db, const PendingResponse& pend
 
   // The activity's state cannot change while the writer holds the write lock, so one lookup per
   // activity serves the whole batch.
-  ResponseBatch::Window window;
-  if (auto cached = batch != nullptr ? batch->windows.find(pending.activity)
-                                     : ResponseBatch::Windows::iterator();
-      batch != nullptr && cached != batch->windows.end()) {
-    window = cached->second;
-  } else {
+  ResponseBatch::Window unbatched;
+  const ResponseBatch::Window* found_window = nullptr;
+  if (batch != nullptr) {
+    if (auto cached = batch->windows.find(pending.activity); cached != batch->windows.end()) {
+      found_window = &cached->second;
+    }
+  }
+  if (found_window == nullptr) {
+    ResponseBatch::Window loaded;
     st.activity_window.Reset();
     st.activity_window.Bind(1, pending.activity);
-    ASSIGN_OR_RETURN(window.found, st.activity_window.Step());
-    if (window.found) {
-      window.state = static_cast<v1::ActivityState>(st.activity_window.Int(0));
-      window.start = st.activity_window.OptionalInt(1);
-      window.end = st.activity_window.OptionalInt(2);
+    ASSIGN_OR_RETURN(loaded.found, st.activity_window.Step());
+    if (loaded.found) {
+      loaded.state = static_cast<v1::ActivityState>(st.activity_window.Int(0));
+      loaded.start = st.activity_window.OptionalInt(1);
+      loaded.end = st.activity_window.OptionalInt(2);
+      for (std::string& p : SplitList(st.activity_window.Text(3))) {
+        loaded.allowed_practices.insert(std::move(p));
+      }
     }
     st.activity_window.Reset();
-    if (batch != nullptr) batch->windows[pending.activity] = window;
+    if (batch != nullptr) {
+      found_window = &(batch->windows[pending.activity] = std::move(loaded));
+    } else {
+      unbatched = std::move(loaded);
+      found_window = &unbatched;
+    }
   }
+  const ResponseBatch::Window& window = *found_window;
   if (!window.found) return runtime::NotFound("Activity", activity_name);
   const v1::ActivityState state = window.state;
   const std::optional<int64_t>& window_start = window.start;
@@ -251,6 +270,10 @@ absl::Status Engagement::WriteResponse(Database& db, const PendingResponse& pend
   }
   if (window_end.has_value() && now_us >= *window_end) {
     return runtime::FailedPrecondition("WINDOW", activity_name, "the response window has ended");
+  }
+  if (!pending.practice_refusal.ok() &&
+      !window.allowed_practices.contains(pending.response.practice())) {
+    return pending.practice_refusal;
   }
   for (size_t i = 0; i < pending.theme_ids.size(); ++i) {
     // Themes are never deleted, so one that was found once is remembered.

@@ -114,6 +114,11 @@ CREATE TABLE request_log (
     {2, R"sql(
 ALTER TABLE request_log ADD COLUMN request_hash TEXT NOT NULL DEFAULT '';
 )sql"},
+    // Practices an activity's responses may name beyond the commissioner's open ones
+    // ('\n'-joined practices/{code}); activities stored before it allow none.
+    {3, R"sql(
+ALTER TABLE activity ADD COLUMN allowed_practices TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 // Erased personal data must not linger in freed pages.

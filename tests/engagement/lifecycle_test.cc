@@ -1,5 +1,6 @@
 // Activities: the lifecycle and its refusals, the open window, etags, request ids and the seed.
 #include "gmock/gmock.h"
+#include "runtime/sqlite/database.h"
 #include "tests/engagement/engagement_test_util.h"
 
 namespace dorset::engagement::testing {
@@ -102,6 +103,45 @@ TEST_F(LifecycleTest, StaleEtagIsAbortedAndUpdateMaskIsRequired) {
   update.mutable_update_mask()->add_paths("state");  // not updatable: lifecycle methods only
   EXPECT_EQ(stub().UpdateActivity(Ctx().get(), update, &updated).error_code(),
             StatusCode::INVALID_ARGUMENT);
+}
+
+// Migration 3 adds allowed_practices: activities written by the schema before it load with an
+// empty list (no practice allowed beyond the rule) and take one afterwards.
+TEST_F(LifecycleTest, ActivitiesFromBeforeAllowedPracticesMigrateWithAnEmptyList) {
+  MakeActivity(stub(), "older");
+  server_.host->Shutdown();
+  server_.host.reset();
+  const std::string path = dir_.path() + "/engagement.db";
+  {
+    auto db = runtime::sqlite::Database::Open(path);
+    ASSERT_TRUE(db.ok()) << db.status();
+    auto version = (*db)->SchemaVersion();
+    ASSERT_TRUE(version.ok());
+    ASSERT_EQ(*version, 3);
+    // Back to the schema of version 2.
+    ASSERT_TRUE((*db)
+                    ->Exec("ALTER TABLE activity DROP COLUMN allowed_practices;"
+                           "PRAGMA user_version = 2;")
+                    .ok());
+  }
+  server_.Start(dorset::testing::TestServerConfig("engagement", dir_.path()));
+  v1::Activity older = Get("older");
+  EXPECT_EQ(older.title(), "Test consultation older");
+  EXPECT_THAT(older.allowed_practices(), ::testing::IsEmpty());
+
+  v1::UpdateActivityRequest update;
+  update.mutable_activity()->set_name(older.name());
+  update.mutable_activity()->set_etag(older.etag());
+  update.mutable_activity()->add_allowed_practices("practices/J81010");
+  update.mutable_update_mask()->add_paths("allowed_practices");
+  v1::Activity updated;
+  ASSERT_TRUE(stub().UpdateActivity(Ctx().get(), update, &updated).ok());
+  EXPECT_THAT(Get("older").allowed_practices(), ::testing::ElementsAre("practices/J81010"));
+  auto db = runtime::sqlite::Database::Open(path);
+  ASSERT_TRUE(db.ok());
+  auto version = (*db)->SchemaVersion();
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, 3);
 }
 
 TEST_F(LifecycleTest, RefusesBadFinanceSchemeAndAcceptsWellFormedOne) {

@@ -283,5 +283,236 @@ TEST_F(RegistryChecksTest, ResponsesNameOnlyOpenPracticesOfTheCommissioner) {
   EXPECT_EQ(Aggregates("practices").total_responses(), 2);  // the refused ones left no trace
 }
 
+// An activity (DRAFT until opened) with `allowed` practices; the status of the create.
+grpc::Status CreateWithAllowed(v1::EngagementService::Stub& stub, const std::string& id,
+                               const std::vector<std::string>& allowed, v1::Activity* out) {
+  v1::CreateActivityRequest create;
+  create.set_activity_id(id);
+  create.mutable_activity()->set_kind(v1::CONSULTATION);
+  create.mutable_activity()->set_title("Consultation " + id);
+  for (const std::string& p : allowed) create.mutable_activity()->add_allowed_practices(p);
+  return stub.CreateActivity(Ctx().get(), create, out);
+}
+
+// A response naming `practice` only.
+v1::Response AtPractice(const std::string& practice) {
+  v1::Response r = ResponseOf(v1::LETTER, v1::NEUTRAL, "", {});
+  r.set_practice(practice);
+  return r;
+}
+
+// Issue 11 item 10, "or explicitly allowed by the activity": a practice outside 11J and one
+// closed before the response are refused unless the activity lists them in allowed_practices;
+// the list adds to the rule, it does not narrow it.
+TEST_F(RegistryChecksTest, AnActivityMayAllowPracticesTheCommissionerRuleRefuses) {
+  auto registry =
+      reg::RegistryService::NewStub(dorset::testing::LocalChannel(registry_->grpc_port()));
+  AddPractice(*registry, "A81001", "", 9000, "16C");  // Stockton-on-Tees
+  AddPractice(*registry, "J99903", "localities/east-test", 4000);
+  {
+    reg::ClosePracticeRequest close;
+    close.set_name("practices/J99903");
+    close.set_close_date("2020-03-31");
+    grpc::ClientContext context;
+    reg::Practice closed;
+    ASSERT_TRUE(registry->ClosePractice(&context, close, &closed).ok());
+  }
+  v1::Activity plain, cross;
+  ASSERT_TRUE(CreateWithAllowed(stub(), "plain", {}, &plain).ok());
+  grpc::Status created =
+      CreateWithAllowed(stub(), "cross", {"practices/A81001", "practices/J99903"}, &cross);
+  ASSERT_TRUE(created.ok()) << created.error_message();
+  EXPECT_THAT(cross.allowed_practices(),
+              ::testing::ElementsAre("practices/A81001", "practices/J99903"));
+  ASSERT_TRUE(Open(stub(), "plain").ok());
+  ASSERT_TRUE(Open(stub(), "cross").ok());
+
+  v1::Response out;
+  for (const char* practice : {"practices/A81001", "practices/J99903"}) {
+    grpc::Status refused = Respond(stub(), "plain", AtPractice(practice), &out);
+    EXPECT_EQ(refused.error_code(), StatusCode::INVALID_ARGUMENT) << practice;
+    EXPECT_THAT(refused.error_message(), ::testing::HasSubstr("response.practice"));
+    EXPECT_THAT(refused.error_message(), ::testing::HasSubstr("allowed_practices"));
+    grpc::Status allowed = Respond(stub(), "cross", AtPractice(practice), &out);
+    EXPECT_TRUE(allowed.ok()) << practice << ": " << allowed.error_message();
+    EXPECT_EQ(out.practice(), practice);
+  }
+  EXPECT_EQ(out.locality(), "localities/east-test");  // still the registry's locality
+  // The commissioner's open practices stay accepted everywhere.
+  ASSERT_TRUE(Respond(stub(), "cross", AtPractice("practices/J99901"), &out).ok());
+  ASSERT_TRUE(Respond(stub(), "plain", AtPractice("practices/J99901"), &out).ok());
+  // An allowed practice is still held to its locality.
+  v1::Response wrong_place = AtPractice("practices/J99903");
+  wrong_place.set_locality("localities/west-test");
+  EXPECT_EQ(Respond(stub(), "cross", wrong_place, &out).error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Aggregates("plain").total_responses(), 1);
+  EXPECT_EQ(Aggregates("cross").total_responses(), 3);
+}
+
+// Issue 11 item 10, "open at the response's time": a practice whose close date comes after the
+// response is open for it; once the day of a response is past the close date it is refused,
+// unless the activity allows the practice. The response's time is its create_time.
+TEST_F(RegistryChecksTest, APracticeIsJudgedOpenOnTheDayOfTheResponse) {
+  auto registry =
+      reg::RegistryService::NewStub(dorset::testing::LocalChannel(registry_->grpc_port()));
+  AddPractice(*registry, "J99904", "localities/west-test", 2500);
+  absl::TimeZone london;
+  ASSERT_TRUE(absl::LoadTimeZone("Europe/London", &london));
+  const absl::Time t0 = server_.clock->Now();
+  const std::string close_date = absl::FormatTime("%Y-%m-%d", t0 + absl::Hours(24 * 10), london);
+  {
+    reg::ClosePracticeRequest close;
+    close.set_name("practices/J99904");
+    close.set_close_date(close_date);
+    grpc::ClientContext context;
+    reg::Practice closed;
+    grpc::Status status = registry->ClosePractice(&context, close, &closed);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(closed.status(), reg::Practice::CLOSED);
+  }
+  v1::Activity activity;
+  ASSERT_TRUE(CreateWithAllowed(stub(), "closing", {}, &activity).ok());
+  ASSERT_TRUE(Open(stub(), "closing").ok());
+
+  // Before the close date (the practice is already CLOSED in the registry): accepted, and the
+  // response carries the time it was judged at.
+  v1::Response before;
+  grpc::Status accepted = Respond(stub(), "closing", AtPractice("practices/J99904"), &before);
+  ASSERT_TRUE(accepted.ok()) << accepted.error_message();
+  EXPECT_EQ(before.create_time().seconds(), absl::ToUnixSeconds(t0));
+  EXPECT_EQ(before.locality(), "localities/west-test");
+
+  // On the close date itself (its last day): still accepted.
+  server_.clock->Advance(absl::Hours(24 * 10));
+  v1::Response on_last_day;
+  ASSERT_TRUE(Respond(stub(), "closing", AtPractice("practices/J99904"), &on_last_day).ok());
+
+  // The day after: refused, naming the dates.
+  server_.clock->Advance(absl::Hours(24));
+  v1::Response out;
+  grpc::Status refused = Respond(stub(), "closing", AtPractice("practices/J99904"), &out);
+  EXPECT_EQ(refused.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.error_message(), ::testing::HasSubstr("response.practice"));
+  EXPECT_THAT(refused.error_message(), ::testing::HasSubstr("closed " + close_date));
+
+  // The organisers allow it (the practice closed during the consultation): accepted again.
+  v1::UpdateActivityRequest update;
+  update.mutable_activity()->set_name("activities/closing");
+  update.mutable_activity()->add_allowed_practices("practices/J99904");
+  update.mutable_update_mask()->add_paths("allowed_practices");
+  v1::Activity updated;
+  grpc::Status allowed = stub().UpdateActivity(Ctx().get(), update, &updated);
+  ASSERT_TRUE(allowed.ok()) << allowed.error_message();
+  ASSERT_TRUE(Respond(stub(), "closing", AtPractice("practices/J99904"), &out).ok());
+  EXPECT_EQ(Aggregates("closing").total_responses(), 3);
+}
+
+// Bad entries in allowed_practices are INVALID_ARGUMENT naming the field, on create and on
+// update, and change nothing.
+TEST_F(RegistryChecksTest, AllowedPracticesMustBeKnownPracticesListedOnce) {
+  struct Case {
+    std::vector<std::string> allowed;
+    std::string field, reason;
+  };
+  const std::vector<Case> cases = {
+      {{"J99901"}, "activity.allowed_practices[0]", "practices/{code}"},
+      {{"practices/J99901", "localities/east-test"},
+       "activity.allowed_practices[1]",
+       "practices/{code}"},
+      {{"practices/J99901", "practices/J00000"},
+       "activity.allowed_practices[1]",
+       "no such practice"},
+      {{"practices/J99902", "practices/J99902"}, "activity.allowed_practices[1]", "listed twice"},
+      {std::vector<std::string>(101, "practices/J99901"), "activity.allowed_practices", "100"},
+  };
+  v1::Activity activity;
+  ASSERT_TRUE(CreateWithAllowed(stub(), "checked", {"practices/J99902"}, &activity).ok());
+  for (const Case& c : cases) {
+    const std::string label = absl::StrCat(c.allowed.size(), " entries, ", c.field);
+    v1::Activity out;
+    grpc::Status created = CreateWithAllowed(stub(), "never", c.allowed, &out);
+    EXPECT_EQ(created.error_code(), StatusCode::INVALID_ARGUMENT) << label;
+    EXPECT_THAT(created.error_message(), ::testing::HasSubstr(c.field)) << label;
+    EXPECT_THAT(created.error_message(), ::testing::HasSubstr(c.reason)) << label;
+
+    v1::UpdateActivityRequest update;
+    update.mutable_activity()->set_name(activity.name());
+    update.mutable_activity()->set_etag(activity.etag());
+    for (const std::string& p : c.allowed) update.mutable_activity()->add_allowed_practices(p);
+    update.mutable_update_mask()->add_paths("allowed_practices");
+    grpc::Status updated = stub().UpdateActivity(Ctx().get(), update, &out);
+    EXPECT_EQ(updated.error_code(), StatusCode::INVALID_ARGUMENT) << label;
+    EXPECT_THAT(updated.error_message(), ::testing::HasSubstr(c.field)) << label;
+  }
+  v1::GetActivityRequest get;
+  get.set_name("activities/never");
+  v1::Activity none;
+  EXPECT_EQ(stub().GetActivity(Ctx().get(), get, &none).error_code(), StatusCode::NOT_FOUND);
+  get.set_name(activity.name());
+  v1::Activity unchanged;
+  ASSERT_TRUE(stub().GetActivity(Ctx().get(), get, &unchanged).ok());
+  EXPECT_EQ(unchanged.etag(), activity.etag());
+  EXPECT_THAT(unchanged.allowed_practices(), ::testing::ElementsAre("practices/J99902"));
+}
+
+// allowed_practices follows update_mask and the etag: a stale etag is ABORTED, a mask without
+// it leaves it alone, an empty list under the mask clears it.
+TEST_F(RegistryChecksTest, UpdateMaskSetsAndClearsAllowedPracticesUnderTheEtag) {
+  auto registry =
+      reg::RegistryService::NewStub(dorset::testing::LocalChannel(registry_->grpc_port()));
+  AddPractice(*registry, "A81001", "", 9000, "16C");
+  v1::Activity activity;
+  ASSERT_TRUE(CreateWithAllowed(stub(), "masked", {}, &activity).ok());
+  ASSERT_TRUE(Open(stub(), "masked").ok());
+  v1::GetActivityRequest get;
+  get.set_name(activity.name());
+  ASSERT_TRUE(stub().GetActivity(Ctx().get(), get, &activity).ok());
+  v1::Response out;
+  EXPECT_EQ(Respond(stub(), "masked", AtPractice("practices/A81001"), &out).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+
+  v1::UpdateActivityRequest update;
+  update.mutable_activity()->set_name(activity.name());
+  update.mutable_activity()->set_title("ignored: not in the mask");
+  update.mutable_activity()->add_allowed_practices("practices/A81001");
+  update.mutable_activity()->set_etag("stale-etag-1");
+  update.mutable_update_mask()->add_paths("allowed_practices");
+  v1::Activity updated;
+  EXPECT_EQ(stub().UpdateActivity(Ctx().get(), update, &updated).error_code(), StatusCode::ABORTED);
+  EXPECT_EQ(Respond(stub(), "masked", AtPractice("practices/A81001"), &out).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+
+  update.mutable_activity()->set_etag(activity.etag());
+  grpc::Status set = stub().UpdateActivity(Ctx().get(), update, &updated);
+  ASSERT_TRUE(set.ok()) << set.error_message();
+  EXPECT_THAT(updated.allowed_practices(), ::testing::ElementsAre("practices/A81001"));
+  EXPECT_EQ(updated.title(), activity.title());
+  EXPECT_NE(updated.etag(), activity.etag());
+  ASSERT_TRUE(Respond(stub(), "masked", AtPractice("practices/A81001"), &out).ok());
+
+  // Another field's update keeps the list.
+  v1::UpdateActivityRequest retitle;
+  retitle.mutable_activity()->set_name(activity.name());
+  retitle.mutable_activity()->set_title("Retitled");
+  retitle.mutable_activity()->set_etag(updated.etag());
+  retitle.mutable_update_mask()->add_paths("title");
+  ASSERT_TRUE(stub().UpdateActivity(Ctx().get(), retitle, &updated).ok());
+  EXPECT_THAT(updated.allowed_practices(), ::testing::ElementsAre("practices/A81001"));
+
+  // The old etag no longer works; the current one clears the list.
+  v1::UpdateActivityRequest clear;
+  clear.mutable_activity()->set_name(activity.name());
+  clear.mutable_activity()->set_etag(activity.etag());
+  clear.mutable_update_mask()->add_paths("allowed_practices");
+  EXPECT_EQ(stub().UpdateActivity(Ctx().get(), clear, &updated).error_code(), StatusCode::ABORTED);
+  ASSERT_TRUE(stub().GetActivity(Ctx().get(), get, &activity).ok());
+  clear.mutable_activity()->set_etag(activity.etag());
+  ASSERT_TRUE(stub().UpdateActivity(Ctx().get(), clear, &updated).ok());
+  EXPECT_THAT(updated.allowed_practices(), ::testing::IsEmpty());
+  EXPECT_EQ(Respond(stub(), "masked", AtPractice("practices/A81001"), &out).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Aggregates("masked").total_responses(), 1);
+}
+
 }  // namespace
 }  // namespace dorset::engagement::testing
