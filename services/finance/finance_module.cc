@@ -6,8 +6,8 @@
 #include "runtime/status/status_macros.h"
 #include "services/finance/finance_service.h"
 #include "services/finance/group_commit.h"
-#include "services/finance/seed.h"
-#include "services/finance/store.h"
+#include "services/finance/storage/seed.h"
+#include "services/finance/storage/store.h"
 #include "services/registry/client/registry_client.h"
 
 namespace dorset::finance {
@@ -16,7 +16,7 @@ FinanceModule::FinanceModule() = default;
 FinanceModule::~FinanceModule() = default;
 
 absl::Status FinanceModule::Init(const runtime::ServiceEnv& env) {
-  ASSIGN_OR_RETURN(store_, FinanceStore::Open(env.config.data_dir));
+  ASSIGN_OR_RETURN(store_, FinanceStore::Open(env.config));
   ASSIGN_OR_RETURN(bool seeded, LoadSeedOnce(*store_));
   if (seeded) runtime::log::Info("finance seed loaded", {{"plan", std::string(kSeedPlan)}});
   ASSIGN_OR_RETURN(runtime::PageTokenCodec codec,

@@ -9,8 +9,8 @@
 #include "runtime/status/status_macros.h"
 #include "services/finance/calendar.h"
 #include "services/finance/per_head.h"
-#include "services/finance/report.h"
-#include "services/finance/schema.h"
+#include "services/finance/storage/report.h"
+#include "services/finance/storage/schema.h"
 #include "services/finance/time_util.h"
 
 namespace dorset::finance {

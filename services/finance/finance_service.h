@@ -9,9 +9,9 @@
 #include "dorset/finance/v1/finance.grpc.pb.h"
 #include "runtime/server/call_gate.h"
 #include "services/finance/group_commit.h"
-#include "services/finance/ledger.h"
-#include "services/finance/plan_repository.h"
-#include "services/finance/store.h"
+#include "services/finance/storage/ledger.h"
+#include "services/finance/storage/plan_repository.h"
+#include "services/finance/storage/store.h"
 #include "services/registry/client/registry_client.h"
 
 namespace dorset::finance {

@@ -6,24 +6,17 @@
 
 namespace dorset::finance {
 
-using runtime::sqlite::Database;
-using runtime::sqlite::Statement;
-using runtime::sqlite::Transaction;
-
 absl::StatusOr<std::unique_ptr<GroupCommitter>> GroupCommitter::Start(FinanceStore& store,
                                                                       prometheus::Registry* metrics,
                                                                       int max_group) {
   std::unique_ptr<GroupCommitter> committer(new GroupCommitter(store, max_group));
-  ASSIGN_OR_RETURN(committer->ledger_,
-                   store.WithWriter([](Database& db) { return LedgerWriter::Create(db); }));
   if (metrics != nullptr) {
-    committer->group_size_ =
-        &prometheus::BuildHistogram()
-             .Name("finance_ledger_group_requests")
-             .Help("Posting requests committed together in one SQLite transaction")
-             .Register(*metrics)
-             .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512,
-                                                              1024, 4096});
+    committer->group_size_ = &prometheus::BuildHistogram()
+                                  .Name("finance_ledger_group_requests")
+                                  .Help("Posting requests committed together in one transaction")
+                                  .Register(*metrics)
+                                  .Add({}, prometheus::Histogram::BucketBoundaries{
+                                               1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096});
     committer->commit_failures_ = &prometheus::BuildCounter()
                                        .Name("finance_ledger_commit_failures_total")
                                        .Help("Groups of postings whose transaction failed")
@@ -40,11 +33,6 @@ GroupCommitter::~GroupCommitter() {
     stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
-  // The statements belong to the writer connection: finalize them under its lock.
-  store_.WithWriter([this](Database&) {
-    ledger_.reset();
-    return 0;
-  });
 }
 
 void GroupCommitter::Enqueue(PostingBatch batch, Done done) {
@@ -99,20 +87,21 @@ void GroupCommitter::Run() {
 void GroupCommitter::CommitGroup(std::vector<Job>& jobs) {
   std::vector<absl::StatusOr<std::vector<v1::Posting>>> results;
   results.reserve(jobs.size());
-  const absl::Status committed = store_.WithWriter([&](Database& db) -> absl::Status {
-    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
+  const absl::Status committed = store_.Write([&](Transaction& tx) -> absl::Status {
+    results.clear();  // a retried transaction starts the group again
+    ASSIGN_OR_RETURN(std::unique_ptr<LedgerWriter> ledger, LedgerWriter::Create(tx));
     for (Job& job : jobs) {
-      absl::StatusOr<LedgerWriter::Checked> checked = ledger_->Check(job.batch);
+      absl::StatusOr<LedgerWriter::Checked> checked = ledger->Check(job.batch);
       if (!checked.ok()) {
         results.push_back(checked.status());  // refused: nothing of it was written
         continue;
       }
-      absl::StatusOr<std::vector<v1::Posting>> written = ledger_->Write(job.batch, *checked);
+      absl::StatusOr<std::vector<v1::Posting>> written = ledger->Write(job.batch, *checked);
       // A storage error mid-write: abandon the whole group (nothing is acknowledged).
       if (!written.ok()) return written.status();
       results.push_back(*std::move(written));
     }
-    return tx.Commit();
+    return absl::OkStatus();
   });
   int64_t applied = 0;
   for (size_t i = 0; i < jobs.size(); ++i) {

@@ -1,7 +1,8 @@
 // Group commit for postings: handlers enqueue a parsed batch with a completion callback and
 // return at once (the gRPC reactor stays open); one writer thread drains the queue, applies
-// many requests in ONE SQLite transaction (the ledger checks a request before writing any of
-// it, so a refused request fails alone), commits with synchronous=FULL, and only then runs the
+// many requests in ONE write transaction of the store (the ledger checks a request before
+// writing any of it, so a refused request fails alone), commits (SQLite: synchronous=FULL;
+// PostgreSQL: SERIALIZABLE, run again whole on a serialization failure), and only then runs the
 // callbacks. One fsync is shared by every request in the group, and nothing is acknowledged before
 // it is on disk.
 #ifndef DORSET_SERVICES_FINANCE_GROUP_COMMIT_H_
@@ -20,9 +21,9 @@
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
-#include "services/finance/ledger.h"
 #include "services/finance/posting_input.h"
-#include "services/finance/store.h"
+#include "services/finance/storage/ledger.h"
+#include "services/finance/storage/store.h"
 
 namespace dorset::finance {
 
@@ -33,7 +34,7 @@ class GroupCommitter {
 
   using Done = std::function<void(absl::StatusOr<std::vector<v1::Posting>>)>;
 
-  // Prepares the ledger's statements on the writer connection and starts the writer thread.
+  // Starts the writer thread.
   // `metrics` (optional) receives finance_ledger_group_requests (a histogram of requests per
   // committed group) and finance_ledger_commit_failures_total.
   static absl::StatusOr<std::unique_ptr<GroupCommitter>> Start(
@@ -60,7 +61,6 @@ class GroupCommitter {
 
   FinanceStore& store_;
   const int max_group_;
-  std::unique_ptr<LedgerWriter> ledger_;  // used only on the writer thread, under the write lock
   mutable absl::Mutex mu_;
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,6 +1,7 @@
-// Durability: the real dorset-finance binary is killed with SIGKILL while clients post, then
-// restarted on the same data directory. Every acknowledged posting must be there exactly
-// once, the aggregates must agree with the ledger, and the store must pass integrity_check.
+// Durability, on each engine: the real dorset-finance binary is killed with SIGKILL while
+// clients post, then restarted on the same store (data directory or PostgreSQL database).
+// Every acknowledged posting must be there exactly once, the aggregates must agree with the
+// ledger, and a SQLite store must pass integrity_check.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,11 +18,14 @@
 #include "runtime/testing/redis_server.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
+#include "services/finance/storage/store.h"
 #include "tests/finance/finance_test_util.h"
+#include "tests/runtime/storage/engines.h"
 
 namespace dorset::finance {
 namespace {
 
+using runtime::storage::Engine;
 using testing::MakePosting;
 
 constexpr char kScheme[] = "plans/dorset-stp/programmes/managing-demand/schemes/rightcare";
@@ -29,7 +33,8 @@ constexpr char kScheme[] = "plans/dorset-stp/programmes/managing-demand/schemes/
 // The server as a child process.
 class Child {
  public:
-  Child(const std::string& data_dir, int port) : port_(port) {
+  // `database`: the --database setting ("" for SQLite under `data_dir`).
+  Child(const std::string& data_dir, int port, const std::string& database = "") : port_(port) {
     pid_ = fork();
     if (pid_ == 0) {
       const std::string log = data_dir + "/server.log";
@@ -38,9 +43,10 @@ class Child {
       const std::string a1 = absl::StrCat("--grpc_listen=127.0.0.1:", port);
       const std::string a2 = "--ops_listen=127.0.0.1:0";
       const std::string a3 = "--data_dir=" + data_dir;
+      const std::string a4 = "--database=" + database;
       execl(DORSET_FINANCE_BINARY, DORSET_FINANCE_BINARY, a1.c_str(), a2.c_str(), a3.c_str(),
-            "--plaintext=true", "--auth=none", "--rate_limit_per_second=0", "--drain_seconds=0",
-            "--log_level=warn", static_cast<char*>(nullptr));
+            a4.c_str(), "--plaintext=true", "--auth=none", "--rate_limit_per_second=0",
+            "--drain_seconds=0", "--log_level=warn", static_cast<char*>(nullptr));
       _exit(127);
     }
   }
@@ -74,10 +80,19 @@ class Child {
   int port_;
 };
 
-TEST(FinanceCrashTest, EveryAcknowledgedPostingSurvivesSigkillExactlyOnce) {
+class FinanceCrashTest : public ::testing::TestWithParam<Engine> {};
+
+TEST_P(FinanceCrashTest, EveryAcknowledgedPostingSurvivesSigkillExactlyOnce) {
   dorset::testing::TempDir dir;
+  std::string database;
+  if (GetParam() == Engine::kPostgres) {
+    DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
+    absl::StatusOr<std::string> uri = pg->CreateDatabase();
+    ASSERT_TRUE(uri.ok()) << uri.status();
+    database = *uri;
+  }
   const int port = dorset::testing::FreePort();
-  auto child = std::make_unique<Child>(dir.path(), port);
+  auto child = std::make_unique<Child>(dir.path(), port, database);
   auto stub = v1::FinanceService::NewStub(dorset::testing::LocalChannel(port));
   ASSERT_TRUE(child->WaitReady(*stub)) << "server did not start";
 
@@ -115,7 +130,7 @@ TEST(FinanceCrashTest, EveryAcknowledgedPostingSurvivesSigkillExactlyOnce) {
   for (auto& c : clients) c.join();
   ASSERT_GT(acknowledged.size(), 0u);
 
-  child = std::make_unique<Child>(dir.path(), port);
+  child = std::make_unique<Child>(dir.path(), port, database);
   ASSERT_TRUE(child->WaitReady(*stub)) << "server did not restart";
 
   std::map<std::string, std::vector<v1::Posting>> by_request;
@@ -158,23 +173,39 @@ TEST(FinanceCrashTest, EveryAcknowledgedPostingSurvivesSigkillExactlyOnce) {
   EXPECT_TRUE(WIFEXITED(stopped) && WEXITSTATUS(stopped) == 0);
   child.reset();
 
-  auto db = runtime::sqlite::Database::Open(dir.path() + "/finance.db");
-  ASSERT_TRUE(db.ok()) << db.status();
-  auto check = (*db)->Prepare("PRAGMA integrity_check");
-  ASSERT_TRUE(check.ok());
-  ASSERT_TRUE(*check->Step());
-  EXPECT_EQ(check->Text(0), "ok");
+  if (GetParam() == Engine::kSqlite) {
+    auto db = runtime::sqlite::Database::Open(dir.path() + "/finance.db");
+    ASSERT_TRUE(db.ok()) << db.status();
+    auto check = (*db)->Prepare("PRAGMA integrity_check");
+    ASSERT_TRUE(check.ok());
+    ASSERT_TRUE(*check->Step());
+    EXPECT_EQ(check->Text(0), "ok");
+  }
   // The aggregates agree with the ledger, key by key.
-  auto mismatches = (*db)->Prepare(
-      "SELECT COUNT(*) FROM (SELECT scheme_id, year, month, kind, SUM(amount_pence) AS s FROM "
-      "posting GROUP BY 1, 2, 3, 4) p FULL OUTER JOIN total t USING (scheme_id, year, month, "
-      "kind) WHERE p.s IS NOT t.amount_pence");
+  auto store = FinanceStore::Open(database, dir.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  absl::StatusOr<int64_t> mismatches = (*store)->Read([](Transaction& tx)
+                                                          -> absl::StatusOr<int64_t> {
+    auto stmt = tx.Prepare(
+        "SELECT COUNT(*) FROM (SELECT scheme_id, year, month, kind, SUM(amount_pence) AS s FROM "
+        "posting GROUP BY scheme_id, year, month, kind) p FULL OUTER JOIN total t USING "
+        "(scheme_id, year, month, kind) WHERE p.s IS DISTINCT FROM t.amount_pence");
+    if (!stmt.ok()) return stmt.status();
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    return stmt->Int(0);
+  });
   ASSERT_TRUE(mismatches.ok()) << mismatches.status();
-  ASSERT_TRUE(*mismatches->Step());
-  EXPECT_EQ(mismatches->Int(0), 0);
+  EXPECT_EQ(*mismatches, 0);
   std::cout << "acknowledged before SIGKILL: " << acknowledged.size()
             << ", postings after restart: " << by_request.size() << "\n";
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, FinanceCrashTest,
+                         ::testing::Values(Engine::kSqlite, Engine::kPostgres),
+                         [](const ::testing::TestParamInfo<Engine>& info) {
+                           return std::string(runtime::storage::EngineName(info.param));
+                         });
 
 }  // namespace
 }  // namespace dorset::finance

@@ -1,10 +1,10 @@
 // Pure arithmetic of the reports: RAG boundaries, thresholds, gap trajectory, per-head
 // figures (hand-worked, including ties rounded half to even).
-#include "services/finance/report.h"
+#include "services/finance/storage/report.h"
 
 #include "gtest/gtest.h"
 #include "services/finance/per_head.h"
-#include "services/finance/schema.h"
+#include "services/finance/storage/schema.h"
 
 namespace dorset::finance {
 namespace {

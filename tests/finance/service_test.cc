@@ -1,6 +1,7 @@
-// The finance service over real gRPC with a real SQLite store: the seed plan, a hand-worked
-// report, the ledger's exactly-once guarantees under concurrent retries, reversals and
-// refusals of bad input.
+// The finance service over real gRPC with a real store, on each engine (…/sqlite and
+// …/postgres, a fresh PostgreSQL database per test): the seed plan, a hand-worked report, the
+// ledger's exactly-once guarantees under concurrent retries, reversals and refusals of bad
+// input.
 #include <atomic>
 #include <map>
 #include <set>
@@ -15,28 +16,38 @@
 #include "runtime/testing/test_host.h"
 #include "services/finance/finance_module.h"
 #include "services/finance/group_commit.h"
-#include "services/finance/ledger.h"
-#include "services/finance/seed.h"
-#include "services/finance/store.h"
+#include "services/finance/storage/ledger.h"
+#include "services/finance/storage/seed.h"
+#include "services/finance/storage/store.h"
 #include "tests/finance/finance_test_util.h"
+#include "tests/runtime/storage/engines.h"
 
 namespace dorset::finance {
 namespace {
 
+using runtime::storage::Engine;
 using testing::MakePosting;
 using testing::Reversal;
 using testing::ViolationField;
 
 constexpr char kStp[] = "plans/dorset-stp";
 
-class FinanceServiceTest : public ::testing::Test {
+class FinanceServiceTest : public ::testing::TestWithParam<Engine> {
  protected:
-  void SetUp() override { StartHost(); }
+  void SetUp() override {
+    if (GetParam() == Engine::kPostgres) {
+      DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
+      absl::StatusOr<std::string> uri = pg->CreateDatabase();
+      ASSERT_TRUE(uri.ok()) << uri.status();
+      database_ = *uri;
+    }
+    StartHost();
+  }
 
   void StartHost() {
-    auto host =
-        runtime::ServiceHost::Start(dorset::testing::TestServerConfig("finance", dir_.path()),
-                                    std::make_unique<FinanceModule>());
+    runtime::ServerConfig config = dorset::testing::TestServerConfig("finance", dir_.path());
+    config.database = database_;
+    auto host = runtime::ServiceHost::Start(config, std::make_unique<FinanceModule>());
     ASSERT_TRUE(host.ok()) << host.status();
     host_ = *std::move(host);
     stub_ = v1::FinanceService::NewStub(dorset::testing::LocalChannel(host_->grpc_port()));
@@ -135,9 +146,16 @@ class FinanceServiceTest : public ::testing::Test {
   }
 
   dorset::testing::TempDir dir_;
+  std::string database_;  // empty: SQLite under dir_
   std::unique_ptr<runtime::ServiceHost> host_;
   std::unique_ptr<v1::FinanceService::Stub> stub_;
 };
+
+INSTANTIATE_TEST_SUITE_P(Engines, FinanceServiceTest,
+                         ::testing::Values(Engine::kSqlite, Engine::kPostgres),
+                         [](const ::testing::TestParamInfo<Engine>& info) {
+                           return std::string(runtime::storage::EngineName(info.param));
+                         });
 
 const v1::ReportLine& Line(const v1::Report& report, const std::string& node) {
   for (const auto& line : report.lines()) {
@@ -148,7 +166,7 @@ const v1::ReportLine& Line(const v1::Report& report, const std::string& node) {
   return *missing;
 }
 
-TEST_F(FinanceServiceTest, SeedPlanAddsUpToTwoHundredAndTwentyNineMillion) {
+TEST_P(FinanceServiceTest, SeedPlanAddsUpToTwoHundredAndTwentyNineMillion) {
   const v1::Report report = Report(kStp, "2020-21", 12);
   const std::map<std::string, int64_t> programmes = {{"managing-demand", 8300000000},
                                                      {"provider-efficiencies", 10000000000},
@@ -196,7 +214,7 @@ TEST_F(FinanceServiceTest, SeedPlanAddsUpToTwoHundredAndTwentyNineMillion) {
   EXPECT_TRUE(lines.budget_lines(0).illustrative());
 }
 
-TEST_F(FinanceServiceTest, SeedLoadsOnceAcrossRestarts) {
+TEST_P(FinanceServiceTest, SeedLoadsOnceAcrossRestarts) {
   host_.reset();
   StartHost();
   grpc::ClientContext c;
@@ -222,7 +240,7 @@ TEST_F(FinanceServiceTest, SeedLoadsOnceAcrossRestarts) {
 //       -> plan -300,000, actual -200,000, variance +100,000, outturn -1,100,000, 6666 bp RED.
 //   plan: target 16,800,000, plan 4,200,000, actual 3,850,001, variance -349,999,
 //       outturn 16,000,001, outturn variance -799,999, 9166 bp AMBER.
-TEST_F(FinanceServiceTest, ReportRollsUpExactlyForAHandWorkedExample) {
+TEST_P(FinanceServiceTest, ReportRollsUpExactlyForAHandWorkedExample) {
   CreateSmallPlan("worked");
   const std::string a1 = Scheme("worked", "a", "a1");
   const std::string a2 = Scheme("worked", "a", "a2");
@@ -317,7 +335,7 @@ TEST_F(FinanceServiceTest, ReportRollsUpExactlyForAHandWorkedExample) {
   EXPECT_EQ(gap.years(2).unmitigated().pence(), 799999);
 }
 
-TEST_F(FinanceServiceTest, RetryReturnsTheFirstResultAndConflictingContentIsRefused) {
+TEST_P(FinanceServiceTest, RetryReturnsTheFirstResultAndConflictingContentIsRefused) {
   const std::string scheme = absl::StrCat(kStp, "/programmes/managing-demand/schemes/outpatients");
   v1::Posting first, again;
   ASSERT_TRUE(Post("once", MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 12345), &first).ok());
@@ -343,7 +361,7 @@ TEST_F(FinanceServiceTest, RetryReturnsTheFirstResultAndConflictingContentIsRefu
   EXPECT_EQ(AllPostings(scheme).size(), 3u);
 }
 
-TEST_F(FinanceServiceTest, ConcurrentClientsWithOverlappingRequestIdsPostEachOnce) {
+TEST_P(FinanceServiceTest, ConcurrentClientsWithOverlappingRequestIdsPostEachOnce) {
   const std::vector<std::string> schemes = {
       absl::StrCat(kStp, "/programmes/managing-demand/schemes/rightcare"),
       absl::StrCat(kStp, "/programmes/provider-efficiencies/schemes/trust-cips"),
@@ -399,7 +417,7 @@ TEST_F(FinanceServiceTest, ConcurrentClientsWithOverlappingRequestIdsPostEachOnc
   EXPECT_EQ(Line(Report(kStp, "2019-20", 12), kStp).ytd_actual().pence(), ledger_sum);
 }
 
-TEST_F(FinanceServiceTest, ReversalsCorrectAndCannotBeRepeatedOrReversed) {
+TEST_P(FinanceServiceTest, ReversalsCorrectAndCannotBeRepeatedOrReversed) {
   const std::string scheme =
       absl::StrCat(kStp, "/programmes/stretch-target/schemes/stretch-target");
   v1::Posting original, reversal;
@@ -441,7 +459,7 @@ TEST_F(FinanceServiceTest, ReversalsCorrectAndCannotBeRepeatedOrReversed) {
   EXPECT_EQ(AllPostings(scheme).size(), 3u);
 }
 
-TEST_F(FinanceServiceTest, BadInputIsRefusedWithTheRightStatusAndField) {
+TEST_P(FinanceServiceTest, BadInputIsRefusedWithTheRightStatusAndField) {
   const std::string scheme = absl::StrCat(kStp, "/programmes/managing-demand/schemes/outpatients");
   struct Case {
     std::string what;
@@ -525,7 +543,7 @@ TEST_F(FinanceServiceTest, BadInputIsRefusedWithTheRightStatusAndField) {
   EXPECT_EQ(AllPostings(scheme).size(), 2u);
 }
 
-TEST_F(FinanceServiceTest, SchemeEditsUseEtagsAndClosedSchemesRefuseEdits) {
+TEST_P(FinanceServiceTest, SchemeEditsUseEtagsAndClosedSchemesRefuseEdits) {
   CreateSmallPlan("edits");
   const std::string a1 = Scheme("edits", "a", "a1");
   grpc::ClientContext c1;
@@ -557,7 +575,7 @@ TEST_F(FinanceServiceTest, SchemeEditsUseEtagsAndClosedSchemesRefuseEdits) {
   EXPECT_EQ(programme.targets(1).amount().pence(), 777);
 }
 
-TEST_F(FinanceServiceTest, ListPostingsFiltersAndPagesWithSignedTokens) {
+TEST_P(FinanceServiceTest, ListPostingsFiltersAndPagesWithSignedTokens) {
   const std::string rightcare = absl::StrCat(kStp, "/programmes/managing-demand/schemes/rightcare");
   const std::string cips =
       absl::StrCat(kStp, "/programmes/provider-efficiencies/schemes/trust-cips");
@@ -615,7 +633,7 @@ TEST_F(FinanceServiceTest, ListPostingsFiltersAndPagesWithSignedTokens) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-TEST_F(FinanceServiceTest, BudgetLinesAreUserDefinedWithEtags) {
+TEST_P(FinanceServiceTest, BudgetLinesAreUserDefinedWithEtags) {
   grpc::ClientContext c1;
   v1::CreateBudgetLineRequest create;
   create.set_budget_line_id("acute-contracts");
@@ -736,7 +754,7 @@ TEST(FinancePermissionsTest, EveryMethodIsListedWithTheRightPermission) {
 // second sees the first's record and returns its postings.
 TEST(LedgerWriterTest, SameRequestIdTwiceInOneTransactionPostsOnce) {
   dorset::testing::TempDir dir;
-  auto store = FinanceStore::Open(dir.path());
+  auto store = FinanceStore::Open("", dir.path());
   ASSERT_TRUE(store.ok()) << store.status();
   ASSERT_TRUE(LoadSeedOnce(**store).ok());
   google::protobuf::RepeatedPtrField<v1::Posting> postings;
@@ -744,22 +762,24 @@ TEST(LedgerWriterTest, SameRequestIdTwiceInOneTransactionPostsOnce) {
                                 "2019-20", 4, v1::ACTUAL, 42);
   auto batch = ParsePostings("same", "tester", postings, true);
   ASSERT_TRUE(batch.ok());
-  (*store)->WithWriter([&](runtime::sqlite::Database& db) {
-    auto writer = LedgerWriter::Create(db);
+  absl::Status written = (*store)->Write([&](Transaction& tx) -> absl::Status {
+    auto writer = LedgerWriter::Create(tx);
     EXPECT_TRUE(writer.ok());
-    auto tx = runtime::sqlite::Transaction::Begin(db);
-    EXPECT_TRUE(tx.ok());
     auto first = (*writer)->Apply(*batch);
     auto second = (*writer)->Apply(*batch);
     EXPECT_TRUE(first.ok() && second.ok());
     EXPECT_EQ((*first)[0].name(), (*second)[0].name());
-    EXPECT_TRUE(tx->Commit().ok());
-    auto count = db.Prepare("SELECT COUNT(*), SUM(amount_pence) FROM posting");
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(written.ok()) << written;
+  absl::Status read = (*store)->Read([&](Transaction& tx) -> absl::Status {
+    auto count = tx.Prepare("SELECT COUNT(*), SUM(amount_pence) FROM posting");
     EXPECT_TRUE(count.ok() && *count->Step());
     EXPECT_EQ(count->Int(0), 1);
     EXPECT_EQ(count->Int(1), 42);
-    return 0;
+    return absl::OkStatus();
   });
+  ASSERT_TRUE(read.ok()) << read;
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "dorset/finance/v1/finance.pb.h"
 #include "runtime/api/page_token.h"
-#include "services/finance/store.h"
+#include "services/finance/storage/store.h"
 
 namespace dorset::finance {
 

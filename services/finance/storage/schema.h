@@ -1,10 +1,7 @@
-// The finance store's schema, as numbered migrations (runtime/sqlite Migrate applies them).
+// The finance store's stored codes. The schema itself is the numbered .sql steps under
+// migrations/{sqlite,postgres}/ (compiled in by dorset_migrations, applied by runtime/storage).
 #ifndef DORSET_SERVICES_FINANCE_SCHEMA_H_
 #define DORSET_SERVICES_FINANCE_SCHEMA_H_
-
-#include <span>
-
-#include "runtime/sqlite/database.h"
 
 namespace dorset::finance {
 
@@ -17,8 +14,6 @@ inline constexpr int kSchemeClosed = 2;
 inline constexpr int kKindPlan = 1;
 inline constexpr int kKindActual = 2;
 inline constexpr int kKindForecast = 3;
-
-std::span<const runtime::sqlite::Migration> Migrations();
 
 }  // namespace dorset::finance
 

@@ -1,4 +1,4 @@
-#include "services/finance/ledger.h"
+#include "services/finance/storage/ledger.h"
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
@@ -9,13 +9,12 @@
 #include "services/finance/calendar.h"
 #include "services/finance/limits.h"
 #include "services/finance/money/money.h"
-#include "services/finance/schema.h"
+#include "services/finance/storage/schema.h"
 #include "services/finance/time_util.h"
 
 namespace dorset::finance {
 
-using runtime::sqlite::Database;
-using runtime::sqlite::Statement;
+using runtime::storage::Statement;
 
 const char kPostingColumns[] =
     "p.id, n.name, p.year, p.month, p.kind, p.amount_pence, p.reason, p.reverses, p.principal, "
@@ -49,45 +48,48 @@ struct LedgerWriter::Statements {
   Statement write_total;
   Statement insert_posting;
   Statement read_range;
+  Statement last_posting;
 };
 
-LedgerWriter::LedgerWriter(Database& db, std::unique_ptr<Statements> statements)
-    : db_(db), s_(std::move(statements)) {}
+LedgerWriter::LedgerWriter(std::unique_ptr<Statements> statements) : s_(std::move(statements)) {}
 LedgerWriter::~LedgerWriter() = default;
 
-absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Database& db) {
+absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& tx) {
   ASSIGN_OR_RETURN(Statement find_request,
-                   db.Prepare("SELECT content_hash, first_posting_id, posting_count FROM "
+                   tx.Prepare("SELECT content_hash, first_posting_id, posting_count FROM "
                               "posting_request WHERE request_id = ?"));
   ASSIGN_OR_RETURN(Statement insert_request,
-                   db.Prepare("INSERT INTO posting_request(request_id, content_hash, "
+                   tx.Prepare("INSERT INTO posting_request(request_id, content_hash, "
                               "first_posting_id, posting_count) VALUES (?, ?, ?, ?)"));
   ASSIGN_OR_RETURN(Statement find_scheme,
-                   db.Prepare("SELECT id, kind, state FROM node WHERE name = ?"));
+                   tx.Prepare("SELECT id, kind, state FROM node WHERE name = ?"));
   ASSIGN_OR_RETURN(Statement find_original,
-                   db.Prepare("SELECT p.scheme_id, p.year, p.month, p.kind, p.amount_pence, "
+                   tx.Prepare("SELECT p.scheme_id, p.year, p.month, p.kind, p.amount_pence, "
                               "p.reverses, n.name, n.state FROM posting p JOIN node n ON n.id = "
                               "p.scheme_id WHERE p.id = ?"));
   ASSIGN_OR_RETURN(Statement find_reversal,
-                   db.Prepare("SELECT id FROM posting WHERE reverses = ?"));
+                   tx.Prepare("SELECT id FROM posting WHERE reverses = ?"));
   ASSIGN_OR_RETURN(Statement read_total,
-                   db.Prepare("SELECT amount_pence FROM total WHERE scheme_id = ? AND year = ? "
+                   tx.Prepare("SELECT amount_pence FROM total WHERE scheme_id = ? AND year = ? "
                               "AND month = ? AND kind = ?"));
   ASSIGN_OR_RETURN(Statement write_total,
-                   db.Prepare("INSERT OR REPLACE INTO total(scheme_id, year, month, kind, "
-                              "amount_pence) VALUES (?, ?, ?, ?, ?)"));
+                   tx.Prepare("INSERT INTO total(scheme_id, year, month, kind, amount_pence) "
+                              "VALUES (?, ?, ?, ?, ?) ON CONFLICT (scheme_id, year, month, kind) "
+                              "DO UPDATE SET amount_pence = excluded.amount_pence"));
   ASSIGN_OR_RETURN(Statement insert_posting,
-                   db.Prepare("INSERT INTO posting(scheme_id, year, month, kind, amount_pence, "
-                              "principal, create_micros, reason, request_id, reverses) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                   tx.Prepare("INSERT INTO posting(id, scheme_id, year, month, kind, "
+                              "amount_pence, principal, create_micros, reason, request_id, "
+                              "reverses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   ASSIGN_OR_RETURN(Statement read_range,
-                   db.Prepare(absl::StrCat("SELECT ", kPostingColumns, " FROM ", kPostingJoins,
+                   tx.Prepare(absl::StrCat("SELECT ", kPostingColumns, " FROM ", kPostingJoins,
                                            " WHERE p.id BETWEEN ? AND ? ORDER BY p.id")));
+  ASSIGN_OR_RETURN(Statement last_posting, tx.Prepare("SELECT COALESCE(MAX(id), 0) FROM posting"));
   auto statements = std::make_unique<Statements>(
       Statements{std::move(find_request), std::move(insert_request), std::move(find_scheme),
                  std::move(find_original), std::move(find_reversal), std::move(read_total),
-                 std::move(write_total), std::move(insert_posting), std::move(read_range)});
-  return std::unique_ptr<LedgerWriter>(new LedgerWriter(db, std::move(statements)));
+                 std::move(write_total), std::move(insert_posting), std::move(read_range),
+                 std::move(last_posting)});
+  return std::unique_ptr<LedgerWriter>(new LedgerWriter(std::move(statements)));
 }
 
 absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Replay(const PostingBatch& batch,
@@ -242,21 +244,23 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Write(const PostingBatch&
     write.Bind(5, amount);
     RETURN_IF_ERROR(write.Run());
   }
+  // The ledger's own sequence: the request's postings take the ids after the highest so far.
+  Statement& last = s_->last_posting;
+  last.Reset();
+  ASSIGN_OR_RETURN(bool has_last, last.Step());
+  if (!has_last) return runtime::Internal("ledger: no highest posting id");
+  const int64_t first_id = last.Int(0) + 1;
+  last.Reset();
   std::vector<v1::Posting> out;
   out.reserve(checked.rows.size());
-  int64_t first_id = 0;
   for (const Row& row : checked.rows) {
+    const int64_t id = first_id + static_cast<int64_t>(out.size());
     Statement& insert = s_->insert_posting;
     insert.Reset();
-    insert.Bind(1, row.scheme_id).Bind(2, row.year).Bind(3, row.month).Bind(4, row.kind);
-    insert.Bind(5, row.amount).Bind(6, batch.principal).Bind(7, now).Bind(8, row.input->reason);
-    insert.Bind(9, batch.request_id).Bind(10, row.input->reverses);
+    insert.Bind(1, id).Bind(2, row.scheme_id).Bind(3, row.year).Bind(4, row.month);
+    insert.Bind(5, row.kind).Bind(6, row.amount).Bind(7, batch.principal).Bind(8, now);
+    insert.Bind(9, row.input->reason).Bind(10, batch.request_id).Bind(11, row.input->reverses);
     RETURN_IF_ERROR(insert.Run());
-    const int64_t id = db_.LastInsertRowId();
-    if (first_id == 0) first_id = id;
-    if (id != first_id + static_cast<int64_t>(out.size())) {
-      return runtime::Internal("ledger: postings of one request must be consecutive");
-    }
     v1::Posting& posting = out.emplace_back();
     posting.set_name(absl::StrCat("postings/", id));
     posting.set_scheme(row.scheme_name);
@@ -287,8 +291,8 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Apply(const PostingBatch&
 
 absl::StatusOr<v1::Posting> LedgerReader::Get(const std::string& name) {
   ASSIGN_OR_RETURN(int64_t id, ParsePostingName(name, "name"));
-  return store_.WithReader([&](Database& db) -> absl::StatusOr<v1::Posting> {
-    ASSIGN_OR_RETURN(Statement stmt, db.Prepare(absl::StrCat("SELECT ", kPostingColumns, " FROM ",
+  return store_.Read([&](Transaction& tx) -> absl::StatusOr<v1::Posting> {
+    ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(absl::StrCat("SELECT ", kPostingColumns, " FROM ",
                                                              kPostingJoins, " WHERE p.id = ?")));
     stmt.Bind(1, id);
     ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -326,10 +330,10 @@ absl::StatusOr<v1::ListPostingsResponse> LedgerReader::List(
       return runtime::InvalidArgument("page_token", "malformed");
     }
   }
-  return store_.WithReader([&](Database& db) -> absl::StatusOr<v1::ListPostingsResponse> {
+  return store_.Read([&](Transaction& tx) -> absl::StatusOr<v1::ListPostingsResponse> {
     std::optional<int64_t> scheme_id, programme_id, plan_id;
     if (!request.node().empty()) {
-      ASSIGN_OR_RETURN(Statement node, db.Prepare("SELECT id, kind FROM node WHERE name = ?"));
+      ASSIGN_OR_RETURN(Statement node, tx.Prepare("SELECT id, kind FROM node WHERE name = ?"));
       node.Bind(1, request.node());
       ASSIGN_OR_RETURN(bool found, node.Step());
       if (!found) return runtime::NotFound("Node", request.node());
@@ -338,15 +342,25 @@ absl::StatusOr<v1::ListPostingsResponse> LedgerReader::List(
        : node_kind == kNodeProgramme ? programme_id
                                      : plan_id) = node.Int(0);
     }
-    ASSIGN_OR_RETURN(
-        Statement stmt,
-        db.Prepare(absl::StrCat(
-            "SELECT ", kPostingColumns, " FROM ", kPostingJoins,
-            " WHERE p.id > ? AND (?2 IS NULL OR p.scheme_id = ?2) AND (?3 IS NULL OR n.parent_id = "
-            "?3) AND (?4 IS NULL OR n.plan_id = ?4) AND (?5 IS NULL OR p.year = ?5) AND (?6 IS "
-            "NULL OR p.month = ?6) AND (?7 IS NULL OR p.kind = ?7) ORDER BY p.id LIMIT ?8")));
-    stmt.Bind(1, after).Bind(2, scheme_id).Bind(3, programme_id).Bind(4, plan_id).Bind(5, year);
-    stmt.Bind(6, month).Bind(7, kind).Bind(8, page_size + 1);
+    // Only the filters given: each is one more `?` (PostgreSQL cannot type a bare `? IS NULL`).
+    std::string sql =
+        absl::StrCat("SELECT ", kPostingColumns, " FROM ", kPostingJoins, " WHERE p.id > ?");
+    std::vector<int64_t> values = {after};
+    const auto filter = [&](const std::optional<int64_t>& value, const char* column) {
+      if (!value) return;
+      absl::StrAppend(&sql, " AND ", column, " = ?");
+      values.push_back(*value);
+    };
+    filter(scheme_id, "p.scheme_id");
+    filter(programme_id, "n.parent_id");
+    filter(plan_id, "n.plan_id");
+    filter(year, "p.year");
+    filter(month, "p.month");
+    filter(kind, "p.kind");
+    absl::StrAppend(&sql, " ORDER BY p.id LIMIT ?");
+    values.push_back(page_size + 1);
+    ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(sql));
+    for (size_t i = 0; i < values.size(); ++i) stmt.Bind(static_cast<int>(i + 1), values[i]);
     v1::ListPostingsResponse response;
     int64_t last = 0;
     while (true) {

@@ -1,16 +1,14 @@
-#include "services/finance/seed.h"
+#include "services/finance/storage/seed.h"
 
 #include "absl/strings/str_cat.h"
 #include "runtime/base/string_view.h"
 #include "runtime/status/status_macros.h"
 #include "services/finance/money/money.h"
-#include "services/finance/schema.h"
+#include "services/finance/storage/schema.h"
 
 namespace dorset::finance {
 
-using runtime::sqlite::Database;
-using runtime::sqlite::Statement;
-using runtime::sqlite::Transaction;
+using runtime::storage::Statement;
 
 const std::vector<SeedProgramme>& SeedProgrammes() {
   static const auto* programmes = new std::vector<SeedProgramme>{
@@ -39,41 +37,42 @@ const std::vector<SeedProgramme>& SeedProgrammes() {
 
 namespace {
 
-absl::StatusOr<int64_t> InsertNode(Database& db, const std::string& name, int kind,
+absl::StatusOr<int64_t> InsertNode(Transaction& tx, const std::string& name, int kind,
                                    std::optional<int64_t> plan, std::optional<int64_t> parent,
                                    std::string_view display_name, int64_t now) {
-  ASSIGN_OR_RETURN(Statement stmt,
-                   db.Prepare("INSERT INTO node(name, kind, plan_id, parent_id, display_name, "
-                              "create_micros, update_micros) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      tx.Prepare("INSERT INTO node(name, kind, plan_id, parent_id, display_name, "
+                 "create_micros, update_micros) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"));
   stmt.Bind(1, name).Bind(2, kind).Bind(3, plan).Bind(4, parent).Bind(5, display_name);
   stmt.Bind(6, now).Bind(7, now);
-  RETURN_IF_ERROR(stmt.Run());
-  return db.LastInsertRowId();
+  ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return absl::InternalError("INSERT ... RETURNING gave no row");
+  return stmt.Int(0);
 }
 
 }  // namespace
 
 absl::StatusOr<bool> LoadSeedOnce(FinanceStore& store) {
-  return store.WithWriter([](Database& db) -> absl::StatusOr<bool> {
-    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
-    ASSIGN_OR_RETURN(Statement marker, db.Prepare("SELECT value FROM meta WHERE key = 'seed'"));
+  return store.Write([](Transaction& tx) -> absl::StatusOr<bool> {
+    ASSIGN_OR_RETURN(Statement marker, tx.Prepare("SELECT value FROM meta WHERE key = 'seed'"));
     ASSIGN_OR_RETURN(bool seeded, marker.Step());
     if (seeded) return false;
     const int64_t now = NowMicros();
     const std::string plan_name(kSeedPlan);
     ASSIGN_OR_RETURN(int64_t plan,
-                     InsertNode(db, plan_name, kNodePlan, std::nullopt, std::nullopt,
+                     InsertNode(tx, plan_name, kNodePlan, std::nullopt, std::nullopt,
                                 "Dorset Sustainability and Transformation Plan", now));
     ASSIGN_OR_RETURN(
         Statement target,
-        db.Prepare("INSERT INTO target(scheme_id, year, amount_pence) VALUES (?, ?, ?)"));
+        tx.Prepare("INSERT INTO target(scheme_id, year, amount_pence) VALUES (?, ?, ?)"));
     for (const SeedProgramme& p : SeedProgrammes()) {
       const std::string programme_name = absl::StrCat(plan_name, "/programmes/", ToAbsl(p.id));
-      ASSIGN_OR_RETURN(int64_t programme, InsertNode(db, programme_name, kNodeProgramme, plan, plan,
+      ASSIGN_OR_RETURN(int64_t programme, InsertNode(tx, programme_name, kNodeProgramme, plan, plan,
                                                      p.display_name, now));
       for (const SeedScheme& s : p.schemes) {
         ASSIGN_OR_RETURN(int64_t scheme,
-                         InsertNode(db, absl::StrCat(programme_name, "/schemes/", ToAbsl(s.id)),
+                         InsertNode(tx, absl::StrCat(programme_name, "/schemes/", ToAbsl(s.id)),
                                     kNodeScheme, plan, programme, s.display_name, now));
         ASSIGN_OR_RETURN(int64_t pence, money::Pounds(s.pounds_millions * 1000000));
         target.Reset();
@@ -83,7 +82,7 @@ absl::StatusOr<bool> LoadSeedOnce(FinanceStore& store) {
     }
     ASSIGN_OR_RETURN(int64_t budget, money::Pounds(1200000000));
     ASSIGN_OR_RETURN(Statement line,
-                     db.Prepare("INSERT INTO budget_line(name, display_name, year, amount_pence, "
+                     tx.Prepare("INSERT INTO budget_line(name, display_name, year, amount_pence, "
                                 "scope, illustrative, create_micros, update_micros) VALUES "
                                 "('budgetLines/dorset-total-illustrative', ?, ?, ?, '', 1, ?, ?)"));
     line.Bind(1,
@@ -93,9 +92,8 @@ absl::StatusOr<bool> LoadSeedOnce(FinanceStore& store) {
     line.Bind(2, kSeedYear).Bind(3, budget).Bind(4, now).Bind(5, now);
     RETURN_IF_ERROR(line.Run());
     ASSIGN_OR_RETURN(Statement mark,
-                     db.Prepare("INSERT INTO meta(key, value) VALUES ('seed', 'dorset-stp-v1')"));
+                     tx.Prepare("INSERT INTO meta(key, value) VALUES ('seed', 'dorset-stp-v1')"));
     RETURN_IF_ERROR(mark.Run());
-    RETURN_IF_ERROR(tx.Commit());
     return true;
   });
 }

@@ -1,4 +1,4 @@
-#include "services/finance/plan_repository.h"
+#include "services/finance/storage/plan_repository.h"
 
 #include <map>
 #include <set>
@@ -11,15 +11,13 @@
 #include "services/finance/calendar.h"
 #include "services/finance/limits.h"
 #include "services/finance/money/money.h"
-#include "services/finance/schema.h"
+#include "services/finance/storage/schema.h"
 #include "services/finance/time_util.h"
 
 namespace dorset::finance {
 namespace {
 
-using runtime::sqlite::Database;
-using runtime::sqlite::Statement;
-using runtime::sqlite::Transaction;
+using runtime::storage::Statement;
 
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
@@ -39,7 +37,7 @@ struct NodeRow {
 };
 
 constexpr char kNodeColumns[] =
-    "id, name, kind, IFNULL(plan_id, id), display_name, state, scope, version, create_micros, "
+    "id, name, kind, COALESCE(plan_id, id), display_name, state, scope, version, create_micros, "
     "update_micros";
 
 NodeRow ReadNode(const Statement& stmt) {
@@ -68,9 +66,9 @@ std::string_view KindName(int kind) {
   }
 }
 
-absl::StatusOr<NodeRow> FindNode(Database& db, const std::string& name, int kind) {
+absl::StatusOr<NodeRow> FindNode(Transaction& tx, const std::string& name, int kind) {
   ASSIGN_OR_RETURN(Statement stmt,
-                   db.Prepare(absl::StrCat("SELECT ", kNodeColumns, " FROM node WHERE name = ?")));
+                   tx.Prepare(absl::StrCat("SELECT ", kNodeColumns, " FROM node WHERE name = ?")));
   stmt.Bind(1, name);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return runtime::NotFound(KindName(kind), name);
@@ -82,12 +80,12 @@ absl::StatusOr<NodeRow> FindNode(Database& db, const std::string& name, int kind
 // Year -> target for a scheme (as set), or summed over every scheme under a programme or plan:
 // an open scheme's targets, and for a closed one what it delivered (its ACTUAL totals), as the
 // report rolls it up (report.h SettledContribution).
-absl::StatusOr<std::map<int, int64_t>> Targets(Database& db, const NodeRow& node) {
+absl::StatusOr<std::map<int, int64_t>> Targets(Transaction& tx, const NodeRow& node) {
   std::string sql;
   if (node.kind == kNodeScheme) {
-    sql = "SELECT t.year, t.amount_pence FROM target t WHERE t.scheme_id = ?1";
+    sql = "SELECT t.year, t.amount_pence FROM target t WHERE t.scheme_id = ?";
   } else {
-    const char* where = node.kind == kNodeProgramme ? "n.parent_id = ?1" : "n.plan_id = ?1";
+    const char* where = node.kind == kNodeProgramme ? "n.parent_id = ?" : "n.plan_id = ?";
     sql = absl::StrCat(
         "SELECT t.year, t.amount_pence FROM target t JOIN node n ON n.id = t.scheme_id WHERE ",
         where, " AND n.kind = 3 AND n.state != ", kSchemeClosed,
@@ -95,8 +93,9 @@ absl::StatusOr<std::map<int, int64_t>> Targets(Database& db, const NodeRow& node
         "a.scheme_id WHERE ",
         where, " AND n.kind = 3 AND n.state = ", kSchemeClosed, " AND a.kind = ", kKindActual);
   }
-  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql));
+  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(sql));
   stmt.Bind(1, node.id);
+  if (node.kind != kNodeScheme) stmt.Bind(2, node.id);  // `where` appears twice
   std::map<int, int64_t> targets;
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -117,31 +116,31 @@ void FillTargets(const std::map<int, int64_t>& targets,
   }
 }
 
-absl::StatusOr<v1::Plan> PlanFromRow(Database& db, const NodeRow& row) {
+absl::StatusOr<v1::Plan> PlanFromRow(Transaction& tx, const NodeRow& row) {
   v1::Plan plan;
   plan.set_name(row.name);
   plan.set_display_name(row.display_name);
-  ASSIGN_OR_RETURN(auto targets, Targets(db, row));
+  ASSIGN_OR_RETURN(auto targets, Targets(tx, row));
   FillTargets(targets, plan.mutable_targets());
   SetTimestamp(plan.mutable_create_time(), row.create_micros);
   return plan;
 }
 
-absl::StatusOr<v1::Programme> ProgrammeFromRow(Database& db, const NodeRow& row) {
+absl::StatusOr<v1::Programme> ProgrammeFromRow(Transaction& tx, const NodeRow& row) {
   v1::Programme programme;
   programme.set_name(row.name);
   programme.set_display_name(row.display_name);
-  ASSIGN_OR_RETURN(auto targets, Targets(db, row));
+  ASSIGN_OR_RETURN(auto targets, Targets(tx, row));
   FillTargets(targets, programme.mutable_targets());
   SetTimestamp(programme.mutable_create_time(), row.create_micros);
   return programme;
 }
 
-absl::StatusOr<v1::Scheme> SchemeFromRow(Database& db, const NodeRow& row) {
+absl::StatusOr<v1::Scheme> SchemeFromRow(Transaction& tx, const NodeRow& row) {
   v1::Scheme scheme;
   scheme.set_name(row.name);
   scheme.set_display_name(row.display_name);
-  ASSIGN_OR_RETURN(auto targets, Targets(db, row));
+  ASSIGN_OR_RETURN(auto targets, Targets(tx, row));
   FillTargets(targets, scheme.mutable_targets());
   scheme.set_state(row.state == kSchemeClosed ? v1::Scheme::CLOSED : v1::Scheme::OPEN);
   scheme.set_scope(row.scope);
@@ -185,13 +184,14 @@ absl::StatusOr<std::map<int, int64_t>> ParseTargets(
   return out;
 }
 
-absl::Status WriteTargets(Database& db, int64_t scheme_id, const std::map<int, int64_t>& targets) {
-  ASSIGN_OR_RETURN(Statement del, db.Prepare("DELETE FROM target WHERE scheme_id = ?"));
+absl::Status WriteTargets(Transaction& tx, int64_t scheme_id,
+                          const std::map<int, int64_t>& targets) {
+  ASSIGN_OR_RETURN(Statement del, tx.Prepare("DELETE FROM target WHERE scheme_id = ?"));
   del.Bind(1, scheme_id);
   RETURN_IF_ERROR(del.Run());
   ASSIGN_OR_RETURN(
       Statement ins,
-      db.Prepare("INSERT INTO target(scheme_id, year, amount_pence) VALUES (?, ?, ?)"));
+      tx.Prepare("INSERT INTO target(scheme_id, year, amount_pence) VALUES (?, ?, ?)"));
   for (const auto& [year, pence] : targets) {
     ins.Reset();
     ins.Bind(1, scheme_id).Bind(2, year).Bind(3, pence);
@@ -203,9 +203,9 @@ absl::Status WriteTargets(Database& db, int64_t scheme_id, const std::map<int, i
 // The counts limits.h bounds (schemes per plan, budget lines): `count_sql` counts the rows
 // for `key`; refuses one more beyond `limit` (the ErrorInfo reason of the amount bounds, since
 // the bound exists to keep rolled-up amounts exact).
-absl::Status CheckCount(Database& db, const char* count_sql, int64_t key, int64_t limit,
+absl::Status CheckCount(Transaction& tx, const char* count_sql, int64_t key, int64_t limit,
                         std::string_view field, std::string_view what) {
-  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(count_sql));
+  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(count_sql));
   stmt.Bind(1, key);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (row && stmt.Int(0) >= limit) {
@@ -216,28 +216,29 @@ absl::Status CheckCount(Database& db, const char* count_sql, int64_t key, int64_
 }
 
 // Inserts a node; ALREADY_EXISTS when the name is taken.
-absl::StatusOr<int64_t> InsertNode(Database& db, const std::string& name, int kind,
+absl::StatusOr<int64_t> InsertNode(Transaction& tx, const std::string& name, int kind,
                                    std::optional<int64_t> plan_id, std::optional<int64_t> parent_id,
                                    const std::string& display_name, const std::string& scope) {
   ASSIGN_OR_RETURN(
       Statement stmt,
-      db.Prepare("INSERT INTO node(name, kind, plan_id, parent_id, display_name, scope, "
-                 "create_micros, update_micros) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+      tx.Prepare("INSERT INTO node(name, kind, plan_id, parent_id, display_name, scope, "
+                 "create_micros, update_micros) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
   const int64_t now = NowMicros();
   stmt.Bind(1, name).Bind(2, kind).Bind(3, plan_id).Bind(4, parent_id).Bind(5, display_name);
   stmt.Bind(6, scope).Bind(7, now).Bind(8, now);
-  absl::Status status = stmt.Run();
-  if (absl::IsAlreadyExists(status)) return runtime::AlreadyExists(KindName(kind), name);
-  RETURN_IF_ERROR(status);
-  return db.LastInsertRowId();
+  absl::StatusOr<bool> row = stmt.Step();
+  if (absl::IsAlreadyExists(row.status())) return runtime::AlreadyExists(KindName(kind), name);
+  RETURN_IF_ERROR(row.status());
+  if (!*row) return absl::InternalError("INSERT ... RETURNING gave no row");
+  return stmt.Int(0);
 }
 
 // Lists nodes matching `where` (one bound id) after the page token's position, by name.
 template <typename Out, typename Convert>
-absl::Status ListNodes(Database& db, const runtime::PageTokenCodec& codec, std::string_view where,
-                       int64_t bound, const std::string& fingerprint, int32_t page_size_requested,
-                       const std::string& page_token, Convert convert, Out* items,
-                       std::string* next_page_token) {
+absl::Status ListNodes(Transaction& tx, const runtime::PageTokenCodec& codec,
+                       std::string_view where, int64_t bound, const std::string& fingerprint,
+                       int32_t page_size_requested, const std::string& page_token, Convert convert,
+                       Out* items, std::string* next_page_token) {
   ASSIGN_OR_RETURN(int page_size,
                    runtime::EffectivePageSize(page_size_requested, kDefaultPageSize, kMaxPageSize));
   std::string after;
@@ -245,7 +246,7 @@ absl::Status ListNodes(Database& db, const runtime::PageTokenCodec& codec, std::
     ASSIGN_OR_RETURN(after, codec.Decode(fingerprint, page_token));
   }
   ASSIGN_OR_RETURN(Statement stmt,
-                   db.Prepare(absl::StrCat("SELECT ", kNodeColumns, " FROM node WHERE ",
+                   tx.Prepare(absl::StrCat("SELECT ", kNodeColumns, " FROM node WHERE ",
                                            ToAbsl(where), " AND name > ? ORDER BY name LIMIT ?")));
   stmt.Bind(1, bound).Bind(2, after).Bind(3, page_size + 1);
   std::vector<NodeRow> rows;
@@ -257,7 +258,7 @@ absl::Status ListNodes(Database& db, const runtime::PageTokenCodec& codec, std::
   const bool more = static_cast<int>(rows.size()) > page_size;
   if (more) rows.resize(page_size);
   for (const NodeRow& row : rows) {
-    ASSIGN_OR_RETURN(*items->Add(), convert(db, row));
+    ASSIGN_OR_RETURN(*items->Add(), convert(tx, row));
   }
   if (more) *next_page_token = codec.Encode(fingerprint, rows.back().name);
   return absl::OkStatus();
@@ -311,8 +312,8 @@ v1::BudgetLine BudgetFromStatement(const Statement& stmt) {
   return line;
 }
 
-absl::StatusOr<v1::BudgetLine> FindBudgetLine(Database& db, const std::string& name) {
-  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(absl::StrCat("SELECT ", kBudgetColumns,
+absl::StatusOr<v1::BudgetLine> FindBudgetLine(Transaction& tx, const std::string& name) {
+  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(absl::StrCat("SELECT ", kBudgetColumns,
                                                            " FROM budget_line WHERE name = ?")));
   stmt.Bind(1, name);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -337,29 +338,27 @@ absl::StatusOr<v1::Plan> PlanRepository::CreatePlan(const v1::CreatePlanRequest&
   RETURN_IF_ERROR(CheckResourceId(request.plan_id(), "plan_id"));
   RETURN_IF_ERROR(CheckDisplayName(request.plan().display_name(), "plan.display_name"));
   const std::string name = absl::StrCat("plans/", request.plan_id());
-  return store_.WithWriter([&](Database& db) -> absl::StatusOr<v1::Plan> {
-    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
-    RETURN_IF_ERROR(InsertNode(db, name, kNodePlan, std::nullopt, std::nullopt,
+  return store_.Write([&](Transaction& tx) -> absl::StatusOr<v1::Plan> {
+    RETURN_IF_ERROR(InsertNode(tx, name, kNodePlan, std::nullopt, std::nullopt,
                                request.plan().display_name(), "")
                         .status());
-    RETURN_IF_ERROR(tx.Commit());
-    ASSIGN_OR_RETURN(NodeRow row, FindNode(db, name, kNodePlan));
-    return PlanFromRow(db, row);
+    ASSIGN_OR_RETURN(NodeRow row, FindNode(tx, name, kNodePlan));
+    return PlanFromRow(tx, row);
   });
 }
 
 absl::StatusOr<v1::Plan> PlanRepository::GetPlan(const std::string& name) {
-  return store_.WithReader([&](Database& db) -> absl::StatusOr<v1::Plan> {
-    ASSIGN_OR_RETURN(NodeRow row, FindNode(db, name, kNodePlan));
-    return PlanFromRow(db, row);
+  return store_.Read([&](Transaction& tx) -> absl::StatusOr<v1::Plan> {
+    ASSIGN_OR_RETURN(NodeRow row, FindNode(tx, name, kNodePlan));
+    return PlanFromRow(tx, row);
   });
 }
 
 absl::StatusOr<v1::ListPlansResponse> PlanRepository::ListPlans(
     const v1::ListPlansRequest& request) {
-  return store_.WithReader([&](Database& db) -> absl::StatusOr<v1::ListPlansResponse> {
+  return store_.Read([&](Transaction& tx) -> absl::StatusOr<v1::ListPlansResponse> {
     v1::ListPlansResponse response;
-    RETURN_IF_ERROR(ListNodes(db, codec_, "kind = ?", kNodePlan, "ListPlans", request.page_size(),
+    RETURN_IF_ERROR(ListNodes(tx, codec_, "kind = ?", kNodePlan, "ListPlans", request.page_size(),
                               request.page_token(), PlanFromRow, response.mutable_plans(),
                               response.mutable_next_page_token()));
     return response;
@@ -373,31 +372,29 @@ absl::StatusOr<v1::Programme> PlanRepository::CreateProgramme(
   RETURN_IF_ERROR(CheckResourceId(request.programme_id(), "programme_id"));
   RETURN_IF_ERROR(CheckDisplayName(request.programme().display_name(), "programme.display_name"));
   const std::string name = absl::StrCat(request.parent(), "/programmes/", request.programme_id());
-  return store_.WithWriter([&](Database& db) -> absl::StatusOr<v1::Programme> {
-    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
-    ASSIGN_OR_RETURN(NodeRow plan, FindNode(db, request.parent(), kNodePlan));
-    RETURN_IF_ERROR(InsertNode(db, name, kNodeProgramme, plan.id, plan.id,
+  return store_.Write([&](Transaction& tx) -> absl::StatusOr<v1::Programme> {
+    ASSIGN_OR_RETURN(NodeRow plan, FindNode(tx, request.parent(), kNodePlan));
+    RETURN_IF_ERROR(InsertNode(tx, name, kNodeProgramme, plan.id, plan.id,
                                request.programme().display_name(), "")
                         .status());
-    RETURN_IF_ERROR(tx.Commit());
-    ASSIGN_OR_RETURN(NodeRow row, FindNode(db, name, kNodeProgramme));
-    return ProgrammeFromRow(db, row);
+    ASSIGN_OR_RETURN(NodeRow row, FindNode(tx, name, kNodeProgramme));
+    return ProgrammeFromRow(tx, row);
   });
 }
 
 absl::StatusOr<v1::Programme> PlanRepository::GetProgramme(const std::string& name) {
-  return store_.WithReader([&](Database& db) -> absl::StatusOr<v1::Programme> {
-    ASSIGN_OR_RETURN(NodeRow row, FindNode(db, name, kNodeProgramme));
-    return ProgrammeFromRow(db, row);
+  return store_.Read([&](Transaction& tx) -> absl::StatusOr<v1::Programme> {
+    ASSIGN_OR_RETURN(NodeRow row, FindNode(tx, name, kNodeProgramme));
+    return ProgrammeFromRow(tx, row);
   });
 }
 
 absl::StatusOr<v1::ListProgrammesResponse> PlanRepository::ListProgrammes(
     const v1::ListProgrammesRequest& request) {
-  return store_.WithReader([&](Database& db) -> absl::StatusOr<v1::ListProgrammesResponse> {
-    ASSIGN_OR_RETURN(NodeRow plan, FindNode(db, request.parent(), kNodePlan));
+  return store_.Read([&](Transaction& tx) -> absl::StatusOr<v1::ListProgrammesResponse> {
+    ASSIGN_OR_RETURN(NodeRow plan, FindNode(tx, request.parent(), kNodePlan));
     v1::ListProgrammesResponse response;
-    RETURN_IF_ERROR(ListNodes(db, codec_, "kind = 2 AND parent_id = ?", plan.id,
+    RETURN_IF_ERROR(ListNodes(tx, codec_, "kind = 2 AND parent_id = ?", plan.id,
                               absl::StrCat("ListProgrammes|", request.parent()),
                               request.page_size(), request.page_token(), ProgrammeFromRow,
                               response.mutable_programmes(), response.mutable_next_page_token()));
@@ -413,41 +410,39 @@ absl::StatusOr<v1::Scheme> PlanRepository::CreateScheme(const v1::CreateSchemeRe
   RETURN_IF_ERROR(CheckScope(request.scheme().scope(), "scheme.scope"));
   ASSIGN_OR_RETURN(auto targets, ParseTargets(request.scheme().targets(), "scheme.targets"));
   const std::string name = absl::StrCat(request.parent(), "/schemes/", request.scheme_id());
-  return store_.WithWriter([&](Database& db) -> absl::StatusOr<v1::Scheme> {
-    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
-    ASSIGN_OR_RETURN(NodeRow programme, FindNode(db, request.parent(), kNodeProgramme));
-    RETURN_IF_ERROR(CheckCount(db, "SELECT COUNT(*) FROM node WHERE kind = 3 AND plan_id = ?",
+  return store_.Write([&](Transaction& tx) -> absl::StatusOr<v1::Scheme> {
+    ASSIGN_OR_RETURN(NodeRow programme, FindNode(tx, request.parent(), kNodeProgramme));
+    RETURN_IF_ERROR(CheckCount(tx, "SELECT COUNT(*) FROM node WHERE kind = 3 AND plan_id = ?",
                                programme.plan_id, kMaxSchemesPerPlan, "scheme_id",
                                "schemes in one plan"));
     ASSIGN_OR_RETURN(int64_t id,
-                     InsertNode(db, name, kNodeScheme, programme.plan_id, programme.id,
+                     InsertNode(tx, name, kNodeScheme, programme.plan_id, programme.id,
                                 request.scheme().display_name(), request.scheme().scope()));
-    RETURN_IF_ERROR(WriteTargets(db, id, targets));
-    RETURN_IF_ERROR(tx.Commit());
-    ASSIGN_OR_RETURN(NodeRow row, FindNode(db, name, kNodeScheme));
-    return SchemeFromRow(db, row);
+    RETURN_IF_ERROR(WriteTargets(tx, id, targets));
+    ASSIGN_OR_RETURN(NodeRow row, FindNode(tx, name, kNodeScheme));
+    return SchemeFromRow(tx, row);
   });
 }
 
 absl::StatusOr<v1::Scheme> PlanRepository::GetScheme(const std::string& name) {
-  return store_.WithReader([&](Database& db) -> absl::StatusOr<v1::Scheme> {
-    ASSIGN_OR_RETURN(NodeRow row, FindNode(db, name, kNodeScheme));
-    return SchemeFromRow(db, row);
+  return store_.Read([&](Transaction& tx) -> absl::StatusOr<v1::Scheme> {
+    ASSIGN_OR_RETURN(NodeRow row, FindNode(tx, name, kNodeScheme));
+    return SchemeFromRow(tx, row);
   });
 }
 
 absl::StatusOr<v1::ListSchemesResponse> PlanRepository::ListSchemes(
     const v1::ListSchemesRequest& request) {
-  return store_.WithReader([&](Database& db) -> absl::StatusOr<v1::ListSchemesResponse> {
-    absl::StatusOr<NodeRow> parent = FindNode(db, request.parent(), kNodeProgramme);
+  return store_.Read([&](Transaction& tx) -> absl::StatusOr<v1::ListSchemesResponse> {
+    absl::StatusOr<NodeRow> parent = FindNode(tx, request.parent(), kNodeProgramme);
     const char* where = "kind = 3 AND parent_id = ?";
     if (!parent.ok()) {
-      parent = FindNode(db, request.parent(), kNodePlan);
+      parent = FindNode(tx, request.parent(), kNodePlan);
       where = "kind = 3 AND plan_id = ?";
       if (!parent.ok()) return runtime::NotFound("Programme", request.parent());
     }
     v1::ListSchemesResponse response;
-    RETURN_IF_ERROR(ListNodes(db, codec_, where, parent->id,
+    RETURN_IF_ERROR(ListNodes(tx, codec_, where, parent->id,
                               absl::StrCat("ListSchemes|", request.parent()), request.page_size(),
                               request.page_token(), SchemeFromRow, response.mutable_schemes(),
                               response.mutable_next_page_token()));
@@ -467,9 +462,8 @@ absl::StatusOr<v1::Scheme> PlanRepository::UpdateScheme(const v1::UpdateSchemeRe
   if (set_targets) {
     ASSIGN_OR_RETURN(targets, ParseTargets(in.targets(), "scheme.targets"));
   }
-  return store_.WithWriter([&](Database& db) -> absl::StatusOr<v1::Scheme> {
-    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
-    ASSIGN_OR_RETURN(NodeRow row, FindNode(db, in.name(), kNodeScheme));
+  return store_.Write([&](Transaction& tx) -> absl::StatusOr<v1::Scheme> {
+    ASSIGN_OR_RETURN(NodeRow row, FindNode(tx, in.name(), kNodeScheme));
     if (!in.etag().empty() && in.etag() != absl::StrCat(row.version)) {
       return runtime::EtagMismatch("Scheme", in.name());
     }
@@ -478,36 +472,33 @@ absl::StatusOr<v1::Scheme> PlanRepository::UpdateScheme(const v1::UpdateSchemeRe
     }
     ASSIGN_OR_RETURN(
         Statement stmt,
-        db.Prepare("UPDATE node SET display_name = ?, scope = ?, version = version + 1, "
+        tx.Prepare("UPDATE node SET display_name = ?, scope = ?, version = version + 1, "
                    "update_micros = ? WHERE id = ?"));
     stmt.Bind(1, set_name ? in.display_name() : row.display_name);
     stmt.Bind(2, set_scope ? in.scope() : row.scope);
     stmt.Bind(3, NowMicros()).Bind(4, row.id);
     RETURN_IF_ERROR(stmt.Run());
-    if (set_targets) RETURN_IF_ERROR(WriteTargets(db, row.id, targets));
-    RETURN_IF_ERROR(tx.Commit());
-    ASSIGN_OR_RETURN(NodeRow updated, FindNode(db, in.name(), kNodeScheme));
-    return SchemeFromRow(db, updated);
+    if (set_targets) RETURN_IF_ERROR(WriteTargets(tx, row.id, targets));
+    ASSIGN_OR_RETURN(NodeRow updated, FindNode(tx, in.name(), kNodeScheme));
+    return SchemeFromRow(tx, updated);
   });
 }
 
 absl::StatusOr<v1::Scheme> PlanRepository::CloseScheme(const v1::CloseSchemeRequest& request) {
-  return store_.WithWriter([&](Database& db) -> absl::StatusOr<v1::Scheme> {
-    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
-    ASSIGN_OR_RETURN(NodeRow row, FindNode(db, request.name(), kNodeScheme));
+  return store_.Write([&](Transaction& tx) -> absl::StatusOr<v1::Scheme> {
+    ASSIGN_OR_RETURN(NodeRow row, FindNode(tx, request.name(), kNodeScheme));
     if (!request.etag().empty() && request.etag() != absl::StrCat(row.version)) {
       return runtime::EtagMismatch("Scheme", request.name());
     }
     if (row.state != kSchemeClosed) {
       ASSIGN_OR_RETURN(Statement stmt,
-                       db.Prepare("UPDATE node SET state = ?, version = version + 1, "
+                       tx.Prepare("UPDATE node SET state = ?, version = version + 1, "
                                   "update_micros = ? WHERE id = ?"));
       stmt.Bind(1, kSchemeClosed).Bind(2, NowMicros()).Bind(3, row.id);
       RETURN_IF_ERROR(stmt.Run());
     }
-    RETURN_IF_ERROR(tx.Commit());
-    ASSIGN_OR_RETURN(NodeRow updated, FindNode(db, request.name(), kNodeScheme));
-    return SchemeFromRow(db, updated);
+    ASSIGN_OR_RETURN(NodeRow updated, FindNode(tx, request.name(), kNodeScheme));
+    return SchemeFromRow(tx, updated);
   });
 }
 
@@ -523,12 +514,11 @@ absl::StatusOr<v1::BudgetLine> PlanRepository::CreateBudgetLine(
   RETURN_IF_ERROR(CheckAmountBound(in.amount().pence(), kMaxBudgetLinePence, "budget_line.amount",
                                    "a budget line"));
   const std::string name = absl::StrCat("budgetLines/", request.budget_line_id());
-  return store_.WithWriter([&](Database& db) -> absl::StatusOr<v1::BudgetLine> {
-    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
-    RETURN_IF_ERROR(CheckCount(db, "SELECT COUNT(*) FROM budget_line WHERE ? IS NOT NULL", 0,
+  return store_.Write([&](Transaction& tx) -> absl::StatusOr<v1::BudgetLine> {
+    RETURN_IF_ERROR(CheckCount(tx, "SELECT COUNT(*) FROM budget_line WHERE id > ?", 0,
                                kMaxBudgetLines, "budget_line_id", "budget lines"));
     ASSIGN_OR_RETURN(Statement stmt,
-                     db.Prepare("INSERT INTO budget_line(name, display_name, year, amount_pence, "
+                     tx.Prepare("INSERT INTO budget_line(name, display_name, year, amount_pence, "
                                 "scope, illustrative, create_micros, update_micros) "
                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
     const int64_t now = NowMicros();
@@ -537,13 +527,12 @@ absl::StatusOr<v1::BudgetLine> PlanRepository::CreateBudgetLine(
     absl::Status status = stmt.Run();
     if (absl::IsAlreadyExists(status)) return runtime::AlreadyExists("BudgetLine", name);
     RETURN_IF_ERROR(status);
-    RETURN_IF_ERROR(tx.Commit());
-    return FindBudgetLine(db, name);
+    return FindBudgetLine(tx, name);
   });
 }
 
 absl::StatusOr<v1::BudgetLine> PlanRepository::GetBudgetLine(const std::string& name) {
-  return store_.WithReader([&](Database& db) { return FindBudgetLine(db, name); });
+  return store_.Read([&](Transaction& tx) { return FindBudgetLine(tx, name); });
 }
 
 absl::StatusOr<v1::ListBudgetLinesResponse> PlanRepository::ListBudgetLines(
@@ -559,11 +548,12 @@ absl::StatusOr<v1::ListBudgetLinesResponse> PlanRepository::ListBudgetLines(
   if (!request.page_token().empty()) {
     ASSIGN_OR_RETURN(after, codec_.Decode(fingerprint, request.page_token()));
   }
-  return store_.WithReader([&](Database& db) -> absl::StatusOr<v1::ListBudgetLinesResponse> {
+  return store_.Read([&](Transaction& tx) -> absl::StatusOr<v1::ListBudgetLinesResponse> {
     ASSIGN_OR_RETURN(Statement stmt,
-                     db.Prepare(absl::StrCat("SELECT ", kBudgetColumns,
-                                             " FROM budget_line WHERE (? IS NULL OR year = ?) AND "
-                                             "name > ? ORDER BY name LIMIT ?")));
+                     tx.Prepare(absl::StrCat(
+                         "SELECT ", kBudgetColumns,
+                         " FROM budget_line WHERE (CAST(? AS BIGINT) IS NULL OR year = ?) AND "
+                         "name > ? ORDER BY name LIMIT ?")));
     std::optional<int64_t> y = year;
     stmt.Bind(1, y).Bind(2, y).Bind(3, after).Bind(4, page_size + 1);
     v1::ListBudgetLinesResponse response;
@@ -595,9 +585,8 @@ absl::StatusOr<v1::BudgetLine> PlanRepository::UpdateBudgetLine(
     RETURN_IF_ERROR(CheckAmountBound(in.amount().pence(), kMaxBudgetLinePence, "budget_line.amount",
                                      "a budget line"));
   }
-  return store_.WithWriter([&](Database& db) -> absl::StatusOr<v1::BudgetLine> {
-    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
-    ASSIGN_OR_RETURN(v1::BudgetLine current, FindBudgetLine(db, in.name()));
+  return store_.Write([&](Transaction& tx) -> absl::StatusOr<v1::BudgetLine> {
+    ASSIGN_OR_RETURN(v1::BudgetLine current, FindBudgetLine(tx, in.name()));
     if (!in.etag().empty() && in.etag() != current.etag()) {
       return runtime::EtagMismatch("BudgetLine", in.name());
     }
@@ -606,23 +595,22 @@ absl::StatusOr<v1::BudgetLine> PlanRepository::UpdateBudgetLine(
     if (MaskHas(mask, "scope")) current.set_scope(in.scope());
     if (MaskHas(mask, "illustrative")) current.set_illustrative(in.illustrative());
     ASSIGN_OR_RETURN(Statement stmt,
-                     db.Prepare("UPDATE budget_line SET display_name = ?, amount_pence = ?, "
+                     tx.Prepare("UPDATE budget_line SET display_name = ?, amount_pence = ?, "
                                 "scope = ?, illustrative = ?, version = version + 1, "
                                 "update_micros = ? WHERE name = ?"));
     stmt.Bind(1, current.display_name()).Bind(2, current.amount().pence()).Bind(3, current.scope());
     stmt.Bind(4, current.illustrative() ? 1 : 0).Bind(5, NowMicros()).Bind(6, in.name());
     RETURN_IF_ERROR(stmt.Run());
-    RETURN_IF_ERROR(tx.Commit());
-    return FindBudgetLine(db, in.name());
+    return FindBudgetLine(tx, in.name());
   });
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> PlanRepository::BudgetByScope(
     int year) {
-  return store_.WithReader(
-      [&](Database& db) -> absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> {
+  return store_.Read(
+      [&](Transaction& tx) -> absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> {
         ASSIGN_OR_RETURN(Statement stmt,
-                         db.Prepare("SELECT scope, amount_pence FROM budget_line WHERE year = ?"));
+                         tx.Prepare("SELECT scope, amount_pence FROM budget_line WHERE year = ?"));
         stmt.Bind(1, year);
         std::vector<std::pair<std::string, int64_t>> out;
         while (true) {

@@ -1,10 +1,12 @@
 // The ledger: applying a batch of postings inside the caller's transaction (idempotency by
 // request_id, reversals, closed schemes, checked totals) and reading postings back.
 //
-// LedgerWriter keeps its prepared statements on the writer connection, so it must only be
-// used while holding the store's write lock (the group committer does).
-#ifndef DORSET_SERVICES_FINANCE_LEDGER_H_
-#define DORSET_SERVICES_FINANCE_LEDGER_H_
+// LedgerWriter prepares its statements in one write transaction and lives inside it (the group
+// committer makes one per group). Posting ids are given by the ledger, not by the engine: the
+// next after the highest, read in the writing transaction, so a request's postings are
+// consecutive on both engines (a PostgreSQL sequence leaves gaps when a transaction retries).
+#ifndef DORSET_SERVICES_FINANCE_STORAGE_LEDGER_H_
+#define DORSET_SERVICES_FINANCE_STORAGE_LEDGER_H_
 
 #include <memory>
 #include <optional>
@@ -15,15 +17,14 @@
 #include "absl/status/statusor.h"
 #include "dorset/finance/v1/finance.pb.h"
 #include "runtime/api/page_token.h"
-#include "runtime/sqlite/database.h"
 #include "services/finance/posting_input.h"
-#include "services/finance/store.h"
+#include "services/finance/storage/store.h"
 
 namespace dorset::finance {
 
 class LedgerWriter {
  public:
-  static absl::StatusOr<std::unique_ptr<LedgerWriter>> Create(runtime::sqlite::Database& db);
+  static absl::StatusOr<std::unique_ptr<LedgerWriter>> Create(Transaction& tx);
 
   // Why the ledger is split in two: Check only reads, so a request it refuses has written
   // nothing and needs no savepoint to undo; Write only fails on storage errors, and then the
@@ -66,17 +67,16 @@ class LedgerWriter {
 
  private:
   struct Statements;
-  LedgerWriter(runtime::sqlite::Database& db, std::unique_ptr<Statements> statements);
+  explicit LedgerWriter(std::unique_ptr<Statements> statements);
 
   absl::StatusOr<std::vector<v1::Posting>> Replay(const PostingBatch& batch,
                                                   const std::string& stored_hash, int64_t first,
                                                   int64_t count);
 
-  runtime::sqlite::Database& db_;
   std::unique_ptr<Statements> s_;
 };
 
-// Reads postings (on a reader connection).
+// Reads postings (each call one read transaction).
 class LedgerReader {
  public:
   LedgerReader(FinanceStore& store, runtime::PageTokenCodec codec)
@@ -92,8 +92,8 @@ class LedgerReader {
 // SELECT columns that ReadPosting understands (alias p = posting, n = its scheme node).
 extern const char kPostingColumns[];
 extern const char kPostingJoins[];
-v1::Posting ReadPosting(const runtime::sqlite::Statement& stmt);
+v1::Posting ReadPosting(const runtime::storage::Statement& stmt);
 
 }  // namespace dorset::finance
 
-#endif  // DORSET_SERVICES_FINANCE_LEDGER_H_
+#endif  // DORSET_SERVICES_FINANCE_STORAGE_LEDGER_H_

@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "dorset/finance/v1/finance.pb.h"
-#include "services/finance/store.h"
+#include "services/finance/storage/store.h"
 
 namespace dorset::finance {
 

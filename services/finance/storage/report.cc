@@ -1,4 +1,4 @@
-#include "services/finance/report.h"
+#include "services/finance/storage/report.h"
 
 #include <limits>
 
@@ -9,12 +9,11 @@
 #include "runtime/status/status_macros.h"
 #include "services/finance/calendar.h"
 #include "services/finance/money/money.h"
-#include "services/finance/schema.h"
+#include "services/finance/storage/schema.h"
 
 namespace dorset::finance {
 
-using runtime::sqlite::Database;
-using runtime::sqlite::Statement;
+using runtime::storage::Statement;
 
 namespace {
 
@@ -104,9 +103,9 @@ v1::Rag RateDelivery(int64_t ytd_plan, int64_t ytd_actual, const RagBasisPoints&
 
 absl::StatusOr<PlanData> LoadPlanData(FinanceStore& store, const std::string& plan,
                                       std::optional<int> year) {
-  return store.WithReader([&](Database& db) -> absl::StatusOr<PlanData> {
+  return store.Read([&](Transaction& tx) -> absl::StatusOr<PlanData> {
     PlanData data;
-    ASSIGN_OR_RETURN(Statement find, db.Prepare("SELECT id, display_name FROM node WHERE name = ? "
+    ASSIGN_OR_RETURN(Statement find, tx.Prepare("SELECT id, display_name FROM node WHERE name = ? "
                                                 "AND kind = 1"));
     find.Bind(1, plan);
     ASSIGN_OR_RETURN(bool found, find.Step());
@@ -115,7 +114,7 @@ absl::StatusOr<PlanData> LoadPlanData(FinanceStore& store, const std::string& pl
     data.nodes.push_back(PlanNode{plan_id, plan, kNodePlan, 0, find.Text(1), false, ""});
 
     ASSIGN_OR_RETURN(Statement nodes,
-                     db.Prepare("SELECT id, name, kind, parent_id, display_name, state, scope FROM "
+                     tx.Prepare("SELECT id, name, kind, parent_id, display_name, state, scope FROM "
                                 "node WHERE plan_id = ? ORDER BY name"));
     nodes.Bind(1, plan_id);
     std::map<int64_t, std::vector<PlanNode>> children;  // by parent id, each list by name
@@ -134,21 +133,20 @@ absl::StatusOr<PlanData> LoadPlanData(FinanceStore& store, const std::string& pl
     const std::optional<int64_t> y = year;
     ASSIGN_OR_RETURN(
         Statement targets,
-        db.Prepare("SELECT t.scheme_id, t.year, t.amount_pence FROM target t JOIN node "
-                   "n ON n.id = t.scheme_id WHERE n.plan_id = ?1 AND (?2 IS NULL OR "
-                   "t.year = ?2)"));
-    targets.Bind(1, plan_id).Bind(2, y);
+        tx.Prepare("SELECT t.scheme_id, t.year, t.amount_pence FROM target t JOIN node "
+                   "n ON n.id = t.scheme_id WHERE n.plan_id = ? AND (CAST(? AS BIGINT) IS NULL OR "
+                   "t.year = ?)"));
+    targets.Bind(1, plan_id).Bind(2, y).Bind(3, y);
     while (true) {
       ASSIGN_OR_RETURN(bool row, targets.Step());
       if (!row) break;
       data.figures[targets.Int(0)][static_cast<int>(targets.Int(1))].target = targets.Int(2);
     }
-    ASSIGN_OR_RETURN(
-        Statement totals,
-        db.Prepare("SELECT t.scheme_id, t.year, t.month, t.kind, t.amount_pence FROM "
-                   "total t JOIN node n ON n.id = t.scheme_id WHERE n.plan_id = ?1 AND "
-                   "(?2 IS NULL OR t.year = ?2)"));
-    totals.Bind(1, plan_id).Bind(2, y);
+    ASSIGN_OR_RETURN(Statement totals,
+                     tx.Prepare("SELECT t.scheme_id, t.year, t.month, t.kind, t.amount_pence FROM "
+                                "total t JOIN node n ON n.id = t.scheme_id WHERE n.plan_id = ? AND "
+                                "(CAST(? AS BIGINT) IS NULL OR t.year = ?)"));
+    totals.Bind(1, plan_id).Bind(2, y).Bind(3, y);
     while (true) {
       ASSIGN_OR_RETURN(bool row, totals.Step());
       if (!row) break;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "services/finance/store.h"
+#include "services/finance/storage/store.h"
 
 namespace dorset::finance {
 

@@ -1,16 +1,5 @@
-#include "services/finance/schema.h"
-
-namespace dorset::finance {
-namespace {
-
-// node: the plan tree. Targets live only on schemes (table target); parents are derived.
-// posting: the ledger. Rows are never updated or deleted (triggers refuse it); a posting that
-//   corrects another names it in `reverses` (unique: a posting is reversed at most once).
-// posting_request: one row per accepted request_id with the hash of its content and the
-//   postings it made (consecutive ids), so a retry returns the first result.
-// total: per scheme/year/month/kind sums of the ledger, updated in the same transaction as
-//   each posting, so reports never scan the ledger.
-constexpr std::string_view kSchemaV1 = R"sql(
+-- The finance store as today's SQLite schema version 1 (services/finance/schema.cc before the
+-- storage lane): an existing finance.db records it as PRAGMA user_version 1, adopted as step 1.
 CREATE TABLE node (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
@@ -86,14 +75,3 @@ CREATE TABLE meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 ) WITHOUT ROWID;
-)sql";
-
-constexpr runtime::sqlite::Migration kMigrations[] = {
-    {1, kSchemaV1},
-};
-
-}  // namespace
-
-std::span<const runtime::sqlite::Migration> Migrations() { return kMigrations; }
-
-}  // namespace dorset::finance

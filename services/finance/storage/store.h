@@ -1,0 +1,83 @@
+// The finance service's store on the storage lane (docs/storage.md): one runtime::storage
+// Database, SQLite by default (`<data_dir>/finance.db`, as before the lane) or PostgreSQL by
+// the `database` setting. Every read and write is one transaction run as a function; the SQL
+// lives in this folder only.
+//
+//   ASSIGN_OR_RETURN(auto store, FinanceStore::Open(config));
+//   absl::StatusOr<int64_t> n = store->Read([&](Transaction& tx) -> absl::StatusOr<int64_t> {...});
+#ifndef DORSET_SERVICES_FINANCE_STORAGE_STORE_H_
+#define DORSET_SERVICES_FINANCE_STORAGE_STORE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+
+#include "absl/status/statusor.h"
+#include "runtime/config/config.h"
+#include "runtime/storage/database.h"
+
+namespace dorset::finance {
+
+using runtime::storage::Transaction;
+
+class FinanceStore {
+ public:
+  // From the server's settings: `database` (empty: SQLite at `<data_dir>/finance.db`),
+  // `database_password_file`. A store written before the lane opens as it is.
+  static absl::StatusOr<std::unique_ptr<FinanceStore>> Open(const runtime::ServerConfig& config);
+  // `database` as the setting takes it ("" for `<data_dir>/finance.db`, sqlite:///…,
+  // postgres://…), with PostgreSQL's password.
+  static absl::StatusOr<std::unique_ptr<FinanceStore>> Open(const std::string& database,
+                                                            const std::string& data_dir,
+                                                            const std::string& password = "");
+
+  // Runs `fn(Transaction&)` in a write transaction, committed when its result is OK and run
+  // again from the start on a serialization failure (so `fn` touches only the database and its
+  // own locals). Returns what `fn` returned, or the commit's error.
+  template <typename Fn>
+  auto Write(Fn&& fn) {
+    return Run(true, std::forward<Fn>(fn));
+  }
+  // Runs `fn(Transaction&)` in a read-only transaction (one snapshot).
+  template <typename Fn>
+  auto Read(Fn&& fn) {
+    return Run(false, std::forward<Fn>(fn));
+  }
+
+  // The database's health (readiness: NOT_SERVING while it is away).
+  absl::Status Check() { return db_->Health(); }
+  runtime::storage::Engine engine() const { return db_->engine(); }
+  runtime::storage::Database& database() { return *db_; }
+
+ private:
+  explicit FinanceStore(std::unique_ptr<runtime::storage::Database> db) : db_(std::move(db)) {}
+
+  static const absl::Status& StatusOf(const absl::Status& status) { return status; }
+  template <typename T>
+  static const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
+    return result.status();
+  }
+
+  template <typename Fn>
+  auto Run(bool write, Fn&& fn) {
+    using Result = std::invoke_result_t<Fn, Transaction&>;
+    std::optional<Result> out;
+    auto body = [&](Transaction& tx) -> absl::Status {
+      out.emplace(fn(tx));
+      return StatusOf(*out);
+    };
+    const absl::Status status = write ? db_->Write(body) : db_->Read(body);
+    if (!status.ok()) return Result(status);
+    return std::move(*out);
+  }
+
+  std::unique_ptr<runtime::storage::Database> db_;
+};
+
+// Wall-clock now in microseconds since the epoch (what the store keeps for times).
+int64_t NowMicros();
+
+}  // namespace dorset::finance
+
+#endif  // DORSET_SERVICES_FINANCE_STORAGE_STORE_H_

