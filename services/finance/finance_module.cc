@@ -17,8 +17,11 @@ FinanceModule::~FinanceModule() = default;
 
 absl::Status FinanceModule::Init(const runtime::ServiceEnv& env) {
   ASSIGN_OR_RETURN(store_, FinanceStore::Open(env.config));
-  ASSIGN_OR_RETURN(bool seeded, LoadSeedOnce(*store_));
-  if (seeded) runtime::log::Info("finance seed loaded", {{"plan", std::string(kSeedPlan)}});
+  // An unreachable database is not fatal: readiness stays NOT_SERVING and CheckStore (polled
+  // every second by the host) loads the seed at the first contact, instead of a crash loop.
+  if (absl::Status seeded = EnsureSeeded(); !seeded.ok() && !absl::IsUnavailable(seeded)) {
+    return seeded;
+  }
   ASSIGN_OR_RETURN(runtime::PageTokenCodec codec,
                    runtime::PageTokenCodec::ForDataDir(env.config.data_dir));
   if (!env.config.registry_target.empty()) {
@@ -43,8 +46,19 @@ std::vector<std::string> FinanceModule::DependenciesDown() {
   return {absl::StrCat("registry unreachable (", health.detail, ")")};
 }
 
+absl::Status FinanceModule::EnsureSeeded() {
+  if (seeded_.load()) return absl::OkStatus();
+  absl::MutexLock lock(&seed_mu_);
+  if (seeded_.load()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(bool loaded, LoadSeedOnce(*store_));
+  if (loaded) runtime::log::Info("finance seed loaded", {{"plan", std::string(kSeedPlan)}});
+  seeded_.store(true);
+  return absl::OkStatus();
+}
+
 absl::Status FinanceModule::CheckStore() {
   if (store_ == nullptr) return absl::UnavailableError("store not open");
+  RETURN_IF_ERROR(EnsureSeeded());
   return store_->Check();
 }
 

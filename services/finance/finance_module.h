@@ -1,11 +1,14 @@
 // The finance service's part of a ServiceHost: its store (opened, migrated and seeded once),
 // the group committer that writes postings, the registry client for populations, and the
-// gRPC service.
+// gRPC service. A PostgreSQL store that is away at start does not stop the start: the service
+// is NOT_SERVING (CheckStore) until the database answers, and the seed loads then.
 #ifndef DORSET_SERVICES_FINANCE_FINANCE_MODULE_H_
 #define DORSET_SERVICES_FINANCE_FINANCE_MODULE_H_
 
+#include <atomic>
 #include <memory>
 
+#include "absl/synchronization/mutex.h"
 #include "runtime/server/service_host.h"
 
 namespace dorset::registry {
@@ -33,6 +36,11 @@ class FinanceModule final : public runtime::ServiceModule {
   GroupCommitter& committer() { return *committer_; }
 
  private:
+  // Loads the seed once; UNAVAILABLE while the database is away.
+  absl::Status EnsureSeeded();
+
+  absl::Mutex seed_mu_;  // one seeding attempt at a time
+  std::atomic<bool> seeded_{false};
   // Destroyed in reverse: service, committer (drains the queue), client, store.
   std::unique_ptr<FinanceStore> store_;
   std::unique_ptr<registry::RegistryClient> registry_;

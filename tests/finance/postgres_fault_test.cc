@@ -1,7 +1,8 @@
 // The finance service while its PostgreSQL server is killed with kill -9 under a posting load
 // and restarted: the service stays up, its store reports UNAVAILABLE (readiness NOT_SERVING)
 // and postings are refused with UNAVAILABLE while the server is away, it reconnects by itself,
-// and afterwards every acknowledged posting is there exactly once. ctest label
+// and afterwards every acknowledged posting is there exactly once. And a server away when the
+// service starts: it starts NOT_SERVING and serves (seeded) once the server is back. ctest label
 // `postgres_only`: SQLite has no server to lose.
 #include <atomic>
 #include <functional>
@@ -116,6 +117,39 @@ TEST(FinancePostgresFaultTest, ServerKilledMidLoadMeansUnavailableThenEveryAcked
   std::cout << "acknowledged: " << acknowledged.size()
             << ", refused UNAVAILABLE: " << unavailable.load()
             << ", postings: " << by_request.size() << "\n";
+}
+
+TEST(FinancePostgresFaultTest, ServerAwayAtStartMeansNotServingThenSeededAndServing) {
+  DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Start(), pg);
+  absl::StatusOr<std::string> uri = pg->CreateDatabase();
+  ASSERT_TRUE(uri.ok()) << uri.status();
+  pg->Stop();
+  dorset::testing::TempDir dir;
+  runtime::ServerConfig config = dorset::testing::TestServerConfig("finance", dir.path());
+  config.database = *uri;
+  auto module = std::make_unique<FinanceModule>();
+  FinanceModule* finance = module.get();
+  auto host = runtime::ServiceHost::Start(config, std::move(module));
+  ASSERT_TRUE(host.ok()) << host.status();  // no crash loop
+  EXPECT_EQ(finance->CheckStore().code(), absl::StatusCode::kUnavailable);
+  auto stub = v1::FinanceService::NewStub(dorset::testing::LocalChannel((*host)->grpc_port()));
+  const auto get_plan = [&] {
+    grpc::ClientContext context;
+    v1::GetPlanRequest request;
+    request.set_name("plans/dorset-stp");
+    v1::Plan plan;
+    return stub->GetPlan(&context, request, &plan);
+  };
+  EXPECT_EQ(get_plan().error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  ASSERT_TRUE(pg->Restart().ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (!finance->CheckStore().ok() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(finance->CheckStore().ok()) << finance->CheckStore();
+  const grpc::Status status = get_plan();
+  EXPECT_TRUE(status.ok()) << status.error_message();  // migrated and seeded at first contact
 }
 
 }  // namespace
