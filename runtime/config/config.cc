@@ -1,5 +1,6 @@
 #include "runtime/config/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -8,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "runtime/base/string_view.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
@@ -99,6 +101,8 @@ const std::vector<Setting>& Settings() {
       DORSET_INT_SETTING(max_message_bytes, 1024, 64 * 1024 * 1024, "largest gRPC message"),
       DORSET_INT_SETTING(rate_limit_per_second, 0, 1000000, "calls per second per principal"),
       DORSET_INT_SETTING(rate_limit_burst, 1, 10000000, "burst size of the rate limit"),
+      DORSET_STRING_SETTING(principal_rate_limits,
+                            "own limits instead: principal=per_second[/burst],... (\"\" = none)"),
       DORSET_STRING_SETTING(registry_target, "the registry's gRPC address (finance, engagement)"),
       DORSET_STRING_SETTING(registry_tls_ca, "PEM CA for TLS to the registry (empty: plaintext)"),
       DORSET_STRING_SETTING(registry_tls_cert,
@@ -123,6 +127,37 @@ EnvLookup ProcessEnv() {
     if (value == nullptr) return std::nullopt;
     return std::string(value);
   };
+}
+
+absl::StatusOr<std::map<std::string, RateLimit>> ParsePrincipalRateLimits(std::string_view text) {
+  constexpr char kName[] = "principal_rate_limits";
+  std::map<std::string, RateLimit> limits;
+  for (absl::string_view entry : absl::StrSplit(Sv(text), ',', absl::SkipWhitespace())) {
+    entry = absl::StripAsciiWhitespace(entry);
+    const auto bad = [&](absl::string_view why) {
+      return InvalidArgument(kName, absl::StrCat("\"", entry, "\": ", why,
+                                                 " (expected principal=per_second[/burst])"));
+    };
+    const size_t eq = entry.find('=');
+    if (eq == absl::string_view::npos) return bad("no '='");
+    const std::string principal(absl::StripAsciiWhitespace(entry.substr(0, eq)));
+    if (principal.empty()) return bad("no principal");
+    const std::vector<absl::string_view> numbers = absl::StrSplit(entry.substr(eq + 1), '/');
+    RateLimit limit;
+    if (numbers.size() > 2 ||
+        !absl::SimpleAtoi(absl::StripAsciiWhitespace(numbers[0]), &limit.per_second) ||
+        limit.per_second < 0 || limit.per_second > 1000000) {
+      return bad("per_second must be a whole number from 0 to 1000000");
+    }
+    limit.burst = std::max(1, 2 * limit.per_second);
+    if (numbers.size() == 2 &&
+        (!absl::SimpleAtoi(absl::StripAsciiWhitespace(numbers[1]), &limit.burst) ||
+         limit.burst < 1 || limit.burst > 10000000)) {
+      return bad("burst must be a whole number from 1 to 10000000");
+    }
+    if (!limits.emplace(principal, limit).second) return bad("the principal is listed twice");
+  }
+  return limits;
 }
 
 absl::StatusOr<std::pair<std::string, int>> SplitHostPort(std::string_view address) {
@@ -197,6 +232,7 @@ absl::Status Validate(const ServerConfig& c) {
     }
   }
   if (c.data_dir.empty()) return InvalidArgument("data_dir", "must not be empty");
+  RETURN_IF_ERROR(ParsePrincipalRateLimits(c.principal_rate_limits).status());
   if (auto url = storage::ParseDatabaseUrl(c.database, c.data_dir, c.service); !url.ok()) {
     return url.status();  // names `database`
   }

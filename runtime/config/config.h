@@ -8,6 +8,7 @@
 #define DORSET_RUNTIME_CONFIG_CONFIG_H_
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,22 @@
 namespace dorset::runtime {
 
 enum class AuthMode { kTokens, kNone };
+
+// The own rate limits of the services' principals that call the registry, used in place of
+// rate_limit_per_second/burst for them so that one service never uses up another's calls:
+// scripts/run's local-* and the dev overlay's svc-* (production names its principals in the
+// tokens Secret and sets DORSET_PRINCIPAL_RATE_LIMITS to match; docs/operations.md).
+// Sized for finance's per-head figures at 150 calls/s with Redis down: each needs at most two
+// registry calls (ListClusters, ListLocalities) when the client holds no fresh copy, 300/s,
+// well inside 1,000/s with a burst of 2,000; engagement gets the same.
+inline constexpr char kDefaultPrincipalRateLimits[] =
+    "local-finance=1000/2000,local-engagement=1000/2000,"
+    "svc-finance=1000/2000,svc-engagement=1000/2000";
+
+struct RateLimit {
+  int per_second = 0;  // 0: no limit for this principal
+  int burst = 1;
+};
 
 struct ServerConfig {
   // Which service this process runs ("registry", "finance", "engagement", "echo").
@@ -41,6 +58,9 @@ struct ServerConfig {
   int max_message_bytes = 4 * 1024 * 1024;
   int rate_limit_per_second = 200;  // per principal; 0 disables
   int rate_limit_burst = 400;
+  // "principal=per_second[/burst],...": principals with their own limit (burst defaults to
+  // twice the rate). See kDefaultPrincipalRateLimits.
+  std::string principal_rate_limits = kDefaultPrincipalRateLimits;
   std::string registry_target;     // finance/engagement: where the registry listens
   std::string registry_tls_ca;     // PEM CA to verify the registry's certificate (TLS when set)
   std::string registry_tls_cert;   // client certificate for mutual TLS to the registry
@@ -71,6 +91,9 @@ absl::Status Validate(const ServerConfig& config);
 
 // The usage text listing every setting and its environment variable.
 std::string Usage(const ServerDefaults& defaults);
+
+// Parses principal_rate_limits ("" = none); INVALID_ARGUMENT naming the setting and the entry.
+absl::StatusOr<std::map<std::string, RateLimit>> ParsePrincipalRateLimits(std::string_view text);
 
 // Splits "host:port" ("[::1]:50051" too). Port must be 0..65535.
 absl::StatusOr<std::pair<std::string, int>> SplitHostPort(std::string_view address);

@@ -13,14 +13,21 @@
 namespace dorset::runtime {
 namespace {
 constexpr char kBearer[] = "Bearer ";
+
+// Validate() has refused a configuration whose principal_rate_limits do not parse.
+std::map<std::string, RateLimit> OwnLimits(const ServerConfig& config) {
+  absl::StatusOr<std::map<std::string, RateLimit>> limits =
+      ParsePrincipalRateLimits(config.principal_rate_limits);
+  return limits.ok() ? *std::move(limits) : std::map<std::string, RateLimit>{};
+}
 }  // namespace
 
 CallGate::CallGate(const ServerConfig& config, std::unique_ptr<TokenStore> tokens)
     : auth_mode_(config.auth),
       open_health_(config.open_health),
       mutual_tls_(!config.tls_client_ca.empty()),
-      rate_per_second_(config.rate_limit_per_second),
-      rate_burst_(config.rate_limit_burst),
+      default_limit_{config.rate_limit_per_second, config.rate_limit_burst},
+      own_limits_(OwnLimits(config)),
       tokens_(std::move(tokens)) {}
 
 absl::StatusOr<Caller> CallGate::Admit(const grpc::ServerContextBase& context) {
@@ -95,20 +102,23 @@ absl::StatusOr<Caller> CallGate::Decide(const std::string& method, const std::st
 }
 
 absl::Status CallGate::TakeRateToken(const std::string& principal) {
-  if (rate_per_second_ <= 0) return absl::OkStatus();
+  const auto own = own_limits_.find(principal);
+  const RateLimit& limit = own == own_limits_.end() ? default_limit_ : own->second;
+  if (limit.per_second <= 0) return absl::OkStatus();
   const absl::Time now = absl::Now();
   absl::MutexLock lock(&mu_);
   auto [it, inserted] =
-      buckets_.try_emplace(principal, Bucket{static_cast<double>(rate_burst_), now});
+      buckets_.try_emplace(principal, Bucket{static_cast<double>(limit.burst), now});
   Bucket& bucket = it->second;
   // Token counts are call budgets, not money: a double is the right tool here.
   bucket.tokens = std::min<double>(
-      rate_burst_, bucket.tokens + absl::ToDoubleSeconds(now - bucket.refilled) * rate_per_second_);
+      limit.burst, bucket.tokens + absl::ToDoubleSeconds(now - bucket.refilled) * limit.per_second);
   bucket.refilled = now;
   if (bucket.tokens < 1.0) {
-    const absl::Duration wait = absl::Seconds((1.0 - bucket.tokens) / rate_per_second_);
-    return ResourceExhausted(
-        absl::StrCat("rate limit of ", rate_per_second_, " calls per second exceeded"), wait);
+    const absl::Duration wait = absl::Seconds((1.0 - bucket.tokens) / limit.per_second);
+    return ResourceExhausted(absl::StrCat("rate limit of ", limit.per_second,
+                                          " calls per second for ", principal, " exceeded"),
+                             wait);
   }
   bucket.tokens -= 1.0;
   return absl::OkStatus();

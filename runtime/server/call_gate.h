@@ -1,9 +1,11 @@
 // The gate every RPC passes before its handler runs: who is calling (bearer token, client
 // certificate, or the development "anonymous" when auth=none), whether the method's
-// permission (auth/permissions.h) is granted, and the per-principal rate limit.
+// permission (auth/permissions.h) is granted, and the per-principal rate limit (each principal
+// its own bucket; the principals in principal_rate_limits with their own rate and burst).
 #ifndef DORSET_RUNTIME_SERVER_CALL_GATE_H_
 #define DORSET_RUNTIME_SERVER_CALL_GATE_H_
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -47,8 +49,8 @@ class CallGate {
   const AuthMode auth_mode_;
   const bool open_health_;
   const bool mutual_tls_;
-  const int rate_per_second_;
-  const int rate_burst_;
+  const RateLimit default_limit_;
+  const std::map<std::string, RateLimit> own_limits_;  // by principal
   std::unique_ptr<TokenStore> tokens_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);

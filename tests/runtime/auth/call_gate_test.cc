@@ -80,6 +80,43 @@ TEST_F(CallGateTest, RateLimitPerPrincipalWithRetryInfo) {
   EXPECT_TRUE(gate->Decide(method, "Bearer admin-token", "").ok());
 }
 
+// Issue 10 item 8: a principal listed in principal_rate_limits has its own rate and burst
+// instead of the default, and principals never share a bucket.
+TEST_F(CallGateTest, PrincipalsWithTheirOwnLimitUseItInsteadOfTheDefault) {
+  config_.rate_limit_per_second = 1;
+  config_.rate_limit_burst = 2;
+  config_.principal_rate_limits = "rita=1/50";
+  auto gate = Gate();
+  const std::string method = MethodNeeding(Permission::kRegistryRead);
+  // ada has the default: 2, then refused.
+  ASSERT_TRUE(gate->Decide(method, "Bearer admin-token", "").ok());
+  ASSERT_TRUE(gate->Decide(method, "Bearer admin-token", "").ok());
+  auto ada = gate->Decide(method, "Bearer admin-token", "");
+  EXPECT_EQ(ada.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(ada.status().message().find("ada"), std::string::npos) << ada.status();
+  // rita, listed, gets her own 50 although ada has none left.
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(gate->Decide(method, "Bearer reader-token", "").ok()) << "call " << i;
+  }
+  absl::Status rita = absl::OkStatus();
+  for (int i = 0; i < 10 && rita.ok(); ++i) {
+    rita = gate->Decide(method, "Bearer reader-token", "").status();
+  }
+  EXPECT_EQ(rita.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(rita.message().find("rita"), std::string::npos) << rita;
+}
+
+TEST_F(CallGateTest, AnOwnLimitOfZeroMeansNoLimitForThatPrincipal) {
+  config_.rate_limit_per_second = 1;
+  config_.rate_limit_burst = 1;
+  config_.principal_rate_limits = "rita=0";
+  auto gate = Gate();
+  const std::string method = MethodNeeding(Permission::kRegistryRead);
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_TRUE(gate->Decide(method, "Bearer reader-token", "").ok()) << "call " << i;
+  }
+}
+
 TEST_F(CallGateTest, AuthNoneMakesEveryoneAnAdminForDevelopment) {
   config_.auth = AuthMode::kNone;
   CallGate gate(config_, nullptr);

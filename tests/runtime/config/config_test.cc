@@ -52,6 +52,38 @@ TEST(ConfigTest, RefusesUnknownFlagsAndBadValuesNamingTheSetting) {
   EXPECT_NE(bad_level.status().message().find("log_level"), std::string::npos);
 }
 
+TEST(ConfigTest, PrincipalRateLimitsParseAndBadOnesAreRefusedNamingTheSetting) {
+  auto defaults = ParsePrincipalRateLimits(ServerConfig().principal_rate_limits);
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  ASSERT_EQ(defaults->count("local-finance"), 1u);
+  ASSERT_EQ(defaults->count("local-engagement"), 1u);
+  // Sized above finance's per-head traffic with Redis down (150/s x 2 registry calls).
+  EXPECT_GE(defaults->at("local-finance").per_second, 300);
+  EXPECT_GE(defaults->at("local-engagement").per_second, 300);
+
+  auto parsed = ParsePrincipalRateLimits(" a=10/25 , b=7 ,c=0");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->at("a").per_second, 10);
+  EXPECT_EQ(parsed->at("a").burst, 25);
+  EXPECT_EQ(parsed->at("b").burst, 14);  // twice the rate by default
+  EXPECT_EQ(parsed->at("c").per_second, 0);
+  EXPECT_TRUE(ParsePrincipalRateLimits("")->empty());
+
+  for (const char* bad : {"a", "=5", "a=x", "a=-1", "a=5/0", "a=5/6/7", "a=1,a=2"}) {
+    auto refused = ParsePrincipalRateLimits(bad);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(refused.status().message().find("principal_rate_limits"), std::string::npos)
+        << bad << ": " << refused.status();
+  }
+  auto config = Load({"--plaintext", "--auth=none", "--principal_rate_limits=svc=5/x"});
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(config.status().message().find("principal_rate_limits"), std::string::npos);
+  auto from_env =
+      Load({"--plaintext", "--auth=none"}, {{"DORSET_PRINCIPAL_RATE_LIMITS", "svc-x=9/9"}});
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->principal_rate_limits, "svc-x=9/9");
+}
+
 TEST(ConfigTest, PlaintextMustBeChosenExplicitly) {
   auto config = Load({"--auth=none"});
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
