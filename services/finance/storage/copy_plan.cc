@@ -1,0 +1,105 @@
+#include "services/finance/storage/copy_plan.h"
+
+#include "finance_migrations.h"
+
+namespace dorset::finance {
+
+using runtime::storage::CopyColumn;
+using runtime::storage::CopyPlan;
+using Type = CopyColumn::Type;
+
+const CopyPlan& FinanceCopyPlan() {
+  static const CopyPlan* const plan =
+      new CopyPlan{
+          .service = "finance",
+          .migrations = migrations::FinanceMigrations,
+          .tables =
+              {
+                  // Nodes are never re-parented, so a parent's id is below its children's.
+                  {.name = "node",
+                   .columns = {{"id", Type::kInt},
+                               {"name", Type::kText},
+                               {"kind", Type::kInt},
+                               {"plan_id", Type::kInt},
+                               {"parent_id", Type::kInt},
+                               {"display_name", Type::kText},
+                               {"state", Type::kInt},
+                               {"scope", Type::kText},
+                               {"version", Type::kInt},
+                               {"create_micros", Type::kInt},
+                               {"update_micros", Type::kInt}},
+                   .order_by = "id",
+                   .identity_column = "id"},
+                  {.name = "target",
+                   .columns = {{"scheme_id", Type::kInt},
+                               {"year", Type::kInt},
+                               {"amount_pence", Type::kInt}},
+                   .order_by = "scheme_id, year",
+                   .identity_column = ""},
+                  {.name = "budget_line",
+                   .columns = {{"id", Type::kInt},
+                               {"name", Type::kText},
+                               {"display_name", Type::kText},
+                               {"year", Type::kInt},
+                               {"amount_pence", Type::kInt},
+                               {"scope", Type::kText},
+                               {"illustrative", Type::kInt},
+                               {"version", Type::kInt},
+                               {"create_micros", Type::kInt},
+                               {"update_micros", Type::kInt}},
+                   .order_by = "id",
+                   .identity_column = "id"},
+                  // A reversal names an earlier posting, so id order inserts it after.
+                  {.name = "posting",
+                   .columns = {{"id", Type::kInt},
+                               {"scheme_id", Type::kInt},
+                               {"year", Type::kInt},
+                               {"month", Type::kInt},
+                               {"kind", Type::kInt},
+                               {"amount_pence", Type::kInt},
+                               {"principal", Type::kText},
+                               {"create_micros", Type::kInt},
+                               {"reason", Type::kText},
+                               {"request_id", Type::kText},
+                               {"reverses", Type::kInt}},
+                   .order_by = "id",
+                   .identity_column = ""},
+                  {.name = "posting_request",
+                   .columns = {{"request_id", Type::kText},
+                               {"content_hash", Type::kText},
+                               {"first_posting_id", Type::kInt},
+                               {"posting_count", Type::kInt}},
+                   .order_by = "request_id",
+                   .identity_column = ""},
+                  {.name = "total",
+                   .columns = {{"scheme_id", Type::kInt},
+                               {"year", Type::kInt},
+                               {"month", Type::kInt},
+                               {"kind", Type::kInt},
+                               {"amount_pence", Type::kInt}},
+                   .order_by = "scheme_id, year, month, kind",
+                   .identity_column = ""},
+                  {.name = "meta",
+                   .columns = {{"key", Type::kText}, {"value", Type::kText}},
+                   .order_by = "key",
+                   .identity_column = ""},
+              },
+          .checks =
+              {
+                  {.name = "ledger totals per scheme and year (pence)",
+                   .sql = "SELECT scheme_id, year, SUM(amount_pence) FROM posting "
+                          "GROUP BY scheme_id, year ORDER BY scheme_id, year",
+                   .columns = 3},
+                  {.name = "highest posting id",
+                   .sql = "SELECT COALESCE(MAX(id), 0) FROM posting",
+                   .columns = 1},
+                  {.name = "running totals per scheme and year (pence)",
+                   .sql = "SELECT scheme_id, year, SUM(amount_pence) FROM total "
+                          "GROUP BY scheme_id, year ORDER BY scheme_id, year",
+                   .columns = 3},
+              },
+      };
+  return *plan;
+}
+
+}  // namespace dorset::finance
