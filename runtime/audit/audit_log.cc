@@ -1,8 +1,13 @@
 #include "runtime/audit/audit_log.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
 #include "runtime/api/page_token.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
@@ -11,7 +16,6 @@
 namespace dorset::runtime {
 namespace {
 
-constexpr size_t kMaxQueued = 100000;
 constexpr size_t kMaxBatch = 1000;
 
 constexpr sqlite::Migration kMigrations[] = {
@@ -33,22 +37,58 @@ constexpr sqlite::Migration kMigrations[] = {
     )sql"},
 };
 
+constexpr absl::Duration kFirstRetry = absl::Milliseconds(50);
+constexpr absl::Duration kMaxRetry = absl::Seconds(1);
+// While the trail fails, the error is logged on the first failure and then at most this often.
+constexpr absl::Duration kFailureLogInterval = absl::Seconds(30);
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& data_dir) {
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& data_dir,
+                                                         prometheus::Registry* metrics) {
   const std::string path = (std::filesystem::path(data_dir) / "audit.db").string();
-  // Events are queued after their calls end, so a crash can already lose the last few; paying
-  // an fsync per batch on top would buy nothing (see audit_log.h).
-  sqlite::OpenOptions options;
-  options.full_sync = false;
-  ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path, options));
+  // synchronous=FULL (the default): a call is acknowledged only after its event is committed,
+  // so the commit must survive power loss too. The writer groups events, one fsync per group.
+  ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path));
   RETURN_IF_ERROR(db->Migrate(kMigrations));
   ASSIGN_OR_RETURN(auto reader, sqlite::Database::Open(path));
-  return std::unique_ptr<AuditLog>(new AuditLog(std::move(db), std::move(reader)));
+  Metrics m;
+  if (metrics != nullptr) {
+    m.written = &prometheus::BuildCounter()
+                     .Name("dorset_audit_events_written_total")
+                     .Help("Audit events committed to audit.db")
+                     .Register(*metrics)
+                     .Add({});
+    m.failures = &prometheus::BuildCounter()
+                      .Name("dorset_audit_write_failures_total")
+                      .Help("Attempts to commit a group of audit events that failed")
+                      .Register(*metrics)
+                      .Add({});
+    m.dropped = &prometheus::BuildCounter()
+                     .Name("dorset_audit_events_dropped_total")
+                     .Help(
+                         "Audit events given up (written to the log instead) because audit.db "
+                         "could not be written")
+                     .Register(*metrics)
+                     .Add({});
+    m.queued = &prometheus::BuildGauge()
+                    .Name("dorset_audit_queued_events")
+                    .Help("Audit events waiting to be committed")
+                    .Register(*metrics)
+                    .Add({});
+    m.writable = &prometheus::BuildGauge()
+                      .Name("dorset_audit_writable")
+                      .Help("1 while the last write to audit.db succeeded, 0 while it fails")
+                      .Register(*metrics)
+                      .Add({});
+    m.writable->Set(1);
+  }
+  return std::unique_ptr<AuditLog>(new AuditLog(std::move(db), std::move(reader), m));
 }
 
-AuditLog::AuditLog(std::unique_ptr<sqlite::Database> db, std::unique_ptr<sqlite::Database> reader)
-    : db_(std::move(db)), reader_(std::move(reader)) {
+AuditLog::AuditLog(std::unique_ptr<sqlite::Database> db, std::unique_ptr<sqlite::Database> reader,
+                   Metrics metrics)
+    : db_(std::move(db)), reader_(std::move(reader)), metrics_(metrics) {
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -60,59 +100,177 @@ AuditLog::~AuditLog() {
   writer_.join();
 }
 
-void AuditLog::Record(common::v1::AuditEvent event) {
-  const int64_t now_us = absl::ToUnixMicros(absl::Now());
+void AuditLog::Record(common::v1::AuditEvent event, Durable durable) {
+  const absl::Time now = absl::Now();
+  const int64_t now_us = absl::ToUnixMicros(now);
   event.mutable_time()->set_seconds(now_us / 1000000);
   event.mutable_time()->set_nanos(static_cast<int32_t>(now_us % 1000000) * 1000);
-  absl::MutexLock lock(&mu_);
-  auto has_room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return queue_.size() < kMaxQueued || stopping_;
-  };
-  mu_.Await(absl::Condition(&has_room));
-  queue_.push_back(std::move(event));
-  ++recorded_;
+  absl::Status refused;
+  {
+    absl::MutexLock lock(&mu_);
+    // A full queue while the trail works means the writer is behind: wait for it (briefly).
+    // While the trail fails nobody waits: the event is refused and its call told so.
+    auto has_room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return queue_.size() < kMaxQueued || stopping_ || !failure_.ok();
+    };
+    // A callback run by the writer may end a call whose interceptor records: never wait there.
+    if (std::this_thread::get_id() != writer_.get_id()) mu_.Await(absl::Condition(&has_room));
+    ++recorded_;
+    if (queue_.size() < kMaxQueued) {
+      // While the trail is known to fail, answer the call at the next failed attempt.
+      const absl::Time deadline = failure_.ok() ? now + kAckBudget : now;
+      queue_.push_back(Pending{std::move(event), std::move(durable), deadline});
+      if (metrics_.queued != nullptr) metrics_.queued->Increment();
+      return;
+    }
+    ++settled_;
+    refused = failure_.ok() ? absl::UnavailableError("the audit queue is full") : failure_;
+  }
+  Drop(event, refused);
+  if (durable) durable(refused);
 }
 
-void AuditLog::Flush() {
+bool AuditLog::Flush() {
   absl::MutexLock lock(&mu_);
   const uint64_t target = recorded_;
   auto caught_up = [this, target]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return written_ >= target; };
-  mu_.Await(absl::Condition(&caught_up));
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return settled_ >= target; };
+  // Wait in slices: a trail that starts failing mid-wait bounds the wait to kAckBudget.
+  while (!caught_up()) {
+    if (!failure_.ok()) return mu_.AwaitWithTimeout(absl::Condition(&caught_up), kAckBudget);
+    mu_.AwaitWithTimeout(absl::Condition(&caught_up), absl::Milliseconds(100));
+  }
+  return true;
+}
+
+absl::Status AuditLog::Health() {
+  absl::MutexLock lock(&mu_);
+  return failure_;
+}
+
+void AuditLog::Drop(const common::v1::AuditEvent& event, const absl::Status& why) {
+  // The last resort: the event goes to the service log, which is collected off the machine.
+  log::Error("audit event not written to audit.db",
+             {{"principal", event.principal()},
+              {"method", event.method()},
+              {"resource", event.resource()},
+              {"action", event.action()},
+              {"request_id", event.request_id()},
+              {"outcome", event.outcome()},
+              {"time_us", event.time().seconds() * 1000000 + event.time().nanos() / 1000},
+              {"error", std::string(why.message())}});
+  if (metrics_.dropped != nullptr) metrics_.dropped->Increment();
+}
+
+std::vector<AuditLog::Durable> AuditLog::TakeExpired(std::vector<Pending>& batch, absl::Time now) {
+  std::vector<Durable> expired;
+  auto take = [&](Pending& p) {
+    if (p.durable && p.deadline <= now) expired.push_back(std::exchange(p.durable, nullptr));
+  };
+  for (Pending& p : batch) take(p);
+  for (Pending& p : queue_) take(p);
+  return expired;
 }
 
 void AuditLog::WriterLoop() {
+  std::vector<Pending> batch;  // kept across failed attempts, so order is kept
+  absl::Duration backoff = kFirstRetry;
+  absl::Time last_failure_log = absl::InfinitePast();
   while (true) {
-    std::vector<common::v1::AuditEvent> batch;
+    bool stopping = false;
     {
       absl::MutexLock lock(&mu_);
-      auto work = [this]()
-                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; };
+      auto work = [this, &batch]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !batch.empty() || !queue_.empty() || stopping_;
+      };
       mu_.Await(absl::Condition(&work));
-      if (queue_.empty() && stopping_) return;
       while (!queue_.empty() && batch.size() < kMaxBatch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      if (batch.empty()) return;  // stopping and drained
+      stopping = stopping_;
     }
-    // A failed write is retried: the trail must not silently lose events.
-    while (true) {
-      absl::Status status = WriteBatch(batch);
-      if (status.ok()) break;
-      log::Error("audit write failed; retrying", {{"error", std::string(status.message())}});
-      absl::SleepFor(absl::Milliseconds(200));
+    const absl::Status status = WriteBatch(batch);
+    if (status.ok()) {
+      std::vector<Durable> done;
+      for (Pending& p : batch) {
+        if (p.durable) done.push_back(std::move(p.durable));
+      }
+      const size_t n = batch.size();
+      batch.clear();
+      bool recovered = false;
+      {
+        absl::MutexLock lock(&mu_);
+        settled_ += n;
+        recovered = !failure_.ok();
+        failure_ = absl::OkStatus();
+      }
+      if (recovered) log::Info("audit trail writable again", {});
+      if (metrics_.written != nullptr) {
+        metrics_.written->Increment(static_cast<double>(n));
+        metrics_.queued->Decrement(static_cast<double>(n));
+        metrics_.writable->Set(1);
+      }
+      for (Durable& d : done) d(absl::OkStatus());
+      backoff = kFirstRetry;
+      continue;
     }
-    absl::MutexLock lock(&mu_);
-    written_ += batch.size();
+
+    if (metrics_.failures != nullptr) {
+      metrics_.failures->Increment();
+      metrics_.writable->Set(0);
+    }
+    if (stopping) {
+      // Shutting down and the last attempt failed: give up rather than hang the process.
+      {
+        absl::MutexLock lock(&mu_);
+        while (!queue_.empty()) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        failure_ = status;
+        settled_ += batch.size();
+      }
+      log::Error("audit trail not writable at shutdown; logging the unwritten events",
+                 {{"events", static_cast<int64_t>(batch.size())},
+                  {"error", std::string(status.message())}});
+      for (Pending& p : batch) {
+        Drop(p.event, status);
+        if (p.durable) p.durable(status);
+      }
+      if (metrics_.queued != nullptr) metrics_.queued->Set(0);
+      return;
+    }
+    const absl::Time now = absl::Now();
+    if (now - last_failure_log >= kFailureLogInterval) {
+      log::Error("audit write failed; calls are refused until it succeeds",
+                 {{"error", std::string(status.message())},
+                  {"retry_ms", absl::ToInt64Milliseconds(backoff)}});
+      last_failure_log = now;
+    }
+    std::vector<Durable> expired;
+    {
+      absl::MutexLock lock(&mu_);
+      failure_ = status;
+      expired = TakeExpired(batch, now);
+    }
+    for (Durable& d : expired) d(status);
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), backoff);
+    }
+    backoff = std::min(backoff * 2, kMaxRetry);
   }
 }
 
-absl::Status AuditLog::WriteBatch(const std::vector<common::v1::AuditEvent>& batch) {
+absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch) {
   ASSIGN_OR_RETURN(sqlite::Transaction tx, sqlite::Transaction::Begin(*db_));
   ASSIGN_OR_RETURN(sqlite::Statement insert,
                    db_->Prepare("INSERT INTO audit_event(time_us, principal, method, resource, "
                                 "action, request_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-  for (const auto& e : batch) {
+  for (const Pending& p : batch) {
+    const common::v1::AuditEvent& e = p.event;
     insert.Reset();
     insert.Bind(1, e.time().seconds() * 1000000 + e.time().nanos() / 1000)
         .Bind(2, e.principal())

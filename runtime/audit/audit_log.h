@@ -4,12 +4,22 @@
 //
 // The server interceptor records every call that needs a write permission (whatever its
 // outcome), every call refused as UNAUTHENTICATED or PERMISSION_DENIED, and every call whose
-// handler returned personal data (Caller::NotePersonalDataRead). Events are queued and written
-// in batches by one thread, so auditing never holds up a handler; Flush() waits for the queue.
+// handler returned personal data (Caller::NotePersonalDataRead). It records the event when the
+// call's status is about to be sent and holds the reply until the event is committed: no call is
+// acknowledged before its audit record is on disk (synchronous=FULL). One writer thread commits
+// whatever has queued up in ONE transaction, so concurrent calls share one fsync (group commit)
+// and auditing never blocks a gRPC thread.
+//
+// When the trail cannot be written (disk full, I/O error, read-only file) the writer keeps the
+// events and retries in the background, but a waiting call is answered within kAckBudget with
+// the storage error (RESOURCE_EXHAUSTED or UNAVAILABLE), the condition shows in Health() (and so
+// in readiness) and in the metrics, and shutdown gives up after one last attempt, logging every
+// event it could not write: nothing waits forever.
 #ifndef DORSET_RUNTIME_AUDIT_AUDIT_LOG_H_
 #define DORSET_RUNTIME_AUDIT_AUDIT_LOG_H_
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,34 +32,77 @@
 #include "dorset/common/v1/audit.pb.h"
 #include "runtime/sqlite/database.h"
 
+namespace prometheus {
+class Counter;
+class Gauge;
+class Registry;
+}  // namespace prometheus
+
 namespace dorset::runtime {
 
 class AuditLog {
  public:
-  static absl::StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& data_dir);
-  ~AuditLog();  // writes what is queued, then stops
+  // How long a call waits for its event while the trail cannot be written.
+  static constexpr absl::Duration kAckBudget = absl::Seconds(2);
+  // Events held in memory at most; beyond it, while the trail fails, new events are refused.
+  static constexpr size_t kMaxQueued = 100000;
 
-  // Queues one event (sequence and time are assigned here). Never blocks for long: when the
-  // queue is full the caller waits for the writer, so no event is dropped.
-  void Record(common::v1::AuditEvent event);
-  // Waits until everything recorded so far is committed.
-  void Flush();
+  // Runs once the event is committed (OK) or could not be within kAckBudget (the storage
+  // error). Runs on the writer thread, outside every lock of the log: keep it short.
+  using Durable = std::function<void(const absl::Status&)>;
+
+  // `metrics` (may be null) receives dorset_audit_events_written_total,
+  // dorset_audit_write_failures_total, dorset_audit_events_dropped_total,
+  // dorset_audit_queued_events and dorset_audit_writable.
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& data_dir,
+                                                        prometheus::Registry* metrics = nullptr);
+  ~AuditLog();  // writes what is queued (one last attempt when failing), then stops
+
+  // Queues one event (time is assigned here); `durable` (may be empty) runs once it is on disk
+  // or with the error that kept it off. Never blocks for long.
+  void Record(common::v1::AuditEvent event, Durable durable = nullptr);
+  // Waits until everything recorded so far is committed (or given up), at most kAckBudget
+  // while the trail is failing. False when events are still waiting.
+  bool Flush();
+
+  // OK while the last write succeeded; otherwise the storage error (for readiness).
+  absl::Status Health();
 
   absl::StatusOr<common::v1::ListAuditEventsResponse> List(
       const common::v1::ListAuditEventsRequest& request);
 
  private:
-  explicit AuditLog(std::unique_ptr<sqlite::Database> db, std::unique_ptr<sqlite::Database> reader);
+  struct Pending {
+    common::v1::AuditEvent event;
+    Durable durable;
+    absl::Time deadline;  // when `durable` is answered with the error if still unwritten
+  };
+  struct Metrics {
+    prometheus::Counter* written = nullptr;
+    prometheus::Counter* failures = nullptr;
+    prometheus::Counter* dropped = nullptr;
+    prometheus::Gauge* queued = nullptr;
+    prometheus::Gauge* writable = nullptr;
+  };
+
+  AuditLog(std::unique_ptr<sqlite::Database> db, std::unique_ptr<sqlite::Database> reader,
+           Metrics metrics);
   void WriterLoop();
-  absl::Status WriteBatch(const std::vector<common::v1::AuditEvent>& batch);
+  absl::Status WriteBatch(const std::vector<Pending>& batch);
+  // Takes the callbacks of waiting events whose deadline passed (from `batch` and the queue).
+  std::vector<Durable> TakeExpired(std::vector<Pending>& batch, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Drop(const common::v1::AuditEvent& event, const absl::Status& why);
 
   std::unique_ptr<sqlite::Database> db_;  // writer thread only
   absl::Mutex reader_mu_;
   std::unique_ptr<sqlite::Database> reader_ ABSL_GUARDED_BY(reader_mu_);
+  const Metrics metrics_;
   absl::Mutex mu_;
-  std::deque<common::v1::AuditEvent> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   uint64_t recorded_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t written_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t settled_ ABSL_GUARDED_BY(mu_) = 0;  // written or given up
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);  // the last write's error while failing
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread writer_;
 };

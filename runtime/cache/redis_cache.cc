@@ -137,6 +137,18 @@ bool RedisCache::WithConnection(std::string_view op, Fn&& fn) {
     }
     const timeval command_timeout = ToTimeval(options_.command_timeout);
     redisSetTimeout(context.get(), command_timeout);
+    if (!options_.password.empty()) {
+      ReplyPtr auth = options_.username.empty()
+                          ? Command(context.get(), {"AUTH", options_.password})
+                          : Command(context.get(), {"AUTH", options_.username, options_.password});
+      if (auth == nullptr || auth->type == REDIS_REPLY_ERROR) {
+        // Redis' reply names the user at most, never the password.
+        RecordFault(op, auth ? absl::StrCat("AUTH refused: ", std::string(auth->str, auth->len))
+                             : absl::StrCat("AUTH failed: ", context->errstr));
+        Release(std::move(connection));
+        return false;
+      }
+    }
     connection->context = std::move(context);
   }
   ReplyPtr reply = fn(connection->context.get());

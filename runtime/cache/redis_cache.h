@@ -28,6 +28,10 @@ namespace dorset::runtime {
 struct RedisOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
+  // Sent as AUTH [username] password after each connect when `password` is set (Redis 6+ ACL
+  // users; an empty username authenticates the default user). Never logged.
+  std::string username;
+  std::string password;
   int pool_size = 4;
   absl::Duration connect_timeout = absl::Milliseconds(200);
   absl::Duration command_timeout = absl::Milliseconds(200);

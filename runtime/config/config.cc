@@ -78,6 +78,9 @@ const std::vector<Setting>& Settings() {
                                       "... (empty: <data_dir>/<service>.db)"),
       DORSET_STRING_SETTING(database_password_file, "file holding the PostgreSQL password"),
       DORSET_STRING_SETTING(redis, "Redis host:port for the shared cache; empty = in-process"),
+      DORSET_STRING_SETTING(redis_user, "Redis ACL user the cache authenticates as"),
+      DORSET_STRING_SETTING(redis_password_file,
+                            "file holding the Redis password (AUTH after each connect)"),
       DORSET_STRING_SETTING(tls_cert, "PEM certificate chain for the gRPC port"),
       DORSET_STRING_SETTING(tls_key, "PEM private key for the gRPC port"),
       DORSET_STRING_SETTING(tls_client_ca, "PEM CA: require client certificates (mutual TLS)"),
@@ -230,6 +233,13 @@ absl::Status Validate(const ServerConfig& c) {
     if (auto hp = SplitHostPort(c.redis); !hp.ok()) {
       return InvalidArgument("redis", ToStd(hp.status().message()));
     }
+  }
+  if (!c.redis_user.empty() && c.redis_password_file.empty()) {
+    return InvalidArgument("redis_password_file", "redis_user needs a password file");
+  }
+  if (!c.redis_password_file.empty() && !std::filesystem::exists(c.redis_password_file)) {
+    return InvalidArgument("redis_password_file",
+                           absl::StrCat("file not found: ", c.redis_password_file));
   }
   if (c.data_dir.empty()) return InvalidArgument("data_dir", "must not be empty");
   RETURN_IF_ERROR(ParsePrincipalRateLimits(c.principal_rate_limits).status());

@@ -68,6 +68,9 @@ struct ServerConfig {
   std::string service_token_file;  // bearer token this service presents to other services
   int cache_pool_size = 4;
   int cache_ttl_seconds = 300;
+  // Redis ACL user (AUTH user password after each connect); needs redis_password_file.
+  std::string redis_user;
+  std::string redis_password_file;  // file holding the Redis password (never logged)
 };
 
 // Defaults that differ per service (ports).

@@ -1,5 +1,6 @@
 #include "runtime/server/observability_interceptor.h"
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -137,6 +138,16 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
       if (malformed_request_) methods->ModifySendStatus(MalformedRequestStatus());
       status_seen_ = true;
       code_ = methods->GetSendStatus().error_code();
+      // An audited call is acknowledged only once its event is on disk: the reply waits here
+      // (without holding a thread) and goes out when the audit writer has committed it.
+      if (std::optional<common::v1::AuditEvent> event = AuditEvent(); event.has_value()) {
+        audited_ = true;
+        factory_.audit()->Record(*std::move(event), [methods](const absl::Status& written) {
+          if (!written.ok()) RefuseUnaudited(methods, written);
+          methods->Proceed();
+        });
+        return;
+      }
     }
     methods->Proceed();
   }
@@ -154,9 +165,33 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
         "request", "the request message does not parse as this method's protobuf message"));
   }
 
+  // The trail could not take the event: the caller must not see success (nor personal data).
+  // The change may already be applied; every write is idempotent by request_id, so a retry
+  // after the disk recovers answers the same and is audited then.
+  static void RefuseUnaudited(grpc::experimental::InterceptorBatchMethods* methods,
+                              const absl::Status& written) {
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_MESSAGE)) {
+      if (grpc::ByteBuffer* reply = methods->GetSerializedSendMessage()) reply->Clear();
+    }
+    const auto code = written.code() == absl::StatusCode::kResourceExhausted
+                          ? grpc::StatusCode::RESOURCE_EXHAUSTED
+                          : grpc::StatusCode::UNAVAILABLE;
+    methods->ModifySendStatus(grpc::Status(
+        code, "the audit trail could not record this call (" + std::string(written.message()) +
+                  "); its effect may be applied: retry with the same request_id"));
+  }
+
   void Audit() {
+    if (audited_) return;
+    if (std::optional<common::v1::AuditEvent> event = AuditEvent(); event.has_value()) {
+      factory_.audit()->Record(*std::move(event));
+    }
+  }
+
+  // The event this call leaves in the trail, if any.
+  std::optional<common::v1::AuditEvent> AuditEvent() {
     AuditLog* audit = factory_.audit();
-    if (audit == nullptr) return;
+    if (audit == nullptr) return std::nullopt;
     const std::optional<Permission> permission = RequiredPermission(call_->method());
     const bool denied = status_seen_ && (code_ == grpc::StatusCode::UNAUTHENTICATED ||
                                          code_ == grpc::StatusCode::PERMISSION_DENIED);
@@ -168,7 +203,7 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
     } else if (call_->personal_data_read()->load()) {
       action = "PERSONAL_DATA_READ";
     } else {
-      return;
+      return std::nullopt;
     }
     common::v1::AuditEvent event;
     event.set_principal(call_->principal());
@@ -177,7 +212,7 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
     event.set_action(action);
     event.set_request_id(call_->request_id());
     event.set_outcome(status_seen_ ? CodeName(code_) : "CANCELLED");
-    audit->Record(std::move(event));
+    return event;
   }
 
   grpc::experimental::ServerRpcInfo* info_;
@@ -194,6 +229,7 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
   std::string resource_;
   std::string request_id_out_;  // must outlive the send of initial metadata
   bool status_seen_ = false;
+  bool audited_ = false;  // recorded when the status was sent
   grpc::StatusCode code_ = grpc::StatusCode::OK;
 };
 

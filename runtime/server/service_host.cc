@@ -11,6 +11,8 @@
 #include "absl/strings/str_join.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/impl/server_builder_option.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
 #include "prometheus/registry.h"
 #include "runtime/audit/audit_log.h"
 #include "runtime/audit/audit_service.h"
@@ -19,11 +21,15 @@
 #include "runtime/logging/log.h"
 #include "runtime/server/health_service.h"
 #include "runtime/server/observability_interceptor.h"
+#include "runtime/sqlite/storage_faults.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 
 namespace dorset::runtime {
 namespace {
+
+// A store's write failure keeps readiness off this long after the last one (storage_faults.h).
+constexpr absl::Duration kStorageFaultHold = absl::Seconds(10);
 
 absl::StatusOr<std::string> ReadPem(const std::string& setting, const std::string& path) {
   std::ifstream in(path);
@@ -47,13 +53,26 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(const S
   return grpc::SslServerCredentials(options);
 }
 
-std::unique_ptr<Cache> MakeCache(const ServerConfig& c, prometheus::Registry& metrics) {
+absl::StatusOr<std::unique_ptr<Cache>> MakeCache(const ServerConfig& c,
+                                                 prometheus::Registry& metrics) {
   if (c.redis.empty()) return std::make_unique<LruCache>(100000);
   auto host_port = SplitHostPort(c.redis);  // validated by the configuration already
   RedisOptions options;
   options.host = host_port->first;
   options.port = host_port->second;
   options.pool_size = c.cache_pool_size;
+  options.username = c.redis_user;
+  if (!c.redis_password_file.empty()) {
+    ASSIGN_OR_RETURN(options.password, ReadPem("redis_password_file", c.redis_password_file));
+    // A Secret written by an editor ends in a newline that is not part of the password.
+    while (!options.password.empty() &&
+           (options.password.back() == '\n' || options.password.back() == '\r')) {
+      options.password.pop_back();
+    }
+    if (options.password.empty()) {
+      return InvalidArgument("redis_password_file", "the file is empty");
+    }
+  }
   return std::make_unique<RedisCache>(options, &metrics);
 }
 
@@ -95,13 +114,27 @@ absl::Status ServiceHost::StartServing() {
     return InvalidArgument("data_dir",
                            absl::StrCat("cannot create ", config_.data_dir, ": ", ec.message()));
   }
-  cache_ = MakeCache(config_, *metrics_);
+  ASSIGN_OR_RETURN(cache_, MakeCache(config_, *metrics_));
   std::unique_ptr<TokenStore> tokens;
   if (!config_.tokens_file.empty()) {
     ASSIGN_OR_RETURN(tokens, TokenStore::Load(config_.tokens_file, metrics_.get()));
   }
   gate_ = std::make_unique<CallGate>(config_, std::move(tokens));
-  ASSIGN_OR_RETURN(audit_, AuditLog::Open(config_.data_dir));
+  ASSIGN_OR_RETURN(audit_, AuditLog::Open(config_.data_dir, metrics_.get()));
+  storage_faults_ = &prometheus::BuildCounter()
+                         .Name("dorset_storage_faults_total")
+                         .Help(
+                             "SQLite writes refused by a full disk, an I/O error or a "
+                             "read-only file (this process, every store)")
+                         .Register(*metrics_)
+                         .Add({});
+  store_writable_ = &prometheus::BuildGauge()
+                         .Name("dorset_storage_writable")
+                         .Help(
+                             "0 while a store or the audit trail in the data directory "
+                             "cannot be written (as readiness reports), else 1")
+                         .Register(*metrics_)
+                         .Add({});
   audit_service_ = std::make_unique<AuditServiceImpl>(*gate_, *audit_);
 
   const ServiceEnv env{config_, *cache_, *metrics_, *gate_};
@@ -154,6 +187,12 @@ Readiness ServiceHost::CurrentReadiness() {
   if (absl::Status store = module_->CheckStore(); !store.ok()) {
     return {false, absl::StrCat("store not ready: ", store.message())};
   }
+  if (absl::Status audit = audit_->Health(); !audit.ok()) {
+    return {false, absl::StrCat("audit trail not writable: ", audit.message())};
+  }
+  if (auto fault = sqlite::ActiveStorageFault(config_.data_dir, kStorageFaultHold)) {
+    return {false, absl::StrCat("store not writable: ", fault->status.message())};
+  }
   const CacheHealth cache = cache_->Health();
   std::string reason = cache.ok ? absl::StrCat("ok; cache ", cache.backend)
                                 : absl::StrCat("ok; cache degraded (", cache.detail, ")");
@@ -165,6 +204,14 @@ Readiness ServiceHost::CurrentReadiness() {
 
 void ServiceHost::RefreshHealth() {
   const bool serving = CurrentReadiness().ready;
+  if (storage_faults_ != nullptr) {
+    const bool writable =
+        audit_->Health().ok() && !sqlite::ActiveStorageFault(config_.data_dir, kStorageFaultHold);
+    store_writable_->Set(writable ? 1 : 0);
+    const double faults = static_cast<double>(sqlite::StorageFaultCount());
+    if (faults > storage_faults_->Value())
+      storage_faults_->Increment(faults - storage_faults_->Value());
+  }
   absl::MutexLock lock(&health_mu_);
   if (server_ == nullptr || shutting_down_.load()) return;
   for (const std::string& name : module_->HealthNames()) {

@@ -26,8 +26,10 @@
 #include "runtime/server/ops_http_server.h"
 
 namespace prometheus {
+class Counter;
+class Gauge;
 class Registry;
-}
+}  // namespace prometheus
 
 namespace dorset::runtime {
 
@@ -77,7 +79,7 @@ class ServiceHost {
   Cache& cache() { return *cache_; }
   AuditLog& audit() { return *audit_; }
 
-  // The readiness the host reports now (store, cache, shutdown state).
+  // The readiness the host reports now (store, audit trail, storage faults, cache, shutdown).
   Readiness CurrentReadiness();
   // Re-evaluates readiness and pushes it into grpc.health.v1 at once (normally every second).
   void RefreshHealth();
@@ -98,6 +100,8 @@ class ServiceHost {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<HealthService> health_;
+  prometheus::Counter* storage_faults_ = nullptr;  // mirrors sqlite::StorageFaultCount()
+  prometheus::Gauge* store_writable_ = nullptr;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<OpsHttpServer> ops_;
   int grpc_port_ = 0;

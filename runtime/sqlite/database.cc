@@ -3,16 +3,42 @@
 #include <sqlite3.h>
 
 #include <cassert>
+#include <filesystem>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/sqlite/storage_faults.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 
 namespace dorset::runtime::sqlite {
 namespace {
 absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+absl::Status StorageError(sqlite3* db, int rc, std::string_view detail) {
+  const char* file = db ? sqlite3_db_filename(db, "main") : nullptr;
+  const std::string name = file != nullptr && file[0] != '\0'
+                               ? std::filesystem::path(file).filename().string()
+                               : "store";
+  // The statement is left out: the caller learns what failed, not our SQL.
+  if ((rc & 0xff) == SQLITE_FULL) {
+    return ResourceExhausted(absl::StrCat(name, " is full (", Sv(detail), "); retry later"),
+                             absl::Seconds(5));
+  }
+  return absl::UnavailableError(
+      absl::StrCat(name, " cannot be written (", Sv(detail), "); retry later"));
+}
 }  // namespace
+
+absl::Status WriteFailure(const absl::Status& cause, std::string_view message) {
+  switch (cause.code()) {
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kUnavailable:
+      return absl::Status(cause.code(), absl::StrCat(Sv(message), ": ", cause.message()));
+    default:
+      return Internal(message);
+  }
+}
 
 absl::Status SqliteError(sqlite3* db, int rc, std::string_view context) {
   const char* detail = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -26,8 +52,16 @@ absl::Status SqliteError(sqlite3* db, int rc, std::string_view context) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return absl::UnavailableError(message);
+    // The storage faults: every service answers them the same (docs/operations.md), the
+    // caller may retry later with the same request_id, and readiness reports them.
     case SQLITE_FULL:
-      return absl::ResourceExhaustedError(message);
+    case SQLITE_IOERR:
+    case SQLITE_READONLY: {
+      absl::Status status = StorageError(db, rc, detail);
+      const char* file = db ? sqlite3_db_filename(db, "main") : nullptr;
+      if (file != nullptr && file[0] != '\0') NoteStorageFault(file, status);
+      return status;
+    }
     default:
       return absl::InternalError(message);
   }
@@ -141,8 +175,9 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path
   if (!options.read_only) {
     RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
   }
-  RETURN_IF_ERROR(db->Exec(options.full_sync ? "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                                             : "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+  RETURN_IF_ERROR(db->Exec(options.full_sync
+                               ? "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                               : "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
   return db;
 }
 
@@ -212,7 +247,10 @@ Transaction::~Transaction() {
 absl::Status Transaction::Commit() {
   assert(db_ != nullptr && "Commit() called twice");
   absl::Status status = db_->Exec("COMMIT");
-  if (status.ok()) db_ = nullptr;  // otherwise the destructor rolls back
+  if (!status.ok()) return status;  // the destructor rolls back
+  const char* file = sqlite3_db_filename(db_->handle(), "main");
+  if (file != nullptr && file[0] != '\0') NoteStorageWritten(file);
+  db_ = nullptr;
   return status;
 }
 

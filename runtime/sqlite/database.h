@@ -133,8 +133,17 @@ class Transaction {
   Database* db_;
 };
 
-// Maps a SQLite result code to a status with `context` in the message.
+// Maps a SQLite result code to a status with `context` in the message. The one place storage
+// faults get their code, so every service answers them alike: SQLITE_FULL (disk or page limit)
+// is RESOURCE_EXHAUSTED with RetryInfo, SQLITE_IOERR and SQLITE_READONLY are UNAVAILABLE; each
+// is also noted for readiness (storage_faults.h). Busy/locked is UNAVAILABLE, unique-key
+// violations ALREADY_EXISTS, other constraints FAILED_PRECONDITION, the rest INTERNAL.
 absl::Status SqliteError(sqlite3* db, int rc, std::string_view context);
+
+// The answer for a write that failed as a whole (a group commit): keeps a storage fault's or a
+// busy store's code (RESOURCE_EXHAUSTED / UNAVAILABLE) with `message` in front, and makes
+// anything else INTERNAL with `message` only.
+absl::Status WriteFailure(const absl::Status& cause, std::string_view message);
 
 }  // namespace dorset::runtime::sqlite
 

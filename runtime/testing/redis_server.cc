@@ -29,8 +29,10 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start() {
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(
+    std::vector<std::string> extra_args) {
   std::unique_ptr<RedisServer> server(new RedisServer());  // private constructor
+  server->extra_args_ = std::move(extra_args);
   server->port_ = FreePort();
   if (absl::Status s = server->Launch(); !s.ok()) return s;
   return server;
@@ -43,9 +45,14 @@ absl::Status RedisServer::Launch() {
     // Redis prints a banner before it reads --loglevel; keep test output readable.
     const int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
-    execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--dir",
-           dir_.path().c_str(), "--save", "", "--appendonly", "no", "--loglevel", "warning",
-           static_cast<char*>(nullptr));
+    std::vector<std::string> args = {
+        "redis-server", "--port", port,           "--bind", "127.0.0.1",  "--dir",  dir_.path(),
+        "--save",       "",       "--appendonly", "no",     "--loglevel", "warning"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execvp("redis-server", argv.data());
     _exit(127);
   }
   if (pid_ < 0) return absl::InternalError("fork failed");
@@ -63,8 +70,12 @@ absl::Status RedisServer::Launch() {
 }
 
 std::string RedisServer::Cli(const std::string& args) const {
+  // The password goes through the environment, not the command line (REDISCLI_AUTH).
+  const std::string auth =
+      cli_user_.empty() ? "" : absl::StrCat("REDISCLI_AUTH='", cli_password_, "' ");
+  const std::string user = cli_user_.empty() ? "" : absl::StrCat("--user ", cli_user_, " ");
   const std::string command =
-      absl::StrCat("redis-cli -h 127.0.0.1 -p ", port_, " ", args, " 2>/dev/null");
+      absl::StrCat(auth, "redis-cli -h 127.0.0.1 -p ", port_, " ", user, args, " 2>/dev/null");
   std::string out;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return out;

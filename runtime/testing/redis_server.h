@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "runtime/testing/temp_dir.h"
@@ -16,8 +17,11 @@ namespace dorset::testing {
 
 class RedisServer {
  public:
-  // Starts redis-server (from PATH or /usr/bin) and waits until it answers PING.
-  static absl::StatusOr<std::unique_ptr<RedisServer>> Start();
+  // Starts redis-server (from PATH or /usr/bin) and waits until it answers PING. `extra_args`
+  // are appended to its command line (e.g. {"--aclfile", path}); the default user must still be
+  // allowed to PING.
+  static absl::StatusOr<std::unique_ptr<RedisServer>> Start(
+      std::vector<std::string> extra_args = {});
   ~RedisServer();
 
   int port() const { return port_; }
@@ -29,14 +33,22 @@ class RedisServer {
   // SIGSTOP / SIGCONT: the hung-server case (connections stay open, nothing answers).
   void Pause();
   void Resume();
-  // Runs a command through redis-cli and returns its output (tests inspect keys with it).
+  // Runs a command through redis-cli and returns its output (tests inspect keys with it), as
+  // the user given to SetCliUser (the default user until then).
   std::string Cli(const std::string& args) const;
+  void SetCliUser(std::string user, std::string password) {
+    cli_user_ = std::move(user);
+    cli_password_ = std::move(password);
+  }
 
  private:
   RedisServer() = default;
   absl::Status Launch();
 
   TempDir dir_;
+  std::vector<std::string> extra_args_;
+  std::string cli_user_;
+  std::string cli_password_;
   int port_ = 0;
   pid_t pid_ = -1;
 };

@@ -4,6 +4,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "runtime/logging/log.h"
+#include "runtime/sqlite/database.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 
@@ -98,8 +99,8 @@ void ResponseWriter::WriteBatch(std::vector<Job>& batch) {
   for (size_t i = 0; i < batch.size(); ++i) {
     if (batch_status.ok() && results[i].ok() && committed_ != nullptr) committed_->Increment();
     if (!batch_status.ok() && results[i].ok()) {
-      results[i] =
-          runtime::Internal("the response could not be stored; retry with the same request_id");
+      results[i] = runtime::sqlite::WriteFailure(
+          batch_status, "the response could not be stored; retry with the same request_id");
     }
   }
   // Finishing the calls (which may send on the wire) happens on the finisher thread, so the

@@ -1,6 +1,7 @@
 #include "services/finance/group_commit.h"
 
 #include "runtime/logging/log.h"
+#include "runtime/sqlite/database.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 
@@ -106,8 +107,16 @@ void GroupCommitter::CommitGroup(std::vector<Job>& jobs) {
   int64_t applied = 0;
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (!committed.ok()) {
-      jobs[i].done(absl::UnavailableError(
-          "the ledger could not commit; nothing was posted; retry with the same request_id"));
+      // A full disk stays RESOURCE_EXHAUSTED (runtime/sqlite maps it); other failures are
+      // UNAVAILABLE: nothing was posted, so the retry is safe either way.
+      absl::Status failed = runtime::sqlite::WriteFailure(
+          committed,
+          "the ledger could not commit; nothing was posted; retry with the same "
+          "request_id");
+      if (failed.code() != absl::StatusCode::kResourceExhausted) {
+        failed = absl::UnavailableError(failed.message());
+      }
+      jobs[i].done(failed);
     } else {
       if (results[i].ok()) ++applied;
       jobs[i].done(std::move(results[i]));

@@ -357,6 +357,138 @@ def check_services(c: Checker, target: str, docs: list[dict]) -> None:
             c.expect("redis-cli" in cmd and "ping" in cmd, f"{target} redis {probe}: redis-cli ping")
 
 
+# Redis ACL (issue 10 item 18): no Redis without an ACL, one user per service, a read-only shared-care reader.
+REDIS_READ_COMMANDS = {"get", "mget", "exists", "ttl", "pttl", "type", "strlen", "subscribe", "unsubscribe", "ping"}
+REDIS_PRIVATE_SAMPLES = {svc: f"dorset:v1:{svc}:private:stakeholder:1" for svc in SERVICES}
+REDIS_PUBLIC_SAMPLE = "dorset:v1:registry:practice:J81016"
+
+
+def parse_redis_acl(text: str) -> dict[str, list[str]]:
+    """users.acl -> {user: [rules]} (one `user <name> <rules...>` line each)."""
+    users: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if parts and parts[0] == "user" and len(parts) >= 2:
+            users[parts[1]] = parts[2:]
+    return users
+
+
+def acl_patterns(rules: list[str]) -> tuple[list[str], list[str]]:
+    """(read-write key patterns, read-only key patterns) of one user's rules."""
+    rw = [r[1:] for r in rules if r.startswith("~")] + (["*"] if "allkeys" in rules else [])
+    ro = [r[3:] for r in rules if r.startswith("%R~")]
+    rw += [r[4:] for r in rules if r.startswith("%RW~")]
+    return rw, ro
+
+
+def acl_commands(rules: list[str]) -> set[str] | None:
+    """The commands a user may run when its rules start from -@all (None: not restricted that way)."""
+    if "-@all" not in rules or any(r.startswith("+@") or r in ("allcommands", "+@all") for r in rules):
+        return None
+    return {r[1:].lower() for r in rules if r.startswith("+")}
+
+
+def secret_text(docs: list[dict], prefix: str, key: str) -> str | None:
+    import base64
+    for d in docs:
+        if d["kind"] == "Secret" and d["metadata"]["name"].startswith(prefix):
+            data = d.get("data") or {}
+            if key in data:
+                return base64.b64decode(data[key]).decode()
+            if key in (d.get("stringData") or {}):
+                return d["stringData"][key]
+    return None
+
+
+def check_redis_acl_rules(c: Checker, where: str, users: dict[str, list[str]],
+                          passwords: dict[str, str] | None) -> None:
+    import fnmatch
+    import hashlib
+    default = users.get("default")
+    if c.expect(default is not None, f"{where}: the ACL defines the default user"):
+        rw, ro = acl_patterns(default)
+        c.expect(("off" in default) or (not rw and not ro and acl_commands(default) <= {"ping"}),
+                 f"{where}: the default user is off or may only PING (rules {default})")
+    for name, rules in users.items():
+        c.expect(not any(r.startswith(">") for r in rules), f"{where}: user {name} has no plain-text password")
+        if name != "default":
+            c.expect("nopass" not in rules and any(r.startswith("#") for r in rules),
+                     f"{where}: user {name} needs a password (SHA-256 hash)")
+        rw, ro = acl_patterns(rules)
+        for svc, key in REDIS_PRIVATE_SAMPLES.items():
+            # A service's own private keys are its own; our services may read all of the registry's keys (the
+            # registry has no private ones, and they may call its API anyway). Other tools may not.
+            if name == f"dorset-{svc}" or (svc == "registry" and name.startswith("dorset-")):
+                continue
+            c.expect(not any(fnmatch.fnmatchcase(key, p) for p in rw + ro),
+                     f"{where}: user {name} cannot touch {svc}'s private keys ({key})")
+    for svc in SERVICES:
+        user = f"dorset-{svc}"
+        rules = users.get(user)
+        if not c.expect(rules is not None, f"{where}: Redis user {user} defined"):
+            continue
+        rw, ro = acl_patterns(rules)
+        c.expect("on" in rules, f"{where}: {user} enabled")
+        c.expect(all(p.startswith(f"dorset:v1:{svc}:") for p in rw) and rw,
+                 f"{where}: {user} writes only its own prefix dorset:v1:{svc}: ({rw})")
+        c.expect(any(fnmatch.fnmatchcase(REDIS_PUBLIC_SAMPLE, p) for p in rw + ro),
+                 f"{where}: {user} reads the registry's public keys")
+        if passwords and svc in passwords:
+            digest = hashlib.sha256(passwords[svc].encode()).hexdigest()
+            c.expect(f"#{digest}" in rules, f"{where}: {user}'s hash matches its password Secret")
+    reader = users.get("shared-care-reader")
+    if c.expect(reader is not None, f"{where}: Redis user shared-care-reader defined"):
+        rw, ro = acl_patterns(reader)
+        c.expect(not rw and any(fnmatch.fnmatchcase(REDIS_PUBLIC_SAMPLE, p) for p in ro),
+                 f"{where}: shared-care-reader reads public keys only, read-only ({rw} {ro})")
+        commands = acl_commands(reader)
+        c.expect(commands is not None and commands <= REDIS_READ_COMMANDS,
+                 f"{where}: shared-care-reader runs read commands only, no KEYS/SCAN ({commands})")
+
+
+def check_redis(c: Checker, target: str, docs: list[dict]) -> None:
+    redis = [d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "dorset-redis"]
+    if not redis:
+        return
+    spec = pod_spec(redis[0])
+    rc = spec["containers"][0]
+    cmd = list(rc.get("command", [])) + list(rc.get("args", []))
+    c.expect("--requirepass" not in cmd, f"{target} redis: no password on the command line")
+    acl_path = cmd[cmd.index("--aclfile") + 1] if "--aclfile" in cmd[:-1] else None
+    if c.expect(acl_path is not None, f"{target} redis: started with --aclfile (protected-mode no needs an ACL)"):
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        mounts = [m for m in rc.get("volumeMounts", []) if acl_path.startswith(m["mountPath"].rstrip("/") + "/")]
+        secret = (volumes.get(mounts[0]["name"], {}).get("secret") or {}) if mounts else {}
+        c.expect(bool(secret.get("secretName", "").startswith("dorset-redis-acl")),
+                 f"{target} redis: the ACL file comes from the Secret dorset-redis-acl")
+    by_cm = {d["metadata"]["name"]: d.get("data", {}) for d in docs if d["kind"] == "ConfigMap"}
+    sts = {d["metadata"]["name"]: d for d in docs if d["kind"] == "StatefulSet"}
+    passwords: dict[str, str] = {}
+    for svc in SERVICES:
+        data = by_cm.get(f"dorset-{svc}-config", {})
+        where = f"{target} {svc}"
+        c.expect(data.get("DORSET_REDIS_USER") == f"dorset-{svc}", f"{where}: DORSET_REDIS_USER is dorset-{svc}")
+        path = data.get("DORSET_REDIS_PASSWORD_FILE")
+        if not c.expect(bool(path), f"{where}: DORSET_REDIS_PASSWORD_FILE set"):
+            continue
+        if f"dorset-{svc}" not in sts:
+            continue
+        spec = pod_spec(sts[f"dorset-{svc}"])
+        container = spec["containers"][0]
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        mounts = [m for m in container.get("volumeMounts", [])
+                  if path.startswith(m["mountPath"].rstrip("/") + "/") and m.get("readOnly")]
+        secret = (volumes.get(mounts[0]["name"], {}).get("secret") or {}) if mounts else {}
+        c.expect(secret.get("secretName", "").startswith(f"dorset-{svc}-redis"),
+                 f"{where}: the Redis password file is mounted read-only from the Secret dorset-{svc}-redis")
+        password = secret_text(docs, f"dorset-{svc}-redis", os.path.basename(path))
+        if password is not None:
+            passwords[svc] = password.rstrip("\r\n")
+    acl = secret_text(docs, "dorset-redis-acl", os.path.basename(acl_path or "users.acl"))
+    if acl is not None:  # the dev overlay generates it; prod creates it out of band
+        check_redis_acl_rules(c, f"{target} redis ACL", parse_redis_acl(acl), passwords)
+
+
 def check_prod(c: Checker, docs: list[dict]) -> None:
     for d in docs:
         if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("dorset-"):
@@ -500,7 +632,7 @@ def check_compose(c: Checker, compose_dir: str, dev: list[dict]) -> None:
         vols = s.get("volumes", [])
         c.expect(any(v.split(":")[1] == env.get("DORSET_DATA_DIR") and not v.startswith((".", "/")) for v in vols),
                  f"{where}: named volume at DORSET_DATA_DIR")
-        for key in ("DORSET_TOKENS_FILE", "DORSET_SERVICE_TOKEN_FILE"):
+        for key in ("DORSET_TOKENS_FILE", "DORSET_SERVICE_TOKEN_FILE", "DORSET_REDIS_PASSWORD_FILE"):
             if env.get(key):
                 c.expect(any(v.split(":")[1] == env[key] and v.endswith(":ro") and
                              os.path.exists(os.path.join(compose_dir, v.split(":")[0])) for v in vols),
@@ -519,6 +651,22 @@ def check_compose(c: Checker, compose_dir: str, dev: list[dict]) -> None:
                      f"{where}: default image tag is the dev overlay's ({k8s_image})")
     r = services.get("dorset-redis", {})
     c.expect("redis-cli" in " ".join(r.get("healthcheck", {}).get("test", [])), "compose redis: healthcheck ping")
+    rcmd = r.get("command", [])
+    acl = rcmd[rcmd.index("--aclfile") + 1] if "--aclfile" in rcmd[:-1] else None
+    if c.expect(acl is not None, "compose redis: started with --aclfile"):
+        sources = [v.split(":")[0] for v in r.get("volumes", []) if v.split(":")[1] == acl and v.endswith(":ro")]
+        c.expect(len(sources) == 1 and os.path.exists(os.path.join(compose_dir, sources[0])),
+                 "compose redis: the ACL file is an existing file mounted read-only")
+        if sources:
+            with open(os.path.join(compose_dir, sources[0])) as f:
+                text = f.read()
+            pw = {}
+            for svc in SERVICES:
+                for v in services.get(f"dorset-{svc}", {}).get("volumes", []):
+                    if v.endswith("/etc/dorset/redis/password:ro"):
+                        with open(os.path.join(compose_dir, v.split(":")[0])) as f:
+                            pw[svc] = f.read().rstrip("\r\n")
+            check_redis_acl_rules(c, "compose redis ACL", parse_redis_acl(text), pw)
     c.expect(r.get("read_only") is True and "ALL" in r.get("cap_drop", []), "compose redis: hardened")
 
 
@@ -526,6 +674,7 @@ def check_all(c: Checker, rendered: dict[str, list[dict]], deploy_dir: str | Non
     for target, docs in rendered.items():
         check_workloads(c, target, docs)
         check_services(c, target, docs)
+        check_redis(c, target, docs)
         if target == "overlays/prod":
             check_prod(c, docs)
     if deploy_dir:
@@ -546,6 +695,12 @@ def self_test(dev: list[dict]) -> list[str]:
 
     def cm(docs, name):
         return next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == f"dorset-{name}-config")
+
+    def edit_acl(docs, change):
+        import base64
+        secret = next(d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"].startswith("dorset-redis-acl"))
+        text = base64.b64decode(secret["data"]["users.acl"]).decode()
+        secret["data"]["users.acl"] = base64.b64encode(change(text).encode()).decode()
 
     breaks = {
         "liveness probe removed": lambda d: container(d, "finance").pop("livenessProbe"),
@@ -572,6 +727,22 @@ def self_test(dev: list[dict]) -> list[str]:
             m for m in container(d, "finance")["volumeMounts"] if m["name"] != "service-token"]),
         "TLS to a plaintext registry": lambda d: cm(d, "finance")["data"].update(
             DORSET_REGISTRY_TLS_CA="/etc/dorset/service-token/token"),
+        "redis without ACL": lambda d: pod_spec(sts(d, "dorset-redis"))["containers"][0].update(command=[
+            a for a in pod_spec(sts(d, "dorset-redis"))["containers"][0]["command"]
+            if a not in ("--aclfile", "/etc/redis/acl/users.acl")]),
+        "service without redis user": lambda d: cm(d, "engagement")["data"].pop("DORSET_REDIS_USER"),
+        "redis password not mounted": lambda d: container(d, "registry").update(volumeMounts=[
+            m for m in container(d, "registry")["volumeMounts"] if m["name"] != "redis-password"]),
+        "reader may read private keys": lambda d: edit_acl(d, lambda t: t.replace(
+            "shared-care-reader on", "shared-care-reader on %R~dorset:v1:*")),
+        "reader may write": lambda d: edit_acl(d, lambda t: t.replace(
+            "shared-care-reader on", "shared-care-reader on ~dorset:v1:registry:*")),
+        "default user reads keys": lambda d: edit_acl(d, lambda t: t.replace(
+            "user default on nopass", "user default on nopass ~* +get")),
+        "finance reads engagement's private keys": lambda d: edit_acl(d, lambda t: t.replace(
+            "user dorset-finance on", "user dorset-finance on %R~dorset:v1:engagement:*")),
+        "password hash mismatch": lambda d: edit_acl(d, lambda t: t.replace("user dorset-registry on #",
+                                                                           "user dorset-registry on #0")),
     }
     missed = []
     for what, mutate in breaks.items():
@@ -580,6 +751,7 @@ def self_test(dev: list[dict]) -> list[str]:
         probe = Checker(quiet=True)
         check_workloads(probe, "self-test", docs)
         check_services(probe, "self-test", docs)
+        check_redis(probe, "self-test", docs)
         if not probe.failures:
             missed.append(what)
     return missed

@@ -1,8 +1,14 @@
 #include "runtime/audit/audit_log.h"
 
+#include <signal.h>
+#include <sys/resource.h>
+
+#include "absl/synchronization/notification.h"
 #include "bench/echo/echo_module.h"
 #include "dorset/common/v1/audit.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
 #include "runtime/server/service_host.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
@@ -59,6 +65,84 @@ TEST(AuditLogTest, TheTrailIsAppendOnlyAndSurvivesReopen) {
   auto all = (*audit)->List({});
   ASSERT_EQ(all->events_size(), 1);
   EXPECT_EQ(all->events(0).principal(), "alice");
+}
+
+// Issue 10 item 17: a durable callback runs only once its event is committed.
+TEST(AuditLogTest, TheCallbackRunsAfterTheEventIsCommitted) {
+  dorset::testing::TempDir dir;
+  auto audit = AuditLog::Open(dir.path());
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  absl::Notification done;
+  absl::Status written = absl::UnknownError("not called");
+  int64_t rows_when_called = -1;
+  (*audit)->Record(Event("alice", "WRITE"), [&](const absl::Status& s) {
+    written = s;
+    // Another connection (as after a crash) already sees the event.
+    auto db = sqlite::Database::Open(dir.File("audit.db"));
+    auto count = (*db)->Prepare("SELECT COUNT(*) FROM audit_event");
+    if (count.ok() && *count->Step()) rows_when_called = count->Int(0);
+    done.Notify();
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_TRUE(written.ok()) << written;
+  EXPECT_EQ(rows_when_called, 1);
+}
+
+// Every write of this process past `bytes` fails (EFBIG) while it lives: a full disk without
+// privileges. The soft limit goes back up afterwards (the hard limit is untouched).
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &saved_);
+    struct rlimit limit = {bytes, saved_.rlim_max};
+    EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  }
+  ~FileSizeLimit() { setrlimit(RLIMIT_FSIZE, &saved_); }
+
+ private:
+  struct rlimit saved_;
+};
+
+// Issue 10 item 13: with audit.db unwritable, calls are answered (not held forever), the
+// condition is reported, the events are written once there is room, and shutdown completes.
+TEST(AuditLogTest, AnUnwritableTrailAnswersCallsReportsRecoversAndStops) {
+  dorset::testing::TempDir dir;
+  prometheus::Registry metrics;
+  auto audit = AuditLog::Open(dir.path(), &metrics);
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  (*audit)->Record(Event("alice", "WRITE"));
+  ASSERT_TRUE((*audit)->Flush());
+  {
+    FileSizeLimit full(0);
+    absl::Notification answered;
+    absl::Status written;
+    (*audit)->Record(Event("bob", "WRITE"), [&](const absl::Status& s) {
+      written = s;
+      answered.Notify();
+    });
+    ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(60)));
+    EXPECT_TRUE(written.code() == absl::StatusCode::kUnavailable ||
+                written.code() == absl::StatusCode::kResourceExhausted)
+        << written;
+    EXPECT_FALSE((*audit)->Health().ok());
+    EXPECT_FALSE((*audit)->Flush());  // bounded: returns although bob's event still waits
+    const std::string text = prometheus::TextSerializer().Serialize(metrics.Collect());
+    EXPECT_NE(text.find("dorset_audit_writable 0"), std::string::npos) << text;
+    EXPECT_NE(text.find("dorset_audit_queued_events 1"), std::string::npos) << text;
+  }
+  // Room again: the held event is written by the background retry.
+  for (int i = 0; i < 600 && !(*audit)->Health().ok(); ++i) absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_TRUE((*audit)->Health().ok());
+  ASSERT_TRUE((*audit)->Flush());
+  common::v1::ListAuditEventsRequest bob;
+  bob.set_principal("bob");
+  EXPECT_EQ((*audit)->List(bob)->events_size(), 1);
+
+  // Full again at shutdown: the destructor gives up instead of retrying forever.
+  FileSizeLimit full(0);
+  (*audit)->Record(Event("carol", "WRITE"));
+  audit->reset();
 }
 
 TEST(AuditServiceTest, RefusedCallsAreAuditedAndAdminsCanReadThem) {

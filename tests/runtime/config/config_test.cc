@@ -108,6 +108,26 @@ TEST(ConfigTest, TokenAuthNeedsATokensFile) {
   EXPECT_NE(config.status().message().find("tokens_file"), std::string::npos);
 }
 
+TEST(ConfigTest, ARedisUserNeedsAnExistingPasswordFile) {
+  dorset::testing::TempDir dir;
+  auto no_file = Load({"--plaintext", "--auth=none", "--redis_user=dorset-finance"});
+  ASSERT_FALSE(no_file.ok());
+  EXPECT_NE(no_file.status().message().find("redis_password_file"), std::string_view::npos);
+  const std::string missing = "--redis_password_file=" + dir.File("nope");
+  auto absent = Load({"--plaintext", "--auth=none", missing.c_str()});
+  ASSERT_FALSE(absent.ok());
+  EXPECT_NE(absent.status().message().find("file not found"), std::string_view::npos);
+  FILE* f = fopen(dir.File("password").c_str(), "w");
+  fputs("secret\n", f);
+  fclose(f);
+  auto config =
+      Load({"--plaintext", "--auth=none"}, {{"DORSET_REDIS_USER", "dorset-finance"},
+                                            {"DORSET_REDIS_PASSWORD_FILE", dir.File("password")}});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->redis_user, "dorset-finance");
+  EXPECT_EQ(config->redis_password_file, dir.File("password"));
+}
+
 TEST(ConfigTest, HelpIsReportedAsCancelledWithUsage) {
   auto config = Load({"--help"});
   EXPECT_EQ(config.status().code(), absl::StatusCode::kCancelled);

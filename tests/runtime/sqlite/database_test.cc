@@ -1,6 +1,7 @@
 #include "runtime/sqlite/database.h"
 
 #include "gtest/gtest.h"
+#include "runtime/sqlite/storage_faults.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/testing/temp_dir.h"
 
@@ -101,6 +102,56 @@ TEST_F(DatabaseTest, CommittedRowsSurviveReopen) {
   }
   auto db = Open();
   EXPECT_EQ(Count(*db), 1);
+}
+
+// Issue 10 item 13: storage faults get one code in every service and are noted for readiness.
+TEST_F(DatabaseTest, AFullStoreIsResourceExhaustedNotedAndClearedByTheNextCommit) {
+  auto db = Open();
+  ASSERT_TRUE(db->Migrate(kMigrations).ok());
+  // A full disk without privileges: the store may not grow past its current size.
+  ASSERT_TRUE(db->Exec("PRAGMA max_page_count = 3").ok());
+  absl::Status full;
+  for (int i = 0; i < 1000 && full.ok(); ++i) {
+    auto tx = Transaction::Begin(*db);
+    ASSERT_TRUE(tx.ok());
+    auto insert = db->Prepare("INSERT INTO item(name) VALUES (?)");
+    insert->Bind(1, std::string(500, 'a' + i % 26) + std::to_string(i));
+    full = insert->Run();
+    if (full.ok()) full = tx->Commit();
+  }
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted) << full;
+  EXPECT_NE(full.message().find("store.db is full"), std::string_view::npos) << full.message();
+  EXPECT_EQ(full.message().find("INSERT"), std::string_view::npos);  // no SQL for the caller
+  auto fault = ActiveStorageFault(dir_.path(), absl::Seconds(60));
+  ASSERT_TRUE(fault.has_value());
+  EXPECT_EQ(fault->status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_FALSE(ActiveStorageFault(dir_.path() + "/elsewhere", absl::Seconds(60)).has_value());
+  // A group that failed as a whole keeps the code.
+  EXPECT_EQ(WriteFailure(full, "not stored").code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(WriteFailure(absl::InternalError("x"), "not stored").code(),
+            absl::StatusCode::kInternal);
+
+  // Room again: the next commit resolves the fault.
+  ASSERT_TRUE(db->Exec("PRAGMA max_page_count = 100000").ok());
+  auto tx = Transaction::Begin(*db);
+  ASSERT_TRUE(tx.ok());
+  ASSERT_TRUE(db->Exec("INSERT INTO item(name) VALUES ('after')").ok());
+  ASSERT_TRUE(tx->Commit().ok());
+  EXPECT_FALSE(ActiveStorageFault(dir_.path(), absl::Seconds(60)).has_value());
+}
+
+TEST_F(DatabaseTest, AReadOnlyStoreIsUnavailable) {
+  {
+    auto db = Open();
+    ASSERT_TRUE(db->Migrate(kMigrations).ok());
+  }
+  OpenOptions options;
+  options.read_only = true;
+  auto db = Database::Open(dir_.File("store.db"), options);
+  ASSERT_TRUE(db.ok()) << db.status();
+  absl::Status write = (*db)->Exec("INSERT INTO item(name) VALUES ('x')");
+  EXPECT_EQ(write.code(), absl::StatusCode::kUnavailable) << write;
+  EXPECT_TRUE(ActiveStorageFault(dir_.path(), absl::Seconds(60)).has_value());
 }
 
 }  // namespace
