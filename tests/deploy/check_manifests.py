@@ -416,9 +416,10 @@ def check_redis_acl_rules(c: Checker, where: str, users: dict[str, list[str]],
                      f"{where}: user {name} needs a password (SHA-256 hash)")
         rw, ro = acl_patterns(rules)
         for svc, key in REDIS_PRIVATE_SAMPLES.items():
-            # A service's own private keys are its own; our services may read all of the registry's keys (the
-            # registry has no private ones, and they may call its API anyway). Other tools may not.
-            if name == f"dorset-{svc}" or (svc == "registry" and name.startswith("dorset-")):
+            # No key may hold personal data (docs/cache-keys.md, policy rule 1), so no user, not even the service's
+            # own, may reach a private key. Our services may read all of the registry's keys (the registry has no
+            # private ones, and they may call its API anyway); other tools may not.
+            if svc == "registry" and name.startswith("dorset-"):
                 continue
             c.expect(not any(fnmatch.fnmatchcase(key, p) for p in rw + ro),
                      f"{where}: user {name} cannot touch {svc}'s private keys ({key})")
@@ -429,8 +430,14 @@ def check_redis_acl_rules(c: Checker, where: str, users: dict[str, list[str]],
             continue
         rw, ro = acl_patterns(rules)
         c.expect("on" in rules, f"{where}: {user} enabled")
-        c.expect(all(p.startswith(f"dorset:v1:{svc}:") for p in rw) and rw,
-                 f"{where}: {user} writes only its own prefix dorset:v1:{svc}: ({rw})")
+        if svc == "registry":
+            c.expect(all(p.startswith("dorset:v1:registry:") for p in rw) and rw,
+                     f"{where}: {user} writes only its own prefix dorset:v1:registry: ({rw})")
+        else:
+            # Only the registry writes Redis: personal data never reaches it (docs/cache-keys.md, policy rule 1).
+            commands = acl_commands(rules)
+            c.expect(not rw and commands is not None and commands <= REDIS_READ_COMMANDS,
+                     f"{where}: {user} reads only and writes no key ({rw} {commands})")
         c.expect(any(fnmatch.fnmatchcase(REDIS_PUBLIC_SAMPLE, p) for p in rw + ro),
                  f"{where}: {user} reads the registry's public keys")
         if passwords and svc in passwords:
@@ -741,6 +748,10 @@ def self_test(dev: list[dict]) -> list[str]:
             "user default on nopass", "user default on nopass ~* +get")),
         "finance reads engagement's private keys": lambda d: edit_acl(d, lambda t: t.replace(
             "user dorset-finance on", "user dorset-finance on %R~dorset:v1:engagement:*")),
+        "engagement may cache personal data": lambda d: edit_acl(d, lambda t: t.replace(
+            "user dorset-engagement on", "user dorset-engagement on ~dorset:v1:engagement:private:* +set")),
+        "finance may write": lambda d: edit_acl(d, lambda t: t.replace(
+            "user dorset-finance on", "user dorset-finance on ~dorset:v1:finance:* +set +del")),
         "password hash mismatch": lambda d: edit_acl(d, lambda t: t.replace("user dorset-registry on #",
                                                                            "user dorset-registry on #0")),
     }

@@ -1,7 +1,9 @@
 // The Redis ACL of deploy/ (the dev overlay's users.acl, the file the Secret carries) against a
 // real redis-server, and RedisCache authenticating as an ACL user (AUTH user password after
-// each connect). Services read and write only their own prefixes; the shared-care reader reads
-// the public registry keys and nothing private; a client without credentials can only PING.
+// each connect). Only the registry writes, and only its own keys: finance and engagement read
+// those and cannot put anything (personal data included) into Redis (docs/cache-keys.md, policy
+// rule 1); the shared-care reader reads the public registry keys and nothing else; a client
+// without credentials can only PING.
 #include <fstream>
 #include <sstream>
 
@@ -57,7 +59,7 @@ class RedisAclTest : public ::testing::Test {
   prometheus::Registry registry_;
 };
 
-TEST_F(RedisAclTest, ServicesReadAndWriteOnlyTheirOwnPrefixes) {
+TEST_F(RedisAclTest, OnlyTheRegistryWritesAndNoServiceCanCachePersonalData) {
   auto registry = CacheAs("registry");
   auto engagement = CacheAs("engagement");
   auto finance = CacheAs("finance");
@@ -72,22 +74,20 @@ TEST_F(RedisAclTest, ServicesReadAndWriteOnlyTheirOwnPrefixes) {
   finance->Delete({kPublicKey});
   EXPECT_EQ(registry->Get(kPublicKey), "practice");
 
-  // Engagement's private keys: only engagement reads or writes them.
+  // No service can put personal data into Redis, not even under its own prefix.
   engagement->Set(kPrivateKey, "personal data", absl::Minutes(1));
-  EXPECT_EQ(engagement->Get(kPrivateKey), "personal data");
-  EXPECT_EQ(registry->Get(kPrivateKey), std::nullopt);
-  EXPECT_EQ(finance->Get(kPrivateKey), std::nullopt);
-  finance->Set(kPrivateKey, "overwritten", absl::Minutes(1));
-  EXPECT_EQ(engagement->Get(kPrivateKey), "personal data");
+  finance->Set("dorset:v1:finance:posting:1", "figures", absl::Minutes(1));
+  EXPECT_EQ(engagement->Get(kPrivateKey), std::nullopt);
+  redis_->SetCliUser("dorset-engagement", DevFile("redis-password-engagement"));
+  EXPECT_TRUE(absl::StartsWith(redis_->Cli(absl::StrCat("SET ", kPrivateKey, " x")), "NOPERM"));
   redis_->SetCliUser("dorset-registry", DevFile("redis-password-registry"));
   EXPECT_TRUE(absl::StartsWith(redis_->Cli(absl::StrCat("GET ", kPrivateKey)), "NOPERM"));
+  EXPECT_TRUE(absl::StartsWith(redis_->Cli(absl::StrCat("SET ", kPrivateKey, " x")), "NOPERM"));
 }
 
 TEST_F(RedisAclTest, SharedCareReadersReadPublicKeysOnlyAndWriteNothing) {
   auto registry = CacheAs("registry");
-  auto engagement = CacheAs("engagement");
   registry->Set(kPublicKey, "practice", absl::Minutes(1));
-  engagement->Set(kPrivateKey, "personal data", absl::Minutes(1));
 
   auto reader = CacheAs("shared-care-reader", DevFile("redis-password-shared-care-reader"));
   EXPECT_EQ(reader->Get(kPublicKey), "practice");
@@ -131,9 +131,10 @@ TEST_F(RedisAclTest, AWrongPasswordIsAFaultAndThePasswordIsNeverLogged) {
   EXPECT_TRUE(absl::StrContains(logged.str(), "AUTH")) << logged.str();
   EXPECT_FALSE(absl::StrContains(logged.str(), wrong));
   // The right password works on the same server.
+  CacheAs("registry")->Set(kPublicKey, "practice", absl::Minutes(1));
   auto right = CacheAs("engagement");
-  right->Set(kPrivateKey, "v", absl::Minutes(1));
-  EXPECT_EQ(right->Get(kPrivateKey), "v");
+  EXPECT_EQ(right->Get(kPublicKey), "practice");
+  EXPECT_TRUE(right->Health().ok) << right->Health().detail;
   EXPECT_FALSE(absl::StrContains(logged.str(), DevFile("redis-password-engagement")));
 }
 
@@ -162,8 +163,7 @@ TEST_F(RedisAclTest, AServerAuthenticatesWithItsConfiguredUserAndPasswordFile) {
   ASSERT_TRUE(host.ok()) << host.status();
   const Readiness readiness = (*host)->CurrentReadiness();
   EXPECT_TRUE(readiness.ready);  // Redis is never needed for correctness
-  EXPECT_TRUE(absl::StrContains(readiness.reason, "AUTH refused: WRONGPASS"))
-      << readiness.reason;
+  EXPECT_TRUE(absl::StrContains(readiness.reason, "AUTH refused: WRONGPASS")) << readiness.reason;
   EXPECT_FALSE(absl::StrContains(readiness.reason, "wrong-password"));
 }
 
