@@ -74,8 +74,9 @@ const std::vector<Setting>& Settings() {
       DORSET_STRING_SETTING(grpc_listen, "gRPC listen address host:port (port 0 = any free)"),
       DORSET_STRING_SETTING(ops_listen, "HTTP ops address for /livez /readyz /metrics"),
       DORSET_STRING_SETTING(data_dir, "directory holding the service's SQLite store"),
-      DORSET_STRING_SETTING(database, "sqlite:///path or postgres://user@host:port/db?sslmode="
-                                      "... (empty: <data_dir>/<service>.db)"),
+      DORSET_STRING_SETTING(database,
+                            "sqlite:///path or postgres://user@host:port/db?sslmode="
+                            "... (empty: <data_dir>/<service>.db)"),
       DORSET_STRING_SETTING(database_password_file, "file holding the PostgreSQL password"),
       DORSET_STRING_SETTING(redis, "Redis host:port for the shared cache; empty = in-process"),
       DORSET_STRING_SETTING(redis_user, "Redis ACL user the cache authenticates as"),

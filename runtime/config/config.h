@@ -39,16 +39,16 @@ struct RateLimit {
 struct ServerConfig {
   // Which service this process runs ("registry", "finance", "engagement", "echo").
   std::string service;
-  std::string grpc_listen;    // host:port; port 0 picks a free port
-  std::string ops_listen;     // host:port of the HTTP ops server (/livez /readyz /metrics)
-  std::string data_dir;       // the service's SQLite store lives here
-  std::string database;       // empty: SQLite under data_dir; or sqlite:///path, postgres://...
+  std::string grpc_listen;  // host:port; port 0 picks a free port
+  std::string ops_listen;   // host:port of the HTTP ops server (/livez /readyz /metrics)
+  std::string data_dir;     // the service's SQLite store lives here
+  std::string database;     // empty: SQLite under data_dir; or sqlite:///path, postgres://...
   std::string database_password_file;  // PostgreSQL password (never in the URI, never logged)
-  std::string redis;          // host:port; empty = in-process LRU cache
-  std::string tls_cert;       // PEM server certificate chain
-  std::string tls_key;        // PEM private key
-  std::string tls_client_ca;  // when set, clients must present a certificate signed by it
-  bool plaintext = false;     // no TLS: must be asked for explicitly
+  std::string redis;                   // host:port; empty = in-process LRU cache
+  std::string tls_cert;                // PEM server certificate chain
+  std::string tls_key;                 // PEM private key
+  std::string tls_client_ca;           // when set, clients must present a certificate signed by it
+  bool plaintext = false;              // no TLS: must be asked for explicitly
   AuthMode auth = AuthMode::kTokens;
   std::string tokens_file;  // "<sha256 hex> <principal> <role,role>" per line
   bool open_health = true;  // health and reflection need no credentials

@@ -15,7 +15,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto libabsl-dev
   libhiredis-dev libsqlite3-dev sqlite3 libssl-dev openssl
   libgtest-dev libgmock-dev prometheus-cpp-dev libcpp-httplib-dev libspdlog-dev
-  redis-server redis-tools curl python3 python3-yaml
+  redis-server redis-tools curl python3 python3-yaml clang-format
   libpq-dev postgresql-15
 )
 # Optional extras: the fuzz smoke run needs clang's libFuzzer runtime.

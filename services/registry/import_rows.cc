@@ -480,8 +480,7 @@ void ImportCounts::Reject(int line, std::string_view reason, std::string_view co
 }
 
 std::unique_ptr<RowImporter> MakeRowImporter(v1::ImportKind kind, WriteTx& tx,
-                                             const std::string& commissioner,
-                                             ImportCounts& counts,
+                                             const std::string& commissioner, ImportCounts& counts,
                                              bool override_local_closures) {
   switch (kind) {
     case v1::EPRACCUR:

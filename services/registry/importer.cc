@@ -176,9 +176,8 @@ absl::StatusOr<ImportOutcome> RunImport(Store& store, const v1::ImportOptions& o
         }
         RETURN_IF_ERROR(tx.ResetSeen());
         ImportCounts counts(report);
-        std::unique_ptr<RowImporter> rows =
-            MakeRowImporter(options.kind(), tx, commissioner, counts,
-                            options.override_local_closures());
+        std::unique_ptr<RowImporter> rows = MakeRowImporter(
+            options.kind(), tx, commissioner, counts, options.override_local_closures());
         RETURN_IF_ERROR(ReadRecords(source, options.kind(), *rows, counts));
         RETURN_IF_ERROR(tx.ResetSeen());
         if (options.kind() == v1::EPRACCUR || options.kind() == v1::LIST_SIZES) {

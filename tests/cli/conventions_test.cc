@@ -161,8 +161,7 @@ TEST_F(CliConventionsTest, EveryGroupPrintsCanonicalCamelCaseJson) {
   ASSERT_EQ(imported.exit_code, 0) << imported.out;
   Result locality = Ctl("registry locality poole-bay");
   ASSERT_EQ(locality.exit_code, 0) << locality.out;
-  EXPECT_NE(locality.out.find("\"displayName\": \"Poole Bay\""), std::string::npos)
-      << locality.out;
+  EXPECT_NE(locality.out.find("\"displayName\": \"Poole Bay\""), std::string::npos) << locality.out;
   Result clusters = Ctl("registry clusters");
   ASSERT_EQ(clusters.exit_code, 0) << clusters.out;
   EXPECT_NE(clusters.out.find("\"displayName\":\"Poole and Purbeck\""), std::string::npos)

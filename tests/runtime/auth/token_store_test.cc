@@ -8,10 +8,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
-
-#include "gtest/gtest.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
 
@@ -117,8 +116,8 @@ TEST(TokenStoreTest, EmptyFileIsRefusedLoudlyAndThePreviousTableKept) {
 TEST(TokenStoreTest, DeletingTheFileRevokesEverythingUntilItIsBack) {
   dorset::testing::TempDir dir;
   const std::string path = dir.File("tokens");
-  dorset::testing::WriteFile(path, TokensText({{"t1", "alice"}}) +
-                                       "x509:finance.local finance-service reader\n");
+  dorset::testing::WriteFile(
+      path, TokensText({{"t1", "alice"}}) + "x509:finance.local finance-service reader\n");
   prometheus::Registry metrics;
   auto store = TokenStore::Load(path, &metrics);
   ASSERT_TRUE(store.ok());
