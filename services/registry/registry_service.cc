@@ -17,6 +17,7 @@
 #include "runtime/server/unary.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/etag.h"
 #include "services/registry/client/cache_keys.h"
 #include "services/registry/closure_policy.h"
 #include "services/registry/importer.h"
@@ -146,11 +147,10 @@ absl::Status CheckListSizePair(const v1::Practice& p) {
   return absl::OkStatus();
 }
 
-absl::Status CheckEtag(const v1::Practice& stored, const std::string& etag) {
-  if (!etag.empty() && etag != stored.etag()) {
-    return runtime::EtagMismatch("Practice", stored.name());
-  }
-  return absl::OkStatus();
+absl::Status CheckEtag(const v1::Practice& stored, const std::string& etag,
+                       std::string_view field) {
+  ASSIGN_OR_RETURN(int64_t revision, runtime::storage::ParseEtag(stored.etag()));
+  return runtime::storage::CheckEtag(etag, revision, "Practice", stored.name(), field);
 }
 
 std::string EncodeCursor(const PracticeCursor& c) {
@@ -431,7 +431,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UpdatePractice(
           }
           ASSIGN_OR_RETURN(std::optional<v1::Practice> existing, tx.LoadPractice(code));
           if (!existing) return runtime::NotFound("Practice", name);
-          RETURN_IF_ERROR(CheckEtag(*existing, request->practice().etag()));
+          RETURN_IF_ERROR(CheckEtag(*existing, request->practice().etag(), "practice.etag"));
           v1::Practice updated = *existing;
           CopyFields(patch, updated, paths);
           RETURN_IF_ERROR(CheckListSizePair(updated));
@@ -501,7 +501,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ClosePractice(
           }
           ASSIGN_OR_RETURN(std::optional<v1::Practice> existing, tx.LoadPractice(code));
           if (!existing) return runtime::NotFound("Practice", request->name());
-          RETURN_IF_ERROR(CheckEtag(*existing, request->etag()));
+          RETURN_IF_ERROR(CheckEtag(*existing, request->etag(), "etag"));
           if (existing->status() == v1::Practice::CLOSED) {
             return runtime::FailedPrecondition("STATE", request->name(), "already closed");
           }

@@ -14,6 +14,7 @@
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/etag.h"
 #include "services/registry/closure_policy.h"
 #include "services/registry/stored_text.h"
 #include "services/registry/text.h"
@@ -176,7 +177,7 @@ v1::Practice PracticeFromColumns(const Statement& stmt, int first) {
   if (!stmt.IsNull(first + 5))
     p.set_locality(absl::StrCat("localities/", TextColumn(stmt, first + 5)));
   if (!stmt.IsNull(first + 6)) p.set_list_size(stmt.Int(first + 6));
-  p.set_etag(absl::StrCat("r", stmt.Int(first + 7)));
+  p.set_etag(runtime::storage::Etag(stmt.Int(first + 7)));
   return p;
 }
 
@@ -187,7 +188,12 @@ constexpr char kPracticeColumns[] =
 // Reads the practice of a row selected as (data, <kPracticeColumns>...) starting at `data`.
 v1::Practice ReadPracticeRow(const Statement& stmt, int data) {
   v1::Practice practice;
-  if (ParseStored(stmt.Blob(data), practice)) return practice;
+  if (ParseStored(stmt.Blob(data), practice)) {
+    // The revision column is the truth: a row written by an earlier release carries its etag
+    // in the message in that release's spelling.
+    practice.set_etag(runtime::storage::Etag(stmt.Int(data + 8)));
+    return practice;
+  }
   runtime::log::Error("stored practice unreadable; served from its columns",
                       {{"ods_code", ForReply(stmt.Text(data + 1))}});
   return PracticeFromColumns(stmt, data + 1);
@@ -225,7 +231,7 @@ enum Slot {
 
 }  // namespace
 
-std::string EtagFor(int64_t revision) { return absl::StrCat("r", revision); }
+std::string EtagFor(int64_t revision) { return runtime::storage::Etag(revision); }
 
 // ---- WriteTx ----
 
@@ -248,11 +254,14 @@ absl::StatusOr<Statement*> WriteTx::Cached(int slot, std::string_view sql) {
 
 absl::StatusOr<std::optional<v1::Practice>> WriteTx::LoadPractice(const std::string& code) {
   ASSIGN_OR_RETURN(Statement * stmt,
-                   Cached(kLoadPractice, "SELECT data FROM practice WHERE ods_code = ?"));
+                   Cached(kLoadPractice, "SELECT data, revision FROM practice WHERE ods_code = ?"));
   stmt->Bind(1, code);
   ASSIGN_OR_RETURN(bool row, stmt->Step());
   if (!row) return std::nullopt;
   ASSIGN_OR_RETURN(v1::Practice practice, ParsePractice(stmt->Blob(0)));
+  // The revision column is the truth (a row written by an older release has its etag in the
+  // message in that release's spelling).
+  practice.set_etag(EtagFor(stmt->Int(1)));
   return practice;
 }
 
@@ -280,12 +289,9 @@ absl::Status WriteTx::SavePractice(v1::Practice& practice, const v1::Practice* p
   RETURN_IF_ERROR(CheckClosureInvariant(practice));
   int64_t revision = 1;
   if (previous != nullptr) {
-    int64_t previous_revision = 0;
-    if (!absl::SimpleAtoi(ToAbsl(std::string_view(previous->etag()).substr(1)),
-                          &previous_revision)) {
-      return runtime::Internal("stored practice has no revision");
-    }
-    revision = previous_revision + 1;
+    absl::StatusOr<int64_t> previous_revision = runtime::storage::ParseEtag(previous->etag());
+    if (!previous_revision.ok()) return runtime::Internal("stored practice has no revision");
+    revision = *previous_revision + 1;
     *practice.mutable_create_time() = previous->create_time();
   } else {
     *practice.mutable_create_time() = FromMicros(now_micros_);

@@ -563,8 +563,16 @@ TEST_P(FinanceServiceTest, SchemeEditsUseEtagsAndClosedSchemesRefuseEdits) {
   ASSERT_TRUE(stub_->UpdateScheme(&c2, update, &updated).ok());
   ASSERT_EQ(updated.targets_size(), 1);
   EXPECT_NE(updated.etag(), scheme.etag());
+  // The one etag format of every service (runtime/storage/etag.h): W/"<revision>".
+  EXPECT_EQ(scheme.etag(), "W/\"1\"");
+  EXPECT_EQ(updated.etag(), "W/\"2\"");
   grpc::ClientContext c3;
   EXPECT_EQ(stub_->UpdateScheme(&c3, update, &updated).error_code(), grpc::StatusCode::ABORTED);
+  // Another spelling (finance's older bare "2") is not an etag: INVALID_ARGUMENT, not ABORTED.
+  update.mutable_scheme()->set_etag("2");
+  grpc::ClientContext c3b;
+  EXPECT_EQ(stub_->UpdateScheme(&c3b, update, &updated).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
   // The programme's derived target follows.
   grpc::ClientContext c4;
   v1::GetProgrammeRequest gp;

@@ -9,6 +9,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
 #include "runtime/status/grpc_status.h"
+#include "runtime/storage/etag.h"
 #include "tests/registry/registry_test_env.h"
 
 namespace dorset::registry::testing {
@@ -93,7 +94,7 @@ TEST_F(PracticeApiTest, CreateValidatesAndRefusesDuplicates) {
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->name(), "practices/Y09901");
   EXPECT_EQ(created->postcode(), "BH15 1AA");  // normalised
-  EXPECT_EQ(created->etag(), "r1");
+  EXPECT_EQ(created->etag(), "W/\"1\"");
   EXPECT_EQ(env_->Create(p).status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(env_->Create(NewPractice("J81016")).status().code(), absl::StatusCode::kAlreadyExists);
 
@@ -157,6 +158,16 @@ TEST_F(PracticeApiTest, UpdateWithEtagsAndMasks) {
   grpc::Status stale = Update(patch, {"telephone"}, &updated);
   EXPECT_EQ(stale.error_code(), grpc::StatusCode::ABORTED);
   EXPECT_EQ(env_->Get("J81002")->telephone(), "01202 111111");
+  // An etag in another spelling (an older release's `r2`) is not an etag: INVALID_ARGUMENT.
+  patch.set_etag("r2");
+  grpc::Status malformed = Update(patch, {"telephone"}, &updated);
+  EXPECT_EQ(malformed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(malformed), ::testing::ElementsAre("practice.etag"));
+  patch.set_etag(updated.etag());
+  const absl::StatusOr<int64_t> before = runtime::storage::ParseEtag(updated.etag());
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_TRUE(Update(patch, {"telephone"}, &updated).ok());
+  EXPECT_EQ(updated.etag(), runtime::storage::Etag(*before + 1));
 
   // Moving locality changes derived counts.
   patch.set_etag("");
@@ -209,7 +220,7 @@ TEST_F(PracticeApiTest, CloseNeedsAnExistingOpenSuccessorAndKeepsRevisions) {
   EXPECT_EQ(Close("J81016", "J81016", &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Close("J81016", "", &out, "", "2025-02-30").error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(Close("J81016", "", &out, "r999").error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_EQ(Close("J81016", "", &out, "W/\"999\"").error_code(), grpc::StatusCode::ABORTED);
   EXPECT_EQ(Close("J99999", "", &out).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Close("J81016", "", &out, "", "1900-01-01").error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);

@@ -6,6 +6,7 @@
 #include "runtime/api/request_id.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/keyset_page.h"
 #include "services/finance/calendar.h"
 #include "services/finance/limits.h"
 #include "services/finance/money/money.h"
@@ -14,6 +15,7 @@
 
 namespace dorset::finance {
 
+using runtime::storage::KeysetPage;
 using runtime::storage::Statement;
 
 const char kPostingColumns[] =
@@ -319,16 +321,16 @@ absl::StatusOr<v1::ListPostingsResponse> LedgerReader::List(
     }
     kind = request.kind();
   }
-  ASSIGN_OR_RETURN(int page_size, runtime::EffectivePageSize(request.page_size(), 100, 1000));
-  const std::string fingerprint =
-      absl::StrCat("ListPostings|", request.node(), "|", request.financial_year(), "|",
-                   request.month(), "|", request.kind());
+  ASSIGN_OR_RETURN(
+      KeysetPage page,
+      KeysetPage::Start(codec_,
+                        absl::StrCat("ListPostings|", request.node(), "|", request.financial_year(),
+                                     "|", request.month(), "|", request.kind()),
+                        request.page_size(), request.page_token(),
+                        {.default_size = 100, .max_size = 1000}));
   int64_t after = 0;
-  if (!request.page_token().empty()) {
-    ASSIGN_OR_RETURN(std::string position, codec_.Decode(fingerprint, request.page_token()));
-    if (!absl::SimpleAtoi(position, &after)) {
-      return runtime::InvalidArgument("page_token", "malformed");
-    }
+  if (!page.first() && !absl::SimpleAtoi(page.after(), &after)) {
+    return runtime::InvalidArgument("page_token", "malformed");
   }
   return store_.Read([&](Transaction& tx) -> absl::StatusOr<v1::ListPostingsResponse> {
     std::optional<int64_t> scheme_id, programme_id, plan_id;
@@ -358,21 +360,13 @@ absl::StatusOr<v1::ListPostingsResponse> LedgerReader::List(
     filter(month, "p.month");
     filter(kind, "p.kind");
     absl::StrAppend(&sql, " ORDER BY p.id LIMIT ?");
-    values.push_back(page_size + 1);
+    values.push_back(page.fetch_limit());
     ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(sql));
     for (size_t i = 0; i < values.size(); ++i) stmt.Bind(static_cast<int>(i + 1), values[i]);
     v1::ListPostingsResponse response;
-    int64_t last = 0;
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, stmt.Step());
-      if (!row) break;
-      if (response.postings_size() == page_size) {
-        response.set_next_page_token(codec_.Encode(fingerprint, absl::StrCat(last)));
-        break;
-      }
-      last = stmt.Int(0);
-      *response.add_postings() = ReadPosting(stmt);
-    }
+    RETURN_IF_ERROR(page.Collect(
+        stmt, ReadPosting, [](const Statement& row) { return absl::StrCat(row.Int(0)); },
+        *response.mutable_postings(), response.mutable_next_page_token()));
     return response;
   });
 }

@@ -8,6 +8,8 @@
 #include "runtime/base/string_view.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/etag.h"
+#include "runtime/storage/keyset_page.h"
 #include "services/finance/calendar.h"
 #include "services/finance/limits.h"
 #include "services/finance/money/money.h"
@@ -17,10 +19,10 @@
 namespace dorset::finance {
 namespace {
 
+using runtime::storage::Etag;
+using runtime::storage::KeysetPage;
 using runtime::storage::Statement;
 
-constexpr int kDefaultPageSize = 50;
-constexpr int kMaxPageSize = 500;
 constexpr size_t kMaxDisplayName = 200;
 
 struct NodeRow {
@@ -144,7 +146,7 @@ absl::StatusOr<v1::Scheme> SchemeFromRow(Transaction& tx, const NodeRow& row) {
   FillTargets(targets, scheme.mutable_targets());
   scheme.set_state(row.state == kSchemeClosed ? v1::Scheme::CLOSED : v1::Scheme::OPEN);
   scheme.set_scope(row.scope);
-  scheme.set_etag(absl::StrCat(row.version));
+  scheme.set_etag(Etag(row.version));
   SetTimestamp(scheme.mutable_create_time(), row.create_micros);
   SetTimestamp(scheme.mutable_update_time(), row.update_micros);
   return scheme;
@@ -234,34 +236,20 @@ absl::StatusOr<int64_t> InsertNode(Transaction& tx, const std::string& name, int
 }
 
 // Lists nodes matching `where` (one bound id) after the page token's position, by name.
-template <typename Out, typename Convert>
+template <typename Item, typename Convert>
 absl::Status ListNodes(Transaction& tx, const runtime::PageTokenCodec& codec,
                        std::string_view where, int64_t bound, const std::string& fingerprint,
-                       int32_t page_size_requested, const std::string& page_token, Convert convert,
-                       Out* items, std::string* next_page_token) {
-  ASSIGN_OR_RETURN(int page_size,
-                   runtime::EffectivePageSize(page_size_requested, kDefaultPageSize, kMaxPageSize));
-  std::string after;
-  if (!page_token.empty()) {
-    ASSIGN_OR_RETURN(after, codec.Decode(fingerprint, page_token));
-  }
+                       int32_t page_size, const std::string& page_token, Convert convert,
+                       google::protobuf::RepeatedPtrField<Item>* items,
+                       std::string* next_page_token) {
+  ASSIGN_OR_RETURN(KeysetPage page, KeysetPage::Start(codec, fingerprint, page_size, page_token));
   ASSIGN_OR_RETURN(Statement stmt,
                    tx.Prepare(absl::StrCat("SELECT ", kNodeColumns, " FROM node WHERE ",
                                            ToAbsl(where), " AND name > ? ORDER BY name LIMIT ?")));
-  stmt.Bind(1, bound).Bind(2, after).Bind(3, page_size + 1);
-  std::vector<NodeRow> rows;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    rows.push_back(ReadNode(stmt));
-  }
-  const bool more = static_cast<int>(rows.size()) > page_size;
-  if (more) rows.resize(page_size);
-  for (const NodeRow& row : rows) {
-    ASSIGN_OR_RETURN(*items->Add(), convert(tx, row));
-  }
-  if (more) *next_page_token = codec.Encode(fingerprint, rows.back().name);
-  return absl::OkStatus();
+  stmt.Bind(1, bound).Bind(2, page.after()).Bind(3, page.fetch_limit());
+  return page.Collect(
+      stmt, [&](Statement& row) { return convert(tx, ReadNode(row)); },
+      [](const Statement& row) { return row.Text(1); }, *items, next_page_token);
 }
 
 absl::Status CheckUpdateMask(const google::protobuf::FieldMask& mask,
@@ -306,7 +294,7 @@ v1::BudgetLine BudgetFromStatement(const Statement& stmt) {
   line.mutable_amount()->set_pence(stmt.Int(3));
   line.set_scope(stmt.Text(4));
   line.set_illustrative(stmt.Int(5) != 0);
-  line.set_etag(absl::StrCat(stmt.Int(6)));
+  line.set_etag(Etag(stmt.Int(6)));
   SetTimestamp(line.mutable_create_time(), stmt.Int(7));
   SetTimestamp(line.mutable_update_time(), stmt.Int(8));
   return line;
@@ -464,9 +452,8 @@ absl::StatusOr<v1::Scheme> PlanRepository::UpdateScheme(const v1::UpdateSchemeRe
   }
   return store_.Write([&](Transaction& tx) -> absl::StatusOr<v1::Scheme> {
     ASSIGN_OR_RETURN(NodeRow row, FindNode(tx, in.name(), kNodeScheme));
-    if (!in.etag().empty() && in.etag() != absl::StrCat(row.version)) {
-      return runtime::EtagMismatch("Scheme", in.name());
-    }
+    RETURN_IF_ERROR(
+        runtime::storage::CheckEtag(in.etag(), row.version, "Scheme", in.name(), "scheme.etag"));
     if (row.state == kSchemeClosed) {
       return runtime::FailedPrecondition("STATE", in.name(), "the scheme is closed");
     }
@@ -487,9 +474,8 @@ absl::StatusOr<v1::Scheme> PlanRepository::UpdateScheme(const v1::UpdateSchemeRe
 absl::StatusOr<v1::Scheme> PlanRepository::CloseScheme(const v1::CloseSchemeRequest& request) {
   return store_.Write([&](Transaction& tx) -> absl::StatusOr<v1::Scheme> {
     ASSIGN_OR_RETURN(NodeRow row, FindNode(tx, request.name(), kNodeScheme));
-    if (!request.etag().empty() && request.etag() != absl::StrCat(row.version)) {
-      return runtime::EtagMismatch("Scheme", request.name());
-    }
+    RETURN_IF_ERROR(
+        runtime::storage::CheckEtag(request.etag(), row.version, "Scheme", request.name()));
     if (row.state != kSchemeClosed) {
       ASSIGN_OR_RETURN(Statement stmt,
                        tx.Prepare("UPDATE node SET state = ?, version = version + 1, "
@@ -541,13 +527,10 @@ absl::StatusOr<v1::ListBudgetLinesResponse> PlanRepository::ListBudgetLines(
   if (!request.financial_year().empty()) {
     ASSIGN_OR_RETURN(year, ParseFinancialYear(request.financial_year(), "financial_year"));
   }
-  ASSIGN_OR_RETURN(int page_size,
-                   runtime::EffectivePageSize(request.page_size(), kDefaultPageSize, kMaxPageSize));
-  const std::string fingerprint = absl::StrCat("ListBudgetLines|", request.financial_year());
-  std::string after;
-  if (!request.page_token().empty()) {
-    ASSIGN_OR_RETURN(after, codec_.Decode(fingerprint, request.page_token()));
-  }
+  ASSIGN_OR_RETURN(
+      KeysetPage page,
+      KeysetPage::Start(codec_, absl::StrCat("ListBudgetLines|", request.financial_year()),
+                        request.page_size(), request.page_token()));
   return store_.Read([&](Transaction& tx) -> absl::StatusOr<v1::ListBudgetLinesResponse> {
     ASSIGN_OR_RETURN(Statement stmt,
                      tx.Prepare(absl::StrCat(
@@ -555,18 +538,11 @@ absl::StatusOr<v1::ListBudgetLinesResponse> PlanRepository::ListBudgetLines(
                          " FROM budget_line WHERE (CAST(? AS BIGINT) IS NULL OR year = ?) AND "
                          "name > ? ORDER BY name LIMIT ?")));
     std::optional<int64_t> y = year;
-    stmt.Bind(1, y).Bind(2, y).Bind(3, after).Bind(4, page_size + 1);
+    stmt.Bind(1, y).Bind(2, y).Bind(3, page.after()).Bind(4, page.fetch_limit());
     v1::ListBudgetLinesResponse response;
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, stmt.Step());
-      if (!row) break;
-      *response.add_budget_lines() = BudgetFromStatement(stmt);
-    }
-    if (response.budget_lines_size() > page_size) {
-      response.mutable_budget_lines()->RemoveLast();
-      response.set_next_page_token(
-          codec_.Encode(fingerprint, response.budget_lines(page_size - 1).name()));
-    }
+    RETURN_IF_ERROR(page.Collect(
+        stmt, BudgetFromStatement, [](const Statement& row) { return row.Text(0); },
+        *response.mutable_budget_lines(), response.mutable_next_page_token()));
     return response;
   });
 }
@@ -587,9 +563,9 @@ absl::StatusOr<v1::BudgetLine> PlanRepository::UpdateBudgetLine(
   }
   return store_.Write([&](Transaction& tx) -> absl::StatusOr<v1::BudgetLine> {
     ASSIGN_OR_RETURN(v1::BudgetLine current, FindBudgetLine(tx, in.name()));
-    if (!in.etag().empty() && in.etag() != current.etag()) {
-      return runtime::EtagMismatch("BudgetLine", in.name());
-    }
+    ASSIGN_OR_RETURN(int64_t revision, runtime::storage::ParseEtag(current.etag()));
+    RETURN_IF_ERROR(runtime::storage::CheckEtag(in.etag(), revision, "BudgetLine", in.name(),
+                                                "budget_line.etag"));
     if (MaskHas(mask, "display_name")) current.set_display_name(in.display_name());
     if (MaskHas(mask, "amount")) *current.mutable_amount() = in.amount();
     if (MaskHas(mask, "scope")) current.set_scope(in.scope());

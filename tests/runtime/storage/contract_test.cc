@@ -11,9 +11,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "engines.h"
+#include "google/protobuf/wrappers.pb.h"
 #include "gtest/gtest.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/keyset_page.h"
 #include "runtime/storage/migrations.h"
 
 namespace dorset::runtime::storage {
@@ -425,6 +428,69 @@ TEST_P(StorageContract, StatementsAreReusedAndNestedInOneTransaction) {
                    return absl::OkStatus();
                  })
                   .ok());
+}
+
+// The one keyset pager (runtime/storage/keyset_page.h) over the engine: every row once, in key
+// order, across pages; a row inserted before the position does not shift later pages; the byte
+// budget ends a page early and the next resumes after it; a token of another query is refused.
+TEST_P(StorageContract, KeysetPagesVisitEveryRowOnceInOrder) {
+  for (int i = 0; i < 23; ++i) ASSERT_TRUE(Insert(i + 1, absl::StrCat("n", 100 + i)).ok());
+  const PageTokenCodec codec("test-key");
+  const auto list = [&](const std::string& token, int size, PageLimits limits,
+                        std::vector<std::string>& names) -> absl::StatusOr<std::string> {
+    ASSIGN_OR_RETURN(KeysetPage page, KeysetPage::Start(codec, "ListItems", size, token, limits));
+    google::protobuf::RepeatedPtrField<google::protobuf::StringValue> items;
+    std::string next;
+    RETURN_IF_ERROR(db_->Read([&](Transaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(Statement stmt,
+                       tx.Prepare("SELECT name FROM item WHERE name > ? ORDER BY name LIMIT ?"));
+      stmt.Bind(1, page.after()).Bind(2, page.fetch_limit());
+      return page.Collect(
+          stmt,
+          [](Statement& row) {
+            google::protobuf::StringValue v;
+            v.set_value(row.Text(0));
+            return v;
+          },
+          [](const Statement& row) { return row.Text(0); }, items, &next);
+    }));
+    for (const auto& item : items) names.push_back(item.value());
+    return next;
+  };
+  std::vector<std::string> names;
+  absl::StatusOr<std::string> token = list("", 10, {}, names);
+  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_EQ(names.size(), 10u);
+  ASSERT_FALSE(token->empty());
+  ASSERT_TRUE(Insert(100, "a-before-the-position").ok());  // sorts before every page
+  int pages = 1;
+  while (!token->empty()) {
+    token = list(*token, 10, {}, names);
+    ASSERT_TRUE(token.ok()) << token.status();
+    ++pages;
+  }
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ(names.size(), 23u);
+  for (int i = 0; i < 23; ++i) EXPECT_EQ(names[i], absl::StrCat("n", 100 + i));
+
+  // A byte budget of one item's size: one item per page however large page_size is.
+  std::vector<std::string> small;
+  token = list("", 50, {.max_bytes = 1}, small);
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ(small, std::vector<std::string>{"a-before-the-position"});
+  token = list(*token, 50, {.max_bytes = 1}, small);
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ(small.back(), "n100");
+
+  absl::StatusOr<KeysetPage> other = KeysetPage::Start(codec, "ListOther", 10, *token);
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(KeysetPage::Start(codec, "ListItems", -1, "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<KeysetPage> clamped =
+      KeysetPage::Start(codec, "ListItems", 100000, "", {.max_size = 500});
+  ASSERT_TRUE(clamped.ok());
+  EXPECT_EQ(clamped->page_size(), 500);
+  EXPECT_EQ(clamped->fetch_limit(), 501);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StorageContract,
