@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The cost of a durable audit trail (issue 10 item 17): acknowledged writes with the audit record
+# synced before the reply (this tree) against the same writes with the audit trail written
+# behind the reply without a sync per batch (a build of an older commit), both as ratios to the
+# echo baseline measured in the same run.
+#   bench/audit_sync_bench.sh <build of the old commit> [seconds per run] [rounds]
+# The old build needs dorset-finance, dorset-engagement and dorsetctl, e.g. of d67e5b2 (3c2960b^: the
+# commit just before the audit sync, so the services' other code matches; 61aaa30, the previous commit
+# to touch the audit path's neighbours, predates finance's move to the storage lane):
+#   git worktree add --detach ../old d67e5b2 && cd ../old && source scripts/lib/configure.sh &&
+#   configure_build build/release -DCMAKE_BUILD_TYPE=Release &&
+#   cmake --build build/release --target dorset-finance dorset-engagement dorsetctl
+# This tree builds Release into build/audit-release (AUDIT_BENCH_BUILD to reuse another build).
+# Each round runs, at 32 in flight: echo, CreatePosting (old, new), CreateResponse (old, new), so
+# load from elsewhere on the machine hits all alike; the summary gives the median ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+old=$(cd "${1:?usage: bench/audit_sync_bench.sh <old build dir> [seconds] [rounds]}" && pwd)
+seconds=${2:-5}
+rounds=${3:-3}
+build=${AUDIT_BENCH_BUILD:-build/audit-release}
+if [[ -z "${AUDIT_BENCH_BUILD:-}" ]]; then
+  source scripts/lib/configure.sh
+  configure_build "$build" -DCMAKE_BUILD_TYPE=Release
+fi
+nice cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-finance dorset-engagement \
+  dorset-loadgen dorsetctl >/dev/null
+source bench/lib/common.sh
+echo_port=50459
+echo "== old build $old ($(git -C "$old" rev-parse --short HEAD 2>/dev/null || echo '?')), new build $build ($(git rev-parse --short HEAD))"
+echo "== $(date -u '+%F %H:%M UTC'), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+"$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:$echo_port \
+  --ops_listen=127.0.0.1:$((echo_port + 100)) --data_dir="$tmp/echo" &
+pids+=($!)
+wait_ready $((echo_port + 100))
+
+start() {  # start <build> <service> <grpc port>: a fresh store in $tmp
+  mkdir -p "$tmp/$2-$3"
+  "$1/services/$2/dorset-$2" "${common[@]}" --grpc_listen=127.0.0.1:$3 \
+    --ops_listen=127.0.0.1:$(($3 + 100)) --data_dir="$tmp/$2-$3" &
+  pids+=($!)
+  wait_ready $(($3 + 100))
+}
+start "$old" finance 50460
+start "$build" finance 50461
+start "$old" engagement 50462
+start "$build" engagement 50463
+for port in 50462 50463; do
+  ctl() { "$build/cli/dorsetctl" engagement "$@" --target=127.0.0.1:$port >/dev/null; }
+  ctl create-activity --id=bench --kind=SURVEY --title="[SYNTHETIC] bench survey"
+  for theme in access cost; do ctl create-theme bench --id=$theme --display_name="$theme"; done
+  ctl open bench
+done
+
+loadgen() { "$build/bench/dorset-loadgen" --duration_s="$seconds" --json --concurrency=32 --channels=4 "$@"; }
+scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
+posting="{\"requestId\":\"bench-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":\"ACTUAL\",\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}"
+response='{"parent":"activities/bench","requestId":"bench-{{seq}}","response":{"channel":"ONLINE","sentiment":"OPPOSED","text":"[SYNTHETIC] bench response {{seq}}","themes":["activities/bench/themes/access"],"locality":"localities/bench-{{slot}}"}}'
+runs=()
+for round in $(seq 1 "$rounds"); do
+  for run in echo:$echo_port fin-old:50460 fin-new:50461 eng-old:50462 eng-new:50463; do
+    name=${run%%:*}
+    port=${run##*:}
+    case $name in
+      echo) args=(--method=/dorset.bench.v1.EchoService/Echo --request_json='{"message":"ping"}') ;;
+      fin-*) args=(--method=/dorset.finance.v1.FinanceService/CreatePosting --request_json="$posting") ;;
+      eng-*) args=(--method=/dorset.engagement.v1.EngagementService/CreateResponse --request_json="$response") ;;
+    esac
+    result=$(loadgen --target=127.0.0.1:$port "${args[@]}")
+    echo "round $round $name $result"
+    runs+=("$round $name $result")
+  done
+  echo "== load after round $round: $(cut -d' ' -f1-3 /proc/loadavg)"
+done
+
+printf '%s\n' "${runs[@]}" | python3 -c '
+import json, statistics, sys
+rows = {}
+for line in sys.stdin:
+    rnd, name, js = line.split(" ", 2)
+    rows.setdefault(int(rnd), {})[name] = json.loads(js)
+print("== summary (32 in flight; ratio = acknowledged writes/s / echo calls/s of the same round)")
+ratios = {n: [] for n in ("fin-old", "fin-new", "eng-old", "eng-new")}
+for rnd, r in sorted(rows.items()):
+    e = r["echo"]["qps"]
+    line = [f"round {rnd}: echo {e:.0f}/s"]
+    for n in ratios:
+        qps, p99, errors = r[n]["qps"], r[n]["p99_ms"], r[n]["errors"]
+        ratios[n].append(qps / e)
+        line.append(f"{n} {qps:.0f}/s ({qps / e:.3f}x, p99 {p99:.2f} ms, errors {errors})")
+    print("  ".join(line))
+for svc, label in (("fin", "postings"), ("eng", "responses")):
+    o, n = statistics.median(ratios[svc + "-old"]), statistics.median(ratios[svc + "-new"])
+    print(f"{label:10s} median ratio to echo: audit not synced {o:.3f}x, audit synced {n:.3f}x"
+          f"  (synced/unsynced {n / o:.2f})")
+'
