@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "services/registry/store.h"
+#include "services/registry/storage/store.h"
 
 namespace dorset::fuzz {
 
@@ -28,7 +28,7 @@ inline const std::string& FuzzDir() {
 
 inline registry::Store& FuzzStore() {
   static registry::Store* store = [] {
-    auto opened = registry::Store::Open(FuzzDir() + "/registry.db");
+    auto opened = registry::Store::OpenFile(FuzzDir() + "/registry.db");
     if (!opened.ok()) __builtin_trap();
     return opened->release();
   }();

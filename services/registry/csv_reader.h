@@ -32,27 +32,40 @@ class CsvSource {
   // by failed().
   virtual size_t Read(char* buffer, size_t size) = 0;
   virtual bool failed() const { return false; }
+  // Back to where the source started, for a transaction that runs again (storage/store.h);
+  // false when that is not possible.
+  virtual bool Rewind() { return false; }
 };
 
 // Bytes already in memory; `content` must outlive the source.
 class StringSource final : public CsvSource {
  public:
-  explicit StringSource(std::string_view content) : content_(content) {}
+  explicit StringSource(std::string_view content) : all_(content), content_(content) {}
   size_t Read(char* buffer, size_t size) override;
+  bool Rewind() override {
+    content_ = all_;
+    return true;
+  }
 
  private:
+  std::string_view all_;
   std::string_view content_;
 };
 
 // An open file read from its current position; not owned.
 class FileSource final : public CsvSource {
  public:
-  explicit FileSource(std::FILE* file) : file_(file) {}
+  explicit FileSource(std::FILE* file) : file_(file), start_(std::ftell(file)) {}
   size_t Read(char* buffer, size_t size) override;
   bool failed() const override { return failed_; }
+  bool Rewind() override {
+    failed_ = false;
+    return start_ >= 0 && std::fseek(file_, start_, SEEK_SET) == 0;
+  }
 
  private:
   std::FILE* file_;
+  long start_;  // NOLINT(runtime/int): ftell's type
   bool failed_ = false;
 };
 

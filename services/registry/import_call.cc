@@ -133,10 +133,7 @@ class RegistryServiceImpl::ImportReactor final : public grpc::ServerReadReactor<
     return absl::OkStatus();
   }
 
-  std::string SpoolDir() const {
-    const std::filesystem::path dir = std::filesystem::path(service_->store_.path()).parent_path();
-    return dir.empty() ? "." : dir.string();
-  }
+  std::string SpoolDir() const { return service_->store_.data_dir(); }
 
   absl::Status Import() {
     if (first_) {

@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "dorset/registry/v1/registry.pb.h"
 #include "services/registry/csv_reader.h"
-#include "services/registry/store.h"
+#include "services/registry/storage/store.h"
 
 namespace dorset::registry {
 

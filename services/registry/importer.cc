@@ -159,8 +159,15 @@ absl::StatusOr<ImportOutcome> RunImport(Store& store, const v1::ImportOptions& o
   v1::ImportReport& report = outcome.report;
   const std::string method = "ImportFile";
   bool repeated = false;
+  int attempts = 0;
   absl::StatusOr<std::vector<CommittedChange>> committed =
       store.Write(SourceFor(options.kind()), actor, [&](WriteTx& tx) -> absl::Status {
+        // A transaction the database runs again (store.h) reads the file from its start.
+        if (attempts++ > 0 && !source.Rewind()) {
+          return absl::UnavailableError("the import's transaction must run again; send it again");
+        }
+        repeated = false;
+        outcome = ImportOutcome();
         report.Clear();
         report.set_kind(options.kind());
         report.set_commissioner(commissioner);

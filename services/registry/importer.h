@@ -19,7 +19,7 @@
 #include "absl/status/statusor.h"
 #include "dorset/registry/v1/registry.pb.h"
 #include "services/registry/csv_reader.h"
-#include "services/registry/store.h"
+#include "services/registry/storage/store.h"
 
 namespace dorset::registry {
 

@@ -3,9 +3,6 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/logging/log.h"
-#include "runtime/status/status_macros.h"
-#include "services/registry/stored_text.h"
 
 namespace dorset::registry {
 
@@ -40,38 +37,9 @@ v1::ListSizeVintage PopulationFigures::Vintage() const {
   return vintage;
 }
 
-absl::StatusOr<Populations> Populations::Load(runtime::sqlite::Database& db) {
+Populations Populations::Build(std::map<std::string, PracticeFacts> practices) {
   Populations result;
-  // The message is parsed only where its unindexed fields matter: list-size date (practices
-  // with a list size), successor and close date (closed practices, which may be links of a
-  // successor chain).
-  ASSIGN_OR_RETURN(runtime::sqlite::Statement stmt,
-                   db.Prepare("SELECT ods_code, status, COALESCE(locality_id, ''), commissioner, "
-                              "prescribing_setting, list_size, CASE WHEN list_size IS NOT NULL OR "
-                              "status = 2 THEN data END FROM practice"));
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    Facts& f = result.practices_[stmt.Text(0)];
-    f.status = static_cast<v1::Practice::Status>(stmt.Int(1));
-    f.locality_id = stmt.Text(2);
-    f.commissioner = stmt.Text(3);
-    f.prescribing_setting = static_cast<int>(stmt.Int(4));
-    f.list_size = stmt.OptionalInt(5);
-    if (!stmt.IsNull(6)) {
-      v1::Practice practice;
-      if (!ParseStored(stmt.Blob(6), practice)) {
-        // Read paths never fail on one row: its list counts where it is, without a date.
-        runtime::log::Error("stored practice unreadable; population without its successor",
-                            {{"ods_code", stmt.Text(0)}});
-      }
-      f.list_size_date = practice.list_size_date();
-      if (!practice.successor().empty()) {
-        f.successor_code = practice.successor().substr(sizeof("practices/") - 1);
-      }
-      f.close_date = practice.close_date();
-    }
-  }
+  result.practices_ = std::move(practices);
   for (const auto& [code, f] : result.practices_) {
     if (!f.list_size.has_value()) continue;
     std::optional<std::string> target;

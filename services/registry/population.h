@@ -13,7 +13,6 @@
 
 #include "absl/status/statusor.h"
 #include "dorset/registry/v1/registry.pb.h"
-#include "runtime/sqlite/database.h"
 
 namespace dorset::registry {
 
@@ -31,10 +30,22 @@ struct PopulationFigures {
   v1::ListSizeVintage Vintage() const;
 };
 
+// What populations need of one practice (read by the store in one query, storage/store.cc).
+struct PracticeFacts {
+  v1::Practice::Status status = v1::Practice::STATUS_UNSPECIFIED;
+  std::string locality_id;
+  std::string commissioner;
+  int prescribing_setting = 0;
+  std::optional<int64_t> list_size;
+  std::string list_size_date;  // only of practices with a list size
+  std::string successor_code;  // only of closed practices
+  std::string close_date;      // only of closed practices
+};
+
 class Populations {
  public:
-  // Reads every practice (one query) on `db`.
-  static absl::StatusOr<Populations> Load(runtime::sqlite::Database& db);
+  // From every practice, by ODS code.
+  static Populations Build(std::map<std::string, PracticeFacts> practices);
 
   // Figures of a locality id; zero when it has none.
   PopulationFigures Locality(const std::string& locality_id) const;
@@ -42,16 +53,7 @@ class Populations {
   void FillSummary(const std::string& commissioner, v1::AreaSummary& summary) const;
 
  private:
-  struct Facts {
-    v1::Practice::Status status = v1::Practice::STATUS_UNSPECIFIED;
-    std::string locality_id;
-    std::string commissioner;
-    int prescribing_setting = 0;
-    std::optional<int64_t> list_size;
-    std::string list_size_date;
-    std::string successor_code;
-    std::string close_date;
-  };
+  using Facts = PracticeFacts;
   struct Move {
     std::string from_code;
     std::string to_code;

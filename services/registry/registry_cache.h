@@ -29,7 +29,7 @@
 #include "absl/time/time.h"
 #include "dorset/registry/v1/registry.pb.h"
 #include "runtime/cache/cache.h"
-#include "services/registry/store.h"
+#include "services/registry/storage/store.h"
 
 namespace dorset::registry {
 

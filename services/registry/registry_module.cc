@@ -9,7 +9,7 @@
 #include "services/registry/change_hub.h"
 #include "services/registry/registry_cache.h"
 #include "services/registry/registry_service.h"
-#include "services/registry/store.h"
+#include "services/registry/storage/store.h"
 
 namespace dorset::registry {
 
@@ -25,7 +25,7 @@ absl::Status RegistryModule::Init(const runtime::ServiceEnv& env) {
     return absl::FailedPreconditionError(
         absl::StrCat("data_dir: cannot create ", env.config.data_dir, ": ", error.message()));
   }
-  ASSIGN_OR_RETURN(store_, Store::Open(env.config.data_dir + "/registry.db"));
+  ASSIGN_OR_RETURN(store_, Store::Open(env.config));
   ASSIGN_OR_RETURN(runtime::PageTokenCodec tokens,
                    runtime::PageTokenCodec::ForDataDir(env.config.data_dir));
   cache_ = std::make_unique<RegistryCache>(

@@ -14,7 +14,7 @@
 #include "services/registry/change_hub.h"
 #include "services/registry/importer.h"
 #include "services/registry/registry_cache.h"
-#include "services/registry/store.h"
+#include "services/registry/storage/store.h"
 
 namespace dorset::registry {
 

@@ -1,7 +1,5 @@
 #include "services/registry/stored_text.h"
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <vector>
 
@@ -140,45 +138,6 @@ bool Repair(const Descriptor* type, std::string_view in, std::string& out, bool&
   return true;
 }
 
-// ---- SQL functions ----
-
-void RepairedMessageFn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
-  const auto* name = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
-  const Descriptor* type =
-      name == nullptr
-          ? nullptr
-          : google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(name);
-  if (type == nullptr || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
-    sqlite3_result_null(ctx);
-    return;
-  }
-  const auto* data = static_cast<const char*>(sqlite3_value_blob(argv[1]));
-  const int size = sqlite3_value_bytes(argv[1]);
-  std::optional<std::string> fixed =
-      RepairedMessageBytes(type, std::string_view(data == nullptr ? "" : data, size));
-  if (!fixed) {
-    sqlite3_result_null(ctx);
-    return;
-  }
-  sqlite3_result_blob64(ctx, fixed->data(), fixed->size(), SQLITE_TRANSIENT);
-}
-
-void RepairedTextFn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
-  if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
-    sqlite3_result_null(ctx);
-    return;
-  }
-  const auto* data = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
-  const int size = sqlite3_value_bytes(argv[0]);
-  std::optional<std::string> fixed =
-      RepairedText(std::string_view(data == nullptr ? "" : data, size));
-  if (!fixed) {
-    sqlite3_result_null(ctx);
-    return;
-  }
-  sqlite3_result_text64(ctx, fixed->data(), fixed->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-}
-
 }  // namespace
 
 absl::Status CheckRequestText(const Message& request) {
@@ -200,22 +159,6 @@ bool ParseStored(std::string_view bytes, Message& message) {
   if (message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return true;
   std::optional<std::string> fixed = RepairedMessageBytes(message.GetDescriptor(), bytes);
   return fixed.has_value() && message.ParseFromString(*fixed);
-}
-
-absl::Status RegisterRepairFunctions(sqlite3* db) {
-  int rc = sqlite3_create_function_v2(db, "dorset_repaired_message", 2,
-                                      SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
-                                      &RepairedMessageFn, nullptr, nullptr, nullptr);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_create_function_v2(db, "dorset_repaired_text", 1,
-                                    SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, &RepairedTextFn,
-                                    nullptr, nullptr, nullptr);
-  }
-  if (rc != SQLITE_OK) {
-    return absl::InternalError(
-        absl::StrCat("registering the text-repair functions: ", sqlite3_errstr(rc)));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace dorset::registry

@@ -15,8 +15,6 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 
-struct sqlite3;
-
 namespace dorset::registry {
 
 // INVALID_ARGUMENT naming the first string field (e.g. "practice.address_lines[1]") that is
@@ -34,11 +32,6 @@ std::optional<std::string> RepairedMessageBytes(const google::protobuf::Descript
 // Parses a stored message, repairing non-UTF-8 strings when the plain parse fails. False only
 // when the bytes are not a message of that type even after repair.
 bool ParseStored(std::string_view bytes, google::protobuf::Message& message);
-
-// Registers the SQL functions the text-repair migration uses on `db`:
-//   dorset_repaired_message(type_name, blob) -> repaired blob, or NULL when nothing to repair
-//   dorset_repaired_text(text)               -> repaired text, or NULL when nothing to repair
-absl::Status RegisterRepairFunctions(sqlite3* db);
 
 }  // namespace dorset::registry
 

@@ -14,7 +14,7 @@
 #include "runtime/sqlite/database.h"
 #include "runtime/testing/temp_dir.h"
 #include "services/registry/importer.h"
-#include "services/registry/store.h"
+#include "services/registry/storage/store.h"
 #include "services/registry/stored_text.h"
 #include "tests/registry/registry_test_env.h"
 
@@ -314,7 +314,7 @@ TEST(ImportLimits, AThirdConcurrentImportIsRefusedAndAShortUploadIsNotImported) 
 TEST(TextRepair, MigrationRepairsBadRowsOnOpenAndNoReadPathFails) {
   dorset::testing::TempDir dir;
   const std::string path = dir.path() + "/registry.db";
-  ASSERT_TRUE(Store::Open(path).ok());
+  ASSERT_TRUE(Store::OpenFile(path).ok());
   {
     auto db = runtime::sqlite::Database::Open(path);
     ASSERT_TRUE(db.ok()) << db.status();
@@ -333,9 +333,13 @@ TEST(TextRepair, MigrationRepairsBadRowsOnOpenAndNoReadPathFails) {
     v1::Change later;
     later.set_kind(v1::Change::LOCALITY_UPSERTED);
     later.set_resource("localities/caf");
-    // Back to the schema of version 1: undo migrations 3 (import_seen) and 4 (request_hash).
+    // Back to a pre-lane store of schema version 1 (its version in PRAGMA user_version, no
+    // schema_migrations): undo steps 3 (import_seen), 4 (request_hash) and 5 (the change
+    // counter), so that opening runs the pre-lane steps 2-4 (storage/legacy_sqlite.h) and then
+    // the lane's step 5.
     ASSERT_TRUE((*db)
                     ->Exec("DROP TABLE import_seen; ALTER TABLE request DROP COLUMN request_hash;"
+                           "DROP TABLE change_sequence; DROP TABLE schema_migrations;"
                            "PRAGMA user_version = 1;")
                     .ok());
     ASSERT_TRUE((*db)

@@ -1,13 +1,17 @@
-// The registry's SQLite store: practices (indexed columns + the Practice message), localities,
-// clusters, the practice->locality mapping, revisions, the change feed and idempotency keys.
+// The registry's storage, on the storage lane (runtime/storage, docs/storage.md) on either
+// engine, SQLite (default: <data_dir>/registry.db) or PostgreSQL: practices (indexed columns +
+// the Practice message), localities, clusters, the practice->locality mapping, revisions, the
+// change feed and idempotency keys. Domain and proto types in and out; the SQL and the engine
+// stay in this folder.
 //
-// One writer connection behind a mutex (writes are serialised, so change sequences commit in
-// order and a reader that sees sequence N has seen every sequence below it) and a pool of
-// reader connections (WAL lets them read while a write is in progress). Every write runs
-// inside Write(): one transaction, committed or rolled back whole, that records a change row
-// (AUTOINCREMENT sequence) for each resource it changes.
-#ifndef DORSET_SERVICES_REGISTRY_STORE_H_
-#define DORSET_SERVICES_REGISTRY_STORE_H_
+// Every write runs inside Write(): one transaction, committed or rolled back whole, that
+// records a change row for each resource it changes. Change sequences are gap-free and in
+// commit order on both engines (store.cc, "Change sequences"), so a reader that sees sequence
+// N has seen every sequence below it. Writes of one process are also serialised by a mutex
+// (no engine-level conflicts between them); writers in other processes are serialised by the
+// database.
+#ifndef DORSET_SERVICES_REGISTRY_STORAGE_STORE_H_
+#define DORSET_SERVICES_REGISTRY_STORAGE_STORE_H_
 
 #include <functional>
 #include <memory>
@@ -20,8 +24,14 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "dorset/registry/v1/registry.pb.h"
-#include "runtime/sqlite/database.h"
+#include "runtime/config/config.h"
 #include "services/registry/population.h"
+
+namespace dorset::runtime::storage {
+class Database;
+class Statement;
+class Transaction;
+}  // namespace dorset::runtime::storage
 
 namespace dorset::registry {
 
@@ -75,7 +85,8 @@ struct ClusterRow {
 // The write side of one transaction. Only valid inside Store::Write's callback.
 class WriteTx {
  public:
-  WriteTx(runtime::sqlite::Database& db, std::string source, std::string actor);
+  WriteTx(runtime::storage::Transaction& tx, std::string source, std::string actor);
+  ~WriteTx();
 
   absl::StatusOr<std::optional<v1::Practice>> LoadPractice(const std::string& code);
   // Stores `practice` (name, revision, etag, create/update time are set here), a revision and
@@ -132,15 +143,19 @@ class WriteTx {
   int64_t now_micros() const { return now_micros_; }
 
  private:
-  absl::StatusOr<runtime::sqlite::Statement*> Cached(int slot, std::string_view sql);
+  friend class Store;
+  absl::StatusOr<runtime::storage::Statement*> Cached(int slot, std::string_view sql);
   absl::StatusOr<int64_t> AppendChange(v1::Change change, const std::string& resource);
+  // Writes the change counter back (the last sequence this transaction used), before commit.
+  absl::Status FinishSequences();
   void Record(CommittedChange change);
 
-  runtime::sqlite::Database& db_;
+  runtime::storage::Transaction& tx_;
   const std::string source_;
   const std::string actor_;
   const int64_t now_micros_;
-  std::vector<std::optional<runtime::sqlite::Statement>> statements_;
+  std::vector<std::unique_ptr<runtime::storage::Statement>> statements_;
+  int64_t next_sequence_ = 0;  // 0 until the first change takes the counter
   std::vector<CommittedChange> changes_;
   int64_t change_count_ = 0;
   int64_t first_sequence_ = 0;
@@ -150,9 +165,20 @@ class WriteTx {
 
 class Store {
  public:
-  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
+  // From a server's settings: `database` (empty: SQLite at <data_dir>/registry.db),
+  // `database_password_file`. A registry.db of an earlier release is brought over first
+  // (legacy_sqlite.h, then runtime/storage's AdoptUserVersion).
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const runtime::ServerConfig& config);
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& database,
+                                                     const std::string& data_dir,
+                                                     const std::string& password = "");
+  // A SQLite file at `path` (tests and tools).
+  static absl::StatusOr<std::unique_ptr<Store>> OpenFile(const std::string& path);
+  ~Store();
 
   // Runs `fn` in one write transaction; commits when it returns OK. Returns what changed.
+  // `fn` may run more than once (the database retries a transaction that lost a race with
+  // another process): it must start from scratch each time.
   absl::StatusOr<std::vector<CommittedChange>> Write(
       const std::string& source, const std::string& actor,
       const std::function<absl::Status(WriteTx&)>& fn);
@@ -176,29 +202,21 @@ class Store {
   absl::StatusOr<v1::AreaSummary> Summary(const std::string& commissioner, bool* found);
   absl::StatusOr<std::vector<v1::Change>> ChangesAfter(int64_t after, int limit);
   absl::StatusOr<int64_t> LatestSequence();
+  // The database's health for readiness: OK while it answers, UNAVAILABLE while it is away.
   absl::Status Check();
-  const std::string& path() const { return path_; }
+  // Where the store is, without secrets.
+  std::string Describe() const;
+  // The service's local data directory (scratch files such as an import's spool go there).
+  const std::string& data_dir() const { return data_dir_; }
 
  private:
-  explicit Store(std::string path, std::unique_ptr<runtime::sqlite::Database> writer)
-      : path_(std::move(path)), writer_(std::move(writer)) {}
+  Store(std::unique_ptr<runtime::storage::Database> db, std::string data_dir);
 
-  // A reader connection leased from the pool.
-  class Reader;
-  absl::StatusOr<Reader> LeaseReader();
-  void ReturnReader(std::unique_ptr<runtime::sqlite::Database> db);
-
-  absl::StatusOr<std::vector<v1::Locality>> LocalitiesOn(runtime::sqlite::Database& db,
-                                                         const std::string& cluster_id,
-                                                         const Populations& populations);
-  absl::StatusOr<std::vector<v1::Cluster>> ClustersOn(runtime::sqlite::Database& db,
-                                                      const Populations& populations);
-
-  const std::string path_;
+  std::unique_ptr<runtime::storage::Database> db_;
+  const std::string data_dir_;
+  // One writer at a time in this process: the change counter is then never contended by this
+  // process's own writes (no retries between them).
   absl::Mutex write_mu_;
-  std::unique_ptr<runtime::sqlite::Database> writer_ ABSL_GUARDED_BY(write_mu_);
-  absl::Mutex pool_mu_;
-  std::vector<std::unique_ptr<runtime::sqlite::Database>> idle_readers_ ABSL_GUARDED_BY(pool_mu_);
 };
 
 // The etag of a stored revision.
@@ -206,4 +224,4 @@ std::string EtagFor(int64_t revision);
 
 }  // namespace dorset::registry
 
-#endif  // DORSET_SERVICES_REGISTRY_STORE_H_
+#endif  // DORSET_SERVICES_REGISTRY_STORAGE_STORE_H_

@@ -1,21 +1,28 @@
-#include "services/registry/store.h"
+#include "services/registry/storage/store.h"
 
+#include <filesystem>
 #include <map>
 #include <utility>
 #include <variant>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
+#include "registry_migrations.h"
 #include "runtime/api/request_id.h"
 #include "runtime/base/string_view.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/database.h"
 #include "runtime/storage/etag.h"
+#include "runtime/storage/open.h"
+#include "runtime/storage/sqlite/user_version.h"
 #include "services/registry/closure_policy.h"
+#include "services/registry/storage/legacy_sqlite.h"
 #include "services/registry/stored_text.h"
 #include "services/registry/text.h"
 #include "services/registry/validation.h"
@@ -24,126 +31,10 @@ namespace dorset::registry {
 namespace {
 
 using google::protobuf::util::TimeUtil;
-using runtime::sqlite::Database;
-using runtime::sqlite::Migration;
-using runtime::sqlite::Statement;
-using runtime::sqlite::Transaction;
-
-constexpr Migration kMigrations[] = {
-    {1, R"sql(
-CREATE TABLE cluster (
-  id TEXT PRIMARY KEY,
-  display_name TEXT NOT NULL,
-  create_time INTEGER NOT NULL,
-  update_time INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE locality (
-  id TEXT PRIMARY KEY,
-  display_name TEXT NOT NULL,
-  cluster_id TEXT NOT NULL REFERENCES cluster(id),
-  create_time INTEGER NOT NULL,
-  update_time INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX locality_by_cluster ON locality(cluster_id, id);
--- The imported practice -> locality mapping; kept apart from practices so a mapping can be
--- loaded before the practices it names.
-CREATE TABLE locality_assignment (
-  ods_code TEXT PRIMARY KEY,
-  locality_id TEXT NOT NULL REFERENCES locality(id)
-) WITHOUT ROWID;
--- Indexed columns for filters and ordering; `data` is the whole Practice message.
-CREATE TABLE practice (
-  ods_code TEXT PRIMARY KEY,
-  display_name TEXT NOT NULL,
-  postcode_key TEXT NOT NULL,
-  status INTEGER NOT NULL,
-  prescribing_setting INTEGER NOT NULL,
-  commissioner TEXT NOT NULL,
-  locality_id TEXT REFERENCES locality(id),
-  list_size INTEGER,
-  update_time INTEGER NOT NULL,
-  revision INTEGER NOT NULL,
-  data BLOB NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX practice_by_locality ON practice(locality_id, ods_code);
-CREATE INDEX practice_by_status ON practice(status, ods_code);
-CREATE INDEX practice_by_commissioner ON practice(commissioner, ods_code);
-CREATE INDEX practice_by_name ON practice(display_name, ods_code);
-CREATE INDEX practice_by_postcode ON practice(postcode_key, ods_code);
-CREATE INDEX practice_by_setting ON practice(prescribing_setting, ods_code);
-CREATE INDEX practice_by_update ON practice(update_time, ods_code);
--- The change feed. AUTOINCREMENT: sequences are never reused, even after a rollback of the
--- newest rows. `payload` is a Change message (sequence filled in when read).
-CREATE TABLE change (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  kind INTEGER NOT NULL,
-  resource TEXT NOT NULL,
-  commit_time INTEGER NOT NULL,
-  source TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  payload BLOB NOT NULL
-);
-CREATE TABLE practice_revision (
-  ods_code TEXT NOT NULL,
-  revision INTEGER NOT NULL,
-  seq INTEGER NOT NULL REFERENCES change(seq),
-  PRIMARY KEY (ods_code, revision)
-) WITHOUT ROWID;
--- Idempotency keys of mutations: a retried request_id gets the first response.
-CREATE TABLE request (
-  request_id TEXT PRIMARY KEY,
-  method TEXT NOT NULL,
-  response BLOB NOT NULL,
-  create_time INTEGER NOT NULL
-) WITHOUT ROWID;
-)sql"},
-    // Text written before the registry checked it (a Latin-1 epraccur or localities file) is
-    // repaired in place, never skipped: non-UTF-8 strings are decoded as Windows-1252 and
-    // control characters become spaces, in the indexed columns and inside the stored
-    // messages alike, so every row (and every change-feed entry) reads again. The functions
-    // are registered by Store::Open (stored_text.h).
-    {2, R"sql(
-UPDATE practice SET data = dorset_repaired_message('dorset.registry.v1.Practice', data)
-  WHERE dorset_repaired_message('dorset.registry.v1.Practice', data) IS NOT NULL;
-UPDATE practice SET display_name = dorset_repaired_text(display_name)
-  WHERE dorset_repaired_text(display_name) IS NOT NULL;
-UPDATE practice SET commissioner = dorset_repaired_text(commissioner)
-  WHERE dorset_repaired_text(commissioner) IS NOT NULL;
-UPDATE locality SET display_name = dorset_repaired_text(display_name)
-  WHERE dorset_repaired_text(display_name) IS NOT NULL;
-UPDATE cluster SET display_name = dorset_repaired_text(display_name)
-  WHERE dorset_repaired_text(display_name) IS NOT NULL;
-UPDATE change SET payload = dorset_repaired_message('dorset.registry.v1.Change', payload)
-  WHERE dorset_repaired_message('dorset.registry.v1.Change', payload) IS NOT NULL;
-UPDATE change SET resource = dorset_repaired_text(resource)
-  WHERE dorset_repaired_text(resource) IS NOT NULL;
-UPDATE change SET actor = dorset_repaired_text(actor) WHERE dorset_repaired_text(actor) IS NOT NULL;
-UPDATE request SET response = dorset_repaired_message(
-    CASE method WHEN 'ImportFile' THEN 'dorset.registry.v1.ImportReport'
-                WHEN 'CreatePractice' THEN 'dorset.registry.v1.Practice'
-                WHEN 'UpdatePractice' THEN 'dorset.registry.v1.Practice'
-                WHEN 'ClosePractice' THEN 'dorset.registry.v1.Practice' END, response)
-  WHERE dorset_repaired_message(
-    CASE method WHEN 'ImportFile' THEN 'dorset.registry.v1.ImportReport'
-                WHEN 'CreatePractice' THEN 'dorset.registry.v1.Practice'
-                WHEN 'UpdatePractice' THEN 'dorset.registry.v1.Practice'
-                WHEN 'ClosePractice' THEN 'dorset.registry.v1.Practice' END, response) IS NOT NULL;
-)sql"},
-    // An import's scratch table (WriteTx::SeeOnce): empty outside an import's transaction.
-    {3, R"sql(
-CREATE TABLE import_seen (
-  key TEXT PRIMARY KEY,
-  line INTEGER NOT NULL,
-  value TEXT NOT NULL
-) WITHOUT ROWID;
-)sql"},
-    // A request_id remembers which request it was for (runtime/api/request_id.h), so the same
-    // id with different content is refused instead of answered with the first result. Rows
-    // written before keep '' (compared as "unknown": answered as a retry, as they were).
-    {4, R"sql(
-ALTER TABLE request ADD COLUMN request_hash TEXT NOT NULL DEFAULT '';
-)sql"},
-};
+using runtime::storage::Database;
+using runtime::storage::Engine;
+using runtime::storage::Statement;
+using runtime::storage::Transaction;
 
 google::protobuf::Timestamp FromMicros(int64_t micros) {
   return TimeUtil::MicrosecondsToTimestamp(micros);
@@ -235,21 +126,23 @@ std::string EtagFor(int64_t revision) { return runtime::storage::Etag(revision);
 
 // ---- WriteTx ----
 
-WriteTx::WriteTx(Database& db, std::string source, std::string actor)
-    : db_(db),
+WriteTx::WriteTx(Transaction& tx, std::string source, std::string actor)
+    : tx_(tx),
       source_(std::move(source)),
       actor_(std::move(actor)),
       now_micros_(absl::ToUnixMicros(absl::Now())),
       statements_(kSlotCount) {}
 
+WriteTx::~WriteTx() = default;
+
 absl::StatusOr<Statement*> WriteTx::Cached(int slot, std::string_view sql) {
-  if (!statements_[slot].has_value()) {
-    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(sql));
-    statements_[slot].emplace(std::move(stmt));
+  if (statements_[slot] == nullptr) {
+    ASSIGN_OR_RETURN(Statement stmt, tx_.Prepare(sql));
+    statements_[slot] = std::make_unique<Statement>(std::move(stmt));
   } else {
     statements_[slot]->Reset();
   }
-  return &*statements_[slot];
+  return statements_[slot].get();
 }
 
 absl::StatusOr<std::optional<v1::Practice>> WriteTx::LoadPractice(const std::string& code) {
@@ -265,23 +158,62 @@ absl::StatusOr<std::optional<v1::Practice>> WriteTx::LoadPractice(const std::str
   return practice;
 }
 
+// ---- Change sequences ----
+//
+// The change feed promises (docs/registry.md) sequences without gaps, in commit order: a
+// reader that has seen N has seen everything below N, which is what WatchChanges and the next
+// issue's replicas resume by. AUTOINCREMENT or a PostgreSQL sequence would not do: a sequence
+// hands out numbers at insert time, so two transactions on PostgreSQL can commit out of order
+// (7 visible before 6), and a rolled-back transaction leaves a gap.
+//
+// So the numbers come from one counter row, change_sequence.last_seq. A transaction's first
+// change reads it with an UPDATE (which on PostgreSQL takes the row's lock and holds it until
+// COMMIT or ROLLBACK; on SQLite the transaction already holds the database's one write lock),
+// numbers its changes on from it, and writes the last one back before it commits. Why this is
+// sound on PostgreSQL (SERIALIZABLE): a second transaction that reaches the counter while the
+// first holds it waits for the lock; when the first commits, the second fails with a
+// serialization failure (40001) and the lane runs it again from the start (database.h), now
+// reading the first one's last number. When the first rolls back, its numbers were never
+// written, so they are handed out again: no gap. Hence sequences are handed out in the order
+// the transactions commit: commit(N-1) happens before transaction N can read the counter, so any
+// snapshot that sees N sees N-1. Writers of one process also queue on Store::write_mu_, so
+// they never conflict with each other; the counter is what makes several processes (replicas)
+// safe.
 absl::StatusOr<int64_t> WriteTx::AppendChange(v1::Change change, const std::string& resource) {
+  if (next_sequence_ == 0) {
+    ASSIGN_OR_RETURN(Statement take,
+                     tx_.Prepare("UPDATE change_sequence SET last_seq = last_seq WHERE id = 1 "
+                                 "RETURNING last_seq"));
+    ASSIGN_OR_RETURN(bool row, take.Step());
+    if (!row) return runtime::Internal("the change counter row is missing");
+    next_sequence_ = take.Int(0) + 1;
+  }
+  const int64_t seq = next_sequence_++;
   change.set_resource(resource);
   change.set_source(source_);
   *change.mutable_commit_time() = FromMicros(now_micros_);
   ASSIGN_OR_RETURN(
       Statement * stmt,
       Cached(kInsertChange,
-             "INSERT INTO change (kind, resource, commit_time, source, actor, payload) "
-             "VALUES (?, ?, ?, ?, ?, ?)"));
-  stmt->Bind(1, static_cast<int64_t>(change.kind()))
-      .Bind(2, resource)
-      .Bind(3, now_micros_)
-      .Bind(4, source_)
-      .Bind(5, actor_)
-      .BindBlob(6, change.SerializeAsString());
+             "INSERT INTO change (seq, kind, resource, commit_time, source, actor, payload) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  stmt->Bind(1, seq)
+      .Bind(2, static_cast<int64_t>(change.kind()))
+      .Bind(3, resource)
+      .Bind(4, now_micros_)
+      .Bind(5, source_)
+      .Bind(6, actor_)
+      .BindBlob(7, change.SerializeAsString());
   RETURN_IF_ERROR(stmt->Run());
-  return db_.LastInsertRowId();
+  return seq;
+}
+
+absl::Status WriteTx::FinishSequences() {
+  if (next_sequence_ == 0) return absl::OkStatus();  // no change: the counter was not touched
+  ASSIGN_OR_RETURN(Statement stmt,
+                   tx_.Prepare("UPDATE change_sequence SET last_seq = ? WHERE id = 1"));
+  stmt.Bind(1, next_sequence_ - 1);
+  return stmt.Run();
 }
 
 absl::Status WriteTx::SavePractice(v1::Practice& practice, const v1::Practice* previous,
@@ -306,9 +238,16 @@ absl::Status WriteTx::SavePractice(v1::Practice& practice, const v1::Practice* p
 
   ASSIGN_OR_RETURN(Statement * upsert,
                    Cached(kUpsertPractice,
-                          "INSERT OR REPLACE INTO practice (ods_code, display_name, postcode_key, "
-                          "status, prescribing_setting, commissioner, locality_id, list_size, "
-                          "update_time, revision, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                          "INSERT INTO practice (ods_code, display_name, postcode_key, status, "
+                          "prescribing_setting, commissioner, locality_id, list_size, "
+                          "update_time, revision, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                          "ON CONFLICT (ods_code) DO UPDATE SET display_name = "
+                          "excluded.display_name, postcode_key = excluded.postcode_key, status = "
+                          "excluded.status, prescribing_setting = excluded.prescribing_setting, "
+                          "commissioner = excluded.commissioner, locality_id = "
+                          "excluded.locality_id, list_size = excluded.list_size, update_time = "
+                          "excluded.update_time, revision = excluded.revision, data = "
+                          "excluded.data"));
   upsert->Bind(1, practice.ods_code())
       .Bind(2, practice.display_name())
       .Bind(3, PostcodeKey(practice.postcode()))
@@ -359,17 +298,17 @@ std::vector<std::string> WriteTx::unlisted_commissioners() const {
   return {unlisted_commissioners_.begin(), unlisted_commissioners_.end()};
 }
 
-absl::Status WriteTx::ResetSeen() { return db_.Exec("DELETE FROM import_seen"); }
+absl::Status WriteTx::ResetSeen() { return tx_.Exec("DELETE FROM import_seen"); }
 
 absl::StatusOr<std::optional<WriteTx::Seen>> WriteTx::SeeOnce(const std::string& key, int line,
                                                               const std::string& value) {
   // Insert first: the common case (a key not seen before) costs one statement.
   ASSIGN_OR_RETURN(Statement * mark, Cached(kMarkSeen,
-                                            "INSERT OR IGNORE INTO import_seen (key, line, value) "
-                                            "VALUES (?, ?, ?)"));
+                                            "INSERT INTO import_seen (key, line, value) "
+                                            "VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING"));
   mark->Bind(1, key).Bind(2, static_cast<int64_t>(line)).Bind(3, value);
   RETURN_IF_ERROR(mark->Run());
-  if (db_.Changes() == 1) return std::nullopt;
+  if (mark->Changes() == 1) return std::nullopt;
   ASSIGN_OR_RETURN(Statement * find,
                    Cached(kSeeOnce, "SELECT line, value FROM import_seen WHERE key = ?"));
   find->Bind(1, key);
@@ -396,7 +335,7 @@ absl::StatusOr<std::optional<std::string>> WriteTx::SetAssignment(const std::str
       Statement * stmt,
       Cached(kUpsertAssignment,
              "INSERT INTO locality_assignment (ods_code, locality_id) VALUES (?, ?) "
-             "ON CONFLICT(ods_code) DO UPDATE SET locality_id = excluded.locality_id"));
+             "ON CONFLICT (ods_code) DO UPDATE SET locality_id = excluded.locality_id"));
   stmt->Bind(1, code).Bind(2, locality_id);
   RETURN_IF_ERROR(stmt->Run());
   return previous;
@@ -404,7 +343,7 @@ absl::StatusOr<std::optional<std::string>> WriteTx::SetAssignment(const std::str
 
 absl::StatusOr<std::optional<LocalityRow>> WriteTx::LoadLocality(const std::string& id) {
   ASSIGN_OR_RETURN(Statement stmt,
-                   db_.Prepare("SELECT id, display_name, cluster_id FROM locality WHERE id = ?"));
+                   tx_.Prepare("SELECT id, display_name, cluster_id FROM locality WHERE id = ?"));
   stmt.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::nullopt;
@@ -413,10 +352,12 @@ absl::StatusOr<std::optional<LocalityRow>> WriteTx::LoadLocality(const std::stri
 
 absl::Status WriteTx::SaveLocality(const LocalityRow& row, bool is_new) {
   ASSIGN_OR_RETURN(Statement stmt,
-                   db_.Prepare("INSERT INTO locality (id, display_name, cluster_id, create_time, "
-                               "update_time) VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(id) DO "
-                               "UPDATE SET display_name = ?2, cluster_id = ?3, update_time = ?4"));
+                   tx_.Prepare("INSERT INTO locality (id, display_name, cluster_id, create_time, "
+                               "update_time) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                               "display_name = excluded.display_name, cluster_id = "
+                               "excluded.cluster_id, update_time = excluded.update_time"));
   stmt.Bind(1, row.id).Bind(2, row.display_name).Bind(3, row.cluster_id).Bind(4, now_micros_);
+  stmt.Bind(5, now_micros_);
   RETURN_IF_ERROR(stmt.Run());
   v1::Change change;
   change.set_kind(v1::Change::LOCALITY_UPSERTED);
@@ -432,7 +373,7 @@ absl::Status WriteTx::SaveLocality(const LocalityRow& row, bool is_new) {
 
 absl::StatusOr<std::optional<ClusterRow>> WriteTx::LoadCluster(const std::string& id) {
   ASSIGN_OR_RETURN(Statement stmt,
-                   db_.Prepare("SELECT id, display_name FROM cluster WHERE id = ?"));
+                   tx_.Prepare("SELECT id, display_name FROM cluster WHERE id = ?"));
   stmt.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::nullopt;
@@ -441,10 +382,11 @@ absl::StatusOr<std::optional<ClusterRow>> WriteTx::LoadCluster(const std::string
 
 absl::Status WriteTx::SaveCluster(const ClusterRow& row, bool is_new) {
   ASSIGN_OR_RETURN(Statement stmt,
-                   db_.Prepare("INSERT INTO cluster (id, display_name, create_time, update_time) "
-                               "VALUES (?1, ?2, ?3, ?3) ON CONFLICT(id) DO UPDATE SET "
-                               "display_name = ?2, update_time = ?3"));
-  stmt.Bind(1, row.id).Bind(2, row.display_name).Bind(3, now_micros_);
+                   tx_.Prepare("INSERT INTO cluster (id, display_name, create_time, update_time) "
+                               "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                               "display_name = excluded.display_name, update_time = "
+                               "excluded.update_time"));
+  stmt.Bind(1, row.id).Bind(2, row.display_name).Bind(3, now_micros_).Bind(4, now_micros_);
   RETURN_IF_ERROR(stmt.Run());
   v1::Change change;
   change.set_kind(v1::Change::CLUSTER_UPSERTED);
@@ -460,7 +402,7 @@ absl::Status WriteTx::SaveCluster(const ClusterRow& row, bool is_new) {
 absl::StatusOr<std::optional<std::string>> WriteTx::FindRequest(const std::string& request_id,
                                                                 const std::string& method,
                                                                 const std::string& request_hash) {
-  ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("SELECT method, request_hash, response FROM request "
+  ASSIGN_OR_RETURN(Statement stmt, tx_.Prepare("SELECT method, request_hash, response FROM request "
                                                "WHERE request_id = ?"));
   stmt.Bind(1, request_id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -474,7 +416,7 @@ absl::StatusOr<std::optional<std::string>> WriteTx::FindRequest(const std::strin
 absl::Status WriteTx::SaveRequest(const std::string& request_id, const std::string& method,
                                   const std::string& request_hash, const std::string& response) {
   ASSIGN_OR_RETURN(Statement stmt,
-                   db_.Prepare("INSERT INTO request (request_id, method, response, "
+                   tx_.Prepare("INSERT INTO request (request_id, method, response, "
                                "create_time, request_hash) VALUES (?, ?, ?, ?, ?)"));
   stmt.Bind(1, request_id).Bind(2, method).BindBlob(3, response).Bind(4, now_micros_);
   stmt.Bind(5, request_hash);
@@ -487,19 +429,19 @@ absl::StatusOr<std::vector<v1::ImportReport::Mismatch>> WriteTx::Mismatches(
   *total = 0;
   {
     ASSIGN_OR_RETURN(Statement any,
-                     db_.Prepare("SELECT 1 FROM practice WHERE list_size IS NOT NULL AND "
-                                 "(?1 = '' OR commissioner = ?1) LIMIT 1"));
-    any.Bind(1, commissioner);
+                     tx_.Prepare("SELECT 1 FROM practice WHERE list_size IS NOT NULL AND "
+                                 "(? = '' OR commissioner = ?) LIMIT 1"));
+    any.Bind(1, commissioner).Bind(2, commissioner);
     ASSIGN_OR_RETURN(bool has_list_sizes, any.Step());
     if (!has_list_sizes) return mismatches;
   }
   ASSIGN_OR_RETURN(
       Statement stmt,
-      db_.Prepare("SELECT ods_code, status, prescribing_setting, list_size IS NOT NULL FROM "
-                  "practice WHERE (?1 = '' OR commissioner = ?1) AND "
+      tx_.Prepare("SELECT ods_code, status, prescribing_setting, CASE WHEN list_size IS NOT NULL "
+                  "THEN 1 ELSE 0 END FROM practice WHERE (? = '' OR commissioner = ?) AND "
                   "((status != 1 AND list_size IS NOT NULL) OR (status = 1 AND list_size IS NULL))"
                   " ORDER BY ods_code"));
-  stmt.Bind(1, commissioner);
+  stmt.Bind(1, commissioner).Bind(2, commissioner);
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;
@@ -516,93 +458,75 @@ absl::StatusOr<std::vector<v1::ImportReport::Mismatch>> WriteTx::Mismatches(
 
 // ---- Store ----
 
-class Store::Reader {
- public:
-  Reader(Store* store, std::unique_ptr<Database> db) : store_(store), db_(std::move(db)) {}
-  Reader(Reader&& other) noexcept : store_(other.store_), db_(std::move(other.db_)) {}
-  Reader& operator=(Reader&&) = delete;
-  ~Reader() {
-    if (db_ != nullptr) store_->ReturnReader(std::move(db_));
+Store::Store(std::unique_ptr<Database> db, std::string data_dir)
+    : db_(std::move(db)), data_dir_(std::move(data_dir)) {}
+Store::~Store() = default;
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const runtime::ServerConfig& config) {
+  std::string password;
+  if (!config.database_password_file.empty()) {
+    ASSIGN_OR_RETURN(password, runtime::storage::ReadPasswordFile(config.database_password_file));
   }
-  Database& db() { return *db_; }
-
- private:
-  Store* store_;
-  std::unique_ptr<Database> db_;
-};
-
-// A read transaction: every query inside sees the same snapshot.
-class ReadSnapshot {
- public:
-  static absl::StatusOr<ReadSnapshot> Begin(Database& db) {
-    RETURN_IF_ERROR(db.Exec("BEGIN"));
-    return ReadSnapshot(&db);
-  }
-  ReadSnapshot(ReadSnapshot&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
-  ~ReadSnapshot() {
-    if (db_ != nullptr) (void)db_->Exec("COMMIT");
-  }
-
- private:
-  explicit ReadSnapshot(Database* db) : db_(db) {}
-  Database* db_;
-};
-
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Database> writer, Database::Open(path));
-  RETURN_IF_ERROR(RegisterRepairFunctions(writer->handle()));
-  RETURN_IF_ERROR(writer->Migrate(kMigrations));
-  return std::unique_ptr<Store>(new Store(path, std::move(writer)));
+  return Open(config.database, config.data_dir, password);
 }
 
-absl::StatusOr<Store::Reader> Store::LeaseReader() {
-  {
-    absl::MutexLock lock(&pool_mu_);
-    if (!idle_readers_.empty()) {
-      std::unique_ptr<Database> db = std::move(idle_readers_.back());
-      idle_readers_.pop_back();
-      return Reader(this, std::move(db));
-    }
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& database,
+                                                   const std::string& data_dir,
+                                                   const std::string& password) {
+  namespace storage = runtime::storage;
+  ASSIGN_OR_RETURN(storage::DatabaseUrl url,
+                   storage::ParseDatabaseUrl(database, data_dir, "registry"));
+  if (url.kind == storage::DatabaseUrl::Kind::kSqlite) {
+    // A registry.db of an earlier release: its own steps up to 4 (with the text repair), then
+    // its PRAGMA user_version carried over as lane steps.
+    RETURN_IF_ERROR(UpgradePreLaneStore(url.sqlite_path));
+    RETURN_IF_ERROR(storage::AdoptUserVersion(
+        url.sqlite_path, migrations::RegistryMigrations(storage::Engine::kSqlite)));
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(path_));
-  return Reader(this, std::move(db));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<Database> db,
+      storage::OpenDatabase(url, {.password = password}, migrations::RegistryMigrations));
+  std::string dir = data_dir;
+  if (dir.empty() && url.kind == storage::DatabaseUrl::Kind::kSqlite) {
+    dir = std::filesystem::path(url.sqlite_path).parent_path().string();
+  }
+  return std::unique_ptr<Store>(new Store(std::move(db), dir.empty() ? "." : dir));
 }
 
-void Store::ReturnReader(std::unique_ptr<Database> db) {
-  absl::MutexLock lock(&pool_mu_);
-  if (idle_readers_.size() < 16) idle_readers_.push_back(std::move(db));
+absl::StatusOr<std::unique_ptr<Store>> Store::OpenFile(const std::string& path) {
+  return Open(absl::StrCat("sqlite://", path), "", "");
 }
 
 absl::StatusOr<std::vector<CommittedChange>> Store::Write(
     const std::string& source, const std::string& actor,
     const std::function<absl::Status(WriteTx&)>& fn) {
   absl::MutexLock lock(&write_mu_);
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*writer_));
   std::vector<CommittedChange> changes;
-  {
-    WriteTx write(*writer_, source, actor);
+  RETURN_IF_ERROR(db_->Write([&](Transaction& tx) -> absl::Status {
+    WriteTx write(tx, source, actor);  // afresh on every attempt
     RETURN_IF_ERROR(fn(write));
+    RETURN_IF_ERROR(write.FinishSequences());
     changes = write.changes();
-  }  // statements finalised before COMMIT
-  RETURN_IF_ERROR(tx.Commit());
+    return absl::OkStatus();
+  }));
   return changes;
 }
 
-absl::Status Store::Check() {
-  ASSIGN_OR_RETURN(Reader reader, LeaseReader());
-  ASSIGN_OR_RETURN(Statement stmt, reader.db().Prepare("SELECT COUNT(*) FROM cluster"));
-  return stmt.Step().status();
-}
+absl::Status Store::Check() { return db_->Health(); }
+
+std::string Store::Describe() const { return db_->Describe(); }
 
 absl::StatusOr<std::optional<v1::Practice>> Store::GetPractice(const std::string& code) {
-  ASSIGN_OR_RETURN(Reader reader, LeaseReader());
-  ASSIGN_OR_RETURN(Statement stmt,
-                   reader.db().Prepare(absl::StrCat("SELECT data, ", kPracticeColumns,
-                                                    " FROM practice WHERE ods_code = ?")));
-  stmt.Bind(1, code);
-  ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return std::nullopt;
-  return ReadPracticeRow(stmt, 0);
+  std::optional<v1::Practice> practice;
+  RETURN_IF_ERROR(db_->Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(absl::StrCat("SELECT data, ", kPracticeColumns,
+                                                             " FROM practice WHERE ods_code = ?")));
+    stmt.Bind(1, code);
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row) practice = ReadPracticeRow(stmt, 0);
+    return absl::OkStatus();
+  }));
+  return practice;
 }
 
 namespace {
@@ -632,13 +556,14 @@ QuerySql BuildQuery(const PracticeQuery& q) {
     for (int s : q.statuses) sql.binds.emplace_back(static_cast<int64_t>(s));
   }
   if (!q.name_contains.empty()) {
+    // Case-insensitive (ASCII) on both engines: SQLite's LIKE is, PostgreSQL's is not.
     std::string pattern = "%";
     for (char c : q.name_contains) {
       if (c == '%' || c == '_' || c == '\\') pattern.push_back('\\');
-      pattern.push_back(c);
+      pattern.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
     }
     pattern.push_back('%');
-    conditions.push_back("display_name LIKE ? ESCAPE '\\'");
+    conditions.push_back("LOWER(display_name) LIKE ? ESCAPE '\\'");
     sql.binds.emplace_back(pattern);
   }
   if (!q.postcode_prefix_key.empty()) {
@@ -655,7 +580,7 @@ QuerySql BuildQuery(const PracticeQuery& q) {
     conditions.push_back("commissioner = ?");
     sql.binds.emplace_back(q.commissioner);
   }
-  sql.where = conditions.empty() ? "1" : absl::StrJoin(conditions, " AND ");
+  sql.where = conditions.empty() ? "1 = 1" : absl::StrJoin(conditions, " AND ");
   switch (q.order) {
     case PracticeQuery::Order::kOdsCode:
       sql.sort = "ods_code";
@@ -725,82 +650,123 @@ absl::StatusOr<PracticePage> Store::ListPractices(const PracticeQuery& query,
                          sql.where, keyset, " ORDER BY ", sql.sort, " ", dir, ", ods_code ", dir,
                          " LIMIT ?");
 
-  ASSIGN_OR_RETURN(Reader reader, LeaseReader());
-  ASSIGN_OR_RETURN(ReadSnapshot snapshot, ReadSnapshot::Begin(reader.db()));
   PracticePage page;
-  {
-    ASSIGN_OR_RETURN(Statement stmt, reader.db().Prepare(select));
-    BindAll(stmt, binds);
-    stmt.Bind(static_cast<int>(binds.size()) + 1, static_cast<int64_t>(limit + 1));
-    PracticeCursor cursor;
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, stmt.Step());
-      if (!row) break;
-      if (static_cast<int>(page.practices.size()) == limit) {
-        page.last = cursor;  // there is at least one more row
-        break;
+  RETURN_IF_ERROR(db_->Read([&](Transaction& tx) -> absl::Status {
+    page = PracticePage();
+    {
+      ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(select));
+      BindAll(stmt, binds);
+      stmt.Bind(static_cast<int>(binds.size()) + 1, static_cast<int64_t>(limit + 1));
+      PracticeCursor cursor;
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, stmt.Step());
+        if (!row) break;
+        if (static_cast<int>(page.practices.size()) == limit) {
+          page.last = cursor;  // there is at least one more row
+          break;
+        }
+        v1::Practice practice = ReadPracticeRow(stmt, 1);
+        cursor.ods_code = stmt.Text(2);  // the stored key, exactly as the keyset compares it
+        if (sql.sort_is_text) {
+          cursor.text = stmt.Text(0);
+        } else {
+          cursor.number = stmt.Int(0);
+        }
+        page.practices.push_back(std::move(practice));
       }
-      v1::Practice practice = ReadPracticeRow(stmt, 1);
-      cursor.ods_code = stmt.Text(2);  // the stored key, exactly as the keyset compares it
-      if (sql.sort_is_text) {
-        cursor.text = stmt.Text(0);
-      } else {
-        cursor.number = stmt.Int(0);
-      }
-      page.practices.push_back(std::move(practice));
     }
-  }
-  {
-    ASSIGN_OR_RETURN(Statement count, reader.db().Prepare(absl::StrCat(
-                                          "SELECT COUNT(*) FROM practice WHERE ", sql.where)));
+    ASSIGN_OR_RETURN(Statement count,
+                     tx.Prepare(absl::StrCat("SELECT COUNT(*) FROM practice WHERE ", sql.where)));
     BindAll(count, sql.binds);
     ASSIGN_OR_RETURN(bool row, count.Step());
     page.total_size = row ? static_cast<int>(count.Int(0)) : 0;
-  }
+    return absl::OkStatus();
+  }));
   return page;
 }
 
 absl::StatusOr<std::vector<v1::PracticeRevision>> Store::ListRevisions(const std::string& code,
                                                                        int64_t before_revision,
                                                                        int limit) {
-  ASSIGN_OR_RETURN(Reader reader, LeaseReader());
-  ASSIGN_OR_RETURN(
-      Statement stmt,
-      reader.db().Prepare("SELECT r.revision, r.seq, c.kind, c.payload, c.commit_time, c.actor "
-                          "FROM practice_revision r JOIN change c ON c.seq = r.seq "
-                          "WHERE r.ods_code = ? AND r.revision < ? ORDER BY r.revision DESC "
-                          "LIMIT ?"));
-  stmt.Bind(1, code).Bind(2, before_revision).Bind(3, static_cast<int64_t>(limit));
   std::vector<v1::PracticeRevision> revisions;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    v1::PracticeRevision& r = revisions.emplace_back();
-    r.set_revision(stmt.Int(0));
-    r.set_sequence(stmt.Int(1));
-    r.set_kind(static_cast<v1::Change::Kind>(stmt.Int(2)));
-    v1::Change change;
-    if (ParseStored(stmt.Blob(3), change)) {
-      *r.mutable_practice() = std::move(*change.mutable_practice());
-    } else {
-      runtime::log::Error("stored change unreadable; revision listed without its state",
-                          {{"sequence", stmt.Int(1)}});
+  RETURN_IF_ERROR(db_->Read([&](Transaction& tx) -> absl::Status {
+    revisions.clear();
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        tx.Prepare("SELECT r.revision, r.seq, c.kind, c.payload, c.commit_time, c.actor "
+                   "FROM practice_revision r JOIN change c ON c.seq = r.seq "
+                   "WHERE r.ods_code = ? AND r.revision < ? ORDER BY r.revision DESC "
+                   "LIMIT ?"));
+    stmt.Bind(1, code).Bind(2, before_revision).Bind(3, static_cast<int64_t>(limit));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      v1::PracticeRevision& r = revisions.emplace_back();
+      r.set_revision(stmt.Int(0));
+      r.set_sequence(stmt.Int(1));
+      r.set_kind(static_cast<v1::Change::Kind>(stmt.Int(2)));
+      v1::Change change;
+      if (ParseStored(stmt.Blob(3), change)) {
+        *r.mutable_practice() = std::move(*change.mutable_practice());
+      } else {
+        runtime::log::Error("stored change unreadable; revision listed without its state",
+                            {{"sequence", stmt.Int(1)}});
+      }
+      *r.mutable_create_time() = FromMicros(stmt.Int(4));
+      r.set_actor(TextColumn(stmt, 5));
     }
-    *r.mutable_create_time() = FromMicros(stmt.Int(4));
-    r.set_actor(TextColumn(stmt, 5));
-  }
+    return absl::OkStatus();
+  }));
   return revisions;
 }
 
-absl::StatusOr<std::vector<v1::Locality>> Store::LocalitiesOn(Database& db,
-                                                              const std::string& cluster_id,
-                                                              const Populations& populations) {
+namespace {
+
+// Reads every practice (one query) for the population figures (population.h). The message is
+// parsed only where its unindexed fields matter: list-size date (practices with a list size),
+// successor and close date (closed practices, which may be links of a successor chain).
+absl::StatusOr<Populations> LoadPopulations(Transaction& tx) {
+  std::map<std::string, PracticeFacts> practices;
   ASSIGN_OR_RETURN(Statement stmt,
-                   db.Prepare("SELECT l.id, l.display_name, l.cluster_id, "
-                              "COALESCE(SUM(p.status = 1), 0), COUNT(p.ods_code) "
+                   tx.Prepare("SELECT ods_code, status, COALESCE(locality_id, ''), commissioner, "
+                              "prescribing_setting, list_size, CASE WHEN list_size IS NOT NULL OR "
+                              "status = 2 THEN data END FROM practice"));
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    PracticeFacts& f = practices[stmt.Text(0)];
+    f.status = static_cast<v1::Practice::Status>(stmt.Int(1));
+    f.locality_id = stmt.Text(2);
+    f.commissioner = stmt.Text(3);
+    f.prescribing_setting = static_cast<int>(stmt.Int(4));
+    f.list_size = stmt.OptionalInt(5);
+    if (!stmt.IsNull(6)) {
+      v1::Practice practice;
+      if (!ParseStored(stmt.Blob(6), practice)) {
+        // Read paths never fail on one row: its list counts where it is, without a date.
+        runtime::log::Error("stored practice unreadable; population without its successor",
+                            {{"ods_code", stmt.Text(0)}});
+      }
+      f.list_size_date = practice.list_size_date();
+      if (!practice.successor().empty()) {
+        f.successor_code = practice.successor().substr(sizeof("practices/") - 1);
+      }
+      f.close_date = practice.close_date();
+    }
+  }
+  return Populations::Build(std::move(practices));
+}
+
+absl::StatusOr<std::vector<v1::Locality>> LocalitiesOn(Transaction& tx,
+                                                       const std::string& cluster_id,
+                                                       const Populations& populations) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   tx.Prepare("SELECT l.id, l.display_name, l.cluster_id, "
+                              "COALESCE(SUM(CASE WHEN p.status = 1 THEN 1 ELSE 0 END), 0), "
+                              "COUNT(p.ods_code) "
                               "FROM locality l LEFT JOIN practice p ON p.locality_id = l.id "
-                              "WHERE ?1 = '' OR l.cluster_id = ?1 GROUP BY l.id ORDER BY l.id"));
-  stmt.Bind(1, cluster_id);
+                              "WHERE ? = '' OR l.cluster_id = ? GROUP BY l.id ORDER BY l.id"));
+  stmt.Bind(1, cluster_id).Bind(2, cluster_id);
   std::vector<v1::Locality> localities;
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -821,11 +787,11 @@ absl::StatusOr<std::vector<v1::Locality>> Store::LocalitiesOn(Database& db,
   return localities;
 }
 
-absl::StatusOr<std::vector<v1::Cluster>> Store::ClustersOn(Database& db,
-                                                           const Populations& populations) {
-  ASSIGN_OR_RETURN(std::vector<v1::Locality> localities, LocalitiesOn(db, "", populations));
+absl::StatusOr<std::vector<v1::Cluster>> ClustersOn(Transaction& tx,
+                                                    const Populations& populations) {
+  ASSIGN_OR_RETURN(std::vector<v1::Locality> localities, LocalitiesOn(tx, "", populations));
   std::map<std::string, PopulationFigures> figures;
-  ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT id, display_name FROM cluster ORDER BY id"));
+  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare("SELECT id, display_name FROM cluster ORDER BY id"));
   std::vector<v1::Cluster> clusters;
   std::map<std::string, size_t> index;
   while (true) {
@@ -854,128 +820,150 @@ absl::StatusOr<std::vector<v1::Cluster>> Store::ClustersOn(Database& db,
   return clusters;
 }
 
+}  // namespace
+
 absl::StatusOr<std::vector<v1::Locality>> Store::Localities(const std::string& cluster_id) {
-  ASSIGN_OR_RETURN(Reader reader, LeaseReader());
-  ASSIGN_OR_RETURN(ReadSnapshot snapshot, ReadSnapshot::Begin(reader.db()));
-  ASSIGN_OR_RETURN(Populations populations, Populations::Load(reader.db()));
-  return LocalitiesOn(reader.db(), cluster_id, populations);
+  std::vector<v1::Locality> localities;
+  RETURN_IF_ERROR(db_->Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Populations populations, LoadPopulations(tx));
+    ASSIGN_OR_RETURN(localities, LocalitiesOn(tx, cluster_id, populations));
+    return absl::OkStatus();
+  }));
+  return localities;
 }
 
 absl::StatusOr<std::vector<v1::Cluster>> Store::Clusters() {
-  ASSIGN_OR_RETURN(Reader reader, LeaseReader());
-  ASSIGN_OR_RETURN(ReadSnapshot snapshot, ReadSnapshot::Begin(reader.db()));
-  ASSIGN_OR_RETURN(Populations populations, Populations::Load(reader.db()));
-  return ClustersOn(reader.db(), populations);
+  std::vector<v1::Cluster> clusters;
+  RETURN_IF_ERROR(db_->Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Populations populations, LoadPopulations(tx));
+    ASSIGN_OR_RETURN(clusters, ClustersOn(tx, populations));
+    return absl::OkStatus();
+  }));
+  return clusters;
 }
 
 namespace {
 absl::StatusOr<bool> Exists(Database& db, std::string_view sql, const std::string& id) {
-  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql));
-  stmt.Bind(1, id);
-  return stmt.Step();
+  bool found = false;
+  RETURN_IF_ERROR(db.Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(sql));
+    stmt.Bind(1, id);
+    ASSIGN_OR_RETURN(found, stmt.Step());
+    return absl::OkStatus();
+  }));
+  return found;
 }
 
 absl::StatusOr<std::vector<std::string>> Ids(Database& db, std::string_view sql) {
-  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql));
   std::vector<std::string> ids;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    ids.push_back(stmt.Text(0));
-  }
+  RETURN_IF_ERROR(db.Read([&](Transaction& tx) -> absl::Status {
+    ids.clear();
+    ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(sql));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      ids.push_back(stmt.Text(0));
+    }
+    return absl::OkStatus();
+  }));
   return ids;
 }
 }  // namespace
 
 absl::StatusOr<bool> Store::LocalityExists(const std::string& id) {
-  ASSIGN_OR_RETURN(Reader reader, LeaseReader());
-  return Exists(reader.db(), "SELECT 1 FROM locality WHERE id = ?", id);
+  return Exists(*db_, "SELECT 1 FROM locality WHERE id = ?", id);
 }
 
 absl::StatusOr<bool> Store::ClusterExists(const std::string& id) {
-  ASSIGN_OR_RETURN(Reader reader, LeaseReader());
-  return Exists(reader.db(), "SELECT 1 FROM cluster WHERE id = ?", id);
+  return Exists(*db_, "SELECT 1 FROM cluster WHERE id = ?", id);
 }
 
 absl::StatusOr<std::vector<std::string>> Store::LocalityIds() {
-  ASSIGN_OR_RETURN(Reader reader, LeaseReader());
-  return Ids(reader.db(), "SELECT id FROM locality ORDER BY id");
+  return Ids(*db_, "SELECT id FROM locality ORDER BY id");
 }
 
 absl::StatusOr<std::vector<std::string>> Store::ClusterIds() {
-  ASSIGN_OR_RETURN(Reader reader, LeaseReader());
-  return Ids(reader.db(), "SELECT id FROM cluster ORDER BY id");
+  return Ids(*db_, "SELECT id FROM cluster ORDER BY id");
 }
 
 absl::StatusOr<v1::AreaSummary> Store::Summary(const std::string& commissioner, bool* found) {
-  ASSIGN_OR_RETURN(Reader reader, LeaseReader());
-  Database& db = reader.db();
-  ASSIGN_OR_RETURN(ReadSnapshot snapshot, ReadSnapshot::Begin(db));
   v1::AreaSummary summary;
-  {
-    ASSIGN_OR_RETURN(Statement stmt,
-                     db.Prepare("SELECT status, COUNT(*) FROM practice WHERE commissioner = ? "
-                                "GROUP BY status ORDER BY status"));
-    stmt.Bind(1, commissioner);
-    int total = 0;
-    while (true) {
+  RETURN_IF_ERROR(db_->Read([&](Transaction& db) -> absl::Status {
+    summary.Clear();
+    {
+      ASSIGN_OR_RETURN(Statement stmt,
+                       db.Prepare("SELECT status, COUNT(*) FROM practice WHERE commissioner = ? "
+                                  "GROUP BY status ORDER BY status"));
+      stmt.Bind(1, commissioner);
+      int total = 0;
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, stmt.Step());
+        if (!row) break;
+        auto* count = summary.add_practices_by_status();
+        count->set_status(static_cast<v1::Practice::Status>(stmt.Int(0)));
+        count->set_count(static_cast<int32_t>(stmt.Int(1)));
+        total += count->count();
+      }
+      summary.set_practice_count(total);
+      *found = total > 0;
+    }
+    {
+      ASSIGN_OR_RETURN(
+          Statement stmt,
+          db.Prepare("SELECT COALESCE(SUM(CASE WHEN status = 1 AND prescribing_setting = 4 THEN 1 "
+                     "ELSE 0 END), 0), COALESCE(SUM(CASE WHEN locality_id IS NULL THEN 1 ELSE 0 "
+                     "END), 0) FROM practice WHERE commissioner = ?"));
+      stmt.Bind(1, commissioner);
       ASSIGN_OR_RETURN(bool row, stmt.Step());
-      if (!row) break;
-      auto* count = summary.add_practices_by_status();
-      count->set_status(static_cast<v1::Practice::Status>(stmt.Int(0)));
-      count->set_count(static_cast<int32_t>(stmt.Int(1)));
-      total += count->count();
+      if (row) {
+        summary.set_active_gp_practice_count(static_cast<int32_t>(stmt.Int(0)));
+        summary.set_unassigned_practice_count(static_cast<int32_t>(stmt.Int(1)));
+      }
     }
-    summary.set_practice_count(total);
-    *found = total > 0;
-  }
-  {
-    ASSIGN_OR_RETURN(
-        Statement stmt,
-        db.Prepare("SELECT COALESCE(SUM(status = 1 AND prescribing_setting = 4), 0), "
-                   "COALESCE(SUM(locality_id IS NULL), 0) FROM practice WHERE commissioner = ?"));
-    stmt.Bind(1, commissioner);
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (row) {
-      summary.set_active_gp_practice_count(static_cast<int32_t>(stmt.Int(0)));
-      summary.set_unassigned_practice_count(static_cast<int32_t>(stmt.Int(1)));
+    ASSIGN_OR_RETURN(Populations populations, LoadPopulations(db));
+    populations.FillSummary(commissioner, summary);
+    ASSIGN_OR_RETURN(std::vector<v1::Cluster> clusters, ClustersOn(db, populations));
+    for (auto& c : clusters) *summary.add_clusters() = std::move(c);
+    ASSIGN_OR_RETURN(std::vector<v1::Locality> localities, LocalitiesOn(db, "", populations));
+    for (auto& l : localities) *summary.add_localities() = std::move(l);
+    {
+      ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT COALESCE(MAX(seq), 0) FROM change"));
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      summary.set_as_of_sequence(row ? stmt.Int(0) : 0);
     }
-  }
-  ASSIGN_OR_RETURN(Populations populations, Populations::Load(db));
-  populations.FillSummary(commissioner, summary);
-  ASSIGN_OR_RETURN(std::vector<v1::Cluster> clusters, ClustersOn(db, populations));
-  for (auto& c : clusters) *summary.add_clusters() = std::move(c);
-  ASSIGN_OR_RETURN(std::vector<v1::Locality> localities, LocalitiesOn(db, "", populations));
-  for (auto& l : localities) *summary.add_localities() = std::move(l);
-  {
-    ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT COALESCE(MAX(seq), 0) FROM change"));
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    summary.set_as_of_sequence(row ? stmt.Int(0) : 0);
-  }
+    return absl::OkStatus();
+  }));
   return summary;
 }
 
 absl::StatusOr<std::vector<v1::Change>> Store::ChangesAfter(int64_t after, int limit) {
-  ASSIGN_OR_RETURN(Reader reader, LeaseReader());
-  ASSIGN_OR_RETURN(
-      Statement stmt,
-      reader.db().Prepare("SELECT seq, payload, kind, resource, commit_time, source FROM change "
-                          "WHERE seq > ? ORDER BY seq LIMIT ?"));
-  stmt.Bind(1, after).Bind(2, static_cast<int64_t>(limit));
   std::vector<v1::Change> changes;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    changes.push_back(ReadChangeRow(stmt, 0));
-  }
+  RETURN_IF_ERROR(db_->Read([&](Transaction& tx) -> absl::Status {
+    changes.clear();
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        tx.Prepare("SELECT seq, payload, kind, resource, commit_time, source FROM change "
+                   "WHERE seq > ? ORDER BY seq LIMIT ?"));
+    stmt.Bind(1, after).Bind(2, static_cast<int64_t>(limit));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      changes.push_back(ReadChangeRow(stmt, 0));
+    }
+    return absl::OkStatus();
+  }));
   return changes;
 }
 
 absl::StatusOr<int64_t> Store::LatestSequence() {
-  ASSIGN_OR_RETURN(Reader reader, LeaseReader());
-  ASSIGN_OR_RETURN(Statement stmt, reader.db().Prepare("SELECT COALESCE(MAX(seq), 0) FROM change"));
-  ASSIGN_OR_RETURN(bool row, stmt.Step());
-  return row ? stmt.Int(0) : 0;
+  int64_t latest = 0;
+  RETURN_IF_ERROR(db_->Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement stmt, tx.Prepare("SELECT COALESCE(MAX(seq), 0) FROM change"));
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    latest = row ? stmt.Int(0) : 0;
+    return absl::OkStatus();
+  }));
+  return latest;
 }
 
 }  // namespace dorset::registry
