@@ -2,8 +2,9 @@
 # Installs the Debian 12 packages the project needs, only those that are missing.
 # Used by scripts/run and scripts/test; safe to run again. Uses sudo when not root.
 #   scripts/lib/install-deps.sh           the build, test and run packages
+#   scripts/lib/install-deps.sh run       the build set without the PostgreSQL server (scripts/run on SQLite)
 #   scripts/lib/install-deps.sh images    only what scripts/test-images needs on the host (podman and friends)
-#   scripts/lib/install-deps.sh --list [images]   print the package list and exit (tests check it)
+#   scripts/lib/install-deps.sh --list [run|images]   print the package list and exit (tests check it)
 set -euo pipefail
 
 list_only=
@@ -34,8 +35,13 @@ optional=(clang libclang-rt-14-dev)
 if [ "$set_name" = images ]; then
   packages=(podman runc netavark aardvark-dns iptables catatonit debootstrap curl python3-yaml)
   optional=()
+elif [ "$set_name" = run ]; then
+  # scripts/run on SQLite (its default) needs no database server; libpq-dev still builds the services.
+  run_packages=()
+  for p in "${packages[@]}"; do [ "$p" = postgresql-15 ] || run_packages+=("$p"); done
+  packages=("${run_packages[@]}")
 elif [ "$set_name" != build ]; then
-  echo "usage: $0 [--list] [images]" >&2
+  echo "usage: $0 [--list] [run|images]" >&2
   exit 2
 fi
 if [ -n "$list_only" ]; then

@@ -11,7 +11,9 @@ DORSET_OPS_LISTEN of the ConfigMap, readiness asks for the service's own gRPC he
 moves the probes to the ops port), liveness for "" (or /livez), one replica with a data volume, a Service and a
 PodDisruptionBudget that select the pod, a configuration the server accepts (TLS or explicit plaintext), and a
 termination grace period longer than drain + shutdown grace. Also the NetworkPolicies, deploy/prometheus-rules.yaml,
-and deploy/compose (same settings as the dev ConfigMaps, same hardening, same ports and grace period).
+and deploy/compose (same settings as the dev ConfigMaps, same hardening, same ports and grace period). The
+postgres variant (overlays/postgres, compose.postgres.yaml) gets every check above plus check_database.py's: each
+service on its own database and role, passwords only from files in Secrets.
 
 Before trusting the checks, a self-test breaks copies of the rendered dev objects in known ways and requires every
 break to be caught, so a check that silently stopped checking fails the test too.
@@ -26,6 +28,9 @@ import re
 import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import check_database  # noqa: E402
 
 # ctest's SKIP_RETURN_CODE; under CI=true a skip is a failure, so a missing tool fails the run instead.
 SKIP = 1 if os.environ.get("CI") == "true" else 77
@@ -43,7 +48,7 @@ SERVICES = {
 }
 DORSET_UID = 10001
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
-TARGETS = ["base", "overlays/dev", "overlays/prod"]
+TARGETS = ["base", "overlays/dev", "overlays/prod", "overlays/postgres"]
 REQUIRED_ALERTS = {  # alert name -> a metric its expression must use
     "DorsetServiceDown": "up",
     "DorsetHighErrorRatio": "grpc_server_handled_total",
@@ -298,7 +303,7 @@ def check_services(c: Checker, target: str, docs: list[dict]) -> None:
         else:
             c.expect(plaintext != tls, f"{where}: exactly one of TLS (cert+key) or DORSET_PLAINTEXT=true")
         for key in ("DORSET_TLS_CERT", "DORSET_TLS_KEY", "DORSET_TLS_CLIENT_CA", "DORSET_TOKENS_FILE",
-                    "DORSET_REGISTRY_TLS_CA", "DORSET_SERVICE_TOKEN_FILE"):
+                    "DORSET_REGISTRY_TLS_CA", "DORSET_SERVICE_TOKEN_FILE", "DORSET_DATABASE_PASSWORD_FILE"):
             if env.get(key):
                 c.expect(under_secret_mount(env[key]), f"{where}: {key} {env[key]} is in a mounted Secret")
         if tls:
@@ -597,6 +602,11 @@ def check_rules_with_promtool(c: Checker, deploy_dir: str) -> None:
             print(out.stdout + out.stderr)
 
 
+def load_yaml(path: str) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f) or {}
+
+
 def read_env_file(path: str) -> dict[str, str]:
     env = {}
     with open(path, encoding="utf-8") as f:
@@ -682,6 +692,7 @@ def check_all(c: Checker, rendered: dict[str, list[dict]], deploy_dir: str | Non
         check_workloads(c, target, docs)
         check_services(c, target, docs)
         check_redis(c, target, docs)
+        check_database.check_k8s(c, target, docs, require_postgres=(target == "overlays/postgres"))
         if target == "overlays/prod":
             check_prod(c, docs)
     if deploy_dir:
@@ -689,6 +700,8 @@ def check_all(c: Checker, rendered: dict[str, list[dict]], deploy_dir: str | Non
         check_rules_with_promtool(c, deploy_dir)
         if "overlays/dev" in rendered:
             check_compose(c, os.path.join(deploy_dir, "compose"), rendered["overlays/dev"])
+        check_database.check_compose(c, os.path.join(deploy_dir, "compose"), rendered.get("overlays/postgres"),
+                                     load_yaml, read_env_file)
 
 
 def self_test(dev: list[dict]) -> list[str]:
@@ -786,6 +799,9 @@ def main() -> int:
     if "overlays/dev" in rendered:
         missed = self_test(rendered["overlays/dev"])
         c.expect(not missed, f"self-test: every deliberate break is caught (missed: {missed})")
+    if "overlays/postgres" in rendered:
+        missed = check_database.self_test_k8s(rendered["overlays/postgres"], Checker)
+        c.expect(not missed, f"self-test (postgres): every deliberate break is caught (missed: {missed})")
     for target, docs in rendered.items():
         kinds: dict[str, int] = {}
         for d in docs:
