@@ -41,6 +41,8 @@ absl::StatusOr<Rows> ReadTable(Transaction& tx, const CopyTable& table) {
         row[i].null = true;
       } else if (table.columns[i].type == CopyColumn::Type::kInt) {
         row[i].number = select.Int(column);
+      } else if (table.columns[i].type == CopyColumn::Type::kBlob) {
+        row[i].text = select.Blob(column);
       } else {
         row[i].text = select.Text(column);
       }
@@ -96,6 +98,8 @@ absl::Status InsertTable(Transaction& tx, const CopyTable& table, const Rows& ro
         insert.BindNull(index);
       } else if (table.columns[i].type == CopyColumn::Type::kInt) {
         insert.Bind(index, row[i].number);
+      } else if (table.columns[i].type == CopyColumn::Type::kBlob) {
+        insert.BindBlob(index, row[i].text);
       } else {
         insert.Bind(index, row[i].text);
       }

@@ -22,7 +22,7 @@
 namespace dorset::runtime::storage {
 
 struct CopyColumn {
-  enum class Type { kInt, kText };  // NULL allowed in either
+  enum class Type { kInt, kText, kBlob };  // NULL allowed in each
   std::string name;
   Type type = Type::kInt;
 };

@@ -5,7 +5,7 @@
 #include "runtime/logging/log.h"
 #include "runtime/status/status_macros.h"
 #include "services/finance/finance_service.h"
-#include "services/finance/group_commit.h"
+#include "services/finance/storage/posting_committer.h"
 #include "services/finance/storage/seed.h"
 #include "services/finance/storage/store.h"
 #include "services/registry/client/registry_client.h"
@@ -27,7 +27,7 @@ absl::Status FinanceModule::Init(const runtime::ServiceEnv& env) {
   if (!env.config.registry_target.empty()) {
     ASSIGN_OR_RETURN(registry_, registry::RegistryClient::Create(env.config, env.cache));
   }
-  ASSIGN_OR_RETURN(committer_, GroupCommitter::Start(*store_, &env.metrics));
+  committer_ = StartPostingCommitter(*store_, &env.metrics);
   service_ = std::make_unique<FinanceServiceImpl>(env.gate, *store_, std::move(codec), *committer_,
                                                   registry_.get());
   return absl::OkStatus();

@@ -10,6 +10,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "runtime/server/service_host.h"
+#include "services/finance/storage/posting_committer.h"
 
 namespace dorset::registry {
 class RegistryClient;
@@ -19,7 +20,6 @@ namespace dorset::finance {
 
 class FinanceServiceImpl;
 class FinanceStore;
-class GroupCommitter;
 
 class FinanceModule final : public runtime::ServiceModule {
  public:
@@ -33,7 +33,7 @@ class FinanceModule final : public runtime::ServiceModule {
   std::vector<std::string> DependenciesDown() override;
 
   FinanceStore& store() { return *store_; }
-  GroupCommitter& committer() { return *committer_; }
+  PostingCommitter& committer() { return *committer_; }
 
  private:
   // Loads the seed once; UNAVAILABLE while the database is away.
@@ -44,7 +44,7 @@ class FinanceModule final : public runtime::ServiceModule {
   // Destroyed in reverse: service, committer (drains the queue), client, store.
   std::unique_ptr<FinanceStore> store_;
   std::unique_ptr<registry::RegistryClient> registry_;
-  std::unique_ptr<GroupCommitter> committer_;
+  std::unique_ptr<PostingCommitter> committer_;
   std::unique_ptr<FinanceServiceImpl> service_;
 };
 

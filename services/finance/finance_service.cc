@@ -50,7 +50,7 @@ grpc::ServerUnaryReactor* Answer(runtime::CallGate& gate, grpc::CallbackServerCo
 }  // namespace
 
 FinanceServiceImpl::FinanceServiceImpl(runtime::CallGate& gate, FinanceStore& store,
-                                       runtime::PageTokenCodec codec, GroupCommitter& committer,
+                                       runtime::PageTokenCodec codec, PostingCommitter& committer,
                                        registry::RegistryClient* registry)
     : gate_(gate),
       store_(store),
@@ -154,11 +154,13 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::Post(
     return reactor;
   }
   // The request and response outlive this handler: gRPC keeps them until Finish.
-  committer_.Enqueue(*std::move(batch), [reactor, fill = std::move(fill)](
-                                            absl::StatusOr<std::vector<v1::Posting>> result) {
-    if (result.ok()) fill(*std::move(result));
-    reactor->Finish(runtime::ToGrpcStatus(result.status()));
-  });
+  committer_.Submit(PostingJob{
+      *std::move(batch),
+      [reactor, fill = std::move(fill)](absl::StatusOr<std::vector<v1::Posting>> result) {
+        if (result.ok()) fill(*std::move(result));
+        reactor->Finish(runtime::ToGrpcStatus(result.status()));
+      },
+      {}});
   return reactor;
 }
 

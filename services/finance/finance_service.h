@@ -8,9 +8,9 @@
 
 #include "dorset/finance/v1/finance.grpc.pb.h"
 #include "runtime/server/call_gate.h"
-#include "services/finance/group_commit.h"
 #include "services/finance/storage/ledger.h"
 #include "services/finance/storage/plan_repository.h"
+#include "services/finance/storage/posting_committer.h"
 #include "services/finance/storage/store.h"
 #include "services/registry/client/registry_client.h"
 
@@ -20,7 +20,7 @@ class FinanceServiceImpl final : public v1::FinanceService::CallbackService {
  public:
   // `registry` may be null (no registry_target configured): per-head figures are then refused.
   FinanceServiceImpl(runtime::CallGate& gate, FinanceStore& store, runtime::PageTokenCodec codec,
-                     GroupCommitter& committer, registry::RegistryClient* registry);
+                     PostingCommitter& committer, registry::RegistryClient* registry);
 
   grpc::ServerUnaryReactor* CreatePlan(grpc::CallbackServerContext* context,
                                        const v1::CreatePlanRequest* request,
@@ -100,7 +100,7 @@ class FinanceServiceImpl final : public v1::FinanceService::CallbackService {
   FinanceStore& store_;
   PlanRepository plans_;
   LedgerReader ledger_;
-  GroupCommitter& committer_;
+  PostingCommitter& committer_;
   registry::RegistryClient* registry_;
 };
 

@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "runtime/sqlite/database.h"
 #include "runtime/testing/temp_dir.h"
+#include "services/finance/storage/ledger.h"
 #include "services/finance/storage/seed.h"
 #include "tests/runtime/storage/engines.h"
 
@@ -36,6 +37,8 @@ void WriteOldStore(const std::string& dir) {
                          "INSERT INTO posting(id, scheme_id, year, month, kind, amount_pence, "
                          "principal, create_micros, reason, request_id) VALUES (41, 9, 2019, 4, "
                          "2, 1234, 'old', 1, 'r', 'req-old');"
+                         "INSERT INTO posting_request(request_id, content_hash, "
+                         "first_posting_id, posting_count) VALUES ('req-old', 'hash-old', 41, 1);"
                          "INSERT INTO meta(key, value) VALUES ('seed', 'dorset-stp-v1');")
                   .ok());
   auto version = (*db)->SchemaVersion();
@@ -70,6 +73,40 @@ TEST(FinanceStoreTest, AStoreFromBeforeTheLaneOpensUnchangedAndOnce) {
     ASSERT_TRUE(seeded.ok()) << seeded.status();
     EXPECT_FALSE(*seeded);
   }
+}
+
+// Step 2 moves posting_request into the lane's one idempotency record: a request made before
+// the upgrade is still answered once (a retry gets its postings) and its id still refuses other
+// content or another caller.
+TEST(FinanceStoreTest, RequestIdsFromBeforeTheIdempotencyRecordStillHold) {
+  dorset::testing::TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(WriteOldStore(dir.path()));
+  auto store = FinanceStore::Open("", dir.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(*Count(**store,
+                   "SELECT COUNT(*) FROM idempotency_record WHERE request_id = 'req-old' AND "
+                   "method = 'CreatePostings' AND principal = 'old' AND request_hash = "
+                   "'hash-old' AND create_micros = 1"),
+            1);
+  const auto apply = [&](const std::string& principal, const std::string& hash) {
+    PostingBatch batch;
+    batch.request_id = "req-old";
+    batch.principal = principal;
+    batch.content_hash = hash;
+    return (*store)->Write([&](Transaction& tx) -> absl::StatusOr<std::vector<v1::Posting>> {
+      absl::StatusOr<std::unique_ptr<LedgerWriter>> ledger = LedgerWriter::Create(tx);
+      if (!ledger.ok()) return ledger.status();
+      return (*ledger)->Apply(batch);
+    });
+  };
+  absl::StatusOr<std::vector<v1::Posting>> retry = apply("old", "hash-old");
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  ASSERT_EQ(retry->size(), 1u);
+  EXPECT_EQ((*retry)[0].name(), "postings/41");
+  EXPECT_EQ((*retry)[0].amount().pence(), 1234);
+  EXPECT_EQ(apply("old", "hash-other").status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(apply("someone-else", "hash-old").status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM posting"), 1);
 }
 
 TEST(FinanceStoreTest, AStoreNewerThanTheBinaryIsRefused) {

@@ -3,6 +3,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "runtime/api/request_id.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
@@ -40,9 +41,28 @@ v1::Posting ReadPosting(const Statement& stmt) {
   return posting;
 }
 
+namespace {
+
+// The idempotency record's method for CreatePosting and BatchCreatePostings alike: both are one
+// ledger request, and their ids share one namespace (a CreatePosting retried as a one-posting
+// batch is the same request).
+constexpr char kPostingMethod[] = "CreatePostings";
+
+runtime::storage::RequestKey KeyOf(const PostingBatch& batch) {
+  return {.request_id = batch.request_id,
+          .method = kPostingMethod,
+          .principal = batch.principal,
+          .request_hash = batch.content_hash};
+}
+
+// The stored reply is the request's posting range "<first id>:<count>": postings are immutable
+// and consecutive, so the reply is read back from them (with any later reversal named).
+std::string EncodeRange(int64_t first, int64_t count) { return absl::StrCat(first, ":", count); }
+
+}  // namespace
+
 struct LedgerWriter::Statements {
-  Statement find_request;
-  Statement insert_request;
+  runtime::storage::IdempotencyRecord record;
   Statement find_scheme;
   Statement find_original;
   Statement find_reversal;
@@ -57,12 +77,8 @@ LedgerWriter::LedgerWriter(std::unique_ptr<Statements> statements) : s_(std::mov
 LedgerWriter::~LedgerWriter() = default;
 
 absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& tx) {
-  ASSIGN_OR_RETURN(Statement find_request,
-                   tx.Prepare("SELECT content_hash, first_posting_id, posting_count FROM "
-                              "posting_request WHERE request_id = ?"));
-  ASSIGN_OR_RETURN(Statement insert_request,
-                   tx.Prepare("INSERT INTO posting_request(request_id, content_hash, "
-                              "first_posting_id, posting_count) VALUES (?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(runtime::storage::IdempotencyRecord record,
+                   runtime::storage::IdempotencyRecord::Prepare(tx));
   ASSIGN_OR_RETURN(Statement find_scheme,
                    tx.Prepare("SELECT id, kind, state FROM node WHERE name = ?"));
   ASSIGN_OR_RETURN(Statement find_original,
@@ -87,19 +103,21 @@ absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& 
                                            " WHERE p.id BETWEEN ? AND ? ORDER BY p.id")));
   ASSIGN_OR_RETURN(Statement last_posting, tx.Prepare("SELECT COALESCE(MAX(id), 0) FROM posting"));
   auto statements = std::make_unique<Statements>(
-      Statements{std::move(find_request), std::move(insert_request), std::move(find_scheme),
-                 std::move(find_original), std::move(find_reversal), std::move(read_total),
-                 std::move(write_total), std::move(insert_posting), std::move(read_range),
-                 std::move(last_posting)});
+      Statements{std::move(record), std::move(find_scheme), std::move(find_original),
+                 std::move(find_reversal), std::move(read_total), std::move(write_total),
+                 std::move(insert_posting), std::move(read_range), std::move(last_posting)});
   return std::unique_ptr<LedgerWriter>(new LedgerWriter(std::move(statements)));
 }
 
-absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Replay(const PostingBatch& batch,
-                                                              const std::string& stored_hash,
-                                                              int64_t first, int64_t count) {
-  // The system's one rule (runtime/api/request_id.h); finance's hash is its canonical form of
-  // the postings and principal (posting_input.cc), kept so stored hashes stay comparable.
-  RETURN_IF_ERROR(runtime::CheckReplay(stored_hash, batch.content_hash));
+absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Replay(const std::string& reply) {
+  // The record (runtime/storage/idempotency.h) already held the one rule: same method,
+  // principal and content hash (finance's canonical form of the postings, posting_input.cc).
+  const std::vector<std::string> parts = absl::StrSplit(reply, ':');
+  int64_t first = 0, count = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &first) ||
+      !absl::SimpleAtoi(parts[1], &count) || count < 0) {
+    return runtime::Internal("ledger: a stored request record is malformed");
+  }
   Statement& read = s_->read_range;
   read.Reset();
   read.Bind(1, first).Bind(2, first + count - 1);
@@ -119,19 +137,11 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Replay(const PostingBatch
 absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& batch) {
   Checked checked;
   {
-    Statement& find = s_->find_request;
-    find.Reset();
-    find.Bind(1, batch.request_id);
-    ASSIGN_OR_RETURN(bool seen, find.Step());
-    if (seen) {
-      const std::string hash = find.Text(0);
-      const int64_t first = find.Int(1);
-      const int64_t count = find.Int(2);
-      find.Reset();
-      ASSIGN_OR_RETURN(checked.replay, Replay(batch, hash, first, count));
+    ASSIGN_OR_RETURN(std::optional<std::string> reply, s_->record.Find(KeyOf(batch)));
+    if (reply) {
+      ASSIGN_OR_RETURN(checked.replay, Replay(*reply));
       return checked;
     }
-    find.Reset();
   }
 
   absl::flat_hash_set<int64_t> reversed_here;
@@ -276,11 +286,8 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Write(const PostingBatch&
     SetTimestamp(posting.mutable_create_time(), now);
     posting.set_request_id(batch.request_id);
   }
-  Statement& record = s_->insert_request;
-  record.Reset();
-  record.Bind(1, batch.request_id).Bind(2, batch.content_hash).Bind(3, first_id);
-  record.Bind(4, static_cast<int64_t>(out.size()));
-  RETURN_IF_ERROR(record.Run());
+  RETURN_IF_ERROR(
+      s_->record.Store(KeyOf(batch), EncodeRange(first_id, static_cast<int64_t>(out.size())), now));
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "dorset/finance/v1/finance.pb.h"
 #include "runtime/api/page_token.h"
+#include "runtime/storage/idempotency.h"
 #include "services/finance/posting_input.h"
 #include "services/finance/storage/store.h"
 
@@ -69,9 +70,8 @@ class LedgerWriter {
   struct Statements;
   explicit LedgerWriter(std::unique_ptr<Statements> statements);
 
-  absl::StatusOr<std::vector<v1::Posting>> Replay(const PostingBatch& batch,
-                                                  const std::string& stored_hash, int64_t first,
-                                                  int64_t count);
+  // The first call's postings from its stored reply.
+  absl::StatusOr<std::vector<v1::Posting>> Replay(const std::string& reply);
 
   std::unique_ptr<Statements> s_;
 };

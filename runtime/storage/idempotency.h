@@ -1,0 +1,65 @@
+// The storage lane's one idempotency record (issue 12, AIP-155): a request carrying a
+// `request_id` is answered with the first call's reply when it is the same request, and refused
+// with ALREADY_EXISTS (reason REQUEST_ID_REUSED) when the id was used before for anything else.
+// Every service keeps the record in its own database, in the table `idempotency_record` that its
+// migrations create (below), and reads and writes it inside the write
+// transaction that makes the change, so the change and its record commit together or not at all.
+//
+// The one rule for "same id, other content" (docs/storage.md, "Idempotency"): the id is unique
+// per service; a stored record matches only when the method, the principal and the request hash
+// (runtime::RequestHash, or the service's canonical content hash) are all the same. Anything else
+// is REQUEST_ID_REUSED — never another method's or another caller's reply. A hash of "" (recorded
+// before fingerprints were kept) is answered as a retry, as runtime::CheckReplay says.
+//
+//   ASSIGN_OR_RETURN(IdempotencyRecord record, IdempotencyRecord::Prepare(tx));
+//   ASSIGN_OR_RETURN(std::optional<std::string> reply, record.Find(key));
+//   if (reply) return Decode(*reply);             // the first call's answer
+//   ... make the change ...
+//   RETURN_IF_ERROR(record.Store(key, Encode(result), now_micros));
+#ifndef DORSET_RUNTIME_STORAGE_IDEMPOTENCY_H_
+#define DORSET_RUNTIME_STORAGE_IDEMPOTENCY_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "runtime/storage/database.h"
+
+namespace dorset::runtime::storage {
+
+// The table each service's migrations create, the same on both engines (docs/storage.md):
+//   idempotency_record (request_id TEXT PRIMARY KEY, method TEXT NOT NULL, principal TEXT NOT
+//     NULL, request_hash TEXT NOT NULL, reply BLOB/BYTEA NOT NULL, create_micros INTEGER/BIGINT
+//     NOT NULL)   -- SQLite WITHOUT ROWID; PostgreSQL request_id COLLATE "C"
+
+struct RequestKey {
+  std::string request_id;  // empty: the caller asked for no idempotency (Find/Store do nothing)
+  std::string method;      // e.g. "CreateResponse"
+  std::string principal;   // the authenticated caller
+  std::string request_hash;
+};
+
+// Lives inside one write transaction (its statements are prepared there).
+class IdempotencyRecord {
+ public:
+  static absl::StatusOr<IdempotencyRecord> Prepare(Transaction& tx);
+
+  // The reply stored for key.request_id, nullopt when there is none (or the id is empty);
+  // REQUEST_ID_REUSED when it was stored for another method, principal or request hash.
+  absl::StatusOr<std::optional<std::string>> Find(const RequestKey& key);
+  // Records the reply (bytes: a serialized reply, or what the service rebuilds it from). Call
+  // after Find said nullopt, in the same transaction. Does nothing for an empty id.
+  absl::Status Store(const RequestKey& key, std::string_view reply, int64_t now_micros);
+
+ private:
+  IdempotencyRecord(Statement find, Statement store)
+      : find_(std::move(find)), store_(std::move(store)) {}
+  Statement find_;
+  Statement store_;
+};
+
+}  // namespace dorset::runtime::storage
+
+#endif  // DORSET_RUNTIME_STORAGE_IDEMPOTENCY_H_

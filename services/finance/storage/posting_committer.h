@@ -1,0 +1,39 @@
+// Group commit for postings on the storage lane's one committer (runtime/storage/group_commit.h):
+// handlers submit a parsed batch with a completion; the committer writes many requests in ONE
+// write transaction (the ledger checks a request before writing any of it, so a refused request
+// fails alone) and completes them after the commit.
+#ifndef DORSET_SERVICES_FINANCE_STORAGE_POSTING_COMMITTER_H_
+#define DORSET_SERVICES_FINANCE_STORAGE_POSTING_COMMITTER_H_
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dorset/finance/v1/finance.pb.h"
+#include "runtime/storage/group_commit.h"
+#include "services/finance/posting_input.h"
+#include "services/finance/storage/store.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace dorset::finance {
+
+struct PostingJob {
+  PostingBatch batch;
+  std::function<void(absl::StatusOr<std::vector<v1::Posting>>)> done;
+  std::vector<v1::Posting> postings;  // filled by the commit
+};
+using PostingCommitter = runtime::storage::GroupCommitter<PostingJob>;
+
+// `metrics` (optional) receives finance_ledger_group_requests (a histogram of requests per
+// committed group) and finance_ledger_commit_failures_total.
+std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
+                                                        prometheus::Registry* metrics = nullptr,
+                                                        int max_group = 4096);
+
+}  // namespace dorset::finance
+
+#endif  // DORSET_SERVICES_FINANCE_STORAGE_POSTING_COMMITTER_H_

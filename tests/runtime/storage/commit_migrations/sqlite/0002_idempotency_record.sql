@@ -1,0 +1,9 @@
+-- The idempotency record as every service creates it (runtime/storage/idempotency.h).
+CREATE TABLE idempotency_record (
+  request_id TEXT PRIMARY KEY,
+  method TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  reply BLOB NOT NULL,
+  create_micros INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -1,0 +1,278 @@
+// The storage lane's one group committer and one idempotency record, on both engines (ctest
+// labels `sqlite` and `postgres`): groups commit together and are acknowledged only after the
+// commit; a job refused alone leaves nothing and does not sink the others; a failed group leaves
+// nothing and answers every job UNAVAILABLE; the bounded queue refuses with RESOURCE_EXHAUSTED;
+// shutdown writes what was queued; a reused request_id replays only for the same method,
+// principal and request hash.
+#include "runtime/storage/group_commit.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "engines.h"
+#include "gtest/gtest.h"
+#include "runtime/api/request_id.h"
+#include "runtime/status/status_macros.h"
+#include "runtime/storage/idempotency.h"
+#include "storage_commit_test_migrations.h"
+
+namespace dorset::runtime::storage {
+namespace {
+
+struct Job {
+  int64_t id = 0;
+  bool refuse = false;  // refused alone by the group function
+  bool sink = false;    // makes the group function fail (the whole group abandoned)
+  std::function<void(const absl::Status&)> done;
+};
+
+class GroupCommitTest : public ::testing::TestWithParam<Engine> {
+ protected:
+  void SetUp() override {
+    std::string url;
+    if (GetParam() == Engine::kPostgres) {
+      DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Shared(), pg);
+      absl::StatusOr<std::string> uri = pg->CreateDatabase();
+      ASSERT_TRUE(uri.ok()) << uri.status();
+      url = *uri;
+    } else {
+      url = "sqlite://" + dir_.File("commit.db");
+    }
+    absl::StatusOr<DatabaseUrl> parsed = ParseDatabaseUrl(url, "", "");
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    absl::StatusOr<std::unique_ptr<Database>> db =
+        OpenDatabase(*parsed, {}, migrations::StorageCommitTestMigrations);
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+  }
+
+  // Writes each job's row; a `refuse` job writes nothing and fails alone; a `sink` job fails the
+  // group after the rows before it were written.
+  static absl::Status WriteJobs(Transaction& tx, std::span<Job> jobs,
+                                std::vector<absl::Status>& results) {
+    ASSIGN_OR_RETURN(Statement insert, tx.Prepare("INSERT INTO job (id, name) VALUES (?, ?)"));
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      if (jobs[i].refuse) {
+        results[i] = absl::FailedPreconditionError("refused");
+        continue;
+      }
+      insert.Reset();
+      RETURN_IF_ERROR(insert.Bind(1, jobs[i].id).Bind(2, "job").Run());
+      if (jobs[i].sink) return absl::InternalError("the group cannot be written");
+    }
+    return absl::OkStatus();
+  }
+
+  std::unique_ptr<GroupCommitter<Job>> Start(GroupCommitOptions options = {}) {
+    return std::make_unique<GroupCommitter<Job>>(
+        *db_, options, &WriteJobs, [](Job& job, const absl::Status& status) { job.done(status); });
+  }
+
+  int64_t Count(const std::string& where = "1 = 1") {
+    int64_t n = -1;
+    EXPECT_TRUE(db_->Read([&](Transaction& tx) -> absl::Status {
+                     ASSIGN_OR_RETURN(Statement stmt,
+                                      tx.Prepare("SELECT COUNT(*) FROM job WHERE " + where));
+                     ASSIGN_OR_RETURN(bool row, stmt.Step());
+                     if (row) n = stmt.Int(0);
+                     return absl::OkStatus();
+                   })
+                    .ok());
+    return n;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Database> db_;
+};
+
+TEST_P(GroupCommitTest, EveryAcknowledgedJobIsWrittenAndGroupsAreShared) {
+  constexpr int kThreads = 8, kEach = 40;
+  int64_t expected = 0;
+  // Jobs completed on the finisher thread and on the writer thread alike.
+  for (const bool own_thread : {true, false}) {
+    SCOPED_TRACE(own_thread ? "finisher thread" : "writer thread");
+    auto committer = Start({.max_group = 64, .finish_on_own_thread = own_thread});
+    std::atomic<int> acknowledged{0};
+    std::atomic<int> pending{kThreads * kEach};
+    absl::Notification all_done;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kEach; ++i) {
+          committer->Submit(Job{.id = (own_thread ? 0 : 100000) + t * 1000 + i,
+                                .done = [&](const absl::Status& status) {
+                                  EXPECT_TRUE(status.ok()) << status;
+                                  if (status.ok()) acknowledged.fetch_add(1);
+                                  if (pending.fetch_sub(1) == 1) all_done.Notify();
+                                }});
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    ASSERT_TRUE(all_done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+    expected += kThreads * kEach;
+    EXPECT_EQ(acknowledged.load(), kThreads * kEach);
+    EXPECT_EQ(Count(), expected);
+    EXPECT_EQ(committer->jobs_applied(), kThreads * kEach);
+    EXPECT_GE(committer->groups_committed(), 1);
+    EXPECT_LE(committer->groups_committed(), kThreads * kEach);
+  }
+}
+
+TEST_P(GroupCommitTest, ARefusedJobFailsAloneAndAFailedGroupLeavesNothing) {
+  // Jobs queue while the writer is held on a first group, so the next group holds all three.
+  absl::Notification release;
+  auto blocker = std::make_unique<GroupCommitter<Job>>(
+      *db_, GroupCommitOptions{},
+      [&](Transaction& tx, std::span<Job> jobs, std::vector<absl::Status>& results) {
+        if (jobs[0].id == 0) release.WaitForNotification();
+        return WriteJobs(tx, jobs, results);
+      },
+      [](Job& job, const absl::Status& status) { job.done(status); });
+  std::vector<absl::Status> got(7, absl::UnknownError("not completed"));
+  absl::Notification finished[7];
+  const auto done = [&](int i) {
+    return [&, i](const absl::Status& status) {
+      got[i] = status;
+      finished[i].Notify();
+    };
+  };
+  blocker->Submit(Job{.id = 0, .done = done(0)});
+  blocker->Submit(Job{.id = 1, .done = done(1)});
+  blocker->Submit(Job{.id = 2, .refuse = true, .done = done(2)});
+  blocker->Submit(Job{.id = 3, .done = done(3)});
+  release.Notify();
+  for (int i = 0; i < 4; ++i)
+    ASSERT_TRUE(finished[i].WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_TRUE(got[0].ok()) << got[0];
+  EXPECT_TRUE(got[1].ok()) << got[1];
+  EXPECT_EQ(got[2].code(), absl::StatusCode::kFailedPrecondition) << got[2];
+  EXPECT_TRUE(got[3].ok()) << got[3];
+  EXPECT_EQ(Count("id = 2"), 0);
+  EXPECT_EQ(Count(), 3);
+
+  // A group whose function fails: nothing of it is written, every job hears UNAVAILABLE.
+  absl::Notification hold, holding;
+  auto failing = std::make_unique<GroupCommitter<Job>>(
+      *db_, GroupCommitOptions{},
+      [&](Transaction& tx, std::span<Job> jobs, std::vector<absl::Status>& results) {
+        if (jobs[0].id == 10) {
+          if (!holding.HasBeenNotified()) holding.Notify();
+          hold.WaitForNotification();
+        }
+        return WriteJobs(tx, jobs, results);
+      },
+      [](Job& job, const absl::Status& status) { job.done(status); });
+  failing->Submit(Job{.id = 10, .done = done(4)});
+  ASSERT_TRUE(holding.WaitForNotificationWithTimeout(absl::Seconds(60)));  // 10 is alone
+  failing->Submit(Job{.id = 11, .done = done(5)});
+  failing->Submit(Job{.id = 12, .sink = true, .done = done(6)});
+  hold.Notify();
+  for (int i = 4; i < 7; ++i)
+    ASSERT_TRUE(finished[i].WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_TRUE(got[4].ok()) << got[4];  // its own group, before the failing one
+  EXPECT_EQ(got[5].code(), absl::StatusCode::kUnavailable) << got[5];
+  EXPECT_EQ(got[6].code(), absl::StatusCode::kUnavailable) << got[6];
+  EXPECT_EQ(Count("id IN (11, 12)"), 0);
+}
+
+TEST_P(GroupCommitTest, TheQueueIsBoundedAndShutdownWritesWhatWasQueued) {
+  absl::Notification release, taken;
+  std::atomic<int> ok{0}, exhausted{0};
+  {
+    GroupCommitter<Job> committer(
+        *db_, GroupCommitOptions{.max_queued = 3},
+        [&](Transaction& tx, std::span<Job> jobs, std::vector<absl::Status>& results) {
+          if (jobs[0].id == 0) {
+            if (!taken.HasBeenNotified()) taken.Notify();
+            release.WaitForNotification();
+          }
+          return WriteJobs(tx, jobs, results);
+        },
+        [](Job& job, const absl::Status& status) { job.done(status); });
+    const auto count = [&](const absl::Status& status) {
+      if (status.ok()) ok.fetch_add(1);
+      if (status.code() == absl::StatusCode::kResourceExhausted) exhausted.fetch_add(1);
+    };
+    committer.Submit(Job{.id = 0, .done = count});
+    ASSERT_TRUE(taken.WaitForNotificationWithTimeout(absl::Seconds(60)));
+    // The writer holds job 0: three fit in the queue, the next two are refused at once.
+    for (int i = 1; i <= 5; ++i) committer.Submit(Job{.id = i, .done = count});
+    EXPECT_EQ(exhausted.load(), 2);
+    release.Notify();
+    // The destructor writes what was queued and completes it before returning.
+  }
+  EXPECT_EQ(ok.load(), 4);
+  EXPECT_EQ(Count(), 4);
+}
+
+TEST_P(GroupCommitTest, ARequestIdReplaysOnlyForTheSameMethodPrincipalAndRequest) {
+  const RequestKey key{.request_id = "req-1",
+                       .method = "CreateThing",
+                       .principal = "alice",
+                       .request_hash = "hash-1"};
+  const std::string reply("reply\0with NUL", 14);
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(IdempotencyRecord record, IdempotencyRecord::Prepare(tx));
+                   ASSIGN_OR_RETURN(std::optional<std::string> found, record.Find(key));
+                   EXPECT_FALSE(found.has_value());
+                   return record.Store(key, reply, 1);
+                 })
+                  .ok());
+  const auto find = [&](const RequestKey& k) {
+    absl::StatusOr<std::optional<std::string>> out;
+    EXPECT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                     ASSIGN_OR_RETURN(IdempotencyRecord record, IdempotencyRecord::Prepare(tx));
+                     out = record.Find(k);
+                     return absl::OkStatus();
+                   })
+                    .ok());
+    return out;
+  };
+  absl::StatusOr<std::optional<std::string>> same = find(key);
+  ASSERT_TRUE(same.ok()) << same.status();
+  ASSERT_TRUE(same->has_value());
+  EXPECT_EQ(**same, reply);
+
+  RequestKey other_hash = key, other_principal = key, other_method = key;
+  other_hash.request_hash = "hash-2";
+  other_principal.principal = "mallory";
+  other_method.method = "DeleteThing";
+  for (const RequestKey& k : {other_hash, other_principal, other_method}) {
+    absl::StatusOr<std::optional<std::string>> reused = find(k);
+    EXPECT_EQ(reused.status().code(), absl::StatusCode::kAlreadyExists) << reused.status();
+    EXPECT_NE(reused.status().message().find("request_id"), std::string_view::npos);
+    // The refusal never carries the other call's reply.
+    EXPECT_EQ(reused.status().message().find("reply"), std::string_view::npos);
+  }
+  // No id: no idempotency asked for; nothing is stored.
+  RequestKey none = key;
+  none.request_id = "";
+  absl::StatusOr<std::optional<std::string>> nothing = find(none);
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_FALSE(nothing->has_value());
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(IdempotencyRecord record, IdempotencyRecord::Prepare(tx));
+                   return record.Store(none, "x", 2);
+                 })
+                  .ok());
+  // A second record for the same id is refused by the key (a lost race is never a second write).
+  const absl::Status twice = db_->Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(IdempotencyRecord record, IdempotencyRecord::Prepare(tx));
+    return record.Store(key, "again", 3);
+  });
+  EXPECT_EQ(twice.code(), absl::StatusCode::kAlreadyExists) << twice;
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, GroupCommitTest,
+                         ::testing::Values(Engine::kSqlite, Engine::kPostgres),
+                         [](const ::testing::TestParamInfo<Engine>& info) {
+                           return std::string(EngineName(info.param));
+                         });
+
+}  // namespace
+}  // namespace dorset::runtime::storage
