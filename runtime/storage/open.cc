@@ -13,7 +13,8 @@ absl::StatusOr<std::unique_ptr<Database>> OpenDatabase(const DatabaseUrl& url,
   std::unique_ptr<Connector> connector;
   if (url.kind == DatabaseUrl::Kind::kSqlite) {
     connector = std::make_unique<SqliteConnector>(
-        url.sqlite_path, SqliteOptions{.readers = settings.sqlite_readers});
+        url.sqlite_path, SqliteOptions{.readers = settings.sqlite_readers,
+                                       .secure_delete = settings.sqlite_secure_delete});
   } else {
     connector = std::make_unique<PostgresConnector>(
         url.postgres_uri, PostgresOptions{.connections = settings.postgres_connections,

@@ -24,6 +24,8 @@ using MigrationsFor = std::span<const Migration> (*)(Engine);
 struct OpenSettings {
   std::string password;  // PostgreSQL only
   int sqlite_readers = 4;
+  // SqliteOptions::secure_delete (freed space zeroed; for stores holding personal data).
+  bool sqlite_secure_delete = false;
   int postgres_connections = 8;
 };
 

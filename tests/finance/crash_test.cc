@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "runtime/sqlite/database.h"
 #include "runtime/testing/redis_server.h"
+#include "runtime/testing/server_process.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
 #include "services/finance/storage/store.h"
@@ -30,54 +31,21 @@ using testing::MakePosting;
 
 constexpr char kScheme[] = "plans/dorset-stp/programmes/managing-demand/schemes/rightcare";
 
-// The server as a child process.
-class Child {
+// The server as a child process (runtime/testing/server_process.h), ready once it answers.
+class Child : public dorset::testing::ServerProcess {
  public:
-  // `database`: the --database setting ("" for SQLite under `data_dir`).
-  Child(const std::string& data_dir, int port, const std::string& database = "") : port_(port) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string log = data_dir + "/server.log";
-      freopen(log.c_str(), "a", stderr);
-      freopen(log.c_str(), "a", stdout);
-      const std::string a1 = absl::StrCat("--grpc_listen=127.0.0.1:", port);
-      const std::string a2 = "--ops_listen=127.0.0.1:0";
-      const std::string a3 = "--data_dir=" + data_dir;
-      const std::string a4 = "--database=" + database;
-      execl(DORSET_FINANCE_BINARY, DORSET_FINANCE_BINARY, a1.c_str(), a2.c_str(), a3.c_str(),
-            a4.c_str(), "--plaintext=true", "--auth=none", "--rate_limit_per_second=0",
-            "--drain_seconds=0", "--log_level=warn", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
-  ~Child() {
-    if (pid_ > 0) Signal(SIGKILL);
-  }
-  // Sends `sig` and reaps the child; returns its wait status.
-  int Signal(int sig) {
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
+  Child(const std::string& data_dir, int port, const std::string& database = "")
+      : ServerProcess(DORSET_FINANCE_BINARY, data_dir, port, database) {}
   bool WaitReady(v1::FinanceService::Stub& stub) {
-    for (int i = 0; i < 600; ++i) {
+    return ServerProcess::WaitReady([&] {
       grpc::ClientContext context;
       context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
       v1::GetPlanRequest request;
       request.set_name("plans/dorset-stp");
       v1::Plan plan;
-      if (stub.GetPlan(&context, request, &plan).ok()) return true;
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    return false;
+      return stub.GetPlan(&context, request, &plan).ok();
+    });
   }
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_;
 };
 
 class FinanceCrashTest : public ::testing::TestWithParam<Engine> {};

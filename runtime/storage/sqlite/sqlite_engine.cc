@@ -125,6 +125,7 @@ absl::StatusOr<std::unique_ptr<Connection>> SqliteConnector::Connect(bool read_o
   // are kept from writing by query_only.
   ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> db, sqlite::Database::Open(path_, open));
   if (read_only) RETURN_IF_ERROR(db->Exec("PRAGMA query_only=ON"));
+  if (options_.secure_delete) RETURN_IF_ERROR(db->Exec("PRAGMA secure_delete=ON"));
   return std::make_unique<SqliteConnection>(std::move(db));
 }
 

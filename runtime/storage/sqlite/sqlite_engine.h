@@ -18,6 +18,9 @@ namespace dorset::runtime::storage {
 struct SqliteOptions {
   int readers = 4;
   int busy_timeout_ms = 5000;
+  // PRAGMA secure_delete on every connection: deleted and overwritten content is zeroed in the
+  // file instead of lingering in free space (stores holding personal data, e.g. engagement).
+  bool secure_delete = false;
 };
 
 class SqliteConnector : public Connector {
