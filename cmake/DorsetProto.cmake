@@ -4,6 +4,8 @@
 # protos/, the grpc-proto package (grpc/health/v1) and the system protobuf includes.
 set(DORSET_PROTO_ROOT ${PROJECT_SOURCE_DIR}/protos)
 set(DORSET_GRPC_PROTO_ROOT /usr/share/grpc-proto)
+# google/api/annotations.proto and http.proto, from golang-github-grpc-ecosystem-grpc-gateway-dev.
+set(DORSET_GOOGLEAPIS_ROOT /usr/share/gocode/src/github.com/grpc-ecosystem/grpc-gateway/third_party/googleapis)
 set(DORSET_PROTO_OUT ${PROJECT_BINARY_DIR}/gen)
 file(MAKE_DIRECTORY ${DORSET_PROTO_OUT})
 
@@ -27,7 +29,8 @@ function(dorset_proto_library name)
     add_custom_command(
       OUTPUT ${outs}
       COMMAND ${Protobuf_PROTOC_EXECUTABLE}
-              -I${DORSET_PROTO_ROOT} -I${DORSET_GRPC_PROTO_ROOT} -I${Protobuf_INCLUDE_DIRS}
+              -I${ARG_ROOT} -I${DORSET_PROTO_ROOT} -I${DORSET_GRPC_PROTO_ROOT} -I${DORSET_GOOGLEAPIS_ROOT}
+              -I${Protobuf_INCLUDE_DIRS}
               --cpp_out=${DORSET_PROTO_OUT} ${plugin_args}
               ${ARG_ROOT}/${proto}
       DEPENDS ${ARG_ROOT}/${proto} ${plugin_deps}

@@ -1,0 +1,60 @@
+// The gateway's route table: one row per google.api.http binding (and additional_bindings) of
+// the annotated RPCs in a descriptor pool, and the lookup of an HTTP request's method and path.
+#ifndef DORSET_GATEWAY_ROUTES_H_
+#define DORSET_GATEWAY_ROUTES_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "gateway/path_template.h"
+#include "google/protobuf/descriptor.h"
+
+namespace dorset::gateway {
+
+struct Route {
+  std::string http_method;  // "GET", "POST", "PATCH", "PUT", "DELETE" or a custom kind
+  PathTemplate path;
+  std::string body;           // "", "*" or a top-level request field name
+  std::string response_body;  // "" (the whole response) or a top-level response field name
+  const google::protobuf::MethodDescriptor* method = nullptr;
+
+  // "/package.Service/Method", the gRPC method path.
+  std::string GrpcPath() const;
+  bool server_streaming() const { return method->server_streaming(); }
+};
+
+struct RouteMatch {
+  const Route* route = nullptr;
+  std::vector<Binding> bindings;
+};
+
+class RouteTable {
+ public:
+  // Reads every method of `services` (full names) from `pool`. INVALID_ARGUMENT when a service is
+  // missing, a template does not parse, or a body/response_body/path field does not exist;
+  // methods without a binding are left out (they stay gRPC-only). Client-streaming methods
+  // with a binding are refused: HTTP/JSON has no way to send a stream of requests.
+  static absl::StatusOr<RouteTable> Build(const google::protobuf::DescriptorPool& pool,
+                                          const std::vector<std::string>& services);
+
+  // The route for an HTTP method and path (no query string). NOT_FOUND when no template
+  // matches; when a template matches under another HTTP method only, the error says which
+  // methods are allowed (UNIMPLEMENTED, HTTP 501 would mislead: it is a 405 in the caller's
+  // terms, reported as INVALID_ARGUMENT naming the allowed methods).
+  absl::StatusOr<RouteMatch> Find(std::string_view http_method, std::string_view path) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;  // most specific first: verbs, then more literal segments
+};
+
+// Checks that `path` ("a.b.c") names fields of `message`, each but the last a singular message.
+absl::Status CheckFieldPath(const google::protobuf::Descriptor* message,
+                            const std::vector<std::string>& path);
+
+}  // namespace dorset::gateway
+
+#endif  // DORSET_GATEWAY_ROUTES_H_
