@@ -1,0 +1,282 @@
+// The gateway's HTTP server (see gateway_server.h).
+#include "gateway/gateway_server.h"
+
+#include <httplib.h>
+
+#include <cctype>
+
+#include "absl/random/random.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "gateway/grpc_caller.h"
+#include "gateway/http_status.h"
+#include "gateway/transcoder.h"
+#include "google/protobuf/descriptor.h"
+#include "runtime/config/config.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/grpc_status.h"
+
+namespace dorset::gateway {
+namespace {
+
+constexpr char kJson[] = "application/json";
+constexpr char kNdjson[] = "application/x-ndjson";
+
+// /docs: a readable page of /openapi.json, rendered in the browser with no outside scripts.
+constexpr char kDocsPage[] = R"html(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Dorset Digital API</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}
+code,pre{background:#f3f3f3;padding:0 .2em}.op{border-top:1px solid #ccc;padding:.5em 0}
+.m{font-weight:bold;text-transform:uppercase;display:inline-block;width:5em}</style></head>
+<body><h1>Dorset Digital API</h1><p>Generated from the gRPC contracts:
+<a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p><main id="api">Loading...</main>
+<script>
+const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;"}[c]));
+fetch("/openapi.json").then(r => r.json()).then(doc => {
+  let html = "<p>" + esc(doc.info.description) + "</p>";
+  for (const [path, item] of Object.entries(doc.paths).sort()) {
+    for (const [method, op] of Object.entries(item)) {
+      html += `<div class="op"><span class="m">${esc(method)}</span><code>${esc(path)}</code>` +
+        `<p><b>${esc(op.summary)}</b></p><pre>${esc(op.description)}</pre>`;
+      const params = (op.parameters || []).map(p => `<li><code>${esc(p.name)}</code> (${esc(p.in)}) ${esc(p.description)}</li>`);
+      if (params.length) html += "<ul>" + params.join("") + "</ul>";
+      if (op.requestBody) html += "<p>Body: JSON, see the schema in /openapi.json.</p>";
+      html += "</div>";
+    }
+  }
+  document.getElementById("api").innerHTML = html;
+});
+</script></body></html>)html";
+
+void WriteError(httplib::Response& res, const grpc::Status& status) {
+  HttpError error = ToHttpError(status);
+  res.status = error.http_status;
+  if (error.retry_after_seconds) {
+    res.set_header("Retry-After", std::to_string(*error.retry_after_seconds));
+  }
+  res.set_content(error.json, kJson);
+}
+
+void WriteError(httplib::Response& res, const absl::Status& status) {
+  WriteError(res, runtime::ToGrpcStatus(status));
+}
+
+bool IsPrintableId(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c <= ' ' || c > '~') return false;
+  }
+  return true;
+}
+
+std::string NewRequestId() {
+  static absl::Mutex mu(absl::kConstInit);
+  static absl::BitGen* gen = new absl::BitGen;
+  absl::MutexLock lock(&mu);
+  return absl::StrFormat("gw-%016x%016x", absl::Uniform<uint64_t>(*gen),
+                         absl::Uniform<uint64_t>(*gen));
+}
+
+// The request path as sent (still percent-encoded): the matcher decodes per variable.
+std::string RawPath(const httplib::Request& req) {
+  const std::string& target = req.target.empty() ? req.path : req.target;
+  return target.substr(0, target.find('?'));
+}
+
+}  // namespace
+
+std::optional<absl::Duration> ParseGrpcTimeout(const std::string& text) {
+  if (text.size() < 2 || text.size() > 9) return std::nullopt;
+  int64_t value;
+  if (!absl::SimpleAtoi(text.substr(0, text.size() - 1), &value) || value < 0) return std::nullopt;
+  for (char c : text.substr(0, text.size() - 1)) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+  }
+  switch (text.back()) {
+    case 'H':
+      return absl::Hours(value);
+    case 'M':
+      return absl::Minutes(value);
+    case 'S':
+      return absl::Seconds(value);
+    case 'm':
+      return absl::Milliseconds(value);
+    case 'u':
+      return absl::Microseconds(value);
+    case 'n':
+      return absl::Nanoseconds(value);
+    default:
+      return std::nullopt;
+  }
+}
+
+GatewayServer::GatewayServer(GatewayOptions options, RouteTable routes)
+    : options_(std::move(options)), routes_(std::move(routes)) {}
+
+GatewayServer::~GatewayServer() { Stop(); }
+
+void GatewayServer::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayOptions options) {
+  std::vector<std::string> services;
+  for (const auto& [name, channel] : options.backends) services.push_back(name);
+  absl::StatusOr<RouteTable> routes =
+      RouteTable::Build(*google::protobuf::DescriptorPool::generated_pool(), services);
+  if (!routes.ok()) return routes.status();
+  absl::StatusOr<std::pair<std::string, int>> address = runtime::SplitHostPort(options.listen);
+  if (!address.ok()) return address.status();
+
+  std::unique_ptr<GatewayServer> self(new GatewayServer(std::move(options), *std::move(routes)));
+  GatewayServer* gw = self.get();
+  const GatewayOptions& opts = gw->options_;
+  if (!opts.tls_cert.empty()) {
+    auto tls = std::make_unique<httplib::SSLServer>(opts.tls_cert.c_str(), opts.tls_key.c_str());
+    if (!tls->is_valid()) {
+      return absl::InvalidArgumentError("gateway: cannot load tls_cert/tls_key");
+    }
+    gw->server_ = std::move(tls);
+  } else {
+    gw->server_ = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& server = *gw->server_;
+  const int threads = opts.threads;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_payload_max_length(opts.max_body_bytes);
+  server.set_read_timeout(10, 0);
+  server.set_write_timeout(10, 0);
+
+  auto handle = [gw](const httplib::Request& req, httplib::Response& res) {
+    const GatewayOptions& opts = gw->options_;
+    const std::string path = RawPath(req);
+    if (req.method == "GET" && path == "/openapi.json" && !opts.openapi_json.empty()) {
+      res.set_content(opts.openapi_json, kJson);
+      return;
+    }
+    if (req.method == "GET" && path == "/docs" && !opts.openapi_json.empty()) {
+      res.set_content(kDocsPage, "text/html; charset=utf-8");
+      return;
+    }
+    absl::StatusOr<RouteMatch> match = gw->routes_.Find(req.method, path);
+    if (!match.ok()) return WriteError(res, match.status());
+    QueryParams query(req.params.begin(), req.params.end());
+    absl::StatusOr<std::unique_ptr<google::protobuf::Message>> request =
+        BuildRequest(*match, query, req.body);
+    if (!request.ok()) return WriteError(res, request.status());
+
+    const Route& route = *match->route;
+    CallMetadata metadata;
+    metadata.authorization = req.get_header_value("Authorization");
+    metadata.request_id = req.get_header_value("X-Request-Id");
+    if (!IsPrintableId(metadata.request_id)) metadata.request_id = NewRequestId();
+    res.set_header("X-Request-Id", metadata.request_id);
+    if (req.has_header("grpc-timeout")) {
+      metadata.timeout = ParseGrpcTimeout(req.get_header_value("grpc-timeout"));
+      if (!metadata.timeout) {
+        return WriteError(res, runtime::InvalidArgument(
+                                   "grpc-timeout", "expected digits and a unit (H M S m u n)"));
+      }
+      metadata.timeout = std::min(*metadata.timeout, opts.max_timeout);
+    } else if (!route.server_streaming()) {
+      metadata.timeout = opts.default_timeout;
+    }
+    const auto backend = opts.backends.find(route.method->service()->full_name());
+    const std::string serialized = (*request)->SerializeAsString();
+
+    if (!route.server_streaming()) {
+      UnaryResult result = CallUnary(backend->second, route.GrpcPath(), serialized, metadata);
+      if (!result.status.ok()) return WriteError(res, result.status);
+      std::unique_ptr<google::protobuf::Message> response(
+          google::protobuf::MessageFactory::generated_factory()
+              ->GetPrototype(route.method->output_type())
+              ->New());
+      if (!response->ParseFromString(result.response)) {
+        return WriteError(res, runtime::Internal("the service's response did not parse"));
+      }
+      absl::StatusOr<std::string> json = ResponseToJson(route, *response);
+      if (!json.ok()) return WriteError(res, json.status());
+      res.set_content(*json, kJson);
+      return;
+    }
+
+    auto stream =
+        std::make_shared<ServerStream>(backend->second, route.GrpcPath(), serialized, metadata);
+    // The first message decides the HTTP status: a stream refused at once is a plain error.
+    auto first = std::make_shared<std::optional<std::string>>(stream->Next());
+    if (!first->has_value() && !stream->status().ok()) return WriteError(res, stream->status());
+    const google::protobuf::Message* prototype =
+        google::protobuf::MessageFactory::generated_factory()->GetPrototype(
+            route.method->output_type());
+    res.set_chunked_content_provider(
+        kNdjson,
+        [stream, first, prototype, &route](size_t, httplib::DataSink& sink) {
+          std::optional<std::string> next;
+          if (first->has_value()) {
+            next = std::move(*first);
+            first->reset();
+          } else {
+            next = stream->Next();
+          }
+          if (!next) {
+            if (!stream->status().ok()) {
+              const std::string line =
+                  absl::StrCat("{\"error\":", ToHttpError(stream->status()).json, "}\n");
+              sink.write(line.data(), line.size());
+            }
+            sink.done();
+            return true;
+          }
+          std::unique_ptr<google::protobuf::Message> message(prototype->New());
+          absl::StatusOr<std::string> json = message->ParseFromString(*next)
+                                                 ? ResponseToJson(route, *message)
+                                                 : absl::InternalError("unparsable stream message");
+          const std::string line = absl::StrCat(json.ok() ? *json : "{}", "\n");
+          return sink.write(line.data(), line.size());
+        },
+        [stream](bool) { stream->Cancel(); });
+  };
+  server.Get(".*", handle);
+  server.Post(".*", handle);
+  server.Put(".*", handle);
+  server.Patch(".*", handle);
+  server.Delete(".*", handle);
+  server.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        absl::Status status;
+        if (res.status == 413) {
+          status = runtime::InvalidArgument("body", "the body is larger than the gateway accepts");
+        } else if (res.status == 404) {
+          status = runtime::WithReason(absl::NotFoundError("no API operation matches this path"),
+                                       "HTTP_ROUTE_NOT_FOUND");
+        } else {
+          status = absl::InvalidArgumentError(
+              absl::StrCat("the HTTP request was refused (", res.status, ")"));
+        }
+        const int http_status = res.status;
+        WriteError(res, status);
+        res.status = http_status;
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        WriteError(res, runtime::Internal("the gateway failed on this request"));
+      });
+
+  if (address->second == 0) {
+    gw->port_ = server.bind_to_any_port(address->first);
+  } else {
+    gw->port_ = server.bind_to_port(address->first, address->second) ? address->second : -1;
+  }
+  if (gw->port_ <= 0) {
+    return absl::UnavailableError(absl::StrCat("gateway: cannot listen on ", gw->options_.listen));
+  }
+  gw->thread_ = std::thread([gw] { gw->server_->listen_after_bind(); });
+  return self;
+}
+
+}  // namespace dorset::gateway

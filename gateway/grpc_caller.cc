@@ -1,0 +1,111 @@
+// Generic gRPC calls with serialized bytes (see grpc_caller.h).
+#include "gateway/grpc_caller.h"
+
+#include <chrono>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "grpcpp/support/byte_buffer.h"
+
+namespace dorset::gateway {
+namespace {
+
+void Prepare(grpc::ClientContext& context, const CallMetadata& metadata) {
+  if (!metadata.authorization.empty()) {
+    context.AddMetadata("authorization", metadata.authorization);
+  }
+  if (!metadata.request_id.empty()) context.AddMetadata("x-request-id", metadata.request_id);
+  if (metadata.timeout) {
+    context.set_deadline(std::chrono::system_clock::now() +
+                         absl::ToChronoMilliseconds(*metadata.timeout));
+  }
+}
+
+grpc::ByteBuffer ToBuffer(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+std::string FromBuffer(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  for (const grpc::Slice& slice : slices) {
+    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return out;
+}
+
+}  // namespace
+
+UnaryResult CallUnary(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                      const std::string& request, const CallMetadata& metadata) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  Prepare(context, metadata);
+  const grpc::ByteBuffer request_buffer = ToBuffer(request);
+  grpc::ByteBuffer response_buffer;
+  absl::Notification done;
+  UnaryResult result;
+  stub.UnaryCall(&context, method, grpc::StubOptions(), &request_buffer, &response_buffer,
+                 [&](grpc::Status status) {
+                   result.status = std::move(status);
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  if (result.status.ok()) result.response = FromBuffer(response_buffer);
+  return result;
+}
+
+ServerStream::ServerStream(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                           const std::string& request, const CallMetadata& metadata)
+    : stub_(channel) {
+  Prepare(context_, metadata);
+  call_ = stub_.PrepareCall(&context_, method, &queue_);
+  call_->StartCall(this);
+  started_ = Wait();
+  if (!started_) return;
+  call_->WriteLast(ToBuffer(request), grpc::WriteOptions(), this);
+  // A failed write means the call already ended; Next() then reads nothing and finishes.
+  (void)Wait();
+}
+
+ServerStream::~ServerStream() {
+  if (!finished_) {
+    context_.TryCancel();
+    while (Next()) {
+    }
+  }
+  queue_.Shutdown();
+  void* tag;
+  bool ok;
+  while (queue_.Next(&tag, &ok)) {
+  }
+}
+
+bool ServerStream::Wait() {
+  void* tag;
+  bool ok = false;
+  if (!queue_.Next(&tag, &ok)) return false;
+  return ok;
+}
+
+void ServerStream::Finish() {
+  if (finished_) return;
+  finished_ = true;
+  call_->Finish(&status_, this);
+  (void)Wait();
+}
+
+std::optional<std::string> ServerStream::Next() {
+  if (finished_) return std::nullopt;
+  if (started_) {
+    grpc::ByteBuffer buffer;
+    call_->Read(&buffer, this);
+    if (Wait()) return FromBuffer(buffer);
+  }
+  Finish();
+  return std::nullopt;
+}
+
+}  // namespace dorset::gateway
