@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# Dorset Digital: one image with all three servers (dorset-registry, dorset-finance, dorset-engagement) and the
+# Dorset Digital: one image with all three servers (dorset-registry, dorset-finance, dorset-engagement), the
+# HTTP/JSON gateway (dorset-gateway) and the
 # dorsetctl client.
 #
 # Why one image and not three: the three binaries share the same runtime (gRPC, protobuf, abseil, SQLite, hiredis,
@@ -18,10 +19,10 @@ ARG BASE_IMAGE=debian:bookworm-slim
 # ---------------------------------------------------------------------------------------------------------------
 FROM ${BASE_IMAGE} AS build
 ARG BUILD_JOBS=2
-# The four installed programs. Building only them skips the tests and benchmarks (cmake --install needs every
+# The installed programs. Building only them skips the tests and benchmarks (cmake --install needs every
 # target that has an install() rule to be built; these are the ones that do). Empty, or a name that is not a
 # target, = build everything.
-ARG BUILD_TARGETS="dorset-registry dorset-finance dorset-engagement dorsetctl"
+ARG BUILD_TARGETS="dorset-registry dorset-finance dorset-engagement dorset-gateway dorsetctl"
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       cmake ninja-build g++ pkg-config \

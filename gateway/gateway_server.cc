@@ -153,6 +153,12 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayOptio
   auto handle = [gw](const httplib::Request& req, httplib::Response& res) {
     const GatewayOptions& opts = gw->options_;
     const std::string path = RawPath(req);
+    // Liveness and readiness for probes: the gateway holds nothing, so up is ready (a service
+    // that is down answers 503 per call, which must not take every replica out of rotation).
+    if (req.method == "GET" && (path == "/livez" || path == "/readyz")) {
+      res.set_content("ok\n", "text/plain");
+      return;
+    }
     if (req.method == "GET" && path == "/openapi.json" && !opts.openapi_json.empty()) {
       res.set_content(opts.openapi_json, kJson);
       return;

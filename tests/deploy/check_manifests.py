@@ -559,6 +559,13 @@ def check_network_policies(c: Checker, target: str, docs: list[dict]) -> None:
         c.expect(egress_to(f"dorset-{svc}", "dorset-redis", 6379), f"{target}: {svc} egress to redis")
         c.expect(pod_allowed(ingress_from("dorset-redis", 6379), f"dorset-{svc}"),
                  f"{target}: redis accepts {svc}")
+    # The HTTP/JSON gateway reaches every service's gRPC port, and is reached on its own port (8090).
+    for svc, want in SERVICES.items():
+        c.expect(pod_allowed(ingress_from(f"dorset-{svc}", want["grpc"]), "dorset-gateway"),
+                 f"{target}: the gateway may call {svc}")
+        c.expect(egress_to("dorset-gateway", f"dorset-{svc}", want["grpc"]), f"{target}: gateway egress to {svc}")
+    c.expect(ns_allowed(ingress_from("dorset-gateway", 8090), "dorset.digital/ingress"),
+             f"{target}: the ingress namespace may reach the gateway")
     for svc in ("finance", "engagement"):
         c.expect(not pod_allowed(ingress_from(f"dorset-{svc}", SERVICES[svc]["grpc"]), "dorset-registry"),
                  f"{target}: the registry may not call {svc}")
@@ -666,6 +673,18 @@ def check_compose(c: Checker, compose_dir: str, dev: list[dict]) -> None:
             k8s_image = pod_spec(sts)["containers"][0]["image"].rsplit(":", 1)[1]
             c.expect(str(s.get("image", "")).rstrip("}").endswith(k8s_image),
                      f"{where}: default image tag is the dev overlay's ({k8s_image})")
+    # The gateway: the dev ConfigMap's settings, its command, its one port, /readyz as its healthcheck.
+    g = services.get("dorset-gateway")
+    if c.expect(g is not None, "compose dorset-gateway: service defined"):
+        env = {}
+        for f in g.get("env_file", []):
+            env.update(read_env_file(os.path.join(compose_dir, f)))
+        cm = configmaps.get("dorset-gateway-config", {})
+        c.expect(env == cm, f"compose dorset-gateway: env files equal the dev ConfigMap ({sorted(set(env.items()) ^ set(cm.items()))})")
+        c.expect(g.get("command") == ["dorset-gateway"], "compose dorset-gateway: command dorset-gateway")
+        c.expect(g.get("read_only") is True and "ALL" in g.get("cap_drop", []), "compose dorset-gateway: hardened")
+        hc = " ".join(g.get("healthcheck", {}).get("test", []))
+        c.expect("/8090" in hc and "/readyz" in hc, "compose dorset-gateway: healthcheck asks /readyz")
     r = services.get("dorset-redis", {})
     c.expect("redis-cli" in " ".join(r.get("healthcheck", {}).get("test", [])), "compose redis: healthcheck ping")
     rcmd = r.get("command", [])

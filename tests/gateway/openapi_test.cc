@@ -110,6 +110,11 @@ TEST(OpenApiTest, EveryListedOperationIsCallableFromTheDocumentAlone) {
   ASSERT_EQ(served->status, 200);
   Struct doc;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(served->body, &doc).ok());
+  for (const char* probe : {"/livez", "/readyz"}) {
+    auto answer = client.Get(probe);
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 200) << probe;
+  }
   auto page = client.Get("/docs");
   ASSERT_TRUE(page);
   EXPECT_EQ(page->status, 200);
