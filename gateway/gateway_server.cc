@@ -170,9 +170,17 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayOptio
     absl::StatusOr<RouteMatch> match = gw->routes_.Find(req.method, path);
     if (!match.ok()) return WriteError(res, match.status());
     QueryParams query(req.params.begin(), req.params.end());
-    absl::StatusOr<std::unique_ptr<google::protobuf::Message>> request =
-        BuildRequest(*match, query, req.body);
-    if (!request.ok()) return WriteError(res, request.status());
+    std::vector<std::string> requests;
+    if (match->route->client_streaming()) {
+      absl::StatusOr<std::vector<std::string>> lines = BuildStreamRequests(*match, query, req.body);
+      if (!lines.ok()) return WriteError(res, lines.status());
+      requests = *std::move(lines);
+    } else {
+      absl::StatusOr<std::unique_ptr<google::protobuf::Message>> request =
+          BuildRequest(*match, query, req.body);
+      if (!request.ok()) return WriteError(res, request.status());
+      requests.push_back((*request)->SerializeAsString());
+    }
 
     const Route& route = *match->route;
     CallMetadata metadata;
@@ -187,30 +195,41 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayOptio
                                    "grpc-timeout", "expected digits and a unit (H M S m u n)"));
       }
       metadata.timeout = std::min(*metadata.timeout, opts.max_timeout);
-    } else if (!route.server_streaming()) {
+    } else if (!route.server_streaming() && !route.client_streaming()) {
       metadata.timeout = opts.default_timeout;
     }
     const auto backend = opts.backends.find(route.method->service()->full_name());
-    const std::string serialized = (*request)->SerializeAsString();
-
-    if (!route.server_streaming()) {
-      UnaryResult result = CallUnary(backend->second, route.GrpcPath(), serialized, metadata);
-      if (!result.status.ok()) return WriteError(res, result.status);
+    const auto reply = [&](const std::string& bytes) {
       std::unique_ptr<google::protobuf::Message> response(
           google::protobuf::MessageFactory::generated_factory()
               ->GetPrototype(route.method->output_type())
               ->New());
-      if (!response->ParseFromString(result.response)) {
+      if (!response->ParseFromString(bytes)) {
         return WriteError(res, runtime::Internal("the service's response did not parse"));
       }
       absl::StatusOr<std::string> json = ResponseToJson(route, *response);
       if (!json.ok()) return WriteError(res, json.status());
       res.set_content(*json, kJson);
-      return;
+    };
+
+    if (!route.server_streaming() && !route.client_streaming()) {
+      UnaryResult result = CallUnary(backend->second, route.GrpcPath(), requests.front(), metadata);
+      if (!result.status.ok()) return WriteError(res, result.status);
+      return reply(result.response);
+    }
+    if (!route.server_streaming()) {
+      // A client stream: the requests go out, then the one response (or the error) comes back.
+      ServerStream call(backend->second, route.GrpcPath(), requests, metadata);
+      std::optional<std::string> response = call.Next();
+      while (call.Next()) {
+      }
+      if (!call.status().ok()) return WriteError(res, call.status());
+      if (!response) return WriteError(res, runtime::Internal("the service sent no response"));
+      return reply(*response);
     }
 
     auto stream =
-        std::make_shared<ServerStream>(backend->second, route.GrpcPath(), serialized, metadata);
+        std::make_shared<ServerStream>(backend->second, route.GrpcPath(), requests, metadata);
     // The first message decides the HTTP status: a stream refused at once is a plain error.
     auto first = std::make_shared<std::optional<std::string>>(stream->Next());
     if (!first->has_value() && !stream->status().ok()) return WriteError(res, stream->status());

@@ -58,15 +58,19 @@ UnaryResult CallUnary(const std::shared_ptr<grpc::Channel>& channel, const std::
 }
 
 ServerStream::ServerStream(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
-                           const std::string& request, const CallMetadata& metadata)
+                           const std::vector<std::string>& requests, const CallMetadata& metadata)
     : stub_(channel) {
   Prepare(context_, metadata);
   call_ = stub_.PrepareCall(&context_, method, &queue_);
   call_->StartCall(this);
   started_ = Wait();
   if (!started_) return;
-  call_->WriteLast(ToBuffer(request), grpc::WriteOptions(), this);
   // A failed write means the call already ended; Next() then reads nothing and finishes.
+  for (const std::string& request : requests) {
+    call_->Write(ToBuffer(request), this);
+    if (!Wait()) return;
+  }
+  call_->WritesDone(this);
   (void)Wait();
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
@@ -35,9 +36,10 @@ UnaryResult CallUnary(const std::shared_ptr<grpc::Channel>& channel, const std::
 // A server-streaming call read synchronously on its own completion queue.
 class ServerStream {
  public:
-  // Starts the call and sends the one request.
+  // Starts the call and sends the requests (one for a server stream; any number for a client
+  // stream), then half-closes.
   ServerStream(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
-               const std::string& request, const CallMetadata& metadata);
+               const std::vector<std::string>& requests, const CallMetadata& metadata);
   // Cancels the call if still open and drains the queue.
   ~ServerStream();
   ServerStream(const ServerStream&) = delete;

@@ -279,7 +279,13 @@ class Builder {
       Struct schema = route.body == "*"
                           ? MessageRef(method->input_type())
                           : FieldSchema(method->input_type()->FindFieldByName(route.body));
-      Set(Sub(Sub(body, "content"), "application/json"), "schema", Obj(std::move(schema)));
+      if (route.client_streaming()) {
+        Set(body, "description",
+            Str("A stream of requests: one JSON message per line (NDJSON), each like this schema"));
+      }
+      Set(Sub(Sub(body, "content"),
+              route.client_streaming() ? "application/x-ndjson" : "application/json"),
+          "schema", Obj(std::move(schema)));
       Set(op, "requestBody", Obj(std::move(body)));
     }
     Struct ok;

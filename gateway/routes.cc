@@ -73,10 +73,6 @@ absl::Status AddRule(const MethodDescriptor* method, const google::api::HttpRule
                                                    route.response_body, " not in ",
                                                    method->output_type()->full_name()));
   }
-  if (method->client_streaming()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where(), "client-streaming methods cannot have an HTTP binding"));
-  }
   routes.push_back(std::move(route));
   return absl::OkStatus();
 }

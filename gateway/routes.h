@@ -23,6 +23,7 @@ struct Route {
   // "/package.Service/Method", the gRPC method path.
   std::string GrpcPath() const;
   bool server_streaming() const { return method->server_streaming(); }
+  bool client_streaming() const { return method->client_streaming(); }
 };
 
 struct RouteMatch {
@@ -34,8 +35,8 @@ class RouteTable {
  public:
   // Reads every method of `services` (full names) from `pool`. INVALID_ARGUMENT when a service is
   // missing, a template does not parse, or a body/response_body/path field does not exist;
-  // methods without a binding are left out (they stay gRPC-only). Client-streaming methods
-  // with a binding are refused: HTTP/JSON has no way to send a stream of requests.
+  // methods without a binding are left out (they stay gRPC-only). A client-streaming method
+  // takes its requests as NDJSON lines of the body (transcoder.h).
   static absl::StatusOr<RouteTable> Build(const google::protobuf::DescriptorPool& pool,
                                           const std::vector<std::string>& services);
 

@@ -299,6 +299,26 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequest(const RouteMatch& match,
   return request;
 }
 
+absl::StatusOr<std::vector<std::string>> BuildStreamRequests(const RouteMatch& match,
+                                                             const QueryParams& query,
+                                                             std::string_view body) {
+  std::vector<std::string> requests;
+  int line_number = 0;
+  while (!body.empty()) {
+    const size_t newline = body.find('\n');
+    const std::string_view line = body.substr(0, newline);
+    body = newline == std::string_view::npos ? std::string_view() : body.substr(newline + 1);
+    ++line_number;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    absl::StatusOr<std::unique_ptr<Message>> request = BuildRequest(match, query, line);
+    if (!request.ok()) {
+      return runtime::Annotate(request.status(), absl::StrCat("line ", line_number));
+    }
+    requests.push_back((*request)->SerializeAsString());
+  }
+  return requests;
+}
+
 absl::StatusOr<std::string> MessageToJson(const Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   std::string out;

@@ -32,6 +32,13 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> BuildRequest(const Ro
                                                                         const QueryParams& query,
                                                                         std::string_view body);
 
+// For a client-streaming method: the body is NDJSON, one request per non-blank line, each
+// transcoded like a whole body by BuildRequest (path variables and query parameters applied to
+// every one). A refusal names the line ("line 3: ..."). An empty body is a stream of none.
+absl::StatusOr<std::vector<std::string>> BuildStreamRequests(const RouteMatch& match,
+                                                             const QueryParams& query,
+                                                             std::string_view body);
+
 // The response as canonical JSON (response_body applied).
 absl::StatusOr<std::string> ResponseToJson(const Route& route,
                                            const google::protobuf::Message& response);

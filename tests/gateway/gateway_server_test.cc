@@ -101,6 +101,20 @@ class Shelf final : public v1::ShelfService::Service {
                                     Metadata(context, "x-request-id")));
     return grpc::Status::OK;
   }
+  grpc::Status ImportThings(grpc::ServerContext*,
+                            grpc::ServerReader<v1::ImportThingRequest>* reader,
+                            v1::ListThingsResponse* response) override {
+    v1::ImportThingRequest request;
+    while (reader->Read(&request)) {
+      if (request.thing().display_name().empty()) {
+        return runtime::ToGrpcStatus(runtime::InvalidArgument("thing.display_name", "required"));
+      }
+      v1::Thing* thing = response->add_things();
+      *thing = request.thing();
+      thing->set_name(absl::StrCat(request.parent(), "/things/", response->things_size()));
+    }
+    return grpc::Status::OK;
+  }
   grpc::Status WatchThings(grpc::ServerContext*, const v1::ListThingsRequest* request,
                            grpc::ServerWriter<v1::Thing>* writer) override {
     if (request->parent() == "shelves/missing") {
@@ -228,6 +242,30 @@ TEST_F(GatewayServerTest, ServerStreamAsNdjson) {
                 "{\"name\":\"shelves/broken/things/2\",\"count\":\"2\"}\n{\"error\":{\"code\":14"),
             std::string::npos)
       << broken->body;
+}
+
+TEST_F(GatewayServerTest, ClientStreamFromNdjson) {
+  auto imported =
+      client_->Post("/v1/shelves/s/things:import",
+                    "{\"thing\":{\"displayName\":\"a\"}}\n{\"thing\":{\"displayName\":\"b\"}}\n",
+                    "application/x-ndjson");
+  ASSERT_TRUE(imported);
+  EXPECT_EQ(imported->status, 200) << imported->body;
+  EXPECT_EQ(imported->body, R"({"things":[{"name":"shelves/s/things/1","displayName":"a"},)"
+                            R"({"name":"shelves/s/things/2","displayName":"b"}]})");
+  // The service refuses the second line: its status comes back as is.
+  auto refused = client_->Post("/v1/shelves/s/things:import",
+                               "{\"thing\":{\"displayName\":\"a\"}}\n{\"thing\":{}}\n",
+                               "application/x-ndjson");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_NE(refused->body.find("thing.display_name"), std::string::npos) << refused->body;
+  // A line that is not JSON is refused by the gateway, naming the line.
+  auto malformed =
+      client_->Post("/v1/shelves/s/things:import", "{}\n{oops\n", "application/x-ndjson");
+  ASSERT_TRUE(malformed);
+  EXPECT_EQ(malformed->status, 400);
+  EXPECT_NE(malformed->body.find("line 2"), std::string::npos) << malformed->body;
 }
 
 TEST_F(GatewayServerTest, PassesAuthorizationRequestIdAndDeadlineThrough) {

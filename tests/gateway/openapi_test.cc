@@ -80,6 +80,16 @@ class ShelfStub final : public dorset::gateway::testing::v1::ShelfService::Servi
   DORSET_ANSWER(GetFile, GetFileRequest, File)
   DORSET_ANSWER(Echo, EchoRequest, EchoResponse)
 #undef DORSET_ANSWER
+  grpc::Status ImportThings(
+      grpc::ServerContext*,
+      grpc::ServerReader<dorset::gateway::testing::v1::ImportThingRequest>* reader,
+      dorset::gateway::testing::v1::ListThingsResponse*) override {
+    dorset::gateway::testing::v1::ImportThingRequest request;
+    while (reader->Read(&request)) {
+    }
+    ++calls;
+    return grpc::Status::OK;
+  }
   grpc::Status WatchThings(grpc::ServerContext*,
                            const dorset::gateway::testing::v1::ListThingsRequest*,
                            grpc::ServerWriter<dorset::gateway::testing::v1::Thing>*) override {
@@ -147,8 +157,8 @@ TEST(OpenApiTest, EveryListedOperationIsCallableFromTheDocumentAlone) {
       ++operations;
     }
   }
-  EXPECT_EQ(operations, 10);
-  EXPECT_EQ(stub.calls, 10);
+  EXPECT_EQ(operations, 11);
+  EXPECT_EQ(stub.calls, 11);
   (*gateway)->Stop();
   grpc_server->Shutdown();
 }

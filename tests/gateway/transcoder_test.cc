@@ -211,8 +211,28 @@ TEST(TranscoderTest, RoutesOnlyAnnotatedMethodsAndEveryBinding) {
   for (const Route& route : Table().routes()) {
     seen.push_back(route.http_method + " " + route.path.text() + " " + route.GrpcPath());
   }
-  EXPECT_EQ(seen.size(), 10u);  // 9 annotated methods, Echo twice, Hidden never
+  EXPECT_EQ(seen.size(), 11u);  // 10 annotated methods, Echo twice, Hidden never
   for (const std::string& s : seen) EXPECT_EQ(s.find("Hidden"), std::string::npos) << s;
+}
+
+TEST(TranscoderTest, ClientStreamBodyIsNdjson) {
+  absl::StatusOr<RouteMatch> match = Table().Find("POST", "/v1/shelves/s1/things:import");
+  ASSERT_TRUE(match.ok());
+  auto requests = BuildStreamRequests(
+      *match, {}, "{\"thing\":{\"displayName\":\"a\"}}\n\n  \r\n{\"thing\":{\"count\":\"2\"}}");
+  ASSERT_TRUE(requests.ok()) << requests.status();
+  ASSERT_EQ(requests->size(), 2u);
+  dorset::gateway::testing::v1::ImportThingRequest second;
+  ASSERT_TRUE(second.ParseFromString((*requests)[1]));
+  EXPECT_EQ(second.parent(), "shelves/s1");
+  EXPECT_EQ(second.thing().count(), 2);
+  auto bad = BuildStreamRequests(*match, {}, "{}\n{\"thing\":{\"colour\":1}}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("line 2"), absl::string_view::npos) << bad.status();
+  EXPECT_EQ(ViolationField(bad.status()), "body");
+  auto none = BuildStreamRequests(*match, {}, "");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
 }
 
 TEST(TranscoderTest, ResponseBodySelectsOneField) {
