@@ -31,10 +31,11 @@ std::vector<CounterCell> CounterCells(v1::Channel channel, v1::Sentiment sentime
                                       const std::string& locality,
                                       const std::vector<std::string>& theme_ids);
 
-// The upsert every cell goes through: bind (activity, dimension, key, delta).
+// The upsert every cell goes through: bind (activity, dimension, key, delta). The old value is
+// named with its table: PostgreSQL refuses a bare `n` there as ambiguous (SQLite accepts both).
 inline constexpr char kBumpCounterSql[] =
     "INSERT INTO response_count (activity_id, dimension, key, n) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (activity_id, dimension, key) DO UPDATE SET n = n + excluded.n";
+    "ON CONFLICT (activity_id, dimension, key) DO UPDATE SET n = response_count.n + excluded.n";
 
 // Cell deltas summed over a batch of responses: (activity, dimension, key) -> delta. The group
 // commit writer applies them once per batch instead of once per response.

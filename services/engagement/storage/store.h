@@ -1,0 +1,82 @@
+// The engagement service's store on the storage lane (docs/storage.md): one runtime::storage
+// Database, SQLite by default (`<data_dir>/engagement.db`, the file the service writes today) or
+// PostgreSQL by the `database` setting, with engagement's migrations (storage/migrations/) and
+// SQLite's secure_delete on every connection (erased personal data is zeroed in the file).
+//
+// The first step of moving engagement onto the lane (issue 12 item 2): the schema, the engine
+// choice and the adoption of a pre-lane engagement.db are here and tested on both engines; the
+// service's SQL still runs through services/engagement/store.h until it moves into this folder.
+//
+//   ASSIGN_OR_RETURN(auto store, EngagementStore::Open(config));
+//   absl::StatusOr<int64_t> n = store->Read([&](Transaction& tx) -> absl::StatusOr<int64_t> {...});
+#ifndef DORSET_SERVICES_ENGAGEMENT_STORAGE_STORE_H_
+#define DORSET_SERVICES_ENGAGEMENT_STORAGE_STORE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+
+#include "absl/status/statusor.h"
+#include "runtime/config/config.h"
+#include "runtime/storage/database.h"
+
+namespace dorset::engagement {
+
+class EngagementStore {
+ public:
+  // From the server's settings: `database` (empty: SQLite at `<data_dir>/engagement.db`),
+  // `database_password_file`.
+  static absl::StatusOr<std::unique_ptr<EngagementStore>> Open(const runtime::ServerConfig& config);
+  // `database` as the setting takes it ("" for `<data_dir>/engagement.db`, sqlite:///…,
+  // postgres://…), with PostgreSQL's password. A pre-lane engagement.db (PRAGMA user_version
+  // 1-3) is carried over as it is.
+  static absl::StatusOr<std::unique_ptr<EngagementStore>> Open(const std::string& database,
+                                                               const std::string& data_dir,
+                                                               const std::string& password = "");
+
+  // Runs `fn(Transaction&)` in a write transaction (run again from the start on a serialization
+  // failure, so `fn` touches only the database and its own locals); returns what `fn` returned.
+  template <typename Fn>
+  auto Write(Fn&& fn) {
+    return Run(true, std::forward<Fn>(fn));
+  }
+  // Runs `fn(Transaction&)` in a read-only transaction (one snapshot).
+  template <typename Fn>
+  auto Read(Fn&& fn) {
+    return Run(false, std::forward<Fn>(fn));
+  }
+
+  // The database's health (readiness: NOT_SERVING while it is away).
+  absl::Status Check() { return db_->Health(); }
+  runtime::storage::Engine engine() const { return db_->engine(); }
+  runtime::storage::Database& database() { return *db_; }
+
+ private:
+  explicit EngagementStore(std::unique_ptr<runtime::storage::Database> db) : db_(std::move(db)) {}
+
+  static const absl::Status& StatusOf(const absl::Status& status) { return status; }
+  template <typename T>
+  static const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
+    return result.status();
+  }
+
+  template <typename Fn>
+  auto Run(bool write, Fn&& fn) {
+    using Result = std::invoke_result_t<Fn, runtime::storage::Transaction&>;
+    std::optional<Result> out;
+    auto body = [&](runtime::storage::Transaction& tx) -> absl::Status {
+      out.emplace(fn(tx));
+      return StatusOf(*out);
+    };
+    const absl::Status status = write ? db_->Write(body) : db_->Read(body);
+    if (!status.ok()) return Result(status);
+    return std::move(*out);
+  }
+
+  std::unique_ptr<runtime::storage::Database> db_;
+};
+
+}  // namespace dorset::engagement
+
+#endif  // DORSET_SERVICES_ENGAGEMENT_STORAGE_STORE_H_

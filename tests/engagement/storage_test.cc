@@ -1,0 +1,150 @@
+// Engagement's store on the storage lane (services/engagement/storage/): its schema on each
+// engine (ctest labels `sqlite` and `postgres`) holds what the service writes — an activity, a
+// theme, a stakeholder, a response with its counter cells, a request record — and SQLite's
+// connections zero erased content (secure_delete); and an engagement.db written by the pre-lane
+// store (runtime/sqlite Migrate, PRAGMA user_version 3) is adopted with its data, not migrated
+// again.
+#include <string>
+
+#include "gtest/gtest.h"
+#include "runtime/status/status_macros.h"
+#include "runtime/testing/temp_dir.h"
+#include "services/engagement/counters.h"
+#include "services/engagement/storage/store.h"
+#include "services/engagement/store.h"
+#include "tests/runtime/storage/engines.h"
+
+namespace dorset::engagement {
+namespace {
+
+using runtime::storage::Engine;
+using runtime::storage::Statement;
+using runtime::storage::Transaction;
+
+absl::StatusOr<int64_t> Count(EngagementStore& store, const std::string& sql) {
+  return store.Read([&](Transaction& tx) -> absl::StatusOr<int64_t> {
+    ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(sql));
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return absl::InternalError("no row");
+    return stmt.Int(0);
+  });
+}
+
+class EngagementStorageTest : public ::testing::TestWithParam<Engine> {
+ protected:
+  void SetUp() override {
+    std::string database;
+    if (GetParam() == Engine::kPostgres) {
+      DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
+      absl::StatusOr<std::string> uri = pg->CreateDatabase();
+      ASSERT_TRUE(uri.ok()) << uri.status();
+      database = *uri;
+    }
+    absl::StatusOr<std::unique_ptr<EngagementStore>> store =
+        EngagementStore::Open(database, dir_.path());
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  dorset::testing::TempDir dir_;
+  std::unique_ptr<EngagementStore> store_;
+};
+
+TEST_P(EngagementStorageTest, TheSchemaHoldsWhatTheServiceWrites) {
+  EXPECT_EQ(store_->engine(), GetParam());
+  absl::StatusOr<int64_t> first = store_->Write([](Transaction& tx) -> absl::StatusOr<int64_t> {
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO activity (id, kind, title, purpose, localities, finance_scheme, state, "
+        "outcome_summary, reported_participants, reported_source, create_time, update_time, "
+        "version, allowed_practices) VALUES ('a1', 1, 'T', 'P', '', '', 1, '', 0, '', 1, 1, 1, "
+        "'practices/J81001');"
+        "INSERT INTO theme (activity_id, id, display_name, description, create_time, "
+        "update_time, version) VALUES ('a1', 'access', 'Access', '', 1, 1, 1);"
+        "INSERT INTO stakeholder (id, kind, display_name, organisation, email, phone, "
+        "postal_address, contact_consent, publish_consent, locality, create_time, update_time, "
+        "version) VALUES ('s1', 1, 'Pat', '', 'pat@example.org', '', '', 1, 0, '', 1, 1, 1);"
+        "INSERT INTO request_log (method, request_id, resource, create_time, request_hash) "
+        "VALUES ('CreateResponse', 'r-1', 'activities/a1/responses/1', 1, 'h');"));
+    ASSIGN_OR_RETURN(Statement insert,
+                     tx.Prepare("INSERT INTO response (activity_id, stakeholder_id, text, "
+                                "channel, locality, practice, themes, sentiment, "
+                                "publish_consent, create_time, update_time, version) VALUES "
+                                "(?, ?, ?, 1, '', '', 'access', 2, 0, 1, 1, 1) RETURNING id"));
+    insert.Bind(1, "a1").Bind(2, "s1").Bind(3, "text");
+    ASSIGN_OR_RETURN(bool row, insert.Step());
+    if (!row) return absl::InternalError("RETURNING gave no row");
+    const int64_t id = insert.Int(0);
+    insert.Reset();
+    ASSIGN_OR_RETURN(Statement bump, tx.Prepare(kBumpCounterSql));
+    for (int i = 0; i < 2; ++i) {
+      bump.Reset();
+      RETURN_IF_ERROR(bump.Bind(1, "a1").Bind(2, kDimTotal).Bind(3, "").Bind(4, int64_t{1}).Run());
+    }
+    return id;
+  });
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, 1);  // response ids start at 1 on both engines
+  EXPECT_EQ(*Count(*store_, "SELECT n FROM response_count WHERE activity_id = 'a1'"), 2);
+  EXPECT_EQ(
+      *Count(*store_, "SELECT COUNT(*) FROM activity WHERE allowed_practices = 'practices/J81001'"),
+      1);
+  // A request_id is unique per method.
+  const absl::Status again = store_->Write([](Transaction& tx) {
+    return tx.Exec(
+        "INSERT INTO request_log (method, request_id, resource, create_time) VALUES "
+        "('CreateResponse', 'r-1', 'x', 2)");
+  });
+  EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists) << again;
+  // A theme belongs to an existing activity.
+  const absl::Status orphan = store_->Write([](Transaction& tx) {
+    return tx.Exec(
+        "INSERT INTO theme (activity_id, id, display_name, description, create_time, "
+        "update_time, version) VALUES ('nope', 't', 'T', '', 1, 1, 1)");
+  });
+  EXPECT_EQ(orphan.code(), absl::StatusCode::kFailedPrecondition) << orphan;
+  if (GetParam() == Engine::kSqlite) {
+    // Every connection zeroes erased content (personal data): the writer and the readers.
+    EXPECT_EQ(*Count(*store_, "PRAGMA secure_delete"), 1);
+    absl::StatusOr<int64_t> writer = store_->Write([](Transaction& tx) -> absl::StatusOr<int64_t> {
+      ASSIGN_OR_RETURN(Statement stmt, tx.Prepare("PRAGMA secure_delete"));
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      return row ? stmt.Int(0) : -1;
+    });
+    ASSERT_TRUE(writer.ok()) << writer.status();
+    EXPECT_EQ(*writer, 1);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, EngagementStorageTest,
+                         ::testing::Values(Engine::kSqlite, Engine::kPostgres),
+                         [](const ::testing::TestParamInfo<Engine>& info) {
+                           return std::string(runtime::storage::EngineName(info.param));
+                         });
+
+// The pre-lane store wrote engagement.db through runtime/sqlite (PRAGMA user_version 3); the lane
+// records those three steps as schema_migrations rows and keeps the data.
+TEST(EngagementStorageAdoptionTest, APreLaneStoreOpensWithItsDataAndIsNotMigratedAgain) {
+  dorset::testing::TempDir dir;
+  {
+    absl::StatusOr<std::unique_ptr<Store>> old = Store::Open(dir.File("engagement.db"), 1);
+    ASSERT_TRUE(old.ok()) << old.status();
+    absl::MutexLock lock(&(*old)->write_mutex());
+    ASSERT_TRUE((*old)
+                    ->writer()
+                    .Exec("INSERT INTO activity (id, kind, title, purpose, localities, "
+                          "finance_scheme, state, outcome_summary, reported_participants, "
+                          "reported_source, create_time, update_time, version) VALUES ('old', 1, "
+                          "'Old', '', '', '', 1, '', 0, '', 1, 1, 4)")
+                    .ok());
+  }
+  for (int open = 0; open < 2; ++open) {
+    absl::StatusOr<std::unique_ptr<EngagementStore>> store = EngagementStore::Open("", dir.path());
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM activity WHERE id = 'old' AND version = 4"), 1);
+    EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM schema_migrations"), 3);
+    EXPECT_EQ(*Count(**store, "SELECT MAX(version) FROM schema_migrations"), 3);
+  }
+}
+
+}  // namespace
+}  // namespace dorset::engagement
