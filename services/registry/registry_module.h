@@ -22,6 +22,8 @@ class RegistryModule final : public runtime::ServiceModule {
   std::vector<grpc::Service*> Services() override;
   std::vector<std::string> HealthNames() override;
   absl::Status CheckStore() override;
+  // The open store (null before Init): tests read where it is.
+  Store* store() { return store_.get(); }
   void OnShutdown() override;
 
   // For tests: the number of open WatchChanges streams.

@@ -6,6 +6,7 @@
 #include "runtime/server/service_host.h"
 #include "runtime/testing/certificates.h"
 #include "runtime/testing/temp_dir.h"
+#include "runtime/testing/test_engine.h"
 #include "runtime/testing/test_host.h"
 #include "services/registry/client/registry_client.h"
 #include "services/registry/registry_module.h"
@@ -20,6 +21,9 @@ class ClientMutualTlsTest : public ::testing::Test {
     testing::WriteFile(dir_.File("tokens"),
                        "x509:finance.dorset.test finance-service registry-reader\n");
     runtime::ServerConfig config = testing::TestServerConfig("registry", dir_.File("registry"));
+    absl::StatusOr<std::string> database = ::dorset::testing::TestDatabaseFor(config.data_dir);
+    ASSERT_TRUE(database.ok()) << database.status();
+    config.database = *database;
     config.plaintext = false;
     config.tls_cert = dir_.File("server.pem");
     config.tls_key = dir_.File("server.key");

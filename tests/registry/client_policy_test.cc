@@ -155,6 +155,7 @@ TEST(RegistryClientPolicy, ReconnectsPromptlyAfterTheRegistryRestarts) {
   const int port = dorset::testing::FreePort();
   auto start_registry = [&]() -> std::unique_ptr<runtime::ServiceHost> {
     runtime::ServerConfig config = dorset::testing::TestServerConfig("registry", dir.path());
+    EXPECT_TRUE(UseTestEngine(config).ok());
     config.grpc_listen = absl::StrCat("127.0.0.1:", port);
     auto host = runtime::ServiceHost::Start(config, std::make_unique<RegistryModule>());
     EXPECT_TRUE(host.ok()) << host.status();

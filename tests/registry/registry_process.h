@@ -19,7 +19,9 @@
 #include "absl/time/clock.h"
 #include "dorset/registry/v1/registry.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
 #include "runtime/testing/redis_server.h"
+#include "runtime/testing/test_engine.h"
 #include "runtime/testing/test_host.h"
 
 namespace dorset::registry::testing {
@@ -37,6 +39,14 @@ class RegistryProcess {
         "--plaintext=true",          "--auth=none",
         "--rate_limit_per_second=0", "--drain_seconds=0",
         "--log_level=warn"};
+    // The engine of this test run (runtime/testing/test_engine.h); the same database every time
+    // a process starts on `data_dir`.
+    if (absl::StatusOr<std::string> database = dorset::testing::TestDatabaseFor(data_dir);
+        database.ok()) {
+      args.push_back("--database=" + *database);
+    } else {
+      ADD_FAILURE() << database.status();
+    }
     args.insert(args.end(), extra_flags.begin(), extra_flags.end());
     pid_ = fork();
     if (pid_ == 0) {

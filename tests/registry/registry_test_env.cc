@@ -1,13 +1,43 @@
 #include "tests/registry/registry_test_env.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "gtest/gtest.h"
 #include "runtime/status/grpc_status.h"
+#include "runtime/status/status_macros.h"
+#include "runtime/testing/test_engine.h"
 #include "runtime/testing/test_host.h"
 
 namespace dorset::registry::testing {
+namespace {
+
+// DORSET_TEST_ENGINE=postgres (the …/postgres copy of every case, tests/registry/CMakeLists.txt)
+// needs the PostgreSQL harness: without it every case skips locally and fails under CI=true.
+class EngineEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (!dorset::testing::TestEngineIsPostgres()) return;
+    absl::StatusOr<std::string> database = dorset::testing::TestDatabaseFor("<probe>");
+    if (database.ok()) return;
+    const char* ci = std::getenv("CI");
+    if (ci != nullptr && std::string(ci) == "true") {
+      FAIL() << "no PostgreSQL: " << database.status();
+    }
+    GTEST_SKIP() << "no PostgreSQL (" << database.status() << "); CI=true would fail";
+  }
+};
+
+[[maybe_unused]] ::testing::Environment* const kEngineEnvironment =
+    ::testing::AddGlobalTestEnvironment(new EngineEnvironment);
+
+}  // namespace
+
+absl::Status UseTestEngine(runtime::ServerConfig& config) {
+  ASSIGN_OR_RETURN(config.database, dorset::testing::TestDatabaseFor(config.data_dir));
+  return absl::OkStatus();
+}
 
 std::string SourceFile(const std::string& relative) {
   std::ifstream in(std::string(DORSET_SOURCE_DIR) + "/" + relative, std::ios::binary);
@@ -21,6 +51,9 @@ std::unique_ptr<RegistryEnv> RegistryEnv::Start(EnvOptions options, const std::s
   std::unique_ptr<RegistryEnv> env(new RegistryEnv());
   runtime::ServerConfig config =
       dorset::testing::TestServerConfig("registry", data_dir.empty() ? env->dir_.path() : data_dir);
+  const absl::Status engine = UseTestEngine(config);
+  EXPECT_TRUE(engine.ok()) << engine;
+  if (!engine.ok()) return nullptr;
   if (options.redis) {
     auto redis = dorset::testing::RedisServer::Start();
     EXPECT_TRUE(redis.ok()) << redis.status();

@@ -15,6 +15,10 @@
 
 namespace dorset::registry::testing {
 
+// Sets `config.database` for the engine this test run uses (runtime/testing/test_engine.h):
+// "" on SQLite, the database of `config.data_dir` on PostgreSQL.
+absl::Status UseTestEngine(runtime::ServerConfig& config);
+
 namespace v1 = dorset::registry::v1;
 
 // The contents of a file under the source tree (e.g. "data/ods/epraccur-2025-05.csv").
