@@ -56,7 +56,7 @@ echo "$echo_json"
 echo "== CreateResponse, 32 in flight (acknowledged = committed; group commit)"
 create_json=$(loadgen --target=127.0.0.1:$eng_port \
   --method=/dorset.engagement.v1.EngagementService/CreateResponse \
-  --request_json='{"parent":"activities/bench","requestId":"bench-{{seq}}","response":{"channel":"ONLINE","sentiment":"OPPOSED","text":"[SYNTHETIC] bench response {{seq}}","themes":["activities/bench/themes/access","activities/bench/themes/cost"],"locality":"localities/bench-{{slot}}"}}' \
+  --request_json='{"parent":"activities/bench","requestId":"bench-{{seq}}","response":{"channel":"CHANNEL_ONLINE","sentiment":"SENTIMENT_OPPOSED","text":"[SYNTHETIC] bench response {{seq}}","themes":["activities/bench/themes/access","activities/bench/themes/cost"],"locality":"localities/bench-{{slot}}"}}' \
   --concurrency=32 --channels=4)
 echo "$create_json"
 total=$("$build/cli/dorsetctl" engagement aggregates bench --target=127.0.0.1:$eng_port |

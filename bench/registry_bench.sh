@@ -75,7 +75,7 @@ list64_json=$(loadgen --target=127.0.0.1:$registry_port --method=$method/ListPra
 echo "$list64_json"
 echo "== ListPractices (page of 50, ACTIVE, name contains SURGERY, national store), 1 in flight"
 scan_json=$(loadgen --target=127.0.0.1:$registry_port --method=$method/ListPractices \
-  --request_json='{"statuses":["ACTIVE"],"nameContains":"surgery","pageSize":50}' \
+  --request_json='{"statuses":["STATUS_ACTIVE"],"nameContains":"surgery","pageSize":50}' \
   --concurrency=1 --channels=1)
 echo "$scan_json"
 

@@ -248,7 +248,7 @@ int RunEngagementCommand(int argc, char** argv) {
     request.set_parent(activity);
     request.set_request_id(args.GetOr("request_id", ""));
     v1::Response& r = *request.mutable_response();
-    v1::Channel channel = v1::ONLINE;
+    v1::Channel channel = v1::CHANNEL_ONLINE;
     if (!EnumFlag(args, "channel", &channel)) return 2;
     r.set_channel(channel);
     v1::Sentiment sentiment = v1::SENTIMENT_UNSPECIFIED;

@@ -81,11 +81,11 @@ std::string CsvRow(const std::vector<std::string>& fields) {
 
 std::string KindName(v1::PostingKind kind) {
   switch (kind) {
-    case v1::PLAN:
+    case v1::POSTING_KIND_PLAN:
       return "PLAN";
-    case v1::ACTUAL:
+    case v1::POSTING_KIND_ACTUAL:
       return "ACTUAL";
-    case v1::FORECAST:
+    case v1::POSTING_KIND_FORECAST:
       return "FORECAST";
     default:
       return "UNSPECIFIED";
@@ -94,13 +94,13 @@ std::string KindName(v1::PostingKind kind) {
 
 std::string RagName(v1::Rag rag) {
   switch (rag) {
-    case v1::GREEN:
+    case v1::RAG_GREEN:
       return "GREEN";
-    case v1::AMBER:
+    case v1::RAG_AMBER:
       return "AMBER";
-    case v1::RED:
+    case v1::RAG_RED:
       return "RED";
-    case v1::NO_PLAN:
+    case v1::RAG_NO_PLAN:
       return "NO_PLAN";
     default:
       return "";
@@ -180,8 +180,9 @@ class Finance {
       grpc::Status status = stub_->ListSchemes(context.get(), request, &response);
       if (!status.ok()) return ReportError(status);
       for (const auto& s : response.schemes()) {
-        std::cout << s.name() << (s.state() == v1::Scheme::CLOSED ? "  [closed]" : "") << "\n    "
-                  << s.display_name() << (s.scope().empty() ? "" : "  scope " + s.scope()) << "\n";
+        std::cout << s.name() << (s.state() == v1::Scheme::STATE_CLOSED ? "  [closed]" : "")
+                  << "\n    " << s.display_name()
+                  << (s.scope().empty() ? "" : "  scope " + s.scope()) << "\n";
         for (const auto& t : s.targets()) {
           std::cout << "    " << t.financial_year() << "  " << Display(t.amount()) << "\n";
         }
@@ -308,7 +309,7 @@ class Finance {
                                 l.display_name(), Pounds(l.annual_target()), Pounds(l.ytd_plan()),
                                 Pounds(l.ytd_actual()), Pounds(l.ytd_variance()),
                                 Pounds(l.forecast_outturn()), Pounds(l.outturn_variance()),
-                                l.rag() == v1::NO_PLAN ? "" : Percent(l.delivery_bp()),
+                                l.rag() == v1::RAG_NO_PLAN ? "" : Percent(l.delivery_bp()),
                                 RagName(l.rag()), l.closed() ? "yes" : "no"});
       }
       return 0;
@@ -324,7 +325,7 @@ class Finance {
           std::string(2 * l.depth(), ' ') + l.display_name().substr(0, 48),
           Display(l.annual_target()), Display(l.ytd_plan()), Display(l.ytd_actual()),
           Display(l.ytd_variance()), Display(l.forecast_outturn()),
-          l.rag() == v1::NO_PLAN ? "-" : Percent(l.delivery_bp()), RagName(l.rag()));
+          l.rag() == v1::RAG_NO_PLAN ? "-" : Percent(l.delivery_bp()), RagName(l.rag()));
     }
     return 0;
   }
@@ -367,9 +368,9 @@ class Finance {
                            "budget_per_head_gbp", "savings_target_gbp", "savings_per_head_gbp"});
     }
     for (const auto& a : figures.areas()) {
-      const std::string kind = a.area_kind() == v1::AreaFigures::SYSTEM    ? "system"
-                               : a.area_kind() == v1::AreaFigures::CLUSTER ? "cluster"
-                                                                           : "locality";
+      const std::string kind = a.area_kind() == v1::AreaFigures::AREA_KIND_SYSTEM    ? "system"
+                               : a.area_kind() == v1::AreaFigures::AREA_KIND_CLUSTER ? "cluster"
+                                                                                     : "locality";
       if (csv) {
         std::cout << CsvRow({a.area(), kind, a.display_name(),
                              absl::StrCat(a.registered_patients()), Pounds(a.budget()),

@@ -19,6 +19,7 @@
 #include "cli/command_groups.h"
 #include "dorset/registry/v1/registry.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "runtime/api/enum_names.h"
 
 namespace dorset::cli {
 namespace {
@@ -131,21 +132,21 @@ class Registry {
     std::cerr << "error: every row was rejected (" << report.rejected() << " of "
               << report.rows_read() << ")";
     switch (report.looks_like()) {
-      case v1::EPRACCUR:
+      case v1::IMPORT_KIND_EPRACCUR:
         std::cerr << "; the file looks like an epraccur extract: use import-epraccur";
         break;
-      case v1::LIST_SIZES:
+      case v1::IMPORT_KIND_LIST_SIZES:
         std::cerr << "; the file looks like a list-size file: use import-list-sizes";
         break;
-      case v1::LOCALITIES:
+      case v1::IMPORT_KIND_LOCALITIES:
         std::cerr << "; the file looks like a localities file: use import-localities";
         break;
-      case v1::PRACTICE_LOCALITIES:
+      case v1::IMPORT_KIND_PRACTICE_LOCALITIES:
         std::cerr << "; the file looks like a practice-localities file: use "
                      "import --kind=practice-localities";
         break;
       default:
-        std::cerr << "; it is not a " << v1::ImportKind_Name(report.kind()) << " file, or "
+        std::cerr << "; it is not a " << runtime::EnumShortName(report.kind()) << " file, or "
                   << "every row is bad";
         break;
     }
@@ -207,7 +208,7 @@ class Registry {
           std::cout << Json(p, false) << "\n";
           continue;
         }
-        std::cout << p.ods_code() << "  " << v1::Practice::Status_Name(p.status()) << "  "
+        std::cout << p.ods_code() << "  " << runtime::EnumShortName(p.status()) << "  "
                   << p.postcode() << "  setting=" << p.prescribing_setting() << "  "
                   << (p.locality().empty() ? "-" : p.locality()) << "  "
                   << (p.has_list_size() ? absl::StrCat(p.list_size()) : "-") << "  "
@@ -364,7 +365,7 @@ class Registry {
       std::cout << Json(report) << "\n";
       return;
     }
-    std::cout << v1::ImportKind_Name(report.kind()) << " " << path
+    std::cout << runtime::EnumShortName(report.kind()) << " " << path
               << (report.validate_only() ? " (validate only: nothing written)" : "") << "\n"
               << "  commissioner " << report.commissioner() << "  rows read " << report.rows_read()
               << "  skipped (other commissioners) " << report.rows_skipped() << "\n"
@@ -374,7 +375,7 @@ class Registry {
       std::cout << "  " << report.windows_1252_rows()
                 << " rows were not UTF-8 and were read as Windows-1252\n";
     }
-    if (report.kind() == v1::LIST_SIZES) {
+    if (report.kind() == v1::IMPORT_KIND_LIST_SIZES) {
       std::cout << "  list sizes: " << report.list_size_practices() << " practices, "
                 << report.list_size_patients() << " patients\n";
     }
@@ -398,9 +399,8 @@ class Registry {
       std::cout << "  conflict " << c.ods_code() << ": " << c.reason() << "\n";
     }
     for (const auto& m : report.mismatches()) {
-      std::cout << "  mismatch " << m.ods_code() << ": "
-                << v1::ImportReport::Mismatch::Kind_Name(m.kind()) << " (status "
-                << v1::Practice::Status_Name(m.status()) << ", prescribing setting "
+      std::cout << "  mismatch " << m.ods_code() << ": " << runtime::EnumShortName(m.kind())
+                << " (status " << runtime::EnumShortName(m.status()) << ", prescribing setting "
                 << m.prescribing_setting() << ")\n";
     }
   }
@@ -410,10 +410,10 @@ class Registry {
 };
 
 std::optional<v1::ImportKind> KindFromFlag(const std::string& kind) {
-  if (kind == "epraccur") return v1::EPRACCUR;
-  if (kind == "list-sizes") return v1::LIST_SIZES;
-  if (kind == "localities") return v1::LOCALITIES;
-  if (kind == "practice-localities") return v1::PRACTICE_LOCALITIES;
+  if (kind == "epraccur") return v1::IMPORT_KIND_EPRACCUR;
+  if (kind == "list-sizes") return v1::IMPORT_KIND_LIST_SIZES;
+  if (kind == "localities") return v1::IMPORT_KIND_LOCALITIES;
+  if (kind == "practice-localities") return v1::IMPORT_KIND_PRACTICE_LOCALITIES;
   return std::nullopt;
 }
 
@@ -435,15 +435,15 @@ int RunRegistryCommand(int argc, char** argv) {
   }
   Registry registry(*std::move(connection));
   if (command == "import-epraccur" && pos.size() == 1) {
-    return registry.Import(v1::EPRACCUR, pos[0], args);
+    return registry.Import(v1::IMPORT_KIND_EPRACCUR, pos[0], args);
   }
   if (command == "import-list-sizes" && pos.size() == 1) {
-    return registry.Import(v1::LIST_SIZES, pos[0], args);
+    return registry.Import(v1::IMPORT_KIND_LIST_SIZES, pos[0], args);
   }
   if (command == "import-localities" && (pos.size() == 1 || pos.size() == 2)) {
-    const int rc = registry.Import(v1::LOCALITIES, pos[0], args);
+    const int rc = registry.Import(v1::IMPORT_KIND_LOCALITIES, pos[0], args);
     if (rc != 0 || pos.size() == 1) return rc;
-    return registry.Import(v1::PRACTICE_LOCALITIES, pos[1], args);
+    return registry.Import(v1::IMPORT_KIND_PRACTICE_LOCALITIES, pos[1], args);
   }
   if (command == "import" && pos.size() == 1) {
     std::optional<v1::ImportKind> kind = KindFromFlag(args.GetOr("kind", ""));

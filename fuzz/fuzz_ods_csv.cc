@@ -66,10 +66,10 @@ void CheckReads() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);
   CheckReader(input);
-  CheckImport(input, v1::EPRACCUR, /*commit=*/true);
-  CheckImport(input, v1::LIST_SIZES, /*commit=*/false);
-  CheckImport(input, v1::LOCALITIES, /*commit=*/true);
-  CheckImport(input, v1::PRACTICE_LOCALITIES, /*commit=*/false);
+  CheckImport(input, v1::IMPORT_KIND_EPRACCUR, /*commit=*/true);
+  CheckImport(input, v1::IMPORT_KIND_LIST_SIZES, /*commit=*/false);
+  CheckImport(input, v1::IMPORT_KIND_LOCALITIES, /*commit=*/true);
+  CheckImport(input, v1::IMPORT_KIND_PRACTICE_LOCALITIES, /*commit=*/false);
   CheckReads();
   return 0;
 }

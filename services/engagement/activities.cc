@@ -1,6 +1,7 @@
 // Activities and their lifecycle DRAFT -> OPEN -> CLOSED -> OUTCOME_PUBLISHED.
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/api/enum_names.h"
 #include "runtime/api/request_id.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
@@ -65,7 +66,7 @@ int64_t VersionOf(const std::string& etag) {
   return version;
 }
 
-std::string StateName(v1::ActivityState state) { return v1::ActivityState_Name(state); }
+std::string StateName(v1::ActivityState state) { return runtime::EnumShortName(state); }
 
 }  // namespace
 
@@ -209,7 +210,7 @@ absl::Status Engagement::CreateActivity(const runtime::Caller& caller,
   const std::string id = request.activity_id().empty() ? NewId('a') : request.activity_id();
   const int64_t now = ToMicros(Now());
   a.set_name(ActivityName(id));
-  a.set_state(v1::DRAFT);
+  a.set_state(v1::ACTIVITY_STATE_DRAFT);
   a.clear_open_time();
   a.clear_close_time();
   a.clear_publish_time();
@@ -231,7 +232,7 @@ absl::Status Engagement::CreateActivity(const runtime::Caller& caller,
         RecordRequest(db, "CreateActivity", request.request_id(), request, a.name(), now));
     RETURN_IF_ERROR(txn.Commit());
     runtime::log::Info("activity created",
-                       {{"activity", a.name()}, {"kind", v1::ActivityKind_Name(a.kind())}});
+                       {{"activity", a.name()}, {"kind", runtime::EnumShortName(a.kind())}});
   }
   ASSIGN_OR_RETURN(*out, LoadActivity(db, result_id));
   return absl::OkStatus();
@@ -300,7 +301,7 @@ absl::Status Engagement::UpdateActivity(const v1::UpdateActivityRequest& request
   ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(db, id));
   const int64_t version = VersionOf(a.etag());
   RETURN_IF_ERROR(CheckEtag("Activity", a.name(), in.etag(), version));
-  if (a.state() == v1::OUTCOME_PUBLISHED) {
+  if (a.state() == v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
     return runtime::FailedPrecondition("STATE", a.name(),
                                        "the outcome is published; the activity is read-only");
   }
@@ -368,7 +369,7 @@ absl::Status Engagement::Transition(const std::string& name, const std::string& 
 absl::Status Engagement::OpenActivity(const v1::OpenActivityRequest& request, v1::Activity* out) {
   const absl::Time now = Now();
   return Transition(
-      request.name(), request.etag(), v1::DRAFT, v1::OPEN,
+      request.name(), request.etag(), v1::ACTIVITY_STATE_DRAFT, v1::ACTIVITY_STATE_OPEN,
       [&](v1::Activity& a) -> absl::Status {
         if (a.has_window_end_time() && absl::FromUnixSeconds(a.window_end_time().seconds()) +
                                                absl::Nanoseconds(a.window_end_time().nanos()) <=
@@ -385,7 +386,7 @@ absl::Status Engagement::OpenActivity(const v1::OpenActivityRequest& request, v1
 absl::Status Engagement::CloseActivity(const v1::CloseActivityRequest& request, v1::Activity* out) {
   const int64_t now = ToMicros(Now());
   return Transition(
-      request.name(), request.etag(), v1::OPEN, v1::CLOSED,
+      request.name(), request.etag(), v1::ACTIVITY_STATE_OPEN, v1::ACTIVITY_STATE_CLOSED,
       [&](v1::Activity& a) {
         SetTimestamp(a.mutable_close_time(), now);
         return absl::OkStatus();
@@ -401,7 +402,8 @@ absl::Status Engagement::PublishOutcome(const v1::PublishOutcomeRequest& request
   RETURN_IF_ERROR(CheckText(request.outcome_summary(), 20000, "outcome_summary"));
   const int64_t now = ToMicros(Now());
   return Transition(
-      request.name(), request.etag(), v1::CLOSED, v1::OUTCOME_PUBLISHED,
+      request.name(), request.etag(), v1::ACTIVITY_STATE_CLOSED,
+      v1::ACTIVITY_STATE_OUTCOME_PUBLISHED,
       [&](v1::Activity& a) {
         SetTimestamp(a.mutable_publish_time(), now);
         a.set_outcome_summary(request.outcome_summary());
@@ -418,7 +420,7 @@ absl::Status Engagement::DeleteActivity(const v1::DeleteActivityRequest& request
   ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
   ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(db, id));
   RETURN_IF_ERROR(CheckEtag("Activity", a.name(), request.etag(), VersionOf(a.etag())));
-  if (a.state() != v1::DRAFT) {
+  if (a.state() != v1::ACTIVITY_STATE_DRAFT) {
     return runtime::FailedPrecondition(
         "STATE", a.name(),
         absl::StrCat("the activity is ", StateName(a.state()),

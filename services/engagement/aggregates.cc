@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "runtime/api/enum_names.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
@@ -131,11 +132,11 @@ absl::Status Engagement::GetYouSaidWeDid(const v1::GetYouSaidWeDidRequest& reque
     Store::ReadLease lease = store_.Read();
     Database& db = lease.db();
     ASSIGN_OR_RETURN(activity, LoadActivity(db, activity_id));
-    if (activity.state() != v1::OUTCOME_PUBLISHED) {
+    if (activity.state() != v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
       return runtime::FailedPrecondition(
           "STATE", activity.name(),
           absl::StrCat("the outcome is not published (the activity is ",
-                       v1::ActivityState_Name(activity.state()), ")"));
+                       runtime::EnumShortName(activity.state()), ")"));
     }
     ASSIGN_OR_RETURN(cells, ReadCells(db, activity_id));
     ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT id FROM decision WHERE activity_id = ? "

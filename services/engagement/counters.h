@@ -20,10 +20,17 @@ namespace dorset::engagement {
 // Dimensions (response_count.dimension).
 inline constexpr char kDimTotal[] = "total";
 inline constexpr char kDimTheme[] = "theme";                     // key: theme id
-inline constexpr char kDimSentiment[] = "sentiment";             // key: Sentiment name
-inline constexpr char kDimChannel[] = "channel";                 // key: Channel name
+inline constexpr char kDimSentiment[] = "sentiment";             // key: SentimentKey()
+inline constexpr char kDimChannel[] = "channel";                 // key: ChannelKey()
 inline constexpr char kDimLocality[] = "locality";               // key: locality name or ""
 inline constexpr char kDimThemeSentiment[] = "theme_sentiment";  // key: "<theme id>/<Sentiment>"
+
+// The stored (and reported, in ActivityAggregates.by_channel / by_sentiment) spelling of a
+// channel or sentiment: "ONLINE", "SUPPORTIVE"; the zero values keep their full names. Fixed
+// tables, not the enum's names: the enum values gained their type's prefix (CHANNEL_ONLINE) after
+// counters were stored under these keys, and stored keys never change with a rename.
+std::string ChannelKey(v1::Channel channel);
+std::string SentimentKey(v1::Sentiment sentiment);
 
 using CounterCell = std::pair<std::string, std::string>;  // dimension, key
 

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "runtime/api/enum_names.h"
 #include "runtime/status/status_macros.h"
 #include "services/registry/client/registry_client.h"
 
@@ -22,7 +23,7 @@ class ClientLookup final : public RegistryLookup {
     PracticeFacts facts;
     facts.locality = p.locality();
     facts.commissioner = p.commissioner();
-    facts.status = registry::v1::Practice::Status_Name(p.status());
+    facts.status = runtime::EnumShortName(p.status());
     facts.open_date = p.open_date();
     facts.close_date = p.close_date();
     return facts;

@@ -4,6 +4,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/api/enum_names.h"
 #include "runtime/api/request_id.h"
 #include "runtime/auth/permissions.h"
 #include "runtime/logging/log.h"
@@ -258,10 +259,10 @@ absl::Status Engagement::WriteResponse(Database& db, const PendingResponse& pend
   const v1::ActivityState state = window.state;
   const std::optional<int64_t>& window_start = window.start;
   const std::optional<int64_t>& window_end = window.end;
-  if (state != v1::OPEN) {
+  if (state != v1::ACTIVITY_STATE_OPEN) {
     return runtime::FailedPrecondition(
         "STATE", activity_name,
-        absl::StrCat("the activity is ", v1::ActivityState_Name(state),
+        absl::StrCat("the activity is ", runtime::EnumShortName(state),
                      "; responses are accepted only while it is OPEN"));
   }
   if (window_start.has_value() && now_us < *window_start) {
@@ -449,7 +450,7 @@ absl::Status Engagement::UpdateResponse(const runtime::Caller& caller,
   const int64_t version = VersionOf(r.etag());
   RETURN_IF_ERROR(CheckEtag("Response", r.name(), in.etag(), version));
   ASSIGN_OR_RETURN(v1::Activity activity, LoadActivity(db, id.activity));
-  if (activity.state() == v1::OUTCOME_PUBLISHED) {
+  if (activity.state() == v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
     return runtime::FailedPrecondition("STATE", activity.name(),
                                        "the outcome is published; responses are read-only");
   }

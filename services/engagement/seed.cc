@@ -64,12 +64,12 @@ absl::Status Engagement::SeedIfEmpty() {
 
   const int64_t created = ToMicros(Now());
   v1::Activity a;
-  a.set_kind(v1::CONSULTATION);
+  a.set_kind(v1::ACTIVITY_KIND_CONSULTATION);
   a.set_title("Improving Dorset's Healthcare");
   a.set_purpose(
       "Public consultation on the Clinical Services Review: proposals for acute hospital, "
       "community hospital and community services across Dorset.");
-  a.set_state(v1::OUTCOME_PUBLISHED);
+  a.set_state(v1::ACTIVITY_STATE_OUTCOME_PUBLISHED);
   SetTimestamp(a.mutable_window_start_time(), Utc(2016, 12, 1));
   SetTimestamp(a.mutable_window_end_time(), Utc(2017, 3, 1));
   SetTimestamp(a.mutable_open_time(), Utc(2016, 12, 1));

@@ -1,6 +1,7 @@
 // Stakeholders: create/get/list/update, consents stamped with their time, and erasure.
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/api/enum_names.h"
 #include "runtime/api/request_id.h"
 #include "runtime/auth/permissions.h"
 #include "runtime/logging/log.h"
@@ -220,8 +221,8 @@ absl::Status Engagement::CreateStakeholder(const runtime::Caller& caller,
     }
     ASSIGN_OR_RETURN(*out, LoadStakeholder(db, result_id));
   }
-  runtime::log::Info("stakeholder created", {{"stakeholder", out->name()},
-                                             {"kind", v1::StakeholderKind_Name(out->kind())}});
+  runtime::log::Info("stakeholder created",
+                     {{"stakeholder", out->name()}, {"kind", runtime::EnumShortName(out->kind())}});
   RedactStakeholder(caller, *out);
   return absl::OkStatus();
 }

@@ -398,7 +398,7 @@ absl::Status Engagement::DeleteTheme(const v1::DeleteThemeRequest& request,
     ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT state FROM activity WHERE id = ?"));
     stmt.Bind(1, name.activity);
     ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (row && stmt.Int(0) == v1::OUTCOME_PUBLISHED) {
+    if (row && stmt.Int(0) == v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
       return runtime::FailedPrecondition(
           "STATE", t.name(), "the outcome is published; its themes are part of the public record");
     }

@@ -104,7 +104,7 @@ absl::StatusOr<std::vector<v1::AreaFigures>> ComputePerHead(
   std::vector<v1::AreaFigures> out;
   {
     v1::AreaFigures& system = out.emplace_back();
-    system.set_area_kind(v1::AreaFigures::SYSTEM);
+    system.set_area_kind(v1::AreaFigures::AREA_KIND_SYSTEM);
     system.set_display_name("Whole system");
     system.set_registered_patients(system_population);
     RETURN_IF_ERROR(Fill(Exact{pools[0].total, 1}, system_population, system.mutable_budget(),
@@ -118,7 +118,7 @@ absl::StatusOr<std::vector<v1::AreaFigures>> ComputePerHead(
   for (auto& [cluster_name, members] : by_cluster) {
     auto known = known_clusters.find(cluster_name);
     v1::AreaFigures& cluster = out.emplace_back();
-    cluster.set_area_kind(v1::AreaFigures::CLUSTER);
+    cluster.set_area_kind(v1::AreaFigures::AREA_KIND_CLUSTER);
     cluster.set_area(cluster_name);
     cluster.set_display_name(known != known_clusters.end() ? known->second->display_name() : "");
     cluster.set_registered_patients(cluster_population[cluster_name]);
@@ -131,7 +131,7 @@ absl::StatusOr<std::vector<v1::AreaFigures>> ComputePerHead(
               [](const auto* a, const auto* b) { return a->name() < b->name(); });
     for (const registry::v1::Locality* l : members) {
       v1::AreaFigures& locality = out.emplace_back();
-      locality.set_area_kind(v1::AreaFigures::LOCALITY);
+      locality.set_area_kind(v1::AreaFigures::AREA_KIND_LOCALITY);
       locality.set_area(l->name());
       locality.set_display_name(l->display_name());
       locality.set_registered_patients(l->active_registered_patients());

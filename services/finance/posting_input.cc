@@ -54,7 +54,8 @@ absl::StatusOr<PostingInput> ParseOne(const v1::Posting& in, std::string field) 
   ASSIGN_OR_RETURN(out.year, ParseFinancialYear(in.financial_year(), path("financial_year")));
   RETURN_IF_ERROR(CheckMonth(in.month(), path("month")));
   out.month = in.month();
-  if (in.kind() != v1::PLAN && in.kind() != v1::ACTUAL && in.kind() != v1::FORECAST) {
+  if (in.kind() != v1::POSTING_KIND_PLAN && in.kind() != v1::POSTING_KIND_ACTUAL &&
+      in.kind() != v1::POSTING_KIND_FORECAST) {
     return runtime::InvalidArgument(path("kind"), "PLAN, ACTUAL or FORECAST");
   }
   out.kind = in.kind();

@@ -24,7 +24,7 @@ void ClearClosure(v1::Practice& updated) {
 
 void ReconcileClosure(const v1::Practice& existing, v1::Practice& updated,
                       bool override_local_closures, int line, v1::ImportReport& report) {
-  if (updated.status() == v1::Practice::CLOSED) {
+  if (updated.status() == v1::Practice::STATUS_CLOSED) {
     // ODS publishes the closure: its close date stands, the local successor stays.
     updated.set_closed_ahead_of_ods(false);
     return;
@@ -53,15 +53,15 @@ void ReconcileClosure(const v1::Practice& existing, v1::Practice& updated,
 }
 
 v1::Change::Kind UpdateKind(const v1::Practice& existing, const v1::Practice& updated) {
-  const bool was_closed = existing.status() == v1::Practice::CLOSED;
-  const bool is_closed = updated.status() == v1::Practice::CLOSED;
-  if (!was_closed && is_closed) return v1::Change::PRACTICE_CLOSED;
-  if (was_closed && !is_closed) return v1::Change::PRACTICE_REOPENED;
-  return v1::Change::PRACTICE_UPDATED;
+  const bool was_closed = existing.status() == v1::Practice::STATUS_CLOSED;
+  const bool is_closed = updated.status() == v1::Practice::STATUS_CLOSED;
+  if (!was_closed && is_closed) return v1::Change::KIND_PRACTICE_CLOSED;
+  if (was_closed && !is_closed) return v1::Change::KIND_PRACTICE_REOPENED;
+  return v1::Change::KIND_PRACTICE_UPDATED;
 }
 
 absl::Status CheckClosureInvariant(const v1::Practice& practice) {
-  if (practice.status() == v1::Practice::CLOSED) return absl::OkStatus();
+  if (practice.status() == v1::Practice::STATUS_CLOSED) return absl::OkStatus();
   if (!practice.successor().empty()) {
     return runtime::FailedPrecondition("STATE", absl::StrCat("practices/", practice.ods_code()),
                                        "only a CLOSED practice can have a successor");

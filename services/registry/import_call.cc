@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "runtime/api/enum_names.h"
 #include "runtime/api/request_id.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
@@ -161,7 +162,7 @@ class RegistryServiceImpl::ImportReactor final : public grpc::ServerReadReactor<
     }
     service_->AfterImport(*outcome);
     const v1::ImportReport& r = outcome->report;
-    runtime::log::Info("registry import", {{"kind", v1::ImportKind_Name(options_.kind())},
+    runtime::log::Info("registry import", {{"kind", runtime::EnumShortName(options_.kind())},
                                            {"commissioner", r.commissioner()},
                                            {"bytes", static_cast<int64_t>(received_)},
                                            {"rows_read", r.rows_read()},

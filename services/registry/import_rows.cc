@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/api/enum_names.h"
 #include "runtime/base/string_view.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
@@ -111,13 +112,13 @@ std::optional<std::string> ParseEpraccurRow(const std::vector<std::string>& f, v
   }
   const std::string status = Trimmed(f[kStatus]);
   if (status == "A") {
-    p.set_status(v1::Practice::ACTIVE);
+    p.set_status(v1::Practice::STATUS_ACTIVE);
   } else if (status == "C") {
-    p.set_status(v1::Practice::CLOSED);
+    p.set_status(v1::Practice::STATUS_CLOSED);
   } else if (status == "D") {
-    p.set_status(v1::Practice::DORMANT);
+    p.set_status(v1::Practice::STATUS_DORMANT);
   } else if (status == "P") {
-    p.set_status(v1::Practice::PROPOSED);
+    p.set_status(v1::Practice::STATUS_PROPOSED);
   } else {
     return "status is not A, C, D or P";
   }
@@ -220,7 +221,7 @@ class EpraccurRows final : public RowImporter {
       ASSIGN_OR_RETURN(std::optional<std::string> locality,
                        tx_.AssignedLocality(parsed.ods_code()));
       if (locality) parsed.set_locality(absl::StrCat("localities/", *locality));
-      RETURN_IF_ERROR(tx_.SavePractice(parsed, nullptr, v1::Change::PRACTICE_CREATED, {}));
+      RETURN_IF_ERROR(tx_.SavePractice(parsed, nullptr, v1::Change::KIND_PRACTICE_CREATED, {}));
       counts_.Add();
       return absl::OkStatus();
     }
@@ -264,7 +265,7 @@ class HeaderRows : public RowImporter {
         std::string message = absl::StrCat("the header has no ", name, " column");
         const v1::ImportKind guess = GuessKind(header);
         if (guess != v1::IMPORT_KIND_UNSPECIFIED) {
-          absl::StrAppend(&message, " (the file looks like ", v1::ImportKind_Name(guess), ")");
+          absl::StrAppend(&message, " (the file looks like ", runtime::EnumShortName(guess), ")");
         }
         return runtime::InvalidArgument("data", message);
       }
@@ -351,8 +352,8 @@ class ListSizeRows final : public HeaderRows {
       counts_.Keep();
       return absl::OkStatus();
     }
-    RETURN_IF_ERROR(
-        tx_.SavePractice(updated, &*existing, v1::Change::PRACTICE_UPDATED, std::move(changed)));
+    RETURN_IF_ERROR(tx_.SavePractice(updated, &*existing, v1::Change::KIND_PRACTICE_UPDATED,
+                                     std::move(changed)));
     counts_.Change();
     return absl::OkStatus();
   }
@@ -447,7 +448,7 @@ class AssignmentRows final : public HeaderRows {
       v1::Practice updated = *practice;
       updated.set_locality(locality_name);
       RETURN_IF_ERROR(
-          tx_.SavePractice(updated, &*practice, v1::Change::PRACTICE_UPDATED, {"locality"}));
+          tx_.SavePractice(updated, &*practice, v1::Change::KIND_PRACTICE_UPDATED, {"locality"}));
       changed = true;
     }
     if (!previous.has_value()) {
@@ -483,13 +484,13 @@ std::unique_ptr<RowImporter> MakeRowImporter(v1::ImportKind kind, WriteTx& tx,
                                              const std::string& commissioner, ImportCounts& counts,
                                              bool override_local_closures) {
   switch (kind) {
-    case v1::EPRACCUR:
+    case v1::IMPORT_KIND_EPRACCUR:
       return std::make_unique<EpraccurRows>(tx, commissioner, counts, override_local_closures);
-    case v1::LIST_SIZES:
+    case v1::IMPORT_KIND_LIST_SIZES:
       return std::make_unique<ListSizeRows>(tx, commissioner, counts);
-    case v1::LOCALITIES:
+    case v1::IMPORT_KIND_LOCALITIES:
       return std::make_unique<LocalityRows>(tx, counts);
-    case v1::PRACTICE_LOCALITIES:
+    case v1::IMPORT_KIND_PRACTICE_LOCALITIES:
       return std::make_unique<AssignmentRows>(tx, counts);
     default:
       return nullptr;
@@ -498,12 +499,14 @@ std::unique_ptr<RowImporter> MakeRowImporter(v1::ImportKind kind, WriteTx& tx,
 
 v1::ImportKind GuessKind(const CsvRecord& first) {
   if (first.fields.size() == kEpraccurFields && IsPracticeCode(Trimmed(first.fields[0]))) {
-    return v1::EPRACCUR;
+    return v1::IMPORT_KIND_EPRACCUR;
   }
-  if (HasColumn(first, "CODE") && HasColumn(first, "NUMBER_OF_PATIENTS")) return v1::LIST_SIZES;
-  if (HasColumn(first, "locality_id") && HasColumn(first, "locality_name")) return v1::LOCALITIES;
+  if (HasColumn(first, "CODE") && HasColumn(first, "NUMBER_OF_PATIENTS"))
+    return v1::IMPORT_KIND_LIST_SIZES;
+  if (HasColumn(first, "locality_id") && HasColumn(first, "locality_name"))
+    return v1::IMPORT_KIND_LOCALITIES;
   if (HasColumn(first, "ods_code") && HasColumn(first, "locality_id")) {
-    return v1::PRACTICE_LOCALITIES;
+    return v1::IMPORT_KIND_PRACTICE_LOCALITIES;
   }
   return v1::IMPORT_KIND_UNSPECIFIED;
 }

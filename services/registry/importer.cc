@@ -25,13 +25,13 @@ const absl::Status& ValidateOnlyRollback() {
 
 std::string SourceFor(v1::ImportKind kind) {
   switch (kind) {
-    case v1::EPRACCUR:
+    case v1::IMPORT_KIND_EPRACCUR:
       return "import:epraccur";
-    case v1::LIST_SIZES:
+    case v1::IMPORT_KIND_LIST_SIZES:
       return "import:list-sizes";
-    case v1::LOCALITIES:
+    case v1::IMPORT_KIND_LOCALITIES:
       return "import:localities";
-    case v1::PRACTICE_LOCALITIES:
+    case v1::IMPORT_KIND_PRACTICE_LOCALITIES:
       return "import:practice-localities";
     default:
       return "import";
@@ -96,8 +96,9 @@ absl::Status ReadRecords(CsvSource& source, v1::ImportKind kind, RowImporter& ro
     }
     if (!guess) guess = GuessKind(record);
     if (std::optional<std::string> why = NormalizeText(record, rows, report)) {
-      counts.Reject(record.line, *why,
-                    kind == v1::EPRACCUR && !record.fields.empty() ? record.fields[0] : "");
+      counts.Reject(
+          record.line, *why,
+          kind == v1::IMPORT_KIND_EPRACCUR && !record.fields.empty() ? record.fields[0] : "");
       continue;
     }
     RETURN_IF_ERROR(rows.Row(record));
@@ -187,7 +188,8 @@ absl::StatusOr<ImportOutcome> RunImport(Store& store, const v1::ImportOptions& o
             options.kind(), tx, commissioner, counts, options.override_local_closures());
         RETURN_IF_ERROR(ReadRecords(source, options.kind(), *rows, counts));
         RETURN_IF_ERROR(tx.ResetSeen());
-        if (options.kind() == v1::EPRACCUR || options.kind() == v1::LIST_SIZES) {
+        if (options.kind() == v1::IMPORT_KIND_EPRACCUR ||
+            options.kind() == v1::IMPORT_KIND_LIST_SIZES) {
           int total = 0;
           ASSIGN_OR_RETURN(auto mismatches,
                            tx.Mismatches(commissioner == kAllCommissioners ? "" : commissioner,

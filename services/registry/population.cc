@@ -43,9 +43,9 @@ Populations Populations::Build(std::map<std::string, PracticeFacts> practices) {
   for (const auto& [code, f] : result.practices_) {
     if (!f.list_size.has_value()) continue;
     std::optional<std::string> target;
-    if (f.status == v1::Practice::CLOSED) target = result.ActiveSuccessor(code);
+    if (f.status == v1::Practice::STATUS_CLOSED) target = result.ActiveSuccessor(code);
     const Facts& home = target ? result.practices_.at(*target) : f;
-    const bool active = target.has_value() || f.status == v1::Practice::ACTIVE;
+    const bool active = target.has_value() || f.status == v1::Practice::STATUS_ACTIVE;
     const bool moved = target.has_value();
     if (!home.locality_id.empty()) {
       result.by_locality_[home.locality_id].AddList(*f.list_size, f.list_size_date, active, moved);
@@ -60,13 +60,13 @@ Populations Populations::Build(std::map<std::string, PracticeFacts> practices) {
 std::optional<std::string> Populations::ActiveSuccessor(const std::string& code) const {
   std::set<std::string> seen = {code};
   auto it = practices_.find(code);
-  while (it != practices_.end() && it->second.status == v1::Practice::CLOSED &&
+  while (it != practices_.end() && it->second.status == v1::Practice::STATUS_CLOSED &&
          !it->second.successor_code.empty()) {
     const std::string& next = it->second.successor_code;
     if (!seen.insert(next).second) return std::nullopt;  // a cycle: no active end
     it = practices_.find(next);
     if (it == practices_.end()) return std::nullopt;
-    if (it->second.status == v1::Practice::ACTIVE) return it->first;
+    if (it->second.status == v1::Practice::STATUS_ACTIVE) return it->first;
   }
   return std::nullopt;
 }
@@ -96,11 +96,11 @@ void Populations::FillSummary(const std::string& commissioner, v1::AreaSummary& 
   int32_t active_without = 0, active_gp_without = 0, inactive_with = 0;
   for (const auto& [code, f] : practices_) {
     if (f.commissioner != commissioner) continue;
-    if (f.status == v1::Practice::ACTIVE && !f.list_size.has_value()) {
+    if (f.status == v1::Practice::STATUS_ACTIVE && !f.list_size.has_value()) {
       ++active_without;
       if (f.prescribing_setting == 4) ++active_gp_without;
     }
-    if (f.status != v1::Practice::ACTIVE && f.list_size.has_value()) ++inactive_with;
+    if (f.status != v1::Practice::STATUS_ACTIVE && f.list_size.has_value()) ++inactive_with;
   }
   summary.set_active_without_list_size_count(active_without);
   summary.set_active_gp_without_list_size_count(active_gp_without);

@@ -116,13 +116,13 @@ void CopyFields(const v1::Practice& from, v1::Practice& to,
 
 std::string_view StatusLetter(v1::Practice::Status status) {
   switch (status) {
-    case v1::Practice::ACTIVE:
+    case v1::Practice::STATUS_ACTIVE:
       return "A";
-    case v1::Practice::CLOSED:
+    case v1::Practice::STATUS_CLOSED:
       return "C";
-    case v1::Practice::DORMANT:
+    case v1::Practice::STATUS_DORMANT:
       return "D";
-    case v1::Practice::PROPOSED:
+    case v1::Practice::STATUS_PROPOSED:
       return "P";
     default:
       return "?";

@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "google/protobuf/util/json_util.h"
+#include "services/registry/client/cache_json.h"
 #include "services/registry/client/cache_keys.h"
 
 namespace dorset::registry {
@@ -10,13 +10,8 @@ namespace {
 
 constexpr size_t kDeleteBatch = 1000;
 
-std::string ToJson(const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = false;  // lowerCamelCase: the canonical JSON mapping
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  return json;
-}
+// The v1 values' JSON: the protobuf JSON mapping with v1's enum spellings (cache_json.h).
+std::string ToJson(const google::protobuf::Message& message) { return cache_json::ToJson(message); }
 
 }  // namespace
 

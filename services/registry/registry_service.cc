@@ -372,7 +372,8 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePractice(
             if (!locality) return runtime::InvalidArgument("practice.locality", "no such locality");
             RETURN_IF_ERROR(tx.SetAssignment(practice.ods_code(), id).status());
           }
-          RETURN_IF_ERROR(tx.SavePractice(practice, nullptr, v1::Change::PRACTICE_CREATED, {}));
+          RETURN_IF_ERROR(
+              tx.SavePractice(practice, nullptr, v1::Change::KIND_PRACTICE_CREATED, {}));
           *response = practice;
           if (!request->request_id().empty()) {
             RETURN_IF_ERROR(tx.SaveRequest(request->request_id(), "CreatePractice", request_hash,
@@ -407,7 +408,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UpdatePractice(
       CheckField(request->practice(), path, violations);
     }
     if (std::find(paths.begin(), paths.end(), "status") != paths.end() &&
-        request->practice().status() == v1::Practice::CLOSED) {
+        request->practice().status() == v1::Practice::STATUS_CLOSED) {
       violations.push_back({"practice.status", "use ClosePractice to close a practice"});
     }
     if (absl::Status id = runtime::CheckRequestId(request->request_id()); !id.ok()) {
@@ -436,7 +437,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UpdatePractice(
           CopyFields(patch, updated, paths);
           RETURN_IF_ERROR(CheckListSizePair(updated));
           // Reopening: a practice that is no longer closed has no close date or successor.
-          if (updated.status() != v1::Practice::CLOSED) ClearClosure(updated);
+          if (updated.status() != v1::Practice::STATUS_CLOSED) ClearClosure(updated);
           if (std::find(paths.begin(), paths.end(), "locality") != paths.end() &&
               !updated.locality().empty()) {
             const std::string id = updated.locality().substr(sizeof("localities/") - 1);
@@ -502,7 +503,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ClosePractice(
           ASSIGN_OR_RETURN(std::optional<v1::Practice> existing, tx.LoadPractice(code));
           if (!existing) return runtime::NotFound("Practice", request->name());
           RETURN_IF_ERROR(CheckEtag(*existing, request->etag(), "etag"));
-          if (existing->status() == v1::Practice::CLOSED) {
+          if (existing->status() == v1::Practice::STATUS_CLOSED) {
             return runtime::FailedPrecondition("STATE", request->name(), "already closed");
           }
           if (close_date < existing->open_date()) {
@@ -516,13 +517,13 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ClosePractice(
               return runtime::FailedPrecondition("SUCCESSOR", request->successor(),
                                                  "the successor practice does not exist");
             }
-            if (successor->status() == v1::Practice::CLOSED) {
+            if (successor->status() == v1::Practice::STATUS_CLOSED) {
               return runtime::FailedPrecondition("SUCCESSOR", request->successor(),
                                                  "the successor practice is closed");
             }
             updated.set_successor(successor->name());
           }
-          updated.set_status(v1::Practice::CLOSED);
+          updated.set_status(v1::Practice::STATUS_CLOSED);
           updated.set_close_date(close_date);
           // ODS has not published this closure (it would be CLOSED already): an import must
           // not undo it silently (closure_policy.h).
@@ -530,7 +531,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ClosePractice(
           std::vector<std::string> changed = DiffFields(
               *existing, updated, {"status", "close_date", "successor", "closed_ahead_of_ods"});
           RETURN_IF_ERROR(
-              tx.SavePractice(updated, &*existing, v1::Change::PRACTICE_CLOSED, changed));
+              tx.SavePractice(updated, &*existing, v1::Change::KIND_PRACTICE_CLOSED, changed));
           *response = updated;
           if (!request->request_id().empty()) {
             RETURN_IF_ERROR(tx.SaveRequest(request->request_id(), "ClosePractice", request_hash,

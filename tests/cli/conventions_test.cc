@@ -102,7 +102,8 @@ class CliConventionsTest : public ::testing::Test {
 TEST_F(CliConventionsTest, EnumValuesInAnyCaseWithOrWithoutTheTypePrefix) {
   Result created = Ctl("engagement create-activity --id=story --title=Story --kind=consultation");
   ASSERT_EQ(created.exit_code, 0) << created.out;
-  EXPECT_NE(created.out.find("\"kind\":\"CONSULTATION\""), std::string::npos) << created.out;
+  EXPECT_NE(created.out.find("\"kind\":\"ACTIVITY_KIND_CONSULTATION\""), std::string::npos)
+      << created.out;
   ASSERT_EQ(Ctl("engagement create-activity --id=survey --title=S --kind=Survey").exit_code, 0);
   ASSERT_EQ(Ctl("engagement create-activity --id=event --title=E --kind=public-event").exit_code,
             0);
@@ -112,8 +113,8 @@ TEST_F(CliConventionsTest, EnumValuesInAnyCaseWithOrWithoutTheTypePrefix) {
     Result r = Ctl(absl::StrCat("engagement respond story --channel=", channel,
                                 " --sentiment=sentiment_supportive --text=hello"));
     EXPECT_EQ(r.exit_code, 0) << channel << ": " << r.out;
-    EXPECT_NE(r.out.find("\"channel\":\"ONLINE\""), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("\"sentiment\":\"SUPPORTIVE\""), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"channel\":\"CHANNEL_ONLINE\""), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"sentiment\":\"SENTIMENT_SUPPORTIVE\""), std::string::npos) << r.out;
   }
   Result open = Ctl("engagement list-activities --state=open");
   ASSERT_EQ(open.exit_code, 0) << open.out;

@@ -4,6 +4,7 @@
 
 #include "gtest/gtest.h"
 #include "runtime/testing/temp_dir.h"
+#include "services/engagement/counters.h"
 #include "services/engagement/engagement.h"
 #include "services/engagement/synthetic/synthetic_responses.h"
 
@@ -19,7 +20,7 @@ TEST(BulkLoadTest, CountersEqualARecountOfTheStoredRows) {
   admin.roles = {"admin"};
   v1::CreateActivityRequest create;
   create.set_activity_id("bulk");
-  create.mutable_activity()->set_kind(v1::SURVEY);
+  create.mutable_activity()->set_kind(v1::ACTIVITY_KIND_SURVEY);
   create.mutable_activity()->set_title("[SYNTHETIC] bulk");
   v1::Activity activity;
   ASSERT_TRUE(engagement.CreateActivity(admin, create, &activity).ok());
@@ -38,7 +39,7 @@ TEST(BulkLoadTest, CountersEqualARecountOfTheStoredRows) {
   std::map<std::string, int64_t> by_channel, by_locality, by_theme;
   for (int i = 0; i < 25000; ++i) {  // more than one internal batch
     responses.push_back(generator.Next());
-    by_channel[v1::Channel_Name(responses.back().channel())]++;
+    by_channel[ChannelKey(responses.back().channel())]++;  // the stored key spelling
     by_locality[responses.back().locality()]++;
     for (const auto& t : responses.back().themes()) by_theme[t]++;
   }
@@ -68,7 +69,7 @@ TEST(BulkLoadTest, CountersEqualARecountOfTheStoredRows) {
     auto row = stmt->Step();
     ASSERT_TRUE(row.ok()) << row.status();
     if (!*row) break;
-    recount[v1::Channel_Name(static_cast<v1::Channel>(stmt->Int(0)))] = stmt->Int(1);
+    recount[ChannelKey(static_cast<v1::Channel>(stmt->Int(0)))] = stmt->Int(1);
   }
   EXPECT_EQ(recount, by_channel);
 }
@@ -84,7 +85,7 @@ TEST(BulkLoadTest, DraftActivityWithBulkLoadedResponsesIsNotDeleted) {
   admin.roles = {"admin"};
   v1::CreateActivityRequest create;
   create.set_activity_id("loaded");
-  create.mutable_activity()->set_kind(v1::SURVEY);
+  create.mutable_activity()->set_kind(v1::ACTIVITY_KIND_SURVEY);
   create.mutable_activity()->set_title("[SYNTHETIC] loaded");
   v1::Activity activity;
   ASSERT_TRUE(engagement.CreateActivity(admin, create, &activity).ok());

@@ -87,10 +87,12 @@ class DeleteTest : public ::testing::Test {
     ASSERT_TRUE(Open(stub(), activity).ok());
     const std::string used = "activities/" + activity + "/themes/used";
     v1::Response out;
-    ASSERT_TRUE(
-        Respond(stub(), activity, ResponseOf(v1::ONLINE, v1::SUPPORTIVE, "", {used}), &out).ok());
-    ASSERT_TRUE(
-        Respond(stub(), activity, ResponseOf(v1::LETTER, v1::OPPOSED, "", {used}), &out).ok());
+    ASSERT_TRUE(Respond(stub(), activity,
+                        ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_SUPPORTIVE, "", {used}), &out)
+                    .ok());
+    ASSERT_TRUE(Respond(stub(), activity,
+                        ResponseOf(v1::CHANNEL_LETTER, v1::SENTIMENT_OPPOSED, "", {used}), &out)
+                    .ok());
   }
 
   dorset::testing::TempDir dir_;
@@ -182,11 +184,12 @@ TEST_F(DeleteTest, UnusedThemeIsDeletedAndAUsedOneIsRefused) {
   EXPECT_TRUE(MessageDifferencer::Equals(Aggregates("themes"), before));
   // A deleted theme cannot be tagged any more.
   v1::Response out;
-  EXPECT_EQ(
-      Respond(stub(), "themes",
-              ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {"activities/themes/themes/spare"}), &out)
-          .error_code(),
-      StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Respond(stub(), "themes",
+                    ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "",
+                               {"activities/themes/themes/spare"}),
+                    &out)
+                .error_code(),
+            StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(DeleteTest, ThemeReTaggedAwayByModerationCanGoAndIsForgotten) {
@@ -197,8 +200,9 @@ TEST_F(DeleteTest, ThemeReTaggedAwayByModerationCanGoAndIsForgotten) {
   const std::string wrong = "activities/moderated/themes/wrong";
   const std::string right = "activities/moderated/themes/right";
   v1::Response response;
-  ASSERT_TRUE(
-      Respond(stub(), "moderated", ResponseOf(v1::ONLINE, v1::MIXED, "", {wrong}), &response).ok());
+  ASSERT_TRUE(Respond(stub(), "moderated",
+                      ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_MIXED, "", {wrong}), &response)
+                  .ok());
   EXPECT_EQ(DeleteTheme(wrong).error_code(), StatusCode::FAILED_PRECONDITION);
 
   v1::UpdateResponseRequest update;
@@ -213,7 +217,8 @@ TEST_F(DeleteTest, ThemeReTaggedAwayByModerationCanGoAndIsForgotten) {
   EXPECT_TRUE(MessageDifferencer::Equals(Aggregates("moderated"), before));
   // The theme was seen by the response path before; it must not be accepted from memory.
   v1::Response out;
-  EXPECT_EQ(Respond(stub(), "moderated", ResponseOf(v1::ONLINE, v1::MIXED, "", {wrong}), &out)
+  EXPECT_EQ(Respond(stub(), "moderated",
+                    ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_MIXED, "", {wrong}), &out)
                 .error_code(),
             StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Aggregates("moderated").total_responses(), 1);

@@ -60,7 +60,7 @@ inline v1::Activity MakeActivity(v1::EngagementService::Stub& stub, const std::s
                                  const std::string& token = "") {
   v1::CreateActivityRequest request;
   request.set_activity_id(id);
-  request.mutable_activity()->set_kind(v1::CONSULTATION);
+  request.mutable_activity()->set_kind(v1::ACTIVITY_KIND_CONSULTATION);
   request.mutable_activity()->set_title("Test consultation " + id);
   request.mutable_activity()->set_purpose("testing");
   v1::Activity out;

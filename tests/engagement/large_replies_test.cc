@@ -48,8 +48,9 @@ class LargeRepliesTest : public ::testing::Test {
     ASSERT_TRUE(Open(stub(), "long-views").ok());
     for (int i = 0; i < kResponses; ++i) {
       v1::Response out;
-      grpc::Status status = Respond(stub(), "long-views",
-                                    ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {}, LongText(i)), &out);
+      grpc::Status status =
+          Respond(stub(), "long-views",
+                  ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "", {}, LongText(i)), &out);
       ASSERT_TRUE(status.ok()) << status.error_message();
       names_.push_back(out.name());
     }

@@ -42,19 +42,19 @@ class LifecycleTest : public ::testing::Test {
 
 TEST_F(LifecycleTest, MovesThroughEachStateOnceAndRefusesEveryOtherTransition) {
   v1::Activity a = MakeActivity(stub(), "lifecycle");
-  EXPECT_EQ(a.state(), v1::DRAFT);
+  EXPECT_EQ(a.state(), v1::ACTIVITY_STATE_DRAFT);
   EXPECT_EQ(Close("lifecycle"), StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(Publish("lifecycle", "done"), StatusCode::FAILED_PRECONDITION);
 
   ASSERT_TRUE(Open(stub(), "lifecycle").ok());
   v1::Activity open = Get("lifecycle");
-  EXPECT_EQ(open.state(), v1::OPEN);
+  EXPECT_EQ(open.state(), v1::ACTIVITY_STATE_OPEN);
   EXPECT_TRUE(open.has_open_time());
   EXPECT_EQ(Open(stub(), "lifecycle").error_code(), StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(Publish("lifecycle", "done"), StatusCode::FAILED_PRECONDITION);
 
   EXPECT_EQ(Close("lifecycle"), StatusCode::OK);
-  EXPECT_EQ(Get("lifecycle").state(), v1::CLOSED);
+  EXPECT_EQ(Get("lifecycle").state(), v1::ACTIVITY_STATE_CLOSED);
   EXPECT_TRUE(Get("lifecycle").has_close_time());
   EXPECT_EQ(Open(stub(), "lifecycle").error_code(), StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(Close("lifecycle"), StatusCode::FAILED_PRECONDITION);
@@ -62,7 +62,7 @@ TEST_F(LifecycleTest, MovesThroughEachStateOnceAndRefusesEveryOtherTransition) {
 
   EXPECT_EQ(Publish("lifecycle", "We listened."), StatusCode::OK);
   v1::Activity published = Get("lifecycle");
-  EXPECT_EQ(published.state(), v1::OUTCOME_PUBLISHED);
+  EXPECT_EQ(published.state(), v1::ACTIVITY_STATE_OUTCOME_PUBLISHED);
   EXPECT_EQ(published.outcome_summary(), "We listened.");
   EXPECT_TRUE(published.has_publish_time());
   EXPECT_EQ(Close("lifecycle"), StatusCode::FAILED_PRECONDITION);
@@ -147,7 +147,7 @@ TEST_F(LifecycleTest, ActivitiesFromBeforeAllowedPracticesMigrateWithAnEmptyList
 TEST_F(LifecycleTest, RefusesBadFinanceSchemeAndAcceptsWellFormedOne) {
   v1::CreateActivityRequest request;
   request.set_activity_id("linked");
-  request.mutable_activity()->set_kind(v1::SURVEY);
+  request.mutable_activity()->set_kind(v1::ACTIVITY_KIND_SURVEY);
   request.mutable_activity()->set_title("Linked");
   request.mutable_activity()->set_finance_scheme("schemes/y");
   v1::Activity out;
@@ -160,7 +160,7 @@ TEST_F(LifecycleTest, RefusesBadFinanceSchemeAndAcceptsWellFormedOne) {
 
 TEST_F(LifecycleTest, CreateWithTheSameRequestIdHappensOnce) {
   v1::CreateActivityRequest request;
-  request.mutable_activity()->set_kind(v1::PUBLIC_EVENT);
+  request.mutable_activity()->set_kind(v1::ACTIVITY_KIND_PUBLIC_EVENT);
   request.mutable_activity()->set_title("Drop-in");
   request.set_request_id("req-activity-1");
   v1::Activity first, second;
@@ -173,17 +173,19 @@ TEST_F(LifecycleTest, CreateWithTheSameRequestIdHappensOnce) {
             StatusCode::ALREADY_EXISTS);
   ASSERT_TRUE(Open(stub(), first.name().substr(first.name().find('/') + 1)).ok());
   v1::Response r1, r2;
-  const v1::Response view = ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {}, "first view");
+  const v1::Response view =
+      ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "", {}, "first view");
   const std::string activity = first.name().substr(first.name().find('/') + 1);
   ASSERT_TRUE(Respond(stub(), activity, view, &r1, "", "req-response-1").ok());
   ASSERT_TRUE(Respond(stub(), activity, view, &r2, "", "req-response-1").ok());
   EXPECT_EQ(r1.name(), r2.name());
-  EXPECT_EQ(Respond(stub(), activity, ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {}, "changed"), &r2,
+  EXPECT_EQ(Respond(stub(), activity,
+                    ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "", {}, "changed"), &r2,
                     "", "req-response-1")
                 .error_code(),
             StatusCode::ALREADY_EXISTS);
   v1::ListActivitiesRequest list;
-  list.set_state(v1::OPEN);
+  list.set_state(v1::ACTIVITY_STATE_OPEN);
   v1::ListActivitiesResponse listed;
   ASSERT_TRUE(stub().ListActivities(Ctx().get(), list, &listed).ok());
   EXPECT_EQ(listed.activities_size(), 1);
@@ -193,7 +195,7 @@ TEST_F(LifecycleTest, ResponsesAreRefusedOutsideTheOpenWindow) {
   const absl::Time now = server_.clock->Now();
   v1::CreateActivityRequest request;
   request.set_activity_id("windowed");
-  request.mutable_activity()->set_kind(v1::CONSULTATION);
+  request.mutable_activity()->set_kind(v1::ACTIVITY_KIND_CONSULTATION);
   request.mutable_activity()->set_title("Windowed");
   request.mutable_activity()->mutable_window_start_time()->set_seconds(
       absl::ToUnixSeconds(now + absl::Hours(1)));
@@ -202,7 +204,8 @@ TEST_F(LifecycleTest, ResponsesAreRefusedOutsideTheOpenWindow) {
   v1::Activity created;
   ASSERT_TRUE(stub().CreateActivity(Ctx().get(), request, &created).ok());
 
-  const v1::Response r = ResponseOf(v1::ONLINE, v1::SUPPORTIVE, "", {}, "fine by me");
+  const v1::Response r =
+      ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_SUPPORTIVE, "", {}, "fine by me");
   v1::Response out;
   // DRAFT: refused.
   EXPECT_EQ(Respond(stub(), "windowed", r, &out).error_code(), StatusCode::FAILED_PRECONDITION);
@@ -232,7 +235,7 @@ TEST_F(LifecycleTest, ResponsesAreRefusedOutsideTheOpenWindow) {
 
 TEST_F(LifecycleTest, ConsentsCarryTheTimeTheyWereRecorded) {
   v1::CreateStakeholderRequest create;
-  create.mutable_stakeholder()->set_kind(v1::PATIENT_GROUP);
+  create.mutable_stakeholder()->set_kind(v1::STAKEHOLDER_KIND_PATIENT_GROUP);
   create.mutable_stakeholder()->set_organisation("Example PPG");
   create.mutable_stakeholder()->mutable_contact_consent()->set_granted(true);
   v1::Stakeholder created;
@@ -262,8 +265,9 @@ TEST_F(LifecycleTest, ExportsStopOnceShutdownHasBegun) {
   MakeActivity(stub(), "long-export");
   ASSERT_TRUE(Open(stub(), "long-export").ok());
   v1::Response out;
-  ASSERT_TRUE(
-      Respond(stub(), "long-export", ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {}), &out).ok());
+  ASSERT_TRUE(Respond(stub(), "long-export",
+                      ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "", {}), &out)
+                  .ok());
   v1::ExportResponsesRequest request;
   request.set_parent("activities/long-export");
   v1::ExportResponsesChunk chunk;
@@ -286,7 +290,7 @@ TEST_F(LifecycleTest, ExportsStopOnceShutdownHasBegun) {
 TEST_F(LifecycleTest, SeedsTheDorsetConsultationOnceAsPublished) {
   v1::Activity seeded = Get("improving-dorsets-healthcare");
   EXPECT_EQ(seeded.title(), "Improving Dorset's Healthcare");
-  EXPECT_EQ(seeded.state(), v1::OUTCOME_PUBLISHED);
+  EXPECT_EQ(seeded.state(), v1::ACTIVITY_STATE_OUTCOME_PUBLISHED);
   EXPECT_EQ(seeded.reported_participants(), 18500);
   EXPECT_EQ(seeded.window_start_time().seconds(), 1480550400);  // 2016-12-01T00:00:00Z
   EXPECT_EQ(seeded.close_time().seconds(), 1488240000);         // 2017-02-28T00:00:00Z

@@ -92,7 +92,7 @@ class PersonalDataTest : public ::testing::Test {
   void CreatePersonAndResponses() {
     v1::CreateStakeholderRequest create;
     v1::Stakeholder& s = *create.mutable_stakeholder();
-    s.set_kind(v1::CARER);
+    s.set_kind(v1::STAKEHOLDER_KIND_CARER);
     s.set_display_name(kName);
     s.mutable_contact()->set_email(kEmail);
     s.mutable_contact()->set_phone(kPhone);
@@ -112,15 +112,17 @@ class PersonalDataTest : public ::testing::Test {
     MakeActivity(stub(), "pd", kEditor);
     const std::string theme = MakeTheme(stub(), "pd", "buses", kEditor).name();
     ASSERT_TRUE(Open(stub(), "pd", kEditor).ok());
-    v1::Response r = ResponseOf(v1::LETTER, v1::OPPOSED, "localities/east", {theme}, kPrivateText);
+    v1::Response r = ResponseOf(v1::CHANNEL_LETTER, v1::SENTIMENT_OPPOSED, "localities/east",
+                                {theme}, kPrivateText);
     r.set_stakeholder(person_);
     ASSERT_TRUE(Respond(stub(), "pd", r, &private_response_, kEditor).ok());
-    r = ResponseOf(v1::ONLINE, v1::SUPPORTIVE, "localities/east", {theme}, kPublicText);
+    r = ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_SUPPORTIVE, "localities/east", {theme},
+                   kPublicText);
     r.set_stakeholder(person_);
     r.set_publish_consent(true);
     ASSERT_TRUE(Respond(stub(), "pd", r, &public_response_, kEditor).ok());
     // And one anonymous response.
-    r = ResponseOf(v1::PHONE, v1::NEUTRAL, "", {}, "anonymous view");
+    r = ResponseOf(v1::CHANNEL_PHONE, v1::SENTIMENT_NEUTRAL, "", {}, "anonymous view");
     v1::Response anonymous;
     ASSERT_TRUE(Respond(stub(), "pd", r, &anonymous, kEditor).ok());
   }
@@ -146,7 +148,7 @@ TEST_F(PersonalDataTest, ContactDetailsAndPrivateTextAreRedactedWithoutThePermis
   EXPECT_TRUE(as_reader.personal_data_redacted());
   EXPECT_EQ(as_reader.display_name(), "");
   EXPECT_FALSE(as_reader.has_contact());
-  EXPECT_EQ(as_reader.kind(), v1::CARER);  // not personal: still shown
+  EXPECT_EQ(as_reader.kind(), v1::STAKEHOLDER_KIND_CARER);  // not personal: still shown
 
   v1::Stakeholder as_dpo = GetStakeholder(person_, kPersonal);
   EXPECT_FALSE(as_dpo.personal_data_redacted());
@@ -166,7 +168,7 @@ TEST_F(PersonalDataTest, ContactDetailsAndPrivateTextAreRedactedWithoutThePermis
   EXPECT_TRUE(private_as_reader.personal_data_redacted());
   EXPECT_EQ(private_as_reader.text(), "");
   EXPECT_EQ(private_as_reader.stakeholder(), "");
-  EXPECT_EQ(private_as_reader.channel(), v1::LETTER);
+  EXPECT_EQ(private_as_reader.channel(), v1::CHANNEL_LETTER);
   v1::Response public_as_reader = GetResponse(public_response_.name(), kReader);
   EXPECT_EQ(public_as_reader.text(), kPublicText);
   EXPECT_EQ(public_as_reader.stakeholder(), "");
@@ -198,7 +200,7 @@ TEST_F(PersonalDataTest, ContactDetailsAndPrivateTextAreRedactedWithoutThePermis
   EXPECT_EQ(stub().GetStakeholder(Ctx().get(), get, &out).error_code(),
             StatusCode::UNAUTHENTICATED);
   v1::CreateStakeholderRequest create;
-  create.mutable_stakeholder()->set_kind(v1::PUBLIC);
+  create.mutable_stakeholder()->set_kind(v1::STAKEHOLDER_KIND_PUBLIC);
   create.mutable_stakeholder()->set_display_name("x");
   EXPECT_EQ(stub().CreateStakeholder(Ctx(kReader).get(), create, &out).error_code(),
             StatusCode::PERMISSION_DENIED);
@@ -233,8 +235,8 @@ TEST_F(PersonalDataTest, ErasureOverwritesPersonalDataEverywhereAndKeepsAggregat
   EXPECT_TRUE(anonymised.anonymised());
   EXPECT_EQ(anonymised.stakeholder(), "");
   EXPECT_EQ(anonymised.text(), "");
-  EXPECT_EQ(anonymised.channel(), v1::LETTER);
-  EXPECT_EQ(anonymised.sentiment(), v1::OPPOSED);
+  EXPECT_EQ(anonymised.channel(), v1::CHANNEL_LETTER);
+  EXPECT_EQ(anonymised.sentiment(), v1::SENTIMENT_OPPOSED);
 
   // Aggregates are exactly as before.
   EXPECT_EQ(Aggregates(kReader).SerializeAsString(), before);
@@ -248,7 +250,7 @@ TEST_F(PersonalDataTest, ErasureOverwritesPersonalDataEverywhereAndKeepsAggregat
 
   // Erasing again is harmless; responses from an erased stakeholder are refused.
   ASSERT_TRUE(stub().EraseStakeholder(Ctx(kAdmin).get(), erase, &erased).ok());
-  v1::Response r = ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {}, "again");
+  v1::Response r = ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "", {}, "again");
   r.set_stakeholder(person_);
   v1::Response out;
   EXPECT_EQ(Respond(stub(), "pd", r, &out, kEditor).error_code(), StatusCode::FAILED_PRECONDITION);
@@ -303,7 +305,7 @@ TEST_F(PersonalDataTest, LogsAndErrorsNeverCarryPersonalData) {
   // Ids are the server's: a client-chosen one could carry a name into logs.
   v1::CreateStakeholderRequest duplicate;
   duplicate.set_stakeholder_id("zebedee");
-  duplicate.mutable_stakeholder()->set_kind(v1::CARER);
+  duplicate.mutable_stakeholder()->set_kind(v1::STAKEHOLDER_KIND_CARER);
   duplicate.mutable_stakeholder()->set_display_name(kName);
   grpc::Status exists = stub().CreateStakeholder(Ctx(kEditor).get(), duplicate, &out);
   EXPECT_EQ(exists.error_code(), StatusCode::INVALID_ARGUMENT);

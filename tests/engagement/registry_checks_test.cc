@@ -33,7 +33,7 @@ class RegistryChecksTest : public ::testing::Test {
       reg::ImportReport report;
       auto writer = stub->ImportFile(&context, &report);
       reg::ImportChunk chunk;
-      chunk.mutable_options()->set_kind(reg::LOCALITIES);
+      chunk.mutable_options()->set_kind(reg::IMPORT_KIND_LOCALITIES);
       chunk.mutable_options()->set_source_name("engagement-test");
       chunk.set_data(
           "locality_id,locality_name,cluster_id,cluster_name\n"
@@ -74,7 +74,7 @@ class RegistryChecksTest : public ::testing::Test {
   void MakeEastActivity(const std::string& id) {
     v1::CreateActivityRequest create;
     create.set_activity_id(id);
-    create.mutable_activity()->set_kind(v1::SURVEY);
+    create.mutable_activity()->set_kind(v1::ACTIVITY_KIND_SURVEY);
     create.mutable_activity()->set_title("East survey");
     create.mutable_activity()->add_localities("localities/east-test");
     v1::Activity activity;
@@ -82,7 +82,9 @@ class RegistryChecksTest : public ::testing::Test {
     ASSERT_TRUE(Open(stub(), id).ok());
     v1::Response out;
     ASSERT_TRUE(
-        Respond(stub(), id, ResponseOf(v1::ONLINE, v1::NEUTRAL, "localities/east-test", {}), &out)
+        Respond(stub(), id,
+                ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "localities/east-test", {}),
+                &out)
             .ok());
   }
 
@@ -94,7 +96,7 @@ class RegistryChecksTest : public ::testing::Test {
     p.set_ods_code(code);
     p.set_display_name("Test Surgery " + code);
     p.set_postcode("BH22 9HB");
-    p.set_status(reg::Practice::ACTIVE);
+    p.set_status(reg::Practice::STATUS_ACTIVE);
     p.set_open_date("2000-01-01");
     p.set_prescribing_setting(4);
     p.set_commissioner(commissioner);
@@ -123,7 +125,7 @@ class RegistryChecksTest : public ::testing::Test {
 TEST_F(RegistryChecksTest, ChecksLocalitiesAndPracticesAgainstTheRegistry) {
   v1::CreateActivityRequest create;
   create.set_activity_id("registry-backed");
-  create.mutable_activity()->set_kind(v1::SURVEY);
+  create.mutable_activity()->set_kind(v1::ACTIVITY_KIND_SURVEY);
   create.mutable_activity()->set_title("Registry-backed survey");
   create.mutable_activity()->add_localities("localities/nowhere");
   v1::Activity activity;
@@ -136,16 +138,18 @@ TEST_F(RegistryChecksTest, ChecksLocalitiesAndPracticesAgainstTheRegistry) {
   ASSERT_TRUE(Open(stub(), "registry-backed").ok());
 
   // A practice alone: its locality comes from the registry.
-  v1::Response r = ResponseOf(v1::ONLINE, v1::SUPPORTIVE, "", {});
+  v1::Response r = ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_SUPPORTIVE, "", {});
   r.set_practice("practices/J99901");
   v1::Response out;
   ASSERT_TRUE(Respond(stub(), "registry-backed", r, &out).ok());
   EXPECT_EQ(out.locality(), "localities/east-test");
   ASSERT_TRUE(Respond(stub(), "registry-backed", r, &out).ok());
   // A locality alone.
-  ASSERT_TRUE(Respond(stub(), "registry-backed",
-                      ResponseOf(v1::PHONE, v1::OPPOSED, "localities/west-test", {}), &out)
-                  .ok());
+  ASSERT_TRUE(
+      Respond(stub(), "registry-backed",
+              ResponseOf(v1::CHANNEL_PHONE, v1::SENTIMENT_OPPOSED, "localities/west-test", {}),
+              &out)
+          .ok());
 
   // Refusals, each naming its field.
   r.set_locality("localities/west-test");  // J99901 is in east-test
@@ -157,9 +161,9 @@ TEST_F(RegistryChecksTest, ChecksLocalitiesAndPracticesAgainstTheRegistry) {
   grpc::Status unknown_practice = Respond(stub(), "registry-backed", r, &out);
   EXPECT_EQ(unknown_practice.error_code(), StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(unknown_practice.error_message(), ::testing::HasSubstr("response.practice"));
-  grpc::Status unknown_locality =
-      Respond(stub(), "registry-backed",
-              ResponseOf(v1::ONLINE, v1::NEUTRAL, "localities/atlantis", {}), &out);
+  grpc::Status unknown_locality = Respond(
+      stub(), "registry-backed",
+      ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "localities/atlantis", {}), &out);
   EXPECT_EQ(unknown_locality.error_code(), StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(unknown_locality.error_message(), ::testing::HasSubstr("response.locality"));
 
@@ -264,7 +268,7 @@ TEST_F(RegistryChecksTest, ResponsesNameOnlyOpenPracticesOfTheCommissioner) {
   MakeEastActivity("practices");
   v1::Response out;
 
-  v1::Response r = ResponseOf(v1::ONLINE, v1::SUPPORTIVE, "", {});
+  v1::Response r = ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_SUPPORTIVE, "", {});
   r.set_practice("practices/A81001");
   grpc::Status elsewhere = Respond(stub(), "practices", r, &out);
   EXPECT_EQ(elsewhere.error_code(), StatusCode::INVALID_ARGUMENT);
@@ -288,7 +292,7 @@ grpc::Status CreateWithAllowed(v1::EngagementService::Stub& stub, const std::str
                                const std::vector<std::string>& allowed, v1::Activity* out) {
   v1::CreateActivityRequest create;
   create.set_activity_id(id);
-  create.mutable_activity()->set_kind(v1::CONSULTATION);
+  create.mutable_activity()->set_kind(v1::ACTIVITY_KIND_CONSULTATION);
   create.mutable_activity()->set_title("Consultation " + id);
   for (const std::string& p : allowed) create.mutable_activity()->add_allowed_practices(p);
   return stub.CreateActivity(Ctx().get(), create, out);
@@ -296,7 +300,7 @@ grpc::Status CreateWithAllowed(v1::EngagementService::Stub& stub, const std::str
 
 // A response naming `practice` only.
 v1::Response AtPractice(const std::string& practice) {
-  v1::Response r = ResponseOf(v1::LETTER, v1::NEUTRAL, "", {});
+  v1::Response r = ResponseOf(v1::CHANNEL_LETTER, v1::SENTIMENT_NEUTRAL, "", {});
   r.set_practice(practice);
   return r;
 }
@@ -368,7 +372,7 @@ TEST_F(RegistryChecksTest, APracticeIsJudgedOpenOnTheDayOfTheResponse) {
     reg::Practice closed;
     grpc::Status status = registry->ClosePractice(&context, close, &closed);
     ASSERT_TRUE(status.ok()) << status.error_message();
-    ASSERT_EQ(closed.status(), reg::Practice::CLOSED);
+    ASSERT_EQ(closed.status(), reg::Practice::STATUS_CLOSED);
   }
   v1::Activity activity;
   ASSERT_TRUE(CreateWithAllowed(stub(), "closing", {}, &activity).ok());

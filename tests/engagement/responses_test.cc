@@ -48,11 +48,11 @@ TEST_F(ResponsesTest, AggregatesMatchAHandCountedExample) {
   const std::string cost = MakeTheme(stub(), "agg", "cost").name();
   ASSERT_TRUE(Open(stub(), "agg").ok());
   const v1::Response responses[] = {
-      ResponseOf(v1::ONLINE, v1::SUPPORTIVE, "localities/north", {access}),
-      ResponseOf(v1::ONLINE, v1::OPPOSED, "localities/north", {access, cost}),
-      ResponseOf(v1::LETTER, v1::OPPOSED, "localities/south", {cost}),
-      ResponseOf(v1::PHONE, v1::NEUTRAL, "", {}),
-      ResponseOf(v1::EVENT, v1::OPPOSED, "localities/south", {access}),
+      ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_SUPPORTIVE, "localities/north", {access}),
+      ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_OPPOSED, "localities/north", {access, cost}),
+      ResponseOf(v1::CHANNEL_LETTER, v1::SENTIMENT_OPPOSED, "localities/south", {cost}),
+      ResponseOf(v1::CHANNEL_PHONE, v1::SENTIMENT_NEUTRAL, "", {}),
+      ResponseOf(v1::CHANNEL_EVENT, v1::SENTIMENT_OPPOSED, "localities/south", {access}),
   };
   std::vector<std::string> names;
   for (const auto& r : responses) {
@@ -78,7 +78,7 @@ TEST_F(ResponsesTest, AggregatesMatchAHandCountedExample) {
   v1::UpdateResponseRequest update;
   update.mutable_response()->set_name(names[3]);
   update.mutable_response()->add_themes(cost);
-  update.mutable_response()->set_sentiment(v1::SUPPORTIVE);
+  update.mutable_response()->set_sentiment(v1::SENTIMENT_SUPPORTIVE);
   update.mutable_update_mask()->add_paths("themes");
   update.mutable_update_mask()->add_paths("sentiment");
   v1::Response moderated;
@@ -139,21 +139,22 @@ TEST_F(ResponsesTest, RefusesMalformedResponsesNamingTheField) {
   MakeTheme(stub(), "bad", "t");
   ASSERT_TRUE(Open(stub(), "bad").ok());
   v1::Response out;
-  v1::Response r = ResponseOf(v1::CHANNEL_UNSPECIFIED, v1::NEUTRAL, "", {}, "x");
+  v1::Response r = ResponseOf(v1::CHANNEL_UNSPECIFIED, v1::SENTIMENT_NEUTRAL, "", {}, "x");
   grpc::Status status = Respond(stub(), "bad", r, &out);
   EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
-  r = ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {"activities/other/themes/t"});
+  r = ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "", {"activities/other/themes/t"});
   EXPECT_EQ(Respond(stub(), "bad", r, &out).error_code(), StatusCode::INVALID_ARGUMENT);
-  r = ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {"activities/bad/themes/missing"});
+  r = ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "", {"activities/bad/themes/missing"});
   EXPECT_EQ(Respond(stub(), "bad", r, &out).error_code(), StatusCode::INVALID_ARGUMENT);
-  r = ResponseOf(v1::ONLINE, v1::NEUTRAL, "nowhere", {});
+  r = ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "nowhere", {});
   EXPECT_EQ(Respond(stub(), "bad", r, &out).error_code(), StatusCode::INVALID_ARGUMENT);
-  r = ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {});
+  r = ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "", {});
   r.set_stakeholder("stakeholders/nobody");
   EXPECT_EQ(Respond(stub(), "bad", r, &out).error_code(), StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(
-      Respond(stub(), "missing", ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {}), &out).error_code(),
-      StatusCode::NOT_FOUND);
+  EXPECT_EQ(Respond(stub(), "missing",
+                    ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "", {}), &out)
+                .error_code(),
+            StatusCode::NOT_FOUND);
   // Nothing refused was counted.
   v1::GetActivityAggregatesRequest request;
   request.set_name("activities/bad/aggregates");
@@ -173,8 +174,8 @@ TEST_F(ResponsesTest, ConcurrentCreatesAreGroupCommittedAndRequestIdsHappenOnce)
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
         v1::Response out;
-        if (!Respond(stub(), "busy", ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {}), &out, "",
-                     "req-" + std::to_string(t) + "-" + std::to_string(i))
+        if (!Respond(stub(), "busy", ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "", {}),
+                     &out, "", "req-" + std::to_string(t) + "-" + std::to_string(i))
                  .ok()) {
           ++failures;
         }
@@ -183,15 +184,16 @@ TEST_F(ResponsesTest, ConcurrentCreatesAreGroupCommittedAndRequestIdsHappenOnce)
       // others without disturbing them.
       v1::Response refused;
       if (Respond(stub(), "busy",
-                  ResponseOf(v1::PHONE, v1::NEUTRAL, "", {"activities/busy/themes/ghost"}),
+                  ResponseOf(v1::CHANNEL_PHONE, v1::SENTIMENT_NEUTRAL, "",
+                             {"activities/busy/themes/ghost"}),
                   &refused)
               .error_code() != StatusCode::INVALID_ARGUMENT) {
         ++failures;
       }
       // Every thread also sends the SAME request id: one response in all.
       v1::Response out;
-      if (!Respond(stub(), "busy", ResponseOf(v1::LETTER, v1::NEUTRAL, "", {}), &out, "",
-                   "shared-request")
+      if (!Respond(stub(), "busy", ResponseOf(v1::CHANNEL_LETTER, v1::SENTIMENT_NEUTRAL, "", {}),
+                   &out, "", "shared-request")
                .ok()) {
         ++failures;
       }
@@ -224,7 +226,9 @@ TEST_F(ResponsesTest, ListsInPagesAndExportsEverythingInChunks) {
   constexpr int kCount = 1203;
   for (int i = 0; i < kCount; ++i) {
     v1::Response out;
-    ASSERT_TRUE(Respond(stub(), "many", ResponseOf(v1::ONLINE, v1::NEUTRAL, "", {}), &out).ok());
+    ASSERT_TRUE(
+        Respond(stub(), "many", ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "", {}), &out)
+            .ok());
   }
   // Pages of 500.
   v1::ListResponsesRequest list;

@@ -78,7 +78,8 @@ TEST_P(FinanceCrashTest, EveryAcknowledgedPostingSurvivesSigkillExactlyOnce) {
         context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
         v1::CreatePostingRequest request;
         request.set_request_id(request_id);
-        *request.mutable_posting() = MakePosting(kScheme, "2019-20", n % 12 + 1, v1::ACTUAL, pence);
+        *request.mutable_posting() =
+            MakePosting(kScheme, "2019-20", n % 12 + 1, v1::POSTING_KIND_ACTUAL, pence);
         v1::Posting response;
         if (stub->CreatePosting(&context, request, &response).ok()) {
           std::lock_guard<std::mutex> lock(mu);
@@ -131,7 +132,7 @@ TEST_P(FinanceCrashTest, EveryAcknowledgedPostingSurvivesSigkillExactlyOnce) {
     const int t = std::stoi(some_id.substr(6, some_id.find('-', 6) - 6));
     const int n = std::stoi(some_id.substr(some_id.rfind('-') + 1));
     *request.mutable_posting() =
-        MakePosting(kScheme, "2019-20", n % 12 + 1, v1::ACTUAL, t * 100000 + n + 1);
+        MakePosting(kScheme, "2019-20", n % 12 + 1, v1::POSTING_KIND_ACTUAL, t * 100000 + n + 1);
     v1::Posting response;
     ASSERT_TRUE(stub->CreatePosting(&context, request, &response).ok());
     EXPECT_EQ(response.name(), some.first);

@@ -152,26 +152,32 @@ const std::string kTrustCips =
 TEST_F(FinanceLimitsTest, TheIssuesAttacksAreRefusedAndReportsKeepWorking) {
   static_assert(kBound == kMaxPostingPence && kBound == kMaxTotalPence);
   // Attack 1: one posting of 2^63-1.
-  ExpectLimitRefusal(Post("max", MakePosting(kRightcare, "2020-21", 1, v1::ACTUAL, INT64_MAX)),
-                     "posting.amount");
-  ExpectLimitRefusal(Post("min", MakePosting(kRightcare, "2020-21", 1, v1::ACTUAL, INT64_MIN)),
-                     "posting.amount");
+  ExpectLimitRefusal(
+      Post("max", MakePosting(kRightcare, "2020-21", 1, v1::POSTING_KIND_ACTUAL, INT64_MAX)),
+      "posting.amount");
+  ExpectLimitRefusal(
+      Post("min", MakePosting(kRightcare, "2020-21", 1, v1::POSTING_KIND_ACTUAL, INT64_MIN)),
+      "posting.amount");
   // Attack 2: two postings of 2^62 in different months (and schemes).
   const int64_t two_62 = int64_t{1} << 62;
-  ExpectLimitRefusal(Post("a", MakePosting(kRightcare, "2020-21", 1, v1::ACTUAL, two_62)),
-                     "posting.amount");
-  ExpectLimitRefusal(Post("b", MakePosting(kTrustCips, "2020-21", 2, v1::ACTUAL, two_62)),
-                     "posting.amount");
+  ExpectLimitRefusal(
+      Post("a", MakePosting(kRightcare, "2020-21", 1, v1::POSTING_KIND_ACTUAL, two_62)),
+      "posting.amount");
+  ExpectLimitRefusal(
+      Post("b", MakePosting(kTrustCips, "2020-21", 2, v1::POSTING_KIND_ACTUAL, two_62)),
+      "posting.amount");
   // The same attack by many bounded postings: the running monthly total is bounded too.
-  ASSERT_TRUE(Post("c", MakePosting(kRightcare, "2020-21", 3, v1::ACTUAL, kBound)).ok());
-  ExpectLimitRefusal(Post("d", MakePosting(kRightcare, "2020-21", 3, v1::ACTUAL, 1)),
+  ASSERT_TRUE(
+      Post("c", MakePosting(kRightcare, "2020-21", 3, v1::POSTING_KIND_ACTUAL, kBound)).ok());
+  ExpectLimitRefusal(Post("d", MakePosting(kRightcare, "2020-21", 3, v1::POSTING_KIND_ACTUAL, 1)),
                      "posting.amount");
   // In a batch, the refusal names the index and nothing is posted.
-  grpc::Status batch = Batch("e", {MakePosting(kTrustCips, "2020-21", 4, v1::ACTUAL, kBound),
-                                   MakePosting(kTrustCips, "2020-21", 4, v1::ACTUAL, kBound)});
+  grpc::Status batch =
+      Batch("e", {MakePosting(kTrustCips, "2020-21", 4, v1::POSTING_KIND_ACTUAL, kBound),
+                  MakePosting(kTrustCips, "2020-21", 4, v1::POSTING_KIND_ACTUAL, kBound)});
   ExpectLimitRefusal(batch, "postings[1].amount");
   // Decimal text beyond the bound (and beyond int64) names amount_decimal.
-  v1::Posting decimal = MakePosting(kRightcare, "2020-21", 5, v1::ACTUAL, 0);
+  v1::Posting decimal = MakePosting(kRightcare, "2020-21", 5, v1::POSTING_KIND_ACTUAL, 0);
   decimal.clear_amount();
   decimal.set_amount_decimal("100000000000.01");
   ExpectLimitRefusal(Post("f", decimal), "posting.amount_decimal");
@@ -185,9 +191,11 @@ TEST_F(FinanceLimitsTest, TheIssuesAttacksAreRefusedAndReportsKeepWorking) {
 
 TEST_F(FinanceLimitsTest, BoundaryValuesAreAcceptedAndEveryTotalAtTheBoundStillReports) {
   // Exactly the bound, both signs, as pence and as decimal text.
-  ASSERT_TRUE(Post("p", MakePosting(kRightcare, "2019-20", 1, v1::ACTUAL, kBound)).ok());
-  ASSERT_TRUE(Post("n", MakePosting(kRightcare, "2019-20", 2, v1::ACTUAL, -kBound)).ok());
-  v1::Posting decimal = MakePosting(kRightcare, "2019-20", 3, v1::ACTUAL, 0);
+  ASSERT_TRUE(
+      Post("p", MakePosting(kRightcare, "2019-20", 1, v1::POSTING_KIND_ACTUAL, kBound)).ok());
+  ASSERT_TRUE(
+      Post("n", MakePosting(kRightcare, "2019-20", 2, v1::POSTING_KIND_ACTUAL, -kBound)).ok());
+  v1::Posting decimal = MakePosting(kRightcare, "2019-20", 3, v1::POSTING_KIND_ACTUAL, 0);
   decimal.clear_amount();
   decimal.set_amount_decimal("-100000000000.00");
   v1::Posting posted;
@@ -195,8 +203,9 @@ TEST_F(FinanceLimitsTest, BoundaryValuesAreAcceptedAndEveryTotalAtTheBoundStillR
   EXPECT_EQ(posted.amount().pence(), -kBound);
   // A total at the bound moves back freely: reversing, and posting the other way.
   ASSERT_TRUE(Post("r", Reversal(posted.name(), "keyed twice")).ok());
-  ASSERT_TRUE(Post("back", MakePosting(kRightcare, "2019-20", 1, v1::ACTUAL, -1)).ok());
-  ASSERT_TRUE(Post("up", MakePosting(kRightcare, "2019-20", 1, v1::ACTUAL, 1)).ok());
+  ASSERT_TRUE(
+      Post("back", MakePosting(kRightcare, "2019-20", 1, v1::POSTING_KIND_ACTUAL, -1)).ok());
+  ASSERT_TRUE(Post("up", MakePosting(kRightcare, "2019-20", 1, v1::POSTING_KIND_ACTUAL, 1)).ok());
 
   // Every scheme of the seeded plan at the bound in every month and kind of 2018-19 (one
   // batch per scheme), targets at the bound: the largest figures the bounds allow for this
@@ -207,7 +216,8 @@ TEST_F(FinanceLimitsTest, BoundaryValuesAreAcceptedAndEveryTotalAtTheBoundStillR
   for (size_t i = 0; i < schemes.size(); ++i) {
     std::vector<v1::Posting> postings;
     for (int month = 1; month <= 12; ++month) {
-      for (v1::PostingKind kind : {v1::PLAN, v1::ACTUAL, v1::FORECAST}) {
+      for (v1::PostingKind kind :
+           {v1::POSTING_KIND_PLAN, v1::POSTING_KIND_ACTUAL, v1::POSTING_KIND_FORECAST}) {
         postings.push_back(MakePosting(schemes[i], "2018-19", month, kind, kBound));
       }
     }
@@ -231,7 +241,7 @@ TEST_F(FinanceLimitsTest, BoundaryValuesAreAcceptedAndEveryTotalAtTheBoundStillR
   EXPECT_EQ(plan.ytd_actual().pence(), 3 * 6 * kBound);
   EXPECT_EQ(plan.forecast_outturn().pence(), 3 * 12 * kBound);
   EXPECT_EQ(plan.outturn_variance().pence(), 3 * 12 * kBound + 3 * kBound);
-  EXPECT_EQ(plan.rag(), v1::GREEN);
+  EXPECT_EQ(plan.rag(), v1::RAG_GREEN);
   v1::GapTrajectory gap;
   ASSERT_TRUE(Gap(&gap).ok());
   ASSERT_EQ(gap.years_size(), 5);
@@ -292,9 +302,10 @@ TEST_F(FinanceLimitsTest, AStoreFromBeforeTheBoundsCanBeRepairedByReversals) {
   SetUp();
   v1::Report report;
   EXPECT_EQ(Report("2020-21", 1, &report).error_code(), grpc::StatusCode::OUT_OF_RANGE);
-  ExpectLimitRefusal(Post("up", MakePosting(kRightcare, "2020-21", 1, v1::ACTUAL, 1)),
+  ExpectLimitRefusal(Post("up", MakePosting(kRightcare, "2020-21", 1, v1::POSTING_KIND_ACTUAL, 1)),
                      "posting.amount");
-  ASSERT_TRUE(Post("down", MakePosting(kRightcare, "2020-21", 1, v1::ACTUAL, -1)).ok());
+  ASSERT_TRUE(
+      Post("down", MakePosting(kRightcare, "2020-21", 1, v1::POSTING_KIND_ACTUAL, -1)).ok());
   ASSERT_TRUE(Post("fix-1", Reversal("postings/1", "legacy overflow")).ok());
   ASSERT_TRUE(Post("fix-2", Reversal("postings/2", "legacy overflow")).ok());
   ExpectReportsWork("2020-21");
@@ -331,11 +342,11 @@ TEST_F(FinanceLimitsTest, AClosedSchemeContributesWhatItDeliveredAndNoGap) {
   // Planned 1,000 a month; delivered 600 in M1 and 300 in M2; forecast 500 for M6.
   std::vector<v1::Posting> postings;
   for (int month = 1; month <= 12; ++month) {
-    postings.push_back(MakePosting(pilot.name(), "2020-21", month, v1::PLAN, 1'000));
+    postings.push_back(MakePosting(pilot.name(), "2020-21", month, v1::POSTING_KIND_PLAN, 1'000));
   }
-  postings.push_back(MakePosting(pilot.name(), "2020-21", 1, v1::ACTUAL, 600));
-  postings.push_back(MakePosting(pilot.name(), "2020-21", 2, v1::ACTUAL, 300));
-  postings.push_back(MakePosting(pilot.name(), "2020-21", 6, v1::FORECAST, 500));
+  postings.push_back(MakePosting(pilot.name(), "2020-21", 1, v1::POSTING_KIND_ACTUAL, 600));
+  postings.push_back(MakePosting(pilot.name(), "2020-21", 2, v1::POSTING_KIND_ACTUAL, 300));
+  postings.push_back(MakePosting(pilot.name(), "2020-21", 6, v1::POSTING_KIND_FORECAST, 500));
   ASSERT_TRUE(Batch("pilot", postings).ok());
 
   v1::Report open;
@@ -365,7 +376,7 @@ TEST_F(FinanceLimitsTest, AClosedSchemeContributesWhatItDeliveredAndNoGap) {
   EXPECT_EQ(own.annual_target().pence(), 10'000);
   EXPECT_EQ(own.ytd_plan().pence(), 3'000);
   EXPECT_EQ(own.forecast_outturn().pence(), 1'400);
-  EXPECT_EQ(own.rag(), v1::RED);
+  EXPECT_EQ(own.rag(), v1::RAG_RED);
 
   v1::GapTrajectory gap;
   ASSERT_TRUE(Gap(&gap).ok());
@@ -377,7 +388,8 @@ TEST_F(FinanceLimitsTest, AClosedSchemeContributesWhatItDeliveredAndNoGap) {
   EXPECT_EQ(gap.years(4).unmitigated().pence(), kPlanPence);  // closing it added no gap
 
   // And it takes no more postings.
-  EXPECT_EQ(Post("late", MakePosting(pilot.name(), "2020-21", 3, v1::ACTUAL, 1)).error_code(),
+  EXPECT_EQ(Post("late", MakePosting(pilot.name(), "2020-21", 3, v1::POSTING_KIND_ACTUAL, 1))
+                .error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
 }
 

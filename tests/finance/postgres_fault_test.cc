@@ -54,7 +54,8 @@ TEST(FinancePostgresFaultTest, ServerKilledMidLoadMeansUnavailableThenEveryAcked
         context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
         v1::CreatePostingRequest request;
         request.set_request_id(request_id);
-        *request.mutable_posting() = MakePosting(kScheme, "2019-20", n % 12 + 1, v1::ACTUAL, pence);
+        *request.mutable_posting() =
+            MakePosting(kScheme, "2019-20", n % 12 + 1, v1::POSTING_KIND_ACTUAL, pence);
         v1::Posting response;
         grpc::Status status = stub->CreatePosting(&context, request, &response);
         if (status.ok()) {

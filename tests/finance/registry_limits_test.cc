@@ -96,7 +96,7 @@ class RegistryLimitsTest : public ::testing::Test {
     reg::ImportReport report;
     auto writer = registry_stub_->ImportFile(&context, &report);
     reg::ImportChunk chunk;
-    chunk.mutable_options()->set_kind(reg::LOCALITIES);
+    chunk.mutable_options()->set_kind(reg::IMPORT_KIND_LOCALITIES);
     chunk.set_data(
         "locality_id,locality_name,cluster_id,cluster_name\n"
         "poole-bay,Poole Bay,poole,Poole\n"
@@ -116,7 +116,7 @@ class RegistryLimitsTest : public ::testing::Test {
     p->set_display_name("TEST SURGERY " + code);
     p->add_address_lines("1 HIGH STREET");
     p->set_postcode("BH15 1AA");
-    p->set_status(reg::Practice::ACTIVE);
+    p->set_status(reg::Practice::STATUS_ACTIVE);
     p->set_open_date("2015-04-01");
     p->set_prescribing_setting(4);
     p->set_commissioner("11J");

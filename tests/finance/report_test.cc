@@ -12,21 +12,21 @@ namespace {
 TEST(RateDelivery, BoundariesAreExactInBasisPoints) {
   RagBasisPoints t;  // 9500 / 8500
   int32_t bp = 0;
-  EXPECT_EQ(RateDelivery(1000000, 950000, t, &bp), v1::GREEN);
+  EXPECT_EQ(RateDelivery(1000000, 950000, t, &bp), v1::RAG_GREEN);
   EXPECT_EQ(bp, 9500);
-  EXPECT_EQ(RateDelivery(1000000, 949999, t, &bp), v1::AMBER);  // 94.9999% is not 95%
+  EXPECT_EQ(RateDelivery(1000000, 949999, t, &bp), v1::RAG_AMBER);  // 94.9999% is not 95%
   EXPECT_EQ(bp, 9499);
-  EXPECT_EQ(RateDelivery(1000000, 850000, t, &bp), v1::AMBER);
-  EXPECT_EQ(RateDelivery(1000000, 849999, t, &bp), v1::RED);
-  EXPECT_EQ(RateDelivery(1000000, -5, t, &bp), v1::RED);
-  EXPECT_EQ(RateDelivery(0, 5, t, &bp), v1::NO_PLAN);
+  EXPECT_EQ(RateDelivery(1000000, 850000, t, &bp), v1::RAG_AMBER);
+  EXPECT_EQ(RateDelivery(1000000, 849999, t, &bp), v1::RAG_RED);
+  EXPECT_EQ(RateDelivery(1000000, -5, t, &bp), v1::RAG_RED);
+  EXPECT_EQ(RateDelivery(0, 5, t, &bp), v1::RAG_NO_PLAN);
   EXPECT_EQ(bp, 0);
   // A negative line (re-investment): delivering -150 of a planned -200 is 75%.
-  EXPECT_EQ(RateDelivery(-200, -150, t, &bp), v1::RED);
+  EXPECT_EQ(RateDelivery(-200, -150, t, &bp), v1::RAG_RED);
   EXPECT_EQ(bp, 7500);
-  EXPECT_EQ(RateDelivery(-200, -190, t, &bp), v1::GREEN);
+  EXPECT_EQ(RateDelivery(-200, -190, t, &bp), v1::RAG_GREEN);
   // Enormous ratios clamp for display but still rate.
-  EXPECT_EQ(RateDelivery(1, INT64_MAX, t, &bp), v1::GREEN);
+  EXPECT_EQ(RateDelivery(1, INT64_MAX, t, &bp), v1::RAG_GREEN);
   EXPECT_EQ(bp, INT32_MAX);
 }
 
@@ -82,8 +82,8 @@ TEST(BuildReport, RollsUpAndCountsForecastsOnlyAfterTheMonth) {
   EXPECT_EQ(sx.ytd_variance().pence(), -10);
   EXPECT_EQ(sx.forecast_outturn().pence(), 190 + 150);
   EXPECT_EQ(sx.outturn_variance().pence(), 340 - 1200);
-  EXPECT_EQ(sx.rag(), v1::GREEN);  // 95.00%
-  EXPECT_EQ(sy.rag(), v1::RED);    // 80%
+  EXPECT_EQ(sx.rag(), v1::RAG_GREEN);  // 95.00%
+  EXPECT_EQ(sy.rag(), v1::RAG_RED);    // 80%
   EXPECT_TRUE(sy.closed());
   EXPECT_EQ(sy.annual_target().pence(), -300);  // its own line: as recorded
   // y is closed, so it is settled at what it delivered (-40) in its parents: target -40, plan
@@ -93,7 +93,7 @@ TEST(BuildReport, RollsUpAndCountsForecastsOnlyAfterTheMonth) {
   EXPECT_EQ(plan.ytd_actual().pence(), 150);
   EXPECT_EQ(plan.forecast_outturn().pence(), 300);
   EXPECT_EQ(plan.delivery_bp(), 9375);
-  EXPECT_EQ(plan.rag(), v1::AMBER);
+  EXPECT_EQ(plan.rag(), v1::RAG_AMBER);
   EXPECT_EQ(report->lines(1).annual_target().pence(), 1160);
 }
 
@@ -166,7 +166,7 @@ TEST(PerHead, HandWorkedSharesAndHalfEvenRounding) {
   ASSERT_TRUE(areas.ok()) << areas.status();
   ASSERT_EQ(areas->size(), 6u);  // system, c1, l1, l2, c2, l3
   const auto& a = *areas;
-  EXPECT_EQ(a[0].area_kind(), v1::AreaFigures::SYSTEM);
+  EXPECT_EQ(a[0].area_kind(), v1::AreaFigures::AREA_KIND_SYSTEM);
   EXPECT_EQ(a[0].registered_patients(), 6000);
   EXPECT_EQ(a[0].budget().pence(), 61300000);
   EXPECT_EQ(a[0].budget_per_head().pence(), 10217);      // 10216.67

@@ -183,7 +183,7 @@ TEST_P(FinanceServiceTest, SeedPlanAddsUpToTwoHundredAndTwentyNineMillion) {
     sum_of_programmes += Line(report, name).annual_target().pence();
     int64_t sum_of_schemes = 0;
     for (const auto& line : report.lines()) {
-      if (line.kind() == v1::NODE_SCHEME && line.node().rfind(name + "/schemes/", 0) == 0) {
+      if (line.kind() == v1::NODE_KIND_SCHEME && line.node().rfind(name + "/schemes/", 0) == 0) {
         sum_of_schemes += line.annual_target().pence();
         ++schemes;
       }
@@ -248,27 +248,28 @@ TEST_P(FinanceServiceTest, ReportRollsUpExactlyForAHandWorkedExample) {
   const std::string y = "2018-19";
   std::vector<v1::Posting> postings;
   for (int m = 1; m <= 3; ++m) {
-    postings.push_back(MakePosting(a1, y, m, v1::PLAN, 1000000));
-    postings.push_back(MakePosting(a2, y, m, v1::PLAN, 500000));
-    postings.push_back(MakePosting(b1, y, m, v1::PLAN, -100000));
-    postings.push_back(MakePosting(a2, y, m, v1::ACTUAL, 400000));
+    postings.push_back(MakePosting(a1, y, m, v1::POSTING_KIND_PLAN, 1000000));
+    postings.push_back(MakePosting(a2, y, m, v1::POSTING_KIND_PLAN, 500000));
+    postings.push_back(MakePosting(b1, y, m, v1::POSTING_KIND_PLAN, -100000));
+    postings.push_back(MakePosting(a2, y, m, v1::POSTING_KIND_ACTUAL, 400000));
   }
-  postings.push_back(MakePosting(a1, y, 1, v1::ACTUAL, 900000));
-  postings.push_back(MakePosting(a1, y, 2, v1::ACTUAL, 1050000));
-  postings.push_back(MakePosting(a1, y, 3, v1::ACTUAL, 900001));
-  postings.push_back(MakePosting(a1, y, 4, v1::ACTUAL, 9900));
-  postings.push_back(MakePosting(a1, y, 2, v1::FORECAST, 77700));
-  postings.push_back(MakePosting(b1, y, 1, v1::ACTUAL, -100000));
-  postings.push_back(MakePosting(b1, y, 2, v1::ACTUAL, -100000));
+  postings.push_back(MakePosting(a1, y, 1, v1::POSTING_KIND_ACTUAL, 900000));
+  postings.push_back(MakePosting(a1, y, 2, v1::POSTING_KIND_ACTUAL, 1050000));
+  postings.push_back(MakePosting(a1, y, 3, v1::POSTING_KIND_ACTUAL, 900001));
+  postings.push_back(MakePosting(a1, y, 4, v1::POSTING_KIND_ACTUAL, 9900));
+  postings.push_back(MakePosting(a1, y, 2, v1::POSTING_KIND_FORECAST, 77700));
+  postings.push_back(MakePosting(b1, y, 1, v1::POSTING_KIND_ACTUAL, -100000));
+  postings.push_back(MakePosting(b1, y, 2, v1::POSTING_KIND_ACTUAL, -100000));
   for (int m = 4; m <= 12; ++m) {
-    postings.push_back(MakePosting(a1, y, m, v1::FORECAST, 1000000));
-    postings.push_back(MakePosting(a2, y, m, v1::FORECAST, 450000));
-    postings.push_back(MakePosting(b1, y, m, v1::FORECAST, -100000));
+    postings.push_back(MakePosting(a1, y, m, v1::POSTING_KIND_FORECAST, 1000000));
+    postings.push_back(MakePosting(a2, y, m, v1::POSTING_KIND_FORECAST, 450000));
+    postings.push_back(MakePosting(b1, y, m, v1::POSTING_KIND_FORECAST, -100000));
   }
   ASSERT_TRUE(Batch("worked-1", postings).ok());
   v1::Posting wrong;
   ASSERT_TRUE(
-      Post("worked-2", MakePosting(a1, y, 3, v1::ACTUAL, 50000, "keyed twice"), &wrong).ok());
+      Post("worked-2", MakePosting(a1, y, 3, v1::POSTING_KIND_ACTUAL, 50000, "keyed twice"), &wrong)
+          .ok());
   ASSERT_TRUE(Post("worked-3", Reversal(wrong.name(), "duplicate of M3 actual")).ok());
 
   const v1::Report report = Report("plans/worked", y, 3);
@@ -279,14 +280,14 @@ TEST_P(FinanceServiceTest, ReportRollsUpExactlyForAHandWorkedExample) {
     int32_t bp;
   };
   const std::vector<Expected> expected = {
-      {a1, 12000000, 3000000, 2850001, -149999, 11850001, -149999, v1::GREEN, 9500},
-      {a2, 6000000, 1500000, 1200000, -300000, 5250000, -750000, v1::RED, 8000},
+      {a1, 12000000, 3000000, 2850001, -149999, 11850001, -149999, v1::RAG_GREEN, 9500},
+      {a2, 6000000, 1500000, 1200000, -300000, 5250000, -750000, v1::RAG_RED, 8000},
       {"plans/worked/programmes/a", 18000000, 4500000, 4050001, -449999, 17100001, -899999,
-       v1::AMBER, 9000},
-      {b1, -1200000, -300000, -200000, 100000, -1100000, 100000, v1::RED, 6666},
-      {"plans/worked/programmes/b", -1200000, -300000, -200000, 100000, -1100000, 100000, v1::RED,
-       6666},
-      {"plans/worked", 16800000, 4200000, 3850001, -349999, 16000001, -799999, v1::AMBER, 9166},
+       v1::RAG_AMBER, 9000},
+      {b1, -1200000, -300000, -200000, 100000, -1100000, 100000, v1::RAG_RED, 6666},
+      {"plans/worked/programmes/b", -1200000, -300000, -200000, 100000, -1100000, 100000,
+       v1::RAG_RED, 6666},
+      {"plans/worked", 16800000, 4200000, 3850001, -349999, 16000001, -799999, v1::RAG_AMBER, 9166},
   };
   for (const Expected& e : expected) {
     const v1::ReportLine& line = Line(report, e.node);
@@ -314,7 +315,7 @@ TEST_P(FinanceServiceTest, ReportRollsUpExactlyForAHandWorkedExample) {
   strict.mutable_thresholds()->set_green_min_bp(9600);
   v1::Report strict_report;
   ASSERT_TRUE(stub_->GetReport(&c, strict, &strict_report).ok());
-  EXPECT_EQ(Line(strict_report, a1).rag(), v1::AMBER);
+  EXPECT_EQ(Line(strict_report, a1).rag(), v1::RAG_AMBER);
   EXPECT_EQ(strict_report.thresholds().green_min_bp(), 9600);
   EXPECT_EQ(strict_report.thresholds().amber_min_bp(), 8500);
 
@@ -338,21 +339,24 @@ TEST_P(FinanceServiceTest, ReportRollsUpExactlyForAHandWorkedExample) {
 TEST_P(FinanceServiceTest, RetryReturnsTheFirstResultAndConflictingContentIsRefused) {
   const std::string scheme = absl::StrCat(kStp, "/programmes/managing-demand/schemes/outpatients");
   v1::Posting first, again;
-  ASSERT_TRUE(Post("once", MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 12345), &first).ok());
-  ASSERT_TRUE(Post("once", MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 12345), &again).ok());
+  ASSERT_TRUE(
+      Post("once", MakePosting(scheme, "2019-20", 1, v1::POSTING_KIND_ACTUAL, 12345), &first).ok());
+  ASSERT_TRUE(
+      Post("once", MakePosting(scheme, "2019-20", 1, v1::POSTING_KIND_ACTUAL, 12345), &again).ok());
   EXPECT_EQ(first.name(), again.name());
   EXPECT_EQ(first.create_time().seconds(), again.create_time().seconds());
   EXPECT_EQ(first.principal(), "anonymous");
   EXPECT_EQ(first.request_id(), "once");
 
-  grpc::Status conflict = Post("once", MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 12346));
+  grpc::Status conflict =
+      Post("once", MakePosting(scheme, "2019-20", 1, v1::POSTING_KIND_ACTUAL, 12346));
   EXPECT_EQ(conflict.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_EQ(AllPostings(scheme).size(), 1u);
 
   // A batch retried returns the same postings; a batch reusing a single's id is a conflict.
   v1::BatchCreatePostingsResponse b1, b2;
-  std::vector<v1::Posting> two = {MakePosting(scheme, "2019-20", 2, v1::ACTUAL, 1),
-                                  MakePosting(scheme, "2019-20", 3, v1::ACTUAL, 2)};
+  std::vector<v1::Posting> two = {MakePosting(scheme, "2019-20", 2, v1::POSTING_KIND_ACTUAL, 1),
+                                  MakePosting(scheme, "2019-20", 3, v1::POSTING_KIND_ACTUAL, 2)};
   ASSERT_TRUE(Batch("batch-once", two, &b1).ok());
   ASSERT_TRUE(Batch("batch-once", two, &b2).ok());
   ASSERT_EQ(b1.postings_size(), 2);
@@ -371,7 +375,7 @@ TEST_P(FinanceServiceTest, ConcurrentClientsWithOverlappingRequestIdsPostEachOnc
   constexpr int kPostsPerThread = 300;
   // Request k always carries the same content, so every retry is a true retry.
   const auto posting_for = [&](int k) {
-    return MakePosting(schemes[k % 3], "2019-20", k % 12 + 1, v1::ACTUAL,
+    return MakePosting(schemes[k % 3], "2019-20", k % 12 + 1, v1::POSTING_KIND_ACTUAL,
                        (k % 2 ? -1 : 1) * (k + 1));
   };
   std::vector<std::map<int, std::string>> seen(kThreads);  // per thread: id -> posting name
@@ -421,12 +425,14 @@ TEST_P(FinanceServiceTest, ReversalsCorrectAndCannotBeRepeatedOrReversed) {
   const std::string scheme =
       absl::StrCat(kStp, "/programmes/stretch-target/schemes/stretch-target");
   v1::Posting original, reversal;
-  ASSERT_TRUE(Post("r-1", MakePosting(scheme, "2020-21", 5, v1::ACTUAL, 250000), &original).ok());
+  ASSERT_TRUE(
+      Post("r-1", MakePosting(scheme, "2020-21", 5, v1::POSTING_KIND_ACTUAL, 250000), &original)
+          .ok());
   ASSERT_TRUE(Post("r-2", Reversal(original.name(), "posted to the wrong month"), &reversal).ok());
   EXPECT_EQ(reversal.amount().pence(), -250000);
   EXPECT_EQ(reversal.scheme(), scheme);
   EXPECT_EQ(reversal.month(), 5);
-  EXPECT_EQ(reversal.kind(), v1::ACTUAL);
+  EXPECT_EQ(reversal.kind(), v1::POSTING_KIND_ACTUAL);
   EXPECT_EQ(reversal.reverses(), original.name());
 
   grpc::ClientContext c;
@@ -443,7 +449,8 @@ TEST_P(FinanceServiceTest, ReversalsCorrectAndCannotBeRepeatedOrReversed) {
   EXPECT_EQ(of_reversal.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   // Two reversals of one posting inside one batch: refused as a whole.
   v1::Posting other;
-  ASSERT_TRUE(Post("r-5", MakePosting(scheme, "2020-21", 6, v1::ACTUAL, 1), &other).ok());
+  ASSERT_TRUE(
+      Post("r-5", MakePosting(scheme, "2020-21", 6, v1::POSTING_KIND_ACTUAL, 1), &other).ok());
   EXPECT_EQ(Batch("r-6", {Reversal(other.name(), "x"), Reversal(other.name(), "y")}).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(Post("r-7", Reversal("postings/999999", "missing")).error_code(),
@@ -467,28 +474,29 @@ TEST_P(FinanceServiceTest, BadInputIsRefusedWithTheRightStatusAndField) {
     grpc::StatusCode code;
     std::string field;
   };
-  v1::Posting fractional = MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 0);
+  v1::Posting fractional = MakePosting(scheme, "2019-20", 1, v1::POSTING_KIND_ACTUAL, 0);
   fractional.clear_amount();
   fractional.set_amount_decimal("12.345");
   v1::Posting decimal_ok = fractional;
   decimal_ok.set_amount_decimal("-1,234.56");
-  v1::Posting both = MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 5);
+  v1::Posting both = MakePosting(scheme, "2019-20", 1, v1::POSTING_KIND_ACTUAL, 5);
   both.set_amount_decimal("0.05");
   v1::Posting huge_decimal = fractional;
   huge_decimal.set_amount_decimal("100000000000000000");
   const std::vector<Case> cases = {
-      {"unknown scheme", MakePosting(scheme + "-nope", "2019-20", 1, v1::ACTUAL, 1),
+      {"unknown scheme", MakePosting(scheme + "-nope", "2019-20", 1, v1::POSTING_KIND_ACTUAL, 1),
        grpc::StatusCode::NOT_FOUND, ""},
       {"a programme is not a scheme",
-       MakePosting(absl::StrCat(kStp, "/programmes/managing-demand"), "2019-20", 1, v1::ACTUAL, 1),
+       MakePosting(absl::StrCat(kStp, "/programmes/managing-demand"), "2019-20", 1,
+                   v1::POSTING_KIND_ACTUAL, 1),
        grpc::StatusCode::NOT_FOUND, ""},
-      {"month 13", MakePosting(scheme, "2019-20", 13, v1::ACTUAL, 1),
+      {"month 13", MakePosting(scheme, "2019-20", 13, v1::POSTING_KIND_ACTUAL, 1),
        grpc::StatusCode::INVALID_ARGUMENT, "posting.month"},
-      {"month 0", MakePosting(scheme, "2019-20", 0, v1::ACTUAL, 1),
+      {"month 0", MakePosting(scheme, "2019-20", 0, v1::POSTING_KIND_ACTUAL, 1),
        grpc::StatusCode::INVALID_ARGUMENT, "posting.month"},
-      {"year outside the plan", MakePosting(scheme, "2021-22", 1, v1::ACTUAL, 1),
+      {"year outside the plan", MakePosting(scheme, "2021-22", 1, v1::POSTING_KIND_ACTUAL, 1),
        grpc::StatusCode::INVALID_ARGUMENT, "posting.financial_year"},
-      {"malformed year", MakePosting(scheme, "2019-21", 1, v1::ACTUAL, 1),
+      {"malformed year", MakePosting(scheme, "2019-21", 1, v1::POSTING_KIND_ACTUAL, 1),
        grpc::StatusCode::INVALID_ARGUMENT, "posting.financial_year"},
       {"no kind", MakePosting(scheme, "2019-20", 1, v1::POSTING_KIND_UNSPECIFIED, 1),
        grpc::StatusCode::INVALID_ARGUMENT, "posting.kind"},
@@ -506,7 +514,7 @@ TEST_P(FinanceServiceTest, BadInputIsRefusedWithTheRightStatusAndField) {
       EXPECT_EQ(ViolationField(status), c.field) << c.what;
     }
   }
-  EXPECT_EQ(Post("", MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 1)).error_code(),
+  EXPECT_EQ(Post("", MakePosting(scheme, "2019-20", 1, v1::POSTING_KIND_ACTUAL, 1)).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   v1::Posting parsed;
   ASSERT_TRUE(Post("decimal-ok", decimal_ok, &parsed).ok());
@@ -514,20 +522,24 @@ TEST_P(FinanceServiceTest, BadInputIsRefusedWithTheRightStatusAndField) {
   EXPECT_TRUE(parsed.amount_decimal().empty());
 
   // Beyond the bounds (limits_test.cc has the rest): the monthly total would leave ±10^13.
-  ASSERT_TRUE(Post("big", MakePosting(scheme, "2017-18", 1, v1::ACTUAL, 10'000'000'000'000)).ok());
-  grpc::Status overflow = Post("big-2", MakePosting(scheme, "2017-18", 1, v1::ACTUAL, 1));
+  ASSERT_TRUE(
+      Post("big", MakePosting(scheme, "2017-18", 1, v1::POSTING_KIND_ACTUAL, 10'000'000'000'000))
+          .ok());
+  grpc::Status overflow =
+      Post("big-2", MakePosting(scheme, "2017-18", 1, v1::POSTING_KIND_ACTUAL, 1));
   EXPECT_EQ(overflow.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ViolationField(overflow), "posting.amount");
 
   // A batch is all or nothing: the bad second posting names its index; nothing is posted.
   const size_t before = AllPostings().size();
-  grpc::Status batch = Batch("bad-batch", {MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 1),
-                                           MakePosting(scheme, "2019-20", 13, v1::ACTUAL, 1)});
+  grpc::Status batch =
+      Batch("bad-batch", {MakePosting(scheme, "2019-20", 1, v1::POSTING_KIND_ACTUAL, 1),
+                          MakePosting(scheme, "2019-20", 13, v1::POSTING_KIND_ACTUAL, 1)});
   EXPECT_EQ(batch.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ViolationField(batch), "postings[1].month");
-  grpc::Status late =
-      Batch("bad-batch-2", {MakePosting(scheme, "2019-20", 1, v1::ACTUAL, 1),
-                            MakePosting(scheme + "-nope", "2019-20", 1, v1::ACTUAL, 1)});
+  grpc::Status late = Batch(
+      "bad-batch-2", {MakePosting(scheme, "2019-20", 1, v1::POSTING_KIND_ACTUAL, 1),
+                      MakePosting(scheme + "-nope", "2019-20", 1, v1::POSTING_KIND_ACTUAL, 1)});
   EXPECT_EQ(late.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(AllPostings().size(), before);
 
@@ -537,8 +549,9 @@ TEST_P(FinanceServiceTest, BadInputIsRefusedWithTheRightStatusAndField) {
   close.set_name(scheme);
   v1::Scheme closed;
   ASSERT_TRUE(stub_->CloseScheme(&close_context, close, &closed).ok());
-  EXPECT_EQ(closed.state(), v1::Scheme::CLOSED);
-  grpc::Status after_close = Post("closed", MakePosting(scheme, "2019-20", 2, v1::ACTUAL, 1));
+  EXPECT_EQ(closed.state(), v1::Scheme::STATE_CLOSED);
+  grpc::Status after_close =
+      Post("closed", MakePosting(scheme, "2019-20", 2, v1::POSTING_KIND_ACTUAL, 1));
   EXPECT_EQ(after_close.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(AllPostings(scheme).size(), 2u);
 }
@@ -589,16 +602,16 @@ TEST_P(FinanceServiceTest, ListPostingsFiltersAndPagesWithSignedTokens) {
       absl::StrCat(kStp, "/programmes/provider-efficiencies/schemes/trust-cips");
   std::vector<v1::Posting> postings;
   for (int m = 1; m <= 6; ++m) {
-    postings.push_back(MakePosting(rightcare, "2019-20", m, v1::ACTUAL, m));
-    postings.push_back(MakePosting(rightcare, "2019-20", m, v1::FORECAST, 10 * m));
-    postings.push_back(MakePosting(cips, "2019-20", m, v1::ACTUAL, 100 * m));
+    postings.push_back(MakePosting(rightcare, "2019-20", m, v1::POSTING_KIND_ACTUAL, m));
+    postings.push_back(MakePosting(rightcare, "2019-20", m, v1::POSTING_KIND_FORECAST, 10 * m));
+    postings.push_back(MakePosting(cips, "2019-20", m, v1::POSTING_KIND_ACTUAL, 100 * m));
   }
   ASSERT_TRUE(Batch("list-1", postings).ok());
 
   // Actuals under the managing-demand programme, two per page: 6 postings, 3 pages, in order.
   v1::ListPostingsRequest request;
   request.set_node(absl::StrCat(kStp, "/programmes/managing-demand"));
-  request.set_kind(v1::ACTUAL);
+  request.set_kind(v1::POSTING_KIND_ACTUAL);
   request.set_page_size(2);
   std::vector<int64_t> amounts;
   int pages = 0;
@@ -697,7 +710,7 @@ TEST(FinanceAuthTest, PostingNeedsFinanceWriteAndRecordsThePrincipal) {
   request.set_request_id("auth-1");
   *request.mutable_posting() =
       MakePosting(absl::StrCat(kStp, "/programmes/managing-demand/schemes/rightcare"), "2020-21", 1,
-                  v1::ACTUAL, 100);
+                  v1::POSTING_KIND_ACTUAL, 100);
   v1::Posting posting;
   {
     grpc::ClientContext context;
@@ -767,7 +780,7 @@ TEST(LedgerWriterTest, SameRequestIdTwiceInOneTransactionPostsOnce) {
   ASSERT_TRUE(LoadSeedOnce(**store).ok());
   google::protobuf::RepeatedPtrField<v1::Posting> postings;
   *postings.Add() = MakePosting("plans/dorset-stp/programmes/managing-demand/schemes/rightcare",
-                                "2019-20", 4, v1::ACTUAL, 42);
+                                "2019-20", 4, v1::POSTING_KIND_ACTUAL, 42);
   auto batch = ParsePostings("same", "tester", postings, true);
   ASSERT_TRUE(batch.ok());
   absl::Status written = (*store)->Write([&](Transaction& tx) -> absl::Status {

@@ -4,9 +4,9 @@
 #include <sstream>
 
 #include "gmock/gmock.h"
-#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "runtime/cache/redis_cache.h"
+#include "services/registry/client/cache_json.h"
 #include "services/registry/client/cache_keys.h"
 #include "services/registry/client/registry_client.h"
 #include "tests/registry/registry_test_env.h"
@@ -63,8 +63,11 @@ TEST_F(CacheTest, ReadsFillRedisWithProtobufJsonUnderTheDocumentedKeys) {
   ASSERT_TRUE(env_->Get("J81002").ok());
   const std::string json = RedisGet("dorset:v1:registry:practice:J81002");
   v1::Practice parsed;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok()) << json;
+  ASSERT_TRUE(cache_json::FromJson(json, parsed).ok()) << json;
   EXPECT_EQ(parsed.ods_code(), "J81002");
+  EXPECT_EQ(parsed.status(), v1::Practice::STATUS_ACTIVE);
+  // v1 keeps the enum spelling it was published with (docs/cache-keys.md).
+  EXPECT_THAT(json, HasSubstr("\"status\":\"ACTIVE\""));
   EXPECT_THAT(json, HasSubstr("\"displayName\":\"ORCHID HOUSE SURGERY\""));
   EXPECT_THAT(json, HasSubstr("\"listSize\":\"8840\""));  // int64 as a JSON string
   const int ttl = std::stoi(Trim(env_->redis()->Cli("TTL dorset:v1:registry:practice:J81002")));

@@ -88,7 +88,7 @@ TEST(ChangeFeed, ListChangesPagesThroughEverySequence) {
     EXPECT_EQ(response.latest_sequence(), 25);
     for (const auto& c : response.changes()) {
       sequences.push_back(c.sequence());
-      EXPECT_EQ(c.kind(), v1::Change::PRACTICE_CREATED);
+      EXPECT_EQ(c.kind(), v1::Change::KIND_PRACTICE_CREATED);
       EXPECT_EQ(c.source(), "api");
       EXPECT_TRUE(c.has_practice());
     }
@@ -150,8 +150,9 @@ TEST(ChangeFeed, WatchWithAnImportInFlightSeesEveryChangeOnce) {
   auto env = RegistryEnv::Start();
   ASSERT_NE(env, nullptr);
   Watcher watcher(env->stub(), 0);
-  ASSERT_TRUE(env->Import(v1::LOCALITIES, SourceFile("data/dorset/localities.csv")).ok());
-  auto report = env->Import(v1::EPRACCUR, SourceFile("data/ods/epraccur-2025-05.csv"));
+  ASSERT_TRUE(
+      env->Import(v1::IMPORT_KIND_LOCALITIES, SourceFile("data/dorset/localities.csv")).ok());
+  auto report = env->Import(v1::IMPORT_KIND_EPRACCUR, SourceFile("data/ods/epraccur-2025-05.csv"));
   ASSERT_TRUE(report.ok());
   ASSERT_TRUE(watcher.WaitFor(report->last_sequence()));
   ExpectContiguous(watcher.sequences(), 1, report->last_sequence());

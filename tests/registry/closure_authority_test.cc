@@ -33,7 +33,7 @@ class ClosureAuthorityTest : public ::testing::Test {
     v1::ImportReport report;
     auto writer = env_->stub().ImportFile(&context, &report);
     v1::ImportChunk chunk;
-    chunk.mutable_options()->set_kind(v1::EPRACCUR);
+    chunk.mutable_options()->set_kind(v1::IMPORT_KIND_EPRACCUR);
     chunk.mutable_options()->set_override_local_closures(override);
     chunk.set_data(content);
     if (!writer->Write(chunk)) return absl::InternalError("write failed");
@@ -69,23 +69,23 @@ TEST_F(ClosureAuthorityTest, ImportKeepsALocalClosureAheadOfOdsAndReportsTheConf
   EXPECT_EQ(report->conflicted(), 1);
   ASSERT_EQ(report->conflicts_size(), 1);
   EXPECT_EQ(report->conflicts(0).ods_code(), "J81010");
-  EXPECT_EQ(report->conflicts(0).ods_status(), v1::Practice::ACTIVE);
-  EXPECT_EQ(report->conflicts(0).kept_status(), v1::Practice::CLOSED);
+  EXPECT_EQ(report->conflicts(0).ods_status(), v1::Practice::STATUS_ACTIVE);
+  EXPECT_EQ(report->conflicts(0).kept_status(), v1::Practice::STATUS_CLOSED);
   EXPECT_NE(report->conflicts(0).reason().find("kept"), std::string::npos);
 
   auto j81010 = env_->Get("J81010");
   ASSERT_TRUE(j81010.ok());
-  EXPECT_EQ(j81010->status(), v1::Practice::CLOSED);
+  EXPECT_EQ(j81010->status(), v1::Practice::STATUS_CLOSED);
   EXPECT_EQ(j81010->close_date(), "2025-06-30");
   EXPECT_EQ(j81010->successor(), "practices/J81086");
-  EXPECT_EQ(LatestKind("J81010"), v1::Change::PRACTICE_CLOSED);
+  EXPECT_EQ(LatestKind("J81010"), v1::Change::KIND_PRACTICE_CLOSED);
 
   // A second import is just as careful (and idempotent).
   report = ImportEpraccur(epraccur_, false);
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->changed(), 0);
   EXPECT_EQ(report->conflicted(), 1);
-  EXPECT_EQ(env_->Get("J81010")->status(), v1::Practice::CLOSED);
+  EXPECT_EQ(env_->Get("J81010")->status(), v1::Practice::STATUS_CLOSED);
 }
 
 TEST_F(ClosureAuthorityTest, OverrideReopensAsRecordedReopeningWithoutSuccessor) {
@@ -96,14 +96,14 @@ TEST_F(ClosureAuthorityTest, OverrideReopensAsRecordedReopeningWithoutSuccessor)
   EXPECT_EQ(report->changed(), 1);
   EXPECT_EQ(report->conflicted(), 1);
   ASSERT_EQ(report->conflicts_size(), 1);
-  EXPECT_EQ(report->conflicts(0).kept_status(), v1::Practice::ACTIVE);
+  EXPECT_EQ(report->conflicts(0).kept_status(), v1::Practice::STATUS_ACTIVE);
   auto j81010 = env_->Get("J81010");
   ASSERT_TRUE(j81010.ok());
-  EXPECT_EQ(j81010->status(), v1::Practice::ACTIVE);
+  EXPECT_EQ(j81010->status(), v1::Practice::STATUS_ACTIVE);
   EXPECT_EQ(j81010->successor(), "");
   EXPECT_EQ(j81010->close_date(), "");
   EXPECT_FALSE(j81010->closed_ahead_of_ods());
-  EXPECT_EQ(LatestKind("J81010"), v1::Change::PRACTICE_REOPENED);
+  EXPECT_EQ(LatestKind("J81010"), v1::Change::KIND_PRACTICE_REOPENED);
 }
 
 TEST_F(ClosureAuthorityTest, OdsPublishingTheClosureTakesItsDateAndKeepsTheSuccessor) {
@@ -122,7 +122,7 @@ TEST_F(ClosureAuthorityTest, OdsPublishingTheClosureTakesItsDateAndKeepsTheSucce
   EXPECT_EQ(report->changed(), 1);
   auto j81010 = env_->Get("J81010");
   ASSERT_TRUE(j81010.ok());
-  EXPECT_EQ(j81010->status(), v1::Practice::CLOSED);
+  EXPECT_EQ(j81010->status(), v1::Practice::STATUS_CLOSED);
   EXPECT_EQ(j81010->close_date(), "2025-07-15");  // ODS owns the date it publishes
   EXPECT_EQ(j81010->successor(), "practices/J81086");
   EXPECT_FALSE(j81010->closed_ahead_of_ods());
@@ -131,9 +131,9 @@ TEST_F(ClosureAuthorityTest, OdsPublishingTheClosureTakesItsDateAndKeepsTheSucce
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->conflicted(), 0);
   j81010 = env_->Get("J81010");
-  EXPECT_EQ(j81010->status(), v1::Practice::ACTIVE);
+  EXPECT_EQ(j81010->status(), v1::Practice::STATUS_ACTIVE);
   EXPECT_EQ(j81010->successor(), "");
-  EXPECT_EQ(LatestKind("J81010"), v1::Change::PRACTICE_REOPENED);
+  EXPECT_EQ(LatestKind("J81010"), v1::Change::KIND_PRACTICE_REOPENED);
 }
 
 TEST_F(ClosureAuthorityTest, ReopeningThroughUpdateClearsTheClosure) {
@@ -142,15 +142,15 @@ TEST_F(ClosureAuthorityTest, ReopeningThroughUpdateClearsTheClosure) {
   grpc::ClientContext context;
   v1::UpdatePracticeRequest request;
   request.mutable_practice()->set_name("practices/J81010");
-  request.mutable_practice()->set_status(v1::Practice::ACTIVE);
+  request.mutable_practice()->set_status(v1::Practice::STATUS_ACTIVE);
   request.mutable_update_mask()->add_paths("status");
   v1::Practice out;
   ASSERT_TRUE(env_->stub().UpdatePractice(&context, request, &out).ok());
-  EXPECT_EQ(out.status(), v1::Practice::ACTIVE);
+  EXPECT_EQ(out.status(), v1::Practice::STATUS_ACTIVE);
   EXPECT_EQ(out.successor(), "");
   EXPECT_EQ(out.close_date(), "");
   EXPECT_FALSE(out.closed_ahead_of_ods());
-  EXPECT_EQ(LatestKind("J81010"), v1::Change::PRACTICE_REOPENED);
+  EXPECT_EQ(LatestKind("J81010"), v1::Change::KIND_PRACTICE_REOPENED);
 }
 
 }  // namespace

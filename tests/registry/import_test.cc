@@ -50,17 +50,19 @@ std::string Row(const std::string& code, std::map<int, std::string> edit = {}) {
 TEST(Import, RealDorsetFilesGiveTheIssuesFigures) {
   auto env = RegistryEnv::Start();
   ASSERT_NE(env, nullptr);
-  auto localities = env->Import(v1::LOCALITIES, SourceFile("data/dorset/localities.csv"));
+  auto localities =
+      env->Import(v1::IMPORT_KIND_LOCALITIES, SourceFile("data/dorset/localities.csv"));
   ASSERT_TRUE(localities.ok()) << localities.status();
   EXPECT_EQ(localities->added(), 13);
   EXPECT_EQ(localities->rejected(), 0);
-  auto mapping =
-      env->Import(v1::PRACTICE_LOCALITIES, SourceFile("data/dorset/practice-localities.csv"));
+  auto mapping = env->Import(v1::IMPORT_KIND_PRACTICE_LOCALITIES,
+                             SourceFile("data/dorset/practice-localities.csv"));
   ASSERT_TRUE(mapping.ok()) << mapping.status();
   EXPECT_EQ(mapping->added(), 139);
   EXPECT_EQ(mapping->rejected(), 0);
 
-  auto epraccur = env->Import(v1::EPRACCUR, SourceFile("data/ods/epraccur-2025-05.csv"));
+  auto epraccur =
+      env->Import(v1::IMPORT_KIND_EPRACCUR, SourceFile("data/ods/epraccur-2025-05.csv"));
   ASSERT_TRUE(epraccur.ok()) << epraccur.status();
   EXPECT_EQ(epraccur->commissioner(), "11J");
   EXPECT_EQ(epraccur->rows_read(), 16534);
@@ -70,7 +72,8 @@ TEST(Import, RealDorsetFilesGiveTheIssuesFigures) {
   EXPECT_EQ(epraccur->rejected(), 0);
   EXPECT_EQ(epraccur->mismatches_size(), 0);  // no list sizes yet: nothing to compare
 
-  auto sizes = env->Import(v1::LIST_SIZES, SourceFile("data/ods/gp-reg-pat-prac-all-2021-01.csv"));
+  auto sizes = env->Import(v1::IMPORT_KIND_LIST_SIZES,
+                           SourceFile("data/ods/gp-reg-pat-prac-all-2021-01.csv"));
   ASSERT_TRUE(sizes.ok()) << sizes.status();
   EXPECT_EQ(sizes->list_size_practices(), 79);
   EXPECT_EQ(sizes->list_size_patients(), 810033);
@@ -78,7 +81,7 @@ TEST(Import, RealDorsetFilesGiveTheIssuesFigures) {
   EXPECT_EQ(sizes->rejected(), 0);
   std::vector<std::string> not_active, without;
   for (const auto& m : sizes->mismatches()) {
-    (m.kind() == v1::ImportReport::Mismatch::LIST_SIZE_NOT_ACTIVE ? not_active : without)
+    (m.kind() == v1::ImportReport::Mismatch::KIND_LIST_SIZE_NOT_ACTIVE ? not_active : without)
         .push_back(m.ods_code());
   }
   EXPECT_THAT(not_active,
@@ -86,7 +89,7 @@ TEST(Import, RealDorsetFilesGiveTheIssuesFigures) {
                                          "J81054", "J81613", "J81628", "J81637", "J81644"}));
   EXPECT_EQ(without.size(), 14u);
   for (const auto& m : sizes->mismatches()) {
-    if (m.kind() == v1::ImportReport::Mismatch::ACTIVE_WITHOUT_LIST_SIZE) {
+    if (m.kind() == v1::ImportReport::Mismatch::KIND_ACTIVE_WITHOUT_LIST_SIZE) {
       EXPECT_NE(m.prescribing_setting(), 4) << m.ods_code();
     }
   }
@@ -97,9 +100,9 @@ TEST(Import, RealDorsetFilesGiveTheIssuesFigures) {
   std::map<v1::Practice::Status, int> by_status;
   for (const auto& c : summary.practices_by_status()) by_status[c.status()] = c.count();
   EXPECT_EQ(summary.practice_count(), 139);
-  EXPECT_EQ(by_status[v1::Practice::ACTIVE], 82);
-  EXPECT_EQ(by_status[v1::Practice::CLOSED], 54);
-  EXPECT_EQ(by_status[v1::Practice::DORMANT], 3);
+  EXPECT_EQ(by_status[v1::Practice::STATUS_ACTIVE], 82);
+  EXPECT_EQ(by_status[v1::Practice::STATUS_CLOSED], 54);
+  EXPECT_EQ(by_status[v1::Practice::STATUS_DORMANT], 3);
   EXPECT_EQ(summary.active_gp_practice_count(), 68);
   EXPECT_EQ(summary.registered_patients(), 810033);
   EXPECT_EQ(summary.unassigned_practice_count(), 0);
@@ -134,7 +137,7 @@ TEST(Import, RealDorsetFilesGiveTheIssuesFigures) {
   EXPECT_EQ(j81002->telephone(), "01202 897000");
   auto j81003 = env->Get("J81003");
   ASSERT_TRUE(j81003.ok());
-  EXPECT_EQ(j81003->status(), v1::Practice::CLOSED);
+  EXPECT_EQ(j81003->status(), v1::Practice::STATUS_CLOSED);
   EXPECT_EQ(j81003->close_date(), "2024-10-31");
 }
 
@@ -146,19 +149,21 @@ TEST(Import, ReimportingTheSameFilesChangesNothing) {
   v1::ListChangesResponse before;
   ASSERT_TRUE(env->stub().ListChanges(&c1, v1::ListChangesRequest(), &before).ok());
 
-  auto epraccur = env->Import(v1::EPRACCUR, SourceFile("data/ods/epraccur-2025-05.csv"));
+  auto epraccur =
+      env->Import(v1::IMPORT_KIND_EPRACCUR, SourceFile("data/ods/epraccur-2025-05.csv"));
   ASSERT_TRUE(epraccur.ok());
   EXPECT_EQ(epraccur->added(), 0);
   EXPECT_EQ(epraccur->changed(), 0);
   EXPECT_EQ(epraccur->unchanged(), 139);
   EXPECT_EQ(epraccur->last_sequence(), 0);
   EXPECT_EQ(epraccur->mismatches_size(), 25);  // reported again, still not guessed
-  auto sizes = env->Import(v1::LIST_SIZES, SourceFile("data/ods/gp-reg-pat-prac-all-2021-01.csv"));
+  auto sizes = env->Import(v1::IMPORT_KIND_LIST_SIZES,
+                           SourceFile("data/ods/gp-reg-pat-prac-all-2021-01.csv"));
   ASSERT_TRUE(sizes.ok());
   EXPECT_EQ(sizes->changed(), 0);
   EXPECT_EQ(sizes->unchanged(), 79);
-  auto mapping =
-      env->Import(v1::PRACTICE_LOCALITIES, SourceFile("data/dorset/practice-localities.csv"));
+  auto mapping = env->Import(v1::IMPORT_KIND_PRACTICE_LOCALITIES,
+                             SourceFile("data/dorset/practice-localities.csv"));
   ASSERT_TRUE(mapping.ok());
   EXPECT_EQ(mapping->unchanged(), 139);
   EXPECT_EQ(mapping->added() + mapping->changed(), 0);
@@ -172,7 +177,8 @@ TEST(Import, ReimportingTheSameFilesChangesNothing) {
 TEST(Import, NationalExtractWithAllCommissioners) {
   auto env = RegistryEnv::Start();
   ASSERT_NE(env, nullptr);
-  auto report = env->Import(v1::EPRACCUR, SourceFile("data/ods/epraccur-2025-05.csv"), "all");
+  auto report =
+      env->Import(v1::IMPORT_KIND_EPRACCUR, SourceFile("data/ods/epraccur-2025-05.csv"), "all");
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->rows_read(), 16534);
   EXPECT_EQ(report->rows_skipped(), 0);
@@ -202,7 +208,7 @@ TEST(Import, MalformedRowsAreRejectedWithLineAndReasonAndTheRestImported) {
   file += Row("J90008", {{1, std::string(101, 'A')}});   // 10 name too long
   file += Row("Y01262", {{25, "0"}});                    // 11 good Y-code
   file += Row("J90009", {{14, "99X"}});                  // 12 other commissioner: skipped
-  auto report = env->Import(v1::EPRACCUR, file);
+  auto report = env->Import(v1::IMPORT_KIND_EPRACCUR, file);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->rows_read(), 12);  // every record, the bad-quote one included
   EXPECT_EQ(report->added(), 2);
@@ -229,14 +235,14 @@ TEST(Import, EmptyFilesAndBadOptionsAreInvalidArguments) {
   auto env = RegistryEnv::Start();
   ASSERT_NE(env, nullptr);
   for (const std::string& empty : {std::string(""), std::string("\n\n  \n")}) {
-    auto report = env->Import(v1::EPRACCUR, empty);
+    auto report = env->Import(v1::IMPORT_KIND_EPRACCUR, empty);
     EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument) << report.status();
   }
   EXPECT_EQ(env->Import(v1::IMPORT_KIND_UNSPECIFIED, Row("J90001")).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(env->Import(v1::EPRACCUR, Row("J90001"), "not a code").status().code(),
+  EXPECT_EQ(env->Import(v1::IMPORT_KIND_EPRACCUR, Row("J90001"), "not a code").status().code(),
             absl::StatusCode::kInvalidArgument);
-  auto no_header = env->Import(v1::LIST_SIZES, "A,B,C\n1,2,3\n");
+  auto no_header = env->Import(v1::IMPORT_KIND_LIST_SIZES, "A,B,C\n1,2,3\n");
   EXPECT_EQ(no_header.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(no_header.status().message()), ::testing::HasSubstr("CODE"));
 }
@@ -244,7 +250,7 @@ TEST(Import, EmptyFilesAndBadOptionsAreInvalidArguments) {
 TEST(Import, ListSizeRowsAreCheckedAndUnknownPracticesRejected) {
   auto env = RegistryEnv::Start();
   ASSERT_NE(env, nullptr);
-  ASSERT_TRUE(env->Import(v1::EPRACCUR, Row("J90001") + Row("J90002")).ok());
+  ASSERT_TRUE(env->Import(v1::IMPORT_KIND_EPRACCUR, Row("J90001") + Row("J90002")).ok());
   const std::string header =
       "PUBLICATION,EXTRACT_DATE,TYPE,CCG_CODE,ONS_CCG_CODE,CODE,POSTCODE,SEX,AGE,NUMBER_OF_"
       "PATIENTS\n";
@@ -256,7 +262,7 @@ TEST(Import, ListSizeRowsAreCheckedAndUnknownPracticesRejected) {
       "GP_PRAC_PAT_LIST,32JAN2021,GP,11J,E38000045,J90002,BH15 1AA,ALL,ALL,5\n"
       "GP_PRAC_PAT_LIST,01JAN2021,GP,11J,E38000045,J90001,BH15 1AA,ALL,ALL,7\n"
       "GP_PRAC_PAT_LIST,01JAN2021,GP,11J\n";
-  auto report = env->Import(v1::LIST_SIZES, file);
+  auto report = env->Import(v1::IMPORT_KIND_LIST_SIZES, file);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->changed(), 1);
   EXPECT_EQ(report->rejected(), 5);
@@ -270,7 +276,8 @@ TEST(Import, ListSizeRowsAreCheckedAndUnknownPracticesRejected) {
   // J90002 is active without a list size: reported, not guessed.
   ASSERT_EQ(report->mismatches_size(), 1);
   EXPECT_EQ(report->mismatches(0).ods_code(), "J90002");
-  EXPECT_EQ(report->mismatches(0).kind(), v1::ImportReport::Mismatch::ACTIVE_WITHOUT_LIST_SIZE);
+  EXPECT_EQ(report->mismatches(0).kind(),
+            v1::ImportReport::Mismatch::KIND_ACTIVE_WITHOUT_LIST_SIZE);
   EXPECT_EQ(env->Get("J90001")->list_size(), 1234);
   EXPECT_FALSE(env->Get("J90002")->has_list_size());
 }
@@ -278,20 +285,21 @@ TEST(Import, ListSizeRowsAreCheckedAndUnknownPracticesRejected) {
 TEST(Import, ValidateOnlyWritesNothingAndRequestIdsRepeatTheFirstReport) {
   auto env = RegistryEnv::Start();
   ASSERT_NE(env, nullptr);
-  auto dry = env->Import(v1::EPRACCUR, Row("J90001"), "", "", /*validate_only=*/true);
+  auto dry = env->Import(v1::IMPORT_KIND_EPRACCUR, Row("J90001"), "", "", /*validate_only=*/true);
   ASSERT_TRUE(dry.ok());
   EXPECT_EQ(dry->added(), 1);
   EXPECT_TRUE(dry->validate_only());
   EXPECT_EQ(env->Get("J90001").status().code(), absl::StatusCode::kNotFound);
 
-  auto first = env->Import(v1::EPRACCUR, Row("J90001"), "", "import-1");
+  auto first = env->Import(v1::IMPORT_KIND_EPRACCUR, Row("J90001"), "", "import-1");
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->added(), 1);
-  auto again = env->Import(v1::EPRACCUR, Row("J90001"), "", "import-1");
+  auto again = env->Import(v1::IMPORT_KIND_EPRACCUR, Row("J90001"), "", "import-1");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->added(), 1);  // the first import's report
   // The same id with another file is a different request: refused, nothing written.
-  auto other = env->Import(v1::EPRACCUR, Row("J90001", {{1, "RENAMED"}}), "", "import-1");
+  auto other =
+      env->Import(v1::IMPORT_KIND_EPRACCUR, Row("J90001", {{1, "RENAMED"}}), "", "import-1");
   EXPECT_EQ(other.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(env->Get("J90001")->display_name(), "TEST SURGERY");
 }
@@ -299,10 +307,10 @@ TEST(Import, ValidateOnlyWritesNothingAndRequestIdsRepeatTheFirstReport) {
 TEST(Import, ChangedRowsUpdateAndClosuresAreRecorded) {
   auto env = RegistryEnv::Start();
   ASSERT_NE(env, nullptr);
-  ASSERT_TRUE(env->Import(v1::EPRACCUR, Row("J90001") + Row("J90002")).ok());
-  auto report =
-      env->Import(v1::EPRACCUR, Row("J90001", {{1, "NEW NAME"}}) +
-                                    Row("J90002", {{11, "20250101"}, {12, "C"}, {16, "20250101"}}));
+  ASSERT_TRUE(env->Import(v1::IMPORT_KIND_EPRACCUR, Row("J90001") + Row("J90002")).ok());
+  auto report = env->Import(v1::IMPORT_KIND_EPRACCUR,
+                            Row("J90001", {{1, "NEW NAME"}}) +
+                                Row("J90002", {{11, "20250101"}, {12, "C"}, {16, "20250101"}}));
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->changed(), 2);
   grpc::ClientContext context;
@@ -311,11 +319,11 @@ TEST(Import, ChangedRowsUpdateAndClosuresAreRecorded) {
   v1::ListChangesResponse changes;
   ASSERT_TRUE(env->stub().ListChanges(&context, request, &changes).ok());
   ASSERT_EQ(changes.changes_size(), 2);
-  EXPECT_EQ(changes.changes(0).kind(), v1::Change::PRACTICE_UPDATED);
+  EXPECT_EQ(changes.changes(0).kind(), v1::Change::KIND_PRACTICE_UPDATED);
   EXPECT_THAT(changes.changes(0).changed_fields(), ::testing::ElementsAre("display_name"));
   EXPECT_EQ(changes.changes(0).source(), "import:epraccur");
-  EXPECT_EQ(changes.changes(1).kind(), v1::Change::PRACTICE_CLOSED);
-  EXPECT_EQ(changes.changes(1).practice().status(), v1::Practice::CLOSED);
+  EXPECT_EQ(changes.changes(1).kind(), v1::Change::KIND_PRACTICE_CLOSED);
+  EXPECT_EQ(changes.changes(1).practice().status(), v1::Practice::STATUS_CLOSED);
 }
 
 }  // namespace

@@ -179,7 +179,7 @@ TEST_F(PracticeApiTest, UpdateWithEtagsAndMasks) {
   EXPECT_EQ(bad_mask.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(BadFields(bad_mask), ::testing::ElementsAre("update_mask.paths"));
   EXPECT_EQ(Update(patch, {}, &updated).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  patch.set_status(v1::Practice::CLOSED);
+  patch.set_status(v1::Practice::STATUS_CLOSED);
   EXPECT_EQ(Update(patch, {"status"}, &updated).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   patch.set_postcode("ZZ");
   EXPECT_EQ(Update(patch, {"postcode"}, &updated).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -226,7 +226,7 @@ TEST_F(PracticeApiTest, CloseNeedsAnExistingOpenSuccessorAndKeepsRevisions) {
             grpc::StatusCode::INVALID_ARGUMENT);
 
   ASSERT_TRUE(Close("J81016", "J81002", &out).ok());
-  EXPECT_EQ(out.status(), v1::Practice::CLOSED);
+  EXPECT_EQ(out.status(), v1::Practice::STATUS_CLOSED);
   EXPECT_EQ(out.successor(), "practices/J81002");
   EXPECT_EQ(out.close_date(), "2025-06-30");
   EXPECT_EQ(Close("J81016", "J81002", &out).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
@@ -238,8 +238,8 @@ TEST_F(PracticeApiTest, CloseNeedsAnExistingOpenSuccessorAndKeepsRevisions) {
   v1::ListPracticeRevisionsResponse page1;
   ASSERT_TRUE(env_->stub().ListPracticeRevisions(&context, request, &page1).ok());
   ASSERT_EQ(page1.revisions_size(), 1);
-  EXPECT_EQ(page1.revisions(0).kind(), v1::Change::PRACTICE_CLOSED);
-  EXPECT_EQ(page1.revisions(0).practice().status(), v1::Practice::CLOSED);
+  EXPECT_EQ(page1.revisions(0).kind(), v1::Change::KIND_PRACTICE_CLOSED);
+  EXPECT_EQ(page1.revisions(0).practice().status(), v1::Practice::STATUS_CLOSED);
   ASSERT_FALSE(page1.next_page_token().empty());
   std::vector<v1::PracticeRevision> all(page1.revisions().begin(), page1.revisions().end());
   request.set_page_token(page1.next_page_token());
@@ -251,8 +251,8 @@ TEST_F(PracticeApiTest, CloseNeedsAnExistingOpenSuccessorAndKeepsRevisions) {
   // created by epraccur, list size, closed (the mapping came before the practice existed).
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[2].revision(), 1);
-  EXPECT_EQ(all[2].kind(), v1::Change::PRACTICE_CREATED);
-  EXPECT_EQ(all[2].practice().status(), v1::Practice::ACTIVE);
+  EXPECT_EQ(all[2].kind(), v1::Change::KIND_PRACTICE_CREATED);
+  EXPECT_EQ(all[2].practice().status(), v1::Practice::STATUS_ACTIVE);
   EXPECT_EQ(all[1].practice().list_size_date(), "2021-01-01");
 
   grpc::ClientContext context3;
@@ -274,13 +274,13 @@ TEST_F(PracticeApiTest, ListFiltersAndOrders) {
 
   request.Clear();
   request.set_cluster("clusters/bournemouth");
-  request.add_statuses(v1::Practice::ACTIVE);
+  request.add_statuses(v1::Practice::STATUS_ACTIVE);
   request.set_prescribing_setting(4);
   request.set_page_size(1000);
   ASSERT_TRUE(List(request, &response).ok());
   EXPECT_GT(response.total_size(), 0);
   for (const auto& p : response.practices()) {
-    EXPECT_EQ(p.status(), v1::Practice::ACTIVE);
+    EXPECT_EQ(p.status(), v1::Practice::STATUS_ACTIVE);
     EXPECT_EQ(p.prescribing_setting(), 4);
   }
 

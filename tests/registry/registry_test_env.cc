@@ -106,11 +106,14 @@ absl::StatusOr<v1::ImportReport> RegistryEnv::Import(v1::ImportKind kind,
 }
 
 void RegistryEnv::LoadDorset() {
-  ASSERT_TRUE(Import(v1::LOCALITIES, SourceFile("data/dorset/localities.csv")).ok());
+  ASSERT_TRUE(Import(v1::IMPORT_KIND_LOCALITIES, SourceFile("data/dorset/localities.csv")).ok());
   ASSERT_TRUE(
-      Import(v1::PRACTICE_LOCALITIES, SourceFile("data/dorset/practice-localities.csv")).ok());
-  ASSERT_TRUE(Import(v1::EPRACCUR, SourceFile("data/ods/epraccur-2025-05.csv")).ok());
-  ASSERT_TRUE(Import(v1::LIST_SIZES, SourceFile("data/ods/gp-reg-pat-prac-all-2021-01.csv")).ok());
+      Import(v1::IMPORT_KIND_PRACTICE_LOCALITIES, SourceFile("data/dorset/practice-localities.csv"))
+          .ok());
+  ASSERT_TRUE(Import(v1::IMPORT_KIND_EPRACCUR, SourceFile("data/ods/epraccur-2025-05.csv")).ok());
+  ASSERT_TRUE(
+      Import(v1::IMPORT_KIND_LIST_SIZES, SourceFile("data/ods/gp-reg-pat-prac-all-2021-01.csv"))
+          .ok());
 }
 
 absl::StatusOr<v1::Practice> RegistryEnv::Get(const std::string& code) {
@@ -142,7 +145,7 @@ v1::Practice NewPractice(const std::string& code, const std::string& name) {
   p.add_address_lines("1 HIGH STREET");
   p.add_address_lines("POOLE");
   p.set_postcode("bh15 1aa");
-  p.set_status(v1::Practice::ACTIVE);
+  p.set_status(v1::Practice::STATUS_ACTIVE);
   p.set_open_date("2024-04-01");
   p.set_prescribing_setting(4);
   p.set_commissioner("11J");

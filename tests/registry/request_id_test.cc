@@ -105,10 +105,10 @@ TEST_F(RequestIdTest, UpdateWithTheSameIdForOtherContentIsRefused) {
 
 TEST_F(RequestIdTest, ImportWithTheSameIdForAnotherFileIsRefused) {
   const std::string mapping = "ods_code,locality_id\nJ81016,poole-central\n";
-  ASSERT_TRUE(env_->Import(v1::PRACTICE_LOCALITIES, mapping, "", "req-import").ok());
-  ASSERT_TRUE(env_->Import(v1::PRACTICE_LOCALITIES, mapping, "", "req-import").ok());
-  auto other = env_->Import(v1::PRACTICE_LOCALITIES, "ods_code,locality_id\nJ81017,poole-central\n",
-                            "", "req-import");
+  ASSERT_TRUE(env_->Import(v1::IMPORT_KIND_PRACTICE_LOCALITIES, mapping, "", "req-import").ok());
+  ASSERT_TRUE(env_->Import(v1::IMPORT_KIND_PRACTICE_LOCALITIES, mapping, "", "req-import").ok());
+  auto other = env_->Import(v1::IMPORT_KIND_PRACTICE_LOCALITIES,
+                            "ods_code,locality_id\nJ81017,poole-central\n", "", "req-import");
   EXPECT_EQ(other.status().code(), absl::StatusCode::kAlreadyExists) << other.status();
 }
 

@@ -77,7 +77,7 @@ TEST(RegistryStreamsProcess, CancelledWatchChangesKeepRssBoundedAndSigtermExitsZ
   int64_t last_sequence = 0;
   for (const char* commissioner : {"11J", "W2U3Z", "A3A8R", "91Q"}) {
     v1::ImportReport report;
-    grpc::Status status = Import(*stub, v1::EPRACCUR, epraccur, commissioner, &report);
+    grpc::Status status = Import(*stub, v1::IMPORT_KIND_EPRACCUR, epraccur, commissioner, &report);
     ASSERT_TRUE(status.ok()) << status.error_message();
     last_sequence = report.last_sequence();
   }
@@ -139,7 +139,7 @@ TEST(RegistryStreamsProcess, CancelledImportUploadsFreeTheirSlotsAndSigtermExits
     v1::ImportReport report;
     auto writer = stub->ImportFile(&context, &report);
     v1::ImportChunk chunk;
-    chunk.mutable_options()->set_kind(v1::EPRACCUR);
+    chunk.mutable_options()->set_kind(v1::IMPORT_KIND_EPRACCUR);
     chunk.mutable_options()->set_size_bytes(static_cast<int64_t>(epraccur.size()));
     chunk.set_data(epraccur.substr(0, 64 * 1024));
     ASSERT_TRUE(writer->Write(chunk)) << "upload " << i;
@@ -156,7 +156,7 @@ TEST(RegistryStreamsProcess, CancelledImportUploadsFreeTheirSlotsAndSigtermExits
     int refused = 0;
     do {
       v1::ImportReport report;
-      status = Import(*stub, v1::EPRACCUR, epraccur, "11J", &report);
+      status = Import(*stub, v1::IMPORT_KIND_EPRACCUR, epraccur, "11J", &report);
       if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) break;
       ++refused;
       absl::SleepFor(absl::Milliseconds(50));
@@ -170,7 +170,7 @@ TEST(RegistryStreamsProcess, CancelledImportUploadsFreeTheirSlotsAndSigtermExits
   v1::ImportReport open_report;
   auto open_writer = stub->ImportFile(&open_context, &open_report);
   v1::ImportChunk chunk;
-  chunk.mutable_options()->set_kind(v1::EPRACCUR);
+  chunk.mutable_options()->set_kind(v1::IMPORT_KIND_EPRACCUR);
   chunk.set_data(epraccur.substr(0, 64 * 1024));
   ASSERT_TRUE(open_writer->Write(chunk));
   grpc::ClientContext cancelled_context;

@@ -89,7 +89,7 @@ TEST(Text, RequestStringsAreCheckedAndTheBadFieldNamed) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(status.message()), HasSubstr("practice.address_lines[1]"));
   v1::ImportOptions options;
-  options.set_kind(v1::EPRACCUR);
+  options.set_kind(v1::IMPORT_KIND_EPRACCUR);
   options.set_source_name("epraccur\xE9.csv");
   const absl::Status options_status = CheckImportOptions(options);
   EXPECT_EQ(options_status.code(), absl::StatusCode::kInvalidArgument);
@@ -120,7 +120,7 @@ TEST(TextImport, NonUtf8RequestOverTheWireIsInvalidArgumentAndWritesNothing) {
 
 TEST(Text, StoredMessagesWithLatin1StringsAreRepairedFromTheWireFormat) {
   v1::Change change;
-  change.set_kind(v1::Change::PRACTICE_CREATED);
+  change.set_kind(v1::Change::KIND_PRACTICE_CREATED);
   change.set_resource("practices/J90001");
   change.mutable_practice()->set_display_name("CAF\xC9 SURGERY");
   change.mutable_practice()->add_address_lines("1 HIGH\nSTREET");
@@ -145,7 +145,8 @@ TEST(Text, StoredMessagesWithLatin1StringsAreRepairedFromTheWireFormat) {
 TEST(TextImport, Latin1EpraccurRowIsReadAsWindows1252AndEveryReadPathWorks) {
   auto env = RegistryEnv::Start();
   ASSERT_NE(env, nullptr);
-  auto report = env->Import(v1::EPRACCUR, Row("J90001", {{1, "CAF\xC9 SURGERY"}}) + Row("J90002"));
+  auto report = env->Import(v1::IMPORT_KIND_EPRACCUR,
+                            Row("J90001", {{1, "CAF\xC9 SURGERY"}}) + Row("J90002"));
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->added(), 2);
   EXPECT_EQ(report->windows_1252_rows(), 1);
@@ -181,7 +182,7 @@ TEST(TextImport, Latin1EpraccurRowIsReadAsWindows1252AndEveryReadPathWorks) {
 TEST(TextImport, Latin1LocalitiesFileKeepsLocalitiesClustersAndSummaryReadable) {
   auto env = RegistryEnv::Start();
   ASSERT_NE(env, nullptr);
-  auto report = env->Import(v1::LOCALITIES,
+  auto report = env->Import(v1::IMPORT_KIND_LOCALITIES,
                             "locality_id,locality_name,cluster_id,cluster_name\n"
                             "caf,CAF\xC9 LOCALITY,nord,NORD \xC9TOILE\n"
                             "poole-bay,Poole Bay,nord,NORD \xC9TOILE\n");
@@ -209,8 +210,9 @@ TEST(TextImport, Latin1LocalitiesFileKeepsLocalitiesClustersAndSummaryReadable) 
 TEST(TextImport, ControlCharactersAreRefusedWithTheRowNamed) {
   auto env = RegistryEnv::Start();
   ASSERT_NE(env, nullptr);
-  auto report = env->Import(v1::EPRACCUR, Row("J90001", {{4, "1 HIGH\nSTREET"}}) + Row("J90002") +
-                                              Row("J90003", {{1, "TAB\tSURGERY"}}));
+  auto report =
+      env->Import(v1::IMPORT_KIND_EPRACCUR, Row("J90001", {{4, "1 HIGH\nSTREET"}}) + Row("J90002") +
+                                                Row("J90003", {{1, "TAB\tSURGERY"}}));
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->added(), 1);
   EXPECT_EQ(report->rejected(), 2);
@@ -222,7 +224,7 @@ TEST(TextImport, ControlCharactersAreRefusedWithTheRowNamed) {
   EXPECT_EQ(report->rejections(1).reason(), "name contains a control character (U+0009)");
   EXPECT_EQ(env->Get("J90001").status().code(), absl::StatusCode::kNotFound);
 
-  auto localities = env->Import(v1::LOCALITIES,
+  auto localities = env->Import(v1::IMPORT_KIND_LOCALITIES,
                                 "locality_id,locality_name,cluster_id,cluster_name\n"
                                 "a,\"A\nB\",c,C\n");
   ASSERT_TRUE(localities.ok()) << localities.status();
@@ -247,9 +249,9 @@ TEST(TextImport, ControlCharactersAreRefusedWithTheRowNamed) {
 TEST(TextImport, ReportCountsEveryRecordIncludingMalformedOnes) {
   auto env = RegistryEnv::Start();
   ASSERT_NE(env, nullptr);
-  ASSERT_TRUE(env->Import(v1::EPRACCUR, Row("J90001") + Row("J90003")).ok());
+  ASSERT_TRUE(env->Import(v1::IMPORT_KIND_EPRACCUR, Row("J90001") + Row("J90003")).ok());
   // Three records; the second has a stray quote.
-  auto report = env->Import(v1::EPRACCUR,
+  auto report = env->Import(v1::IMPORT_KIND_EPRACCUR,
                             Row("J90001") + "\"J90002\",\"BAD\"QUOTE\",\"Y58\"\n" + Row("J90003"));
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->rows_read(), 3);
@@ -257,7 +259,7 @@ TEST(TextImport, ReportCountsEveryRecordIncludingMalformedOnes) {
   EXPECT_EQ(report->rejected(), 1);
   EXPECT_TRUE(CheckReportArithmetic(*report).ok());
   // A non-UTF-8 first field: the report stays valid UTF-8 (the reply always decodes).
-  auto odd = env->Import(v1::EPRACCUR, Row("J90004") + Row("\xFF\xFEJ9"));
+  auto odd = env->Import(v1::IMPORT_KIND_EPRACCUR, Row("J90004") + Row("\xFF\xFEJ9"));
   ASSERT_TRUE(odd.ok()) << odd.status();
   EXPECT_EQ(odd->added(), 1);
   EXPECT_EQ(odd->rejected(), 1);
@@ -271,7 +273,7 @@ TEST(ImportLimits, AThirdConcurrentImportIsRefusedAndAShortUploadIsNotImported) 
   auto env = RegistryEnv::Start();
   ASSERT_NE(env, nullptr);
   v1::ImportChunk options_chunk;
-  options_chunk.mutable_options()->set_kind(v1::EPRACCUR);
+  options_chunk.mutable_options()->set_kind(v1::IMPORT_KIND_EPRACCUR);
   grpc::ClientContext c1, c2;
   v1::ImportReport r1, r2;
   auto w1 = env->stub().ImportFile(&c1, &r1);
@@ -281,7 +283,7 @@ TEST(ImportLimits, AThirdConcurrentImportIsRefusedAndAShortUploadIsNotImported) 
   // Admitted imports send initial metadata at once: after these two waits both hold a slot.
   w1->WaitForInitialMetadata();
   w2->WaitForInitialMetadata();
-  auto third = env->Import(v1::EPRACCUR, Row("J90009"), "", "", /*validate_only=*/true);
+  auto third = env->Import(v1::IMPORT_KIND_EPRACCUR, Row("J90009"), "", "", /*validate_only=*/true);
   EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted) << third.status();
   v1::ImportChunk data;
   data.set_data(Row("J90001"));
@@ -291,14 +293,14 @@ TEST(ImportLimits, AThirdConcurrentImportIsRefusedAndAShortUploadIsNotImported) 
   EXPECT_EQ(r1.added(), 1);
   w2->WritesDone();
   EXPECT_EQ(w2->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);  // no data: empty
-  EXPECT_TRUE(env->Import(v1::EPRACCUR, Row("J90002")).ok());
+  EXPECT_TRUE(env->Import(v1::IMPORT_KIND_EPRACCUR, Row("J90002")).ok());
 
   // size_bytes says 2 rows; only one arrives: nothing is imported.
   grpc::ClientContext c3;
   v1::ImportReport r3;
   auto w3 = env->stub().ImportFile(&c3, &r3);
   v1::ImportChunk chunk;
-  chunk.mutable_options()->set_kind(v1::EPRACCUR);
+  chunk.mutable_options()->set_kind(v1::IMPORT_KIND_EPRACCUR);
   chunk.mutable_options()->set_size_bytes(static_cast<int64_t>(2 * Row("J90003").size()));
   chunk.set_data(Row("J90003"));
   ASSERT_TRUE(w3->Write(chunk));
@@ -326,12 +328,12 @@ TEST(TextRepair, MigrationRepairsBadRowsOnOpenAndNoReadPathFails) {
     p.set_list_size(1000);
     p.set_list_size_date("2021-01-01");
     v1::Change change;
-    change.set_kind(v1::Change::PRACTICE_CREATED);
+    change.set_kind(v1::Change::KIND_PRACTICE_CREATED);
     change.set_resource("practices/J90001");
     change.set_source("import:epraccur");
     *change.mutable_practice() = p;
     v1::Change later;
-    later.set_kind(v1::Change::LOCALITY_UPSERTED);
+    later.set_kind(v1::Change::KIND_LOCALITY_UPSERTED);
     later.set_resource("localities/caf");
     // Back to a pre-lane store of schema version 1 (its version in PRAGMA user_version, no
     // schema_migrations): undo steps 3 (import_seen), 4 (request_hash) and 5 (the change

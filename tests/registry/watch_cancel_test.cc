@@ -29,7 +29,7 @@ TEST(WatchCancel, CancelledStreamsAreFreedAndShutdownReturns) {
   const std::string epraccur = SourceFile("data/ods/epraccur-2025-05.csv");
   int64_t last_sequence = 0;
   for (const char* commissioner : {"11J", "W2U3Z", "A3A8R", "91Q"}) {
-    auto report = env->Import(v1::EPRACCUR, epraccur, commissioner);
+    auto report = env->Import(v1::IMPORT_KIND_EPRACCUR, epraccur, commissioner);
     ASSERT_TRUE(report.ok()) << report.status();
     last_sequence = report->last_sequence();
   }

@@ -67,7 +67,7 @@ class WriteLoad {
       for (const v1::Change& c : page.changes()) {
         ASSERT_EQ(c.sequence(), expected_sequence) << "the change feed has a gap";
         ++expected_sequence;
-        if (c.kind() == v1::Change::PRACTICE_CREATED) ++created[c.resource()];
+        if (c.kind() == v1::Change::KIND_PRACTICE_CREATED) ++created[c.resource()];
       }
       if (page.next_page_token().empty()) break;
       list.set_page_token(page.next_page_token());

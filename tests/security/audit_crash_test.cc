@@ -129,7 +129,7 @@ TEST(AuditCrashTest, EveryAcknowledgedPostingIsAuditedAcrossSigkill) {
         finance::v1::CreatePostingRequest request;
         request.set_request_id(request_id);
         *request.mutable_posting() = finance::testing::MakePosting(
-            scheme, "2019-20", n % 12 + 1, finance::v1::ACTUAL, n % 100000 + 1);
+            scheme, "2019-20", n % 12 + 1, finance::v1::POSTING_KIND_ACTUAL, n % 100000 + 1);
         finance::v1::Posting response;
         return stub->CreatePosting(Context(request_id).get(), request, &response);
       });
@@ -144,7 +144,7 @@ TEST(AuditCrashTest, EveryAcknowledgedResponseIsAuditedAcrossSigkill) {
             std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
         ev1::CreateActivityRequest create;
         create.set_activity_id("crash");
-        create.mutable_activity()->set_kind(ev1::CONSULTATION);
+        create.mutable_activity()->set_kind(ev1::ACTIVITY_KIND_CONSULTATION);
         create.mutable_activity()->set_title("Audit under kill -9");
         create.mutable_activity()->set_purpose("testing");
         ev1::Activity activity;
@@ -161,8 +161,8 @@ TEST(AuditCrashTest, EveryAcknowledgedResponseIsAuditedAcrossSigkill) {
         ev1::CreateResponseRequest request;
         request.set_parent("activities/crash");
         request.set_request_id(request_id);
-        request.mutable_response()->set_channel(ev1::ONLINE);
-        request.mutable_response()->set_sentiment(ev1::SUPPORTIVE);
+        request.mutable_response()->set_channel(ev1::CHANNEL_ONLINE);
+        request.mutable_response()->set_sentiment(ev1::SENTIMENT_SUPPORTIVE);
         request.mutable_response()->set_locality("localities/north");
         request.mutable_response()->set_text("a view");
         ev1::Response response;

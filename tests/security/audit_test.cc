@@ -56,7 +56,7 @@ TEST_F(AuditTest, WritesAndRefusalsAreRecordedWithPrincipalResourceAndOutcome) {
   p->set_ods_code("J81099");
   p->set_display_name("AUDIT TEST SURGERY");
   p->set_postcode("BH15 1AA");
-  p->set_status(registry::v1::Practice::ACTIVE);
+  p->set_status(registry::v1::Practice::STATUS_ACTIVE);
   p->set_open_date("2020-04-01");
   registry::v1::Practice created;
   {
@@ -107,7 +107,7 @@ TEST_F(AuditTest, PersonalDataReadsAreRecordedAndRedactedReadsAreNot) {
   auto host = Start("engagement", std::make_unique<engagement::EngagementModule>());
   auto stub = engagement::v1::EngagementService::NewStub(testing::LocalChannel(host->grpc_port()));
   engagement::v1::CreateStakeholderRequest create;
-  create.mutable_stakeholder()->set_kind(engagement::v1::PATIENT);
+  create.mutable_stakeholder()->set_kind(engagement::v1::STAKEHOLDER_KIND_PATIENT);
   create.mutable_stakeholder()->set_display_name("Audit Person");
   create.mutable_stakeholder()->mutable_contact()->set_email("audit.person@example.org");
   engagement::v1::Stakeholder created;

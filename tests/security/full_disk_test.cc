@@ -136,8 +136,8 @@ TEST(FullDiskTest, FinanceRefusesWritesReportsNotReadyAndStops) {
          auto stub = finance::v1::FinanceService::NewStub(Unowned(channel));
          finance::v1::CreatePostingRequest request;
          request.set_request_id(request_id);
-         *request.mutable_posting() =
-             finance::testing::MakePosting(scheme, "2019-20", 4, finance::v1::ACTUAL, 1234);
+         *request.mutable_posting() = finance::testing::MakePosting(
+             scheme, "2019-20", 4, finance::v1::POSTING_KIND_ACTUAL, 1234);
          finance::v1::Posting response;
          return stub->CreatePosting(Context(request_id).get(), request, &response);
        }});
@@ -151,7 +151,7 @@ TEST(FullDiskTest, EngagementRefusesWritesReportsNotReadyAndStops) {
          auto stub = ev1::EngagementService::NewStub(Unowned(channel));
          ev1::CreateActivityRequest create;
          create.set_activity_id("full");
-         create.mutable_activity()->set_kind(ev1::CONSULTATION);
+         create.mutable_activity()->set_kind(ev1::ACTIVITY_KIND_CONSULTATION);
          create.mutable_activity()->set_title("A full disk");
          create.mutable_activity()->set_purpose("testing");
          ev1::Activity activity;
@@ -165,8 +165,8 @@ TEST(FullDiskTest, EngagementRefusesWritesReportsNotReadyAndStops) {
          ev1::CreateResponseRequest request;
          request.set_parent("activities/full");
          request.set_request_id(request_id);
-         request.mutable_response()->set_channel(ev1::LETTER);
-         request.mutable_response()->set_sentiment(ev1::OPPOSED);
+         request.mutable_response()->set_channel(ev1::CHANNEL_LETTER);
+         request.mutable_response()->set_sentiment(ev1::SENTIMENT_OPPOSED);
          request.mutable_response()->set_locality("localities/south");
          request.mutable_response()->set_text("a view");
          ev1::Response response;

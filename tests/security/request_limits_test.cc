@@ -182,7 +182,7 @@ TEST_F(RequestLimitsTest, TwoHundredThousandLocalitiesAreRefusedUnread) {
   auto host = Start("engagement", std::make_unique<engagement::EngagementModule>());
   auto stub = engagement::v1::EngagementService::NewStub(testing::LocalChannel(host->grpc_port()));
   engagement::v1::CreateActivityRequest request;
-  request.mutable_activity()->set_kind(engagement::v1::CONSULTATION);
+  request.mutable_activity()->set_kind(engagement::v1::ACTIVITY_KIND_CONSULTATION);
   request.mutable_activity()->set_title("Many places");
   for (int i = 0; i < 200000; ++i) {
     request.mutable_activity()->add_localities(absl::StrCat("nowhere-", i));

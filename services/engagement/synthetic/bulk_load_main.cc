@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   if (absl::Status found = engagement.GetActivity(get, &existing); absl::IsNotFound(found)) {
     v1::CreateActivityRequest create;
     create.set_activity_id(activity);
-    create.mutable_activity()->set_kind(v1::SURVEY);
+    create.mutable_activity()->set_kind(v1::ACTIVITY_KIND_SURVEY);
     create.mutable_activity()->set_title(absl::StrCat("[SYNTHETIC] generated survey ", activity));
     create.mutable_activity()->set_purpose("Synthetic data for tests and benchmarks.");
     for (const std::string& l : localities) create.mutable_activity()->add_localities(l);

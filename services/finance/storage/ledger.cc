@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "runtime/api/enum_names.h"
 #include "runtime/api/request_id.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
@@ -236,7 +237,7 @@ absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& ba
       return AmountLimitExceeded(
           amount_field,
           absl::StrCat("the scheme's ", FormatFinancialYear(row.year), " M", row.month, " ",
-                       v1::PostingKind_Name(static_cast<v1::PostingKind>(row.kind)),
+                       runtime::EnumShortName(static_cast<v1::PostingKind>(row.kind)),
                        " total would leave ±",
                        money::FormatPounds(kMaxTotalPence, {.symbol = true, .grouping = true})));
     }

@@ -144,7 +144,7 @@ absl::StatusOr<v1::Scheme> SchemeFromRow(Transaction& tx, const NodeRow& row) {
   scheme.set_display_name(row.display_name);
   ASSIGN_OR_RETURN(auto targets, Targets(tx, row));
   FillTargets(targets, scheme.mutable_targets());
-  scheme.set_state(row.state == kSchemeClosed ? v1::Scheme::CLOSED : v1::Scheme::OPEN);
+  scheme.set_state(row.state == kSchemeClosed ? v1::Scheme::STATE_CLOSED : v1::Scheme::STATE_OPEN);
   scheme.set_scope(row.scope);
   scheme.set_etag(Etag(row.version));
   SetTimestamp(scheme.mutable_create_time(), row.create_micros);

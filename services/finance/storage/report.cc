@@ -88,7 +88,7 @@ v1::Rag RateDelivery(int64_t ytd_plan, int64_t ytd_actual, const RagBasisPoints&
                      int32_t* delivery_bp) {
   if (ytd_plan == 0) {
     *delivery_bp = 0;
-    return v1::NO_PLAN;
+    return v1::RAG_NO_PLAN;
   }
   // floor(actual / plan * 10000) compared with whole basis points is exact: ratio >= g/10000
   // holds exactly when floor(ratio * 10000) >= g for an integer g.
@@ -96,9 +96,9 @@ v1::Rag RateDelivery(int64_t ytd_plan, int64_t ytd_actual, const RagBasisPoints&
   const __int128 lo = std::numeric_limits<int32_t>::min();
   const __int128 hi = std::numeric_limits<int32_t>::max();
   *delivery_bp = static_cast<int32_t>(bp < lo ? lo : bp > hi ? hi : bp);
-  if (bp >= thresholds.green) return v1::GREEN;
-  if (bp >= thresholds.amber) return v1::AMBER;
-  return v1::RED;
+  if (bp >= thresholds.green) return v1::RAG_GREEN;
+  if (bp >= thresholds.amber) return v1::RAG_AMBER;
+  return v1::RAG_RED;
 }
 
 absl::StatusOr<PlanData> LoadPlanData(FinanceStore& store, const std::string& plan,

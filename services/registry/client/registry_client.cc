@@ -9,9 +9,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "google/protobuf/util/json_util.h"
 #include "runtime/status/grpc_status.h"
 #include "runtime/status/status_macros.h"
+#include "services/registry/client/cache_json.h"
 #include "services/registry/client/cache_keys.h"
 
 namespace dorset::registry {
@@ -204,9 +204,7 @@ bool RegistryClient::ReadCache(const std::string& key, google::protobuf::Message
   if (options_.cache == nullptr) return false;
   std::optional<std::string> value = options_.cache->Get(key);
   if (value.has_value()) {
-    google::protobuf::util::JsonParseOptions parse;
-    parse.ignore_unknown_fields = true;  // newer registries may add fields
-    if (google::protobuf::util::JsonStringToMessage(*value, &message, parse).ok()) {
+    if (cache_json::FromJson(*value, message).ok()) {  // ignores fields newer registries add
       cache_hits_.fetch_add(1, std::memory_order_relaxed);
       return true;
     }

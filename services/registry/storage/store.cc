@@ -360,14 +360,14 @@ absl::Status WriteTx::SaveLocality(const LocalityRow& row, bool is_new) {
   stmt.Bind(5, now_micros_);
   RETURN_IF_ERROR(stmt.Run());
   v1::Change change;
-  change.set_kind(v1::Change::LOCALITY_UPSERTED);
+  change.set_kind(v1::Change::KIND_LOCALITY_UPSERTED);
   v1::Locality* locality = change.mutable_locality();
   locality->set_name(absl::StrCat("localities/", row.id));
   locality->set_display_name(row.display_name);
   locality->set_cluster(absl::StrCat("clusters/", row.cluster_id));
   const std::string resource = locality->name();
   ASSIGN_OR_RETURN(int64_t seq, AppendChange(std::move(change), resource));
-  Record({seq, v1::Change::LOCALITY_UPSERTED, resource, "", {}});
+  Record({seq, v1::Change::KIND_LOCALITY_UPSERTED, resource, "", {}});
   return absl::OkStatus();
 }
 
@@ -389,13 +389,13 @@ absl::Status WriteTx::SaveCluster(const ClusterRow& row, bool is_new) {
   stmt.Bind(1, row.id).Bind(2, row.display_name).Bind(3, now_micros_).Bind(4, now_micros_);
   RETURN_IF_ERROR(stmt.Run());
   v1::Change change;
-  change.set_kind(v1::Change::CLUSTER_UPSERTED);
+  change.set_kind(v1::Change::KIND_CLUSTER_UPSERTED);
   v1::Cluster* cluster = change.mutable_cluster();
   cluster->set_name(absl::StrCat("clusters/", row.id));
   cluster->set_display_name(row.display_name);
   const std::string resource = cluster->name();
   ASSIGN_OR_RETURN(int64_t seq, AppendChange(std::move(change), resource));
-  Record({seq, v1::Change::CLUSTER_UPSERTED, resource, "", {}});
+  Record({seq, v1::Change::KIND_CLUSTER_UPSERTED, resource, "", {}});
   return absl::OkStatus();
 }
 
@@ -450,8 +450,8 @@ absl::StatusOr<std::vector<v1::ImportReport::Mismatch>> WriteTx::Mismatches(
     m.set_ods_code(stmt.Text(0));
     m.set_status(static_cast<v1::Practice::Status>(stmt.Int(1)));
     m.set_prescribing_setting(static_cast<int32_t>(stmt.Int(2)));
-    m.set_kind(stmt.Int(3) != 0 ? v1::ImportReport::Mismatch::LIST_SIZE_NOT_ACTIVE
-                                : v1::ImportReport::Mismatch::ACTIVE_WITHOUT_LIST_SIZE);
+    m.set_kind(stmt.Int(3) != 0 ? v1::ImportReport::Mismatch::KIND_LIST_SIZE_NOT_ACTIVE
+                                : v1::ImportReport::Mismatch::KIND_ACTIVE_WITHOUT_LIST_SIZE);
   }
   return mismatches;
 }
