@@ -37,14 +37,9 @@ printf '%s' "$engagement_token" > "$tmp/engagement.token"
 } > "$tmp/tokens"
 export DORSETCTL_TOKEN=$admin
 
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly no \
-  --logfile "$tmp/redis.log" &
-redis_pid=$!
-pids+=($redis_pid)
-
+# Ports are picked free and then bound by the processes, so another test running at the same
+# time can take one in between: a start that fails to bind picks new ports and starts again.
 declare -A grpc ops pid_of
-for svc in registry finance engagement; do grpc[$svc]=$(free_port); ops[$svc]=$(free_port); done
 start() {
   local svc=$1
   shift
@@ -54,25 +49,39 @@ start() {
   pid_of[$svc]=$!
   pids+=(${pid_of[$svc]})
 }
-start registry
-start finance --registry_target="127.0.0.1:${grpc[registry]}" --service_token_file="$tmp/finance.token"
-start engagement --registry_target="127.0.0.1:${grpc[registry]}" --service_token_file="$tmp/engagement.token"
-# The client's own settings (the servers read DORSET_*).
-export DORSETCTL_REGISTRY=127.0.0.1:${grpc[registry]}
-export DORSETCTL_FINANCE=127.0.0.1:${grpc[finance]}
-export DORSETCTL_ENGAGEMENT=127.0.0.1:${grpc[engagement]}
 health() {
   ctl health --registry="127.0.0.1:${grpc[registry]}" --registry_ops="127.0.0.1:${ops[registry]}" \
     --finance="127.0.0.1:${grpc[finance]}" --finance_ops="127.0.0.1:${ops[finance]}" \
     --engagement="127.0.0.1:${grpc[engagement]}" --engagement_ops="127.0.0.1:${ops[engagement]}"
 }
 ready=0
-for _ in $(seq 1 150); do
-  if health >/dev/null 2>&1; then ready=1; break; fi
-  sleep 0.2
+for attempt in 1 2 3; do
+  redis_port=$(free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly no \
+    --logfile "$tmp/redis.log" &
+  redis_pid=$!
+  pids+=($redis_pid)
+  for svc in registry finance engagement; do grpc[$svc]=$(free_port); ops[$svc]=$(free_port); done
+  start registry
+  start finance --registry_target="127.0.0.1:${grpc[registry]}" --service_token_file="$tmp/finance.token"
+  start engagement --registry_target="127.0.0.1:${grpc[registry]}" --service_token_file="$tmp/engagement.token"
+  for _ in $(seq 1 150); do
+    if health >/dev/null 2>&1; then ready=1; break; fi
+    sleep 0.2
+  done
+  [ $ready = 1 ] && break
+  grep -qs -e "cannot bind" -e "Address already in use" "$tmp"/*.log || break
+  echo "a port was taken by another process (attempt $attempt): starting again on new ports"
+  for pid in $redis_pid "${pid_of[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait "$redis_pid" "${pid_of[@]}" 2>/dev/null || true
+  rm -f "$tmp"/*.log
 done
 [ $ready = 1 ] || fail "services did not become ready"
 echo "ok: all three services ready"
+# The client's own settings (the servers read DORSET_*).
+export DORSETCTL_REGISTRY=127.0.0.1:${grpc[registry]}
+export DORSETCTL_FINANCE=127.0.0.1:${grpc[finance]}
+export DORSETCTL_ENGAGEMENT=127.0.0.1:${grpc[engagement]}
 
 # 1. Registry: the Dorset data, exactly as scripts/run loads it.
 ctl registry import-localities "$src/data/dorset/localities.csv" "$src/data/dorset/practice-localities.csv" >"$tmp/out" || fail "import-localities"
