@@ -6,8 +6,8 @@
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/keyset_page.h"
 #include "services/engagement/engagement.h"
-#include "services/engagement/keyset_page.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
 
@@ -17,6 +17,7 @@ namespace {
 using runtime::sqlite::Database;
 using runtime::sqlite::Statement;
 using runtime::sqlite::Transaction;
+using runtime::storage::KeysetPage;
 
 constexpr char kColumns[] =
     "id, kind, title, purpose, localities, finance_scheme, state, window_start, window_end, "
@@ -247,28 +248,27 @@ absl::Status Engagement::GetActivity(const v1::GetActivityRequest& request, v1::
 
 absl::Status Engagement::ListActivities(const v1::ListActivitiesRequest& request,
                                         v1::ListActivitiesResponse* out) {
-  ASSIGN_OR_RETURN(int page_size, runtime::EffectivePageSize(request.page_size(), 50, 500));
   if (!v1::ActivityState_IsValid(request.state())) {
     return runtime::InvalidArgument("state", "unknown activity state");
   }
-  const std::string fingerprint = absl::StrCat("activities|state=", request.state());
-  std::string after;
-  if (!request.page_token().empty()) {
-    ASSIGN_OR_RETURN(after, page_tokens_.Decode(fingerprint, request.page_token()));
-  }
+  ASSIGN_OR_RETURN(
+      KeysetPage page,
+      KeysetPage::Start(page_tokens_, absl::StrCat("activities|state=", request.state()),
+                        request.page_size(), request.page_token(),
+                        {.default_size = 50, .max_size = 500, .max_bytes = options_.reply_bytes}));
   Store::ReadLease lease = store_.Read();
   ASSIGN_OR_RETURN(
       Statement stmt,
       lease.db().Prepare(absl::StrCat(
           "SELECT ", kColumns,
           " FROM activity WHERE id > ? AND (? = 0 OR state = ?) ORDER BY id LIMIT ?")));
-  stmt.Bind(1, after)
+  stmt.Bind(1, page.after())
       .Bind(2, static_cast<int64_t>(request.state()))
       .Bind(3, static_cast<int64_t>(request.state()))
-      .Bind(4, page_size + 1);
-  return CollectKeysetPage(stmt, page_size, options_.reply_bytes, /*key_column=*/0, FromRow,
-                           page_tokens_, fingerprint, *out->mutable_activities(),
-                           out->mutable_next_page_token());
+      .Bind(4, page.fetch_limit());
+  return page.Collect(
+      stmt, FromRow, [](const Statement& row) { return row.Text(0); }, *out->mutable_activities(),
+      out->mutable_next_page_token());
 }
 
 absl::Status Engagement::UpdateActivity(const v1::UpdateActivityRequest& request,

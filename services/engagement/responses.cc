@@ -10,6 +10,7 @@
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/keyset_page.h"
 #include "services/engagement/counters.h"
 #include "services/engagement/engagement.h"
 #include "services/engagement/names.h"
@@ -402,21 +403,21 @@ absl::Status Engagement::ListResponses(const runtime::Caller& caller,
                                        const v1::ListResponsesRequest& request,
                                        v1::ListResponsesResponse* out) {
   ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
-  ASSIGN_OR_RETURN(int page_size, runtime::EffectivePageSize(request.page_size(), 100, 1000));
-  const std::string fingerprint = absl::StrCat("responses|", activity);
+  // Keyed by the numeric response id (ResponsesAfter pages the export stream the same way).
+  ASSIGN_OR_RETURN(runtime::storage::KeysetPage keyset,
+                   runtime::storage::KeysetPage::Start(
+                       page_tokens_, absl::StrCat("responses|", activity), request.page_size(),
+                       request.page_token(), {.default_size = 100, .max_size = 1000}));
   int64_t after = 0;
-  if (!request.page_token().empty()) {
-    ASSIGN_OR_RETURN(std::string position, page_tokens_.Decode(fingerprint, request.page_token()));
-    if (!absl::SimpleAtoi(position, &after)) {
-      return runtime::InvalidArgument("page_token", "not a token of this query");
-    }
+  if (!keyset.first() && !absl::SimpleAtoi(keyset.after(), &after)) {
+    return runtime::InvalidArgument("page_token", "not a token of this query");
   }
   RETURN_IF_ERROR(CheckActivityExists(activity));
-  ASSIGN_OR_RETURN(ResponsePage page, ResponsesAfter(caller, activity, after, page_size));
+  ASSIGN_OR_RETURN(ResponsePage page, ResponsesAfter(caller, activity, after, keyset.page_size()));
   for (v1::Response& r : page.responses) *out->add_responses() = std::move(r);
   if (page.more && out->responses_size() > 0) {
     const std::string& last = out->responses(out->responses_size() - 1).name();
-    out->set_next_page_token(page_tokens_.Encode(fingerprint, last.substr(last.rfind('/') + 1)));
+    out->set_next_page_token(keyset.TokenAfter(last.substr(last.rfind('/') + 1)));
   }
   return absl::OkStatus();
 }

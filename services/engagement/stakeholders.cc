@@ -7,8 +7,8 @@
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/keyset_page.h"
 #include "services/engagement/engagement.h"
-#include "services/engagement/keyset_page.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
 
@@ -18,6 +18,7 @@ namespace {
 using runtime::sqlite::Database;
 using runtime::sqlite::Statement;
 using runtime::sqlite::Transaction;
+using runtime::storage::KeysetPage;
 
 constexpr char kColumns[] =
     "id, kind, display_name, organisation, email, phone, postal_address, contact_consent, "
@@ -245,28 +246,27 @@ absl::Status Engagement::GetStakeholder(const runtime::Caller& caller,
 absl::Status Engagement::ListStakeholders(const runtime::Caller& caller,
                                           const v1::ListStakeholdersRequest& request,
                                           v1::ListStakeholdersResponse* out) {
-  ASSIGN_OR_RETURN(int page_size, runtime::EffectivePageSize(request.page_size(), 50, 500));
   if (!v1::StakeholderKind_IsValid(request.kind())) {
     return runtime::InvalidArgument("kind", "unknown stakeholder kind");
   }
-  const std::string fingerprint = absl::StrCat("stakeholders|kind=", request.kind());
-  std::string after;
-  if (!request.page_token().empty()) {
-    ASSIGN_OR_RETURN(after, page_tokens_.Decode(fingerprint, request.page_token()));
-  }
+  ASSIGN_OR_RETURN(
+      KeysetPage page,
+      KeysetPage::Start(page_tokens_, absl::StrCat("stakeholders|kind=", request.kind()),
+                        request.page_size(), request.page_token(),
+                        {.default_size = 50, .max_size = 500, .max_bytes = options_.reply_bytes}));
   Store::ReadLease lease = store_.Read();
   ASSIGN_OR_RETURN(
       Statement stmt,
       lease.db().Prepare(absl::StrCat(
           "SELECT ", kColumns,
           " FROM stakeholder WHERE id > ? AND (? = 0 OR kind = ?) ORDER BY id LIMIT ?")));
-  stmt.Bind(1, after)
+  stmt.Bind(1, page.after())
       .Bind(2, static_cast<int64_t>(request.kind()))
       .Bind(3, static_cast<int64_t>(request.kind()))
-      .Bind(4, page_size + 1);
-  RETURN_IF_ERROR(CollectKeysetPage(stmt, page_size, options_.reply_bytes, /*key_column=*/0,
-                                    FromRow, page_tokens_, fingerprint,
-                                    *out->mutable_stakeholders(), out->mutable_next_page_token()));
+      .Bind(4, page.fetch_limit());
+  RETURN_IF_ERROR(page.Collect(
+      stmt, FromRow, [](const Statement& row) { return row.Text(0); }, *out->mutable_stakeholders(),
+      out->mutable_next_page_token()));
   for (auto& s : *out->mutable_stakeholders()) RedactStakeholder(caller, s);
   return absl::OkStatus();
 }

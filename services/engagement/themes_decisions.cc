@@ -6,9 +6,9 @@
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/keyset_page.h"
 #include "services/engagement/counters.h"
 #include "services/engagement/engagement.h"
-#include "services/engagement/keyset_page.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
 
@@ -18,6 +18,7 @@ namespace {
 using runtime::sqlite::Database;
 using runtime::sqlite::Statement;
 using runtime::sqlite::Transaction;
+using runtime::storage::KeysetPage;
 
 constexpr char kThemeColumns[] =
     "activity_id, id, display_name, description, create_time, update_time, version";
@@ -244,22 +245,21 @@ absl::Status Engagement::GetTheme(const v1::GetThemeRequest& request, v1::Theme*
 absl::Status Engagement::ListThemes(const v1::ListThemesRequest& request,
                                     v1::ListThemesResponse* out) {
   ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
-  ASSIGN_OR_RETURN(int page_size, runtime::EffectivePageSize(request.page_size(), 100, 500));
-  const std::string fingerprint = absl::StrCat("themes|", activity);
-  std::string after;
-  if (!request.page_token().empty()) {
-    ASSIGN_OR_RETURN(after, page_tokens_.Decode(fingerprint, request.page_token()));
-  }
+  ASSIGN_OR_RETURN(
+      KeysetPage page,
+      KeysetPage::Start(page_tokens_, absl::StrCat("themes|", activity), request.page_size(),
+                        request.page_token(),
+                        {.default_size = 100, .max_size = 500, .max_bytes = options_.reply_bytes}));
   Store::ReadLease lease = store_.Read();
   RETURN_IF_ERROR(RequireActivity(lease.db(), activity));
   ASSIGN_OR_RETURN(Statement stmt,
                    lease.db().Prepare(absl::StrCat(
                        "SELECT ", kThemeColumns,
                        " FROM theme WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
-  stmt.Bind(1, activity).Bind(2, after).Bind(3, page_size + 1);
-  return CollectKeysetPage(stmt, page_size, options_.reply_bytes, /*key_column=*/1, ThemeFromRow,
-                           page_tokens_, fingerprint, *out->mutable_themes(),
-                           out->mutable_next_page_token());
+  stmt.Bind(1, activity).Bind(2, page.after()).Bind(3, page.fetch_limit());
+  return page.Collect(
+      stmt, ThemeFromRow, [](const Statement& row) { return row.Text(1); }, *out->mutable_themes(),
+      out->mutable_next_page_token());
 }
 
 absl::Status Engagement::UpdateTheme(const v1::UpdateThemeRequest& request, v1::Theme* out) {
@@ -330,22 +330,21 @@ absl::Status Engagement::GetDecision(const v1::GetDecisionRequest& request, v1::
 absl::Status Engagement::ListDecisions(const v1::ListDecisionsRequest& request,
                                        v1::ListDecisionsResponse* out) {
   ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
-  ASSIGN_OR_RETURN(int page_size, runtime::EffectivePageSize(request.page_size(), 100, 500));
-  const std::string fingerprint = absl::StrCat("decisions|", activity);
-  std::string after;
-  if (!request.page_token().empty()) {
-    ASSIGN_OR_RETURN(after, page_tokens_.Decode(fingerprint, request.page_token()));
-  }
+  ASSIGN_OR_RETURN(
+      KeysetPage page,
+      KeysetPage::Start(page_tokens_, absl::StrCat("decisions|", activity), request.page_size(),
+                        request.page_token(),
+                        {.default_size = 100, .max_size = 500, .max_bytes = options_.reply_bytes}));
   Store::ReadLease lease = store_.Read();
   RETURN_IF_ERROR(RequireActivity(lease.db(), activity));
   ASSIGN_OR_RETURN(Statement stmt,
                    lease.db().Prepare(absl::StrCat(
                        "SELECT ", kDecisionColumns,
                        " FROM decision WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
-  stmt.Bind(1, activity).Bind(2, after).Bind(3, page_size + 1);
-  return CollectKeysetPage(stmt, page_size, options_.reply_bytes, /*key_column=*/1, DecisionFromRow,
-                           page_tokens_, fingerprint, *out->mutable_decisions(),
-                           out->mutable_next_page_token());
+  stmt.Bind(1, activity).Bind(2, page.after()).Bind(3, page.fetch_limit());
+  return page.Collect(
+      stmt, DecisionFromRow, [](const Statement& row) { return row.Text(1); },
+      *out->mutable_decisions(), out->mutable_next_page_token());
 }
 
 absl::Status Engagement::UpdateDecision(const v1::UpdateDecisionRequest& request,
