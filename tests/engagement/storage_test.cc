@@ -3,11 +3,12 @@
 // theme, a stakeholder, a response with its counter cells, a request record — and SQLite's
 // connections zero erased content (secure_delete); and an engagement.db written by the pre-lane
 // store (runtime/sqlite Migrate, PRAGMA user_version 3) is adopted with its data, not migrated
-// again.
+// again; its request_log moves into the lane's idempotency record (step 4).
 #include <string>
 
 #include "gtest/gtest.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/idempotency.h"
 #include "runtime/testing/temp_dir.h"
 #include "services/engagement/counters.h"
 #include "services/engagement/storage/store.h"
@@ -18,6 +19,8 @@ namespace dorset::engagement {
 namespace {
 
 using runtime::storage::Engine;
+using runtime::storage::IdempotencyRecord;
+using runtime::storage::RequestKey;
 using runtime::storage::Statement;
 using runtime::storage::Transaction;
 
@@ -63,8 +66,9 @@ TEST_P(EngagementStorageTest, TheSchemaHoldsWhatTheServiceWrites) {
         "INSERT INTO stakeholder (id, kind, display_name, organisation, email, phone, "
         "postal_address, contact_consent, publish_consent, locality, create_time, update_time, "
         "version) VALUES ('s1', 1, 'Pat', '', 'pat@example.org', '', '', 1, 0, '', 1, 1, 1);"
-        "INSERT INTO request_log (method, request_id, resource, create_time, request_hash) "
-        "VALUES ('CreateResponse', 'r-1', 'activities/a1/responses/1', 1, 'h');"));
+        "INSERT INTO idempotency_record (request_id, method, principal, request_hash, reply, "
+        "create_micros) VALUES ('r-1', 'CreateResponse', 'alice', 'h', "
+        "'activities/a1/responses/1', 1);"));
     ASSIGN_OR_RETURN(Statement insert,
                      tx.Prepare("INSERT INTO response (activity_id, stakeholder_id, text, "
                                 "channel, locality, practice, themes, sentiment, "
@@ -88,11 +92,11 @@ TEST_P(EngagementStorageTest, TheSchemaHoldsWhatTheServiceWrites) {
   EXPECT_EQ(
       *Count(*store_, "SELECT COUNT(*) FROM activity WHERE allowed_practices = 'practices/J81001'"),
       1);
-  // A request_id is unique per method.
+  // A request_id is unique in the service (whatever the method).
   const absl::Status again = store_->Write([](Transaction& tx) {
     return tx.Exec(
-        "INSERT INTO request_log (method, request_id, resource, create_time) VALUES "
-        "('CreateResponse', 'r-1', 'x', 2)");
+        "INSERT INTO idempotency_record (request_id, method, principal, request_hash, reply, "
+        "create_micros) VALUES ('r-1', 'CreateTheme', 'alice', 'h', 'x', 2)");
   });
   EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists) << again;
   // A theme belongs to an existing activity.
@@ -134,15 +138,48 @@ TEST(EngagementStorageAdoptionTest, APreLaneStoreOpensWithItsDataAndIsNotMigrate
                     .Exec("INSERT INTO activity (id, kind, title, purpose, localities, "
                           "finance_scheme, state, outcome_summary, reported_participants, "
                           "reported_source, create_time, update_time, version) VALUES ('old', 1, "
-                          "'Old', '', '', '', 1, '', 0, '', 1, 1, 4)")
+                          "'Old', '', '', '', 1, '', 0, '', 1, 1, 4);"
+                          // One id used by two methods (allowed then): the earliest keeps it.
+                          "INSERT INTO request_log (method, request_id, resource, create_time, "
+                          "request_hash) VALUES ('CreateTheme', 'r-1', 'activities/old/themes/t', "
+                          "6, 'h2'), ('CreateActivity', 'r-1', 'activities/old', 5, 'h1'), "
+                          "('CreateStakeholder', 'r-2', 'stakeholders/s1', 7, '')")
                     .ok());
   }
   for (int open = 0; open < 2; ++open) {
     absl::StatusOr<std::unique_ptr<EngagementStore>> store = EngagementStore::Open("", dir.path());
     ASSERT_TRUE(store.ok()) << store.status();
     EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM activity WHERE id = 'old' AND version = 4"), 1);
-    EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM schema_migrations"), 3);
-    EXPECT_EQ(*Count(**store, "SELECT MAX(version) FROM schema_migrations"), 3);
+    // Steps 1-3 adopted, step 4 (the idempotency record) run once.
+    EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM schema_migrations"), 4);
+    EXPECT_EQ(*Count(**store, "SELECT MAX(version) FROM schema_migrations"), 4);
+    EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM idempotency_record"), 2);
+    EXPECT_EQ(*Count(**store,
+                     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
+                     "name = 'request_log'"),
+              0);
+    // The pre-lane requests moved with principal '': a caller's retry is refused (never a
+    // second resource, never a reply that may be another caller's), as is any other use.
+    absl::StatusOr<std::string> moved =
+        (*store)->Write([](Transaction& tx) -> absl::StatusOr<std::string> {
+          ASSIGN_OR_RETURN(IdempotencyRecord record, IdempotencyRecord::Prepare(tx));
+          ASSIGN_OR_RETURN(std::optional<std::string> reply,
+                           record.Find({"r-1", "CreateActivity", "", "h1"}));
+          if (!reply.has_value()) return absl::NotFoundError("r-1 not moved");
+          return *reply;
+        });
+    ASSERT_TRUE(moved.ok()) << moved.status();
+    EXPECT_EQ(*moved, "activities/old");
+    for (const RequestKey& retry : {RequestKey{"r-1", "CreateActivity", "alice", "h1"},
+                                    RequestKey{"r-1", "CreateTheme", "", "h2"},
+                                    RequestKey{"r-2", "CreateStakeholder", "alice", "h3"}}) {
+      const absl::Status refused = (*store)->Write([&](Transaction& tx) -> absl::Status {
+        ASSIGN_OR_RETURN(IdempotencyRecord record, IdempotencyRecord::Prepare(tx));
+        return record.Find(retry).status();
+      });
+      EXPECT_EQ(refused.code(), absl::StatusCode::kAlreadyExists)
+          << retry.request_id << " " << retry.method << " " << refused;
+    }
   }
 }
 
