@@ -14,10 +14,9 @@
 namespace dorset::engagement {
 namespace {
 
-using runtime::sqlite::Database;
-using runtime::sqlite::Statement;
-using runtime::sqlite::Transaction;
 using runtime::storage::KeysetPage;
+using runtime::storage::Statement;
+using runtime::storage::Transaction;
 
 constexpr char kColumns[] =
     "id, kind, title, purpose, localities, finance_scheme, state, window_start, window_end, "
@@ -71,7 +70,7 @@ std::string StateName(v1::ActivityState state) { return runtime::EnumShortName(s
 
 }  // namespace
 
-absl::Status Engagement::SaveActivity(Database& db, const std::string& id, const v1::Activity& a,
+absl::Status Engagement::SaveActivity(Transaction& tx, const std::string& id, const v1::Activity& a,
                                       int64_t version, bool insert) {
   const char* sql =
       insert ? "INSERT INTO activity (kind, title, purpose, localities, finance_scheme, state, "
@@ -82,7 +81,7 @@ absl::Status Engagement::SaveActivity(Database& db, const std::string& id, const
                "state=?, window_start=?, window_end=?, open_time=?, close_time=?, "
                "publish_time=?, outcome_summary=?, reported_participants=?, reported_source=?, "
                "create_time=?, update_time=?, version=?, allowed_practices=? WHERE id=?";
-  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql));
+  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(sql));
   std::vector<std::string> localities(a.localities().begin(), a.localities().end());
   std::vector<std::string> allowed(a.allowed_practices().begin(), a.allowed_practices().end());
   stmt.Bind(1, static_cast<int64_t>(a.kind()))
@@ -107,9 +106,9 @@ absl::Status Engagement::SaveActivity(Database& db, const std::string& id, const
   return stmt.Run();
 }
 
-absl::StatusOr<v1::Activity> Engagement::LoadActivity(Database& db, const std::string& id) {
+absl::StatusOr<v1::Activity> Engagement::LoadActivity(Transaction& tx, const std::string& id) {
   ASSIGN_OR_RETURN(Statement stmt,
-                   db.Prepare(absl::StrCat("SELECT ", kColumns, " FROM activity WHERE id = ?")));
+                   tx.Prepare(absl::StrCat("SELECT ", kColumns, " FROM activity WHERE id = ?")));
   stmt.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return runtime::NotFound("Activity", ActivityName(id));
@@ -117,8 +116,8 @@ absl::StatusOr<v1::Activity> Engagement::LoadActivity(Database& db, const std::s
 }
 
 absl::Status Engagement::CheckActivityExists(const std::string& activity) {
-  Store::ReadLease lease = store_.Read();
-  return LoadActivity(lease.db(), activity).status();
+  return store_.Read(
+      [&](Transaction& tx) -> absl::Status { return LoadActivity(tx, activity).status(); });
 }
 
 namespace {
@@ -218,32 +217,32 @@ absl::Status Engagement::CreateActivity(const runtime::Caller& caller,
   a.clear_outcome_summary();
   SetTimestamp(a.mutable_create_time(), now);
   SetTimestamp(a.mutable_update_time(), now);
-  std::string result_id = id;
-  absl::MutexLock lock(&store_.write_mutex());
-  Database& db = store_.writer();
-  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-  ASSIGN_OR_RETURN(auto previous, FindRequest(db, "CreateActivity", request.request_id(), request));
-  if (previous.has_value()) {
-    ASSIGN_OR_RETURN(result_id, ParseActivityName(*previous, "request_id"));
-  } else {
-    absl::Status saved = SaveActivity(db, id, a, 1, /*insert=*/true);
-    if (absl::IsAlreadyExists(saved)) return runtime::AlreadyExists("Activity", a.name());
-    RETURN_IF_ERROR(saved);
-    RETURN_IF_ERROR(
-        RecordRequest(db, "CreateActivity", request.request_id(), request, a.name(), now));
-    RETURN_IF_ERROR(txn.Commit());
-    runtime::log::Info("activity created",
-                       {{"activity", a.name()}, {"kind", runtime::EnumShortName(a.kind())}});
-  }
-  ASSIGN_OR_RETURN(*out, LoadActivity(db, result_id));
-  return absl::OkStatus();
+  return store_.Write([&](Transaction& tx) -> absl::Status {
+    std::string result_id = id;  // per attempt: a retried transaction starts afresh
+    ASSIGN_OR_RETURN(auto previous, FindRequest(tx, "CreateActivity", caller.principal,
+                                                request.request_id(), request));
+    if (previous.has_value()) {
+      ASSIGN_OR_RETURN(result_id, ParseActivityName(*previous, "request_id"));
+    } else {
+      absl::Status saved = SaveActivity(tx, id, a, 1, /*insert=*/true);
+      if (absl::IsAlreadyExists(saved)) return runtime::AlreadyExists("Activity", a.name());
+      RETURN_IF_ERROR(saved);
+      RETURN_IF_ERROR(RecordRequest(tx, "CreateActivity", caller.principal, request.request_id(),
+                                    request, a.name(), now));
+      runtime::log::Info("activity created",
+                         {{"activity", a.name()}, {"kind", runtime::EnumShortName(a.kind())}});
+    }
+    ASSIGN_OR_RETURN(*out, LoadActivity(tx, result_id));
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Engagement::GetActivity(const v1::GetActivityRequest& request, v1::Activity* out) {
   ASSIGN_OR_RETURN(std::string id, ParseActivityName(request.name(), "name"));
-  Store::ReadLease lease = store_.Read();
-  ASSIGN_OR_RETURN(*out, LoadActivity(lease.db(), id));
-  return absl::OkStatus();
+  return store_.Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(*out, LoadActivity(tx, id));
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Engagement::ListActivities(const v1::ListActivitiesRequest& request,
@@ -256,19 +255,20 @@ absl::Status Engagement::ListActivities(const v1::ListActivitiesRequest& request
       KeysetPage::Start(page_tokens_, absl::StrCat("activities|state=", request.state()),
                         request.page_size(), request.page_token(),
                         {.default_size = 50, .max_size = 500, .max_bytes = options_.reply_bytes}));
-  Store::ReadLease lease = store_.Read();
-  ASSIGN_OR_RETURN(
-      Statement stmt,
-      lease.db().Prepare(absl::StrCat(
-          "SELECT ", kColumns,
-          " FROM activity WHERE id > ? AND (? = 0 OR state = ?) ORDER BY id LIMIT ?")));
-  stmt.Bind(1, page.after())
-      .Bind(2, static_cast<int64_t>(request.state()))
-      .Bind(3, static_cast<int64_t>(request.state()))
-      .Bind(4, page.fetch_limit());
-  return page.Collect(
-      stmt, FromRow, [](const Statement& row) { return row.Text(0); }, *out->mutable_activities(),
-      out->mutable_next_page_token());
+  return store_.Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        tx.Prepare(absl::StrCat(
+            "SELECT ", kColumns,
+            " FROM activity WHERE id > ? AND (? = 0 OR state = ?) ORDER BY id LIMIT ?")));
+    stmt.Bind(1, page.after())
+        .Bind(2, static_cast<int64_t>(request.state()))
+        .Bind(3, static_cast<int64_t>(request.state()))
+        .Bind(4, page.fetch_limit());
+    return page.Collect(
+        stmt, FromRow, [](const Statement& row) { return row.Text(0); }, *out->mutable_activities(),
+        out->mutable_next_page_token());
+  });
 }
 
 absl::Status Engagement::UpdateActivity(const v1::UpdateActivityRequest& request,
@@ -295,47 +295,45 @@ absl::Status Engagement::UpdateActivity(const v1::UpdateActivityRequest& request
     RETURN_IF_ERROR(CheckAllowedPractices(in));
   }
   const int64_t now = ToMicros(Now());
-  absl::MutexLock lock(&store_.write_mutex());
-  Database& db = store_.writer();
-  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-  ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(db, id));
-  const int64_t version = VersionOf(a.etag());
-  RETURN_IF_ERROR(CheckEtag("Activity", a.name(), in.etag(), version));
-  if (a.state() == v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
-    return runtime::FailedPrecondition("STATE", a.name(),
-                                       "the outcome is published; the activity is read-only");
-  }
-  if (MaskHas(mask, "kind")) a.set_kind(in.kind());
-  if (MaskHas(mask, "title")) a.set_title(in.title());
-  if (MaskHas(mask, "purpose")) a.set_purpose(in.purpose());
-  if (MaskHas(mask, "localities")) *a.mutable_localities() = in.localities();
-  if (MaskHas(mask, "finance_scheme")) a.set_finance_scheme(in.finance_scheme());
-  if (MaskHas(mask, "window_start_time")) {
-    if (in.has_window_start_time()) {
-      *a.mutable_window_start_time() = in.window_start_time();
-    } else {
-      a.clear_window_start_time();
+  return store_.Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(tx, id));
+    const int64_t version = VersionOf(a.etag());
+    RETURN_IF_ERROR(CheckEtag("Activity", a.name(), in.etag(), version));
+    if (a.state() == v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
+      return runtime::FailedPrecondition("STATE", a.name(),
+                                         "the outcome is published; the activity is read-only");
     }
-  }
-  if (MaskHas(mask, "window_end_time")) {
-    if (in.has_window_end_time()) {
-      *a.mutable_window_end_time() = in.window_end_time();
-    } else {
-      a.clear_window_end_time();
+    if (MaskHas(mask, "kind")) a.set_kind(in.kind());
+    if (MaskHas(mask, "title")) a.set_title(in.title());
+    if (MaskHas(mask, "purpose")) a.set_purpose(in.purpose());
+    if (MaskHas(mask, "localities")) *a.mutable_localities() = in.localities();
+    if (MaskHas(mask, "finance_scheme")) a.set_finance_scheme(in.finance_scheme());
+    if (MaskHas(mask, "window_start_time")) {
+      if (in.has_window_start_time()) {
+        *a.mutable_window_start_time() = in.window_start_time();
+      } else {
+        a.clear_window_start_time();
+      }
     }
-  }
-  if (MaskHas(mask, "reported_participants"))
-    a.set_reported_participants(in.reported_participants());
-  if (MaskHas(mask, "reported_source")) a.set_reported_source(in.reported_source());
-  if (MaskHas(mask, "allowed_practices")) {
-    *a.mutable_allowed_practices() = in.allowed_practices();
-  }
-  RETURN_IF_ERROR(ValidateActivityFields(a));
-  SetTimestamp(a.mutable_update_time(), now);
-  RETURN_IF_ERROR(SaveActivity(db, id, a, version + 1, /*insert=*/false));
-  RETURN_IF_ERROR(txn.Commit());
-  ASSIGN_OR_RETURN(*out, LoadActivity(db, id));
-  return absl::OkStatus();
+    if (MaskHas(mask, "window_end_time")) {
+      if (in.has_window_end_time()) {
+        *a.mutable_window_end_time() = in.window_end_time();
+      } else {
+        a.clear_window_end_time();
+      }
+    }
+    if (MaskHas(mask, "reported_participants"))
+      a.set_reported_participants(in.reported_participants());
+    if (MaskHas(mask, "reported_source")) a.set_reported_source(in.reported_source());
+    if (MaskHas(mask, "allowed_practices")) {
+      *a.mutable_allowed_practices() = in.allowed_practices();
+    }
+    RETURN_IF_ERROR(ValidateActivityFields(a));
+    SetTimestamp(a.mutable_update_time(), now);
+    RETURN_IF_ERROR(SaveActivity(tx, id, a, version + 1, /*insert=*/false));
+    ASSIGN_OR_RETURN(*out, LoadActivity(tx, id));
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Engagement::Transition(const std::string& name, const std::string& etag,
@@ -344,26 +342,25 @@ absl::Status Engagement::Transition(const std::string& name, const std::string& 
                                     v1::Activity* out) {
   ASSIGN_OR_RETURN(std::string id, ParseActivityName(name, "name"));
   const int64_t now = ToMicros(Now());
-  absl::MutexLock lock(&store_.write_mutex());
-  Database& db = store_.writer();
-  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-  ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(db, id));
-  const int64_t version = VersionOf(a.etag());
-  RETURN_IF_ERROR(CheckEtag("Activity", a.name(), etag, version));
-  if (a.state() != from) {
-    return runtime::FailedPrecondition(
-        "STATE", a.name(),
-        absl::StrCat("the activity is ", StateName(a.state()), "; moving to ", StateName(to),
-                     " needs ", StateName(from)));
-  }
-  RETURN_IF_ERROR(apply(a));
-  a.set_state(to);
-  SetTimestamp(a.mutable_update_time(), now);
-  RETURN_IF_ERROR(SaveActivity(db, id, a, version + 1, /*insert=*/false));
-  RETURN_IF_ERROR(txn.Commit());
-  runtime::log::Info("activity state changed", {{"activity", a.name()}, {"state", StateName(to)}});
-  ASSIGN_OR_RETURN(*out, LoadActivity(db, id));
-  return absl::OkStatus();
+  return store_.Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(tx, id));
+    const int64_t version = VersionOf(a.etag());
+    RETURN_IF_ERROR(CheckEtag("Activity", a.name(), etag, version));
+    if (a.state() != from) {
+      return runtime::FailedPrecondition(
+          "STATE", a.name(),
+          absl::StrCat("the activity is ", StateName(a.state()), "; moving to ", StateName(to),
+                       " needs ", StateName(from)));
+    }
+    RETURN_IF_ERROR(apply(a));
+    a.set_state(to);
+    SetTimestamp(a.mutable_update_time(), now);
+    RETURN_IF_ERROR(SaveActivity(tx, id, a, version + 1, /*insert=*/false));
+    runtime::log::Info("activity state changed",
+                       {{"activity", a.name()}, {"state", StateName(to)}});
+    ASSIGN_OR_RETURN(*out, LoadActivity(tx, id));
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Engagement::OpenActivity(const v1::OpenActivityRequest& request, v1::Activity* out) {
@@ -415,48 +412,46 @@ absl::Status Engagement::PublishOutcome(const v1::PublishOutcomeRequest& request
 absl::Status Engagement::DeleteActivity(const v1::DeleteActivityRequest& request,
                                         google::protobuf::Empty* out) {
   ASSIGN_OR_RETURN(std::string id, ParseActivityName(request.name(), "name"));
-  absl::MutexLock lock(&store_.write_mutex());
-  Database& db = store_.writer();
-  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-  ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(db, id));
-  RETURN_IF_ERROR(CheckEtag("Activity", a.name(), request.etag(), VersionOf(a.etag())));
-  if (a.state() != v1::ACTIVITY_STATE_DRAFT) {
-    return runtime::FailedPrecondition(
-        "STATE", a.name(),
-        absl::StrCat("the activity is ", StateName(a.state()),
-                     "; only a DRAFT activity can be deleted, consultation records are kept"));
-  }
-  // A bulk load can write responses without opening the activity; they are records too.
-  ASSIGN_OR_RETURN(Statement responses,
-                   db.Prepare("SELECT 1 FROM response WHERE activity_id = ? LIMIT 1"));
-  responses.Bind(1, id);
-  ASSIGN_OR_RETURN(bool has_responses, responses.Step());
-  if (has_responses) {
-    return runtime::FailedPrecondition("RESPONSES", a.name(),
-                                       "the activity has responses; consultation records are kept");
-  }
-  std::vector<std::string> theme_ids;
-  {
-    ASSIGN_OR_RETURN(Statement themes, db.Prepare("SELECT id FROM theme WHERE activity_id = ?"));
-    themes.Bind(1, id);
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, themes.Step());
-      if (!row) break;
-      theme_ids.push_back(themes.Text(0));
+  return store_.Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(tx, id));
+    RETURN_IF_ERROR(CheckEtag("Activity", a.name(), request.etag(), VersionOf(a.etag())));
+    if (a.state() != v1::ACTIVITY_STATE_DRAFT) {
+      return runtime::FailedPrecondition(
+          "STATE", a.name(),
+          absl::StrCat("the activity is ", StateName(a.state()),
+                       "; only a DRAFT activity can be deleted, consultation records are kept"));
     }
-  }
-  for (const char* sql :
-       {"DELETE FROM decision WHERE activity_id = ?", "DELETE FROM theme WHERE activity_id = ?",
-        "DELETE FROM response_count WHERE activity_id = ?", "DELETE FROM activity WHERE id = ?"}) {
-    ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql));
-    stmt.Bind(1, id);
-    RETURN_IF_ERROR(stmt.Run());
-  }
-  RETURN_IF_ERROR(txn.Commit());
-  for (const std::string& theme : theme_ids) known_themes_.erase(absl::StrCat(id, "/", theme));
-  runtime::log::Info("activity deleted", {{"activity", a.name()}});
-  out->Clear();
-  return absl::OkStatus();
+    // A bulk load can write responses without opening the activity; they are records too.
+    ASSIGN_OR_RETURN(Statement responses,
+                     tx.Prepare("SELECT 1 FROM response WHERE activity_id = ? LIMIT 1"));
+    responses.Bind(1, id);
+    ASSIGN_OR_RETURN(bool has_responses, responses.Step());
+    if (has_responses) {
+      return runtime::FailedPrecondition(
+          "RESPONSES", a.name(), "the activity has responses; consultation records are kept");
+    }
+    std::vector<std::string> theme_ids;
+    {
+      ASSIGN_OR_RETURN(Statement themes, tx.Prepare("SELECT id FROM theme WHERE activity_id = ?"));
+      themes.Bind(1, id);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, themes.Step());
+        if (!row) break;
+        theme_ids.push_back(themes.Text(0));
+      }
+    }
+    for (const char* sql :
+         {"DELETE FROM decision WHERE activity_id = ?", "DELETE FROM theme WHERE activity_id = ?",
+          "DELETE FROM response_count WHERE activity_id = ?",
+          "DELETE FROM activity WHERE id = ?"}) {
+      ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(sql));
+      stmt.Bind(1, id);
+      RETURN_IF_ERROR(stmt.Run());
+    }
+    runtime::log::Info("activity deleted", {{"activity", a.name()}});
+    out->Clear();
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace dorset::engagement

@@ -16,8 +16,8 @@
 namespace dorset::engagement {
 namespace {
 
-using runtime::sqlite::Database;
-using runtime::sqlite::Statement;
+using runtime::storage::Statement;
+using runtime::storage::Transaction;
 
 struct Cells {
   int64_t total = 0;
@@ -25,10 +25,10 @@ struct Cells {
   std::map<std::string, std::map<std::string, int64_t>> by;
 };
 
-absl::StatusOr<Cells> ReadCells(Database& db, const std::string& activity) {
+absl::StatusOr<Cells> ReadCells(Transaction& tx, const std::string& activity) {
   ASSIGN_OR_RETURN(
       Statement stmt,
-      db.Prepare("SELECT dimension, key, n FROM response_count WHERE activity_id = ?"));
+      tx.Prepare("SELECT dimension, key, n FROM response_count WHERE activity_id = ?"));
   stmt.Bind(1, activity);
   Cells cells;
   while (true) {
@@ -77,9 +77,11 @@ absl::Status Engagement::GetActivityAggregates(const v1::GetActivityAggregatesRe
   Cells cells;
   v1::Activity activity;
   {
-    Store::ReadLease lease = store_.Read();
-    ASSIGN_OR_RETURN(activity, LoadActivity(lease.db(), activity_id));
-    ASSIGN_OR_RETURN(cells, ReadCells(lease.db(), activity_id));
+    RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(activity, LoadActivity(tx, activity_id));
+      ASSIGN_OR_RETURN(cells, ReadCells(tx, activity_id));
+      return absl::OkStatus();
+    }));
   }
   out->set_name(request.name());
   out->set_total_responses(cells.total);
@@ -129,24 +131,25 @@ absl::Status Engagement::GetYouSaidWeDid(const v1::GetYouSaidWeDidRequest& reque
   std::vector<std::string> decision_ids;
   {
     // One lease for the reads below; released before GetDecision/ListThemes take their own.
-    Store::ReadLease lease = store_.Read();
-    Database& db = lease.db();
-    ASSIGN_OR_RETURN(activity, LoadActivity(db, activity_id));
-    if (activity.state() != v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
-      return runtime::FailedPrecondition(
-          "STATE", activity.name(),
-          absl::StrCat("the outcome is not published (the activity is ",
-                       runtime::EnumShortName(activity.state()), ")"));
-    }
-    ASSIGN_OR_RETURN(cells, ReadCells(db, activity_id));
-    ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT id FROM decision WHERE activity_id = ? "
-                                                "AND published = 1 ORDER BY id LIMIT 1000"));
-    stmt.Bind(1, activity_id);
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, stmt.Step());
-      if (!row) break;
-      decision_ids.push_back(stmt.Text(0));
-    }
+    RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(activity, LoadActivity(tx, activity_id));
+      if (activity.state() != v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
+        return runtime::FailedPrecondition(
+            "STATE", activity.name(),
+            absl::StrCat("the outcome is not published (the activity is ",
+                         runtime::EnumShortName(activity.state()), ")"));
+      }
+      ASSIGN_OR_RETURN(cells, ReadCells(tx, activity_id));
+      ASSIGN_OR_RETURN(Statement stmt, tx.Prepare("SELECT id FROM decision WHERE activity_id = ? "
+                                                  "AND published = 1 ORDER BY id LIMIT 1000"));
+      stmt.Bind(1, activity_id);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, stmt.Step());
+        if (!row) break;
+        decision_ids.push_back(stmt.Text(0));
+      }
+      return absl::OkStatus();
+    }));
   }
   out->set_name(request.name());
   out->set_activity_title(activity.title());

@@ -56,7 +56,7 @@ std::vector<CounterCell> CounterCells(v1::Channel channel, v1::Sentiment sentime
   return cells;
 }
 
-absl::Status BumpCounters(runtime::sqlite::Statement& bump, const std::string& activity,
+absl::Status BumpCounters(runtime::storage::Statement& bump, const std::string& activity,
                           const std::vector<CounterCell>& cells, int64_t delta) {
   for (const auto& [dimension, key] : cells) {
     bump.Reset();
@@ -71,7 +71,7 @@ void AddCells(CounterSums& sums, const std::string& activity, const std::vector<
   for (const auto& [dimension, key] : cells) sums[{activity, dimension, key}] += delta;
 }
 
-absl::Status ApplySums(runtime::sqlite::Statement& bump, const CounterSums& sums) {
+absl::Status ApplySums(runtime::storage::Statement& bump, const CounterSums& sums) {
   for (const auto& [cell, delta] : sums) {
     if (delta == 0) continue;
     bump.Reset();

@@ -13,7 +13,7 @@
 
 #include "absl/status/status.h"
 #include "dorset/engagement/v1/engagement.pb.h"
-#include "runtime/sqlite/database.h"
+#include "runtime/storage/statement.h"
 
 namespace dorset::engagement {
 
@@ -49,10 +49,10 @@ inline constexpr char kBumpCounterSql[] =
 using CounterSums = std::map<std::tuple<std::string, std::string, std::string>, int64_t>;
 void AddCells(CounterSums& sums, const std::string& activity, const std::vector<CounterCell>& cells,
               int64_t delta);
-absl::Status ApplySums(runtime::sqlite::Statement& bump, const CounterSums& sums);
+absl::Status ApplySums(runtime::storage::Statement& bump, const CounterSums& sums);
 
 // Adds `delta` to each cell with the prepared kBumpCounterSql statement.
-absl::Status BumpCounters(runtime::sqlite::Statement& bump, const std::string& activity,
+absl::Status BumpCounters(runtime::storage::Statement& bump, const std::string& activity,
                           const std::vector<CounterCell>& cells, int64_t delta);
 
 // Participation per 1,000 registered patients as an exact fixed-point figure: `*millis` is

@@ -1,6 +1,7 @@
 // The engagement service's logic, independent of gRPC: stakeholders and their consents,
 // activities and their lifecycle, themes, responses (with their counters), decisions, aggregates
-// and "you said, we did". Every write is one SQLite transaction; every read applies the caller's
+// and "you said, we did". Every write is one transaction of the engagement store (SQLite or
+// PostgreSQL, services/engagement/storage); every read applies the caller's
 // redaction (personal data only for callers with Permission::kPersonalDataRead).
 //
 // Methods are grouped by resource in stakeholders.cc, activities.cc, themes_decisions.cc,
@@ -26,10 +27,9 @@
 #include "runtime/api/page_token.h"
 #include "runtime/api/reply_budget.h"
 #include "runtime/auth/caller.h"
-#include "runtime/sqlite/database.h"
 #include "services/engagement/counters.h"
 #include "services/engagement/registry_lookup.h"
-#include "services/engagement/store.h"
+#include "services/engagement/storage/store.h"
 
 namespace dorset::engagement {
 
@@ -49,6 +49,7 @@ struct PendingResponse {
   std::string activity;        // id
   std::string request_id;      // "" when the client sent none
   std::string request_hash;    // RequestHash of the CreateResponseRequest
+  std::string principal;       // the caller (the request_id is theirs: runtime/storage/idempotency)
   v1::Response response;       // normalised: locality resolved, names checked
   std::string stakeholder_id;  // "" when anonymous
   std::vector<std::string> theme_ids;
@@ -63,9 +64,12 @@ struct PendingResponse {
 
 class ResponseStatements;
 
-// What one group-commit batch shares: counter deltas and the activities' windows and allowed
-// practices (an activity cannot change while the writer holds the write lock).
+// What one group-commit batch (one transaction) shares: its prepared statements, counter deltas
+// and the activities' windows and allowed practices (read once per transaction; a concurrent
+// change of the activity conflicts with the transaction, which then runs again).
 struct ResponseBatch {
+  ResponseBatch();
+  ~ResponseBatch();
   struct Window {
     bool found = false;
     v1::ActivityState state = v1::ACTIVITY_STATE_UNSPECIFIED;
@@ -73,6 +77,7 @@ struct ResponseBatch {
     absl::flat_hash_set<std::string> allowed_practices;
   };
   using Windows = absl::flat_hash_map<std::string, Window>;
+  std::unique_ptr<ResponseStatements> statements;  // prepared at the first response
   CounterSums sums;
   Windows windows;
 };
@@ -83,7 +88,7 @@ class Engagement {
   // without a registry; the server logs this at start).
   // No cache is taken: personal data is never cached (docs/cache-keys.md), and registry figures
   // are cached by the registry client behind `registry`.
-  Engagement(Store& store, RegistryLookup* registry, runtime::PageTokenCodec page_tokens,
+  Engagement(EngagementStore& store, RegistryLookup* registry, runtime::PageTokenCodec page_tokens,
              EngagementOptions options = {});
   ~Engagement();
 
@@ -125,14 +130,16 @@ class Engagement {
                               google::protobuf::Empty* out);
 
   // Themes and decisions.
-  absl::Status CreateTheme(const v1::CreateThemeRequest& request, v1::Theme* out);
+  absl::Status CreateTheme(const runtime::Caller& caller, const v1::CreateThemeRequest& request,
+                           v1::Theme* out);
   absl::Status GetTheme(const v1::GetThemeRequest& request, v1::Theme* out);
   absl::Status ListThemes(const v1::ListThemesRequest& request, v1::ListThemesResponse* out);
   absl::Status UpdateTheme(const v1::UpdateThemeRequest& request, v1::Theme* out);
   // Only while no response is tagged with it, no decision answers it and the outcome is not
   // published.
   absl::Status DeleteTheme(const v1::DeleteThemeRequest& request, google::protobuf::Empty* out);
-  absl::Status CreateDecision(const v1::CreateDecisionRequest& request, v1::Decision* out);
+  absl::Status CreateDecision(const runtime::Caller& caller,
+                              const v1::CreateDecisionRequest& request, v1::Decision* out);
   absl::Status GetDecision(const v1::GetDecisionRequest& request, v1::Decision* out);
   absl::Status ListDecisions(const v1::ListDecisionsRequest& request,
                              v1::ListDecisionsResponse* out);
@@ -142,14 +149,14 @@ class Engagement {
                               google::protobuf::Empty* out);
 
   // Responses. CreateResponse is PrepareResponse (no store access; registry checks) followed by
-  // CommitResponse inside a writer transaction (the group-commit writer batches many).
-  absl::StatusOr<PendingResponse> PrepareResponse(const v1::CreateResponseRequest& request);
-  // With `batch` (the group-commit writer's), the response is written in its own savepoint and
-  // its counter cells are summed into batch->sums (the caller applies them with
-  // ApplyCounterSums before committing); without, the cells are written at once.
-  absl::Status CommitResponse(runtime::sqlite::Database& db, const PendingResponse& pending,
-                              v1::Response* out, ResponseBatch* batch = nullptr);
-  absl::Status ApplyCounterSums(runtime::sqlite::Database& db, const CounterSums& sums);
+  // CommitResponse inside a write transaction (the group committer batches many).
+  absl::StatusOr<PendingResponse> PrepareResponse(const runtime::Caller& caller,
+                                                  const v1::CreateResponseRequest& request);
+  // The response is written in its own savepoint (a refused one leaves nothing) and its counter
+  // cells are summed into batch.sums (ApplyCounterSums writes them before the commit).
+  absl::Status CommitResponse(runtime::storage::Transaction& tx, const PendingResponse& pending,
+                              v1::Response* out, ResponseBatch& batch);
+  absl::Status ApplyCounterSums(runtime::storage::Transaction& tx, ResponseBatch& batch);
   absl::Status GetResponse(const runtime::Caller& caller, const v1::GetResponseRequest& request,
                            v1::Response* out);
   absl::Status ListResponses(const runtime::Caller& caller, const v1::ListResponsesRequest& request,
@@ -179,23 +186,24 @@ class Engagement {
   static void RedactResponse(const runtime::Caller& caller, v1::Response& response);
 
   absl::Time Now() const { return options_.now(); }
-  Store& store() { return store_; }
+  EngagementStore& store() { return store_; }
 
  private:
-  absl::StatusOr<v1::Stakeholder> LoadStakeholder(runtime::sqlite::Database& db,
+  absl::StatusOr<v1::Stakeholder> LoadStakeholder(runtime::storage::Transaction& tx,
                                                   const std::string& id);
-  absl::StatusOr<v1::Activity> LoadActivity(runtime::sqlite::Database& db, const std::string& id);
-  absl::Status SaveActivity(runtime::sqlite::Database& db, const std::string& id,
+  absl::StatusOr<v1::Activity> LoadActivity(runtime::storage::Transaction& tx,
+                                            const std::string& id);
+  absl::Status SaveActivity(runtime::storage::Transaction& tx, const std::string& id,
                             const v1::Activity& activity, int64_t version, bool insert);
-  absl::StatusOr<v1::Response> LoadResponse(runtime::sqlite::Database& db,
+  absl::StatusOr<v1::Response> LoadResponse(runtime::storage::Transaction& tx,
                                             const std::string& activity, int64_t id);
   // Applies a lifecycle step under the write lock.
   absl::Status Transition(const std::string& name, const std::string& etag, v1::ActivityState from,
                           v1::ActivityState to,
                           const std::function<absl::Status(v1::Activity&)>& apply,
                           v1::Activity* out);
-  absl::Status WriteResponse(runtime::sqlite::Database& db, const PendingResponse& pending,
-                             v1::Response* out, ResponseBatch* batch);
+  absl::Status WriteResponse(runtime::storage::Transaction& tx, const PendingResponse& pending,
+                             v1::Response* out, ResponseBatch& batch);
   absl::Status CheckLocalityField(const std::string& locality, const std::string& field);
   // INVALID_ARGUMENT (activity.allowed_practices[i]) for an entry the registry does not know;
   // the entries' form is checked before (ValidateActivityFields).
@@ -204,15 +212,10 @@ class Engagement {
   // open on the day of `at` (the response's time, never the time of a later check).
   absl::Status CheckPracticeCovered(const PracticeFacts& practice, absl::Time at) const;
 
-  Store& store_;
+  EngagementStore& store_;
   RegistryLookup* registry_;
   runtime::PageTokenCodec page_tokens_;
   EngagementOptions options_;
-  // The response hot path's statements on the writer connection (guarded by the write mutex).
-  std::unique_ptr<ResponseStatements> writer_statements_;
-  // "activity/theme" of themes seen to exist; writer lock. A delete (only possible for a theme
-  // no response is tagged with) removes its entry under the same lock.
-  absl::flat_hash_set<std::string> known_themes_;
 };
 
 }  // namespace dorset::engagement

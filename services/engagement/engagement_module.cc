@@ -17,8 +17,8 @@ EngagementModule::~EngagementModule() = default;
 
 absl::Status EngagementModule::Init(const runtime::ServiceEnv& env) {
   options_.reply_bytes = runtime::ReplyByteBudget(env.config.max_message_bytes);
-  ASSIGN_OR_RETURN(
-      store_, Store::Open((std::filesystem::path(env.config.data_dir) / "engagement.db").string()));
+  // `database` (default: SQLite at <data_dir>/engagement.db) and its password file.
+  ASSIGN_OR_RETURN(store_, EngagementStore::Open(env.config));
   ASSIGN_OR_RETURN(runtime::PageTokenCodec tokens,
                    runtime::PageTokenCodec::ForDataDir(env.config.data_dir));
   ASSIGN_OR_RETURN(registry_, RegistryClientLookup(env.config, env.cache, options_.now));

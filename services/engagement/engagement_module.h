@@ -26,7 +26,7 @@ class EngagementModule final : public runtime::ServiceModule {
  private:
   EngagementOptions options_;
   // Destroyed bottom-up: service, writer (drains), logic, registry, store.
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<EngagementStore> store_;
   std::unique_ptr<RegistryLookup> registry_;
   std::unique_ptr<Engagement> engagement_;
   std::unique_ptr<ResponseWriter> writer_;

@@ -100,7 +100,7 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::DeleteActivity(Ctx* c,
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateTheme(Ctx* c,
                                                              const v1::CreateThemeRequest* q,
                                                              v1::Theme* r) {
-  DORSET_NO_CALLER(CreateTheme);
+  DORSET_WITH_CALLER(CreateTheme);
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetTheme(Ctx* c, const v1::GetThemeRequest* q,
                                                           v1::Theme* r) {
@@ -135,7 +135,7 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::CreateResponse(Ctx* c,
     reactor->Finish(runtime::ToGrpcStatus(limits));
     return reactor;
   }
-  absl::StatusOr<PendingResponse> pending = engagement_.PrepareResponse(*q);
+  absl::StatusOr<PendingResponse> pending = engagement_.PrepareResponse(*caller, *q);
   if (!pending.ok()) {
     reactor->Finish(runtime::ToGrpcStatus(pending.status()));
     return reactor;
@@ -195,7 +195,7 @@ grpc::ServerWriteReactor<v1::ExportResponsesChunk>* EngagementServiceImpl::Expor
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateDecision(Ctx* c,
                                                                 const v1::CreateDecisionRequest* q,
                                                                 v1::Decision* r) {
-  DORSET_NO_CALLER(CreateDecision);
+  DORSET_WITH_CALLER(CreateDecision);
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetDecision(Ctx* c,
                                                              const v1::GetDecisionRequest* q,

@@ -1,23 +1,20 @@
-// Group commit for CreateResponse. Handlers hand checked responses to one writer thread, which
-// writes whatever has queued up (up to a batch) in ONE transaction - one fsync for many
-// responses - and only then completes each call (on a second thread, so sending the replies does
-// not delay the next transaction). Each response sits in its own savepoint, so one
-// refused response (activity just closed, unknown theme) does not sink the others, and a
-// request_id repeated inside a batch sees the first write (same connection, same transaction).
+// Group commit for CreateResponse on the storage lane's one group committer
+// (runtime/storage/group_commit.h: bounded queue, one shutdown rule). Handlers hand checked
+// responses to one writer thread, which writes whatever has queued up (up to a group) in ONE
+// transaction - one fsync for many responses - and only then completes each call (on a second
+// thread, so sending the replies does not delay the next transaction). Each response sits in its
+// own savepoint, so one refused response (activity just closed, unknown theme) does not sink the
+// others, and a request_id repeated inside a group sees the first write (same transaction).
 #ifndef DORSET_SERVICES_ENGAGEMENT_RESPONSE_WRITER_H_
 #define DORSET_SERVICES_ENGAGEMENT_RESPONSE_WRITER_H_
 
-#include <deque>
 #include <functional>
-#include <thread>
+#include <memory>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "runtime/storage/group_commit.h"
 #include "services/engagement/engagement.h"
 
 namespace prometheus {
-class Counter;
-class Histogram;
 class Registry;
 }  // namespace prometheus
 
@@ -31,39 +28,21 @@ class ResponseWriter {
     std::function<void(const absl::Status&)> done;
   };
 
-  // `metrics` (may be null) gets engagement_response_batch_size and
-  // engagement_responses_committed_total (no labels: nothing about people).
+  // `metrics` (may be null) gets engagement_response_batch_size,
+  // engagement_responses_committed_total and engagement_response_batch_failures_total (no
+  // labels: nothing about people).
   ResponseWriter(Engagement& engagement, prometheus::Registry* metrics, int max_batch = 512);
-  // Writes what is queued, then stops the thread.
+  // Refuses new responses (UNAVAILABLE), writes what is queued, then stops.
   ~ResponseWriter();
   ResponseWriter(const ResponseWriter&) = delete;
   ResponseWriter& operator=(const ResponseWriter&) = delete;
 
-  // `done` runs on the writer thread after the transaction holding the response committed (or
-  // with the error that refused it).
-  void Submit(Job job);
+  // `done` runs after the transaction holding the response committed (or with the error that
+  // refused it; RESOURCE_EXHAUSTED at once when too many responses are waiting).
+  void Submit(Job job) { committer_->Submit(std::move(job)); }
 
  private:
-  struct Finished {
-    std::vector<Job> jobs;
-    std::vector<absl::Status> results;
-  };
-  void Loop();
-  void WriteBatch(std::vector<Job>& batch);
-  void FinishLoop();
-
-  Engagement& engagement_;
-  prometheus::Histogram* batch_size_ = nullptr;
-  prometheus::Counter* committed_ = nullptr;
-  const int max_batch_;
-  absl::Mutex mu_;
-  std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Mutex done_mu_;
-  std::deque<Finished> finished_ ABSL_GUARDED_BY(done_mu_);
-  bool finisher_stopping_ ABSL_GUARDED_BY(done_mu_) = false;
-  std::thread finisher_;  // runs the done callbacks
-  std::thread thread_;    // the writer
+  std::unique_ptr<runtime::storage::GroupCommitter<Job>> committer_;
 };
 
 }  // namespace dorset::engagement

@@ -10,6 +10,7 @@
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/idempotency.h"
 #include "runtime/storage/keyset_page.h"
 #include "services/engagement/counters.h"
 #include "services/engagement/engagement.h"
@@ -20,9 +21,8 @@
 namespace dorset::engagement {
 namespace {
 
-using runtime::sqlite::Database;
-using runtime::sqlite::Statement;
-using runtime::sqlite::Transaction;
+using runtime::storage::Statement;
+using runtime::storage::Transaction;
 
 constexpr int kMaxThemesPerResponse = 20;
 // Said with every refusal of a practice, so the organisers know the way out.
@@ -106,9 +106,10 @@ void Engagement::RedactResponse(const runtime::Caller& caller, v1::Response& r) 
 }
 
 absl::StatusOr<PendingResponse> Engagement::PrepareResponse(
-    const v1::CreateResponseRequest& request) {
+    const runtime::Caller& caller, const v1::CreateResponseRequest& request) {
   PendingResponse pending;
   pending.time = Now();
+  pending.principal = caller.principal;
   ASSIGN_OR_RETURN(pending.activity, ParseActivityName(request.parent(), "parent"));
   RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
   pending.request_id = request.request_id();
@@ -172,67 +173,53 @@ absl::StatusOr<PendingResponse> Engagement::PrepareResponse(
   return pending;
 }
 
-absl::Status Engagement::ApplyCounterSums(Database& db, const CounterSums& sums) {
-  if (writer_statements_ == nullptr || &writer_statements_->db() != &db) {
-    ASSIGN_OR_RETURN(writer_statements_, ResponseStatements::Prepare(db));
+ResponseBatch::ResponseBatch() = default;
+ResponseBatch::~ResponseBatch() = default;
+
+absl::Status Engagement::ApplyCounterSums(Transaction& tx, ResponseBatch& batch) {
+  if (batch.statements == nullptr) {
+    ASSIGN_OR_RETURN(batch.statements, ResponseStatements::Prepare(tx));
   }
-  return ApplySums(writer_statements_->bump_counter, sums);
+  return ApplySums(batch.statements->bump_counter, batch.sums);
 }
 
-absl::Status Engagement::CommitResponse(Database& db, const PendingResponse& pending,
-                                        v1::Response* out, ResponseBatch* batch) {
-  if (writer_statements_ == nullptr || &writer_statements_->db() != &db) {
-    ASSIGN_OR_RETURN(writer_statements_, ResponseStatements::Prepare(db));
+absl::Status Engagement::CommitResponse(Transaction& tx, const PendingResponse& pending,
+                                        v1::Response* out, ResponseBatch& batch) {
+  if (batch.statements == nullptr) {
+    ASSIGN_OR_RETURN(batch.statements, ResponseStatements::Prepare(tx));
   }
-  if (batch == nullptr) return WriteResponse(db, pending, out, nullptr);
-  // In a batch each response sits in its own savepoint: a refused one leaves no trace and does
-  // not sink the others.
-  ResponseStatements& st = *writer_statements_;
-  st.savepoint.Reset();
-  RETURN_IF_ERROR(st.savepoint.Run());
-  absl::Status status = WriteResponse(db, pending, out, batch);
+  // Each response sits in its own savepoint: a refused one leaves no trace and does not sink
+  // the others (on PostgreSQL a failed statement would otherwise abort the whole transaction).
+  RETURN_IF_ERROR(tx.Exec("SAVEPOINT response"));
+  absl::Status status = WriteResponse(tx, pending, out, batch);
   if (!status.ok()) {
-    st.rollback_to.Reset();
-    RETURN_IF_ERROR(st.rollback_to.Run());
+    RETURN_IF_ERROR(tx.Exec("ROLLBACK TO SAVEPOINT response"));
   }
-  st.release.Reset();
-  RETURN_IF_ERROR(st.release.Run());
+  RETURN_IF_ERROR(tx.Exec("RELEASE SAVEPOINT response"));
   return status;
 }
 
-absl::Status Engagement::WriteResponse(Database& db, const PendingResponse& pending,
-                                       v1::Response* out, ResponseBatch* batch) {
-  ResponseStatements& st = *writer_statements_;
+absl::Status Engagement::WriteResponse(Transaction& tx, const PendingResponse& pending,
+                                       v1::Response* out, ResponseBatch& batch) {
+  ResponseStatements& st = *batch.statements;
   const std::string activity_name = ActivityName(pending.activity);
   // The response's time, taken when it was received: the window and the practice are judged at
   // the same instant, however long the response waited for its batch.
   const int64_t now_us = ToMicros(pending.time);
+  const runtime::storage::RequestKey key{pending.request_id, "CreateResponse", pending.principal,
+                                         pending.request_hash};
 
-  if (!pending.request_id.empty()) {
-    st.find_request.Reset();
-    st.find_request.Bind(1, "CreateResponse").Bind(2, pending.request_id);
-    ASSIGN_OR_RETURN(bool row, st.find_request.Step());
-    if (row) {
-      const absl::Status replay =
-          runtime::CheckReplay(st.find_request.Text(1), pending.request_hash);
-      ASSIGN_OR_RETURN(ResponseId previous,
-                       ParseResponseName(st.find_request.Text(0), "request_id"));
-      st.find_request.Reset();
-      RETURN_IF_ERROR(replay);
-      ASSIGN_OR_RETURN(*out, LoadResponse(db, previous.activity, previous.id));
-      return absl::OkStatus();
-    }
-    st.find_request.Reset();
+  ASSIGN_OR_RETURN(std::optional<std::string> previous_name, st.requests.Find(key));
+  if (previous_name.has_value()) {
+    ASSIGN_OR_RETURN(ResponseId previous, ParseResponseName(*previous_name, "request_id"));
+    ASSIGN_OR_RETURN(*out, LoadResponse(tx, previous.activity, previous.id));
+    return absl::OkStatus();
   }
 
-  // The activity's state cannot change while the writer holds the write lock, so one lookup per
-  // activity serves the whole batch.
-  ResponseBatch::Window unbatched;
+  // One lookup per activity serves the whole group (one transaction).
   const ResponseBatch::Window* found_window = nullptr;
-  if (batch != nullptr) {
-    if (auto cached = batch->windows.find(pending.activity); cached != batch->windows.end()) {
-      found_window = &cached->second;
-    }
+  if (auto cached = batch.windows.find(pending.activity); cached != batch.windows.end()) {
+    found_window = &cached->second;
   }
   if (found_window == nullptr) {
     ResponseBatch::Window loaded;
@@ -248,12 +235,7 @@ absl::Status Engagement::WriteResponse(Database& db, const PendingResponse& pend
       }
     }
     st.activity_window.Reset();
-    if (batch != nullptr) {
-      found_window = &(batch->windows[pending.activity] = std::move(loaded));
-    } else {
-      unbatched = std::move(loaded);
-      found_window = &unbatched;
-    }
+    found_window = &(batch.windows[pending.activity] = std::move(loaded));
   }
   const ResponseBatch::Window& window = *found_window;
   if (!window.found) return runtime::NotFound("Activity", activity_name);
@@ -278,9 +260,6 @@ absl::Status Engagement::WriteResponse(Database& db, const PendingResponse& pend
     return pending.practice_refusal;
   }
   for (size_t i = 0; i < pending.theme_ids.size(); ++i) {
-    // Themes are never deleted, so one that was found once is remembered.
-    std::string key = absl::StrCat(pending.activity, "/", pending.theme_ids[i]);
-    if (known_themes_.contains(key)) continue;
     st.theme_exists.Reset();
     st.theme_exists.Bind(1, pending.activity).Bind(2, pending.theme_ids[i]);
     ASSIGN_OR_RETURN(bool theme_found, st.theme_exists.Step());
@@ -288,7 +267,6 @@ absl::Status Engagement::WriteResponse(Database& db, const PendingResponse& pend
     if (!theme_found) {
       return runtime::InvalidArgument(absl::StrCat("response.themes[", i, "]"), "no such theme");
     }
-    if (known_themes_.size() < 100000) known_themes_.insert(std::move(key));
   }
   if (!pending.stakeholder_id.empty()) {
     st.stakeholder_state.Reset();
@@ -319,27 +297,15 @@ absl::Status Engagement::WriteResponse(Database& db, const PendingResponse& pend
       .Bind(9, static_cast<int64_t>(r.publish_consent()))
       .Bind(10, now_us)
       .Bind(11, now_us);
-  RETURN_IF_ERROR(st.insert_response.Run());
+  ASSIGN_OR_RETURN(bool inserted, st.insert_response.Step());
+  if (!inserted) return absl::InternalError("INSERT ... RETURNING id gave no row");
+  const int64_t id = st.insert_response.Int(0);
   st.insert_response.Reset();
-  const int64_t id = db.LastInsertRowId();
   const std::vector<CounterCell> cells =
       CounterCells(r.channel(), r.sentiment(), r.locality(), pending.theme_ids);
-  if (batch == nullptr) {
-    RETURN_IF_ERROR(BumpCounters(st.bump_counter, pending.activity, cells, 1));
-    st.bump_counter.Reset();
-  }
   const std::string name = ResponseName(pending.activity, id);
-  if (!pending.request_id.empty()) {
-    st.record_request.Reset();
-    st.record_request.Bind(1, "CreateResponse")
-        .Bind(2, pending.request_id)
-        .Bind(3, name)
-        .Bind(4, now_us)
-        .Bind(5, pending.request_hash);
-    RETURN_IF_ERROR(st.record_request.Run());
-    st.record_request.Reset();
-  }
-  if (batch != nullptr) AddCells(batch->sums, pending.activity, cells, 1);
+  RETURN_IF_ERROR(st.requests.Store(key, name, now_us));
+  AddCells(batch.sums, pending.activity, cells, 1);
   *out = r;
   out->set_name(name);
   out->set_stakeholder(pending.stakeholder_id.empty() ? ""
@@ -350,10 +316,10 @@ absl::Status Engagement::WriteResponse(Database& db, const PendingResponse& pend
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::Response> Engagement::LoadResponse(Database& db, const std::string& activity,
+absl::StatusOr<v1::Response> Engagement::LoadResponse(Transaction& tx, const std::string& activity,
                                                       int64_t id) {
   ASSIGN_OR_RETURN(Statement stmt,
-                   db.Prepare(absl::StrCat("SELECT ", kResponseColumns,
+                   tx.Prepare(absl::StrCat("SELECT ", kResponseColumns,
                                            " FROM response WHERE id = ? AND activity_id = ?")));
   stmt.Bind(1, id).Bind(2, activity);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -364,10 +330,11 @@ absl::StatusOr<v1::Response> Engagement::LoadResponse(Database& db, const std::s
 absl::Status Engagement::GetResponse(const runtime::Caller& caller,
                                      const v1::GetResponseRequest& request, v1::Response* out) {
   ASSIGN_OR_RETURN(ResponseId id, ParseResponseName(request.name(), "name"));
-  Store::ReadLease lease = store_.Read();
-  ASSIGN_OR_RETURN(*out, LoadResponse(lease.db(), id.activity, id.id));
-  RedactResponse(caller, *out);
-  return absl::OkStatus();
+  return store_.Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(*out, LoadResponse(tx, id.activity, id.id));
+    RedactResponse(caller, *out);
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<Engagement::ResponsePage> Engagement::ResponsesAfter(const runtime::Caller& caller,
@@ -375,28 +342,29 @@ absl::StatusOr<Engagement::ResponsePage> Engagement::ResponsesAfter(const runtim
                                                                     int64_t after, int limit) {
   ResponsePage page;
   runtime::ReplyBudget budget(options_.reply_bytes);
-  Store::ReadLease lease = store_.Read();
-  ASSIGN_OR_RETURN(Statement stmt,
-                   lease.db().Prepare(absl::StrCat(
-                       "SELECT ", kResponseColumns,
-                       " FROM response WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
-  stmt.Bind(1, activity).Bind(2, after).Bind(3, limit + 1);
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    if (static_cast<int>(page.responses.size()) == limit) {
-      page.more = true;
-      break;
+  return store_.Read([&](Transaction& tx) -> absl::StatusOr<Engagement::ResponsePage> {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     tx.Prepare(absl::StrCat(
+                         "SELECT ", kResponseColumns,
+                         " FROM response WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
+    stmt.Bind(1, activity).Bind(2, after).Bind(3, limit + 1);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      if (static_cast<int>(page.responses.size()) == limit) {
+        page.more = true;
+        break;
+      }
+      v1::Response response = ResponseFromRow(stmt);
+      RedactResponse(caller, response);
+      if (!budget.Take(response)) {
+        page.more = true;
+        break;
+      }
+      page.responses.push_back(std::move(response));
     }
-    v1::Response response = ResponseFromRow(stmt);
-    RedactResponse(caller, response);
-    if (!budget.Take(response)) {
-      page.more = true;
-      break;
-    }
-    page.responses.push_back(std::move(response));
-  }
-  return page;
+    return page;
+  });
 }
 
 absl::Status Engagement::ListResponses(const runtime::Caller& caller,
@@ -444,50 +412,49 @@ absl::Status Engagement::UpdateResponse(const runtime::Caller& caller,
     new_theme_ids.push_back(theme.id);
   }
   const int64_t now = ToMicros(Now());
-  absl::MutexLock lock(&store_.write_mutex());
-  Database& db = store_.writer();
-  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-  ASSIGN_OR_RETURN(v1::Response r, LoadResponse(db, id.activity, id.id));
-  const int64_t version = VersionOf(r.etag());
-  RETURN_IF_ERROR(CheckEtag("Response", r.name(), in.etag(), version));
-  ASSIGN_OR_RETURN(v1::Activity activity, LoadActivity(db, id.activity));
-  if (activity.state() == v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
-    return runtime::FailedPrecondition("STATE", activity.name(),
-                                       "the outcome is published; responses are read-only");
-  }
-  std::vector<std::string> old_theme_ids = ThemeIds(r);
-  const auto old_cells = CounterCells(r.channel(), r.sentiment(), r.locality(), old_theme_ids);
-  if (MaskHas(mask, "themes")) {
-    for (size_t i = 0; i < new_theme_ids.size(); ++i) {
-      ASSIGN_OR_RETURN(Statement check,
-                       db.Prepare("SELECT 1 FROM theme WHERE activity_id = ? AND id = ?"));
-      check.Bind(1, id.activity).Bind(2, new_theme_ids[i]);
-      ASSIGN_OR_RETURN(bool found, check.Step());
-      if (!found) {
-        return runtime::InvalidArgument(absl::StrCat("response.themes[", i, "]"), "no such theme");
-      }
+  return store_.Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::Response r, LoadResponse(tx, id.activity, id.id));
+    const int64_t version = VersionOf(r.etag());
+    RETURN_IF_ERROR(CheckEtag("Response", r.name(), in.etag(), version));
+    ASSIGN_OR_RETURN(v1::Activity activity, LoadActivity(tx, id.activity));
+    if (activity.state() == v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
+      return runtime::FailedPrecondition("STATE", activity.name(),
+                                         "the outcome is published; responses are read-only");
     }
-  } else {
-    new_theme_ids = old_theme_ids;
-  }
-  const v1::Sentiment sentiment = MaskHas(mask, "sentiment") ? in.sentiment() : r.sentiment();
-  ASSIGN_OR_RETURN(Statement update,
-                   db.Prepare("UPDATE response SET themes = ?, sentiment = ?, update_time = ?, "
-                              "version = ? WHERE id = ?"));
-  update.Bind(1, JoinList(new_theme_ids))
-      .Bind(2, static_cast<int64_t>(sentiment))
-      .Bind(3, now)
-      .Bind(4, version + 1)
-      .Bind(5, id.id);
-  RETURN_IF_ERROR(update.Run());
-  ASSIGN_OR_RETURN(Statement bump, db.Prepare(kBumpCounterSql));
-  RETURN_IF_ERROR(BumpCounters(bump, id.activity, old_cells, -1));
-  RETURN_IF_ERROR(BumpCounters(
-      bump, id.activity, CounterCells(r.channel(), sentiment, r.locality(), new_theme_ids), 1));
-  RETURN_IF_ERROR(txn.Commit());
-  ASSIGN_OR_RETURN(*out, LoadResponse(db, id.activity, id.id));
-  RedactResponse(caller, *out);
-  return absl::OkStatus();
+    std::vector<std::string> old_theme_ids = ThemeIds(r);
+    const auto old_cells = CounterCells(r.channel(), r.sentiment(), r.locality(), old_theme_ids);
+    if (MaskHas(mask, "themes")) {
+      for (size_t i = 0; i < new_theme_ids.size(); ++i) {
+        ASSIGN_OR_RETURN(Statement check,
+                         tx.Prepare("SELECT 1 FROM theme WHERE activity_id = ? AND id = ?"));
+        check.Bind(1, id.activity).Bind(2, new_theme_ids[i]);
+        ASSIGN_OR_RETURN(bool found, check.Step());
+        if (!found) {
+          return runtime::InvalidArgument(absl::StrCat("response.themes[", i, "]"),
+                                          "no such theme");
+        }
+      }
+    } else {
+      new_theme_ids = old_theme_ids;
+    }
+    const v1::Sentiment sentiment = MaskHas(mask, "sentiment") ? in.sentiment() : r.sentiment();
+    ASSIGN_OR_RETURN(Statement update,
+                     tx.Prepare("UPDATE response SET themes = ?, sentiment = ?, update_time = ?, "
+                                "version = ? WHERE id = ?"));
+    update.Bind(1, JoinList(new_theme_ids))
+        .Bind(2, static_cast<int64_t>(sentiment))
+        .Bind(3, now)
+        .Bind(4, version + 1)
+        .Bind(5, id.id);
+    RETURN_IF_ERROR(update.Run());
+    ASSIGN_OR_RETURN(Statement bump, tx.Prepare(kBumpCounterSql));
+    RETURN_IF_ERROR(BumpCounters(bump, id.activity, old_cells, -1));
+    RETURN_IF_ERROR(BumpCounters(
+        bump, id.activity, CounterCells(r.channel(), sentiment, r.locality(), new_theme_ids), 1));
+    ASSIGN_OR_RETURN(*out, LoadResponse(tx, id.activity, id.id));
+    RedactResponse(caller, *out);
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace dorset::engagement

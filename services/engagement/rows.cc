@@ -7,10 +7,9 @@
 #include "runtime/base/string_view.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/idempotency.h"
 
 namespace dorset::engagement {
-
-using runtime::sqlite::Database;
 
 int64_t ToMicros(absl::Time time) { return absl::ToUnixMicros(time); }
 absl::Time FromMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
@@ -57,28 +56,34 @@ absl::Status CheckEtag(std::string_view type, std::string_view name, std::string
   return runtime::EtagMismatch(type, name);
 }
 
-absl::StatusOr<std::optional<std::string>> FindRequest(Database& db, std::string_view method,
+namespace {
+runtime::storage::RequestKey KeyOf(std::string_view method, std::string_view principal,
+                                   std::string_view request_id,
+                                   const google::protobuf::Message& request) {
+  return {std::string(request_id), std::string(method), std::string(principal),
+          runtime::RequestHash(request)};
+}
+}  // namespace
+
+absl::StatusOr<std::optional<std::string>> FindRequest(runtime::storage::Transaction& tx,
+                                                       std::string_view method,
+                                                       std::string_view principal,
                                                        std::string_view request_id,
                                                        const google::protobuf::Message& request) {
   if (request_id.empty()) return std::optional<std::string>();
-  ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT resource, request_hash FROM request_log "
-                                         "WHERE method = ? AND request_id = ?"));
-  stmt.Bind(1, method).Bind(2, request_id);
-  ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return std::optional<std::string>();
-  RETURN_IF_ERROR(runtime::CheckReplay(stmt.Text(1), runtime::RequestHash(request)));
-  return std::optional<std::string>(stmt.Text(0));
+  ASSIGN_OR_RETURN(runtime::storage::IdempotencyRecord record,
+                   runtime::storage::IdempotencyRecord::Prepare(tx));
+  return record.Find(KeyOf(method, principal, request_id, request));
 }
 
-absl::Status RecordRequest(Database& db, std::string_view method, std::string_view request_id,
+absl::Status RecordRequest(runtime::storage::Transaction& tx, std::string_view method,
+                           std::string_view principal, std::string_view request_id,
                            const google::protobuf::Message& request, std::string_view resource,
                            int64_t now) {
   if (request_id.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(auto stmt, db.Prepare("INSERT INTO request_log (method, request_id, resource, "
-                                         "create_time, request_hash) VALUES (?, ?, ?, ?, ?)"));
-  stmt.Bind(1, method).Bind(2, request_id).Bind(3, resource).Bind(4, now);
-  stmt.Bind(5, runtime::RequestHash(request));
-  return stmt.Run();
+  ASSIGN_OR_RETURN(runtime::storage::IdempotencyRecord record,
+                   runtime::storage::IdempotencyRecord::Prepare(tx));
+  return record.Store(KeyOf(method, principal, request_id, request), resource, now);
 }
 
 absl::Status CheckMask(const google::protobuf::FieldMask& mask,

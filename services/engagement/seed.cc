@@ -17,9 +17,8 @@
 namespace dorset::engagement {
 namespace {
 
-using runtime::sqlite::Database;
-using runtime::sqlite::Statement;
-using runtime::sqlite::Transaction;
+using runtime::storage::Statement;
+using runtime::storage::Transaction;
 
 constexpr char kActivityId[] = "improving-dorsets-healthcare";
 
@@ -55,90 +54,89 @@ struct SeedDecision {
 }  // namespace
 
 absl::Status Engagement::SeedIfEmpty() {
-  absl::MutexLock lock(&store_.write_mutex());
-  Database& db = store_.writer();
-  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-  ASSIGN_OR_RETURN(Statement count, db.Prepare("SELECT COUNT(*) FROM activity"));
-  ASSIGN_OR_RETURN(bool row, count.Step());
-  if (row && count.Int(0) > 0) return absl::OkStatus();
+  return store_.Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement count, tx.Prepare("SELECT COUNT(*) FROM activity"));
+    ASSIGN_OR_RETURN(bool row, count.Step());
+    if (row && count.Int(0) > 0) return absl::OkStatus();
 
-  const int64_t created = ToMicros(Now());
-  v1::Activity a;
-  a.set_kind(v1::ACTIVITY_KIND_CONSULTATION);
-  a.set_title("Improving Dorset's Healthcare");
-  a.set_purpose(
-      "Public consultation on the Clinical Services Review: proposals for acute hospital, "
-      "community hospital and community services across Dorset.");
-  a.set_state(v1::ACTIVITY_STATE_OUTCOME_PUBLISHED);
-  SetTimestamp(a.mutable_window_start_time(), Utc(2016, 12, 1));
-  SetTimestamp(a.mutable_window_end_time(), Utc(2017, 3, 1));
-  SetTimestamp(a.mutable_open_time(), Utc(2016, 12, 1));
-  SetTimestamp(a.mutable_close_time(), Utc(2017, 2, 28));
-  SetTimestamp(a.mutable_publish_time(), Utc(2017, 9, 20));
-  a.set_outcome_summary(
-      "The CCG governing body made its decision on the proposals in September 2017 after "
-      "considering the consultation feedback. [Seed data: the themes and decisions recorded "
-      "under this activity are illustrative, not the published analysis.]");
-  a.set_reported_participants(18500);
-  a.set_reported_source(
-      "NHS Dorset CCG: over 18,500 people gave their views during the consultation "
-      "(December 2016 - February 2017). Responses were not captured in this service.");
-  SetTimestamp(a.mutable_create_time(), created);
-  SetTimestamp(a.mutable_update_time(), created);
-  RETURN_IF_ERROR(SaveActivity(db, kActivityId, a, 1, /*insert=*/true));
+    const int64_t created = ToMicros(Now());
+    v1::Activity a;
+    a.set_kind(v1::ACTIVITY_KIND_CONSULTATION);
+    a.set_title("Improving Dorset's Healthcare");
+    a.set_purpose(
+        "Public consultation on the Clinical Services Review: proposals for acute hospital, "
+        "community hospital and community services across Dorset.");
+    a.set_state(v1::ACTIVITY_STATE_OUTCOME_PUBLISHED);
+    SetTimestamp(a.mutable_window_start_time(), Utc(2016, 12, 1));
+    SetTimestamp(a.mutable_window_end_time(), Utc(2017, 3, 1));
+    SetTimestamp(a.mutable_open_time(), Utc(2016, 12, 1));
+    SetTimestamp(a.mutable_close_time(), Utc(2017, 2, 28));
+    SetTimestamp(a.mutable_publish_time(), Utc(2017, 9, 20));
+    a.set_outcome_summary(
+        "The CCG governing body made its decision on the proposals in September 2017 after "
+        "considering the consultation feedback. [Seed data: the themes and decisions recorded "
+        "under this activity are illustrative, not the published analysis.]");
+    a.set_reported_participants(18500);
+    a.set_reported_source(
+        "NHS Dorset CCG: over 18,500 people gave their views during the consultation "
+        "(December 2016 - February 2017). Responses were not captured in this service.");
+    SetTimestamp(a.mutable_create_time(), created);
+    SetTimestamp(a.mutable_update_time(), created);
+    RETURN_IF_ERROR(SaveActivity(tx, kActivityId, a, 1, /*insert=*/true));
 
-  ASSIGN_OR_RETURN(Statement theme,
-                   db.Prepare("INSERT INTO theme (activity_id, id, display_name, description, "
-                              "create_time, update_time, version) VALUES (?,?,?,?,?,?,1)"));
-  for (const SeedTheme& t : kThemes) {
-    theme.Reset();
-    theme.Bind(1, kActivityId)
-        .Bind(2, t.id)
-        .Bind(3, t.title)
-        .Bind(4, t.description)
-        .Bind(5, created)
-        .Bind(6, created);
-    RETURN_IF_ERROR(theme.Run());
-  }
-  const SeedDecision decisions[] = {
-      {"acute-reconfiguration",
-       "[Illustrative] Proceed with the proposed roles for the acute hospitals in the east of "
-       "Dorset, keeping Dorset County Hospital's emergency department.",
-       "Illustrative rationale: clinical evidence on outcomes from specialist centres weighed "
-       "against the travel concerns raised in the consultation.",
-       {"hospital-roles", "travel-and-access"}},
-      {"community-services",
-       "[Illustrative] Develop community hubs and move care closer to home in stages.",
-       "Illustrative rationale: responses favoured local access; changes are phased with local "
-       "engagement.",
-       {"community-hospitals"}},
-      {"maternity-and-children",
-       "[Illustrative] Keep the maternity and children's proposals under review with clinicians "
-       "and families.",
-       "Illustrative rationale: responses asked for more detail before change.",
-       {"maternity-and-children"}},
-  };
-  ASSIGN_OR_RETURN(Statement decision,
-                   db.Prepare("INSERT INTO decision (activity_id, id, summary, rationale, themes, "
-                              "responses, decided_by, decide_time, published, create_time, "
-                              "update_time, version) VALUES (?,?,?,?,?,'',?,?,1,?,?,1)"));
-  for (const SeedDecision& d : decisions) {
-    std::vector<std::string> themes(d.themes.begin(), d.themes.end());
-    decision.Reset();
-    decision.Bind(1, kActivityId)
-        .Bind(2, d.id)
-        .Bind(3, d.summary)
-        .Bind(4, d.rationale)
-        .Bind(5, JoinList(themes))
-        .Bind(6, "NHS Dorset CCG Governing Body")
-        .Bind(7, Utc(2017, 9, 20))
-        .Bind(8, created)
-        .Bind(9, created);
-    RETURN_IF_ERROR(decision.Run());
-  }
-  RETURN_IF_ERROR(txn.Commit());
-  runtime::log::Info("seeded", {{"activity", ActivityName(kActivityId)}});
-  return absl::OkStatus();
+    ASSIGN_OR_RETURN(Statement theme,
+                     tx.Prepare("INSERT INTO theme (activity_id, id, display_name, description, "
+                                "create_time, update_time, version) VALUES (?,?,?,?,?,?,1)"));
+    for (const SeedTheme& t : kThemes) {
+      theme.Reset();
+      theme.Bind(1, kActivityId)
+          .Bind(2, t.id)
+          .Bind(3, t.title)
+          .Bind(4, t.description)
+          .Bind(5, created)
+          .Bind(6, created);
+      RETURN_IF_ERROR(theme.Run());
+    }
+    const SeedDecision decisions[] = {
+        {"acute-reconfiguration",
+         "[Illustrative] Proceed with the proposed roles for the acute hospitals in the east of "
+         "Dorset, keeping Dorset County Hospital's emergency department.",
+         "Illustrative rationale: clinical evidence on outcomes from specialist centres weighed "
+         "against the travel concerns raised in the consultation.",
+         {"hospital-roles", "travel-and-access"}},
+        {"community-services",
+         "[Illustrative] Develop community hubs and move care closer to home in stages.",
+         "Illustrative rationale: responses favoured local access; changes are phased with local "
+         "engagement.",
+         {"community-hospitals"}},
+        {"maternity-and-children",
+         "[Illustrative] Keep the maternity and children's proposals under review with clinicians "
+         "and families.",
+         "Illustrative rationale: responses asked for more detail before change.",
+         {"maternity-and-children"}},
+    };
+    ASSIGN_OR_RETURN(
+        Statement decision,
+        tx.Prepare("INSERT INTO decision (activity_id, id, summary, rationale, themes, "
+                   "responses, decided_by, decide_time, published, create_time, "
+                   "update_time, version) VALUES (?,?,?,?,?,'',?,?,1,?,?,1)"));
+    for (const SeedDecision& d : decisions) {
+      std::vector<std::string> themes(d.themes.begin(), d.themes.end());
+      decision.Reset();
+      decision.Bind(1, kActivityId)
+          .Bind(2, d.id)
+          .Bind(3, d.summary)
+          .Bind(4, d.rationale)
+          .Bind(5, JoinList(themes))
+          .Bind(6, "NHS Dorset CCG Governing Body")
+          .Bind(7, Utc(2017, 9, 20))
+          .Bind(8, created)
+          .Bind(9, created);
+      RETURN_IF_ERROR(decision.Run());
+    }
+    runtime::log::Info("seeded", {{"activity", ActivityName(kActivityId)}});
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace dorset::engagement

@@ -15,10 +15,9 @@
 namespace dorset::engagement {
 namespace {
 
-using runtime::sqlite::Database;
-using runtime::sqlite::Statement;
-using runtime::sqlite::Transaction;
 using runtime::storage::KeysetPage;
+using runtime::storage::Statement;
+using runtime::storage::Transaction;
 
 constexpr char kColumns[] =
     "id, kind, display_name, organisation, email, phone, postal_address, contact_consent, "
@@ -108,7 +107,7 @@ absl::Status ValidateStakeholder(const v1::Stakeholder& s) {
   return ValidateContact(s.contact());
 }
 
-absl::Status Save(Database& db, const std::string& id, const v1::Stakeholder& s, int64_t version,
+absl::Status Save(Transaction& tx, const std::string& id, const v1::Stakeholder& s, int64_t version,
                   bool insert) {
   const char* sql =
       insert ? "INSERT INTO stakeholder (kind, display_name, organisation, email, phone, "
@@ -119,7 +118,7 @@ absl::Status Save(Database& db, const std::string& id, const v1::Stakeholder& s,
                "postal_address=?, contact_consent=?, contact_consent_time=?, publish_consent=?, "
                "publish_consent_time=?, locality=?, erased=?, erase_time=?, create_time=?, "
                "update_time=?, version=? WHERE id=?";
-  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql));
+  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(sql));
   stmt.Bind(1, static_cast<int64_t>(s.kind()))
       .Bind(2, s.display_name())
       .Bind(3, s.organisation())
@@ -158,9 +157,10 @@ void Engagement::RedactStakeholder(const runtime::Caller& caller, v1::Stakeholde
   s.set_personal_data_redacted(true);
 }
 
-absl::StatusOr<v1::Stakeholder> Engagement::LoadStakeholder(Database& db, const std::string& id) {
+absl::StatusOr<v1::Stakeholder> Engagement::LoadStakeholder(Transaction& tx,
+                                                            const std::string& id) {
   ASSIGN_OR_RETURN(Statement stmt,
-                   db.Prepare(absl::StrCat("SELECT ", kColumns, " FROM stakeholder WHERE id = ?")));
+                   tx.Prepare(absl::StrCat("SELECT ", kColumns, " FROM stakeholder WHERE id = ?")));
   stmt.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return runtime::NotFound("Stakeholder", StakeholderName(id));
@@ -203,24 +203,23 @@ absl::Status Engagement::CreateStakeholder(const runtime::Caller& caller,
   SetTimestamp(s.mutable_publish_consent()->mutable_record_time(), now);
   SetTimestamp(s.mutable_create_time(), now);
   SetTimestamp(s.mutable_update_time(), now);
-  std::string result_id = id;
   {
-    absl::MutexLock lock(&store_.write_mutex());
-    Database& db = store_.writer();
-    ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-    ASSIGN_OR_RETURN(auto previous,
-                     FindRequest(db, "CreateStakeholder", request.request_id(), request));
-    if (previous.has_value()) {
-      ASSIGN_OR_RETURN(result_id, ParseStakeholderName(*previous, "request_id"));
-    } else {
-      absl::Status saved = Save(db, id, s, 1, /*insert=*/true);
-      if (absl::IsAlreadyExists(saved)) return runtime::AlreadyExists("Stakeholder", s.name());
-      RETURN_IF_ERROR(saved);
-      RETURN_IF_ERROR(
-          RecordRequest(db, "CreateStakeholder", request.request_id(), request, s.name(), now));
-      RETURN_IF_ERROR(txn.Commit());
-    }
-    ASSIGN_OR_RETURN(*out, LoadStakeholder(db, result_id));
+    RETURN_IF_ERROR(store_.Write([&](Transaction& tx) -> absl::Status {
+      std::string result_id = id;  // per attempt: a retried transaction starts afresh
+      ASSIGN_OR_RETURN(auto previous, FindRequest(tx, "CreateStakeholder", caller.principal,
+                                                  request.request_id(), request));
+      if (previous.has_value()) {
+        ASSIGN_OR_RETURN(result_id, ParseStakeholderName(*previous, "request_id"));
+      } else {
+        absl::Status saved = Save(tx, id, s, 1, /*insert=*/true);
+        if (absl::IsAlreadyExists(saved)) return runtime::AlreadyExists("Stakeholder", s.name());
+        RETURN_IF_ERROR(saved);
+        RETURN_IF_ERROR(RecordRequest(tx, "CreateStakeholder", caller.principal,
+                                      request.request_id(), request, s.name(), now));
+      }
+      ASSIGN_OR_RETURN(*out, LoadStakeholder(tx, result_id));
+      return absl::OkStatus();
+    }));
   }
   runtime::log::Info("stakeholder created",
                      {{"stakeholder", out->name()}, {"kind", runtime::EnumShortName(out->kind())}});
@@ -236,8 +235,10 @@ absl::Status Engagement::GetStakeholder(const runtime::Caller& caller,
   // erasure anywhere (docs/cache-keys.md, "Personal data"). A read by primary key costs
   // microseconds.
   {
-    Store::ReadLease lease = store_.Read();
-    ASSIGN_OR_RETURN(*out, LoadStakeholder(lease.db(), id));
+    RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(*out, LoadStakeholder(tx, id));
+      return absl::OkStatus();
+    }));
   }
   RedactStakeholder(caller, *out);
   return absl::OkStatus();
@@ -254,21 +255,22 @@ absl::Status Engagement::ListStakeholders(const runtime::Caller& caller,
       KeysetPage::Start(page_tokens_, absl::StrCat("stakeholders|kind=", request.kind()),
                         request.page_size(), request.page_token(),
                         {.default_size = 50, .max_size = 500, .max_bytes = options_.reply_bytes}));
-  Store::ReadLease lease = store_.Read();
-  ASSIGN_OR_RETURN(
-      Statement stmt,
-      lease.db().Prepare(absl::StrCat(
-          "SELECT ", kColumns,
-          " FROM stakeholder WHERE id > ? AND (? = 0 OR kind = ?) ORDER BY id LIMIT ?")));
-  stmt.Bind(1, page.after())
-      .Bind(2, static_cast<int64_t>(request.kind()))
-      .Bind(3, static_cast<int64_t>(request.kind()))
-      .Bind(4, page.fetch_limit());
-  RETURN_IF_ERROR(page.Collect(
-      stmt, FromRow, [](const Statement& row) { return row.Text(0); }, *out->mutable_stakeholders(),
-      out->mutable_next_page_token()));
-  for (auto& s : *out->mutable_stakeholders()) RedactStakeholder(caller, s);
-  return absl::OkStatus();
+  return store_.Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        tx.Prepare(absl::StrCat(
+            "SELECT ", kColumns,
+            " FROM stakeholder WHERE id > ? AND (? = 0 OR kind = ?) ORDER BY id LIMIT ?")));
+    stmt.Bind(1, page.after())
+        .Bind(2, static_cast<int64_t>(request.kind()))
+        .Bind(3, static_cast<int64_t>(request.kind()))
+        .Bind(4, page.fetch_limit());
+    RETURN_IF_ERROR(page.Collect(
+        stmt, FromRow, [](const Statement& row) { return row.Text(0); },
+        *out->mutable_stakeholders(), out->mutable_next_page_token()));
+    for (auto& s : *out->mutable_stakeholders()) RedactStakeholder(caller, s);
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Engagement::UpdateStakeholder(const runtime::Caller& caller,
@@ -287,38 +289,37 @@ absl::Status Engagement::UpdateStakeholder(const runtime::Caller& caller,
   }
   const int64_t now = ToMicros(Now());
   {
-    absl::MutexLock lock(&store_.write_mutex());
-    Database& db = store_.writer();
-    ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-    ASSIGN_OR_RETURN(v1::Stakeholder s, LoadStakeholder(db, id));
-    const int64_t version = VersionOf(s);
-    RETURN_IF_ERROR(CheckEtag("Stakeholder", s.name(), in.etag(), version));
-    if (s.erased()) {
-      return runtime::FailedPrecondition("STATE", s.name(), "the stakeholder has been erased");
-    }
-    if (MaskHas(mask, "kind")) s.set_kind(in.kind());
-    if (MaskHas(mask, "display_name")) s.set_display_name(in.display_name());
-    if (MaskHas(mask, "organisation")) s.set_organisation(in.organisation());
-    if (MaskHas(mask, "contact")) *s.mutable_contact() = in.contact();
-    if (MaskHas(mask, "contact.email")) s.mutable_contact()->set_email(in.contact().email());
-    if (MaskHas(mask, "contact.phone")) s.mutable_contact()->set_phone(in.contact().phone());
-    if (MaskHas(mask, "contact.postal_address")) {
-      s.mutable_contact()->set_postal_address(in.contact().postal_address());
-    }
-    if (MaskHas(mask, "contact_consent")) {
-      s.mutable_contact_consent()->set_granted(in.contact_consent().granted());
-      SetTimestamp(s.mutable_contact_consent()->mutable_record_time(), now);
-    }
-    if (MaskHas(mask, "publish_consent")) {
-      s.mutable_publish_consent()->set_granted(in.publish_consent().granted());
-      SetTimestamp(s.mutable_publish_consent()->mutable_record_time(), now);
-    }
-    if (MaskHas(mask, "locality")) s.set_locality(in.locality());
-    RETURN_IF_ERROR(ValidateStakeholder(s));
-    SetTimestamp(s.mutable_update_time(), now);
-    RETURN_IF_ERROR(Save(db, id, s, version + 1, /*insert=*/false));
-    RETURN_IF_ERROR(txn.Commit());
-    ASSIGN_OR_RETURN(*out, LoadStakeholder(db, id));
+    RETURN_IF_ERROR(store_.Write([&](Transaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(v1::Stakeholder s, LoadStakeholder(tx, id));
+      const int64_t version = VersionOf(s);
+      RETURN_IF_ERROR(CheckEtag("Stakeholder", s.name(), in.etag(), version));
+      if (s.erased()) {
+        return runtime::FailedPrecondition("STATE", s.name(), "the stakeholder has been erased");
+      }
+      if (MaskHas(mask, "kind")) s.set_kind(in.kind());
+      if (MaskHas(mask, "display_name")) s.set_display_name(in.display_name());
+      if (MaskHas(mask, "organisation")) s.set_organisation(in.organisation());
+      if (MaskHas(mask, "contact")) *s.mutable_contact() = in.contact();
+      if (MaskHas(mask, "contact.email")) s.mutable_contact()->set_email(in.contact().email());
+      if (MaskHas(mask, "contact.phone")) s.mutable_contact()->set_phone(in.contact().phone());
+      if (MaskHas(mask, "contact.postal_address")) {
+        s.mutable_contact()->set_postal_address(in.contact().postal_address());
+      }
+      if (MaskHas(mask, "contact_consent")) {
+        s.mutable_contact_consent()->set_granted(in.contact_consent().granted());
+        SetTimestamp(s.mutable_contact_consent()->mutable_record_time(), now);
+      }
+      if (MaskHas(mask, "publish_consent")) {
+        s.mutable_publish_consent()->set_granted(in.publish_consent().granted());
+        SetTimestamp(s.mutable_publish_consent()->mutable_record_time(), now);
+      }
+      if (MaskHas(mask, "locality")) s.set_locality(in.locality());
+      RETURN_IF_ERROR(ValidateStakeholder(s));
+      SetTimestamp(s.mutable_update_time(), now);
+      RETURN_IF_ERROR(Save(tx, id, s, version + 1, /*insert=*/false));
+      ASSIGN_OR_RETURN(*out, LoadStakeholder(tx, id));
+      return absl::OkStatus();
+    }));
   }
   runtime::log::Info("stakeholder updated", {{"stakeholder", out->name()}});
   RedactStakeholder(caller, *out);
@@ -333,38 +334,37 @@ absl::Status Engagement::EraseStakeholder(const runtime::Caller& caller,
   const int64_t now = ToMicros(Now());
   int anonymised = 0;
   {
-    absl::MutexLock lock(&store_.write_mutex());
-    Database& db = store_.writer();
-    ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-    ASSIGN_OR_RETURN(v1::Stakeholder s, LoadStakeholder(db, id));
-    const int64_t version = VersionOf(s);
-    if (!s.erased()) {
-      RETURN_IF_ERROR(CheckEtag("Stakeholder", s.name(), request.etag(), version));
-      // Overwrite, not flag: the values are gone from the row (and secure_delete zeroes the
-      // freed space). Organisation and kind are not personal data and stay for the record.
-      ASSIGN_OR_RETURN(Statement erase,
-                       db.Prepare("UPDATE stakeholder SET display_name = '', email = '', "
-                                  "phone = '', postal_address = '', locality = '', "
-                                  "contact_consent = 0, publish_consent = 0, erased = 1, "
-                                  "erase_time = ?, update_time = ?, version = version + 1 "
-                                  "WHERE id = ?"));
-      erase.Bind(1, now).Bind(2, now).Bind(3, id);
-      RETURN_IF_ERROR(erase.Run());
-      // Their responses stay, unlinked and without free text (which may identify them); themes,
-      // sentiment, channel and locality stay, so the counters need no change.
-      ASSIGN_OR_RETURN(Statement anon,
-                       db.Prepare("UPDATE response SET stakeholder_id = NULL, text = '', "
-                                  "anonymised = 1, update_time = ?, version = version + 1 "
-                                  "WHERE stakeholder_id = ?"));
-      anon.Bind(1, now).Bind(2, id);
-      RETURN_IF_ERROR(anon.Run());
-      anonymised = db.Changes();
-      RETURN_IF_ERROR(txn.Commit());
-      // Push the old page images out of the WAL too (best effort: readers may hold it).
-      (void)db.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    }
-    ASSIGN_OR_RETURN(*out, LoadStakeholder(db, id));
+    RETURN_IF_ERROR(store_.Write([&](Transaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(v1::Stakeholder s, LoadStakeholder(tx, id));
+      const int64_t version = VersionOf(s);
+      if (!s.erased()) {
+        RETURN_IF_ERROR(CheckEtag("Stakeholder", s.name(), request.etag(), version));
+        // Overwrite, not flag: the values are gone from the row (and secure_delete zeroes the
+        // freed space). Organisation and kind are not personal data and stay for the record.
+        ASSIGN_OR_RETURN(Statement erase,
+                         tx.Prepare("UPDATE stakeholder SET display_name = '', email = '', "
+                                    "phone = '', postal_address = '', locality = '', "
+                                    "contact_consent = 0, publish_consent = 0, erased = 1, "
+                                    "erase_time = ?, update_time = ?, version = version + 1 "
+                                    "WHERE id = ?"));
+        erase.Bind(1, now).Bind(2, now).Bind(3, id);
+        RETURN_IF_ERROR(erase.Run());
+        // Their responses stay, unlinked and without free text (which may identify them); themes,
+        // sentiment, channel and locality stay, so the counters need no change.
+        ASSIGN_OR_RETURN(Statement anon,
+                         tx.Prepare("UPDATE response SET stakeholder_id = NULL, text = '', "
+                                    "anonymised = 1, update_time = ?, version = version + 1 "
+                                    "WHERE stakeholder_id = ?"));
+        anon.Bind(1, now).Bind(2, id);
+        RETURN_IF_ERROR(anon.Run());
+        anonymised = anon.Changes();
+      }
+      ASSIGN_OR_RETURN(*out, LoadStakeholder(tx, id));
+      return absl::OkStatus();
+    }));
   }
+  // Push the old page images out of the WAL too (best effort: readers may hold it).
+  (void)store_.CheckpointWal();
   runtime::log::Info("stakeholder erased",
                      {{"stakeholder", out->name()}, {"responses_anonymised", anonymised}});
   RedactStakeholder(caller, *out);

@@ -15,10 +15,9 @@
 namespace dorset::engagement {
 namespace {
 
-using runtime::sqlite::Database;
-using runtime::sqlite::Statement;
-using runtime::sqlite::Transaction;
 using runtime::storage::KeysetPage;
+using runtime::storage::Statement;
+using runtime::storage::Transaction;
 
 constexpr char kThemeColumns[] =
     "activity_id, id, display_name, description, create_time, update_time, version";
@@ -64,9 +63,9 @@ int64_t VersionOf(const std::string& etag) {
   return version;
 }
 
-absl::StatusOr<v1::Theme> LoadTheme(Database& db, const ChildName& name) {
+absl::StatusOr<v1::Theme> LoadTheme(Transaction& tx, const ChildName& name) {
   ASSIGN_OR_RETURN(Statement stmt,
-                   db.Prepare(absl::StrCat("SELECT ", kThemeColumns,
+                   tx.Prepare(absl::StrCat("SELECT ", kThemeColumns,
                                            " FROM theme WHERE activity_id = ? AND id = ?")));
   stmt.Bind(1, name.activity).Bind(2, name.id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -74,9 +73,9 @@ absl::StatusOr<v1::Theme> LoadTheme(Database& db, const ChildName& name) {
   return ThemeFromRow(stmt);
 }
 
-absl::StatusOr<v1::Decision> LoadDecision(Database& db, const ChildName& name) {
+absl::StatusOr<v1::Decision> LoadDecision(Transaction& tx, const ChildName& name) {
   ASSIGN_OR_RETURN(Statement stmt,
-                   db.Prepare(absl::StrCat("SELECT ", kDecisionColumns,
+                   tx.Prepare(absl::StrCat("SELECT ", kDecisionColumns,
                                            " FROM decision WHERE activity_id = ? AND id = ?")));
   stmt.Bind(1, name.activity).Bind(2, name.id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -84,8 +83,8 @@ absl::StatusOr<v1::Decision> LoadDecision(Database& db, const ChildName& name) {
   return DecisionFromRow(stmt);
 }
 
-absl::Status RequireActivity(Database& db, const std::string& activity) {
-  ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT 1 FROM activity WHERE id = ?"));
+absl::Status RequireActivity(Transaction& tx, const std::string& activity) {
+  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare("SELECT 1 FROM activity WHERE id = ?"));
   stmt.Bind(1, activity);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return runtime::NotFound("Activity", ActivityName(activity));
@@ -98,13 +97,13 @@ absl::Status ValidateTheme(const v1::Theme& t) {
   return CheckText(t.description(), 5000, "theme.description");
 }
 
-absl::Status SaveTheme(Database& db, const std::string& activity, const std::string& id,
+absl::Status SaveTheme(Transaction& tx, const std::string& activity, const std::string& id,
                        const v1::Theme& t, int64_t version, bool insert) {
   const char* sql = insert ? "INSERT INTO theme (display_name, description, create_time, "
                              "update_time, version, activity_id, id) VALUES (?,?,?,?,?,?,?)"
                            : "UPDATE theme SET display_name=?, description=?, create_time=?, "
                              "update_time=?, version=? WHERE activity_id=? AND id=?";
-  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql));
+  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(sql));
   stmt.Bind(1, t.display_name())
       .Bind(2, t.description())
       .Bind(3, t.create_time().seconds() * 1000000 + t.create_time().nanos() / 1000)
@@ -122,7 +121,7 @@ struct DecisionRefs {
   std::vector<std::string> responses;
 };
 
-absl::StatusOr<DecisionRefs> CheckDecisionRefs(Database& db, const std::string& activity,
+absl::StatusOr<DecisionRefs> CheckDecisionRefs(Transaction& tx, const std::string& activity,
                                                const v1::Decision& d) {
   DecisionRefs refs;
   absl::flat_hash_set<std::string> seen;
@@ -133,7 +132,7 @@ absl::StatusOr<DecisionRefs> CheckDecisionRefs(Database& db, const std::string& 
       return runtime::InvalidArgument(field, "must be a theme of the same activity");
     }
     if (!seen.insert(d.themes(i)).second) return runtime::InvalidArgument(field, "listed twice");
-    absl::Status found = LoadTheme(db, theme).status();
+    absl::Status found = LoadTheme(tx, theme).status();
     if (absl::IsNotFound(found)) return runtime::InvalidArgument(field, "no such theme");
     RETURN_IF_ERROR(found);
     refs.themes.push_back(theme.id);
@@ -146,7 +145,7 @@ absl::StatusOr<DecisionRefs> CheckDecisionRefs(Database& db, const std::string& 
     }
     if (!seen.insert(d.responses(i)).second) return runtime::InvalidArgument(field, "listed twice");
     ASSIGN_OR_RETURN(Statement stmt,
-                     db.Prepare("SELECT 1 FROM response WHERE id = ? AND activity_id = ?"));
+                     tx.Prepare("SELECT 1 FROM response WHERE id = ? AND activity_id = ?"));
     stmt.Bind(1, response.id).Bind(2, activity);
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return runtime::InvalidArgument(field, "no such response");
@@ -169,7 +168,7 @@ absl::Status ValidateDecision(const v1::Decision& d) {
   return absl::OkStatus();
 }
 
-absl::Status SaveDecision(Database& db, const std::string& activity, const std::string& id,
+absl::Status SaveDecision(Transaction& tx, const std::string& activity, const std::string& id,
                           const v1::Decision& d, const DecisionRefs& refs, int64_t version,
                           bool insert) {
   const char* sql =
@@ -179,7 +178,7 @@ absl::Status SaveDecision(Database& db, const std::string& activity, const std::
              : "UPDATE decision SET summary=?, rationale=?, themes=?, responses=?, decided_by=?, "
                "decide_time=?, published=?, create_time=?, update_time=?, version=? "
                "WHERE activity_id=? AND id=?";
-  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql));
+  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(sql));
   std::optional<int64_t> decide;
   if (d.has_decide_time()) {
     decide = d.decide_time().seconds() * 1000000 + d.decide_time().nanos() / 1000;
@@ -201,7 +200,8 @@ absl::Status SaveDecision(Database& db, const std::string& activity, const std::
 
 }  // namespace
 
-absl::Status Engagement::CreateTheme(const v1::CreateThemeRequest& request, v1::Theme* out) {
+absl::Status Engagement::CreateTheme(const runtime::Caller& caller,
+                                     const v1::CreateThemeRequest& request, v1::Theme* out) {
   ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
   RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
   v1::Theme t = request.theme();
@@ -213,33 +213,33 @@ absl::Status Engagement::CreateTheme(const v1::CreateThemeRequest& request, v1::
   const int64_t now = ToMicros(Now());
   SetTimestamp(t.mutable_create_time(), now);
   SetTimestamp(t.mutable_update_time(), now);
-  absl::MutexLock lock(&store_.write_mutex());
-  Database& db = store_.writer();
-  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-  RETURN_IF_ERROR(RequireActivity(db, activity));
-  ASSIGN_OR_RETURN(auto previous, FindRequest(db, "CreateTheme", request.request_id(), request));
-  ChildName name{activity, id};
-  if (previous.has_value()) {
-    ASSIGN_OR_RETURN(name, ParseThemeName(*previous, "request_id"));
-  } else {
-    absl::Status saved = SaveTheme(db, activity, id, t, 1, /*insert=*/true);
-    if (absl::IsAlreadyExists(saved)) {
-      return runtime::AlreadyExists("Theme", ThemeName(activity, id));
+  return store_.Write([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(RequireActivity(tx, activity));
+    ASSIGN_OR_RETURN(auto previous, FindRequest(tx, "CreateTheme", caller.principal,
+                                                request.request_id(), request));
+    ChildName name{activity, id};
+    if (previous.has_value()) {
+      ASSIGN_OR_RETURN(name, ParseThemeName(*previous, "request_id"));
+    } else {
+      absl::Status saved = SaveTheme(tx, activity, id, t, 1, /*insert=*/true);
+      if (absl::IsAlreadyExists(saved)) {
+        return runtime::AlreadyExists("Theme", ThemeName(activity, id));
+      }
+      RETURN_IF_ERROR(saved);
+      RETURN_IF_ERROR(RecordRequest(tx, "CreateTheme", caller.principal, request.request_id(),
+                                    request, ThemeName(activity, id), now));
     }
-    RETURN_IF_ERROR(saved);
-    RETURN_IF_ERROR(RecordRequest(db, "CreateTheme", request.request_id(), request,
-                                  ThemeName(activity, id), now));
-    RETURN_IF_ERROR(txn.Commit());
-  }
-  ASSIGN_OR_RETURN(*out, LoadTheme(db, name));
-  return absl::OkStatus();
+    ASSIGN_OR_RETURN(*out, LoadTheme(tx, name));
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Engagement::GetTheme(const v1::GetThemeRequest& request, v1::Theme* out) {
   ASSIGN_OR_RETURN(ChildName name, ParseThemeName(request.name(), "name"));
-  Store::ReadLease lease = store_.Read();
-  ASSIGN_OR_RETURN(*out, LoadTheme(lease.db(), name));
-  return absl::OkStatus();
+  return store_.Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(*out, LoadTheme(tx, name));
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Engagement::ListThemes(const v1::ListThemesRequest& request,
@@ -250,16 +250,17 @@ absl::Status Engagement::ListThemes(const v1::ListThemesRequest& request,
       KeysetPage::Start(page_tokens_, absl::StrCat("themes|", activity), request.page_size(),
                         request.page_token(),
                         {.default_size = 100, .max_size = 500, .max_bytes = options_.reply_bytes}));
-  Store::ReadLease lease = store_.Read();
-  RETURN_IF_ERROR(RequireActivity(lease.db(), activity));
-  ASSIGN_OR_RETURN(Statement stmt,
-                   lease.db().Prepare(absl::StrCat(
-                       "SELECT ", kThemeColumns,
-                       " FROM theme WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
-  stmt.Bind(1, activity).Bind(2, page.after()).Bind(3, page.fetch_limit());
-  return page.Collect(
-      stmt, ThemeFromRow, [](const Statement& row) { return row.Text(1); }, *out->mutable_themes(),
-      out->mutable_next_page_token());
+  return store_.Read([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(RequireActivity(tx, activity));
+    ASSIGN_OR_RETURN(Statement stmt,
+                     tx.Prepare(absl::StrCat(
+                         "SELECT ", kThemeColumns,
+                         " FROM theme WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
+    stmt.Bind(1, activity).Bind(2, page.after()).Bind(3, page.fetch_limit());
+    return page.Collect(
+        stmt, ThemeFromRow, [](const Statement& row) { return row.Text(1); },
+        *out->mutable_themes(), out->mutable_next_page_token());
+  });
 }
 
 absl::Status Engagement::UpdateTheme(const v1::UpdateThemeRequest& request, v1::Theme* out) {
@@ -267,23 +268,22 @@ absl::Status Engagement::UpdateTheme(const v1::UpdateThemeRequest& request, v1::
   ASSIGN_OR_RETURN(ChildName name, ParseThemeName(in.name(), "theme.name"));
   RETURN_IF_ERROR(CheckMask(request.update_mask(), {"display_name", "description"}, "Theme"));
   const int64_t now = ToMicros(Now());
-  absl::MutexLock lock(&store_.write_mutex());
-  Database& db = store_.writer();
-  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-  ASSIGN_OR_RETURN(v1::Theme t, LoadTheme(db, name));
-  const int64_t version = VersionOf(t.etag());
-  RETURN_IF_ERROR(CheckEtag("Theme", t.name(), in.etag(), version));
-  if (MaskHas(request.update_mask(), "display_name")) t.set_display_name(in.display_name());
-  if (MaskHas(request.update_mask(), "description")) t.set_description(in.description());
-  RETURN_IF_ERROR(ValidateTheme(t));
-  SetTimestamp(t.mutable_update_time(), now);
-  RETURN_IF_ERROR(SaveTheme(db, name.activity, name.id, t, version + 1, /*insert=*/false));
-  RETURN_IF_ERROR(txn.Commit());
-  ASSIGN_OR_RETURN(*out, LoadTheme(db, name));
-  return absl::OkStatus();
+  return store_.Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::Theme t, LoadTheme(tx, name));
+    const int64_t version = VersionOf(t.etag());
+    RETURN_IF_ERROR(CheckEtag("Theme", t.name(), in.etag(), version));
+    if (MaskHas(request.update_mask(), "display_name")) t.set_display_name(in.display_name());
+    if (MaskHas(request.update_mask(), "description")) t.set_description(in.description());
+    RETURN_IF_ERROR(ValidateTheme(t));
+    SetTimestamp(t.mutable_update_time(), now);
+    RETURN_IF_ERROR(SaveTheme(tx, name.activity, name.id, t, version + 1, /*insert=*/false));
+    ASSIGN_OR_RETURN(*out, LoadTheme(tx, name));
+    return absl::OkStatus();
+  });
 }
 
-absl::Status Engagement::CreateDecision(const v1::CreateDecisionRequest& request,
+absl::Status Engagement::CreateDecision(const runtime::Caller& caller,
+                                        const v1::CreateDecisionRequest& request,
                                         v1::Decision* out) {
   ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
   RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
@@ -296,35 +296,35 @@ absl::Status Engagement::CreateDecision(const v1::CreateDecisionRequest& request
   const int64_t now = ToMicros(Now());
   SetTimestamp(d.mutable_create_time(), now);
   SetTimestamp(d.mutable_update_time(), now);
-  absl::MutexLock lock(&store_.write_mutex());
-  Database& db = store_.writer();
-  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-  RETURN_IF_ERROR(RequireActivity(db, activity));
-  ASSIGN_OR_RETURN(auto previous, FindRequest(db, "CreateDecision", request.request_id(), request));
-  ChildName name{activity, id};
-  if (previous.has_value()) {
-    ASSIGN_OR_RETURN(name, ParseDecisionName(*previous, "request_id"));
-  } else {
-    ASSIGN_OR_RETURN(DecisionRefs refs, CheckDecisionRefs(db, activity, d));
-    absl::Status saved = SaveDecision(db, activity, id, d, refs, 1, /*insert=*/true);
-    if (absl::IsAlreadyExists(saved)) {
-      return runtime::AlreadyExists("Decision", DecisionName(activity, id));
+  return store_.Write([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(RequireActivity(tx, activity));
+    ASSIGN_OR_RETURN(auto previous, FindRequest(tx, "CreateDecision", caller.principal,
+                                                request.request_id(), request));
+    ChildName name{activity, id};
+    if (previous.has_value()) {
+      ASSIGN_OR_RETURN(name, ParseDecisionName(*previous, "request_id"));
+    } else {
+      ASSIGN_OR_RETURN(DecisionRefs refs, CheckDecisionRefs(tx, activity, d));
+      absl::Status saved = SaveDecision(tx, activity, id, d, refs, 1, /*insert=*/true);
+      if (absl::IsAlreadyExists(saved)) {
+        return runtime::AlreadyExists("Decision", DecisionName(activity, id));
+      }
+      RETURN_IF_ERROR(saved);
+      RETURN_IF_ERROR(RecordRequest(tx, "CreateDecision", caller.principal, request.request_id(),
+                                    request, DecisionName(activity, id), now));
+      runtime::log::Info("decision recorded", {{"decision", DecisionName(activity, id)}});
     }
-    RETURN_IF_ERROR(saved);
-    RETURN_IF_ERROR(RecordRequest(db, "CreateDecision", request.request_id(), request,
-                                  DecisionName(activity, id), now));
-    RETURN_IF_ERROR(txn.Commit());
-    runtime::log::Info("decision recorded", {{"decision", DecisionName(activity, id)}});
-  }
-  ASSIGN_OR_RETURN(*out, LoadDecision(db, name));
-  return absl::OkStatus();
+    ASSIGN_OR_RETURN(*out, LoadDecision(tx, name));
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Engagement::GetDecision(const v1::GetDecisionRequest& request, v1::Decision* out) {
   ASSIGN_OR_RETURN(ChildName name, ParseDecisionName(request.name(), "name"));
-  Store::ReadLease lease = store_.Read();
-  ASSIGN_OR_RETURN(*out, LoadDecision(lease.db(), name));
-  return absl::OkStatus();
+  return store_.Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(*out, LoadDecision(tx, name));
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Engagement::ListDecisions(const v1::ListDecisionsRequest& request,
@@ -335,16 +335,17 @@ absl::Status Engagement::ListDecisions(const v1::ListDecisionsRequest& request,
       KeysetPage::Start(page_tokens_, absl::StrCat("decisions|", activity), request.page_size(),
                         request.page_token(),
                         {.default_size = 100, .max_size = 500, .max_bytes = options_.reply_bytes}));
-  Store::ReadLease lease = store_.Read();
-  RETURN_IF_ERROR(RequireActivity(lease.db(), activity));
-  ASSIGN_OR_RETURN(Statement stmt,
-                   lease.db().Prepare(absl::StrCat(
-                       "SELECT ", kDecisionColumns,
-                       " FROM decision WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
-  stmt.Bind(1, activity).Bind(2, page.after()).Bind(3, page.fetch_limit());
-  return page.Collect(
-      stmt, DecisionFromRow, [](const Statement& row) { return row.Text(1); },
-      *out->mutable_decisions(), out->mutable_next_page_token());
+  return store_.Read([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(RequireActivity(tx, activity));
+    ASSIGN_OR_RETURN(Statement stmt,
+                     tx.Prepare(absl::StrCat(
+                         "SELECT ", kDecisionColumns,
+                         " FROM decision WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
+    stmt.Bind(1, activity).Bind(2, page.after()).Bind(3, page.fetch_limit());
+    return page.Collect(
+        stmt, DecisionFromRow, [](const Statement& row) { return row.Text(1); },
+        *out->mutable_decisions(), out->mutable_next_page_token());
+  });
 }
 
 absl::Status Engagement::UpdateDecision(const v1::UpdateDecisionRequest& request,
@@ -357,111 +358,107 @@ absl::Status Engagement::UpdateDecision(const v1::UpdateDecisionRequest& request
       {"summary", "rationale", "themes", "responses", "decided_by", "decide_time", "published"},
       "Decision"));
   const int64_t now = ToMicros(Now());
-  absl::MutexLock lock(&store_.write_mutex());
-  Database& db = store_.writer();
-  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-  ASSIGN_OR_RETURN(v1::Decision d, LoadDecision(db, name));
-  const int64_t version = VersionOf(d.etag());
-  RETURN_IF_ERROR(CheckEtag("Decision", d.name(), in.etag(), version));
-  if (MaskHas(mask, "summary")) d.set_summary(in.summary());
-  if (MaskHas(mask, "rationale")) d.set_rationale(in.rationale());
-  if (MaskHas(mask, "themes")) *d.mutable_themes() = in.themes();
-  if (MaskHas(mask, "responses")) *d.mutable_responses() = in.responses();
-  if (MaskHas(mask, "decided_by")) d.set_decided_by(in.decided_by());
-  if (MaskHas(mask, "decide_time")) {
-    if (in.has_decide_time()) {
-      *d.mutable_decide_time() = in.decide_time();
-    } else {
-      d.clear_decide_time();
+  return store_.Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::Decision d, LoadDecision(tx, name));
+    const int64_t version = VersionOf(d.etag());
+    RETURN_IF_ERROR(CheckEtag("Decision", d.name(), in.etag(), version));
+    if (MaskHas(mask, "summary")) d.set_summary(in.summary());
+    if (MaskHas(mask, "rationale")) d.set_rationale(in.rationale());
+    if (MaskHas(mask, "themes")) *d.mutable_themes() = in.themes();
+    if (MaskHas(mask, "responses")) *d.mutable_responses() = in.responses();
+    if (MaskHas(mask, "decided_by")) d.set_decided_by(in.decided_by());
+    if (MaskHas(mask, "decide_time")) {
+      if (in.has_decide_time()) {
+        *d.mutable_decide_time() = in.decide_time();
+      } else {
+        d.clear_decide_time();
+      }
     }
-  }
-  if (MaskHas(mask, "published")) d.set_published(in.published());
-  RETURN_IF_ERROR(ValidateDecision(d));
-  ASSIGN_OR_RETURN(DecisionRefs refs, CheckDecisionRefs(db, name.activity, d));
-  SetTimestamp(d.mutable_update_time(), now);
-  RETURN_IF_ERROR(SaveDecision(db, name.activity, name.id, d, refs, version + 1, /*insert=*/false));
-  RETURN_IF_ERROR(txn.Commit());
-  ASSIGN_OR_RETURN(*out, LoadDecision(db, name));
-  return absl::OkStatus();
+    if (MaskHas(mask, "published")) d.set_published(in.published());
+    RETURN_IF_ERROR(ValidateDecision(d));
+    ASSIGN_OR_RETURN(DecisionRefs refs, CheckDecisionRefs(tx, name.activity, d));
+    SetTimestamp(d.mutable_update_time(), now);
+    RETURN_IF_ERROR(
+        SaveDecision(tx, name.activity, name.id, d, refs, version + 1, /*insert=*/false));
+    ASSIGN_OR_RETURN(*out, LoadDecision(tx, name));
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Engagement::DeleteTheme(const v1::DeleteThemeRequest& request,
                                      google::protobuf::Empty* out) {
   ASSIGN_OR_RETURN(ChildName name, ParseThemeName(request.name(), "name"));
-  absl::MutexLock lock(&store_.write_mutex());
-  Database& db = store_.writer();
-  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-  ASSIGN_OR_RETURN(v1::Theme t, LoadTheme(db, name));
-  RETURN_IF_ERROR(CheckEtag("Theme", t.name(), request.etag(), VersionOf(t.etag())));
-  {
-    ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT state FROM activity WHERE id = ?"));
-    stmt.Bind(1, name.activity);
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (row && stmt.Int(0) == v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
-      return runtime::FailedPrecondition(
-          "STATE", t.name(), "the outcome is published; its themes are part of the public record");
+  return store_.Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::Theme t, LoadTheme(tx, name));
+    RETURN_IF_ERROR(CheckEtag("Theme", t.name(), request.etag(), VersionOf(t.etag())));
+    {
+      ASSIGN_OR_RETURN(Statement stmt, tx.Prepare("SELECT state FROM activity WHERE id = ?"));
+      stmt.Bind(1, name.activity);
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (row && stmt.Int(0) == v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
+        return runtime::FailedPrecondition(
+            "STATE", t.name(),
+            "the outcome is published; its themes are part of the public record");
+      }
     }
-  }
-  // Lists are '\n'-joined ids, so a whole-id match is a match of "\n<id>\n" in "\n<list>\n".
-  constexpr char kTagged[] =
-      "SELECT 1 FROM %s WHERE activity_id = ? AND "
-      "instr(char(10) || themes || char(10), char(10) || ? || char(10)) > 0 LIMIT 1";
-  for (const auto& [table, why] :
-       {std::pair<const char*, const char*>{
-            "response", "responses are tagged with the theme; re-tag them first (UpdateResponse)"},
-        {"decision", "a decision answers the theme; update or delete the decision first"}}) {
-    ASSIGN_OR_RETURN(Statement stmt, db.Prepare(absl::StrFormat(kTagged, table)));
-    stmt.Bind(1, name.activity).Bind(2, name.id);
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (row) return runtime::FailedPrecondition("IN_USE", t.name(), why);
-  }
-  {
-    // Cells left at zero by moderation (a response re-tagged away from the theme).
-    ASSIGN_OR_RETURN(Statement stmt,
-                     db.Prepare("DELETE FROM response_count WHERE activity_id = ? AND n = 0 AND "
-                                "((dimension = ? AND key = ?) OR "
-                                "(dimension = ? AND substr(key, 1, ?) = ?))"));
-    stmt.Bind(1, name.activity)
-        .Bind(2, kDimTheme)
-        .Bind(3, name.id)
-        .Bind(4, kDimThemeSentiment)
-        .Bind(5, static_cast<int64_t>(name.id.size() + 1))
-        .Bind(6, absl::StrCat(name.id, "/"));
-    RETURN_IF_ERROR(stmt.Run());
-  }
-  {
-    ASSIGN_OR_RETURN(Statement stmt,
-                     db.Prepare("DELETE FROM theme WHERE activity_id = ? AND id = ?"));
-    stmt.Bind(1, name.activity).Bind(2, name.id);
-    RETURN_IF_ERROR(stmt.Run());
-  }
-  RETURN_IF_ERROR(txn.Commit());
-  known_themes_.erase(absl::StrCat(name.activity, "/", name.id));
-  runtime::log::Info("theme deleted", {{"theme", t.name()}});
-  out->Clear();
-  return absl::OkStatus();
+    // Lists are '\n'-joined ids, so a whole-id match is a match of "\n<id>\n" in "\n<list>\n".
+    constexpr char kTagged[] =
+        "SELECT 1 FROM %s WHERE activity_id = ? AND "
+        "instr(char(10) || themes || char(10), char(10) || ? || char(10)) > 0 LIMIT 1";
+    for (const auto& [table, why] :
+         {std::pair<const char*, const char*>{
+              "response",
+              "responses are tagged with the theme; re-tag them first (UpdateResponse)"},
+          {"decision", "a decision answers the theme; update or delete the decision first"}}) {
+      ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(absl::StrFormat(kTagged, table)));
+      stmt.Bind(1, name.activity).Bind(2, name.id);
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (row) return runtime::FailedPrecondition("IN_USE", t.name(), why);
+    }
+    {
+      // Cells left at zero by moderation (a response re-tagged away from the theme).
+      ASSIGN_OR_RETURN(Statement stmt,
+                       tx.Prepare("DELETE FROM response_count WHERE activity_id = ? AND n = 0 AND "
+                                  "((dimension = ? AND key = ?) OR "
+                                  "(dimension = ? AND substr(key, 1, ?) = ?))"));
+      stmt.Bind(1, name.activity)
+          .Bind(2, kDimTheme)
+          .Bind(3, name.id)
+          .Bind(4, kDimThemeSentiment)
+          .Bind(5, static_cast<int64_t>(name.id.size() + 1))
+          .Bind(6, absl::StrCat(name.id, "/"));
+      RETURN_IF_ERROR(stmt.Run());
+    }
+    {
+      ASSIGN_OR_RETURN(Statement stmt,
+                       tx.Prepare("DELETE FROM theme WHERE activity_id = ? AND id = ?"));
+      stmt.Bind(1, name.activity).Bind(2, name.id);
+      RETURN_IF_ERROR(stmt.Run());
+    }
+    runtime::log::Info("theme deleted", {{"theme", t.name()}});
+    out->Clear();
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Engagement::DeleteDecision(const v1::DeleteDecisionRequest& request,
                                         google::protobuf::Empty* out) {
   ASSIGN_OR_RETURN(ChildName name, ParseDecisionName(request.name(), "name"));
-  absl::MutexLock lock(&store_.write_mutex());
-  Database& db = store_.writer();
-  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db));
-  ASSIGN_OR_RETURN(v1::Decision d, LoadDecision(db, name));
-  RETURN_IF_ERROR(CheckEtag("Decision", d.name(), request.etag(), VersionOf(d.etag())));
-  if (d.published()) {
-    return runtime::FailedPrecondition(
-        "PUBLISHED", d.name(), "the decision is published; it is part of the public record");
-  }
-  ASSIGN_OR_RETURN(Statement stmt,
-                   db.Prepare("DELETE FROM decision WHERE activity_id = ? AND id = ?"));
-  stmt.Bind(1, name.activity).Bind(2, name.id);
-  RETURN_IF_ERROR(stmt.Run());
-  RETURN_IF_ERROR(txn.Commit());
-  runtime::log::Info("decision deleted", {{"decision", d.name()}});
-  out->Clear();
-  return absl::OkStatus();
+  return store_.Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::Decision d, LoadDecision(tx, name));
+    RETURN_IF_ERROR(CheckEtag("Decision", d.name(), request.etag(), VersionOf(d.etag())));
+    if (d.published()) {
+      return runtime::FailedPrecondition(
+          "PUBLISHED", d.name(), "the decision is published; it is part of the public record");
+    }
+    ASSIGN_OR_RETURN(Statement stmt,
+                     tx.Prepare("DELETE FROM decision WHERE activity_id = ? AND id = ?"));
+    stmt.Bind(1, name.activity).Bind(2, name.id);
+    RETURN_IF_ERROR(stmt.Run());
+    runtime::log::Info("decision deleted", {{"decision", d.name()}});
+    out->Clear();
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace dorset::engagement

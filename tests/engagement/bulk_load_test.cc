@@ -3,7 +3,9 @@
 #include <map>
 
 #include "gtest/gtest.h"
+#include "runtime/status/status_macros.h"
 #include "runtime/testing/temp_dir.h"
+#include "runtime/testing/test_engine.h"
 #include "services/engagement/counters.h"
 #include "services/engagement/engagement.h"
 #include "services/engagement/synthetic/synthetic_responses.h"
@@ -13,7 +15,9 @@ namespace {
 
 TEST(BulkLoadTest, CountersEqualARecountOfTheStoredRows) {
   dorset::testing::TempDir dir;
-  auto store = Store::Open(dir.File("engagement.db"), 1);
+  auto database = dorset::testing::TestDatabaseFor(dir.path());
+  ASSERT_TRUE(database.ok()) << database.status();
+  auto store = EngagementStore::Open(*database, dir.path());
   ASSERT_TRUE(store.ok()) << store.status();
   Engagement engagement(**store, nullptr, runtime::PageTokenCodec(std::string(32, 'k')));
   runtime::Caller admin;
@@ -31,7 +35,7 @@ TEST(BulkLoadTest, CountersEqualARecountOfTheStoredRows) {
     theme.set_theme_id(id);
     theme.mutable_theme()->set_display_name(id);
     v1::Theme out;
-    ASSERT_TRUE(engagement.CreateTheme(theme, &out).ok());
+    ASSERT_TRUE(engagement.CreateTheme(admin, theme, &out).ok());
     themes.push_back(out.name());
   }
   SyntheticResponses generator({3, themes, {"localities/x", "localities/y", "localities/z"}});
@@ -60,17 +64,18 @@ TEST(BulkLoadTest, CountersEqualARecountOfTheStoredRows) {
   EXPECT_EQ(to_map(a.by_theme()), by_theme);
 
   // And the rows themselves agree (recount straight from the table).
-  Store::ReadLease lease = (*store)->Read();
-  auto stmt = lease.db().Prepare(
-      "SELECT channel, COUNT(*) FROM response WHERE activity_id = 'bulk' GROUP BY channel");
-  ASSERT_TRUE(stmt.ok());
   std::map<std::string, int64_t> recount;
-  while (true) {
-    auto row = stmt->Step();
-    ASSERT_TRUE(row.ok()) << row.status();
-    if (!*row) break;
-    recount[ChannelKey(static_cast<v1::Channel>(stmt->Int(0)))] = stmt->Int(1);
-  }
+  const absl::Status read = (*store)->Read([&](runtime::storage::Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(runtime::storage::Statement stmt,
+                     tx.Prepare("SELECT channel, COUNT(*) FROM response WHERE activity_id = "
+                                "'bulk' GROUP BY channel"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return absl::OkStatus();
+      recount[ChannelKey(static_cast<v1::Channel>(stmt.Int(0)))] = stmt.Int(1);
+    }
+  });
+  ASSERT_TRUE(read.ok()) << read;
   EXPECT_EQ(recount, by_channel);
 }
 
@@ -78,7 +83,9 @@ TEST(BulkLoadTest, CountersEqualARecountOfTheStoredRows) {
 // a consultation record too and is not deleted, nor are the themes its responses are tagged with.
 TEST(BulkLoadTest, DraftActivityWithBulkLoadedResponsesIsNotDeleted) {
   dorset::testing::TempDir dir;
-  auto store = Store::Open(dir.File("engagement.db"), 1);
+  auto database = dorset::testing::TestDatabaseFor(dir.path());
+  ASSERT_TRUE(database.ok()) << database.status();
+  auto store = EngagementStore::Open(*database, dir.path());
   ASSERT_TRUE(store.ok()) << store.status();
   Engagement engagement(**store, nullptr, runtime::PageTokenCodec(std::string(32, 'k')));
   runtime::Caller admin;
@@ -94,7 +101,7 @@ TEST(BulkLoadTest, DraftActivityWithBulkLoadedResponsesIsNotDeleted) {
   theme.set_theme_id("t1");
   theme.mutable_theme()->set_display_name("t1");
   v1::Theme t1;
-  ASSERT_TRUE(engagement.CreateTheme(theme, &t1).ok());
+  ASSERT_TRUE(engagement.CreateTheme(admin, theme, &t1).ok());
   SyntheticResponses generator({7, {t1.name()}, {"localities/x"}});
   std::vector<v1::Response> responses;
   for (int i = 0; i < 20; ++i) {

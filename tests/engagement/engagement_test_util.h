@@ -1,5 +1,7 @@
 // Shared helpers for the engagement tests: a real engagement host on port 0 with a controllable
-// clock, a stub, and small builders for the resources most tests need.
+// clock, a stub, and small builders for the resources most tests need. The host's store is on the
+// engine of the run (DORSET_TEST_ENGINE, runtime/testing/test_engine.h: tests/engagement's
+// …/sqlite and …/postgres copies of every case).
 #ifndef DORSET_TESTS_ENGAGEMENT_ENGAGEMENT_TEST_UTIL_H_
 #define DORSET_TESTS_ENGAGEMENT_ENGAGEMENT_TEST_UTIL_H_
 
@@ -12,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "runtime/server/service_host.h"
 #include "runtime/testing/temp_dir.h"
+#include "runtime/testing/test_engine.h"
 #include "runtime/testing/test_host.h"
 #include "services/engagement/engagement_module.h"
 
@@ -37,6 +40,11 @@ struct EngagementServer {
 
   // Starts on `config` (TestServerConfig plus the test's changes).
   void Start(runtime::ServerConfig config) {
+    if (config.database.empty()) {
+      absl::StatusOr<std::string> database = dorset::testing::TestDatabaseFor(config.data_dir);
+      ASSERT_TRUE(database.ok()) << database.status();
+      config.database = *database;
+    }
     EngagementOptions options;
     std::shared_ptr<FakeClock> c = clock;
     options.now = [c] { return c->Now(); };

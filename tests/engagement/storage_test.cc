@@ -12,7 +12,7 @@
 #include "runtime/testing/temp_dir.h"
 #include "services/engagement/counters.h"
 #include "services/engagement/storage/store.h"
-#include "services/engagement/store.h"
+#include "tests/engagement/pre_lane_store.h"
 #include "tests/runtime/storage/engines.h"
 
 namespace dorset::engagement {

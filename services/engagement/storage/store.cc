@@ -1,6 +1,7 @@
 #include "services/engagement/storage/store.h"
 
 #include "engagement_migrations.h"
+#include "runtime/sqlite/database.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/database_url.h"
 #include "runtime/storage/open.h"
@@ -34,7 +35,15 @@ absl::StatusOr<std::unique_ptr<EngagementStore>> EngagementStore::Open(
       storage::OpenDatabase(
           url, storage::OpenSettings{.password = password, .sqlite_secure_delete = true},
           migrations::EngagementMigrations));
-  return std::unique_ptr<EngagementStore>(new EngagementStore(std::move(db)));
+  return std::unique_ptr<EngagementStore>(new EngagementStore(
+      std::move(db), url.kind == storage::DatabaseUrl::Kind::kSqlite ? url.sqlite_path : ""));
+}
+
+absl::Status EngagementStore::CheckpointWal() {
+  if (sqlite_path_.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::unique_ptr<runtime::sqlite::Database> db,
+                   runtime::sqlite::Database::Open(sqlite_path_));
+  return db->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 }  // namespace dorset::engagement

@@ -3,9 +3,7 @@
 // PostgreSQL by the `database` setting, with engagement's migrations (storage/migrations/) and
 // SQLite's secure_delete on every connection (erased personal data is zeroed in the file).
 //
-// The first step of moving engagement onto the lane (issue 12 item 2): the schema, the engine
-// choice and the adoption of a pre-lane engagement.db are here and tested on both engines; the
-// service's SQL still runs through services/engagement/store.h until it moves into this folder.
+// The service's transactions run here (Write/Read with a function of the transaction).
 //
 //   ASSIGN_OR_RETURN(auto store, EngagementStore::Open(config));
 //   absl::StatusOr<int64_t> n = store->Read([&](Transaction& tx) -> absl::StatusOr<int64_t> {...});
@@ -51,9 +49,14 @@ class EngagementStore {
   absl::Status Check() { return db_->Health(); }
   runtime::storage::Engine engine() const { return db_->engine(); }
   runtime::storage::Database& database() { return *db_; }
+  // SQLite: moves the WAL's pages into the file and truncates it, so erased personal data does
+  // not linger in old page images (best effort: a reader may hold it). Runs outside any
+  // transaction, on a connection of its own. Nothing to do on PostgreSQL.
+  absl::Status CheckpointWal();
 
  private:
-  explicit EngagementStore(std::unique_ptr<runtime::storage::Database> db) : db_(std::move(db)) {}
+  EngagementStore(std::unique_ptr<runtime::storage::Database> db, std::string sqlite_path)
+      : db_(std::move(db)), sqlite_path_(std::move(sqlite_path)) {}
 
   static const absl::Status& StatusOf(const absl::Status& status) { return status; }
   template <typename T>
@@ -75,6 +78,7 @@ class EngagementStore {
   }
 
   std::unique_ptr<runtime::storage::Database> db_;
+  const std::string sqlite_path_;  // "" on PostgreSQL
 };
 
 }  // namespace dorset::engagement

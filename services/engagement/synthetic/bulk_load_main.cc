@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   }
   (void)runtime::log::Init("engagement-synth", "warn");
   std::filesystem::create_directories(data_dir);
-  auto store = Store::Open((std::filesystem::path(data_dir) / "engagement.db").string(), 1);
+  auto store = EngagementStore::Open(/*database=*/"", data_dir);
   if (!store.ok()) return Fail(store.status());
   auto tokens = runtime::PageTokenCodec::ForDataDir(data_dir);
   if (!tokens.ok()) return Fail(tokens.status());
@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
       theme.set_theme_id(absl::StrCat("synthetic-theme-", t));
       theme.mutable_theme()->set_display_name(absl::StrCat("[SYNTHETIC] theme ", t));
       v1::Theme out;
-      if (absl::Status s = engagement.CreateTheme(theme, &out); !s.ok()) return Fail(s);
+      if (absl::Status s = engagement.CreateTheme(tool, theme, &out); !s.ok()) return Fail(s);
     }
   } else if (!found.ok()) {
     return Fail(found);

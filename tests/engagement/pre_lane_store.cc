@@ -1,4 +1,4 @@
-#include "services/engagement/store.h"
+#include "tests/engagement/pre_lane_store.h"
 
 #include "runtime/status/status_macros.h"
 

@@ -1,7 +1,8 @@
-// The engagement service's SQLite store: the schema (migrations), one writer connection behind a
-// mutex and a small pool of reader connections (WAL lets readers run beside the writer).
-#ifndef DORSET_SERVICES_ENGAGEMENT_STORE_H_
-#define DORSET_SERVICES_ENGAGEMENT_STORE_H_
+// The engagement store as it was before the storage lane (runtime/sqlite, schema steps 1-3 in
+// PRAGMA user_version), kept for tests only: it writes the engagement.db a pre-lane release left
+// behind, which the lane store must adopt (tests/engagement/storage_test.cc).
+#ifndef DORSET_TESTS_ENGAGEMENT_PRE_LANE_STORE_H_
+#define DORSET_TESTS_ENGAGEMENT_PRE_LANE_STORE_H_
 
 #include <memory>
 #include <string>
@@ -52,4 +53,4 @@ class Store {
 
 }  // namespace dorset::engagement
 
-#endif  // DORSET_SERVICES_ENGAGEMENT_STORE_H_
+#endif  // DORSET_TESTS_ENGAGEMENT_PRE_LANE_STORE_H_
