@@ -401,17 +401,22 @@ absl::Status Engagement::DeleteTheme(const v1::DeleteThemeRequest& request,
             "the outcome is published; its themes are part of the public record");
       }
     }
-    // Lists are '\n'-joined ids, so a whole-id match is a match of "\n<id>\n" in "\n<list>\n".
+    // Lists are '\n'-joined ids, so a whole id is the list, its head, its tail or between two
+    // '\n's (ids have no LIKE wildcards: [a-z][a-z0-9-]*). The same SQL on both engines.
     constexpr char kTagged[] =
         "SELECT 1 FROM %s WHERE activity_id = ? AND "
-        "instr(char(10) || themes || char(10), char(10) || ? || char(10)) > 0 LIMIT 1";
+        "(themes = ? OR themes LIKE ? OR themes LIKE ? OR themes LIKE ?) LIMIT 1";
     for (const auto& [table, why] :
          {std::pair<const char*, const char*>{
               "response",
               "responses are tagged with the theme; re-tag them first (UpdateResponse)"},
           {"decision", "a decision answers the theme; update or delete the decision first"}}) {
       ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(absl::StrFormat(kTagged, table)));
-      stmt.Bind(1, name.activity).Bind(2, name.id);
+      stmt.Bind(1, name.activity)
+          .Bind(2, name.id)
+          .Bind(3, absl::StrCat(name.id, "\n%"))
+          .Bind(4, absl::StrCat("%\n", name.id))
+          .Bind(5, absl::StrCat("%\n", name.id, "\n%"));
       ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (row) return runtime::FailedPrecondition("IN_USE", t.name(), why);
     }
@@ -420,13 +425,12 @@ absl::Status Engagement::DeleteTheme(const v1::DeleteThemeRequest& request,
       ASSIGN_OR_RETURN(Statement stmt,
                        tx.Prepare("DELETE FROM response_count WHERE activity_id = ? AND n = 0 AND "
                                   "((dimension = ? AND key = ?) OR "
-                                  "(dimension = ? AND substr(key, 1, ?) = ?))"));
+                                  "(dimension = ? AND key LIKE ?))"));
       stmt.Bind(1, name.activity)
           .Bind(2, kDimTheme)
           .Bind(3, name.id)
           .Bind(4, kDimThemeSentiment)
-          .Bind(5, static_cast<int64_t>(name.id.size() + 1))
-          .Bind(6, absl::StrCat(name.id, "/"));
+          .Bind(5, absl::StrCat(name.id, "/%"));  // "<theme>/<sentiment>"
       RETURN_IF_ERROR(stmt.Run());
     }
     {
