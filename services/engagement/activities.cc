@@ -10,6 +10,7 @@
 #include "services/engagement/engagement.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
+#include "services/engagement/storage/requests.h"
 
 namespace dorset::engagement {
 namespace {

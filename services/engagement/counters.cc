@@ -1,7 +1,6 @@
 #include "services/engagement/counters.h"
 
 #include "absl/strings/str_cat.h"
-#include "runtime/status/status_macros.h"
 
 namespace dorset::engagement {
 
@@ -56,31 +55,9 @@ std::vector<CounterCell> CounterCells(v1::Channel channel, v1::Sentiment sentime
   return cells;
 }
 
-absl::Status BumpCounters(runtime::storage::Statement& bump, const std::string& activity,
-                          const std::vector<CounterCell>& cells, int64_t delta) {
-  for (const auto& [dimension, key] : cells) {
-    bump.Reset();
-    bump.Bind(1, activity).Bind(2, dimension).Bind(3, key).Bind(4, delta);
-    RETURN_IF_ERROR(bump.Run());
-  }
-  return absl::OkStatus();
-}
-
 void AddCells(CounterSums& sums, const std::string& activity, const std::vector<CounterCell>& cells,
               int64_t delta) {
   for (const auto& [dimension, key] : cells) sums[{activity, dimension, key}] += delta;
-}
-
-absl::Status ApplySums(runtime::storage::Statement& bump, const CounterSums& sums) {
-  for (const auto& [cell, delta] : sums) {
-    if (delta == 0) continue;
-    bump.Reset();
-    bump.Bind(1, std::get<0>(cell)).Bind(2, std::get<1>(cell)).Bind(3, std::get<2>(cell));
-    bump.Bind(4, delta);
-    RETURN_IF_ERROR(bump.Run());
-  }
-  bump.Reset();
-  return absl::OkStatus();
 }
 
 }  // namespace dorset::engagement

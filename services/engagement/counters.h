@@ -13,7 +13,6 @@
 
 #include "absl/status/status.h"
 #include "dorset/engagement/v1/engagement.pb.h"
-#include "runtime/storage/statement.h"
 
 namespace dorset::engagement {
 
@@ -38,23 +37,11 @@ std::vector<CounterCell> CounterCells(v1::Channel channel, v1::Sentiment sentime
                                       const std::string& locality,
                                       const std::vector<std::string>& theme_ids);
 
-// The upsert every cell goes through: bind (activity, dimension, key, delta). The old value is
-// named with its table: PostgreSQL refuses a bare `n` there as ambiguous (SQLite accepts both).
-inline constexpr char kBumpCounterSql[] =
-    "INSERT INTO response_count (activity_id, dimension, key, n) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (activity_id, dimension, key) DO UPDATE SET n = response_count.n + excluded.n";
-
 // Cell deltas summed over a batch of responses: (activity, dimension, key) -> delta. The group
 // commit writer applies them once per batch instead of once per response.
 using CounterSums = std::map<std::tuple<std::string, std::string, std::string>, int64_t>;
 void AddCells(CounterSums& sums, const std::string& activity, const std::vector<CounterCell>& cells,
               int64_t delta);
-absl::Status ApplySums(runtime::storage::Statement& bump, const CounterSums& sums);
-
-// Adds `delta` to each cell with the prepared kBumpCounterSql statement.
-absl::Status BumpCounters(runtime::storage::Statement& bump, const std::string& activity,
-                          const std::vector<CounterCell>& cells, int64_t delta);
-
 // Participation per 1,000 registered patients as an exact fixed-point figure: `*millis` is
 // floor(responses * 1,000,000 / patients) and the result that number with three decimals
 // ("2.417"); "" (and 0) when patients is not positive. Integers only, no rounding drift.

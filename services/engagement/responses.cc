@@ -15,8 +15,9 @@
 #include "services/engagement/counters.h"
 #include "services/engagement/engagement.h"
 #include "services/engagement/names.h"
-#include "services/engagement/response_statements.h"
 #include "services/engagement/rows.h"
+#include "services/engagement/storage/counter_writes.h"
+#include "services/engagement/storage/response_statements.h"
 
 namespace dorset::engagement {
 namespace {

@@ -14,7 +14,6 @@
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
-#include "runtime/storage/database.h"
 
 namespace dorset::engagement {
 
@@ -34,20 +33,6 @@ std::string Etag(int64_t version);
 // ABORTED when `given` is set and is not the current etag.
 absl::Status CheckEtag(std::string_view type, std::string_view name, std::string_view given,
                        int64_t version);
-
-// The name of the resource a previous call with `request_id` created, if any; ALREADY_EXISTS
-// (REQUEST_ID_REUSED) when that call was another method's, another principal's or another
-// request: the lane's one idempotency record (runtime/storage/idempotency.h), whose reply is the
-// created resource's name.
-absl::StatusOr<std::optional<std::string>> FindRequest(runtime::storage::Transaction& tx,
-                                                       std::string_view method,
-                                                       std::string_view principal,
-                                                       std::string_view request_id,
-                                                       const google::protobuf::Message& request);
-absl::Status RecordRequest(runtime::storage::Transaction& tx, std::string_view method,
-                           std::string_view principal, std::string_view request_id,
-                           const google::protobuf::Message& request, std::string_view resource,
-                           int64_t now);
 
 // INVALID_ARGUMENT unless the mask is non-empty and every path is in `allowed`.
 absl::Status CheckMask(const google::protobuf::FieldMask& mask,

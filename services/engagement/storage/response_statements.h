@@ -1,7 +1,7 @@
 // The prepared statements of the response hot path, prepared once per group-commit transaction so
 // each of the many responses a group writes does not re-parse its SQL.
-#ifndef DORSET_SERVICES_ENGAGEMENT_RESPONSE_STATEMENTS_H_
-#define DORSET_SERVICES_ENGAGEMENT_RESPONSE_STATEMENTS_H_
+#ifndef DORSET_SERVICES_ENGAGEMENT_STORAGE_RESPONSE_STATEMENTS_H_
+#define DORSET_SERVICES_ENGAGEMENT_STORAGE_RESPONSE_STATEMENTS_H_
 
 #include <memory>
 
@@ -34,4 +34,4 @@ struct ResponseStatements {
 
 }  // namespace dorset::engagement
 
-#endif  // DORSET_SERVICES_ENGAGEMENT_RESPONSE_STATEMENTS_H_
+#endif  // DORSET_SERVICES_ENGAGEMENT_STORAGE_RESPONSE_STATEMENTS_H_
