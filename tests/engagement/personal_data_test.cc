@@ -290,6 +290,39 @@ TEST_F(PersonalDataTest, ErasureWhileRedisIsHungIsNeverUndoneByACache) {
   EXPECT_EQ(redis_->Cli("KEYS dorset:v1:engagement:*"), "\n");
 }
 
+// A request_id is its caller's (runtime/storage/idempotency.h): another principal sending the
+// same id and request is refused with REQUEST_ID_REUSED, never answered with the first caller's
+// resource (before the lane the id was keyed by method alone and answered anyone).
+TEST_F(PersonalDataTest, AnotherCallersRequestIdIsRefusedNotAnswered) {
+  v1::CreateActivityRequest create;
+  create.mutable_activity()->set_kind(v1::ACTIVITY_KIND_SURVEY);
+  create.mutable_activity()->set_title("Shared id");
+  create.set_request_id("req-shared-1");
+  v1::Activity first, again;
+  ASSERT_TRUE(stub().CreateActivity(Ctx(kEditor).get(), create, &first).ok());
+  ASSERT_TRUE(stub().CreateActivity(Ctx(kEditor).get(), create, &again).ok());
+  EXPECT_EQ(again.name(), first.name());
+  v1::Activity other;
+  grpc::Status refused = stub().CreateActivity(Ctx(kAdmin).get(), create, &other);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::ALREADY_EXISTS) << refused.error_message();
+  EXPECT_TRUE(other.name().empty());
+
+  const std::string activity = first.name().substr(first.name().find('/') + 1);
+  ASSERT_TRUE(Open(stub(), activity, kEditor).ok());
+  const v1::Response view =
+      ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "", {}, "a shared view");
+  v1::Response mine, theirs;
+  ASSERT_TRUE(Respond(stub(), activity, view, &mine, kEditor, "req-shared-2").ok());
+  refused = Respond(stub(), activity, view, &theirs, kAdmin, "req-shared-2");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::ALREADY_EXISTS) << refused.error_message();
+  EXPECT_TRUE(theirs.name().empty());
+  v1::GetActivityAggregatesRequest request;
+  request.set_name(first.name() + "/aggregates");
+  v1::ActivityAggregates aggregates;
+  ASSERT_TRUE(stub().GetActivityAggregates(Ctx(kAdmin).get(), request, &aggregates).ok());
+  EXPECT_EQ(aggregates.total_responses(), 1);
+}
+
 TEST_F(PersonalDataTest, LogsAndErrorsNeverCarryPersonalData) {
   CreatePersonAndResponses();
   GetStakeholder(person_, kPersonal);
