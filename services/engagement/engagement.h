@@ -189,8 +189,6 @@ class Engagement {
   EngagementStore& store() { return store_; }
 
  private:
-  absl::StatusOr<v1::Stakeholder> LoadStakeholder(runtime::storage::Transaction& tx,
-                                                  const std::string& id);
   absl::StatusOr<v1::Activity> LoadActivity(runtime::storage::Transaction& tx,
                                             const std::string& id);
   absl::Status SaveActivity(runtime::storage::Transaction& tx, const std::string& id,

@@ -12,6 +12,7 @@
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
 #include "services/engagement/storage/requests.h"
+#include "services/engagement/storage/stakeholder_rows.h"
 
 namespace dorset::engagement {
 namespace {
@@ -20,36 +21,6 @@ using runtime::storage::KeysetPage;
 using runtime::storage::Statement;
 using runtime::storage::Transaction;
 
-constexpr char kColumns[] =
-    "id, kind, display_name, organisation, email, phone, postal_address, contact_consent, "
-    "contact_consent_time, publish_consent, publish_consent_time, locality, erased, erase_time, "
-    "create_time, update_time, version";
-
-v1::Stakeholder FromRow(const Statement& s) {
-  v1::Stakeholder out;
-  out.set_name(StakeholderName(s.Text(0)));
-  out.set_kind(static_cast<v1::StakeholderKind>(s.Int(1)));
-  out.set_display_name(s.Text(2));
-  out.set_organisation(s.Text(3));
-  out.mutable_contact()->set_email(s.Text(4));
-  out.mutable_contact()->set_phone(s.Text(5));
-  out.mutable_contact()->set_postal_address(s.Text(6));
-  out.mutable_contact_consent()->set_granted(s.Int(7) != 0);
-  SetTimestamp(out.mutable_contact_consent()->mutable_record_time(), s.OptionalInt(8));
-  out.mutable_publish_consent()->set_granted(s.Int(9) != 0);
-  SetTimestamp(out.mutable_publish_consent()->mutable_record_time(), s.OptionalInt(10));
-  out.set_locality(s.Text(11));
-  out.set_erased(s.Int(12) != 0);
-  SetTimestamp(out.mutable_erase_time(), s.OptionalInt(13));
-  SetTimestamp(out.mutable_create_time(), s.Int(14));
-  SetTimestamp(out.mutable_update_time(), s.Int(15));
-  out.set_etag(Etag(s.Int(16)));
-  if (s.IsNull(8)) out.mutable_contact_consent()->clear_record_time();
-  if (s.IsNull(10)) out.mutable_publish_consent()->clear_record_time();
-  if (s.IsNull(13)) out.clear_erase_time();
-  return out;
-}
-
 int64_t VersionOf(const v1::Stakeholder& s) {
   // Etag is W/"<version>".
   int64_t version = 0;
@@ -57,11 +28,6 @@ int64_t VersionOf(const v1::Stakeholder& s) {
     if (c >= '0' && c <= '9') version = version * 10 + (c - '0');
   }
   return version;
-}
-
-std::optional<int64_t> OptionalMicros(const google::protobuf::Timestamp& ts, bool has) {
-  if (!has) return std::nullopt;
-  return ts.seconds() * 1000000 + ts.nanos() / 1000;
 }
 
 absl::Status ValidateContact(const v1::ContactDetails& contact) {
@@ -108,40 +74,6 @@ absl::Status ValidateStakeholder(const v1::Stakeholder& s) {
   return ValidateContact(s.contact());
 }
 
-absl::Status Save(Transaction& tx, const std::string& id, const v1::Stakeholder& s, int64_t version,
-                  bool insert) {
-  const char* sql =
-      insert ? "INSERT INTO stakeholder (kind, display_name, organisation, email, phone, "
-               "postal_address, contact_consent, contact_consent_time, publish_consent, "
-               "publish_consent_time, locality, erased, erase_time, create_time, update_time, "
-               "version, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-             : "UPDATE stakeholder SET kind=?, display_name=?, organisation=?, email=?, phone=?, "
-               "postal_address=?, contact_consent=?, contact_consent_time=?, publish_consent=?, "
-               "publish_consent_time=?, locality=?, erased=?, erase_time=?, create_time=?, "
-               "update_time=?, version=? WHERE id=?";
-  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(sql));
-  stmt.Bind(1, static_cast<int64_t>(s.kind()))
-      .Bind(2, s.display_name())
-      .Bind(3, s.organisation())
-      .Bind(4, s.contact().email())
-      .Bind(5, s.contact().phone())
-      .Bind(6, s.contact().postal_address())
-      .Bind(7, static_cast<int64_t>(s.contact_consent().granted()))
-      .Bind(8, OptionalMicros(s.contact_consent().record_time(),
-                              s.contact_consent().has_record_time()))
-      .Bind(9, static_cast<int64_t>(s.publish_consent().granted()))
-      .Bind(10, OptionalMicros(s.publish_consent().record_time(),
-                               s.publish_consent().has_record_time()))
-      .Bind(11, s.locality())
-      .Bind(12, static_cast<int64_t>(s.erased()))
-      .Bind(13, OptionalMicros(s.erase_time(), s.has_erase_time()))
-      .Bind(14, *OptionalMicros(s.create_time(), true))
-      .Bind(15, *OptionalMicros(s.update_time(), true))
-      .Bind(16, version)
-      .Bind(17, id);
-  return stmt.Run();
-}
-
 }  // namespace
 
 void Engagement::RedactStakeholder(const runtime::Caller& caller, v1::Stakeholder& s) {
@@ -156,16 +88,6 @@ void Engagement::RedactStakeholder(const runtime::Caller& caller, v1::Stakeholde
   s.clear_display_name();
   s.clear_contact();
   s.set_personal_data_redacted(true);
-}
-
-absl::StatusOr<v1::Stakeholder> Engagement::LoadStakeholder(Transaction& tx,
-                                                            const std::string& id) {
-  ASSIGN_OR_RETURN(Statement stmt,
-                   tx.Prepare(absl::StrCat("SELECT ", kColumns, " FROM stakeholder WHERE id = ?")));
-  stmt.Bind(1, id);
-  ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return runtime::NotFound("Stakeholder", StakeholderName(id));
-  return FromRow(stmt);
 }
 
 absl::Status Engagement::CheckLocalityField(const std::string& locality, const std::string& field) {
@@ -212,13 +134,13 @@ absl::Status Engagement::CreateStakeholder(const runtime::Caller& caller,
       if (previous.has_value()) {
         ASSIGN_OR_RETURN(result_id, ParseStakeholderName(*previous, "request_id"));
       } else {
-        absl::Status saved = Save(tx, id, s, 1, /*insert=*/true);
+        absl::Status saved = SaveStakeholderRow(tx, id, s, 1, /*insert=*/true);
         if (absl::IsAlreadyExists(saved)) return runtime::AlreadyExists("Stakeholder", s.name());
         RETURN_IF_ERROR(saved);
         RETURN_IF_ERROR(RecordRequest(tx, "CreateStakeholder", caller.principal,
                                       request.request_id(), request, s.name(), now));
       }
-      ASSIGN_OR_RETURN(*out, LoadStakeholder(tx, result_id));
+      ASSIGN_OR_RETURN(*out, LoadStakeholderRow(tx, result_id));
       return absl::OkStatus();
     }));
   }
@@ -237,7 +159,7 @@ absl::Status Engagement::GetStakeholder(const runtime::Caller& caller,
   // microseconds.
   {
     RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> absl::Status {
-      ASSIGN_OR_RETURN(*out, LoadStakeholder(tx, id));
+      ASSIGN_OR_RETURN(*out, LoadStakeholderRow(tx, id));
       return absl::OkStatus();
     }));
   }
@@ -257,18 +179,8 @@ absl::Status Engagement::ListStakeholders(const runtime::Caller& caller,
                         request.page_size(), request.page_token(),
                         {.default_size = 50, .max_size = 500, .max_bytes = options_.reply_bytes}));
   return store_.Read([&](Transaction& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(
-        Statement stmt,
-        tx.Prepare(absl::StrCat(
-            "SELECT ", kColumns,
-            " FROM stakeholder WHERE id > ? AND (? = 0 OR kind = ?) ORDER BY id LIMIT ?")));
-    stmt.Bind(1, page.after())
-        .Bind(2, static_cast<int64_t>(request.kind()))
-        .Bind(3, static_cast<int64_t>(request.kind()))
-        .Bind(4, page.fetch_limit());
-    RETURN_IF_ERROR(page.Collect(
-        stmt, FromRow, [](const Statement& row) { return row.Text(0); },
-        *out->mutable_stakeholders(), out->mutable_next_page_token()));
+    RETURN_IF_ERROR(ListStakeholderRows(tx, page, request.kind(), *out->mutable_stakeholders(),
+                                        out->mutable_next_page_token()));
     for (auto& s : *out->mutable_stakeholders()) RedactStakeholder(caller, s);
     return absl::OkStatus();
   });
@@ -291,7 +203,7 @@ absl::Status Engagement::UpdateStakeholder(const runtime::Caller& caller,
   const int64_t now = ToMicros(Now());
   {
     RETURN_IF_ERROR(store_.Write([&](Transaction& tx) -> absl::Status {
-      ASSIGN_OR_RETURN(v1::Stakeholder s, LoadStakeholder(tx, id));
+      ASSIGN_OR_RETURN(v1::Stakeholder s, LoadStakeholderRow(tx, id));
       const int64_t version = VersionOf(s);
       RETURN_IF_ERROR(CheckEtag("Stakeholder", s.name(), in.etag(), version));
       if (s.erased()) {
@@ -317,8 +229,8 @@ absl::Status Engagement::UpdateStakeholder(const runtime::Caller& caller,
       if (MaskHas(mask, "locality")) s.set_locality(in.locality());
       RETURN_IF_ERROR(ValidateStakeholder(s));
       SetTimestamp(s.mutable_update_time(), now);
-      RETURN_IF_ERROR(Save(tx, id, s, version + 1, /*insert=*/false));
-      ASSIGN_OR_RETURN(*out, LoadStakeholder(tx, id));
+      RETURN_IF_ERROR(SaveStakeholderRow(tx, id, s, version + 1, /*insert=*/false));
+      ASSIGN_OR_RETURN(*out, LoadStakeholderRow(tx, id));
       return absl::OkStatus();
     }));
   }
@@ -333,34 +245,16 @@ absl::Status Engagement::EraseStakeholder(const runtime::Caller& caller,
   ASSIGN_OR_RETURN(std::string id, ParseStakeholderName(request.name(), "name"));
   RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
   const int64_t now = ToMicros(Now());
-  int anonymised = 0;
+  int64_t anonymised = 0;
   {
     RETURN_IF_ERROR(store_.Write([&](Transaction& tx) -> absl::Status {
-      ASSIGN_OR_RETURN(v1::Stakeholder s, LoadStakeholder(tx, id));
+      ASSIGN_OR_RETURN(v1::Stakeholder s, LoadStakeholderRow(tx, id));
       const int64_t version = VersionOf(s);
       if (!s.erased()) {
         RETURN_IF_ERROR(CheckEtag("Stakeholder", s.name(), request.etag(), version));
-        // Overwrite, not flag: the values are gone from the row (and secure_delete zeroes the
-        // freed space). Organisation and kind are not personal data and stay for the record.
-        ASSIGN_OR_RETURN(Statement erase,
-                         tx.Prepare("UPDATE stakeholder SET display_name = '', email = '', "
-                                    "phone = '', postal_address = '', locality = '', "
-                                    "contact_consent = 0, publish_consent = 0, erased = 1, "
-                                    "erase_time = ?, update_time = ?, version = version + 1 "
-                                    "WHERE id = ?"));
-        erase.Bind(1, now).Bind(2, now).Bind(3, id);
-        RETURN_IF_ERROR(erase.Run());
-        // Their responses stay, unlinked and without free text (which may identify them); themes,
-        // sentiment, channel and locality stay, so the counters need no change.
-        ASSIGN_OR_RETURN(Statement anon,
-                         tx.Prepare("UPDATE response SET stakeholder_id = NULL, text = '', "
-                                    "anonymised = 1, update_time = ?, version = version + 1 "
-                                    "WHERE stakeholder_id = ?"));
-        anon.Bind(1, now).Bind(2, id);
-        RETURN_IF_ERROR(anon.Run());
-        anonymised = anon.Changes();
+        ASSIGN_OR_RETURN(anonymised, EraseStakeholderRows(tx, id, now));
       }
-      ASSIGN_OR_RETURN(*out, LoadStakeholder(tx, id));
+      ASSIGN_OR_RETURN(*out, LoadStakeholderRow(tx, id));
       return absl::OkStatus();
     }));
   }
