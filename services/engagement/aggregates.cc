@@ -12,38 +12,14 @@
 #include "services/engagement/engagement.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
+#include "services/engagement/storage/activity_rows.h"
+#include "services/engagement/storage/counter_rows.h"
+#include "services/engagement/storage/decision_rows.h"
 
 namespace dorset::engagement {
 namespace {
 
-using runtime::storage::Statement;
 using runtime::storage::Transaction;
-
-struct Cells {
-  int64_t total = 0;
-  // dimension -> key -> count (ordered, so output order is stable).
-  std::map<std::string, std::map<std::string, int64_t>> by;
-};
-
-absl::StatusOr<Cells> ReadCells(Transaction& tx, const std::string& activity) {
-  ASSIGN_OR_RETURN(
-      Statement stmt,
-      tx.Prepare("SELECT dimension, key, n FROM response_count WHERE activity_id = ?"));
-  stmt.Bind(1, activity);
-  Cells cells;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    const std::string dimension = stmt.Text(0);
-    const int64_t n = stmt.Int(2);
-    if (dimension == kDimTotal) {
-      cells.total = n;
-    } else if (n != 0) {
-      cells.by[dimension][stmt.Text(1)] = n;
-    }
-  }
-  return cells;
-}
 
 void AddCounts(const std::map<std::string, int64_t>& counts,
                google::protobuf::RepeatedPtrField<v1::Count>* out,
@@ -74,12 +50,12 @@ absl::Status Engagement::GetActivityAggregates(const v1::GetActivityAggregatesRe
                                                v1::ActivityAggregates* out) {
   ASSIGN_OR_RETURN(std::string activity_id,
                    ParseActivitySingleton(request.name(), "aggregates", "name"));
-  Cells cells;
+  CounterTable cells;
   v1::Activity activity;
   {
     RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> absl::Status {
       ASSIGN_OR_RETURN(activity, LoadActivity(tx, activity_id));
-      ASSIGN_OR_RETURN(cells, ReadCells(tx, activity_id));
+      ASSIGN_OR_RETURN(cells, ReadCounterCells(tx, activity_id));
       return absl::OkStatus();
     }));
   }
@@ -127,7 +103,7 @@ absl::Status Engagement::GetYouSaidWeDid(const v1::GetYouSaidWeDidRequest& reque
   ASSIGN_OR_RETURN(std::string activity_id,
                    ParseActivitySingleton(request.name(), "youSaidWeDid", "name"));
   v1::Activity activity;
-  Cells cells;
+  CounterTable cells;
   std::vector<std::string> decision_ids;
   {
     // One lease for the reads below; released before GetDecision/ListThemes take their own.
@@ -139,15 +115,8 @@ absl::Status Engagement::GetYouSaidWeDid(const v1::GetYouSaidWeDidRequest& reque
             absl::StrCat("the outcome is not published (the activity is ",
                          runtime::EnumShortName(activity.state()), ")"));
       }
-      ASSIGN_OR_RETURN(cells, ReadCells(tx, activity_id));
-      ASSIGN_OR_RETURN(Statement stmt, tx.Prepare("SELECT id FROM decision WHERE activity_id = ? "
-                                                  "AND published = 1 ORDER BY id LIMIT 1000"));
-      stmt.Bind(1, activity_id);
-      while (true) {
-        ASSIGN_OR_RETURN(bool row, stmt.Step());
-        if (!row) break;
-        decision_ids.push_back(stmt.Text(0));
-      }
+      ASSIGN_OR_RETURN(cells, ReadCounterCells(tx, activity_id));
+      ASSIGN_OR_RETURN(decision_ids, PublishedDecisionIds(tx, activity_id, /*limit=*/1000));
       return absl::OkStatus();
     }));
   }

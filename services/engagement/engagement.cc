@@ -10,7 +10,7 @@
 #include "services/engagement/counters.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
-#include "services/engagement/storage/counter_writes.h"
+#include "services/engagement/storage/counter_rows.h"
 #include "services/engagement/storage/response_statements.h"
 
 namespace dorset::engagement {

@@ -189,10 +189,6 @@ class Engagement {
   EngagementStore& store() { return store_; }
 
  private:
-  absl::StatusOr<v1::Activity> LoadActivity(runtime::storage::Transaction& tx,
-                                            const std::string& id);
-  absl::Status SaveActivity(runtime::storage::Transaction& tx, const std::string& id,
-                            const v1::Activity& activity, int64_t version, bool insert);
   absl::StatusOr<v1::Response> LoadResponse(runtime::storage::Transaction& tx,
                                             const std::string& activity, int64_t id);
   // Applies a lifecycle step under the write lock.

@@ -16,7 +16,8 @@
 #include "services/engagement/engagement.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
-#include "services/engagement/storage/counter_writes.h"
+#include "services/engagement/storage/activity_rows.h"
+#include "services/engagement/storage/counter_rows.h"
 #include "services/engagement/storage/response_statements.h"
 
 namespace dorset::engagement {

@@ -13,6 +13,7 @@
 #include "services/engagement/engagement.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
+#include "services/engagement/storage/activity_rows.h"
 
 namespace dorset::engagement {
 namespace {

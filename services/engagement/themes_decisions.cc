@@ -11,7 +11,7 @@
 #include "services/engagement/engagement.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
-#include "services/engagement/storage/counter_writes.h"
+#include "services/engagement/storage/counter_rows.h"
 #include "services/engagement/storage/requests.h"
 
 namespace dorset::engagement {

@@ -11,7 +11,7 @@
 #include "runtime/storage/idempotency.h"
 #include "runtime/testing/temp_dir.h"
 #include "services/engagement/counters.h"
-#include "services/engagement/storage/counter_writes.h"
+#include "services/engagement/storage/counter_rows.h"
 #include "services/engagement/storage/store.h"
 #include "tests/engagement/pre_lane_store.h"
 #include "tests/runtime/storage/engines.h"

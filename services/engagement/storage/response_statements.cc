@@ -1,7 +1,7 @@
 #include "services/engagement/storage/response_statements.h"
 
 #include "runtime/status/status_macros.h"
-#include "services/engagement/storage/counter_writes.h"
+#include "services/engagement/storage/counter_rows.h"
 
 namespace dorset::engagement {
 

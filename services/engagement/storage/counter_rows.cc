@@ -1,4 +1,4 @@
-#include "services/engagement/storage/counter_writes.h"
+#include "services/engagement/storage/counter_rows.h"
 
 #include "runtime/status/status_macros.h"
 
@@ -24,6 +24,27 @@ absl::Status ApplySums(runtime::storage::Statement& bump, const CounterSums& sum
   }
   bump.Reset();
   return absl::OkStatus();
+}
+
+absl::StatusOr<CounterTable> ReadCounterCells(runtime::storage::Transaction& tx,
+                                              const std::string& activity) {
+  ASSIGN_OR_RETURN(
+      runtime::storage::Statement stmt,
+      tx.Prepare("SELECT dimension, key, n FROM response_count WHERE activity_id = ?"));
+  stmt.Bind(1, activity);
+  CounterTable cells;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    const std::string dimension = stmt.Text(0);
+    const int64_t n = stmt.Int(2);
+    if (dimension == kDimTotal) {
+      cells.total = n;
+    } else if (n != 0) {
+      cells.by[dimension][stmt.Text(1)] = n;
+    }
+  }
+  return cells;
 }
 
 }  // namespace dorset::engagement

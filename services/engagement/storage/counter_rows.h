@@ -1,12 +1,17 @@
 // The SQL of the per-activity counters (services/engagement/counters.h says which cells a response
-// touches): the upsert every cell goes through, the same on both engines.
+// touches): the upsert every cell goes through, the same on both engines, and the read of an
+// activity's cells behind the aggregates.
 #ifndef DORSET_SERVICES_ENGAGEMENT_STORAGE_COUNTER_WRITES_H_
 #define DORSET_SERVICES_ENGAGEMENT_STORAGE_COUNTER_WRITES_H_
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "runtime/storage/database.h"
 #include "runtime/storage/statement.h"
 #include "services/engagement/counters.h"
 
@@ -24,6 +29,15 @@ absl::Status ApplySums(runtime::storage::Statement& bump, const CounterSums& sum
 // Adds `delta` to each cell with the prepared kBumpCounterSql statement.
 absl::Status BumpCounters(runtime::storage::Statement& bump, const std::string& activity,
                           const std::vector<CounterCell>& cells, int64_t delta);
+
+// An activity's counter cells: the total, and dimension -> key -> count for the non-zero cells
+// (ordered, so output order is stable).
+struct CounterTable {
+  int64_t total = 0;
+  std::map<std::string, std::map<std::string, int64_t>> by;
+};
+absl::StatusOr<CounterTable> ReadCounterCells(runtime::storage::Transaction& tx,
+                                              const std::string& activity);
 
 }  // namespace dorset::engagement
 
