@@ -189,8 +189,6 @@ class Engagement {
   EngagementStore& store() { return store_; }
 
  private:
-  absl::StatusOr<v1::Response> LoadResponse(runtime::storage::Transaction& tx,
-                                            const std::string& activity, int64_t id);
   // Applies a lifecycle step under the write lock.
   absl::Status Transition(const std::string& name, const std::string& etag, v1::ActivityState from,
                           v1::ActivityState to,

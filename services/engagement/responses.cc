@@ -18,6 +18,7 @@
 #include "services/engagement/rows.h"
 #include "services/engagement/storage/activity_rows.h"
 #include "services/engagement/storage/counter_rows.h"
+#include "services/engagement/storage/response_rows.h"
 #include "services/engagement/storage/response_statements.h"
 
 namespace dorset::engagement {
@@ -74,25 +75,6 @@ absl::Status Engagement::CheckPracticeCovered(const PracticeFacts& practice, abs
             kAllowHint));
   }
   return absl::OkStatus();
-}
-
-v1::Response ResponseFromRow(const Statement& s) {
-  v1::Response r;
-  const std::string activity = s.Text(1);
-  r.set_name(ResponseName(activity, s.Int(0)));
-  if (!s.IsNull(2)) r.set_stakeholder(StakeholderName(s.Text(2)));
-  r.set_text(s.Text(3));
-  r.set_channel(static_cast<v1::Channel>(s.Int(4)));
-  r.set_locality(s.Text(5));
-  r.set_practice(s.Text(6));
-  for (const std::string& t : SplitList(s.Text(7))) r.add_themes(ThemeName(activity, t));
-  r.set_sentiment(static_cast<v1::Sentiment>(s.Int(8)));
-  r.set_publish_consent(s.Int(9) != 0);
-  r.set_anonymised(s.Int(10) != 0);
-  SetTimestamp(r.mutable_create_time(), s.Int(11));
-  SetTimestamp(r.mutable_update_time(), s.Int(12));
-  r.set_etag(Etag(s.Int(13)));
-  return r;
 }
 
 void Engagement::RedactResponse(const runtime::Caller& caller, v1::Response& r) {
@@ -316,17 +298,6 @@ absl::Status Engagement::WriteResponse(Transaction& tx, const PendingResponse& p
   SetTimestamp(out->mutable_update_time(), now_us);
   out->set_etag(Etag(1));
   return absl::OkStatus();
-}
-
-absl::StatusOr<v1::Response> Engagement::LoadResponse(Transaction& tx, const std::string& activity,
-                                                      int64_t id) {
-  ASSIGN_OR_RETURN(Statement stmt,
-                   tx.Prepare(absl::StrCat("SELECT ", kResponseColumns,
-                                           " FROM response WHERE id = ? AND activity_id = ?")));
-  stmt.Bind(1, id).Bind(2, activity);
-  ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return runtime::NotFound("Response", ResponseName(activity, id));
-  return ResponseFromRow(stmt);
 }
 
 absl::Status Engagement::GetResponse(const runtime::Caller& caller,
