@@ -17,6 +17,7 @@ packages=(
   libhiredis-dev libsqlite3-dev sqlite3 libssl-dev openssl
   libgtest-dev libgmock-dev prometheus-cpp-dev libcpp-httplib-dev libspdlog-dev
   redis-server redis-tools curl python3 python3-yaml clang-format
+  python3-grpcio python3-protobuf
   libpq-dev postgresql-15
 )
 # Optional extras: the fuzz smoke run needs clang's libFuzzer runtime.
