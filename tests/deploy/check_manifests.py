@@ -569,6 +569,15 @@ def check_network_policies(c: Checker, target: str, docs: list[dict]) -> None:
     for svc in ("finance", "engagement"):
         c.expect(not pod_allowed(ingress_from(f"dorset-{svc}", SERVICES[svc]["grpc"]), "dorset-registry"),
                  f"{target}: the registry may not call {svc}")
+    # PostgreSQL (components/postgres): the three services only, each egress and the server's ingress.
+    pg = ingress_from("dorset-postgres", 5432)
+    for svc in SERVICES:
+        c.expect(pod_allowed(pg, f"dorset-{svc}"), f"{target}: postgres accepts {svc}")
+        c.expect(egress_to(f"dorset-{svc}", "dorset-postgres", 5432), f"{target}: {svc} egress to postgres")
+    for other in ("dorset-gateway", "dorset-redis"):
+        c.expect(not pod_allowed(pg, other) and not egress_to(other, "dorset-postgres", 5432),
+                 f"{target}: {other} may not reach postgres")
+    c.expect(not ns_allowed(pg, "dorset.digital/ingress"), f"{target}: the ingress namespace may not reach postgres")
     dns = any(not n["spec"]["podSelector"] and any(
         any(p.get("port") == 53 and p.get("protocol") == "UDP" for p in r.get("ports", []))
         for r in n["spec"].get("egress", [])) for n in nps)
