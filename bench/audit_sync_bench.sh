@@ -56,7 +56,7 @@ done
 
 loadgen() { "$build/bench/dorset-loadgen" --duration_s="$seconds" --json --concurrency=32 --channels=4 "$@"; }
 scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
-posting="{\"requestId\":\"bench-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":\"ACTUAL\",\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}"
+posting="{\"requestId\":\"bench-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}"
 response='{"parent":"activities/bench","requestId":"bench-{{seq}}","response":{"channel":"ONLINE","sentiment":"OPPOSED","text":"[SYNTHETIC] bench response {{seq}}","themes":["activities/bench/themes/access"],"locality":"localities/bench-{{slot}}"}}'
 runs=()
 for round in $(seq 1 "$rounds"); do

@@ -23,12 +23,13 @@ wait_ready 8189
   --request_json='{"message":"ping"}' --concurrency=64 --channels=4 --duration_s="$seconds" --json
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
 
-echo "== start-up and idle memory"
+echo "== start-up and idle memory (storage engine: $database)"
 port=50160
 for svc in registry finance engagement; do
+  database_flags "$svc"
   start=$(date +%s%N)
   "$build/services/$svc/dorset-$svc" "${common[@]}" --grpc_listen=127.0.0.1:$port \
-    --ops_listen=127.0.0.1:$((port + 100)) --data_dir="$tmp/$svc" &
+    --ops_listen=127.0.0.1:$((port + 100)) --data_dir="$tmp/$svc" "${db[@]}" &
   pid=$!
   pids+=($pid)
   wait_ready $((port + 100))

@@ -29,9 +29,10 @@ source bench/lib/common.sh
 echo_port=50359
 eng_port=50360
 big_port=50361
-start_engagement() {  # start_engagement <grpc port> <data dir>
+start_engagement() {  # start_engagement <grpc port> <data dir> <store>
+  database_flags "$3"
   "$build/services/engagement/dorset-engagement" "${common[@]}" --grpc_listen=127.0.0.1:$1 \
-    --ops_listen=127.0.0.1:$(($1 + 100)) --data_dir="$2" &
+    --ops_listen=127.0.0.1:$(($1 + 100)) --data_dir="$2" "${db[@]}" &
   pids+=($!)
   wait_ready $(($1 + 100))
 }
@@ -42,7 +43,8 @@ ctl() { "$build/cli/dorsetctl" engagement "$@" --target=127.0.0.1:$eng_port >/de
   --ops_listen=127.0.0.1:$((echo_port + 100)) --data_dir="$tmp/echo" &
 pids+=($!)
 wait_ready $((echo_port + 100))
-start_engagement $eng_port "$tmp/engagement"
+echo "== storage engine: $database"
+start_engagement $eng_port "$tmp/engagement" engagement
 
 ctl create-activity --id=bench --kind=SURVEY --title="[SYNTHETIC] bench survey"
 for theme in access cost staffing; do ctl create-theme bench --id=$theme --display_name="$theme"; done
@@ -63,10 +65,11 @@ total=$("$build/cli/dorsetctl" engagement aggregates bench --target=127.0.0.1:$e
   python3 -c 'import json,sys; print(json.load(sys.stdin).get("totalResponses", 0))')
 
 echo "== bulk-loading $synthetic SYNTHETIC responses"
-"$build/services/engagement/dorset-engagement-synth" --data_dir="$tmp/big" --activity=synthetic-big \
+database_flags engagement_big
+"$build/services/engagement/dorset-engagement-synth" --data_dir="$tmp/big" "${db[@]}" --activity=synthetic-big \
   --count="$synthetic" --themes=8 --seed=7 \
   --localities=localities/bournemouth,localities/poole,localities/christchurch,localities/weymouth,localities/dorchester,localities/bridport,localities/sherborne,localities/blandford
-start_engagement $big_port "$tmp/big"
+start_engagement $big_port "$tmp/big" engagement_big
 agg_request='{"name":"activities/synthetic-big/aggregates"}'
 echo "== GetActivityAggregates over $synthetic responses, 1 in flight"
 agg1_json=$(loadgen --target=127.0.0.1:$big_port \

@@ -27,8 +27,10 @@ finance_port=50260
   --ops_listen=127.0.0.1:$((echo_port + 100)) --data_dir="$tmp/echo" &
 pids+=($!)
 mkdir -p "$tmp/finance"
+database_flags finance
+echo "== storage engine: $database"
 "$build/services/finance/dorset-finance" "${common[@]}" --grpc_listen=127.0.0.1:$finance_port \
-  --ops_listen=127.0.0.1:$((finance_port + 100)) --data_dir="$tmp/finance" &
+  --ops_listen=127.0.0.1:$((finance_port + 100)) --data_dir="$tmp/finance" "${db[@]}" &
 pids+=($!)
 wait_ready $((echo_port + 100))
 wait_ready $((finance_port + 100))
@@ -48,7 +50,7 @@ for round in $(seq 1 "$rounds"); do
   echo "== round $round: CreatePosting, 32 in flight (each acknowledged posting committed with synchronous=FULL)"
   post_runs+=("$(loadgen --target=127.0.0.1:$finance_port \
     --method=/dorset.finance.v1.FinanceService/CreatePosting \
-    --request_json="{\"requestId\":\"bench-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":\"ACTUAL\",\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}" \
+    --request_json="{\"requestId\":\"bench-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}" \
     --concurrency=32 --channels=4)")
   echo "${post_runs[-1]}"
 done

@@ -28,8 +28,10 @@ registry_port=50360
 "$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:$echo_port \
   --ops_listen=127.0.0.1:$((echo_port + 100)) --data_dir="$tmp/echo" &
 pids+=($!)
+database_flags registry
+echo "== storage engine: $database"
 "$build/services/registry/dorset-registry" "${common[@]}" --grpc_listen=127.0.0.1:$registry_port \
-  --ops_listen=127.0.0.1:$((registry_port + 100)) --data_dir="$tmp/registry" &
+  --ops_listen=127.0.0.1:$((registry_port + 100)) --data_dir="$tmp/registry" "${db[@]}" &
 pids+=($!)
 wait_ready $((echo_port + 100))
 wait_ready $((registry_port + 100))
