@@ -4,24 +4,37 @@
 //       --request_json='{"message":"hi"}' --concurrency=64 --channels=4 --duration_s=10 --json
 //
 // `concurrency` calls are kept in flight on the callback API, spread over `channels`
-// separate connections. In the request JSON, {{seq}} becomes a number unique to each call
-// (for request_id idempotency keys; --seq_start sets the first) and {{slot}} the in-flight slot.
-// Reports QPS, latency percentiles and errors by code, as text or one JSON object.
+// separate connections (per target). In the request JSON, {{seq}} becomes a number unique to
+// each call (for request_id idempotency keys; --seq_start sets the first) and {{slot}} the
+// in-flight slot. Reports QPS, latency percentiles and errors by code, as text or one JSON object.
+//
+// --calls=N stops after N measured calls instead of at the end of --duration_s (bench/costs.sh
+// counts instructions per call over exactly N calls).
+//
+// --mix=FILE runs a weighted mix of methods, on one or several targets, in the same closed loop:
+// each line of FILE is `name<TAB>weight<TAB>target<TAB>method<TAB>request_json` ('#' starts a
+// comment line). Each call picks its line at random by weight (a fixed seed per slot, so runs
+// repeat), and the report gives every line's calls, QPS and percentiles next to the whole run's.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
@@ -36,11 +49,13 @@ struct Options {
   std::string target = "127.0.0.1:50059";
   std::string method = "/dorset.bench.v1.EchoService/Echo";
   std::string request_json = "{}";
+  std::string mix_file;
   std::string token;
   int concurrency = 64;
   int channels = 4;
   double duration_s = 10;
   double warmup_s = 1;
+  uint64_t calls = 0;  // 0: run for duration_s
   bool json = false;
   // First {{seq}} value; by default the current time in microseconds, so repeated runs
   // against the same store never reuse an idempotency key.
@@ -60,6 +75,8 @@ bool ParseFlags(int argc, char** argv, Options& o) {
       o.method = value;
     else if (name == "--request_json")
       o.request_json = value;
+    else if (name == "--mix")
+      o.mix_file = value;
     else if (name == "--token")
       o.token = value;
     else if (name == "--concurrency")
@@ -70,6 +87,8 @@ bool ParseFlags(int argc, char** argv, Options& o) {
       ok = absl::SimpleAtod(value, &o.duration_s) && o.duration_s > 0;
     else if (name == "--warmup_s")
       ok = absl::SimpleAtod(value, &o.warmup_s) && o.warmup_s >= 0;
+    else if (name == "--calls")
+      ok = absl::SimpleAtoi(value, &o.calls) && o.calls > 0;
     else if (name == "--json")
       o.json = value == "true";
     else if (name == "--seq_start")
@@ -87,17 +106,18 @@ bool ParseFlags(int argc, char** argv, Options& o) {
 // Builds serialized requests from the JSON template.
 class RequestMaker {
  public:
-  static absl::StatusOr<RequestMaker> Create(const Options& o) {
-    std::string full = o.method.substr(1);
+  static absl::StatusOr<RequestMaker> Create(const std::string& method_path,
+                                             const std::string& request_json) {
+    std::string full = method_path.substr(1);
     std::replace(full.begin(), full.end(), '/', '.');
     const auto* method = google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(full);
-    if (method == nullptr) return absl::NotFoundError(absl::StrCat("unknown method ", o.method));
+    if (method == nullptr) return absl::NotFoundError(absl::StrCat("unknown method ", method_path));
     RequestMaker maker;
     maker.prototype_ = maker.factory_->GetPrototype(method->input_type());
-    maker.template_ = o.request_json;
-    maker.templated_ = o.request_json.find("{{") != std::string::npos;
+    maker.template_ = request_json;
+    maker.templated_ = request_json.find("{{") != std::string::npos;
     if (!maker.templated_) {
-      auto fixed = maker.Serialize(o.request_json);
+      auto fixed = maker.Serialize(request_json);
       if (!fixed.ok()) return fixed.status();
       maker.fixed_ = *fixed;
     } else if (auto probe = maker.Make(0, 0); !probe.ok()) {
@@ -128,65 +148,199 @@ class RequestMaker {
   bool templated_ = false;
 };
 
+// One method of the run: the whole run without --mix, one line of the mix file with it.
+struct Entry {
+  std::string name;
+  double weight = 1;
+  std::string target;
+  std::string method;
+  RequestMaker maker;
+};
+
+absl::StatusOr<Entry> MakeEntry(std::string name, double weight, std::string target,
+                                std::string method, const std::string& request_json) {
+  absl::StatusOr<RequestMaker> maker = RequestMaker::Create(method, request_json);
+  if (!maker.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": ", maker.status().message()));
+  }
+  return Entry{std::move(name), weight, std::move(target), std::move(method), *std::move(maker)};
+}
+
+absl::StatusOr<std::vector<Entry>> ReadMix(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read --mix file ", path));
+  std::vector<Entry> entries;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (absl::StripAsciiWhitespace(line).empty() || absl::StartsWith(line, "#")) continue;
+    std::vector<std::string> cells = absl::StrSplit(line, '\t');
+    double weight = 0;
+    if (cells.size() != 5 || !absl::SimpleAtod(cells[1], &weight) || weight <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ":", number, ": expected name<TAB>weight (> 0)<TAB>target<TAB>method<TAB>json"));
+    }
+    absl::StatusOr<Entry> entry = MakeEntry(cells[0], weight, cells[2], cells[3], cells[4]);
+    if (!entry.ok()) return entry.status();
+    entries.push_back(*std::move(entry));
+  }
+  if (entries.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no methods"));
+  return entries;
+}
+
+// What one entry saw: latencies per slot (each slot is sequential, so no lock), the rest shared.
+struct Tally {
+  explicit Tally(int slots) : latencies(slots) {}
+  std::vector<std::vector<int64_t>> latencies;
+  std::atomic<uint64_t> ok_calls{0};
+  std::atomic<uint64_t> error_calls{0};
+  std::mutex mu;
+  std::map<std::string, uint64_t> errors;  // guarded by mu
+  std::string first_error;                 // guarded by mu
+};
+
+struct Summary {
+  uint64_t calls = 0;
+  uint64_t errors = 0;
+  double p50 = 0, p90 = 0, p99 = 0, p999 = 0;
+};
+
+Summary Summarise(const std::vector<const Tally*>& tallies) {
+  std::vector<int64_t> all;
+  Summary s;
+  for (const Tally* t : tallies) {
+    for (const auto& v : t->latencies) all.insert(all.end(), v.begin(), v.end());
+    s.calls += t->ok_calls.load();
+    s.errors += t->error_calls.load();
+  }
+  std::sort(all.begin(), all.end());
+  auto pct = [&](double p) -> double {
+    if (all.empty()) return 0;
+    size_t idx = static_cast<size_t>(p * static_cast<double>(all.size() - 1) + 0.5);
+    return static_cast<double>(all[idx]) / 1e6;
+  };
+  s.p50 = pct(0.5);
+  s.p90 = pct(0.9);
+  s.p99 = pct(0.99);
+  s.p999 = pct(0.999);
+  return s;
+}
+
+std::string ErrorCodes(Tally& t) {
+  std::lock_guard<std::mutex> lock(t.mu);
+  std::string codes;
+  for (const auto& [code, n] : t.errors) {
+    absl::StrAppend(&codes, codes.empty() ? "" : ",", "\"", code, "\":", n);
+  }
+  return codes;
+}
+
 class Run {
  public:
-  Run(const Options& o, RequestMaker maker) : o_(o), maker_(std::move(maker)) {
-    for (int i = 0; i < o.channels; ++i) {
-      grpc::ChannelArguments args;
-      args.SetInt("dorset.loadgen.channel", i);  // distinct args: a connection per channel
-      args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
-      stubs_.push_back(std::make_unique<grpc::GenericStub>(
-          grpc::CreateCustomChannel(o.target, grpc::InsecureChannelCredentials(), args)));
+  Run(const Options& o, std::vector<Entry> entries) : o_(o), entries_(std::move(entries)) {
+    double total = 0;
+    for (const Entry& e : entries_) {
+      total += e.weight;
+      cumulative_.push_back(total);
+      if (!stubs_.contains(e.target)) {
+        auto& stubs = stubs_[e.target];
+        for (int i = 0; i < o.channels; ++i) {
+          grpc::ChannelArguments args;
+          args.SetInt("dorset.loadgen.channel", i);  // distinct args: a connection per channel
+          args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
+          stubs.push_back(std::make_unique<grpc::GenericStub>(
+              grpc::CreateCustomChannel(e.target, grpc::InsecureChannelCredentials(), args)));
+        }
+      }
+      tallies_.push_back(std::make_unique<Tally>(o.concurrency));
     }
-    latencies_.resize(o.concurrency);
+    for (int slot = 0; slot < o.concurrency; ++slot) {
+      rngs_.emplace_back(static_cast<std::mt19937_64::result_type>(slot + 1));
+    }
     seq_ = o.seq_start;
   }
 
   void Go() {
-    measure_from_ = absl::Now() + absl::Seconds(o_.warmup_s);
-    stop_at_ = measure_from_ + absl::Seconds(o_.duration_s);
+    started_ = absl::Now();
+    measure_from_ = started_ + absl::Seconds(o_.warmup_s);
+    stop_at_ = o_.calls > 0 ? absl::InfiniteFuture() : measure_from_ + absl::Seconds(o_.duration_s);
     active_ = o_.concurrency;
     for (int slot = 0; slot < o_.concurrency; ++slot) Issue(slot);
     std::unique_lock<std::mutex> lock(mu_);
     done_cv_.wait(lock, [this] { return active_ == 0; });
+    // With --calls the measured window ends with the last call; otherwise at duration_s.
+    window_s_ = o_.calls > 0 ? absl::ToDoubleSeconds(last_end_ - measure_from_) : o_.duration_s;
   }
 
   void Report() {
-    std::vector<int64_t> all;
-    for (auto& v : latencies_) all.insert(all.end(), v.begin(), v.end());
-    std::sort(all.begin(), all.end());
-    auto pct = [&](double p) -> double {
-      if (all.empty()) return 0;
-      size_t idx = static_cast<size_t>(p * static_cast<double>(all.size() - 1) + 0.5);
-      return static_cast<double>(all[idx]) / 1e6;
-    };
-    const double qps = static_cast<double>(ok_calls_) / o_.duration_s;
-    std::string codes;
-    for (const auto& [code, n] : errors_) {
-      absl::StrAppend(&codes, codes.empty() ? "" : ",", "\"", code, "\":", n);
-    }
+    std::vector<const Tally*> all;
+    for (const auto& t : tallies_) all.push_back(t.get());
+    const Summary whole = Summarise(all);
+    const double qps = window_s_ > 0 ? static_cast<double>(whole.calls) / window_s_ : 0;
+    const bool mix = !o_.mix_file.empty();
     if (o_.json) {
+      std::string codes;
+      for (const auto& t : tallies_) {
+        std::string c = ErrorCodes(*t);
+        if (!c.empty()) absl::StrAppend(&codes, codes.empty() ? "" : ",", c);
+      }
+      const std::string method = mix ? "mix:" + o_.mix_file : entries_[0].method;
+      const std::string target = mix ? "mix" : entries_[0].target;
       std::printf(
           "{\"method\":\"%s\",\"target\":\"%s\",\"concurrency\":%d,\"channels\":%d,"
-          "\"duration_s\":%.1f,\"calls\":%llu,\"errors\":%llu,\"qps\":%.1f,\"p50_ms\":%.3f,"
-          "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"error_codes\":{%s}}\n",
-          o_.method.c_str(), o_.target.c_str(), o_.concurrency, o_.channels, o_.duration_s,
-          static_cast<unsigned long long>(ok_calls_), static_cast<unsigned long long>(error_calls_),
-          qps, pct(0.5), pct(0.9), pct(0.99), pct(0.999), codes.c_str());
-    } else {
-      std::printf("%s  concurrency=%d channels=%d duration=%.1fs\n", o_.method.c_str(),
-                  o_.concurrency, o_.channels, o_.duration_s);
-      std::printf("  calls ok=%llu errors=%llu  qps=%.1f\n",
-                  static_cast<unsigned long long>(ok_calls_),
-                  static_cast<unsigned long long>(error_calls_), qps);
-      std::printf("  latency ms p50=%.3f p90=%.3f p99=%.3f p99.9=%.3f\n", pct(0.5), pct(0.9),
-                  pct(0.99), pct(0.999));
+          "\"duration_s\":%.3f,\"calls\":%llu,\"errors\":%llu,\"qps\":%.1f,\"p50_ms\":%.3f,"
+          "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"error_codes\":{%s}",
+          method.c_str(), target.c_str(), o_.concurrency, o_.channels, window_s_,
+          static_cast<unsigned long long>(whole.calls),
+          static_cast<unsigned long long>(whole.errors), qps, whole.p50, whole.p90, whole.p99,
+          whole.p999, codes.c_str());
+      if (mix) {
+        std::printf(",\"methods\":[");
+        for (size_t i = 0; i < entries_.size(); ++i) {
+          const Summary s = Summarise({tallies_[i].get()});
+          std::printf(
+              "%s{\"name\":\"%s\",\"method\":\"%s\",\"target\":\"%s\",\"weight\":%g,"
+              "\"calls\":%llu,\"errors\":%llu,\"qps\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
+              "\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"error_codes\":{%s}}",
+              i == 0 ? "" : ",", entries_[i].name.c_str(), entries_[i].method.c_str(),
+              entries_[i].target.c_str(), entries_[i].weight,
+              static_cast<unsigned long long>(s.calls), static_cast<unsigned long long>(s.errors),
+              window_s_ > 0 ? static_cast<double>(s.calls) / window_s_ : 0, s.p50, s.p90, s.p99,
+              s.p999, ErrorCodes(*tallies_[i]).c_str());
+        }
+        std::printf("]");
+      }
+      std::printf("}\n");
+      return;
+    }
+    std::printf("%s  concurrency=%d channels=%d duration=%.1fs\n",
+                mix ? ("mix " + o_.mix_file).c_str() : entries_[0].method.c_str(), o_.concurrency,
+                o_.channels, window_s_);
+    std::printf("  calls ok=%llu errors=%llu  qps=%.1f\n",
+                static_cast<unsigned long long>(whole.calls),
+                static_cast<unsigned long long>(whole.errors), qps);
+    std::printf("  latency ms p50=%.3f p90=%.3f p99=%.3f p99.9=%.3f\n", whole.p50, whole.p90,
+                whole.p99, whole.p999);
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      Tally& t = *tallies_[i];
+      if (mix) {
+        const Summary s = Summarise({&t});
+        std::printf("  %-24s ok=%llu errors=%llu p50=%.3f p99=%.3f\n", entries_[i].name.c_str(),
+                    static_cast<unsigned long long>(s.calls),
+                    static_cast<unsigned long long>(s.errors), s.p50, s.p99);
+      }
+      const std::string codes = ErrorCodes(t);
       if (!codes.empty()) std::printf("  errors by code: {%s}\n", codes.c_str());
-      if (!first_error_.empty()) std::printf("  first error: %s\n", first_error_.c_str());
+      std::lock_guard<std::mutex> lock(t.mu);
+      if (!t.first_error.empty()) std::printf("  first error: %s\n", t.first_error.c_str());
     }
   }
 
-  bool any_ok() const { return ok_calls_ > 0; }
+  bool any_ok() const {
+    for (const auto& t : tallies_) {
+      if (t->ok_calls.load() > 0) return true;
+    }
+    return false;
+  }
 
  private:
   struct Call {
@@ -194,34 +348,62 @@ class Run {
     grpc::ByteBuffer request;
     grpc::ByteBuffer response;
     absl::Time start;
+    bool counted = false;  // one of the --calls
   };
 
+  size_t Pick(int slot) {
+    if (entries_.size() == 1) return 0;
+    std::uniform_real_distribution<double> draw(0, cumulative_.back());
+    const double x = draw(rngs_[slot]);
+    return std::min<size_t>(
+        std::upper_bound(cumulative_.begin(), cumulative_.end(), x) - cumulative_.begin(),
+        entries_.size() - 1);
+  }
+
+  void Finish() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--active_ == 0) done_cv_.notify_all();
+  }
+
   void Issue(int slot) {
-    if (absl::Now() >= stop_at_) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--active_ == 0) done_cv_.notify_all();
-      return;
+    const absl::Time now = absl::Now();
+    bool counted = false;
+    if (now >= stop_at_) return Finish();
+    if (o_.calls > 0 && now >= measure_from_) {
+      if (issued_.fetch_add(1) >= o_.calls) return Finish();
+      counted = true;
     }
+    const size_t which = Pick(slot);
+    const Entry& entry = entries_[which];
     auto call = std::make_shared<Call>();
+    call->counted = counted;
     if (!o_.token.empty()) call->context.AddMetadata("authorization", "Bearer " + o_.token);
-    auto payload = maker_.Make(seq_.fetch_add(1), slot);
+    auto payload = entry.maker.Make(seq_.fetch_add(1), slot);
     grpc::Slice slice(*payload);
     call->request = grpc::ByteBuffer(&slice, 1);
     call->start = absl::Now();
-    stubs_[slot % stubs_.size()]->UnaryCall(
-        &call->context, o_.method, grpc::StubOptions(), &call->request, &call->response,
-        [this, slot, call](grpc::Status status) {
+    const auto& stubs = stubs_.at(entry.target);
+    stubs[slot % stubs.size()]->UnaryCall(
+        &call->context, entry.method, grpc::StubOptions(), &call->request, &call->response,
+        [this, slot, which, call](grpc::Status status) {
           const absl::Time end = absl::Now();
-          if (call->start >= measure_from_ && end <= stop_at_) {
+          const bool measured =
+              o_.calls > 0 ? call->counted : call->start >= measure_from_ && end <= stop_at_;
+          if (measured) {
+            Tally& t = *tallies_[which];
             if (status.ok()) {
-              latencies_[slot].push_back(absl::ToInt64Nanoseconds(end - call->start));
-              ok_calls_.fetch_add(1);
+              t.latencies[slot].push_back(absl::ToInt64Nanoseconds(end - call->start));
+              t.ok_calls.fetch_add(1);
             } else {
-              error_calls_.fetch_add(1);
-              std::lock_guard<std::mutex> lock(mu_);
-              errors_[absl::StatusCodeToString(
+              t.error_calls.fetch_add(1);
+              std::lock_guard<std::mutex> lock(t.mu);
+              t.errors[absl::StatusCodeToString(
                   static_cast<absl::StatusCode>(status.error_code()))]++;
-              if (first_error_.empty()) first_error_ = status.error_message();
+              if (t.first_error.empty()) t.first_error = status.error_message();
+            }
+            if (o_.calls > 0) {
+              std::lock_guard<std::mutex> lock(mu_);
+              last_end_ = std::max(last_end_, end);
             }
           }
           Issue(slot);
@@ -229,19 +411,21 @@ class Run {
   }
 
   const Options o_;
-  RequestMaker maker_;
-  std::vector<std::unique_ptr<grpc::GenericStub>> stubs_;
-  std::vector<std::vector<int64_t>> latencies_;  // one per slot: each slot is sequential
+  const std::vector<Entry> entries_;
+  std::vector<double> cumulative_;  // running sum of the weights, for Pick
+  std::map<std::string, std::vector<std::unique_ptr<grpc::GenericStub>>> stubs_;  // by target
+  std::vector<std::unique_ptr<Tally>> tallies_;                                   // one per entry
+  std::vector<std::mt19937_64> rngs_;  // one per slot: each slot is sequential
   std::atomic<uint64_t> seq_{1};
-  std::atomic<uint64_t> ok_calls_{0};
-  std::atomic<uint64_t> error_calls_{0};
+  std::atomic<uint64_t> issued_{0};
+  absl::Time started_;
   absl::Time measure_from_;
   absl::Time stop_at_;
+  double window_s_ = 0;
   std::mutex mu_;
   std::condition_variable done_cv_;
   int active_ = 0;
-  std::map<std::string, uint64_t> errors_;
-  std::string first_error_;
+  absl::Time last_end_ = absl::InfinitePast();  // guarded by mu_
 };
 
 }  // namespace
@@ -249,12 +433,23 @@ class Run {
 int main(int argc, char** argv) {
   Options o;
   if (!ParseFlags(argc, argv, o)) return 2;
-  auto maker = RequestMaker::Create(o);
-  if (!maker.ok()) {
-    std::cerr << maker.status().message() << "\n";
+  absl::StatusOr<std::vector<Entry>> entries;
+  if (o.mix_file.empty()) {
+    absl::StatusOr<Entry> single = MakeEntry(o.method, 1, o.target, o.method, o.request_json);
+    if (single.ok()) {
+      entries = std::vector<Entry>();
+      entries->push_back(*std::move(single));
+    } else {
+      entries = single.status();
+    }
+  } else {
+    entries = ReadMix(o.mix_file);
+  }
+  if (!entries.ok()) {
+    std::cerr << entries.status().message() << "\n";
     return 2;
   }
-  Run run(o, *std::move(maker));
+  Run run(o, *std::move(entries));
   run.Go();
   run.Report();
   return run.any_ok() ? 0 : 1;
