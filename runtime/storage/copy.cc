@@ -85,6 +85,16 @@ absl::StatusOr<std::vector<std::string>> RunCheck(Transaction& tx, const CopyChe
   return rows;
 }
 
+// True when every row of a seeded table is one a just-migrated database holds.
+absl::StatusOr<bool> OnlySeededRows(Transaction& tx, const CopyTable& table) {
+  ASSIGN_OR_RETURN(Statement count,
+                   tx.Prepare(absl::StrCat("SELECT COUNT(*) FROM ", table.name, " WHERE NOT (",
+                                           table.seeded_when, ")")));
+  ASSIGN_OR_RETURN(bool row, count.Step());
+  if (!row) return absl::InternalError("COUNT(*) gave no row");
+  return count.Int(0) == 0;
+}
+
 absl::Status InsertTable(Transaction& tx, const CopyTable& table, const Rows& rows) {
   std::vector<std::string> marks(table.columns.size(), "?");
   ASSIGN_OR_RETURN(Statement insert,
@@ -149,7 +159,14 @@ absl::StatusOr<CopyReport> CopyService(Database& from, Database& to, const CopyP
     already_copied = false;  // this function may run again after a serialization failure
     ASSIGN_OR_RETURN(std::vector<Rows> target, ReadTables(tx, plan));
     bool empty = true;
-    for (const Rows& rows : target) empty = empty && rows.empty();
+    for (size_t t = 0; t < plan.tables.size(); ++t) {
+      if (plan.tables[t].seeded_when.empty()) {
+        empty = empty && target[t].empty();
+      } else {
+        ASSIGN_OR_RETURN(bool fresh, OnlySeededRows(tx, plan.tables[t]));
+        empty = empty && fresh;
+      }
+    }
     if (!empty) {
       for (size_t t = 0; t < plan.tables.size(); ++t) {
         if (target[t] != source[t]) {
@@ -164,6 +181,10 @@ absl::StatusOr<CopyReport> CopyService(Database& from, Database& to, const CopyP
       return absl::OkStatus();
     }
     for (size_t t = 0; t < plan.tables.size(); ++t) {
+      if (!plan.tables[t].seeded_when.empty()) {
+        // The migrations' own rows make way for the source's.
+        RETURN_IF_ERROR(tx.Exec(absl::StrCat("DELETE FROM ", plan.tables[t].name)));
+      }
       RETURN_IF_ERROR(InsertTable(tx, plan.tables[t], source[t]));
     }
     return absl::OkStatus();

@@ -33,6 +33,10 @@ struct CopyTable {
   std::string order_by;  // a total order (the key), parents before children
   // A PostgreSQL identity column whose sequence must move past the copied ids ("" for none).
   std::string identity_column;
+  // For a table the migrations fill (e.g. a counter's one row): a condition every row of a
+  // just-migrated database meets (e.g. "last_seq = 0"). Such rows do not make the target
+  // non-empty, and the copy replaces them with the source's. "" for an ordinary table.
+  std::string seeded_when;
 };
 
 // A query run on both databases after the copy; its rows (read as text) must be equal.
@@ -45,6 +49,10 @@ struct CopyCheck {
 struct CopyPlan {
   std::string service;
   MigrationsFor migrations;
+  // Run on an SQLite file before it is opened, as the service's own open does (a pre-lane
+  // store's PRAGMA user_version carried over; the registry's text repair first).
+  absl::Status (*prepare_sqlite)(const std::string& path) = nullptr;
+  OpenSettings open_settings;     // as the service opens its database (password set per side)
   std::vector<CopyTable> tables;  // in insert order
   std::vector<CopyCheck> checks;
 };

@@ -1,7 +1,7 @@
 // dorset-store: the storage lane's admin program (docs/storage.md, the copy tool). Built from
 // the services' storage code, not from their APIs (dorsetctl speaks only to the APIs).
 //
-//   dorset-store copy --service finance --from sqlite:///var/finance.db
+//   dorset-store copy --service finance --from sqlite:///var/finance.db   (or registry, engagement)
 //       --to postgres://dorset@db:5432/finance --to_password_file /run/secrets/pg
 //
 // Opens both databases through runtime/storage (the target is migrated to the current schema),
@@ -20,8 +20,9 @@
 #include "runtime/storage/copy.h"
 #include "runtime/storage/database_url.h"
 #include "runtime/storage/open.h"
-#include "runtime/storage/sqlite/user_version.h"
+#include "services/engagement/storage/copy_plan.h"
 #include "services/finance/storage/copy_plan.h"
+#include "services/registry/storage/copy_plan.h"
 
 namespace dorset {
 namespace {
@@ -29,19 +30,17 @@ namespace {
 namespace storage = runtime::storage;
 
 constexpr char kUsage[] =
-    "usage: dorset-store copy --service finance --from URL --to URL\n"
+    "usage: dorset-store copy --service registry|finance|engagement --from URL --to URL\n"
     "                         [--from_password_file FILE] [--to_password_file FILE]\n"
     "  URL: sqlite:///absolute/path.db or postgres://user@host:port/db (no password in it)\n";
 
-// The services whose storage is on the lane. Registry and engagement join when ported.
+// Each service's copy plan lives beside its schema (services/<svc>/storage/copy_plan.cc).
 absl::StatusOr<const storage::CopyPlan*> PlanFor(const std::string& service) {
   if (service == "finance") return &finance::FinanceCopyPlan();
-  if (service == "registry" || service == "engagement") {
-    return absl::UnimplementedError(
-        absl::StrCat("--service ", service, ": its storage is not on the storage lane yet"));
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("--service: unknown service \"", service, "\" (known: finance)"));
+  if (service == "registry") return &registry::RegistryCopyPlan();
+  if (service == "engagement") return &engagement::EngagementCopyPlan();
+  return absl::InvalidArgumentError(absl::StrCat("--service: unknown service \"", service,
+                                                 "\" (known: registry, finance, engagement)"));
 }
 
 struct Side {
@@ -60,13 +59,13 @@ absl::StatusOr<Side> OpenSide(const std::string& flag, const std::string& value,
   if (!password_file.empty()) {
     ASSIGN_OR_RETURN(password, storage::ReadPasswordFile(password_file));
   }
-  if (url->kind == storage::DatabaseUrl::Kind::kSqlite) {
-    // A store from before the lane kept its version in PRAGMA user_version (as the service
-    // itself adopts it at open).
-    RETURN_IF_ERROR(
-        storage::AdoptUserVersion(url->sqlite_path, plan.migrations(storage::Engine::kSqlite)));
+  if (url->kind == storage::DatabaseUrl::Kind::kSqlite && plan.prepare_sqlite != nullptr) {
+    // A store from before the lane, brought to the lane as the service itself does at open.
+    RETURN_IF_ERROR(plan.prepare_sqlite(url->sqlite_path));
   }
-  ASSIGN_OR_RETURN(auto db, storage::OpenDatabase(*url, {.password = password}, plan.migrations));
+  storage::OpenSettings settings = plan.open_settings;
+  settings.password = password;
+  ASSIGN_OR_RETURN(auto db, storage::OpenDatabase(*url, settings, plan.migrations));
   // Open succeeds while PostgreSQL is away; the copy tool wants an answer now.
   absl::Status health = db->Health();
   if (!health.ok()) {

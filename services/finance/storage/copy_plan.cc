@@ -1,6 +1,7 @@
 #include "services/finance/storage/copy_plan.h"
 
 #include "finance_migrations.h"
+#include "runtime/storage/sqlite/user_version.h"
 
 namespace dorset::finance {
 
@@ -8,11 +9,23 @@ using runtime::storage::CopyColumn;
 using runtime::storage::CopyPlan;
 using Type = CopyColumn::Type;
 
+namespace {
+
+// As FinanceStore::Open: a finance.db from before the lane kept its version in user_version.
+absl::Status PrepareSqlite(const std::string& path) {
+  return runtime::storage::AdoptUserVersion(
+      path, migrations::FinanceMigrations(runtime::storage::Engine::kSqlite));
+}
+
+}  // namespace
+
 const CopyPlan& FinanceCopyPlan() {
   static const CopyPlan* const plan =
       new CopyPlan{
           .service = "finance",
           .migrations = migrations::FinanceMigrations,
+          .prepare_sqlite = PrepareSqlite,
+          .open_settings = {},
           .tables =
               {
                   // Nodes are never re-parented, so a parent's id is below its children's.
@@ -29,13 +42,15 @@ const CopyPlan& FinanceCopyPlan() {
                                {"create_micros", Type::kInt},
                                {"update_micros", Type::kInt}},
                    .order_by = "id",
-                   .identity_column = "id"},
+                   .identity_column = "id",
+                   .seeded_when = ""},
                   {.name = "target",
                    .columns = {{"scheme_id", Type::kInt},
                                {"year", Type::kInt},
                                {"amount_pence", Type::kInt}},
                    .order_by = "scheme_id, year",
-                   .identity_column = ""},
+                   .identity_column = "",
+                   .seeded_when = ""},
                   {.name = "budget_line",
                    .columns = {{"id", Type::kInt},
                                {"name", Type::kText},
@@ -48,7 +63,8 @@ const CopyPlan& FinanceCopyPlan() {
                                {"create_micros", Type::kInt},
                                {"update_micros", Type::kInt}},
                    .order_by = "id",
-                   .identity_column = "id"},
+                   .identity_column = "id",
+                   .seeded_when = ""},
                   // A reversal names an earlier posting, so id order inserts it after.
                   {.name = "posting",
                    .columns = {{"id", Type::kInt},
@@ -63,7 +79,8 @@ const CopyPlan& FinanceCopyPlan() {
                                {"request_id", Type::kText},
                                {"reverses", Type::kInt}},
                    .order_by = "id",
-                   .identity_column = ""},
+                   .identity_column = "",
+                   .seeded_when = ""},
                   {.name = "idempotency_record",
                    .columns = {{"request_id", Type::kText},
                                {"method", Type::kText},
@@ -72,7 +89,8 @@ const CopyPlan& FinanceCopyPlan() {
                                {"reply", Type::kBlob},
                                {"create_micros", Type::kInt}},
                    .order_by = "request_id",
-                   .identity_column = ""},
+                   .identity_column = "",
+                   .seeded_when = ""},
                   {.name = "total",
                    .columns = {{"scheme_id", Type::kInt},
                                {"year", Type::kInt},
@@ -80,11 +98,13 @@ const CopyPlan& FinanceCopyPlan() {
                                {"kind", Type::kInt},
                                {"amount_pence", Type::kInt}},
                    .order_by = "scheme_id, year, month, kind",
-                   .identity_column = ""},
+                   .identity_column = "",
+                   .seeded_when = ""},
                   {.name = "meta",
                    .columns = {{"key", Type::kText}, {"value", Type::kText}},
                    .order_by = "key",
-                   .identity_column = ""},
+                   .identity_column = "",
+                   .seeded_when = ""},
               },
           .checks =
               {
