@@ -6,10 +6,12 @@
 #include <cctype>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "gateway/fhir/operation_outcome.h"
 #include "gateway/grpc_caller.h"
 #include "gateway/http_status.h"
 #include "gateway/transcoder.h"
@@ -83,6 +85,36 @@ std::string NewRequestId() {
 std::string RawPath(const httplib::Request& req) {
   const std::string& target = req.target.empty() ? req.path : req.target;
   return target.substr(0, target.find('?'));
+}
+
+// /fhir/...: the registry's FHIR face with the same pass-through as the REST side.
+void ServeFhir(fhir::FhirService& service, const httplib::Request& req, httplib::Response& res,
+               bool tls, const GatewayOptions& opts) {
+  fhir::FhirRequest request;
+  request.method = req.method;
+  request.path = RawPath(req);
+  request.query.assign(req.params.begin(), req.params.end());
+  request.authorization = req.get_header_value("Authorization");
+  request.request_id = req.get_header_value("X-Request-Id");
+  if (!IsPrintableId(request.request_id)) request.request_id = NewRequestId();
+  request.prefer = req.get_header_value("Prefer");
+  request.base_url = fhir::BaseUrl(tls, req.get_header_value("Host"));
+  fhir::FhirResponse response;
+  request.timeout = opts.default_timeout;
+  if (req.has_header("grpc-timeout")) {
+    request.timeout = ParseGrpcTimeout(req.get_header_value("grpc-timeout"));
+  }
+  if (!request.timeout) {
+    response =
+        fhir::Outcome(400, "invalid", "grpc-timeout: expected digits and a unit (H M S m u n)");
+  } else {
+    request.timeout = std::min(*request.timeout, opts.max_timeout);
+    response = service.Handle(request);
+  }
+  res.status = response.status;
+  res.set_header("X-Request-Id", request.request_id);
+  for (const auto& [name, value] : response.headers) res.set_header(name, value);
+  res.set_content(response.body, fhir::kFhirJson);
 }
 
 }  // namespace
@@ -166,6 +198,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayOptio
     if (req.method == "GET" && path == "/docs" && !opts.openapi_json.empty()) {
       res.set_content(kDocsPage, "text/html; charset=utf-8");
       return;
+    }
+    if (opts.fhir && (path == "/fhir" || absl::StartsWith(path, "/fhir/"))) {
+      return ServeFhir(*opts.fhir, req, res, gw->tls(), opts);
     }
     absl::StatusOr<RouteMatch> match = gw->routes_.Find(req.method, path);
     if (!match.ok()) return WriteError(res, match.status());

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gateway/fhir/fhir_service.h"
 #include "gateway/routes.h"
 #include "grpcpp/channel.h"
 
@@ -38,6 +39,8 @@ struct GatewayOptions {
   absl::Duration max_timeout = absl::Minutes(10);
   int threads = 16;
   std::string openapi_json;  // served at /openapi.json when not empty
+  // The registry's FHIR R4 face, served under /fhir/R4 when set (docs/fhir.md).
+  std::shared_ptr<fhir::FhirService> fhir;
 };
 
 class GatewayServer {

@@ -68,6 +68,12 @@ int main(int argc, char** argv) {
   for (const auto& [target, service] : services) {
     if (!target->empty()) options.backends[service] = grpc::CreateChannel(*target, credentials);
   }
+  // The registry's FHIR R4 face (docs/fhir.md) rides on the registry's channel.
+  if (const auto registry =
+          options.backends.find(dorset::registry::v1::RegistryService::service_full_name());
+      registry != options.backends.end()) {
+    options.fhir = std::make_shared<fhir::FhirService>(registry->second);
+  }
   options.listen = config->http_listen;
   options.tls_cert = config->tls_cert;
   options.tls_key = config->tls_key;

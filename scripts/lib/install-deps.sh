@@ -50,16 +50,34 @@ if [ -n "$list_only" ]; then
   exit 0
 fi
 
+# The build set's npm packages (package.json / package-lock.json: the FHIR R4 schema and its
+# validator for the gateway's tests), with npm ci when node_modules is not from this lock file.
+npm_tools() {
+  [ "$set_name" = build ] || return 0
+  local root
+  root="$(cd "$(dirname "$0")/../.." && pwd)"
+  if ! command -v npm >/dev/null 2>&1; then
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  if ! cmp -s "$root/package-lock.json" "$root/node_modules/.dorset-lock"; then
+    echo "Installing npm packages (npm ci)"
+    (cd "$root" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error &&
+      cp package-lock.json node_modules/.dorset-lock)
+  fi
+}
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+
 missing=()
 for p in "${packages[@]}" "${optional[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+if [ ${#missing[@]} -eq 0 ]; then
+  npm_tools
+  exit 0
+fi
 echo "Installing missing packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
@@ -76,3 +94,4 @@ for p in "${optional[@]}"; do
     *" $p "*) "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$p" || echo "optional package $p not installed";;
   esac
 done
+npm_tools
