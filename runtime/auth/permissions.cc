@@ -32,6 +32,8 @@ std::string_view PermissionName(Permission permission) {
       return "finance.read";
     case Permission::kFinanceWrite:
       return "finance.write";
+    case Permission::kFinanceAdmin:
+      return "finance.admin";
     case Permission::kEngagementRead:
       return "engagement.read";
     case Permission::kEngagementWrite:
@@ -47,14 +49,23 @@ std::string_view PermissionName(Permission permission) {
 }
 
 std::vector<std::string> KnownRoles() {
-  return {"registry-reader", "finance-reader", "engagement-reader", "reader",
-          "registry-editor", "finance-editor", "engagement-editor", "personal-data-reader",
-          "auditor",         "admin"};
+  return {"registry-reader",
+          "finance-reader",
+          "engagement-reader",
+          "reader",
+          "registry-editor",
+          "finance-editor",
+          "finance-admin",
+          "engagement-editor",
+          "personal-data-reader",
+          "auditor",
+          "admin"};
 }
 
 bool IsWritePermission(Permission p) {
   return p == Permission::kRegistryWrite || p == Permission::kFinanceWrite ||
-         p == Permission::kEngagementWrite || p == Permission::kPersonalDataErase;
+         p == Permission::kFinanceAdmin || p == Permission::kEngagementWrite ||
+         p == Permission::kPersonalDataErase;
 }
 
 bool IsKnownRole(std::string_view role) {
@@ -73,6 +84,9 @@ bool RoleGrants(std::string_view role, Permission p) {
   if (role == "auditor") return IsRead(p) || p == Permission::kAuditRead;
   if (role == "registry-editor") return IsRead(p) || p == Permission::kRegistryWrite;
   if (role == "finance-editor") return IsRead(p) || p == Permission::kFinanceWrite;
+  if (role == "finance-admin") {
+    return IsRead(p) || p == Permission::kFinanceWrite || p == Permission::kFinanceAdmin;
+  }
   if (role == "engagement-editor") return IsRead(p) || p == Permission::kEngagementWrite;
   return false;
 }

@@ -19,7 +19,8 @@ enum class Permission {
   kRegistryRead,
   kRegistryWrite,  // create/update/close practices, imports
   kFinanceRead,
-  kFinanceWrite,  // postings, plans, budget lines
+  kFinanceWrite,  // postings, plans, budget lines, closing a month
+  kFinanceAdmin,  // reopening a closed month
   kEngagementRead,
   kEngagementWrite,
   kPersonalDataRead,   // see stakeholders' contact details unredacted
@@ -35,6 +36,7 @@ std::string_view PermissionName(Permission permission);
 //   auditor                reader + the audit trail
 //   registry-editor        reader + registry writes
 //   finance-editor         reader + finance writes
+//   finance-admin          finance-editor + reopening a closed month
 //   engagement-editor      reader + engagement writes
 //   personal-data-reader   see contact details
 //   admin                  everything, including audit and erasure

@@ -113,6 +113,9 @@ const std::vector<Setting>& Settings() {
                             "PEM client certificate for mutual TLS to the registry"),
       DORSET_STRING_SETTING(registry_tls_key, "PEM private key of registry_tls_cert"),
       DORSET_STRING_SETTING(service_token_file, "file holding this service's own bearer token"),
+      DORSET_STRING_SETTING(ledger_seal_key_file,
+                            "finance: file holding the HMAC key that signs month-end seals "
+                            "(empty: <data_dir>/ledger-seal.key)"),
       DORSET_INT_SETTING(cache_pool_size, 1, 64, "Redis connections in the pool"),
       DORSET_INT_SETTING(cache_ttl_seconds, 1, 86400, "cache entry lifetime"),
   };
@@ -246,6 +249,10 @@ absl::Status Validate(const ServerConfig& c) {
   RETURN_IF_ERROR(ParsePrincipalRateLimits(c.principal_rate_limits).status());
   if (auto url = storage::ParseDatabaseUrl(c.database, c.data_dir, c.service); !url.ok()) {
     return url.status();  // names `database`
+  }
+  if (!c.ledger_seal_key_file.empty() && !std::filesystem::exists(c.ledger_seal_key_file)) {
+    return InvalidArgument("ledger_seal_key_file",
+                           absl::StrCat("file not found: ", c.ledger_seal_key_file));
   }
   if (!c.database_password_file.empty() && !std::filesystem::exists(c.database_password_file)) {
     return InvalidArgument("database_password_file",

@@ -71,6 +71,9 @@ struct ServerConfig {
   // Redis ACL user (AUTH user password after each connect); needs redis_password_file.
   std::string redis_user;
   std::string redis_password_file;  // file holding the Redis password (never logged)
+  // finance: the HMAC-SHA-256 key that signs month-end seals, kept outside the database
+  // (production: a Secret); empty = <data_dir>/ledger-seal.key, made on first use.
+  std::string ledger_seal_key_file;
 };
 
 // Defaults that differ per service (ports).

@@ -5,6 +5,9 @@
 #include "runtime/logging/log.h"
 #include "runtime/status/status_macros.h"
 #include "services/finance/finance_service.h"
+#include "services/finance/ledger_chain.h"
+#include "services/finance/storage/chain.h"
+#include "services/finance/storage/periods.h"
 #include "services/finance/storage/posting_committer.h"
 #include "services/finance/storage/seed.h"
 #include "services/finance/storage/store.h"
@@ -17,6 +20,10 @@ FinanceModule::~FinanceModule() = default;
 
 absl::Status FinanceModule::Init(const runtime::ServiceEnv& env) {
   ASSIGN_OR_RETURN(store_, FinanceStore::Open(env.config));
+  // The seal key is outside the database: a file (production: a Secret), never a row.
+  ASSIGN_OR_RETURN(std::string seal_key,
+                   LoadSealKey(env.config.ledger_seal_key_file, env.config.data_dir));
+  month_close_ = std::make_unique<MonthClose>(*store_, std::move(seal_key));
   // An unreachable database is not fatal: readiness stays NOT_SERVING and CheckStore (polled
   // every second by the host) loads the seed at the first contact, instead of a crash loop.
   if (absl::Status seeded = EnsureSeeded(); !seeded.ok() && !absl::IsUnavailable(seeded)) {
@@ -29,7 +36,7 @@ absl::Status FinanceModule::Init(const runtime::ServiceEnv& env) {
   }
   committer_ = StartPostingCommitter(*store_, &env.metrics);
   service_ = std::make_unique<FinanceServiceImpl>(env.gate, *store_, std::move(codec), *committer_,
-                                                  registry_.get());
+                                                  *month_close_, registry_.get());
   return absl::OkStatus();
 }
 
@@ -51,6 +58,9 @@ absl::Status FinanceModule::EnsureSeeded() {
   absl::MutexLock lock(&seed_mu_);
   if (seeded_.load()) return absl::OkStatus();
   ASSIGN_OR_RETURN(bool loaded, LoadSeedOnce(*store_));
+  // Postings from before the chain existed get their links now, so VerifyLedger finds them
+  // linked even before the next posting (the ledger also does this before it writes).
+  RETURN_IF_ERROR(store_->Write([](Transaction& tx) { return BackfillChain(tx); }));
   if (loaded) runtime::log::Info("finance seed loaded", {{"plan", std::string(kSeedPlan)}});
   seeded_.store(true);
   return absl::OkStatus();

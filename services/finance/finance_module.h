@@ -20,6 +20,7 @@ namespace dorset::finance {
 
 class FinanceServiceImpl;
 class FinanceStore;
+class MonthClose;
 
 class FinanceModule final : public runtime::ServiceModule {
  public:
@@ -34,6 +35,7 @@ class FinanceModule final : public runtime::ServiceModule {
 
   FinanceStore& store() { return *store_; }
   PostingCommitter& committer() { return *committer_; }
+  MonthClose& month_close() { return *month_close_; }
 
  private:
   // Loads the seed once; UNAVAILABLE while the database is away.
@@ -43,6 +45,7 @@ class FinanceModule final : public runtime::ServiceModule {
   std::atomic<bool> seeded_{false};
   // Destroyed in reverse: service, committer (drains the queue), client, store.
   std::unique_ptr<FinanceStore> store_;
+  std::unique_ptr<MonthClose> month_close_;
   std::unique_ptr<registry::RegistryClient> registry_;
   std::unique_ptr<PostingCommitter> committer_;
   std::unique_ptr<FinanceServiceImpl> service_;

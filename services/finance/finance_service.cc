@@ -51,12 +51,13 @@ grpc::ServerUnaryReactor* Answer(runtime::CallGate& gate, grpc::CallbackServerCo
 
 FinanceServiceImpl::FinanceServiceImpl(runtime::CallGate& gate, FinanceStore& store,
                                        runtime::PageTokenCodec codec, PostingCommitter& committer,
-                                       registry::RegistryClient* registry)
+                                       MonthClose& month_close, registry::RegistryClient* registry)
     : gate_(gate),
       store_(store),
       plans_(store, codec),
       ledger_(store, codec),
       committer_(committer),
+      month_close_(month_close),
       registry_(registry) {}
 
 grpc::ServerUnaryReactor* FinanceServiceImpl::CreatePlan(grpc::CallbackServerContext* context,
@@ -202,6 +203,11 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::GetReport(grpc::CallbackServerCont
     ASSIGN_OR_RETURN(int year, ParseFinancialYear(request->financial_year(), "financial_year"));
     RETURN_IF_ERROR(CheckMonth(request->month(), "month"));
     ASSIGN_OR_RETURN(RagBasisPoints thresholds, ResolveThresholds(request->thresholds()));
+    // A closed month answers with the report stored at its close (byte for byte the same).
+    ASSIGN_OR_RETURN(
+        std::optional<v1::Report> closed,
+        month_close_.ClosedReport(request->plan(), year, request->month(), request->thresholds()));
+    if (closed) return *std::move(closed);
     ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, request->plan(), year));
     return BuildReport(data, year, request->month(), thresholds);
   });

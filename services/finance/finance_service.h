@@ -9,6 +9,7 @@
 #include "dorset/finance/v1/finance.grpc.pb.h"
 #include "runtime/server/call_gate.h"
 #include "services/finance/storage/ledger.h"
+#include "services/finance/storage/periods.h"
 #include "services/finance/storage/plan_repository.h"
 #include "services/finance/storage/posting_committer.h"
 #include "services/finance/storage/store.h"
@@ -20,7 +21,8 @@ class FinanceServiceImpl final : public v1::FinanceService::CallbackService {
  public:
   // `registry` may be null (no registry_target configured): per-head figures are then refused.
   FinanceServiceImpl(runtime::CallGate& gate, FinanceStore& store, runtime::PageTokenCodec codec,
-                     PostingCommitter& committer, registry::RegistryClient* registry);
+                     PostingCommitter& committer, MonthClose& month_close,
+                     registry::RegistryClient* registry);
 
   grpc::ServerUnaryReactor* CreatePlan(grpc::CallbackServerContext* context,
                                        const v1::CreatePlanRequest* request,
@@ -101,6 +103,7 @@ class FinanceServiceImpl final : public v1::FinanceService::CallbackService {
   PlanRepository plans_;
   LedgerReader ledger_;
   PostingCommitter& committer_;
+  MonthClose& month_close_;
   registry::RegistryClient* registry_;
 };
 

@@ -35,6 +35,17 @@ std::string ViolationField(const grpc::Status& status) {
   return "";
 }
 
+std::string PreconditionSubject(const grpc::Status& status) {
+  const google::rpc::Status details = runtime::DecodeDetails(status);
+  for (const auto& any : details.details()) {
+    google::rpc::PreconditionFailure failure;
+    if (any.UnpackTo(&failure) && failure.violations_size() > 0) {
+      return failure.violations(0).type() + " " + failure.violations(0).subject();
+    }
+  }
+  return "";
+}
+
 std::string ErrorReason(const grpc::Status& status) {
   const google::rpc::Status details = runtime::DecodeDetails(status);
   for (const auto& any : details.details()) {

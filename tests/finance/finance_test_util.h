@@ -15,6 +15,8 @@ v1::Posting Reversal(const std::string& original, const std::string& reason);
 
 // The first BadRequest field violation's field path ("" when there is none).
 std::string ViolationField(const grpc::Status& status);
+// The first PreconditionFailure violation's "type subject" ("" when there is none).
+std::string PreconditionSubject(const grpc::Status& status);
 // The ErrorInfo reason ("" when there is none).
 std::string ErrorReason(const grpc::Status& status);
 

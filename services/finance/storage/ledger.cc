@@ -12,6 +12,8 @@
 #include "services/finance/calendar.h"
 #include "services/finance/limits.h"
 #include "services/finance/money/money.h"
+#include "services/finance/storage/chain.h"
+#include "services/finance/storage/periods.h"
 #include "services/finance/storage/schema.h"
 #include "services/finance/time_util.h"
 
@@ -72,12 +74,18 @@ struct LedgerWriter::Statements {
   Statement insert_posting;
   Statement read_range;
   Statement last_posting;
+  Statement period_state;
+  ChainWriter chain;
+  // Period states read in this transaction (a close is its own transaction, so they hold).
+  absl::flat_hash_map<std::pair<int, int>, int> periods;
 };
 
 LedgerWriter::LedgerWriter(std::unique_ptr<Statements> statements) : s_(std::move(statements)) {}
 LedgerWriter::~LedgerWriter() = default;
 
 absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& tx) {
+  // Postings from before the chain existed get their links first (a no-op once done).
+  RETURN_IF_ERROR(BackfillChain(tx));
   ASSIGN_OR_RETURN(runtime::storage::IdempotencyRecord record,
                    runtime::storage::IdempotencyRecord::Prepare(tx));
   ASSIGN_OR_RETURN(Statement find_scheme,
@@ -103,10 +111,20 @@ absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& 
                    tx.Prepare(absl::StrCat("SELECT ", kPostingColumns, " FROM ", kPostingJoins,
                                            " WHERE p.id BETWEEN ? AND ? ORDER BY p.id")));
   ASSIGN_OR_RETURN(Statement last_posting, tx.Prepare("SELECT COALESCE(MAX(id), 0) FROM posting"));
-  auto statements = std::make_unique<Statements>(
-      Statements{std::move(record), std::move(find_scheme), std::move(find_original),
-                 std::move(find_reversal), std::move(read_total), std::move(write_total),
-                 std::move(insert_posting), std::move(read_range), std::move(last_posting)});
+  ASSIGN_OR_RETURN(Statement period_state, tx.Prepare(kPeriodStateSql));
+  ASSIGN_OR_RETURN(ChainWriter chain, ChainWriter::Create(tx));
+  auto statements = std::make_unique<Statements>(Statements{std::move(record),
+                                                            std::move(find_scheme),
+                                                            std::move(find_original),
+                                                            std::move(find_reversal),
+                                                            std::move(read_total),
+                                                            std::move(write_total),
+                                                            std::move(insert_posting),
+                                                            std::move(read_range),
+                                                            std::move(last_posting),
+                                                            std::move(period_state),
+                                                            std::move(chain),
+                                                            {}});
   return std::unique_ptr<LedgerWriter>(new LedgerWriter(std::move(statements)));
 }
 
@@ -133,6 +151,14 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Replay(const std::string&
     return runtime::Internal("ledger: a request's postings are missing");
   }
   return out;
+}
+
+absl::StatusOr<int> LedgerWriter::PeriodStateOf(int year, int month) {
+  auto known = s_->periods.find({year, month});
+  if (known != s_->periods.end()) return known->second;
+  ASSIGN_OR_RETURN(int state, ReadPeriodState(s_->period_state, year, month));
+  s_->periods.emplace(std::make_pair(year, month), state);
+  return state;
 }
 
 absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& batch) {
@@ -212,6 +238,31 @@ absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& ba
       return runtime::FailedPrecondition("STATE", row.scheme_name,
                                          "the scheme is closed to postings");
     }
+    // Month-end close: a closed month takes no posting. A reversal of a posting in a closed
+    // month is dated in the first month of its year that is not closed (months close in
+    // order, so that is the current open month), and the closed month keeps its figures.
+    ASSIGN_OR_RETURN(int period, PeriodStateOf(row.year, row.month));
+    if (period == kPeriodClosed) {
+      if (!in.reverses) {
+        return runtime::FailedPrecondition(
+            "PERIOD", PeriodName(row.year, row.month),
+            absl::StrCat("the period ", FormatFinancialYear(row.year), " M", row.month,
+                         " is closed to postings; correct it with a reversal, which is "
+                         "posted in the current open month"));
+      }
+      int month = row.month;
+      while (period == kPeriodClosed && month < 12) {
+        ++month;
+        ASSIGN_OR_RETURN(period, PeriodStateOf(row.year, month));
+      }
+      if (period == kPeriodClosed) {
+        return runtime::FailedPrecondition(
+            "PERIOD", PeriodName(row.year, 12),
+            absl::StrCat("every month of ", FormatFinancialYear(row.year),
+                         " is closed, so the reversal has no open month to go in"));
+      }
+      row.month = month;
+    }
 
     // Keep every total exact: refuse a posting the total could not hold. Totals touched twice
     // in one batch accumulate here before anything is written.
@@ -274,6 +325,17 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Write(const PostingBatch&
     insert.Bind(5, row.kind).Bind(6, row.amount).Bind(7, batch.principal).Bind(8, now);
     insert.Bind(9, row.input->reason).Bind(10, batch.request_id).Bind(11, row.input->reverses);
     RETURN_IF_ERROR(insert.Run());
+    RETURN_IF_ERROR(s_->chain.Append(ChainedPosting{.id = id,
+                                                    .year = row.year,
+                                                    .month = row.month,
+                                                    .kind = row.kind,
+                                                    .scheme = row.scheme_name,
+                                                    .amount = row.amount,
+                                                    .principal = batch.principal,
+                                                    .create_micros = now,
+                                                    .reason = row.input->reason,
+                                                    .request_id = batch.request_id,
+                                                    .reverses = row.input->reverses}));
     v1::Posting& posting = out.emplace_back();
     posting.set_name(absl::StrCat("postings/", id));
     posting.set_scheme(row.scheme_name);

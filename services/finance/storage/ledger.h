@@ -70,6 +70,8 @@ class LedgerWriter {
   struct Statements;
   explicit LedgerWriter(std::unique_ptr<Statements> statements);
 
+  // A month's period state (kPeriodOpen/Closing/Closed), read once per transaction.
+  absl::StatusOr<int> PeriodStateOf(int year, int month);
   // The first call's postings from its stored reply.
   absl::StatusOr<std::vector<v1::Posting>> Replay(const std::string& reply);
 

@@ -101,9 +101,25 @@ v1::Rag RateDelivery(int64_t ytd_plan, int64_t ytd_actual, const RagBasisPoints&
   return v1::RAG_RED;
 }
 
+void RerateReport(v1::Report& report, const RagBasisPoints& thresholds) {
+  report.mutable_thresholds()->set_green_min_bp(thresholds.green);
+  report.mutable_thresholds()->set_amber_min_bp(thresholds.amber);
+  for (v1::ReportLine& line : *report.mutable_lines()) {
+    int32_t bp = 0;
+    line.set_rag(RateDelivery(line.ytd_plan().pence(), line.ytd_actual().pence(), thresholds, &bp));
+    line.set_delivery_bp(bp);
+  }
+}
+
 absl::StatusOr<PlanData> LoadPlanData(FinanceStore& store, const std::string& plan,
                                       std::optional<int> year) {
-  return store.Read([&](Transaction& tx) -> absl::StatusOr<PlanData> {
+  return store.Read(
+      [&](Transaction& tx) -> absl::StatusOr<PlanData> { return LoadPlanDataIn(tx, plan, year); });
+}
+
+absl::StatusOr<PlanData> LoadPlanDataIn(Transaction& tx, const std::string& plan,
+                                        std::optional<int> year) {
+  {
     PlanData data;
     ASSIGN_OR_RETURN(Statement find, tx.Prepare("SELECT id, display_name FROM node WHERE name = ? "
                                                 "AND kind = 1"));
@@ -157,7 +173,7 @@ absl::StatusOr<PlanData> LoadPlanData(FinanceStore& store, const std::string& pl
           totals.Int(4);
     }
     return data;
-  });
+  }
 }
 
 absl::StatusOr<v1::Report> BuildReport(const PlanData& data, int year, int month,

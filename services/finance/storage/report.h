@@ -60,10 +60,17 @@ absl::StatusOr<RagBasisPoints> ResolveThresholds(const v1::RagThresholds& reques
 // Reads the plan's nodes and targets and totals (all years when `year` is empty).
 absl::StatusOr<PlanData> LoadPlanData(FinanceStore& store, const std::string& plan,
                                       std::optional<int> year);
+// The same inside the caller's transaction (a month's close snapshots every plan in its own).
+absl::StatusOr<PlanData> LoadPlanDataIn(Transaction& tx, const std::string& plan,
+                                        std::optional<int> year);
 
 // The report at (year, month). Pure: no I/O.
 absl::StatusOr<v1::Report> BuildReport(const PlanData& data, int year, int month,
                                        const RagBasisPoints& thresholds);
+
+// Re-rates every line's RAG (and echoes `thresholds`) from its stored ytd_plan and ytd_actual:
+// how a closed month's stored report answers a request with other thresholds.
+void RerateReport(v1::Report& report, const RagBasisPoints& thresholds);
 
 // RAG for a year-to-date actual against plan, plus the delivery in basis points (floored).
 v1::Rag RateDelivery(int64_t ytd_plan, int64_t ytd_actual, const RagBasisPoints& thresholds,

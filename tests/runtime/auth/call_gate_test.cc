@@ -131,6 +131,13 @@ TEST(RolesTest, RolesGrantWhatTheTableSays) {
   EXPECT_FALSE(RoleGrants("reader", Permission::kPersonalDataRead));
   EXPECT_TRUE(RoleGrants("finance-editor", Permission::kFinanceWrite));
   EXPECT_FALSE(RoleGrants("finance-editor", Permission::kRegistryWrite));
+  // Reopening a closed month is finance-admin's alone (and admin's, which has everything).
+  EXPECT_FALSE(RoleGrants("finance-editor", Permission::kFinanceAdmin));
+  EXPECT_TRUE(RoleGrants("finance-admin", Permission::kFinanceAdmin));
+  EXPECT_TRUE(RoleGrants("finance-admin", Permission::kFinanceWrite));
+  EXPECT_FALSE(RoleGrants("finance-admin", Permission::kRegistryWrite));
+  EXPECT_TRUE(RoleGrants("admin", Permission::kFinanceAdmin));
+  EXPECT_TRUE(IsWritePermission(Permission::kFinanceAdmin));  // so every reopen is audited
   EXPECT_TRUE(RoleGrants("personal-data-reader", Permission::kPersonalDataRead));
   EXPECT_FALSE(RoleGrants("personal-data-reader", Permission::kPersonalDataErase));
   EXPECT_TRUE(RoleGrants("admin", Permission::kAuditRead));

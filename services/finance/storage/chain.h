@@ -1,0 +1,64 @@
+// The ledger's hash chain in the store (docs/finance.md "Tamper-evident ledger"): each posting's
+// link (posting_chain: the hash of the posting before it in its financial year, and its own),
+// written in the posting's transaction; the links of postings from before the chain existed
+// (BackfillChain); and the year's head, which a month's close seals.
+#ifndef DORSET_SERVICES_FINANCE_STORAGE_CHAIN_H_
+#define DORSET_SERVICES_FINANCE_STORAGE_CHAIN_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "services/finance/ledger_chain.h"
+#include "services/finance/storage/store.h"
+
+namespace dorset::finance {
+
+// Where a year's chain ends: its last posting (0 when none), that posting's hash (the genesis
+// hash when none) and how many postings the year holds.
+struct ChainHead {
+  int64_t posting_id = 0;
+  std::string hash;
+  int64_t count = 0;
+};
+
+// Adds the links of every posting that has none, in id order (postings written before the
+// chain existed: migration step 3 adds the table, this fills it at the first write after).
+// Cheap when there is nothing to do (two index lookups).
+absl::Status BackfillChain(Transaction& tx);
+
+absl::StatusOr<ChainHead> ReadChainHead(Transaction& tx, int year);
+
+// Appends links inside one write transaction (the ledger makes one per group). Each year's
+// previous hash is read once and then followed in memory.
+class ChainWriter {
+ public:
+  static absl::StatusOr<ChainWriter> Create(Transaction& tx);
+  // Links `posting` (already inserted, with the same id) to its year's chain.
+  absl::Status Append(const ChainedPosting& posting);
+
+ private:
+  ChainWriter(runtime::storage::Statement last, runtime::storage::Statement insert)
+      : last_(std::move(last)), insert_(std::move(insert)) {}
+  runtime::storage::Statement last_;
+  runtime::storage::Statement insert_;
+  absl::flat_hash_map<int, std::string> head_;  // year -> hash of its last posting
+};
+
+// SELECT columns ReadChained understands, over posting p, node n (LEFT JOIN: a removed scheme
+// still verifies as a mismatch, not an error) and posting_chain c (LEFT JOIN: a missing link is
+// a finding).
+extern const char kChainedColumns[];
+extern const char kChainedJoins[];
+struct ChainedRow {
+  ChainedPosting posting;
+  bool has_link = false;
+  std::string prev_hash;
+  std::string hash;
+};
+ChainedRow ReadChained(const runtime::storage::Statement& stmt);
+
+}  // namespace dorset::finance
+
+#endif  // DORSET_SERVICES_FINANCE_STORAGE_CHAIN_H_

@@ -1,0 +1,474 @@
+// Month-end close and the tamper-evident ledger (docs/finance.md), over real gRPC with a real
+// store on each engine (…/sqlite, …/postgres): closing in order, refusing postings dated in a
+// closed month, a correction dated in the current open month, a closed month's report
+// reproduced byte for byte, reopening, and VerifyLedger finding a row edited in the store and a
+// row rewritten together with every later hash (the second through the seal).
+#include <fstream>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "runtime/server/service_host.h"
+#include "runtime/testing/temp_dir.h"
+#include "runtime/testing/test_host.h"
+#include "services/finance/finance_module.h"
+#include "services/finance/ledger_chain.h"
+#include "services/finance/storage/chain.h"
+#include "services/finance/storage/periods.h"
+#include "services/finance/storage/store.h"
+#include "services/finance/storage/verify.h"
+#include "tests/finance/finance_test_util.h"
+#include "tests/runtime/storage/engines.h"
+
+namespace dorset::finance {
+namespace {
+
+using runtime::storage::Engine;
+using runtime::storage::Statement;
+using testing::MakePosting;
+using testing::PreconditionSubject;
+using testing::Reversal;
+
+constexpr char kStp[] = "plans/dorset-stp";
+constexpr char kYear[] = "2020-21";
+constexpr int kYearNumber = 2020;
+constexpr char kRightcare[] = "plans/dorset-stp/programmes/managing-demand/schemes/rightcare";
+constexpr char kTrust[] = "plans/dorset-stp/programmes/provider-efficiencies/schemes/trust-cips";
+
+class MonthCloseTest : public ::testing::TestWithParam<Engine> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Engine::kPostgres) {
+      DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
+      absl::StatusOr<std::string> uri = pg->CreateDatabase();
+      ASSERT_TRUE(uri.ok()) << uri.status();
+      database_ = *uri;
+    }
+    StartHost();
+  }
+
+  void StartHost() {
+    runtime::ServerConfig config = dorset::testing::TestServerConfig("finance", dir_.path());
+    config.database = database_;
+    auto module = std::make_unique<FinanceModule>();
+    module_ = module.get();
+    auto host = runtime::ServiceHost::Start(config, std::move(module));
+    ASSERT_TRUE(host.ok()) << host.status();
+    host_ = *std::move(host);
+    stub_ = v1::FinanceService::NewStub(dorset::testing::LocalChannel(host_->grpc_port()));
+  }
+  void Restart() {
+    stub_.reset();
+    host_.reset();
+    StartHost();
+  }
+
+  grpc::Status Post(const v1::Posting& posting, v1::Posting* out = nullptr) {
+    grpc::ClientContext context;
+    v1::CreatePostingRequest request;
+    request.set_request_id(absl::StrCat("mc-", ++request_counter_));
+    *request.mutable_posting() = posting;
+    v1::Posting response;
+    grpc::Status status = stub_->CreatePosting(&context, request, &response);
+    if (out != nullptr) *out = response;
+    return status;
+  }
+  int64_t PostOk(const std::string& scheme, int month, v1::PostingKind kind, int64_t pence) {
+    v1::Posting out;
+    grpc::Status status = Post(MakePosting(scheme, kYear, month, kind, pence, "test"), &out);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    int64_t id = 0;
+    EXPECT_TRUE(ParsePostingName(out.name(), "name").ok());
+    if (status.ok()) id = *ParsePostingName(out.name(), "name");
+    return id;
+  }
+
+  v1::Report Report(int month, int green_bp = 0) {
+    grpc::ClientContext context;
+    v1::GetReportRequest request;
+    request.set_plan(kStp);
+    request.set_financial_year(kYear);
+    request.set_month(month);
+    request.mutable_thresholds()->set_green_min_bp(green_bp);
+    v1::Report report;
+    grpc::Status status = stub_->GetReport(&context, request, &report);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return report;
+  }
+
+  void CloseMonth(int month) {
+    MonthClose& periods = module_->month_close();
+    absl::StatusOr<PeriodInfo> started = periods.StartClose(kYearNumber, month, "finance-team");
+    ASSERT_TRUE(started.ok()) << started.status();
+    EXPECT_EQ(started->state, kPeriodClosing);
+    absl::StatusOr<PeriodInfo> closed = periods.Close(kYearNumber, month, "finance-team");
+    ASSERT_TRUE(closed.ok()) << closed.status();
+    EXPECT_EQ(closed->state, kPeriodClosed);
+    EXPECT_GT(closed->seal_id, 0);
+  }
+
+  LedgerVerification Verify() {
+    absl::StatusOr<LedgerVerification> result =
+        VerifyLedger(module_->store(), module_->month_close().key(), std::nullopt);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : LedgerVerification{};
+  }
+
+  // What someone with write access to the database can do: turn the immutability triggers
+  // off and change rows.
+  void Tamper(const std::string& sql) {
+    const bool sqlite = GetParam() == Engine::kSqlite;
+    const std::string off =
+        sqlite ? "DROP TRIGGER IF EXISTS posting_no_update; "
+                 "DROP TRIGGER IF EXISTS posting_chain_no_update; "
+                 "DROP TRIGGER IF EXISTS posting_chain_no_delete;"
+               : "ALTER TABLE posting DISABLE TRIGGER posting_no_update; "
+                 "ALTER TABLE posting_chain DISABLE TRIGGER posting_chain_no_update;";
+    absl::Status status = module_->store().Write([&](Transaction& tx) -> absl::Status {
+      if (absl::Status s = tx.Exec(off); !s.ok()) return s;
+      return tx.Exec(sql);
+    });
+    ASSERT_TRUE(status.ok()) << status;
+  }
+
+  dorset::testing::TempDir dir_;
+  std::string database_;
+  FinanceModule* module_ = nullptr;
+  std::unique_ptr<runtime::ServiceHost> host_;
+  std::unique_ptr<v1::FinanceService::Stub> stub_;
+  int request_counter_ = 0;
+};
+
+TEST_P(MonthCloseTest, MonthsCloseInOrderAndAClosedMonthRefusesPostingsNamingThePeriod) {
+  PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 100000);
+  MonthClose& periods = module_->month_close();
+  // M2 cannot start closing while M1 is open.
+  absl::StatusOr<PeriodInfo> early = periods.StartClose(kYearNumber, 2, "finance-team");
+  ASSERT_EQ(early.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(early.status().message().find("close 2020-21 M1 before 2020-21 M2"), std::string::npos)
+      << early.status();
+  // Closing needs CLOSING first.
+  EXPECT_EQ(periods.Close(kYearNumber, 1, "finance-team").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(periods.StartClose(kYearNumber, 1, "finance-team").ok());
+  // CLOSING still takes postings (late adjustments).
+  PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 5000);
+  ASSERT_TRUE(periods.Close(kYearNumber, 1, "finance-team").ok());
+
+  grpc::Status refused =
+      Post(MakePosting(kRightcare, kYear, 1, v1::POSTING_KIND_ACTUAL, 700, "late"));
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(PreconditionSubject(refused), "PERIOD financialYears/2020-21/periods/1");
+  EXPECT_NE(refused.error_message().find("2020-21 M1 is closed"), std::string::npos)
+      << refused.error_message();
+  // A batch with one posting in the closed month posts nothing.
+  {
+    grpc::ClientContext context;
+    v1::BatchCreatePostingsRequest request;
+    request.set_request_id("batch-into-closed");
+    *request.add_postings() = MakePosting(kTrust, kYear, 2, v1::POSTING_KIND_ACTUAL, 1, "ok");
+    *request.add_postings() = MakePosting(kTrust, kYear, 1, v1::POSTING_KIND_PLAN, 1, "closed");
+    v1::BatchCreatePostingsResponse response;
+    grpc::Status status = stub_->BatchCreatePostings(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  // Other months and other years are open.
+  PostOk(kRightcare, 2, v1::POSTING_KIND_ACTUAL, 100);
+  EXPECT_TRUE(
+      Post(MakePosting(kRightcare, "2019-20", 1, v1::POSTING_KIND_ACTUAL, 100, "other year")).ok());
+
+  absl::StatusOr<std::vector<PeriodInfo>> list = periods.List(kYearNumber);
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->size(), 12u);
+  EXPECT_EQ((*list)[0].state, kPeriodClosed);
+  EXPECT_EQ((*list)[0].closed_by, "finance-team");
+  EXPECT_EQ((*list)[1].state, kPeriodOpen);
+  EXPECT_EQ(*periods.ClosedMonths(kYearNumber), std::vector<int>{1});
+  // The state survives a restart.
+  Restart();
+  EXPECT_EQ(
+      Post(MakePosting(kRightcare, kYear, 1, v1::POSTING_KIND_ACTUAL, 700, "again")).error_code(),
+      grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_P(MonthCloseTest, ACorrectionToAClosedMonthIsAReversalInTheCurrentOpenMonth) {
+  const int64_t original = PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 250000);
+  const int64_t open_one = PostOk(kRightcare, 4, v1::POSTING_KIND_ACTUAL, 1000);
+  ASSERT_NO_FATAL_FAILURE(CloseMonth(1));
+  ASSERT_NO_FATAL_FAILURE(CloseMonth(2));
+  const v1::Report m1_before = Report(1);
+
+  v1::Posting reversal;
+  grpc::Status status =
+      Post(Reversal(absl::StrCat("postings/", original), "keyed twice"), &reversal);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(reversal.reverses(), absl::StrCat("postings/", original));
+  EXPECT_EQ(reversal.scheme(), kRightcare);
+  EXPECT_EQ(reversal.financial_year(), kYear);
+  EXPECT_EQ(reversal.month(), 3);  // M1 and M2 closed: M3 is the current open month
+  EXPECT_EQ(reversal.amount().pence(), -250000);
+  // A reversal of a posting in an open month keeps that month.
+  v1::Posting same_month;
+  ASSERT_TRUE(Post(Reversal(absl::StrCat("postings/", open_one), "wrong"), &same_month).ok());
+  EXPECT_EQ(same_month.month(), 4);
+
+  // The closed month's report is untouched; the correction shows from M3 on.
+  EXPECT_EQ(ReportBytes(Report(1)), ReportBytes(m1_before));
+  int64_t m3_actual = -1;
+  const v1::Report m3 = Report(3);
+  for (const v1::ReportLine& line : m3.lines()) {
+    if (line.node() == kRightcare) m3_actual = line.ytd_actual().pence();
+  }
+  EXPECT_EQ(m3_actual, 0);
+  EXPECT_TRUE(Verify().findings.empty());
+}
+
+TEST_P(MonthCloseTest, AClosedMonthsReportIsReproducedByteForByte) {
+  PostOk(kRightcare, 1, v1::POSTING_KIND_PLAN, 2000000);
+  PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 1800000);
+  PostOk(kTrust, 1, v1::POSTING_KIND_PLAN, 5000000);
+  PostOk(kTrust, 1, v1::POSTING_KIND_ACTUAL, 5100000);
+  PostOk(kTrust, 9, v1::POSTING_KIND_FORECAST, 400000);
+  const v1::Report before_close = Report(1);
+  const v1::Report before_close_strict = Report(1, 9900);
+  ASSERT_NO_FATAL_FAILURE(CloseMonth(1));
+  EXPECT_EQ(ReportBytes(Report(1)), ReportBytes(before_close));
+
+  // Everything a live report would pick up changes: later actuals, forecasts for later months,
+  // a scheme's target, a scheme closed, a new scheme.
+  PostOk(kRightcare, 2, v1::POSTING_KIND_ACTUAL, 999999);
+  PostOk(kTrust, 10, v1::POSTING_KIND_FORECAST, 7777777);
+  {
+    grpc::ClientContext context;
+    v1::UpdateSchemeRequest request;
+    request.mutable_scheme()->set_name(kRightcare);
+    v1::YearAmount* target = request.mutable_scheme()->add_targets();
+    target->set_financial_year(kYear);
+    target->mutable_amount()->set_pence(123);
+    request.mutable_update_mask()->add_paths("targets");
+    v1::Scheme updated;
+    grpc::Status status = stub_->UpdateScheme(&context, request, &updated);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  {
+    grpc::ClientContext context;
+    v1::CloseSchemeRequest request;
+    request.set_name(kTrust);
+    v1::Scheme closed;
+    ASSERT_TRUE(stub_->CloseScheme(&context, request, &closed).ok());
+  }
+  Restart();
+  EXPECT_EQ(ReportBytes(Report(1)), ReportBytes(before_close));
+  // Other thresholds re-rate the stored figures exactly as the live report did.
+  EXPECT_EQ(ReportBytes(Report(1, 9900)), ReportBytes(before_close_strict));
+  // The open month moved on.
+  EXPECT_NE(ReportBytes(Report(2)), ReportBytes(before_close));
+  EXPECT_TRUE(Verify().findings.empty());
+}
+
+TEST_P(MonthCloseTest, ReopenIsInReverseOrderNeedsAReasonAndIsSigned) {
+  PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 100);
+  ASSERT_NO_FATAL_FAILURE(CloseMonth(1));
+  ASSERT_NO_FATAL_FAILURE(CloseMonth(2));
+  MonthClose& periods = module_->month_close();
+  absl::StatusOr<PeriodInfo> wrong_order = periods.Reopen(kYearNumber, 1, "admin", "fix");
+  EXPECT_EQ(wrong_order.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(periods.Reopen(kYearNumber, 2, "admin", "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(periods.Reopen(kYearNumber, 2, "admin", "late invoice").ok());
+  ASSERT_TRUE(periods.Reopen(kYearNumber, 1, "admin", "late invoice").ok());
+  PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 50);
+  ASSERT_NO_FATAL_FAILURE(CloseMonth(1));
+  const LedgerVerification result = Verify();
+  EXPECT_TRUE(result.findings.empty()) << result.findings.front().problem;
+  EXPECT_EQ(result.seals_checked, 5);  // close, close, reopen, reopen, close
+  EXPECT_EQ(result.postings_checked, 2);
+}
+
+TEST_P(MonthCloseTest, VerifyNamesAPostingEditedInTheStore) {
+  for (int i = 0; i < 6; ++i) PostOk(kRightcare, 1 + i % 2, v1::POSTING_KIND_ACTUAL, 100 + i);
+  ASSERT_NO_FATAL_FAILURE(CloseMonth(1));
+  PostOk(kTrust, 3, v1::POSTING_KIND_ACTUAL, 1);
+  EXPECT_TRUE(Verify().findings.empty());
+  ASSERT_NO_FATAL_FAILURE(Tamper("UPDATE posting SET amount_pence = 1000000 WHERE id = 4"));
+  const LedgerVerification result = Verify();
+  ASSERT_FALSE(result.findings.empty());
+  EXPECT_EQ(result.first_mismatch, 4);
+  EXPECT_NE(result.findings.front().problem.find("postings/4 does not match its chain hash"),
+            std::string::npos)
+      << result.findings.front().problem;
+}
+
+TEST_P(MonthCloseTest, VerifyFindsARowRewrittenWithEveryLaterHashThroughTheSeal) {
+  PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 100);  // 1
+  PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 200);  // 2
+  ASSERT_NO_FATAL_FAILURE(CloseMonth(1));               // seals head 2
+  PostOk(kRightcare, 2, v1::POSTING_KIND_ACTUAL, 300);  // 3
+  PostOk(kRightcare, 2, v1::POSTING_KIND_ACTUAL, 400);  // 4
+  PostOk(kTrust, 2, v1::POSTING_KIND_ACTUAL, 500);      // 5
+  ASSERT_NO_FATAL_FAILURE(CloseMonth(2));               // seals head 5
+  PostOk(kTrust, 3, v1::POSTING_KIND_ACTUAL, 600);      // 6
+
+  // The forger changes posting 4 and rewrites its hash and every later one with the public
+  // algorithm, so the chain is consistent again; only the seal key could vouch otherwise.
+  ASSERT_NO_FATAL_FAILURE(Tamper("UPDATE posting SET amount_pence = 40000000 WHERE id = 4"));
+  absl::StatusOr<std::vector<std::pair<int64_t, std::pair<std::string, std::string>>>> rewritten =
+      module_->store().Read(
+          [&](Transaction& tx)
+              -> absl::StatusOr<
+                  std::vector<std::pair<int64_t, std::pair<std::string, std::string>>>> {
+            absl::StatusOr<Statement> rows =
+                tx.Prepare(absl::StrCat("SELECT ", kChainedColumns, " FROM ", kChainedJoins,
+                                        " WHERE p.year = ", kYearNumber, " ORDER BY p.id"));
+            if (!rows.ok()) return rows.status();
+            std::vector<std::pair<int64_t, std::pair<std::string, std::string>>> out;
+            std::string prev = GenesisHash(kYearNumber);
+            while (true) {
+              absl::StatusOr<bool> more = rows->Step();
+              if (!more.ok()) return more.status();
+              if (!*more) break;
+              const ChainedRow row = ReadChained(*rows);
+              const std::string hash = PostingHash(row.posting, prev);
+              out.push_back({row.posting.id, {prev, hash}});
+              prev = hash;
+            }
+            return out;
+          });
+  ASSERT_TRUE(rewritten.ok()) << rewritten.status();
+  std::string sql;
+  for (const auto& [id, link] : *rewritten) {
+    absl::StrAppend(&sql, "UPDATE posting_chain SET prev_hash = '", link.first, "', hash = '",
+                    link.second, "' WHERE posting_id = ", id, ";");
+  }
+  ASSERT_NO_FATAL_FAILURE(Tamper(sql));
+
+  const LedgerVerification result = Verify();
+  ASSERT_EQ(result.findings.size(), 1u);  // the chain alone no longer shows it
+  EXPECT_EQ(result.findings[0].period, "financialYears/2020-21/periods/2");
+  // Named: the first posting after the last seal that still holds (M1's head, posting 2).
+  EXPECT_EQ(result.first_mismatch, 3);
+  EXPECT_NE(result.findings[0].problem.find("from postings/3 to postings/5"), std::string::npos)
+      << result.findings[0].problem;
+}
+
+TEST_P(MonthCloseTest, SealsAreSignedWithTheKeyOutsideTheDatabase) {
+  PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 100);
+  ASSERT_NO_FATAL_FAILURE(CloseMonth(1));
+  absl::StatusOr<LedgerVerification> other_key =
+      VerifyLedger(module_->store(), std::string(64, 'k'), std::nullopt);
+  ASSERT_TRUE(other_key.ok()) << other_key.status();
+  ASSERT_EQ(other_key->findings.size(), 1u);
+  EXPECT_NE(other_key->findings[0].problem.find("is not signed by the seal key"),
+            std::string::npos);
+  // Closing a month by editing its row (no seal) is found too.
+  ASSERT_NO_FATAL_FAILURE(
+      Tamper("INSERT INTO period(year, month, state, seal_id, update_micros) VALUES (2020, 2, 3, "
+             "NULL, 0)"));
+  const LedgerVerification result = Verify();
+  ASSERT_EQ(result.findings.size(), 1u);
+  EXPECT_EQ(result.findings[0].period, "financialYears/2020-21/periods/2");
+}
+
+TEST_P(MonthCloseTest, PostingsFromBeforeTheChainAreLinkedAtStart) {
+  PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 100);
+  PostOk(kRightcare, 2, v1::POSTING_KIND_ACTUAL, 200);
+  PostOk(kTrust, 2, v1::POSTING_KIND_ACTUAL, 300);
+  // As a store written before migration step 3: no links.
+  ASSERT_NO_FATAL_FAILURE(Tamper(GetParam() == Engine::kSqlite
+                                     ? "DELETE FROM posting_chain"
+                                     : "ALTER TABLE posting_chain DISABLE TRIGGER "
+                                       "posting_chain_no_update; DELETE FROM posting_chain"));
+  EXPECT_EQ(Verify().first_mismatch, 1);
+  Restart();
+  const LedgerVerification result = Verify();
+  EXPECT_TRUE(result.findings.empty());
+  EXPECT_EQ(result.postings_checked, 3);
+  PostOk(kTrust, 3, v1::POSTING_KIND_ACTUAL, 400);
+  EXPECT_TRUE(Verify().findings.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, MonthCloseTest,
+                         ::testing::Values(Engine::kSqlite, Engine::kPostgres),
+                         [](const auto& info) {
+                           return std::string(runtime::storage::EngineName(info.param));
+                         });
+
+// The chain's arithmetic alone (no store).
+TEST(LedgerChainTest, EveryFieldChangesThePostingHash) {
+  const ChainedPosting base{.id = 7,
+                            .year = 2020,
+                            .month = 3,
+                            .kind = 2,
+                            .scheme = "plans/p/programmes/a/schemes/b",
+                            .amount = -1234,
+                            .principal = "alice",
+                            .create_micros = 1600000000000000,
+                            .reason = "r",
+                            .request_id = "q",
+                            .reverses = std::nullopt};
+  const std::string h = PostingHash(base, GenesisHash(2020));
+  EXPECT_EQ(h.size(), 64u);
+  EXPECT_EQ(h, PostingHash(base, GenesisHash(2020)));
+  std::vector<ChainedPosting> changed(11, base);
+  changed[0].id = 8;
+  changed[1].year = 2019;
+  changed[2].month = 4;
+  changed[3].kind = 1;
+  changed[4].scheme += "x";
+  changed[5].amount = 1234;
+  changed[6].principal = "bob";
+  changed[7].create_micros += 1;
+  changed[8].reason = "s";
+  changed[9].request_id = "z";
+  changed[10].reverses = 3;
+  for (const ChainedPosting& c : changed) EXPECT_NE(PostingHash(c, GenesisHash(2020)), h);
+  EXPECT_NE(PostingHash(base, GenesisHash(2019)), h);
+  // Length prefixes: moving a character from one field to the next changes the hash.
+  ChainedPosting a = base, b = base;
+  a.reason = "ab";
+  a.request_id = "c";
+  b.reason = "a";
+  b.request_id = "bc";
+  EXPECT_NE(PostingHash(a, ""), PostingHash(b, ""));
+}
+
+TEST(LedgerChainTest, SealSignatureDependsOnKeyAndContent) {
+  SealContent seal{.year = 2020,
+                   .month = 1,
+                   .action = "close",
+                   .head_posting_id = 9,
+                   .head_hash = "h",
+                   .posting_count = 9,
+                   .snapshot_digest = "d",
+                   .principal = "p",
+                   .reason = "",
+                   .create_micros = 1};
+  const std::string key(32, 'a');
+  const std::string sig = SealSignature(key, seal);
+  EXPECT_EQ(sig.size(), 64u);
+  EXPECT_TRUE(SignaturesEqual(sig, SealSignature(key, seal)));
+  EXPECT_FALSE(SignaturesEqual(sig, SealSignature(std::string(32, 'b'), seal)));
+  seal.head_hash = "g";
+  EXPECT_FALSE(SignaturesEqual(sig, SealSignature(key, seal)));
+}
+
+TEST(LedgerChainTest, SealKeyFile) {
+  dorset::testing::TempDir dir;
+  // Default: made once beside the store, the same on every later start.
+  absl::StatusOr<std::string> made = LoadSealKey("", dir.path());
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_EQ(*LoadSealKey("", dir.path()), *made);
+  // A configured file: used as it is (a trailing newline ignored); too short or missing refused.
+  const std::string file = dir.File("seal.key");
+  { std::ofstream(file) << std::string(40, 'k') << "\n"; }
+  EXPECT_EQ(*LoadSealKey(file, dir.path()), std::string(40, 'k'));
+  { std::ofstream(file, std::ios::trunc) << "short\n"; }
+  absl::StatusOr<std::string> short_key = LoadSealKey(file, dir.path());
+  EXPECT_EQ(short_key.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(short_key.status().message().find("ledger_seal_key_file"), std::string::npos);
+  EXPECT_EQ(LoadSealKey(dir.File("missing"), dir.path()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace dorset::finance
