@@ -311,7 +311,11 @@ TEST_P(MonthCloseTest, VerifyFindsARowRewrittenWithEveryLaterHashThroughTheSeal)
 
   // The forger changes posting 4 and rewrites its hash and every later one with the public
   // algorithm, so the chain is consistent again; only the seal key could vouch otherwise.
-  ASSERT_NO_FATAL_FAILURE(Tamper("UPDATE posting SET amount_pence = 40000000 WHERE id = 4"));
+  // The running total is made to agree too, so only the chain and its seals can tell.
+  ASSERT_NO_FATAL_FAILURE(Tamper(
+      "UPDATE posting SET amount_pence = 40000000 WHERE id = 4; UPDATE total SET amount_pence = "
+      "amount_pence + 39999600 WHERE year = 2020 AND month = 2 AND kind = 2 AND scheme_id = "
+      "(SELECT scheme_id FROM posting WHERE id = 4)"));
   absl::StatusOr<std::vector<std::pair<int64_t, std::pair<std::string, std::string>>>> rewritten =
       module_->store().Read(
           [&](Transaction& tx)
@@ -367,6 +371,19 @@ TEST_P(MonthCloseTest, SealsAreSignedWithTheKeyOutsideTheDatabase) {
   const LedgerVerification result = Verify();
   ASSERT_EQ(result.findings.size(), 1u);
   EXPECT_EQ(result.findings[0].period, "financialYears/2020-21/periods/2");
+}
+
+TEST_P(MonthCloseTest, VerifyFindsARunningTotalEditedInTheStore) {
+  PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 100);
+  PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 200);
+  EXPECT_TRUE(Verify().findings.empty());
+  // Reports read the totals, so an edited total changes a report without touching the chain.
+  ASSERT_NO_FATAL_FAILURE(Tamper("UPDATE total SET amount_pence = 3000 WHERE year = 2020"));
+  const LedgerVerification result = Verify();
+  ASSERT_EQ(result.findings.size(), 1u);
+  EXPECT_NE(result.findings[0].problem.find("is 3000 pence but its postings add up to 300"),
+            std::string::npos)
+      << result.findings[0].problem;
 }
 
 TEST_P(MonthCloseTest, PostingsFromBeforeTheChainAreLinkedAtStart) {

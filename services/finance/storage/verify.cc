@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -199,6 +200,40 @@ absl::Status VerifyYear(Transaction& tx, std::string_view key, int year, LedgerV
              absl::StrCat("the reports stored at the close of ", FormatFinancialYear(year), " M",
                           c.month, " no longer match its seal")});
       }
+    }
+  }
+
+  // The running totals the reports read agree with the postings (an edited total would change
+  // a report without touching the chain).
+  {
+    std::map<std::tuple<int64_t, int64_t, int64_t>, std::pair<int64_t, int64_t>> sums;
+    ASSIGN_OR_RETURN(Statement ledger,
+                     tx.Prepare("SELECT scheme_id, month, kind, SUM(amount_pence) FROM posting "
+                                "WHERE year = ? GROUP BY scheme_id, month, kind"));
+    ledger.Bind(1, year);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, ledger.Step());
+      if (!row) break;
+      sums[{ledger.Int(0), ledger.Int(1), ledger.Int(2)}].first = ledger.Int(3);
+    }
+    ASSIGN_OR_RETURN(Statement totals,
+                     tx.Prepare("SELECT scheme_id, month, kind, amount_pence FROM total WHERE "
+                                "year = ?"));
+    totals.Bind(1, year);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, totals.Step());
+      if (!row) break;
+      sums[{totals.Int(0), totals.Int(1), totals.Int(2)}].second = totals.Int(3);
+    }
+    for (const auto& [key, pair] : sums) {
+      if (pair.first == pair.second) continue;
+      const auto& [scheme_id, month, kind] = key;
+      out.findings.push_back(
+          {0, PeriodName(year, static_cast<int>(month)),
+           absl::StrCat("the running total of scheme id ", scheme_id, " ",
+                        FormatFinancialYear(year), " M", month, " kind ", kind, " is ", pair.second,
+                        " pence but its postings add up to ", pair.first)});
+      break;  // one is enough to say the totals were changed
     }
   }
 
