@@ -1,5 +1,6 @@
 #include "runtime/logging/log.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <mutex>
@@ -15,6 +16,12 @@ namespace {
 std::shared_ptr<spdlog::logger>& Logger() {
   static std::shared_ptr<spdlog::logger> logger;
   return logger;
+}
+
+// The installed logger's level, readable without touching the logger (Enabled is asked per call).
+std::atomic<int>& CurrentLevel() {
+  static std::atomic<int> level{spdlog::level::info};
+  return level;
 }
 
 std::mutex& InitMutex() {
@@ -36,6 +43,7 @@ void Install(std::string_view service, std::shared_ptr<spdlog::sinks::sink> sink
   logger->flush_on(spdlog::level::warn);
   std::lock_guard<std::mutex> lock(InitMutex());
   std::atomic_store(&Logger(), logger);
+  CurrentLevel().store(level);
 }
 
 std::shared_ptr<spdlog::logger> Current() {
@@ -122,6 +130,25 @@ absl::Status Init(std::string_view service, std::string_view level) {
 
 void InitWithSink(std::string_view service, std::shared_ptr<spdlog::sinks::sink> sink) {
   Install(service, std::move(sink), spdlog::level::debug);
+}
+
+bool Enabled(Level level) {
+  spdlog::level::level_enum wanted = spdlog::level::info;
+  switch (level) {
+    case Level::kDebug:
+      wanted = spdlog::level::debug;
+      break;
+    case Level::kInfo:
+      wanted = spdlog::level::info;
+      break;
+    case Level::kWarn:
+      wanted = spdlog::level::warn;
+      break;
+    case Level::kError:
+      wanted = spdlog::level::err;
+      break;
+  }
+  return wanted >= CurrentLevel().load(std::memory_order_relaxed);
 }
 
 void Debug(std::string_view message, Fields fields) { Emit(spdlog::level::debug, message, fields); }

@@ -49,6 +49,11 @@ absl::Status Init(std::string_view service, std::string_view level);
 // Sends log lines to `sink` instead of stderr (tests capture what was logged).
 void InitWithSink(std::string_view service, std::shared_ptr<spdlog::sinks::sink> sink);
 
+enum class Level { kDebug, kInfo, kWarn, kError };
+// Whether a line at `level` would be written now: a caller whose fields cost something to build
+// (the access log of every call) asks first.
+bool Enabled(Level level);
+
 void Debug(std::string_view message, Fields fields = {});
 void Info(std::string_view message, Fields fields = {});
 void Warn(std::string_view message, Fields fields = {});

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/server_context.h"
 #include "prometheus/counter.h"
@@ -55,7 +56,8 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
         factory_(factory),
         call_(std::make_shared<CallInfo>(std::string(info->method() ? info->method() : ""))),
         start_(absl::Now()),
-        known_(RequiredPermission(call_->method()).has_value()) {
+        permission_(RequiredPermission(call_->method())),
+        known_(permission_.has_value()) {
     // Metric labels (and anything else kept per method) come only from the method table, so
     // a client inventing paths cannot grow them: every unknown method is one "unknown".
     const std::string& method = call_->method();
@@ -75,28 +77,26 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
                       info->type() == grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING;
     call_->set_request_id(NewRequestId());
     RegisterCall(info->server_context(), call_);
-    factory_.started().Add({{"grpc_service", service_}, {"grpc_method", method_}}).Increment();
+    metrics_ = &factory_.ForMethod(service_, method_);
+    metrics_->Started().Increment();
   }
 
   ~ObservabilityInterceptor() override {
     UnregisterCall(info_->server_context());
     Audit();
     const double seconds = absl::ToDoubleSeconds(absl::Now() - start_);
-    const std::string code = status_seen_ ? CodeName(code_) : "CANCELLED";
-    factory_.handled()
-        .Add({{"grpc_service", service_}, {"grpc_method", method_}, {"grpc_code", code}})
-        .Increment();
-    factory_.latency()
-        .Add({{"grpc_service", service_}, {"grpc_method", method_}},
-             prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                     0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})
-        .Observe(seconds);
+    const grpc::StatusCode code = status_seen_ ? code_ : grpc::StatusCode::CANCELLED;
+    metrics_->Handled(code).Increment();
+    metrics_->Latency().Observe(seconds);
+    // Probes call health every few seconds; keep them out of the info stream. The fields are
+    // built only when the line is written (most of the cost of a call at --log_level=warn).
+    const bool probe = absl::StartsWith(service_, "grpc.health.");
+    if (!log::Enabled(probe ? log::Level::kDebug : log::Level::kInfo)) return;
     const log::Fields fields = {
-        {"method", log_method_},           {"status", code},
+        {"method", log_method_},           {"status", CodeName(code)},
         {"duration_ms", seconds * 1000.0}, {"peer", peer_},
         {"principal", call_->principal()}, {"request_id", call_->request_id()}};
-    // Probes call health every few seconds; keep them out of the info stream.
-    if (absl::StartsWith(service_, "grpc.health.")) {
+    if (probe) {
       log::Debug("rpc", fields);
     } else {
       log::Info("rpc", fields);
@@ -110,7 +110,11 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
           it != metadata->end() && AcceptableRequestId(it->second)) {
         call_->set_request_id(std::string(it->second.data(), it->second.size()));
       }
-      peer_ = info_->server_context()->peer();
+      // The peer is only for the access log line: not fetched when that line is not written.
+      if (log::Enabled(log::Level::kDebug) ||
+          (log::Enabled(log::Level::kInfo) && !absl::StartsWith(service_, "grpc.health."))) {
+        peer_ = info_->server_context()->peer();
+      }
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
         single_request_ && known_ && methods->GetRecvMessage() == nullptr) {
@@ -192,7 +196,7 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
   std::optional<common::v1::AuditEvent> AuditEvent() {
     AuditLog* audit = factory_.audit();
     if (audit == nullptr) return std::nullopt;
-    const std::optional<Permission> permission = RequiredPermission(call_->method());
+    const std::optional<Permission>& permission = permission_;
     const bool denied = status_seen_ && (code_ == grpc::StatusCode::UNAUTHENTICATED ||
                                          code_ == grpc::StatusCode::PERMISSION_DENIED);
     std::string action;
@@ -217,8 +221,10 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
 
   grpc::experimental::ServerRpcInfo* info_;
   ObservabilityInterceptorFactory& factory_;
+  MethodMetrics* metrics_ = nullptr;  // set in the constructor
   std::shared_ptr<CallInfo> call_;
   const absl::Time start_;
+  const std::optional<Permission> permission_;  // of the method table; none for unknown methods
   std::string service_;
   std::string method_;
   std::string log_method_;
@@ -251,6 +257,48 @@ ObservabilityInterceptorFactory::ObservabilityInterceptorFactory(prometheus::Reg
                     .Register(registry)),
       audit_(audit),
       gate_(gate) {}
+
+MethodMetrics& ObservabilityInterceptorFactory::ForMethod(const std::string& service,
+                                                          const std::string& method) {
+  const std::string key = absl::StrCat(service, "/", method);
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<MethodMetrics>& entry = by_method_[key];
+  if (entry == nullptr) {
+    prometheus::Counter& started =
+        started_->Add({{"grpc_service", service}, {"grpc_method", method}});
+    entry = std::make_unique<MethodMetrics>(started, *handled_, *latency_, service, method);
+  }
+  return *entry;
+}
+
+prometheus::Counter& MethodMetrics::Handled(int code) {
+  if (code < 0 || code >= kCodes) {  // not a code gRPC defines: no cached slot
+    return handled_.Add({{"grpc_service", service_},
+                         {"grpc_method", method_},
+                         {"grpc_code", CodeName(static_cast<grpc::StatusCode>(code))}});
+  }
+  std::atomic<prometheus::Counter*>& slot = handled_by_code_[code];
+  prometheus::Counter* counter = slot.load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    counter = &handled_.Add({{"grpc_service", service_},
+                             {"grpc_method", method_},
+                             {"grpc_code", CodeName(static_cast<grpc::StatusCode>(code))}});
+    slot.store(counter, std::memory_order_release);
+  }
+  return *counter;
+}
+
+prometheus::Histogram& MethodMetrics::Latency() {
+  prometheus::Histogram* histogram = latency_series_.load(std::memory_order_acquire);
+  if (histogram == nullptr) {
+    histogram = &latency_.Add(
+        {{"grpc_service", service_}, {"grpc_method", method_}},
+        prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+    latency_series_.store(histogram, std::memory_order_release);
+  }
+  return *histogram;
+}
 
 std::string ResourceOf(const google::protobuf::Message& request) {
   constexpr size_t kMaxLength = 256;

@@ -4,8 +4,14 @@
 #ifndef DORSET_RUNTIME_SERVER_OBSERVABILITY_INTERCEPTOR_H_
 #define DORSET_RUNTIME_SERVER_OBSERVABILITY_INTERCEPTOR_H_
 
+#include <array>
+#include <atomic>
+#include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/support/server_interceptor.h"
 
@@ -21,6 +27,34 @@ namespace dorset::runtime {
 
 class AuditLog;
 class CallGate;
+
+// One method's series, looked up once per method instead of once per call (Family::Add builds
+// and hashes the label map each time). A series appears when it is first used, as before.
+class MethodMetrics {
+ public:
+  MethodMetrics(prometheus::Counter& started, prometheus::Family<prometheus::Counter>& handled,
+                prometheus::Family<prometheus::Histogram>& latency, std::string service,
+                std::string method)
+      : started_(started),
+        handled_(handled),
+        latency_(latency),
+        service_(std::move(service)),
+        method_(std::move(method)) {}
+  prometheus::Counter& Started() { return started_; }
+  prometheus::Counter& Handled(int code);  // grpc::StatusCode
+  prometheus::Histogram& Latency();
+
+ private:
+  static constexpr int kCodes = 17;  // grpc::StatusCode OK..UNAUTHENTICATED
+  prometheus::Counter& started_;
+  prometheus::Family<prometheus::Counter>& handled_;
+  prometheus::Family<prometheus::Histogram>& latency_;
+  const std::string service_;
+  const std::string method_;
+  // Each made on first use; Family::Add returns the same series to racing callers.
+  std::array<std::atomic<prometheus::Counter*>, kCodes> handled_by_code_{};
+  std::atomic<prometheus::Histogram*> latency_series_{nullptr};
+};
 
 class ObservabilityInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
@@ -38,12 +72,20 @@ class ObservabilityInterceptorFactory final
   AuditLog* audit() { return audit_; }
   CallGate* gate() { return gate_; }
 
+  // The series of `service`/`method` (labels already limited to the method table and
+  // "unknown"), found once per method; the started counter is made with it.
+  MethodMetrics& ForMethod(const std::string& service, const std::string& method)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   prometheus::Family<prometheus::Counter>* started_;
   prometheus::Family<prometheus::Counter>* handled_;
   prometheus::Family<prometheus::Histogram>* latency_;
   AuditLog* audit_;
   CallGate* gate_;
+  absl::Mutex mu_;
+  // Keyed by "service/method"; bounded by the method table (unknown methods share one key).
+  absl::flat_hash_map<std::string, std::unique_ptr<MethodMetrics>> by_method_ ABSL_GUARDED_BY(mu_);
 };
 
 // The resource a request (or, for creates, the response) is about: its `name`, else `parent`,

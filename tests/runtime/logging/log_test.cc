@@ -30,6 +30,21 @@ TEST(LogTest, InitRejectsUnknownLevels) {
   EXPECT_TRUE(Init("x", "warn").ok());
 }
 
+// The access log asks Enabled before building a call's fields, so it must follow the level.
+TEST(LogTest, EnabledFollowsTheConfiguredLevel) {
+  ASSERT_TRUE(Init("x", "warn").ok());
+  EXPECT_FALSE(Enabled(Level::kDebug));
+  EXPECT_FALSE(Enabled(Level::kInfo));
+  EXPECT_TRUE(Enabled(Level::kWarn));
+  EXPECT_TRUE(Enabled(Level::kError));
+  ASSERT_TRUE(Init("x", "info").ok());
+  EXPECT_FALSE(Enabled(Level::kDebug));
+  EXPECT_TRUE(Enabled(Level::kInfo));
+  std::ostringstream out;
+  InitWithSink("x", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));  // debug and up
+  EXPECT_TRUE(Enabled(Level::kDebug));
+}
+
 TEST(LogTest, ControlCharactersAreEscaped) {
   std::string out;
   AppendJsonString(out, std::string("a\x01", 2));
