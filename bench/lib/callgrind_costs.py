@@ -19,27 +19,46 @@ import json
 import re
 import sys
 
-# A name may start with its return type ("grpc::Status grpc::GenericSerialize<...>(...)"), so
-# a namespace is matched at the start or after a space.
-B = r"(?:^|[ *&])"
+# Patterns match a function's qualified name alone (base_name: no return type, template
+# arguments or parameters), so a lambda whose parameter list names prometheus:: is not metrics.
 COMPONENTS = {
     "interceptors": r"ObservabilityInterceptor",
-    "gate_auth": B + r"dorset::runtime::CallGate::",
-    "parsing": r"::Deserialize\(|grpc::GenericDeserialize<|" + B + r"google::protobuf::MessageLite::Parse",
-    "serialisation": r"grpc::GenericSerialize<|" + B + r"google::protobuf::MessageLite::(?:Serialize|AppendTo)",
-    "json": B + r"google::protobuf::(?:util|json_internal)::",
-    "hashing": r"SHA256|^EVP_Digest|^HMAC|" + B + r"dorset::runtime::(?:RequestHash|Sha256Hex)",
+    "gate_auth": r"^dorset::runtime::CallGate::",
+    "parsing": r"::Deserialize$|^grpc::GenericDeserialize$|^google::protobuf::MessageLite::Parse",
+    "serialisation": r"^grpc::GenericSerialize$|^google::protobuf::MessageLite::(?:Serialize|AppendTo)",
+    "json": r"^google::protobuf::(?:util|json_internal)::",
+    "hashing": r"SHA256|^EVP_Digest|^HMAC|^dorset::runtime::(?:RequestHash|Sha256Hex)$",
     "sql": r"^sqlite3_|^PQ[a-z]|^pq[A-Z]",
-    "logging": B + r"(?:dorset::runtime::log::|spdlog::)",
-    "metrics": B + r"prometheus::",
-    "audit": B + r"dorset::runtime::AuditLog::",
+    "logging": r"^(?:dorset::runtime::log::|spdlog::)",
+    "metrics": r"^prometheus::",
+    "audit": r"^dorset::runtime::AuditLog::",
 }
 PATTERNS = {name: re.compile(rx) for name, rx in COMPONENTS.items()}
 # Calls out of a component that are not its own work: an interceptor's Proceed() runs the rest of
 # the call (the next hook, the handler) inside it, so that call's cost is taken back out.
 NOT_OWN = {
-    "interceptors": re.compile(r"InterceptorBatchMethodsImpl::Proceed|ContinueRunAfterInterception"),
+    "interceptors": re.compile(r"InterceptorBatchMethodsImpl::Proceed$|ContinueRunAfterInterception$"),
 }
+
+
+def base_name(name):
+    """'grpc::Status grpc::GenericSerialize<A, B>(x, y) const' -> 'grpc::GenericSerialize'."""
+    name = re.sub(r"'\d+$", "", (name or "").replace("(anonymous namespace)", "{anonymous}"))
+    out, depth = [], 0
+    for i, ch in enumerate(name):
+        if ch == "<" and not name[:i].endswith("operator"):
+            depth += 1
+        elif ch == ">" and depth > 0 and not name[:i].endswith("operator-"):
+            depth -= 1
+        elif ch == "(" and depth == 0:
+            if name[:i].endswith("operator"):
+                out.append("()")
+            break
+        elif depth == 0:
+            out.append(ch)
+    words = "".join(out).split(" ")
+    return words[-1] if words else ""
+
 
 NAMED = re.compile(r"^\((\d+)\)(?: (.*))?$")
 
@@ -87,7 +106,7 @@ def main():
     def inside(name, component):
         key = (name, component)
         if key not in member:
-            member[key] = bool(PATTERNS[component].search(name or ""))
+            member[key] = bool(PATTERNS[component].search(base_name(name)))
         return member[key]
     costs = {}
     for component in COMPONENTS:
@@ -95,7 +114,7 @@ def main():
                     if inside(callee, component) and not inside(caller, component))
         if component in NOT_OWN:
             total -= sum(ir for caller, callee, ir in edges
-                         if inside(caller, component) and NOT_OWN[component].search(callee or ""))
+                         if inside(caller, component) and NOT_OWN[component].search(base_name(callee)))
         costs[component] = round(total / calls)
     print(json.dumps({"calls": calls, "per_call": round(summary / calls), "components": costs}))
 
