@@ -37,6 +37,17 @@ absl::StatusOr<Statement> Transaction::Prepare(std::string_view sql) {
   return Statement(std::move(backend));
 }
 
+absl::StatusOr<absl::Status> Transaction::InSavepoint(absl::FunctionRef<absl::Status()> fn) {
+  RETURN_IF_ERROR(connection_.Exec("SAVEPOINT dorset_part"));
+  absl::Status status = fn();
+  if (!status.ok()) {
+    if (connection_.retryable() || connection_.broken()) return status;
+    RETURN_IF_ERROR(connection_.Exec("ROLLBACK TO SAVEPOINT dorset_part"));
+  }
+  RETURN_IF_ERROR(connection_.Exec("RELEASE SAVEPOINT dorset_part"));
+  return status;
+}
+
 Database::Database(std::unique_ptr<Connector> connector, DatabaseOptions options)
     : connector_(std::move(connector)), engine_(connector_->engine()), options_(options) {
   const PoolShape shape = connector_->pool_shape();

@@ -51,6 +51,13 @@ class Transaction {
   absl::Status Exec(std::string_view sql) { return connection_.Exec(sql); }
   // For the rare statement whose SQL differs between the engines.
   Engine engine() const { return engine_; }
+  // Runs `fn` in a savepoint, so that a refused part of a transaction leaves nothing and the
+  // rest goes on: `fn`'s own failure is undone and returned as the value. A failure that dooms
+  // the whole transaction (a serialization failure or deadlock, PostgreSQL 40001/40P01; a busy
+  // database; a lost connection) is returned as the error instead and must be returned from the
+  // transaction's function, so that Database::Write runs the whole transaction again (or fails
+  // it): a savepoint never swallows it.
+  absl::StatusOr<absl::Status> InSavepoint(absl::FunctionRef<absl::Status()> fn);
 
  private:
   Connection& connection_;

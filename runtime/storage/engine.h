@@ -66,6 +66,7 @@ class Connection {
   // transaction again may cure (serialization failure, deadlock, busy); Database::Write asks.
   void NoteRetryable() { retryable_ = true; }
   bool TakeRetryable() { return std::exchange(retryable_, false); }
+  bool retryable() const { return retryable_; }
 
  private:
   bool retryable_ = false;

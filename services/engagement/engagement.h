@@ -16,8 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -29,6 +27,7 @@
 #include "runtime/auth/caller.h"
 #include "services/engagement/counters.h"
 #include "services/engagement/registry_lookup.h"
+#include "services/engagement/storage/response_batch.h"
 #include "services/engagement/storage/store.h"
 
 namespace dorset::engagement {
@@ -60,26 +59,6 @@ struct PendingResponse {
   // of `time`; otherwise the INVALID_ARGUMENT to answer unless the activity lists the practice
   // in allowed_practices (checked by the writer, which reads the activity).
   absl::Status practice_refusal;
-};
-
-class ResponseStatements;
-
-// What one group-commit batch (one transaction) shares: its prepared statements, counter deltas
-// and the activities' windows and allowed practices (read once per transaction; a concurrent
-// change of the activity conflicts with the transaction, which then runs again).
-struct ResponseBatch {
-  ResponseBatch();
-  ~ResponseBatch();
-  struct Window {
-    bool found = false;
-    v1::ActivityState state = v1::ACTIVITY_STATE_UNSPECIFIED;
-    std::optional<int64_t> start, end;
-    absl::flat_hash_set<std::string> allowed_practices;
-  };
-  using Windows = absl::flat_hash_map<std::string, Window>;
-  std::unique_ptr<ResponseStatements> statements;  // prepared at the first response
-  CounterSums sums;
-  Windows windows;
 };
 
 class Engagement {
@@ -152,11 +131,13 @@ class Engagement {
   // CommitResponse inside a write transaction (the group committer batches many).
   absl::StatusOr<PendingResponse> PrepareResponse(const runtime::Caller& caller,
                                                   const v1::CreateResponseRequest& request);
-  // The response is written in its own savepoint (a refused one leaves nothing) and its counter
-  // cells are summed into batch.sums (ApplyCounterSums writes them before the commit).
-  absl::Status CommitResponse(runtime::storage::Transaction& tx, const PendingResponse& pending,
-                              v1::Response* out, ResponseBatch& batch);
-  absl::Status ApplyCounterSums(runtime::storage::Transaction& tx, ResponseBatch& batch);
+  // The response is written in its own savepoint of the batch's transaction: the value is its
+  // own outcome (a refused one leaves nothing and does not sink the others). An error fails the
+  // whole group (a serialization failure, deadlock or lost connection): returned from the
+  // group's function, it runs the group again as a whole or refuses it, never swallowed per
+  // response. Its counter cells are summed into the batch (written once before the commit).
+  absl::StatusOr<absl::Status> CommitResponse(const PendingResponse& pending, v1::Response* out,
+                                              ResponseBatch& batch);
   absl::Status GetResponse(const runtime::Caller& caller, const v1::GetResponseRequest& request,
                            v1::Response* out);
   absl::Status ListResponses(const runtime::Caller& caller, const v1::ListResponsesRequest& request,
@@ -194,8 +175,8 @@ class Engagement {
                           v1::ActivityState to,
                           const std::function<absl::Status(v1::Activity&)>& apply,
                           v1::Activity* out);
-  absl::Status WriteResponse(runtime::storage::Transaction& tx, const PendingResponse& pending,
-                             v1::Response* out, ResponseBatch& batch);
+  absl::Status WriteResponse(const PendingResponse& pending, v1::Response* out,
+                             ResponseBatch& batch);
   absl::Status CheckLocalityField(const std::string& locality, const std::string& field);
   // INVALID_ARGUMENT (activity.allowed_practices[i]) for an entry the registry does not know;
   // the entries' form is checked before (ValidateActivityFields).

@@ -11,7 +11,6 @@
 #include <functional>
 #include <memory>
 
-#include "runtime/storage/group_commit.h"
 #include "services/engagement/engagement.h"
 
 namespace prometheus {
@@ -39,10 +38,11 @@ class ResponseWriter {
 
   // `done` runs after the transaction holding the response committed (or with the error that
   // refused it; RESOURCE_EXHAUSTED at once when too many responses are waiting).
-  void Submit(Job job) { committer_->Submit(std::move(job)); }
+  void Submit(Job job);
 
  private:
-  std::unique_ptr<runtime::storage::GroupCommitter<Job>> committer_;
+  struct Committer;  // the lane's group committer (runtime/storage/group_commit.h)
+  std::unique_ptr<Committer> committer_;
 };
 
 }  // namespace dorset::engagement

@@ -19,12 +19,11 @@
 #include "services/engagement/storage/activity_rows.h"
 #include "services/engagement/storage/counter_rows.h"
 #include "services/engagement/storage/response_rows.h"
-#include "services/engagement/storage/response_statements.h"
+#include "services/engagement/storage/theme_rows.h"
 
 namespace dorset::engagement {
 namespace {
 
-using runtime::storage::Statement;
 using runtime::storage::Transaction;
 
 constexpr int kMaxThemesPerResponse = 20;
@@ -157,35 +156,15 @@ absl::StatusOr<PendingResponse> Engagement::PrepareResponse(
   return pending;
 }
 
-ResponseBatch::ResponseBatch() = default;
-ResponseBatch::~ResponseBatch() = default;
-
-absl::Status Engagement::ApplyCounterSums(Transaction& tx, ResponseBatch& batch) {
-  if (batch.statements == nullptr) {
-    ASSIGN_OR_RETURN(batch.statements, ResponseStatements::Prepare(tx));
-  }
-  return ApplySums(batch.statements->bump_counter, batch.sums);
-}
-
-absl::Status Engagement::CommitResponse(Transaction& tx, const PendingResponse& pending,
-                                        v1::Response* out, ResponseBatch& batch) {
-  if (batch.statements == nullptr) {
-    ASSIGN_OR_RETURN(batch.statements, ResponseStatements::Prepare(tx));
-  }
+absl::StatusOr<absl::Status> Engagement::CommitResponse(const PendingResponse& pending,
+                                                        v1::Response* out, ResponseBatch& batch) {
   // Each response sits in its own savepoint: a refused one leaves no trace and does not sink
   // the others (on PostgreSQL a failed statement would otherwise abort the whole transaction).
-  RETURN_IF_ERROR(tx.Exec("SAVEPOINT response"));
-  absl::Status status = WriteResponse(tx, pending, out, batch);
-  if (!status.ok()) {
-    RETURN_IF_ERROR(tx.Exec("ROLLBACK TO SAVEPOINT response"));
-  }
-  RETURN_IF_ERROR(tx.Exec("RELEASE SAVEPOINT response"));
-  return status;
+  return batch.InSavepoint([&] { return WriteResponse(pending, out, batch); });
 }
 
-absl::Status Engagement::WriteResponse(Transaction& tx, const PendingResponse& pending,
-                                       v1::Response* out, ResponseBatch& batch) {
-  ResponseStatements& st = *batch.statements;
+absl::Status Engagement::WriteResponse(const PendingResponse& pending, v1::Response* out,
+                                       ResponseBatch& batch) {
   const std::string activity_name = ActivityName(pending.activity);
   // The response's time, taken when it was received: the window and the practice are judged at
   // the same instant, however long the response waited for its batch.
@@ -193,34 +172,16 @@ absl::Status Engagement::WriteResponse(Transaction& tx, const PendingResponse& p
   const runtime::storage::RequestKey key{pending.request_id, "CreateResponse", pending.principal,
                                          pending.request_hash};
 
-  ASSIGN_OR_RETURN(std::optional<std::string> previous_name, st.requests.Find(key));
+  ASSIGN_OR_RETURN(std::optional<std::string> previous_name, batch.FindRequest(key));
   if (previous_name.has_value()) {
     ASSIGN_OR_RETURN(ResponseId previous, ParseResponseName(*previous_name, "request_id"));
-    ASSIGN_OR_RETURN(*out, LoadResponse(tx, previous.activity, previous.id));
+    ASSIGN_OR_RETURN(*out, batch.LoadResponse(previous.activity, previous.id));
     return absl::OkStatus();
   }
 
   // One lookup per activity serves the whole group (one transaction).
-  const ResponseBatch::Window* found_window = nullptr;
-  if (auto cached = batch.windows.find(pending.activity); cached != batch.windows.end()) {
-    found_window = &cached->second;
-  }
-  if (found_window == nullptr) {
-    ResponseBatch::Window loaded;
-    st.activity_window.Reset();
-    st.activity_window.Bind(1, pending.activity);
-    ASSIGN_OR_RETURN(loaded.found, st.activity_window.Step());
-    if (loaded.found) {
-      loaded.state = static_cast<v1::ActivityState>(st.activity_window.Int(0));
-      loaded.start = st.activity_window.OptionalInt(1);
-      loaded.end = st.activity_window.OptionalInt(2);
-      for (std::string& p : SplitList(st.activity_window.Text(3))) {
-        loaded.allowed_practices.insert(std::move(p));
-      }
-    }
-    st.activity_window.Reset();
-    found_window = &(batch.windows[pending.activity] = std::move(loaded));
-  }
+  ASSIGN_OR_RETURN(const ResponseBatch::Window* found_window,
+                   batch.ActivityWindow(pending.activity));
   const ResponseBatch::Window& window = *found_window;
   if (!window.found) return runtime::NotFound("Activity", activity_name);
   const v1::ActivityState state = window.state;
@@ -244,52 +205,29 @@ absl::Status Engagement::WriteResponse(Transaction& tx, const PendingResponse& p
     return pending.practice_refusal;
   }
   for (size_t i = 0; i < pending.theme_ids.size(); ++i) {
-    st.theme_exists.Reset();
-    st.theme_exists.Bind(1, pending.activity).Bind(2, pending.theme_ids[i]);
-    ASSIGN_OR_RETURN(bool theme_found, st.theme_exists.Step());
-    st.theme_exists.Reset();
+    ASSIGN_OR_RETURN(bool theme_found, batch.ThemeExists(pending.activity, pending.theme_ids[i]));
     if (!theme_found) {
       return runtime::InvalidArgument(absl::StrCat("response.themes[", i, "]"), "no such theme");
     }
   }
   if (!pending.stakeholder_id.empty()) {
-    st.stakeholder_state.Reset();
-    st.stakeholder_state.Bind(1, pending.stakeholder_id);
-    ASSIGN_OR_RETURN(bool stakeholder_found, st.stakeholder_state.Step());
-    const bool erased = stakeholder_found && st.stakeholder_state.Int(0) != 0;
-    st.stakeholder_state.Reset();
-    if (!stakeholder_found) {
+    ASSIGN_OR_RETURN(std::optional<bool> erased, batch.StakeholderErased(pending.stakeholder_id));
+    if (!erased.has_value()) {
       return runtime::InvalidArgument("response.stakeholder", "no such stakeholder");
     }
-    if (erased) {
+    if (*erased) {
       return runtime::FailedPrecondition("STATE", "response.stakeholder",
                                          "the stakeholder has been erased");
     }
   }
 
   const v1::Response& r = pending.response;
-  st.insert_response.Reset();
-  st.insert_response.Bind(1, pending.activity)
-      .Bind(2, pending.stakeholder_id.empty() ? std::optional<std::string>()
-                                              : std::optional<std::string>(pending.stakeholder_id))
-      .Bind(3, r.text())
-      .Bind(4, static_cast<int64_t>(r.channel()))
-      .Bind(5, r.locality())
-      .Bind(6, r.practice())
-      .Bind(7, JoinList(pending.theme_ids))
-      .Bind(8, static_cast<int64_t>(r.sentiment()))
-      .Bind(9, static_cast<int64_t>(r.publish_consent()))
-      .Bind(10, now_us)
-      .Bind(11, now_us);
-  ASSIGN_OR_RETURN(bool inserted, st.insert_response.Step());
-  if (!inserted) return absl::InternalError("INSERT ... RETURNING id gave no row");
-  const int64_t id = st.insert_response.Int(0);
-  st.insert_response.Reset();
-  const std::vector<CounterCell> cells =
-      CounterCells(r.channel(), r.sentiment(), r.locality(), pending.theme_ids);
+  ASSIGN_OR_RETURN(const int64_t id, batch.InsertResponse(pending.activity, pending.stakeholder_id,
+                                                          r, pending.theme_ids, now_us));
   const std::string name = ResponseName(pending.activity, id);
-  RETURN_IF_ERROR(st.requests.Store(key, name, now_us));
-  AddCells(batch.sums, pending.activity, cells, 1);
+  RETURN_IF_ERROR(batch.StoreRequest(key, name, now_us));
+  batch.AddToCounters(pending.activity,
+                      CounterCells(r.channel(), r.sentiment(), r.locality(), pending.theme_ids));
   *out = r;
   out->set_name(name);
   out->set_stakeholder(pending.stakeholder_id.empty() ? ""
@@ -316,26 +254,19 @@ absl::StatusOr<Engagement::ResponsePage> Engagement::ResponsesAfter(const runtim
   ResponsePage page;
   runtime::ReplyBudget budget(options_.reply_bytes);
   return store_.Read([&](Transaction& tx) -> absl::StatusOr<Engagement::ResponsePage> {
-    ASSIGN_OR_RETURN(Statement stmt,
-                     tx.Prepare(absl::StrCat(
-                         "SELECT ", kResponseColumns,
-                         " FROM response WHERE activity_id = ? AND id > ? ORDER BY id LIMIT ?")));
-    stmt.Bind(1, activity).Bind(2, after).Bind(3, limit + 1);
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, stmt.Step());
-      if (!row) break;
+    RETURN_IF_ERROR(ForResponsesAfter(tx, activity, after, limit + 1, [&](v1::Response response) {
       if (static_cast<int>(page.responses.size()) == limit) {
         page.more = true;
-        break;
+        return false;
       }
-      v1::Response response = ResponseFromRow(stmt);
       RedactResponse(caller, response);
       if (!budget.Take(response)) {
         page.more = true;
-        break;
+        return false;
       }
       page.responses.push_back(std::move(response));
-    }
+      return true;
+    }));
     return page;
   });
 }
@@ -398,10 +329,7 @@ absl::Status Engagement::UpdateResponse(const runtime::Caller& caller,
     const auto old_cells = CounterCells(r.channel(), r.sentiment(), r.locality(), old_theme_ids);
     if (MaskHas(mask, "themes")) {
       for (size_t i = 0; i < new_theme_ids.size(); ++i) {
-        ASSIGN_OR_RETURN(Statement check,
-                         tx.Prepare("SELECT 1 FROM theme WHERE activity_id = ? AND id = ?"));
-        check.Bind(1, id.activity).Bind(2, new_theme_ids[i]);
-        ASSIGN_OR_RETURN(bool found, check.Step());
+        ASSIGN_OR_RETURN(bool found, ThemeExists(tx, id.activity, new_theme_ids[i]));
         if (!found) {
           return runtime::InvalidArgument(absl::StrCat("response.themes[", i, "]"),
                                           "no such theme");
@@ -411,19 +339,10 @@ absl::Status Engagement::UpdateResponse(const runtime::Caller& caller,
       new_theme_ids = old_theme_ids;
     }
     const v1::Sentiment sentiment = MaskHas(mask, "sentiment") ? in.sentiment() : r.sentiment();
-    ASSIGN_OR_RETURN(Statement update,
-                     tx.Prepare("UPDATE response SET themes = ?, sentiment = ?, update_time = ?, "
-                                "version = ? WHERE id = ?"));
-    update.Bind(1, JoinList(new_theme_ids))
-        .Bind(2, static_cast<int64_t>(sentiment))
-        .Bind(3, now)
-        .Bind(4, version + 1)
-        .Bind(5, id.id);
-    RETURN_IF_ERROR(update.Run());
-    ASSIGN_OR_RETURN(Statement bump, tx.Prepare(kBumpCounterSql));
-    RETURN_IF_ERROR(BumpCounters(bump, id.activity, old_cells, -1));
-    RETURN_IF_ERROR(BumpCounters(
-        bump, id.activity, CounterCells(r.channel(), sentiment, r.locality(), new_theme_ids), 1));
+    RETURN_IF_ERROR(UpdateResponseRow(tx, id.id, new_theme_ids, sentiment, now, version + 1));
+    RETURN_IF_ERROR(AddToCounters(tx, id.activity, old_cells, -1));
+    RETURN_IF_ERROR(AddToCounters(
+        tx, id.activity, CounterCells(r.channel(), sentiment, r.locality(), new_theme_ids), 1));
     ASSIGN_OR_RETURN(*out, LoadResponse(tx, id.activity, id.id));
     RedactResponse(caller, *out);
     return absl::OkStatus();

@@ -14,11 +14,12 @@
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
 #include "services/engagement/storage/activity_rows.h"
+#include "services/engagement/storage/decision_rows.h"
+#include "services/engagement/storage/theme_rows.h"
 
 namespace dorset::engagement {
 namespace {
 
-using runtime::storage::Statement;
 using runtime::storage::Transaction;
 
 constexpr char kActivityId[] = "improving-dorsets-healthcare";
@@ -56,9 +57,8 @@ struct SeedDecision {
 
 absl::Status Engagement::SeedIfEmpty() {
   return store_.Write([&](Transaction& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement count, tx.Prepare("SELECT COUNT(*) FROM activity"));
-    ASSIGN_OR_RETURN(bool row, count.Step());
-    if (row && count.Int(0) > 0) return absl::OkStatus();
+    ASSIGN_OR_RETURN(bool any, AnyActivity(tx));
+    if (any) return absl::OkStatus();
 
     const int64_t created = ToMicros(Now());
     v1::Activity a;
@@ -85,18 +85,13 @@ absl::Status Engagement::SeedIfEmpty() {
     SetTimestamp(a.mutable_update_time(), created);
     RETURN_IF_ERROR(SaveActivity(tx, kActivityId, a, 1, /*insert=*/true));
 
-    ASSIGN_OR_RETURN(Statement theme,
-                     tx.Prepare("INSERT INTO theme (activity_id, id, display_name, description, "
-                                "create_time, update_time, version) VALUES (?,?,?,?,?,?,1)"));
-    for (const SeedTheme& t : kThemes) {
-      theme.Reset();
-      theme.Bind(1, kActivityId)
-          .Bind(2, t.id)
-          .Bind(3, t.title)
-          .Bind(4, t.description)
-          .Bind(5, created)
-          .Bind(6, created);
-      RETURN_IF_ERROR(theme.Run());
+    for (const SeedTheme& seed : kThemes) {
+      v1::Theme theme;
+      theme.set_display_name(seed.title);
+      theme.set_description(seed.description);
+      SetTimestamp(theme.mutable_create_time(), created);
+      SetTimestamp(theme.mutable_update_time(), created);
+      RETURN_IF_ERROR(SaveTheme(tx, kActivityId, seed.id, theme, 1, /*insert=*/true));
     }
     const SeedDecision decisions[] = {
         {"acute-reconfiguration",
@@ -116,24 +111,18 @@ absl::Status Engagement::SeedIfEmpty() {
          "Illustrative rationale: responses asked for more detail before change.",
          {"maternity-and-children"}},
     };
-    ASSIGN_OR_RETURN(
-        Statement decision,
-        tx.Prepare("INSERT INTO decision (activity_id, id, summary, rationale, themes, "
-                   "responses, decided_by, decide_time, published, create_time, "
-                   "update_time, version) VALUES (?,?,?,?,?,'',?,?,1,?,?,1)"));
-    for (const SeedDecision& d : decisions) {
-      std::vector<std::string> themes(d.themes.begin(), d.themes.end());
-      decision.Reset();
-      decision.Bind(1, kActivityId)
-          .Bind(2, d.id)
-          .Bind(3, d.summary)
-          .Bind(4, d.rationale)
-          .Bind(5, JoinList(themes))
-          .Bind(6, "NHS Dorset CCG Governing Body")
-          .Bind(7, Utc(2017, 9, 20))
-          .Bind(8, created)
-          .Bind(9, created);
-      RETURN_IF_ERROR(decision.Run());
+    for (const SeedDecision& seed : decisions) {
+      v1::Decision decision;
+      decision.set_summary(seed.summary);
+      decision.set_rationale(seed.rationale);
+      decision.set_decided_by("NHS Dorset CCG Governing Body");
+      SetTimestamp(decision.mutable_decide_time(), Utc(2017, 9, 20));
+      decision.set_published(true);
+      SetTimestamp(decision.mutable_create_time(), created);
+      SetTimestamp(decision.mutable_update_time(), created);
+      const std::vector<std::string> themes(seed.themes.begin(), seed.themes.end());
+      RETURN_IF_ERROR(
+          SaveDecision(tx, kActivityId, seed.id, decision, themes, {}, 1, /*insert=*/true));
     }
     runtime::log::Info("seeded", {{"activity", ActivityName(kActivityId)}});
     return absl::OkStatus();

@@ -1,6 +1,5 @@
 #include "services/engagement/storage/activity_rows.h"
 
-#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +7,7 @@
 #include "runtime/status/status_macros.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
+#include "services/engagement/storage/rows_common.h"
 
 namespace dorset::engagement {
 namespace {
@@ -49,12 +49,6 @@ v1::Activity FromRow(const Statement& s) {
   return a;
 }
 
-std::optional<int64_t> Micros(const v1::Activity& a, bool has,
-                              const google::protobuf::Timestamp& ts) {
-  if (!has) return std::nullopt;
-  return ts.seconds() * 1000000 + ts.nanos() / 1000;
-}
-
 }  // namespace
 
 absl::Status SaveActivity(Transaction& tx, const std::string& id, const v1::Activity& a,
@@ -77,16 +71,16 @@ absl::Status SaveActivity(Transaction& tx, const std::string& id, const v1::Acti
       .Bind(4, JoinList(localities))
       .Bind(5, a.finance_scheme())
       .Bind(6, static_cast<int64_t>(a.state()))
-      .Bind(7, Micros(a, a.has_window_start_time(), a.window_start_time()))
-      .Bind(8, Micros(a, a.has_window_end_time(), a.window_end_time()))
-      .Bind(9, Micros(a, a.has_open_time(), a.open_time()))
-      .Bind(10, Micros(a, a.has_close_time(), a.close_time()))
-      .Bind(11, Micros(a, a.has_publish_time(), a.publish_time()))
+      .Bind(7, OptionalMicros(a.has_window_start_time(), a.window_start_time()))
+      .Bind(8, OptionalMicros(a.has_window_end_time(), a.window_end_time()))
+      .Bind(9, OptionalMicros(a.has_open_time(), a.open_time()))
+      .Bind(10, OptionalMicros(a.has_close_time(), a.close_time()))
+      .Bind(11, OptionalMicros(a.has_publish_time(), a.publish_time()))
       .Bind(12, a.outcome_summary())
       .Bind(13, a.reported_participants())
       .Bind(14, a.reported_source())
-      .Bind(15, *Micros(a, true, a.create_time()))
-      .Bind(16, *Micros(a, true, a.update_time()))
+      .Bind(15, Micros(a.create_time()))
+      .Bind(16, Micros(a.update_time()))
       .Bind(17, version)
       .Bind(18, JoinList(allowed))
       .Bind(19, id);
@@ -94,12 +88,20 @@ absl::Status SaveActivity(Transaction& tx, const std::string& id, const v1::Acti
 }
 
 absl::StatusOr<v1::Activity> LoadActivity(Transaction& tx, const std::string& id) {
-  ASSIGN_OR_RETURN(Statement stmt,
-                   tx.Prepare(absl::StrCat("SELECT ", kColumns, " FROM activity WHERE id = ?")));
+  return LoadRow<v1::Activity>(tx, "activity", kColumns, id, FromRow, "Activity", ActivityName(id));
+}
+
+absl::Status RequireActivity(Transaction& tx, const std::string& id) {
+  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare("SELECT 1 FROM activity WHERE id = ?"));
   stmt.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return runtime::NotFound("Activity", ActivityName(id));
-  return FromRow(stmt);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> AnyActivity(Transaction& tx) {
+  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare("SELECT 1 FROM activity LIMIT 1"));
+  return stmt.Step();
 }
 
 absl::Status ListActivityRows(Transaction& tx, const runtime::storage::KeysetPage& page,

@@ -17,6 +17,10 @@ namespace dorset::engagement {
 
 // NOT_FOUND (Activity) when there is no such row.
 absl::StatusOr<v1::Activity> LoadActivity(runtime::storage::Transaction& tx, const std::string& id);
+// NOT_FOUND (Activity) unless the activity exists.
+absl::Status RequireActivity(runtime::storage::Transaction& tx, const std::string& id);
+// Whether the store has any activity.
+absl::StatusOr<bool> AnyActivity(runtime::storage::Transaction& tx);
 // Inserts (ALREADY_EXISTS for a taken id) or updates the row to `activity` at `version`.
 absl::Status SaveActivity(runtime::storage::Transaction& tx, const std::string& id,
                           const v1::Activity& activity, int64_t version, bool insert);

@@ -14,6 +14,12 @@ absl::Status BumpCounters(runtime::storage::Statement& bump, const std::string& 
   return absl::OkStatus();
 }
 
+absl::Status AddToCounters(runtime::storage::Transaction& tx, const std::string& activity,
+                           const std::vector<CounterCell>& cells, int64_t delta) {
+  ASSIGN_OR_RETURN(runtime::storage::Statement bump, tx.Prepare(kBumpCounterSql));
+  return BumpCounters(bump, activity, cells, delta);
+}
+
 absl::Status ApplySums(runtime::storage::Statement& bump, const CounterSums& sums) {
   for (const auto& [cell, delta] : sums) {
     if (delta == 0) continue;

@@ -30,6 +30,10 @@ absl::Status ApplySums(runtime::storage::Statement& bump, const CounterSums& sum
 absl::Status BumpCounters(runtime::storage::Statement& bump, const std::string& activity,
                           const std::vector<CounterCell>& cells, int64_t delta);
 
+// Adds `delta` to each cell (outside the group commit: one statement prepared for the call).
+absl::Status AddToCounters(runtime::storage::Transaction& tx, const std::string& activity,
+                           const std::vector<CounterCell>& cells, int64_t delta);
+
 // An activity's counter cells: the total, and dimension -> key -> count for the non-zero cells
 // (ordered, so output order is stable).
 struct CounterTable {

@@ -1,11 +1,14 @@
-// The response table's reads (moving here from responses.cc; see docs/storage.md): one response by
-// its activity and number, as a Response (etag from its version column).
+// The response table outside the group commit (services/engagement/storage/response_batch.h
+// has the hot path's): one response by its activity and number, as a Response (etag from its
+// version column), an activity's responses in id order, and moderation's update.
 #ifndef DORSET_SERVICES_ENGAGEMENT_STORAGE_RESPONSE_ROWS_H_
 #define DORSET_SERVICES_ENGAGEMENT_STORAGE_RESPONSE_ROWS_H_
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "dorset/engagement/v1/engagement.pb.h"
 #include "runtime/storage/database.h"
@@ -15,6 +18,19 @@ namespace dorset::engagement {
 // NOT_FOUND (Response) unless response `id` of `activity` exists.
 absl::StatusOr<v1::Response> LoadResponse(runtime::storage::Transaction& tx,
                                           const std::string& activity, int64_t id);
+
+// Whether response `id` of `activity` exists.
+absl::StatusOr<bool> ResponseExists(runtime::storage::Transaction& tx, const std::string& activity,
+                                    int64_t id);
+// Hands the activity's responses after id `after`, in id order and at most `limit`, to `take`
+// until it returns false.
+absl::Status ForResponsesAfter(runtime::storage::Transaction& tx, const std::string& activity,
+                               int64_t after, int limit,
+                               absl::FunctionRef<bool(v1::Response)> take);
+// Sets the response's themes (ids) and sentiment at `version`, updated at `now` (micros).
+absl::Status UpdateResponseRow(runtime::storage::Transaction& tx, int64_t id,
+                               const std::vector<std::string>& theme_ids, v1::Sentiment sentiment,
+                               int64_t now, int64_t version);
 
 }  // namespace dorset::engagement
 

@@ -5,6 +5,7 @@
 #include "runtime/status/status_macros.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
+#include "services/engagement/storage/rows_common.h"
 
 namespace dorset::engagement {
 namespace {
@@ -42,20 +43,11 @@ v1::Stakeholder FromRow(const Statement& s) {
   return out;
 }
 
-std::optional<int64_t> OptionalMicros(const google::protobuf::Timestamp& ts, bool has) {
-  if (!has) return std::nullopt;
-  return ts.seconds() * 1000000 + ts.nanos() / 1000;
-}
-
 }  // namespace
 
 absl::StatusOr<v1::Stakeholder> LoadStakeholderRow(Transaction& tx, const std::string& id) {
-  ASSIGN_OR_RETURN(Statement stmt,
-                   tx.Prepare(absl::StrCat("SELECT ", kColumns, " FROM stakeholder WHERE id = ?")));
-  stmt.Bind(1, id);
-  ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return runtime::NotFound("Stakeholder", StakeholderName(id));
-  return FromRow(stmt);
+  return LoadRow<v1::Stakeholder>(tx, "stakeholder", kColumns, id, FromRow, "Stakeholder",
+                                  StakeholderName(id));
 }
 
 absl::Status SaveStakeholderRow(Transaction& tx, const std::string& id, const v1::Stakeholder& s,
@@ -77,16 +69,16 @@ absl::Status SaveStakeholderRow(Transaction& tx, const std::string& id, const v1
       .Bind(5, s.contact().phone())
       .Bind(6, s.contact().postal_address())
       .Bind(7, static_cast<int64_t>(s.contact_consent().granted()))
-      .Bind(8, OptionalMicros(s.contact_consent().record_time(),
-                              s.contact_consent().has_record_time()))
+      .Bind(8, OptionalMicros(s.contact_consent().has_record_time(),
+                              s.contact_consent().record_time()))
       .Bind(9, static_cast<int64_t>(s.publish_consent().granted()))
-      .Bind(10, OptionalMicros(s.publish_consent().record_time(),
-                               s.publish_consent().has_record_time()))
+      .Bind(10, OptionalMicros(s.publish_consent().has_record_time(),
+                               s.publish_consent().record_time()))
       .Bind(11, s.locality())
       .Bind(12, static_cast<int64_t>(s.erased()))
-      .Bind(13, OptionalMicros(s.erase_time(), s.has_erase_time()))
-      .Bind(14, *OptionalMicros(s.create_time(), true))
-      .Bind(15, *OptionalMicros(s.update_time(), true))
+      .Bind(13, OptionalMicros(s.has_erase_time(), s.erase_time()))
+      .Bind(14, Micros(s.create_time()))
+      .Bind(15, Micros(s.update_time()))
       .Bind(16, version)
       .Bind(17, id);
   return stmt.Run();

@@ -11,13 +11,12 @@
 #define DORSET_SERVICES_ENGAGEMENT_STORAGE_STORE_H_
 
 #include <memory>
-#include <optional>
 #include <string>
-#include <type_traits>
 
 #include "absl/status/statusor.h"
 #include "runtime/config/config.h"
 #include "runtime/storage/database.h"
+#include "runtime/storage/transact.h"
 
 namespace dorset::engagement {
 
@@ -37,12 +36,12 @@ class EngagementStore {
   // failure, so `fn` touches only the database and its own locals); returns what `fn` returned.
   template <typename Fn>
   auto Write(Fn&& fn) {
-    return Run(true, std::forward<Fn>(fn));
+    return runtime::storage::WriteReturning(*db_, std::forward<Fn>(fn));
   }
   // Runs `fn(Transaction&)` in a read-only transaction (one snapshot).
   template <typename Fn>
   auto Read(Fn&& fn) {
-    return Run(false, std::forward<Fn>(fn));
+    return runtime::storage::ReadReturning(*db_, std::forward<Fn>(fn));
   }
 
   // The database's health (readiness: NOT_SERVING while it is away).
@@ -57,25 +56,6 @@ class EngagementStore {
  private:
   EngagementStore(std::unique_ptr<runtime::storage::Database> db, std::string sqlite_path)
       : db_(std::move(db)), sqlite_path_(std::move(sqlite_path)) {}
-
-  static const absl::Status& StatusOf(const absl::Status& status) { return status; }
-  template <typename T>
-  static const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
-    return result.status();
-  }
-
-  template <typename Fn>
-  auto Run(bool write, Fn&& fn) {
-    using Result = std::invoke_result_t<Fn, runtime::storage::Transaction&>;
-    std::optional<Result> out;
-    auto body = [&](runtime::storage::Transaction& tx) -> absl::Status {
-      out.emplace(fn(tx));
-      return StatusOf(*out);
-    };
-    const absl::Status status = write ? db_->Write(body) : db_->Read(body);
-    if (!status.ok()) return Result(status);
-    return std::move(*out);
-  }
 
   std::unique_ptr<runtime::storage::Database> db_;
   const std::string sqlite_path_;  // "" on PostgreSQL

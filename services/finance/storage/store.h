@@ -9,13 +9,12 @@
 #define DORSET_SERVICES_FINANCE_STORAGE_STORE_H_
 
 #include <memory>
-#include <optional>
 #include <string>
-#include <type_traits>
 
 #include "absl/status/statusor.h"
 #include "runtime/config/config.h"
 #include "runtime/storage/database.h"
+#include "runtime/storage/transact.h"
 
 namespace dorset::finance {
 
@@ -37,12 +36,12 @@ class FinanceStore {
   // own locals). Returns what `fn` returned, or the commit's error.
   template <typename Fn>
   auto Write(Fn&& fn) {
-    return Run(true, std::forward<Fn>(fn));
+    return runtime::storage::WriteReturning(*db_, std::forward<Fn>(fn));
   }
   // Runs `fn(Transaction&)` in a read-only transaction (one snapshot).
   template <typename Fn>
   auto Read(Fn&& fn) {
-    return Run(false, std::forward<Fn>(fn));
+    return runtime::storage::ReadReturning(*db_, std::forward<Fn>(fn));
   }
 
   // The database's health (readiness: NOT_SERVING while it is away).
@@ -52,25 +51,6 @@ class FinanceStore {
 
  private:
   explicit FinanceStore(std::unique_ptr<runtime::storage::Database> db) : db_(std::move(db)) {}
-
-  static const absl::Status& StatusOf(const absl::Status& status) { return status; }
-  template <typename T>
-  static const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
-    return result.status();
-  }
-
-  template <typename Fn>
-  auto Run(bool write, Fn&& fn) {
-    using Result = std::invoke_result_t<Fn, Transaction&>;
-    std::optional<Result> out;
-    auto body = [&](Transaction& tx) -> absl::Status {
-      out.emplace(fn(tx));
-      return StatusOf(*out);
-    };
-    const absl::Status status = write ? db_->Write(body) : db_->Read(body);
-    if (!status.ok()) return Result(status);
-    return std::move(*out);
-  }
 
   std::unique_ptr<runtime::storage::Database> db_;
 };

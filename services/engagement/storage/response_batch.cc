@@ -1,0 +1,152 @@
+#include "services/engagement/storage/response_batch.h"
+
+#include <utility>
+
+#include "runtime/status/status_macros.h"
+#include "services/engagement/rows.h"
+#include "services/engagement/storage/counter_rows.h"
+#include "services/engagement/storage/response_rows.h"
+
+namespace dorset::engagement {
+
+using runtime::storage::Statement;
+
+struct ResponseBatch::Statements {
+  runtime::storage::IdempotencyRecord requests;
+  Statement activity_window;    // (id) -> state, window_start, window_end, allowed_practices
+  Statement theme_exists;       // (activity, theme)
+  Statement stakeholder_state;  // (id) -> erased
+  Statement insert_response;    // ... RETURNING id
+  Statement bump_counter;       // kBumpCounterSql
+};
+
+ResponseBatch::ResponseBatch(runtime::storage::Transaction& tx) : tx_(tx) {}
+ResponseBatch::~ResponseBatch() = default;
+
+absl::StatusOr<ResponseBatch::Statements*> ResponseBatch::Prepared() {
+  if (statements_ != nullptr) return statements_.get();
+  ASSIGN_OR_RETURN(runtime::storage::IdempotencyRecord requests,
+                   runtime::storage::IdempotencyRecord::Prepare(tx_));
+  ASSIGN_OR_RETURN(
+      Statement activity_window,
+      tx_.Prepare("SELECT state, window_start, window_end, allowed_practices FROM activity "
+                  "WHERE id = ?"));
+  ASSIGN_OR_RETURN(Statement theme_exists,
+                   tx_.Prepare("SELECT 1 FROM theme WHERE activity_id = ? AND id = ?"));
+  ASSIGN_OR_RETURN(Statement stakeholder_state,
+                   tx_.Prepare("SELECT erased FROM stakeholder WHERE id = ?"));
+  ASSIGN_OR_RETURN(Statement insert_response,
+                   tx_.Prepare("INSERT INTO response (activity_id, stakeholder_id, text, channel, "
+                               "locality, practice, themes, sentiment, publish_consent, "
+                               "create_time, update_time, version) "
+                               "VALUES (?,?,?,?,?,?,?,?,?,?,?,1) RETURNING id"));
+  ASSIGN_OR_RETURN(Statement bump_counter, tx_.Prepare(kBumpCounterSql));
+  statements_.reset(new Statements{std::move(requests), std::move(activity_window),
+                                   std::move(theme_exists), std::move(stakeholder_state),
+                                   std::move(insert_response), std::move(bump_counter)});
+  return statements_.get();
+}
+
+absl::StatusOr<const ResponseBatch::Window*> ResponseBatch::ActivityWindow(
+    const std::string& activity) {
+  if (auto cached = windows_.find(activity); cached != windows_.end()) return &cached->second;
+  ASSIGN_OR_RETURN(Statements * st, Prepared());
+  Window loaded;
+  st->activity_window.Reset();
+  st->activity_window.Bind(1, activity);
+  ASSIGN_OR_RETURN(loaded.found, st->activity_window.Step());
+  if (loaded.found) {
+    loaded.state = static_cast<v1::ActivityState>(st->activity_window.Int(0));
+    loaded.start = st->activity_window.OptionalInt(1);
+    loaded.end = st->activity_window.OptionalInt(2);
+    for (std::string& p : SplitList(st->activity_window.Text(3))) {
+      loaded.allowed_practices.insert(std::move(p));
+    }
+  }
+  st->activity_window.Reset();
+  return &(windows_[activity] = std::move(loaded));
+}
+
+absl::StatusOr<bool> ResponseBatch::ThemeExists(const std::string& activity,
+                                                const std::string& theme) {
+  ASSIGN_OR_RETURN(Statements * st, Prepared());
+  st->theme_exists.Reset();
+  st->theme_exists.Bind(1, activity).Bind(2, theme);
+  ASSIGN_OR_RETURN(bool found, st->theme_exists.Step());
+  st->theme_exists.Reset();
+  return found;
+}
+
+absl::StatusOr<std::optional<bool>> ResponseBatch::StakeholderErased(const std::string& id) {
+  ASSIGN_OR_RETURN(Statements * st, Prepared());
+  st->stakeholder_state.Reset();
+  st->stakeholder_state.Bind(1, id);
+  ASSIGN_OR_RETURN(bool found, st->stakeholder_state.Step());
+  std::optional<bool> erased;
+  if (found) erased = st->stakeholder_state.Int(0) != 0;
+  st->stakeholder_state.Reset();
+  return erased;
+}
+
+absl::StatusOr<std::optional<std::string>> ResponseBatch::FindRequest(
+    const runtime::storage::RequestKey& key) {
+  ASSIGN_OR_RETURN(Statements * st, Prepared());
+  return st->requests.Find(key);
+}
+
+absl::Status ResponseBatch::StoreRequest(const runtime::storage::RequestKey& key,
+                                         const std::string& name, int64_t now) {
+  ASSIGN_OR_RETURN(Statements * st, Prepared());
+  return st->requests.Store(key, name, now);
+}
+
+absl::StatusOr<int64_t> ResponseBatch::InsertResponse(const std::string& activity,
+                                                      const std::string& stakeholder_id,
+                                                      const v1::Response& r,
+                                                      const std::vector<std::string>& theme_ids,
+                                                      int64_t now) {
+  ASSIGN_OR_RETURN(Statements * st, Prepared());
+  Statement& insert = st->insert_response;
+  insert.Reset();
+  insert.Bind(1, activity)
+      .Bind(2, stakeholder_id.empty() ? std::optional<std::string>()
+                                      : std::optional<std::string>(stakeholder_id))
+      .Bind(3, r.text())
+      .Bind(4, static_cast<int64_t>(r.channel()))
+      .Bind(5, r.locality())
+      .Bind(6, r.practice())
+      .Bind(7, JoinList(theme_ids))
+      .Bind(8, static_cast<int64_t>(r.sentiment()))
+      .Bind(9, static_cast<int64_t>(r.publish_consent()))
+      .Bind(10, now)
+      .Bind(11, now);
+  ASSIGN_OR_RETURN(bool inserted, insert.Step());
+  if (!inserted) return absl::InternalError("INSERT ... RETURNING id gave no row");
+  const int64_t id = insert.Int(0);
+  insert.Reset();
+  return id;
+}
+
+absl::StatusOr<v1::Response> ResponseBatch::LoadResponse(const std::string& activity, int64_t id) {
+  return engagement::LoadResponse(tx_, activity, id);
+}
+
+absl::StatusOr<absl::Status> ResponseBatch::InSavepoint(absl::FunctionRef<absl::Status()> fn) {
+  // Prepared before the savepoint, as before the lane: the savepoint holds only the response's
+  // own statements.
+  RETURN_IF_ERROR(Prepared().status());
+  return tx_.InSavepoint(fn);
+}
+
+void ResponseBatch::AddToCounters(const std::string& activity,
+                                  const std::vector<CounterCell>& cells) {
+  AddCells(sums_, activity, cells, 1);
+}
+
+absl::Status ResponseBatch::ApplyCounterSums() {
+  if (sums_.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Statements * st, Prepared());
+  return ApplySums(st->bump_counter, sums_);
+}
+
+}  // namespace dorset::engagement

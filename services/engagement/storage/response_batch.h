@@ -1,0 +1,82 @@
+// One group-commit transaction of CreateResponse (services/engagement/response_writer.h): the
+// response hot path's statements, prepared once per transaction so each of the many responses a
+// group writes does not re-parse its SQL; the activities' windows and allowed practices, read
+// once per transaction (a concurrent change of an activity conflicts with the transaction, which
+// then runs again); and the counter deltas of the whole group, written once before the commit.
+// Fresh for every attempt: a retried transaction starts again from nothing.
+#ifndef DORSET_SERVICES_ENGAGEMENT_STORAGE_RESPONSE_BATCH_H_
+#define DORSET_SERVICES_ENGAGEMENT_STORAGE_RESPONSE_BATCH_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "dorset/engagement/v1/engagement.pb.h"
+#include "runtime/storage/database.h"
+#include "runtime/storage/idempotency.h"
+#include "services/engagement/counters.h"
+
+namespace dorset::engagement {
+
+class ResponseBatch {
+ public:
+  explicit ResponseBatch(runtime::storage::Transaction& tx);
+  ~ResponseBatch();
+  ResponseBatch(const ResponseBatch&) = delete;
+  ResponseBatch& operator=(const ResponseBatch&) = delete;
+
+  // What a response is judged against: the activity's state, window and allowed practices.
+  struct Window {
+    bool found = false;
+    v1::ActivityState state = v1::ACTIVITY_STATE_UNSPECIFIED;
+    std::optional<int64_t> start, end;
+    absl::flat_hash_set<std::string> allowed_practices;
+  };
+  // Read at the first response of the activity in this transaction.
+  absl::StatusOr<const Window*> ActivityWindow(const std::string& activity);
+  absl::StatusOr<bool> ThemeExists(const std::string& activity, const std::string& theme);
+  // Whether the stakeholder is erased; nullopt when there is no such stakeholder.
+  absl::StatusOr<std::optional<bool>> StakeholderErased(const std::string& id);
+  // The request-id record (runtime/storage/idempotency.h): the name of the response a previous
+  // call created, if any.
+  absl::StatusOr<std::optional<std::string>> FindRequest(const runtime::storage::RequestKey& key);
+  absl::Status StoreRequest(const runtime::storage::RequestKey& key, const std::string& name,
+                            int64_t now);
+  // Inserts the response (its stakeholder id, "" when anonymous; its theme ids; its time in
+  // micros) at version 1 and returns its id.
+  absl::StatusOr<int64_t> InsertResponse(const std::string& activity,
+                                         const std::string& stakeholder_id,
+                                         const v1::Response& response,
+                                         const std::vector<std::string>& theme_ids, int64_t now);
+  absl::StatusOr<v1::Response> LoadResponse(const std::string& activity, int64_t id);
+
+  // Runs one response's writes in a savepoint (runtime::storage::Transaction::InSavepoint): the
+  // value is the response's own outcome (a refused one leaves nothing); an error dooms the whole
+  // transaction (serialization failure, deadlock, lost connection) and must fail the group so
+  // that it runs again as a whole.
+  absl::StatusOr<absl::Status> InSavepoint(absl::FunctionRef<absl::Status()> fn);
+
+  // Adds `cells` (once each) to the group's counter deltas; nothing is written until
+  // ApplyCounterSums, which writes every non-zero delta.
+  void AddToCounters(const std::string& activity, const std::vector<CounterCell>& cells);
+  absl::Status ApplyCounterSums();
+
+ private:
+  struct Statements;
+  absl::StatusOr<Statements*> Prepared();
+
+  runtime::storage::Transaction& tx_;
+  std::unique_ptr<Statements> statements_;  // prepared at the first use
+  CounterSums sums_;
+  absl::flat_hash_map<std::string, Window> windows_;
+};
+
+}  // namespace dorset::engagement
+
+#endif  // DORSET_SERVICES_ENGAGEMENT_STORAGE_RESPONSE_BATCH_H_
