@@ -5,8 +5,13 @@
 //   dorset-engagement-synth --data_dir=var/engagement --activity=synthetic-survey
 //       --count=1000000 --themes=8 --localities=localities/a,localities/b --seed=7
 //
+// The store is the services' `database` setting: --database (or DORSET_DATABASE; empty: SQLite
+// at <data_dir>/engagement.db, sqlite:///path, or postgres://user@host:port/db) with
+// PostgreSQL's password from --database_password_file (or DORSET_DATABASE_PASSWORD_FILE).
+//
 // The activity is created (kind SURVEY, title "[SYNTHETIC] ...", `--themes` themes) when it does
 // not exist yet; existing activities keep their themes. Prints one JSON line when done.
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -16,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "runtime/api/page_token.h"
+#include "runtime/config/config.h"
 #include "runtime/logging/log.h"
 #include "services/engagement/engagement.h"
 #include "services/engagement/names.h"
@@ -35,6 +41,11 @@ int Fail(const absl::Status& status) {
 
 int main(int argc, char** argv) {
   std::string data_dir = "var/engagement", activity = "synthetic-survey", localities_flag;
+  // As the services take them: the flag wins over the environment.
+  const char* database_env = std::getenv("DORSET_DATABASE");
+  const char* password_env = std::getenv("DORSET_DATABASE_PASSWORD_FILE");
+  std::string database = database_env == nullptr ? "" : database_env;
+  std::string password_file = password_env == nullptr ? "" : password_env;
   int64_t count = 1000;
   int themes = 6;
   uint64_t seed = 1;
@@ -46,6 +57,10 @@ int main(int argc, char** argv) {
     bool ok = true;
     if (name == "--data_dir")
       data_dir = value;
+    else if (name == "--database")
+      database = value;
+    else if (name == "--database_password_file")
+      password_file = value;
     else if (name == "--activity")
       activity = value;
     else if (name == "--count")
@@ -61,7 +76,9 @@ int main(int argc, char** argv) {
     if (!ok) {
       std::cerr << "bad flag: " << arg << "\n"
                 << "usage: dorset-engagement-synth --data_dir=DIR --activity=ID --count=N "
-                   "[--themes=N] [--localities=localities/a,...] [--seed=N]\n";
+                   "[--themes=N] [--localities=localities/a,...] [--seed=N] "
+                   "[--database=sqlite:///PATH|postgres://USER@HOST:PORT/DB] "
+                   "[--database_password_file=FILE]\n";
       return 2;
     }
   }
@@ -71,7 +88,11 @@ int main(int argc, char** argv) {
   }
   (void)runtime::log::Init("engagement-synth", "warn");
   std::filesystem::create_directories(data_dir);
-  auto store = EngagementStore::Open(/*database=*/"", data_dir);
+  runtime::ServerConfig config;
+  config.data_dir = data_dir;
+  config.database = database;
+  config.database_password_file = password_file;
+  auto store = EngagementStore::Open(config);
   if (!store.ok()) return Fail(store.status());
   auto tokens = runtime::PageTokenCodec::ForDataDir(data_dir);
   if (!tokens.ok()) return Fail(tokens.status());

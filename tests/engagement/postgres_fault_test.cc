@@ -1,0 +1,110 @@
+// Engagement on PostgreSQL when the database fails under a response load. ctest label
+// `postgres_only`: SQLite has no server to lose and no serialization failure to force.
+// - The server killed with kill -9 and restarted: the service stays up, its store reports
+//   UNAVAILABLE (readiness NOT_SERVING) and responses are refused with UNAVAILABLE while the
+//   server is away, it reconnects by itself, and afterwards every acknowledged response is there
+//   exactly once.
+// - A serialization failure (SQLSTATE 40001, raised by a trigger: a real PostgreSQL error through
+//   the real engine) inside one response's savepoint of a group commit fails the whole group,
+//   which runs again as a whole: every response is acknowledged and stored exactly once, none
+//   answered with the failure.
+#include <memory>
+
+#include "gtest/gtest.h"
+#include "runtime/server/service_host.h"
+#include "runtime/testing/postgres_server.h"
+#include "runtime/testing/temp_dir.h"
+#include "runtime/testing/test_host.h"
+#include "services/engagement/engagement_module.h"
+#include "tests/engagement/response_load.h"
+#include "tests/runtime/storage/engines.h"
+
+namespace dorset::engagement {
+namespace {
+
+using testing::ResponseLoad;
+using testing::WaitUntil;
+
+struct Started {
+  std::unique_ptr<runtime::ServiceHost> host;
+  EngagementModule* module = nullptr;
+  std::unique_ptr<v1::EngagementService::Stub> stub;
+};
+
+Started StartOn(const std::string& database, const std::string& data_dir) {
+  runtime::ServerConfig config = dorset::testing::TestServerConfig("engagement", data_dir);
+  config.database = database;
+  auto module = std::make_unique<EngagementModule>();
+  Started started;
+  started.module = module.get();
+  auto host = runtime::ServiceHost::Start(config, std::move(module));
+  EXPECT_TRUE(host.ok()) << host.status();
+  if (!host.ok()) return started;
+  started.host = *std::move(host);
+  started.stub =
+      v1::EngagementService::NewStub(dorset::testing::LocalChannel(started.host->grpc_port()));
+  return started;
+}
+
+TEST(EngagementPostgresFault, ServerKilledMidLoadMeansUnavailableThenEveryAckedResponseOnce) {
+  DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Start(), pg);
+  absl::StatusOr<std::string> uri = pg->CreateDatabase();
+  ASSERT_TRUE(uri.ok()) << uri.status();
+  dorset::testing::TempDir dir;
+  Started engagement = StartOn(*uri, dir.path());
+  ASSERT_NE(engagement.host, nullptr);
+  testing::OpenLoadActivity(*engagement.stub, "pg-kill-load");
+
+  ResponseLoad load(engagement.stub.get(), "pg-kill-load", 4, "pgkill");
+  EXPECT_TRUE(WaitUntil([&] { return load.acked() >= 100; }));
+  pg->Kill9();
+  // While the server is away: the store says so and responses are refused as UNAVAILABLE.
+  EXPECT_TRUE(WaitUntil([&] { return !engagement.module->CheckStore().ok(); }));
+  EXPECT_EQ(engagement.module->CheckStore().code(), absl::StatusCode::kUnavailable);
+  const int unavailable_before = load.unavailable();
+  EXPECT_TRUE(WaitUntil([&] { return load.unavailable() > unavailable_before; }));
+  const int acked_while_down = load.acked();
+  ASSERT_TRUE(pg->Restart().ok());
+  // Back by itself: healthy again, and responses are acknowledged again.
+  EXPECT_TRUE(WaitUntil([&] { return engagement.module->CheckStore().ok(); }));
+  EXPECT_TRUE(WaitUntil([&] { return load.acked() >= acked_while_down + 100; }));
+  load.Stop();
+  EXPECT_EQ(load.other(), 0);
+  EXPECT_GT(load.unavailable(), 0);
+  load.ExpectEveryAckedResponseOnce(*engagement.stub);
+}
+
+TEST(EngagementSerializationFailure, InOneResponsesSavepointRerunsTheWholeGroup) {
+  DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
+  absl::StatusOr<std::string> uri = pg->CreateDatabase();
+  ASSERT_TRUE(uri.ok()) << uri.status();
+  const std::string dbname = uri->substr(uri->rfind('/') + 1, uri->find('?') - uri->rfind('/') - 1);
+  dorset::testing::TempDir dir;
+  Started engagement = StartOn(*uri, dir.path());
+  ASSERT_NE(engagement.host, nullptr);
+  testing::OpenLoadActivity(*engagement.stub, "conflict-load");
+  // Five response inserts fail with a serialization failure, some in the middle of a group. A
+  // sequence is not transactional, so the transaction run again goes past the failed insert.
+  ASSERT_TRUE(pg->Sql(dbname, R"sql(
+      CREATE SEQUENCE forced_conflict;
+      CREATE FUNCTION forced_conflict() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF nextval('forced_conflict') IN (3, 17, 40, 77, 120) THEN
+          RAISE EXCEPTION 'forced serialization failure' USING ERRCODE = '40001';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER forced_conflict BEFORE INSERT ON response
+        FOR EACH ROW EXECUTE FUNCTION forced_conflict();)sql")
+                  .ok());
+
+  // 8 clients x 25 responses: groups of several responses, several failing in the middle.
+  ResponseLoad load(engagement.stub.get(), "conflict-load", 8, "conflict", 25);
+  load.Join();
+  EXPECT_EQ(load.other(), 0);  // none answered with the failure (ABORTED) or anything else
+  EXPECT_EQ(load.acked(), 200);
+  load.ExpectEveryAckedResponseOnce(*engagement.stub);
+}
+
+}  // namespace
+}  // namespace dorset::engagement
