@@ -47,13 +47,20 @@ std::string SourceFile(const std::string& relative) {
   return buffer.str();
 }
 
-std::unique_ptr<RegistryEnv> RegistryEnv::Start(EnvOptions options, const std::string& data_dir) {
+std::unique_ptr<RegistryEnv> RegistryEnv::Start(
+    EnvOptions options, const std::string& data_dir,
+    const std::vector<dorset::testing::TestToken>& tokens) {
   std::unique_ptr<RegistryEnv> env(new RegistryEnv());
   runtime::ServerConfig config =
       dorset::testing::TestServerConfig("registry", data_dir.empty() ? env->dir_.path() : data_dir);
   const absl::Status engine = UseTestEngine(config);
   EXPECT_TRUE(engine.ok()) << engine;
   if (!engine.ok()) return nullptr;
+  if (!tokens.empty()) {
+    config.auth = runtime::AuthMode::kTokens;
+    config.tokens_file = env->dir_.File("tokens");
+    dorset::testing::WriteTokensFile(config.tokens_file, tokens);
+  }
   if (options.redis) {
     auto redis = dorset::testing::RedisServer::Start();
     EXPECT_TRUE(redis.ok()) << redis.status();

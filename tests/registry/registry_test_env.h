@@ -5,12 +5,14 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "dorset/registry/v1/registry.grpc.pb.h"
 #include "runtime/server/service_host.h"
 #include "runtime/testing/redis_server.h"
 #include "runtime/testing/temp_dir.h"
+#include "runtime/testing/test_host.h"
 #include "services/registry/registry_module.h"
 
 namespace dorset::registry::testing {
@@ -31,8 +33,11 @@ struct EnvOptions {
 class RegistryEnv {
  public:
   // `data_dir`: serve this directory (e.g. a store the test prepared) instead of a fresh one.
-  static std::unique_ptr<RegistryEnv> Start(EnvOptions options = {},
-                                            const std::string& data_dir = "");
+  // `tokens`: callers with bearer tokens (auth "tokens"); none: auth "none" (everyone is
+  // "anonymous").
+  static std::unique_ptr<RegistryEnv> Start(
+      EnvOptions options = {}, const std::string& data_dir = "",
+      const std::vector<dorset::testing::TestToken>& tokens = {});
   ~RegistryEnv();
 
   v1::RegistryService::Stub& stub() { return *stub_; }

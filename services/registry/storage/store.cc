@@ -19,6 +19,7 @@
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/database.h"
 #include "runtime/storage/etag.h"
+#include "runtime/storage/idempotency.h"
 #include "runtime/storage/open.h"
 #include "runtime/storage/sqlite/user_version.h"
 #include "services/registry/closure_policy.h"
@@ -402,25 +403,16 @@ absl::Status WriteTx::SaveCluster(const ClusterRow& row, bool is_new) {
 absl::StatusOr<std::optional<std::string>> WriteTx::FindRequest(const std::string& request_id,
                                                                 const std::string& method,
                                                                 const std::string& request_hash) {
-  ASSIGN_OR_RETURN(Statement stmt, tx_.Prepare("SELECT method, request_hash, response FROM request "
-                                               "WHERE request_id = ?"));
-  stmt.Bind(1, request_id);
-  ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return std::nullopt;
-  // Another method's id is a different request by definition.
-  if (stmt.Text(0) != method) return runtime::RequestIdReused();
-  RETURN_IF_ERROR(runtime::CheckReplay(stmt.Text(1), request_hash));
-  return stmt.Blob(2);
+  ASSIGN_OR_RETURN(runtime::storage::IdempotencyRecord record,
+                   runtime::storage::IdempotencyRecord::Prepare(tx_));
+  return record.Find({request_id, method, actor_, request_hash});
 }
 
 absl::Status WriteTx::SaveRequest(const std::string& request_id, const std::string& method,
                                   const std::string& request_hash, const std::string& response) {
-  ASSIGN_OR_RETURN(Statement stmt,
-                   tx_.Prepare("INSERT INTO request (request_id, method, response, "
-                               "create_time, request_hash) VALUES (?, ?, ?, ?, ?)"));
-  stmt.Bind(1, request_id).Bind(2, method).BindBlob(3, response).Bind(4, now_micros_);
-  stmt.Bind(5, request_hash);
-  return stmt.Run();
+  ASSIGN_OR_RETURN(runtime::storage::IdempotencyRecord record,
+                   runtime::storage::IdempotencyRecord::Prepare(tx_));
+  return record.Store({request_id, method, actor_, request_hash}, response, now_micros_);
 }
 
 absl::StatusOr<std::vector<v1::ImportReport::Mismatch>> WriteTx::Mismatches(

@@ -104,9 +104,12 @@ class WriteTx {
   absl::StatusOr<std::optional<ClusterRow>> LoadCluster(const std::string& id);
   absl::Status SaveCluster(const ClusterRow& row, bool is_new);
 
-  // Idempotency (runtime/api/request_id.h): the response stored for `request_id`, if any;
-  // ALREADY_EXISTS (REQUEST_ID_REUSED) when the id was used by another method or for a request
-  // with another `request_hash` (runtime::RequestHash).
+  // Idempotency: the storage lane's one record (runtime/storage/idempotency.h), keyed by the
+  // request id with the method, the principal — this transaction's actor, the authenticated
+  // caller who asked — and the request hash (runtime::RequestHash). FindRequest gives the reply
+  // stored for `request_id`, if any; ALREADY_EXISTS (REQUEST_ID_REUSED) when the id was used by
+  // another method, another caller or for a request with another hash. SaveRequest records the
+  // reply in this transaction.
   absl::StatusOr<std::optional<std::string>> FindRequest(const std::string& request_id,
                                                          const std::string& method,
                                                          const std::string& request_hash);
