@@ -336,11 +336,14 @@ TEST(TextRepair, MigrationRepairsBadRowsOnOpenAndNoReadPathFails) {
     later.set_kind(v1::Change::KIND_LOCALITY_UPSERTED);
     later.set_resource("localities/caf");
     // Back to a pre-lane store of schema version 1 (its version in PRAGMA user_version, no
-    // schema_migrations): undo steps 3 (import_seen), 4 (request_hash) and 5 (the change
-    // counter), so that opening runs the pre-lane steps 2-4 (storage/legacy_sqlite.h) and then
-    // the lane's step 5.
+    // schema_migrations): undo steps 3 (import_seen), 4 (request_hash), 5 (the change counter)
+    // and 6 (the idempotency record; version 1's request table back), so that opening runs the
+    // pre-lane steps 2-4 (storage/legacy_sqlite.h) and then the lane's steps 5 and 6.
     ASSERT_TRUE((*db)
-                    ->Exec("DROP TABLE import_seen; ALTER TABLE request DROP COLUMN request_hash;"
+                    ->Exec("DROP TABLE import_seen; DROP TABLE idempotency_record;"
+                           "CREATE TABLE request (request_id TEXT PRIMARY KEY, method TEXT NOT "
+                           "NULL, response BLOB NOT NULL, create_time INTEGER NOT NULL) "
+                           "WITHOUT ROWID;"
                            "DROP TABLE change_sequence; DROP TABLE schema_migrations;"
                            "PRAGMA user_version = 1;")
                     .ok());
