@@ -133,7 +133,7 @@ scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
 measure "CreatePosting" 127.0.0.1:50662 $finance_method/CreatePosting \
   "{\"requestId\":\"costs-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"costs\"}}"
 measure "GetReport" 127.0.0.1:50662 $finance_method/GetReport \
-  '{"plan":"plans/dorset-stp","financialYear":"2020-21","month":6}'
+  '{"name":"plans/dorset-stp/report","financialYear":"2020-21","month":6}'
 stop "$server"
 
 # Engagement: an open survey with themes (native), then CreateResponse and its aggregates.

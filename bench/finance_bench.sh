@@ -58,7 +58,7 @@ metrics=$(curl -sf "http://127.0.0.1:$((finance_port + 100))/metrics" || true)
 group_count=$(awk '/^finance_ledger_group_requests_count/ {print $2}' <<<"$metrics")
 group_sum=$(awk '/^finance_ledger_group_requests_sum/ {print $2}' <<<"$metrics")
 
-report_request='{"plan":"plans/dorset-stp","financialYear":"2020-21","month":6}'
+report_request='{"name":"plans/dorset-stp/report","financialYear":"2020-21","month":6}'
 echo "== GetReport over the seed plan, 32 in flight"
 report_json=$(loadgen --target=127.0.0.1:$finance_port \
   --method=/dorset.finance.v1.FinanceService/GetReport --request_json="$report_request" \

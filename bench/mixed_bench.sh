@@ -64,7 +64,7 @@ mix=$tmp/mix.tsv
     '{"locality":"localities/north-bournemouth","pageSize":50}'
   printf 'GetScheme\t15\t%s\t%s\t%s\n' $finance $fs/GetScheme "{\"name\":\"$scheme\"}"
   printf 'GetReport\t10\t%s\t%s\t%s\n' $finance $fs/GetReport \
-    '{"plan":"plans/dorset-stp","financialYear":"2020-21","month":6}'
+    '{"name":"plans/dorset-stp/report","financialYear":"2020-21","month":6}'
   printf 'GetActivity\t15\t%s\t%s\t%s\n' $engagement $es/GetActivity '{"name":"activities/mixed"}'
   printf 'GetActivityAggregates\t15\t%s\t%s\t%s\n' $engagement $es/GetActivityAggregates \
     '{"name":"activities/mixed/aggregates"}'

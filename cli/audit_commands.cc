@@ -49,8 +49,8 @@ int RunAuditCommand(int argc, char** argv) {
                 << "\t" << e.resource() << "\t" << e.request_id() << "\n";
       ++shown;
     }
-    if (response.next_after_sequence() == 0) break;
-    request.set_after_sequence(response.next_after_sequence());
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
   }
   return 0;
 }

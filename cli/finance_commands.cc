@@ -284,7 +284,7 @@ class Finance {
 
   int Report(const Args& args, bool csv, Output& out) {
     v1::GetReportRequest request;
-    request.set_plan(args.GetOr("plan", kDefaultPlan));
+    request.set_name(absl::StrCat(args.GetOr("plan", kDefaultPlan), "/report"));
     request.set_financial_year(args.GetOr("year", ""));
     int month = 0;
     if (!absl::SimpleAtoi(args.GetOr("month", ""), &month)) return Usage();
@@ -332,7 +332,7 @@ class Finance {
 
   int Gap(const Args& args) {
     v1::GetGapTrajectoryRequest request;
-    request.set_plan(args.GetOr("plan", kDefaultPlan));
+    request.set_name(absl::StrCat(args.GetOr("plan", kDefaultPlan), "/gapTrajectory"));
     request.set_as_of_financial_year(args.GetOr("as_of_year", ""));
     int month = 0;
     if (absl::SimpleAtoi(args.GetOr("as_of_month", ""), &month)) request.set_as_of_month(month);
@@ -357,7 +357,7 @@ class Finance {
 
   int PerHead(const Args& args, bool csv) {
     v1::GetPerHeadFiguresRequest request;
-    request.set_plan(args.GetOr("plan", kDefaultPlan));
+    request.set_name(absl::StrCat(args.GetOr("plan", kDefaultPlan), "/perHeadFigures"));
     request.set_financial_year(args.GetOr("year", ""));
     v1::PerHeadFigures figures;
     auto context = NewContext(connection_);

@@ -85,10 +85,10 @@ class Registry {
     const grpc::internal::RpcMethod method("/dorset.registry.v1.RegistryService/ImportFile",
                                            grpc::internal::RpcMethod::CLIENT_STREAMING,
                                            connection_.channel);
-    std::unique_ptr<grpc::ClientWriter<v1::ImportChunk>> writer(
-        grpc::internal::ClientWriterFactory<v1::ImportChunk>::Create(
+    std::unique_ptr<grpc::ClientWriter<v1::ImportFileRequest>> writer(
+        grpc::internal::ClientWriterFactory<v1::ImportFileRequest>::Create(
             connection_.channel.get(), method, context.get(), &reply));
-    v1::ImportChunk chunk;
+    v1::ImportFileRequest chunk;
     v1::ImportOptions* options = chunk.mutable_options();
     options->set_kind(kind);
     options->set_commissioner(args.GetOr("commissioner", ""));

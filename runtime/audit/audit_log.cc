@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
@@ -12,6 +13,7 @@
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/keyset_page.h"
 
 namespace dorset::runtime {
 namespace {
@@ -52,6 +54,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& data
   ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path));
   RETURN_IF_ERROR(db->Migrate(kMigrations));
   ASSIGN_OR_RETURN(auto reader, sqlite::Database::Open(path));
+  ASSIGN_OR_RETURN(PageTokenCodec page_tokens, PageTokenCodec::ForDataDir(data_dir));
   Metrics m;
   if (metrics != nullptr) {
     m.written = &prometheus::BuildCounter()
@@ -83,12 +86,16 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& data
                       .Add({});
     m.writable->Set(1);
   }
-  return std::unique_ptr<AuditLog>(new AuditLog(std::move(db), std::move(reader), m));
+  return std::unique_ptr<AuditLog>(
+      new AuditLog(std::move(db), std::move(reader), std::move(page_tokens), m));
 }
 
 AuditLog::AuditLog(std::unique_ptr<sqlite::Database> db, std::unique_ptr<sqlite::Database> reader,
-                   Metrics metrics)
-    : db_(std::move(db)), reader_(std::move(reader)), metrics_(metrics) {
+                   PageTokenCodec page_tokens, Metrics metrics)
+    : db_(std::move(db)),
+      reader_(std::move(reader)),
+      page_tokens_(std::move(page_tokens)),
+      metrics_(metrics) {
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -289,34 +296,53 @@ absl::StatusOr<common::v1::ListAuditEventsResponse> AuditLog::List(
   if (request.after_sequence() < 0) {
     return InvalidArgument("after_sequence", "must not be negative");
   }
-  ASSIGN_OR_RETURN(int page_size, EffectivePageSize(request.page_size(), 100, 1000));
+  // The filters are the token's fingerprint: a token replayed with another principal or start
+  // is INVALID_ARGUMENT naming page_token. The key is the last sequence returned.
+  ASSIGN_OR_RETURN(
+      storage::KeysetPage page,
+      storage::KeysetPage::Start(
+          page_tokens_,
+          absl::StrCat("ListAuditEvents\n", request.principal(), "\n", request.after_sequence()),
+          request.page_size(), request.page_token(), {.default_size = 100, .max_size = 1000}));
+  int64_t after = request.after_sequence();
+  if (!page.first() && !absl::SimpleAtoi(page.after(), &after)) {
+    return InvalidArgument("page_token", "does not hold a sequence");
+  }
   absl::MutexLock lock(&reader_mu_);
   ASSIGN_OR_RETURN(
       sqlite::Statement select,
       reader_->Prepare("SELECT sequence, time_us, principal, method, resource, action, "
                        "request_id, outcome FROM audit_event WHERE sequence > ? AND "
                        "(? = '' OR principal = ?) ORDER BY sequence LIMIT ?"));
-  select.Bind(1, request.after_sequence())
+  select.Bind(1, after)
       .Bind(2, request.principal())
       .Bind(3, request.principal())
-      .Bind(4, page_size);
+      .Bind(4, page.fetch_limit());
   common::v1::ListAuditEventsResponse response;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, select.Step());
-    if (!row) break;
-    auto* e = response.add_events();
-    e->set_sequence(select.Int(0));
-    e->mutable_time()->set_seconds(select.Int(1) / 1000000);
-    e->mutable_time()->set_nanos(static_cast<int32_t>(select.Int(1) % 1000000) * 1000);
-    e->set_principal(select.Text(2));
-    e->set_method(select.Text(3));
-    e->set_resource(select.Text(4));
-    e->set_action(select.Text(5));
-    e->set_request_id(select.Text(6));
-    e->set_outcome(select.Text(7));
-  }
-  if (response.events_size() == page_size) {
-    response.set_next_after_sequence(response.events(page_size - 1).sequence());
+  RETURN_IF_ERROR(page.Collect(
+      select,
+      [](const sqlite::Statement& row) {
+        common::v1::AuditEvent e;
+        e.set_sequence(row.Int(0));
+        e.mutable_time()->set_seconds(row.Int(1) / 1000000);
+        e.mutable_time()->set_nanos(static_cast<int32_t>(row.Int(1) % 1000000) * 1000);
+        e.set_principal(row.Text(2));
+        e.set_method(row.Text(3));
+        e.set_resource(row.Text(4));
+        e.set_action(row.Text(5));
+        e.set_request_id(row.Text(6));
+        e.set_outcome(row.Text(7));
+        return e;
+      },
+      [](const sqlite::Statement& row) { return absl::StrCat(row.Int(0)); },
+      *response.mutable_events(), response.mutable_next_page_token()));
+  // The deprecated field keeps its old meaning for callers that still read it: the last
+  // sequence of a full page, 0 when the trail holds nothing after this page.
+  if (!response.next_page_token().empty()) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    response.set_next_after_sequence(response.events(response.events_size() - 1).sequence());
+#pragma GCC diagnostic pop
   }
   return response;
 }

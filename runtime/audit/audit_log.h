@@ -30,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "dorset/common/v1/audit.pb.h"
+#include "runtime/api/page_token.h"
 #include "runtime/sqlite/database.h"
 
 namespace prometheus {
@@ -68,6 +69,8 @@ class AuditLog {
   // OK while the last write succeeded; otherwise the storage error (for readiness).
   absl::Status Health();
 
+  // One page of the trail in sequence order (keyset paging, runtime/storage/keyset_page.h): the
+  // page_token of the previous page, bound to the request's principal and after_sequence.
   absl::StatusOr<common::v1::ListAuditEventsResponse> List(
       const common::v1::ListAuditEventsRequest& request);
 
@@ -86,7 +89,7 @@ class AuditLog {
   };
 
   AuditLog(std::unique_ptr<sqlite::Database> db, std::unique_ptr<sqlite::Database> reader,
-           Metrics metrics);
+           PageTokenCodec page_tokens, Metrics metrics);
   void WriterLoop();
   absl::Status WriteBatch(const std::vector<Pending>& batch);
   // Takes the callbacks of waiting events whose deadline passed (from `batch` and the queue).
@@ -97,6 +100,7 @@ class AuditLog {
   std::unique_ptr<sqlite::Database> db_;  // writer thread only
   absl::Mutex reader_mu_;
   std::unique_ptr<sqlite::Database> reader_ ABSL_GUARDED_BY(reader_mu_);
+  const PageTokenCodec page_tokens_;  // signs ListAuditEvents' page tokens
   const Metrics metrics_;
   absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);

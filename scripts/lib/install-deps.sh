@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the project needs, only those that are missing.
-# Used by scripts/run and scripts/test; safe to run again. Uses sudo when not root.
+# Installs the Debian 12 packages the project needs, only those that are missing, and the build set's
+# npm packages (package.json / package-lock.json) with `npm ci` when node_modules does not match the
+# lock file. Used by scripts/run and scripts/test; safe to run again. Uses sudo when not root.
 #   scripts/lib/install-deps.sh           the build, test and run packages
 #   scripts/lib/install-deps.sh run       the build set without the PostgreSQL server (scripts/run on SQLite)
 #   scripts/lib/install-deps.sh images    only what scripts/test-images needs on the host (podman and friends)
@@ -19,7 +20,10 @@ packages=(
   redis-server redis-tools curl python3 python3-yaml clang-format
   python3-grpcio python3-protobuf
   libpq-dev postgresql-15
+  golang-github-grpc-ecosystem-grpc-gateway-dev
 )
+# google/api/annotations.proto and http.proto (the contracts' HTTP bindings) come from
+# golang-github-grpc-ecosystem-grpc-gateway-dev (docs/contracts.md).
 # Optional extras: the fuzz smoke run needs clang's libFuzzer runtime.
 optional=(clang libclang-rt-14-dev)
 
@@ -50,8 +54,9 @@ if [ -n "$list_only" ]; then
   exit 0
 fi
 
-# The build set's npm packages (package.json / package-lock.json: the FHIR R4 schema and its
-# validator for the gateway's tests), with npm ci when node_modules is not from this lock file.
+# The build set's npm packages (package.json / package-lock.json: buf, which lints the contracts and
+# checks them for breaking changes, and the FHIR R4 schema and its validator for the gateway's
+# tests), with npm ci when node_modules is not from this lock file.
 npm_tools() {
   [ "$set_name" = build ] || return 0
   local root

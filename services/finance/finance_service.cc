@@ -1,7 +1,11 @@
 #include "services/finance/finance_service.h"
 
 #include <algorithm>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "runtime/api/repeated_limits.h"
 #include "runtime/server/unary.h"
 #include "runtime/status/errors.h"
@@ -45,6 +49,16 @@ grpc::ServerUnaryReactor* Answer(runtime::CallGate& gate, grpc::CallbackServerCo
     ASSIGN_OR_RETURN(*response, fn());
     return absl::OkStatus();
   });
+}
+
+// The plan of a plan singleton's name (AIP-156): "plans/{plan}/<singleton>" -> "plans/{plan}".
+absl::StatusOr<std::string> SingletonPlan(const std::string& name, absl::string_view singleton) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
+  if (parts.size() != 3 || parts[0] != "plans" || parts[1].empty() || parts[2] != singleton) {
+    return runtime::InvalidArgument(
+        "name", absl::StrCat("must be plans/{plan}/", singleton, ", not \"", name, "\""));
+  }
+  return absl::StrCat("plans/", parts[1]);
 }
 
 }  // namespace
@@ -200,15 +214,16 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::GetReport(grpc::CallbackServerCont
                                                         const v1::GetReportRequest* request,
                                                         v1::Report* response) {
   return Answer(gate_, context, response, [&]() -> absl::StatusOr<v1::Report> {
+    ASSIGN_OR_RETURN(std::string plan, SingletonPlan(request->name(), "report"));
     ASSIGN_OR_RETURN(int year, ParseFinancialYear(request->financial_year(), "financial_year"));
     RETURN_IF_ERROR(CheckMonth(request->month(), "month"));
     ASSIGN_OR_RETURN(RagBasisPoints thresholds, ResolveThresholds(request->thresholds()));
     // A closed month answers with the report stored at its close (byte for byte the same).
     ASSIGN_OR_RETURN(
         std::optional<v1::Report> closed,
-        month_close_.ClosedReport(request->plan(), year, request->month(), request->thresholds()));
+        month_close_.ClosedReport(plan, year, request->month(), request->thresholds()));
     if (closed) return *std::move(closed);
-    ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, request->plan(), year));
+    ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, plan, year));
     return BuildReport(data, year, request->month(), thresholds);
   });
 }
@@ -217,6 +232,7 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::GetGapTrajectory(
     grpc::CallbackServerContext* context, const v1::GetGapTrajectoryRequest* request,
     v1::GapTrajectory* response) {
   return Answer(gate_, context, response, [&]() -> absl::StatusOr<v1::GapTrajectory> {
+    ASSIGN_OR_RETURN(std::string plan, SingletonPlan(request->name(), "gapTrajectory"));
     std::optional<std::pair<int, int>> as_of;
     if (!request->as_of_financial_year().empty() || request->as_of_month() != 0) {
       ASSIGN_OR_RETURN(int year,
@@ -224,7 +240,7 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::GetGapTrajectory(
       RETURN_IF_ERROR(CheckMonth(request->as_of_month(), "as_of_month"));
       as_of = std::make_pair(year, request->as_of_month());
     }
-    ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, request->plan(), std::nullopt));
+    ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, plan, std::nullopt));
     return BuildGapTrajectory(data, as_of);
   });
 }
@@ -237,12 +253,13 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::GetPerHeadFigures(
 
 absl::StatusOr<v1::PerHeadFigures> FinanceServiceImpl::PerHead(
     const v1::GetPerHeadFiguresRequest& request) {
+  ASSIGN_OR_RETURN(std::string plan, SingletonPlan(request.name(), "perHeadFigures"));
   ASSIGN_OR_RETURN(int year, ParseFinancialYear(request.financial_year(), "financial_year"));
   if (registry_ == nullptr) {
     return runtime::FailedPrecondition("CONFIG", "registry_target",
                                        "per-head figures need the registry: set registry_target");
   }
-  ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, request.plan(), year));
+  ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, plan, year));
   std::vector<ScopedAmount> savings;
   for (const PlanNode& node : data.nodes) {
     if (node.kind != kNodeScheme) continue;
@@ -270,7 +287,8 @@ absl::StatusOr<v1::PerHeadFigures> FinanceServiceImpl::PerHead(
   ASSIGN_OR_RETURN(std::vector<v1::AreaFigures> areas,
                    ComputePerHead(clusters, localities, budget, savings));
   v1::PerHeadFigures out;
-  out.set_plan(request.plan());
+  out.set_name(request.name());
+  out.set_plan(plan);
   out.set_financial_year(FormatFinancialYear(year));
   for (v1::AreaFigures& area : areas) *out.add_areas() = std::move(area);
   out.set_registry_data_stale(clusters_freshness.stale || localities_freshness.stale);

@@ -58,7 +58,8 @@ class SpoolFile {
 
 }  // namespace
 
-class RegistryServiceImpl::ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
+class RegistryServiceImpl::ImportReactor final
+    : public grpc::ServerReadReactor<v1::ImportFileRequest> {
  public:
   ImportReactor(RegistryServiceImpl& service, std::string actor, v1::ImportReport* response)
       : service_(&service), actor_(std::move(actor)), response_(response) {
@@ -185,7 +186,7 @@ class RegistryServiceImpl::ImportReactor final : public grpc::ServerReadReactor<
   RegistryServiceImpl* service_;  // null for a refused call
   std::string actor_;
   v1::ImportReport* response_;
-  v1::ImportChunk chunk_;
+  v1::ImportFileRequest chunk_;
   v1::ImportOptions options_;
   std::unique_ptr<SpoolFile> spool_;
   std::optional<runtime::RequestHasher> hasher_;  // the upload's fingerprint for request_id
@@ -230,7 +231,7 @@ void RegistryServiceImpl::AfterImport(const ImportOutcome& outcome) {
   }
 }
 
-grpc::ServerReadReactor<v1::ImportChunk>* RegistryServiceImpl::ImportFile(
+grpc::ServerReadReactor<v1::ImportFileRequest>* RegistryServiceImpl::ImportFile(
     grpc::CallbackServerContext* context, v1::ImportReport* response) {
   absl::StatusOr<runtime::Caller> caller = gate_.Admit(*context);
   if (!caller.ok()) return new ImportReactor(caller.status());

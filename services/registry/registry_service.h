@@ -67,8 +67,8 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
                                         v1::ListChangesResponse* response) override;
   grpc::ServerWriteReactor<v1::Change>* WatchChanges(
       grpc::CallbackServerContext* context, const v1::WatchChangesRequest* request) override;
-  grpc::ServerReadReactor<v1::ImportChunk>* ImportFile(grpc::CallbackServerContext* context,
-                                                       v1::ImportReport* response) override;
+  grpc::ServerReadReactor<v1::ImportFileRequest>* ImportFile(grpc::CallbackServerContext* context,
+                                                             v1::ImportReport* response) override;
 
   // Runs after every committed write: caches, then watchers.
   void AfterCommit(const std::vector<CommittedChange>& changes);

@@ -32,7 +32,7 @@ class RegistryChecksTest : public ::testing::Test {
       grpc::ClientContext context;
       reg::ImportReport report;
       auto writer = stub->ImportFile(&context, &report);
-      reg::ImportChunk chunk;
+      reg::ImportFileRequest chunk;
       chunk.mutable_options()->set_kind(reg::IMPORT_KIND_LOCALITIES);
       chunk.mutable_options()->set_source_name("engagement-test");
       chunk.set_data(

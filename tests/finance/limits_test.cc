@@ -64,7 +64,7 @@ class FinanceLimitsTest : public ::testing::Test {
   grpc::Status Report(const std::string& year, int month, v1::Report* out) {
     grpc::ClientContext context;
     v1::GetReportRequest request;
-    request.set_plan(kStp);
+    request.set_name(absl::StrCat(kStp, "/report"));
     request.set_financial_year(year);
     request.set_month(month);
     return stub_->GetReport(&context, request, out);
@@ -73,7 +73,7 @@ class FinanceLimitsTest : public ::testing::Test {
   grpc::Status Gap(v1::GapTrajectory* out) {
     grpc::ClientContext context;
     v1::GetGapTrajectoryRequest request;
-    request.set_plan(kStp);
+    request.set_name(absl::StrCat(kStp, "/gapTrajectory"));
     return stub_->GetGapTrajectory(&context, request, out);
   }
 

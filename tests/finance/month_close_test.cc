@@ -86,7 +86,7 @@ class MonthCloseTest : public ::testing::TestWithParam<Engine> {
   v1::Report Report(int month, int green_bp = 0) {
     grpc::ClientContext context;
     v1::GetReportRequest request;
-    request.set_plan(kStp);
+    request.set_name(absl::StrCat(kStp, "/report"));
     request.set_financial_year(kYear);
     request.set_month(month);
     request.mutable_thresholds()->set_green_min_bp(green_bp);

@@ -51,7 +51,7 @@ class PerHeadTest : public ::testing::Test {
     grpc::ClientContext context;
     reg::ImportReport report;
     auto writer = registry_stub_->ImportFile(&context, &report);
-    reg::ImportChunk chunk;
+    reg::ImportFileRequest chunk;
     chunk.mutable_options()->set_kind(reg::IMPORT_KIND_LOCALITIES);
     chunk.set_data(csv);
     ASSERT_TRUE(writer->Write(chunk));
@@ -144,7 +144,7 @@ TEST_F(PerHeadTest, FiguresByLocalityAndClusterFromTheRegistry) {
 
   grpc::ClientContext context;
   v1::GetPerHeadFiguresRequest request;
-  request.set_plan("plans/dorset-stp");
+  request.set_name("plans/dorset-stp/perHeadFigures");
   request.set_financial_year("2020-21");
   v1::PerHeadFigures figures;
   grpc::Status status = stub_->GetPerHeadFigures(&context, request, &figures);
@@ -223,7 +223,7 @@ TEST_F(PerHeadRateLimitedTest, RedisHungDoesNotExhaustTheRegistryRateLimit) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     v1::GetPerHeadFiguresRequest request;
-    request.set_plan("plans/dorset-stp");
+    request.set_name("plans/dorset-stp/perHeadFigures");
     request.set_financial_year("2020-21");
     v1::PerHeadFigures figures;
     grpc::Status status = stub_->GetPerHeadFigures(&context, request, &figures);
@@ -244,7 +244,7 @@ TEST_F(PerHeadRateLimitedTest, RedisHungDoesNotExhaustTheRegistryRateLimit) {
 TEST_F(PerHeadTest, BadYearIsRefusedWithTheField) {
   grpc::ClientContext context;
   v1::GetPerHeadFiguresRequest request;
-  request.set_plan("plans/dorset-stp");
+  request.set_name("plans/dorset-stp/perHeadFigures");
   request.set_financial_year("2030-31");
   v1::PerHeadFigures figures;
   EXPECT_EQ(stub_->GetPerHeadFigures(&context, request, &figures).error_code(),

@@ -95,7 +95,7 @@ class RegistryLimitsTest : public ::testing::Test {
     dorset::testing::AddBearer(context, kAdmin);
     reg::ImportReport report;
     auto writer = registry_stub_->ImportFile(&context, &report);
-    reg::ImportChunk chunk;
+    reg::ImportFileRequest chunk;
     chunk.mutable_options()->set_kind(reg::IMPORT_KIND_LOCALITIES);
     chunk.set_data(
         "locality_id,locality_name,cluster_id,cluster_name\n"
@@ -143,7 +143,7 @@ class RegistryLimitsTest : public ::testing::Test {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     v1::GetPerHeadFiguresRequest request;
-    request.set_plan("plans/dorset-stp");
+    request.set_name("plans/dorset-stp/perHeadFigures");
     request.set_financial_year("2020-21");
     v1::PerHeadFigures figures;
     grpc::Status status = stub_->GetPerHeadFigures(&context, request, &figures);

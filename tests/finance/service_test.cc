@@ -80,7 +80,7 @@ class FinanceServiceTest : public ::testing::TestWithParam<Engine> {
   v1::Report Report(const std::string& plan, const std::string& year, int month) {
     grpc::ClientContext context;
     v1::GetReportRequest request;
-    request.set_plan(plan);
+    request.set_name(absl::StrCat(plan, "/report"));
     request.set_financial_year(year);
     request.set_month(month);
     v1::Report report;
@@ -309,7 +309,7 @@ TEST_P(FinanceServiceTest, ReportRollsUpExactlyForAHandWorkedExample) {
   // Thresholds are part of the request: at 9,600 bp green, a1 (9,500) is amber.
   grpc::ClientContext c;
   v1::GetReportRequest strict;
-  strict.set_plan("plans/worked");
+  strict.set_name("plans/worked/report");
   strict.set_financial_year(y);
   strict.set_month(3);
   strict.mutable_thresholds()->set_green_min_bp(9600);
@@ -323,7 +323,7 @@ TEST_P(FinanceServiceTest, ReportRollsUpExactlyForAHandWorkedExample) {
   // 9 x (1,000,000 + 450,000 - 100,000) = 12,150,000.
   grpc::ClientContext c2;
   v1::GetGapTrajectoryRequest gap_request;
-  gap_request.set_plan("plans/worked");
+  gap_request.set_name("plans/worked/gapTrajectory");
   gap_request.set_as_of_financial_year(y);
   gap_request.set_as_of_month(3);
   v1::GapTrajectory gap;
@@ -334,6 +334,48 @@ TEST_P(FinanceServiceTest, ReportRollsUpExactlyForAHandWorkedExample) {
   EXPECT_EQ(gap.years(2).actual().pence(), 3850001);
   EXPECT_EQ(gap.years(2).forecast_delivery().pence(), 16000001);
   EXPECT_EQ(gap.years(2).unmitigated().pence(), 799999);
+  EXPECT_EQ(gap.name(), "plans/worked/gapTrajectory");
+  EXPECT_EQ(gap.plan(), "plans/worked");
+  EXPECT_EQ(strict_report.name(), "plans/worked/report");
+  EXPECT_EQ(strict_report.plan(), "plans/worked");
+}
+
+// Issue 14: the report, gap trajectory and per-head figures are AIP singletons of a plan
+// (plans/{plan}/report, ...): a name that is not one is INVALID_ARGUMENT naming `name`.
+TEST_P(FinanceServiceTest, SingletonNamesAreChecked) {
+  for (const std::string name : {"plans/worked", "", "plans/worked/gapTrajectory", "plans//report",
+                                 "plan/worked/report", "plans/worked/report/x"}) {
+    grpc::ClientContext c;
+    v1::GetReportRequest request;
+    request.set_name(name);
+    request.set_financial_year("2018-19");
+    request.set_month(3);
+    v1::Report report;
+    grpc::Status status = stub_->GetReport(&c, request, &report);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << name;
+    EXPECT_NE(status.error_message().find("name"), std::string::npos) << status.error_message();
+  }
+  grpc::ClientContext c;
+  v1::GetGapTrajectoryRequest gap_request;
+  gap_request.set_name("plans/worked/report");
+  v1::GapTrajectory gap;
+  EXPECT_EQ(stub_->GetGapTrajectory(&c, gap_request, &gap).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::ClientContext c2;
+  v1::GetPerHeadFiguresRequest per_head;
+  per_head.set_name("plans/worked");
+  per_head.set_financial_year("2018-19");
+  v1::PerHeadFigures figures;
+  EXPECT_EQ(stub_->GetPerHeadFigures(&c2, per_head, &figures).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  // A well-formed name of a plan that does not exist is NOT_FOUND, as before.
+  grpc::ClientContext c3;
+  v1::GetReportRequest missing;
+  missing.set_name("plans/no-such-plan/report");
+  missing.set_financial_year("2018-19");
+  missing.set_month(3);
+  v1::Report report;
+  EXPECT_EQ(stub_->GetReport(&c3, missing, &report).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_P(FinanceServiceTest, RetryReturnsTheFirstResultAndConflictingContentIsRefused) {
@@ -742,7 +784,7 @@ TEST(FinanceAuthTest, PostingNeedsFinanceWriteAndRecordsThePrincipal) {
     grpc::ClientContext context;
     dorset::testing::AddBearer(context, "reader-secret");
     v1::GetReportRequest report_request;
-    report_request.set_plan(kStp);
+    report_request.set_name(absl::StrCat(kStp, "/report"));
     report_request.set_financial_year("2020-21");
     report_request.set_month(1);
     v1::Report report;

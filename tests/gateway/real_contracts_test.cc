@@ -1,8 +1,10 @@
 // The gateway over the real contracts (registry, finance, engagement): every google.api.http
 // binding they carry parses and names real fields (else dorset-gateway would refuse to start),
 // and every operation of the OpenAPI document has a description from the proto comments.
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "dorset/engagement/v1/engagement.grpc.pb.h"
 #include "dorset/finance/v1/finance.grpc.pb.h"
@@ -42,7 +44,34 @@ TEST(RealContractsTest, EveryBindingBuildsAndIsDocumented) {
           << method << " " << path << ": no leading comment on the RPC";
     }
   }
-  EXPECT_EQ(operations, routes->routes().size());
+  // Routes whose templates have the same OpenAPI shape under one HTTP method (GET /v1/{name}
+  // for practices/*, localities/*, plans/*, ...) share one operation of the document: a known
+  // gap (docs/gateway.md, "Not yet"). Every distinct shape is there.
+  std::set<std::pair<std::string, std::string>> shapes;
+  for (const Route& route : routes->routes()) {
+    shapes.emplace(route.path.OpenApiPath(), route.http_method);
+  }
+  EXPECT_EQ(operations, shapes.size());
+
+  // Issue 14: every RPC of the three services has a binding (none is left gRPC-only), and the
+  // embedded descriptor set carries the comments of every one of them.
+  std::set<std::string> routed;
+  for (const Route& route : routes->routes()) routed.insert(route.method->full_name());
+  size_t methods = 0;
+  for (const char* name : {dorset::registry::v1::RegistryService::service_full_name(),
+                           dorset::finance::v1::FinanceService::service_full_name(),
+                           dorset::engagement::v1::EngagementService::service_full_name()}) {
+    const auto* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    ASSERT_NE(service, nullptr) << name;
+    for (int i = 0; i < service->method_count(); ++i) {
+      ++methods;
+      EXPECT_TRUE(routed.count(service->method(i)->full_name()))
+          << service->method(i)->full_name() << " has no google.api.http binding";
+    }
+  }
+  EXPECT_EQ(routed.size(), methods);
+  EXPECT_GE(methods, 66u);  // when this was written
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ class ClosureAuthorityTest : public ::testing::Test {
     grpc::ClientContext context;
     v1::ImportReport report;
     auto writer = env_->stub().ImportFile(&context, &report);
-    v1::ImportChunk chunk;
+    v1::ImportFileRequest chunk;
     chunk.mutable_options()->set_kind(v1::IMPORT_KIND_EPRACCUR);
     chunk.mutable_options()->set_override_local_closures(override);
     chunk.set_data(content);

@@ -91,7 +91,7 @@ absl::StatusOr<v1::ImportReport> RegistryEnv::Import(v1::ImportKind kind,
   grpc::ClientContext context;
   v1::ImportReport report;
   auto writer = stub_->ImportFile(&context, &report);
-  v1::ImportChunk chunk;
+  v1::ImportFileRequest chunk;
   chunk.mutable_options()->set_kind(kind);
   chunk.mutable_options()->set_commissioner(commissioner);
   chunk.mutable_options()->set_request_id(request_id);

@@ -40,7 +40,7 @@ grpc::Status Import(v1::RegistryService::Stub& stub, v1::ImportKind kind,
                     v1::ImportReport* report) {
   grpc::ClientContext context;
   auto writer = stub.ImportFile(&context, report);
-  v1::ImportChunk chunk;
+  v1::ImportFileRequest chunk;
   chunk.mutable_options()->set_kind(kind);
   chunk.mutable_options()->set_commissioner(commissioner);
   chunk.mutable_options()->set_size_bytes(static_cast<int64_t>(content.size()));
@@ -138,7 +138,7 @@ TEST(RegistryStreamsProcess, CancelledImportUploadsFreeTheirSlotsAndSigtermExits
     grpc::ClientContext context;
     v1::ImportReport report;
     auto writer = stub->ImportFile(&context, &report);
-    v1::ImportChunk chunk;
+    v1::ImportFileRequest chunk;
     chunk.mutable_options()->set_kind(v1::IMPORT_KIND_EPRACCUR);
     chunk.mutable_options()->set_size_bytes(static_cast<int64_t>(epraccur.size()));
     chunk.set_data(epraccur.substr(0, 64 * 1024));
@@ -169,7 +169,7 @@ TEST(RegistryStreamsProcess, CancelledImportUploadsFreeTheirSlotsAndSigtermExits
   grpc::ClientContext open_context;
   v1::ImportReport open_report;
   auto open_writer = stub->ImportFile(&open_context, &open_report);
-  v1::ImportChunk chunk;
+  v1::ImportFileRequest chunk;
   chunk.mutable_options()->set_kind(v1::IMPORT_KIND_EPRACCUR);
   chunk.set_data(epraccur.substr(0, 64 * 1024));
   ASSERT_TRUE(open_writer->Write(chunk));

@@ -272,7 +272,7 @@ TEST(TextImport, ReportCountsEveryRecordIncludingMalformedOnes) {
 TEST(ImportLimits, AThirdConcurrentImportIsRefusedAndAShortUploadIsNotImported) {
   auto env = RegistryEnv::Start();
   ASSERT_NE(env, nullptr);
-  v1::ImportChunk options_chunk;
+  v1::ImportFileRequest options_chunk;
   options_chunk.mutable_options()->set_kind(v1::IMPORT_KIND_EPRACCUR);
   grpc::ClientContext c1, c2;
   v1::ImportReport r1, r2;
@@ -285,7 +285,7 @@ TEST(ImportLimits, AThirdConcurrentImportIsRefusedAndAShortUploadIsNotImported) 
   w2->WaitForInitialMetadata();
   auto third = env->Import(v1::IMPORT_KIND_EPRACCUR, Row("J90009"), "", "", /*validate_only=*/true);
   EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted) << third.status();
-  v1::ImportChunk data;
+  v1::ImportFileRequest data;
   data.set_data(Row("J90001"));
   ASSERT_TRUE(w1->Write(data));
   w1->WritesDone();
@@ -299,7 +299,7 @@ TEST(ImportLimits, AThirdConcurrentImportIsRefusedAndAShortUploadIsNotImported) 
   grpc::ClientContext c3;
   v1::ImportReport r3;
   auto w3 = env->stub().ImportFile(&c3, &r3);
-  v1::ImportChunk chunk;
+  v1::ImportFileRequest chunk;
   chunk.mutable_options()->set_kind(v1::IMPORT_KIND_EPRACCUR);
   chunk.mutable_options()->set_size_bytes(static_cast<int64_t>(2 * Row("J90003").size()));
   chunk.set_data(Row("J90003"));

@@ -54,8 +54,8 @@ std::set<std::string> AuditedWrites(grpc::Channel& channel) {
     for (const auto& e : page.events()) {
       if (e.action() == "WRITE" && e.outcome() == "OK") ids.insert(e.request_id());
     }
-    if (page.next_after_sequence() == 0) break;
-    request.set_after_sequence(page.next_after_sequence());
+    if (page.next_page_token().empty()) break;
+    request.set_page_token(page.next_page_token());
   }
   return ids;
 }

@@ -219,6 +219,7 @@ absl::StatusOr<v1::Report> BuildReport(const PlanData& data, int year, int month
 
   v1::Report report;
   report.set_plan(data.nodes.front().name);
+  report.set_name(absl::StrCat(data.nodes.front().name, "/report"));
   report.set_financial_year(FormatFinancialYear(year));
   report.set_month(month);
   report.mutable_thresholds()->set_green_min_bp(thresholds.green);
@@ -291,6 +292,7 @@ absl::StatusOr<v1::GapTrajectory> BuildGapTrajectory(const PlanData& data,
   }
   v1::GapTrajectory out;
   out.set_plan(data.nodes.front().name);
+  out.set_name(absl::StrCat(data.nodes.front().name, "/gapTrajectory"));
   if (as_of) {
     out.set_as_of_financial_year(FormatFinancialYear(as_of->first));
     out.set_as_of_month(as_of->second);

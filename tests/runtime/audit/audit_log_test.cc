@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <vector>
+
 #include "absl/synchronization/notification.h"
 #include "bench/echo/echo_module.h"
 #include "dorset/common/v1/audit.grpc.pb.h"
@@ -41,14 +43,93 @@ TEST(AuditLogTest, RecordsListsInOrderAndFiltersByPrincipal) {
   EXPECT_LT(page->events(0).sequence(), page->events(1).sequence());
   EXPECT_EQ(page->events(0).resource(), "practices/J81016");
   EXPECT_GT(page->events(0).time().seconds(), 0);
-  request.set_after_sequence(page->next_after_sequence());
+  request.set_page_token(page->next_page_token());
   auto rest = (*audit)->List(request);
   EXPECT_EQ(rest->events_size(), 2);
-  EXPECT_EQ(rest->next_after_sequence(), 0);
+  EXPECT_TRUE(rest->next_page_token().empty());
+
+  // The deprecated after_sequence way still reads on (callers built before page_token).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  common::v1::ListAuditEventsRequest old_way;
+  old_way.set_page_size(3);
+  old_way.set_after_sequence((*audit)->List(old_way)->next_after_sequence());
+  auto old_rest = (*audit)->List(old_way);
+  EXPECT_EQ(old_rest->events_size(), 2);
+  EXPECT_EQ(old_rest->next_after_sequence(), 0);
+#pragma GCC diagnostic pop
 
   common::v1::ListAuditEventsRequest bob;
   bob.set_principal("bob");
   EXPECT_EQ((*audit)->List(bob)->events_size(), 2);
+}
+
+// Issue 14: ListAuditEvents pages with page_token like every other List (keyset on the
+// sequence): every event once, in order, across pages; events recorded while paging appear on a
+// later page; a token is bound to its filters and cannot be forged.
+TEST(AuditLogTest, PagesWithPageTokenBoundToItsFilters) {
+  dorset::testing::TempDir dir;
+  auto audit = AuditLog::Open(dir.path());
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  for (int i = 0; i < 7; ++i) (*audit)->Record(Event(i % 2 ? "bob" : "alice", "WRITE"));
+  (*audit)->Flush();
+
+  common::v1::ListAuditEventsRequest request;
+  request.set_page_size(3);
+  std::vector<int64_t> seen;
+  int pages = 0;
+  while (true) {
+    auto page = (*audit)->List(request);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ++pages;
+    for (const auto& e : page->events()) seen.push_back(e.sequence());
+    if (pages == 1) {
+      // Recorded after the first page: the following pages still reach it.
+      (*audit)->Record(Event("carol", "DENIED"));
+      (*audit)->Flush();
+    }
+    if (page->next_page_token().empty()) break;
+    request.set_page_token(page->next_page_token());
+    ASSERT_LT(pages, 10);
+  }
+  ASSERT_EQ(seen.size(), 8u);
+  for (size_t i = 1; i < seen.size(); ++i) EXPECT_LT(seen[i - 1], seen[i]);
+  EXPECT_EQ(pages, 3);
+
+  // A page exactly as large as what is left says there is no next one (the extra row decides).
+  common::v1::ListAuditEventsRequest exact;
+  exact.set_page_size(8);
+  auto all = (*audit)->List(exact);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->events_size(), 8);
+  EXPECT_TRUE(all->next_page_token().empty());
+
+  // Bob's events only, two a page; the token does not carry over to another principal.
+  common::v1::ListAuditEventsRequest bob;
+  bob.set_principal("bob");
+  bob.set_page_size(2);
+  auto first = (*audit)->List(bob);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->events_size(), 2);
+  ASSERT_FALSE(first->next_page_token().empty());
+  bob.set_page_token(first->next_page_token());
+  auto second = (*audit)->List(bob);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->events_size(), 1);
+  EXPECT_EQ(second->events(0).principal(), "bob");
+  EXPECT_TRUE(second->next_page_token().empty());
+
+  common::v1::ListAuditEventsRequest other = bob;
+  other.set_principal("alice");
+  auto refused = (*audit)->List(other);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("page_token"), std::string::npos) << refused.status();
+  common::v1::ListAuditEventsRequest forged = bob;
+  forged.set_page_token("MTIz");
+  EXPECT_EQ((*audit)->List(forged).status().code(), absl::StatusCode::kInvalidArgument);
+  common::v1::ListAuditEventsRequest negative;
+  negative.set_page_size(-1);
+  EXPECT_EQ((*audit)->List(negative).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(AuditLogTest, TheTrailIsAppendOnlyAndSurvivesReopen) {
