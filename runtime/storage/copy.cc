@@ -8,6 +8,20 @@
 #include "runtime/status/status_macros.h"
 
 namespace dorset::runtime::storage {
+
+CopyTable IdempotencyRecordCopyTable() {
+  using Type = CopyColumn::Type;
+  return {.name = "idempotency_record",
+          .columns = {{"request_id", Type::kText},
+                      {"method", Type::kText},
+                      {"principal", Type::kText},
+                      {"request_hash", Type::kText},
+                      {"reply", Type::kBlob},
+                      {"create_micros", Type::kInt}},
+          .order_by = "request_id",
+          .identity_column = "",
+          .seeded_when = ""};
+}
 namespace {
 
 // One stored value, compared the same way whichever engine it came from.

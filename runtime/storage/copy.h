@@ -39,6 +39,9 @@ struct CopyTable {
   std::string seeded_when;
 };
 
+// The shared idempotency record's table (idempotency.h), which every service's plan copies.
+CopyTable IdempotencyRecordCopyTable();
+
 // A query run on both databases after the copy; its rows (read as text) must be equal.
 struct CopyCheck {
   std::string name;  // e.g. "ledger totals per scheme and year"

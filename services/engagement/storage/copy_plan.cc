@@ -132,16 +132,7 @@ const CopyPlan& EngagementCopyPlan() {
                    .order_by = "activity_id, dimension, key",
                    .identity_column = "",
                    .seeded_when = ""},
-                  {.name = "idempotency_record",
-                   .columns = {{"request_id", Type::kText},
-                               {"method", Type::kText},
-                               {"principal", Type::kText},
-                               {"request_hash", Type::kText},
-                               {"reply", Type::kBlob},
-                               {"create_micros", Type::kInt}},
-                   .order_by = "request_id",
-                   .identity_column = "",
-                   .seeded_when = ""},
+                  runtime::storage::IdempotencyRecordCopyTable(),
               },
           .checks =
               {

@@ -94,16 +94,7 @@ const CopyPlan& RegistryCopyPlan() {
                .order_by = "id",
                .identity_column = "",
                .seeded_when = "last_seq = 0"},
-              {.name = "idempotency_record",
-               .columns = {{"request_id", Type::kText},
-                           {"method", Type::kText},
-                           {"principal", Type::kText},
-                           {"request_hash", Type::kText},
-                           {"reply", Type::kBlob},
-                           {"create_micros", Type::kInt}},
-               .order_by = "request_id",
-               .identity_column = "",
-               .seeded_when = ""},
+              runtime::storage::IdempotencyRecordCopyTable(),
           },
       .checks =
           {
