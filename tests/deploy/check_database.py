@@ -62,7 +62,7 @@ def check_k8s(c, target: str, docs: list[dict], require_postgres: bool) -> None:
         for key in data:
             if "PASSWORD" in key.upper() and not key.upper().endswith("_FILE"):
                 c.expect(False, f"{target} ConfigMap {name}: {key} holds a password in plain text")
-    stss = {d["metadata"]["name"]: d for d in docs if d["kind"] == "StatefulSet"}
+    stss = {d["metadata"]["name"]: d for d in docs if d["kind"] in ("StatefulSet", "Deployment")}
     for name, sts in stss.items():
         for ct in _spec(sts).get("containers", []) + _spec(sts).get("initContainers", []):
             for e in ct.get("env", []):
@@ -70,6 +70,10 @@ def check_k8s(c, target: str, docs: list[dict], require_postgres: bool) -> None:
                     c.expect("value" not in e, f"{target} {name}: env {e['name']} is a plain-text password")
     service_ports = {(s["metadata"]["name"], p["port"]) for s in docs if s["kind"] == "Service"
                      for p in s["spec"].get("ports", [])}
+    # A CloudNativePG Cluster: the operator makes the Services <name>-rw (primary), -ro and -r on 5432.
+    clusters = [d for d in docs if d["kind"] == "Cluster" and d.get("apiVersion", "").startswith("postgresql.cnpg.io/")]
+    for cl in clusters:
+        service_ports |= {(f"{cl['metadata']['name']}-{suffix}", 5432) for suffix in ("rw", "ro", "r")}
     databases = {}
     for svc in SERVICES:
         sts = stss.get(f"dorset-{svc}")
@@ -91,6 +95,8 @@ def check_k8s(c, target: str, docs: list[dict], require_postgres: bool) -> None:
             continue
         check_uri(c, where, svc, uri, service_ports)
         databases[svc] = urlsplit(uri).path
+        if clusters:
+            check_cnpg_uri(c, where, uri, clusters[0]["metadata"]["name"], _secret_mounts(ct, spec))
         pw_file = env.get("DORSET_DATABASE_PASSWORD_FILE", "")
         secret = _secret_of(pw_file, _secret_mounts(ct, spec)) if pw_file else None
         c.expect(secret == f"dorset-{svc}-database",
@@ -98,6 +104,12 @@ def check_k8s(c, target: str, docs: list[dict], require_postgres: bool) -> None:
                  f"(got {secret})")
     c.expect(len(set(databases.values())) == len(databases), f"{target}: no two services share a database")
     if not databases:
+        return
+    check_connections(c, target, docs, clusters)
+    if clusters:
+        c.expect(len(clusters) == 1 and "dorset-postgres" not in stss,
+                 f"{target}: one PostgreSQL, the CloudNativePG Cluster (no second server beside it)")
+        check_cnpg(c, target, clusters[0], docs, databases)
         return
     pg = stss.get("dorset-postgres")
     if not c.expect(pg is not None, f"{target}: StatefulSet dorset-postgres rendered"):
@@ -117,6 +129,98 @@ def check_k8s(c, target: str, docs: list[dict], require_postgres: bool) -> None:
                  if _secret_of(m["mountPath"] + "/x", mounts)), f"{target} postgres: Secrets mounted read-only")
 
 
+# PostgreSQL connections each service process keeps (runtime/storage, "Pool policy" in docs/storage.md).
+POOL_PER_PROCESS = 8
+
+
+def check_connections(c, target: str, docs: list[dict], clusters: list[dict]) -> None:
+    """Every service replica the HPAs may start gets its whole pool: sum(maxReplicas x pool) < max_connections."""
+    hpas = {h["spec"]["scaleTargetRef"]["name"]: h["spec"].get("maxReplicas", 1)
+            for h in docs if h["kind"] == "HorizontalPodAutoscaler"}
+    workloads = {d["metadata"]["name"]: d for d in docs if d["kind"] in ("StatefulSet", "Deployment")}
+    most = sum(hpas.get(f"dorset-{svc}", workloads.get(f"dorset-{svc}", {}).get("spec", {}).get("replicas", 1))
+               for svc in SERVICES if f"dorset-{svc}" in workloads) * POOL_PER_PROCESS
+    limit = 100  # PostgreSQL's default
+    if clusters:
+        limit = int(((clusters[0]["spec"].get("postgresql") or {}).get("parameters") or {}).get("max_connections", 100))
+    elif "dorset-postgres" in workloads:
+        args = _spec(workloads["dorset-postgres"])["containers"][0].get("args", [])
+        for a in args:
+            if a.startswith("max_connections="):
+                limit = int(a.split("=", 1)[1])
+    # Headroom for the operator, replication, backups and a psql session.
+    c.expect(most + 20 <= limit, f"{target}: PostgreSQL max_connections {limit} holds every replica's pool "
+             f"({most} at the HPAs' maximum, + 20 spare)")
+
+
+def check_cnpg_uri(c, where: str, uri: str, cluster: str, mounts: dict[str, str]) -> None:
+    parts = urlsplit(uri)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    c.expect(parts.hostname == f"{cluster}-rw", f"{where}: DORSET_DATABASE on the primary's Service {cluster}-rw "
+             f"(got {parts.hostname}; -ro/-r are read-only standbys)")
+    c.expect(query.get("sslmode") == "verify-full", f"{where}: sslmode=verify-full to the CloudNativePG cluster")
+    root = query.get("sslrootcert", "")
+    c.expect(_secret_of(root, mounts) == f"{cluster}-ca",
+             f"{where}: sslrootcert {root!r} is ca.crt of the operator's Secret {cluster}-ca")
+
+
+def check_cnpg(c, target: str, cluster: dict, docs: list[dict], databases: dict) -> None:
+    """Production PostgreSQL: a CloudNativePG Cluster that survives a node, loses no acknowledged commit, is backed
+    up, and has one login role per service with its password from that service's Secret."""
+    name = cluster["metadata"]["name"]
+    where = f"{target} Cluster/{name}"
+    spec = cluster["spec"]
+    c.expect(spec.get("instances", 1) >= 3, f"{where}: at least 3 instances (got {spec.get('instances')})")
+    sync = (spec.get("postgresql") or {}).get("synchronous") or {}
+    c.expect((sync.get("method") in ("any", "first") and sync.get("number", 0) >= 1) or spec.get("minSyncReplicas", 0) >= 1,
+             f"{where}: at least one synchronous standby (postgresql.synchronous)")
+    aff = spec.get("affinity") or {}
+    c.expect(aff.get("enablePodAntiAffinity", True) is not False and aff.get("podAntiAffinityType") == "required"
+             and aff.get("topologyKey", "kubernetes.io/hostname") == "kubernetes.io/hostname",
+             f"{where}: instances on different nodes (required pod anti-affinity on kubernetes.io/hostname)")
+    c.expect(spec.get("enablePDB", True) is not False, f"{where}: the operator's PodDisruptionBudgets are on")
+    c.expect(spec.get("enableSuperuserAccess", False) is not True, f"{where}: no network login for the superuser")
+    image = spec.get("imageName", "")
+    c.expect(":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest"), f"{where}: imageName {image!r} pinned")
+    c.expect(bool((spec.get("storage") or {}).get("size")), f"{where}: storage size set")
+    labels = ((spec.get("inheritedMetadata") or {}).get("labels") or {})
+    c.expect(labels.get("app.kubernetes.io/name") == name,
+             f"{where}: its pods carry app.kubernetes.io/name={name} (the NetworkPolicies select it)")
+    roles = {r.get("name"): r for r in ((spec.get("managed") or {}).get("roles") or [])}
+    initdb = ((spec.get("bootstrap") or {}).get("initdb") or {})
+    sql = " ".join(initdb.get("postInitSQL", []) + initdb.get("postInitApplicationSQL", []))
+    for svc in databases:
+        role = roles.get(f"dorset_{svc}") or {}
+        c.expect(role.get("login") is True and role.get("ensure", "present") == "present"
+                 and not role.get("superuser") and not role.get("createrole"),
+                 f"{where}: managed login role dorset_{svc}, not superuser")
+        c.expect((role.get("passwordSecret") or {}).get("name") == f"dorset-{svc}-database",
+                 f"{where}: dorset_{svc}'s password from the Secret dorset-{svc}-database")
+        made = initdb.get("database") == f"dorset_{svc}" and initdb.get("owner") == f"dorset_{svc}" or \
+            f"CREATE DATABASE dorset_{svc} OWNER dorset_{svc}" in sql
+        c.expect(made, f"{where}: database dorset_{svc} made at bootstrap, owned by dorset_{svc}")
+        c.expect(f"REVOKE ALL ON DATABASE dorset_{svc} FROM PUBLIC" in sql,
+                 f"{where}: no other role may open dorset_{svc} (REVOKE ALL ... FROM PUBLIC)")
+    store = ((spec.get("backup") or {}).get("barmanObjectStore") or {})
+    c.expect(bool(store.get("destinationPath")), f"{where}: WAL archive and base backups to an object store")
+    creds = [v for v in (store.get("s3Credentials") or store.get("azureCredentials") or
+                         store.get("googleCredentials") or {}).values() if isinstance(v, dict)]
+    c.expect(bool(creds) and all(set(v) == {"name", "key"} for v in creds),
+             f"{where}: object store credentials from a Secret (name/key), never inline")
+    c.expect(bool((spec.get("backup") or {}).get("retentionPolicy")), f"{where}: a backup retention policy")
+    scheduled = [d for d in docs if d["kind"] == "ScheduledBackup" and (d["spec"].get("cluster") or {}).get("name") == name]
+    c.expect(len(scheduled) >= 1 and all(d["spec"].get("schedule") for d in scheduled),
+             f"{where}: a ScheduledBackup of this cluster")
+    # Replication between the instances is allowed wherever a default-deny NetworkPolicy is rendered.
+    nps = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    if any(n["spec"].get("podSelector") == {} and not n["spec"].get("ingress") for n in nps):
+        peer = {"matchLabels": {"cnpg.io/cluster": name}}
+        ok = any(n["spec"].get("podSelector") == peer and any(
+            any(f.get("podSelector") == peer for f in r.get("from", [])) and
+            any(p.get("port") == 5432 for p in r.get("ports", [])) for r in n["spec"].get("ingress", [])) for n in nps)
+        c.expect(ok, f"{where}: NetworkPolicy lets the instances replicate to each other (5432)")
+
+
 def self_test_k8s(docs: list[dict], checker_cls) -> list[str]:
     """Breaks copies of the rendered postgres variant; every break must be caught. Returns those that were not."""
 
@@ -124,7 +228,7 @@ def self_test_k8s(docs: list[dict], checker_cls) -> list[str]:
         return next(x for x in d if x["kind"] == "ConfigMap" and x["metadata"]["name"] == f"dorset-{svc}-config")
 
     def sts(d, name):
-        return next(x for x in d if x["kind"] == "StatefulSet" and x["metadata"]["name"] == name)
+        return next(x for x in d if x["kind"] in ("StatefulSet", "Deployment") and x["metadata"]["name"] == name)
 
     def pg_env(d):
         return _spec(sts(d, "dorset-postgres"))["containers"][0]["env"]
@@ -146,6 +250,70 @@ def self_test_k8s(docs: list[dict], checker_cls) -> list[str]:
         "database on an unknown host": lambda d: cm(d, "registry")["data"].update(
             DORSET_DATABASE=cm(d, "registry")["data"]["DORSET_DATABASE"].replace("dorset-postgres:5432", "db:5432")),
     }
+    missed = []
+    for what, mutate in breaks.items():
+        broken = copy.deepcopy(docs)
+        mutate(broken)
+        probe = checker_cls(quiet=True)
+        check_k8s(probe, "self-test", broken, require_postgres=True)
+        if not probe.failures:
+            missed.append(what)
+    return missed
+
+
+def self_test_cnpg(docs: list[dict], checker_cls) -> list[str]:
+    """Breaks copies of the rendered CloudNativePG variant; every break must be caught."""
+
+    def cluster(d):
+        return next(x for x in d if x["kind"] == "Cluster")
+
+    def cm(d, svc):
+        return next(x for x in d if x["kind"] == "ConfigMap" and x["metadata"]["name"] == f"dorset-{svc}-config")
+
+    def role(d, svc):
+        return next(r for r in cluster(d)["spec"]["managed"]["roles"] if r["name"] == f"dorset_{svc}")
+
+    def set_uri(d, svc, old, new):
+        cm(d, svc)["data"]["DORSET_DATABASE"] = cm(d, svc)["data"]["DORSET_DATABASE"].replace(old, new)
+
+    def drop_sql(d, text):
+        init = cluster(d)["spec"]["bootstrap"]["initdb"]
+        init["postInitApplicationSQL"] = [q for q in init.get("postInitApplicationSQL", []) if text not in q]
+
+    breaks = {
+        "two instances": lambda d: cluster(d)["spec"].update(instances=2),
+        "no synchronous standby": lambda d: cluster(d)["spec"]["postgresql"].pop("synchronous"),
+        "instances may share a node": lambda d: cluster(d)["spec"]["affinity"].update(podAntiAffinityType="preferred"),
+        "operator PDBs off": lambda d: cluster(d)["spec"].update(enablePDB=False),
+        "superuser login": lambda d: cluster(d)["spec"].update(enableSuperuserAccess=True),
+        "image unpinned": lambda d: cluster(d)["spec"].update(imageName="ghcr.io/cloudnative-pg/postgresql"),
+        "no backup": lambda d: cluster(d)["spec"].pop("backup"),
+        "backup credentials inline": lambda d: cluster(d)["spec"]["backup"]["barmanObjectStore"]["s3Credentials"].update(
+            accessKeyId={"value": "AKIA"}),
+        "no scheduled backup": lambda d: d.remove(next(x for x in d if x["kind"] == "ScheduledBackup")),
+        "scheduled backup of another cluster": lambda d: next(x for x in d if x["kind"] == "ScheduledBackup")[
+            "spec"].update(cluster={"name": "other"}),
+        "finance role gone": lambda d: cluster(d)["spec"]["managed"]["roles"].remove(role(d, "finance")),
+        "another service's password": lambda d: role(d, "engagement").update(
+            passwordSecret={"name": "dorset-registry-database"}),
+        "database not made": lambda d: drop_sql(d, "CREATE DATABASE dorset_engagement"),
+        "database open to every role": lambda d: drop_sql(d, "REVOKE ALL ON DATABASE dorset_finance"),
+        "writes to a standby": lambda d: set_uri(d, "finance", "dorset-postgres-rw:", "dorset-postgres-ro:"),
+        "TLS not verified": lambda d: set_uri(d, "registry", "sslmode=verify-full", "sslmode=require"),
+        "CA not mounted": lambda d: _spec(sts(d, "dorset-registry"))["containers"][0].update(volumeMounts=[
+            m for m in _spec(sts(d, "dorset-registry"))["containers"][0]["volumeMounts"]
+            if m["mountPath"] != "/etc/dorset/database-ca"]),
+        "too few connections": lambda d: cluster(d)["spec"]["postgresql"]["parameters"].update(max_connections="100"),
+        "pods unlabelled for NetworkPolicies": lambda d: cluster(d)["spec"].pop("inheritedMetadata"),
+        "no replication between instances": lambda d: d.remove(next(
+            x for x in d if x["kind"] == "NetworkPolicy" and x["metadata"]["name"] == "dorset-postgres-cluster-ingress")),
+        "single server beside the cluster": lambda d: d.append(copy.deepcopy(dict(sts(d, "dorset-registry"),
+                                                                                  metadata={"name": "dorset-postgres"}))),
+    }
+
+    def sts(d, name):
+        return next(x for x in d if x["kind"] in ("StatefulSet", "Deployment") and x["metadata"]["name"] == name)
+
     missed = []
     for what, mutate in breaks.items():
         broken = copy.deepcopy(docs)

@@ -15,8 +15,24 @@ and deploy/compose (same settings as the dev ConfigMaps, same hardening, same po
 postgres variant (overlays/postgres, compose.postgres.yaml) gets every check above plus check_database.py's: each
 service on its own database and role, passwords only from files in Secrets.
 
+Per variant (issue 13): SQLite (base, dev, prod) - each service a StatefulSet with exactly one replica and its data
+directory on a retained ReadWriteOnce claim, and never a Deployment or a second replica without a postgres://
+DORSET_DATABASE. Replicas over PostgreSQL (overlays/postgres with one PostgreSQL StatefulSet, overlays/prod-postgres
+with a CloudNativePG Cluster) - each service a Deployment with >= 3 replicas, RollingUpdate maxUnavailable 0 /
+maxSurge > 0, a hostname topology spread selecting its pods, one PodDisruptionBudget that allows some but not all
+replicas to be evicted, an autoscaling/v2 HPA on CPU (min >= 2), its data directory an emptyDir (no claim), the
+page-token key file in its own Secret and the database password in its own; readiness on the service's health name
+or /readyz, liveness on "" or /livez; PostgreSQL's max_connections holds every replica's pool at the HPAs' maximum.
+The gateway everywhere: a Deployment of >= 2 with maxUnavailable 0, spread and a PDB (and an HPA with replicas).
+The CloudNativePG Cluster: >= 3 instances, a synchronous standby, required anti-affinity on hostname, the
+operator's PDBs, no superuser login, a pinned image, a managed login role per service with its password from the
+service's Secret, each database made and closed to other roles at bootstrap, WAL archive and base backups with
+credentials from a Secret, a retention policy, a ScheduledBackup, replication allowed by the NetworkPolicies; each
+service on the primary's -rw Service with sslmode=verify-full against the operator's CA.
+
 Before trusting the checks, a self-test breaks copies of the rendered dev objects in known ways and requires every
-break to be caught, so a check that silently stopped checking fails the test too.
+break to be caught, so a check that silently stopped checking fails the test too; likewise for both replicas
+variants (self_test_replicated: each rule above removed in turn) and the CloudNativePG cluster (self_test_cnpg).
 
 Exit codes: 0 all good, 1 a check failed, 77 kubectl or PyYAML missing (ctest SKIP_RETURN_CODE).
 """
@@ -48,7 +64,11 @@ SERVICES = {
 }
 DORSET_UID = 10001
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
-TARGETS = ["base", "overlays/dev", "overlays/prod", "overlays/postgres"]
+TARGETS = ["base", "overlays/dev", "overlays/prod", "overlays/postgres", "overlays/prod-postgres"]
+# The variants whose services run as stateless replicas over PostgreSQL (components/replicas); the others keep
+# each service's SQLite store in a single-replica StatefulSet.
+REPLICATED_TARGETS = {"overlays/postgres", "overlays/prod-postgres"}
+PROD_TARGETS = {"overlays/prod", "overlays/prod-postgres"}
 REQUIRED_ALERTS = {  # alert name -> a metric its expression must use
     "DorsetServiceDown": "up",
     "DorsetHighErrorRatio": "grpc_server_handled_total",
@@ -202,7 +222,124 @@ def check_probe_target(c: Checker, name: str, probe: dict | None, kind: str, grp
         c.expect(False, f"{name}: probe is gRPC or HTTP on the ops port (got {sorted(probe)})")
 
 
-def check_services(c: Checker, target: str, docs: list[dict]) -> None:
+def check_single_replica(c: Checker, where: str, w: dict, env: dict, mounts: dict) -> None:
+    """SQLite variant: a StatefulSet with one replica and its data directory on a retained ReadWriteOnce claim."""
+    c.expect(w["kind"] == "StatefulSet", f"{where}: a StatefulSet (a SQLite store has one writer and one volume)")
+    c.expect(w["spec"].get("replicas") == 1, f"{where}: exactly 1 replica (SQLite has one writer)")
+    retention = w["spec"].get("persistentVolumeClaimRetentionPolicy") or {}
+    c.expect(retention.get("whenDeleted", "Retain") == "Retain" and retention.get("whenScaled", "Retain") == "Retain",
+             f"{where}: the data volume is retained when the StatefulSet is scaled down or deleted")
+    claims = {t["metadata"]["name"]: t for t in w["spec"].get("volumeClaimTemplates", [])}
+    data_dir = env.get("DORSET_DATA_DIR")
+    data_mount = mounts.get(data_dir or "")
+    c.expect(bool(data_mount) and data_mount["name"] in claims,
+             f"{where}: DORSET_DATA_DIR {data_dir} is a volumeClaimTemplate mount")
+    if data_mount and data_mount["name"] in claims:
+        c.expect(claims[data_mount["name"]]["spec"].get("accessModes") == ["ReadWriteOnce"],
+                 f"{where}: data volume is ReadWriteOnce")
+
+
+def check_rollout(c: Checker, where: str, w: dict) -> None:
+    """A rolling update that never lowers capacity: a new pod is ready before an old one goes."""
+    strategy = w["spec"].get("strategy") or {}
+    rolling = strategy.get("rollingUpdate") or {}
+    c.expect(strategy.get("type", "RollingUpdate") == "RollingUpdate" and rolling.get("maxUnavailable") in (0, "0%"),
+             f"{where}: RollingUpdate with maxUnavailable 0 (got {strategy})")
+    c.expect(rolling.get("maxSurge") not in (None, 0, "0%"), f"{where}: maxSurge > 0 (else the rollout cannot move)")
+
+
+def check_spread(c: Checker, where: str, w: dict) -> None:
+    labels = pod_labels(w)
+    spread = [t for t in pod_spec(w).get("topologySpreadConstraints") or []
+              if t.get("topologyKey") == "kubernetes.io/hostname" and t.get("maxSkew") == 1
+              and t.get("whenUnsatisfiable") == "DoNotSchedule" and selects(t.get("labelSelector"), labels)]
+    c.expect(len(spread) >= 1, f"{where}: replicas spread across nodes (topologySpreadConstraints on "
+             "kubernetes.io/hostname, maxSkew 1, DoNotSchedule, selecting its pods)")
+
+
+def check_disruption_budget(c: Checker, where: str, w: dict, docs: list[dict]) -> None:
+    """A PodDisruptionBudget that lets a drain take one replica at a time, never all of them."""
+    labels = pod_labels(w)
+    replicas = w["spec"].get("replicas", 1)
+    pdbs = [p for p in docs if p["kind"] == "PodDisruptionBudget" and selects(p["spec"].get("selector"), labels)]
+    if not c.expect(len(pdbs) == 1, f"{where}: one PodDisruptionBudget selects its pods (got {len(pdbs)})"):
+        return
+    spec = pdbs[0]["spec"]
+    max_unavailable, min_available = spec.get("maxUnavailable"), spec.get("minAvailable")
+    one_at_a_time = (isinstance(max_unavailable, int) and 1 <= max_unavailable < replicas and min_available is None) \
+        or (isinstance(min_available, int) and 1 <= min_available < replicas and max_unavailable is None)
+    c.expect(one_at_a_time, f"{where}: PodDisruptionBudget allows some but not all {replicas} replicas to be "
+             f"evicted (maxUnavailable {max_unavailable}, minAvailable {min_available})")
+
+
+def check_autoscaler(c: Checker, where: str, w: dict, docs: list[dict]) -> None:
+    name = w["metadata"]["name"]
+    hpas = [h for h in docs if h["kind"] == "HorizontalPodAutoscaler"
+            and h["spec"].get("scaleTargetRef", {}).get("kind") == "Deployment"
+            and h["spec"].get("scaleTargetRef", {}).get("name") == name]
+    if not c.expect(len(hpas) == 1, f"{where}: one HorizontalPodAutoscaler scales Deployment {name}"):
+        return
+    h = hpas[0]
+    c.expect(h.get("apiVersion") == "autoscaling/v2", f"{where}: HPA is autoscaling/v2")
+    lo, hi = h["spec"].get("minReplicas", 1), h["spec"].get("maxReplicas", 0)
+    c.expect(2 <= lo <= hi, f"{where}: HPA keeps at least 2 replicas and maxReplicas >= minReplicas ({lo}..{hi})")
+    c.expect(lo <= w["spec"].get("replicas", 1), f"{where}: HPA minReplicas {lo} <= the Deployment's replicas")
+    cpu = [m for m in h["spec"].get("metrics", []) if m.get("type") == "Resource"
+           and m["resource"].get("name") == "cpu" and m["resource"].get("target", {}).get("type") == "Utilization"]
+    c.expect(len(cpu) == 1, f"{where}: HPA on CPU utilisation")
+    requests = [(x.get("resources") or {}).get("requests", {}).get("cpu") for x in pod_spec(w)["containers"]]
+    c.expect(all(requests), f"{where}: every container requests CPU (the HPA's utilisation is against it)")
+
+
+def check_replicated(c: Checker, where: str, svc: str, w: dict, env: dict, mounts: dict, volumes: dict,
+                     docs: list[dict]) -> None:
+    """PostgreSQL variant: a Deployment of identical, stateless replicas."""
+    c.expect(w["kind"] == "Deployment", f"{where}: a Deployment (stateless replicas over PostgreSQL)")
+    replicas = w["spec"].get("replicas")
+    c.expect(isinstance(replicas, int) and replicas >= 3, f"{where}: at least 3 replicas (got {replicas})")
+    check_rollout(c, where, w)
+    check_spread(c, where, w)
+    check_disruption_budget(c, where, w, docs)
+    check_autoscaler(c, where, w, docs)
+    c.expect(not w["spec"].get("volumeClaimTemplates") and
+             not any("persistentVolumeClaim" in v or "ephemeral" in v for v in volumes.values()),
+             f"{where}: no PersistentVolumeClaim (a replica keeps no state of its own)")
+    data = mounts.get(env.get("DORSET_DATA_DIR", ""))
+    c.expect(data is not None and "emptyDir" in volumes.get(data["name"], {}),
+             f"{where}: DORSET_DATA_DIR {env.get('DORSET_DATA_DIR')} is an emptyDir (scratch only)")
+    # Page tokens signed with one key all replicas share, from the service's own Secret.
+    key = env.get("DORSET_PAGE_TOKEN_KEY_FILE", "")
+    secret = None
+    for path, m in mounts.items():
+        if key.startswith(path.rstrip("/") + "/"):
+            secret = check_database._base_name((volumes.get(m["name"], {}).get("secret") or {}).get("secretName", ""))
+    c.expect(secret == f"dorset-{svc}-page-token",
+             f"{where}: DORSET_PAGE_TOKEN_KEY_FILE {key!r} is in its Secret dorset-{svc}-page-token (got {secret})")
+
+
+def check_gateway(c: Checker, target: str, docs: list[dict], replicated: bool) -> None:
+    """The gateway holds no data: a Deployment of several replicas everywhere, autoscaled with the services."""
+    gw = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "dorset-gateway"]
+    if not c.expect(len(gw) == 1, f"{target}: Deployment dorset-gateway rendered"):
+        return
+    w = gw[0]
+    where = f"{target} Deployment/dorset-gateway"
+    c.expect(w["spec"].get("replicas", 1) >= 2, f"{where}: at least 2 replicas")
+    check_rollout(c, where, w)
+    check_spread(c, where, w)
+    check_disruption_budget(c, where, w, docs)
+    ct = pod_spec(w)["containers"][0]
+    for probe, path in (("livenessProbe", "/livez"), ("readinessProbe", "/readyz")):
+        http = (ct.get(probe) or {}).get("httpGet") or {}
+        c.expect(http.get("path") == path and http.get("port") == 8090, f"{where}: {probe} is {path} on 8090")
+    if replicated:
+        check_autoscaler(c, where, w, docs)
+
+
+def check_services(c: Checker, target: str, docs: list[dict], replicated: bool | None = None) -> None:
+    """replicated: the variant runs the services as replicas (default: target in REPLICATED_TARGETS)."""
+    if replicated is None:
+        replicated = target in REPLICATED_TARGETS
     by_kind: dict[str, list[dict]] = {}
     for d in docs:
         by_kind.setdefault(d["kind"], []).append(d)
@@ -214,20 +351,17 @@ def check_services(c: Checker, target: str, docs: list[dict]) -> None:
     envs: dict[str, dict[str, str]] = {}
 
     for svc, want in SERVICES.items():
-        sts = [d for d in by_kind.get("StatefulSet", []) if d["metadata"]["name"] == f"dorset-{svc}"]
-        if not c.expect(len(sts) == 1, f"{target}: StatefulSet dorset-{svc} rendered"):
+        sts = [d for d in by_kind.get("StatefulSet", []) + by_kind.get("Deployment", [])
+               if d["metadata"]["name"] == f"dorset-{svc}"]
+        if not c.expect(len(sts) == 1, f"{target}: one StatefulSet or Deployment dorset-{svc} rendered"):
             continue
         st = sts[0]
-        where = f"{target} StatefulSet/dorset-{svc}"
+        where = f"{target} {st['kind']}/dorset-{svc}"
         spec = pod_spec(st)
         containers = [x for x in spec["containers"] if x["name"] == svc]
         if not c.expect(len(containers) == 1, f"{where}: has container {svc}"):
             continue
         ct = containers[0]
-        c.expect(st["spec"].get("replicas") == 1, f"{where}: exactly 1 replica (SQLite has one writer)")
-        retention = st["spec"].get("persistentVolumeClaimRetentionPolicy") or {}
-        c.expect(retention.get("whenDeleted", "Retain") == "Retain" and retention.get("whenScaled", "Retain") == "Retain",
-                 f"{where}: the data volume is retained when the StatefulSet is scaled down or deleted")
         c.expect(ct.get("command", [None])[0] == f"dorset-{svc}", f"{where}: runs dorset-{svc}")
         c.expect(effective(ct, spec, "runAsUser") == DORSET_UID, f"{where}: runs as uid {DORSET_UID}")
 
@@ -272,17 +406,19 @@ def check_services(c: Checker, target: str, docs: list[dict]) -> None:
         tgps = spec.get("terminationGracePeriodSeconds", 30)
         c.expect(tgps > drain + grace, f"{where}: terminationGracePeriodSeconds {tgps} > drain {drain} + grace {grace}")
 
-        # Volumes: data on a PVC at DORSET_DATA_DIR; secrets mounted read-only, as directories.
+        # Volumes: secrets mounted read-only, as directories; the data directory per variant below.
         mounts = {m["mountPath"]: m for m in ct.get("volumeMounts", [])}
         volumes = {v["name"]: v for v in spec.get("volumes", [])}
-        claims = {t["metadata"]["name"]: t for t in st["spec"].get("volumeClaimTemplates", [])}
-        data_dir = env.get("DORSET_DATA_DIR")
-        data_mount = mounts.get(data_dir or "")
-        c.expect(bool(data_mount) and data_mount["name"] in claims,
-                 f"{where}: DORSET_DATA_DIR {data_dir} is a volumeClaimTemplate mount")
-        if data_mount and data_mount["name"] in claims:
-            c.expect(claims[data_mount["name"]]["spec"].get("accessModes") == ["ReadWriteOnce"],
-                     f"{where}: data volume is ReadWriteOnce")
+        on_postgres = env.get("DORSET_DATABASE", "").startswith(("postgres://", "postgresql://"))
+        if not replicated or not on_postgres:
+            # A SQLite store is one file with one writer on one ReadWriteOnce volume: one replica, never more, in a
+            # StatefulSet whose volume outlives the pod. (Also the single-server PostgreSQL variant without
+            # components/replicas.)
+            check_single_replica(c, where, st, env, mounts)
+        if replicated:
+            c.expect(on_postgres, f"{where}: replicas only over PostgreSQL (DORSET_DATABASE is postgres://, "
+                     f"got {env.get('DORSET_DATABASE', '')!r}; SQLite stays one replica)")
+            check_replicated(c, where, svc, st, env, mounts, volumes, docs)
         for m in mounts.values():
             v = volumes.get(m["name"], {})
             if "secret" in v:
@@ -303,7 +439,8 @@ def check_services(c: Checker, target: str, docs: list[dict]) -> None:
         else:
             c.expect(plaintext != tls, f"{where}: exactly one of TLS (cert+key) or DORSET_PLAINTEXT=true")
         for key in ("DORSET_TLS_CERT", "DORSET_TLS_KEY", "DORSET_TLS_CLIENT_CA", "DORSET_TOKENS_FILE",
-                    "DORSET_REGISTRY_TLS_CA", "DORSET_SERVICE_TOKEN_FILE", "DORSET_DATABASE_PASSWORD_FILE"):
+                    "DORSET_REGISTRY_TLS_CA", "DORSET_SERVICE_TOKEN_FILE", "DORSET_DATABASE_PASSWORD_FILE",
+                    "DORSET_PAGE_TOKEN_KEY_FILE"):
             if env.get(key):
                 c.expect(under_secret_mount(env[key]), f"{where}: {key} {env[key]} is in a mounted Secret")
         if tls:
@@ -350,7 +487,9 @@ def check_services(c: Checker, target: str, docs: list[dict]) -> None:
             c.expect(bool(caller.get("DORSET_SERVICE_TOKEN_FILE")),
                      f"{target} {svc}: has DORSET_SERVICE_TOKEN_FILE for the registry's token check")
 
-    if target != "overlays/prod":
+    check_gateway(c, target, docs, replicated)
+
+    if target not in PROD_TARGETS:
         c.expect(seen_health == {w["health"] for w in SERVICES.values()},
                  f"{target}: readiness probes ask for all three health names (got {sorted(seen_health)})")
 
@@ -474,7 +613,7 @@ def check_redis(c: Checker, target: str, docs: list[dict]) -> None:
         c.expect(bool(secret.get("secretName", "").startswith("dorset-redis-acl")),
                  f"{target} redis: the ACL file comes from the Secret dorset-redis-acl")
     by_cm = {d["metadata"]["name"]: d.get("data", {}) for d in docs if d["kind"] == "ConfigMap"}
-    sts = {d["metadata"]["name"]: d for d in docs if d["kind"] == "StatefulSet"}
+    sts = {d["metadata"]["name"]: d for d in docs if d["kind"] in ("StatefulSet", "Deployment")}
     passwords: dict[str, str] = {}
     for svc in SERVICES:
         data = by_cm.get(f"dorset-{svc}-config", {})
@@ -501,15 +640,15 @@ def check_redis(c: Checker, target: str, docs: list[dict]) -> None:
         check_redis_acl_rules(c, f"{target} redis ACL", parse_redis_acl(acl), passwords)
 
 
-def check_prod(c: Checker, docs: list[dict]) -> None:
+def check_prod(c: Checker, target: str, docs: list[dict]) -> None:
     for d in docs:
         if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("dorset-"):
             data = d.get("data", {})
-            name = f"overlays/prod ConfigMap/{d['metadata']['name']}"
+            name = f"{target} ConfigMap/{d['metadata']['name']}"
             c.expect(data.get("DORSET_PLAINTEXT", "false") == "false", f"{name}: not plaintext")
             c.expect(data.get("DORSET_AUTH", "tokens") == "tokens", f"{name}: auth=tokens")
             c.expect(bool(data.get("DORSET_TLS_CERT")) and bool(data.get("DORSET_TLS_KEY")), f"{name}: TLS")
-    check_network_policies(c, "overlays/prod", docs)
+    check_network_policies(c, target, docs)
 
 
 def check_network_policies(c: Checker, target: str, docs: list[dict]) -> None:
@@ -721,8 +860,8 @@ def check_all(c: Checker, rendered: dict[str, list[dict]], deploy_dir: str | Non
         check_services(c, target, docs)
         check_redis(c, target, docs)
         check_database.check_k8s(c, target, docs, require_postgres=(target == "overlays/postgres"))
-        if target == "overlays/prod":
-            check_prod(c, docs)
+        if target in PROD_TARGETS:
+            check_prod(c, target, docs)
     if deploy_dir:
         check_rules(c, os.path.join(deploy_dir, "prometheus-rules.yaml"))
         check_rules_with_promtool(c, deploy_dir)
@@ -796,6 +935,15 @@ def self_test(dev: list[dict]) -> list[str]:
         "password hash mismatch": lambda d: edit_acl(d, lambda t: t.replace("user dorset-registry on #",
                                                                            "user dorset-registry on #0")),
     }
+    # SQLite stays a single-replica StatefulSet with its volume.
+    breaks["SQLite service as a Deployment"] = lambda d: sts(d, "dorset-registry").update(kind="Deployment")
+    breaks["SQLite data volume removed"] = lambda d: sts(d, "dorset-engagement")["spec"].pop("volumeClaimTemplates")
+    breaks["gateway rollout may drop a replica"] = lambda d: next(
+        x for x in d if x["kind"] == "Deployment" and x["metadata"]["name"] == "dorset-gateway")["spec"][
+        "strategy"]["rollingUpdate"].update(maxUnavailable=1)
+    breaks["gateway not spread"] = lambda d: pod_spec(next(
+        x for x in d if x["kind"] == "Deployment" and x["metadata"]["name"] == "dorset-gateway")).pop(
+        "topologySpreadConstraints")
     missed = []
     for what, mutate in breaks.items():
         docs = copy.deepcopy(dev)
@@ -804,6 +952,79 @@ def self_test(dev: list[dict]) -> list[str]:
         check_workloads(probe, "self-test", docs)
         check_services(probe, "self-test", docs)
         check_redis(probe, "self-test", docs)
+        if not probe.failures:
+            missed.append(what)
+    return missed
+
+
+def self_test_replicated(docs_in: list[dict]) -> list[str]:
+    """Breaks copies of a rendered replicas variant (components/replicas); every break must be caught."""
+
+    def dep(d, name):
+        return next(x for x in d if x["kind"] == "Deployment" and x["metadata"]["name"] == name)
+
+    def ct(d, svc):
+        return pod_spec(dep(d, f"dorset-{svc}"))["containers"][0]
+
+    def cm(d, svc):
+        return next(x for x in d if x["kind"] == "ConfigMap" and x["metadata"]["name"] == f"dorset-{svc}-config")
+
+    def hpa(d, name):
+        return next(x for x in d if x["kind"] == "HorizontalPodAutoscaler" and x["metadata"]["name"] == name)
+
+    def pdb(d, name):
+        return next(x for x in d if x["kind"] == "PodDisruptionBudget" and x["metadata"]["name"] == name)
+
+    def unmount(d, svc, volume):
+        ct(d, svc)["volumeMounts"] = [m for m in ct(d, svc)["volumeMounts"] if m["name"] != volume]
+
+    breaks = {
+        "one replica": lambda d: dep(d, "dorset-registry")["spec"].update(replicas=1),
+        "rollout may drop a replica": lambda d: dep(d, "dorset-finance")["spec"]["strategy"]["rollingUpdate"].update(
+            maxUnavailable=1),
+        "no rolling strategy": lambda d: dep(d, "dorset-engagement")["spec"].pop("strategy"),
+        "not spread over nodes": lambda d: pod_spec(dep(d, "dorset-registry")).pop("topologySpreadConstraints"),
+        "spread over zones only": lambda d: pod_spec(dep(d, "dorset-finance")).update(topologySpreadConstraints=[
+            t for t in pod_spec(dep(d, "dorset-finance"))["topologySpreadConstraints"]
+            if t["topologyKey"] != "kubernetes.io/hostname"]),
+        "spread selects other pods": lambda d: pod_spec(dep(d, "dorset-engagement"))["topologySpreadConstraints"][0][
+            "labelSelector"]["matchLabels"].update({"app.kubernetes.io/name": "dorset-registry"}),
+        "PDB gone": lambda d: d.remove(pdb(d, "dorset-finance")),
+        "PDB blocks every eviction": lambda d: pdb(d, "dorset-registry")["spec"].update(
+            maxUnavailable=None, minAvailable=3),
+        "HPA gone": lambda d: d.remove(hpa(d, "dorset-engagement")),
+        "HPA scales another Deployment": lambda d: hpa(d, "dorset-registry")["spec"]["scaleTargetRef"].update(
+            name="dorset-finance"),
+        "HPA not on CPU": lambda d: hpa(d, "dorset-finance")["spec"].update(metrics=[]),
+        "HPA may scale to one": lambda d: hpa(d, "dorset-registry")["spec"].update(minReplicas=1),
+        "gateway HPA gone": lambda d: d.remove(hpa(d, "dorset-gateway")),
+        "no CPU request": lambda d: ct(d, "finance")["resources"]["requests"].pop("cpu"),
+        "page-token key not mounted": lambda d: unmount(d, "registry", "page-token"),
+        "page-token key setting missing": lambda d: cm(d, "finance")["data"].pop("DORSET_PAGE_TOKEN_KEY_FILE"),
+        "page-token key of another service": lambda d: next(
+            v for v in pod_spec(dep(d, "dorset-engagement"))["volumes"] if v["name"] == "page-token")["secret"].update(
+            secretName="dorset-registry-page-token"),
+        "database password not mounted": lambda d: unmount(d, "engagement", "database-password"),
+        "data on a shared claim": lambda d: next(v for v in pod_spec(dep(d, "dorset-finance"))["volumes"]
+                                                 if v["name"] == "data").update(
+            emptyDir=None, persistentVolumeClaim={"claimName": "shared"}),
+        "replicas over SQLite": lambda d: cm(d, "registry")["data"].pop("DORSET_DATABASE"),
+        "still a StatefulSet": lambda d: dep(d, "dorset-finance").update(kind="StatefulSet"),
+        "readiness on the liveness name": lambda d: (ct(d, "engagement")["readinessProbe"].get("grpc") or
+                                                     ct(d, "engagement")["readinessProbe"]["httpGet"]).update(
+            service="", path="/livez"),
+        "liveness probe removed": lambda d: ct(d, "registry").pop("livenessProbe"),
+        "readiness probe removed": lambda d: ct(d, "finance").pop("readinessProbe"),
+    }
+    missed = []
+    for what, mutate in breaks.items():
+        docs = copy.deepcopy(docs_in)
+        mutate(docs)
+        probe = Checker(quiet=True)
+        check_workloads(probe, "self-test", docs)
+        check_services(probe, "self-test", docs, replicated=True)
+        check_redis(probe, "self-test", docs)
+        check_database.check_k8s(probe, "self-test", docs, require_postgres=True)
         if not probe.failures:
             missed.append(what)
     return missed
@@ -830,6 +1051,12 @@ def main() -> int:
     if "overlays/postgres" in rendered:
         missed = check_database.self_test_k8s(rendered["overlays/postgres"], Checker)
         c.expect(not missed, f"self-test (postgres): every deliberate break is caught (missed: {missed})")
+    for target in sorted(REPLICATED_TARGETS & set(rendered)):
+        missed = self_test_replicated(rendered[target])
+        c.expect(not missed, f"self-test ({target}, replicas): every deliberate break is caught (missed: {missed})")
+    if "overlays/prod-postgres" in rendered:
+        missed = check_database.self_test_cnpg(rendered["overlays/prod-postgres"], Checker)
+        c.expect(not missed, f"self-test (CloudNativePG): every deliberate break is caught (missed: {missed})")
     for target, docs in rendered.items():
         kinds: dict[str, int] = {}
         for d in docs:
