@@ -183,9 +183,16 @@ int ReportError(const grpc::Status& status) {
   for (const auto& any : details.details()) {
     google::rpc::BadRequest bad_request;
     google::rpc::RetryInfo retry;
+    google::rpc::PreconditionFailure precondition;
     if (any.UnpackTo(&bad_request)) {
       for (const auto& v : bad_request.field_violations()) {
         std::cerr << "  field " << v.field() << ": " << v.description() << "\n";
+      }
+    } else if (any.UnpackTo(&precondition)) {
+      // e.g. "  precondition PERIOD financialYears/2020-21/periods/1: ..." (what to fix first).
+      for (const auto& v : precondition.violations()) {
+        std::cerr << "  precondition " << v.type() << " " << v.subject() << ": "
+                  << v.description() << "\n";
       }
     } else if (any.UnpackTo(&retry)) {
       std::cerr << "  retry after " << retry.retry_delay().seconds() << "."

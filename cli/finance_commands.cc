@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/cli_common.h"
 #include "cli/command_groups.h"
+#include "cli/finance_period_commands.h"
 #include "dorset/finance/v1/finance.grpc.pb.h"
 #include "services/finance/money/money.h"
 
@@ -43,6 +44,9 @@ const char kUsage[] =
     "  per-head --year=YYYY-YY [--plan=NAME] [--csv]\n"
     "  export-report --year=YYYY-YY --month=N [--plan=NAME] [--out=FILE]\n"
     "  export-postings [filters as for postings] [--out=FILE]\n"
+    "  period list --year=YYYY-YY\n"
+    "  period get|start-close|close|reopen financialYears/YYYY-YY/periods/N [--reason=TEXT]\n"
+    "  verify [--year=YYYY-YY]           (exit 1 when the ledger does not verify)\n"
     "amounts: pounds with at most two decimals, e.g. 1234.56, \xC2\xA3"
     "1,234.56, -16000000\n"
     "options: --target=host:port (or DORSETCTL_FINANCE, config finance=; default\n"
@@ -434,6 +438,7 @@ int RunFinanceCommand(int argc, char** argv) {
     std::cerr << connection.status().message() << "\n";
     return 2;
   }
+  if (IsFinancePeriodCommand(command)) return RunFinancePeriodCommand(command, args, *connection);
   Finance finance(*std::move(connection));
   const bool csv = args.Has("csv");
   Output out(args);

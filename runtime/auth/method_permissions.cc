@@ -64,6 +64,12 @@ const absl::flat_hash_map<std::string_view, Permission>& Table() {
       {"/dorset.finance.v1.FinanceService/GetReport", P::kFinanceRead},
       {"/dorset.finance.v1.FinanceService/GetGapTrajectory", P::kFinanceRead},
       {"/dorset.finance.v1.FinanceService/GetPerHeadFigures", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/GetPeriod", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/ListPeriods", P::kFinanceRead},
+      {"/dorset.finance.v1.FinanceService/StartPeriodClose", P::kFinanceWrite},
+      {"/dorset.finance.v1.FinanceService/ClosePeriod", P::kFinanceWrite},
+      {"/dorset.finance.v1.FinanceService/ReopenPeriod", P::kFinanceAdmin},
+      {"/dorset.finance.v1.FinanceService/VerifyLedger", P::kFinanceRead},
       // --- end finance ---
 
       // --- dorset.engagement.v1 (section owned by the engagement service) ---

@@ -222,9 +222,22 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::GetReport(grpc::CallbackServerCont
     ASSIGN_OR_RETURN(
         std::optional<v1::Report> closed,
         month_close_.ClosedReport(plan, year, request->month(), request->thresholds()));
-    if (closed) return *std::move(closed);
-    ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, plan, year));
-    return BuildReport(data, year, request->month(), thresholds);
+    v1::Report report;
+    if (closed) {
+      report = *std::move(closed);
+    } else {
+      ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, plan, year));
+      ASSIGN_OR_RETURN(report, BuildReport(data, year, request->month(), thresholds));
+    }
+    // Which months are closed: only M1..month, so a closed month's answer never changes when
+    // later months close.
+    ASSIGN_OR_RETURN(PeriodInfo period, month_close_.Get(year, request->month()));
+    ASSIGN_OR_RETURN(std::vector<int> closed_months, month_close_.ClosedMonths(year));
+    report.set_period_state(static_cast<v1::Period::State>(period.state));
+    for (int m : closed_months) {
+      if (m <= request->month()) report.add_closed_months(m);
+    }
+    return report;
   });
 }
 

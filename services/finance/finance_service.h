@@ -89,6 +89,25 @@ class FinanceServiceImpl final : public v1::FinanceService::CallbackService {
   grpc::ServerUnaryReactor* GetPerHeadFigures(grpc::CallbackServerContext* context,
                                               const v1::GetPerHeadFiguresRequest* request,
                                               v1::PerHeadFigures* response) override;
+  // Month-end close and ledger verification (finance_service_periods.cc).
+  grpc::ServerUnaryReactor* GetPeriod(grpc::CallbackServerContext* context,
+                                      const v1::GetPeriodRequest* request,
+                                      v1::Period* response) override;
+  grpc::ServerUnaryReactor* ListPeriods(grpc::CallbackServerContext* context,
+                                        const v1::ListPeriodsRequest* request,
+                                        v1::ListPeriodsResponse* response) override;
+  grpc::ServerUnaryReactor* StartPeriodClose(grpc::CallbackServerContext* context,
+                                             const v1::StartPeriodCloseRequest* request,
+                                             v1::Period* response) override;
+  grpc::ServerUnaryReactor* ClosePeriod(grpc::CallbackServerContext* context,
+                                        const v1::ClosePeriodRequest* request,
+                                        v1::Period* response) override;
+  grpc::ServerUnaryReactor* ReopenPeriod(grpc::CallbackServerContext* context,
+                                         const v1::ReopenPeriodRequest* request,
+                                         v1::Period* response) override;
+  grpc::ServerUnaryReactor* VerifyLedger(grpc::CallbackServerContext* context,
+                                         const v1::VerifyLedgerRequest* request,
+                                         v1::VerifyLedgerResponse* response) override;
 
  private:
   // Admits, parses and queues postings; the committer finishes the reactor.

@@ -1,5 +1,6 @@
 // dorsetctl finance against a real in-process finance host: pounds in, pounds with two
-// decimals out (CSV), strict refusal of fractions of a penny, and the report export.
+// decimals out (CSV), strict refusal of fractions of a penny, the report export, and (on each
+// engine) the month-end close commands and the ledger check.
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
 #include "services/finance/finance_module.h"
+#include "tests/finance/month_close_fixture.h"
 
 namespace dorset::finance {
 namespace {
@@ -19,6 +21,21 @@ struct Result {
   int exit_code = -1;
   std::string out;
 };
+
+// Runs dorsetctl with `args` (stderr too when `with_stderr`).
+Result RunCtl(const std::string& args, bool with_stderr = false) {
+  const std::string command =
+      absl::StrCat(DORSET_CTL_BINARY, " ", args, with_stderr ? " 2>&1" : " 2>/dev/null");
+  Result result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
 
 class FinanceCliTest : public ::testing::Test {
  protected:
@@ -32,25 +49,14 @@ class FinanceCliTest : public ::testing::Test {
 
   // Runs `dorsetctl finance <args> --target=...` and captures stdout.
   Result Run(const std::string& args) {
-    const std::string command =
-        absl::StrCat(DORSET_CTL_BINARY, " finance ", args,
-                     " --target=127.0.0.1:", host_->grpc_port(), " 2>/dev/null");
-    Result result;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (pipe == nullptr) return result;
-    char buffer[4096];
-    size_t n;
-    while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, n);
-    const int status = pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
+    return RunCtl(absl::StrCat("finance ", args, " --target=127.0.0.1:", host_->grpc_port()));
   }
 
   dorset::testing::TempDir dir_;
   std::unique_ptr<runtime::ServiceHost> host_;
 };
 
-constexpr char kRightcare[] = "plans/dorset-stp/programmes/managing-demand/schemes/rightcare";
+using testing::kRightcare;
 
 TEST_F(FinanceCliTest, PostsPoundsAndExportsTwoDecimalCsv) {
   Result post = Run(absl::StrCat("post --scheme=", kRightcare,
@@ -104,6 +110,80 @@ TEST_F(FinanceCliTest, ServerErrorsExitNonZero) {
                                 " --year=2020-21 --month=13 --kind=actual --amount=1"));
   EXPECT_EQ(bad.exit_code, 1);
 }
+
+// dorsetctl finance period ... and verify, on each engine, with tokens: an editor closes, only
+// a finance admin reopens, verify exits 1 naming the first posting that does not match.
+class FinanceCliPeriodTest : public testing::MonthCloseFixture {
+ protected:
+  Result Finance(const std::string& args, const char* token = testing::kEditor) {
+    return RunCtl(absl::StrCat("finance ", args, " --target=127.0.0.1:", host_->grpc_port(),
+                               " --token=", token),
+                  /*with_stderr=*/true);
+  }
+};
+
+TEST_P(FinanceCliPeriodTest, ClosesReopensAndVerifies) {
+  PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 100);
+  PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 200);
+  Result list = Finance("period list --year=2020-21");
+  ASSERT_EQ(list.exit_code, 0) << list.out;
+  std::vector<std::string> rows = absl::StrSplit(list.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(rows.size(), 12u) << list.out;
+  EXPECT_EQ(rows[0].rfind("financialYears/2020-21/periods/1 ", 0), 0u) << rows[0];
+  EXPECT_NE(rows[0].find("OPEN"), std::string::npos) << rows[0];
+
+  // Out of order: the server's reason reaches the user, exit 1.
+  Result early = Finance("period start-close financialYears/2020-21/periods/2");
+  EXPECT_EQ(early.exit_code, 1);
+  EXPECT_NE(early.out.find("close 2020-21 M1 before 2020-21 M2"), std::string::npos) << early.out;
+  Result start = Finance("period start-close financialYears/2020-21/periods/1");
+  ASSERT_EQ(start.exit_code, 0) << start.out;
+  EXPECT_NE(start.out.find("CLOSING"), std::string::npos) << start.out;
+  Result close = Finance("period close --year=2020-21 --month=1");
+  ASSERT_EQ(close.exit_code, 0) << close.out;
+  EXPECT_NE(close.out.find("closed by finance-team  seal postings/2"), std::string::npos)
+      << close.out;
+  // Posting into the closed month is refused naming the period.
+  Result late = Finance(absl::StrCat("post --scheme=", kRightcare,
+                                     " --year=2020-21 --month=1 --kind=actual --amount=1"));
+  EXPECT_EQ(late.exit_code, 1);
+  EXPECT_NE(late.out.find("financialYears/2020-21/periods/1"), std::string::npos) << late.out;
+
+  Result verified = Finance("verify --year=2020-21", testing::kReader);
+  EXPECT_EQ(verified.exit_code, 0) << verified.out;
+  EXPECT_NE(verified.out.find("ledger verified: 2 postings, 1 seals"), std::string::npos)
+      << verified.out;
+
+  // Reopen: refused for the editor, needs a reason, done by the finance admin.
+  Result editor = Finance("period reopen financialYears/2020-21/periods/1 --reason=late");
+  EXPECT_EQ(editor.exit_code, 1);
+  EXPECT_NE(editor.out.find("PERMISSION_DENIED"), std::string::npos) << editor.out;
+  EXPECT_EQ(Finance("period reopen financialYears/2020-21/periods/1", testing::kAdmin).exit_code,
+            1);
+  Result reopen = Finance("period reopen financialYears/2020-21/periods/1 --reason='late invoice'",
+                          testing::kAdmin);
+  ASSERT_EQ(reopen.exit_code, 0) << reopen.out;
+  EXPECT_NE(reopen.out.find("OPEN"), std::string::npos) << reopen.out;
+  Result get = Finance("period get financialYears/2020-21/periods/1", testing::kReader);
+  EXPECT_EQ(get.exit_code, 0) << get.out;
+  EXPECT_NE(get.out.find("OPEN"), std::string::npos) << get.out;
+  EXPECT_EQ(Finance("period frobnicate financialYears/2020-21/periods/1").exit_code, 2);
+
+  // An edited row: verify exits 1 and names it.
+  ASSERT_NO_FATAL_FAILURE(Tamper("UPDATE posting SET amount_pence = 999 WHERE id = 2"));
+  Result broken = Finance("verify", testing::kReader);
+  EXPECT_EQ(broken.exit_code, 1) << broken.out;
+  EXPECT_NE(broken.out.find("LEDGER DOES NOT VERIFY"), std::string::npos) << broken.out;
+  EXPECT_NE(broken.out.find("first posting that does not match: postings/2"), std::string::npos)
+      << broken.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, FinanceCliPeriodTest,
+                         ::testing::Values(runtime::storage::Engine::kSqlite,
+                                           runtime::storage::Engine::kPostgres),
+                         [](const auto& info) {
+                           return std::string(runtime::storage::EngineName(info.param));
+                         });
 
 }  // namespace
 }  // namespace dorset::finance

@@ -1,159 +1,56 @@
 // Month-end close and the tamper-evident ledger (docs/finance.md), over real gRPC with a real
-// store on each engine (…/sqlite, …/postgres): closing in order, refusing postings dated in a
-// closed month, a correction dated in the current open month, a closed month's report
-// reproduced byte for byte, reopening, and VerifyLedger finding a row edited in the store and a
-// row rewritten together with every later hash (the second through the seal).
+// store on each engine (…/sqlite, …/postgres): closing in order through the period RPCs,
+// refusing postings dated in a closed month, a correction dated in the current open month, a
+// closed month's report reproduced byte for byte, reopening (finance-admin only, audited), and
+// VerifyLedger finding a row edited in the store and a row rewritten together with every later
+// hash (the second through the seal).
 #include <fstream>
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "dorset/common/v1/audit.pb.h"
 #include "gtest/gtest.h"
-#include "runtime/server/service_host.h"
-#include "runtime/testing/temp_dir.h"
-#include "runtime/testing/test_host.h"
-#include "services/finance/finance_module.h"
-#include "services/finance/ledger_chain.h"
+#include "runtime/audit/audit_log.h"
 #include "services/finance/storage/chain.h"
 #include "services/finance/storage/periods.h"
-#include "services/finance/storage/store.h"
-#include "services/finance/storage/verify.h"
-#include "tests/finance/finance_test_util.h"
-#include "tests/runtime/storage/engines.h"
+#include "tests/finance/month_close_fixture.h"
 
 namespace dorset::finance {
 namespace {
 
 using runtime::storage::Engine;
 using runtime::storage::Statement;
-using testing::MakePosting;
-using testing::PreconditionSubject;
-using testing::Reversal;
+using namespace testing;  // NOLINT: the fixture's names and constants
 
-constexpr char kStp[] = "plans/dorset-stp";
-constexpr char kYear[] = "2020-21";
-constexpr int kYearNumber = 2020;
-constexpr char kRightcare[] = "plans/dorset-stp/programmes/managing-demand/schemes/rightcare";
-constexpr char kTrust[] = "plans/dorset-stp/programmes/provider-efficiencies/schemes/trust-cips";
-
-class MonthCloseTest : public ::testing::TestWithParam<Engine> {
- protected:
-  void SetUp() override {
-    if (GetParam() == Engine::kPostgres) {
-      DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
-      absl::StatusOr<std::string> uri = pg->CreateDatabase();
-      ASSERT_TRUE(uri.ok()) << uri.status();
-      database_ = *uri;
-    }
-    StartHost();
-  }
-
-  void StartHost() {
-    runtime::ServerConfig config = dorset::testing::TestServerConfig("finance", dir_.path());
-    config.database = database_;
-    auto module = std::make_unique<FinanceModule>();
-    module_ = module.get();
-    auto host = runtime::ServiceHost::Start(config, std::move(module));
-    ASSERT_TRUE(host.ok()) << host.status();
-    host_ = *std::move(host);
-    stub_ = v1::FinanceService::NewStub(dorset::testing::LocalChannel(host_->grpc_port()));
-  }
-  void Restart() {
-    stub_.reset();
-    host_.reset();
-    StartHost();
-  }
-
-  grpc::Status Post(const v1::Posting& posting, v1::Posting* out = nullptr) {
-    grpc::ClientContext context;
-    v1::CreatePostingRequest request;
-    request.set_request_id(absl::StrCat("mc-", ++request_counter_));
-    *request.mutable_posting() = posting;
-    v1::Posting response;
-    grpc::Status status = stub_->CreatePosting(&context, request, &response);
-    if (out != nullptr) *out = response;
-    return status;
-  }
-  int64_t PostOk(const std::string& scheme, int month, v1::PostingKind kind, int64_t pence) {
-    v1::Posting out;
-    grpc::Status status = Post(MakePosting(scheme, kYear, month, kind, pence, "test"), &out);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    int64_t id = 0;
-    EXPECT_TRUE(ParsePostingName(out.name(), "name").ok());
-    if (status.ok()) id = *ParsePostingName(out.name(), "name");
-    return id;
-  }
-
-  v1::Report Report(int month, int green_bp = 0) {
-    grpc::ClientContext context;
-    v1::GetReportRequest request;
-    request.set_name(absl::StrCat(kStp, "/report"));
-    request.set_financial_year(kYear);
-    request.set_month(month);
-    request.mutable_thresholds()->set_green_min_bp(green_bp);
-    v1::Report report;
-    grpc::Status status = stub_->GetReport(&context, request, &report);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return report;
-  }
-
-  void CloseMonth(int month) {
-    MonthClose& periods = module_->month_close();
-    absl::StatusOr<PeriodInfo> started = periods.StartClose(kYearNumber, month, "finance-team");
-    ASSERT_TRUE(started.ok()) << started.status();
-    EXPECT_EQ(started->state, kPeriodClosing);
-    absl::StatusOr<PeriodInfo> closed = periods.Close(kYearNumber, month, "finance-team");
-    ASSERT_TRUE(closed.ok()) << closed.status();
-    EXPECT_EQ(closed->state, kPeriodClosed);
-    EXPECT_GT(closed->seal_id, 0);
-  }
-
-  LedgerVerification Verify() {
-    absl::StatusOr<LedgerVerification> result =
-        VerifyLedger(module_->store(), module_->month_close().key(), std::nullopt);
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? *result : LedgerVerification{};
-  }
-
-  // What someone with write access to the database can do: turn the immutability triggers
-  // off and change rows.
-  void Tamper(const std::string& sql) {
-    const bool sqlite = GetParam() == Engine::kSqlite;
-    const std::string off =
-        sqlite ? "DROP TRIGGER IF EXISTS posting_no_update; "
-                 "DROP TRIGGER IF EXISTS posting_chain_no_update; "
-                 "DROP TRIGGER IF EXISTS posting_chain_no_delete;"
-               : "ALTER TABLE posting DISABLE TRIGGER posting_no_update; "
-                 "ALTER TABLE posting_chain DISABLE TRIGGER posting_chain_no_update;";
-    absl::Status status = module_->store().Write([&](Transaction& tx) -> absl::Status {
-      if (absl::Status s = tx.Exec(off); !s.ok()) return s;
-      return tx.Exec(sql);
-    });
-    ASSERT_TRUE(status.ok()) << status;
-  }
-
-  dorset::testing::TempDir dir_;
-  std::string database_;
-  FinanceModule* module_ = nullptr;
-  std::unique_ptr<runtime::ServiceHost> host_;
-  std::unique_ptr<v1::FinanceService::Stub> stub_;
-  int request_counter_ = 0;
-};
+class MonthCloseTest : public MonthCloseFixture {};
 
 TEST_P(MonthCloseTest, MonthsCloseInOrderAndAClosedMonthRefusesPostingsNamingThePeriod) {
   PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 100000);
-  MonthClose& periods = module_->month_close();
   // M2 cannot start closing while M1 is open.
-  absl::StatusOr<PeriodInfo> early = periods.StartClose(kYearNumber, 2, "finance-team");
-  ASSERT_EQ(early.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(early.status().message().find("close 2020-21 M1 before 2020-21 M2"), std::string::npos)
-      << early.status();
-  // Closing needs CLOSING first.
-  EXPECT_EQ(periods.Close(kYearNumber, 1, "finance-team").status().code(),
-            absl::StatusCode::kFailedPrecondition);
-  ASSERT_TRUE(periods.StartClose(kYearNumber, 1, "finance-team").ok());
+  grpc::Status early = StartClose(2);
+  ASSERT_EQ(early.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(early.error_message().find("close 2020-21 M1 before 2020-21 M2"), std::string::npos)
+      << early.error_message();
+  // Closing needs CLOSING first; a reader may not close.
+  EXPECT_EQ(Close(1).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(StartClose(1, nullptr, kReader).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // Bad names are refused naming the field.
+  {
+    v1::GetPeriodRequest request;
+    request.set_name("financialYears/2020-21/periods/13");
+    v1::Period period;
+    grpc::Status status = stub_->GetPeriod(Ctx(kReader).get(), request, &period);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(ViolationField(status), "name");
+  }
+  ASSERT_TRUE(StartClose(1).ok());
   // CLOSING still takes postings (late adjustments).
   PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 5000);
-  ASSERT_TRUE(periods.Close(kYearNumber, 1, "finance-team").ok());
+  EXPECT_EQ(Report(1).period_state(), v1::Period::STATE_CLOSING);
+  v1::Period closed;
+  ASSERT_TRUE(Close(1, &closed).ok());
+  EXPECT_EQ(closed.name(), "financialYears/2020-21/periods/1");
+  EXPECT_EQ(closed.sealed_head(), "postings/2");
 
   grpc::Status refused =
       Post(MakePosting(kRightcare, kYear, 1, v1::POSTING_KIND_ACTUAL, 700, "late"));
@@ -163,13 +60,12 @@ TEST_P(MonthCloseTest, MonthsCloseInOrderAndAClosedMonthRefusesPostingsNamingThe
       << refused.error_message();
   // A batch with one posting in the closed month posts nothing.
   {
-    grpc::ClientContext context;
     v1::BatchCreatePostingsRequest request;
     request.set_request_id("batch-into-closed");
     *request.add_postings() = MakePosting(kTrust, kYear, 2, v1::POSTING_KIND_ACTUAL, 1, "ok");
     *request.add_postings() = MakePosting(kTrust, kYear, 1, v1::POSTING_KIND_PLAN, 1, "closed");
     v1::BatchCreatePostingsResponse response;
-    grpc::Status status = stub_->BatchCreatePostings(&context, request, &response);
+    grpc::Status status = stub_->BatchCreatePostings(Ctx().get(), request, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   }
   // Other months and other years are open.
@@ -177,13 +73,18 @@ TEST_P(MonthCloseTest, MonthsCloseInOrderAndAClosedMonthRefusesPostingsNamingThe
   EXPECT_TRUE(
       Post(MakePosting(kRightcare, "2019-20", 1, v1::POSTING_KIND_ACTUAL, 100, "other year")).ok());
 
-  absl::StatusOr<std::vector<PeriodInfo>> list = periods.List(kYearNumber);
-  ASSERT_TRUE(list.ok()) << list.status();
-  ASSERT_EQ(list->size(), 12u);
-  EXPECT_EQ((*list)[0].state, kPeriodClosed);
-  EXPECT_EQ((*list)[0].closed_by, "finance-team");
-  EXPECT_EQ((*list)[1].state, kPeriodOpen);
-  EXPECT_EQ(*periods.ClosedMonths(kYearNumber), std::vector<int>{1});
+  std::vector<v1::Period> list = Periods();
+  ASSERT_EQ(list.size(), 12u);
+  EXPECT_EQ(list[0].state(), v1::Period::STATE_CLOSED);
+  EXPECT_EQ(list[0].closed_by(), "finance-team");
+  EXPECT_EQ(list[1].state(), v1::Period::STATE_OPEN);
+  EXPECT_EQ(list[11].name(), "financialYears/2020-21/periods/12");
+  // The report says which months are closed (of those its year to date covers).
+  const v1::Report m3 = Report(3);
+  EXPECT_EQ(m3.period_state(), v1::Period::STATE_OPEN);
+  EXPECT_EQ(std::vector<int>(m3.closed_months().begin(), m3.closed_months().end()),
+            std::vector<int>{1});
+  EXPECT_EQ(Report(1).period_state(), v1::Period::STATE_CLOSED);
   // The state survives a restart.
   Restart();
   EXPECT_EQ(
@@ -229,8 +130,15 @@ TEST_P(MonthCloseTest, AClosedMonthsReportIsReproducedByteForByte) {
   PostOk(kTrust, 1, v1::POSTING_KIND_PLAN, 5000000);
   PostOk(kTrust, 1, v1::POSTING_KIND_ACTUAL, 5100000);
   PostOk(kTrust, 9, v1::POSTING_KIND_FORECAST, 400000);
-  const v1::Report before_close = Report(1);
-  const v1::Report before_close_strict = Report(1, 9900);
+  // The live figures just before the close; once closed the report says so, and is otherwise
+  // the same bytes.
+  v1::Report before_close = Report(1);
+  v1::Report before_close_strict = Report(1, 9900);
+  EXPECT_EQ(before_close.period_state(), v1::Period::STATE_OPEN);
+  for (v1::Report* r : {&before_close, &before_close_strict}) {
+    r->set_period_state(v1::Period::STATE_CLOSED);
+    r->add_closed_months(1);
+  }
   ASSERT_NO_FATAL_FAILURE(CloseMonth(1));
   EXPECT_EQ(ReportBytes(Report(1)), ReportBytes(before_close));
 
@@ -239,7 +147,6 @@ TEST_P(MonthCloseTest, AClosedMonthsReportIsReproducedByteForByte) {
   PostOk(kRightcare, 2, v1::POSTING_KIND_ACTUAL, 999999);
   PostOk(kTrust, 10, v1::POSTING_KIND_FORECAST, 7777777);
   {
-    grpc::ClientContext context;
     v1::UpdateSchemeRequest request;
     request.mutable_scheme()->set_name(kRightcare);
     v1::YearAmount* target = request.mutable_scheme()->add_targets();
@@ -247,16 +154,17 @@ TEST_P(MonthCloseTest, AClosedMonthsReportIsReproducedByteForByte) {
     target->mutable_amount()->set_pence(123);
     request.mutable_update_mask()->add_paths("targets");
     v1::Scheme updated;
-    grpc::Status status = stub_->UpdateScheme(&context, request, &updated);
+    grpc::Status status = stub_->UpdateScheme(Ctx().get(), request, &updated);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   {
-    grpc::ClientContext context;
     v1::CloseSchemeRequest request;
     request.set_name(kTrust);
     v1::Scheme closed;
-    ASSERT_TRUE(stub_->CloseScheme(&context, request, &closed).ok());
+    ASSERT_TRUE(stub_->CloseScheme(Ctx().get(), request, &closed).ok());
   }
+  // Closing the next month does not change it either.
+  ASSERT_NO_FATAL_FAILURE(CloseMonth(2));
   Restart();
   EXPECT_EQ(ReportBytes(Report(1)), ReportBytes(before_close));
   // Other thresholds re-rate the stored figures exactly as the live report did.
@@ -266,23 +174,48 @@ TEST_P(MonthCloseTest, AClosedMonthsReportIsReproducedByteForByte) {
   EXPECT_TRUE(Verify().findings.empty());
 }
 
-TEST_P(MonthCloseTest, ReopenIsInReverseOrderNeedsAReasonAndIsSigned) {
+TEST_P(MonthCloseTest, ReopenIsForFinanceAdminsInReverseOrderWithAReasonSignedAndAudited) {
   PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 100);
   ASSERT_NO_FATAL_FAILURE(CloseMonth(1));
   ASSERT_NO_FATAL_FAILURE(CloseMonth(2));
-  MonthClose& periods = module_->month_close();
-  absl::StatusOr<PeriodInfo> wrong_order = periods.Reopen(kYearNumber, 1, "admin", "fix");
-  EXPECT_EQ(wrong_order.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(periods.Reopen(kYearNumber, 2, "admin", "").status().code(),
-            absl::StatusCode::kInvalidArgument);
-  ASSERT_TRUE(periods.Reopen(kYearNumber, 2, "admin", "late invoice").ok());
-  ASSERT_TRUE(periods.Reopen(kYearNumber, 1, "admin", "late invoice").ok());
+  // Not for a finance editor (who may close) nor a reader.
+  EXPECT_EQ(Reopen(2, "late invoice", kEditor).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Reopen(2, "late invoice", kReader).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Periods()[1].state(), v1::Period::STATE_CLOSED);
+  grpc::Status wrong_order = Reopen(1, "fix");
+  EXPECT_EQ(wrong_order.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  grpc::Status no_reason = Reopen(2, "");
+  EXPECT_EQ(no_reason.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ViolationField(no_reason), "reason");
+  v1::Period reopened;
+  ASSERT_TRUE(Reopen(2, "late invoice", kAdmin, &reopened).ok());
+  EXPECT_EQ(reopened.state(), v1::Period::STATE_OPEN);
+  ASSERT_TRUE(Reopen(1, "late invoice").ok());
   PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 50);
   ASSERT_NO_FATAL_FAILURE(CloseMonth(1));
   const LedgerVerification result = Verify();
   EXPECT_TRUE(result.findings.empty()) << result.findings.front().problem;
   EXPECT_EQ(result.seals_checked, 5);  // close, close, reopen, reopen, close
   EXPECT_EQ(result.postings_checked, 2);
+
+  // The audit trail holds each reopen (who, which period, the outcome) and each refusal.
+  common::v1::ListAuditEventsRequest request;
+  request.set_page_size(1000);
+  absl::StatusOr<common::v1::ListAuditEventsResponse> trail = host_->audit().List(request);
+  ASSERT_TRUE(trail.ok()) << trail.status();
+  std::vector<std::string> reopens;
+  for (const common::v1::AuditEvent& e : trail->events()) {
+    if (e.method().find("ReopenPeriod") == std::string::npos) continue;
+    reopens.push_back(
+        absl::StrCat(e.principal(), " ", e.action(), " ", e.resource(), " ", e.outcome()));
+  }
+  EXPECT_EQ(reopens, (std::vector<std::string>{
+                         "finance-team DENIED financialYears/2020-21/periods/2 PERMISSION_DENIED",
+                         "alice DENIED financialYears/2020-21/periods/2 PERMISSION_DENIED",
+                         "finance-boss WRITE financialYears/2020-21/periods/1 FAILED_PRECONDITION",
+                         "finance-boss WRITE financialYears/2020-21/periods/2 INVALID_ARGUMENT",
+                         "finance-boss WRITE financialYears/2020-21/periods/2 OK",
+                         "finance-boss WRITE financialYears/2020-21/periods/1 OK"}));
 }
 
 TEST_P(MonthCloseTest, VerifyNamesAPostingEditedInTheStore) {
