@@ -68,7 +68,8 @@ FinanceServiceImpl::FinanceServiceImpl(runtime::CallGate& gate, FinanceStore& st
                                        MonthClose& month_close, registry::RegistryClient* registry)
     : gate_(gate),
       store_(store),
-      plans_(store, codec),
+      plan_storage_(store),
+      plans_(plan_storage_, codec),
       ledger_(store, codec),
       committer_(committer),
       month_close_(month_close),
@@ -288,7 +289,7 @@ absl::StatusOr<v1::PerHeadFigures> FinanceServiceImpl::PerHead(
     }
     savings.push_back({node.scope, target});
   }
-  ASSIGN_OR_RETURN(auto lines, plans_.BudgetByScope(year));
+  ASSIGN_OR_RETURN(auto lines, plans_.plans().BudgetByScope(year));
   std::vector<ScopedAmount> budget;
   for (auto& [scope, pence] : lines) budget.push_back({std::move(scope), pence});
   // Registry data follows the cache policy (docs/cache-keys.md): current, or stale and marked.

@@ -8,9 +8,10 @@
 
 #include "dorset/finance/v1/finance.grpc.pb.h"
 #include "runtime/server/call_gate.h"
+#include "services/finance/api/plan_api.h"
 #include "services/finance/storage/ledger.h"
 #include "services/finance/storage/periods.h"
-#include "services/finance/storage/plan_repository.h"
+#include "services/finance/storage/plan_rows.h"
 #include "services/finance/storage/posting_committer.h"
 #include "services/finance/storage/store.h"
 #include "services/registry/client/registry_client.h"
@@ -119,7 +120,8 @@ class FinanceServiceImpl final : public v1::FinanceService::CallbackService {
 
   runtime::CallGate& gate_;
   FinanceStore& store_;
-  PlanRepository plans_;
+  SqlPlanStorage plan_storage_;
+  PlanApi plans_;  // the plan tree and budget lines: API edge over the domain over plan_storage_
   LedgerReader ledger_;
   PostingCommitter& committer_;
   MonthClose& month_close_;

@@ -1,8 +1,10 @@
-// The plan tree (plans, programmes, schemes with their annual targets) and the budget lines:
-// create, read, list, update, close. Targets are stored on schemes only; a programme's or a
-// plan's targets are summed from its schemes on every read, so they cannot disagree.
-#ifndef DORSET_SERVICES_FINANCE_PLAN_REPOSITORY_H_
-#define DORSET_SERVICES_FINANCE_PLAN_REPOSITORY_H_
+// The API edge of the plan tree and the budget lines: checks the shape of each request (ids,
+// display names, scopes, targets and their bounds, update masks, etags; INVALID_ARGUMENT naming
+// the field), maps the proto messages to the domain's records and back, and turns keyset page
+// tokens into row windows. The rules themselves are the domain's (domain/plans.h); the SQL is
+// the storage's (storage/plan_rows.h).
+#ifndef DORSET_SERVICES_FINANCE_API_PLAN_API_H_
+#define DORSET_SERVICES_FINANCE_API_PLAN_API_H_
 
 #include <string>
 #include <utility>
@@ -11,14 +13,14 @@
 #include "absl/status/statusor.h"
 #include "dorset/finance/v1/finance.pb.h"
 #include "runtime/api/page_token.h"
-#include "services/finance/storage/store.h"
+#include "services/finance/domain/plans.h"
 
 namespace dorset::finance {
 
-class PlanRepository {
+class PlanApi {
  public:
-  PlanRepository(FinanceStore& store, runtime::PageTokenCodec codec)
-      : store_(store), codec_(std::move(codec)) {}
+  PlanApi(PlanStorage& storage, runtime::PageTokenCodec codec)
+      : plans_(storage), codec_(std::move(codec)) {}
 
   absl::StatusOr<v1::Plan> CreatePlan(const v1::CreatePlanRequest& request);
   absl::StatusOr<v1::Plan> GetPlan(const std::string& name);
@@ -40,11 +42,12 @@ class PlanRepository {
   absl::StatusOr<v1::ListBudgetLinesResponse> ListBudgetLines(
       const v1::ListBudgetLinesRequest& request);
   absl::StatusOr<v1::BudgetLine> UpdateBudgetLine(const v1::UpdateBudgetLineRequest& request);
-  // (scope, amount) of every budget line of `year`, for per-head figures.
-  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> BudgetByScope(int year);
+
+  // The domain, for callers inside the service (per-head figures read the budget by scope).
+  Plans& plans() { return plans_; }
 
  private:
-  FinanceStore& store_;
+  Plans plans_;
   const runtime::PageTokenCodec codec_;
 };
 
@@ -53,4 +56,4 @@ absl::Status CheckResourceId(const std::string& id, std::string_view field);
 
 }  // namespace dorset::finance
 
-#endif  // DORSET_SERVICES_FINANCE_PLAN_REPOSITORY_H_
+#endif  // DORSET_SERVICES_FINANCE_API_PLAN_API_H_
