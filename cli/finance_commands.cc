@@ -39,8 +39,9 @@ const char kUsage[] =
     "       --amount=POUNDS [--reason=TEXT] [--request_id=ID]\n"
     "  reverse POSTING --reason=TEXT [--request_id=ID]\n"
     "  postings [--node=NAME] [--year=YYYY-YY] [--month=N] [--kind=K] [--csv]\n"
-    "  report --year=YYYY-YY --month=N [--plan=NAME] [--green_bp=9500] [--amber_bp=8500] [--csv]\n"
-    "  gap [--plan=NAME] [--as_of_year=YYYY-YY --as_of_month=N]\n"
+    "  report --year=YYYY-YY --month=N [--plan=NAME] [--green_bp=9500] [--amber_bp=8500]\n"
+    "         [--group_by=recurrence|maturity|senior_responsible_owner] [--csv]\n"
+    "  gap [--plan=NAME] [--as_of_year=YYYY-YY --as_of_month=N] [--group_by=...]\n"
     "  per-head --year=YYYY-YY [--plan=NAME] [--csv]\n"
     "  export-report --year=YYYY-YY --month=N [--plan=NAME] [--out=FILE]\n"
     "  export-postings [filters as for postings] [--out=FILE]\n"
@@ -298,6 +299,9 @@ class Finance {
       request.mutable_thresholds()->set_green_min_bp(bp);
     if (absl::SimpleAtoi(args.GetOr("amber_bp", ""), &bp))
       request.mutable_thresholds()->set_amber_min_bp(bp);
+    v1::SchemeGrouping group_by = v1::SCHEME_GROUPING_UNSPECIFIED;
+    if (!EnumFlag(args, "group_by", &group_by)) return 2;
+    request.set_group_by(group_by);
     v1::Report report;
     auto context = NewContext(connection_);
     grpc::Status status = stub_->GetReport(context.get(), request, &report);
@@ -331,6 +335,22 @@ class Finance {
           Display(l.ytd_variance()), Display(l.forecast_outturn()),
           l.rag() == v1::RAG_NO_PLAN ? "-" : Percent(l.delivery_bp()), RagName(l.rag()));
     }
+    for (const auto& g : report.groups()) {
+      std::cout << absl::StrFormat(
+          "%-52s %18s %18s %18s %18s %18s %8s %s\n",
+          absl::StrCat("[", g.key().empty() ? "(not recorded)" : g.key(), ", ", g.schemes(),
+                       " schemes]"),
+          Display(g.annual_target()), Display(g.ytd_plan()), Display(g.ytd_actual()),
+          Display(g.ytd_variance()), Display(g.forecast_outturn()),
+          g.rag() == v1::RAG_NO_PLAN ? "-" : Percent(g.delivery_bp()), RagName(g.rag()));
+    }
+    std::cout << "unidentified: " << Display(report.unidentified_target()) << "\n";
+    for (const auto& f : report.forecast_flags()) {
+      std::cout << "flag "
+                << (f.kind() == v1::ForecastFlag::KIND_BACK_LOADED ? "BACK_LOADED"
+                                                                   : "OUTTURN_MOVED")
+                << "  " << f.scheme() << ": " << f.reason() << "\n";
+    }
     return 0;
   }
 
@@ -340,6 +360,9 @@ class Finance {
     request.set_as_of_financial_year(args.GetOr("as_of_year", ""));
     int month = 0;
     if (absl::SimpleAtoi(args.GetOr("as_of_month", ""), &month)) request.set_as_of_month(month);
+    v1::SchemeGrouping group_by = v1::SCHEME_GROUPING_UNSPECIFIED;
+    if (!EnumFlag(args, "group_by", &group_by)) return 2;
+    request.set_group_by(group_by);
     v1::GapTrajectory gap;
     auto context = NewContext(connection_);
     grpc::Status status = stub_->GetGapTrajectory(context.get(), request, &gap);
@@ -349,12 +372,20 @@ class Finance {
                       ? std::string("(no actuals yet)")
                       : absl::StrCat(gap.as_of_financial_year(), " M", gap.as_of_month()))
               << "\n";
-    std::cout << absl::StrFormat("%-8s %20s %20s %20s %20s\n", "year", "gap", "actual",
-                                 "forecast delivery", "unmitigated");
-    for (const auto& y : gap.years()) {
-      std::cout << absl::StrFormat("%-8s %20s %20s %20s %20s\n", y.financial_year(),
-                                   Display(y.gap()), Display(y.actual()),
-                                   Display(y.forecast_delivery()), Display(y.unmitigated()));
+    auto print = [](const google::protobuf::RepeatedPtrField<v1::GapYear>& years) {
+      std::cout << absl::StrFormat("%-8s %20s %20s %20s %20s %20s\n", "year", "gap", "actual",
+                                   "forecast delivery", "unmitigated", "unidentified");
+      for (const auto& y : years) {
+        std::cout << absl::StrFormat("%-8s %20s %20s %20s %20s %20s\n", y.financial_year(),
+                                     Display(y.gap()), Display(y.actual()),
+                                     Display(y.forecast_delivery()), Display(y.unmitigated()),
+                                     Display(y.unidentified()));
+      }
+    };
+    print(gap.years());
+    for (const auto& g : gap.groups()) {
+      std::cout << "\n[" << (g.key().empty() ? "(not recorded)" : g.key()) << "]\n";
+      print(g.years());
     }
     return 0;
   }

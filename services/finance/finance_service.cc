@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
@@ -13,6 +14,7 @@
 #include "runtime/status/status_macros.h"
 #include "services/finance/calendar.h"
 #include "services/finance/per_head.h"
+#include "services/finance/report_summary.h"
 #include "services/finance/storage/report.h"
 #include "services/finance/storage/schema.h"
 #include "services/finance/time_util.h"
@@ -59,6 +61,15 @@ absl::StatusOr<std::string> SingletonPlan(const std::string& name, absl::string_
         "name", absl::StrCat("must be plans/{plan}/", singleton, ", not \"", name, "\""));
   }
   return absl::StrCat("plans/", parts[1]);
+}
+
+// A grouping this server knows (an unknown number is refused, not reported as one group).
+absl::Status CheckGrouping(int group_by) {
+  if (!v1::SchemeGrouping_IsValid(group_by)) {
+    return runtime::InvalidArgument("group_by",
+                                    "RECURRENCE, MATURITY, SENIOR_RESPONSIBLE_OWNER or unset");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -219,6 +230,8 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::GetReport(grpc::CallbackServerCont
     ASSIGN_OR_RETURN(int year, ParseFinancialYear(request->financial_year(), "financial_year"));
     RETURN_IF_ERROR(CheckMonth(request->month(), "month"));
     ASSIGN_OR_RETURN(RagBasisPoints thresholds, ResolveThresholds(request->thresholds()));
+    ASSIGN_OR_RETURN(ForecastQuality quality, ResolveForecastQuality(request->forecast_quality()));
+    RETURN_IF_ERROR(CheckGrouping(request->group_by()));
     // A closed month answers with the report stored at its close (byte for byte the same).
     ASSIGN_OR_RETURN(
         std::optional<v1::Report> closed,
@@ -235,9 +248,31 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::GetReport(grpc::CallbackServerCont
     ASSIGN_OR_RETURN(PeriodInfo period, month_close_.Get(year, request->month()));
     ASSIGN_OR_RETURN(std::vector<int> closed_months, month_close_.ClosedMonths(year));
     report.set_period_state(static_cast<v1::Period::State>(period.state));
+    bool previous_closed = false;
     for (int m : closed_months) {
       if (m <= request->month()) report.add_closed_months(m);
+      if (m == request->month() - 1) previous_closed = true;
     }
+    // Last month's outturn as it was reported: the stored report once that month is closed
+    // (a closed month's report, whose previous month is closed too, so stays the same bytes).
+    if (previous_closed) {
+      ASSIGN_OR_RETURN(
+          std::optional<v1::Report> previous,
+          month_close_.ClosedReport(plan, year, request->month() - 1, request->thresholds()));
+      if (previous) {
+        absl::flat_hash_map<std::string, int64_t> outturns;
+        for (const v1::ReportLine& line : previous->lines()) {
+          outturns[line.node()] = line.forecast_outturn().pence();
+        }
+        for (v1::ReportLine& line : *report.mutable_lines()) {
+          auto it = outturns.find(line.node());
+          if (line.kind() == v1::NODE_KIND_SCHEME && it != outturns.end()) {
+            line.mutable_previous_forecast_outturn()->set_pence(it->second);
+          }
+        }
+      }
+    }
+    RETURN_IF_ERROR(SummariseReport(report, request->group_by(), thresholds, quality));
     return report;
   });
 }
@@ -247,6 +282,7 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::GetGapTrajectory(
     v1::GapTrajectory* response) {
   return Answer(gate_, context, response, [&]() -> absl::StatusOr<v1::GapTrajectory> {
     ASSIGN_OR_RETURN(std::string plan, SingletonPlan(request->name(), "gapTrajectory"));
+    RETURN_IF_ERROR(CheckGrouping(request->group_by()));
     std::optional<std::pair<int, int>> as_of;
     if (!request->as_of_financial_year().empty() || request->as_of_month() != 0) {
       ASSIGN_OR_RETURN(int year,
@@ -255,7 +291,7 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::GetGapTrajectory(
       as_of = std::make_pair(year, request->as_of_month());
     }
     ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, plan, std::nullopt));
-    return BuildGapTrajectory(data, as_of);
+    return BuildGapTrajectory(data, as_of, request->group_by());
   });
 }
 

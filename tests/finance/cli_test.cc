@@ -105,6 +105,22 @@ TEST_F(FinanceCliTest, PostsPoundsAndExportsTwoDecimalCsv) {
             "-1763571.43,RED,no");
 }
 
+TEST_F(FinanceCliTest, ReportAndGapGroupBySchemeAttributes) {
+  // The seed's nine schemes have no attributes recorded: one group, "(not recorded)".
+  Result report = Run("report --year=2020-21 --month=2 --group_by=maturity");
+  ASSERT_EQ(report.exit_code, 0) << report.out;
+  EXPECT_NE(report.out.find("[(not recorded), 9 schemes]"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find("unidentified: \xC2\xA3"
+                            "0.00"),
+            std::string::npos)
+      << report.out;
+  Result gap = Run("gap --group_by=senior_responsible_owner");
+  ASSERT_EQ(gap.exit_code, 0) << gap.out;
+  EXPECT_NE(gap.out.find("[(not recorded)]"), std::string::npos) << gap.out;
+  EXPECT_NE(gap.out.find("unidentified"), std::string::npos) << gap.out;
+  EXPECT_EQ(Run("report --year=2020-21 --month=2 --group_by=colour").exit_code, 2);
+}
+
 TEST_F(FinanceCliTest, ServerErrorsExitNonZero) {
   Result bad = Run(absl::StrCat("post --scheme=", kRightcare,
                                 " --year=2020-21 --month=13 --kind=actual --amount=1"));

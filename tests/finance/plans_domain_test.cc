@@ -37,6 +37,21 @@ BudgetLineRecord Line(std::string name, int year, int64_t amount) {
   line.amount = amount;
   return line;
 }
+SchemeEdit EditName(std::string name) {
+  SchemeEdit e;
+  e.display_name = std::move(name);
+  return e;
+}
+SchemeEdit EditTargets(YearAmounts targets) {
+  SchemeEdit e;
+  e.targets = std::move(targets);
+  return e;
+}
+SchemeEdit EditScope(std::string scope) {
+  SchemeEdit e;
+  e.scope = std::move(scope);
+  return e;
+}
 SchemeContribution Contribution(bool closed, YearAmounts targets, YearAmounts actuals) {
   SchemeContribution c;
   c.closed = closed;
@@ -151,8 +166,7 @@ TEST_P(PlansDomainTest, AClosedSchemeCountsWhatItDeliveredAndRefusesEdits) {
   // y now contributes its 75 delivered instead of its 250 target: 100 + 75 - 30.
   EXPECT_EQ(plans_->Get("plans/p", NodeKind::kPlan)->targets,
             (YearAmounts{{k2020, 145}, {k2021, 40}}));
-  absl::StatusOr<NodeRecord> edit =
-      plans_->UpdateScheme(kY, std::nullopt, SchemeEdit{"Y2", {}, {}});
+  absl::StatusOr<NodeRecord> edit = plans_->UpdateScheme(kY, std::nullopt, EditName("Y2"));
   EXPECT_EQ(edit.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(plans_->Get(kY, NodeKind::kScheme)->display_name, "Y");
 }
@@ -162,14 +176,13 @@ TEST_P(PlansDomainTest, UpdatesChangeOnlyWhatTheEditSetsAndNeedTheCurrentVersion
   absl::StatusOr<NodeRecord> x = plans_->Get(kX, NodeKind::kScheme);
   ASSERT_TRUE(x.ok()) << x.status();
   absl::StatusOr<NodeRecord> updated =
-      plans_->UpdateScheme(kX, x->version, SchemeEdit{{}, {}, YearAmounts{{k2021, 99}}});
+      plans_->UpdateScheme(kX, x->version, EditTargets({{k2021, 99}}));
   ASSERT_TRUE(updated.ok()) << updated.status();
   EXPECT_EQ(updated->display_name, "X");
   EXPECT_EQ(updated->targets, (YearAmounts{{k2021, 99}}));
   EXPECT_EQ(updated->version, x->version + 1);
-  EXPECT_EQ(
-      plans_->UpdateScheme(kX, x->version, SchemeEdit{{}, "clusters/east", {}}).status().code(),
-      absl::StatusCode::kAborted);
+  EXPECT_EQ(plans_->UpdateScheme(kX, x->version, EditScope("clusters/east")).status().code(),
+            absl::StatusCode::kAborted);
   EXPECT_EQ(
       plans_->UpdateScheme("plans/p/programmes/a/schemes/none", std::nullopt, {}).status().code(),
       absl::StatusCode::kNotFound);
@@ -194,6 +207,29 @@ TEST_P(PlansDomainTest, UpdatesChangeOnlyWhatTheEditSetsAndNeedTheCurrentVersion
   ASSERT_TRUE(by_scope.ok()) << by_scope.status();
   EXPECT_EQ(*by_scope, (std::vector<std::pair<std::string, int64_t>>{{"localities/poole", 1000}}));
   EXPECT_EQ(plans_->GetBudgetLine("budgetLines/none").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(PlansDomainTest, SchemeAttributesAreStoredAndEditedOneByOne) {
+  ASSERT_NO_FATAL_FAILURE(MakeTree());
+  SchemeAttributes attributes;
+  attributes.recurrence = Recurrence::kNonRecurrent;
+  attributes.maturity = Maturity::kOpportunity;
+  attributes.senior_responsible_owner = "Director of Finance";
+  absl::StatusOr<NodeRecord> w = plans_->CreateScheme(
+      "plans/p/programmes/b", "plans/p/programmes/b/schemes/w", "W", "", {}, attributes);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(w->attributes.recurrence, Recurrence::kNonRecurrent);
+  EXPECT_EQ(w->attributes.maturity, Maturity::kOpportunity);
+  EXPECT_EQ(w->attributes.senior_responsible_owner, "Director of Finance");
+  SchemeEdit edit;
+  edit.maturity = Maturity::kUnidentified;
+  absl::StatusOr<NodeRecord> updated = plans_->UpdateScheme(w->name, w->version, edit);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->attributes.maturity, Maturity::kUnidentified);
+  EXPECT_EQ(updated->attributes.recurrence, Recurrence::kNonRecurrent);  // not in the edit
+  EXPECT_EQ(updated->attributes.senior_responsible_owner, "Director of Finance");
+  // Schemes created without attributes have none recorded.
+  EXPECT_EQ(plans_->Get(kX, NodeKind::kScheme)->attributes.maturity, Maturity::kUnspecified);
 }
 
 TEST_P(PlansDomainTest, ListsAreWindowsInNameOrder) {

@@ -46,10 +46,10 @@ TEST(ResolveThresholds, DefaultsAndValidation) {
 // plan -> programme -> two schemes.
 PlanData SmallPlan() {
   PlanData data;
-  data.nodes = {{1, "plans/p", kNodePlan, 0, "P", false, ""},
-                {2, "plans/p/programmes/a", kNodeProgramme, 1, "A", false, ""},
-                {3, "plans/p/programmes/a/schemes/x", kNodeScheme, 2, "X", false, ""},
-                {4, "plans/p/programmes/a/schemes/y", kNodeScheme, 2, "Y", true, ""}};
+  data.nodes = {{1, "plans/p", kNodePlan, 0, "P", false, "", 0, 0, ""},
+                {2, "plans/p/programmes/a", kNodeProgramme, 1, "A", false, "", 0, 0, ""},
+                {3, "plans/p/programmes/a/schemes/x", kNodeScheme, 2, "X", false, "", 0, 0, ""},
+                {4, "plans/p/programmes/a/schemes/y", kNodeScheme, 2, "Y", true, "", 0, 0, ""}};
   return data;
 }
 

@@ -76,6 +76,35 @@ bool MaskHas(const google::protobuf::FieldMask& mask, std::string_view path) {
   return false;
 }
 
+// The enum values a stored attribute may take (an unknown number from a newer client is refused
+// rather than stored).
+absl::StatusOr<Recurrence> ParseRecurrence(int value, std::string_view field) {
+  if (value < 0 || value > 2) {
+    return runtime::InvalidArgument(field, "RECURRENT, NON_RECURRENT or unspecified");
+  }
+  return static_cast<Recurrence>(value);
+}
+absl::StatusOr<Maturity> ParseMaturity(int value, std::string_view field) {
+  if (value < 0 || value > 4) {
+    return runtime::InvalidArgument(
+        field, "FULLY_DEVELOPED, IN_DELIVERY, OPPORTUNITY, UNIDENTIFIED or unspecified");
+  }
+  return static_cast<Maturity>(value);
+}
+absl::Status CheckOwner(const std::string& owner, std::string_view field) {
+  if (owner.size() > kMaxDisplayName)
+    return runtime::InvalidArgument(field, "longer than 200 bytes");
+  return absl::OkStatus();
+}
+absl::StatusOr<SchemeAttributes> ParseAttributes(const v1::Scheme& in) {
+  SchemeAttributes out;
+  ASSIGN_OR_RETURN(out.recurrence, ParseRecurrence(in.recurrence(), "scheme.recurrence"));
+  ASSIGN_OR_RETURN(out.maturity, ParseMaturity(in.maturity(), "scheme.maturity"));
+  RETURN_IF_ERROR(CheckOwner(in.senior_responsible_owner(), "scheme.senior_responsible_owner"));
+  out.senior_responsible_owner = in.senior_responsible_owner();
+  return out;
+}
+
 // The version an etag names (nullopt when empty: an unconditional change).
 absl::StatusOr<std::optional<int64_t>> ExpectedVersion(const std::string& etag,
                                                        std::string_view field) {
@@ -124,6 +153,9 @@ v1::Scheme ToScheme(const NodeRecord& node) {
   scheme.set_etag(Etag(node.version));
   SetTimestamp(scheme.mutable_create_time(), node.create_micros);
   SetTimestamp(scheme.mutable_update_time(), node.update_micros);
+  scheme.set_recurrence(static_cast<v1::SavingRecurrence>(node.attributes.recurrence));
+  scheme.set_maturity(static_cast<v1::SchemeMaturity>(node.attributes.maturity));
+  scheme.set_senior_responsible_owner(node.attributes.senior_responsible_owner);
   return scheme;
 }
 
@@ -249,11 +281,12 @@ absl::StatusOr<v1::Scheme> PlanApi::CreateScheme(const v1::CreateSchemeRequest& 
   RETURN_IF_ERROR(CheckDisplayName(request.scheme().display_name(), "scheme.display_name"));
   RETURN_IF_ERROR(CheckScope(request.scheme().scope(), "scheme.scope"));
   ASSIGN_OR_RETURN(YearAmounts targets, ParseTargets(request.scheme().targets(), "scheme.targets"));
+  ASSIGN_OR_RETURN(SchemeAttributes attributes, ParseAttributes(request.scheme()));
   ASSIGN_OR_RETURN(
       NodeRecord node,
-      plans_.CreateScheme(request.parent(),
-                          absl::StrCat(request.parent(), "/schemes/", request.scheme_id()),
-                          request.scheme().display_name(), request.scheme().scope(), targets));
+      plans_.CreateScheme(
+          request.parent(), absl::StrCat(request.parent(), "/schemes/", request.scheme_id()),
+          request.scheme().display_name(), request.scheme().scope(), targets, attributes));
   return ToScheme(node);
 }
 
@@ -276,7 +309,8 @@ absl::StatusOr<v1::ListSchemesResponse> PlanApi::ListSchemes(
 absl::StatusOr<v1::Scheme> PlanApi::UpdateScheme(const v1::UpdateSchemeRequest& request) {
   const v1::Scheme& in = request.scheme();
   const google::protobuf::FieldMask& mask = request.update_mask();
-  RETURN_IF_ERROR(CheckUpdateMask(mask, {"display_name", "targets", "scope"}));
+  RETURN_IF_ERROR(CheckUpdateMask(mask, {"display_name", "targets", "scope", "recurrence",
+                                         "maturity", "senior_responsible_owner"}));
   SchemeEdit edit;
   if (MaskHas(mask, "display_name")) {
     RETURN_IF_ERROR(CheckDisplayName(in.display_name(), "scheme.display_name"));
@@ -288,6 +322,16 @@ absl::StatusOr<v1::Scheme> PlanApi::UpdateScheme(const v1::UpdateSchemeRequest& 
   }
   if (MaskHas(mask, "targets")) {
     ASSIGN_OR_RETURN(edit.targets, ParseTargets(in.targets(), "scheme.targets"));
+  }
+  if (MaskHas(mask, "recurrence")) {
+    ASSIGN_OR_RETURN(edit.recurrence, ParseRecurrence(in.recurrence(), "scheme.recurrence"));
+  }
+  if (MaskHas(mask, "maturity")) {
+    ASSIGN_OR_RETURN(edit.maturity, ParseMaturity(in.maturity(), "scheme.maturity"));
+  }
+  if (MaskHas(mask, "senior_responsible_owner")) {
+    RETURN_IF_ERROR(CheckOwner(in.senior_responsible_owner(), "scheme.senior_responsible_owner"));
+    edit.senior_responsible_owner = in.senior_responsible_owner();
   }
   ASSIGN_OR_RETURN(std::optional<int64_t> version, ExpectedVersion(in.etag(), "scheme.etag"));
   ASSIGN_OR_RETURN(NodeRecord node, plans_.UpdateScheme(in.name(), version, edit));

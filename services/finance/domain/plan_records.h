@@ -15,6 +15,22 @@ namespace dorset::finance {
 // What a node of the plan tree is (the numbers are the stored codes and the proto's).
 enum class NodeKind { kPlan = 1, kProgramme = 2, kScheme = 3 };
 
+// A scheme's attributes that reports split by (the numbers are the stored codes and the proto's;
+// 0 = not recorded).
+enum class Recurrence { kUnspecified = 0, kRecurrent = 1, kNonRecurrent = 2 };
+enum class Maturity {
+  kUnspecified = 0,
+  kFullyDeveloped = 1,
+  kInDelivery = 2,
+  kOpportunity = 3,
+  kUnidentified = 4
+};
+struct SchemeAttributes {
+  Recurrence recurrence = Recurrence::kUnspecified;
+  Maturity maturity = Maturity::kUnspecified;
+  std::string senior_responsible_owner;
+};
+
 // Financial year (2020 = "2020-21") -> pence.
 using YearAmounts = std::map<int, int64_t>;
 
@@ -32,6 +48,7 @@ struct NodeRecord {
   int64_t create_micros = 0;
   int64_t update_micros = 0;
   YearAmounts targets;
+  SchemeAttributes attributes;  // schemes only
 };
 
 // A scheme under some node, with what a roll-up of targets needs: its targets while open, its
@@ -50,6 +67,7 @@ struct NewNode {
   std::optional<int64_t> parent_id;
   std::string display_name;
   std::string scope;
+  SchemeAttributes attributes;
   int64_t now_micros = 0;
 };
 
@@ -73,6 +91,9 @@ struct SchemeEdit {
   std::optional<std::string> display_name;
   std::optional<std::string> scope;
   std::optional<YearAmounts> targets;
+  std::optional<Recurrence> recurrence;
+  std::optional<Maturity> maturity;
+  std::optional<std::string> senior_responsible_owner;
 };
 
 // A budget line edit: only the fields set change.

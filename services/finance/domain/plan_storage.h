@@ -27,9 +27,10 @@ class PlanRows {
   virtual absl::StatusOr<std::optional<NodeRecord>> FindNode(const std::string& name) = 0;
   // Inserts; ALREADY_EXISTS (unqualified) when the name is taken. Returns the new id.
   virtual absl::StatusOr<int64_t> InsertNode(const NewNode& node) = 0;
-  // Sets display name and scope, bumps the version and the update time.
+  // Sets display name, scope and (schemes) attributes, bumps the version and the update time.
   virtual absl::Status UpdateNode(int64_t id, const std::string& display_name,
-                                  const std::string& scope, int64_t now_micros) = 0;
+                                  const std::string& scope, const SchemeAttributes& attributes,
+                                  int64_t now_micros) = 0;
   // Marks a scheme closed, bumps the version and the update time.
   virtual absl::Status CloseScheme(int64_t id, int64_t now_micros) = 0;
   // Replaces a scheme's targets.

@@ -53,8 +53,10 @@ absl::Status CheckVersion(std::optional<int64_t> expected, int64_t current, std:
 }
 
 NewNode MakeNode(std::string name, NodeKind kind, std::optional<int64_t> plan_id,
-                 std::optional<int64_t> parent_id, std::string display_name, std::string scope) {
+                 std::optional<int64_t> parent_id, std::string display_name, std::string scope,
+                 SchemeAttributes attributes = {}) {
   NewNode node;
+  node.attributes = std::move(attributes);
   node.name = std::move(name);
   node.kind = kind;
   node.plan_id = plan_id;
@@ -132,8 +134,8 @@ absl::StatusOr<NodeRecord> Plans::CreateProgramme(const std::string& plan, const
 absl::StatusOr<NodeRecord> Plans::CreateScheme(const std::string& programme,
                                                const std::string& name,
                                                const std::string& display_name,
-                                               const std::string& scope,
-                                               const YearAmounts& targets) {
+                                               const std::string& scope, const YearAmounts& targets,
+                                               const SchemeAttributes& attributes) {
   NodeRecord out;
   RETURN_IF_ERROR(storage_.Write([&](PlanRows& rows) -> absl::Status {
     ASSIGN_OR_RETURN(NodeRecord parent, Find(rows, programme, NodeKind::kProgramme));
@@ -144,8 +146,9 @@ absl::StatusOr<NodeRecord> Plans::CreateScheme(const std::string& programme,
                                               " schemes in one plan (the bound that keeps "
                                               "roll-ups exact)"));
     }
-    ASSIGN_OR_RETURN(int64_t id, Insert(rows, MakeNode(name, NodeKind::kScheme, parent.plan_id,
-                                                       parent.id, display_name, scope)));
+    ASSIGN_OR_RETURN(int64_t id,
+                     Insert(rows, MakeNode(name, NodeKind::kScheme, parent.plan_id, parent.id,
+                                           display_name, scope, attributes)));
     RETURN_IF_ERROR(rows.ReplaceTargets(id, targets));
     ASSIGN_OR_RETURN(out, Find(rows, name, NodeKind::kScheme));
     return absl::OkStatus();
@@ -200,8 +203,14 @@ absl::StatusOr<NodeRecord> Plans::UpdateScheme(const std::string& name,
     ASSIGN_OR_RETURN(NodeRecord scheme, Find(rows, name, NodeKind::kScheme));
     RETURN_IF_ERROR(CheckVersion(expected_version, scheme.version, "Scheme", name));
     if (scheme.closed) return runtime::FailedPrecondition("STATE", name, "the scheme is closed");
+    SchemeAttributes attributes = scheme.attributes;
+    if (edit.recurrence) attributes.recurrence = *edit.recurrence;
+    if (edit.maturity) attributes.maturity = *edit.maturity;
+    if (edit.senior_responsible_owner) {
+      attributes.senior_responsible_owner = *edit.senior_responsible_owner;
+    }
     RETURN_IF_ERROR(rows.UpdateNode(scheme.id, edit.display_name.value_or(scheme.display_name),
-                                    edit.scope.value_or(scheme.scope), Now()));
+                                    edit.scope.value_or(scheme.scope), attributes, Now()));
     if (edit.targets) RETURN_IF_ERROR(rows.ReplaceTargets(scheme.id, *edit.targets));
     ASSIGN_OR_RETURN(out, Find(rows, name, NodeKind::kScheme));
     return absl::OkStatus();

@@ -35,10 +35,11 @@ class Plans {
   // Under the plan `plan`.
   absl::StatusOr<NodeRecord> CreateProgramme(const std::string& plan, const std::string& name,
                                              const std::string& display_name);
-  // Under the programme `programme`, with its own targets.
+  // Under the programme `programme`, with its own targets and attributes.
   absl::StatusOr<NodeRecord> CreateScheme(const std::string& programme, const std::string& name,
                                           const std::string& display_name, const std::string& scope,
-                                          const YearAmounts& targets);
+                                          const YearAmounts& targets,
+                                          const SchemeAttributes& attributes = {});
 
   // Pages of nodes in name order (`window.limit` rows after `window.after`), with targets.
   absl::StatusOr<std::vector<NodeRecord>> ListPlans(const RowWindow& window);

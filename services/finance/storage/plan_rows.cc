@@ -12,7 +12,7 @@ using runtime::storage::Statement;
 
 constexpr char kNodeColumns[] =
     "id, name, kind, COALESCE(plan_id, id), display_name, state, scope, version, create_micros, "
-    "update_micros";
+    "update_micros, recurrence, maturity, senior_responsible_owner";
 
 NodeRecord ReadNode(const Statement& stmt) {
   NodeRecord row;
@@ -26,6 +26,9 @@ NodeRecord ReadNode(const Statement& stmt) {
   row.version = stmt.Int(7);
   row.create_micros = stmt.Int(8);
   row.update_micros = stmt.Int(9);
+  row.attributes.recurrence = static_cast<Recurrence>(stmt.Int(10));
+  row.attributes.maturity = static_cast<Maturity>(stmt.Int(11));
+  row.attributes.senior_responsible_owner = stmt.Text(12);
   return row;
 }
 
@@ -77,21 +80,30 @@ class SqlPlanRows final : public PlanRows {
     ASSIGN_OR_RETURN(
         Statement stmt,
         tx_.Prepare("INSERT INTO node(name, kind, plan_id, parent_id, display_name, scope, "
-                    "create_micros, update_micros) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+                    "create_micros, update_micros, recurrence, maturity, "
+                    "senior_responsible_owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "RETURNING id"));
     stmt.Bind(1, node.name).Bind(2, static_cast<int>(node.kind)).Bind(3, node.plan_id);
     stmt.Bind(4, node.parent_id).Bind(5, node.display_name).Bind(6, node.scope);
     stmt.Bind(7, node.now_micros).Bind(8, node.now_micros);
+    stmt.Bind(9, static_cast<int>(node.attributes.recurrence));
+    stmt.Bind(10, static_cast<int>(node.attributes.maturity));
+    stmt.Bind(11, node.attributes.senior_responsible_owner);
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return absl::InternalError("INSERT ... RETURNING gave no row");
     return stmt.Int(0);
   }
 
   absl::Status UpdateNode(int64_t id, const std::string& display_name, const std::string& scope,
-                          int64_t now_micros) override {
+                          const SchemeAttributes& attributes, int64_t now_micros) override {
     ASSIGN_OR_RETURN(Statement stmt,
-                     tx_.Prepare("UPDATE node SET display_name = ?, scope = ?, version = version "
+                     tx_.Prepare("UPDATE node SET display_name = ?, scope = ?, recurrence = ?, "
+                                 "maturity = ?, senior_responsible_owner = ?, version = version "
                                  "+ 1, update_micros = ? WHERE id = ?"));
-    stmt.Bind(1, display_name).Bind(2, scope).Bind(3, now_micros).Bind(4, id);
+    stmt.Bind(1, display_name).Bind(2, scope);
+    stmt.Bind(3, static_cast<int>(attributes.recurrence));
+    stmt.Bind(4, static_cast<int>(attributes.maturity));
+    stmt.Bind(5, attributes.senior_responsible_owner).Bind(6, now_micros).Bind(7, id);
     return stmt.Run();
   }
 

@@ -1,6 +1,7 @@
 #include "services/finance/storage/report.h"
 
 #include <limits>
+#include <set>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -30,6 +31,29 @@ struct Figures {
   int64_t ytd_actual = 0;
   int64_t forecast_after = 0;  // FORECAST postings for months after the report month
 };
+
+// A scheme's forecast-quality inputs at the report month (schemes only).
+struct Quality {
+  int32_t late_delivery_bp = 0;
+  std::optional<int64_t> previous_outturn;  // at month - 1, live
+};
+
+// The share of the year's expected delivery (ACTUAL up to `month`, FORECAST after) in
+// M10-M12, in basis points (floored, clamped to int32); 0 when the total is not positive.
+int32_t LateDeliveryBp(const SchemeYear& sy, int month) {
+  __int128 total = 0, late = 0;
+  for (int m = 1; m <= 12; ++m) {
+    const int64_t expected = m <= month ? sy.monthly[kKindActual][m] : sy.monthly[kKindForecast][m];
+    total += expected;
+    if (m >= 10) late += expected;
+  }
+  if (total <= 0) return 0;
+  __int128 bp = late * 10000 / total;  // total > 0: floor for late >= 0
+  if (late < 0) bp = -((-late * 10000 + total - 1) / total);
+  const __int128 lo = std::numeric_limits<int32_t>::min();
+  const __int128 hi = std::numeric_limits<int32_t>::max();
+  return static_cast<int32_t>(bp < lo ? lo : bp > hi ? hi : bp);
+}
 
 absl::Status AddInto(Figures& into, const Figures& add) {
   ASSIGN_OR_RETURN(into.target, money::CheckedAdd(into.target, add.target));
@@ -127,19 +151,34 @@ absl::StatusOr<PlanData> LoadPlanDataIn(Transaction& tx, const std::string& plan
     ASSIGN_OR_RETURN(bool found, find.Step());
     if (!found) return runtime::NotFound("Plan", plan);
     const int64_t plan_id = find.Int(0);
-    data.nodes.push_back(PlanNode{plan_id, plan, kNodePlan, 0, find.Text(1), false, ""});
+    PlanNode root;
+    root.id = plan_id;
+    root.name = plan;
+    root.kind = kNodePlan;
+    root.display_name = find.Text(1);
+    data.nodes.push_back(std::move(root));
 
     ASSIGN_OR_RETURN(Statement nodes,
-                     tx.Prepare("SELECT id, name, kind, parent_id, display_name, state, scope FROM "
-                                "node WHERE plan_id = ? ORDER BY name"));
+                     tx.Prepare("SELECT id, name, kind, parent_id, display_name, state, scope, "
+                                "recurrence, maturity, senior_responsible_owner FROM node WHERE "
+                                "plan_id = ? ORDER BY name"));
     nodes.Bind(1, plan_id);
     std::map<int64_t, std::vector<PlanNode>> children;  // by parent id, each list by name
     while (true) {
       ASSIGN_OR_RETURN(bool row, nodes.Step());
       if (!row) break;
-      children[nodes.Int(3)].push_back(
-          PlanNode{nodes.Int(0), nodes.Text(1), static_cast<int>(nodes.Int(2)), nodes.Int(3),
-                   nodes.Text(4), nodes.Int(5) == kSchemeClosed, nodes.Text(6)});
+      PlanNode node;
+      node.id = nodes.Int(0);
+      node.name = nodes.Text(1);
+      node.kind = static_cast<int>(nodes.Int(2));
+      node.parent_id = nodes.Int(3);
+      node.display_name = nodes.Text(4);
+      node.closed = nodes.Int(5) == kSchemeClosed;
+      node.scope = nodes.Text(6);
+      node.recurrence = static_cast<int>(nodes.Int(7));
+      node.maturity = static_cast<int>(nodes.Int(8));
+      node.senior_responsible_owner = nodes.Text(9);
+      children[node.parent_id].push_back(std::move(node));
     }
     // Depth-first: each programme followed by its schemes.
     for (const PlanNode& programme : children[plan_id]) {
@@ -184,15 +223,24 @@ absl::StatusOr<v1::Report> BuildReport(const PlanData& data, int year, int month
   // (the same, except for a closed scheme, which is settled at what it delivered).
   absl::flat_hash_map<int64_t, Figures> figures;
   absl::flat_hash_map<int64_t, Figures> contribution;
+  absl::flat_hash_map<int64_t, Quality> quality;
   for (const PlanNode& node : data.nodes) {
     Figures f;
     Figures c;
     if (node.kind == kNodeScheme) {
+      Quality& q = quality[node.id];
+      if (month > 1) q.previous_outturn = 0;
       auto scheme = data.figures.find(node.id);
       if (scheme != data.figures.end()) {
         auto for_year = scheme->second.find(year);
         if (for_year != scheme->second.end()) {
           ASSIGN_OR_RETURN(f, SchemeFigures(for_year->second, month));
+          q.late_delivery_bp = LateDeliveryBp(for_year->second, month);
+          if (month > 1) {
+            ASSIGN_OR_RETURN(Figures before, SchemeFigures(for_year->second, month - 1));
+            ASSIGN_OR_RETURN(q.previous_outturn,
+                             money::CheckedAdd(before.ytd_actual, before.forecast_after));
+          }
           c = f;
           if (node.closed) {
             ASSIGN_OR_RETURN(SchemeYear settled, SettledContribution(for_year->second));
@@ -250,26 +298,64 @@ absl::StatusOr<v1::Report> BuildReport(const PlanData& data, int year, int month
     int32_t bp = 0;
     line->set_rag(RateDelivery(f.ytd_plan, f.ytd_actual, thresholds, &bp));
     line->set_delivery_bp(bp);
+    if (node.kind == kNodeScheme) {
+      line->set_recurrence(static_cast<v1::SavingRecurrence>(node.recurrence));
+      line->set_maturity(static_cast<v1::SchemeMaturity>(node.maturity));
+      line->set_senior_responsible_owner(node.senior_responsible_owner);
+      const Quality& q = quality[node.id];
+      line->set_late_delivery_bp(q.late_delivery_bp);
+      if (q.previous_outturn)
+        SetMoney(line->mutable_previous_forecast_outturn(), *q.previous_outturn);
+    }
   }
   return report;
 }
 
-absl::StatusOr<v1::GapTrajectory> BuildGapTrajectory(const PlanData& data,
-                                                     std::optional<std::pair<int, int>> as_of) {
-  // Plan-wide sums per year: target and monthly[kind][month].
-  std::map<int, SchemeYear> plan_years;
-  for (int year = kFirstYear; year <= kLastYear; ++year) plan_years[year];
-  absl::flat_hash_set<int64_t> closed;
-  for (const PlanNode& node : data.nodes) {
-    if (node.kind == kNodeScheme && node.closed) closed.insert(node.id);
+std::string GroupKey(v1::SchemeGrouping group_by, int recurrence, int maturity,
+                     const std::string& senior_responsible_owner) {
+  // The enum value's name without its prefix; "" for UNSPECIFIED or an unknown number.
+  auto strip = [](const std::string& name, std::string_view prefix) -> std::string {
+    if (name.empty() || name.ends_with("_UNSPECIFIED")) return "";
+    return name.substr(prefix.size());
+  };
+  switch (group_by) {
+    case v1::SCHEME_GROUPING_RECURRENCE:
+      return strip(v1::SavingRecurrence_Name(recurrence), "SAVING_RECURRENCE_");
+    case v1::SCHEME_GROUPING_MATURITY:
+      return strip(v1::SchemeMaturity_Name(maturity), "SCHEME_MATURITY_");
+    case v1::SCHEME_GROUPING_SENIOR_RESPONSIBLE_OWNER:
+      return senior_responsible_owner;
+    default:
+      return "";
   }
-  for (const auto& [scheme_id, years] : data.figures) {
-    for (const auto& [year, recorded] : years) {
+}
+
+namespace {
+
+// Per year, the summed target and monthly figures of the schemes `include` accepts (a closed
+// scheme settled at what it delivered), and the target of the UNIDENTIFIED ones among them.
+struct GapSums {
+  std::map<int, SchemeYear> years;
+  std::map<int, int64_t> unidentified;
+};
+
+template <typename Include>
+absl::StatusOr<GapSums> SumSchemes(const PlanData& data, Include&& include) {
+  GapSums sums;
+  for (int year = kFirstYear; year <= kLastYear; ++year) {
+    sums.years[year];
+    sums.unidentified[year] = 0;
+  }
+  for (const PlanNode& node : data.nodes) {
+    if (node.kind != kNodeScheme || !include(node)) continue;
+    auto figures = data.figures.find(node.id);
+    if (figures == data.figures.end()) continue;
+    for (const auto& [year, recorded] : figures->second) {
       SchemeYear sy = recorded;
-      if (closed.contains(scheme_id)) {
+      if (node.closed) {
         ASSIGN_OR_RETURN(sy, SettledContribution(recorded));
       }
-      SchemeYear& into = plan_years[year];
+      SchemeYear& into = sums.years[year];
       ASSIGN_OR_RETURN(into.target, money::CheckedAdd(into.target, sy.target));
       for (int kind = 1; kind <= 3; ++kind) {
         for (int m = 1; m <= 12; ++m) {
@@ -277,13 +363,53 @@ absl::StatusOr<v1::GapTrajectory> BuildGapTrajectory(const PlanData& data,
                            money::CheckedAdd(into.monthly[kind][m], sy.monthly[kind][m]));
         }
       }
+      if (node.maturity == v1::SCHEME_MATURITY_UNIDENTIFIED) {
+        ASSIGN_OR_RETURN(sums.unidentified[year],
+                         money::CheckedAdd(sums.unidentified[year], sy.target));
+      }
     }
   }
+  return sums;
+}
+
+// The years of a trajectory from `sums` at the as-at point.
+absl::Status AddGapYears(const GapSums& sums, std::optional<std::pair<int, int>> as_of,
+                         google::protobuf::RepeatedPtrField<v1::GapYear>* out) {
+  for (const auto& [year, sy] : sums.years) {
+    int64_t actual = 0;
+    int64_t forecast = 0;
+    for (int m = 1; m <= 12; ++m) {
+      const bool counted_actual = as_of && std::make_pair(year, m) <= *as_of;
+      if (counted_actual) {
+        ASSIGN_OR_RETURN(actual, money::CheckedAdd(actual, sy.monthly[kKindActual][m]));
+      } else {
+        ASSIGN_OR_RETURN(forecast, money::CheckedAdd(forecast, sy.monthly[kKindForecast][m]));
+      }
+    }
+    ASSIGN_OR_RETURN(int64_t delivery, money::CheckedAdd(actual, forecast));
+    ASSIGN_OR_RETURN(int64_t unmitigated, money::CheckedSub(sy.target, delivery));
+    v1::GapYear* item = out->Add();
+    item->set_financial_year(FormatFinancialYear(year));
+    SetMoney(item->mutable_gap(), sy.target);
+    SetMoney(item->mutable_actual(), actual);
+    SetMoney(item->mutable_forecast_delivery(), delivery);
+    SetMoney(item->mutable_unmitigated(), unmitigated);
+    SetMoney(item->mutable_unidentified(), sums.unidentified.at(year));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::GapTrajectory> BuildGapTrajectory(const PlanData& data,
+                                                     std::optional<std::pair<int, int>> as_of,
+                                                     v1::SchemeGrouping group_by) {
+  ASSIGN_OR_RETURN(GapSums plan, SumSchemes(data, [](const PlanNode&) { return true; }));
   if (!as_of) {
     // The latest month holding any actual posting (non-zero total or not, a posted month counts
     // only when its total is non-zero: reversed-out months do not move the as-at point).
     std::pair<int, int> latest{0, 0};
-    for (const auto& [year, sy] : plan_years) {
+    for (const auto& [year, sy] : plan.years) {
       for (int m = 1; m <= 12; ++m) {
         if (sy.monthly[kKindActual][m] != 0) latest = std::max(latest, std::make_pair(year, m));
       }
@@ -297,25 +423,22 @@ absl::StatusOr<v1::GapTrajectory> BuildGapTrajectory(const PlanData& data,
     out.set_as_of_financial_year(FormatFinancialYear(as_of->first));
     out.set_as_of_month(as_of->second);
   }
-  for (const auto& [year, sy] : plan_years) {
-    int64_t actual = 0;
-    int64_t forecast = 0;
-    for (int m = 1; m <= 12; ++m) {
-      const bool counted_actual = as_of && std::make_pair(year, m) <= *as_of;
-      if (counted_actual) {
-        ASSIGN_OR_RETURN(actual, money::CheckedAdd(actual, sy.monthly[kKindActual][m]));
-      } else {
-        ASSIGN_OR_RETURN(forecast, money::CheckedAdd(forecast, sy.monthly[kKindForecast][m]));
-      }
-    }
-    ASSIGN_OR_RETURN(int64_t delivery, money::CheckedAdd(actual, forecast));
-    ASSIGN_OR_RETURN(int64_t unmitigated, money::CheckedSub(sy.target, delivery));
-    v1::GapYear* item = out.add_years();
-    item->set_financial_year(FormatFinancialYear(year));
-    SetMoney(item->mutable_gap(), sy.target);
-    SetMoney(item->mutable_actual(), actual);
-    SetMoney(item->mutable_forecast_delivery(), delivery);
-    SetMoney(item->mutable_unmitigated(), unmitigated);
+  RETURN_IF_ERROR(AddGapYears(plan, as_of, out.mutable_years()));
+  if (group_by == v1::SCHEME_GROUPING_UNSPECIFIED) return out;
+  out.set_group_by(group_by);
+  std::set<std::string> keys;
+  auto key_of = [&](const PlanNode& node) {
+    return GroupKey(group_by, node.recurrence, node.maturity, node.senior_responsible_owner);
+  };
+  for (const PlanNode& node : data.nodes) {
+    if (node.kind == kNodeScheme) keys.insert(key_of(node));
+  }
+  for (const std::string& key : keys) {
+    ASSIGN_OR_RETURN(GapSums sums,
+                     SumSchemes(data, [&](const PlanNode& node) { return key_of(node) == key; }));
+    v1::GapGroup* group = out.add_groups();
+    group->set_key(key);
+    RETURN_IF_ERROR(AddGapYears(sums, as_of, group->mutable_years()));
   }
   return out;
 }

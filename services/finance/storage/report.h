@@ -24,6 +24,10 @@ struct PlanNode {
   std::string display_name;
   bool closed = false;
   std::string scope;
+  // Scheme attributes as stored (proto enum numbers; 0 = not recorded).
+  int recurrence = 0;
+  int maturity = 0;
+  std::string senior_responsible_owner;
 };
 
 // One scheme's figures for one financial year.
@@ -77,9 +81,17 @@ v1::Rag RateDelivery(int64_t ytd_plan, int64_t ytd_actual, const RagBasisPoints&
                      int32_t* delivery_bp);
 
 // The trajectory over every year of the horizon. `as_of` = (year, month) or nullopt for the
-// latest month holding an actual posting.
-absl::StatusOr<v1::GapTrajectory> BuildGapTrajectory(const PlanData& data,
-                                                     std::optional<std::pair<int, int>> as_of);
+// latest month holding an actual posting. Each year says the part of the gap carried by
+// UNIDENTIFIED schemes; with `group_by` set, the same per group of schemes (groups ordered by
+// key, with the plan's as-at point).
+absl::StatusOr<v1::GapTrajectory> BuildGapTrajectory(
+    const PlanData& data, std::optional<std::pair<int, int>> as_of,
+    v1::SchemeGrouping group_by = v1::SCHEME_GROUPING_UNSPECIFIED);
+
+// A scheme's group under `group_by`: the enum value's name without its prefix ("RECURRENT"),
+// the owner, or "" when not recorded.
+std::string GroupKey(v1::SchemeGrouping group_by, int recurrence, int maturity,
+                     const std::string& senior_responsible_owner);
 
 }  // namespace dorset::finance
 
