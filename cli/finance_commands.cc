@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/cli_common.h"
 #include "cli/command_groups.h"
+#include "cli/finance_import_commands.h"
 #include "cli/finance_period_commands.h"
 #include "dorset/finance/v1/finance.grpc.pb.h"
 #include "services/finance/money/money.h"
@@ -45,6 +46,8 @@ const char kUsage[] =
     "  per-head --year=YYYY-YY [--plan=NAME] [--csv]\n"
     "  export-report --year=YYYY-YY --month=N [--plan=NAME] [--out=FILE]\n"
     "  export-postings [filters as for postings] [--out=FILE]\n"
+    "  import-postings FILE.csv         (columns scheme, financial_year, month, kind,\n"
+    "                                     amount_gbp [, reason]; all lines or none)\n"
     "  period list --year=YYYY-YY\n"
     "  period get|start-close|close|reopen financialYears/YYYY-YY/periods/N [--reason=TEXT]\n"
     "  verify [--year=YYYY-YY]           (exit 1 when the ledger does not verify)\n"
@@ -470,6 +473,7 @@ int RunFinanceCommand(int argc, char** argv) {
     return 2;
   }
   if (IsFinancePeriodCommand(command)) return RunFinancePeriodCommand(command, args, *connection);
+  if (command == "import-postings") return RunImportPostings(args, *connection);
   Finance finance(*std::move(connection));
   const bool csv = args.Has("csv");
   Output out(args);

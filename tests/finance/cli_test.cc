@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -193,6 +194,95 @@ TEST_P(FinanceCliPeriodTest, ClosesReopensAndVerifies) {
   EXPECT_NE(broken.out.find("first posting that does not match: postings/2"), std::string::npos)
       << broken.out;
 }
+
+// dorsetctl finance import-postings FILE.csv on each engine: all lines or none, a rejection
+// report by line (from the file's own checks and from the server's), safe to run again.
+class FinanceCliImportTest : public FinanceCliPeriodTest {
+ protected:
+  std::string WriteCsv(const std::string& name, const std::string& text) {
+    const std::string path = dir_.File(name);
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+  int Count() {
+    v1::ListPostingsRequest request;
+    request.set_financial_year("2020-21");
+    request.set_page_size(1000);
+    v1::ListPostingsResponse response;
+    grpc::Status status = stub_->ListPostings(Ctx(testing::kReader).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.postings_size();
+  }
+};
+
+TEST_P(FinanceCliImportTest, AFileIsPostedWholeOrNotAtAllAndOnlyOnce) {
+  const std::string trust = "plans/dorset-stp/programmes/provider-efficiencies/schemes/trust-cips";
+  // Excel's way: a byte order mark, CRLF, a quoted amount with a thousands comma, columns in
+  // its own order.
+  const std::string good = WriteCsv(
+      "good.csv",
+      absl::StrCat("\xEF\xBB\xBFkind,scheme,financial_year,month,amount_gbp,reason\r\n", "actual,",
+                   kRightcare, ",2020-21,2,\"1,234.56\",\"M2, ledger\"\r\n", "plan,", kRightcare,
+                   ",2020-21,2,-0.07,\r\n", "forecast,", trust, ",2020-21,9,400000,\r\n"));
+  Result first = Finance(absl::StrCat("import-postings ", good));
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  EXPECT_NE(first.out.find("imported 3 postings"), std::string::npos) << first.out;
+  EXPECT_EQ(Count(), 3);
+  // Again: the same request id, so nothing new.
+  Result again = Finance(absl::StrCat("import-postings ", good));
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_EQ(Count(), 3);
+  {
+    v1::GetPostingRequest request;
+    request.set_name("postings/1");
+    v1::Posting posting;
+    ASSERT_TRUE(stub_->GetPosting(Ctx(testing::kReader).get(), request, &posting).ok());
+    EXPECT_EQ(posting.amount().pence(), 123456);
+    EXPECT_EQ(posting.reason(), "M2, ledger");
+    EXPECT_EQ(posting.request_id().rfind("import-", 0), 0u) << posting.request_id();
+  }
+
+  // Lines the file's own checks reject: every one named, nothing posted.
+  const std::string bad = WriteCsv(
+      "bad.csv", absl::StrCat("scheme,financial_year,month,kind,amount_gbp\n", kRightcare,
+                              ",2020-21,3,actual,12.345\n", kRightcare, ",2020-21,3,actual,5\n",
+                              kRightcare, ",2020-21,x,guess,5\n"));
+  Result rejected = Finance(absl::StrCat("import-postings ", bad));
+  EXPECT_EQ(rejected.exit_code, 1) << rejected.out;
+  EXPECT_NE(rejected.out.find("nothing was posted"), std::string::npos) << rejected.out;
+  EXPECT_NE(rejected.out.find("line 2: amount_gbp:"), std::string::npos) << rejected.out;
+  EXPECT_NE(rejected.out.find("line 4: month:"), std::string::npos) << rejected.out;
+  EXPECT_NE(rejected.out.find("line 4: kind:"), std::string::npos) << rejected.out;
+  EXPECT_EQ(rejected.out.find("line 3"), std::string::npos) << rejected.out;
+  EXPECT_EQ(Count(), 3);
+
+  // A line the server refuses (month 13, index 1 of the batch): named by its line; the good
+  // line before it is not posted either.
+  const std::string server = WriteCsv(
+      "server.csv", absl::StrCat("scheme,financial_year,month,kind,amount_gbp\n", kRightcare,
+                                 ",2020-21,3,actual,5\n", kRightcare, ",2020-21,13,actual,5\n"));
+  Result refused = Finance(absl::StrCat("import-postings ", server));
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("line 3: month:"), std::string::npos) << refused.out;
+  EXPECT_EQ(Count(), 3);
+
+  // A closed month: the period is named, nothing posted.
+  ASSERT_NO_FATAL_FAILURE(CloseMonth(1));
+  const std::string closed = WriteCsv(
+      "closed.csv", absl::StrCat("scheme,financial_year,month,kind,amount_gbp\n", kRightcare,
+                                 ",2020-21,4,actual,5\n", kRightcare, ",2020-21,1,actual,5\n"));
+  Result late = Finance(absl::StrCat("import-postings ", closed));
+  EXPECT_EQ(late.exit_code, 1) << late.out;
+  EXPECT_NE(late.out.find("financialYears/2020-21/periods/1"), std::string::npos) << late.out;
+  EXPECT_EQ(Count(), 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, FinanceCliImportTest,
+                         ::testing::Values(runtime::storage::Engine::kSqlite,
+                                           runtime::storage::Engine::kPostgres),
+                         [](const auto& info) {
+                           return std::string(runtime::storage::EngineName(info.param));
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Engines, FinanceCliPeriodTest,
                          ::testing::Values(runtime::storage::Engine::kSqlite,
