@@ -57,6 +57,21 @@ absl::StatusOr<PageTokenCodec> PageTokenCodec::ForDataDir(const std::string& dat
   return PageTokenCodec(std::move(key));
 }
 
+absl::StatusOr<PageTokenCodec> PageTokenCodec::Load(const std::string& key_file,
+                                                    const std::string& data_dir) {
+  if (key_file.empty()) return ForDataDir(data_dir);
+  std::ifstream in(key_file, std::ios::binary);
+  if (!in) return InvalidArgument("page_token_key_file", "cannot be read");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string key = buffer.str();
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  if (key.size() < 32) {
+    return InvalidArgument("page_token_key_file", "the key must be at least 32 bytes");
+  }
+  return PageTokenCodec(std::move(key));
+}
+
 std::string PageTokenCodec::Encode(std::string_view fingerprint, std::string_view position) const {
   std::string raw = Mac(key_, fingerprint, position);
   raw.append(position);

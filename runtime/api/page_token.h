@@ -1,6 +1,7 @@
 // Opaque, tamper-proof page tokens (AIP-158). A token carries the position after the last
 // item returned plus a fingerprint of the query it belongs to, and is signed with
-// HMAC-SHA256 under a key kept in the service's data directory (so tokens survive restarts).
+// HMAC-SHA256 under a key kept in the service's data directory (so tokens survive restarts),
+// or in the file `page_token_key_file` names, shared by every replica of the service.
 // A token edited by hand, or replayed against a different filter or order, is refused with
 // INVALID_ARGUMENT naming `page_token`: clients cannot widen a query by forging one.
 //
@@ -22,6 +23,13 @@ class PageTokenCodec {
   // Loads the signing key from `<data_dir>/page-token.key`, creating it (random, 32 bytes,
   // mode 0600) on first use.
   static absl::StatusOr<PageTokenCodec> ForDataDir(const std::string& data_dir);
+  // The key all replicas of a service share, from `key_file` (the `page_token_key_file`
+  // setting, a Secret mount: at least 32 bytes, a trailing line end ignored, e.g. the output of
+  // `openssl rand -base64 32`); with `key_file` empty, ForDataDir(data_dir). A page from one
+  // replica then continues on another. INVALID_ARGUMENT naming page_token_key_file when the
+  // file cannot be read or is too short (its contents never appear in a message).
+  static absl::StatusOr<PageTokenCodec> Load(const std::string& key_file,
+                                             const std::string& data_dir);
   explicit PageTokenCodec(std::string key) : key_(std::move(key)) {}
 
   // `fingerprint`: a string that identifies the query (filter, order, parent) - anything

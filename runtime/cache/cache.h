@@ -8,6 +8,7 @@
 #ifndef DORSET_RUNTIME_CACHE_CACHE_H_
 #define DORSET_RUNTIME_CACHE_CACHE_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,13 @@ class Cache {
   virtual bool Delete(const std::vector<std::string>& keys) = 0;
   // Announces `message` on `channel` (Redis PUBLISH); a no-op in memory.
   virtual void Publish(std::string_view channel, std::string_view message) = 0;
+  // Counts one more under `key` (kept `ttl`) and returns the count, shared by every process
+  // using the backend (Redis: INCR and PEXPIRE in one script); nullopt when there is no shared
+  // backend or it failed. For limits that must hold across replicas (the per-principal rate
+  // limit); the caller falls back to a count of its own on nullopt.
+  virtual std::optional<int64_t> Count(std::string_view key, absl::Duration ttl) {
+    return std::nullopt;
+  }
   virtual CacheHealth Health() = 0;
   // Cheap (no probe): false while the backend is known to be failing (the last operation
   // failed, or the breaker is open), so a miss from Get() may be a fault rather than an absent

@@ -204,6 +204,21 @@ void RedisCache::Publish(std::string_view channel, std::string_view message) {
   });
 }
 
+std::optional<int64_t> RedisCache::Count(std::string_view key, absl::Duration ttl) {
+  // Atomic and one round trip: the first count of a key sets its lifetime.
+  static constexpr std::string_view kScript =
+      "local n = redis.call('INCR', KEYS[1]) "
+      "if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
+  const std::string ms = std::to_string(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl)));
+  std::optional<int64_t> count;
+  WithConnection("count", [&](redisContext* c) {
+    ReplyPtr reply = Command(c, {"EVAL", kScript, "1", key, ms});
+    if (reply && reply->type == REDIS_REPLY_INTEGER) count = reply->integer;
+    return reply;
+  });
+  return count;
+}
+
 bool RedisCache::Reachable() {
   if (breaker_.open()) return false;
   absl::MutexLock lock(&mu_);

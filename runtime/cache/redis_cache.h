@@ -49,6 +49,7 @@ class RedisCache final : public Cache {
   void Set(std::string_view key, std::string_view value, absl::Duration ttl) override;
   bool Delete(const std::vector<std::string>& keys) override;
   void Publish(std::string_view channel, std::string_view message) override;
+  std::optional<int64_t> Count(std::string_view key, absl::Duration ttl) override;
   CacheHealth Health() override;
   bool Reachable() override;
 

@@ -78,6 +78,9 @@ const std::vector<Setting>& Settings() {
                             "sqlite:///path or postgres://user@host:port/db?sslmode="
                             "... (empty: <data_dir>/<service>.db)"),
       DORSET_STRING_SETTING(database_password_file, "file holding the PostgreSQL password"),
+      DORSET_STRING_SETTING(page_token_key_file,
+                            "file holding the page-token signing key all replicas share "
+                            "(empty: <data_dir>/page-token.key)"),
       DORSET_STRING_SETTING(redis, "Redis host:port for the shared cache; empty = in-process"),
       DORSET_STRING_SETTING(redis_user, "Redis ACL user the cache authenticates as"),
       DORSET_STRING_SETTING(redis_password_file,
@@ -257,6 +260,10 @@ absl::Status Validate(const ServerConfig& c) {
   if (!c.database_password_file.empty() && !std::filesystem::exists(c.database_password_file)) {
     return InvalidArgument("database_password_file",
                            absl::StrCat("file not found: ", c.database_password_file));
+  }
+  if (!c.page_token_key_file.empty() && !std::filesystem::exists(c.page_token_key_file)) {
+    return InvalidArgument("page_token_key_file",
+                           absl::StrCat("file not found: ", c.page_token_key_file));
   }
   const bool has_tls = !c.tls_cert.empty() || !c.tls_key.empty();
   if (has_tls && (c.tls_cert.empty() || c.tls_key.empty())) {

@@ -74,6 +74,9 @@ struct ServerConfig {
   // finance: the HMAC-SHA-256 key that signs month-end seals, kept outside the database
   // (production: a Secret); empty = <data_dir>/ledger-seal.key, made on first use.
   std::string ledger_seal_key_file;
+  // The page-token signing key every replica of a service shares (a Secret mount); empty = a
+  // key of this process's own in <data_dir>/page-token.key (runtime/api/page_token.h).
+  std::string page_token_key_file;
 };
 
 // Defaults that differ per service (ports).

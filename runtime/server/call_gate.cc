@@ -12,6 +12,11 @@
 
 namespace dorset::runtime {
 namespace {
+
+// The principal as it appears in a shared rate-limit key: a digest, not the name.
+std::string PrincipalDigest(const std::string& principal) {
+  return Sha256Hex(absl::StrCat("dorset-rate-limit:", principal)).substr(0, 24);
+}
 constexpr char kBearer[] = "Bearer ";
 
 // Validate() has refused a configuration whose principal_rate_limits do not parse.
@@ -106,6 +111,18 @@ absl::Status CallGate::TakeRateToken(const std::string& principal) {
   const RateLimit& limit = own == own_limits_.end() ? default_limit_ : own->second;
   if (limit.per_second <= 0) return absl::OkStatus();
   const absl::Time now = absl::Now();
+  if (shared_ != nullptr) {
+    const int64_t second = absl::ToUnixSeconds(now);
+    const std::string key = absl::StrCat("dorset:v1:ratelimit:", service_, ":",
+                                         PrincipalDigest(principal), ":", second);
+    if (std::optional<int64_t> count = shared_->Count(key, absl::Seconds(2))) {
+      if (*count <= limit.per_second) return absl::OkStatus();
+      return ResourceExhausted(absl::StrCat("rate limit of ", limit.per_second,
+                                            " calls per second for ", principal, " exceeded"),
+                               absl::FromUnixSeconds(second + 1) - now);
+    }
+    // Redis cannot be reached: this replica's own bucket, below.
+  }
   absl::MutexLock lock(&mu_);
   auto [it, inserted] =
       buckets_.try_emplace(principal, Bucket{static_cast<double>(limit.burst), now});

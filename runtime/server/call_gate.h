@@ -2,6 +2,11 @@
 // certificate, or the development "anonymous" when auth=none), whether the method's
 // permission (auth/permissions.h) is granted, and the per-principal rate limit (each principal
 // its own bucket; the principals in principal_rate_limits with their own rate and burst).
+// With a shared cache (ShareRateLimits: Redis, several replicas of a service) the limit holds
+// across the replicas: each principal may make `per_second` calls per one-second window counted
+// in Redis under dorset:v1:ratelimit:<service>:<principal digest>:<second> (a digest, so no
+// principal's name is stored in Redis); while Redis cannot be reached each replica falls back
+// to its own bucket.
 #ifndef DORSET_RUNTIME_SERVER_CALL_GATE_H_
 #define DORSET_RUNTIME_SERVER_CALL_GATE_H_
 
@@ -15,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "runtime/auth/caller.h"
 #include "runtime/auth/token_store.h"
+#include "runtime/cache/cache.h"
 #include "runtime/config/config.h"
 
 namespace grpc {
@@ -27,6 +33,13 @@ class CallGate {
  public:
   // `tokens` may be null when the configuration has no tokens file.
   CallGate(const ServerConfig& config, std::unique_ptr<TokenStore> tokens);
+
+  // Counts the rate limit in `shared` (which outlives the gate), for all replicas of `service`.
+  // Call before serving.
+  void ShareRateLimits(Cache* shared, std::string service) {
+    shared_ = shared;
+    service_ = std::move(service);
+  }
 
   // Returns the caller, or UNAUTHENTICATED / PERMISSION_DENIED / RESOURCE_EXHAUSTED.
   absl::StatusOr<Caller> Admit(const grpc::ServerContextBase& context);
@@ -52,6 +65,8 @@ class CallGate {
   const RateLimit default_limit_;
   const std::map<std::string, RateLimit> own_limits_;  // by principal
   std::unique_ptr<TokenStore> tokens_;
+  Cache* shared_ = nullptr;
+  std::string service_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
 };

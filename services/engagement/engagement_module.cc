@@ -19,8 +19,9 @@ absl::Status EngagementModule::Init(const runtime::ServiceEnv& env) {
   options_.reply_bytes = runtime::ReplyByteBudget(env.config.max_message_bytes);
   // `database` (default: SQLite at <data_dir>/engagement.db) and its password file.
   ASSIGN_OR_RETURN(store_, EngagementStore::Open(env.config));
-  ASSIGN_OR_RETURN(runtime::PageTokenCodec tokens,
-                   runtime::PageTokenCodec::ForDataDir(env.config.data_dir));
+  ASSIGN_OR_RETURN(
+      runtime::PageTokenCodec tokens,
+      runtime::PageTokenCodec::Load(env.config.page_token_key_file, env.config.data_dir));
   ASSIGN_OR_RETURN(registry_, RegistryClientLookup(env.config, env.cache, options_.now));
   if (registry_ == nullptr) {
     runtime::log::Warn("no registry_target: localities and practices are checked for form only");

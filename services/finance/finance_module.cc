@@ -29,8 +29,9 @@ absl::Status FinanceModule::Init(const runtime::ServiceEnv& env) {
   if (absl::Status seeded = EnsureSeeded(); !seeded.ok() && !absl::IsUnavailable(seeded)) {
     return seeded;
   }
-  ASSIGN_OR_RETURN(runtime::PageTokenCodec codec,
-                   runtime::PageTokenCodec::ForDataDir(env.config.data_dir));
+  ASSIGN_OR_RETURN(
+      runtime::PageTokenCodec codec,
+      runtime::PageTokenCodec::Load(env.config.page_token_key_file, env.config.data_dir));
   if (!env.config.registry_target.empty()) {
     ASSIGN_OR_RETURN(registry_, registry::RegistryClient::Create(env.config, env.cache));
   }

@@ -64,7 +64,9 @@ void RegistryCache::FillPractice(const v1::Practice& practice, uint64_t generati
     if (local_.size() >= max_local_entries_) local_.clear();
     local_[practice.ods_code()] = std::make_shared<const v1::Practice>(practice);
   }
-  shared_.Set(cache_keys::Practice(practice.ods_code()), json, ttl_);
+  const std::string key = cache_keys::Practice(practice.ods_code());
+  filled_.insert(key);
+  shared_.Set(key, json, ttl_);
 }
 
 void RegistryCache::FillShared(const std::string& key, const google::protobuf::Message& message,
@@ -73,7 +75,25 @@ void RegistryCache::FillShared(const std::string& key, const google::protobuf::M
   absl::MutexLock fill(&fill_mu_);
   if (generation != generation_.load()) return;
   if (!pending_.empty()) FlushPendingLocked();
+  filled_.insert(key);
   shared_.Set(key, json, ttl_);
+}
+
+void RegistryCache::SweepRemote(const std::vector<std::string>& practice_codes, bool all) {
+  absl::MutexLock fill(&fill_mu_);
+  generation_.fetch_add(1);
+  {
+    absl::MutexLock lock(&local_mu_);
+    if (all) {
+      local_.clear();
+    } else {
+      for (const std::string& code : practice_codes) local_.erase(code);
+    }
+  }
+  for (const std::string& code : practice_codes) pending_.insert(cache_keys::Practice(code));
+  pending_.insert(filled_.begin(), filled_.end());
+  filled_.clear();
+  FlushPendingLocked();
 }
 
 void RegistryCache::Invalidate(const std::vector<CommittedChange>& changes,

@@ -7,6 +7,16 @@
 // must not put it back after the write invalidated it. Every invalidation bumps a generation
 // under the same mutex that guards fills; a fill carrying an older generation is dropped.
 //
+// Other replicas' changes (several registry processes over one PostgreSQL database): each
+// replica deletes the keys of its own changes before acknowledging them, but another replica
+// that read the store before that commit may put an old value back after the deletion. So every
+// replica remembers the shared keys it filled, and when it learns of changes committed
+// elsewhere (ChangeFollower, from the change table) it drops the changed practices from its
+// map, bumps the generation (no older read can fill any more) and deletes again every key it
+// filled since the previous sweep. A key this replica filled with an old value was filled
+// after the previous sweep took the set (or that sweep deleted it), so it is deleted; an old
+// value in another replica lasts at most until that replica's sweep (docs/cache-keys.md).
+//
 // Failed invalidation (Redis unreachable or hung when a change commits): the keys are kept as
 // pending and deleted again — before any later fill, and by a background retry every 250 ms —
 // until Redis confirms, so an old value outlives its change by at most the time Redis takes to
@@ -24,6 +34,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -52,6 +63,10 @@ class RegistryCache {
   void Invalidate(const std::vector<CommittedChange>& changes,
                   const std::vector<std::string>& locality_ids,
                   const std::vector<std::string>& cluster_ids);
+  // Changes another replica committed (or this one: harmless), seen in the change table: drops
+  // `practice_codes` from the map and deletes every shared key this replica filled since the
+  // last sweep (see above). `all` drops the whole map (too many changes to list).
+  void SweepRemote(const std::vector<std::string>& practice_codes, bool all);
   // Keys whose deletion Redis has not confirmed yet.
   size_t pending_invalidations();
 
@@ -67,6 +82,8 @@ class RegistryCache {
   absl::Mutex fill_mu_ ABSL_ACQUIRED_BEFORE(local_mu_);
   std::atomic<uint64_t> generation_{0};  // written under fill_mu_
   absl::btree_set<std::string> pending_ ABSL_GUARDED_BY(fill_mu_);
+  // Shared keys filled since the last SweepRemote (bounded by the number of distinct keys).
+  absl::flat_hash_set<std::string> filled_ ABSL_GUARDED_BY(fill_mu_);
   absl::Notification stop_retry_;
   std::thread retry_;  // flushes pending_ every 250 ms while it is not empty
   absl::Mutex local_mu_;

@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/api/page_token.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/postgres/listener.h"
+#include "services/registry/change_follower.h"
 #include "services/registry/change_hub.h"
 #include "services/registry/registry_cache.h"
 #include "services/registry/registry_service.h"
@@ -26,13 +28,18 @@ absl::Status RegistryModule::Init(const runtime::ServiceEnv& env) {
         absl::StrCat("data_dir: cannot create ", env.config.data_dir, ": ", error.message()));
   }
   ASSIGN_OR_RETURN(store_, Store::Open(env.config));
-  ASSIGN_OR_RETURN(runtime::PageTokenCodec tokens,
-                   runtime::PageTokenCodec::ForDataDir(env.config.data_dir));
+  ASSIGN_OR_RETURN(
+      runtime::PageTokenCodec tokens,
+      runtime::PageTokenCodec::Load(env.config.page_token_key_file, env.config.data_dir));
   cache_ = std::make_unique<RegistryCache>(
       env.cache, absl::Seconds(std::max(1, env.config.cache_ttl_seconds)));
   hub_ = std::make_unique<ChangeHub>();
   service_ =
       std::make_unique<RegistryServiceImpl>(env.gate, *store_, *cache_, *hub_, std::move(tokens));
+  // Other replicas may share a PostgreSQL database: follow their commits.
+  if (std::unique_ptr<runtime::storage::PostgresListener> listener = store_->ListenForChanges()) {
+    follower_ = std::make_unique<ChangeFollower>(*store_, *cache_, *hub_, std::move(listener));
+  }
   return absl::OkStatus();
 }
 
@@ -48,6 +55,7 @@ absl::Status RegistryModule::CheckStore() {
 }
 
 void RegistryModule::OnShutdown() {
+  follower_.reset();
   if (hub_ != nullptr) hub_->Shutdown();
 }
 

@@ -9,6 +9,7 @@
 
 namespace dorset::registry {
 
+class ChangeFollower;
 class ChangeHub;
 class RegistryCache;
 class RegistryServiceImpl;
@@ -34,6 +35,8 @@ class RegistryModule final : public runtime::ServiceModule {
   std::unique_ptr<RegistryCache> cache_;
   std::unique_ptr<ChangeHub> hub_;
   std::unique_ptr<RegistryServiceImpl> service_;
+  // Last, so it stops first: it uses the store, caches and hub (PostgreSQL only).
+  std::unique_ptr<ChangeFollower> follower_;
 };
 
 }  // namespace dorset::registry

@@ -503,6 +503,8 @@ def check_services(c: Checker, target: str, docs: list[dict], replicated: bool |
 
 # Redis ACL (issue 10 item 18): no Redis without an ACL, one user per service, a read-only shared-care reader.
 REDIS_READ_COMMANDS = {"get", "mget", "exists", "ttl", "pttl", "type", "strlen", "subscribe", "unsubscribe", "ping"}
+# The shared rate-limit counter (one EVAL of INCR + PEXPIRE on the service's own counter keys).
+REDIS_COUNT_COMMANDS = {"eval", "incr", "pexpire"}
 REDIS_PRIVATE_SAMPLES = {svc: f"dorset:v1:{svc}:private:stakeholder:1" for svc in SERVICES}
 REDIS_PUBLIC_SAMPLE = "dorset:v1:registry:practice:J81016"
 
@@ -574,14 +576,19 @@ def check_redis_acl_rules(c: Checker, where: str, users: dict[str, list[str]],
             continue
         rw, ro = acl_patterns(rules)
         c.expect("on" in rules, f"{where}: {user} enabled")
+        # Every service counts its callers' rate limits across replicas under its own
+        # dorset:v1:ratelimit:<svc>: (principal digests and counts only; runtime/server/call_gate.h).
+        rate_prefix = f"dorset:v1:ratelimit:{svc}:"
+        cached_rw = [p for p in rw if not p.startswith(rate_prefix)]
         if svc == "registry":
-            c.expect(all(p.startswith("dorset:v1:registry:") for p in rw) and rw,
-                     f"{where}: {user} writes only its own prefix dorset:v1:registry: ({rw})")
+            c.expect(all(p.startswith("dorset:v1:registry:") for p in cached_rw) and cached_rw,
+                     f"{where}: {user} writes only its own prefixes dorset:v1:registry: and {rate_prefix} ({rw})")
         else:
-            # Only the registry writes Redis: personal data never reaches it (docs/cache-keys.md, policy rule 1).
+            # Only the registry writes cached values: personal data never reaches Redis (docs/cache-keys.md, policy
+            # rule 1); the others write only their rate-limit counters.
             commands = acl_commands(rules)
-            c.expect(not rw and commands is not None and commands <= REDIS_READ_COMMANDS,
-                     f"{where}: {user} reads only and writes no key ({rw} {commands})")
+            c.expect(not cached_rw and commands is not None and commands <= REDIS_READ_COMMANDS | REDIS_COUNT_COMMANDS,
+                     f"{where}: {user} reads only and writes no key but its rate-limit counters ({rw} {commands})")
         c.expect(any(fnmatch.fnmatchcase(REDIS_PUBLIC_SAMPLE, p) for p in rw + ro),
                  f"{where}: {user} reads the registry's public keys")
         if passwords and svc in passwords:

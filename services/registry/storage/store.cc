@@ -21,6 +21,7 @@
 #include "runtime/storage/etag.h"
 #include "runtime/storage/idempotency.h"
 #include "runtime/storage/open.h"
+#include "runtime/storage/postgres/listener.h"
 #include "runtime/storage/sqlite/user_version.h"
 #include "services/registry/closure_policy.h"
 #include "services/registry/storage/legacy_sqlite.h"
@@ -214,7 +215,15 @@ absl::Status WriteTx::FinishSequences() {
   ASSIGN_OR_RETURN(Statement stmt,
                    tx_.Prepare("UPDATE change_sequence SET last_seq = ? WHERE id = 1"));
   stmt.Bind(1, next_sequence_ - 1);
-  return stmt.Run();
+  RETURN_IF_ERROR(stmt.Run());
+  if (tx_.engine() == runtime::storage::Engine::kPostgres) {
+    // Delivered to the other replicas' listeners when, and only if, this transaction commits
+    // (ChangeFollower); they read the rows themselves, so the payload is empty.
+    ASSIGN_OR_RETURN(Statement notify, tx_.Prepare(absl::StrCat("SELECT pg_notify('",
+                                                                Store::kChangesChannel, "', '')")));
+    RETURN_IF_ERROR(notify.Run());
+  }
+  return absl::OkStatus();
 }
 
 absl::Status WriteTx::SavePractice(v1::Practice& practice, const v1::Practice* previous,
@@ -482,7 +491,18 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& database,
   if (dir.empty() && url.kind == storage::DatabaseUrl::Kind::kSqlite) {
     dir = std::filesystem::path(url.sqlite_path).parent_path().string();
   }
-  return std::unique_ptr<Store>(new Store(std::move(db), dir.empty() ? "." : dir));
+  std::unique_ptr<Store> store(new Store(std::move(db), dir.empty() ? "." : dir));
+  if (url.kind == storage::DatabaseUrl::Kind::kPostgres) {
+    store->postgres_uri_ = url.postgres_uri;
+    store->password_ = password;
+  }
+  return store;
+}
+
+std::unique_ptr<runtime::storage::PostgresListener> Store::ListenForChanges() const {
+  if (postgres_uri_.empty()) return nullptr;
+  return std::make_unique<runtime::storage::PostgresListener>(postgres_uri_, password_,
+                                                              kChangesChannel);
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::OpenFile(const std::string& path) {

@@ -29,6 +29,7 @@
 
 namespace dorset::runtime::storage {
 class Database;
+class PostgresListener;
 class Statement;
 class Transaction;
 }  // namespace dorset::runtime::storage
@@ -211,12 +212,19 @@ class Store {
   std::string Describe() const;
   // The service's local data directory (scratch files such as an import's spool go there).
   const std::string& data_dir() const { return data_dir_; }
+  // On PostgreSQL (where several replicas may share the database): a listener on the channel
+  // every committed write notifies (kChangesChannel, sent inside the write transaction so it is
+  // delivered exactly when the write commits). Null on SQLite (one process per file).
+  std::unique_ptr<runtime::storage::PostgresListener> ListenForChanges() const;
+  static constexpr char kChangesChannel[] = "dorset_registry_changes";
 
  private:
   Store(std::unique_ptr<runtime::storage::Database> db, std::string data_dir);
 
   std::unique_ptr<runtime::storage::Database> db_;
   const std::string data_dir_;
+  std::string postgres_uri_;  // set on PostgreSQL, for ListenForChanges
+  std::string password_;
   // One writer at a time in this process: the change counter is then never contended by this
   // process's own writes (no retries between them).
   absl::Mutex write_mu_;

@@ -1,5 +1,7 @@
 #include "runtime/api/page_token.h"
 
+#include <fstream>
+
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 #include "runtime/testing/temp_dir.h"
@@ -16,6 +18,30 @@ TEST(PageTokenTest, RoundTripsAndSurvivesRestartWithTheSameKey) {
   auto position = again->Decode("locality=poole-central|order=name", token);
   ASSERT_TRUE(position.ok()) << position.status();
   EXPECT_EQ(*position, "J81016");
+}
+
+TEST(PageTokenTest, ASharedKeyFileLetsEveryReplicaReadTheOthersTokens) {
+  dorset::testing::TempDir a, b, secret;
+  { std::ofstream(secret.File("key")) << "c2hhcmVkIGJ5IGV2ZXJ5IHJlcGxpY2Egb2YgdGhlIHNlcnZpY2U=\n"; }
+  auto on_a = PageTokenCodec::Load(secret.File("key"), a.path());
+  auto on_b = PageTokenCodec::Load(secret.File("key"), b.path());
+  ASSERT_TRUE(on_a.ok()) << on_a.status();
+  ASSERT_TRUE(on_b.ok()) << on_b.status();
+  auto position = on_b->Decode("q", on_a->Encode("q", "J81016"));
+  ASSERT_TRUE(position.ok()) << position.status();
+  EXPECT_EQ(*position, "J81016");
+  // Without the file each replica has a key of its own: the other's tokens are refused.
+  auto own_a = PageTokenCodec::Load("", a.path());
+  auto own_b = PageTokenCodec::Load("", b.path());
+  ASSERT_TRUE(own_a.ok() && own_b.ok());
+  EXPECT_FALSE(own_b->Decode("q", own_a->Encode("q", "J81016")).ok());
+  // A short key or an unreadable file is refused naming the setting, without its contents.
+  { std::ofstream(secret.File("short")) << "tooshort\n"; }
+  auto short_key = PageTokenCodec::Load(secret.File("short"), a.path());
+  EXPECT_EQ(short_key.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(short_key.status().ToString().find("tooshort"), std::string::npos);
+  EXPECT_EQ(PageTokenCodec::Load(secret.File("none"), a.path()).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(PageTokenTest, RefusesTokensForAnotherQuery) {

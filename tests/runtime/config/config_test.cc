@@ -128,6 +128,24 @@ TEST(ConfigTest, ARedisUserNeedsAnExistingPasswordFile) {
   EXPECT_EQ(config->redis_password_file, dir.File("password"));
 }
 
+TEST(ConfigTest, ThePageTokenKeyFileComesFromFlagOrEnvironmentAndMustExist) {
+  dorset::testing::TempDir dir;
+  const std::string missing = "--page_token_key_file=" + dir.File("nope");
+  auto absent = Load({"--plaintext", "--auth=none", missing.c_str()});
+  ASSERT_FALSE(absent.ok());
+  EXPECT_NE(absent.status().message().find("page_token_key_file"), std::string_view::npos);
+  FILE* f = fopen(dir.File("key").c_str(), "w");
+  fputs("0123456789abcdef0123456789abcdef\n", f);
+  fclose(f);
+  auto config =
+      Load({"--plaintext", "--auth=none"}, {{"DORSET_PAGE_TOKEN_KEY_FILE", dir.File("key")}});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->page_token_key_file, dir.File("key"));
+  auto unset = Load({"--plaintext", "--auth=none"});
+  ASSERT_TRUE(unset.ok());
+  EXPECT_EQ(unset->page_token_key_file, "");  // the default: the per-data-dir key
+}
+
 TEST(ConfigTest, HelpIsReportedAsCancelledWithUsage) {
   auto config = Load({"--help"});
   EXPECT_EQ(config.status().code(), absl::StatusCode::kCancelled);
