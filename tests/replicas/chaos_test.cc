@@ -16,7 +16,7 @@
 //
 // Sizes come from the environment (defaults are the CI size): DORSET_CHAOS_SERVICES (2 or 3),
 // DORSET_CHAOS_REPLICAS (2 or 3), DORSET_CHAOS_KILL_SECONDS (default 24),
-// DORSET_CHAOS_KILL_EVERY_MS (default 2500). ctest labels `postgres_only` and `replicas`.
+// DORSET_CHAOS_KILL_EVERY_MS (default 2500). ctest label `postgres_only`.
 #include <signal.h>
 #include <sys/wait.h>
 
