@@ -29,7 +29,9 @@ RUN apt-get update \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev grpc-proto \
       libhiredis-dev libsqlite3-dev libgtest-dev libgmock-dev prometheus-cpp-dev libcpp-httplib-dev \
       libspdlog-dev libssl-dev nlohmann-json3-dev libpq-dev \
+      golang-github-grpc-ecosystem-grpc-gateway-dev \
  && rm -rf /var/lib/apt/lists/*
+# (the last package: google/api/annotations.proto and http.proto for the contracts' HTTP bindings, docs/contracts.md)
 WORKDIR /src
 COPY . .
 RUN set -eu; \
