@@ -102,6 +102,7 @@ wall_ms = int(sys.argv[8])
 calls = r["qps"] * wall_ms / 1000
 print(json.dumps({"scenario": label, "replicas": n, "concurrency": conc, "qps": round(r["qps"]),
                   "p50_ms": r.get("p50_ms"), "p99_ms": r.get("p99_ms"), "errors": r.get("errors"),
+                  "error_codes": r.get("error_codes"),
                   "calls": r["calls"], "service_cpu_ms": svc_ms, "postgres_cpu_ms": pg_ms,
                   "loadgen_cpu_ms": round((u + s) * 1000), "wall_ms": wall_ms,
                   "service_cpu_us_per_call": round(svc_ms * 1000 / calls, 1) if calls else None,
