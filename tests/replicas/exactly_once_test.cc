@@ -168,5 +168,54 @@ TEST(EngagementReplicas, OneRequestIdSentToBothReplicasAtOnceMakesOneResponseAnd
   for (const auto& [text, count] : by_text) EXPECT_EQ(count, 1) << text;
 }
 
+// A Deployment starts its replicas together: two replicas of each seeding service starting at
+// the same moment on an empty database both come up, and the seed is there once.
+TEST(ReplicasStartingTogether, BothServeAndTheSeedIsWrittenOnce) {
+  auto shared = SharedBackends::Start();
+  ASSERT_NE(shared, nullptr);
+  for (const std::string service : {"finance", "engagement"}) {
+    const std::string database = shared->NewDatabase();
+    std::vector<std::unique_ptr<Replica>> replicas;
+    for (int r = 0; r < 2; ++r) {
+      replicas.push_back(std::make_unique<Replica>(
+          service == "finance" ? DORSET_FINANCE_BINARY : DORSET_ENGAGEMENT_BINARY,
+          shared->NewDir(absl::StrCat(service, "-together-", r)), database, ReplicaFlags(*shared)));
+    }
+    for (auto& replica : replicas) replica->Start();  // together
+    for (auto& replica : replicas) {
+      if (service == "finance") {
+        auto stub = fin::FinanceService::NewStub(ChannelTo(replica->address()));
+        ASSERT_TRUE(WaitFor([&] {
+          grpc::ClientContext context;
+          context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+          fin::ListPlansRequest request;
+          fin::ListPlansResponse response;
+          return stub->ListPlans(&context, request, &response).ok();
+        })) << service
+            << " replica " << replica->address() << " did not come up";
+        grpc::ClientContext context;
+        fin::ListPlansResponse plans;
+        ASSERT_TRUE(stub->ListPlans(&context, fin::ListPlansRequest(), &plans).ok());
+        EXPECT_EQ(plans.plans_size(), 1) << plans.DebugString();
+      } else {
+        auto stub = eng::EngagementService::NewStub(ChannelTo(replica->address()));
+        ASSERT_TRUE(WaitFor([&] {
+          grpc::ClientContext context;
+          context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+          eng::ListActivitiesResponse response;
+          return stub->ListActivities(&context, eng::ListActivitiesRequest(), &response).ok();
+        })) << service
+            << " replica " << replica->address() << " did not come up";
+        grpc::ClientContext context;
+        eng::ListActivitiesResponse activities;
+        ASSERT_TRUE(stub->ListActivities(&context, eng::ListActivitiesRequest(), &activities).ok());
+        std::map<std::string, int> titles;
+        for (const eng::Activity& a : activities.activities()) ++titles[a.title()];
+        for (const auto& [title, count] : titles) EXPECT_EQ(count, 1) << title;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dorset::replicas
