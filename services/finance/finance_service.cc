@@ -245,14 +245,13 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::GetReport(grpc::CallbackServerCont
     }
     // Which months are closed: only M1..month, so a closed month's answer never changes when
     // later months close.
-    ASSIGN_OR_RETURN(PeriodInfo period, month_close_.Get(year, request->month()));
-    ASSIGN_OR_RETURN(std::vector<int> closed_months, month_close_.ClosedMonths(year));
-    report.set_period_state(static_cast<v1::Period::State>(period.state));
-    bool previous_closed = false;
-    for (int m : closed_months) {
-      if (m <= request->month()) report.add_closed_months(m);
-      if (m == request->month() - 1) previous_closed = true;
+    ASSIGN_OR_RETURN(auto states, month_close_.States(year));
+    report.set_period_state(static_cast<v1::Period::State>(states[request->month() - 1]));
+    for (int m = 1; m <= request->month(); ++m) {
+      if (states[m - 1] == kPeriodClosed) report.add_closed_months(m);
     }
+    const bool previous_closed =
+        request->month() > 1 && states[request->month() - 2] == kPeriodClosed;
     // Last month's outturn as it was reported: the stored report once that month is closed
     // (a closed month's report, whose previous month is closed too, so stays the same bytes).
     if (previous_closed) {

@@ -171,6 +171,23 @@ absl::StatusOr<std::vector<int>> MonthClose::ClosedMonths(int year) {
   });
 }
 
+absl::StatusOr<std::array<int, 12>> MonthClose::States(int year) {
+  return store_.Read([&](Transaction& tx) -> absl::StatusOr<std::array<int, 12>> {
+    std::array<int, 12> states;
+    states.fill(kPeriodOpen);  // a month without a row is OPEN
+    ASSIGN_OR_RETURN(Statement stmt,
+                     tx.Prepare("SELECT month, state FROM period WHERE year = ? ORDER BY month"));
+    stmt.Bind(1, year);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      const int64_t month = stmt.Int(0);
+      if (month >= 1 && month <= 12) states[month - 1] = static_cast<int>(stmt.Int(1));
+    }
+    return states;
+  });
+}
+
 absl::StatusOr<PeriodInfo> MonthClose::StartClose(int year, int month,
                                                   const std::string& principal) {
   (void)principal;  // the runtime's audit trail records who

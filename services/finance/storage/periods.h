@@ -8,6 +8,7 @@
 #ifndef DORSET_SERVICES_FINANCE_STORAGE_PERIODS_H_
 #define DORSET_SERVICES_FINANCE_STORAGE_PERIODS_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -74,6 +75,8 @@ class MonthClose {
                                                          const v1::RagThresholds& thresholds);
   // The months of `year` that are CLOSED.
   absl::StatusOr<std::vector<int>> ClosedMonths(int year);
+  // The state of each month of `year` (index 0 = M1), in one read.
+  absl::StatusOr<std::array<int, 12>> States(int year);
 
   const std::string& key() const { return key_; }
 
