@@ -209,11 +209,19 @@ std::optional<int64_t> RedisCache::Count(std::string_view key, absl::Duration tt
   static constexpr std::string_view kScript =
       "local n = redis.call('INCR', KEYS[1]) "
       "if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
+  // A Redis user that may not count (an ACL from before shared rate limits) is asked once: the
+  // limits then stay per replica, and the cache's reads are not disturbed by refused counts.
+  if (count_refused_.load()) return std::nullopt;
   const std::string ms = std::to_string(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl)));
   std::optional<int64_t> count;
   WithConnection("count", [&](redisContext* c) {
     ReplyPtr reply = Command(c, {"EVAL", kScript, "1", key, ms});
     if (reply && reply->type == REDIS_REPLY_INTEGER) count = reply->integer;
+    if (reply && reply->type == REDIS_REPLY_ERROR &&
+        std::string_view(reply->str, reply->len).substr(0, 6) == "NOPERM") {
+      count_refused_.store(true);
+      log::Warn("redis user may not count rate limits (ACL); rate limits stay per replica", {});
+    }
     return reply;
   });
   return count;

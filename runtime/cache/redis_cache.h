@@ -5,6 +5,7 @@
 #ifndef DORSET_RUNTIME_CACHE_REDIS_CACHE_H_
 #define DORSET_RUNTIME_CACHE_REDIS_CACHE_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,6 +74,7 @@ class RedisCache final : public Cache {
   int created_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_error_ ABSL_GUARDED_BY(mu_);
   bool last_ok_ ABSL_GUARDED_BY(mu_) = true;
+  std::atomic<bool> count_refused_{false};  // the ACL refused Count: never asked again
 };
 
 }  // namespace dorset::runtime

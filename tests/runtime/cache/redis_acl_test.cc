@@ -2,8 +2,8 @@
 // real redis-server, and RedisCache authenticating as an ACL user (AUTH user password after
 // each connect). Only the registry writes, and only its own keys: finance and engagement read
 // those and cannot put anything (personal data included) into Redis (docs/cache-keys.md, policy
-// rule 1); the shared-care reader reads the public registry keys and nothing else; a client
-// without credentials can only PING.
+// rule 1) — their only writes are their own rate-limit counters; the shared-care reader reads the
+// public registry keys and nothing else; a client without credentials can only PING.
 #include <fstream>
 #include <sstream>
 
@@ -58,6 +58,27 @@ class RedisAclTest : public ::testing::Test {
   std::unique_ptr<dorset::testing::RedisServer> redis_;
   prometheus::Registry registry_;
 };
+
+TEST_F(RedisAclTest, EachServiceCountsOnlyItsOwnRateLimitsAndARefusedCountIsAskedOnce) {
+  auto finance = CacheAs("finance");
+  auto engagement = CacheAs("engagement");
+  auto registry = CacheAs("registry");
+  // Each service counts under its own prefix, shared by all its replicas.
+  EXPECT_EQ(finance->Count("dorset:v1:ratelimit:finance:abc:1", absl::Seconds(60)), 1);
+  EXPECT_EQ(CacheAs("finance")->Count("dorset:v1:ratelimit:finance:abc:1", absl::Seconds(60)), 2);
+  EXPECT_EQ(registry->Count("dorset:v1:ratelimit:registry:abc:1", absl::Seconds(60)), 1);
+  // Not under another service's prefix, nor anywhere else: refused, and then never asked again,
+  // so the cache's reads carry on undisturbed (the limit stays per replica).
+  EXPECT_EQ(engagement->Count("dorset:v1:ratelimit:finance:abc:1", absl::Seconds(60)),
+            std::nullopt);
+  EXPECT_EQ(engagement->Count("dorset:v1:ratelimit:engagement:abc:1", absl::Seconds(60)),
+            std::nullopt);
+  registry->Set(kPublicKey, "practice", absl::Minutes(1));
+  EXPECT_EQ(engagement->Get(kPublicKey), "practice");
+  EXPECT_TRUE(engagement->Reachable());
+  // The refused counts changed nothing: finance's counter is still at 2.
+  EXPECT_EQ(finance->Count("dorset:v1:ratelimit:finance:abc:1", absl::Seconds(60)), 3);
+}
 
 TEST_F(RedisAclTest, OnlyTheRegistryWritesAndNoServiceCanCachePersonalData) {
   auto registry = CacheAs("registry");
