@@ -15,7 +15,7 @@ class EchoServiceImpl final : public v1::EchoService::CallbackService {
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
                                  const v1::EchoRequest* request,
                                  v1::EchoResponse* response) override {
-    return runtime::Unary(gate_, context, [&](const runtime::Caller&) {
+    return runtime::Unary(gate_, context, *request, response, [&] {
       const int64_t delay_ms = std::max<int64_t>(delay_ms_.load(), request->delay_ms());
       if (delay_ms > 0) absl::SleepFor(absl::Milliseconds(std::min<int64_t>(delay_ms, 60000)));
       response->set_message(request->message());

@@ -8,11 +8,11 @@ namespace dorset::runtime {
 grpc::ServerUnaryReactor* AuditServiceImpl::ListAuditEvents(
     grpc::CallbackServerContext* context, const common::v1::ListAuditEventsRequest* request,
     common::v1::ListAuditEventsResponse* response) {
-  return Unary(gate_, context, [&](const Caller&) -> absl::Status {
-    audit_.Flush();  // a reader sees every event recorded before the call
-    ASSIGN_OR_RETURN(*response, audit_.List(*request));
-    return absl::OkStatus();
-  });
+  return Unary(gate_, context, *request, response,
+               [&](const common::v1::ListAuditEventsRequest& request) {
+                 audit_.Flush();  // a reader sees every event recorded before the call
+                 return audit_.List(request);
+               });
 }
 
 }  // namespace dorset::runtime

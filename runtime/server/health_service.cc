@@ -94,7 +94,7 @@ void HealthService::RemoveWatcher(WatchReactor* watcher) {
 grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* context,
                                                const HealthCheckRequest* request,
                                                HealthCheckResponse* response) {
-  return Unary(gate_, context, [&](const Caller&) -> absl::Status {
+  return Unary(gate_, context, *request, response, [&]() -> absl::Status {
     absl::MutexLock lock(&mu_);
     const ServingStatus status = StatusLocked(request->service());
     if (status == HealthCheckResponse::SERVICE_UNKNOWN) {

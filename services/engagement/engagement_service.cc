@@ -1,5 +1,7 @@
 #include "services/engagement/engagement_service.h"
 
+#include <functional>
+
 #include "runtime/api/repeated_limits.h"
 #include "runtime/server/streaming.h"
 #include "runtime/server/unary.h"
@@ -24,101 +26,107 @@ constexpr runtime::RepeatedLimit kRequestLimits[] = {
 
 }  // namespace
 
-// Handlers whose logic needs the caller (redaction) and those that do not.
-#define DORSET_WITH_CALLER(method)                                     \
-  return Unary(gate_, c, [&](const Caller& caller) -> absl::Status {   \
-    RETURN_IF_ERROR(runtime::CheckRepeatedLimits(*q, kRequestLimits)); \
-    return engagement_.method(caller, *q, r);                          \
-  })
-#define DORSET_NO_CALLER(method)                                       \
-  return Unary(gate_, c, [&](const Caller&) -> absl::Status {          \
-    RETURN_IF_ERROR(runtime::CheckRepeatedLimits(*q, kRequestLimits)); \
-    return engagement_.method(*q, r);                                  \
-  })
-
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateStakeholder(
     Ctx* c, const v1::CreateStakeholderRequest* q, v1::Stakeholder* r) {
-  DORSET_WITH_CALLER(CreateStakeholder);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::CreateStakeholder, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetStakeholder(Ctx* c,
                                                                 const v1::GetStakeholderRequest* q,
                                                                 v1::Stakeholder* r) {
-  DORSET_WITH_CALLER(GetStakeholder);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::GetStakeholder, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::ListStakeholders(
     Ctx* c, const v1::ListStakeholdersRequest* q, v1::ListStakeholdersResponse* r) {
-  DORSET_WITH_CALLER(ListStakeholders);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::ListStakeholders, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateStakeholder(
     Ctx* c, const v1::UpdateStakeholderRequest* q, v1::Stakeholder* r) {
-  DORSET_WITH_CALLER(UpdateStakeholder);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::UpdateStakeholder, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::EraseStakeholder(
     Ctx* c, const v1::EraseStakeholderRequest* q, v1::Stakeholder* r) {
-  DORSET_WITH_CALLER(EraseStakeholder);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::EraseStakeholder, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateActivity(Ctx* c,
                                                                 const v1::CreateActivityRequest* q,
                                                                 v1::Activity* r) {
-  DORSET_WITH_CALLER(CreateActivity);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::CreateActivity, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivity(Ctx* c,
                                                              const v1::GetActivityRequest* q,
                                                              v1::Activity* r) {
-  DORSET_NO_CALLER(GetActivity);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::GetActivity, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::ListActivities(Ctx* c,
                                                                 const v1::ListActivitiesRequest* q,
                                                                 v1::ListActivitiesResponse* r) {
-  DORSET_NO_CALLER(ListActivities);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::ListActivities, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateActivity(Ctx* c,
                                                                 const v1::UpdateActivityRequest* q,
                                                                 v1::Activity* r) {
-  DORSET_NO_CALLER(UpdateActivity);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::UpdateActivity, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::OpenActivity(Ctx* c,
                                                               const v1::OpenActivityRequest* q,
                                                               v1::Activity* r) {
-  DORSET_NO_CALLER(OpenActivity);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::OpenActivity, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::CloseActivity(Ctx* c,
                                                                const v1::CloseActivityRequest* q,
                                                                v1::Activity* r) {
-  DORSET_NO_CALLER(CloseActivity);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::CloseActivity, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::PublishOutcome(Ctx* c,
                                                                 const v1::PublishOutcomeRequest* q,
                                                                 v1::Activity* r) {
-  DORSET_NO_CALLER(PublishOutcome);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::PublishOutcome, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::DeleteActivity(Ctx* c,
                                                                 const v1::DeleteActivityRequest* q,
                                                                 google::protobuf::Empty* r) {
-  DORSET_NO_CALLER(DeleteActivity);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::DeleteActivity, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateTheme(Ctx* c,
                                                              const v1::CreateThemeRequest* q,
                                                              v1::Theme* r) {
-  DORSET_WITH_CALLER(CreateTheme);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::CreateTheme, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetTheme(Ctx* c, const v1::GetThemeRequest* q,
                                                           v1::Theme* r) {
-  DORSET_NO_CALLER(GetTheme);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::GetTheme, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::ListThemes(Ctx* c, const v1::ListThemesRequest* q,
                                                             v1::ListThemesResponse* r) {
-  DORSET_NO_CALLER(ListThemes);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::ListThemes, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateTheme(Ctx* c,
                                                              const v1::UpdateThemeRequest* q,
                                                              v1::Theme* r) {
-  DORSET_NO_CALLER(UpdateTheme);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::UpdateTheme, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::DeleteTheme(Ctx* c,
                                                              const v1::DeleteThemeRequest* q,
                                                              google::protobuf::Empty* r) {
-  DORSET_NO_CALLER(DeleteTheme);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::DeleteTheme, &engagement_));
 }
 
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateResponse(Ctx* c,
@@ -151,17 +159,20 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::CreateResponse(Ctx* c,
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetResponse(Ctx* c,
                                                              const v1::GetResponseRequest* q,
                                                              v1::Response* r) {
-  DORSET_WITH_CALLER(GetResponse);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::GetResponse, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::ListResponses(Ctx* c,
                                                                const v1::ListResponsesRequest* q,
                                                                v1::ListResponsesResponse* r) {
-  DORSET_WITH_CALLER(ListResponses);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::ListResponses, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateResponse(Ctx* c,
                                                                 const v1::UpdateResponseRequest* q,
                                                                 v1::Response* r) {
-  DORSET_WITH_CALLER(UpdateResponse);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::UpdateResponse, &engagement_));
 }
 
 grpc::ServerWriteReactor<v1::ExportResponsesChunk>* EngagementServiceImpl::ExportResponses(
@@ -195,38 +206,42 @@ grpc::ServerWriteReactor<v1::ExportResponsesChunk>* EngagementServiceImpl::Expor
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateDecision(Ctx* c,
                                                                 const v1::CreateDecisionRequest* q,
                                                                 v1::Decision* r) {
-  DORSET_WITH_CALLER(CreateDecision);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::CreateDecision, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetDecision(Ctx* c,
                                                              const v1::GetDecisionRequest* q,
                                                              v1::Decision* r) {
-  DORSET_NO_CALLER(GetDecision);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::GetDecision, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::ListDecisions(Ctx* c,
                                                                const v1::ListDecisionsRequest* q,
                                                                v1::ListDecisionsResponse* r) {
-  DORSET_NO_CALLER(ListDecisions);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::ListDecisions, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateDecision(Ctx* c,
                                                                 const v1::UpdateDecisionRequest* q,
                                                                 v1::Decision* r) {
-  DORSET_NO_CALLER(UpdateDecision);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::UpdateDecision, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::DeleteDecision(Ctx* c,
                                                                 const v1::DeleteDecisionRequest* q,
                                                                 google::protobuf::Empty* r) {
-  DORSET_NO_CALLER(DeleteDecision);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::DeleteDecision, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivityAggregates(
     Ctx* c, const v1::GetActivityAggregatesRequest* q, v1::ActivityAggregates* r) {
-  DORSET_NO_CALLER(GetActivityAggregates);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::GetActivityAggregates, &engagement_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetYouSaidWeDid(
     Ctx* c, const v1::GetYouSaidWeDidRequest* q, v1::YouSaidWeDid* r) {
-  DORSET_NO_CALLER(GetYouSaidWeDid);
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::GetYouSaidWeDid, &engagement_));
 }
-
-#undef DORSET_WITH_CALLER
-#undef DORSET_NO_CALLER
 
 }  // namespace dorset::engagement

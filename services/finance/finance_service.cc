@@ -22,16 +22,6 @@
 namespace dorset::finance {
 namespace {
 
-// Runs `fn` (returning StatusOr<Response>) behind the gate and copies its value out.
-template <typename Response, typename Fn>
-grpc::ServerUnaryReactor* Answer(runtime::CallGate& gate, grpc::CallbackServerContext* context,
-                                 Response* response, Fn&& fn) {
-  return runtime::Unary(gate, context, [&](const runtime::Caller&) -> absl::Status {
-    ASSIGN_OR_RETURN(*response, fn());
-    return absl::OkStatus();
-  });
-}
-
 // The documented caps on the repeated fields of finance requests (docs/finance.md), checked by
 // count before any per-item work; update_mask.paths takes runtime::kMaxMaskPaths and postings
 // their own limit of 1,000 (posting_input.cc).
@@ -40,18 +30,6 @@ constexpr runtime::RepeatedLimit kRequestLimits[] = {
     {"programme.targets", 50},
     {"scheme.targets", 50},
 };
-
-// Answer() for a request with repeated fields: refused unread when one is over its cap.
-template <typename Response, typename Fn>
-grpc::ServerUnaryReactor* Answer(runtime::CallGate& gate, grpc::CallbackServerContext* context,
-                                 const google::protobuf::Message& request, Response* response,
-                                 Fn&& fn) {
-  return runtime::Unary(gate, context, [&](const runtime::Caller&) -> absl::Status {
-    RETURN_IF_ERROR(runtime::CheckRepeatedLimits(request, kRequestLimits));
-    ASSIGN_OR_RETURN(*response, fn());
-    return absl::OkStatus();
-  });
-}
 
 // The plan of a plan singleton's name (AIP-156): "plans/{plan}/<singleton>" -> "plans/{plan}".
 absl::StatusOr<std::string> SingletonPlan(const std::string& name, absl::string_view singleton) {
@@ -89,79 +67,92 @@ FinanceServiceImpl::FinanceServiceImpl(runtime::CallGate& gate, FinanceStore& st
 grpc::ServerUnaryReactor* FinanceServiceImpl::CreatePlan(grpc::CallbackServerContext* context,
                                                          const v1::CreatePlanRequest* request,
                                                          v1::Plan* response) {
-  return Answer(gate_, context, *request, response, [&] { return plans_.CreatePlan(*request); });
+  return runtime::Unary(gate_, context, kRequestLimits, *request, response,
+                        [&] { return plans_.CreatePlan(*request); });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::GetPlan(grpc::CallbackServerContext* context,
                                                       const v1::GetPlanRequest* request,
                                                       v1::Plan* response) {
-  return Answer(gate_, context, response, [&] { return plans_.GetPlan(request->name()); });
+  return runtime::Unary(gate_, context, *request, response,
+                        [&] { return plans_.GetPlan(request->name()); });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::ListPlans(grpc::CallbackServerContext* context,
                                                         const v1::ListPlansRequest* request,
                                                         v1::ListPlansResponse* response) {
-  return Answer(gate_, context, response, [&] { return plans_.ListPlans(*request); });
+  return runtime::Unary(gate_, context, *request, response,
+                        [&] { return plans_.ListPlans(*request); });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::CreateProgramme(
     grpc::CallbackServerContext* context, const v1::CreateProgrammeRequest* request,
     v1::Programme* response) {
-  return Answer(gate_, context, *request, response,
-                [&] { return plans_.CreateProgramme(*request); });
+  return runtime::Unary(gate_, context, kRequestLimits, *request, response,
+                        [&] { return plans_.CreateProgramme(*request); });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::GetProgramme(grpc::CallbackServerContext* context,
                                                            const v1::GetProgrammeRequest* request,
                                                            v1::Programme* response) {
-  return Answer(gate_, context, response, [&] { return plans_.GetProgramme(request->name()); });
+  return runtime::Unary(gate_, context, *request, response,
+                        [&] { return plans_.GetProgramme(request->name()); });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::ListProgrammes(
     grpc::CallbackServerContext* context, const v1::ListProgrammesRequest* request,
     v1::ListProgrammesResponse* response) {
-  return Answer(gate_, context, response, [&] { return plans_.ListProgrammes(*request); });
+  return runtime::Unary(gate_, context, *request, response,
+                        [&] { return plans_.ListProgrammes(*request); });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::CreateScheme(grpc::CallbackServerContext* context,
                                                            const v1::CreateSchemeRequest* request,
                                                            v1::Scheme* response) {
-  return Answer(gate_, context, *request, response, [&] { return plans_.CreateScheme(*request); });
+  return runtime::Unary(gate_, context, kRequestLimits, *request, response,
+                        [&] { return plans_.CreateScheme(*request); });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::GetScheme(grpc::CallbackServerContext* context,
                                                         const v1::GetSchemeRequest* request,
                                                         v1::Scheme* response) {
-  return Answer(gate_, context, response, [&] { return plans_.GetScheme(request->name()); });
+  return runtime::Unary(gate_, context, *request, response,
+                        [&] { return plans_.GetScheme(request->name()); });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::ListSchemes(grpc::CallbackServerContext* context,
                                                           const v1::ListSchemesRequest* request,
                                                           v1::ListSchemesResponse* response) {
-  return Answer(gate_, context, response, [&] { return plans_.ListSchemes(*request); });
+  return runtime::Unary(gate_, context, *request, response,
+                        [&] { return plans_.ListSchemes(*request); });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::UpdateScheme(grpc::CallbackServerContext* context,
                                                            const v1::UpdateSchemeRequest* request,
                                                            v1::Scheme* response) {
-  return Answer(gate_, context, *request, response, [&] { return plans_.UpdateScheme(*request); });
+  return runtime::Unary(gate_, context, kRequestLimits, *request, response,
+                        [&] { return plans_.UpdateScheme(*request); });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::CloseScheme(grpc::CallbackServerContext* context,
                                                           const v1::CloseSchemeRequest* request,
                                                           v1::Scheme* response) {
-  return Answer(gate_, context, response, [&] { return plans_.CloseScheme(*request); });
+  return runtime::Unary(gate_, context, *request, response,
+                        [&] { return plans_.CloseScheme(*request); });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::CreateBudgetLine(
     grpc::CallbackServerContext* context, const v1::CreateBudgetLineRequest* request,
     v1::BudgetLine* response) {
-  return Answer(gate_, context, response, [&] { return plans_.CreateBudgetLine(*request); });
+  return runtime::Unary(gate_, context, *request, response,
+                        [&] { return plans_.CreateBudgetLine(*request); });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::GetBudgetLine(grpc::CallbackServerContext* context,
                                                             const v1::GetBudgetLineRequest* request,
                                                             v1::BudgetLine* response) {
-  return Answer(gate_, context, response, [&] { return plans_.GetBudgetLine(request->name()); });
+  return runtime::Unary(gate_, context, *request, response,
+                        [&] { return plans_.GetBudgetLine(request->name()); });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::ListBudgetLines(
     grpc::CallbackServerContext* context, const v1::ListBudgetLinesRequest* request,
     v1::ListBudgetLinesResponse* response) {
-  return Answer(gate_, context, response, [&] { return plans_.ListBudgetLines(*request); });
+  return runtime::Unary(gate_, context, *request, response,
+                        [&] { return plans_.ListBudgetLines(*request); });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::UpdateBudgetLine(
     grpc::CallbackServerContext* context, const v1::UpdateBudgetLineRequest* request,
     v1::BudgetLine* response) {
-  return Answer(gate_, context, *request, response,
-                [&] { return plans_.UpdateBudgetLine(*request); });
+  return runtime::Unary(gate_, context, kRequestLimits, *request, response,
+                        [&] { return plans_.UpdateBudgetLine(*request); });
 }
 
 grpc::ServerUnaryReactor* FinanceServiceImpl::Post(
@@ -214,18 +205,19 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::BatchCreatePostings(
 grpc::ServerUnaryReactor* FinanceServiceImpl::GetPosting(grpc::CallbackServerContext* context,
                                                          const v1::GetPostingRequest* request,
                                                          v1::Posting* response) {
-  return Answer(gate_, context, response, [&] { return ledger_.Get(request->name()); });
+  return runtime::Unary(gate_, context, *request, response,
+                        [&] { return ledger_.Get(request->name()); });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::ListPostings(grpc::CallbackServerContext* context,
                                                            const v1::ListPostingsRequest* request,
                                                            v1::ListPostingsResponse* response) {
-  return Answer(gate_, context, response, [&] { return ledger_.List(*request); });
+  return runtime::Unary(gate_, context, *request, response, [&] { return ledger_.List(*request); });
 }
 
 grpc::ServerUnaryReactor* FinanceServiceImpl::GetReport(grpc::CallbackServerContext* context,
                                                         const v1::GetReportRequest* request,
                                                         v1::Report* response) {
-  return Answer(gate_, context, response, [&]() -> absl::StatusOr<v1::Report> {
+  return runtime::Unary(gate_, context, *request, response, [&]() -> absl::StatusOr<v1::Report> {
     ASSIGN_OR_RETURN(std::string plan, SingletonPlan(request->name(), "report"));
     ASSIGN_OR_RETURN(int year, ParseFinancialYear(request->financial_year(), "financial_year"));
     RETURN_IF_ERROR(CheckMonth(request->month(), "month"));
@@ -279,25 +271,26 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::GetReport(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* FinanceServiceImpl::GetGapTrajectory(
     grpc::CallbackServerContext* context, const v1::GetGapTrajectoryRequest* request,
     v1::GapTrajectory* response) {
-  return Answer(gate_, context, response, [&]() -> absl::StatusOr<v1::GapTrajectory> {
-    ASSIGN_OR_RETURN(std::string plan, SingletonPlan(request->name(), "gapTrajectory"));
-    RETURN_IF_ERROR(CheckGrouping(request->group_by()));
-    std::optional<std::pair<int, int>> as_of;
-    if (!request->as_of_financial_year().empty() || request->as_of_month() != 0) {
-      ASSIGN_OR_RETURN(int year,
-                       ParseFinancialYear(request->as_of_financial_year(), "as_of_financial_year"));
-      RETURN_IF_ERROR(CheckMonth(request->as_of_month(), "as_of_month"));
-      as_of = std::make_pair(year, request->as_of_month());
-    }
-    ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, plan, std::nullopt));
-    return BuildGapTrajectory(data, as_of, request->group_by());
-  });
+  return runtime::Unary(
+      gate_, context, *request, response, [&]() -> absl::StatusOr<v1::GapTrajectory> {
+        ASSIGN_OR_RETURN(std::string plan, SingletonPlan(request->name(), "gapTrajectory"));
+        RETURN_IF_ERROR(CheckGrouping(request->group_by()));
+        std::optional<std::pair<int, int>> as_of;
+        if (!request->as_of_financial_year().empty() || request->as_of_month() != 0) {
+          ASSIGN_OR_RETURN(int year, ParseFinancialYear(request->as_of_financial_year(),
+                                                        "as_of_financial_year"));
+          RETURN_IF_ERROR(CheckMonth(request->as_of_month(), "as_of_month"));
+          as_of = std::make_pair(year, request->as_of_month());
+        }
+        ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, plan, std::nullopt));
+        return BuildGapTrajectory(data, as_of, request->group_by());
+      });
 }
 
 grpc::ServerUnaryReactor* FinanceServiceImpl::GetPerHeadFigures(
     grpc::CallbackServerContext* context, const v1::GetPerHeadFiguresRequest* request,
     v1::PerHeadFigures* response) {
-  return Answer(gate_, context, response, [&] { return PerHead(*request); });
+  return runtime::Unary(gate_, context, *request, response, [&] { return PerHead(*request); });
 }
 
 absl::StatusOr<v1::PerHeadFigures> FinanceServiceImpl::PerHead(
