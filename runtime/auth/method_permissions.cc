@@ -104,6 +104,17 @@ const absl::flat_hash_map<std::string_view, Permission>& Table() {
       {"/dorset.engagement.v1.EngagementService/DeleteDecision", P::kEngagementWrite},
       {"/dorset.engagement.v1.EngagementService/GetActivityAggregates", P::kEngagementRead},
       {"/dorset.engagement.v1.EngagementService/GetYouSaidWeDid", P::kEngagementRead},
+      {"/dorset.engagement.v1.EngagementService/UpdateDecisionDelivery", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/ListDeliveryChanges", P::kEngagementRead},
+      // Who is about to be erased is for those who erase.
+      {"/dorset.engagement.v1.EngagementService/PreviewRetention", P::kPersonalDataErase},
+      {"/dorset.engagement.v1.EngagementService/RunRetention", P::kPersonalDataErase},
+      {"/dorset.engagement.v1.EngagementService/ExportCsv", P::kEngagementRead},
+      {"/dorset.engagement.v1.EngagementService/GetConsultationReport", P::kEngagementRead},
+      // Keyword rules probe response text, so previewing them is for coders, not readers.
+      {"/dorset.engagement.v1.EngagementService/PreviewThemeCoding", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/ApplyThemeCoding", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/ListThemeCodings", P::kEngagementRead},
       // --- end engagement ---
   };
   return *table;

@@ -82,6 +82,27 @@ class EngagementServiceImpl final : public v1::EngagementService::CallbackServic
   grpc::ServerUnaryReactor* GetYouSaidWeDid(Ctx* c, const v1::GetYouSaidWeDidRequest* q,
                                             v1::YouSaidWeDid* r) override;
 
+  // Decision delivery, retention, CSV exports, the consultation report and bulk theme coding
+  // (engagement_service_outcomes.cc).
+  grpc::ServerUnaryReactor* UpdateDecisionDelivery(Ctx* c,
+                                                   const v1::UpdateDecisionDeliveryRequest* q,
+                                                   v1::Decision* r) override;
+  grpc::ServerUnaryReactor* ListDeliveryChanges(Ctx* c, const v1::ListDeliveryChangesRequest* q,
+                                                v1::ListDeliveryChangesResponse* r) override;
+  grpc::ServerUnaryReactor* PreviewRetention(Ctx* c, const v1::PreviewRetentionRequest* q,
+                                             v1::RetentionPreview* r) override;
+  grpc::ServerUnaryReactor* RunRetention(Ctx* c, const v1::RunRetentionRequest* q,
+                                         v1::RetentionRun* r) override;
+  grpc::ServerWriteReactor<v1::CsvChunk>* ExportCsv(Ctx* c, const v1::ExportCsvRequest* q) override;
+  grpc::ServerUnaryReactor* GetConsultationReport(Ctx* c, const v1::GetConsultationReportRequest* q,
+                                                  v1::ConsultationReport* r) override;
+  grpc::ServerUnaryReactor* PreviewThemeCoding(Ctx* c, const v1::PreviewThemeCodingRequest* q,
+                                               v1::ThemeCodingPreview* r) override;
+  grpc::ServerUnaryReactor* ApplyThemeCoding(Ctx* c, const v1::ApplyThemeCodingRequest* q,
+                                             v1::ThemeCoding* r) override;
+  grpc::ServerUnaryReactor* ListThemeCodings(Ctx* c, const v1::ListThemeCodingsRequest* q,
+                                             v1::ListThemeCodingsResponse* r) override;
+
  private:
   runtime::CallGate& gate_;
   Engagement& engagement_;

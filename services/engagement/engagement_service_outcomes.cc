@@ -1,0 +1,69 @@
+// The gRPC face of engagement's outcome tracking and analysis: decision delivery, retention,
+// CSV exports, the consultation report and bulk theme coding. Each handler admits the caller
+// through the CallGate, caps the request's repeated fields and calls the domain part.
+#include "runtime/api/repeated_limits.h"
+#include "runtime/server/streaming.h"
+#include "runtime/server/unary.h"
+#include "runtime/status/status_macros.h"
+#include "services/engagement/engagement_service.h"
+
+namespace dorset::engagement {
+
+using runtime::Caller;
+using runtime::Unary;
+
+namespace {
+
+// The documented caps (docs/engagement.md); any other repeated field takes the default.
+constexpr runtime::RepeatedLimit kOutcomeLimits[] = {
+    {"delivery.milestones", 50},
+    {"rules", 100},
+    {"rules.keywords", 50},
+};
+
+absl::Status NotYet() { return absl::UnimplementedError("not implemented yet"); }
+
+}  // namespace
+
+grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateDecisionDelivery(
+    Ctx* c, const v1::UpdateDecisionDeliveryRequest* q, v1::Decision* r) {
+  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::ListDeliveryChanges(
+    Ctx* c, const v1::ListDeliveryChangesRequest* q, v1::ListDeliveryChangesResponse* r) {
+  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::PreviewRetention(
+    Ctx* c, const v1::PreviewRetentionRequest* q, v1::RetentionPreview* r) {
+  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::RunRetention(Ctx* c,
+                                                              const v1::RunRetentionRequest* q,
+                                                              v1::RetentionRun* r) {
+  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+}
+grpc::ServerWriteReactor<v1::CsvChunk>* EngagementServiceImpl::ExportCsv(
+    Ctx* c, const v1::ExportCsvRequest* q) {
+  using Refused = runtime::RefusedStream<v1::CsvChunk>;
+  absl::StatusOr<Caller> caller = gate_.Admit(*c);
+  if (!caller.ok()) return Refused::Create(caller.status());
+  return Refused::Create(NotYet());
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetConsultationReport(
+    Ctx* c, const v1::GetConsultationReportRequest* q, v1::ConsultationReport* r) {
+  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::PreviewThemeCoding(
+    Ctx* c, const v1::PreviewThemeCodingRequest* q, v1::ThemeCodingPreview* r) {
+  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::ApplyThemeCoding(
+    Ctx* c, const v1::ApplyThemeCodingRequest* q, v1::ThemeCoding* r) {
+  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::ListThemeCodings(
+    Ctx* c, const v1::ListThemeCodingsRequest* q, v1::ListThemeCodingsResponse* r) {
+  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+}
+
+}  // namespace dorset::engagement
