@@ -10,7 +10,7 @@
 #include "services/registry/change_follower.h"
 #include "services/registry/change_hub.h"
 #include "services/registry/registry_cache.h"
-#include "services/registry/registry_service.h"
+#include "services/registry/api/registry_service.h"
 #include "services/registry/storage/store.h"
 
 namespace dorset::registry {

@@ -1,6 +1,8 @@
-// ImportFile: the upload is spooled chunk by chunk to an unlinked file beside the store (never
-// held in memory), then imported as a stream in one transaction. At most
+// ImportFile's stream reactor: the upload is spooled chunk by chunk to an unlinked file beside
+// the store (never held in memory), then imported as a stream in one transaction. At most
 // kMaxConcurrentImports run at once; memory goes back to the system afterwards.
+#include "services/registry/api/import_reactor.h"
+
 #include <malloc.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -18,12 +20,9 @@
 #include "runtime/status/grpc_status.h"
 #include "runtime/status/status_macros.h"
 #include "services/registry/importer.h"
-#include "services/registry/registry_service.h"
 
 namespace dorset::registry {
 namespace {
-
-constexpr int kFeedBatch = 1000;
 
 // An unlinked temporary file: it disappears when closed, even after a crash.
 class SpoolFile {
@@ -58,18 +57,17 @@ class SpoolFile {
 
 }  // namespace
 
-class RegistryServiceImpl::ImportReactor final
-    : public grpc::ServerReadReactor<v1::ImportFileRequest> {
+class ImportReactor final : public grpc::ServerReadReactor<v1::ImportFileRequest> {
  public:
-  ImportReactor(RegistryServiceImpl& service, std::string actor, v1::ImportReport* response)
-      : service_(&service), actor_(std::move(actor)), response_(response) {
+  ImportReactor(const ImportContext& context, std::string actor, v1::ImportReport* response)
+      : context_(&context), actor_(std::move(actor)), response_(response) {
     // Initial metadata tells the client its import holds a slot (before any data is sent), so a
     // client or a test can tell an admitted import from one still on its way.
     StartSendInitialMetadata();
     StartRead(&chunk_);
   }
   // Refuses the call at once.
-  explicit ImportReactor(const absl::Status& status) : service_(nullptr), response_(nullptr) {
+  explicit ImportReactor(const absl::Status& status) : context_(nullptr), response_(nullptr) {
     Finish(runtime::ToGrpcStatus(status));
   }
 
@@ -105,9 +103,9 @@ class RegistryServiceImpl::ImportReactor final
     Finish(status);
   }
   void ReleaseSlot() {
-    if (service_ != nullptr && !released_) {
+    if (context_ != nullptr && !released_) {
       released_ = true;
-      service_->imports_running_.fetch_sub(1);
+      context_->running->fetch_sub(1);
     }
   }
 
@@ -135,7 +133,7 @@ class RegistryServiceImpl::ImportReactor final
     return absl::OkStatus();
   }
 
-  std::string SpoolDir() const { return service_->store_.data_dir(); }
+  std::string SpoolDir() const { return context_->store->data_dir(); }
 
   absl::Status Import() {
     if (first_) {
@@ -155,13 +153,13 @@ class RegistryServiceImpl::ImportReactor final
     FileSource source(file);
     const absl::Time start = absl::Now();
     absl::StatusOr<ImportOutcome> outcome = RunImport(
-        service_->store_, options_, source, hasher_ ? hasher_->Finish() : std::string(), actor_);
+        *context_->store, options_, source, hasher_ ? hasher_->Finish() : std::string(), actor_);
     spool_.reset();
     if (!outcome.ok()) {
       malloc_trim(0);
       return outcome.status();
     }
-    service_->AfterImport(*outcome);
+    context_->effects->AfterImport(*outcome);
     const v1::ImportReport& r = outcome->report;
     runtime::log::Info("registry import", {{"kind", runtime::EnumShortName(options_.kind())},
                                            {"commissioner", r.commissioner()},
@@ -183,7 +181,7 @@ class RegistryServiceImpl::ImportReactor final
     return absl::OkStatus();
   }
 
-  RegistryServiceImpl* service_;  // null for a refused call
+  const ImportContext* context_;  // null for a refused call
   std::string actor_;
   v1::ImportReport* response_;
   v1::ImportFileRequest chunk_;
@@ -196,52 +194,17 @@ class RegistryServiceImpl::ImportReactor final
   std::atomic<bool> cancelled_{false};
 };
 
-void RegistryServiceImpl::AfterImport(const ImportOutcome& outcome) {
-  AfterCommit(outcome.changes);
-  if (!outcome.changes_unlisted || outcome.changes.empty()) return;
-  // Too many changes to have listed: read the rest back from the feed, a batch at a time.
-  int64_t cursor = outcome.changes.back().sequence;
-  const int64_t last = outcome.report.last_sequence();
-  std::vector<std::string> commissioners = outcome.unlisted_commissioners;
-  while (cursor < last) {
-    absl::StatusOr<std::vector<v1::Change>> changes = store_.ChangesAfter(cursor, kFeedBatch);
-    if (!changes.ok() || changes->empty()) {
-      runtime::log::Error("reading back an import's changes for the caches failed",
-                          {{"after_sequence", cursor}});
-      return;  // the cached entries expire with their TTL
-    }
-    std::vector<CommittedChange> batch;
-    for (const v1::Change& c : *changes) {
-      if (c.sequence() > last) break;
-      CommittedChange& committed = batch.emplace_back();
-      committed.sequence = c.sequence();
-      committed.kind = c.kind();
-      committed.resource = c.resource();
-      if (c.has_practice()) {
-        committed.practice_code = c.practice().ods_code();
-        committed.commissioners.push_back(c.practice().commissioner());
-      }
-      cursor = c.sequence();
-    }
-    if (batch.empty()) break;
-    if (cursor >= last) {
-      for (std::string& c : commissioners) batch.back().commissioners.push_back(std::move(c));
-    }
-    AfterCommit(batch);
-  }
-}
-
-grpc::ServerReadReactor<v1::ImportFileRequest>* RegistryServiceImpl::ImportFile(
-    grpc::CallbackServerContext* context, v1::ImportReport* response) {
-  absl::StatusOr<runtime::Caller> caller = gate_.Admit(*context);
+grpc::ServerReadReactor<v1::ImportFileRequest>* StartImport(
+    const ImportContext& context, const absl::StatusOr<runtime::Caller>& caller,
+    v1::ImportReport* response) {
   if (!caller.ok()) return new ImportReactor(caller.status());
-  if (imports_running_.fetch_add(1) >= kMaxConcurrentImports) {
-    imports_running_.fetch_sub(1);
+  if (context.running->fetch_add(1) >= kMaxConcurrentImports) {
+    context.running->fetch_sub(1);
     return new ImportReactor(runtime::ResourceExhausted(
         absl::StrCat(kMaxConcurrentImports, " imports are already running; retry when they end"),
         absl::Seconds(30)));
   }
-  return new ImportReactor(*this, caller->principal, response);
+  return new ImportReactor(context, caller->principal, response);
 }
 
 }  // namespace dorset::registry

@@ -1,8 +1,9 @@
-// The gRPC face of the registry (dorset.registry.v1.RegistryService): request validation,
-// the standard methods over the store, the change-feed stream and file imports. Every
-// committed write invalidates the caches and wakes the change watchers.
-#ifndef DORSET_SERVICES_REGISTRY_REGISTRY_SERVICE_H_
-#define DORSET_SERVICES_REGISTRY_REGISTRY_SERVICE_H_
+// The registry's API edge (dorset.registry.v1.RegistryService): each unary handler admits the
+// caller and runs the domain (domain/registry_domain.h) through runtime::Unary, which maps the
+// status; WatchChanges and ImportFile start their stream reactors (api/watch_reactor.h,
+// api/import_reactor.h). No rule lives here.
+#ifndef DORSET_SERVICES_REGISTRY_API_REGISTRY_SERVICE_H_
+#define DORSET_SERVICES_REGISTRY_API_REGISTRY_SERVICE_H_
 
 #include <atomic>
 #include <memory>
@@ -11,18 +12,14 @@
 #include "dorset/registry/v1/registry.grpc.pb.h"
 #include "runtime/api/page_token.h"
 #include "runtime/server/call_gate.h"
+#include "services/registry/api/import_reactor.h"
 #include "services/registry/change_hub.h"
-#include "services/registry/importer.h"
+#include "services/registry/domain/commit_effects.h"
+#include "services/registry/domain/registry_domain.h"
 #include "services/registry/registry_cache.h"
 #include "services/registry/storage/store.h"
 
 namespace dorset::registry {
-
-// Largest file ImportFile accepts (the national epraccur is ~3.5 MB). The upload is spooled to
-// disk, so this bounds disk use, not memory (docs/registry.md, "Imports").
-inline constexpr size_t kMaxImportBytes = 64 * 1024 * 1024;
-// Imports running at once; one more is refused with RESOURCE_EXHAUSTED (retry later).
-inline constexpr int kMaxConcurrentImports = 2;
 
 class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
  public:
@@ -70,23 +67,19 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   grpc::ServerReadReactor<v1::ImportFileRequest>* ImportFile(grpc::CallbackServerContext* context,
                                                              v1::ImportReport* response) override;
 
-  // Runs after every committed write: caches, then watchers.
-  void AfterCommit(const std::vector<CommittedChange>& changes);
-  // The same after an import, whose changes may be too many to list (read back in batches).
-  void AfterImport(const ImportOutcome& outcome);
+  // Runs after every committed write: caches, then watchers (CommitEffects).
+  void AfterCommit(const std::vector<CommittedChange>& changes) { effects_.AfterCommit(changes); }
 
  private:
-  class WatchReactor;
-  class ImportReactor;
-
   runtime::CallGate& gate_;
   Store& store_;
-  RegistryCache& cache_;
   ChangeHub& hub_;
-  const runtime::PageTokenCodec tokens_;
+  CommitEffects effects_;
+  RegistryDomain domain_;
   std::atomic<int> imports_running_{0};
+  const ImportContext imports_;
 };
 
 }  // namespace dorset::registry
 
-#endif  // DORSET_SERVICES_REGISTRY_REGISTRY_SERVICE_H_
+#endif  // DORSET_SERVICES_REGISTRY_API_REGISTRY_SERVICE_H_
