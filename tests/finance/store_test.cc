@@ -9,6 +9,7 @@
 #include "finance_migrations.h"
 #include "gtest/gtest.h"
 #include "runtime/sqlite/database.h"
+#include "runtime/testing/postgres_server.h"
 #include "runtime/testing/temp_dir.h"
 #include "services/finance/storage/ledger.h"
 #include "services/finance/storage/seed.h"
@@ -75,14 +76,69 @@ TEST(FinanceStoreTest, AStoreFromBeforeTheLaneOpensUnchangedAndOnce) {
   }
 }
 
-// Step 2 moves posting_request into the lane's one idempotency record: a request made before
-// the upgrade is still answered once (a retry gets its postings) and its id still refuses other
-// content or another caller.
-TEST(FinanceStoreTest, RequestIdsFromBeforeTheIdempotencyRecordStillHold) {
+// The old rows (a plan, a posting and its posting_request) as the schema of step 1 holds them.
+constexpr const char* kOldRows[] = {
+    "INSERT INTO node(id, name, kind, display_name, create_micros, update_micros) VALUES (7, "
+    "'plans/old', 1, 'Old plan', 1, 1)",
+    "INSERT INTO node(id, name, kind, plan_id, parent_id, display_name, create_micros, "
+    "update_micros) VALUES (8, 'plans/old/programmes/p', 2, 7, 7, 'P', 1, 1), (9, "
+    "'plans/old/programmes/p/schemes/s', 3, 7, 8, 'S', 1, 1)",
+    "INSERT INTO posting(id, scheme_id, year, month, kind, amount_pence, principal, "
+    "create_micros, reason, request_id) VALUES (41, 9, 2019, 4, 2, 1234, 'old', 1, 'r', "
+    "'req-old')",
+    "INSERT INTO posting_request(request_id, content_hash, first_posting_id, posting_count) "
+    "VALUES ('req-old', 'hash-old', 41, 1)",
+};
+
+// A PostgreSQL database at the lane's schema step 1 (before the idempotency record) with
+// kOldRows; returns its URL.
+absl::StatusOr<std::string> WriteStepOneStore() {
+  absl::StatusOr<dorset::testing::PostgresServer*> pg = dorset::testing::PostgresServer::Shared();
+  if (!pg.ok()) return pg.status();
+  absl::StatusOr<std::string> url = (*pg)->CreateDatabase();
+  if (!url.ok()) return url.status();
+  absl::StatusOr<runtime::storage::DatabaseUrl> parsed =
+      runtime::storage::ParseDatabaseUrl(*url, "", "");
+  if (!parsed.ok()) return parsed.status();
+  runtime::storage::DatabaseOptions options;
+  options.migrations = migrations::FinanceMigrations(Engine::kPostgres).first(1);
+  absl::StatusOr<std::unique_ptr<runtime::storage::Database>> db =
+      runtime::storage::OpenDatabase(*parsed, {}, nullptr, options);
+  if (!db.ok()) return db.status();
+  absl::Status written = (*db)->Write([](Transaction& tx) -> absl::Status {
+    for (const char* sql : kOldRows) {
+      if (absl::Status s = tx.Exec(sql); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
+  if (!written.ok()) return written;
+  return *url;
+}
+
+class FinanceStoreEngineTest : public ::testing::TestWithParam<Engine> {};
+
+// Step 2 moves posting_request into the lane's one idempotency record, on either engine: a
+// request made before the upgrade is still answered once (a retry gets its postings) and its id
+// still refuses other content or another caller.
+TEST_P(FinanceStoreEngineTest, RequestIdsFromBeforeTheIdempotencyRecordStillHold) {
   dorset::testing::TempDir dir;
-  ASSERT_NO_FATAL_FAILURE(WriteOldStore(dir.path()));
-  auto store = FinanceStore::Open("", dir.path());
+  if (GetParam() == Engine::kPostgres) {
+    DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
+    (void)pg;
+  }
+  // SQLite: a finance.db from before the lane (adopted, then step 2); PostgreSQL: a database at
+  // the lane's step 1.
+  std::string setting;
+  if (GetParam() == Engine::kSqlite) {
+    ASSERT_NO_FATAL_FAILURE(WriteOldStore(dir.path()));
+  } else {
+    absl::StatusOr<std::string> url = WriteStepOneStore();
+    ASSERT_TRUE(url.ok()) << url.status();
+    setting = *url;
+  }
+  auto store = FinanceStore::Open(setting, dir.path());
   ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM schema_migrations WHERE version = 2"), 1);
   EXPECT_EQ(*Count(**store,
                    "SELECT COUNT(*) FROM idempotency_record WHERE request_id = 'req-old' AND "
                    "method = 'CreatePostings' AND principal = 'old' AND request_hash = "
@@ -108,6 +164,12 @@ TEST(FinanceStoreTest, RequestIdsFromBeforeTheIdempotencyRecordStillHold) {
   EXPECT_EQ(apply("someone-else", "hash-old").status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM posting"), 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, FinanceStoreEngineTest,
+                         ::testing::Values(Engine::kSqlite, Engine::kPostgres),
+                         [](const ::testing::TestParamInfo<Engine>& info) {
+                           return std::string(runtime::storage::EngineName(info.param));
+                         });
 
 TEST(FinanceStoreTest, AStoreNewerThanTheBinaryIsRefused) {
   dorset::testing::TempDir dir;
