@@ -1,6 +1,8 @@
 // The shared CSV writer (csv_writer.h).
 #include "runtime/text/csv_writer.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace dorset::runtime {
@@ -59,6 +61,24 @@ CsvWriter& CsvWriter::Text(std::string_view value) {
 CsvWriter& CsvWriter::Int(int64_t value) {
   Separate();
   absl::StrAppend(&out_, value);
+  return *this;
+}
+
+CsvWriter& CsvWriter::Number(std::string_view decimal) {
+  std::string_view digits = decimal;
+  if (!digits.empty() && digits.front() == '-') digits.remove_prefix(1);
+  const size_t point = digits.find('.');
+  const std::string_view whole = digits.substr(0, point);
+  const std::string_view fraction =
+      point == std::string_view::npos ? std::string_view() : digits.substr(point + 1);
+  auto all_digits = [](std::string_view v) {
+    return std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const bool number = !whole.empty() && all_digits(whole) && all_digits(fraction) &&
+                      (point == std::string_view::npos || !fraction.empty());
+  if (!number) return Text(decimal);
+  Separate();
+  out_.append(decimal);
   return *this;
 }
 

@@ -36,6 +36,10 @@ class CsvWriter {
   CsvWriter& Text(std::string_view value);
   // A number cell, written as is.
   CsvWriter& Int(int64_t value);
+  // A number the caller wrote as decimal text, [-]digits[.digits] (e.g. pounds "-1234.50"):
+  // written as is, so a spreadsheet reads a number (a leading minus is not neutralised); any
+  // other text is written as Text() would.
+  CsvWriter& Number(std::string_view decimal);
   // A time cell in ISO 8601 UTC with seconds ("2026-11-30T23:59:08Z"); empty for
   // absl::InfinitePast() (an unset time).
   CsvWriter& Time(absl::Time value);

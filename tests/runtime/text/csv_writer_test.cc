@@ -22,6 +22,18 @@ TEST(CsvWriterTest, RowsEndWithCrlfAndQuoteOnlyWhenNeeded) {
   EXPECT_EQ(csv.Take(), "");
 }
 
+TEST(CsvWriterTest, DecimalNumbersStayNumbersAndAnythingElseIsText) {
+  CsvWriter csv;
+  csv.Number("-1234.50")
+      .Number("0.07")
+      .Number("12")
+      .Number("-=1+1")
+      .Number("-")
+      .Number("1.")
+      .EndRow();
+  EXPECT_EQ(csv.Take(), "-1234.50,0.07,12,'-=1+1,'-,1.\r\n");
+}
+
 TEST(CsvWriterTest, ByteOrderMarkOnlyWhenAsked) {
   CsvWriter with({.byte_order_mark = true});
   with.Row({"a"});
