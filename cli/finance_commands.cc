@@ -20,6 +20,7 @@
 #include "cli/finance_import_commands.h"
 #include "cli/finance_period_commands.h"
 #include "dorset/finance/v1/finance.grpc.pb.h"
+#include "runtime/text/csv_writer.h"
 #include "services/finance/money/money.h"
 
 namespace dorset::cli {
@@ -44,8 +45,8 @@ const char kUsage[] =
     "         [--group_by=recurrence|maturity|senior_responsible_owner] [--csv]\n"
     "  gap [--plan=NAME] [--as_of_year=YYYY-YY --as_of_month=N] [--group_by=...]\n"
     "  per-head --year=YYYY-YY [--plan=NAME] [--csv]\n"
-    "  export-report --year=YYYY-YY --month=N [--plan=NAME] [--out=FILE]\n"
-    "  export-postings [filters as for postings] [--out=FILE]\n"
+    "  export-report --year=YYYY-YY --month=N [--plan=NAME] [--out=FILE] [--bom]\n"
+    "  export-postings [filters as for postings] [--out=FILE] [--bom]\n"
     "  import-postings FILE.csv         (columns scheme, financial_year, month, kind,\n"
     "                                     amount_gbp [, reason]; all lines or none)\n"
     "  period list --year=YYYY-YY\n"
@@ -66,25 +67,13 @@ std::string Display(const dorset::common::v1::Money& m) {
   return money::FormatPounds(m.pence(), {.symbol = true, .grouping = true});
 }
 
-// RFC 4180 quoting when needed.
-std::string Csv(const std::string& field) {
-  if (field.find_first_of(",\"\r\n") == std::string::npos) return field;
-  std::string out = "\"";
-  for (char c : field) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
-std::string CsvRow(const std::vector<std::string>& fields) {
-  std::string row;
-  for (size_t i = 0; i < fields.size(); ++i) {
-    if (i > 0) row.push_back(',');
-    row += Csv(fields[i]);
-  }
-  return row + "\n";
+// CSV for spreadsheets (runtime/text/csv_writer.h): CRLF, ISO 8601 times, cells that would start
+// a formula neutralised; --bom starts the file with a UTF-8 byte order mark (Excel needs it to
+// read UTF-8).
+runtime::CsvOptions CsvOptionsOf(const Args& args) {
+  runtime::CsvOptions options;
+  options.byte_order_mark = args.Has("bom");
+  return options;
 }
 
 std::string KindName(v1::PostingKind kind) {
@@ -265,10 +254,10 @@ class Finance {
       request.set_kind(*k);
     }
     request.set_page_size(1000);
+    runtime::CsvWriter writer(CsvOptionsOf(args));
     if (csv) {
-      out.stream() << CsvRow({"posting", "scheme", "financial_year", "month", "kind", "amount_gbp",
-                              "reason", "reverses", "reversed_by", "principal", "created_unix_s",
-                              "request_id"});
+      writer.Row({"posting", "scheme", "financial_year", "month", "kind", "amount_gbp", "reason",
+                  "reverses", "reversed_by", "principal", "create_time", "request_id"});
     }
     while (true) {
       v1::ListPostingsResponse response;
@@ -277,14 +266,18 @@ class Finance {
       if (!status.ok()) return ReportError(status);
       for (const auto& p : response.postings()) {
         if (csv) {
-          out.stream() << CsvRow({p.name(), p.scheme(), p.financial_year(), absl::StrCat(p.month()),
-                                  KindName(p.kind()), Pounds(p.amount()), p.reason(), p.reverses(),
-                                  p.reversed_by(), p.principal(),
-                                  absl::StrCat(p.create_time().seconds()), p.request_id()});
+          writer.Text(p.name()).Text(p.scheme()).Text(p.financial_year()).Int(p.month());
+          writer.Text(KindName(p.kind())).Number(Pounds(p.amount())).Text(p.reason());
+          writer.Text(p.reverses()).Text(p.reversed_by()).Text(p.principal());
+          writer.Time(absl::FromUnixSeconds(p.create_time().seconds()) +
+                      absl::Nanoseconds(p.create_time().nanos()));
+          writer.Text(p.request_id()).EndRow();
         } else {
           PrintPosting(p);
         }
       }
+      // Written page by page, so a long export is not held in memory.
+      out.stream() << writer.Take();
       if (response.next_page_token().empty()) return 0;
       request.set_page_token(response.next_page_token());
     }
@@ -310,19 +303,21 @@ class Finance {
     grpc::Status status = stub_->GetReport(context.get(), request, &report);
     if (!status.ok()) return ReportError(status);
     if (csv) {
-      out.stream() << CsvRow({"plan", "financial_year", "month", "node", "level", "display_name",
-                              "annual_target_gbp", "ytd_plan_gbp", "ytd_actual_gbp",
-                              "ytd_variance_gbp", "forecast_outturn_gbp", "outturn_variance_gbp",
-                              "delivery_percent", "rag", "closed"});
+      runtime::CsvWriter writer(CsvOptionsOf(args));
+      writer.Row({"plan", "financial_year", "month", "node", "level", "display_name",
+                  "annual_target_gbp", "ytd_plan_gbp", "ytd_actual_gbp", "ytd_variance_gbp",
+                  "forecast_outturn_gbp", "outturn_variance_gbp", "delivery_percent", "rag",
+                  "closed"});
       for (const auto& l : report.lines()) {
-        out.stream() << CsvRow({report.plan(), report.financial_year(),
-                                absl::StrCat(report.month()), l.node(), absl::StrCat(l.depth()),
-                                l.display_name(), Pounds(l.annual_target()), Pounds(l.ytd_plan()),
-                                Pounds(l.ytd_actual()), Pounds(l.ytd_variance()),
-                                Pounds(l.forecast_outturn()), Pounds(l.outturn_variance()),
-                                l.rag() == v1::RAG_NO_PLAN ? "" : Percent(l.delivery_bp()),
-                                RagName(l.rag()), l.closed() ? "yes" : "no"});
+        writer.Text(report.plan()).Text(report.financial_year()).Int(report.month());
+        writer.Text(l.node()).Int(l.depth()).Text(l.display_name());
+        writer.Number(Pounds(l.annual_target())).Number(Pounds(l.ytd_plan()));
+        writer.Number(Pounds(l.ytd_actual())).Number(Pounds(l.ytd_variance()));
+        writer.Number(Pounds(l.forecast_outturn())).Number(Pounds(l.outturn_variance()));
+        writer.Number(l.rag() == v1::RAG_NO_PLAN ? "" : Percent(l.delivery_bp()));
+        writer.Text(RagName(l.rag())).Text(l.closed() ? "yes" : "no").EndRow();
       }
+      out.stream() << writer.Take();
       return 0;
     }
     std::cout << report.plan() << "  " << report.financial_year() << "  M" << report.month()
@@ -401,19 +396,20 @@ class Finance {
     auto context = NewContext(connection_);
     grpc::Status status = stub_->GetPerHeadFigures(context.get(), request, &figures);
     if (!status.ok()) return ReportError(status);
+    runtime::CsvWriter writer(CsvOptionsOf(args));
     if (csv) {
-      std::cout << CsvRow({"area", "kind", "display_name", "registered_patients", "budget_gbp",
-                           "budget_per_head_gbp", "savings_target_gbp", "savings_per_head_gbp"});
+      writer.Row({"area", "kind", "display_name", "registered_patients", "budget_gbp",
+                  "budget_per_head_gbp", "savings_target_gbp", "savings_per_head_gbp"});
     }
     for (const auto& a : figures.areas()) {
       const std::string kind = a.area_kind() == v1::AreaFigures::AREA_KIND_SYSTEM    ? "system"
                                : a.area_kind() == v1::AreaFigures::AREA_KIND_CLUSTER ? "cluster"
                                                                                      : "locality";
       if (csv) {
-        std::cout << CsvRow({a.area(), kind, a.display_name(),
-                             absl::StrCat(a.registered_patients()), Pounds(a.budget()),
-                             Pounds(a.budget_per_head()), Pounds(a.savings_target()),
-                             Pounds(a.savings_target_per_head())});
+        writer.Text(a.area()).Text(kind).Text(a.display_name()).Int(a.registered_patients());
+        writer.Number(Pounds(a.budget())).Number(Pounds(a.budget_per_head()));
+        writer.Number(Pounds(a.savings_target())).Number(Pounds(a.savings_target_per_head()));
+        writer.EndRow();
       } else {
         std::cout << absl::StrFormat(
             "%-9s %-32s %10d patients  budget %s (%s/head)  savings %s (%s/head)\n", kind,
@@ -422,6 +418,7 @@ class Finance {
             Display(a.savings_target_per_head()));
       }
     }
+    std::cout << writer.Take();
     return 0;
   }
 

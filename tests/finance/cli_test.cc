@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <regex>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -84,18 +85,40 @@ TEST_F(FinanceCliTest, PostsPoundsAndExportsTwoDecimalCsv) {
                 .exit_code,
             2);
 
+  // A reason a spreadsheet would run as a formula.
+  ASSERT_EQ(Run(absl::StrCat("post --scheme=", kRightcare,
+                             " --year=2020-21 --month=3 --kind=plan --amount=2"
+                             " --reason='=HYPERLINK(\"http://x\",\"y\")'"))
+                .exit_code,
+            0);
+
   Result csv = Run("export-postings --year=2020-21");
   ASSERT_EQ(csv.exit_code, 0);
-  std::vector<std::string> lines = absl::StrSplit(csv.out, '\n', absl::SkipEmpty());
-  ASSERT_EQ(lines.size(), 3u) << csv.out;  // header + two postings
-  EXPECT_EQ(lines[0].rfind("posting,scheme,financial_year,month,kind,amount_gbp,reason", 0), 0u);
+  // CRLF line ends (RFC 4180), no byte order mark unless asked for.
+  EXPECT_EQ(csv.out.rfind("posting,", 0), 0u);
+  std::vector<std::string> lines = absl::StrSplit(csv.out, "\r\n", absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u) << csv.out;  // header + three postings
+  EXPECT_EQ(lines[0],
+            "posting,scheme,financial_year,month,kind,amount_gbp,reason,reverses,reversed_by,"
+            "principal,create_time,request_id");
   EXPECT_NE(lines[1].find(",ACTUAL,1234.50,\"keyed, with a comma\","), std::string::npos)
       << lines[1];
+  // A negative amount stays a number; the formula is neutralised with an apostrophe.
   EXPECT_NE(lines[2].find(",PLAN,-0.07,"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[3].find(",PLAN,2.00,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\","),
+            std::string::npos)
+      << lines[3];
+  // ISO 8601 UTC create times.
+  const std::vector<std::string> cells = absl::StrSplit(lines[2], ',');
+  ASSERT_EQ(cells.size(), 12u) << lines[2];
+  EXPECT_TRUE(std::regex_match(cells[10], std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
+      << cells[10];
+  Result bom = Run("export-postings --year=2020-21 --bom");
+  EXPECT_EQ(bom.out.rfind("\xEF\xBB\xBFposting,", 0), 0u);
 
   Result report = Run("export-report --year=2020-21 --month=2");
   ASSERT_EQ(report.exit_code, 0);
-  std::vector<std::string> rows = absl::StrSplit(report.out, '\n', absl::SkipEmpty());
+  std::vector<std::string> rows = absl::StrSplit(report.out, "\r\n", absl::SkipEmpty());
   ASSERT_EQ(rows.size(), 1u + 1 + 5 + 9);  // header, plan, programmes, schemes
   // plan: target 229m, ytd plan -0.07, actual 1234.50, variance 1234.57, no forecasts, so the
   // outturn is the actual; delivery floor(123450 x 10000 / -7) = -176,357,143 bp (floor goes
