@@ -67,9 +67,6 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   grpc::ServerReadReactor<v1::ImportFileRequest>* ImportFile(grpc::CallbackServerContext* context,
                                                              v1::ImportReport* response) override;
 
-  // Runs after every committed write: caches, then watchers (CommitEffects).
-  void AfterCommit(const std::vector<CommittedChange>& changes) { effects_.AfterCommit(changes); }
-
  private:
   runtime::CallGate& gate_;
   Store& store_;
