@@ -1,6 +1,7 @@
 // dorsetctl engagement ...: commands for the engagement service. Results print as protobuf JSON
 // (one object per line), so scripts can pipe them into jq. Activity arguments take "x" or
 // "activities/x"; stakeholder arguments "s" or "stakeholders/s".
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
@@ -47,6 +48,9 @@ int Usage() {
          "a\n"
          "      response name or number)\n"
          "  aggregates ACTIVITY                      you-said-we-did ACTIVITY\n"
+         "  export-csv ACTIVITY [--table=responses|aggregates] [--bom] [--out=FILE]   (CSV for\n"
+         "      spreadsheets)\n"
+         "  report ACTIVITY [--out=FILE]             the consultation report (HTML)\n"
          "  create-decision ACTIVITY --summary=S [--rationale=R] [--themes=t1,...]\n"
          "      [--decided_by=B] [--published] [--id=x]\n"
          "  list-decisions ACTIVITY\n"
@@ -147,6 +151,46 @@ int Export(Session& s, const Args& args, const std::string& activity) {
 }
 
 }  // namespace
+
+// Writes `data` to --out=FILE, or to standard output.
+int WriteOut(const Args& args, const std::string& data) {
+  const std::string path = args.GetOr("out", "");
+  if (path.empty()) {
+    std::cout << data << std::flush;
+    return std::cout.good() ? 0 : 1;
+  }
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file << data;
+  file.close();
+  if (!file) {
+    std::cerr << "cannot write " << path << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int ExportCsv(Session& s, const Args& args, const std::string& activity) {
+  const std::string table = args.GetOr("table", "responses");
+  v1::ExportCsvRequest request;
+  request.set_parent(activity);
+  if (table == "responses") {
+    request.set_table(v1::CSV_TABLE_RESPONSES);
+  } else if (table == "aggregates") {
+    request.set_table(v1::CSV_TABLE_AGGREGATES);
+  } else {
+    std::cerr << "export-csv: --table must be responses or aggregates\n";
+    return 2;
+  }
+  request.set_byte_order_mark(args.Has("bom"));
+  auto context = NewContext(s.connection);
+  auto reader = s.stub->ExportCsv(context.get(), request);
+  std::string data;
+  v1::CsvChunk chunk;
+  while (reader->Read(&chunk)) data += chunk.data();
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return ReportError(status);
+  return WriteOut(args, data);
+}
 
 int RunEngagementCommand(int argc, char** argv) {
   if (argc < 1) return Usage();
@@ -280,6 +324,15 @@ int RunEngagementCommand(int argc, char** argv) {
     request.set_name(activity + "/aggregates");
     v1::ActivityAggregates out;
     return Done(s.stub->GetActivityAggregates(ctx().get(), request, &out), out);
+  }
+  if (command == "export-csv" && need(1)) return ExportCsv(s, args, activity);
+  if (command == "report" && need(1)) {
+    v1::GetConsultationReportRequest request;
+    request.set_name(activity + "/consultationReport");
+    v1::ConsultationReport out;
+    grpc::Status status = s.stub->GetConsultationReport(ctx().get(), request, &out);
+    if (!status.ok()) return ReportError(status);
+    return WriteOut(args, out.html());
   }
   if (command == "you-said-we-did" && need(1)) {
     v1::GetYouSaidWeDidRequest request;

@@ -8,6 +8,7 @@
 
 #include "dorset/engagement/v1/engagement.grpc.pb.h"
 #include "runtime/server/call_gate.h"
+#include "services/engagement/analysis.h"
 #include "services/engagement/engagement.h"
 #include "services/engagement/response_writer.h"
 
@@ -106,6 +107,7 @@ class EngagementServiceImpl final : public v1::EngagementService::CallbackServic
  private:
   runtime::CallGate& gate_;
   Engagement& engagement_;
+  Analysis analysis_{engagement_};
   ResponseWriter& writer_;
   std::atomic<bool> stopping_{false};
 };

@@ -1,6 +1,10 @@
 // The gRPC face of engagement's outcome tracking and analysis: decision delivery, retention,
 // CSV exports, the consultation report and bulk theme coding. Each handler admits the caller
 // through the CallGate, caps the request's repeated fields and calls the domain part.
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "runtime/api/repeated_limits.h"
 #include "runtime/server/streaming.h"
 #include "runtime/server/unary.h"
@@ -22,6 +26,35 @@ constexpr runtime::RepeatedLimit kOutcomeLimits[] = {
 };
 
 absl::Status NotYet() { return absl::UnimplementedError("not implemented yet"); }
+
+// Writes a file's pieces as CsvChunk messages, one after another; owns itself (freed in
+// OnDone), as gRPC's reactor examples do.
+class PiecesWriter final : public grpc::ServerWriteReactor<v1::CsvChunk> {
+ public:
+  explicit PiecesWriter(std::vector<std::string> pieces) : pieces_(std::move(pieces)) { Next(); }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "export cancelled"));
+      return;
+    }
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    if (next_ == pieces_.size()) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    chunk_.set_data(std::move(pieces_[next_++]));
+    StartWrite(&chunk_);
+  }
+
+  std::vector<std::string> pieces_;
+  size_t next_ = 0;
+  v1::CsvChunk chunk_;
+};
 
 }  // namespace
 
@@ -47,11 +80,14 @@ grpc::ServerWriteReactor<v1::CsvChunk>* EngagementServiceImpl::ExportCsv(
   using Refused = runtime::RefusedStream<v1::CsvChunk>;
   absl::StatusOr<Caller> caller = gate_.Admit(*c);
   if (!caller.ok()) return Refused::Create(caller.status());
-  return Refused::Create(NotYet());
+  absl::StatusOr<std::vector<std::string>> pieces = analysis_.ExportCsv(*caller, *q);
+  if (!pieces.ok()) return Refused::Create(pieces.status());
+  return new PiecesWriter(*std::move(pieces));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetConsultationReport(
     Ctx* c, const v1::GetConsultationReportRequest* q, v1::ConsultationReport* r) {
-  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+  return Unary(gate_, c, kOutcomeLimits, *q, r,
+               std::bind_front(&Analysis::GetConsultationReport, &analysis_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::PreviewThemeCoding(
     Ctx* c, const v1::PreviewThemeCodingRequest* q, v1::ThemeCodingPreview* r) {
