@@ -22,7 +22,7 @@ ARG BUILD_JOBS=2
 # The installed programs. Building only them skips the tests and benchmarks (cmake --install needs every
 # target that has an install() rule to be built; these are the ones that do). Empty, or a name that is not a
 # target, = build everything.
-ARG BUILD_TARGETS="dorset-registry dorset-finance dorset-engagement dorset-gateway dorsetctl"
+ARG BUILD_TARGETS="dorset-registry dorset-finance dorset-engagement dorset-gateway dorsetctl dorset-store"
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       cmake ninja-build g++ pkg-config \
