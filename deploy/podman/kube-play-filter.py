@@ -7,6 +7,7 @@
   with the same (decoded) data and each Secret volume a ConfigMap volume. The mount stays read-only, same path.
 - Dropped, because kube play does not run them: Namespace, Service, ServiceAccount, PodDisruptionBudget,
   NetworkPolicy. Kept: ConfigMap (envFrom works), Deployment, PersistentVolumeClaim.
+- Every Deployment runs one replica (podman binds each replica's ports on the host).
 - gRPC probes are removed (kube play ignores them anyway and warns); exec/HTTP probes stay.
 - Names of in-cluster Services do not resolve under kube play; that is a documented limit, not patched here.
 """
@@ -47,6 +48,9 @@ def main() -> None:
                  "metadata": {"name": name, "labels": d["metadata"].get("labels", {})},
                  "spec": {"replicas": 1, "selector": spec["selector"], "template": template}}
         if kind in ("StatefulSet", "Deployment"):
+            # One pod per Deployment: podman 4.3 binds each replica's container ports on the host, so a second
+            # gateway replica fails with "address already in use" (one pod shows the spec runs).
+            d["spec"]["replicas"] = 1
             pod = d["spec"]["template"]["spec"]
             for v in pod.get("volumes", []):
                 if "secret" in v:
