@@ -155,10 +155,24 @@ absl::Status Engagement::GetYouSaidWeDid(const v1::GetYouSaidWeDidRequest& reque
         c->set_key(it->first.substr(prefix.size()));
         c->set_responses(it->second);
       }
+      // How far the decisions answering the theme have got (issue 17: "we did" is a promise).
+      std::map<std::string, int64_t> by_status;
+      int64_t percent_sum = 0;
       for (const v1::Decision& d : decisions) {
         if (std::find(d.themes().begin(), d.themes().end(), theme.name()) != d.themes().end()) {
           *outcome->add_decisions() = d;
+          ++by_status[runtime::EnumShortName(d.delivery().status())];
+          percent_sum += d.delivery().percent_complete();
         }
+      }
+      for (const auto& [status, n] : by_status) {
+        v1::Count* c = outcome->add_decisions_by_delivery_status();
+        c->set_key(status);
+        c->set_responses(n);
+      }
+      if (outcome->decisions_size() > 0) {
+        outcome->set_percent_complete(
+            static_cast<int32_t>(percent_sum / outcome->decisions_size()));
       }
     }
     if (themes.next_page_token().empty()) break;

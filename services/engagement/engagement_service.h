@@ -9,6 +9,7 @@
 #include "dorset/engagement/v1/engagement.grpc.pb.h"
 #include "runtime/server/call_gate.h"
 #include "services/engagement/analysis.h"
+#include "services/engagement/delivery.h"
 #include "services/engagement/engagement.h"
 #include "services/engagement/response_writer.h"
 
@@ -108,6 +109,7 @@ class EngagementServiceImpl final : public v1::EngagementService::CallbackServic
   runtime::CallGate& gate_;
   Engagement& engagement_;
   Analysis analysis_{engagement_};
+  DecisionDelivery delivery_{engagement_.store(), [this] { return engagement_.Now(); }};
   ResponseWriter& writer_;
   std::atomic<bool> stopping_{false};
 };

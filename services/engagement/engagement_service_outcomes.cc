@@ -60,11 +60,13 @@ class PiecesWriter final : public grpc::ServerWriteReactor<v1::CsvChunk> {
 
 grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateDecisionDelivery(
     Ctx* c, const v1::UpdateDecisionDeliveryRequest* q, v1::Decision* r) {
-  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+  return Unary(gate_, c, kOutcomeLimits, *q, r,
+               std::bind_front(&DecisionDelivery::Update, &delivery_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::ListDeliveryChanges(
     Ctx* c, const v1::ListDeliveryChangesRequest* q, v1::ListDeliveryChangesResponse* r) {
-  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+  return Unary(gate_, c, kOutcomeLimits, *q, r,
+               std::bind_front(&DecisionDelivery::ListChanges, &delivery_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::PreviewRetention(
     Ctx* c, const v1::PreviewRetentionRequest* q, v1::RetentionPreview* r) {

@@ -124,6 +124,7 @@ TEST_F(SqliteFileLifecycleTest, ActivitiesFromBeforeAllowedPracticesMigrateWithA
                     ->Exec("ALTER TABLE activity DROP COLUMN allowed_practices;"
                            "DELETE FROM schema_migrations WHERE version >= 3;"
                            "DROP TABLE idempotency_record;"
+                           "DROP TABLE delivery_change;"
                            "CREATE TABLE request_log (method TEXT NOT NULL, request_id TEXT NOT "
                            "NULL, resource TEXT NOT NULL, create_time INTEGER NOT NULL, "
                            "request_hash TEXT NOT NULL DEFAULT '', PRIMARY KEY (method, "
@@ -149,7 +150,7 @@ TEST_F(SqliteFileLifecycleTest, ActivitiesFromBeforeAllowedPracticesMigrateWithA
   ASSERT_TRUE(version.ok());
   auto row = version->Step();
   ASSERT_TRUE(row.ok() && *row);
-  EXPECT_EQ(version->Int(0), 4);
+  EXPECT_EQ(version->Int(0), 5);  // 5: decision delivery history (issue 17)
 }
 
 TEST_F(LifecycleTest, RefusesBadFinanceSchemeAndAcceptsWellFormedOne) {

@@ -6,6 +6,7 @@
 #include "runtime/status/status_macros.h"
 #include "services/engagement/names.h"
 #include "services/engagement/rows.h"
+#include "services/engagement/storage/delivery_rows.h"
 #include "services/engagement/storage/rows_common.h"
 
 namespace dorset::engagement {
@@ -37,12 +38,27 @@ v1::Decision FromRow(const Statement& s) {
   return d;
 }
 
+// The latest delivery change, or PLANNED at 0 % before the first.
+absl::Status FillDelivery(Transaction& tx, const std::string& activity, const std::string& id,
+                          v1::Decision& d) {
+  ASSIGN_OR_RETURN(std::optional<v1::Delivery> delivery, LatestDelivery(tx, activity, id));
+  if (delivery.has_value()) {
+    *d.mutable_delivery() = *std::move(delivery);
+  } else {
+    d.mutable_delivery()->set_status(v1::DELIVERY_STATUS_PLANNED);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<v1::Decision> LoadDecision(Transaction& tx, const std::string& activity,
                                           const std::string& id) {
-  return LoadChildRow<v1::Decision>(tx, "decision", kColumns, activity, id, FromRow, "Decision",
-                                    DecisionName(activity, id));
+  ASSIGN_OR_RETURN(v1::Decision d,
+                   LoadChildRow<v1::Decision>(tx, "decision", kColumns, activity, id, FromRow,
+                                              "Decision", DecisionName(activity, id)));
+  RETURN_IF_ERROR(FillDelivery(tx, activity, id, d));
+  return d;
 }
 
 absl::Status SaveDecision(Transaction& tx, const std::string& activity, const std::string& id,
@@ -76,11 +92,18 @@ absl::Status ListDecisionRows(Transaction& tx, const runtime::storage::KeysetPag
                               const std::string& activity,
                               google::protobuf::RepeatedPtrField<v1::Decision>& items,
                               std::string* next_page_token) {
-  return ListChildRows(tx, "decision", kColumns, page, activity, FromRow, items, next_page_token);
+  RETURN_IF_ERROR(
+      ListChildRows(tx, "decision", kColumns, page, activity, FromRow, items, next_page_token));
+  for (v1::Decision& d : items) {
+    const std::string id = d.name().substr(d.name().rfind('/') + 1);
+    RETURN_IF_ERROR(FillDelivery(tx, activity, id, d));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status DeleteDecisionRow(Transaction& tx, const std::string& activity,
                                const std::string& id) {
+  RETURN_IF_ERROR(DeleteDeliveryChanges(tx, activity, id));
   return DeleteChildRow(tx, "decision", activity, id);
 }
 
