@@ -51,6 +51,9 @@ int Usage() {
          "  export-csv ACTIVITY [--table=responses|aggregates] [--bom] [--out=FILE]   (CSV for\n"
          "      spreadsheets)\n"
          "  report ACTIVITY [--out=FILE]             the consultation report (HTML)\n"
+         "  delivery DECISION --status=PLANNED|IN_PROGRESS|DELIVERED|NOT_GOING_AHEAD\n"
+         "      [--percent=N] [--reason=R] [--note=N] [--etag=E]   delivery-history DECISION\n"
+         "  retention [--dry-run]   erase stakeholders past the retention period (or list them)\n"
          "  create-decision ACTIVITY --summary=S [--rationale=R] [--themes=t1,...]\n"
          "      [--decided_by=B] [--published] [--id=x]\n"
          "  list-decisions ACTIVITY\n"
@@ -326,6 +329,46 @@ int RunEngagementCommand(int argc, char** argv) {
     return Done(s.stub->GetActivityAggregates(ctx().get(), request, &out), out);
   }
   if (command == "export-csv" && need(1)) return ExportCsv(s, args, activity);
+  if (command == "retention") {
+    if (args.Has("dry-run") || args.Has("dry_run")) {
+      v1::PreviewRetentionRequest request;
+      request.set_page_size(1000);
+      v1::RetentionPreview out;
+      return Done(s.stub->PreviewRetention(ctx().get(), request, &out), out);
+    }
+    v1::RunRetentionRequest request;
+    v1::RetentionRun out;
+    return Done(s.stub->RunRetention(ctx().get(), request, &out), out);
+  }
+  if (command == "delivery" && need(1)) {
+    v1::UpdateDecisionDeliveryRequest request;
+    request.set_name(pos[0]);
+    v1::DeliveryStatus status;
+    if (!v1::DeliveryStatus_Parse("DELIVERY_STATUS_" + args.GetOr("status", ""), &status)) {
+      std::cerr << "delivery: --status must be PLANNED, IN_PROGRESS, DELIVERED or "
+                   "NOT_GOING_AHEAD\n";
+      return 2;
+    }
+    int percent = 0;
+    if (!absl::SimpleAtoi(args.GetOr("percent", "0"), &percent)) {
+      std::cerr << "delivery: --percent must be a number\n";
+      return 2;
+    }
+    request.mutable_delivery()->set_status(status);
+    request.mutable_delivery()->set_percent_complete(percent);
+    request.mutable_delivery()->set_reason(args.GetOr("reason", ""));
+    request.set_note(args.GetOr("note", ""));
+    request.set_etag(args.GetOr("etag", ""));
+    v1::Decision out;
+    return Done(s.stub->UpdateDecisionDelivery(ctx().get(), request, &out), out);
+  }
+  if (command == "delivery-history" && need(1)) {
+    v1::ListDeliveryChangesRequest request;
+    request.set_parent(pos[0]);
+    request.set_page_size(1000);
+    v1::ListDeliveryChangesResponse out;
+    return Done(s.stub->ListDeliveryChanges(ctx().get(), request, &out), out);
+  }
   if (command == "report" && need(1)) {
     v1::GetConsultationReportRequest request;
     request.set_name(activity + "/consultationReport");

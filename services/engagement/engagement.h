@@ -40,6 +40,9 @@ struct EngagementOptions {
   size_t reply_bytes = runtime::ReplyByteBudget(4 * 1024 * 1024);
   // The commissioner (sub-ICB location) whose practices responses may name: NHS Dorset.
   std::string commissioner = "11J";
+  // How long a stakeholder's contact details are kept after their last activity (retention.h);
+  // zero = kept until erased by hand. The module reads DORSET_ENGAGEMENT_RETENTION_DAYS.
+  absl::Duration retention = absl::ZeroDuration();
 };
 
 // A response checked for form and against the registry, ready to be written by the group-commit
@@ -167,6 +170,7 @@ class Engagement {
   static void RedactResponse(const runtime::Caller& caller, v1::Response& response);
 
   absl::Time Now() const { return options_.now(); }
+  absl::Duration retention() const { return options_.retention; }
   EngagementStore& store() { return store_; }
 
  private:

@@ -1,7 +1,9 @@
 #include "services/engagement/engagement_module.h"
 
+#include <cstdlib>
 #include <filesystem>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/api/page_token.h"
 #include "runtime/api/reply_budget.h"
@@ -17,6 +19,15 @@ EngagementModule::~EngagementModule() = default;
 
 absl::Status EngagementModule::Init(const runtime::ServiceEnv& env) {
   options_.reply_bytes = runtime::ReplyByteBudget(env.config.max_message_bytes);
+  if (const char* days = std::getenv("DORSET_ENGAGEMENT_RETENTION_DAYS");
+      days != nullptr && options_.retention == absl::ZeroDuration()) {
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(days, &n) || n < 0) {
+      return absl::InvalidArgumentError(
+          "DORSET_ENGAGEMENT_RETENTION_DAYS must be a whole number of days (0 = off)");
+    }
+    options_.retention = absl::Hours(24 * n);
+  }
   // `database` (default: SQLite at <data_dir>/engagement.db) and its password file.
   ASSIGN_OR_RETURN(store_, EngagementStore::Open(env.config));
   ASSIGN_OR_RETURN(

@@ -12,6 +12,7 @@
 #include "services/engagement/delivery.h"
 #include "services/engagement/engagement.h"
 #include "services/engagement/response_writer.h"
+#include "services/engagement/retention.h"
 
 namespace dorset::engagement {
 
@@ -109,6 +110,7 @@ class EngagementServiceImpl final : public v1::EngagementService::CallbackServic
   runtime::CallGate& gate_;
   Engagement& engagement_;
   Analysis analysis_{engagement_};
+  Retention retention_{engagement_, engagement_.retention()};
   DecisionDelivery delivery_{engagement_.store(), [this] { return engagement_.Now(); }};
   ResponseWriter& writer_;
   std::atomic<bool> stopping_{false};

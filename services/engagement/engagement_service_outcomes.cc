@@ -70,12 +70,12 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::ListDeliveryChanges(
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::PreviewRetention(
     Ctx* c, const v1::PreviewRetentionRequest* q, v1::RetentionPreview* r) {
-  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+  return Unary(gate_, c, kOutcomeLimits, *q, r, std::bind_front(&Retention::Preview, &retention_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::RunRetention(Ctx* c,
                                                               const v1::RunRetentionRequest* q,
                                                               v1::RetentionRun* r) {
-  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+  return Unary(gate_, c, kOutcomeLimits, *q, r, std::bind_front(&Retention::Run, &retention_));
 }
 grpc::ServerWriteReactor<v1::CsvChunk>* EngagementServiceImpl::ExportCsv(
     Ctx* c, const v1::ExportCsvRequest* q) {

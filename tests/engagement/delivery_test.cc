@@ -1,6 +1,8 @@
 // Decision delivery tracking through the API with real tokens: the rules (status, reason,
 // percentage, milestones), the history with who and when, the etag moving with each change, and
 // the delivery in "you said, we did" per theme and in the consultation report.
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "tests/engagement/engagement_test_util.h"
@@ -115,7 +117,14 @@ TEST_F(DeliveryTest, ChangesAreCheckedAndKeptAsHistory) {
 TEST_F(DeliveryTest, YouSaidWeDidShowsHowFarEachThemesDecisionsHaveGot) {
   v1::Decision d;
   ASSERT_TRUE(Update("hub", v1::DELIVERY_STATUS_DELIVERED, 100, "", &d).ok());
-  ASSERT_TRUE(Update("bus", v1::DELIVERY_STATUS_IN_PROGRESS, 30, "", &d).ok());
+  // Through the real dorsetctl.
+  ASSERT_EQ(std::system(absl::StrCat(DORSET_CTL_BINARY,
+                                     " engagement delivery activities/beds/decisions/bus "
+                                     "--status=IN_PROGRESS --percent=30 --note=started "
+                                     "--target=127.0.0.1:",
+                                     server_.host->grpc_port(), " --token=", kEditor, " >/dev/null")
+                            .c_str()),
+            0);
   ASSERT_TRUE(Open(stub(), "beds", kEditor).ok());
   v1::CloseActivityRequest close;
   close.set_name("activities/beds");

@@ -35,6 +35,7 @@ class FakeClock {
 
 struct EngagementServer {
   std::shared_ptr<FakeClock> clock = std::make_shared<FakeClock>();
+  absl::Duration retention = absl::ZeroDuration();
   std::unique_ptr<runtime::ServiceHost> host;
   std::unique_ptr<v1::EngagementService::Stub> stub;
 
@@ -48,6 +49,7 @@ struct EngagementServer {
     EngagementOptions options;
     std::shared_ptr<FakeClock> c = clock;
     options.now = [c] { return c->Now(); };
+    options.retention = retention;
     auto started =
         runtime::ServiceHost::Start(std::move(config), std::make_unique<EngagementModule>(options));
     ASSERT_TRUE(started.ok()) << started.status();
