@@ -13,6 +13,7 @@
 #include "services/engagement/engagement.h"
 #include "services/engagement/response_writer.h"
 #include "services/engagement/retention.h"
+#include "services/engagement/theme_coding.h"
 
 namespace dorset::engagement {
 
@@ -110,6 +111,7 @@ class EngagementServiceImpl final : public v1::EngagementService::CallbackServic
   runtime::CallGate& gate_;
   Engagement& engagement_;
   Analysis analysis_{engagement_};
+  ThemeCoder coder_{engagement_};
   Retention retention_{engagement_, engagement_.retention()};
   DecisionDelivery delivery_{engagement_.store(), [this] { return engagement_.Now(); }};
   ResponseWriter& writer_;

@@ -25,8 +25,6 @@ constexpr runtime::RepeatedLimit kOutcomeLimits[] = {
     {"rules.keywords", 50},
 };
 
-absl::Status NotYet() { return absl::UnimplementedError("not implemented yet"); }
-
 // Writes a file's pieces as CsvChunk messages, one after another; owns itself (freed in
 // OnDone), as gRPC's reactor examples do.
 class PiecesWriter final : public grpc::ServerWriteReactor<v1::CsvChunk> {
@@ -93,15 +91,15 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::GetConsultationReport(
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::PreviewThemeCoding(
     Ctx* c, const v1::PreviewThemeCodingRequest* q, v1::ThemeCodingPreview* r) {
-  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+  return Unary(gate_, c, kOutcomeLimits, *q, r, std::bind_front(&ThemeCoder::Preview, &coder_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::ApplyThemeCoding(
     Ctx* c, const v1::ApplyThemeCodingRequest* q, v1::ThemeCoding* r) {
-  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+  return Unary(gate_, c, kOutcomeLimits, *q, r, std::bind_front(&ThemeCoder::Apply, &coder_));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::ListThemeCodings(
     Ctx* c, const v1::ListThemeCodingsRequest* q, v1::ListThemeCodingsResponse* r) {
-  return Unary(gate_, c, kOutcomeLimits, *q, r, [](const Caller&) { return NotYet(); });
+  return Unary(gate_, c, kOutcomeLimits, *q, r, std::bind_front(&ThemeCoder::List, &coder_));
 }
 
 }  // namespace dorset::engagement

@@ -125,6 +125,7 @@ TEST_F(SqliteFileLifecycleTest, ActivitiesFromBeforeAllowedPracticesMigrateWithA
                            "DELETE FROM schema_migrations WHERE version >= 3;"
                            "DROP TABLE idempotency_record;"
                            "DROP TABLE delivery_change;"
+                           "DROP TABLE theme_coding;"
                            "CREATE TABLE request_log (method TEXT NOT NULL, request_id TEXT NOT "
                            "NULL, resource TEXT NOT NULL, create_time INTEGER NOT NULL, "
                            "request_hash TEXT NOT NULL DEFAULT '', PRIMARY KEY (method, "
@@ -150,7 +151,7 @@ TEST_F(SqliteFileLifecycleTest, ActivitiesFromBeforeAllowedPracticesMigrateWithA
   ASSERT_TRUE(version.ok());
   auto row = version->Step();
   ASSERT_TRUE(row.ok() && *row);
-  EXPECT_EQ(version->Int(0), 5);  // 5: decision delivery history (issue 17)
+  EXPECT_EQ(version->Int(0), 6);  // 5, 6: delivery history, theme codings (issue 17)
 }
 
 TEST_F(LifecycleTest, RefusesBadFinanceSchemeAndAcceptsWellFormedOne) {

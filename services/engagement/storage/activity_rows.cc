@@ -131,6 +131,7 @@ absl::StatusOr<bool> ActivityHasResponses(Transaction& tx, const std::string& id
 absl::Status DeleteActivityRows(Transaction& tx, const std::string& id) {
   for (const char* sql :
        {"DELETE FROM delivery_change WHERE activity_id = ?",
+        "DELETE FROM theme_coding WHERE activity_id = ?",
         "DELETE FROM decision WHERE activity_id = ?", "DELETE FROM theme WHERE activity_id = ?",
         "DELETE FROM response_count WHERE activity_id = ?", "DELETE FROM activity WHERE id = ?"}) {
     ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(sql));

@@ -1,0 +1,135 @@
+// Bulk theme coding through the API with real tokens: the preview changes nothing and names what
+// would change (never the text), applying needs the preview's token and refuses when the
+// responses changed since, the themes land with their counters, and who coded what is recorded.
+#include "services/engagement/theme_coding.h"
+
+#include "gmock/gmock.h"
+#include "tests/engagement/engagement_test_util.h"
+
+namespace dorset::engagement::testing {
+namespace {
+
+constexpr char kEditor[] = "tok-editor";
+constexpr char kReader[] = "tok-reader";
+
+TEST(ContainsWordTest, WholeWordsOnly) {
+  EXPECT_TRUE(ContainsWord("more buses please", "buses"));
+  EXPECT_TRUE(ContainsWord("buses, please", "buses"));
+  EXPECT_TRUE(ContainsWord("the a&e wait", "a&e"));
+  EXPECT_FALSE(ContainsWord("omnibuses", "buses"));
+  EXPECT_FALSE(ContainsWord("busesx", "buses"));
+  EXPECT_TRUE(ContainsWord("no parking space", "parking space"));
+}
+
+class ThemeCodingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    runtime::ServerConfig config = dorset::testing::TestServerConfig("engagement", dir_.path());
+    config.auth = runtime::AuthMode::kTokens;
+    config.tokens_file = tokens_.File("tokens");
+    dorset::testing::WriteTokensFile(config.tokens_file, {{kEditor, "coder", "engagement-editor"},
+                                                          {kReader, "reader", "reader"}});
+    server_.Start(config);
+    MakeActivity(stub(), "hosp", kEditor);
+    MakeTheme(stub(), "hosp", "travel", kEditor);
+    MakeTheme(stub(), "hosp", "parking", kEditor);
+    ASSERT_TRUE(Open(stub(), "hosp", kEditor).ok());
+    for (const char* text : {"Travel to Poole is hard", "No PARKING at all", "fine as it is",
+                             "travel and parking both bad"}) {
+      v1::Response out;
+      ASSERT_TRUE(Respond(stub(), "hosp",
+                          ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "", {}, text), &out,
+                          kEditor)
+                      .ok());
+    }
+  }
+  void TearDown() override {
+    if (server_.host) server_.host->Shutdown();
+  }
+  v1::EngagementService::Stub& stub() { return *server_.stub; }
+  template <typename Request>
+  void Rules(Request& request) {
+    request.set_parent("activities/hosp");
+    v1::ThemeRule* travel = request.add_rules();
+    travel->set_theme("activities/hosp/themes/travel");
+    travel->add_keywords("travel");
+    travel->add_keywords("bus");
+    v1::ThemeRule* parking = request.add_rules();
+    parking->set_theme("activities/hosp/themes/parking");
+    parking->add_keywords("parking");
+  }
+  int64_t ThemeCount(const std::string& theme) {
+    v1::GetActivityAggregatesRequest request;
+    request.set_name("activities/hosp/aggregates");
+    v1::ActivityAggregates out;
+    EXPECT_TRUE(stub().GetActivityAggregates(Ctx(kReader).get(), request, &out).ok());
+    for (const auto& c : out.by_theme()) {
+      if (c.key() == theme) return c.responses();
+    }
+    return 0;
+  }
+
+  dorset::testing::TempDir dir_, tokens_;
+  EngagementServer server_;
+};
+
+TEST_F(ThemeCodingTest, PreviewThenApplyRecordsWhoCodedWhat) {
+  v1::PreviewThemeCodingRequest preview;
+  Rules(preview);
+  v1::ThemeCodingPreview previewed;
+  // Readers may not probe response text with rules.
+  EXPECT_EQ(stub().PreviewThemeCoding(Ctx(kReader).get(), preview, &previewed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub().PreviewThemeCoding(Ctx(kEditor).get(), preview, &previewed).ok());
+  EXPECT_EQ(previewed.responses_examined(), 4);
+  EXPECT_EQ(previewed.responses_to_change(), 3);
+  ASSERT_EQ(previewed.effects_size(), 2);
+  EXPECT_EQ(previewed.effects(0).to_add(), 2);                // travel
+  EXPECT_EQ(previewed.effects(1).to_add(), 2);                // parking
+  EXPECT_EQ(ThemeCount("activities/hosp/themes/travel"), 0);  // nothing changed yet
+
+  v1::ApplyThemeCodingRequest apply;
+  Rules(apply);
+  apply.set_preview_token("0000000000000000");
+  v1::ThemeCoding coding;
+  EXPECT_EQ(stub().ApplyThemeCoding(Ctx(kEditor).get(), apply, &coding).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  // A response arriving after the preview makes it stale.
+  v1::Response late;
+  ASSERT_TRUE(Respond(stub(), "hosp",
+                      ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "", {}, "bus please"),
+                      &late, kEditor)
+                  .ok());
+  apply.set_preview_token(previewed.preview_token());
+  EXPECT_EQ(stub().ApplyThemeCoding(Ctx(kEditor).get(), apply, &coding).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(stub().PreviewThemeCoding(Ctx(kEditor).get(), preview, &previewed).ok());
+  EXPECT_EQ(previewed.responses_to_change(), 4);
+  apply.set_preview_token(previewed.preview_token());
+  ASSERT_TRUE(stub().ApplyThemeCoding(Ctx(kEditor).get(), apply, &coding).ok());
+  EXPECT_EQ(coding.responses_changed(), 4);
+  EXPECT_EQ(coding.coded_by(), "coder");
+  EXPECT_EQ(coding.name(), "activities/hosp/themeCodings/1");
+  EXPECT_EQ(ThemeCount("activities/hosp/themes/travel"), 3);
+  EXPECT_EQ(ThemeCount("activities/hosp/themes/parking"), 2);
+
+  // Applied once: a second preview has nothing to add.
+  ASSERT_TRUE(stub().PreviewThemeCoding(Ctx(kEditor).get(), preview, &previewed).ok());
+  EXPECT_EQ(previewed.responses_to_change(), 0);
+
+  v1::ListThemeCodingsRequest list;
+  list.set_parent("activities/hosp");
+  v1::ListThemeCodingsResponse listed;
+  ASSERT_TRUE(stub().ListThemeCodings(Ctx(kReader).get(), list, &listed).ok());
+  ASSERT_EQ(listed.theme_codings_size(), 1);
+  EXPECT_EQ(listed.theme_codings(0).coded_by(), "coder");
+  EXPECT_EQ(listed.theme_codings(0).rules_size(), 2);
+
+  // A rule naming a theme that does not exist names the field.
+  preview.mutable_rules(0)->set_theme("activities/hosp/themes/nope");
+  EXPECT_EQ(stub().PreviewThemeCoding(Ctx(kEditor).get(), preview, &previewed).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace dorset::engagement::testing
