@@ -53,6 +53,8 @@ int Usage() {
          "  report ACTIVITY [--out=FILE]             the consultation report (HTML)\n"
          "  delivery DECISION --status=PLANNED|IN_PROGRESS|DELIVERED|NOT_GOING_AHEAD\n"
          "      [--percent=N] [--reason=R] [--note=N] [--etag=E]   delivery-history DECISION\n"
+         "  code-themes ACTIVITY --rules='THEME=kw1|kw2;THEME2=kw3' [--apply]   preview (or\n"
+         "      preview and apply) bulk theme coding by keywords\n"
          "  retention [--dry-run]   erase stakeholders past the retention period (or list them)\n"
          "  create-decision ACTIVITY --summary=S [--rationale=R] [--themes=t1,...]\n"
          "      [--decided_by=B] [--published] [--id=x]\n"
@@ -329,6 +331,28 @@ int RunEngagementCommand(int argc, char** argv) {
     return Done(s.stub->GetActivityAggregates(ctx().get(), request, &out), out);
   }
   if (command == "export-csv" && need(1)) return ExportCsv(s, args, activity);
+  if (command == "code-themes" && need(1)) {
+    // --rules=THEME=kw1|kw2;THEME2=kw3 (THEME an id of the activity or a full theme name).
+    v1::PreviewThemeCodingRequest preview;
+    preview.set_parent(activity);
+    for (absl::string_view rule : absl::StrSplit(args.GetOr("rules", ""), ';', absl::SkipEmpty())) {
+      std::pair<std::string, std::string> parts = absl::StrSplit(rule, absl::MaxSplits('=', 1));
+      v1::ThemeRule* r = preview.add_rules();
+      r->set_theme(ThemeNameOf(activity, parts.first));
+      for (absl::string_view k : absl::StrSplit(parts.second, '|', absl::SkipEmpty())) {
+        r->add_keywords(std::string(k));
+      }
+    }
+    v1::ThemeCodingPreview previewed;
+    grpc::Status status = s.stub->PreviewThemeCoding(ctx().get(), preview, &previewed);
+    if (!status.ok() || !args.Has("apply")) return Done(status, previewed);
+    v1::ApplyThemeCodingRequest apply;
+    apply.set_parent(activity);
+    *apply.mutable_rules() = preview.rules();
+    apply.set_preview_token(previewed.preview_token());
+    v1::ThemeCoding coding;
+    return Done(s.stub->ApplyThemeCoding(ctx().get(), apply, &coding), coding);
+  }
   if (command == "retention") {
     if (args.Has("dry-run") || args.Has("dry_run")) {
       v1::PreviewRetentionRequest request;

@@ -3,6 +3,9 @@
 // responses changed since, the themes land with their counters, and who coded what is recorded.
 #include "services/engagement/theme_coding.h"
 
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "tests/engagement/engagement_test_util.h"
 
@@ -129,6 +132,19 @@ TEST_F(ThemeCodingTest, PreviewThenApplyRecordsWhoCodedWhat) {
   preview.mutable_rules(0)->set_theme("activities/hosp/themes/nope");
   EXPECT_EQ(stub().PreviewThemeCoding(Ctx(kEditor).get(), preview, &previewed).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// The real dorsetctl previews and applies in one command.
+TEST_F(ThemeCodingTest, CliPreviewsAndApplies) {
+  ASSERT_EQ(std::system(absl::StrCat(DORSET_CTL_BINARY,
+                                     " engagement code-themes hosp "
+                                     "--rules='travel=travel|bus;parking=parking' --apply "
+                                     "--target=127.0.0.1:",
+                                     server_.host->grpc_port(), " --token=", kEditor, " >/dev/null")
+                            .c_str()),
+            0);
+  EXPECT_EQ(ThemeCount("activities/hosp/themes/travel"), 2);
+  EXPECT_EQ(ThemeCount("activities/hosp/themes/parking"), 2);
 }
 
 }  // namespace
