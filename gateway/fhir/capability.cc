@@ -24,10 +24,8 @@ Json Param(const char* name, const char* type, const char* definition, const cha
 
 std::string CapabilityStatementJson(const std::string& base_url) {
   Json params = Json::Array();
-  params.Add(
-      Param("name", "string", "http://hl7.org/fhir/SearchParameter/Organization-name",
-            "Case-insensitive, anywhere in the name (as name:contains; the registry has no prefix "
-            "filter yet)."));
+  params.Add(Param("name", "string", "http://hl7.org/fhir/SearchParameter/Organization-name",
+                   "Case-insensitive start of the name; name:contains matches anywhere in it."));
   params.Add(Param("address-postalcode", "string",
                    "http://hl7.org/fhir/SearchParameter/Organization-address-postalcode",
                    "Start of the postcode, spaces ignored (BH22, BH22 9)."));
@@ -39,6 +37,10 @@ std::string CapabilityStatementJson(const std::string& base_url) {
                    "ods-prescribing-setting."));
   params.Add(Param("partof", "reference", "http://hl7.org/fhir/SearchParameter/Organization-partof",
                    "Organization/locality-{id}: the practices of a locality."));
+  params.Add(Param("_lastUpdated", "date",
+                   "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated",
+                   "Prefixes eq (or none), gt, ge, lt, le; may be given twice for a range. "
+                   "Dates without a zone are UTC."));
   Json resource =
       Json::Object()
           .Set("type", "Organization")

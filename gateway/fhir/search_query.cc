@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 #include "gateway/fhir/organization_map.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace dorset::gateway::fhir {
 namespace {
@@ -39,6 +40,10 @@ bool Digits(absl::string_view text, size_t* pos, size_t n, int* value) {
   for (size_t i = 0; i < n; ++i) *value = *value * 10 + (text[*pos + i] - '0');
   *pos += n;
   return true;
+}
+
+google::protobuf::Timestamp ToTimestamp(absl::Time time) {
+  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
 }
 
 // The type parameter: a role or a prescribing setting, "[system|]code".
@@ -279,9 +284,11 @@ absl::StatusOr<SearchQuery> ParseSearch(const QueryList& query, bool lenient) {
     } else if (value.empty()) {
       status = Bad(raw_name, "empty value");
     } else if (name == "name") {
-      // The registry's ListPractices matches anywhere in the name (name_contains) and has no
-      // prefix filter yet, so plain `name` is served as name:contains (docs/fhir.md).
-      search.list.set_name_contains(value);
+      if (modifier == "contains") {
+        search.list.set_name_contains(value);
+      } else {
+        search.list.set_name_prefix(value);
+      }
     } else if (name == "address-postalcode") {
       search.list.set_postcode_prefix(value);
     } else if (name == "active") {
@@ -335,10 +342,10 @@ absl::StatusOr<SearchQuery> ParseSearch(const QueryList& query, bool lenient) {
     if (used) search.used.emplace_back(raw_name, value);
   }
   if (search.list.page_size() == 0) search.list.set_page_size(kDefaultCount);
-  if ((updates.since || updates.before) && !lenient) {
-    // Read and checked (a bad date is 400 invalid), but the registry's ListPractices has no
-    // update-time filter yet (docs/fhir.md, "Not yet").
-    return Unsupported("_lastUpdated", "not served yet: the registry has no update-time filter");
+  if (updates.since) *search.list.mutable_update_time_since() = ToTimestamp(*updates.since);
+  if (updates.before) *search.list.mutable_update_time_before() = ToTimestamp(*updates.before);
+  if (updates.since && updates.before && *updates.since >= *updates.before) {
+    search.matches_nothing = true;
   }
   return search;
 }

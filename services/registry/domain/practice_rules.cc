@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "google/protobuf/util/time_util.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/etag.h"
 #include "services/registry/practice_fields.h"
@@ -172,6 +173,29 @@ absl::StatusOr<PracticeQuery> BuildPracticeQuery(const v1::ListPracticesRequest&
     violations.push_back({"name_contains", "longer than 100 characters"});
   }
   q.name_contains = r.name_contains();
+  if (r.name_prefix().size() > static_cast<size_t>(kMaxNameLength)) {
+    violations.push_back({"name_prefix", "longer than 100 characters"});
+  }
+  q.name_prefix = r.name_prefix();
+  // Stored update times are whole microseconds; a bound between two is rounded up, which keeps
+  // both "at or after" and "before" exact.
+  auto bound = [&](const char* field, const google::protobuf::Timestamp& time,
+                   std::optional<int64_t>& micros) {
+    using google::protobuf::util::TimeUtil;
+    if (time.seconds() < TimeUtil::kTimestampMinSeconds ||
+        time.seconds() > TimeUtil::kTimestampMaxSeconds || time.nanos() < 0 ||
+        time.nanos() > 999999999) {
+      violations.push_back({field, "not a valid timestamp"});
+    } else {
+      micros = time.seconds() * 1000000 + (time.nanos() + 999) / 1000;
+    }
+  };
+  if (r.has_update_time_since()) {
+    bound("update_time_since", r.update_time_since(), q.update_micros_since);
+  }
+  if (r.has_update_time_before()) {
+    bound("update_time_before", r.update_time_before(), q.update_micros_before);
+  }
   if (!r.postcode_prefix().empty()) {
     q.postcode_prefix_key = PostcodeKey(r.postcode_prefix());
     bool ok = q.postcode_prefix_key.size() <= 7 && !q.postcode_prefix_key.empty();

@@ -578,6 +578,24 @@ QuerySql BuildQuery(const PracticeQuery& q) {
     conditions.push_back("LOWER(display_name) LIKE ? ESCAPE '\\'");
     sql.binds.emplace_back(pattern);
   }
+  if (!q.name_prefix.empty()) {
+    std::string pattern;
+    for (char c : q.name_prefix) {
+      if (c == '%' || c == '_' || c == '\\') pattern.push_back('\\');
+      pattern.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+    }
+    pattern.push_back('%');
+    conditions.push_back("LOWER(display_name) LIKE ? ESCAPE '\\'");
+    sql.binds.emplace_back(pattern);
+  }
+  if (q.update_micros_since.has_value()) {
+    conditions.push_back("update_time >= ?");
+    sql.binds.emplace_back(*q.update_micros_since);
+  }
+  if (q.update_micros_before.has_value()) {
+    conditions.push_back("update_time < ?");
+    sql.binds.emplace_back(*q.update_micros_before);
+  }
   if (!q.postcode_prefix_key.empty()) {
     // A range on the index instead of LIKE (which would not use it).
     conditions.push_back("postcode_key >= ? AND postcode_key < ?");

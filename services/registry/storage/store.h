@@ -52,7 +52,10 @@ struct PracticeQuery {
   std::string cluster_id;
   std::vector<int> statuses;
   std::string name_contains;
-  std::string postcode_prefix_key;  // no spaces, upper case
+  std::string name_prefix;
+  std::optional<int64_t> update_micros_since;   // update_time >= this
+  std::optional<int64_t> update_micros_before;  // update_time < this
+  std::string postcode_prefix_key;              // no spaces, upper case
   std::optional<int> prescribing_setting;
   std::string commissioner;
   Order order = Order::kOdsCode;

@@ -4,6 +4,7 @@
 
 #include "absl/time/civil_time.h"
 #include "gateway/fhir/organization_map.h"
+#include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 
 namespace dorset::gateway::fhir {
@@ -48,25 +49,25 @@ TEST(FhirSearch, ParametersBecomeRegistryFilters) {
                              {"active", "false"},
                              {"type", "RO76"},
                              {"partof", "Organization/locality-poole-bay"},
+                             {"_lastUpdated", "ge2025-01-01"},
+                             {"_lastUpdated", "lt2025-02"},
                              {"_sort", "-name"},
                              {"_count", "5000"}},
                             false);
   ASSERT_TRUE(search.ok()) << search.status();
   const auto& list = search->list;
-  EXPECT_EQ(list.name_contains(), "orchid");
+  EXPECT_EQ(list.name_prefix(), "orchid");
   EXPECT_EQ(list.postcode_prefix(), "BH22");
   EXPECT_EQ(list.statuses_size(), 3);  // closed, dormant, proposed
   EXPECT_EQ(list.prescribing_setting(), 4);
   EXPECT_EQ(list.locality(), "localities/poole-bay");
   EXPECT_EQ(list.order_by(), "display_name desc");
   EXPECT_EQ(list.page_size(), kMaxCount);
-}
-
-TEST(FhirSearch, LastUpdatedIsCheckedButNotServedYet) {
-  EXPECT_TRUE(
-      absl::IsInvalidArgument(ParseSearch({{"_lastUpdated", "gt2025-02-30"}}, false).status()));
-  EXPECT_TRUE(
-      absl::IsUnimplemented(ParseSearch({{"_lastUpdated", "gt2025-02-01"}}, false).status()));
+  using google::protobuf::util::TimeUtil;
+  EXPECT_EQ(TimeUtil::TimestampToMicroseconds(list.update_time_since()),
+            absl::ToUnixMicros(Utc(2025, 1, 1)));
+  EXPECT_EQ(TimeUtil::TimestampToMicroseconds(list.update_time_before()),
+            absl::ToUnixMicros(Utc(2025, 2, 1)));  // lt 2025-02: before February starts
 }
 
 TEST(FhirSearch, UnknownParametersAreRefusedUnlessLenient) {
