@@ -191,8 +191,8 @@ int ReportError(const grpc::Status& status) {
     } else if (any.UnpackTo(&precondition)) {
       // e.g. "  precondition PERIOD financialYears/2020-21/periods/1: ..." (what to fix first).
       for (const auto& v : precondition.violations()) {
-        std::cerr << "  precondition " << v.type() << " " << v.subject() << ": "
-                  << v.description() << "\n";
+        std::cerr << "  precondition " << v.type() << " " << v.subject() << ": " << v.description()
+                  << "\n";
       }
     } else if (any.UnpackTo(&retry)) {
       std::cerr << "  retry after " << retry.retry_delay().seconds() << "."

@@ -7,10 +7,10 @@
 #include "runtime/api/page_token.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/postgres/listener.h"
+#include "services/registry/api/registry_service.h"
 #include "services/registry/change_follower.h"
 #include "services/registry/change_hub.h"
 #include "services/registry/registry_cache.h"
-#include "services/registry/api/registry_service.h"
 #include "services/registry/storage/store.h"
 
 namespace dorset::registry {
