@@ -175,6 +175,34 @@ std::unique_ptr<grpc::ClientContext> NewContext(const Connection& connection,
   return context;
 }
 
+runtime::ServiceClientOptions ClientOptionsOf(const Connection& connection) {
+  runtime::ServiceClientOptions options;
+  options.bearer_token = connection.token;
+  return options;
+}
+
+runtime::CallOptions WithDeadline(absl::Duration deadline) {
+  runtime::CallOptions call;
+  call.deadline = deadline;
+  return call;
+}
+
+grpc::Status ToWireStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  google::rpc::Status details;
+  details.set_code(static_cast<int>(status.code()));
+  details.set_message(std::string(status.message()));
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    auto* any = details.add_details();
+    any->set_type_url(std::string(url));
+    any->set_value(std::string(payload));
+  });
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()),
+                      details.SerializeAsString());
+}
+
+int ReportError(const absl::Status& status) { return ReportError(ToWireStatus(status)); }
+
 int ReportError(const grpc::Status& status) {
   std::cerr << "error: "
             << absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())) << ": "

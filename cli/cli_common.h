@@ -14,6 +14,7 @@
 #include "google/protobuf/generated_enum_reflection.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/grpcpp.h"
+#include "runtime/client/service_client.h"
 
 namespace dorset::cli {
 
@@ -82,12 +83,22 @@ bool EnumFlag(const Args& args, const std::string& option, Enum* out) {
 // prints in every command group; `pretty` spreads it over lines, otherwise one line.
 std::string ToJson(const google::protobuf::Message& message, bool pretty = false);
 
+// The client libraries' options for `connection`: its token (the channel is passed apart).
+runtime::ServiceClientOptions ClientOptionsOf(const Connection& connection);
+// Per-call options with a longer deadline than the default 30 s (exports, imports).
+runtime::CallOptions WithDeadline(absl::Duration deadline);
+
 // A client context with a deadline, the bearer token and a fresh x-request-id.
 std::unique_ptr<grpc::ClientContext> NewContext(const Connection& connection,
                                                 int deadline_seconds = 30);
 
 // Prints "error: CODE: message" plus field violations and other details; returns the exit code.
 int ReportError(const grpc::Status& status);
+// The same for a status from a client library (its google.rpc details kept as payloads).
+int ReportError(const absl::Status& status);
+// A client library's status back in wire form, its payloads as google.rpc details (and no
+// ErrorInfo added, unlike runtime::ToGrpcStatus), so ReportError prints what the server sent.
+grpc::Status ToWireStatus(const absl::Status& status);
 
 // A command group ("registry", "finance", ...): run with argv after the group name.
 struct CommandGroup {

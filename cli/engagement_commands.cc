@@ -15,6 +15,7 @@
 #include "dorset/engagement/v1/engagement.grpc.pb.h"
 #include "google/protobuf/empty.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/engagement/client/engagement_client.h"
 #include "services/engagement/synthetic/synthetic_responses.h"
 
 namespace dorset::cli {
@@ -26,7 +27,7 @@ constexpr char kDefaultTarget[] = "127.0.0.1:50053";
 
 struct Session {
   Connection connection;
-  std::unique_ptr<v1::EngagementService::Stub> stub;
+  std::unique_ptr<engagement::EngagementClient> client;
 };
 
 int Usage() {
@@ -87,9 +88,10 @@ std::vector<std::string> List(const std::string& joined) {
 
 void Print(const google::protobuf::Message& message) { std::cout << ToJson(message) << "\n"; }
 
-int Done(const grpc::Status& status, const google::protobuf::Message& message) {
-  if (!status.ok()) return ReportError(status);
-  Print(message);
+template <typename Message>
+int Done(const absl::StatusOr<Message>& reply) {
+  if (!reply.ok()) return ReportError(reply.status());
+  Print(*reply);
   return 0;
 }
 
@@ -104,12 +106,11 @@ int Generate(Session& s, const Args& args, const std::string& activity) {
   v1::ListThemesRequest list;
   list.set_parent(activity);
   list.set_page_size(500);
-  v1::ListThemesResponse themes;
-  grpc::Status status = s.stub->ListThemes(NewContext(s.connection).get(), list, &themes);
-  if (!status.ok()) return ReportError(status);
+  absl::StatusOr<v1::ListThemesResponse> themes = s.client->ListThemes(list);
+  if (!themes.ok()) return ReportError(themes.status());
   engagement::SyntheticOptions options;
   options.seed = seed;
-  for (const auto& t : themes.themes()) options.themes.push_back(t.name());
+  for (const auto& t : themes->themes()) options.themes.push_back(t.name());
   options.localities = List(args.GetOr("localities", ""));
   engagement::SyntheticResponses generator(options);
   int64_t ok = 0;
@@ -118,9 +119,8 @@ int Generate(Session& s, const Args& args, const std::string& activity) {
     request.set_parent(activity);
     *request.mutable_response() = generator.Next();
     request.set_request_id(absl::StrCat("synthetic-", seed, "-", i));
-    v1::Response out;
-    status = s.stub->CreateResponse(NewContext(s.connection).get(), request, &out);
-    if (!status.ok()) return ReportError(status);
+    absl::StatusOr<v1::Response> out = s.client->CreateResponse(request);
+    if (!out.ok()) return ReportError(out.status());
     ++ok;
   }
   std::cout << "{\"activity\":\"" << activity << "\",\"synthetic_responses\":" << ok << "}\n";
@@ -138,16 +138,15 @@ int Export(Session& s, const Args& args, const std::string& activity) {
     start_after = absl::StrCat(activity, "/responses/", start_after);  // a bare response number
   }
   request.set_start_after(start_after);
-  auto context = NewContext(s.connection, 3600);
-  auto reader = s.stub->ExportResponses(context.get(), request);
+  auto reader = s.client->ExportResponses(request, WithDeadline(absl::Hours(1)));
   v1::ExportResponsesChunk chunk;
   std::string last;
-  while (reader->Read(&chunk)) {
+  while (reader.Read(&chunk)) {
     for (const auto& r : chunk.responses()) Print(r);
     if (chunk.responses_size() > 0) last = chunk.responses(chunk.responses_size() - 1).name();
   }
   std::cout.flush();
-  grpc::Status status = reader->Finish();
+  absl::Status status = reader.Finish();
   if (status.ok()) return 0;
   // Everything printed so far is complete: say where to pick up.
   if (!last.empty())
@@ -187,12 +186,11 @@ int ExportCsv(Session& s, const Args& args, const std::string& activity) {
     return 2;
   }
   request.set_byte_order_mark(args.Has("bom"));
-  auto context = NewContext(s.connection);
-  auto reader = s.stub->ExportCsv(context.get(), request);
+  auto reader = s.client->ExportCsv(request);
   std::string data;
   v1::CsvChunk chunk;
-  while (reader->Read(&chunk)) data += chunk.data();
-  grpc::Status status = reader->Finish();
+  while (reader.Read(&chunk)) data += chunk.data();
+  absl::Status status = reader.Finish();
   if (!status.ok()) return ReportError(status);
   return WriteOut(args, data);
 }
@@ -206,9 +204,9 @@ int RunEngagementCommand(int argc, char** argv) {
     std::cerr << connection.status() << "\n";
     return 2;
   }
-  Session s{*connection, v1::EngagementService::NewStub(connection->channel)};
+  Session s{*connection, engagement::EngagementClient::ForChannel(connection->channel,
+                                                                  ClientOptionsOf(*connection))};
   const auto& pos = args.positional();
-  auto ctx = [&] { return NewContext(s.connection); };
   auto need = [&](size_t n) { return pos.size() >= n; };
   const std::string activity = need(1) ? Prefixed(pos[0], "activities") : "";
 
@@ -218,9 +216,9 @@ int RunEngagementCommand(int argc, char** argv) {
     if (!EnumFlag(args, "state", &state)) return 2;
     request.set_state(state);
     while (true) {
-      v1::ListActivitiesResponse page;
-      grpc::Status status = s.stub->ListActivities(ctx().get(), request, &page);
-      if (!status.ok()) return ReportError(status);
+      absl::StatusOr<v1::ListActivitiesResponse> reply = s.client->ListActivities(request);
+      if (!reply.ok()) return ReportError(reply.status());
+      const v1::ListActivitiesResponse& page = *reply;
       for (const auto& a : page.activities()) Print(a);
       if (page.next_page_token().empty()) return 0;
       request.set_page_token(page.next_page_token());
@@ -229,8 +227,7 @@ int RunEngagementCommand(int argc, char** argv) {
   if (command == "get-activity" && need(1)) {
     v1::GetActivityRequest request;
     request.set_name(activity);
-    v1::Activity out;
-    return Done(s.stub->GetActivity(ctx().get(), request, &out), out);
+    return Done(s.client->GetActivity(request));
   }
   if (command == "create-activity") {
     v1::CreateActivityRequest request;
@@ -255,26 +252,24 @@ int RunEngagementCommand(int argc, char** argv) {
     }
     request.set_activity_id(args.GetOr("id", ""));
     request.set_request_id(args.GetOr("request_id", ""));
-    v1::Activity out;
-    return Done(s.stub->CreateActivity(ctx().get(), request, &out), out);
+    return Done(s.client->CreateActivity(request));
   }
   if ((command == "open" || command == "close") && need(1)) {
     v1::Activity out;
     if (command == "open") {
       v1::OpenActivityRequest request;
       request.set_name(activity);
-      return Done(s.stub->OpenActivity(ctx().get(), request, &out), out);
+      return Done(s.client->OpenActivity(request));
     }
     v1::CloseActivityRequest request;
     request.set_name(activity);
-    return Done(s.stub->CloseActivity(ctx().get(), request, &out), out);
+    return Done(s.client->CloseActivity(request));
   }
   if (command == "publish" && need(1)) {
     v1::PublishOutcomeRequest request;
     request.set_name(activity);
     request.set_outcome_summary(args.GetOr("summary", ""));
-    v1::Activity out;
-    return Done(s.stub->PublishOutcome(ctx().get(), request, &out), out);
+    return Done(s.client->PublishOutcome(request));
   }
   if (command == "create-theme" && need(1)) {
     v1::CreateThemeRequest request;
@@ -282,15 +277,13 @@ int RunEngagementCommand(int argc, char** argv) {
     request.set_theme_id(args.GetOr("id", ""));
     request.mutable_theme()->set_display_name(args.GetOr("display_name", ""));
     request.mutable_theme()->set_description(args.GetOr("description", ""));
-    v1::Theme out;
-    return Done(s.stub->CreateTheme(ctx().get(), request, &out), out);
+    return Done(s.client->CreateTheme(request));
   }
   if (command == "list-themes" && need(1)) {
     v1::ListThemesRequest request;
     request.set_parent(activity);
     request.set_page_size(500);
-    v1::ListThemesResponse out;
-    return Done(s.stub->ListThemes(ctx().get(), request, &out), out);
+    return Done(s.client->ListThemes(request));
   }
   if (command == "respond" && need(1)) {
     v1::CreateResponseRequest request;
@@ -310,8 +303,7 @@ int RunEngagementCommand(int argc, char** argv) {
       r.set_stakeholder(Prefixed(*args.Get("stakeholder"), "stakeholders"));
     r.set_publish_consent(args.Has("publish_consent"));
     for (const auto& t : List(args.GetOr("themes", ""))) r.add_themes(ThemeNameOf(activity, t));
-    v1::Response out;
-    return Done(s.stub->CreateResponse(ctx().get(), request, &out), out);
+    return Done(s.client->CreateResponse(request));
   }
   if (command == "list-responses" && need(1)) {
     v1::ListResponsesRequest request;
@@ -320,15 +312,13 @@ int RunEngagementCommand(int argc, char** argv) {
     (void)absl::SimpleAtoi(args.GetOr("page_size", "100"), &page_size);
     request.set_page_size(page_size);
     request.set_page_token(args.GetOr("page_token", ""));
-    v1::ListResponsesResponse out;
-    return Done(s.stub->ListResponses(ctx().get(), request, &out), out);
+    return Done(s.client->ListResponses(request));
   }
   if (command == "export" && need(1)) return Export(s, args, activity);
   if (command == "aggregates" && need(1)) {
     v1::GetActivityAggregatesRequest request;
     request.set_name(activity + "/aggregates");
-    v1::ActivityAggregates out;
-    return Done(s.stub->GetActivityAggregates(ctx().get(), request, &out), out);
+    return Done(s.client->GetActivityAggregates(request));
   }
   if (command == "export-csv" && need(1)) return ExportCsv(s, args, activity);
   if (command == "code-themes" && need(1)) {
@@ -343,26 +333,22 @@ int RunEngagementCommand(int argc, char** argv) {
         r->add_keywords(std::string(k));
       }
     }
-    v1::ThemeCodingPreview previewed;
-    grpc::Status status = s.stub->PreviewThemeCoding(ctx().get(), preview, &previewed);
-    if (!status.ok() || !args.Has("apply")) return Done(status, previewed);
+    absl::StatusOr<v1::ThemeCodingPreview> previewed = s.client->PreviewThemeCoding(preview);
+    if (!previewed.ok() || !args.Has("apply")) return Done(previewed);
     v1::ApplyThemeCodingRequest apply;
     apply.set_parent(activity);
     *apply.mutable_rules() = preview.rules();
-    apply.set_preview_token(previewed.preview_token());
-    v1::ThemeCoding coding;
-    return Done(s.stub->ApplyThemeCoding(ctx().get(), apply, &coding), coding);
+    apply.set_preview_token(previewed->preview_token());
+    return Done(s.client->ApplyThemeCoding(apply));
   }
   if (command == "retention") {
     if (args.Has("dry-run") || args.Has("dry_run")) {
       v1::PreviewRetentionRequest request;
       request.set_page_size(1000);
-      v1::RetentionPreview out;
-      return Done(s.stub->PreviewRetention(ctx().get(), request, &out), out);
+      return Done(s.client->PreviewRetention(request));
     }
     v1::RunRetentionRequest request;
-    v1::RetentionRun out;
-    return Done(s.stub->RunRetention(ctx().get(), request, &out), out);
+    return Done(s.client->RunRetention(request));
   }
   if (command == "delivery" && need(1)) {
     v1::UpdateDecisionDeliveryRequest request;
@@ -383,29 +369,25 @@ int RunEngagementCommand(int argc, char** argv) {
     request.mutable_delivery()->set_reason(args.GetOr("reason", ""));
     request.set_note(args.GetOr("note", ""));
     request.set_etag(args.GetOr("etag", ""));
-    v1::Decision out;
-    return Done(s.stub->UpdateDecisionDelivery(ctx().get(), request, &out), out);
+    return Done(s.client->UpdateDecisionDelivery(request));
   }
   if (command == "delivery-history" && need(1)) {
     v1::ListDeliveryChangesRequest request;
     request.set_parent(pos[0]);
     request.set_page_size(1000);
-    v1::ListDeliveryChangesResponse out;
-    return Done(s.stub->ListDeliveryChanges(ctx().get(), request, &out), out);
+    return Done(s.client->ListDeliveryChanges(request));
   }
   if (command == "report" && need(1)) {
     v1::GetConsultationReportRequest request;
     request.set_name(activity + "/consultationReport");
-    v1::ConsultationReport out;
-    grpc::Status status = s.stub->GetConsultationReport(ctx().get(), request, &out);
-    if (!status.ok()) return ReportError(status);
-    return WriteOut(args, out.html());
+    absl::StatusOr<v1::ConsultationReport> out = s.client->GetConsultationReport(request);
+    if (!out.ok()) return ReportError(out.status());
+    return WriteOut(args, out->html());
   }
   if (command == "you-said-we-did" && need(1)) {
     v1::GetYouSaidWeDidRequest request;
     request.set_name(activity + "/youSaidWeDid");
-    v1::YouSaidWeDid out;
-    return Done(s.stub->GetYouSaidWeDid(ctx().get(), request, &out), out);
+    return Done(s.client->GetYouSaidWeDid(request));
   }
   if (command == "create-decision" && need(1)) {
     v1::CreateDecisionRequest request;
@@ -417,14 +399,12 @@ int RunEngagementCommand(int argc, char** argv) {
     d.set_decided_by(args.GetOr("decided_by", ""));
     d.set_published(args.Has("published"));
     for (const auto& t : List(args.GetOr("themes", ""))) d.add_themes(ThemeNameOf(activity, t));
-    v1::Decision out;
-    return Done(s.stub->CreateDecision(ctx().get(), request, &out), out);
+    return Done(s.client->CreateDecision(request));
   }
   if (command == "list-decisions" && need(1)) {
     v1::ListDecisionsRequest request;
     request.set_parent(activity);
-    v1::ListDecisionsResponse out;
-    return Done(s.stub->ListDecisions(ctx().get(), request, &out), out);
+    return Done(s.client->ListDecisions(request));
   }
   if (command == "create-stakeholder") {
     v1::CreateStakeholderRequest request;
@@ -442,21 +422,19 @@ int RunEngagementCommand(int argc, char** argv) {
     st.mutable_publish_consent()->set_granted(args.Has("publish_consent"));
     st.set_locality(args.GetOr("locality", ""));
     request.set_request_id(args.GetOr("request_id", ""));
-    v1::Stakeholder out;
-    return Done(s.stub->CreateStakeholder(ctx().get(), request, &out), out);
+    return Done(s.client->CreateStakeholder(request));
   }
   if (command == "get-stakeholder" && need(1)) {
     v1::GetStakeholderRequest request;
     request.set_name(Prefixed(pos[0], "stakeholders"));
-    v1::Stakeholder out;
-    return Done(s.stub->GetStakeholder(ctx().get(), request, &out), out);
+    return Done(s.client->GetStakeholder(request));
   }
   if (command == "list-stakeholders") {
     v1::ListStakeholdersRequest request;
     while (true) {
-      v1::ListStakeholdersResponse page;
-      grpc::Status status = s.stub->ListStakeholders(ctx().get(), request, &page);
-      if (!status.ok()) return ReportError(status);
+      absl::StatusOr<v1::ListStakeholdersResponse> reply = s.client->ListStakeholders(request);
+      if (!reply.ok()) return ReportError(reply.status());
+      const v1::ListStakeholdersResponse& page = *reply;
       for (const auto& st : page.stakeholders()) Print(st);
       if (page.next_page_token().empty()) return 0;
       request.set_page_token(page.next_page_token());
@@ -465,29 +443,28 @@ int RunEngagementCommand(int argc, char** argv) {
   if (command == "erase-stakeholder" && need(1)) {
     v1::EraseStakeholderRequest request;
     request.set_name(Prefixed(pos[0], "stakeholders"));
-    v1::Stakeholder out;
-    return Done(s.stub->EraseStakeholder(ctx().get(), request, &out), out);
+    return Done(s.client->EraseStakeholder(request));
   }
   if (command == "delete-activity" && need(1)) {
     v1::DeleteActivityRequest request;
     request.set_name(activity);
     request.set_etag(args.GetOr("etag", ""));
     google::protobuf::Empty out;
-    return Done(s.stub->DeleteActivity(ctx().get(), request, &out), out);
+    return Done(s.client->DeleteActivity(request));
   }
   if (command == "delete-theme" && need(1)) {
     v1::DeleteThemeRequest request;
     request.set_name(pos[0]);
     request.set_etag(args.GetOr("etag", ""));
     google::protobuf::Empty out;
-    return Done(s.stub->DeleteTheme(ctx().get(), request, &out), out);
+    return Done(s.client->DeleteTheme(request));
   }
   if (command == "delete-decision" && need(1)) {
     v1::DeleteDecisionRequest request;
     request.set_name(pos[0]);
     request.set_etag(args.GetOr("etag", ""));
     google::protobuf::Empty out;
-    return Done(s.stub->DeleteDecision(ctx().get(), request, &out), out);
+    return Done(s.client->DeleteDecision(request));
   }
   if (command == "generate" && need(1)) return Generate(s, args, activity);
   return Usage();

@@ -21,6 +21,7 @@
 #include "cli/finance_period_commands.h"
 #include "dorset/finance/v1/finance.grpc.pb.h"
 #include "runtime/text/csv_writer.h"
+#include "services/finance/client/finance_client.h"
 #include "services/finance/money/money.h"
 
 namespace dorset::cli {
@@ -149,15 +150,15 @@ class Finance {
  public:
   explicit Finance(Connection connection)
       : connection_(std::move(connection)),
-        stub_(v1::FinanceService::NewStub(connection_.channel)) {}
+        client_(finance::FinanceClient::ForChannel(connection_.channel,
+                                                   ClientOptionsOf(connection_))) {}
 
   int Plans() {
     v1::ListPlansRequest request;
     request.set_page_size(500);
-    v1::ListPlansResponse response;
-    auto context = NewContext(connection_);
-    grpc::Status status = stub_->ListPlans(context.get(), request, &response);
-    if (!status.ok()) return ReportError(status);
+    absl::StatusOr<v1::ListPlansResponse> reply = client_->ListPlans(request);
+    if (!reply.ok()) return ReportError(reply.status());
+    const v1::ListPlansResponse& response = *reply;
     for (const auto& plan : response.plans()) {
       std::cout << plan.name() << "  " << plan.display_name() << "\n";
       for (const auto& t : plan.targets()) {
@@ -172,10 +173,9 @@ class Finance {
     request.set_parent(args.GetOr("plan", kDefaultPlan));
     request.set_page_size(500);
     while (true) {
-      v1::ListSchemesResponse response;
-      auto context = NewContext(connection_);
-      grpc::Status status = stub_->ListSchemes(context.get(), request, &response);
-      if (!status.ok()) return ReportError(status);
+      absl::StatusOr<v1::ListSchemesResponse> reply = client_->ListSchemes(request);
+      if (!reply.ok()) return ReportError(reply.status());
+      const v1::ListSchemesResponse& response = *reply;
       for (const auto& s : response.schemes()) {
         std::cout << s.name() << (s.state() == v1::Scheme::STATE_CLOSED ? "  [closed]" : "")
                   << "\n    " << s.display_name()
@@ -193,10 +193,9 @@ class Finance {
     v1::ListBudgetLinesRequest request;
     request.set_financial_year(args.GetOr("year", ""));
     request.set_page_size(500);
-    v1::ListBudgetLinesResponse response;
-    auto context = NewContext(connection_);
-    grpc::Status status = stub_->ListBudgetLines(context.get(), request, &response);
-    if (!status.ok()) return ReportError(status);
+    absl::StatusOr<v1::ListBudgetLinesResponse> reply = client_->ListBudgetLines(request);
+    if (!reply.ok()) return ReportError(reply.status());
+    const v1::ListBudgetLinesResponse& response = *reply;
     for (const auto& line : response.budget_lines()) {
       std::cout << line.name() << "  " << line.financial_year() << "  " << Display(line.amount())
                 << (line.illustrative() ? "  (illustrative)" : "") << "\n    "
@@ -260,10 +259,9 @@ class Finance {
                   "reverses", "reversed_by", "principal", "create_time", "request_id"});
     }
     while (true) {
-      v1::ListPostingsResponse response;
-      auto context = NewContext(connection_);
-      grpc::Status status = stub_->ListPostings(context.get(), request, &response);
-      if (!status.ok()) return ReportError(status);
+      absl::StatusOr<v1::ListPostingsResponse> reply = client_->ListPostings(request);
+      if (!reply.ok()) return ReportError(reply.status());
+      const v1::ListPostingsResponse& response = *reply;
       for (const auto& p : response.postings()) {
         if (csv) {
           writer.Text(p.name()).Text(p.scheme()).Text(p.financial_year()).Int(p.month());
@@ -298,10 +296,9 @@ class Finance {
     v1::SchemeGrouping group_by = v1::SCHEME_GROUPING_UNSPECIFIED;
     if (!EnumFlag(args, "group_by", &group_by)) return 2;
     request.set_group_by(group_by);
-    v1::Report report;
-    auto context = NewContext(connection_);
-    grpc::Status status = stub_->GetReport(context.get(), request, &report);
-    if (!status.ok()) return ReportError(status);
+    absl::StatusOr<v1::Report> reply = client_->GetReport(request);
+    if (!reply.ok()) return ReportError(reply.status());
+    const v1::Report& report = *reply;
     if (csv) {
       runtime::CsvWriter writer(CsvOptionsOf(args));
       writer.Row({"plan", "financial_year", "month", "node", "level", "display_name",
@@ -361,10 +358,9 @@ class Finance {
     v1::SchemeGrouping group_by = v1::SCHEME_GROUPING_UNSPECIFIED;
     if (!EnumFlag(args, "group_by", &group_by)) return 2;
     request.set_group_by(group_by);
-    v1::GapTrajectory gap;
-    auto context = NewContext(connection_);
-    grpc::Status status = stub_->GetGapTrajectory(context.get(), request, &gap);
-    if (!status.ok()) return ReportError(status);
+    absl::StatusOr<v1::GapTrajectory> reply = client_->GetGapTrajectory(request);
+    if (!reply.ok()) return ReportError(reply.status());
+    const v1::GapTrajectory& gap = *reply;
     std::cout << gap.plan() << "  as at "
               << (gap.as_of_month() == 0
                       ? std::string("(no actuals yet)")
@@ -392,10 +388,9 @@ class Finance {
     v1::GetPerHeadFiguresRequest request;
     request.set_name(absl::StrCat(args.GetOr("plan", kDefaultPlan), "/perHeadFigures"));
     request.set_financial_year(args.GetOr("year", ""));
-    v1::PerHeadFigures figures;
-    auto context = NewContext(connection_);
-    grpc::Status status = stub_->GetPerHeadFigures(context.get(), request, &figures);
-    if (!status.ok()) return ReportError(status);
+    absl::StatusOr<v1::PerHeadFigures> reply = client_->GetPerHeadFigures(request);
+    if (!reply.ok()) return ReportError(reply.status());
+    const v1::PerHeadFigures& figures = *reply;
     runtime::CsvWriter writer(CsvOptionsOf(args));
     if (csv) {
       writer.Row({"area", "kind", "display_name", "registered_patients", "budget_gbp",
@@ -426,14 +421,13 @@ class Finance {
   int Send(const v1::CreatePostingRequest& request) {
     // Retry transport failures with the same request_id: the ledger makes it happen once.
     for (int attempt = 1;; ++attempt) {
-      v1::Posting posting;
-      auto context = NewContext(connection_);
-      grpc::Status status = stub_->CreatePosting(context.get(), request, &posting);
-      if (status.ok()) {
-        PrintPosting(posting);
+      absl::StatusOr<v1::Posting> posting = client_->CreatePosting(request);
+      if (posting.ok()) {
+        PrintPosting(*posting);
         return 0;
       }
-      if (status.error_code() != grpc::StatusCode::UNAVAILABLE || attempt == 3) {
+      const absl::Status& status = posting.status();
+      if (!absl::IsUnavailable(status) || attempt == 3) {
         std::cerr << "request_id " << request.request_id() << " (retry with --request_id to "
                   << "post at most once)\n";
         return ReportError(status);
@@ -451,7 +445,7 @@ class Finance {
   }
 
   Connection connection_;
-  std::unique_ptr<v1::FinanceService::Stub> stub_;
+  std::unique_ptr<finance::FinanceClient> client_;
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "runtime/auth/token_store.h"
 #include "runtime/status/grpc_status.h"
+#include "services/finance/client/finance_client.h"
 #include "services/finance/money/money.h"
 
 namespace dorset::cli {
@@ -210,10 +211,12 @@ int RunImportPostings(const Args& args, const Connection& connection) {
   v1::BatchCreatePostingsResponse response;
   grpc::Status status;
   // Transport failures are retried with the same request id: the server posts it once.
-  auto stub = v1::FinanceService::NewStub(connection.channel);
+  auto client = finance::FinanceClient::ForChannel(connection.channel, ClientOptionsOf(connection));
   for (int attempt = 1; attempt <= 3; ++attempt) {
-    auto context = NewContext(connection, 120);
-    status = stub->BatchCreatePostings(context.get(), request, &response);
+    absl::StatusOr<v1::BatchCreatePostingsResponse> reply =
+        client->BatchCreatePostings(request, WithDeadline(absl::Minutes(2)));
+    status = ToWireStatus(reply.status());
+    if (reply.ok()) response = *std::move(reply);
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
   }
   if (!status.ok()) {

@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/cli_common.h"
 #include "dorset/finance/v1/finance.grpc.pb.h"
+#include "services/finance/client/finance_client.h"
 
 namespace dorset::cli {
 namespace {
@@ -53,14 +54,13 @@ bool IsFinancePeriodCommand(const std::string& command) {
 
 int RunFinancePeriodCommand(const std::string& command, const Args& args,
                             const Connection& connection) {
-  auto stub = v1::FinanceService::NewStub(connection.channel);
-  auto context = NewContext(connection);
+  auto client = finance::FinanceClient::ForChannel(connection.channel, ClientOptionsOf(connection));
   if (command == "verify") {
     v1::VerifyLedgerRequest request;
     request.set_financial_year(args.GetOr("year", ""));
-    v1::VerifyLedgerResponse response;
-    grpc::Status status = stub->VerifyLedger(context.get(), request, &response);
-    if (!status.ok()) return ReportError(status);
+    absl::StatusOr<v1::VerifyLedgerResponse> reply = client->VerifyLedger(request);
+    if (!reply.ok()) return ReportError(reply.status());
+    const v1::VerifyLedgerResponse& response = *reply;
     std::cout << (response.ok() ? "ledger verified" : "LEDGER DOES NOT VERIFY") << ": "
               << response.postings_checked() << " postings, " << response.seals_checked()
               << " seals\n";
@@ -75,9 +75,9 @@ int RunFinancePeriodCommand(const std::string& command, const Args& args,
   if (action == "list") {
     v1::ListPeriodsRequest request;
     request.set_parent(absl::StrCat("financialYears/", args.GetOr("year", "")));
-    v1::ListPeriodsResponse response;
-    grpc::Status status = stub->ListPeriods(context.get(), request, &response);
-    if (!status.ok()) return ReportError(status);
+    absl::StatusOr<v1::ListPeriodsResponse> reply = client->ListPeriods(request);
+    if (!reply.ok()) return ReportError(reply.status());
+    const v1::ListPeriodsResponse& response = *reply;
     for (const v1::Period& p : response.periods()) PrintPeriod(p);
     return 0;
   }
@@ -96,28 +96,27 @@ int RunFinancePeriodCommand(const std::string& command, const Args& args,
                  "--reason)\n";
     return 2;
   }
-  v1::Period period;
-  grpc::Status status;
+  absl::StatusOr<v1::Period> period;
   if (action == "get") {
     v1::GetPeriodRequest request;
     request.set_name(name);
-    status = stub->GetPeriod(context.get(), request, &period);
+    period = client->GetPeriod(request);
   } else if (action == "start-close") {
     v1::StartPeriodCloseRequest request;
     request.set_name(name);
-    status = stub->StartPeriodClose(context.get(), request, &period);
+    period = client->StartPeriodClose(request);
   } else if (action == "close") {
     v1::ClosePeriodRequest request;
     request.set_name(name);
-    status = stub->ClosePeriod(context.get(), request, &period);
+    period = client->ClosePeriod(request);
   } else {
     v1::ReopenPeriodRequest request;
     request.set_name(name);
     request.set_reason(args.GetOr("reason", ""));
-    status = stub->ReopenPeriod(context.get(), request, &period);
+    period = client->ReopenPeriod(request);
   }
-  if (!status.ok()) return ReportError(status);
-  PrintPeriod(period);
+  if (!period.ok()) return ReportError(period.status());
+  PrintPeriod(*period);
   return 0;
 }
 
