@@ -337,10 +337,14 @@ TEST(TextRepair, MigrationRepairsBadRowsOnOpenAndNoReadPathFails) {
     later.set_resource("localities/caf");
     // Back to a pre-lane store of schema version 1 (its version in PRAGMA user_version, no
     // schema_migrations): undo steps 3 (import_seen), 4 (request_hash), 5 (the change counter)
-    // and 6 (the idempotency record; version 1's request table back), so that opening runs the
-    // pre-lane steps 2-4 (storage/legacy_sqlite.h) and then the lane's steps 5 and 6.
+    // 6 (the idempotency record; version 1's request table back) and 7 (the name search index),
+    // so that opening runs the pre-lane steps 2-4 (storage/legacy_sqlite.h) and then the lane's
+    // steps 5-7.
     ASSERT_TRUE((*db)
-                    ->Exec("DROP TABLE import_seen; DROP TABLE idempotency_record;"
+                    ->Exec("DROP TRIGGER practice_search_insert; DROP TRIGGER "
+                           "practice_search_update; DROP TRIGGER practice_search_delete; "
+                           "DROP TABLE practice_search; DROP TABLE practice_search_row;"
+                           "DROP TABLE import_seen; DROP TABLE idempotency_record;"
                            "CREATE TABLE request (request_id TEXT PRIMARY KEY, method TEXT NOT "
                            "NULL, response BLOB NOT NULL, create_time INTEGER NOT NULL) "
                            "WITHOUT ROWID;"
@@ -411,6 +415,13 @@ TEST(TextRepair, MigrationRepairsBadRowsOnOpenAndNoReadPathFails) {
   v1::ListPracticesResponse practices;
   ASSERT_TRUE(env->stub().ListPractices(&c1, list, &practices).ok());
   EXPECT_EQ(practices.practices_size(), 3);
+  // Step 7 indexed the names as step 2 repaired them: the name search finds the practice.
+  grpc::ClientContext c_search;
+  list.set_name_contains("af\xC3\x89 sur");
+  ASSERT_TRUE(env->stub().ListPractices(&c_search, list, &practices).ok());
+  ASSERT_EQ(practices.practices_size(), 1);
+  EXPECT_EQ(practices.practices(0).ods_code(), "J90001");
+  list.clear_name_contains();
 
   grpc::ClientContext c2;
   v1::ListChangesResponse changes;

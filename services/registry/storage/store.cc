@@ -551,7 +551,67 @@ struct QuerySql {
   bool sort_is_text = true;
 };
 
-QuerySql BuildQuery(const PracticeQuery& q) {
+// ---- Name search ----
+//
+// name_contains and name_prefix keep their meaning from before the index: ASCII
+// case-insensitive `LOWER(display_name) LIKE '%text%'` (or 'text%'), on both engines. What
+// changes is how the rows are found (issue 16):
+// - SQLite: the FTS5 trigram index practice_search (migration 7, kept by triggers) gives the
+//   practices whose case-folded name contains the text as a phrase of trigrams; the LIKE
+//   filter still runs on those rows. Folding maps each character to one character and lowers
+//   at least ASCII, so every name LIKE matches is among the index's candidates, and the LIKE
+//   drops any extra one (a non-ASCII letter LOWER leaves alone): the result is the scan's.
+// - PostgreSQL: the pg_trgm GIN index practice_by_name_trigram (migration 3) is on exactly
+//   LOWER(display_name), so the planner serves the same LIKE from it and rechecks every row.
+// Order, keyset paging and total_size come from the same WHERE clause, hence are unchanged.
+// A text of fewer than three characters has no trigram to look up: it is served by the scan
+// (on PostgreSQL by keeping the planner off the index, where a GIN scan without trigrams
+// would read the whole index). PracticeQuery::Plan::kScan asks for the scan always (tests).
+constexpr size_t kTrigram = 3;
+
+size_t CodePoints(std::string_view text) {
+  size_t n = 0;
+  for (char c : text) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+bool UseNameIndex(const PracticeQuery& q, std::string_view text) {
+  return q.plan == PracticeQuery::Plan::kIndexed && CodePoints(text) >= kTrigram &&
+         text.find('\0') == std::string_view::npos;
+}
+
+void AddNameFilter(const PracticeQuery& q, Engine engine, std::string_view text, bool prefix,
+                   std::vector<std::string>& conditions,
+                   std::vector<std::variant<std::string, int64_t>>& binds) {
+  const bool indexed = UseNameIndex(q, text);
+  // Case-insensitive (ASCII) on both engines: SQLite's LIKE is, PostgreSQL's is not.
+  std::string pattern = prefix ? "" : "%";
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') pattern.push_back('\\');
+    pattern.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+  }
+  pattern.push_back('%');
+  // `|| ''` leaves the value as it is but is not the indexed expression (collation "C" is kept).
+  conditions.push_back(engine == Engine::kPostgres && !indexed
+                           ? "LOWER(display_name || '') LIKE ? ESCAPE '\\'"
+                           : "LOWER(display_name) LIKE ? ESCAPE '\\'");
+  binds.emplace_back(std::move(pattern));
+  if (engine == Engine::kSqlite && indexed) {
+    // One FTS5 phrase: the text quoted, its double quotes doubled.
+    std::string phrase = "\"";
+    for (char c : text) {
+      if (c == '"') phrase.push_back('"');
+      phrase.push_back(c);
+    }
+    phrase.push_back('"');
+    conditions.push_back(
+        "ods_code IN (SELECT r.ods_code FROM practice_search s JOIN practice_search_row r "
+        "ON r.id = s.rowid WHERE practice_search MATCH ?)");
+    binds.emplace_back(std::move(phrase));
+  }
+}
+
+QuerySql BuildQuery(const PracticeQuery& q, Engine engine) {
   QuerySql sql;
   std::vector<std::string> conditions;
   if (!q.locality_id.empty()) {
@@ -568,25 +628,10 @@ QuerySql BuildQuery(const PracticeQuery& q) {
     for (int s : q.statuses) sql.binds.emplace_back(static_cast<int64_t>(s));
   }
   if (!q.name_contains.empty()) {
-    // Case-insensitive (ASCII) on both engines: SQLite's LIKE is, PostgreSQL's is not.
-    std::string pattern = "%";
-    for (char c : q.name_contains) {
-      if (c == '%' || c == '_' || c == '\\') pattern.push_back('\\');
-      pattern.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
-    }
-    pattern.push_back('%');
-    conditions.push_back("LOWER(display_name) LIKE ? ESCAPE '\\'");
-    sql.binds.emplace_back(pattern);
+    AddNameFilter(q, engine, q.name_contains, /*prefix=*/false, conditions, sql.binds);
   }
   if (!q.name_prefix.empty()) {
-    std::string pattern;
-    for (char c : q.name_prefix) {
-      if (c == '%' || c == '_' || c == '\\') pattern.push_back('\\');
-      pattern.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
-    }
-    pattern.push_back('%');
-    conditions.push_back("LOWER(display_name) LIKE ? ESCAPE '\\'");
-    sql.binds.emplace_back(pattern);
+    AddNameFilter(q, engine, q.name_prefix, /*prefix=*/true, conditions, sql.binds);
   }
   if (q.update_micros_since.has_value()) {
     conditions.push_back("update_time >= ?");
@@ -597,8 +642,11 @@ QuerySql BuildQuery(const PracticeQuery& q) {
     sql.binds.emplace_back(*q.update_micros_before);
   }
   if (!q.postcode_prefix_key.empty()) {
-    // A range on the index instead of LIKE (which would not use it).
-    conditions.push_back("postcode_key >= ? AND postcode_key < ?");
+    // A range on the index practice_by_postcode instead of LIKE (which would not use it);
+    // kScan compares a copy of the value instead, which no index serves (tests).
+    conditions.push_back(q.plan == PracticeQuery::Plan::kScan
+                             ? "(postcode_key || '') >= ? AND (postcode_key || '') < ?"
+                             : "postcode_key >= ? AND postcode_key < ?");
     sql.binds.emplace_back(q.postcode_prefix_key);
     sql.binds.emplace_back(q.postcode_prefix_key + "\x7f");
   }
@@ -650,7 +698,7 @@ void BindAll(Statement& stmt, const std::vector<std::variant<std::string, int64_
 absl::StatusOr<PracticePage> Store::ListPractices(const PracticeQuery& query,
                                                   const std::optional<PracticeCursor>& after,
                                                   int limit) {
-  const QuerySql sql = BuildQuery(query);
+  const QuerySql sql = BuildQuery(query, db_->engine());
   const char* dir = query.descending ? "DESC" : "ASC";
   const char* cmp = query.descending ? "<" : ">";
   std::string keyset;

@@ -60,6 +60,10 @@ struct PracticeQuery {
   std::string commissioner;
   Order order = Order::kOdsCode;
   bool descending = false;
+  // How the rows are found; the results are the same (store.cc, "Name search"). kScan is the
+  // plan from before the name search index, every practice read and filtered: tests compare.
+  enum class Plan { kIndexed, kScan };
+  Plan plan = Plan::kIndexed;
 };
 
 // Keyset position: the sort value and the code of the last row returned.

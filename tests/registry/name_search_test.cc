@@ -1,0 +1,184 @@
+// Name and postcode search on the engine of this test run (issue 16): ListPractices served from
+// the search indexes (SQLite FTS5 trigram, PostgreSQL pg_trgm; postcode by its B-tree) returns
+// exactly what the scan of every practice returns — the same practices, order, pages, cursors
+// and total_size — on the national extract, for texts shorter than a trigram too; and the
+// index follows the registry's writes (a renamed practice is found by its new name only).
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "services/registry/storage/store.h"
+#include "tests/registry/registry_test_env.h"
+
+namespace dorset::registry::testing {
+namespace {
+
+using Order = PracticeQuery::Order;
+using Plan = PracticeQuery::Plan;
+
+// One page as the comparison sees it: codes in order, the cursor and the total.
+struct PageView {
+  std::vector<std::string> codes;
+  std::optional<PracticeCursor> last;
+  int total = 0;
+};
+
+std::string Describe(const PracticeQuery& q) {
+  return absl::StrCat("contains='", q.name_contains, "' prefix='", q.name_prefix, "' postcode='",
+                      q.postcode_prefix_key, "' order=", static_cast<int>(q.order),
+                      q.descending ? " desc" : "", " statuses=", q.statuses.size());
+}
+
+class NameSearchTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    env_ = RegistryEnv::Start().release();
+    ASSERT_NE(env_, nullptr);
+    auto report =
+        env_->Import(v1::IMPORT_KIND_EPRACCUR, SourceFile("data/ods/epraccur-2025-05.csv"), "all");
+    ASSERT_TRUE(report.ok()) << report.status();
+    ASSERT_EQ(report->added(), 16534);
+  }
+  static void TearDownTestSuite() {
+    delete env_;
+    env_ = nullptr;
+  }
+
+  static Store& store() { return *env_->module().store(); }
+
+  static PageView Page(PracticeQuery q, Plan plan, const std::optional<PracticeCursor>& after,
+                       int limit) {
+    q.plan = plan;
+    absl::StatusOr<PracticePage> page = store().ListPractices(q, after, limit);
+    EXPECT_TRUE(page.ok()) << page.status();
+    PageView view;
+    if (!page.ok()) return view;
+    for (const v1::Practice& p : page->practices) view.codes.push_back(p.ods_code());
+    view.last = page->last;
+    view.total = page->total_size;
+    return view;
+  }
+
+  // Pages through `q` on both plans side by side (at most `max_pages`), comparing each page;
+  // returns the total.
+  static int ExpectSameAsScan(const PracticeQuery& q, int limit, int max_pages) {
+    std::optional<PracticeCursor> after;
+    int total = -1;
+    for (int n = 0; n < max_pages; ++n) {
+      const PageView scan = Page(q, Plan::kScan, after, limit);
+      const PageView indexed = Page(q, Plan::kIndexed, after, limit);
+      EXPECT_EQ(indexed.codes, scan.codes) << Describe(q) << " page " << n;
+      EXPECT_EQ(indexed.total, scan.total) << Describe(q);
+      EXPECT_EQ(indexed.last.has_value(), scan.last.has_value()) << Describe(q);
+      if (indexed.last.has_value() && scan.last.has_value()) {
+        EXPECT_EQ(indexed.last->ods_code, scan.last->ods_code) << Describe(q);
+        EXPECT_EQ(indexed.last->text, scan.last->text) << Describe(q);
+        EXPECT_EQ(indexed.last->number, scan.last->number) << Describe(q);
+      }
+      total = scan.total;
+      if (!scan.last.has_value() || ::testing::Test::HasFailure()) break;
+      after = scan.last;
+    }
+    return total;
+  }
+
+  static RegistryEnv* env_;
+};
+
+RegistryEnv* NameSearchTest::env_ = nullptr;
+
+// One case per engine: loading the national extract is most of its time.
+TEST_F(NameSearchTest, IndexedSearchIsTheScanOnTheNationalExtract) {
+  // Common and rare words, any case, several words, punctuation, LIKE's wildcards, quotes
+  // (FTS5's syntax), no match, and texts of one and two characters (served by the scan).
+  const std::vector<std::string> texts = {
+      "surgery", "SURGERY", "Medical Centre", "orchid", "st. ", "dr ",  "&", "a",   "ab",
+      "zq",      "x%y",     "100%",           "_",      "\"",   "o\"n", "'", "hea", "qqqq",
+      "é",       "ÉCOLE",   "health centre "};
+  int compared = 0;
+  for (const std::string& text : texts) {
+    PracticeQuery q;
+    q.name_contains = text;
+    ExpectSameAsScan(q, 50, 3);
+    ++compared;
+  }
+  EXPECT_EQ(compared, static_cast<int>(texts.size()));
+
+  // A common word's every page, in every order and direction, with and without a status
+  // filter: page boundaries and cursors are the scan's.
+  PracticeQuery q;
+  q.name_contains = "surgery";
+  EXPECT_GT(ExpectSameAsScan(q, 500, 100), 3000);
+  for (Order order : {Order::kOdsCode, Order::kDisplayName, Order::kPostcode, Order::kUpdateTime,
+                      Order::kListSize}) {
+    for (bool descending : {false, true}) {
+      q.order = order;
+      q.descending = descending;
+      q.statuses = {static_cast<int>(v1::Practice::STATUS_ACTIVE)};
+      ExpectSameAsScan(q, 50, 3);
+      q.statuses.clear();
+      q.name_contains = "medical";
+      ExpectSameAsScan(q, 200, 2);
+      q.name_contains = "surgery";
+    }
+  }
+
+  // name_prefix (alone and with name_contains) and postcode_prefix.
+  for (const char* prefix : {"the ", "THE SURGERY", "dr", "d", "st ", "zzz", "%"}) {
+    PracticeQuery q;
+    q.name_prefix = prefix;
+    ExpectSameAsScan(q, 100, 3);
+    q.name_contains = "surgery";  // both filters at once
+    ExpectSameAsScan(q, 100, 3);
+  }
+  for (const char* postcode : {"B", "BH22", "SW1A1", "M1", "ZZ9"}) {
+    PracticeQuery q;
+    q.postcode_prefix_key = postcode;
+    q.order = Order::kPostcode;
+    ExpectSameAsScan(q, 100, 3);
+    q.name_contains = "medical";
+    ExpectSameAsScan(q, 100, 3);
+  }
+}
+
+// On a store of its own (no national extract): created and renamed practices.
+TEST(NameSearch, TheIndexFollowsTheRegistrysWrites) {
+  std::unique_ptr<RegistryEnv> env = RegistryEnv::Start();
+  ASSERT_NE(env, nullptr);
+  auto count = [&](const std::string& text, Plan plan) {
+    PracticeQuery q;
+    q.name_contains = text;
+    q.plan = plan;
+    absl::StatusOr<PracticePage> page = env->module().store()->ListPractices(q, std::nullopt, 10);
+    EXPECT_TRUE(page.ok()) << page.status();
+    return page.ok() ? page->total_size : -1;
+  };
+  ASSERT_EQ(count("zebrafinch", Plan::kScan), 0);
+  ASSERT_EQ(count("otterholt", Plan::kScan), 0);
+
+  auto created = env->Create(NewPractice("Y99901", "ZEBRAFINCH HEALTH CENTRE"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(count("ebrafin", Plan::kIndexed), 1);
+  EXPECT_EQ(count("zebrafinch health", Plan::kIndexed), 1);
+
+  grpc::ClientContext context;
+  v1::UpdatePracticeRequest update;
+  update.mutable_practice()->set_name("practices/Y99901");
+  update.mutable_practice()->set_etag(created->etag());
+  update.mutable_practice()->set_display_name("OTTERHOLT CLINIC");
+  update.mutable_update_mask()->add_paths("display_name");
+  v1::Practice updated;
+  grpc::Status status = env->stub().UpdatePractice(&context, update, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  for (Plan plan : {Plan::kIndexed, Plan::kScan}) {
+    EXPECT_EQ(count("ebrafin", plan), 0);
+    EXPECT_EQ(count("terhol", plan), 1);
+    EXPECT_EQ(count("OTTERHOLT clinic", plan), 1);
+  }
+}
+
+}  // namespace
+}  // namespace dorset::registry::testing
