@@ -4,6 +4,7 @@
 
 #include <map>
 #include <set>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -216,8 +217,53 @@ class Builder {
     }
   }
 
+  // One "{parameter}" of an OpenAPI path: which request field it fills and how, with an example
+  // a caller can put in its place ("X", or "a/b" for "**").
+  Struct PathParameter(const Route& route, const PathTemplate::OpenApiParameter& parameter) {
+    Struct p;
+    Set(p, "name", Str(parameter.name));
+    Set(p, "in", Str("path"));
+    Set(p, "required", Bool(true));
+    const std::string example = parameter.multi ? "a/b" : "X";
+    std::string description;
+    if (parameter.variable < route.path.variables().size()) {
+      const PathTemplate::Variable& variable = route.path.variables()[parameter.variable];
+      // The variable's shape with this parameter named: "practices/{practice}".
+      std::string shape;
+      for (size_t i = variable.begin; i < variable.end; ++i) {
+        const auto& segment = route.path.segments()[i];
+        if (i != variable.begin) shape += "/";
+        if (i == parameter.segment) {
+          absl::StrAppend(&shape, "{", parameter.name, "}");
+        } else {
+          shape += segment.kind == PathTemplate::Kind::kLiteral ? segment.literal
+                   : segment.kind == PathTemplate::Kind::kStar  ? "*"
+                                                                : "**";
+        }
+      }
+      const std::string field = absl::StrJoin(variable.field_path, ".");
+      description =
+          shape == absl::StrCat("{", parameter.name, "}")
+              ? absl::StrCat("`", field, "` of the request")
+              : absl::StrCat("Part of `", field, "` of the request, which is `", shape, "`");
+    } else {
+      description = "A path segment the binding matches but does not bind";
+    }
+    absl::StrAppend(&description,
+                    parameter.multi ? "; any number of segments, sent with their slashes unescaped"
+                                    : "; one path segment (percent-encode a '/' in it)",
+                    " (e.g. `", example, "`)");
+    Set(p, "description", Str(description));
+    Struct schema;
+    Set(schema, "type", Str("string"));
+    Set(p, "schema", Obj(schema));
+    Set(p, "example", Str(example));
+    return p;
+  }
+
   void Operation(const Route& route) {
-    const std::string path = route.path.OpenApiPath();
+    std::vector<PathTemplate::OpenApiParameter> path_parameters;
+    const std::string path = route.path.OpenApiPath(&path_parameters);
     Struct& item = Sub(Sub(document_, "paths"), path);
     Struct op;
     const auto* method = route.method;
@@ -234,38 +280,13 @@ class Builder {
     Set(op, "tags", tags);
 
     std::set<std::string> bound;
+    for (const PathTemplate::Variable& variable : route.path.variables()) {
+      bound.insert(absl::StrJoin(variable.field_path, "."));
+    }
     Value parameters;
     parameters.mutable_list_value();
-    for (const PathTemplate::Variable& variable : route.path.variables()) {
-      const std::string name = absl::StrJoin(variable.field_path, ".");
-      bound.insert(name);
-      Struct p;
-      Set(p, "name", Str(name));
-      Set(p, "in", Str("path"));
-      Set(p, "required", Bool(true));
-      std::string shape;
-      std::string example;
-      for (size_t i = variable.begin; i < variable.end; ++i) {
-        const auto& segment = route.path.segments()[i];
-        if (i != variable.begin) {
-          shape += "/";
-          example += "/";
-        }
-        shape += segment.kind == PathTemplate::Kind::kLiteral ? segment.literal
-                 : segment.kind == PathTemplate::Kind::kStar  ? "*"
-                                                              : "**";
-        example += segment.kind == PathTemplate::Kind::kLiteral ? segment.literal
-                   : segment.kind == PathTemplate::Kind::kStar  ? "X"
-                                                                : "a/b";
-      }
-      Set(p, "description",
-          Str(absl::StrCat("`", name, "` of the request, shaped `", shape,
-                           "`; send it as is, its slashes unescaped (e.g. `", example, "`)")));
-      Struct schema;
-      Set(schema, "type", Str("string"));
-      Set(p, "schema", Obj(schema));
-      Set(p, "allowReserved", Bool(true));
-      *parameters.mutable_list_value()->add_values() = Obj(std::move(p));
+    for (const PathTemplate::OpenApiParameter& parameter : path_parameters) {
+      *parameters.mutable_list_value()->add_values() = Obj(PathParameter(route, parameter));
     }
     if (route.body != "*") {
       std::set<std::string> not_query = bound;

@@ -1,9 +1,11 @@
 // Parsing and matching of google.api.http path templates (see path_template.h for the grammar).
 #include "gateway/path_template.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -182,25 +184,73 @@ std::optional<std::vector<Binding>> PathTemplate::Match(std::string_view path) c
   return bindings;
 }
 
-std::string PathTemplate::OpenApiPath() const {
+namespace {
+
+// "practices" -> "practice", "localities" -> "locality", "governingBodies" -> "governingBody",
+// "shelves" -> "shelf";
+// a collection id that is not a plural ends in "Id" so that it still names one of them.
+std::string Singular(const std::string& collection) {
+  if (absl::EndsWith(collection, "ies") && collection.size() > 3) {
+    return absl::StrCat(collection.substr(0, collection.size() - 3), "y");
+  }
+  if (absl::EndsWith(collection, "lves")) {  // "shelves"
+    return absl::StrCat(collection.substr(0, collection.size() - 3), "f");
+  }
+  if (absl::EndsWith(collection, "sses"))
+    return std::string(collection.substr(0, collection.size() - 2));
+  if (absl::EndsWith(collection, "s") && collection.size() > 1) {
+    return std::string(collection.substr(0, collection.size() - 1));
+  }
+  return absl::StrCat(collection, "Id");
+}
+
+}  // namespace
+
+std::string PathTemplate::OpenApiPath(std::vector<OpenApiParameter>* parameters) const {
+  std::vector<OpenApiParameter> found;
   std::string out;
-  size_t next_variable = 0;
-  for (size_t i = 0; i < segments_.size();) {
+  size_t variable = 0;
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    while (variable < variables_.size() && variables_[variable].end <= i) ++variable;
+    const bool inside = variable < variables_.size() && variables_[variable].begin <= i;
+    const Segment& segment = segments_[i];
     out += '/';
-    if (next_variable < variables_.size() && variables_[next_variable].begin == i) {
-      const Variable& variable = variables_[next_variable++];
-      // StrAppend, not "{" + ... + "}": GCC 12 at -O3 (scripts/run's Release build) reports a false
-      // -Wrestrict inside char_traits for the temporary's concatenation (GCC bug 105329).
-      absl::StrAppend(&out, "{", absl::StrJoin(variable.field_path, "."), "}");
-      i = variable.end;
+    if (segment.kind == Kind::kLiteral) {
+      out += segment.literal;
       continue;
     }
-    const Segment& segment = segments_[i++];
-    out += segment.kind == Kind::kLiteral ? segment.literal
-           : segment.kind == Kind::kStar  ? "*"
-                                          : "**";
+    OpenApiParameter parameter;
+    parameter.segment = i;
+    parameter.multi = segment.kind == Kind::kDoubleStar;
+    if (!inside) {
+      // A "*" outside any variable binds nothing: it is still one segment the caller fills in.
+      parameter.variable = variables_.size();
+      parameter.name = absl::StrCat("segment", i);
+    } else {
+      parameter.variable = variable;
+      const Variable& v = variables_[variable];
+      if (i > v.begin && segments_[i - 1].kind == Kind::kLiteral) {
+        parameter.name = Singular(segments_[i - 1].literal);
+      } else {
+        parameter.name = absl::StrJoin(v.field_path, ".");
+        if (v.end - v.begin > 1) absl::StrAppend(&parameter.name, i - v.begin + 1);
+      }
+    }
+    // Unique within the path: "a/*/a/*" gives "a" and "a2".
+    const std::string base = parameter.name;
+    for (int n = 2;
+         std::any_of(found.begin(), found.end(),
+                     [&](const OpenApiParameter& p) { return p.name == parameter.name; });
+         ++n) {
+      parameter.name = absl::StrCat(base, n);
+    }
+    // StrAppend, not "{" + ... + "}": GCC 12 at -O3 (scripts/run's Release build) reports a false
+    // -Wrestrict inside char_traits for the temporary's concatenation (GCC bug 105329).
+    absl::StrAppend(&out, "{", parameter.name, "}");
+    found.push_back(std::move(parameter));
   }
-  if (!verb_.empty()) out += ":" + verb_;
+  if (!verb_.empty()) absl::StrAppend(&out, ":", verb_);
+  if (parameters != nullptr) *parameters = std::move(found);
   return out;
 }
 

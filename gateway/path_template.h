@@ -53,8 +53,20 @@ class PathTemplate {
   const std::string& verb() const { return verb_; }
   // The template as written, e.g. for OpenAPI paths.
   const std::string& text() const { return text_; }
-  // The template with each variable as "{field.path}" (OpenAPI's path form).
-  std::string OpenApiPath() const;
+  // One parameter of the OpenAPI path: a "*" or "**" of the template, named after the collection
+  // before it ("practices/*" -> "practice"); a variable that is a bare "*" or "**" keeps its
+  // field path as the name ("{text}", "{path=**}").
+  struct OpenApiParameter {
+    std::string name;
+    size_t variable = 0;  // index into variables()
+    size_t segment = 0;   // index into segments()
+    bool multi = false;   // "**": any number of segments, slashes and all
+  };
+  // The template in OpenAPI's form: literal segments as they are, each "*"/"**" as a named
+  // "{parameter}", so that "/v1/{name=practices/*}:close" is "/v1/practices/{practice}:close"
+  // and different collections never share a path. The parameters in path order go to
+  // `parameters` when given; names are unique within the path.
+  std::string OpenApiPath(std::vector<OpenApiParameter>* parameters = nullptr) const;
   // Literal segments count, used to prefer the most specific route.
   int LiteralCount() const;
 

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -35,9 +36,25 @@ TEST(OpenApiTest, DescriptionsComeFromProtoComments) {
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(*json, &doc).ok());
   EXPECT_EQ(doc.fields().at("openapi").string_value(), "3.1.0");
   const Struct& paths = doc.fields().at("paths").struct_value();
-  const Struct& archive =
-      paths.fields().at("/v1/{name}:archive").struct_value().fields().at("post").struct_value();
+  const Struct& archive = paths.fields()
+                              .at("/v1/shelves/{shelf}/things/{thing}:archive")
+                              .struct_value()
+                              .fields()
+                              .at("post")
+                              .struct_value();
   EXPECT_EQ(archive.fields().at("summary").string_value(), "Archives a thing (a custom method).");
+  // Each "*" of {name=shelves/*/things/*} is a path parameter of its own, documented.
+  std::vector<std::string> names;
+  for (const auto& p : archive.fields().at("parameters").list_value().values()) {
+    const auto& fields = p.struct_value().fields();
+    if (fields.at("in").string_value() != "path") continue;
+    names.push_back(fields.at("name").string_value());
+    EXPECT_TRUE(fields.at("required").bool_value());
+    EXPECT_NE(fields.at("description").string_value().find("`name` of the request, which is "),
+              std::string::npos)
+        << fields.at("description").string_value();
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"shelf", "thing"}));
   const Struct& thing = doc.fields()
                             .at("components")
                             .struct_value()
@@ -138,9 +155,9 @@ TEST(OpenApiTest, EveryListedOperationIsCallableFromTheDocumentAlone) {
       for (const auto& p : op.struct_value().fields().at("parameters").list_value().values()) {
         const auto& fields = p.struct_value().fields();
         if (fields.at("in").string_value() != "path") continue;
-        const std::string& description = fields.at("description").string_value();
-        const size_t start = description.find("(e.g. `") + 7;
-        const std::string example = description.substr(start, description.find('`', start) - start);
+        const std::string& example = fields.at("example").string_value();
+        EXPECT_NE(fields.at("description").string_value().find("(e.g. `" + example + "`)"),
+                  std::string::npos);
         url = absl::StrReplaceAll(url, {{"{" + fields.at("name").string_value() + "}", example}});
       }
       httplib::Request req;

@@ -72,13 +72,53 @@ TEST(PathTemplateTest, RefusesMalformedTemplates) {
   }
 }
 
-TEST(PathTemplateTest, OpenApiPathNamesEachVariable) {
-  EXPECT_EQ(PathTemplate::Parse("/v1/{name=practices/*}:close")->OpenApiPath(), "/v1/{name}:close");
-  EXPECT_EQ(PathTemplate::Parse("/v1/{parent=shelves/*}/things")->OpenApiPath(),
-            "/v1/{parent}/things");
-  EXPECT_EQ(PathTemplate::Parse("/v1/{thing.name=shelves/*/things/*}")->OpenApiPath(),
-            "/v1/{thing.name}");
-  EXPECT_EQ(PathTemplate::Parse("/v1/files/{path=**}")->OpenApiPath(), "/v1/files/{path}");
+// Literal segments stay, each "*" is a parameter named after its collection, so that templates
+// of different collections never share an OpenAPI path (they did as "/v1/{name}").
+TEST(PathTemplateTest, OpenApiPathKeepsLiteralsAndNamesEachSegment) {
+  struct Case {
+    const char* templ;
+    const char* want;
+    std::vector<std::string> names;
+  };
+  const Case cases[] = {
+      {"/v1/{name=practices/*}", "/v1/practices/{practice}", {"practice"}},
+      {"/v1/{name=practices/*}:close", "/v1/practices/{practice}:close", {"practice"}},
+      {"/v1/{name=localities/*}", "/v1/localities/{locality}", {"locality"}},
+      {"/v1/{parent=shelves/*}/things", "/v1/shelves/{shelf}/things", {"shelf"}},
+      {"/v1/{thing.name=shelves/*/things/*}",
+       "/v1/shelves/{shelf}/things/{thing}",
+       {"shelf", "thing"}},
+      {"/v1/{name=governingBodies/*}/areaSummary",
+       "/v1/governingBodies/{governingBody}/areaSummary",
+       {"governingBody"}},
+      {"/v1/{name=plans/*/report}", "/v1/plans/{plan}/report", {"plan"}},
+      {"/v1/{name=financialYears/*/periods/*}:close",
+       "/v1/financialYears/{financialYear}/periods/{period}:close",
+       {"financialYear", "period"}},
+      {"/v1/files/{path=**}", "/v1/files/{path}", {"path"}},
+      {"/v1/echo/{text}", "/v1/echo/{text}", {"text"}},
+      {"/v1/{name=a/*/a/*}", "/v1/a/{aId}/a/{aId2}", {"aId", "aId2"}},
+      {"/v1/{name=*/things/*}", "/v1/{name1}/things/{thing}", {"name1", "thing"}},
+      {"/v1/*/x", "/v1/{segment1}/x", {"segment1"}},
+      {"/v1/practices", "/v1/practices", {}},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<PathTemplate> parsed = PathTemplate::Parse(c.templ);
+    ASSERT_TRUE(parsed.ok()) << c.templ;
+    std::vector<PathTemplate::OpenApiParameter> parameters;
+    EXPECT_EQ(parsed->OpenApiPath(&parameters), c.want) << c.templ;
+    std::vector<std::string> names;
+    for (const auto& p : parameters) names.push_back(p.name);
+    EXPECT_EQ(names, c.names) << c.templ;
+  }
+  std::vector<PathTemplate::OpenApiParameter> parameters;
+  PathTemplate::Parse("/v1/{name=shelves/*}/{path=**}")->OpenApiPath(&parameters);
+  ASSERT_EQ(parameters.size(), 2u);
+  EXPECT_EQ(parameters[0].variable, 0u);
+  EXPECT_FALSE(parameters[0].multi);
+  EXPECT_EQ(parameters[1].variable, 1u);
+  EXPECT_EQ(parameters[1].segment, 3u);
+  EXPECT_TRUE(parameters[1].multi);
 }
 
 TEST(PathTemplateTest, Utf8Validation) {

@@ -1,6 +1,7 @@
 // The gateway over the real contracts (registry, finance, engagement): every google.api.http
 // binding they carry parses and names real fields (else dorset-gateway would refuse to start),
 // and every operation of the OpenAPI document has a description from the proto comments.
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -44,14 +45,46 @@ TEST(RealContractsTest, EveryBindingBuildsAndIsDocumented) {
           << method << " " << path << ": no leading comment on the RPC";
     }
   }
-  // Routes whose templates have the same OpenAPI shape under one HTTP method (GET /v1/{name}
-  // for practices/*, localities/*, plans/*, ...) share one operation of the document: a known
-  // gap (docs/gateway.md, "Not yet"). Every distinct shape is there.
-  std::set<std::pair<std::string, std::string>> shapes;
-  for (const Route& route : routes->routes()) {
-    shapes.emplace(route.path.OpenApiPath(), route.http_method);
+  // One operation per route: templates of different collections have different OpenAPI paths
+  // ("/v1/practices/{practice}", "/v1/localities/{locality}"), never a shared "/v1/{name}".
+  EXPECT_EQ(operations, routes->routes().size());
+  const auto& paths = doc.fields().at("paths").struct_value().fields();
+  for (const char* path :
+       {"/v1/practices/{practice}", "/v1/practices/{practice}:close", "/v1/localities/{locality}",
+        "/v1/plans/{plan}/report", "/v1/plans/{plan}/programmes/{programme}/schemes/{scheme}"}) {
+    EXPECT_TRUE(paths.count(path)) << path;
   }
-  EXPECT_EQ(operations, shapes.size());
+  // OpenAPI 3.1 ("Path Templating"): every "{x}" of a path is a path parameter of each of its
+  // operations and the other way round, and no two paths differ only in parameter names.
+  std::map<std::string, std::string> shapes;
+  for (const auto& [path, item] : paths) {
+    std::set<std::string> in_path;
+    std::string shape;
+    for (size_t i = 0; i < path.size(); ++i) {
+      if (path[i] != '{') {
+        shape += path[i];
+        continue;
+      }
+      const size_t close = path.find('}', i);
+      ASSERT_NE(close, std::string::npos) << path;
+      EXPECT_TRUE(in_path.insert(path.substr(i + 1, close - i - 1)).second) << path;
+      shape += "{}";
+      i = close;
+    }
+    auto [it, fresh] = shapes.emplace(shape, path);
+    EXPECT_TRUE(fresh) << path << " and " << it->second << " differ only in parameter names";
+    for (const auto& [method, op] : item.struct_value().fields()) {
+      std::set<std::string> documented;
+      for (const auto& p : op.struct_value().fields().at("parameters").list_value().values()) {
+        const auto& fields = p.struct_value().fields();
+        if (fields.at("in").string_value() != "path") continue;
+        EXPECT_TRUE(documented.insert(fields.at("name").string_value()).second) << path;
+        EXPECT_TRUE(fields.at("required").bool_value()) << path;
+        EXPECT_FALSE(fields.at("description").string_value().empty()) << path;
+      }
+      EXPECT_EQ(documented, in_path) << method << " " << path;
+    }
+  }
 
   // Issue 14: every RPC of the three services has a binding (none is left gRPC-only), and the
   // embedded descriptor set carries the comments of every one of them.
