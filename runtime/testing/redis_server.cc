@@ -40,11 +40,15 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(
 
 absl::Status RedisServer::Launch() {
   const std::string port = std::to_string(port_);
+  const std::string log = dir_.path() + "/redis-server.log";
   pid_ = fork();
   if (pid_ == 0) {
-    // Redis prints a banner before it reads --loglevel; keep test output readable.
+    // Redis prints a banner before it reads --loglevel; keep test output readable. Neither
+    // stream is the test's: a server left behind by a crashed test must not hold ctest's pipe.
     const int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
+    const int errors = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (errors >= 0) dup2(errors, STDERR_FILENO);
     std::vector<std::string> args = {
         "redis-server", "--port", port,           "--bind", "127.0.0.1",  "--dir",  dir_.path(),
         "--save",       "",       "--appendonly", "no",     "--loglevel", "warning"};
