@@ -9,8 +9,8 @@
 #include "runtime/api/reply_budget.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/status_macros.h"
-#include "services/engagement/engagement_service.h"
-#include "services/engagement/response_writer.h"
+#include "services/engagement/api/engagement_service.h"
+#include "services/engagement/domain/response_writer.h"
 
 namespace dorset::engagement {
 

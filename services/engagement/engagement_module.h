@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "runtime/server/service_host.h"
-#include "services/engagement/engagement.h"
+#include "services/engagement/domain/engagement.h"
 
 namespace dorset::engagement {
 

@@ -6,8 +6,8 @@
 #include "runtime/status/status_macros.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_engine.h"
-#include "services/engagement/counters.h"
-#include "services/engagement/engagement.h"
+#include "services/engagement/domain/counters.h"
+#include "services/engagement/domain/engagement.h"
 #include "services/engagement/synthetic/synthetic_responses.h"
 
 namespace dorset::engagement {

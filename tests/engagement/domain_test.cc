@@ -4,8 +4,8 @@
 #include "gtest/gtest.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_engine.h"
-#include "services/engagement/delivery.h"
-#include "services/engagement/engagement.h"
+#include "services/engagement/domain/delivery.h"
+#include "services/engagement/domain/engagement.h"
 
 namespace dorset::engagement {
 namespace {

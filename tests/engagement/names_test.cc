@@ -1,8 +1,8 @@
 // Pure helpers: resource names, the participation ratio and the synthetic generator's marking.
-#include "services/engagement/names.h"
+#include "services/engagement/domain/names.h"
 
 #include "gtest/gtest.h"
-#include "services/engagement/counters.h"
+#include "services/engagement/domain/counters.h"
 #include "services/engagement/synthetic/synthetic_responses.h"
 
 namespace dorset::engagement {

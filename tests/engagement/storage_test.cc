@@ -10,7 +10,7 @@
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/idempotency.h"
 #include "runtime/testing/temp_dir.h"
-#include "services/engagement/counters.h"
+#include "services/engagement/domain/counters.h"
 #include "services/engagement/storage/counter_rows.h"
 #include "services/engagement/storage/store.h"
 #include "tests/engagement/pre_lane_store.h"

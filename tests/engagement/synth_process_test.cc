@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_engine.h"
-#include "services/engagement/engagement.h"
+#include "services/engagement/domain/engagement.h"
 
 namespace dorset::engagement {
 namespace {

@@ -1,7 +1,7 @@
 // Bulk theme coding through the API with real tokens: the preview changes nothing and names what
 // would change (never the text), applying needs the preview's token and refuses when the
 // responses changed since, the themes land with their counters, and who coded what is recorded.
-#include "services/engagement/theme_coding.h"
+#include "services/engagement/domain/theme_coding.h"
 
 #include <cstdlib>
 

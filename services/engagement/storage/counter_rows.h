@@ -1,6 +1,6 @@
-// The SQL of the per-activity counters (services/engagement/counters.h says which cells a response
-// touches): the upsert every cell goes through, the same on both engines, and the read of an
-// activity's cells behind the aggregates.
+// The SQL of the per-activity counters (services/engagement/domain/counters.h says which cells a
+// response touches): the upsert every cell goes through, the same on both engines, and the read of
+// an activity's cells behind the aggregates.
 #ifndef DORSET_SERVICES_ENGAGEMENT_STORAGE_COUNTER_WRITES_H_
 #define DORSET_SERVICES_ENGAGEMENT_STORAGE_COUNTER_WRITES_H_
 
@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/storage/database.h"
 #include "runtime/storage/statement.h"
-#include "services/engagement/counters.h"
+#include "services/engagement/domain/counters.h"
 
 namespace dorset::engagement {
 

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "runtime/status/status_macros.h"
-#include "services/engagement/names.h"
+#include "services/engagement/domain/names.h"
 
 namespace dorset::engagement {
 

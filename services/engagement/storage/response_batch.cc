@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "runtime/status/status_macros.h"
-#include "services/engagement/rows.h"
+#include "services/engagement/domain/rows.h"
 #include "services/engagement/storage/counter_rows.h"
 #include "services/engagement/storage/response_rows.h"
 

@@ -1,5 +1,5 @@
-// One group-commit transaction of CreateResponse (services/engagement/response_writer.h): the
-// response hot path's statements, prepared once per transaction so each of the many responses a
+// One group-commit transaction of CreateResponse (services/engagement/domain/response_writer.h):
+// the response hot path's statements, prepared once per transaction so each of the many responses a
 // group writes does not re-parse its SQL; the activities' windows and allowed practices, read
 // once per transaction (a concurrent change of an activity conflicts with the transaction, which
 // then runs again); and the counter deltas of the whole group, written once before the commit.
@@ -20,7 +20,7 @@
 #include "dorset/engagement/v1/engagement.pb.h"
 #include "runtime/storage/database.h"
 #include "runtime/storage/idempotency.h"
-#include "services/engagement/counters.h"
+#include "services/engagement/domain/counters.h"
 
 namespace dorset::engagement {
 

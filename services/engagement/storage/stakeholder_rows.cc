@@ -3,8 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
-#include "services/engagement/names.h"
-#include "services/engagement/rows.h"
+#include "services/engagement/domain/names.h"
+#include "services/engagement/domain/rows.h"
 #include "services/engagement/storage/rows_common.h"
 
 namespace dorset::engagement {

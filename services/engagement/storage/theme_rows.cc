@@ -4,9 +4,9 @@
 #include "absl/strings/str_format.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
-#include "services/engagement/counters.h"
-#include "services/engagement/names.h"
-#include "services/engagement/rows.h"
+#include "services/engagement/domain/counters.h"
+#include "services/engagement/domain/names.h"
+#include "services/engagement/domain/rows.h"
 #include "services/engagement/storage/rows_common.h"
 
 namespace dorset::engagement {

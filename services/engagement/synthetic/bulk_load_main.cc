@@ -23,8 +23,8 @@
 #include "runtime/api/page_token.h"
 #include "runtime/config/config.h"
 #include "runtime/logging/log.h"
-#include "services/engagement/engagement.h"
-#include "services/engagement/names.h"
+#include "services/engagement/domain/engagement.h"
+#include "services/engagement/domain/names.h"
 #include "services/engagement/synthetic/synthetic_responses.h"
 
 namespace {

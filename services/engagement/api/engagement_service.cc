@@ -1,0 +1,247 @@
+#include "services/engagement/api/engagement_service.h"
+
+#include <functional>
+
+#include "runtime/api/repeated_limits.h"
+#include "runtime/server/streaming.h"
+#include "runtime/server/unary.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
+#include "services/engagement/api/export_reactor.h"
+#include "services/engagement/domain/names.h"
+
+namespace dorset::engagement {
+
+using runtime::Caller;
+using runtime::Unary;
+
+namespace {
+
+// The documented caps on the repeated fields of engagement requests (docs/engagement.md); any
+// other repeated field takes runtime::kDefaultMaxRepeated. Checked before any per-item work.
+constexpr runtime::RepeatedLimit kRequestLimits[] = {
+    {"activity.localities", 100}, {"activity.allowed_practices", 100}, {"response.themes", 20},
+    {"decision.themes", 100},     {"decision.responses", 1000},
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* EngagementServiceImpl::CreateStakeholder(
+    Ctx* c, const v1::CreateStakeholderRequest* q, v1::Stakeholder* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::CreateStakeholder, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetStakeholder(Ctx* c,
+                                                                const v1::GetStakeholderRequest* q,
+                                                                v1::Stakeholder* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::GetStakeholder, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::ListStakeholders(
+    Ctx* c, const v1::ListStakeholdersRequest* q, v1::ListStakeholdersResponse* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::ListStakeholders, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateStakeholder(
+    Ctx* c, const v1::UpdateStakeholderRequest* q, v1::Stakeholder* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::UpdateStakeholder, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::EraseStakeholder(
+    Ctx* c, const v1::EraseStakeholderRequest* q, v1::Stakeholder* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::EraseStakeholder, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::CreateActivity(Ctx* c,
+                                                                const v1::CreateActivityRequest* q,
+                                                                v1::Activity* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::CreateActivity, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivity(Ctx* c,
+                                                             const v1::GetActivityRequest* q,
+                                                             v1::Activity* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::GetActivity, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::ListActivities(Ctx* c,
+                                                                const v1::ListActivitiesRequest* q,
+                                                                v1::ListActivitiesResponse* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::ListActivities, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateActivity(Ctx* c,
+                                                                const v1::UpdateActivityRequest* q,
+                                                                v1::Activity* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::UpdateActivity, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::OpenActivity(Ctx* c,
+                                                              const v1::OpenActivityRequest* q,
+                                                              v1::Activity* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::OpenActivity, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::CloseActivity(Ctx* c,
+                                                               const v1::CloseActivityRequest* q,
+                                                               v1::Activity* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::CloseActivity, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::PublishOutcome(Ctx* c,
+                                                                const v1::PublishOutcomeRequest* q,
+                                                                v1::Activity* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::PublishOutcome, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::DeleteActivity(Ctx* c,
+                                                                const v1::DeleteActivityRequest* q,
+                                                                google::protobuf::Empty* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::DeleteActivity, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::CreateTheme(Ctx* c,
+                                                             const v1::CreateThemeRequest* q,
+                                                             v1::Theme* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::CreateTheme, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetTheme(Ctx* c, const v1::GetThemeRequest* q,
+                                                          v1::Theme* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::GetTheme, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::ListThemes(Ctx* c, const v1::ListThemesRequest* q,
+                                                            v1::ListThemesResponse* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::ListThemes, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateTheme(Ctx* c,
+                                                             const v1::UpdateThemeRequest* q,
+                                                             v1::Theme* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::UpdateTheme, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::DeleteTheme(Ctx* c,
+                                                             const v1::DeleteThemeRequest* q,
+                                                             google::protobuf::Empty* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::DeleteTheme, &engagement_));
+}
+
+grpc::ServerUnaryReactor* EngagementServiceImpl::CreateResponse(Ctx* c,
+                                                                const v1::CreateResponseRequest* q,
+                                                                v1::Response* r) {
+  // Not Unary(): the call is finished by the writer thread once its batch has committed.
+  grpc::ServerUnaryReactor* reactor = c->DefaultReactor();
+  absl::StatusOr<Caller> caller = gate_.Admit(*c);
+  if (!caller.ok()) {
+    reactor->Finish(runtime::ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  if (absl::Status limits = runtime::CheckRepeatedLimits(*q, kRequestLimits); !limits.ok()) {
+    reactor->Finish(runtime::ToGrpcStatus(limits));
+    return reactor;
+  }
+  absl::StatusOr<PendingResponse> pending = engagement_.PrepareResponse(*caller, *q);
+  if (!pending.ok()) {
+    reactor->Finish(runtime::ToGrpcStatus(pending.status()));
+    return reactor;
+  }
+  writer_.Submit({*std::move(pending), r,
+                  [reactor, r, caller = *std::move(caller)](const absl::Status& status) {
+                    if (status.ok()) Engagement::RedactResponse(caller, *r);
+                    reactor->Finish(runtime::ToGrpcStatus(status));
+                  }});
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetResponse(Ctx* c,
+                                                             const v1::GetResponseRequest* q,
+                                                             v1::Response* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::GetResponse, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::ListResponses(Ctx* c,
+                                                               const v1::ListResponsesRequest* q,
+                                                               v1::ListResponsesResponse* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::ListResponses, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateResponse(Ctx* c,
+                                                                const v1::UpdateResponseRequest* q,
+                                                                v1::Response* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::UpdateResponse, &engagement_));
+}
+
+grpc::ServerWriteReactor<v1::ExportResponsesChunk>* EngagementServiceImpl::ExportResponses(
+    Ctx* c, const v1::ExportResponsesRequest* q) {
+  using Refused = runtime::RefusedStream<v1::ExportResponsesChunk>;
+  absl::StatusOr<Caller> caller = gate_.Admit(*c);
+  if (!caller.ok()) return Refused::Create(caller.status());
+  absl::StatusOr<std::string> activity = ParseActivityName(q->parent(), "parent");
+  if (!activity.ok()) return Refused::Create(activity.status());
+  if (q->chunk_size() < 0) {
+    return Refused::Create(runtime::InvalidArgument("chunk_size", "must not be negative"));
+  }
+  const int chunk = q->chunk_size() == 0 ? 500 : std::min(q->chunk_size(), 1000);
+  int64_t start_after = 0;
+  if (!q->start_after().empty()) {
+    absl::StatusOr<ResponseId> cursor = ParseResponseName(q->start_after(), "start_after");
+    if (!cursor.ok()) return Refused::Create(cursor.status());
+    if (cursor->activity != *activity) {
+      return Refused::Create(
+          runtime::InvalidArgument("start_after", "must be a response of the exported activity"));
+    }
+    start_after = cursor->id;
+  }
+  if (absl::Status exists = engagement_.CheckActivityExists(*activity); !exists.ok()) {
+    return Refused::Create(exists);
+  }
+  return ExportReactor::Start(engagement_, *std::move(caller), *std::move(activity), chunk,
+                              start_after, stopping_);
+}
+
+grpc::ServerUnaryReactor* EngagementServiceImpl::CreateDecision(Ctx* c,
+                                                                const v1::CreateDecisionRequest* q,
+                                                                v1::Decision* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::CreateDecision, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetDecision(Ctx* c,
+                                                             const v1::GetDecisionRequest* q,
+                                                             v1::Decision* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::GetDecision, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::ListDecisions(Ctx* c,
+                                                               const v1::ListDecisionsRequest* q,
+                                                               v1::ListDecisionsResponse* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::ListDecisions, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateDecision(Ctx* c,
+                                                                const v1::UpdateDecisionRequest* q,
+                                                                v1::Decision* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::UpdateDecision, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::DeleteDecision(Ctx* c,
+                                                                const v1::DeleteDecisionRequest* q,
+                                                                google::protobuf::Empty* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::DeleteDecision, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivityAggregates(
+    Ctx* c, const v1::GetActivityAggregatesRequest* q, v1::ActivityAggregates* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::GetActivityAggregates, &engagement_));
+}
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetYouSaidWeDid(
+    Ctx* c, const v1::GetYouSaidWeDidRequest* q, v1::YouSaidWeDid* r) {
+  return Unary(gate_, c, kRequestLimits, *q, r,
+               std::bind_front(&Engagement::GetYouSaidWeDid, &engagement_));
+}
+
+}  // namespace dorset::engagement

@@ -1,0 +1,187 @@
+// Aggregates (read from the counter cells, never from the responses) and "you said, we did".
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "runtime/api/enum_names.h"
+#include "runtime/logging/log.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
+#include "services/engagement/domain/counters.h"
+#include "services/engagement/domain/engagement.h"
+#include "services/engagement/domain/names.h"
+#include "services/engagement/domain/rows.h"
+#include "services/engagement/storage/activity_rows.h"
+#include "services/engagement/storage/counter_rows.h"
+#include "services/engagement/storage/decision_rows.h"
+
+namespace dorset::engagement {
+namespace {
+
+using runtime::storage::Transaction;
+
+void AddCounts(const std::map<std::string, int64_t>& counts,
+               google::protobuf::RepeatedPtrField<v1::Count>* out,
+               const std::function<std::string(const std::string&)>& key_name) {
+  for (const auto& [key, n] : counts) {
+    v1::Count* c = out->Add();
+    c->set_key(key_name(key));
+    c->set_responses(n);
+  }
+}
+
+std::string Identity(const std::string& key) { return key; }
+
+}  // namespace
+
+// responses * 1000 / patients, exact: the integer part and three decimals (rounded down) from
+// integer arithmetic; a count above ~9.2e12 (impossible here) would saturate instead of wrap.
+std::string PerThousand(int64_t responses, int64_t patients, int64_t* millis) {
+  *millis = 0;
+  if (patients <= 0 || responses < 0) return "";
+  __int128 scaled = static_cast<__int128>(responses) * 1000000 / patients;
+  if (scaled > INT64_MAX) scaled = INT64_MAX;
+  *millis = static_cast<int64_t>(scaled);
+  return absl::StrFormat("%d.%03d", *millis / 1000, *millis % 1000);
+}
+
+absl::Status Engagement::GetActivityAggregates(const v1::GetActivityAggregatesRequest& request,
+                                               v1::ActivityAggregates* out) {
+  ASSIGN_OR_RETURN(std::string activity_id,
+                   ParseActivitySingleton(request.name(), "aggregates", "name"));
+  CounterTable cells;
+  v1::Activity activity;
+  {
+    RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(activity, LoadActivity(tx, activity_id));
+      ASSIGN_OR_RETURN(cells, ReadCounterCells(tx, activity_id));
+      return absl::OkStatus();
+    }));
+  }
+  out->set_name(request.name());
+  out->set_total_responses(cells.total);
+  AddCounts(cells.by[kDimTheme], out->mutable_by_theme(),
+            [&](const std::string& theme) { return ThemeName(activity_id, theme); });
+  AddCounts(cells.by[kDimSentiment], out->mutable_by_sentiment(), Identity);
+  AddCounts(cells.by[kDimChannel], out->mutable_by_channel(), Identity);
+  AddCounts(cells.by[kDimLocality], out->mutable_by_locality(), Identity);
+
+  // Participation for every locality with responses and every locality the activity covers.
+  std::map<std::string, int64_t> localities = cells.by[kDimLocality];
+  localities.erase("");
+  for (const std::string& l : activity.localities()) localities.try_emplace(l, 0);
+  for (const auto& [locality, responses] : localities) {
+    v1::LocalityParticipation* p = out->add_participation();
+    p->set_locality(locality);
+    p->set_responses(responses);
+    // Unavailable (never a 0) unless the registry, or a copy within the cache policy's bound,
+    // gives the figure.
+    p->set_registered_patients_available(false);
+    if (registry_ == nullptr) continue;
+    absl::StatusOr<RegistryFigure> patients = registry_->LocalityRegisteredPatients(locality);
+    if (!patients.ok()) {
+      // The counts still answer; the figure is marked unavailable and the gap logged (names only).
+      runtime::log::Warn(
+          "registry population unavailable",
+          {{"locality", locality}, {"code", absl::StatusCodeToString(patients.status().code())}});
+      continue;
+    }
+    p->set_registered_patients_available(true);
+    p->set_registered_patients(patients->value);
+    p->set_registered_patients_stale(patients->stale);
+    SetTimestamp(p->mutable_registered_patients_time(), absl::ToUnixMicros(patients->as_of));
+    int64_t millis = 0;
+    p->set_per_thousand(PerThousand(responses, patients->value, &millis));
+    p->set_per_thousand_millis(millis);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::GetYouSaidWeDid(const v1::GetYouSaidWeDidRequest& request,
+                                         v1::YouSaidWeDid* out) {
+  ASSIGN_OR_RETURN(std::string activity_id,
+                   ParseActivitySingleton(request.name(), "youSaidWeDid", "name"));
+  v1::Activity activity;
+  CounterTable cells;
+  std::vector<std::string> decision_ids;
+  {
+    // One lease for the reads below; released before GetDecision/ListThemes take their own.
+    RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(activity, LoadActivity(tx, activity_id));
+      if (activity.state() != v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
+        return runtime::FailedPrecondition(
+            "STATE", activity.name(),
+            absl::StrCat("the outcome is not published (the activity is ",
+                         runtime::EnumShortName(activity.state()), ")"));
+      }
+      ASSIGN_OR_RETURN(cells, ReadCounterCells(tx, activity_id));
+      ASSIGN_OR_RETURN(decision_ids, PublishedDecisionIds(tx, activity_id, /*limit=*/1000));
+      return absl::OkStatus();
+    }));
+  }
+  out->set_name(request.name());
+  out->set_activity_title(activity.title());
+  out->set_outcome_summary(activity.outcome_summary());
+  out->set_total_responses(cells.total);
+  out->set_reported_participants(activity.reported_participants());
+
+  // Published decisions (the first 1000), matched to the themes they answer.
+  std::vector<v1::Decision> decisions;
+  for (const std::string& id : decision_ids) {
+    v1::GetDecisionRequest get;
+    get.set_name(DecisionName(activity_id, id));
+    v1::Decision d;
+    RETURN_IF_ERROR(GetDecision(get, &d));
+    decisions.push_back(std::move(d));
+  }
+  const auto& theme_sentiment = cells.by[kDimThemeSentiment];
+  v1::ListThemesRequest themes_request;
+  themes_request.set_parent(activity.name());
+  themes_request.set_page_size(500);
+  while (true) {
+    v1::ListThemesResponse themes;
+    RETURN_IF_ERROR(ListThemes(themes_request, &themes));
+    for (const v1::Theme& theme : themes.themes()) {
+      const std::string theme_id = theme.name().substr(theme.name().rfind('/') + 1);
+      auto* outcome = out->add_themes();
+      *outcome->mutable_theme() = theme;
+      auto count = cells.by[kDimTheme].find(theme_id);
+      outcome->set_responses(count == cells.by[kDimTheme].end() ? 0 : count->second);
+      const std::string prefix = absl::StrCat(theme_id, "/");
+      for (auto it = theme_sentiment.lower_bound(prefix);
+           it != theme_sentiment.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+        v1::Count* c = outcome->add_by_sentiment();
+        c->set_key(it->first.substr(prefix.size()));
+        c->set_responses(it->second);
+      }
+      // How far the decisions answering the theme have got (issue 17: "we did" is a promise).
+      std::map<std::string, int64_t> by_status;
+      int64_t percent_sum = 0;
+      for (const v1::Decision& d : decisions) {
+        if (std::find(d.themes().begin(), d.themes().end(), theme.name()) != d.themes().end()) {
+          *outcome->add_decisions() = d;
+          ++by_status[runtime::EnumShortName(d.delivery().status())];
+          percent_sum += d.delivery().percent_complete();
+        }
+      }
+      for (const auto& [status, n] : by_status) {
+        v1::Count* c = outcome->add_decisions_by_delivery_status();
+        c->set_key(status);
+        c->set_responses(n);
+      }
+      if (outcome->decisions_size() > 0) {
+        outcome->set_percent_complete(
+            static_cast<int32_t>(percent_sum / outcome->decisions_size()));
+      }
+    }
+    if (themes.next_page_token().empty()) break;
+    themes_request.set_page_token(themes.next_page_token());
+  }
+  for (const v1::Decision& d : decisions) {
+    if (d.themes().empty()) *out->add_other_decisions() = d;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace dorset::engagement

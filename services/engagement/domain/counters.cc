@@ -1,0 +1,63 @@
+#include "services/engagement/domain/counters.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace dorset::engagement {
+
+std::string ChannelKey(v1::Channel channel) {
+  switch (channel) {
+    case v1::CHANNEL_UNSPECIFIED:
+      return "CHANNEL_UNSPECIFIED";
+    case v1::CHANNEL_ONLINE:
+      return "ONLINE";
+    case v1::CHANNEL_LETTER:
+      return "LETTER";
+    case v1::CHANNEL_EVENT:
+      return "EVENT";
+    case v1::CHANNEL_PHONE:
+      return "PHONE";
+    default:
+      return absl::StrCat(static_cast<int>(channel));
+  }
+}
+
+std::string SentimentKey(v1::Sentiment sentiment) {
+  switch (sentiment) {
+    case v1::SENTIMENT_UNSPECIFIED:
+      return "SENTIMENT_UNSPECIFIED";
+    case v1::SENTIMENT_SUPPORTIVE:
+      return "SUPPORTIVE";
+    case v1::SENTIMENT_NEUTRAL:
+      return "NEUTRAL";
+    case v1::SENTIMENT_OPPOSED:
+      return "OPPOSED";
+    case v1::SENTIMENT_MIXED:
+      return "MIXED";
+    default:
+      return absl::StrCat(static_cast<int>(sentiment));
+  }
+}
+
+std::vector<CounterCell> CounterCells(v1::Channel channel, v1::Sentiment sentiment,
+                                      const std::string& locality,
+                                      const std::vector<std::string>& theme_ids) {
+  std::vector<CounterCell> cells;
+  cells.reserve(4 + 2 * theme_ids.size());
+  const std::string sentiment_name = SentimentKey(sentiment);
+  cells.emplace_back(kDimTotal, "");
+  cells.emplace_back(kDimChannel, ChannelKey(channel));
+  cells.emplace_back(kDimSentiment, sentiment_name);
+  cells.emplace_back(kDimLocality, locality);
+  for (const std::string& theme : theme_ids) {
+    cells.emplace_back(kDimTheme, theme);
+    cells.emplace_back(kDimThemeSentiment, absl::StrCat(theme, "/", sentiment_name));
+  }
+  return cells;
+}
+
+void AddCells(CounterSums& sums, const std::string& activity, const std::vector<CounterCell>& cells,
+              int64_t delta) {
+  for (const auto& [dimension, key] : cells) sums[{activity, dimension, key}] += delta;
+}
+
+}  // namespace dorset::engagement

@@ -1,0 +1,49 @@
+#include "services/engagement/domain/response_writer.h"
+
+#include "runtime/status/status_macros.h"
+#include "runtime/storage/group_commit.h"
+
+namespace dorset::engagement {
+
+using runtime::storage::Transaction;
+
+struct ResponseWriter::Committer {
+  template <typename... Args>
+  explicit Committer(Args&&... args) : committer(std::forward<Args>(args)...) {}
+  runtime::storage::GroupCommitter<Job> committer;
+};
+
+ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* metrics,
+                               int max_batch) {
+  runtime::storage::GroupCommitOptions options{
+      .max_group = max_batch,
+      .metrics = metrics,
+      .group_size_metric = "engagement_response_batch_size",
+      .committed_metric = "engagement_responses_committed_total",
+      .commit_failures_metric = "engagement_response_batch_failures_total",
+      .finish_on_own_thread = true,
+      .what = "the response",
+      .retry_hint = "retry with the same request_id"};
+  committer_ = std::make_unique<Committer>(
+      engagement.store().database(), std::move(options),
+      [&engagement](Transaction& tx, std::span<Job> jobs,
+                    std::vector<absl::Status>& results) -> absl::Status {
+        // Fresh for every attempt: a retried transaction starts again from nothing.
+        ResponseBatch batch(tx);
+        for (size_t i = 0; i < jobs.size(); ++i) {
+          // An error here (serialization failure, deadlock, lost connection) fails the whole
+          // group: Database::Write runs it again from the start, or every job is refused.
+          ASSIGN_OR_RETURN(results[i],
+                           engagement.CommitResponse(jobs[i].pending, jobs[i].out, batch));
+        }
+        // Counter cells of the whole group are summed and written once, in the same transaction.
+        return batch.ApplyCounterSums();
+      },
+      [](Job& job, const absl::Status& status) { job.done(status); });
+}
+
+ResponseWriter::~ResponseWriter() = default;
+
+void ResponseWriter::Submit(Job job) { committer_->committer.Submit(std::move(job)); }
+
+}  // namespace dorset::engagement

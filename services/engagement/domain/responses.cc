@@ -1,0 +1,352 @@
+// Responses: checked for form and against the registry before they reach the writer, then
+// checked against the store (activity open, inside its window; themes and stakeholder exist)
+// and written with their counters in the writer's transaction.
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/api/enum_names.h"
+#include "runtime/api/request_id.h"
+#include "runtime/auth/permissions.h"
+#include "runtime/logging/log.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
+#include "runtime/storage/idempotency.h"
+#include "runtime/storage/keyset_page.h"
+#include "services/engagement/domain/counters.h"
+#include "services/engagement/domain/engagement.h"
+#include "services/engagement/domain/names.h"
+#include "services/engagement/domain/rows.h"
+#include "services/engagement/storage/activity_rows.h"
+#include "services/engagement/storage/counter_rows.h"
+#include "services/engagement/storage/response_rows.h"
+#include "services/engagement/storage/theme_rows.h"
+
+namespace dorset::engagement {
+namespace {
+
+using runtime::storage::Transaction;
+
+constexpr int kMaxThemesPerResponse = 20;
+// Said with every refusal of a practice, so the organisers know the way out.
+constexpr char kAllowHint[] = "; the activity's allowed_practices can allow it";
+constexpr size_t kMaxResponseText = 20000;
+
+int64_t VersionOf(const std::string& etag) {
+  int64_t version = 0;
+  for (char c : etag) {
+    if (c >= '0' && c <= '9') version = version * 10 + (c - '0');
+  }
+  return version;
+}
+
+std::vector<std::string> ThemeIds(const v1::Response& r) {
+  std::vector<std::string> ids;
+  for (const std::string& name : r.themes()) ids.push_back(name.substr(name.rfind('/') + 1));
+  return ids;
+}
+
+}  // namespace
+
+absl::Status Engagement::CheckPracticeCovered(const PracticeFacts& practice, absl::Time at) const {
+  if (practice.commissioner != options_.commissioner) {
+    return runtime::InvalidArgument(
+        "response.practice",
+        absl::StrCat("not a practice of commissioner ", options_.commissioner, " (it belongs to ",
+                     practice.commissioner.empty() ? "none" : practice.commissioner, ")",
+                     kAllowHint));
+  }
+  // Registry dates are calendar days in England.
+  absl::TimeZone london;
+  if (!absl::LoadTimeZone("Europe/London", &london)) london = absl::UTCTimeZone();
+  const std::string day = absl::FormatTime("%Y-%m-%d", at, london);
+  // The close date is the practice's last day; CLOSED without a date has closed already.
+  const bool closed = (!practice.close_date.empty() && day > practice.close_date) ||
+                      (practice.status == "CLOSED" && practice.close_date.empty());
+  const bool not_yet =
+      practice.status == "PROPOSED" || (!practice.open_date.empty() && day < practice.open_date);
+  if (closed || not_yet || practice.status == "DORMANT") {
+    return runtime::InvalidArgument(
+        "response.practice",
+        absl::StrCat(
+            "the practice is not open on ", day, " (status ", practice.status,
+            practice.open_date.empty() ? "" : absl::StrCat(", opened ", practice.open_date),
+            practice.close_date.empty() ? "" : absl::StrCat(", closed ", practice.close_date), ")",
+            kAllowHint));
+  }
+  return absl::OkStatus();
+}
+
+void Engagement::RedactResponse(const runtime::Caller& caller, v1::Response& r) {
+  const bool personal = !r.stakeholder().empty() || (!r.publish_consent() && !r.text().empty());
+  if (!personal) return;
+  if (caller.Can(runtime::Permission::kPersonalDataRead)) {
+    caller.NotePersonalDataRead();
+    return;
+  }
+  r.clear_stakeholder();
+  if (!r.publish_consent()) r.clear_text();
+  r.set_personal_data_redacted(true);
+}
+
+absl::StatusOr<PendingResponse> Engagement::PrepareResponse(
+    const runtime::Caller& caller, const v1::CreateResponseRequest& request) {
+  PendingResponse pending;
+  pending.time = Now();
+  pending.principal = caller.principal;
+  ASSIGN_OR_RETURN(pending.activity, ParseActivityName(request.parent(), "parent"));
+  RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
+  pending.request_id = request.request_id();
+  if (!pending.request_id.empty()) pending.request_hash = runtime::RequestHash(request);
+  v1::Response r = request.response();
+  r.clear_name();
+  r.clear_anonymised();
+  r.clear_personal_data_redacted();
+  r.clear_create_time();
+  r.clear_update_time();
+  r.clear_etag();
+  std::vector<runtime::FieldViolation> v;
+  if (!v1::Channel_IsValid(r.channel()) || r.channel() == v1::CHANNEL_UNSPECIFIED) {
+    v.push_back({"response.channel", "required: ONLINE, LETTER, EVENT or PHONE"});
+  }
+  if (!v1::Sentiment_IsValid(r.sentiment())) v.push_back({"response.sentiment", "unknown value"});
+  if (r.text().empty() && r.themes().empty()) {
+    v.push_back({"response.text", "a response needs text or at least one theme"});
+  }
+  if (r.themes_size() > kMaxThemesPerResponse) {
+    v.push_back({"response.themes", absl::StrCat("at most ", kMaxThemesPerResponse)});
+  }
+  if (!v.empty()) return runtime::InvalidArguments(std::move(v));
+  RETURN_IF_ERROR(CheckText(r.text(), kMaxResponseText, "response.text"));
+  if (!r.stakeholder().empty()) {
+    ASSIGN_OR_RETURN(pending.stakeholder_id,
+                     ParseStakeholderName(r.stakeholder(), "response.stakeholder"));
+  }
+  absl::flat_hash_set<std::string> seen;
+  for (int i = 0; i < r.themes_size(); ++i) {
+    const std::string field = absl::StrCat("response.themes[", i, "]");
+    ASSIGN_OR_RETURN(ChildName theme, ParseThemeName(r.themes(i), field));
+    if (theme.activity != pending.activity) {
+      return runtime::InvalidArgument(field, "must be a theme of the same activity");
+    }
+    if (!seen.insert(theme.id).second) return runtime::InvalidArgument(field, "listed twice");
+    pending.theme_ids.push_back(theme.id);
+  }
+  if (!r.practice().empty()) {
+    if (!IsPracticeName(r.practice())) {
+      return runtime::InvalidArgument("response.practice", "must be practices/{code}");
+    }
+    if (registry_ != nullptr) {
+      absl::StatusOr<PracticeFacts> practice = registry_->Practice(r.practice());
+      if (absl::IsNotFound(practice.status())) {
+        return runtime::InvalidArgument("response.practice", "no such practice in the registry");
+      }
+      if (!practice.ok()) return runtime::Annotate(practice.status(), "registry");
+      // Judged at the response's own time; the activity may still allow the practice, which
+      // the writer checks against the activity it reads.
+      pending.practice_refusal = CheckPracticeCovered(*practice, pending.time);
+      if (!r.locality().empty() && r.locality() != practice->locality) {
+        return runtime::InvalidArgument("response.locality",
+                                        "is not the locality of response.practice");
+      }
+      r.set_locality(practice->locality);
+    }
+  }
+  RETURN_IF_ERROR(CheckLocalityField(r.locality(), "response.locality"));
+  pending.response = std::move(r);
+  return pending;
+}
+
+absl::StatusOr<absl::Status> Engagement::CommitResponse(const PendingResponse& pending,
+                                                        v1::Response* out, ResponseBatch& batch) {
+  // Each response sits in its own savepoint: a refused one leaves no trace and does not sink
+  // the others (on PostgreSQL a failed statement would otherwise abort the whole transaction).
+  return batch.InSavepoint([&] { return WriteResponse(pending, out, batch); });
+}
+
+absl::Status Engagement::WriteResponse(const PendingResponse& pending, v1::Response* out,
+                                       ResponseBatch& batch) {
+  const std::string activity_name = ActivityName(pending.activity);
+  // The response's time, taken when it was received: the window and the practice are judged at
+  // the same instant, however long the response waited for its batch.
+  const int64_t now_us = ToMicros(pending.time);
+  const runtime::storage::RequestKey key{pending.request_id, "CreateResponse", pending.principal,
+                                         pending.request_hash};
+
+  ASSIGN_OR_RETURN(std::optional<std::string> previous_name, batch.FindRequest(key));
+  if (previous_name.has_value()) {
+    ASSIGN_OR_RETURN(ResponseId previous, ParseResponseName(*previous_name, "request_id"));
+    ASSIGN_OR_RETURN(*out, batch.LoadResponse(previous.activity, previous.id));
+    return absl::OkStatus();
+  }
+
+  // One lookup per activity serves the whole group (one transaction).
+  ASSIGN_OR_RETURN(const ResponseBatch::Window* found_window,
+                   batch.ActivityWindow(pending.activity));
+  const ResponseBatch::Window& window = *found_window;
+  if (!window.found) return runtime::NotFound("Activity", activity_name);
+  const v1::ActivityState state = window.state;
+  const std::optional<int64_t>& window_start = window.start;
+  const std::optional<int64_t>& window_end = window.end;
+  if (state != v1::ACTIVITY_STATE_OPEN) {
+    return runtime::FailedPrecondition(
+        "STATE", activity_name,
+        absl::StrCat("the activity is ", runtime::EnumShortName(state),
+                     "; responses are accepted only while it is OPEN"));
+  }
+  if (window_start.has_value() && now_us < *window_start) {
+    return runtime::FailedPrecondition("WINDOW", activity_name,
+                                       "the response window has not started yet");
+  }
+  if (window_end.has_value() && now_us >= *window_end) {
+    return runtime::FailedPrecondition("WINDOW", activity_name, "the response window has ended");
+  }
+  if (!pending.practice_refusal.ok() &&
+      !window.allowed_practices.contains(pending.response.practice())) {
+    return pending.practice_refusal;
+  }
+  for (size_t i = 0; i < pending.theme_ids.size(); ++i) {
+    ASSIGN_OR_RETURN(bool theme_found, batch.ThemeExists(pending.activity, pending.theme_ids[i]));
+    if (!theme_found) {
+      return runtime::InvalidArgument(absl::StrCat("response.themes[", i, "]"), "no such theme");
+    }
+  }
+  if (!pending.stakeholder_id.empty()) {
+    ASSIGN_OR_RETURN(std::optional<bool> erased, batch.StakeholderErased(pending.stakeholder_id));
+    if (!erased.has_value()) {
+      return runtime::InvalidArgument("response.stakeholder", "no such stakeholder");
+    }
+    if (*erased) {
+      return runtime::FailedPrecondition("STATE", "response.stakeholder",
+                                         "the stakeholder has been erased");
+    }
+  }
+
+  const v1::Response& r = pending.response;
+  ASSIGN_OR_RETURN(const int64_t id, batch.InsertResponse(pending.activity, pending.stakeholder_id,
+                                                          r, pending.theme_ids, now_us));
+  const std::string name = ResponseName(pending.activity, id);
+  RETURN_IF_ERROR(batch.StoreRequest(key, name, now_us));
+  batch.AddToCounters(pending.activity,
+                      CounterCells(r.channel(), r.sentiment(), r.locality(), pending.theme_ids));
+  *out = r;
+  out->set_name(name);
+  out->set_stakeholder(pending.stakeholder_id.empty() ? ""
+                                                      : StakeholderName(pending.stakeholder_id));
+  SetTimestamp(out->mutable_create_time(), now_us);
+  SetTimestamp(out->mutable_update_time(), now_us);
+  out->set_etag(Etag(1));
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::GetResponse(const runtime::Caller& caller,
+                                     const v1::GetResponseRequest& request, v1::Response* out) {
+  ASSIGN_OR_RETURN(ResponseId id, ParseResponseName(request.name(), "name"));
+  return store_.Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(*out, LoadResponse(tx, id.activity, id.id));
+    RedactResponse(caller, *out);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<Engagement::ResponsePage> Engagement::ResponsesAfter(const runtime::Caller& caller,
+                                                                    const std::string& activity,
+                                                                    int64_t after, int limit) {
+  ResponsePage page;
+  runtime::ReplyBudget budget(options_.reply_bytes);
+  return store_.Read([&](Transaction& tx) -> absl::StatusOr<Engagement::ResponsePage> {
+    RETURN_IF_ERROR(ForResponsesAfter(tx, activity, after, limit + 1, [&](v1::Response response) {
+      if (static_cast<int>(page.responses.size()) == limit) {
+        page.more = true;
+        return false;
+      }
+      RedactResponse(caller, response);
+      if (!budget.Take(response)) {
+        page.more = true;
+        return false;
+      }
+      page.responses.push_back(std::move(response));
+      return true;
+    }));
+    return page;
+  });
+}
+
+absl::Status Engagement::ListResponses(const runtime::Caller& caller,
+                                       const v1::ListResponsesRequest& request,
+                                       v1::ListResponsesResponse* out) {
+  ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
+  // Keyed by the numeric response id (ResponsesAfter pages the export stream the same way).
+  ASSIGN_OR_RETURN(runtime::storage::KeysetPage keyset,
+                   runtime::storage::KeysetPage::Start(
+                       page_tokens_, absl::StrCat("responses|", activity), request.page_size(),
+                       request.page_token(), {.default_size = 100, .max_size = 1000}));
+  int64_t after = 0;
+  if (!keyset.first() && !absl::SimpleAtoi(keyset.after(), &after)) {
+    return runtime::InvalidArgument("page_token", "not a token of this query");
+  }
+  RETURN_IF_ERROR(CheckActivityExists(activity));
+  ASSIGN_OR_RETURN(ResponsePage page, ResponsesAfter(caller, activity, after, keyset.page_size()));
+  for (v1::Response& r : page.responses) *out->add_responses() = std::move(r);
+  if (page.more && out->responses_size() > 0) {
+    const std::string& last = out->responses(out->responses_size() - 1).name();
+    out->set_next_page_token(keyset.TokenAfter(last.substr(last.rfind('/') + 1)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engagement::UpdateResponse(const runtime::Caller& caller,
+                                        const v1::UpdateResponseRequest& request,
+                                        v1::Response* out) {
+  const v1::Response& in = request.response();
+  ASSIGN_OR_RETURN(ResponseId id, ParseResponseName(in.name(), "response.name"));
+  const auto& mask = request.update_mask();
+  RETURN_IF_ERROR(CheckMask(mask, {"themes", "sentiment"}, "Response"));
+  if (!v1::Sentiment_IsValid(in.sentiment())) {
+    return runtime::InvalidArgument("response.sentiment", "unknown value");
+  }
+  std::vector<std::string> new_theme_ids;
+  absl::flat_hash_set<std::string> seen;
+  for (int i = 0; i < in.themes_size() && MaskHas(mask, "themes"); ++i) {
+    const std::string field = absl::StrCat("response.themes[", i, "]");
+    ASSIGN_OR_RETURN(ChildName theme, ParseThemeName(in.themes(i), field));
+    if (theme.activity != id.activity) {
+      return runtime::InvalidArgument(field, "must be a theme of the same activity");
+    }
+    if (!seen.insert(theme.id).second) return runtime::InvalidArgument(field, "listed twice");
+    new_theme_ids.push_back(theme.id);
+  }
+  const int64_t now = ToMicros(Now());
+  return store_.Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::Response r, LoadResponse(tx, id.activity, id.id));
+    const int64_t version = VersionOf(r.etag());
+    RETURN_IF_ERROR(CheckEtag("Response", r.name(), in.etag(), version));
+    ASSIGN_OR_RETURN(v1::Activity activity, LoadActivity(tx, id.activity));
+    if (activity.state() == v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
+      return runtime::FailedPrecondition("STATE", activity.name(),
+                                         "the outcome is published; responses are read-only");
+    }
+    std::vector<std::string> old_theme_ids = ThemeIds(r);
+    const auto old_cells = CounterCells(r.channel(), r.sentiment(), r.locality(), old_theme_ids);
+    if (MaskHas(mask, "themes")) {
+      for (size_t i = 0; i < new_theme_ids.size(); ++i) {
+        ASSIGN_OR_RETURN(bool found, ThemeExists(tx, id.activity, new_theme_ids[i]));
+        if (!found) {
+          return runtime::InvalidArgument(absl::StrCat("response.themes[", i, "]"),
+                                          "no such theme");
+        }
+      }
+    } else {
+      new_theme_ids = old_theme_ids;
+    }
+    const v1::Sentiment sentiment = MaskHas(mask, "sentiment") ? in.sentiment() : r.sentiment();
+    RETURN_IF_ERROR(UpdateResponseRow(tx, id.id, new_theme_ids, sentiment, now, version + 1));
+    RETURN_IF_ERROR(AddToCounters(tx, id.activity, old_cells, -1));
+    RETURN_IF_ERROR(AddToCounters(
+        tx, id.activity, CounterCells(r.channel(), sentiment, r.locality(), new_theme_ids), 1));
+    ASSIGN_OR_RETURN(*out, LoadResponse(tx, id.activity, id.id));
+    RedactResponse(caller, *out);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace dorset::engagement
