@@ -27,7 +27,7 @@ TEST(BulkLoadTest, CountersEqualARecountOfTheStoredRows) {
   create.mutable_activity()->set_kind(v1::ACTIVITY_KIND_SURVEY);
   create.mutable_activity()->set_title("[SYNTHETIC] bulk");
   v1::Activity activity;
-  ASSERT_TRUE(engagement.CreateActivity(admin, create, &activity).ok());
+  ASSERT_TRUE(engagement.activities().CreateActivity(admin, create, &activity).ok());
   std::vector<std::string> themes;
   for (const char* id : {"t1", "t2", "t3"}) {
     v1::CreateThemeRequest theme;
@@ -35,7 +35,7 @@ TEST(BulkLoadTest, CountersEqualARecountOfTheStoredRows) {
     theme.set_theme_id(id);
     theme.mutable_theme()->set_display_name(id);
     v1::Theme out;
-    ASSERT_TRUE(engagement.CreateTheme(admin, theme, &out).ok());
+    ASSERT_TRUE(engagement.themes_and_decisions().CreateTheme(admin, theme, &out).ok());
     themes.push_back(out.name());
   }
   SyntheticResponses generator({3, themes, {"localities/x", "localities/y", "localities/z"}});
@@ -52,7 +52,7 @@ TEST(BulkLoadTest, CountersEqualARecountOfTheStoredRows) {
   v1::GetActivityAggregatesRequest request;
   request.set_name("activities/bulk/aggregates");
   v1::ActivityAggregates a;
-  ASSERT_TRUE(engagement.GetActivityAggregates(request, &a).ok());
+  ASSERT_TRUE(engagement.aggregates().GetActivityAggregates(request, &a).ok());
   EXPECT_EQ(a.total_responses(), 25000);
   auto to_map = [](const auto& counts) {
     std::map<std::string, int64_t> m;
@@ -95,13 +95,13 @@ TEST(BulkLoadTest, DraftActivityWithBulkLoadedResponsesIsNotDeleted) {
   create.mutable_activity()->set_kind(v1::ACTIVITY_KIND_SURVEY);
   create.mutable_activity()->set_title("[SYNTHETIC] loaded");
   v1::Activity activity;
-  ASSERT_TRUE(engagement.CreateActivity(admin, create, &activity).ok());
+  ASSERT_TRUE(engagement.activities().CreateActivity(admin, create, &activity).ok());
   v1::CreateThemeRequest theme;
   theme.set_parent("activities/loaded");
   theme.set_theme_id("t1");
   theme.mutable_theme()->set_display_name("t1");
   v1::Theme t1;
-  ASSERT_TRUE(engagement.CreateTheme(admin, theme, &t1).ok());
+  ASSERT_TRUE(engagement.themes_and_decisions().CreateTheme(admin, theme, &t1).ok());
   SyntheticResponses generator({7, {t1.name()}, {"localities/x"}});
   std::vector<v1::Response> responses;
   for (int i = 0; i < 20; ++i) {
@@ -113,23 +113,23 @@ TEST(BulkLoadTest, DraftActivityWithBulkLoadedResponsesIsNotDeleted) {
   v1::GetActivityAggregatesRequest aggregates;
   aggregates.set_name("activities/loaded/aggregates");
   v1::ActivityAggregates before, after;
-  ASSERT_TRUE(engagement.GetActivityAggregates(aggregates, &before).ok());
+  ASSERT_TRUE(engagement.aggregates().GetActivityAggregates(aggregates, &before).ok());
   ASSERT_EQ(before.total_responses(), 20);
 
   v1::DeleteActivityRequest remove;
   remove.set_name("activities/loaded");
   google::protobuf::Empty empty;
-  absl::Status refused = engagement.DeleteActivity(remove, &empty);
+  absl::Status refused = engagement.activities().DeleteActivity(remove, &empty);
   EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
   v1::DeleteThemeRequest remove_theme;
   remove_theme.set_name(t1.name());
-  refused = engagement.DeleteTheme(remove_theme, &empty);
+  refused = engagement.themes_and_decisions().DeleteTheme(remove_theme, &empty);
   EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
 
   v1::GetActivityRequest get;
   get.set_name("activities/loaded");
-  EXPECT_TRUE(engagement.GetActivity(get, &activity).ok());
-  ASSERT_TRUE(engagement.GetActivityAggregates(aggregates, &after).ok());
+  EXPECT_TRUE(engagement.activities().GetActivity(get, &activity).ok());
+  ASSERT_TRUE(engagement.aggregates().GetActivityAggregates(aggregates, &after).ok());
   EXPECT_EQ(after.SerializeAsString(), before.SerializeAsString());
 }
 

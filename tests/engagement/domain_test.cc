@@ -45,13 +45,13 @@ TEST(EngagementDomainTest, DeliveryHistoryWithoutAServer) {
   activity.mutable_activity()->set_kind(v1::ACTIVITY_KIND_SURVEY);
   activity.mutable_activity()->set_title("Clinic hours");
   v1::Activity created;
-  ASSERT_TRUE(engagement.CreateActivity(caller, activity, &created).ok());
+  ASSERT_TRUE(engagement.activities().CreateActivity(caller, activity, &created).ok());
   v1::CreateDecisionRequest decision;
   decision.set_parent("activities/clinic");
   decision.set_decision_id("late");
   decision.mutable_decision()->set_summary("Open late on Thursdays");
   v1::Decision made;
-  ASSERT_TRUE(engagement.CreateDecision(caller, decision, &made).ok());
+  ASSERT_TRUE(engagement.themes_and_decisions().CreateDecision(caller, decision, &made).ok());
   EXPECT_EQ(made.delivery().status(), v1::DELIVERY_STATUS_PLANNED);
 
   DecisionDelivery delivery(**store, options.now);
@@ -80,7 +80,7 @@ TEST(EngagementDomainTest, DeliveryHistoryWithoutAServer) {
   v1::GetDecisionRequest get;
   get.set_name("activities/clinic/decisions/late");
   v1::Decision read;
-  ASSERT_TRUE(engagement.GetDecision(get, &read).ok());
+  ASSERT_TRUE(engagement.themes_and_decisions().GetDecision(get, &read).ok());
   EXPECT_EQ(read.delivery().status(), v1::DELIVERY_STATUS_DELIVERED);
 }
 

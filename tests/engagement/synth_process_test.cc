@@ -49,7 +49,7 @@ TEST(EngagementSynth, WritesIntoTheStoreTheDatabaseSettingNames) {
   v1::GetActivityAggregatesRequest request;
   request.set_name("activities/synth-db/aggregates");
   v1::ActivityAggregates aggregates;
-  ASSERT_TRUE(engagement.GetActivityAggregates(request, &aggregates).ok());
+  ASSERT_TRUE(engagement.aggregates().GetActivityAggregates(request, &aggregates).ok());
   EXPECT_EQ(aggregates.total_responses(), 500);
 }
 

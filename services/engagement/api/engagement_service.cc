@@ -29,104 +29,108 @@ constexpr runtime::RepeatedLimit kRequestLimits[] = {
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateStakeholder(
     Ctx* c, const v1::CreateStakeholderRequest* q, v1::Stakeholder* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::CreateStakeholder, &engagement_));
+               std::bind_front(&Stakeholders::CreateStakeholder, &engagement_.stakeholders()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetStakeholder(Ctx* c,
                                                                 const v1::GetStakeholderRequest* q,
                                                                 v1::Stakeholder* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::GetStakeholder, &engagement_));
+               std::bind_front(&Stakeholders::GetStakeholder, &engagement_.stakeholders()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::ListStakeholders(
     Ctx* c, const v1::ListStakeholdersRequest* q, v1::ListStakeholdersResponse* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::ListStakeholders, &engagement_));
+               std::bind_front(&Stakeholders::ListStakeholders, &engagement_.stakeholders()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateStakeholder(
     Ctx* c, const v1::UpdateStakeholderRequest* q, v1::Stakeholder* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::UpdateStakeholder, &engagement_));
+               std::bind_front(&Stakeholders::UpdateStakeholder, &engagement_.stakeholders()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::EraseStakeholder(
     Ctx* c, const v1::EraseStakeholderRequest* q, v1::Stakeholder* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::EraseStakeholder, &engagement_));
+               std::bind_front(&Stakeholders::EraseStakeholder, &engagement_.stakeholders()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateActivity(Ctx* c,
                                                                 const v1::CreateActivityRequest* q,
                                                                 v1::Activity* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::CreateActivity, &engagement_));
+               std::bind_front(&Activities::CreateActivity, &engagement_.activities()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivity(Ctx* c,
                                                              const v1::GetActivityRequest* q,
                                                              v1::Activity* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::GetActivity, &engagement_));
+               std::bind_front(&Activities::GetActivity, &engagement_.activities()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::ListActivities(Ctx* c,
                                                                 const v1::ListActivitiesRequest* q,
                                                                 v1::ListActivitiesResponse* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::ListActivities, &engagement_));
+               std::bind_front(&Activities::ListActivities, &engagement_.activities()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateActivity(Ctx* c,
                                                                 const v1::UpdateActivityRequest* q,
                                                                 v1::Activity* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::UpdateActivity, &engagement_));
+               std::bind_front(&Activities::UpdateActivity, &engagement_.activities()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::OpenActivity(Ctx* c,
                                                               const v1::OpenActivityRequest* q,
                                                               v1::Activity* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::OpenActivity, &engagement_));
+               std::bind_front(&Activities::OpenActivity, &engagement_.activities()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::CloseActivity(Ctx* c,
                                                                const v1::CloseActivityRequest* q,
                                                                v1::Activity* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::CloseActivity, &engagement_));
+               std::bind_front(&Activities::CloseActivity, &engagement_.activities()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::PublishOutcome(Ctx* c,
                                                                 const v1::PublishOutcomeRequest* q,
                                                                 v1::Activity* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::PublishOutcome, &engagement_));
+               std::bind_front(&Activities::PublishOutcome, &engagement_.activities()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::DeleteActivity(Ctx* c,
                                                                 const v1::DeleteActivityRequest* q,
                                                                 google::protobuf::Empty* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::DeleteActivity, &engagement_));
+               std::bind_front(&Activities::DeleteActivity, &engagement_.activities()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateTheme(Ctx* c,
                                                              const v1::CreateThemeRequest* q,
                                                              v1::Theme* r) {
-  return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::CreateTheme, &engagement_));
+  return Unary(
+      gate_, c, kRequestLimits, *q, r,
+      std::bind_front(&ThemesAndDecisions::CreateTheme, &engagement_.themes_and_decisions()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetTheme(Ctx* c, const v1::GetThemeRequest* q,
                                                           v1::Theme* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::GetTheme, &engagement_));
+               std::bind_front(&ThemesAndDecisions::GetTheme, &engagement_.themes_and_decisions()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::ListThemes(Ctx* c, const v1::ListThemesRequest* q,
                                                             v1::ListThemesResponse* r) {
-  return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::ListThemes, &engagement_));
+  return Unary(
+      gate_, c, kRequestLimits, *q, r,
+      std::bind_front(&ThemesAndDecisions::ListThemes, &engagement_.themes_and_decisions()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateTheme(Ctx* c,
                                                              const v1::UpdateThemeRequest* q,
                                                              v1::Theme* r) {
-  return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::UpdateTheme, &engagement_));
+  return Unary(
+      gate_, c, kRequestLimits, *q, r,
+      std::bind_front(&ThemesAndDecisions::UpdateTheme, &engagement_.themes_and_decisions()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::DeleteTheme(Ctx* c,
                                                              const v1::DeleteThemeRequest* q,
                                                              google::protobuf::Empty* r) {
-  return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::DeleteTheme, &engagement_));
+  return Unary(
+      gate_, c, kRequestLimits, *q, r,
+      std::bind_front(&ThemesAndDecisions::DeleteTheme, &engagement_.themes_and_decisions()));
 }
 
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateResponse(Ctx* c,
@@ -143,14 +147,14 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::CreateResponse(Ctx* c,
     reactor->Finish(runtime::ToGrpcStatus(limits));
     return reactor;
   }
-  absl::StatusOr<PendingResponse> pending = engagement_.PrepareResponse(*caller, *q);
+  absl::StatusOr<PendingResponse> pending = engagement_.responses().PrepareResponse(*caller, *q);
   if (!pending.ok()) {
     reactor->Finish(runtime::ToGrpcStatus(pending.status()));
     return reactor;
   }
   writer_.Submit({*std::move(pending), r,
                   [reactor, r, caller = *std::move(caller)](const absl::Status& status) {
-                    if (status.ok()) Engagement::RedactResponse(caller, *r);
+                    if (status.ok()) Responses::RedactResponse(caller, *r);
                     reactor->Finish(runtime::ToGrpcStatus(status));
                   }});
   return reactor;
@@ -160,19 +164,19 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::GetResponse(Ctx* c,
                                                              const v1::GetResponseRequest* q,
                                                              v1::Response* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::GetResponse, &engagement_));
+               std::bind_front(&Responses::GetResponse, &engagement_.responses()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::ListResponses(Ctx* c,
                                                                const v1::ListResponsesRequest* q,
                                                                v1::ListResponsesResponse* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::ListResponses, &engagement_));
+               std::bind_front(&Responses::ListResponses, &engagement_.responses()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateResponse(Ctx* c,
                                                                 const v1::UpdateResponseRequest* q,
                                                                 v1::Response* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::UpdateResponse, &engagement_));
+               std::bind_front(&Responses::UpdateResponse, &engagement_.responses()));
 }
 
 grpc::ServerWriteReactor<v1::ExportResponsesChunk>* EngagementServiceImpl::ExportResponses(
@@ -206,42 +210,47 @@ grpc::ServerWriteReactor<v1::ExportResponsesChunk>* EngagementServiceImpl::Expor
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateDecision(Ctx* c,
                                                                 const v1::CreateDecisionRequest* q,
                                                                 v1::Decision* r) {
-  return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::CreateDecision, &engagement_));
+  return Unary(
+      gate_, c, kRequestLimits, *q, r,
+      std::bind_front(&ThemesAndDecisions::CreateDecision, &engagement_.themes_and_decisions()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetDecision(Ctx* c,
                                                              const v1::GetDecisionRequest* q,
                                                              v1::Decision* r) {
-  return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::GetDecision, &engagement_));
+  return Unary(
+      gate_, c, kRequestLimits, *q, r,
+      std::bind_front(&ThemesAndDecisions::GetDecision, &engagement_.themes_and_decisions()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::ListDecisions(Ctx* c,
                                                                const v1::ListDecisionsRequest* q,
                                                                v1::ListDecisionsResponse* r) {
-  return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::ListDecisions, &engagement_));
+  return Unary(
+      gate_, c, kRequestLimits, *q, r,
+      std::bind_front(&ThemesAndDecisions::ListDecisions, &engagement_.themes_and_decisions()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::UpdateDecision(Ctx* c,
                                                                 const v1::UpdateDecisionRequest* q,
                                                                 v1::Decision* r) {
-  return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::UpdateDecision, &engagement_));
+  return Unary(
+      gate_, c, kRequestLimits, *q, r,
+      std::bind_front(&ThemesAndDecisions::UpdateDecision, &engagement_.themes_and_decisions()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::DeleteDecision(Ctx* c,
                                                                 const v1::DeleteDecisionRequest* q,
                                                                 google::protobuf::Empty* r) {
-  return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::DeleteDecision, &engagement_));
+  return Unary(
+      gate_, c, kRequestLimits, *q, r,
+      std::bind_front(&ThemesAndDecisions::DeleteDecision, &engagement_.themes_and_decisions()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivityAggregates(
     Ctx* c, const v1::GetActivityAggregatesRequest* q, v1::ActivityAggregates* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::GetActivityAggregates, &engagement_));
+               std::bind_front(&Aggregates::GetActivityAggregates, &engagement_.aggregates()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetYouSaidWeDid(
     Ctx* c, const v1::GetYouSaidWeDidRequest* q, v1::YouSaidWeDid* r) {
   return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Engagement::GetYouSaidWeDid, &engagement_));
+               std::bind_front(&Aggregates::GetYouSaidWeDid, &engagement_.aggregates()));
 }
 
 }  // namespace dorset::engagement

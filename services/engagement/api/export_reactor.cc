@@ -34,8 +34,8 @@ void ExportReactor::ProduceLocked() {
                                                       ResponseName(activity_, after_))));
     return;
   }
-  absl::StatusOr<Engagement::ResponsePage> page =
-      engagement_.ResponsesAfter(caller_, activity_, after_, chunk_size_);
+  absl::StatusOr<Responses::ResponsePage> page =
+      engagement_.responses().ResponsesAfter(caller_, activity_, after_, chunk_size_);
   if (!page.ok()) {
     EndLocked(runtime::ToGrpcStatus(page.status()));
     return;

@@ -1,4 +1,6 @@
 // Activities and their lifecycle DRAFT -> OPEN -> CLOSED -> OUTCOME_PUBLISHED.
+#include "services/engagement/domain/activities.h"
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/api/enum_names.h"
@@ -7,7 +9,6 @@
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/keyset_page.h"
-#include "services/engagement/domain/engagement.h"
 #include "services/engagement/domain/names.h"
 #include "services/engagement/domain/rows.h"
 #include "services/engagement/storage/activity_rows.h"
@@ -30,11 +31,6 @@ int64_t VersionOf(const std::string& etag) {
 std::string StateName(v1::ActivityState state) { return runtime::EnumShortName(state); }
 
 }  // namespace
-
-absl::Status Engagement::CheckActivityExists(const std::string& activity) {
-  return store_.Read(
-      [&](Transaction& tx) -> absl::Status { return LoadActivity(tx, activity).status(); });
-}
 
 namespace {
 
@@ -96,10 +92,10 @@ absl::Status ValidateActivityFields(const v1::Activity& a) {
 
 }  // namespace
 
-absl::Status Engagement::CheckAllowedPractices(const v1::Activity& a) {
-  if (registry_ == nullptr) return absl::OkStatus();
+absl::Status Activities::CheckAllowedPractices(const v1::Activity& a) {
+  if (ctx_.registry == nullptr) return absl::OkStatus();
   for (int i = 0; i < a.allowed_practices_size(); ++i) {
-    absl::Status known = registry_->Practice(a.allowed_practices(i)).status();
+    absl::Status known = ctx_.registry->Practice(a.allowed_practices(i)).status();
     if (absl::IsNotFound(known)) {
       return runtime::InvalidArgument(absl::StrCat("activity.allowed_practices[", i, "]"),
                                       "no such practice in the registry");
@@ -109,7 +105,7 @@ absl::Status Engagement::CheckAllowedPractices(const v1::Activity& a) {
   return absl::OkStatus();
 }
 
-absl::Status Engagement::CreateActivity(const runtime::Caller& caller,
+absl::Status Activities::CreateActivity(const runtime::Caller& caller,
                                         const v1::CreateActivityRequest& request,
                                         v1::Activity* out) {
   RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
@@ -120,11 +116,11 @@ absl::Status Engagement::CreateActivity(const runtime::Caller& caller,
   }
   for (int i = 0; i < a.localities_size(); ++i) {
     RETURN_IF_ERROR(
-        CheckLocalityField(a.localities(i), absl::StrCat("activity.localities[", i, "]")));
+        ctx_.CheckLocalityField(a.localities(i), absl::StrCat("activity.localities[", i, "]")));
   }
   RETURN_IF_ERROR(CheckAllowedPractices(a));
   const std::string id = request.activity_id().empty() ? NewId('a') : request.activity_id();
-  const int64_t now = ToMicros(Now());
+  const int64_t now = ToMicros(ctx_.Now());
   a.set_name(ActivityName(id));
   a.set_state(v1::ACTIVITY_STATE_DRAFT);
   a.clear_open_time();
@@ -133,7 +129,7 @@ absl::Status Engagement::CreateActivity(const runtime::Caller& caller,
   a.clear_outcome_summary();
   SetTimestamp(a.mutable_create_time(), now);
   SetTimestamp(a.mutable_update_time(), now);
-  return store_.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
     std::string result_id = id;  // per attempt: a retried transaction starts afresh
     ASSIGN_OR_RETURN(auto previous, FindRequest(tx, "CreateActivity", caller.principal,
                                                 request.request_id(), request));
@@ -153,31 +149,32 @@ absl::Status Engagement::CreateActivity(const runtime::Caller& caller,
   });
 }
 
-absl::Status Engagement::GetActivity(const v1::GetActivityRequest& request, v1::Activity* out) {
+absl::Status Activities::GetActivity(const v1::GetActivityRequest& request, v1::Activity* out) {
   ASSIGN_OR_RETURN(std::string id, ParseActivityName(request.name(), "name"));
-  return store_.Read([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(*out, LoadActivity(tx, id));
     return absl::OkStatus();
   });
 }
 
-absl::Status Engagement::ListActivities(const v1::ListActivitiesRequest& request,
+absl::Status Activities::ListActivities(const v1::ListActivitiesRequest& request,
                                         v1::ListActivitiesResponse* out) {
   if (!v1::ActivityState_IsValid(request.state())) {
     return runtime::InvalidArgument("state", "unknown activity state");
   }
   ASSIGN_OR_RETURN(
       KeysetPage page,
-      KeysetPage::Start(page_tokens_, absl::StrCat("activities|state=", request.state()),
-                        request.page_size(), request.page_token(),
-                        {.default_size = 50, .max_size = 500, .max_bytes = options_.reply_bytes}));
-  return store_.Read([&](Transaction& tx) -> absl::Status {
+      KeysetPage::Start(
+          ctx_.page_tokens, absl::StrCat("activities|state=", request.state()), request.page_size(),
+          request.page_token(),
+          {.default_size = 50, .max_size = 500, .max_bytes = ctx_.options.reply_bytes}));
+  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
     return ListActivityRows(tx, page, request.state(), *out->mutable_activities(),
                             out->mutable_next_page_token());
   });
 }
 
-absl::Status Engagement::UpdateActivity(const v1::UpdateActivityRequest& request,
+absl::Status Activities::UpdateActivity(const v1::UpdateActivityRequest& request,
                                         v1::Activity* out) {
   const v1::Activity& in = request.activity();
   ASSIGN_OR_RETURN(std::string id, ParseActivityName(in.name(), "activity.name"));
@@ -190,7 +187,7 @@ absl::Status Engagement::UpdateActivity(const v1::UpdateActivityRequest& request
   if (MaskHas(mask, "localities")) {
     for (int i = 0; i < in.localities_size(); ++i) {
       RETURN_IF_ERROR(
-          CheckLocalityField(in.localities(i), absl::StrCat("activity.localities[", i, "]")));
+          ctx_.CheckLocalityField(in.localities(i), absl::StrCat("activity.localities[", i, "]")));
     }
   }
   if (MaskHas(mask, "allowed_practices")) {
@@ -200,8 +197,8 @@ absl::Status Engagement::UpdateActivity(const v1::UpdateActivityRequest& request
     if (!v.empty()) return runtime::InvalidArguments(std::move(v));
     RETURN_IF_ERROR(CheckAllowedPractices(in));
   }
-  const int64_t now = ToMicros(Now());
-  return store_.Write([&](Transaction& tx) -> absl::Status {
+  const int64_t now = ToMicros(ctx_.Now());
+  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(tx, id));
     const int64_t version = VersionOf(a.etag());
     RETURN_IF_ERROR(CheckEtag("Activity", a.name(), in.etag(), version));
@@ -242,13 +239,13 @@ absl::Status Engagement::UpdateActivity(const v1::UpdateActivityRequest& request
   });
 }
 
-absl::Status Engagement::Transition(const std::string& name, const std::string& etag,
+absl::Status Activities::Transition(const std::string& name, const std::string& etag,
                                     v1::ActivityState from, v1::ActivityState to,
                                     const std::function<absl::Status(v1::Activity&)>& apply,
                                     v1::Activity* out) {
   ASSIGN_OR_RETURN(std::string id, ParseActivityName(name, "name"));
-  const int64_t now = ToMicros(Now());
-  return store_.Write([&](Transaction& tx) -> absl::Status {
+  const int64_t now = ToMicros(ctx_.Now());
+  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(tx, id));
     const int64_t version = VersionOf(a.etag());
     RETURN_IF_ERROR(CheckEtag("Activity", a.name(), etag, version));
@@ -269,8 +266,8 @@ absl::Status Engagement::Transition(const std::string& name, const std::string& 
   });
 }
 
-absl::Status Engagement::OpenActivity(const v1::OpenActivityRequest& request, v1::Activity* out) {
-  const absl::Time now = Now();
+absl::Status Activities::OpenActivity(const v1::OpenActivityRequest& request, v1::Activity* out) {
+  const absl::Time now = ctx_.Now();
   return Transition(
       request.name(), request.etag(), v1::ACTIVITY_STATE_DRAFT, v1::ACTIVITY_STATE_OPEN,
       [&](v1::Activity& a) -> absl::Status {
@@ -286,8 +283,8 @@ absl::Status Engagement::OpenActivity(const v1::OpenActivityRequest& request, v1
       out);
 }
 
-absl::Status Engagement::CloseActivity(const v1::CloseActivityRequest& request, v1::Activity* out) {
-  const int64_t now = ToMicros(Now());
+absl::Status Activities::CloseActivity(const v1::CloseActivityRequest& request, v1::Activity* out) {
+  const int64_t now = ToMicros(ctx_.Now());
   return Transition(
       request.name(), request.etag(), v1::ACTIVITY_STATE_OPEN, v1::ACTIVITY_STATE_CLOSED,
       [&](v1::Activity& a) {
@@ -297,13 +294,13 @@ absl::Status Engagement::CloseActivity(const v1::CloseActivityRequest& request, 
       out);
 }
 
-absl::Status Engagement::PublishOutcome(const v1::PublishOutcomeRequest& request,
+absl::Status Activities::PublishOutcome(const v1::PublishOutcomeRequest& request,
                                         v1::Activity* out) {
   if (request.outcome_summary().empty()) {
     return runtime::InvalidArgument("outcome_summary", "required");
   }
   RETURN_IF_ERROR(CheckText(request.outcome_summary(), 20000, "outcome_summary"));
-  const int64_t now = ToMicros(Now());
+  const int64_t now = ToMicros(ctx_.Now());
   return Transition(
       request.name(), request.etag(), v1::ACTIVITY_STATE_CLOSED,
       v1::ACTIVITY_STATE_OUTCOME_PUBLISHED,
@@ -315,10 +312,10 @@ absl::Status Engagement::PublishOutcome(const v1::PublishOutcomeRequest& request
       out);
 }
 
-absl::Status Engagement::DeleteActivity(const v1::DeleteActivityRequest& request,
+absl::Status Activities::DeleteActivity(const v1::DeleteActivityRequest& request,
                                         google::protobuf::Empty* out) {
   ASSIGN_OR_RETURN(std::string id, ParseActivityName(request.name(), "name"));
-  return store_.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(tx, id));
     RETURN_IF_ERROR(CheckEtag("Activity", a.name(), request.etag(), VersionOf(a.etag())));
     if (a.state() != v1::ACTIVITY_STATE_DRAFT) {

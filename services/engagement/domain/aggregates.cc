@@ -1,4 +1,6 @@
 // Aggregates (read from the counter cells, never from the responses) and "you said, we did".
+#include "services/engagement/domain/aggregates.h"
+
 #include <algorithm>
 #include <map>
 
@@ -9,7 +11,6 @@
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "services/engagement/domain/counters.h"
-#include "services/engagement/domain/engagement.h"
 #include "services/engagement/domain/names.h"
 #include "services/engagement/domain/rows.h"
 #include "services/engagement/storage/activity_rows.h"
@@ -46,14 +47,14 @@ std::string PerThousand(int64_t responses, int64_t patients, int64_t* millis) {
   return absl::StrFormat("%d.%03d", *millis / 1000, *millis % 1000);
 }
 
-absl::Status Engagement::GetActivityAggregates(const v1::GetActivityAggregatesRequest& request,
+absl::Status Aggregates::GetActivityAggregates(const v1::GetActivityAggregatesRequest& request,
                                                v1::ActivityAggregates* out) {
   ASSIGN_OR_RETURN(std::string activity_id,
                    ParseActivitySingleton(request.name(), "aggregates", "name"));
   CounterTable cells;
   v1::Activity activity;
   {
-    RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ctx_.store.Read([&](Transaction& tx) -> absl::Status {
       ASSIGN_OR_RETURN(activity, LoadActivity(tx, activity_id));
       ASSIGN_OR_RETURN(cells, ReadCounterCells(tx, activity_id));
       return absl::OkStatus();
@@ -78,8 +79,8 @@ absl::Status Engagement::GetActivityAggregates(const v1::GetActivityAggregatesRe
     // Unavailable (never a 0) unless the registry, or a copy within the cache policy's bound,
     // gives the figure.
     p->set_registered_patients_available(false);
-    if (registry_ == nullptr) continue;
-    absl::StatusOr<RegistryFigure> patients = registry_->LocalityRegisteredPatients(locality);
+    if (ctx_.registry == nullptr) continue;
+    absl::StatusOr<RegistryFigure> patients = ctx_.registry->LocalityRegisteredPatients(locality);
     if (!patients.ok()) {
       // The counts still answer; the figure is marked unavailable and the gap logged (names only).
       runtime::log::Warn(
@@ -98,7 +99,7 @@ absl::Status Engagement::GetActivityAggregates(const v1::GetActivityAggregatesRe
   return absl::OkStatus();
 }
 
-absl::Status Engagement::GetYouSaidWeDid(const v1::GetYouSaidWeDidRequest& request,
+absl::Status Aggregates::GetYouSaidWeDid(const v1::GetYouSaidWeDidRequest& request,
                                          v1::YouSaidWeDid* out) {
   ASSIGN_OR_RETURN(std::string activity_id,
                    ParseActivitySingleton(request.name(), "youSaidWeDid", "name"));
@@ -107,7 +108,7 @@ absl::Status Engagement::GetYouSaidWeDid(const v1::GetYouSaidWeDidRequest& reque
   std::vector<std::string> decision_ids;
   {
     // One lease for the reads below; released before GetDecision/ListThemes take their own.
-    RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ctx_.store.Read([&](Transaction& tx) -> absl::Status {
       ASSIGN_OR_RETURN(activity, LoadActivity(tx, activity_id));
       if (activity.state() != v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
         return runtime::FailedPrecondition(
@@ -132,7 +133,7 @@ absl::Status Engagement::GetYouSaidWeDid(const v1::GetYouSaidWeDidRequest& reque
     v1::GetDecisionRequest get;
     get.set_name(DecisionName(activity_id, id));
     v1::Decision d;
-    RETURN_IF_ERROR(GetDecision(get, &d));
+    RETURN_IF_ERROR(coding_frame_.GetDecision(get, &d));
     decisions.push_back(std::move(d));
   }
   const auto& theme_sentiment = cells.by[kDimThemeSentiment];
@@ -141,7 +142,7 @@ absl::Status Engagement::GetYouSaidWeDid(const v1::GetYouSaidWeDidRequest& reque
   themes_request.set_page_size(500);
   while (true) {
     v1::ListThemesResponse themes;
-    RETURN_IF_ERROR(ListThemes(themes_request, &themes));
+    RETURN_IF_ERROR(coding_frame_.ListThemes(themes_request, &themes));
     for (const v1::Theme& theme : themes.themes()) {
       const std::string theme_id = theme.name().substr(theme.name().rfind('/') + 1);
       auto* outcome = out->add_themes();

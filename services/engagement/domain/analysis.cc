@@ -86,8 +86,8 @@ absl::Status Analysis::ResponsesCsv(const runtime::Caller& caller, const std::st
            "themes", "anonymised", "personal_data_redacted", "text"});
   int64_t after = 0;
   while (true) {
-    ASSIGN_OR_RETURN(Engagement::ResponsePage page,
-                     engagement_.ResponsesAfter(caller, activity, after, 1000));
+    ASSIGN_OR_RETURN(Responses::ResponsePage page,
+                     engagement_.responses().ResponsesAfter(caller, activity, after, 1000));
     for (const v1::Response& r : page.responses) {
       std::string themes;
       for (const std::string& theme : r.themes()) {
@@ -120,7 +120,7 @@ absl::Status Analysis::AggregatesCsv(const std::string& activity, bool bom,
   v1::GetActivityAggregatesRequest request;
   request.set_name(absl::StrCat(ActivityName(activity), "/aggregates"));
   v1::ActivityAggregates aggregates;
-  RETURN_IF_ERROR(engagement_.GetActivityAggregates(request, &aggregates));
+  RETURN_IF_ERROR(engagement_.aggregates().GetActivityAggregates(request, &aggregates));
   runtime::CsvWriter csv({.byte_order_mark = bom});
   csv.Row({"dimension", "key", "responses"});
   csv.Text("total").Text("").Int(aggregates.total_responses()).EndRow();
@@ -146,7 +146,7 @@ absl::StatusOr<std::vector<v1::Decision>> Analysis::AllDecisions(const std::stri
   request.set_page_size(1000);
   do {
     v1::ListDecisionsResponse page;
-    RETURN_IF_ERROR(engagement_.ListDecisions(request, &page));
+    RETURN_IF_ERROR(engagement_.themes_and_decisions().ListDecisions(request, &page));
     for (v1::Decision& d : *page.mutable_decisions()) decisions.push_back(std::move(d));
     request.set_page_token(page.next_page_token());
   } while (!request.page_token().empty());
@@ -160,7 +160,7 @@ absl::StatusOr<std::vector<v1::Theme>> Analysis::AllThemes(const std::string& ac
   request.set_page_size(1000);
   do {
     v1::ListThemesResponse page;
-    RETURN_IF_ERROR(engagement_.ListThemes(request, &page));
+    RETURN_IF_ERROR(engagement_.themes_and_decisions().ListThemes(request, &page));
     for (v1::Theme& t : *page.mutable_themes()) themes.push_back(std::move(t));
     request.set_page_token(page.next_page_token());
   } while (!request.page_token().empty());
@@ -179,11 +179,11 @@ absl::Status Analysis::GetConsultationReport(const v1::GetConsultationReportRequ
   v1::GetActivityRequest get;
   get.set_name(ActivityName(activity));
   v1::Activity act;
-  RETURN_IF_ERROR(engagement_.GetActivity(get, &act));
+  RETURN_IF_ERROR(engagement_.activities().GetActivity(get, &act));
   v1::GetActivityAggregatesRequest agg_request;
   agg_request.set_name(absl::StrCat(ActivityName(activity), "/aggregates"));
   v1::ActivityAggregates aggregates;
-  RETURN_IF_ERROR(engagement_.GetActivityAggregates(agg_request, &aggregates));
+  RETURN_IF_ERROR(engagement_.aggregates().GetActivityAggregates(agg_request, &aggregates));
   ASSIGN_OR_RETURN(std::vector<v1::Theme> themes, AllThemes(activity));
   ASSIGN_OR_RETURN(std::vector<v1::Decision> decisions, AllDecisions(activity));
 

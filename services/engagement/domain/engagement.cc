@@ -18,20 +18,17 @@ using runtime::storage::Transaction;
 
 Engagement::Engagement(EngagementStore& store, RegistryLookup* registry,
                        runtime::PageTokenCodec page_tokens, EngagementOptions options)
-    : store_(store),
-      registry_(registry),
-      page_tokens_(std::move(page_tokens)),
-      options_(std::move(options)) {}
+    : context_(store, registry, std::move(page_tokens), std::move(options)) {}
 
 Engagement::~Engagement() = default;
 
 absl::Status Engagement::BulkLoadResponses(const std::string& activity,
                                            const std::vector<v1::Response>& responses) {
   constexpr size_t kBatch = 20000;
-  const int64_t now = ToMicros(Now());
+  const int64_t now = ToMicros(context_.Now());
   for (size_t begin = 0; begin < responses.size(); begin += kBatch) {
     const size_t end = std::min(responses.size(), begin + kBatch);
-    RETURN_IF_ERROR(store_.Write([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(context_.store.Write([&](Transaction& tx) -> absl::Status {
       return WriteBulkResponses(
           tx, activity, std::span<const v1::Response>(responses).subspan(begin, end - begin), now);
     }));

@@ -33,8 +33,8 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
         for (size_t i = 0; i < jobs.size(); ++i) {
           // An error here (serialization failure, deadlock, lost connection) fails the whole
           // group: Database::Write runs it again from the start, or every job is refused.
-          ASSIGN_OR_RETURN(results[i],
-                           engagement.CommitResponse(jobs[i].pending, jobs[i].out, batch));
+          ASSIGN_OR_RETURN(results[i], engagement.responses().CommitResponse(jobs[i].pending,
+                                                                             jobs[i].out, batch));
         }
         // Counter cells of the whole group are summed and written once, in the same transaction.
         return batch.ApplyCounterSums();

@@ -1,6 +1,8 @@
 // Responses: checked for form and against the registry before they reach the writer, then
 // checked against the store (activity open, inside its window; themes and stakeholder exist)
 // and written with their counters in the writer's transaction.
+#include "services/engagement/domain/responses.h"
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -13,7 +15,6 @@
 #include "runtime/storage/idempotency.h"
 #include "runtime/storage/keyset_page.h"
 #include "services/engagement/domain/counters.h"
-#include "services/engagement/domain/engagement.h"
 #include "services/engagement/domain/names.h"
 #include "services/engagement/domain/rows.h"
 #include "services/engagement/storage/activity_rows.h"
@@ -47,13 +48,13 @@ std::vector<std::string> ThemeIds(const v1::Response& r) {
 
 }  // namespace
 
-absl::Status Engagement::CheckPracticeCovered(const PracticeFacts& practice, absl::Time at) const {
-  if (practice.commissioner != options_.commissioner) {
+absl::Status Responses::CheckPracticeCovered(const PracticeFacts& practice, absl::Time at) const {
+  if (practice.commissioner != ctx_.options.commissioner) {
     return runtime::InvalidArgument(
         "response.practice",
-        absl::StrCat("not a practice of commissioner ", options_.commissioner, " (it belongs to ",
-                     practice.commissioner.empty() ? "none" : practice.commissioner, ")",
-                     kAllowHint));
+        absl::StrCat(
+            "not a practice of commissioner ", ctx_.options.commissioner, " (it belongs to ",
+            practice.commissioner.empty() ? "none" : practice.commissioner, ")", kAllowHint));
   }
   // Registry dates are calendar days in England.
   absl::TimeZone london;
@@ -76,7 +77,7 @@ absl::Status Engagement::CheckPracticeCovered(const PracticeFacts& practice, abs
   return absl::OkStatus();
 }
 
-void Engagement::RedactResponse(const runtime::Caller& caller, v1::Response& r) {
+void Responses::RedactResponse(const runtime::Caller& caller, v1::Response& r) {
   const bool personal = !r.stakeholder().empty() || (!r.publish_consent() && !r.text().empty());
   if (!personal) return;
   if (caller.Can(runtime::Permission::kPersonalDataRead)) {
@@ -88,10 +89,10 @@ void Engagement::RedactResponse(const runtime::Caller& caller, v1::Response& r) 
   r.set_personal_data_redacted(true);
 }
 
-absl::StatusOr<PendingResponse> Engagement::PrepareResponse(
+absl::StatusOr<PendingResponse> Responses::PrepareResponse(
     const runtime::Caller& caller, const v1::CreateResponseRequest& request) {
   PendingResponse pending;
-  pending.time = Now();
+  pending.time = ctx_.Now();
   pending.principal = caller.principal;
   ASSIGN_OR_RETURN(pending.activity, ParseActivityName(request.parent(), "parent"));
   RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
@@ -135,8 +136,8 @@ absl::StatusOr<PendingResponse> Engagement::PrepareResponse(
     if (!IsPracticeName(r.practice())) {
       return runtime::InvalidArgument("response.practice", "must be practices/{code}");
     }
-    if (registry_ != nullptr) {
-      absl::StatusOr<PracticeFacts> practice = registry_->Practice(r.practice());
+    if (ctx_.registry != nullptr) {
+      absl::StatusOr<PracticeFacts> practice = ctx_.registry->Practice(r.practice());
       if (absl::IsNotFound(practice.status())) {
         return runtime::InvalidArgument("response.practice", "no such practice in the registry");
       }
@@ -151,20 +152,20 @@ absl::StatusOr<PendingResponse> Engagement::PrepareResponse(
       r.set_locality(practice->locality);
     }
   }
-  RETURN_IF_ERROR(CheckLocalityField(r.locality(), "response.locality"));
+  RETURN_IF_ERROR(ctx_.CheckLocalityField(r.locality(), "response.locality"));
   pending.response = std::move(r);
   return pending;
 }
 
-absl::StatusOr<absl::Status> Engagement::CommitResponse(const PendingResponse& pending,
-                                                        v1::Response* out, ResponseBatch& batch) {
+absl::StatusOr<absl::Status> Responses::CommitResponse(const PendingResponse& pending,
+                                                       v1::Response* out, ResponseBatch& batch) {
   // Each response sits in its own savepoint: a refused one leaves no trace and does not sink
   // the others (on PostgreSQL a failed statement would otherwise abort the whole transaction).
   return batch.InSavepoint([&] { return WriteResponse(pending, out, batch); });
 }
 
-absl::Status Engagement::WriteResponse(const PendingResponse& pending, v1::Response* out,
-                                       ResponseBatch& batch) {
+absl::Status Responses::WriteResponse(const PendingResponse& pending, v1::Response* out,
+                                      ResponseBatch& batch) {
   const std::string activity_name = ActivityName(pending.activity);
   // The response's time, taken when it was received: the window and the practice are judged at
   // the same instant, however long the response waited for its batch.
@@ -238,22 +239,22 @@ absl::Status Engagement::WriteResponse(const PendingResponse& pending, v1::Respo
   return absl::OkStatus();
 }
 
-absl::Status Engagement::GetResponse(const runtime::Caller& caller,
-                                     const v1::GetResponseRequest& request, v1::Response* out) {
+absl::Status Responses::GetResponse(const runtime::Caller& caller,
+                                    const v1::GetResponseRequest& request, v1::Response* out) {
   ASSIGN_OR_RETURN(ResponseId id, ParseResponseName(request.name(), "name"));
-  return store_.Read([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(*out, LoadResponse(tx, id.activity, id.id));
     RedactResponse(caller, *out);
     return absl::OkStatus();
   });
 }
 
-absl::StatusOr<Engagement::ResponsePage> Engagement::ResponsesAfter(const runtime::Caller& caller,
-                                                                    const std::string& activity,
-                                                                    int64_t after, int limit) {
+absl::StatusOr<Responses::ResponsePage> Responses::ResponsesAfter(const runtime::Caller& caller,
+                                                                  const std::string& activity,
+                                                                  int64_t after, int limit) {
   ResponsePage page;
-  runtime::ReplyBudget budget(options_.reply_bytes);
-  return store_.Read([&](Transaction& tx) -> absl::StatusOr<Engagement::ResponsePage> {
+  runtime::ReplyBudget budget(ctx_.options.reply_bytes);
+  return ctx_.store.Read([&](Transaction& tx) -> absl::StatusOr<Responses::ResponsePage> {
     RETURN_IF_ERROR(ForResponsesAfter(tx, activity, after, limit + 1, [&](v1::Response response) {
       if (static_cast<int>(page.responses.size()) == limit) {
         page.more = true;
@@ -271,20 +272,20 @@ absl::StatusOr<Engagement::ResponsePage> Engagement::ResponsesAfter(const runtim
   });
 }
 
-absl::Status Engagement::ListResponses(const runtime::Caller& caller,
-                                       const v1::ListResponsesRequest& request,
-                                       v1::ListResponsesResponse* out) {
+absl::Status Responses::ListResponses(const runtime::Caller& caller,
+                                      const v1::ListResponsesRequest& request,
+                                      v1::ListResponsesResponse* out) {
   ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
   // Keyed by the numeric response id (ResponsesAfter pages the export stream the same way).
   ASSIGN_OR_RETURN(runtime::storage::KeysetPage keyset,
                    runtime::storage::KeysetPage::Start(
-                       page_tokens_, absl::StrCat("responses|", activity), request.page_size(),
+                       ctx_.page_tokens, absl::StrCat("responses|", activity), request.page_size(),
                        request.page_token(), {.default_size = 100, .max_size = 1000}));
   int64_t after = 0;
   if (!keyset.first() && !absl::SimpleAtoi(keyset.after(), &after)) {
     return runtime::InvalidArgument("page_token", "not a token of this query");
   }
-  RETURN_IF_ERROR(CheckActivityExists(activity));
+  RETURN_IF_ERROR(ctx_.CheckActivityExists(activity));
   ASSIGN_OR_RETURN(ResponsePage page, ResponsesAfter(caller, activity, after, keyset.page_size()));
   for (v1::Response& r : page.responses) *out->add_responses() = std::move(r);
   if (page.more && out->responses_size() > 0) {
@@ -294,9 +295,9 @@ absl::Status Engagement::ListResponses(const runtime::Caller& caller,
   return absl::OkStatus();
 }
 
-absl::Status Engagement::UpdateResponse(const runtime::Caller& caller,
-                                        const v1::UpdateResponseRequest& request,
-                                        v1::Response* out) {
+absl::Status Responses::UpdateResponse(const runtime::Caller& caller,
+                                       const v1::UpdateResponseRequest& request,
+                                       v1::Response* out) {
   const v1::Response& in = request.response();
   ASSIGN_OR_RETURN(ResponseId id, ParseResponseName(in.name(), "response.name"));
   const auto& mask = request.update_mask();
@@ -315,8 +316,8 @@ absl::Status Engagement::UpdateResponse(const runtime::Caller& caller,
     if (!seen.insert(theme.id).second) return runtime::InvalidArgument(field, "listed twice");
     new_theme_ids.push_back(theme.id);
   }
-  const int64_t now = ToMicros(Now());
-  return store_.Write([&](Transaction& tx) -> absl::Status {
+  const int64_t now = ToMicros(ctx_.Now());
+  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Response r, LoadResponse(tx, id.activity, id.id));
     const int64_t version = VersionOf(r.etag());
     RETURN_IF_ERROR(CheckEtag("Response", r.name(), in.etag(), version));

@@ -63,7 +63,7 @@ absl::Status Retention::Run(const runtime::Caller& caller, const v1::RunRetentio
     v1::EraseStakeholderRequest erase;
     erase.set_name(StakeholderName(row.stakeholder_id));
     v1::Stakeholder erased;
-    RETURN_IF_ERROR(engagement_.EraseStakeholder(caller, erase, &erased));
+    RETURN_IF_ERROR(engagement_.stakeholders().EraseStakeholder(caller, erase, &erased));
     out->add_erased_stakeholders(erase.name());
   }
   return absl::OkStatus();

@@ -56,11 +56,11 @@ struct SeedDecision {
 }  // namespace
 
 absl::Status Engagement::SeedIfEmpty() {
-  return store_.Write([&](Transaction& tx) -> absl::Status {
+  return context_.store.Write([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(bool any, AnyActivity(tx));
     if (any) return absl::OkStatus();
 
-    const int64_t created = ToMicros(Now());
+    const int64_t created = ToMicros(context_.Now());
     v1::Activity a;
     a.set_kind(v1::ACTIVITY_KIND_CONSULTATION);
     a.set_title("Improving Dorset's Healthcare");

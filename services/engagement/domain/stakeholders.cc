@@ -1,4 +1,6 @@
 // Stakeholders: create/get/list/update, consents stamped with their time, and erasure.
+#include "services/engagement/domain/stakeholders.h"
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/api/enum_names.h"
@@ -8,7 +10,6 @@
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/keyset_page.h"
-#include "services/engagement/domain/engagement.h"
 #include "services/engagement/domain/names.h"
 #include "services/engagement/domain/rows.h"
 #include "services/engagement/storage/requests.h"
@@ -76,7 +77,7 @@ absl::Status ValidateStakeholder(const v1::Stakeholder& s) {
 
 }  // namespace
 
-void Engagement::RedactStakeholder(const runtime::Caller& caller, v1::Stakeholder& s) {
+void Stakeholders::RedactStakeholder(const runtime::Caller& caller, v1::Stakeholder& s) {
   if (caller.Can(runtime::Permission::kPersonalDataRead)) {
     const auto& c = s.contact();
     if (!s.display_name().empty() || !c.email().empty() || !c.phone().empty() ||
@@ -90,21 +91,9 @@ void Engagement::RedactStakeholder(const runtime::Caller& caller, v1::Stakeholde
   s.set_personal_data_redacted(true);
 }
 
-absl::Status Engagement::CheckLocalityField(const std::string& locality, const std::string& field) {
-  if (locality.empty()) return absl::OkStatus();
-  if (!IsLocalityName(locality)) return runtime::InvalidArgument(field, "must be localities/{id}");
-  if (registry_ == nullptr) return absl::OkStatus();
-  absl::Status status = registry_->CheckLocality(locality);
-  if (absl::IsNotFound(status)) {
-    return runtime::InvalidArgument(field, "no such locality in the registry");
-  }
-  if (!status.ok()) return runtime::Annotate(status, "registry");
-  return absl::OkStatus();
-}
-
-absl::Status Engagement::CreateStakeholder(const runtime::Caller& caller,
-                                           const v1::CreateStakeholderRequest& request,
-                                           v1::Stakeholder* out) {
+absl::Status Stakeholders::CreateStakeholder(const runtime::Caller& caller,
+                                             const v1::CreateStakeholderRequest& request,
+                                             v1::Stakeholder* out) {
   RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
   v1::Stakeholder s = request.stakeholder();
   RETURN_IF_ERROR(ValidateStakeholder(s));
@@ -112,9 +101,9 @@ absl::Status Engagement::CreateStakeholder(const runtime::Caller& caller,
     // A chosen id would be logged and shown to everyone; people's names must not end up there.
     return runtime::InvalidArgument("stakeholder_id", "assigned by the server; leave it empty");
   }
-  RETURN_IF_ERROR(CheckLocalityField(s.locality(), "stakeholder.locality"));
+  RETURN_IF_ERROR(ctx_.CheckLocalityField(s.locality(), "stakeholder.locality"));
   const std::string id = NewId('s');
-  const int64_t now = ToMicros(Now());
+  const int64_t now = ToMicros(ctx_.Now());
   s.set_name(StakeholderName(id));
   s.set_erased(false);
   s.clear_erase_time();
@@ -127,7 +116,7 @@ absl::Status Engagement::CreateStakeholder(const runtime::Caller& caller,
   SetTimestamp(s.mutable_create_time(), now);
   SetTimestamp(s.mutable_update_time(), now);
   {
-    RETURN_IF_ERROR(store_.Write([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ctx_.store.Write([&](Transaction& tx) -> absl::Status {
       std::string result_id = id;  // per attempt: a retried transaction starts afresh
       ASSIGN_OR_RETURN(auto previous, FindRequest(tx, "CreateStakeholder", caller.principal,
                                                   request.request_id(), request));
@@ -150,15 +139,15 @@ absl::Status Engagement::CreateStakeholder(const runtime::Caller& caller,
   return absl::OkStatus();
 }
 
-absl::Status Engagement::GetStakeholder(const runtime::Caller& caller,
-                                        const v1::GetStakeholderRequest& request,
-                                        v1::Stakeholder* out) {
+absl::Status Stakeholders::GetStakeholder(const runtime::Caller& caller,
+                                          const v1::GetStakeholderRequest& request,
+                                          v1::Stakeholder* out) {
   ASSIGN_OR_RETURN(std::string id, ParseStakeholderName(request.name(), "name"));
   // Always from the store, never from a cache: personal data must not outlive its change or
   // erasure anywhere (docs/cache-keys.md, "Personal data"). A read by primary key costs
   // microseconds.
   {
-    RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ctx_.store.Read([&](Transaction& tx) -> absl::Status {
       ASSIGN_OR_RETURN(*out, LoadStakeholderRow(tx, id));
       return absl::OkStatus();
     }));
@@ -167,18 +156,19 @@ absl::Status Engagement::GetStakeholder(const runtime::Caller& caller,
   return absl::OkStatus();
 }
 
-absl::Status Engagement::ListStakeholders(const runtime::Caller& caller,
-                                          const v1::ListStakeholdersRequest& request,
-                                          v1::ListStakeholdersResponse* out) {
+absl::Status Stakeholders::ListStakeholders(const runtime::Caller& caller,
+                                            const v1::ListStakeholdersRequest& request,
+                                            v1::ListStakeholdersResponse* out) {
   if (!v1::StakeholderKind_IsValid(request.kind())) {
     return runtime::InvalidArgument("kind", "unknown stakeholder kind");
   }
   ASSIGN_OR_RETURN(
       KeysetPage page,
-      KeysetPage::Start(page_tokens_, absl::StrCat("stakeholders|kind=", request.kind()),
-                        request.page_size(), request.page_token(),
-                        {.default_size = 50, .max_size = 500, .max_bytes = options_.reply_bytes}));
-  return store_.Read([&](Transaction& tx) -> absl::Status {
+      KeysetPage::Start(
+          ctx_.page_tokens, absl::StrCat("stakeholders|kind=", request.kind()), request.page_size(),
+          request.page_token(),
+          {.default_size = 50, .max_size = 500, .max_bytes = ctx_.options.reply_bytes}));
+  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
     RETURN_IF_ERROR(ListStakeholderRows(tx, page, request.kind(), *out->mutable_stakeholders(),
                                         out->mutable_next_page_token()));
     for (auto& s : *out->mutable_stakeholders()) RedactStakeholder(caller, s);
@@ -186,9 +176,9 @@ absl::Status Engagement::ListStakeholders(const runtime::Caller& caller,
   });
 }
 
-absl::Status Engagement::UpdateStakeholder(const runtime::Caller& caller,
-                                           const v1::UpdateStakeholderRequest& request,
-                                           v1::Stakeholder* out) {
+absl::Status Stakeholders::UpdateStakeholder(const runtime::Caller& caller,
+                                             const v1::UpdateStakeholderRequest& request,
+                                             v1::Stakeholder* out) {
   const v1::Stakeholder& in = request.stakeholder();
   ASSIGN_OR_RETURN(std::string id, ParseStakeholderName(in.name(), "stakeholder.name"));
   RETURN_IF_ERROR(CheckMask(
@@ -198,11 +188,11 @@ absl::Status Engagement::UpdateStakeholder(const runtime::Caller& caller,
       "Stakeholder"));
   const auto& mask = request.update_mask();
   if (MaskHas(mask, "locality")) {
-    RETURN_IF_ERROR(CheckLocalityField(in.locality(), "stakeholder.locality"));
+    RETURN_IF_ERROR(ctx_.CheckLocalityField(in.locality(), "stakeholder.locality"));
   }
-  const int64_t now = ToMicros(Now());
+  const int64_t now = ToMicros(ctx_.Now());
   {
-    RETURN_IF_ERROR(store_.Write([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ctx_.store.Write([&](Transaction& tx) -> absl::Status {
       ASSIGN_OR_RETURN(v1::Stakeholder s, LoadStakeholderRow(tx, id));
       const int64_t version = VersionOf(s);
       RETURN_IF_ERROR(CheckEtag("Stakeholder", s.name(), in.etag(), version));
@@ -239,15 +229,15 @@ absl::Status Engagement::UpdateStakeholder(const runtime::Caller& caller,
   return absl::OkStatus();
 }
 
-absl::Status Engagement::EraseStakeholder(const runtime::Caller& caller,
-                                          const v1::EraseStakeholderRequest& request,
-                                          v1::Stakeholder* out) {
+absl::Status Stakeholders::EraseStakeholder(const runtime::Caller& caller,
+                                            const v1::EraseStakeholderRequest& request,
+                                            v1::Stakeholder* out) {
   ASSIGN_OR_RETURN(std::string id, ParseStakeholderName(request.name(), "name"));
   RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
-  const int64_t now = ToMicros(Now());
+  const int64_t now = ToMicros(ctx_.Now());
   int64_t anonymised = 0;
   {
-    RETURN_IF_ERROR(store_.Write([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ctx_.store.Write([&](Transaction& tx) -> absl::Status {
       ASSIGN_OR_RETURN(v1::Stakeholder s, LoadStakeholderRow(tx, id));
       const int64_t version = VersionOf(s);
       if (!s.erased()) {
@@ -259,7 +249,7 @@ absl::Status Engagement::EraseStakeholder(const runtime::Caller& caller,
     }));
   }
   // Push the old page images out of the WAL too (best effort: readers may hold it).
-  (void)store_.CheckpointWal();
+  (void)ctx_.store.CheckpointWal();
   runtime::log::Info("stakeholder erased",
                      {{"stakeholder", out->name()}, {"responses_anonymised", anonymised}});
   RedactStakeholder(caller, *out);

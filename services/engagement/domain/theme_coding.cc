@@ -60,7 +60,7 @@ absl::StatusOr<ThemeCoder::Plan> ThemeCoder::Compute(
       return runtime::InvalidArgument(field + ".theme", "must be a theme of the same activity");
     }
     v1::Theme found;
-    if (!engagement_.GetTheme(get, &found).ok()) {
+    if (!engagement_.themes_and_decisions().GetTheme(get, &found).ok()) {
       return runtime::InvalidArgument(field + ".theme", "no such theme");
     }
     if (rules[i].keywords().empty() || rules[i].keywords_size() > 50) {
@@ -87,8 +87,8 @@ absl::StatusOr<ThemeCoder::Plan> ThemeCoder::Compute(
   reader.roles = {"personal-data-reader"};
   int64_t after = 0;
   while (true) {
-    ASSIGN_OR_RETURN(Engagement::ResponsePage page,
-                     engagement_.ResponsesAfter(reader, activity, after, 1000));
+    ASSIGN_OR_RETURN(Responses::ResponsePage page,
+                     engagement_.responses().ResponsesAfter(reader, activity, after, 1000));
     for (const v1::Response& r : page.responses) {
       ++plan.examined;
       const std::string text = absl::AsciiStrToLower(r.text());
@@ -151,7 +151,7 @@ absl::Status ThemeCoder::Apply(const runtime::Caller& caller,
     for (const std::string& t : change.themes) update.mutable_response()->add_themes(t);
     update.mutable_update_mask()->add_paths("themes");
     v1::Response updated;
-    RETURN_IF_ERROR(engagement_.UpdateResponse(caller, update, &updated));
+    RETURN_IF_ERROR(engagement_.responses().UpdateResponse(caller, update, &updated));
   }
   ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
   v1::ThemeCoding coding;

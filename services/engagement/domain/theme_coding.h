@@ -1,7 +1,7 @@
 // Bulk theme coding by keyword rules (issue 17), independent of gRPC: a preview that changes
 // nothing and says what the rules would do (with a token over exactly that), and an apply that
 // refuses unless the same rules would still do exactly what was previewed, then adds the themes
-// (with their counters, through Engagement::UpdateResponse) and records who coded what.
+// (with their counters, through Responses::UpdateResponse) and records who coded what.
 #ifndef DORSET_SERVICES_ENGAGEMENT_DOMAIN_THEME_CODING_H_
 #define DORSET_SERVICES_ENGAGEMENT_DOMAIN_THEME_CODING_H_
 

@@ -1,4 +1,6 @@
 // Themes (what responses are about) and decisions (what was decided because of them).
+#include "services/engagement/domain/themes_decisions.h"
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
@@ -7,7 +9,6 @@
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/keyset_page.h"
-#include "services/engagement/domain/engagement.h"
 #include "services/engagement/domain/names.h"
 #include "services/engagement/domain/rows.h"
 #include "services/engagement/storage/activity_rows.h"
@@ -122,8 +123,9 @@ absl::Status ValidateDecision(const v1::Decision& d) {
 
 }  // namespace
 
-absl::Status Engagement::CreateTheme(const runtime::Caller& caller,
-                                     const v1::CreateThemeRequest& request, v1::Theme* out) {
+absl::Status ThemesAndDecisions::CreateTheme(const runtime::Caller& caller,
+                                             const v1::CreateThemeRequest& request,
+                                             v1::Theme* out) {
   ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
   RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
   v1::Theme t = request.theme();
@@ -132,10 +134,10 @@ absl::Status Engagement::CreateTheme(const runtime::Caller& caller,
     return runtime::InvalidArgument("theme_id", "must match [a-z][a-z0-9-]{0,62}");
   }
   const std::string id = request.theme_id().empty() ? NewId('t') : request.theme_id();
-  const int64_t now = ToMicros(Now());
+  const int64_t now = ToMicros(ctx_.Now());
   SetTimestamp(t.mutable_create_time(), now);
   SetTimestamp(t.mutable_update_time(), now);
-  return store_.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(ChildName name,
                      CreateChild(tx, kThemeCreate, caller, request, activity, id, now, [&] {
                        return SaveTheme(tx, activity, id, t, 1, /*insert=*/true);
@@ -145,35 +147,37 @@ absl::Status Engagement::CreateTheme(const runtime::Caller& caller,
   });
 }
 
-absl::Status Engagement::GetTheme(const v1::GetThemeRequest& request, v1::Theme* out) {
+absl::Status ThemesAndDecisions::GetTheme(const v1::GetThemeRequest& request, v1::Theme* out) {
   ASSIGN_OR_RETURN(ChildName name, ParseThemeName(request.name(), "name"));
-  return store_.Read([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(*out, LoadTheme(tx, name.activity, name.id));
     return absl::OkStatus();
   });
 }
 
-absl::Status Engagement::ListThemes(const v1::ListThemesRequest& request,
-                                    v1::ListThemesResponse* out) {
+absl::Status ThemesAndDecisions::ListThemes(const v1::ListThemesRequest& request,
+                                            v1::ListThemesResponse* out) {
   ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
   ASSIGN_OR_RETURN(
       KeysetPage page,
-      KeysetPage::Start(page_tokens_, absl::StrCat("themes|", activity), request.page_size(),
-                        request.page_token(),
-                        {.default_size = 100, .max_size = 500, .max_bytes = options_.reply_bytes}));
-  return store_.Read([&](Transaction& tx) -> absl::Status {
+      KeysetPage::Start(
+          ctx_.page_tokens, absl::StrCat("themes|", activity), request.page_size(),
+          request.page_token(),
+          {.default_size = 100, .max_size = 500, .max_bytes = ctx_.options.reply_bytes}));
+  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
     RETURN_IF_ERROR(RequireActivity(tx, activity));
     return ListThemeRows(tx, page, activity, *out->mutable_themes(),
                          out->mutable_next_page_token());
   });
 }
 
-absl::Status Engagement::UpdateTheme(const v1::UpdateThemeRequest& request, v1::Theme* out) {
+absl::Status ThemesAndDecisions::UpdateTheme(const v1::UpdateThemeRequest& request,
+                                             v1::Theme* out) {
   const v1::Theme& in = request.theme();
   ASSIGN_OR_RETURN(ChildName name, ParseThemeName(in.name(), "theme.name"));
   RETURN_IF_ERROR(CheckMask(request.update_mask(), {"display_name", "description"}, "Theme"));
-  const int64_t now = ToMicros(Now());
-  return store_.Write([&](Transaction& tx) -> absl::Status {
+  const int64_t now = ToMicros(ctx_.Now());
+  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Theme t, LoadTheme(tx, name.activity, name.id));
     const int64_t version = VersionOf(t.etag());
     RETURN_IF_ERROR(CheckEtag("Theme", t.name(), in.etag(), version));
@@ -187,9 +191,9 @@ absl::Status Engagement::UpdateTheme(const v1::UpdateThemeRequest& request, v1::
   });
 }
 
-absl::Status Engagement::CreateDecision(const runtime::Caller& caller,
-                                        const v1::CreateDecisionRequest& request,
-                                        v1::Decision* out) {
+absl::Status ThemesAndDecisions::CreateDecision(const runtime::Caller& caller,
+                                                const v1::CreateDecisionRequest& request,
+                                                v1::Decision* out) {
   ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
   RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
   v1::Decision d = request.decision();
@@ -198,10 +202,10 @@ absl::Status Engagement::CreateDecision(const runtime::Caller& caller,
     return runtime::InvalidArgument("decision_id", "must match [a-z][a-z0-9-]{0,62}");
   }
   const std::string id = request.decision_id().empty() ? NewId('d') : request.decision_id();
-  const int64_t now = ToMicros(Now());
+  const int64_t now = ToMicros(ctx_.Now());
   SetTimestamp(d.mutable_create_time(), now);
   SetTimestamp(d.mutable_update_time(), now);
-  return store_.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(
         ChildName name, CreateChild(tx, kDecisionCreate, caller, request, activity, id, now, [&] {
           ASSIGN_OR_RETURN(DecisionRefs refs, CheckDecisionRefs(tx, activity, d));
@@ -215,31 +219,33 @@ absl::Status Engagement::CreateDecision(const runtime::Caller& caller,
   });
 }
 
-absl::Status Engagement::GetDecision(const v1::GetDecisionRequest& request, v1::Decision* out) {
+absl::Status ThemesAndDecisions::GetDecision(const v1::GetDecisionRequest& request,
+                                             v1::Decision* out) {
   ASSIGN_OR_RETURN(ChildName name, ParseDecisionName(request.name(), "name"));
-  return store_.Read([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(*out, LoadDecision(tx, name.activity, name.id));
     return absl::OkStatus();
   });
 }
 
-absl::Status Engagement::ListDecisions(const v1::ListDecisionsRequest& request,
-                                       v1::ListDecisionsResponse* out) {
+absl::Status ThemesAndDecisions::ListDecisions(const v1::ListDecisionsRequest& request,
+                                               v1::ListDecisionsResponse* out) {
   ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
   ASSIGN_OR_RETURN(
       KeysetPage page,
-      KeysetPage::Start(page_tokens_, absl::StrCat("decisions|", activity), request.page_size(),
-                        request.page_token(),
-                        {.default_size = 100, .max_size = 500, .max_bytes = options_.reply_bytes}));
-  return store_.Read([&](Transaction& tx) -> absl::Status {
+      KeysetPage::Start(
+          ctx_.page_tokens, absl::StrCat("decisions|", activity), request.page_size(),
+          request.page_token(),
+          {.default_size = 100, .max_size = 500, .max_bytes = ctx_.options.reply_bytes}));
+  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
     RETURN_IF_ERROR(RequireActivity(tx, activity));
     return ListDecisionRows(tx, page, activity, *out->mutable_decisions(),
                             out->mutable_next_page_token());
   });
 }
 
-absl::Status Engagement::UpdateDecision(const v1::UpdateDecisionRequest& request,
-                                        v1::Decision* out) {
+absl::Status ThemesAndDecisions::UpdateDecision(const v1::UpdateDecisionRequest& request,
+                                                v1::Decision* out) {
   const v1::Decision& in = request.decision();
   ASSIGN_OR_RETURN(ChildName name, ParseDecisionName(in.name(), "decision.name"));
   const auto& mask = request.update_mask();
@@ -247,8 +253,8 @@ absl::Status Engagement::UpdateDecision(const v1::UpdateDecisionRequest& request
       mask,
       {"summary", "rationale", "themes", "responses", "decided_by", "decide_time", "published"},
       "Decision"));
-  const int64_t now = ToMicros(Now());
-  return store_.Write([&](Transaction& tx) -> absl::Status {
+  const int64_t now = ToMicros(ctx_.Now());
+  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Decision d, LoadDecision(tx, name.activity, name.id));
     const int64_t version = VersionOf(d.etag());
     RETURN_IF_ERROR(CheckEtag("Decision", d.name(), in.etag(), version));
@@ -276,10 +282,10 @@ absl::Status Engagement::UpdateDecision(const v1::UpdateDecisionRequest& request
   });
 }
 
-absl::Status Engagement::DeleteTheme(const v1::DeleteThemeRequest& request,
-                                     google::protobuf::Empty* out) {
+absl::Status ThemesAndDecisions::DeleteTheme(const v1::DeleteThemeRequest& request,
+                                             google::protobuf::Empty* out) {
   ASSIGN_OR_RETURN(ChildName name, ParseThemeName(request.name(), "name"));
-  return store_.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Theme t, LoadTheme(tx, name.activity, name.id));
     RETURN_IF_ERROR(CheckEtag("Theme", t.name(), request.etag(), VersionOf(t.etag())));
     ASSIGN_OR_RETURN(v1::Activity activity, LoadActivity(tx, name.activity));
@@ -304,10 +310,10 @@ absl::Status Engagement::DeleteTheme(const v1::DeleteThemeRequest& request,
   });
 }
 
-absl::Status Engagement::DeleteDecision(const v1::DeleteDecisionRequest& request,
-                                        google::protobuf::Empty* out) {
+absl::Status ThemesAndDecisions::DeleteDecision(const v1::DeleteDecisionRequest& request,
+                                                google::protobuf::Empty* out) {
   ASSIGN_OR_RETURN(ChildName name, ParseDecisionName(request.name(), "name"));
-  return store_.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Decision d, LoadDecision(tx, name.activity, name.id));
     RETURN_IF_ERROR(CheckEtag("Decision", d.name(), request.etag(), VersionOf(d.etag())));
     if (d.published()) {

@@ -108,14 +108,15 @@ int main(int argc, char** argv) {
   v1::GetActivityRequest get;
   get.set_name(ActivityName(activity));
   v1::Activity existing;
-  if (absl::Status found = engagement.GetActivity(get, &existing); absl::IsNotFound(found)) {
+  if (absl::Status found = engagement.activities().GetActivity(get, &existing);
+      absl::IsNotFound(found)) {
     v1::CreateActivityRequest create;
     create.set_activity_id(activity);
     create.mutable_activity()->set_kind(v1::ACTIVITY_KIND_SURVEY);
     create.mutable_activity()->set_title(absl::StrCat("[SYNTHETIC] generated survey ", activity));
     create.mutable_activity()->set_purpose("Synthetic data for tests and benchmarks.");
     for (const std::string& l : localities) create.mutable_activity()->add_localities(l);
-    if (absl::Status s = engagement.CreateActivity(tool, create, &existing); !s.ok())
+    if (absl::Status s = engagement.activities().CreateActivity(tool, create, &existing); !s.ok())
       return Fail(s);
     for (int t = 1; t <= themes; ++t) {
       v1::CreateThemeRequest theme;
@@ -123,7 +124,9 @@ int main(int argc, char** argv) {
       theme.set_theme_id(absl::StrCat("synthetic-theme-", t));
       theme.mutable_theme()->set_display_name(absl::StrCat("[SYNTHETIC] theme ", t));
       v1::Theme out;
-      if (absl::Status s = engagement.CreateTheme(tool, theme, &out); !s.ok()) return Fail(s);
+      if (absl::Status s = engagement.themes_and_decisions().CreateTheme(tool, theme, &out);
+          !s.ok())
+        return Fail(s);
     }
   } else if (!found.ok()) {
     return Fail(found);
@@ -133,7 +136,8 @@ int main(int argc, char** argv) {
   list.set_parent(ActivityName(activity));
   list.set_page_size(500);
   v1::ListThemesResponse listed;
-  if (absl::Status s = engagement.ListThemes(list, &listed); !s.ok()) return Fail(s);
+  if (absl::Status s = engagement.themes_and_decisions().ListThemes(list, &listed); !s.ok())
+    return Fail(s);
   for (const auto& t : listed.themes()) theme_names.push_back(t.name());
 
   SyntheticResponses generator({seed, theme_names, localities});
