@@ -10,6 +10,7 @@
 #             registry_bench.sh times as the name scan)
 #     rare    name contains "orchid" (one practice)
 #     postcode  postcode starts with "BH22"
+# SEARCH_BENCH_CTL: another dorsetctl for the import (it only loads the store; not measured).
 # Targets (issue 16): p99 at 1 in flight <= 5x echo's p99 at 1 in flight; calls/s at 64 in flight
 # >= 0.3x echo's. Prints every round and the medians of the per-round ratios.
 set -euo pipefail
@@ -37,7 +38,7 @@ echo "== storage engine: $database"
 pids+=($!)
 wait_ready $((echo_port + 100))
 wait_ready $((registry_port + 100))
-"$build/cli/dorsetctl" registry import-epraccur data/ods/epraccur-2025-05.csv --commissioner=all \
+${SEARCH_BENCH_CTL:-$build/cli/dorsetctl} registry import-epraccur data/ods/epraccur-2025-05.csv --commissioner=all \
   --target=127.0.0.1:$registry_port | head -2
 
 method=/dorset.registry.v1.RegistryService/ListPractices

@@ -339,7 +339,7 @@ TEST(TextRepair, MigrationRepairsBadRowsOnOpenAndNoReadPathFails) {
     // schema_migrations): undo steps 3 (import_seen), 4 (request_hash), 5 (the change counter)
     // 6 (the idempotency record; version 1's request table back) and 7 (the name search index),
     // so that opening runs the pre-lane steps 2-4 (storage/legacy_sqlite.h) and then the lane's
-    // steps 5-7.
+    // steps 5-8 (8 remakes 7's index under the same names).
     ASSERT_TRUE((*db)
                     ->Exec("DROP TRIGGER practice_search_insert; DROP TRIGGER "
                            "practice_search_update; DROP TRIGGER practice_search_delete; "

@@ -556,11 +556,13 @@ struct QuerySql {
 // name_contains and name_prefix keep their meaning from before the index: ASCII
 // case-insensitive `LOWER(display_name) LIKE '%text%'` (or 'text%'), on both engines. What
 // changes is how the rows are found (issue 16):
-// - SQLite: the FTS5 trigram index practice_search (migration 7, kept by triggers) gives the
-//   practices whose case-folded name contains the text as a phrase of trigrams; the LIKE
-//   filter still runs on those rows. Folding maps each character to one character and lowers
-//   at least ASCII, so every name LIKE matches is among the index's candidates, and the LIKE
-//   drops any extra one (a non-ASCII letter LOWER leaves alone): the result is the scan's.
+// - SQLite: the FTS5 trigram index practice_search (migrations 7 and 8, kept by triggers on
+//   practice in the writer's transaction) holds LOWER(display_name) and matches
+//   case-sensitively, so the text, ASCII-lowered, as one phrase of trigrams matches exactly the
+//   names LIKE matches (both read UTF-8 characters; stored names are valid UTF-8, "Text and
+//   encodings" in docs/registry.md). name_contains is served by it alone, without reading the
+//   practices' names again (that read was most of the cost of a common word); name_prefix by
+//   it and the LIKE on the rows it finds.
 // - PostgreSQL: the pg_trgm GIN index practice_by_name_trigram (migration 3) is on exactly
 //   LOWER(display_name), so the planner serves the same LIKE from it and rechecks every row.
 // Order, keyset paging and total_size come from the same WHERE clause, hence are unchanged.
@@ -584,22 +586,13 @@ void AddNameFilter(const PracticeQuery& q, Engine engine, std::string_view text,
                    std::vector<std::string>& conditions,
                    std::vector<std::variant<std::string, int64_t>>& binds) {
   const bool indexed = UseNameIndex(q, text);
-  // Case-insensitive (ASCII) on both engines: SQLite's LIKE is, PostgreSQL's is not.
-  std::string pattern = prefix ? "" : "%";
-  for (char c : text) {
-    if (c == '%' || c == '_' || c == '\\') pattern.push_back('\\');
-    pattern.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
-  }
-  pattern.push_back('%');
-  // `|| ''` leaves the value as it is but is not the indexed expression (collation "C" is kept).
-  conditions.push_back(engine == Engine::kPostgres && !indexed
-                           ? "LOWER(display_name || '') LIKE ? ESCAPE '\\'"
-                           : "LOWER(display_name) LIKE ? ESCAPE '\\'");
-  binds.emplace_back(std::move(pattern));
+  std::string lowered;  // ASCII only, as SQLite's LOWER and LIKE fold
+  for (char c : text) lowered.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
   if (engine == Engine::kSqlite && indexed) {
-    // One FTS5 phrase: the text quoted, its double quotes doubled.
+    // One FTS5 phrase: the text quoted, its double quotes doubled. The index holds
+    // LOWER(display_name), matched case-sensitively: exactly the names containing the text.
     std::string phrase = "\"";
-    for (char c : text) {
+    for (char c : lowered) {
       if (c == '"') phrase.push_back('"');
       phrase.push_back(c);
     }
@@ -608,7 +601,20 @@ void AddNameFilter(const PracticeQuery& q, Engine engine, std::string_view text,
         "ods_code IN (SELECT r.ods_code FROM practice_search s JOIN practice_search_row r "
         "ON r.id = s.rowid WHERE practice_search MATCH ?)");
     binds.emplace_back(std::move(phrase));
+    if (!prefix) return;  // a prefix is also contained: the LIKE below keeps the starts only
   }
+  // Case-insensitive (ASCII) on both engines: SQLite's LIKE is, PostgreSQL's is not.
+  std::string pattern = prefix ? "" : "%";
+  for (char c : lowered) {
+    if (c == '%' || c == '_' || c == '\\') pattern.push_back('\\');
+    pattern.push_back(c);
+  }
+  pattern.push_back('%');
+  // `|| ''` leaves the value as it is but is not the indexed expression (collation "C" is kept).
+  conditions.push_back(engine == Engine::kPostgres && !indexed
+                           ? "LOWER(display_name || '') LIKE ? ESCAPE '\\'"
+                           : "LOWER(display_name) LIKE ? ESCAPE '\\'");
+  binds.emplace_back(std::move(pattern));
 }
 
 QuerySql BuildQuery(const PracticeQuery& q, Engine engine) {
