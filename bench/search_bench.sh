@@ -25,8 +25,8 @@ if [[ -z "${SEARCH_BENCH_BUILD:-}" ]]; then
     dorsetctl >/dev/null
 fi
 source bench/lib/common.sh
-echo_port=50559
-registry_port=50560
+echo_port=${SEARCH_BENCH_PORT:-50559}
+registry_port=$((echo_port + 1))
 
 "$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:$echo_port \
   --ops_listen=127.0.0.1:$((echo_port + 100)) --data_dir="$tmp/echo" &
