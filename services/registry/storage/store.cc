@@ -563,7 +563,7 @@ struct QuerySql {
 //   encodings" in docs/registry.md). name_contains is served by it alone, without reading the
 //   practices' names again (that read was most of the cost of a common word); name_prefix by
 //   it and the LIKE on the rows it finds.
-// - PostgreSQL: the pg_trgm GIN index practice_by_name_trigram (migration 3) is on exactly
+// - PostgreSQL: the pg_trgm GIN index practice_by_name_trigram (migrations 3, 4) is on exactly
 //   LOWER(display_name), so the planner serves the same LIKE from it and rechecks every row.
 // Order, keyset paging and total_size come from the same WHERE clause, hence are unchanged.
 // A text of fewer than three characters has no trigram to look up: it is served by the scan
