@@ -21,7 +21,9 @@ packages=(
   python3-grpcio python3-protobuf
   libpq-dev postgresql-15
   golang-github-grpc-ecosystem-grpc-gateway-dev
+  chromium
 )
+# chromium: the web console's browser tests (headless, driven by playwright-core from npm).
 # google/api/annotations.proto and http.proto (the contracts' HTTP bindings) come from
 # golang-github-grpc-ecosystem-grpc-gateway-dev (docs/contracts.md).
 # Optional extras: the fuzz smoke run needs clang's libFuzzer runtime.
@@ -43,7 +45,10 @@ if [ "$set_name" = images ]; then
 elif [ "$set_name" = run ]; then
   # scripts/run on SQLite (its default) needs no database server; libpq-dev still builds the services.
   run_packages=()
-  for p in "${packages[@]}"; do [ "$p" = postgresql-15 ] || run_packages+=("$p"); done
+  # Nor a browser: chromium is for the console's browser tests.
+  for p in "${packages[@]}"; do
+    [ "$p" = postgresql-15 ] || [ "$p" = chromium ] || run_packages+=("$p")
+  done
   packages=("${run_packages[@]}")
 elif [ "$set_name" != build ]; then
   echo "usage: $0 [--list] [run|images]" >&2
@@ -54,11 +59,12 @@ if [ -n "$list_only" ]; then
   exit 0
 fi
 
-# The build set's npm packages (package.json / package-lock.json: buf, which lints the contracts and
-# checks them for breaking changes, and the FHIR R4 schema and its validator for the gateway's
-# tests), with npm ci when node_modules is not from this lock file.
+# The npm packages (package.json / package-lock.json: buf, which lints the contracts and checks them
+# for breaking changes; the FHIR R4 schema and its validator for the gateway's tests; nhsuk-frontend,
+# which the web console serves; playwright-core and axe-core for its browser tests), with npm ci
+# when node_modules is not from this lock file. The run set needs them too (the console's assets).
 npm_tools() {
-  [ "$set_name" = build ] || return 0
+  [ "$set_name" != images ] || return 0
   local root
   root="$(cd "$(dirname "$0")/../.." && pwd)"
   if ! command -v npm >/dev/null 2>&1; then

@@ -60,7 +60,7 @@ PY
 pg_port=$(free_port)
 export DORSET_RUN_DATABASE=postgres DORSET_RUN_BUILD=$build DORSET_RUN_VAR=$tmp/var \
   DORSET_RUN_PG_PORT=$pg_port DORSET_RUN_REDIS_PORT=$(free_port) DORSET_RUN_GRPC_PORT=$(free_base) \
-  DORSET_RUN_OPS_PORT=$(free_base) DORSET_RUN_GATEWAY_PORT=$(free_port)
+  DORSET_RUN_OPS_PORT=$(free_base) DORSET_RUN_GATEWAY_PORT=$(free_port) DORSET_RUN_CONSOLE_PORT=$(free_port)
 owner=()
 [ "$(id -u)" -eq 0 ] && owner=(runuser -u postgres --)
 sql() {  # sql <database> <query>: as the superuser over the cluster's socket

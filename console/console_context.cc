@@ -1,0 +1,55 @@
+// Page answers and routing for the console (see console_context.h).
+#include "console/console_context.h"
+
+#include <httplib.h>
+
+#include "console/layout.h"
+
+namespace dorset::console {
+
+void SendPage(httplib::Response& res, const SafeHtml& page, int status) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(page.str(), "text/html; charset=utf-8");
+}
+
+void SendStatusPage(httplib::Response& res, const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+      return SendPage(res, MessagePage("Page not found", "There is nothing at this address."), 404);
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kResourceExhausted:
+      return SendPage(res,
+                      MessagePage("Sorry, there is a problem with the service",
+                                  "The service is not available just now. Try again later."),
+                      503);
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+      return SendPage(
+          res, MessagePage("Sorry, we could not do that", std::string(status.message())), 400);
+    default:
+      return SendPage(res,
+                      MessagePage("Sorry, there is a problem with the service",
+                                  "Something went wrong on our side. Try again later."),
+                      500);
+  }
+}
+
+void Router::Get(const std::string& pattern, PageHandler handler) {
+  ConsoleContext* context = &context_;
+  server_.Get(pattern, [context, handler](const httplib::Request& req, httplib::Response& res) {
+    SetSecurityHeaders(res, context->tls);
+    handler(req, res, *context);
+  });
+}
+
+void Router::Post(const std::string& pattern, PageHandler handler) {
+  ConsoleContext* context = &context_;
+  server_.Post(pattern, [context, handler](const httplib::Request& req, httplib::Response& res) {
+    SetSecurityHeaders(res, context->tls);
+    handler(req, res, *context);
+  });
+}
+
+}  // namespace dorset::console

@@ -1,0 +1,19 @@
+// The console's pages, one file per page or area, each registering its routes. Public pages
+// (no login) are under /consultations; staff pages will sit beside them, each in its own file.
+#ifndef DORSET_CONSOLE_PAGES_PAGES_H_
+#define DORSET_CONSOLE_PAGES_PAGES_H_
+
+#include "console/console_context.h"
+
+namespace dorset::console {
+
+// /consultations (open, closed, outcome published) and /consultations/{id}.
+void RegisterConsultationPages(Router& router);
+// /consultations/{id}/you-said-we-did: "We asked, you said, we did" for a published outcome.
+void RegisterYouSaidWeDidPage(Router& router);
+// /consultations/{id}/respond: the public response form (GET) and its post (POST).
+void RegisterRespondPages(Router& router);
+
+}  // namespace dorset::console
+
+#endif  // DORSET_CONSOLE_PAGES_PAGES_H_
