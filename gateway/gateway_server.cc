@@ -157,8 +157,8 @@ void GatewayServer::Stop() {
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayOptions options) {
   std::vector<std::string> services;
   for (const auto& [name, channel] : options.backends) services.push_back(name);
-  absl::StatusOr<RouteTable> routes =
-      RouteTable::Build(*google::protobuf::DescriptorPool::generated_pool(), services);
+  absl::StatusOr<RouteTable> routes = RouteTable::Build(
+      *google::protobuf::DescriptorPool::generated_pool(), services, options.per_backend);
   if (!routes.ok()) return routes.status();
   absl::StatusOr<std::pair<std::string, int>> address = runtime::SplitHostPort(options.listen);
   if (!address.ok()) return address.status();
@@ -233,7 +233,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayOptio
     } else if (!route.server_streaming() && !route.client_streaming()) {
       metadata.timeout = opts.default_timeout;
     }
-    const auto backend = opts.backends.find(route.method->service()->full_name());
+    const auto backend = opts.backends.find(route.backend);
     const auto reply = [&](const std::string& bytes) {
       std::unique_ptr<google::protobuf::Message> response(
           google::protobuf::MessageFactory::generated_factory()

@@ -30,6 +30,9 @@ namespace dorset::gateway {
 struct GatewayOptions {
   // Full service name -> channel to the process serving it. Only these services are routed.
   std::map<std::string, std::shared_ptr<grpc::Channel>> backends;
+  // Services every backend process serves about itself (RouteTable::Build's per_backend):
+  // routed once per backend under its scope, "/v1/registry/auditEvents".
+  std::vector<std::string> per_backend;
   std::string listen = "127.0.0.1:0";  // host:port, port 0 = any free
   std::string tls_cert;                // PEM; with tls_key serves HTTPS
   std::string tls_key;

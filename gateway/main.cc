@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "dorset/common/v1/audit.pb.h"
 #include "dorset/engagement/v1/engagement.grpc.pb.h"
 #include "dorset/finance/v1/finance.grpc.pb.h"
 #include "dorset/registry/v1/registry.grpc.pb.h"
@@ -82,8 +83,11 @@ int main(int argc, char** argv) {
   options.threads = config->threads;
   std::vector<std::string> names;
   for (const auto& [name, channel] : options.backends) names.push_back(name);
-  absl::StatusOr<RouteTable> routes =
-      RouteTable::Build(*google::protobuf::DescriptorPool::generated_pool(), names);
+  // Every process serves its own audit trail: /v1/<process>/auditEvents for each.
+  (void)dorset::common::v1::ListAuditEventsRequest::descriptor();
+  options.per_backend = PerBackendServices();
+  absl::StatusOr<RouteTable> routes = RouteTable::Build(
+      *google::protobuf::DescriptorPool::generated_pool(), names, options.per_backend);
   if (!routes.ok()) {
     std::fprintf(stderr, "dorset-gateway: %s\n", std::string(routes.status().message()).c_str());
     return 1;

@@ -267,12 +267,17 @@ class Builder {
     Struct& item = Sub(Sub(document_, "paths"), path);
     Struct op;
     const auto* method = route.method;
-    const int binding = operation_ids_[method->full_name()]++;
+    const int binding = operation_ids_[absl::StrCat(method->full_name(), "/", route.scope)]++;
     Set(op, "operationId",
         Str(absl::StrCat(method->service()->name(), "_", method->name(),
+                         route.scope.empty() ? "" : "_" + route.scope,
                          binding == 0 ? "" : absl::StrCat("_", binding + 1))));
     std::string description = comments_.Of(method);
     if (description.empty()) description = method->name();
+    if (!route.scope.empty()) {
+      absl::StrAppend(&description, "\n\nServed by every process about itself: this is the ",
+                      route.scope, " process's.");
+    }
     Set(op, "summary", Str(description.substr(0, description.find('\n'))));
     Set(op, "description", Str(absl::StrCat(description, "\n\ngRPC: `", route.GrpcPath(), "`")));
     Value tags;

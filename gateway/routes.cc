@@ -4,8 +4,10 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "google/api/annotations.pb.h"
 #include "google/api/http.pb.h"
 #include "runtime/status/errors.h"
@@ -17,11 +19,15 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::MethodDescriptor;
 
+// `backend`/`scope`: see Route; an empty scope routes the binding as written.
 absl::Status AddRule(const MethodDescriptor* method, const google::api::HttpRule& rule,
+                     const std::string& backend, const std::string& scope,
                      std::vector<Route>& routes) {
   const auto where = [&] { return absl::StrCat(method->full_name(), ": "); };
   Route route;
   route.method = method;
+  route.backend = backend;
+  route.scope = scope;
   std::string path;
   switch (rule.pattern_case()) {
     case google::api::HttpRule::kGet:
@@ -50,6 +56,15 @@ absl::Status AddRule(const MethodDescriptor* method, const google::api::HttpRule
       break;
     default:
       return absl::InvalidArgumentError(absl::StrCat(where(), "http rule without a pattern"));
+  }
+  if (!scope.empty()) {
+    // After the version segment: "/v1/auditEvents" -> "/v1/registry/auditEvents".
+    const size_t second = path.find('/', 1);
+    if (path.empty() || path[0] != '/' || second == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where(), "a per-process binding needs a version segment: ", path));
+    }
+    path.insert(second, "/" + scope);
   }
   absl::StatusOr<PathTemplate> parsed = PathTemplate::Parse(path);
   if (!parsed.ok())
@@ -101,10 +116,23 @@ absl::Status CheckFieldPath(const Descriptor* message, const std::vector<std::st
   return absl::OkStatus();
 }
 
+const std::vector<std::string>& PerBackendServices() {
+  static const std::vector<std::string> kServices = {"dorset.common.v1.AuditService"};
+  return kServices;
+}
+
+std::string BackendScope(const std::string& service) {
+  const std::vector<std::string> parts = absl::StrSplit(service, '.');
+  return parts.size() >= 3 ? parts[1] : absl::AsciiStrToLower(service);
+}
+
 absl::StatusOr<RouteTable> RouteTable::Build(const google::protobuf::DescriptorPool& pool,
-                                             const std::vector<std::string>& services) {
+                                             const std::vector<std::string>& services,
+                                             const std::vector<std::string>& per_backend) {
   RouteTable table;
-  for (const std::string& name : services) {
+  // Every binding of `name`'s methods, going to `backend` under `scope`.
+  const auto add_service = [&](const std::string& name, const std::string& backend,
+                               const std::string& scope) -> absl::Status {
     const google::protobuf::ServiceDescriptor* service = pool.FindServiceByName(name);
     if (service == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("service ", name, " is not compiled in"));
@@ -113,10 +141,19 @@ absl::StatusOr<RouteTable> RouteTable::Build(const google::protobuf::DescriptorP
       const MethodDescriptor* method = service->method(m);
       if (!method->options().HasExtension(google::api::http)) continue;
       const google::api::HttpRule& rule = method->options().GetExtension(google::api::http);
-      if (absl::Status s = AddRule(method, rule, table.routes_); !s.ok()) return s;
+      if (absl::Status s = AddRule(method, rule, backend, scope, table.routes_); !s.ok()) return s;
       for (const google::api::HttpRule& extra : rule.additional_bindings()) {
-        if (absl::Status s = AddRule(method, extra, table.routes_); !s.ok()) return s;
+        if (absl::Status s = AddRule(method, extra, backend, scope, table.routes_); !s.ok()) {
+          return s;
+        }
       }
+    }
+    return absl::OkStatus();
+  };
+  for (const std::string& name : services) {
+    if (absl::Status s = add_service(name, name, ""); !s.ok()) return s;
+    for (const std::string& shared : per_backend) {
+      if (absl::Status s = add_service(shared, name, BackendScope(name)); !s.ok()) return s;
     }
   }
   // A verb or a literal beats a wildcard: "/v1/{name=practices/*}:close" is tried before

@@ -19,6 +19,13 @@ struct Route {
   std::string body;           // "", "*" or a top-level request field name
   std::string response_body;  // "" (the whole response) or a top-level response field name
   const google::protobuf::MethodDescriptor* method = nullptr;
+  // The backend (GatewayOptions::backends key, a service's full name) the call goes to: the
+  // method's own service, or for a service every process serves (AuditService) the process
+  // named by `scope`.
+  std::string backend;
+  // "" or, for a service every process serves, the short name of the process ("registry")
+  // inserted after the version segment: "/v1/auditEvents" is "/v1/registry/auditEvents".
+  std::string scope;
 
   // "/package.Service/Method", the gRPC method path.
   std::string GrpcPath() const;
@@ -37,8 +44,13 @@ class RouteTable {
   // missing, a template does not parse, or a body/response_body/path field does not exist;
   // methods without a binding are left out (they stay gRPC-only). A client-streaming method
   // takes its requests as NDJSON lines of the body (transcoder.h).
+  //
+  // `per_backend` names services that every process serves about itself (the audit trail): for
+  // each of `services` their bindings are routed once more, scoped to that process
+  // (Route::scope, from the package: "dorset.registry.v1.RegistryService" -> "registry").
   static absl::StatusOr<RouteTable> Build(const google::protobuf::DescriptorPool& pool,
-                                          const std::vector<std::string>& services);
+                                          const std::vector<std::string>& services,
+                                          const std::vector<std::string>& per_backend = {});
 
   // The route for an HTTP method and path (no query string). NOT_FOUND when no template
   // matches; when a template matches under another HTTP method only, the error says which
@@ -51,6 +63,13 @@ class RouteTable {
  private:
   std::vector<Route> routes_;  // most specific first: verbs, then more literal segments
 };
+
+// The services every process serves about itself and that the gateway routes per process.
+const std::vector<std::string>& PerBackendServices();
+
+// The short name of the process serving `service`: "dorset.registry.v1.RegistryService" ->
+// "registry" (the package's second part).
+std::string BackendScope(const std::string& service);
 
 // Checks that `path` ("a.b.c") names fields of `message`, each but the last a singular message.
 absl::Status CheckFieldPath(const google::protobuf::Descriptor* message,

@@ -5,10 +5,6 @@
 // list -> delete), the registry's WatchChanges read as NDJSON, and every operation the served
 // /openapi.json lists called from the document alone, each answered without a 5xx.
 #include <httplib.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -29,6 +25,7 @@
 #include "runtime/testing/redis_server.h"
 #include "runtime/testing/server_process.h"
 #include "runtime/testing/temp_dir.h"
+#include "tests/gateway/gateway_child.h"
 
 namespace dorset::gateway {
 namespace {
@@ -36,40 +33,6 @@ namespace {
 using google::protobuf::Struct;
 using google::protobuf::util::JsonStringToMessage;
 using google::protobuf::util::MessageToJsonString;
-
-// dorset-gateway as a child process (its settings differ from the services', so not
-// ServerProcess); its output goes to `log`. SIGKILLed when the object goes.
-class GatewayProcess {
- public:
-  GatewayProcess(int port, std::vector<std::string> targets, const std::string& log) {
-    std::vector<std::string> args = {
-        DORSET_GATEWAY_BINARY, absl::StrCat("--http_listen=127.0.0.1:", port), "--plaintext=true"};
-    args.insert(args.end(), targets.begin(), targets.end());
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // forked on the test's main thread: dies with the test
-      if (freopen(log.c_str(), "a", stderr) == nullptr ||
-          freopen(log.c_str(), "a", stdout) == nullptr) {
-        _exit(126);
-      }
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~GatewayProcess() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  GatewayProcess(const GatewayProcess&) = delete;
-  GatewayProcess& operator=(const GatewayProcess&) = delete;
-
- private:
-  pid_t pid_ = -1;
-};
 
 Struct Json(const std::string& text) {
   Struct out;
@@ -104,7 +67,7 @@ class GatewayEndToEndTest : public ::testing::Test {
         DORSET_ENGAGEMENT_BINARY, DataDir("engagement"), engagement_port, "",
         std::vector<std::string>{redis_flag, "--registry_target=" + registry_target});
     const int gateway_port = testing::FreePort();
-    gateway_ = std::make_unique<GatewayProcess>(
+    gateway_ = std::make_unique<GatewayChild>(
         gateway_port,
         std::vector<std::string>{"--registry_target=" + registry_target,
                                  absl::StrCat("--finance_target=127.0.0.1:", finance_port),
@@ -148,7 +111,7 @@ class GatewayEndToEndTest : public ::testing::Test {
   testing::TempDir dir_;
   std::unique_ptr<testing::RedisServer> redis_;
   std::unique_ptr<testing::ServerProcess> registry_, finance_, engagement_;
-  std::unique_ptr<GatewayProcess> gateway_;
+  std::unique_ptr<GatewayChild> gateway_;
   std::unique_ptr<httplib::Client> client_;
 };
 

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "dorset/common/v1/audit.pb.h"
 #include "dorset/engagement/v1/engagement.grpc.pb.h"
 #include "dorset/finance/v1/finance.grpc.pb.h"
 #include "dorset/registry/v1/registry.grpc.pb.h"
@@ -25,10 +26,12 @@ TEST(RealContractsTest, EveryBindingBuildsAndIsDocumented) {
   (void)dorset::registry::v1::GetPracticeRequest::descriptor();
   (void)dorset::finance::v1::GetPlanRequest::descriptor();
   (void)dorset::engagement::v1::Stakeholder::descriptor();
+  (void)dorset::common::v1::ListAuditEventsRequest::descriptor();
   auto routes = RouteTable::Build(*google::protobuf::DescriptorPool::generated_pool(),
                                   {dorset::registry::v1::RegistryService::service_full_name(),
                                    dorset::finance::v1::FinanceService::service_full_name(),
-                                   dorset::engagement::v1::EngagementService::service_full_name()});
+                                   dorset::engagement::v1::EngagementService::service_full_name()},
+                                  PerBackendServices());
   ASSERT_TRUE(routes.ok()) << routes.status();
   auto json = BuildOpenApi(*routes, DorsetApiDescriptors(), "Dorset Digital API");
   ASSERT_TRUE(json.ok()) << json.status();
@@ -103,6 +106,16 @@ TEST(RealContractsTest, EveryBindingBuildsAndIsDocumented) {
           << service->method(i)->full_name() << " has no google.api.http binding";
     }
   }
+  // The audit trail every process serves about itself: one operation per process.
+  for (const char* path :
+       {"/v1/registry/auditEvents", "/v1/finance/auditEvents", "/v1/engagement/auditEvents"}) {
+    ASSERT_TRUE(paths.count(path)) << path;
+    const auto& op = paths.at(path).struct_value().fields().at("get").struct_value().fields();
+    EXPECT_NE(op.at("description").string_value().find("gRPC: `/dorset.common.v1.AuditService/"),
+              std::string::npos);
+  }
+  EXPECT_TRUE(routed.count("dorset.common.v1.AuditService.ListAuditEvents"));
+  routed.erase("dorset.common.v1.AuditService.ListAuditEvents");
   EXPECT_EQ(routed.size(), methods);
   EXPECT_GE(methods, 66u);  // when this was written
 }
