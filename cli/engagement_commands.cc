@@ -353,7 +353,7 @@ int RunEngagementCommand(int argc, char** argv) {
   if (command == "delivery" && need(1)) {
     v1::UpdateDecisionDeliveryRequest request;
     request.set_name(pos[0]);
-    v1::DeliveryStatus status;
+    v1::DeliveryStatus status = v1::DELIVERY_STATUS_UNSPECIFIED;  // -O3 cannot see Parse sets it
     if (!v1::DeliveryStatus_Parse("DELIVERY_STATUS_" + args.GetOr("status", ""), &status)) {
       std::cerr << "delivery: --status must be PLANNED, IN_PROGRESS, DELIVERED or "
                    "NOT_GOING_AHEAD\n";
