@@ -4,6 +4,7 @@
 #define DORSET_TESTS_GATEWAY_FHIR_FHIR_TEST_SUPPORT_H_
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@ class Child {
     if (pipe(in) != 0 || pipe(out) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // started on the test's main thread: dies with the test
       dup2(in[0], 0);
       dup2(out[1], 1);
       close(in[1]);
