@@ -15,6 +15,11 @@ struct ConsoleConfig {
   std::string registry_target;  // host:port of each service (all three required)
   std::string finance_target;
   std::string engagement_target;
+  // The services' ops HTTP addresses (/livez /readyz /metrics) for the ops page; empty: shown
+  // as not reached.
+  std::string registry_ops;
+  std::string finance_ops;
+  std::string engagement_ops;
   std::string backend_tls_ca;  // PEM CA of the services' certificates: TLS to them when set
   // The console's own bearer token (a file), for the public pages: a principal with the role
   // engagement-editor (reads with personal data redacted, and CreateResponse).

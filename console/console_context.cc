@@ -36,6 +36,39 @@ void SendStatusPage(httplib::Response& res, const absl::Status& status) {
   }
 }
 
+std::optional<Session> RequireLogin(const httplib::Request& req, httplib::Response& res,
+                                    ConsoleContext& context) {
+  std::optional<Session> session = context.sessions->Find(req, absl::Now());
+  if (!session) {
+    // Only the path comes back (no host, no query), so the login cannot send anyone elsewhere.
+    res.set_redirect("/staff/login?next=" + httplib::detail::encode_query_param(req.path), 303);
+  }
+  return session;
+}
+
+runtime::CallOptions AsPerson(const Session& session) {
+  runtime::CallOptions call;
+  call.bearer_token = session.token;
+  return call;
+}
+
+void SendPersonStatusPage(const httplib::Request& req, httplib::Response& res,
+                          ConsoleContext& context, const absl::Status& status) {
+  if (absl::IsPermissionDenied(status)) {
+    return SendPage(res,
+                    MessagePage("You cannot see this page",
+                                "Your role does not allow this. Ask an administrator if you need "
+                                "it."),
+                    403);
+  }
+  if (absl::IsUnauthenticated(status)) {
+    context.sessions->End(req, res);
+    res.set_redirect("/staff/login?next=" + httplib::detail::encode_query_param(req.path), 303);
+    return;
+  }
+  SendStatusPage(res, status);
+}
+
 void Router::Get(const std::string& pattern, PageHandler handler) {
   ConsoleContext* context = &context_;
   server_.Get(pattern, [context, handler](const httplib::Request& req, httplib::Response& res) {

@@ -111,6 +111,9 @@ absl::StatusOr<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(
   RegisterConsultationPages(router);
   RegisterYouSaidWeDidPage(router);
   RegisterRespondPages(router);
+  RegisterStaffPages(router);
+  RegisterOpsPage(router);
+  RegisterFinancePages(router);
 
   router.Get("/static/console.mjs",
              [](const httplib::Request&, httplib::Response& res, ConsoleContext&) {

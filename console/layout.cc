@@ -63,10 +63,16 @@ constexpr char kNavItemCurrent[] =
 
 SafeHtml Page(const PageFrame& frame, const SafeHtml& content) {
   SafeHtml nav;
-  const std::pair<const char*, const char*> items[] = {{"consultations", "/consultations"}};
-  for (const auto& [key, href] : items) {
-    nav += Render(frame.active_nav == key ? kNavItemCurrent : kNavItem,
-                  {{"href", std::string(href)}, {"text", std::string("Consultations")}});
+  struct NavItem {
+    const char* key;
+    const char* href;
+    const char* text;
+  };
+  const NavItem items[] = {{"consultations", "/consultations", "Consultations"},
+                           {"staff", "/staff", "Staff"}};
+  for (const NavItem& item : items) {
+    nav += Render(frame.active_nav == item.key ? kNavItemCurrent : kNavItem,
+                  {{"href", std::string(item.href)}, {"text", std::string(item.text)}});
   }
   SafeHtml crumbs;
   if (!frame.breadcrumbs.empty()) {

@@ -82,6 +82,11 @@ int main(int argc, char** argv) {
   context->csrf = std::make_unique<CsrfGuard>(csrf_key, !config->tls_cert.empty());
   context->respond_limit =
       std::make_unique<RateLimiter>(config->respond_per_minute, config->respond_burst);
+  context->login_limit = std::make_unique<RateLimiter>(/*per_minute=*/10, /*burst=*/10);
+  context->sessions = std::make_unique<SessionStore>();
+  context->registry_ops = config->registry_ops;
+  context->finance_ops = config->finance_ops;
+  context->engagement_ops = config->engagement_ops;
 
   ConsoleOptions options;
   options.listen = config->http_listen;

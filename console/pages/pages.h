@@ -13,6 +13,13 @@ void RegisterConsultationPages(Router& router);
 void RegisterYouSaidWeDidPage(Router& router);
 // /consultations/{id}/respond: the public response form (GET) and its post (POST).
 void RegisterRespondPages(Router& router);
+// /staff/login (GET form, POST), /staff/logout (POST) and /staff, the staff home (login).
+void RegisterStaffPages(Router& router);
+// /staff/ops: every service's liveness, readiness, store and cache, calls and errors from its
+// own metrics, and the registry's change feed (login).
+void RegisterOpsPage(Router& router);
+// /staff/finance: the monthly report (and as CSV), the gap trajectory chart, per head (login).
+void RegisterFinancePages(Router& router);
 
 }  // namespace dorset::console
 

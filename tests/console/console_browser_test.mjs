@@ -10,7 +10,7 @@
 // token (or with another's) refused; a script in a response's text shown as text; the rate
 // limit per client. Exits 77 (skipped) when Chromium or the npm packages are missing, except
 // under CI=true, where that is a failure.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -84,6 +84,7 @@ const sha = (t) => crypto.createHash('sha256').update(t).digest('hex');
 const admin = token();
 const serviceToken = token();
 const consoleToken = token();
+const financeReader = token();
 fs.writeFileSync(path.join(tmp, 'service.token'), serviceToken);
 fs.writeFileSync(path.join(tmp, 'console.token'), consoleToken);
 fs.writeFileSync(path.join(tmp, 'tokens'), [
@@ -92,6 +93,7 @@ fs.writeFileSync(path.join(tmp, 'tokens'), [
   // The console's own principal for the public pages: reads with personal data redacted, and
   // CreateResponse (docs/console.md).
   `${sha(consoleToken)} console-public engagement-editor`,
+  `${sha(financeReader)} test-finance-reader finance-reader`,
 ].join('\n') + '\n');
 
 const ports = {};
@@ -177,6 +179,8 @@ try {
     `--http_listen=127.0.0.1:${ports.console}`, '--plaintext=true',
     `--registry_target=127.0.0.1:${ports.registry}`, `--finance_target=127.0.0.1:${ports.finance}`,
     `--engagement_target=127.0.0.1:${ports.engagement}`,
+    `--registry_ops=127.0.0.1:${ports.registryOps}`, `--finance_ops=127.0.0.1:${ports.financeOps}`,
+    `--engagement_ops=127.0.0.1:${ports.engagementOps}`,
     `--service_token_file=${path.join(tmp, 'console.token')}`,
     `--assets_dir=${src}/node_modules/nhsuk-frontend/dist/nhsuk`,
     '--respond_burst=3', '--respond_per_minute=1']);
@@ -367,6 +371,112 @@ try {
   check((await nojsPage.locator('h1').textContent()).includes('Consultations'), 'no list without JavaScript');
   await nojs.close();
   console.log('ok: pages render without JavaScript');
+
+  // 10. Staff: a page without a login redirects to the login; the login form refuses a post
+  //     without its CSRF token and a token no service knows; a real token gets a session cookie
+  //     (HttpOnly, Secure, SameSite=Strict) and the page asked for.
+  const redirected = await page.goto(`${base}/staff/ops`);
+  check(new URL(page.url()).pathname === '/staff/login' && redirected.status() === 200,
+    `/staff/ops without a login went to ${page.url()}`);
+  await audit('staff login', 'staff-login', redirected);
+  const bare = await context.request.post(`${base}/staff/login`, { form: { token: admin, next: '/staff' } });
+  check(bare.status() === 403, `a login post without the CSRF token answered ${bare.status()}`);
+  await page.fill('#token', 'not-a-token');
+  const [unknown] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  check(unknown.status() === 400 && (await text('.nhsuk-error-summary')).includes('not recognised'),
+    'an unknown token was not refused');
+  await audit('staff login with an error', 'staff-login-error', unknown);
+  await page.fill('#token', admin);
+  const [ops] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  check(new URL(page.url()).pathname === '/staff/ops' && ops.status() === 200, `login went to ${page.url()}`);
+  const session = (await context.cookies()).find((c) => c.name === 'dorset_session');
+  check(session && session.httpOnly && session.secure && session.sameSite === 'Strict',
+    `the session cookie is ${JSON.stringify(session)}`);
+  console.log('ok: no login -> login page; login without CSRF 403; unknown token refused; session cookie HttpOnly Secure SameSite=Strict');
+
+  // 11. The ops page: the figures are the services' own (readiness reasons, the change feed's
+  //     latest sequence as dorsetctl reads it), and a reload measures the call rate.
+  await sleep(1000);  // the rate is measured between two looks at the page
+  await page.reload();
+  await audit('ops', 'staff-ops', null);
+  const changes = spawnSync(path.join(build, 'cli', 'dorsetctl'), ['registry', 'changes', '--page_size=1'],
+    { env: ctlEnv, encoding: 'utf8' });
+  const latest = changes.stderr.match(/latest sequence (\d+)/);
+  check(latest && await text('[data-latest-sequence]') === latest[1],
+    `latest sequence ${await text('[data-latest-sequence]')} differs from dorsetctl's ${latest && latest[1]}`);
+  for (const [name, opsPort] of [['Registry', ports.registryOps], ['Finance', ports.financeOps],
+    ['Engagement', ports.engagementOps]]) {
+    const row = page.locator(`tr[data-service="${name}"]`);
+    const reason = (await (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).text()).trim();
+    check((await row.locator('[data-ready-reason]').textContent()).trim() === reason,
+      `${name}: readiness differs from its /readyz (${reason})`);
+    check(Number(await row.locator('[data-calls]').textContent()) > 0, `${name}: no calls counted`);
+    check((await row.textContent()).includes('a second'), `${name}: no call rate after a reload`);
+  }
+  console.log(`ok: ops page equals the services' /readyz and the change feed (latest sequence ${latest[1]})`);
+
+  // 12. The permission table decides: a finance-reader cannot read the registry, so no ops page.
+  const reader = await browser.newContext();
+  const readerPage = await reader.newPage();
+  await readerPage.goto(`${base}/staff/login`);
+  await readerPage.fill('#token', financeReader);
+  await Promise.all([readerPage.waitForNavigation(), readerPage.click('button[type=submit]')]);
+  const denied = await readerPage.goto(`${base}/staff/ops`);
+  check(denied.status() === 403, `a finance-reader got the ops page (${denied.status()})`);
+  await reader.close();
+  console.log('ok: a finance-reader is refused the ops page (403, the registry\'s permission table)');
+
+  // 13. Logging out (a form with its CSRF token) ends the session.
+  await page.goto(`${base}/staff`);
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/staff/logout"] button')]);
+  await page.goto(`${base}/staff/ops`);
+  check(new URL(page.url()).pathname === '/staff/login', 'the session outlived the logout');
+  console.log('ok: logout ends the session');
+
+  // 14. Finance: the report, its CSV and the gap chart's figures equal dorsetctl's; a finance
+  //     user posts an actual and the report and the chart change by it.
+  await page.goto(`${base}/staff/login?next=/staff/finance`);
+  await page.fill('#token', admin);
+  const [financeResponse] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  check(new URL(page.url()).pathname === '/staff/finance', `login went to ${page.url()}`);
+  await audit('finance', 'staff-finance', financeResponse);
+  const pence = (text) => {
+    const m = text.trim().match(/^(-?)£?([0-9,]+)\.([0-9]{2})$/);
+    check(m, `not money: ${text}`);
+    return (BigInt(m[2].replace(/,/g, '')) * 100n + BigInt(m[3])) * (m[1] ? -1n : 1n);
+  };
+  const csvRows = () => ctl('finance', 'report', '--year=2020-21', '--month=6', '--csv')
+    .trim().split(/\r?\n/).slice(1).map((l) => l.split(','));
+  const planActual = async () => pence(await text('tr[data-node] [data-ytd-actual]'));
+  let rows = csvRows();
+  const csvPence = (v) => pence(v.startsWith('-') ? `-£${v.slice(1)}` : `£${v}`);
+  check(await planActual() === csvPence(rows[0][8]), 'the report differs from dorsetctl\'s');
+  check(await page.locator('tr[data-node]').count() === rows.length, 'the report has other lines than dorsetctl\'s');
+  const download = await context.request.get(`${base}/staff/finance/report.csv?year=2020-21&month=6`);
+  check(download.ok() && download.headers()['content-type'].startsWith('text/csv') &&
+    download.headers()['content-disposition'].startsWith('attachment'), 'the CSV is not a download');
+  const downloaded = (await download.text()).trim().split(/\r?\n/);
+  check(downloaded.length === rows.length + 1, `the CSV has ${downloaded.length - 1} lines, dorsetctl ${rows.length}`);
+  const gapDelivered = async () => pence(await text('tr[data-year="2020-21"] [data-delivered]'));
+  const gapFromCtl = () => {
+    const line = ctl('finance', 'gap').split('\n').find((l) => l.startsWith('2020-21'));
+    return pence(line.trim().split(/\s+/)[2]);
+  };
+  check(await gapDelivered() === gapFromCtl(), 'the chart\'s delivered figure differs from dorsetctl\'s');
+  const before = await planActual();
+  const deliveredBefore = await gapDelivered();
+  const scheme = ctl('finance', 'schemes').match(/plans\/[a-z0-9/-]*rightcare[a-z0-9/-]*/)[0];
+  ctl('finance', 'post', `--scheme=${scheme}`, '--year=2020-21', '--month=6', '--kind=actual',
+    '--amount=1000000.00', '--reason=console browser test', '--request_id=console-actual-1');
+  await page.reload();
+  await audit('finance after a posting', 'staff-finance-after-posting', null);
+  check(await planActual() - before === 100000000n, `the plan's actual moved by ${await planActual() - before} pence`);
+  rows = csvRows();
+  check(await planActual() === csvPence(rows[0][8]), 'the report differs from dorsetctl\'s after the posting');
+  check(await gapDelivered() === gapFromCtl() && await gapDelivered() !== deliveredBefore,
+    'the chart did not change with the posting');
+  check(await page.locator('figure.dorset-chart svg[role="img"] title').count() === 1, 'the chart has no title');
+  console.log('ok: finance report, CSV and chart equal dorsetctl\'s; an actual of £1,000,000.00 moves the report and the chart');
 
   await browser.close();
   browser = null;
