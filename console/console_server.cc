@@ -114,6 +114,7 @@ absl::StatusOr<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(
   RegisterStaffPages(router);
   RegisterOpsPage(router);
   RegisterFinancePages(router);
+  RegisterEngagementPages(router);
 
   router.Get("/static/console.mjs",
              [](const httplib::Request&, httplib::Response& res, ConsoleContext&) {

@@ -20,6 +20,9 @@ void RegisterStaffPages(Router& router);
 void RegisterOpsPage(Router& router);
 // /staff/finance: the monthly report (and as CSV), the gap trajectory chart, per head (login).
 void RegisterFinancePages(Router& router);
+// /staff/engagement: activities with lifecycle actions, aggregates as charts, participation per
+// 1,000, stakeholders as the person's role sees them (login).
+void RegisterEngagementPages(Router& router);
 
 }  // namespace dorset::console
 

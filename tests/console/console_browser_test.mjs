@@ -85,6 +85,7 @@ const admin = token();
 const serviceToken = token();
 const consoleToken = token();
 const financeReader = token();
+const readerToken = token();
 fs.writeFileSync(path.join(tmp, 'service.token'), serviceToken);
 fs.writeFileSync(path.join(tmp, 'console.token'), consoleToken);
 fs.writeFileSync(path.join(tmp, 'tokens'), [
@@ -94,6 +95,7 @@ fs.writeFileSync(path.join(tmp, 'tokens'), [
   // CreateResponse (docs/console.md).
   `${sha(consoleToken)} console-public engagement-editor`,
   `${sha(financeReader)} test-finance-reader finance-reader`,
+  `${sha(readerToken)} test-reader reader`,
 ].join('\n') + '\n');
 
 const ports = {};
@@ -477,6 +479,47 @@ try {
     'the chart did not change with the posting');
   check(await page.locator('figure.dorset-chart svg[role="img"] title').count() === 1, 'the chart has no title');
   console.log('ok: finance report, CSV and chart equal dorsetctl\'s; an actual of £1,000,000.00 moves the report and the chart');
+
+  // 15. Engagement: every activity with its lifecycle action; opening a draft through the page
+  //     opens it in the API; aggregates equal dorsetctl's; an admin sees a stakeholder's contact,
+  //     a reader sees it redacted and is refused a lifecycle action (403).
+  e('create-activity', '--id=lifecycle-check', '--kind=SURVEY', '--title=Lifecycle check');
+  ctl('engagement', 'create-stakeholder', '--kind=PATIENT', '--display_name=Pat Example',
+    '--email=pat@example.org', '--contact_consent');
+  const listResponse = await page.goto(`${base}/staff/engagement`);
+  await audit('engagement', 'staff-engagement', listResponse);
+  const all = jsonLines(e('list-activities'));
+  check(await text('[data-activity-count]') === String(all.length), 'the activity count differs from the API');
+  await Promise.all([page.waitForNavigation(),
+    page.click('tr[data-activity="lifecycle-check"] button[type=submit]')]);
+  check(json(e('get-activity', 'lifecycle-check')).state === 'ACTIVITY_STATE_OPEN', 'the page did not open the draft');
+  const aggResponse = await page.goto(`${base}/staff/engagement/maternity`);
+  await audit('engagement aggregates', 'staff-engagement-aggregates', aggResponse);
+  const agg = json(e('aggregates', 'maternity'));
+  check(await text('[data-total-responses]') === String(agg.totalResponses), 'the total differs from the API');
+  const themeValues = await page.locator('[data-chart-table="by-theme"] [data-chart-value]').allTextContents();
+  check(JSON.stringify(themeValues.map(Number)) === JSON.stringify(agg.byTheme.map((c) => Number(c.responses))),
+    `theme counts ${themeValues} differ from the API's`);
+  const stakeholders = await page.goto(`${base}/staff/engagement/stakeholders`);
+  await audit('stakeholders (admin)', 'staff-stakeholders', stakeholders);
+  check((await page.locator('main').textContent()).includes('pat@example.org'), 'the admin does not see the contact');
+  const readerContext = await browser.newContext();
+  const rp = await readerContext.newPage();
+  await rp.goto(`${base}/staff/login?next=/staff/engagement/stakeholders`);
+  await rp.fill('#token', readerToken);
+  await Promise.all([rp.waitForNavigation(), rp.click('button[type=submit]')]);
+  const readerMain = await rp.locator('main').textContent();
+  check(readerMain.includes('Pat Example') || readerMain.includes('(no name)'), 'the reader sees no stakeholder');
+  check(!readerMain.includes('pat@example.org') && readerMain.includes('Redacted for your role'),
+    'the reader sees the contact details');
+  await rp.screenshot({ path: path.join(shots, 'staff-stakeholders-reader.png'), fullPage: true });
+  await rp.goto(`${base}/staff/engagement`);
+  const [readerAction] = await Promise.all([rp.waitForNavigation(),
+    rp.click('tr[data-activity="lifecycle-check"] button[type=submit]')]);
+  check(readerAction.status() === 403, `a reader closing an activity got ${readerAction.status()}`);
+  check(json(e('get-activity', 'lifecycle-check')).state === 'ACTIVITY_STATE_OPEN', 'the reader changed the activity');
+  await readerContext.close();
+  console.log('ok: engagement list and lifecycle through the page, aggregates equal the API, reader sees redacted stakeholders and is refused actions');
 
   await browser.close();
   browser = null;
