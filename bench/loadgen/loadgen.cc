@@ -15,6 +15,9 @@
 // each line of FILE is `name<TAB>weight<TAB>target<TAB>method<TAB>request_json` ('#' starts a
 // comment line). Each call picks its line at random by weight (a fixed seed per slot, so runs
 // repeat), and the report gives every line's calls, QPS and percentiles next to the whole run's.
+//
+// --http_path=/v1/practices/J81002 switches to HTTP (bench/loadgen/http_load.h): GET that path on
+// --target over keep-alive connections, one per in-flight slot (--token, --accept as headers).
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -36,6 +39,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "bench/loadgen/http_load.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/util/json_util.h"
@@ -51,6 +55,8 @@ struct Options {
   std::string request_json = "{}";
   std::string mix_file;
   std::string token;
+  std::string http_path;  // HTTP mode when set
+  std::string accept;     // HTTP mode: an Accept header
   int concurrency = 64;
   int channels = 4;
   double duration_s = 10;
@@ -79,6 +85,10 @@ bool ParseFlags(int argc, char** argv, Options& o) {
       o.mix_file = value;
     else if (name == "--token")
       o.token = value;
+    else if (name == "--http_path")
+      o.http_path = value;
+    else if (name == "--accept")
+      o.accept = value;
     else if (name == "--concurrency")
       ok = absl::SimpleAtoi(value, &o.concurrency) && o.concurrency > 0;
     else if (name == "--channels")
@@ -433,6 +443,10 @@ class Run {
 int main(int argc, char** argv) {
   Options o;
   if (!ParseFlags(argc, argv, o)) return 2;
+  if (!o.http_path.empty()) {
+    return dorset::bench::RunHttpLoad({o.target, o.http_path, o.token, o.accept, o.concurrency,
+                                       o.duration_s, o.warmup_s, o.json});
+  }
   absl::StatusOr<std::vector<Entry>> entries;
   if (o.mix_file.empty()) {
     absl::StatusOr<Entry> single = MakeEntry(o.method, 1, o.target, o.method, o.request_json);
