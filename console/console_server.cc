@@ -115,6 +115,7 @@ absl::StatusOr<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(
   RegisterOpsPage(router);
   RegisterFinancePages(router);
   RegisterEngagementPages(router);
+  RegisterRegistryPages(router);
 
   router.Get("/static/console.mjs",
              [](const httplib::Request&, httplib::Response& res, ConsoleContext&) {

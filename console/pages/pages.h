@@ -23,6 +23,8 @@ void RegisterFinancePages(Router& router);
 // /staff/engagement: activities with lifecycle actions, aggregates as charts, participation per
 // 1,000, stakeholders as the person's role sees them (login).
 void RegisterEngagementPages(Router& router);
+// /staff/registry: practice search, a practice with history and successor, the area tree.
+void RegisterRegistryPages(Router& router);
 
 }  // namespace dorset::console
 

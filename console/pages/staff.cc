@@ -128,6 +128,7 @@ void Home(const httplib::Request& req, httplib::Response& res, ConsoleContext& c
   SafeHtml content = Render(R"html(<h1>Staff</h1>
 <ul class="nhsuk-list">
 <li><a href="/staff/ops">Operations: every service's health, calls and errors</a></li>
+<li><a href="/staff/registry">Registry: practices, their history, clusters and localities</a></li>
 <li><a href="/staff/engagement">Engagement: activities and their lifecycle, aggregates, stakeholders</a></li>
 <li><a href="/staff/finance">Finance: the monthly report, the savings gap and figures per head</a></li>
 </ul>

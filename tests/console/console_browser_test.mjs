@@ -521,6 +521,28 @@ try {
   await readerContext.close();
   console.log('ok: engagement list and lifecycle through the page, aggregates equal the API, reader sees redacted stakeholders and is refused actions');
 
+  // 16. Registry: the search equals dorsetctl's for the same filters; a practice with its
+  //     history; the area tree's population of a locality equals the API's.
+  const search = await page.goto(`${base}/staff/registry?locality=localities/poole-central&status=STATUS_ACTIVE`);
+  await audit('registry search', 'staff-registry', search);
+  const listed = ctl('registry', 'list', '--locality=poole-central', '--status=active', '--page_size=200', '--json')
+    .trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  check(await text('[data-practice-count]') === String(listed.length) && listed.length > 0,
+    `the search found ${await text('[data-practice-count]')}, dorsetctl ${listed.length}`);
+  const codes = await page.locator('tr[data-practice]').evaluateAll((rows) => rows.map((r) => r.dataset.practice));
+  check(JSON.stringify([...codes].sort()) === JSON.stringify(listed.map((p) => p.odsCode).sort()),
+    'the search lists other practices than dorsetctl');
+  const practice = await page.goto(`${base}/staff/registry/practices/${codes[0]}`);
+  await audit('practice', 'staff-practice', practice);
+  check((await page.locator('main').textContent()).includes(codes[0]), 'the practice page lacks its code');
+  check(await page.locator('main tbody tr').count() >= 1, 'no history');
+  const areas = await page.goto(`${base}/staff/registry/areas`);
+  await audit('areas', 'staff-areas', areas);
+  const poole = JSON.parse(ctl('registry', 'locality', 'poole-central'));
+  check(await text('[data-locality="localities/poole-central"] [data-population]') ===
+    String(poole.registeredPatients || 0), 'the locality population differs from the API');
+  console.log(`ok: registry search equals dorsetctl (${listed.length} practices), practice history, area tree`);
+
   await browser.close();
   browser = null;
   cleanup();
