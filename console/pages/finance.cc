@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "console/layout.h"
+#include "console/pages/finance_postings.h"
 #include "console/pages/pages.h"
 #include "runtime/text/csv_writer.h"
 #include "services/finance/money/money.h"
@@ -238,6 +239,10 @@ void FinancePage(const httplib::Request& req, httplib::Response& res, ConsoleCon
       context.finance->GetPerHeadFigures(per_head_request, AsPerson(*session));
   if (!per_head.ok()) return SendPersonStatusPage(req, res, context, per_head.status());
 
+  absl::StatusOr<SafeHtml> posting_form =
+      PostingForm(context, *session, context.csrf->TokenFor(req, res), q->year, q->month);
+  if (!posting_form.ok()) return SendPersonStatusPage(req, res, context, posting_form.status());
+
   SafeHtml months;
   const char* kMonths[] = {"April",   "May",      "June",     "July",    "August",   "September",
                            "October", "November", "December", "January", "February", "March"};
@@ -259,6 +264,8 @@ void FinancePage(const httplib::Request& req, httplib::Response& res, ConsoleCon
 <h2>Monthly report</h2>
 <p><a href="{{csv}}" download>Download this report as CSV</a></p>
 {{report}}
+<h2>Post an actual</h2>
+{{posting_form}}
 <h2>Savings gap trajectory</h2>
 {{chart}}
 <h2>Figures per head</h2>
@@ -268,6 +275,7 @@ void FinancePage(const httplib::Request& req, httplib::Response& res, ConsoleCon
                              {"csv", csv},
                              {"report", ReportTable(*report)},
                              {"chart", GapChart(*gap)},
+                             {"posting_form", *posting_form},
                              {"per_head", PerHeadTable(*per_head)}});
   SendPage(res, Page(PageFrame("Finance", "staff", {{"Staff", "/staff"}}), content));
 }
@@ -304,6 +312,7 @@ void ReportCsv(const httplib::Request& req, httplib::Response& res, ConsoleConte
 void RegisterFinancePages(Router& router) {
   router.Get("/staff/finance", FinancePage);
   router.Get("/staff/finance/report.csv", ReportCsv);
+  RegisterFinancePostings(router);
 }
 
 }  // namespace dorset::console

@@ -86,6 +86,7 @@ const serviceToken = token();
 const consoleToken = token();
 const financeReader = token();
 const readerToken = token();
+const financeEditor = token();
 fs.writeFileSync(path.join(tmp, 'service.token'), serviceToken);
 fs.writeFileSync(path.join(tmp, 'console.token'), consoleToken);
 fs.writeFileSync(path.join(tmp, 'tokens'), [
@@ -96,6 +97,7 @@ fs.writeFileSync(path.join(tmp, 'tokens'), [
   `${sha(consoleToken)} console-public engagement-editor`,
   `${sha(financeReader)} test-finance-reader finance-reader`,
   `${sha(readerToken)} test-reader reader`,
+  `${sha(financeEditor)} test-finance-editor finance-editor`,
 ].join('\n') + '\n');
 
 const ports = {};
@@ -467,9 +469,34 @@ try {
   check(await gapDelivered() === gapFromCtl(), 'the chart\'s delivered figure differs from dorsetctl\'s');
   const before = await planActual();
   const deliveredBefore = await gapDelivered();
+  // The finance user posts the actual through the console's own form (as themselves).
   const scheme = ctl('finance', 'schemes').match(/plans\/[a-z0-9/-]*rightcare[a-z0-9/-]*/)[0];
-  ctl('finance', 'post', `--scheme=${scheme}`, '--year=2020-21', '--month=6', '--kind=actual',
-    '--amount=1000000.00', '--reason=console browser test', '--request_id=console-actual-1');
+  const editor = await browser.newContext();
+  const ep = await editor.newPage();
+  await ep.goto(`${base}/staff/login?next=/staff/finance`);
+  await ep.fill('#token', financeEditor);
+  await Promise.all([ep.waitForNavigation(), ep.click('form[action="/staff/login"] button')]);
+  await ep.selectOption('#scheme', scheme);
+  await ep.fill('#amount', '1,000,000.00');
+  await ep.fill('#reason', 'console browser test');
+  const [posted] = await Promise.all([ep.waitForNavigation(),
+    ep.click('form[action="/staff/finance/postings"] button')]);
+  check(posted.status() === 200 && new URL(ep.url()).pathname === '/staff/finance',
+    `the posting answered ${posted.status()} at ${ep.url()}`);
+  await editor.close();
+  const postings = ctl('finance', 'postings', `--node=${scheme}`, '--year=2020-21', '--kind=actual', '--csv');
+  check(postings.includes('test-finance-editor'), 'the posting is not the finance editor\'s');
+  // A reader may read the report but not post: the service's permission table says 403.
+  const readerFinance = await browser.newContext();
+  const rf = await readerFinance.newPage();
+  await rf.goto(`${base}/staff/login?next=/staff/finance`);
+  await rf.fill('#token', readerToken);
+  await Promise.all([rf.waitForNavigation(), rf.click('form[action="/staff/login"] button')]);
+  await rf.fill('#amount', '5.00');
+  const [refusedPost] = await Promise.all([rf.waitForNavigation(),
+    rf.click('form[action="/staff/finance/postings"] button')]);
+  check(refusedPost.status() === 403, `a reader's posting answered ${refusedPost.status()}`);
+  await readerFinance.close();
   await page.reload();
   await audit('finance after a posting', 'staff-finance-after-posting', null);
   check(await planActual() - before === 100000000n, `the plan's actual moved by ${await planActual() - before} pence`);
@@ -478,7 +505,7 @@ try {
   check(await gapDelivered() === gapFromCtl() && await gapDelivered() !== deliveredBefore,
     'the chart did not change with the posting');
   check(await page.locator('figure.dorset-chart svg[role="img"] title').count() === 1, 'the chart has no title');
-  console.log('ok: finance report, CSV and chart equal dorsetctl\'s; an actual of £1,000,000.00 moves the report and the chart');
+  console.log('ok: finance report, CSV and chart equal dorsetctl\'s; a finance editor posts £1,000,000.00 through the form and the report and the chart move by it; a reader\'s posting is refused (403)');
 
   // 15. Engagement: every activity with its lifecycle action; opening a draft through the page
   //     opens it in the API; aggregates equal dorsetctl's; an admin sees a stakeholder's contact,
