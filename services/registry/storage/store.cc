@@ -514,13 +514,28 @@ absl::StatusOr<std::vector<CommittedChange>> Store::Write(
     const std::function<absl::Status(WriteTx&)>& fn) {
   absl::MutexLock lock(&write_mu_);
   std::vector<CommittedChange> changes;
+  int64_t change_count = 0;
   RETURN_IF_ERROR(db_->Write([&](Transaction& tx) -> absl::Status {
     WriteTx write(tx, source, actor);  // afresh on every attempt
     RETURN_IF_ERROR(fn(write));
     RETURN_IF_ERROR(write.FinishSequences());
     changes = write.changes();
+    change_count = write.change_count();
     return absl::OkStatus();
   }));
+  // After a bulk write (an import) PostgreSQL's planner would go on with the statistics of
+  // before (none, on a new store) until autovacuum's next ANALYZE, up to a minute or more: it
+  // then reads every practice in key order for a postcode or name search that its indexes
+  // serve in microseconds. So such a write refreshes them itself. The write has committed:
+  // a failure here costs only speed, so it is logged, not returned.
+  if (db_->engine() == Engine::kPostgres && change_count >= kAnalyzeAfterChanges) {
+    if (absl::Status analyzed =
+            db_->Write([](Transaction& tx) { return tx.Exec("ANALYZE practice"); });
+        !analyzed.ok()) {
+      runtime::log::Warn("ANALYZE practice after a bulk write failed",
+                         {{"error", std::string(analyzed.message())}});
+    }
+  }
   return changes;
 }
 

@@ -232,6 +232,8 @@ class Store {
   const std::string data_dir_;
   std::string postgres_uri_;  // set on PostgreSQL, for ListenForChanges
   std::string password_;
+  // A committed write with at least this many changes refreshes PostgreSQL's statistics.
+  static constexpr int64_t kAnalyzeAfterChanges = 1000;
   // One writer at a time in this process: the change counter is then never contended by this
   // process's own writes (no retries between them).
   absl::Mutex write_mu_;
