@@ -8,7 +8,7 @@
 namespace dorset::runtime::storage {
 
 ConnectionPool::Lease::~Lease() {
-  if (connection_ != nullptr) pool_->Release(std::move(connection_));
+  if (connection_ != nullptr) pool_->Release(std::move(connection_), discard_);
 }
 
 ConnectionPool::ConnectionPool(Connector* connector, int capacity, bool read_only, Backoff backoff)
@@ -50,10 +50,10 @@ absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
   return Lease(this, *std::move(connection));
 }
 
-void ConnectionPool::Release(std::unique_ptr<Connection> connection) {
+void ConnectionPool::Release(std::unique_ptr<Connection> connection, bool discard_it) {
   std::unique_ptr<Connection> discard;  // closed outside the lock
   absl::MutexLock lock(&mu_);
-  if (connection->broken()) {
+  if (discard_it || connection->broken()) {
     discard = std::move(connection);
     --open_;
     return;

@@ -38,10 +38,14 @@ class ConnectionPool {
     ~Lease();
     Connection* operator->() const { return connection_.get(); }
     Connection& operator*() const { return *connection_; }
+    // Closes the connection instead of returning it to the pool (it holds session state, such
+    // as a lock, that could not be undone).
+    void Discard() { discard_ = true; }
 
    private:
     ConnectionPool* pool_;
     std::unique_ptr<Connection> connection_;
+    bool discard_ = false;
   };
 
   // `connector` must outlive the pool.
@@ -54,7 +58,7 @@ class ConnectionPool {
   void DiscardIdle();
 
  private:
-  void Release(std::unique_ptr<Connection> connection);
+  void Release(std::unique_ptr<Connection> connection, bool discard);
 
   Connector* const connector_;
   const int capacity_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -77,12 +78,17 @@ absl::Status Database::Write(TransactionFn fn) {
   return Run(TransactionMode::kWrite, fn);
 }
 
+absl::Status Database::WriteQueued(int64_t queue, TransactionFn fn) {
+  RETURN_IF_ERROR(EnsureMigrated());
+  return Run(TransactionMode::kWrite, fn, engine_ == Engine::kPostgres ? queue : 0);
+}
+
 absl::Status Database::Read(TransactionFn fn) {
   RETURN_IF_ERROR(EnsureMigrated());
   return Run(TransactionMode::kRead, fn);
 }
 
-absl::Status Database::Run(TransactionMode mode, TransactionFn fn) {
+absl::Status Database::Run(TransactionMode mode, TransactionFn fn, int64_t queue) {
   ConnectionPool& pool = mode == TransactionMode::kRead && readers_ ? *readers_ : *writers_;
   const int max_stale =
       std::max(connector_->pool_shape().writers, connector_->pool_shape().readers) + 1;
@@ -93,7 +99,7 @@ absl::Status Database::Run(TransactionMode mode, TransactionFn fn) {
   while (true) {
     bool retry = false;
     bool fresh_connection_may_help = false;
-    status = RunOnce(pool, mode, fn, retry, fresh_connection_may_help);
+    status = RunOnce(pool, mode, fn, queue, retry, fresh_connection_may_help);
     if (status.ok()) break;
     // A pooled connection that died while idle (the server restarted) fails at BEGIN, before
     // anything was sent: take the next one, or open a new one.
@@ -115,9 +121,27 @@ absl::Status Database::Run(TransactionMode mode, TransactionFn fn) {
 }
 
 absl::Status Database::RunOnce(ConnectionPool& pool, TransactionMode mode, TransactionFn fn,
-                               bool& retry, bool& fresh_connection_may_help) {
+                               int64_t queue, bool& retry, bool& fresh_connection_may_help) {
   ASSIGN_OR_RETURN(ConnectionPool::Lease connection, pool.Acquire());
   connection->TakeRetryable();
+  if (queue != 0) {
+    // PostgreSQL only (WriteQueued): wait for the queue's lock outside any transaction.
+    if (absl::Status locked =
+            connection->Exec(absl::StrCat("SELECT pg_advisory_lock(", queue, ")"));
+        !locked.ok()) {
+      fresh_connection_may_help = connection->broken();
+      retry = connection->TakeRetryable();
+      return locked;
+    }
+  }
+  // However the attempt ends, the lock goes: released, or with the connection (a lost
+  // connection's locks are released by the server).
+  absl::Cleanup unlock = [&] {
+    if (queue == 0 || connection->broken()) return;
+    if (!connection->Exec(absl::StrCat("SELECT pg_advisory_unlock(", queue, ")")).ok()) {
+      connection.Discard();
+    }
+  };
   if (absl::Status begun = connection->Begin(mode); !begun.ok()) {
     fresh_connection_may_help = connection->broken();
     retry = connection->TakeRetryable();
@@ -158,8 +182,9 @@ absl::Status Database::EnsureMigrated() {
   }
   absl::Status status = absl::OkStatus();
   if (!options_.migrations.empty()) {
-    status = Run(TransactionMode::kMigrate,
-                 [&](Transaction& tx) { return ApplyMigrations(tx, options_.migrations); });
+    status = Run(TransactionMode::kMigrate, [&](Transaction& tx) {
+      return ApplyMigrations(tx, options_.migrations, options_.migrations_table);
+    });
   }
   absl::MutexLock lock(&mu_);
   if (status.ok()) {

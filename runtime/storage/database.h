@@ -67,6 +67,8 @@ class Transaction {
 struct DatabaseOptions {
   // Applied in order at open (or at the first contact when the database was away).
   std::span<const Migration> migrations;
+  // The table recording them (a second set of steps in one database keeps its own).
+  std::string_view migrations_table = "schema_migrations";
   // A transaction that hits a serialization failure, deadlock or busy database runs again, up
   // to this many attempts in all, sleeping a jittered, doubling backoff between attempts.
   int max_attempts = 8;
@@ -89,6 +91,15 @@ class Database {
   // database and its own locals); after max_attempts the result is ABORTED. A lost connection
   // is UNAVAILABLE: the write may or may not have committed only if the loss hit the COMMIT.
   absl::Status Write(TransactionFn fn);
+  // Write, queued behind every other WriteQueued with the same `queue` (a nonzero key) on this
+  // database, from any process: for transactions that all read one head (the ledger's last
+  // posting and hash chain) and append after it, which under SERIALIZABLE would otherwise
+  // collide and be rolled back. PostgreSQL: a session advisory lock on `queue`, taken BEFORE
+  // BEGIN and released after COMMIT or ROLLBACK, so the transaction's snapshot is taken after
+  // the previous holder committed (pg_advisory_xact_lock inside the transaction would come too
+  // late: its own SELECT takes the snapshot before the wait). SERIALIZABLE still guards
+  // against every other writer. SQLite: the same as Write (BEGIN IMMEDIATE already queues).
+  absl::Status WriteQueued(int64_t queue, TransactionFn fn);
   // Runs `fn` in a read-only transaction (one snapshot). Do not call Write or Read inside `fn`
   // (SQLite's single writer would wait for itself).
   absl::Status Read(TransactionFn fn);
@@ -106,9 +117,9 @@ class Database {
 
  private:
   Database(std::unique_ptr<Connector> connector, DatabaseOptions options);
-  absl::Status Run(TransactionMode mode, TransactionFn fn);
-  absl::Status RunOnce(ConnectionPool& pool, TransactionMode mode, TransactionFn fn, bool& retry,
-                       bool& fresh_connection_may_help);
+  absl::Status Run(TransactionMode mode, TransactionFn fn, int64_t queue = 0);
+  absl::Status RunOnce(ConnectionPool& pool, TransactionMode mode, TransactionFn fn, int64_t queue,
+                       bool& retry, bool& fresh_connection_may_help);
   absl::Status EnsureMigrated();
   void NoteOutcome(const absl::Status& status);
 

@@ -19,19 +19,20 @@ absl::Status CheckSequence(std::span<const Migration> migrations) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> SchemaVersion(Transaction& tx) {
-  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare("SELECT COALESCE(MAX(version), 0) FROM "
-                                              "schema_migrations"));
+absl::StatusOr<int> SchemaVersion(Transaction& tx, std::string_view table) {
+  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(absl::StrCat("SELECT COALESCE(MAX(version), 0) FROM ",
+                                                           ToAbsl(table))));
   ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return absl::InternalError("schema_migrations: no row");
+  if (!row) return absl::InternalError(absl::StrCat(ToAbsl(table), ": no row"));
   return static_cast<int>(stmt.Int(0));
 }
 
-absl::Status ApplyMigrations(Transaction& tx, std::span<const Migration> migrations) {
-  RETURN_IF_ERROR(
-      tx.Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, "
-              "name TEXT NOT NULL, applied_at TEXT NOT NULL)"));
-  ASSIGN_OR_RETURN(int current, SchemaVersion(tx));
+absl::Status ApplyMigrations(Transaction& tx, std::span<const Migration> migrations,
+                             std::string_view table) {
+  RETURN_IF_ERROR(tx.Exec(absl::StrCat("CREATE TABLE IF NOT EXISTS ", ToAbsl(table),
+                                       " (version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
+                                       "applied_at TEXT NOT NULL)")));
+  ASSIGN_OR_RETURN(int current, SchemaVersion(tx, table));
   if (current > static_cast<int>(migrations.size())) {
     return absl::FailedPreconditionError(
         absl::StrCat("database schema version ", current, " is newer than this binary knows (",
@@ -43,8 +44,8 @@ absl::Status ApplyMigrations(Transaction& tx, std::span<const Migration> migrati
     RETURN_IF_ERROR(
         Annotate(tx.Exec(m.sql), absl::StrCat("migration ", m.version, " (", ToAbsl(m.name), ")")));
     ASSIGN_OR_RETURN(Statement record,
-                     tx.Prepare("INSERT INTO schema_migrations (version, name, applied_at) "
-                                "VALUES (?, ?, ?)"));
+                     tx.Prepare(absl::StrCat("INSERT INTO ", ToAbsl(table),
+                                             " (version, name, applied_at) VALUES (?, ?, ?)")));
     RETURN_IF_ERROR(record.Bind(1, m.version).Bind(2, m.name).Bind(3, now).Run());
   }
   return absl::OkStatus();

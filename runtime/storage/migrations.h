@@ -11,6 +11,7 @@
 #define DORSET_RUNTIME_STORAGE_MIGRATIONS_H_
 
 #include <span>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -19,10 +20,13 @@
 
 namespace dorset::runtime::storage {
 
-absl::Status ApplyMigrations(Transaction& tx, std::span<const Migration> migrations);
+// `table` records the steps (another name for a second set of steps in the same database: the
+// audit trail's, runtime/audit).
+absl::Status ApplyMigrations(Transaction& tx, std::span<const Migration> migrations,
+                             std::string_view table = "schema_migrations");
 
 // The highest version recorded in schema_migrations (0 when none).
-absl::StatusOr<int> SchemaVersion(Transaction& tx);
+absl::StatusOr<int> SchemaVersion(Transaction& tx, std::string_view table = "schema_migrations");
 
 }  // namespace dorset::runtime::storage
 

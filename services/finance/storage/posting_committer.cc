@@ -17,6 +17,9 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
           .committed_metric = "",
           .commit_failures_metric = "finance_ledger_commit_failures_total",
           .finish_on_own_thread = false,  // measured faster for postings (docs/finance.md)
+          // Every posting reads the ledger's head (the highest posting id, each year's chain
+          // hash) and appends after it: replicas queue for it rather than roll back.
+          .write_queue = kLedgerAppendQueue,
           .what = "the ledger",
           .retry_hint = "retry with the same request_id",
       },

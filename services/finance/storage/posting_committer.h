@@ -28,6 +28,11 @@ struct PostingJob {
 };
 using PostingCommitter = runtime::storage::GroupCommitter<PostingJob>;
 
+// The queue (runtime::storage::Database::WriteQueued) every replica's posting groups wait in on
+// PostgreSQL: each reads the ledger's head (next posting id, each year's chain hash) and appends
+// after it, so two at once would collide under SERIALIZABLE (docs/finance.md, "Replicas").
+inline constexpr int64_t kLedgerAppendQueue = 0x6c65646765726864;  // "ledgerhd"
+
 // `metrics` (optional) receives finance_ledger_group_requests (a histogram of requests per
 // committed group) and finance_ledger_commit_failures_total.
 std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
