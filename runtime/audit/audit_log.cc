@@ -13,7 +13,9 @@
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/database_url.h"
 #include "runtime/storage/keyset_page.h"
+#include "runtime/storage/open.h"
 
 namespace dorset::runtime {
 namespace {
@@ -39,6 +41,73 @@ constexpr sqlite::Migration kMigrations[] = {
     )sql"},
 };
 
+// The same table on PostgreSQL, shared by every replica of the service (in the service's own
+// database, with its own steps table so the service's numbering is untouched). The sequence is
+// an identity column; appends are queued (kAppendQueue) so it is given out in commit order.
+constexpr storage::Migration kPostgresMigrations[] = {
+    {1, "audit_event", R"sql(
+      CREATE TABLE audit_event(
+        sequence   BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        time_us    BIGINT NOT NULL,
+        principal  TEXT NOT NULL,
+        method     TEXT NOT NULL,
+        resource   TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        outcome    TEXT NOT NULL);
+      CREATE INDEX audit_event_principal ON audit_event(principal, sequence);
+      CREATE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$;
+      CREATE TRIGGER audit_event_no_change BEFORE UPDATE OR DELETE ON audit_event
+        FOR EACH ROW EXECUTE FUNCTION audit_event_append_only();
+      CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only();
+    )sql"},
+};
+constexpr char kAuditMigrationsTable[] = "audit_schema_migrations";
+// The queue every replica's appends wait in (Database::WriteQueued), so that identity values
+// are handed out in commit order: a transaction takes its numbers only after the one before it
+// committed. Without it two replicas' groups could commit out of order and a reader paging by
+// sequence could pass a number whose event becomes visible only later.
+constexpr int64_t kAppendQueue = 0x6175646974747261;  // "audittra"
+// Connections of the audit's own pool on PostgreSQL: the writer and a reader.
+constexpr int kPostgresConnections = 2;
+
+constexpr char kInsert[] =
+    "INSERT INTO audit_event(time_us, principal, method, resource, action, request_id, outcome) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)";
+constexpr char kSelect[] =
+    "SELECT sequence, time_us, principal, method, resource, action, request_id, outcome FROM "
+    "audit_event WHERE sequence > ? AND (? = '' OR principal = ?) ORDER BY sequence LIMIT ?";
+
+// Binds one event to kInsert (runtime/sqlite's Statement or runtime/storage's).
+template <typename Stmt>
+void BindEvent(Stmt& insert, const common::v1::AuditEvent& e) {
+  insert.Bind(1, static_cast<int64_t>(e.time().seconds() * 1000000 + e.time().nanos() / 1000))
+      .Bind(2, e.principal())
+      .Bind(3, e.method())
+      .Bind(4, e.resource())
+      .Bind(5, e.action())
+      .Bind(6, e.request_id())
+      .Bind(7, e.outcome());
+}
+
+// One row of kSelect.
+template <typename Stmt>
+common::v1::AuditEvent EventFromRow(const Stmt& row) {
+  common::v1::AuditEvent e;
+  e.set_sequence(row.Int(0));
+  e.mutable_time()->set_seconds(row.Int(1) / 1000000);
+  e.mutable_time()->set_nanos(static_cast<int32_t>(row.Int(1) % 1000000) * 1000);
+  e.set_principal(row.Text(2));
+  e.set_method(row.Text(3));
+  e.set_resource(row.Text(4));
+  e.set_action(row.Text(5));
+  e.set_request_id(row.Text(6));
+  e.set_outcome(row.Text(7));
+  return e;
+}
+
 constexpr absl::Duration kFirstRetry = absl::Milliseconds(50);
 constexpr absl::Duration kMaxRetry = absl::Seconds(1);
 // While the trail fails, the error is logged on the first failure and then at most this often.
@@ -48,18 +117,53 @@ constexpr absl::Duration kFailureLogInterval = absl::Seconds(30);
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& data_dir,
                                                          prometheus::Registry* metrics) {
+  ASSIGN_OR_RETURN(PageTokenCodec page_tokens, PageTokenCodec::ForDataDir(data_dir));
+  return OpenSqlite(data_dir, std::move(page_tokens), metrics);
+}
+
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::OpenSqlite(const std::string& data_dir,
+                                                               PageTokenCodec page_tokens,
+                                                               prometheus::Registry* metrics) {
   const std::string path = (std::filesystem::path(data_dir) / "audit.db").string();
   // synchronous=FULL (the default): a call is acknowledged only after its event is committed,
   // so the commit must survive power loss too. The writer groups events, one fsync per group.
   ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path));
   RETURN_IF_ERROR(db->Migrate(kMigrations));
   ASSIGN_OR_RETURN(auto reader, sqlite::Database::Open(path));
-  ASSIGN_OR_RETURN(PageTokenCodec page_tokens, PageTokenCodec::ForDataDir(data_dir));
+  return Create(std::move(db), std::move(reader), nullptr, std::move(page_tokens), metrics);
+}
+
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const ServerConfig& config,
+                                                         prometheus::Registry* metrics) {
+  ASSIGN_OR_RETURN(storage::DatabaseUrl url,
+                   storage::ParseDatabaseUrl(config.database, config.data_dir, config.service));
+  ASSIGN_OR_RETURN(PageTokenCodec page_tokens,
+                   PageTokenCodec::Load(config.page_token_key_file, config.data_dir));
+  if (url.kind != storage::DatabaseUrl::Kind::kPostgres) {
+    return OpenSqlite(config.data_dir, std::move(page_tokens), metrics);
+  }
+  storage::OpenSettings settings;
+  settings.postgres_connections = kPostgresConnections;
+  if (!config.database_password_file.empty()) {
+    ASSIGN_OR_RETURN(settings.password, storage::ReadPasswordFile(config.database_password_file));
+  }
+  storage::DatabaseOptions options;
+  options.migrations = kPostgresMigrations;
+  options.migrations_table = kAuditMigrationsTable;
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::Database> shared,
+                   storage::OpenDatabase(url, settings, nullptr, options));
+  return Create(nullptr, nullptr, std::move(shared), std::move(page_tokens), metrics);
+}
+
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Create(
+    std::unique_ptr<sqlite::Database> db, std::unique_ptr<sqlite::Database> reader,
+    std::unique_ptr<storage::Database> shared, PageTokenCodec page_tokens,
+    prometheus::Registry* metrics) {
   Metrics m;
   if (metrics != nullptr) {
     m.written = &prometheus::BuildCounter()
                      .Name("dorset_audit_events_written_total")
-                     .Help("Audit events committed to audit.db")
+                     .Help("Audit events committed to the audit trail")
                      .Register(*metrics)
                      .Add({});
     m.failures = &prometheus::BuildCounter()
@@ -70,8 +174,8 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& data
     m.dropped = &prometheus::BuildCounter()
                      .Name("dorset_audit_events_dropped_total")
                      .Help(
-                         "Audit events given up (written to the log instead) because audit.db "
-                         "could not be written")
+                         "Audit events given up (written to the log instead) because the audit "
+                         "trail could not be written")
                      .Register(*metrics)
                      .Add({});
     m.queued = &prometheus::BuildGauge()
@@ -81,19 +185,21 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& data
                     .Add({});
     m.writable = &prometheus::BuildGauge()
                       .Name("dorset_audit_writable")
-                      .Help("1 while the last write to audit.db succeeded, 0 while it fails")
+                      .Help("1 while the last write to the audit trail succeeded, 0 while it fails")
                       .Register(*metrics)
                       .Add({});
     m.writable->Set(1);
   }
   return std::unique_ptr<AuditLog>(
-      new AuditLog(std::move(db), std::move(reader), std::move(page_tokens), m));
+      new AuditLog(std::move(db), std::move(reader), std::move(shared), std::move(page_tokens), m));
 }
 
 AuditLog::AuditLog(std::unique_ptr<sqlite::Database> db, std::unique_ptr<sqlite::Database> reader,
-                   PageTokenCodec page_tokens, Metrics metrics)
+                   std::unique_ptr<storage::Database> shared, PageTokenCodec page_tokens,
+                   Metrics metrics)
     : db_(std::move(db)),
       reader_(std::move(reader)),
+      shared_(std::move(shared)),
       page_tokens_(std::move(page_tokens)),
       metrics_(metrics) {
   writer_ = std::thread([this] { WriterLoop(); });
@@ -157,7 +263,7 @@ absl::Status AuditLog::Health() {
 
 void AuditLog::Drop(const common::v1::AuditEvent& event, const absl::Status& why) {
   // The last resort: the event goes to the service log, which is collected off the machine.
-  log::Error("audit event not written to audit.db",
+  log::Error("audit event not written to the audit trail",
              {{"principal", event.principal()},
               {"method", event.method()},
               {"resource", event.resource()},
@@ -272,20 +378,22 @@ void AuditLog::WriterLoop() {
 }
 
 absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch) {
+  if (shared_ != nullptr) {
+    return shared_->WriteQueued(kAppendQueue, [&](storage::Transaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(storage::Statement insert, tx.Prepare(kInsert));
+      for (const Pending& p : batch) {
+        insert.Reset();
+        BindEvent(insert, p.event);
+        RETURN_IF_ERROR(insert.Run());
+      }
+      return absl::OkStatus();
+    });
+  }
   ASSIGN_OR_RETURN(sqlite::Transaction tx, sqlite::Transaction::Begin(*db_));
-  ASSIGN_OR_RETURN(sqlite::Statement insert,
-                   db_->Prepare("INSERT INTO audit_event(time_us, principal, method, resource, "
-                                "action, request_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(sqlite::Statement insert, db_->Prepare(kInsert));
   for (const Pending& p : batch) {
-    const common::v1::AuditEvent& e = p.event;
     insert.Reset();
-    insert.Bind(1, e.time().seconds() * 1000000 + e.time().nanos() / 1000)
-        .Bind(2, e.principal())
-        .Bind(3, e.method())
-        .Bind(4, e.resource())
-        .Bind(5, e.action())
-        .Bind(6, e.request_id())
-        .Bind(7, e.outcome());
+    BindEvent(insert, p.event);
     RETURN_IF_ERROR(insert.Run());
   }
   return tx.Commit();
@@ -308,34 +416,29 @@ absl::StatusOr<common::v1::ListAuditEventsResponse> AuditLog::List(
   if (!page.first() && !absl::SimpleAtoi(page.after(), &after)) {
     return InvalidArgument("page_token", "does not hold a sequence");
   }
-  absl::MutexLock lock(&reader_mu_);
-  ASSIGN_OR_RETURN(
-      sqlite::Statement select,
-      reader_->Prepare("SELECT sequence, time_us, principal, method, resource, action, "
-                       "request_id, outcome FROM audit_event WHERE sequence > ? AND "
-                       "(? = '' OR principal = ?) ORDER BY sequence LIMIT ?"));
-  select.Bind(1, after)
-      .Bind(2, request.principal())
-      .Bind(3, request.principal())
-      .Bind(4, page.fetch_limit());
   common::v1::ListAuditEventsResponse response;
-  RETURN_IF_ERROR(page.Collect(
-      select,
-      [](const sqlite::Statement& row) {
-        common::v1::AuditEvent e;
-        e.set_sequence(row.Int(0));
-        e.mutable_time()->set_seconds(row.Int(1) / 1000000);
-        e.mutable_time()->set_nanos(static_cast<int32_t>(row.Int(1) % 1000000) * 1000);
-        e.set_principal(row.Text(2));
-        e.set_method(row.Text(3));
-        e.set_resource(row.Text(4));
-        e.set_action(row.Text(5));
-        e.set_request_id(row.Text(6));
-        e.set_outcome(row.Text(7));
-        return e;
-      },
-      [](const sqlite::Statement& row) { return absl::StrCat(row.Int(0)); },
-      *response.mutable_events(), response.mutable_next_page_token()));
+  auto collect = [&](auto& select) -> absl::Status {
+    select.Bind(1, after)
+        .Bind(2, request.principal())
+        .Bind(3, request.principal())
+        .Bind(4, page.fetch_limit());
+    return page.Collect(
+        select, [](const auto& row) { return EventFromRow(row); },
+        [](const auto& row) { return absl::StrCat(row.Int(0)); }, *response.mutable_events(),
+        response.mutable_next_page_token());
+  };
+  if (shared_ != nullptr) {
+    RETURN_IF_ERROR(shared_->Read([&](storage::Transaction& tx) -> absl::Status {
+      response.clear_events();
+      response.clear_next_page_token();
+      ASSIGN_OR_RETURN(storage::Statement select, tx.Prepare(kSelect));
+      return collect(select);
+    }));
+  } else {
+    absl::MutexLock lock(&reader_mu_);
+    ASSIGN_OR_RETURN(sqlite::Statement select, reader_->Prepare(kSelect));
+    RETURN_IF_ERROR(collect(select));
+  }
   // The deprecated field keeps its old meaning for callers that still read it: the last
   // sequence of a full page, 0 when the trail holds nothing after this page.
   if (!response.next_page_token().empty()) {

@@ -1,6 +1,13 @@
-// The audit trail of one service: an append-only SQLite table (`audit_event`, in `audit.db` in
-// the service's data directory; UPDATE and DELETE are refused by triggers) holding who did what
-// to which resource, when, with which request id and outcome.
+// The audit trail of one service: an append-only table `audit_event` (UPDATE and DELETE are
+// refused by triggers) holding who did what to which resource, when, with which request id and
+// outcome. Where it lives follows the service's store: on SQLite, `audit.db` in the service's
+// data directory (embedded, one trail per process); with `database` = postgres://... (several
+// replicas), the table in that shared PostgreSQL database (its own steps, recorded in
+// audit_schema_migrations), so every replica writes one trail and ListAuditEvents on any
+// replica sees every replica's events. Sequence numbers are in commit order on both: SQLite
+// has one writer; on PostgreSQL every replica's group of events is appended under one queue
+// (Database::WriteQueued: a lock taken before the transaction), so a reader that has seen
+// sequence N has seen every event below N and keyset paging by sequence never skips one.
 //
 // The server interceptor records every call that needs a write permission (whatever its
 // outcome), every call refused as UNAUTHENTICATED or PERMISSION_DENIED, and every call whose
@@ -31,7 +38,9 @@
 #include "absl/time/time.h"
 #include "dorset/common/v1/audit.pb.h"
 #include "runtime/api/page_token.h"
+#include "runtime/config/config.h"
 #include "runtime/sqlite/database.h"
+#include "runtime/storage/database.h"
 
 namespace prometheus {
 class Counter;
@@ -56,6 +65,12 @@ class AuditLog {
   // dorset_audit_write_failures_total, dorset_audit_events_dropped_total,
   // dorset_audit_queued_events and dorset_audit_writable.
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& data_dir,
+                                                        prometheus::Registry* metrics = nullptr);
+  // Where the service's `database` setting says: audit.db in `data_dir` on SQLite (as above),
+  // the shared PostgreSQL database otherwise (database_password_file for its password). Page
+  // tokens are signed with page_token_key_file's key when set, so a page continues on another
+  // replica. A PostgreSQL that cannot be reached yet is not an error: events wait and retry.
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Open(const ServerConfig& config,
                                                         prometheus::Registry* metrics = nullptr);
   ~AuditLog();  // writes what is queued (one last attempt when failing), then stops
 
@@ -89,7 +104,15 @@ class AuditLog {
   };
 
   AuditLog(std::unique_ptr<sqlite::Database> db, std::unique_ptr<sqlite::Database> reader,
-           PageTokenCodec page_tokens, Metrics metrics);
+           std::unique_ptr<storage::Database> shared, PageTokenCodec page_tokens, Metrics metrics);
+  static absl::StatusOr<std::unique_ptr<AuditLog>> OpenSqlite(const std::string& data_dir,
+                                                              PageTokenCodec page_tokens,
+                                                              prometheus::Registry* metrics);
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Create(std::unique_ptr<sqlite::Database> db,
+                                                          std::unique_ptr<sqlite::Database> reader,
+                                                          std::unique_ptr<storage::Database> shared,
+                                                          PageTokenCodec page_tokens,
+                                                          prometheus::Registry* metrics);
   void WriterLoop();
   absl::Status WriteBatch(const std::vector<Pending>& batch);
   // Takes the callbacks of waiting events whose deadline passed (from `batch` and the queue).
@@ -97,9 +120,11 @@ class AuditLog {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Drop(const common::v1::AuditEvent& event, const absl::Status& why);
 
-  std::unique_ptr<sqlite::Database> db_;  // writer thread only
+  // SQLite: db_ (writer thread only) and reader_; PostgreSQL: shared_ only (its own pool).
+  std::unique_ptr<sqlite::Database> db_;
   absl::Mutex reader_mu_;
   std::unique_ptr<sqlite::Database> reader_ ABSL_GUARDED_BY(reader_mu_);
+  std::unique_ptr<storage::Database> shared_;
   const PageTokenCodec page_tokens_;  // signs ListAuditEvents' page tokens
   const Metrics metrics_;
   absl::Mutex mu_;

@@ -123,7 +123,8 @@ absl::Status ServiceHost::StartServing() {
   gate_ = std::make_unique<CallGate>(config_, std::move(tokens));
   // With Redis, each principal's limit holds across the service's replicas (call_gate.h).
   if (!config_.redis.empty()) gate_->ShareRateLimits(cache_.get(), config_.service);
-  ASSIGN_OR_RETURN(audit_, AuditLog::Open(config_.data_dir, metrics_.get()));
+  // audit.db in data_dir on SQLite; the shared PostgreSQL database with `database` = postgres://.
+  ASSIGN_OR_RETURN(audit_, AuditLog::Open(config_, metrics_.get()));
   storage_faults_ = &prometheus::BuildCounter()
                          .Name("dorset_storage_faults_total")
                          .Help(
