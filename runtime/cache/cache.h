@@ -37,11 +37,18 @@ class Cache {
   virtual bool Delete(const std::vector<std::string>& keys) = 0;
   // Announces `message` on `channel` (Redis PUBLISH); a no-op in memory.
   virtual void Publish(std::string_view channel, std::string_view message) = 0;
-  // Counts one more under `key` (kept `ttl`) and returns the count, shared by every process
-  // using the backend (Redis: INCR and PEXPIRE in one script); nullopt when there is no shared
-  // backend or it failed. For limits that must hold across replicas (the per-principal rate
-  // limit); the caller falls back to a count of its own on nullopt.
-  virtual std::optional<int64_t> Count(std::string_view key, absl::Duration ttl) {
+  // A sliding-window rate limit shared by every process using the backend: admits the call
+  // when fewer than `limit` calls were admitted under `key` in the last `window` (by the
+  // backend's one clock), and records it. Exact at any instant - no fixed window whose edge lets
+  // 2 x limit through - and one round trip (Redis: one Lua script over a sorted set of the
+  // admitted calls' times). nullopt when there is no shared backend or it failed: the caller
+  // falls back to a limit of its own.
+  struct Admission {
+    bool admitted = false;
+    absl::Duration retry_after;  // refused: until the oldest admitted call leaves the window
+  };
+  virtual std::optional<Admission> AdmitInWindow(std::string_view key, int64_t limit,
+                                                 absl::Duration window) {
     return std::nullopt;
   }
   virtual CacheHealth Health() = 0;

@@ -204,27 +204,52 @@ void RedisCache::Publish(std::string_view channel, std::string_view message) {
   });
 }
 
-std::optional<int64_t> RedisCache::Count(std::string_view key, absl::Duration ttl) {
-  // Atomic and one round trip: the first count of a key sets its lifetime.
-  static constexpr std::string_view kScript =
-      "local n = redis.call('INCR', KEYS[1]) "
-      "if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
-  // A Redis user that may not count (an ACL from before shared rate limits) is asked once: the
-  // limits then stay per replica, and the cache's reads are not disturbed by refused counts.
+std::optional<Cache::Admission> RedisCache::AdmitInWindow(std::string_view key, int64_t limit,
+                                                          absl::Duration window) {
+  // Atomic and one round trip. The key is a sorted set of the admitted calls' times (Redis's
+  // own clock, microseconds, so the replicas' clocks do not matter): drop those older than the
+  // window, admit while fewer than `limit` remain. Members are "<time>-<count>", unique even
+  // for two calls in one microsecond. Refused calls are not recorded, so a caller that keeps
+  // calling is admitted again as soon as the window has room.
+  static constexpr std::string_view kScript = R"lua(
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - window))
+local n = redis.call('ZCARD', KEYS[1])
+if n < limit then
+  local at = string.format('%.0f', now)
+  redis.call('ZADD', KEYS[1], at, at .. '-' .. n)
+  redis.call('PEXPIRE', KEYS[1], math.floor(window / 1000) + 1000)
+  return {1, 0}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, tonumber(oldest[2]) + window - now}
+)lua";
+  // A Redis user that may not run it (an ACL from before shared rate limits) is asked once: the
+  // limits then stay per replica, and the cache's reads are not disturbed by refused calls.
   if (count_refused_.load()) return std::nullopt;
-  const std::string ms = std::to_string(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl)));
-  std::optional<int64_t> count;
-  WithConnection("count", [&](redisContext* c) {
-    ReplyPtr reply = Command(c, {"EVAL", kScript, "1", key, ms});
-    if (reply && reply->type == REDIS_REPLY_INTEGER) count = reply->integer;
+  const std::string limit_arg = std::to_string(limit);
+  const std::string window_us =
+      std::to_string(std::max<int64_t>(1, absl::ToInt64Microseconds(window)));
+  std::optional<Admission> admission;
+  WithConnection("ratelimit", [&](redisContext* c) {
+    ReplyPtr reply = Command(c, {"EVAL", kScript, "1", key, limit_arg, window_us});
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_INTEGER &&
+        reply->element[1]->type == REDIS_REPLY_INTEGER) {
+      admission = Admission{reply->element[0]->integer == 1,
+                            absl::Microseconds(std::max<long long>(0, reply->element[1]->integer))};
+    }
     if (reply && reply->type == REDIS_REPLY_ERROR &&
-        std::string_view(reply->str, reply->len).substr(0, 6) == "NOPERM") {
+        std::string_view(reply->str, reply->len).find("NOPERM") != std::string_view::npos) {
       count_refused_.store(true);
-      log::Warn("redis user may not count rate limits (ACL); rate limits stay per replica", {});
+      log::Warn("redis user may not keep rate limits (ACL); rate limits stay per replica", {});
     }
     return reply;
   });
-  return count;
+  return admission;
 }
 
 bool RedisCache::Reachable() {

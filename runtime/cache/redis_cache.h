@@ -50,7 +50,8 @@ class RedisCache final : public Cache {
   void Set(std::string_view key, std::string_view value, absl::Duration ttl) override;
   bool Delete(const std::vector<std::string>& keys) override;
   void Publish(std::string_view channel, std::string_view message) override;
-  std::optional<int64_t> Count(std::string_view key, absl::Duration ttl) override;
+  std::optional<Admission> AdmitInWindow(std::string_view key, int64_t limit,
+                                         absl::Duration window) override;
   CacheHealth Health() override;
   bool Reachable() override;
 
@@ -74,7 +75,7 @@ class RedisCache final : public Cache {
   int created_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_error_ ABSL_GUARDED_BY(mu_);
   bool last_ok_ ABSL_GUARDED_BY(mu_) = true;
-  std::atomic<bool> count_refused_{false};  // the ACL refused Count: never asked again
+  std::atomic<bool> count_refused_{false};  // the ACL refused AdmitInWindow: never asked again
 };
 
 }  // namespace dorset::runtime

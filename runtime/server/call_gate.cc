@@ -112,14 +112,16 @@ absl::Status CallGate::TakeRateToken(const std::string& principal) {
   if (limit.per_second <= 0) return absl::OkStatus();
   const absl::Time now = absl::Now();
   if (shared_ != nullptr) {
-    const int64_t second = absl::ToUnixSeconds(now);
-    const std::string key = absl::StrCat("dorset:v1:ratelimit:", service_, ":",
-                                         PrincipalDigest(principal), ":", second);
-    if (std::optional<int64_t> count = shared_->Count(key, absl::Seconds(2))) {
-      if (*count <= limit.per_second) return absl::OkStatus();
+    // One sliding one-second window per principal over every replica (Cache::AdmitInWindow):
+    // at most per_second calls in ANY second, also across a second's boundary.
+    const std::string key =
+        absl::StrCat("dorset:v1:ratelimit:", service_, ":", PrincipalDigest(principal));
+    if (std::optional<Cache::Admission> admission =
+            shared_->AdmitInWindow(key, limit.per_second, absl::Seconds(1))) {
+      if (admission->admitted) return absl::OkStatus();
       return ResourceExhausted(absl::StrCat("rate limit of ", limit.per_second,
                                             " calls per second for ", principal, " exceeded"),
-                               absl::FromUnixSeconds(second + 1) - now);
+                               admission->retry_after);
     }
     // Redis cannot be reached: this replica's own bucket, below.
   }

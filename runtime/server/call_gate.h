@@ -3,10 +3,10 @@
 // permission (auth/permissions.h) is granted, and the per-principal rate limit (each principal
 // its own bucket; the principals in principal_rate_limits with their own rate and burst).
 // With a shared cache (ShareRateLimits: Redis, several replicas of a service) the limit holds
-// across the replicas: each principal may make `per_second` calls per one-second window counted
-// in Redis under dorset:v1:ratelimit:<service>:<principal digest>:<second> (a digest, so no
-// principal's name is stored in Redis); while Redis cannot be reached each replica falls back
-// to its own bucket.
+// across the replicas: each principal may make `per_second` calls in any one second (a sliding
+// window, exact at a second's boundary too, kept in Redis under
+// dorset:v1:ratelimit:<service>:<principal digest> - a digest, so no principal's name is stored
+// in Redis); while Redis cannot be reached each replica falls back to its own bucket.
 #ifndef DORSET_RUNTIME_SERVER_CALL_GATE_H_
 #define DORSET_RUNTIME_SERVER_CALL_GATE_H_
 

@@ -503,8 +503,9 @@ def check_services(c: Checker, target: str, docs: list[dict], replicated: bool |
 
 # Redis ACL (issue 10 item 18): no Redis without an ACL, one user per service, a read-only shared-care reader.
 REDIS_READ_COMMANDS = {"get", "mget", "exists", "ttl", "pttl", "type", "strlen", "subscribe", "unsubscribe", "ping"}
-# The shared rate-limit counter (one EVAL of INCR + PEXPIRE on the service's own counter keys).
-REDIS_COUNT_COMMANDS = {"eval", "incr", "pexpire"}
+# The shared rate limit (one EVAL of a sliding-window script over the service's own keys: TIME, then a sorted set
+# of the admitted calls' times; runtime/cache/redis_cache.cc).
+REDIS_COUNT_COMMANDS = {"eval", "time", "zremrangebyscore", "zcard", "zadd", "zrange", "pexpire"}
 REDIS_PRIVATE_SAMPLES = {svc: f"dorset:v1:{svc}:private:stakeholder:1" for svc in SERVICES}
 REDIS_PUBLIC_SAMPLE = "dorset:v1:registry:practice:J81016"
 

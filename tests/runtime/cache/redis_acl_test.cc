@@ -59,25 +59,34 @@ class RedisAclTest : public ::testing::Test {
   prometheus::Registry registry_;
 };
 
+// The sliding-window script's commands (EVAL, TIME, ZREMRANGEBYSCORE, ZCARD, ZADD, ZRANGE,
+// PEXPIRE) are granted on each service's own rate-limit keys only.
 TEST_F(RedisAclTest, EachServiceCountsOnlyItsOwnRateLimitsAndARefusedCountIsAskedOnce) {
   auto finance = CacheAs("finance");
   auto engagement = CacheAs("engagement");
   auto registry = CacheAs("registry");
-  // Each service counts under its own prefix, shared by all its replicas.
-  EXPECT_EQ(finance->Count("dorset:v1:ratelimit:finance:abc:1", absl::Seconds(60)), 1);
-  EXPECT_EQ(CacheAs("finance")->Count("dorset:v1:ratelimit:finance:abc:1", absl::Seconds(60)), 2);
-  EXPECT_EQ(registry->Count("dorset:v1:ratelimit:registry:abc:1", absl::Seconds(60)), 1);
+  auto admitted = [](std::optional<Cache::Admission> a) -> std::optional<bool> {
+    if (!a) return std::nullopt;
+    return a->admitted;
+  };
+  const absl::Duration minute = absl::Seconds(60);
+  // Each service counts under its own prefix, shared by all its replicas: a limit of 2.
+  EXPECT_EQ(admitted(finance->AdmitInWindow("dorset:v1:ratelimit:finance:abc", 2, minute)), true);
+  EXPECT_EQ(
+      admitted(CacheAs("finance")->AdmitInWindow("dorset:v1:ratelimit:finance:abc", 2, minute)),
+      true);
+  EXPECT_EQ(admitted(registry->AdmitInWindow("dorset:v1:ratelimit:registry:abc", 2, minute)), true);
   // Not under another service's prefix, nor anywhere else: refused, and then never asked again,
   // so the cache's reads carry on undisturbed (the limit stays per replica).
-  EXPECT_EQ(engagement->Count("dorset:v1:ratelimit:finance:abc:1", absl::Seconds(60)),
+  EXPECT_EQ(admitted(engagement->AdmitInWindow("dorset:v1:ratelimit:finance:abc", 2, minute)),
             std::nullopt);
-  EXPECT_EQ(engagement->Count("dorset:v1:ratelimit:engagement:abc:1", absl::Seconds(60)),
+  EXPECT_EQ(admitted(engagement->AdmitInWindow("dorset:v1:ratelimit:engagement:abc", 2, minute)),
             std::nullopt);
   registry->Set(kPublicKey, "practice", absl::Minutes(1));
   EXPECT_EQ(engagement->Get(kPublicKey), "practice");
   EXPECT_TRUE(engagement->Reachable());
-  // The refused counts changed nothing: finance's counter is still at 2.
-  EXPECT_EQ(finance->Count("dorset:v1:ratelimit:finance:abc:1", absl::Seconds(60)), 3);
+  // The refused attempts changed nothing: finance's window still holds 2, its limit.
+  EXPECT_EQ(admitted(finance->AdmitInWindow("dorset:v1:ratelimit:finance:abc", 2, minute)), false);
 }
 
 TEST_F(RedisAclTest, OnlyTheRegistryWritesAndNoServiceCanCachePersonalData) {
