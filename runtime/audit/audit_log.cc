@@ -70,8 +70,10 @@ constexpr char kAuditMigrationsTable[] = "audit_schema_migrations";
 // committed. Without it two replicas' groups could commit out of order and a reader paging by
 // sequence could pass a number whose event becomes visible only later.
 constexpr int64_t kAppendQueue = 0x6175646974747261;  // "audittra"
-// Connections of the audit's own pool on PostgreSQL: the writer and a reader.
-constexpr int kPostgresConnections = 2;
+// The audit's own connection on PostgreSQL (the writer; ListAuditEvents, rare, shares it): with
+// the service's pool of 8 and the registry's LISTEN, 10 per process (docs/storage.md, "Pool
+// policy"; deploy_manifests checks max_connections against it).
+constexpr int kPostgresConnections = 1;
 
 constexpr char kInsert[] =
     "INSERT INTO audit_event(time_us, principal, method, resource, action, request_id, outcome) "

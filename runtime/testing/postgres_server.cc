@@ -190,7 +190,7 @@ absl::Status PostgresServer::Launch() {
   absl::StatusOr<pid_t> pid =
       Spawn({PostgresBinDir() + "/postgres", "-D", data_, "-p", std::to_string(port_), "-k",
              dir_.path(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c",
-             "synchronous_commit=on", "-c", "max_connections=100", "-c", "shared_buffers=16MB"},
+             "synchronous_commit=on", "-c", "max_connections=200", "-c", "shared_buffers=16MB"},
             *as, log_);
   if (!pid.ok()) return pid.status();
   pid_ = *pid;

@@ -129,8 +129,9 @@ def check_k8s(c, target: str, docs: list[dict], require_postgres: bool) -> None:
                  if _secret_of(m["mountPath"] + "/x", mounts)), f"{target} postgres: Secrets mounted read-only")
 
 
-# PostgreSQL connections each service process keeps (runtime/storage, "Pool policy" in docs/storage.md).
-POOL_PER_PROCESS = 8
+# PostgreSQL connections each service process keeps (runtime/storage, "Pool policy" in docs/storage.md): the
+# store's pool of 8, the audit trail's 1 (runtime/audit) and the registry's LISTEN 1 (counted for every service).
+POOL_PER_PROCESS = 8 + 1 + 1
 
 
 def check_connections(c, target: str, docs: list[dict], clusters: list[dict]) -> None:
