@@ -27,8 +27,10 @@ if [[ -f scripts/lib/configure.sh ]]; then
 fi
 nice cmake --build "$build" -j "$(nproc)" --target dorset-registry dorset-finance dorset-loadgen dorsetctl >/dev/null
 source bench/lib/common.sh
-registry_base=50460
-finance_base=50470
+# gRPC ports base..base+2 (registry) and base+10.. (finance), ops ports 100 above; REPLICAS_BENCH_PORT_BASE moves
+# them off ports another run on the machine uses.
+registry_base=${REPLICAS_BENCH_PORT_BASE:-50460}
+finance_base=$((registry_base + 10))
 
 database_flags registry
 registry_db=("${db[@]}")
