@@ -11,8 +11,9 @@
 //   3. all along, a WatchChanges client moved between the registry replicas (every few
 //      seconds, and whenever its replica dies), resuming from the last sequence it received.
 // Asserted: every replica killed at least once; at least kMinAcked writes acknowledged per
-// service; lost 0, duplicated 0; calls failed to the caller after retries 0 in the rolling
-// restart; watch gaps 0 and duplicates 0. The figures are printed.
+// service; lost 0, duplicated 0; every acknowledged write in the one audit trail (listed through
+// any replica: the trail is the database's), 0 missing; calls failed to the caller after retries 0
+// in the rolling restart; watch gaps 0 and duplicates 0. The figures are printed.
 //
 // Sizes come from the environment (defaults are the CI size): DORSET_CHAOS_SERVICES (2 or 3),
 // DORSET_CHAOS_REPLICAS (2 or 3), DORSET_CHAOS_KILL_SECONDS (default 24),
@@ -34,6 +35,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "dorset/common/v1/audit.grpc.pb.h"
 #include "dorset/engagement/v1/engagement.grpc.pb.h"
 #include "dorset/finance/v1/finance.grpc.pb.h"
 #include "dorset/registry/v1/registry.grpc.pb.h"
@@ -96,7 +98,30 @@ struct Service {
   std::vector<int> kills;  // per replica
   absl::Mutex mu;
   std::set<std::string> acked ABSL_GUARDED_BY(mu);
+  std::set<std::string> acked_request_ids ABSL_GUARDED_BY(mu);
 };
+
+// The request ids of the calls the shared audit trail (any replica: one trail in the database)
+// records as answered OK.
+std::set<std::string> AuditedOk(Service& service) {
+  auto stub = dorset::common::v1::AuditService::NewStub(service.channel);
+  std::set<std::string> ids;
+  dorset::common::v1::ListAuditEventsRequest request;
+  request.set_page_size(1000);
+  while (true) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    dorset::common::v1::ListAuditEventsResponse page;
+    grpc::Status status = stub->ListAuditEvents(&context, request, &page);
+    EXPECT_TRUE(status.ok()) << service.name << ": " << status.error_message();
+    if (!status.ok()) return ids;
+    for (const auto& e : page.events()) {
+      if (e.outcome() == "OK") ids.insert(e.request_id());
+    }
+    if (page.next_page_token().empty()) return ids;
+    request.set_page_token(page.next_page_token());
+  }
+}
 
 bool Serving(const std::string& address, const std::string& health_name) {
   auto stub = grpc::health::v1::Health::NewStub(ChannelTo(address));
@@ -179,6 +204,7 @@ class ChaosTest : public ::testing::Test {
       auto stub = reg::RegistryService::NewStub(service->channel);
       const std::string code = absl::StrFormat("Y%05d", serial);
       grpc::ClientContext context;
+      context.AddMetadata("x-request-id", request_id);  // the audit event's id
       reg::CreatePracticeRequest request;
       request.set_request_id(request_id);
       *request.mutable_practice() =
@@ -237,6 +263,7 @@ class ChaosTest : public ::testing::Test {
     s->write = [service](const std::string& request_id, int serial, std::string* key) {
       auto stub = fin::FinanceService::NewStub(service->channel);
       grpc::ClientContext context;
+      context.AddMetadata("x-request-id", request_id);  // the audit event's id
       fin::CreatePostingRequest request;
       request.set_request_id(request_id);
       fin::Posting* p = request.mutable_posting();
@@ -290,6 +317,7 @@ class ChaosTest : public ::testing::Test {
     s->write = [service](const std::string& request_id, int serial, std::string* key) {
       auto stub = eng::EngagementService::NewStub(service->channel);
       grpc::ClientContext context;
+      context.AddMetadata("x-request-id", request_id);  // the audit event's id
       eng::CreateResponseRequest request;
       request.set_parent(absl::StrCat("activities/", kActivity));
       request.set_request_id(request_id);
@@ -371,6 +399,7 @@ TEST_F(ChaosTest, KillsAndRollingRestartLoseNothingAndDuplicateNothing) {
           if (status.ok()) {
             absl::MutexLock lock(&service->mu);
             service->acked.insert(key);
+            service->acked_request_ids.insert(request_id);
           } else {
             ++figures[started_in].failed_after_retries;
             ADD_FAILURE() << service->name << " " << request_id << ": " << status.error_code()
@@ -521,9 +550,12 @@ TEST_F(ChaosTest, KillsAndRollingRestartLoseNothingAndDuplicateNothing) {
   watcher.join();
 
   // Verification, through the restarted replicas.
-  int total_acked = 0, lost = 0, duplicated = 0;
+  int total_acked = 0, lost = 0, duplicated = 0, unaudited = 0;
   for (auto& service : services_) {
     std::map<std::string, int> stored = service->stored();
+    // Every acknowledged write is in the one audit trail, whichever replica served it (and
+    // whether that replica was killed afterwards).
+    const std::set<std::string> audited = AuditedOk(*service);
     absl::MutexLock lock(&service->mu);
     int service_lost = 0, service_dup = 0;
     for (const std::string& key : service->acked) {
@@ -539,9 +571,17 @@ TEST_F(ChaosTest, KillsAndRollingRestartLoseNothingAndDuplicateNothing) {
         ADD_FAILURE() << service->name << ": stored " << count << " times: " << key;
       }
     }
+    int service_unaudited = 0;
+    for (const std::string& id : service->acked_request_ids) {
+      if (!audited.contains(id)) {
+        ++service_unaudited;
+        ADD_FAILURE() << service->name << ": acknowledged write not in the audit trail: " << id;
+      }
+    }
+    unaudited += service_unaudited;
     std::cout << service->name << ": acknowledged " << service->acked.size() << ", stored "
               << stored.size() << ", lost " << service_lost << ", duplicated " << service_dup
-              << ", kills per replica";
+              << ", not audited " << service_unaudited << ", kills per replica";
     for (int k : service->kills) std::cout << " " << k;
     std::cout << "\n";
     EXPECT_GE(static_cast<int>(service->acked.size()), kMinAcked) << service->name;
@@ -556,15 +596,17 @@ TEST_F(ChaosTest, KillsAndRollingRestartLoseNothingAndDuplicateNothing) {
             << acked_after_kills << "); rolling restart: " << clean_exits << " clean exits of "
             << services_count_ * replicas_count_ << "\n"
             << "chaos: acknowledged writes " << total_acked << ", lost " << lost << ", duplicated "
-            << duplicated << "; calls " << figures[0].calls.load()
-            << " (kill phase) failed after retries " << figures[0].failed_after_retries.load()
-            << "; calls " << figures[1].calls.load() << " (rolling restart) failed after retries "
-            << figures[1].failed_after_retries.load() << "\n"
+            << duplicated << ", not in the audit trail " << unaudited << "; calls "
+            << figures[0].calls.load() << " (kill phase) failed after retries "
+            << figures[0].failed_after_retries.load() << "; calls " << figures[1].calls.load()
+            << " (rolling restart) failed after retries " << figures[1].failed_after_retries.load()
+            << "\n"
             << "chaos: watch moved " << watch_moves.load() << " times, last sequence "
             << watch_last.load() << " of " << latest << ", gaps " << watch_gaps.load()
             << ", duplicates " << watch_duplicates.load() << "\n";
   EXPECT_EQ(lost, 0);
   EXPECT_EQ(duplicated, 0);
+  EXPECT_EQ(unaudited, 0);
   EXPECT_EQ(figures[1].failed_after_retries.load(), 0);
   EXPECT_EQ(clean_exits, services_count_ * replicas_count_);
   EXPECT_EQ(watch_gaps.load(), 0);
