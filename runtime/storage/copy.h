@@ -3,8 +3,10 @@
 // neutral part: each service's storage folder supplies a CopyPlan (its tables in the order that
 // satisfies their foreign keys, their columns, and checks to verify), and CopyService copies
 // every row with its ids in ONE target write transaction, so a copy killed part-way leaves the
-// target as it was. A target that already holds exactly the source is left alone (a re-run
-// succeeds and changes nothing); one holding anything else is refused.
+// target as it was. Rows move in batches (keyset order, CopyOptions::batch_rows) read from one
+// source snapshot, so the memory a copy needs is one batch, whatever the store's size. A target
+// that already holds exactly the source is left alone (a re-run succeeds and changes nothing); one
+// holding anything else is refused.
 //
 //   ASSIGN_OR_RETURN(CopyReport report, CopyService(*from, *to, finance::FinanceCopyPlan()));
 //   std::cout << FormatCopyReport(report);
@@ -78,11 +80,19 @@ struct CopyReport {
   bool Verified() const;
 };
 
+struct CopyOptions {
+  // Rows of one table read (and compared or written) at a time. The bound on a copy's memory:
+  // at most one batch per side, e.g. 500 idempotency replies of up to a few KiB each.
+  int64_t batch_rows = 500;
+};
+
 // Copies `plan`'s tables from `from` to `to` (both opened with plan.migrations). The target must
 // hold none of the tables' rows, or exactly the source's (then nothing is written):
 // otherwise FAILED_PRECONDITION with the first table that differs. Afterwards counts and checks
-// are read from both and returned; a mismatch is DATA_LOSS (with the report's text).
-absl::StatusOr<CopyReport> CopyService(Database& from, Database& to, const CopyPlan& plan);
+// are read from both and returned; a mismatch is DATA_LOSS (with the report's text). Each
+// table's order_by must name its key columns (a total order), each one of its columns.
+absl::StatusOr<CopyReport> CopyService(Database& from, Database& to, const CopyPlan& plan,
+                                       const CopyOptions& options = {});
 
 // A few lines for people: the outcome, rows per table and each check.
 std::string FormatCopyReport(const CopyReport& report);
