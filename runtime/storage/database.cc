@@ -155,6 +155,7 @@ absl::Status Database::RunOnce(ConnectionPool& pool, TransactionMode mode, Trans
     connection->Rollback();
   }
   retry = connection->TakeRetryable();
+  if (!status.ok() && connection->lost_before_begin()) fresh_connection_may_help = true;
   return status;
 }
 

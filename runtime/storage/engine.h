@@ -61,6 +61,10 @@ class Connection {
   virtual absl::StatusOr<std::unique_ptr<StatementBackend>> Prepare(std::string_view sql) = 0;
   // True once the connection is unusable (the server went away): the pool discards it.
   virtual bool broken() const = 0;
+  // True when the connection was found unusable before the transaction's BEGIN took effect (an
+  // engine that sends BEGIN with the first statement learns of a dead pooled connection only
+  // there): nothing of the transaction happened, so it may run again on a fresh connection.
+  virtual bool lost_before_begin() const { return false; }
 
   // Engines call NoteRetryable() when a statement failed in a way that running the whole
   // transaction again may cure (serialization failure, deadlock, busy); Database::Write asks.

@@ -1,10 +1,24 @@
 #include "runtime/storage/open.h"
 
+#include <cstdlib>
+#include <string_view>
+
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/postgres/postgres_engine.h"
 #include "runtime/storage/sqlite/sqlite_engine.h"
 
 namespace dorset::runtime::storage {
+namespace {
+
+// DORSET_DATABASE_PIPELINE=off sends BEGIN as a round trip of its own (PostgresOptions); for
+// measuring the pipeline's gain (bench/README.md) and as a way back should a server or proxy
+// mishandle pipelines.
+bool PipelineBegin() {
+  const char* value = std::getenv("DORSET_DATABASE_PIPELINE");
+  return value == nullptr || (std::string_view(value) != "off" && std::string_view(value) != "0");
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Database>> OpenDatabase(const DatabaseUrl& url,
                                                        const OpenSettings& settings,
@@ -18,7 +32,8 @@ absl::StatusOr<std::unique_ptr<Database>> OpenDatabase(const DatabaseUrl& url,
   } else {
     connector = std::make_unique<PostgresConnector>(
         url.postgres_uri, PostgresOptions{.connections = settings.postgres_connections,
-                                          .password = settings.password});
+                                          .password = settings.password,
+                                          .pipeline_begin = PipelineBegin()});
   }
   if (migrations != nullptr) options.migrations = migrations(connector->engine());
   return Database::Open(std::move(connector), options);

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -27,16 +28,19 @@ using Result = std::unique_ptr<PGresult, ResultDeleter>;
 
 class PostgresConnection : public Connection {
  public:
-  explicit PostgresConnection(PGconn* conn) : conn_(conn) {}
+  PostgresConnection(PGconn* conn, bool pipeline_begin)
+      : conn_(conn), pipeline_begin_(pipeline_begin) {}
   ~PostgresConnection() override { PQfinish(conn_); }
 
   absl::Status Begin(TransactionMode mode) override {
     tx_error_ = absl::OkStatus();
+    lost_before_begin_ = false;
+    pending_begin_.clear();
     switch (mode) {
       case TransactionMode::kRead:
-        return Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        return BeginWith("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       case TransactionMode::kWrite:
-        return Exec("BEGIN ISOLATION LEVEL SERIALIZABLE");
+        return BeginWith("BEGIN ISOLATION LEVEL SERIALIZABLE");
       case TransactionMode::kMigrate:
         // READ COMMITTED: after the lock, the next statement sees what a migrating process
         // before us committed (a SERIALIZABLE snapshot would be taken before the wait).
@@ -46,6 +50,10 @@ class PostgresConnection : public Connection {
     return absl::InternalError("unknown transaction mode");
   }
   absl::Status Commit() override {
+    if (!pending_begin_.empty()) {  // no statement ran: nothing was sent, nothing to end
+      pending_begin_.clear();
+      return tx_error_;  // a statement that failed to prepare fails the transaction as before
+    }
     if (PQtransactionStatus(conn_) == PQTRANS_INERROR) {
       // A statement failed and the caller went on: PostgreSQL would turn COMMIT into ROLLBACK.
       Rollback();
@@ -55,15 +63,76 @@ class PostgresConnection : public Connection {
     return Exec("COMMIT");  // a failed COMMIT ends the transaction too
   }
   void Rollback() override {
+    if (!pending_begin_.empty()) {
+      pending_begin_.clear();
+      return;
+    }
     if (!broken()) Result(PQexec(conn_, "ROLLBACK"));
   }
   absl::Status Exec(std::string_view sql) override {
+    // A script may hold several statements, which a pipeline cannot carry: BEGIN goes first.
+    if (absl::Status begun = SendPendingBegin(); !begun.ok()) return begun;
     const std::string owned(sql);
     Result result(PQexec(conn_, owned.c_str()));
     return Check(result.get(), sql);
   }
   absl::StatusOr<std::unique_ptr<StatementBackend>> Prepare(std::string_view sql) override;
   bool broken() const override { return broken_ || PQstatus(conn_) == CONNECTION_BAD; }
+  bool lost_before_begin() const override { return lost_before_begin_; }
+
+  // Runs prepared statement `name` with its parameters, sending the transaction's BEGIN with it
+  // in one pipeline when BEGIN is still to be sent: one round trip for both. The statement's
+  // result, or BEGIN's error (the statement is then skipped by the server) or the statement's.
+  absl::StatusOr<Result> ExecPrepared(const std::string& name, int n, const char* const* values,
+                                      const int* lengths, const int* formats,
+                                      std::string_view context) {
+    if (pending_begin_.empty()) {
+      Result result(PQexecPrepared(conn_, name.c_str(), n, values, lengths, formats, 0));
+      if (absl::Status s = Check(result.get(), context); !s.ok()) return s;
+      return result;
+    }
+    const std::string begin = std::exchange(pending_begin_, std::string());
+    if (PQenterPipelineMode(conn_) != 1) return Lost("cannot enter pipeline mode");
+    // BEGIN through the extended protocol too (a pipeline carries no simple queries).
+    const bool sent =
+        PQsendQueryParams(conn_, begin.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
+        PQsendQueryPrepared(conn_, name.c_str(), n, values, lengths, formats, 0) == 1 &&
+        PQpipelineSync(conn_) == 1;
+    if (!sent) return Lost("sending the pipeline failed");
+    // Each query's result is followed by a NULL; the sync point ends the pipeline. Two NULLs in
+    // a row, or none of the expected results, mean the connection is gone.
+    std::vector<Result> results;
+    int nulls = 0;
+    while (true) {
+      PGresult* next = PQgetResult(conn_);
+      if (next == nullptr) {
+        if (PQstatus(conn_) == CONNECTION_BAD || ++nulls > 1) break;
+        continue;
+      }
+      nulls = 0;
+      if (PQresultStatus(next) == PGRES_PIPELINE_SYNC) {
+        PQclear(next);
+        break;
+      }
+      results.emplace_back(next);
+    }
+    if (PQexitPipelineMode(conn_) != 1 || results.size() != 2) {
+      // Whatever BEGIN's result says, a pipeline cut short leaves the connection unusable.
+      if (!results.empty()) {
+        if (absl::Status s = Check(results[0].get(), begin); !s.ok() && broken()) {
+          lost_before_begin_ = true;
+          return s;
+        }
+      }
+      return Lost("the pipeline ended early");
+    }
+    if (absl::Status s = Check(results[0].get(), begin); !s.ok()) {
+      if (broken()) lost_before_begin_ = true;
+      return s;
+    }
+    if (absl::Status s = Check(results[1].get(), context); !s.ok()) return s;
+    return std::move(results[1]);
+  }
 
   PGconn* conn() { return conn_; }
   // The status of a finished command: OK, or the mapped error (noting a retryable one, a lost
@@ -97,7 +166,35 @@ class PostgresConnection : public Connection {
     std::string name;
     int params;
   };
+
+  absl::Status BeginWith(const char* begin) {
+    if (!pipeline_begin_) return Exec(begin);
+    pending_begin_ = begin;  // sent with the first statement (ExecPrepared)
+    return absl::OkStatus();
+  }
+  absl::Status SendPendingBegin() {
+    if (pending_begin_.empty()) return absl::OkStatus();
+    const std::string begin = std::exchange(pending_begin_, std::string());
+    Result result(PQexec(conn_, begin.c_str()));
+    absl::Status status = Check(result.get(), begin);
+    if (!status.ok() && broken()) lost_before_begin_ = true;
+    return status;
+  }
+  // The connection is unusable (a pipeline could not be sent or read back whole).
+  absl::Status Lost(std::string_view what) {
+    broken_ = true;
+    lost_before_begin_ = true;  // nothing of the transaction can have been committed
+    absl::Status error = absl::UnavailableError(
+        absl::StrCat("connection to the database lost (", ToAbsl(what),
+                     "): ", absl::StripAsciiWhitespace(PQerrorMessage(conn_))));
+    if (tx_error_.ok()) tx_error_ = error;
+    return error;
+  }
+
   PGconn* conn_;
+  const bool pipeline_begin_;
+  std::string pending_begin_;  // BEGIN not sent yet: it goes with the first statement
+  bool lost_before_begin_ = false;
   bool broken_ = false;
   absl::Status tx_error_;
   absl::flat_hash_map<std::string, Prepared> prepared_;
@@ -189,13 +286,13 @@ class PostgresStatement : public StatementBackend {
       lengths[i] = values_[i].data ? static_cast<int>(values_[i].data->size()) : 0;
       formats[i] = values_[i].binary ? 1 : 0;
     }
-    Result result(PQexecPrepared(connection_->conn(), name_.c_str(), n, pointers.data(),
-                                 lengths.data(), formats.data(), /*resultFormat=*/0));
-    if (absl::Status s = connection_->Check(result.get(), sql_); !s.ok()) return s;
+    absl::StatusOr<Result> result =
+        connection_->ExecPrepared(name_, n, pointers.data(), lengths.data(), formats.data(), sql_);
+    if (!result.ok()) return result.status();
     int64_t changes = 0;
-    (void)absl::SimpleAtoi(PQcmdTuples(result.get()), &changes);
+    (void)absl::SimpleAtoi(PQcmdTuples(result->get()), &changes);
     changes_ = changes;
-    result_ = std::move(result);
+    result_ = *std::move(result);
     row_ = -1;
     return absl::OkStatus();
   }
@@ -227,7 +324,10 @@ absl::StatusOr<std::unique_ptr<StatementBackend>> PostgresConnection::Prepare(
     const std::string rewritten = RewritePlaceholders(sql, &params);
     std::string name = absl::StrCat("dorset_", prepared_.size() + 1);
     Result result(PQprepare(conn_, name.c_str(), rewritten.c_str(), params, nullptr));
-    if (absl::Status s = Check(result.get(), sql); !s.ok()) return s;
+    if (absl::Status s = Check(result.get(), sql); !s.ok()) {
+      if (!pending_begin_.empty() && broken()) lost_before_begin_ = true;
+      return s;
+    }
     it = prepared_.emplace(std::string(sql), Prepared{std::move(name), params}).first;
   }
   return std::make_unique<PostgresStatement>(this, sql, it->second.name, it->second.params);
@@ -259,7 +359,7 @@ absl::StatusOr<std::unique_ptr<Connection>> PostgresConnector::Connect(bool read
   // Notices (e.g. "relation already exists, skipping") are not errors; keep stderr clean.
   PQsetNoticeProcessor(
       conn, [](void*, const char*) {}, nullptr);
-  return std::make_unique<PostgresConnection>(conn);
+  return std::make_unique<PostgresConnection>(conn, options_.pipeline_begin);
 }
 
 }  // namespace dorset::runtime::storage

@@ -1,8 +1,9 @@
 // The storage lane's PostgreSQL engine over libpq: a shared pool of connections, statements
 // prepared once per connection (the `?` placeholders rewritten to $n), writes SERIALIZABLE and
 // run again on serialization failure or deadlock, reads REPEATABLE READ READ ONLY, migrations
-// under a transaction-scoped advisory lock. A connection that fails is discarded; the pool opens
-// a new one on next use, with backoff while the server is away.
+// under a transaction-scoped advisory lock. BEGIN travels with a transaction's first statement
+// in one pipeline (PostgresOptions::pipeline_begin). A connection that fails is discarded; the pool
+// opens a new one on next use, with backoff while the server is away.
 //
 //   PostgresOptions options{.connections = 8, .password = *ReadPasswordFile(file)};
 //   auto connector = std::make_unique<PostgresConnector>("postgres://dorset@db:5432/finance",
@@ -22,6 +23,10 @@ struct PostgresOptions {
   int connections = 8;
   std::string password;       // from database_password_file; empty = none (trust, peer, .pgpass)
   int connect_timeout_s = 5;  // unless the URI says connect_timeout
+  // Read and write transactions send their BEGIN with their first statement in one libpq
+  // pipeline (one round trip instead of two). Off: BEGIN is a round trip of its own, as before
+  // (DORSET_DATABASE_PIPELINE=off; bench/README.md has the measurement).
+  bool pipeline_begin = true;
 };
 
 class PostgresConnector : public Connector {

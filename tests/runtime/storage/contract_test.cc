@@ -209,6 +209,62 @@ TEST_P(StorageContract, FailedTransactionLeavesNoHalfWrite) {
   EXPECT_EQ(Count("item"), 1);
 }
 
+// On PostgreSQL BEGIN travels with the first statement in one pipeline: when that statement
+// fails, the caller gets the statement's own error, nothing is kept, and the connection serves
+// the next transactions (more of them than the pool has connections).
+TEST_P(StorageContract, AFailingFirstStatementRollsBackReportsItsErrorAndTheConnectionServesOn) {
+  ASSERT_TRUE(Insert(10, "taken").ok());
+  absl::Status seen_by_fn;
+  absl::Status conflict = db_->Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement insert, tx.Prepare("INSERT INTO item (id, name) VALUES (?, ?)"));
+    seen_by_fn = insert.Bind(1, 11).Bind(2, "taken").Run();
+    return seen_by_fn;
+  });
+  EXPECT_EQ(seen_by_fn.code(), absl::StatusCode::kAlreadyExists) << seen_by_fn;
+  EXPECT_EQ(conflict.code(), absl::StatusCode::kAlreadyExists) << conflict;
+
+  // A first statement the server cannot parse: an error, not OK, and not a lost connection.
+  absl::Status bad = db_->Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement nonsense, tx.Prepare("SELEC id FROM item"));
+    return nonsense.Run();
+  });
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.code(), absl::StatusCode::kUnavailable) << bad;
+
+  // The first statement succeeds, the second fails: the first is rolled back with it.
+  absl::Status second = db_->Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement insert, tx.Prepare("INSERT INTO item (id, name) VALUES (?, ?)"));
+    RETURN_IF_ERROR(insert.Bind(1, 12).Bind(2, "fresh").Run());
+    insert.Reset();
+    return insert.Bind(1, 13).Bind(2, "taken").Run();
+  });
+  EXPECT_EQ(second.code(), absl::StatusCode::kAlreadyExists) << second;
+  EXPECT_EQ(Count("item"), 1);
+
+  // A transaction with no statement commits nothing and fails nothing.
+  EXPECT_TRUE(db_->Write([](Transaction&) { return absl::OkStatus(); }).ok());
+  EXPECT_TRUE(db_->Read([](Transaction&) { return absl::OkStatus(); }).ok());
+
+  // Every connection of the pool serves on: 40 writes, each its first statement pipelined,
+  // and reads whose first statement returns rows.
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(Insert(100 + i, absl::StrCat("after-", i)).ok()) << i;
+    int64_t id = -1;
+    ASSERT_TRUE(db_->Read([&](Transaction& tx) -> absl::Status {
+                     ASSIGN_OR_RETURN(Statement select,
+                                      tx.Prepare("SELECT id FROM item WHERE name = ?"));
+                     select.Bind(1, absl::StrCat("after-", i));
+                     ASSIGN_OR_RETURN(bool row, select.Step());
+                     if (!row) return absl::NotFoundError("row");
+                     id = select.Int(0);
+                     return absl::OkStatus();
+                   })
+                    .ok());
+    EXPECT_EQ(id, 100 + i);
+  }
+  EXPECT_EQ(Count("item"), 41);
+}
+
 TEST_P(StorageContract, ReadTransactionsRefuseWrites) {
   absl::Status status = db_->Read([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(Statement insert, tx.Prepare("INSERT INTO item (id, name) VALUES (?, ?)"));
