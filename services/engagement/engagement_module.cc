@@ -38,7 +38,11 @@ absl::Status EngagementModule::Init(const runtime::ServiceEnv& env) {
     runtime::log::Warn("no registry_target: localities and practices are checked for form only");
   }
   engagement_ = std::make_unique<Engagement>(*store_, registry_.get(), std::move(tokens), options_);
-  RETURN_IF_ERROR(engagement_->SeedIfEmpty());
+  // An unreachable database is not fatal: readiness stays NOT_SERVING and CheckStore (polled
+  // every second by the host) writes the seed at the first contact, instead of a crash loop.
+  if (absl::Status seeded = EnsureSeeded(); !seeded.ok() && !absl::IsUnavailable(seeded)) {
+    return seeded;
+  }
   writer_ = std::make_unique<ResponseWriter>(*engagement_, &env.metrics);
   service_ = std::make_unique<EngagementServiceImpl>(env.gate, *engagement_, *writer_);
   return absl::OkStatus();
@@ -50,8 +54,18 @@ std::vector<std::string> EngagementModule::HealthNames() {
   return {std::string(v1::EngagementService::service_full_name())};
 }
 
+absl::Status EngagementModule::EnsureSeeded() {
+  if (seeded_.load()) return absl::OkStatus();
+  absl::MutexLock lock(&seed_mu_);
+  if (seeded_.load()) return absl::OkStatus();
+  RETURN_IF_ERROR(engagement_->SeedIfEmpty());
+  seeded_.store(true);
+  return absl::OkStatus();
+}
+
 absl::Status EngagementModule::CheckStore() {
-  if (store_ == nullptr) return absl::UnavailableError("store not open");
+  if (store_ == nullptr || engagement_ == nullptr) return absl::UnavailableError("store not open");
+  RETURN_IF_ERROR(EnsureSeeded());
   return store_->Check();
 }
 

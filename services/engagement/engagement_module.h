@@ -2,8 +2,10 @@
 #ifndef DORSET_SERVICES_ENGAGEMENT_ENGAGEMENT_MODULE_H_
 #define DORSET_SERVICES_ENGAGEMENT_ENGAGEMENT_MODULE_H_
 
+#include <atomic>
 #include <memory>
 
+#include "absl/synchronization/mutex.h"
 #include "runtime/server/service_host.h"
 #include "services/engagement/domain/engagement.h"
 
@@ -24,7 +26,13 @@ class EngagementModule final : public runtime::ServiceModule {
   std::vector<std::string> DependenciesDown() override;
 
  private:
+  // The seed consultation, written once the store answers (at Init, or at the first
+  // CheckStore after a database that was away at start comes back).
+  absl::Status EnsureSeeded();
+
   EngagementOptions options_;
+  absl::Mutex seed_mu_;
+  std::atomic<bool> seeded_{false};
   // Destroyed bottom-up: service, writer (drains), logic, registry, store.
   std::unique_ptr<EngagementStore> store_;
   std::unique_ptr<RegistryLookup> registry_;

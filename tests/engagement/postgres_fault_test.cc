@@ -4,6 +4,7 @@
 //   UNAVAILABLE (readiness NOT_SERVING) and responses are refused with UNAVAILABLE while the
 //   server is away, it reconnects by itself, and afterwards every acknowledged response is there
 //   exactly once.
+// - The server away when the service starts: NOT_SERVING, then seeded and serving once it is back.
 // - A serialization failure (SQLSTATE 40001, raised by a trigger: a real PostgreSQL error through
 //   the real engine) inside one response's savepoint of a group commit fails the whole group,
 //   which runs again as a whole: every response is acknowledged and stored exactly once, none
@@ -72,6 +73,35 @@ TEST(EngagementPostgresFault, ServerKilledMidLoadMeansUnavailableThenEveryAckedR
   EXPECT_EQ(load.other(), 0);
   EXPECT_GT(load.unavailable(), 0);
   load.ExpectEveryAckedResponseOnce(*engagement.stub);
+}
+
+// PostgreSQL away when the service starts: it starts anyway (no crash loop), NOT_SERVING and
+// refusing calls with UNAVAILABLE, and at the first contact after the server is back it
+// migrates, writes its seed consultation and serves.
+TEST(EngagementPostgresFault, ServerAwayAtStartMeansNotServingThenSeededAndServing) {
+  DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Start(), pg);
+  absl::StatusOr<std::string> uri = pg->CreateDatabase();
+  ASSERT_TRUE(uri.ok()) << uri.status();
+  pg->Stop();
+  dorset::testing::TempDir dir;
+  Started engagement = StartOn(*uri, dir.path());
+  ASSERT_NE(engagement.host, nullptr);  // started: no crash loop
+  EXPECT_EQ(engagement.module->CheckStore().code(), absl::StatusCode::kUnavailable);
+  const auto list = [&](int* activities) {
+    grpc::ClientContext context;
+    v1::ListActivitiesResponse page;
+    grpc::Status status = engagement.stub->ListActivities(&context, {}, &page);
+    *activities = page.activities_size();
+    return status;
+  };
+  int activities = -1;
+  EXPECT_EQ(list(&activities).error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  ASSERT_TRUE(pg->Restart().ok());
+  EXPECT_TRUE(WaitUntil([&] { return engagement.module->CheckStore().ok(); }));
+  const grpc::Status status = list(&activities);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(activities, 1);  // the seed consultation, written at the first contact
 }
 
 TEST(EngagementSerializationFailure, InOneResponsesSavepointRerunsTheWholeGroup) {

@@ -58,5 +58,34 @@ TEST(RegistryPostgresFault, ServerKilledMidLoadMeansUnavailableThenEveryAckedWri
   load.ExpectEveryAckedWriteOnce(*stub);
 }
 
+// PostgreSQL away when the registry starts: it starts anyway (no crash loop), NOT_SERVING and
+// refusing calls with UNAVAILABLE, and serves once the server is back (migrated at first contact).
+TEST(RegistryPostgresFault, ServerAwayAtStartMeansNotServingThenServing) {
+  DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Start(), pg);
+  absl::StatusOr<std::string> uri = pg->CreateDatabase();
+  ASSERT_TRUE(uri.ok()) << uri.status();
+  pg->Stop();
+  dorset::testing::TempDir dir;
+  runtime::ServerConfig config = dorset::testing::TestServerConfig("registry", dir.path());
+  config.database = *uri;
+  auto module = std::make_unique<RegistryModule>();
+  RegistryModule* registry = module.get();
+  auto host = runtime::ServiceHost::Start(config, std::move(module));
+  ASSERT_TRUE(host.ok()) << host.status();  // started: no crash loop
+  EXPECT_EQ(registry->CheckStore().code(), absl::StatusCode::kUnavailable);
+  auto stub = v1::RegistryService::NewStub(dorset::testing::LocalChannel((*host)->grpc_port()));
+  const auto list = [&] {
+    grpc::ClientContext context;
+    v1::ListPracticesResponse page;
+    return stub->ListPractices(&context, {}, &page);
+  };
+  EXPECT_EQ(list().error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  ASSERT_TRUE(pg->Restart().ok());
+  EXPECT_TRUE(WaitFor([&] { return registry->CheckStore().ok(); }));
+  const grpc::Status status = list();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
 }  // namespace
 }  // namespace dorset::registry
