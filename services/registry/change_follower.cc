@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "runtime/logging/log.h"
-#include "runtime/storage/postgres/listener.h"
 #include "services/registry/change_hub.h"
 #include "services/registry/registry_cache.h"
 #include "services/registry/storage/store.h"
@@ -21,8 +20,7 @@ constexpr absl::Duration kSlice = absl::Milliseconds(200);
 }  // namespace
 
 ChangeFollower::ChangeFollower(Store& store, RegistryCache& cache, ChangeHub& hub,
-                               std::unique_ptr<runtime::storage::PostgresListener> listener,
-                               absl::Duration poll)
+                               std::unique_ptr<ChangeSignal> listener, absl::Duration poll)
     : store_(store), cache_(cache), hub_(hub), listener_(std::move(listener)), poll_(poll) {
   thread_ = std::thread([this] { Loop(); });
 }

@@ -18,13 +18,10 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 
-namespace dorset::runtime::storage {
-class PostgresListener;
-}
-
 namespace dorset::registry {
 
 class ChangeHub;
+class ChangeSignal;
 class RegistryCache;
 class Store;
 
@@ -32,8 +29,7 @@ class ChangeFollower {
  public:
   // `listener` from Store::ListenForChanges (not null). The referenced objects outlive this.
   ChangeFollower(Store& store, RegistryCache& cache, ChangeHub& hub,
-                 std::unique_ptr<runtime::storage::PostgresListener> listener,
-                 absl::Duration poll = absl::Seconds(1));
+                 std::unique_ptr<ChangeSignal> listener, absl::Duration poll = absl::Seconds(1));
   ~ChangeFollower();
   ChangeFollower(const ChangeFollower&) = delete;
   ChangeFollower& operator=(const ChangeFollower&) = delete;
@@ -49,7 +45,7 @@ class ChangeFollower {
   Store& store_;
   RegistryCache& cache_;
   ChangeHub& hub_;
-  std::unique_ptr<runtime::storage::PostgresListener> listener_;
+  std::unique_ptr<ChangeSignal> listener_;
   const absl::Duration poll_;
   std::atomic<int64_t> seen_{-1};  // -1 until the first read of the latest sequence
   absl::Notification stop_;

@@ -6,7 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/api/page_token.h"
 #include "runtime/status/status_macros.h"
-#include "runtime/storage/postgres/listener.h"
 #include "services/registry/api/registry_service.h"
 #include "services/registry/change_follower.h"
 #include "services/registry/change_hub.h"
@@ -37,7 +36,7 @@ absl::Status RegistryModule::Init(const runtime::ServiceEnv& env) {
   service_ =
       std::make_unique<RegistryServiceImpl>(env.gate, *store_, *cache_, *hub_, std::move(tokens));
   // Other replicas may share a PostgreSQL database: follow their commits.
-  if (std::unique_ptr<runtime::storage::PostgresListener> listener = store_->ListenForChanges()) {
+  if (std::unique_ptr<ChangeSignal> listener = store_->ListenForChanges()) {
     follower_ = std::make_unique<ChangeFollower>(*store_, *cache_, *hub_, std::move(listener));
   }
   return absl::OkStatus();

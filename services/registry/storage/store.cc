@@ -499,10 +499,24 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& database,
   return store;
 }
 
-std::unique_ptr<runtime::storage::PostgresListener> Store::ListenForChanges() const {
+namespace {
+
+// The change signal over PostgreSQL LISTEN/NOTIFY.
+class ListenerSignal : public ChangeSignal {
+ public:
+  ListenerSignal(const std::string& uri, const std::string& password, const char* channel)
+      : listener_(uri, password, channel) {}
+  absl::StatusOr<bool> Wait(absl::Duration timeout) override { return listener_.Wait(timeout); }
+
+ private:
+  runtime::storage::PostgresListener listener_;
+};
+
+}  // namespace
+
+std::unique_ptr<ChangeSignal> Store::ListenForChanges() const {
   if (postgres_uri_.empty()) return nullptr;
-  return std::make_unique<runtime::storage::PostgresListener>(postgres_uri_, password_,
-                                                              kChangesChannel);
+  return std::make_unique<ListenerSignal>(postgres_uri_, password_, kChangesChannel);
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::OpenFile(const std::string& path) {

@@ -23,13 +23,13 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "dorset/registry/v1/registry.pb.h"
 #include "runtime/config/config.h"
 #include "services/registry/population.h"
 
 namespace dorset::runtime::storage {
 class Database;
-class PostgresListener;
 class Statement;
 class Transaction;
 }  // namespace dorset::runtime::storage
@@ -174,6 +174,16 @@ class WriteTx {
   std::set<std::string> unlisted_commissioners_;
 };
 
+// Wakes a replica when another one commits (Store::ListenForChanges): a hint, never the data;
+// the caller reads what changed from the change table.
+class ChangeSignal {
+ public:
+  virtual ~ChangeSignal() = default;
+  // Waits up to `timeout`. True when a commit was signalled (or may have been missed while the
+  // signal was disconnected); false on timeout; UNAVAILABLE while the database is away.
+  virtual absl::StatusOr<bool> Wait(absl::Duration timeout) = 0;
+};
+
 class Store {
  public:
   // From a server's settings: `database` (empty: SQLite at <data_dir>/registry.db),
@@ -219,10 +229,11 @@ class Store {
   std::string Describe() const;
   // The service's local data directory (scratch files such as an import's spool go there).
   const std::string& data_dir() const { return data_dir_; }
-  // On PostgreSQL (where several replicas may share the database): a listener on the channel
-  // every committed write notifies (kChangesChannel, sent inside the write transaction so it is
-  // delivered exactly when the write commits). Null on SQLite (one process per file).
-  std::unique_ptr<runtime::storage::PostgresListener> ListenForChanges() const;
+  // On PostgreSQL (where several replicas may share the database): a signal raised by every
+  // committed write of any replica (LISTEN on kChangesChannel, notified inside the write
+  // transaction so it is delivered exactly when the write commits). Null on SQLite (one process
+  // per file).
+  std::unique_ptr<ChangeSignal> ListenForChanges() const;
   static constexpr char kChangesChannel[] = "dorset_registry_changes";
 
  private:
