@@ -37,6 +37,8 @@ const char kUsage[] =
     "usage: dorsetctl finance <command> [options]\n"
     "  plans\n"
     "  schemes [--plan=plans/dorset-stp]\n"
+    "  set-scheme SCHEME [--recurrence=recurrent|non-recurrent]\n"
+    "       [--maturity=fully-developed|in-delivery|opportunity|unidentified] [--sro=NAME]\n"
     "  budget-lines [--year=2020-21]\n"
     "  post --scheme=NAME --year=YYYY-YY --month=1..12 --kind=plan|actual|forecast\n"
     "       --amount=POUNDS [--reason=TEXT] [--request_id=ID]\n"
@@ -180,6 +182,7 @@ class Finance {
         std::cout << s.name() << (s.state() == v1::Scheme::STATE_CLOSED ? "  [closed]" : "")
                   << "\n    " << s.display_name()
                   << (s.scope().empty() ? "" : "  scope " + s.scope()) << "\n";
+        PrintAttributes(s);
         for (const auto& t : s.targets()) {
           std::cout << "    " << t.financial_year() << "  " << Display(t.amount()) << "\n";
         }
@@ -187,6 +190,53 @@ class Finance {
       if (response.next_page_token().empty()) return 0;
       request.set_page_token(response.next_page_token());
     }
+  }
+
+  // Records the attributes reports group by (docs/finance.md "Scheme attributes"); only the
+  // ones given change (the update mask names them).
+  int SetScheme(const Args& args) {
+    if (args.positional().size() != 2) return Usage();
+    v1::UpdateSchemeRequest request;
+    v1::Scheme* scheme = request.mutable_scheme();
+    scheme->set_name(args.positional()[1]);
+    v1::SavingRecurrence recurrence = v1::SAVING_RECURRENCE_UNSPECIFIED;
+    v1::SchemeMaturity maturity = v1::SCHEME_MATURITY_UNSPECIFIED;
+    if (!EnumFlag(args, "recurrence", &recurrence) || !EnumFlag(args, "maturity", &maturity)) {
+      return 2;
+    }
+    if (args.Has("recurrence")) {
+      scheme->set_recurrence(recurrence);
+      request.mutable_update_mask()->add_paths("recurrence");
+    }
+    if (args.Has("maturity")) {
+      scheme->set_maturity(maturity);
+      request.mutable_update_mask()->add_paths("maturity");
+    }
+    if (args.Has("sro")) {
+      scheme->set_senior_responsible_owner(args.GetOr("sro", ""));
+      request.mutable_update_mask()->add_paths("senior_responsible_owner");
+    }
+    if (request.update_mask().paths().empty()) {
+      std::cerr << "set-scheme: give --recurrence, --maturity or --sro\n";
+      return 2;
+    }
+    absl::StatusOr<v1::Scheme> updated = client_->UpdateScheme(request);
+    if (!updated.ok()) return ReportError(updated.status());
+    std::cout << updated->name() << "\n";
+    PrintAttributes(*updated);
+    return 0;
+  }
+
+  static void PrintAttributes(const v1::Scheme& s) {
+    if (s.recurrence() == v1::SAVING_RECURRENCE_UNSPECIFIED &&
+        s.maturity() == v1::SCHEME_MATURITY_UNSPECIFIED && s.senior_responsible_owner().empty()) {
+      return;
+    }
+    std::cout << "    " << v1::SavingRecurrence_Name(s.recurrence()) << "  "
+              << v1::SchemeMaturity_Name(s.maturity())
+              << (s.senior_responsible_owner().empty() ? ""
+                                                       : "  SRO " + s.senior_responsible_owner())
+              << "\n";
   }
 
   int BudgetLines(const Args& args) {
@@ -471,6 +521,7 @@ int RunFinanceCommand(int argc, char** argv) {
   if (!out.ok()) return 2;
   if (command == "plans") return finance.Plans();
   if (command == "schemes") return finance.Schemes(args);
+  if (command == "set-scheme") return finance.SetScheme(args);
   if (command == "budget-lines") return finance.BudgetLines(args);
   if (command == "post") return finance.Post(args);
   if (command == "reverse") return finance.Reverse(args);

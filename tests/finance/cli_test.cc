@@ -143,6 +143,26 @@ TEST_F(FinanceCliTest, ReportAndGapGroupBySchemeAttributes) {
   EXPECT_NE(gap.out.find("[(not recorded)]"), std::string::npos) << gap.out;
   EXPECT_NE(gap.out.find("unidentified"), std::string::npos) << gap.out;
   EXPECT_EQ(Run("report --year=2020-21 --month=2 --group_by=colour").exit_code, 2);
+
+  // dorsetctl records the attributes; the groups follow.
+  Result set =
+      Run(absl::StrCat("set-scheme ", kRightcare,
+                       " --recurrence=non-recurrent --maturity=unidentified --sro='A Owner'"));
+  ASSERT_EQ(set.exit_code, 0) << set.out;
+  EXPECT_NE(
+      set.out.find("SAVING_RECURRENCE_NON_RECURRENT  SCHEME_MATURITY_UNIDENTIFIED  SRO A Owner"),
+      std::string::npos)
+      << set.out;
+  Result schemes = Run("schemes");
+  EXPECT_NE(schemes.out.find("SRO A Owner"), std::string::npos) << schemes.out;
+  report = Run("report --year=2020-21 --month=2 --group_by=maturity");
+  ASSERT_EQ(report.exit_code, 0) << report.out;
+  EXPECT_NE(report.out.find("[(not recorded), 8 schemes]"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find("[UNIDENTIFIED, 1 schemes]"), std::string::npos) << report.out;
+  gap = Run("gap --group_by=senior_responsible_owner");
+  EXPECT_NE(gap.out.find("[A Owner]"), std::string::npos) << gap.out;
+  EXPECT_EQ(Run(absl::StrCat("set-scheme ", kRightcare)).exit_code, 2);
+  EXPECT_EQ(Run(absl::StrCat("set-scheme ", kRightcare, " --maturity=ripe")).exit_code, 2);
 }
 
 TEST_F(FinanceCliTest, ServerErrorsExitNonZero) {
