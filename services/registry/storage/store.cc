@@ -32,6 +32,10 @@
 namespace dorset::registry {
 namespace {
 
+// The queue every replica's writes wait in on PostgreSQL (Database::WriteQueued): each reads the
+// change feed's counter row and appends after it.
+constexpr int64_t kFeedWriteQueue = 0x7265676973747279;  // "registry"
+
 using google::protobuf::util::TimeUtil;
 using runtime::storage::Database;
 using runtime::storage::Engine;
@@ -529,7 +533,11 @@ absl::StatusOr<std::vector<CommittedChange>> Store::Write(
   absl::MutexLock lock(&write_mu_);
   std::vector<CommittedChange> changes;
   int64_t change_count = 0;
-  RETURN_IF_ERROR(db_->Write([&](Transaction& tx) -> absl::Status {
+  // Every write reads the feed's counter row and appends after it: on PostgreSQL the writes of
+  // all replicas queue for it (WriteQueued) instead of colliding under SERIALIZABLE and being
+  // rolled back, which under load could exhaust the retries and fail an acknowledged-looking
+  // write with ABORTED.
+  RETURN_IF_ERROR(db_->WriteQueued(kFeedWriteQueue, [&](Transaction& tx) -> absl::Status {
     WriteTx write(tx, source, actor);  // afresh on every attempt
     RETURN_IF_ERROR(fn(write));
     RETURN_IF_ERROR(write.FinishSequences());
