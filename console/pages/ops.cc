@@ -1,9 +1,9 @@
-// The ops page (login): for each service its liveness and readiness (/livez, /readyz with the
-// one-line reason that names the cache state), its store (dorset_storage_writable) and cache
-// breaker (dorset_cache_breaker_open), calls and error ratio from its own metrics
-// (grpc_server_handled_total by grpc_code), the call rate since the previous look at this page,
-// and the registry's change feed's latest sequence (ListChanges as the logged-in person, so the
-// permission table decides whether they may see the page at all).
+// The ops page (login): for each service its version (/version), its liveness and readiness
+// (/livez, /readyz with the one-line reason that names the cache state), its store
+// (dorset_storage_writable) and cache breaker (dorset_cache_breaker_open), calls and error ratio
+// from its own metrics (grpc_server_handled_total by grpc_code), the call rate since the previous
+// look at this page, and the registry's change feed's latest sequence (ListChanges as the logged-in
+// person, so the permission table decides whether they may see the page at all).
 #include <httplib.h>
 
 #include <map>
@@ -28,6 +28,7 @@ struct Probe {
   int live_status = 0;
   int ready_status = 0;
   std::string ready_reason;
+  std::string version;  // as /version says; empty when it did not answer 200
   std::optional<double> store_writable;
   std::optional<double> breaker_open;
   double calls = 0;
@@ -87,6 +88,9 @@ Probe Look(const std::string& name, const std::string& address) {
     probe.ready_status = ready->status;
     probe.ready_reason = std::string(absl::StripTrailingAsciiWhitespace(ready->body));
   }
+  if (auto version = client.Get("/version"); version && version->status == 200) {
+    probe.version = std::string(absl::StripTrailingAsciiWhitespace(version->body));
+  }
   if (auto metrics = client.Get("/metrics"); metrics && metrics->status == 200) {
     const Sums sums = ParseMetrics(metrics->body);
     if (auto it = sums.by_name.find("dorset_storage_writable"); it != sums.by_name.end()) {
@@ -128,7 +132,7 @@ SafeHtml Row(const Probe& p) {
   const std::string rate =
       p.rate ? absl::StrFormat("%.2f a second", *p.rate) : std::string("Reload to measure");
   return Render(R"html(<tr class="nhsuk-table__row" data-service="{{name}}">
-<th scope="row" class="nhsuk-table__header">{{name}}<br><span class="nhsuk-body-s">{{address}}</span></th>
+<th scope="row" class="nhsuk-table__header">{{name}}<br><span class="nhsuk-body-s">{{address}}</span><br><span class="nhsuk-body-s">Version <span data-version>{{version}}</span></span></th>
 <td class="nhsuk-table__cell">{{live}}</td>
 <td class="nhsuk-table__cell">{{ready}}<br><span class="nhsuk-body-s" data-ready-reason>{{reason}}</span></td>
 <td class="nhsuk-table__cell">{{store}}</td>
@@ -139,6 +143,7 @@ SafeHtml Row(const Probe& p) {
 </tr>)html",
                 {{"name", p.name},
                  {"address", p.address},
+                 {"version", p.version.empty() ? std::string("Not reported") : p.version},
                  {"live", status_tag(p.live_status, "Live")},
                  {"ready", status_tag(p.ready_status, "Ready")},
                  {"reason", p.ready_reason},
@@ -174,7 +179,7 @@ void OpsPage(const httplib::Request& req, httplib::Response& res, ConsoleContext
 <table class="nhsuk-table">
 <caption class="nhsuk-table__caption">Every service, from its own ops endpoints</caption>
 <thead class="nhsuk-table__head"><tr class="nhsuk-table__row">
-<th scope="col" class="nhsuk-table__header">Service</th>
+<th scope="col" class="nhsuk-table__header">Service and version</th>
 <th scope="col" class="nhsuk-table__header">Liveness</th>
 <th scope="col" class="nhsuk-table__header">Readiness</th>
 <th scope="col" class="nhsuk-table__header">Store</th>
@@ -187,7 +192,7 @@ void OpsPage(const httplib::Request& req, httplib::Response& res, ConsoleContext
 </table>
 <h2>Registry change feed</h2>
 <p>Latest sequence: <strong data-latest-sequence>{{sequence}}</strong></p>
-<p class="nhsuk-body-s">Calls and errors count every gRPC call each process has answered since it started (errors: any code but OK). Versions are not reported by the services yet.</p>)html",
+<p class="nhsuk-body-s">Calls and errors count every gRPC call each process has answered since it started (errors: any code but OK). A version is the project's and the git commit each service was built from.</p>)html",
              {{"rows", rows}, {"sequence", std::to_string(changes.latest_sequence())}});
   SendPage(res, Page(PageFrame("Operations", "staff", {{"Staff", "/staff"}}), content));
 }

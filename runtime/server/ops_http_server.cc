@@ -19,6 +19,7 @@
 #include "prometheus/text_serializer.h"
 #include "runtime/config/config.h"
 #include "runtime/logging/log.h"
+#include "runtime/server/build_version.h"
 #include "runtime/status/status_macros.h"
 
 namespace dorset::runtime {
@@ -224,6 +225,9 @@ std::string OpsHttpServer::Answer(const std::string& request_line) const {
     const Readiness r = readiness_();
     return Response(r.ready ? 200 : 503, r.ready ? "OK" : "Service Unavailable", "text/plain",
                     r.reason + "\n", head);
+  }
+  if (path == "/version") {
+    return Response(200, "OK", "text/plain", std::string(BuildVersion()) + "\n", head);
   }
   if (path == "/metrics") {
     const std::string body = prometheus::TextSerializer().Serialize(registry_->Collect());

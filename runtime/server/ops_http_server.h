@@ -3,6 +3,7 @@
 //   /readyz   200 when the service can serve (a degraded cache still serves), else 503,
 //             with a short plain-text reason either way
 //   /metrics  Prometheus text format 0.0.4
+//   /version  the build's version, e.g. "0.1.0+30f126f1a2b3" (runtime/server/build_version.h)
 // One thread multiplexes every connection with poll(), so a client that connects and sends
 // nothing, or drips a byte at a time, costs one slot and no thread: each connection must send
 // its request and take its answer within a deadline, and when all slots are taken the oldest

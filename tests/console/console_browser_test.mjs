@@ -414,10 +414,16 @@ try {
     const reason = (await (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).text()).trim();
     check((await row.locator('[data-ready-reason]').textContent()).trim() === reason,
       `${name}: readiness differs from its /readyz (${reason})`);
+    const versionAnswer = await fetch(`http://127.0.0.1:${opsPort}/version`);
+    const version = (await versionAnswer.text()).trim();
+    check(versionAnswer.status === 200 && /^\d+\.\d+\.\d+\+([0-9a-f]{7,40}|unknown)$/.test(version),
+      `${name}: /version answered ${versionAnswer.status} "${version}"`);
+    check((await row.locator('[data-version]').textContent()).trim() === version,
+      `${name}: version differs from its /version (${version})`);
     check(Number(await row.locator('[data-calls]').textContent()) > 0, `${name}: no calls counted`);
     check((await row.textContent()).includes('a second'), `${name}: no call rate after a reload`);
   }
-  console.log(`ok: ops page equals the services' /readyz and the change feed (latest sequence ${latest[1]})`);
+  console.log(`ok: ops page equals the services' /readyz, /version and the change feed (latest sequence ${latest[1]})`);
 
   // 12. The permission table decides: a finance-reader cannot read the registry, so no ops page.
   const reader = await browser.newContext();

@@ -5,7 +5,10 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <regex>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "bench/echo/echo_module.h"
 #include "dorset/bench/v1/echo.grpc.pb.h"
 #include "dorset/common/v1/audit.grpc.pb.h"
@@ -13,6 +16,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
+#include "runtime/server/build_version.h"
 #include "runtime/status/grpc_status.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
@@ -131,6 +135,26 @@ TEST_F(ServiceHostTest, ReadinessFollowsTheStore) {
   host_->RefreshHealth();
   EXPECT_EQ(Health("dorset.bench.v1.EchoService"), HealthCheckResponse::SERVING);
   EXPECT_EQ(client.Get("/readyz")->status, 200);
+}
+
+// The ops port reports the build's version: the project version and the configure-time commit
+// (or "unknown"), the same string BuildVersion() holds; HEAD answers without a body.
+TEST_F(ServiceHostTest, OpsPortReportsTheBuildVersion) {
+  const std::string version(BuildVersion());
+  EXPECT_TRUE(std::regex_match(
+      version,
+      std::regex(absl::StrCat("^", absl::StrReplaceAll(DORSET_PROJECT_VERSION, {{".", "\\."}}),
+                              "\\+([0-9a-f]{7,40}|unknown)$"))))
+      << version;
+  httplib::Client client("127.0.0.1", host_->ops_port());
+  auto got = client.Get("/version");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, 200);
+  EXPECT_EQ(got->body, version + "\n");
+  auto head = client.Head("/version");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_TRUE(head->body.empty());
 }
 
 // Asks grpc.reflection.v1alpha for the list of services, over the generic callback API (the
