@@ -22,7 +22,7 @@ struct ConsoleConfig {
   std::string engagement_ops;
   std::string backend_tls_ca;  // PEM CA of the services' certificates: TLS to them when set
   // The console's own bearer token (a file), for the public pages: a principal with the role
-  // engagement-editor (reads with personal data redacted, and CreateResponse).
+  // engagement-respondent (reads with personal data redacted, and CreateResponse only).
   std::string service_token_file;
   std::string tls_cert;  // PEM: serve HTTPS with tls_key (and send HSTS)
   std::string tls_key;

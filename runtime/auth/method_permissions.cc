@@ -92,7 +92,7 @@ const absl::flat_hash_map<std::string_view, Permission>& Table() {
       {"/dorset.engagement.v1.EngagementService/ListThemes", P::kEngagementRead},
       {"/dorset.engagement.v1.EngagementService/UpdateTheme", P::kEngagementWrite},
       {"/dorset.engagement.v1.EngagementService/DeleteTheme", P::kEngagementWrite},
-      {"/dorset.engagement.v1.EngagementService/CreateResponse", P::kEngagementWrite},
+      {"/dorset.engagement.v1.EngagementService/CreateResponse", P::kEngagementRespond},
       {"/dorset.engagement.v1.EngagementService/GetResponse", P::kEngagementRead},
       {"/dorset.engagement.v1.EngagementService/ListResponses", P::kEngagementRead},
       {"/dorset.engagement.v1.EngagementService/UpdateResponse", P::kEngagementWrite},

@@ -38,6 +38,8 @@ std::string_view PermissionName(Permission permission) {
       return "engagement.read";
     case Permission::kEngagementWrite:
       return "engagement.write";
+    case Permission::kEngagementRespond:
+      return "engagement.respond";
     case Permission::kPersonalDataRead:
       return "personal_data.read";
     case Permission::kPersonalDataErase:
@@ -49,23 +51,15 @@ std::string_view PermissionName(Permission permission) {
 }
 
 std::vector<std::string> KnownRoles() {
-  return {"registry-reader",
-          "finance-reader",
-          "engagement-reader",
-          "reader",
-          "registry-editor",
-          "finance-editor",
-          "finance-admin",
-          "engagement-editor",
-          "personal-data-reader",
-          "auditor",
-          "admin"};
+  return {"registry-reader",       "finance-reader",       "engagement-reader", "reader",
+          "registry-editor",       "finance-editor",       "finance-admin",     "engagement-editor",
+          "engagement-respondent", "personal-data-reader", "auditor",           "admin"};
 }
 
 bool IsWritePermission(Permission p) {
   return p == Permission::kRegistryWrite || p == Permission::kFinanceWrite ||
          p == Permission::kFinanceAdmin || p == Permission::kEngagementWrite ||
-         p == Permission::kPersonalDataErase;
+         p == Permission::kEngagementRespond || p == Permission::kPersonalDataErase;
 }
 
 bool IsKnownRole(std::string_view role) {
@@ -87,7 +81,13 @@ bool RoleGrants(std::string_view role, Permission p) {
   if (role == "finance-admin") {
     return IsRead(p) || p == Permission::kFinanceWrite || p == Permission::kFinanceAdmin;
   }
-  if (role == "engagement-editor") return IsRead(p) || p == Permission::kEngagementWrite;
+  if (role == "engagement-editor") {
+    return IsRead(p) || p == Permission::kEngagementWrite || p == Permission::kEngagementRespond;
+  }
+  if (role == "engagement-respondent") {
+    return p == Permission::kRegistryRead || p == Permission::kEngagementRead ||
+           p == Permission::kEngagementRespond;
+  }
   return false;
 }
 

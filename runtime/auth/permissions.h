@@ -23,6 +23,7 @@ enum class Permission {
   kFinanceAdmin,  // reopening a closed month
   kEngagementRead,
   kEngagementWrite,
+  kEngagementRespond,  // create a response (CreateResponse) and nothing else that writes
   kPersonalDataRead,   // see stakeholders' contact details unredacted
   kPersonalDataErase,  // erase a stakeholder
   kAuditRead,
@@ -38,6 +39,8 @@ std::string_view PermissionName(Permission permission);
 //   finance-editor         reader + finance writes
 //   finance-admin          finance-editor + reopening a closed month
 //   engagement-editor      reader + engagement writes
+//   engagement-respondent  registry and engagement reads (personal data redacted) + creating
+//                          responses: the console's public pages, no other write
 //   personal-data-reader   see contact details
 //   admin                  everything, including audit and erasure
 bool IsKnownRole(std::string_view role);

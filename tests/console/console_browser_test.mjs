@@ -94,7 +94,7 @@ fs.writeFileSync(path.join(tmp, 'tokens'), [
   `${sha(serviceToken)} test-service registry-reader`,
   // The console's own principal for the public pages: reads with personal data redacted, and
   // CreateResponse (docs/console.md).
-  `${sha(consoleToken)} console-public engagement-editor`,
+  `${sha(consoleToken)} console-public engagement-respondent`,
   `${sha(financeReader)} test-finance-reader finance-reader`,
   `${sha(readerToken)} test-reader reader`,
   `${sha(financeEditor)} test-finance-editor finance-editor`,

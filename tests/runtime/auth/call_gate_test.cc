@@ -137,6 +137,18 @@ TEST(RolesTest, RolesGrantWhatTheTableSays) {
   EXPECT_TRUE(RoleGrants("finance-admin", Permission::kFinanceWrite));
   EXPECT_FALSE(RoleGrants("finance-admin", Permission::kRegistryWrite));
   EXPECT_TRUE(RoleGrants("admin", Permission::kFinanceAdmin));
+  // The console's public principal: reads registry and engagement, creates responses, no more.
+  EXPECT_TRUE(RoleGrants("engagement-respondent", Permission::kEngagementRespond));
+  EXPECT_TRUE(RoleGrants("engagement-respondent", Permission::kEngagementRead));
+  EXPECT_TRUE(RoleGrants("engagement-respondent", Permission::kRegistryRead));
+  EXPECT_FALSE(RoleGrants("engagement-respondent", Permission::kEngagementWrite));
+  EXPECT_FALSE(RoleGrants("engagement-respondent", Permission::kFinanceRead));
+  EXPECT_FALSE(RoleGrants("engagement-respondent", Permission::kPersonalDataRead));
+  EXPECT_TRUE(RoleGrants("engagement-editor", Permission::kEngagementRespond));
+  EXPECT_FALSE(RoleGrants("reader", Permission::kEngagementRespond));
+  EXPECT_TRUE(IsWritePermission(Permission::kEngagementRespond));  // every response is audited
+  EXPECT_EQ(RequiredPermission("/dorset.engagement.v1.EngagementService/CreateResponse"),
+            Permission::kEngagementRespond);
   EXPECT_TRUE(IsWritePermission(Permission::kFinanceAdmin));  // so every reopen is audited
   EXPECT_TRUE(RoleGrants("personal-data-reader", Permission::kPersonalDataRead));
   EXPECT_FALSE(RoleGrants("personal-data-reader", Permission::kPersonalDataErase));
