@@ -119,6 +119,11 @@ const std::vector<Setting>& Settings() {
       DORSET_STRING_SETTING(ledger_seal_key_file,
                             "finance: file holding the HMAC key that signs month-end seals "
                             "(empty: <data_dir>/ledger-seal.key)"),
+      DORSET_INT_SETTING(engagement_retention_days, 0, 36500,
+                         "engagement: days contact details are kept after the last activity "
+                         "(0 = off)"),
+      DORSET_INT_SETTING(engagement_retention_interval_seconds, 1, 7 * 86400,
+                         "engagement: seconds between runs of the retention timer"),
       DORSET_INT_SETTING(cache_pool_size, 1, 64, "Redis connections in the pool"),
       DORSET_INT_SETTING(cache_ttl_seconds, 1, 86400, "cache entry lifetime"),
   };

@@ -77,6 +77,10 @@ struct ServerConfig {
   // The page-token signing key every replica of a service shares (a Secret mount); empty = a
   // key of this process's own in <data_dir>/page-token.key (runtime/api/page_token.h).
   std::string page_token_key_file;
+  // engagement: how long a stakeholder's contact details are kept after their last activity
+  // (whole days; 0 = off), and how often the service's retention timer runs (docs/engagement.md).
+  int engagement_retention_days = 0;
+  int engagement_retention_interval_seconds = 3600;
 };
 
 // Defaults that differ per service (ports).

@@ -141,7 +141,7 @@ absl::Status ServiceHost::StartServing() {
                          .Add({});
   audit_service_ = std::make_unique<AuditServiceImpl>(*gate_, *audit_);
 
-  const ServiceEnv env{config_, *cache_, *metrics_, *gate_};
+  const ServiceEnv env{config_, *cache_, *metrics_, *gate_, audit_.get()};
   RETURN_IF_ERROR(Annotate(module_->Init(env), "starting the service"));
 
   // Our own health service, behind the gate (gRPC's would answer everyone); reflection only
@@ -259,8 +259,10 @@ void ServiceHost::Shutdown() {
 
 ServiceHost::~ServiceHost() {
   Shutdown();
-  // The server must go before the module and audit trail its services reference.
+  // The server must go before the module and audit trail its services reference, and the
+  // module (its timers may still record) before the audit trail.
   server_.reset();
+  module_.reset();
   audit_service_.reset();
   audit_.reset();  // writes what is still queued
 }

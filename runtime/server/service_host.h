@@ -43,6 +43,8 @@ struct ServiceEnv {
   Cache& cache;
   prometheus::Registry& metrics;
   CallGate& gate;
+  // The host's audit trail, for a service's own writes made outside any call (e.g. a timer's).
+  AuditLog* audit = nullptr;
 };
 
 // A service's part of the process.

@@ -88,6 +88,11 @@ absl::Status Database::Read(TransactionFn fn) {
   return Run(TransactionMode::kRead, fn);
 }
 
+absl::StatusOr<std::unique_ptr<Connection>> Database::ConnectOwn() {
+  RETURN_IF_ERROR(EnsureMigrated());
+  return connector_->Connect(/*read_only=*/false);
+}
+
 absl::Status Database::Run(TransactionMode mode, TransactionFn fn, int64_t queue) {
   ConnectionPool& pool = mode == TransactionMode::kRead && readers_ ? *readers_ : *writers_;
   const int max_stale =

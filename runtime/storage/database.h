@@ -114,6 +114,9 @@ class Database {
   int64_t retries() const { return retries_.load(std::memory_order_relaxed); }
   // Where the database is, without secrets.
   std::string Describe() const { return connector_->Describe(); }
+  // A connection of its own, outside the pools, for session state that outlives a transaction
+  // (replica_lock.h); migrated first. The caller owns it.
+  absl::StatusOr<std::unique_ptr<Connection>> ConnectOwn();
 
  private:
   Database(std::unique_ptr<Connector> connector, DatabaseOptions options);

@@ -1,12 +1,11 @@
 #include "services/engagement/engagement_module.h"
 
-#include <cstdlib>
 #include <filesystem>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/api/page_token.h"
 #include "runtime/api/reply_budget.h"
+#include "runtime/audit/audit_log.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/status_macros.h"
 #include "services/engagement/api/engagement_service.h"
@@ -19,14 +18,16 @@ EngagementModule::~EngagementModule() = default;
 
 absl::Status EngagementModule::Init(const runtime::ServiceEnv& env) {
   options_.reply_bytes = runtime::ReplyByteBudget(env.config.max_message_bytes);
-  if (const char* days = std::getenv("DORSET_ENGAGEMENT_RETENTION_DAYS");
-      days != nullptr && options_.retention == absl::ZeroDuration()) {
-    int64_t n = 0;
-    if (!absl::SimpleAtoi(days, &n) || n < 0) {
-      return absl::InvalidArgumentError(
-          "DORSET_ENGAGEMENT_RETENTION_DAYS must be a whole number of days (0 = off)");
-    }
-    options_.retention = absl::Hours(24 * n);
+  // Retention from the shared settings (runtime/config), unless a test injected its own.
+  if (options_.retention == absl::ZeroDuration()) {
+    options_.retention = absl::Hours(24) * env.config.engagement_retention_days;
+  }
+  if (options_.retention_interval == absl::ZeroDuration()) {
+    options_.retention_interval = absl::Seconds(env.config.engagement_retention_interval_seconds);
+  }
+  if (env.audit != nullptr && !options_.audit) {
+    runtime::AuditLog* audit = env.audit;
+    options_.audit = [audit](common::v1::AuditEvent event) { audit->Record(std::move(event)); };
   }
   // `database` (default: SQLite at <data_dir>/engagement.db) and its password file.
   ASSIGN_OR_RETURN(store_, EngagementStore::Open(env.config));
@@ -45,6 +46,13 @@ absl::Status EngagementModule::Init(const runtime::ServiceEnv& env) {
   }
   writer_ = std::make_unique<ResponseWriter>(*engagement_, &env.metrics);
   service_ = std::make_unique<EngagementServiceImpl>(env.gate, *engagement_, *writer_);
+  if (options_.retention > absl::ZeroDuration()) {
+    retention_ = std::make_unique<Retention>(*engagement_, options_.retention);
+    retention_timer_ = std::make_unique<RetentionTimer>(*retention_, options_.retention_interval);
+    runtime::log::Info("retention timer started",
+                       {{"retention_days", absl::ToInt64Hours(options_.retention) / 24},
+                        {"interval_seconds", absl::ToInt64Seconds(options_.retention_interval)}});
+  }
   return absl::OkStatus();
 }
 
@@ -77,6 +85,7 @@ std::vector<std::string> EngagementModule::DependenciesDown() {
 }
 
 void EngagementModule::OnShutdown() {
+  if (retention_timer_ != nullptr) retention_timer_->Stop();
   if (service_ != nullptr) service_->StopStreams();
 }
 

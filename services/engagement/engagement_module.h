@@ -8,6 +8,8 @@
 #include "absl/synchronization/mutex.h"
 #include "runtime/server/service_host.h"
 #include "services/engagement/domain/engagement.h"
+#include "services/engagement/domain/retention.h"
+#include "services/engagement/domain/retention_timer.h"
 
 namespace dorset::engagement {
 
@@ -33,12 +35,15 @@ class EngagementModule final : public runtime::ServiceModule {
   EngagementOptions options_;
   absl::Mutex seed_mu_;
   std::atomic<bool> seeded_{false};
-  // Destroyed bottom-up: service, writer (drains), logic, registry, store.
+  // Destroyed bottom-up: timer (stops), service, writer (drains), logic, registry, store.
   std::unique_ptr<EngagementStore> store_;
   std::unique_ptr<RegistryLookup> registry_;
   std::unique_ptr<Engagement> engagement_;
   std::unique_ptr<ResponseWriter> writer_;
   std::unique_ptr<EngagementServiceImpl> service_;
+  // The retention job on its timer (only when a retention period is set).
+  std::unique_ptr<Retention> retention_;
+  std::unique_ptr<RetentionTimer> retention_timer_;
 };
 
 }  // namespace dorset::engagement

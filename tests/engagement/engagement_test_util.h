@@ -36,6 +36,7 @@ class FakeClock {
 struct EngagementServer {
   std::shared_ptr<FakeClock> clock = std::make_shared<FakeClock>();
   absl::Duration retention = absl::ZeroDuration();
+  absl::Duration retention_interval = absl::ZeroDuration();  // zero: the setting's
   std::unique_ptr<runtime::ServiceHost> host;
   std::unique_ptr<v1::EngagementService::Stub> stub;
 
@@ -50,6 +51,7 @@ struct EngagementServer {
     std::shared_ptr<FakeClock> c = clock;
     options.now = [c] { return c->Now(); };
     options.retention = retention;
+    options.retention_interval = retention_interval;
     auto started =
         runtime::ServiceHost::Start(std::move(config), std::make_unique<EngagementModule>(options));
     ASSERT_TRUE(started.ok()) << started.status();

@@ -64,6 +64,10 @@ class Engagement {
   }
   absl::Time Now() const { return context_.Now(); }
   absl::Duration retention() const { return context_.options.retention; }
+  // Records `event` in the audit trail (EngagementOptions::audit), when there is one.
+  void Audit(common::v1::AuditEvent event) const {
+    if (context_.options.audit) context_.options.audit(std::move(event));
+  }
   EngagementStore& store() { return context_.store; }
 
  private:

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "dorset/common/v1/audit.pb.h"
 #include "runtime/api/page_token.h"
 #include "runtime/api/reply_budget.h"
 #include "services/engagement/domain/registry_lookup.h"
@@ -28,8 +29,15 @@ struct EngagementOptions {
   // The commissioner (sub-ICB location) whose practices responses may name: NHS Dorset.
   std::string commissioner = "11J";
   // How long a stakeholder's contact details are kept after their last activity (retention.h);
-  // zero = kept until erased by hand. The module reads DORSET_ENGAGEMENT_RETENTION_DAYS.
+  // zero = kept until erased by hand. Zero here: the module takes the setting
+  // engagement_retention_days (DORSET_ENGAGEMENT_RETENTION_DAYS).
   absl::Duration retention = absl::ZeroDuration();
+  // How often the service runs retention by itself (retention_timer.h). Zero here: the module
+  // takes engagement_retention_interval_seconds; tests inject a short one.
+  absl::Duration retention_interval = absl::ZeroDuration();
+  // Where the service's own writes (each retention erasure) go in the audit trail; the module
+  // records them in the host's trail. Empty: not recorded (tests of the domain alone).
+  std::function<void(common::v1::AuditEvent)> audit;
 };
 
 struct EngagementContext {

@@ -7,6 +7,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/replica_lock.h"
 #include "services/engagement/domain/names.h"
 #include "services/engagement/domain/rows.h"
 #include "services/engagement/storage/retention_rows.h"
@@ -14,6 +15,11 @@
 namespace dorset::engagement {
 
 using runtime::storage::Transaction;
+
+namespace {
+// The method each erasure is audited under (the timer's too: it runs the same job).
+constexpr std::string_view kRunMethod = "/dorset.engagement.v1.EngagementService/RunRetention";
+}  // namespace
 
 absl::Status Retention::Preview(const v1::PreviewRetentionRequest& request,
                                 v1::RetentionPreview* out) {
@@ -45,26 +51,41 @@ absl::Status Retention::Preview(const v1::PreviewRetentionRequest& request,
   return absl::OkStatus();
 }
 
-absl::Status Retention::Run(const runtime::Caller& caller, const v1::RunRetentionRequest& request,
-                            v1::RetentionRun* out) {
+absl::Status Retention::RunUnless(const runtime::Caller& caller,
+                                  const v1::RunRetentionRequest& request, v1::RetentionRun* out,
+                                  const std::atomic<bool>* stop) {
   if (request.limit() < 0) return runtime::InvalidArgument("limit", "must not be negative");
   if (period_ <= absl::ZeroDuration()) {
     return runtime::FailedPrecondition("RETENTION_OFF", "retention",
                                        "no retention period is configured");
   }
+  // Held until the run returns; another replica's run meanwhile finds it taken.
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<runtime::storage::ReplicaLock> lock,
+      runtime::storage::ReplicaLock::TryAcquire(engagement_.store().database(), kLockName));
+  // The cutoff is taken under the lock, so a run that waited behind another sees its erasures.
   const absl::Time cutoff = Cutoff();
   SetTimestamp(out->mutable_cutoff_time(), ToMicros(cutoff));
+  if (lock == nullptr) return absl::OkStatus();  // ran = false: another replica is running it
   ASSIGN_OR_RETURN(std::vector<RetentionRow> rows, engagement_.store().Read([&](Transaction& tx) {
     return StakeholdersInactiveSince(tx, ToMicros(cutoff));
   }));
   out->set_ran(true);
   for (const RetentionRow& row : rows) {
     if (request.limit() > 0 && out->erased_stakeholders_size() >= request.limit()) break;
+    if (stop != nullptr && stop->load()) break;
     v1::EraseStakeholderRequest erase;
     erase.set_name(StakeholderName(row.stakeholder_id));
     v1::Stakeholder erased;
     RETURN_IF_ERROR(engagement_.stakeholders().EraseStakeholder(caller, erase, &erased));
     out->add_erased_stakeholders(erase.name());
+    common::v1::AuditEvent event;
+    event.set_principal(caller.principal);
+    event.set_method(std::string(kRunMethod));
+    event.set_resource(erase.name());
+    event.set_action("WRITE");
+    event.set_outcome("OK");
+    engagement_.Audit(std::move(event));
   }
   return absl::OkStatus();
 }

@@ -146,6 +146,25 @@ TEST(ConfigTest, ThePageTokenKeyFileComesFromFlagOrEnvironmentAndMustExist) {
   EXPECT_EQ(unset->page_token_key_file, "");  // the default: the per-data-dir key
 }
 
+// Engagement's retention period and timer interval come from the one config like every setting.
+TEST(ConfigTest, EngagementRetentionFromFlagOrEnvironmentAndBadValuesNamed) {
+  auto unset = Load({"--plaintext", "--auth=none"});
+  ASSERT_TRUE(unset.ok()) << unset.status();
+  EXPECT_EQ(unset->engagement_retention_days, 0);  // off
+  EXPECT_EQ(unset->engagement_retention_interval_seconds, 3600);
+  auto from_env = Load({"--plaintext", "--auth=none", "--engagement_retention_interval_seconds=60"},
+                       {{"DORSET_ENGAGEMENT_RETENTION_DAYS", "730"}});
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->engagement_retention_days, 730);
+  EXPECT_EQ(from_env->engagement_retention_interval_seconds, 60);
+  auto bad = Load({"--plaintext", "--auth=none"}, {{"DORSET_ENGAGEMENT_RETENTION_DAYS", "-1"}});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("engagement_retention_days"), std::string::npos);
+  auto zero = Load({"--plaintext", "--auth=none", "--engagement_retention_interval_seconds=0"});
+  EXPECT_NE(zero.status().message().find("engagement_retention_interval_seconds"),
+            std::string::npos);
+}
+
 TEST(ConfigTest, HelpIsReportedAsCancelledWithUsage) {
   auto config = Load({"--help"});
   EXPECT_EQ(config.status().code(), absl::StatusCode::kCancelled);

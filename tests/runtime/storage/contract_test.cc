@@ -18,6 +18,7 @@
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/keyset_page.h"
 #include "runtime/storage/migrations.h"
+#include "runtime/storage/replica_lock.h"
 
 namespace dorset::runtime::storage {
 namespace {
@@ -547,6 +548,52 @@ TEST_P(StorageContract, KeysetPagesVisitEveryRowOnceInOrder) {
   ASSERT_TRUE(clamped.ok());
   EXPECT_EQ(clamped->page_size(), 500);
   EXPECT_EQ(clamped->fetch_limit(), 501);
+}
+
+// The cross-replica lock (replica_lock.h): one holder per name among every Database on the same
+// database (two replicas here), released when the holder is destroyed; on PostgreSQL also when
+// the holder's session dies, so a killed replica never keeps it.
+TEST_P(StorageContract, ReplicaLockHasOneHolderPerNameAcrossReplicas) {
+  absl::StatusOr<std::unique_ptr<Database>> other = OpenUrl(url_);
+  ASSERT_TRUE(other.ok()) << other.status();
+  absl::StatusOr<std::unique_ptr<ReplicaLock>> a = ReplicaLock::TryAcquire(*db_, "job");
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_NE(*a, nullptr);
+  absl::StatusOr<std::unique_ptr<ReplicaLock>> b = ReplicaLock::TryAcquire(**other, "job");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(*b, nullptr);
+  EXPECT_EQ(*ReplicaLock::TryAcquire(*db_, "job"), nullptr);  // not re-entrant either
+  absl::StatusOr<std::unique_ptr<ReplicaLock>> other_name =
+      ReplicaLock::TryAcquire(**other, "another-job");
+  ASSERT_TRUE(other_name.ok());
+  EXPECT_NE(*other_name, nullptr);
+  a->reset();
+  b = ReplicaLock::TryAcquire(**other, "job");
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_NE(*b, nullptr);
+  EXPECT_EQ(*ReplicaLock::TryAcquire(*db_, "job"), nullptr);
+  if (GetParam() != Engine::kPostgres) return;
+
+  // The holder's session ends (as when its replica is killed): the server releases the lock.
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(Statement kill,
+                                    tx.Prepare("SELECT pg_terminate_backend(pid) FROM pg_locks "
+                                               "WHERE locktype = 'advisory' AND pid <> "
+                                               "pg_backend_pid() AND objid = ?"));
+                   kill.Bind(1, static_cast<int64_t>(ReplicaLock::KeyOf("job") & 0xffffffffLL));
+                   return kill.Run();
+                 })
+                  .ok());
+  std::unique_ptr<ReplicaLock> taken;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (taken == nullptr && absl::Now() < deadline) {
+    absl::StatusOr<std::unique_ptr<ReplicaLock>> again = ReplicaLock::TryAcquire(*db_, "job");
+    ASSERT_TRUE(again.ok()) << again.status();
+    taken = *std::move(again);
+    if (taken == nullptr) absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_NE(taken, nullptr);
+  b->reset();  // its session is gone: nothing to unlock, and no error
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StorageContract,
