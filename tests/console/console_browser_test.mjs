@@ -143,6 +143,10 @@ try {
   ctl('registry', 'import-localities', `${src}/data/dorset/localities.csv`,
     `${src}/data/dorset/practice-localities.csv`);
   ctl('registry', 'import-epraccur', `${src}/data/ods/epraccur-2025-05.csv`, '--commissioner=11J');
+  // As scripts/run does: the list sizes are the populations the area tree and the per-head
+  // figures show (without them every figure per patient is zero).
+  ctl('registry', 'import-list-sizes', `${src}/data/ods/gp-reg-pat-prac-all-2021-01.csv`,
+    '--commissioner=11J');
   console.log('ok: services ready, registry loaded');
 
   // --- the consultations, through the API as staff would make them --------------------------
