@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # The baseline every benchmark is divided by, plus the servers' start-up time and idle memory.
 #   bench/baseline.sh [seconds]
-# Builds Release into build/release, then:
+# Builds Release into build/release (BASELINE_BENCH_BUILD to reuse another build), then:
 #   1. echo QPS and latency at 64 calls in flight over 4 channels (dorset-echo, same runtime);
 #   2. for each service binary: time from exec to /readyz 200, and VmRSS after 2 s idle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
-source scripts/lib/configure.sh
-build=build/release
-configure_build "$build" -DCMAKE_BUILD_TYPE=Release
-cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-loadgen dorset-registry \
+build=${BASELINE_BENCH_BUILD:-build/release}
+if [[ -z "${BASELINE_BENCH_BUILD:-}" ]]; then
+  source scripts/lib/configure.sh
+  configure_build "$build" -DCMAKE_BUILD_TYPE=Release
+fi
+nice cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-loadgen dorset-registry \
   dorset-finance dorset-engagement >/dev/null
 source bench/lib/common.sh
 
