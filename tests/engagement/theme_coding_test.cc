@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "services/engagement/storage/store.h"
 #include "tests/engagement/engagement_test_util.h"
 
 namespace dorset::engagement::testing {
@@ -132,6 +133,80 @@ TEST_F(ThemeCodingTest, PreviewThenApplyRecordsWhoCodedWhat) {
   preview.mutable_rules(0)->set_theme("activities/hosp/themes/nope");
   EXPECT_EQ(stub().PreviewThemeCoding(Ctx(kEditor).get(), preview, &previewed).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Apply is one transaction: when the write of the last changed response fails (a trigger planted
+// in the database refuses it), no response, counter or coding record is left changed; once it
+// is removed the same reviewed token applies, and a retry with the same request_id answers with
+// the first call's coding without coding anything twice.
+TEST_F(ThemeCodingTest, ApplyIsAllOrNothingAndARetryAnswersTheFirstCoding) {
+  v1::PreviewThemeCodingRequest preview;
+  Rules(preview);
+  v1::ThemeCodingPreview previewed;
+  ASSERT_TRUE(stub().PreviewThemeCoding(Ctx(kEditor).get(), preview, &previewed).ok());
+  ASSERT_EQ(previewed.responses_to_change(), 3);
+
+  v1::ListResponsesRequest list_responses;
+  list_responses.set_parent("activities/hosp");
+  v1::ListResponsesResponse responses;
+  ASSERT_TRUE(stub().ListResponses(Ctx(kEditor).get(), list_responses, &responses).ok());
+  ASSERT_EQ(responses.responses_size(), 4);
+  const std::string last = responses.responses(3).name();  // "travel and parking both bad"
+  const std::string last_id = last.substr(last.rfind('/') + 1);
+
+  absl::StatusOr<std::string> database = dorset::testing::TestDatabaseFor(dir_.path());
+  ASSERT_TRUE(database.ok()) << database.status();
+  auto store = EngagementStore::Open(*database, dir_.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  const bool postgres = (*store)->engine() == runtime::storage::Engine::kPostgres;
+  auto exec = [&](const std::string& sql) {
+    return (*store)->Write([&](runtime::storage::Transaction& tx) { return tx.Exec(sql); });
+  };
+  ASSERT_TRUE(
+      exec(postgres
+               ? absl::StrCat("CREATE FUNCTION sabotage() RETURNS trigger LANGUAGE plpgsql AS "
+                              "$$ BEGIN RAISE EXCEPTION 'sabotaged'; END $$; "
+                              "CREATE TRIGGER sabotage BEFORE UPDATE ON response FOR EACH ROW "
+                              "WHEN (NEW.id = ",
+                              last_id, ") EXECUTE FUNCTION sabotage()")
+               : absl::StrCat("CREATE TRIGGER sabotage BEFORE UPDATE ON response WHEN NEW.id = ",
+                              last_id, " BEGIN SELECT RAISE(ABORT, 'sabotaged'); END"))
+          .ok());
+
+  v1::ApplyThemeCodingRequest apply;
+  Rules(apply);
+  apply.set_preview_token(previewed.preview_token());
+  apply.set_request_id("0b7f0f5e-5b0e-4c35-9d0e-3a1c2f4e6a70");
+  v1::ThemeCoding coding;
+  EXPECT_FALSE(stub().ApplyThemeCoding(Ctx(kEditor).get(), apply, &coding).ok());
+  EXPECT_EQ(ThemeCount("activities/hosp/themes/travel"), 0);
+  EXPECT_EQ(ThemeCount("activities/hosp/themes/parking"), 0);
+  responses.Clear();
+  ASSERT_TRUE(stub().ListResponses(Ctx(kEditor).get(), list_responses, &responses).ok());
+  for (const v1::Response& r : responses.responses()) EXPECT_EQ(r.themes_size(), 0) << r.name();
+  v1::ListThemeCodingsRequest list;
+  list.set_parent("activities/hosp");
+  v1::ListThemeCodingsResponse listed;
+  ASSERT_TRUE(stub().ListThemeCodings(Ctx(kReader).get(), list, &listed).ok());
+  EXPECT_EQ(listed.theme_codings_size(), 0);
+
+  ASSERT_TRUE(exec("DROP TRIGGER sabotage" + std::string(postgres ? " ON response" : "")).ok());
+  ASSERT_TRUE(stub().ApplyThemeCoding(Ctx(kEditor).get(), apply, &coding).ok());
+  EXPECT_EQ(coding.responses_changed(), 3);
+  EXPECT_EQ(coding.name(), "activities/hosp/themeCodings/1");
+  // The retry (say the reply was lost): the same coding, nothing coded twice.
+  v1::ThemeCoding again;
+  ASSERT_TRUE(stub().ApplyThemeCoding(Ctx(kEditor).get(), apply, &again).ok());
+  EXPECT_EQ(again.SerializeAsString(), coding.SerializeAsString());
+  EXPECT_EQ(ThemeCount("activities/hosp/themes/travel"), 2);
+  EXPECT_EQ(ThemeCount("activities/hosp/themes/parking"), 2);
+  listed.Clear();
+  ASSERT_TRUE(stub().ListThemeCodings(Ctx(kReader).get(), list, &listed).ok());
+  EXPECT_EQ(listed.theme_codings_size(), 1);
+  // The same id for another request is refused, never answered with this coding.
+  apply.mutable_rules(1)->add_keywords("car park");
+  EXPECT_EQ(stub().ApplyThemeCoding(Ctx(kEditor).get(), apply, &again).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
 }
 
 // The real dorsetctl previews and applies in one command.

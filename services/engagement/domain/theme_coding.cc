@@ -2,15 +2,23 @@
 #include "services/engagement/domain/theme_coding.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/api/request_id.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "services/engagement/domain/counters.h"
 #include "services/engagement/domain/names.h"
 #include "services/engagement/domain/rows.h"
+#include "services/engagement/storage/activity_rows.h"
+#include "services/engagement/storage/counter_rows.h"
+#include "services/engagement/storage/requests.h"
+#include "services/engagement/storage/response_rows.h"
 #include "services/engagement/storage/theme_coding_rows.h"
+#include "services/engagement/storage/theme_rows.h"
 
 namespace dorset::engagement {
 namespace {
@@ -30,38 +38,51 @@ void Mix(uint64_t& h, std::string_view bytes) {
   h *= 1099511628211ULL;
 }
 
-}  // namespace
-
-bool ContainsWord(const std::string& text, const std::string& keyword) {
-  if (keyword.empty()) return false;
-  for (size_t at = text.find(keyword); at != std::string::npos; at = text.find(keyword, at + 1)) {
-    const bool starts = at == 0 || !IsWordChar(text[at - 1]);
-    const size_t end = at + keyword.size();
-    const bool ends = end == text.size() || !IsWordChar(text[end]);
-    if (starts && ends) return true;
-  }
-  return false;
+// Theme names (activities/{a}/themes/{t}) to their ids, as the response row stores them.
+template <typename Names>
+std::vector<std::string> IdsOf(const Names& names) {
+  std::vector<std::string> ids;
+  for (const std::string& name : names) ids.push_back(name.substr(name.rfind('/') + 1));
+  return ids;
 }
 
-absl::StatusOr<ThemeCoder::Plan> ThemeCoder::Compute(
-    const std::string& parent, const google::protobuf::RepeatedPtrField<v1::ThemeRule>& rules,
-    int examples) {
-  ASSIGN_OR_RETURN(std::string activity, ParseActivityName(parent, "parent"));
-  RETURN_IF_ERROR(engagement_.CheckActivityExists(activity));
+int64_t VersionOf(const std::string& etag) {
+  int64_t version = 0;
+  for (char c : etag) {
+    if (c >= '0' && c <= '9') version = version * 10 + (c - '0');
+  }
+  return version;
+}
+
+// The method a request_id of ApplyThemeCoding is recorded under (runtime/storage/idempotency.h).
+constexpr char kApplyMethod[] = "ApplyThemeCoding";
+
+using Rules = google::protobuf::RepeatedPtrField<v1::ThemeRule>;
+using Keywords = std::vector<std::vector<std::string>>;
+
+// One response that would gain themes: the response as read (without its text) and its whole
+// new theme list (names).
+struct Change {
+  v1::Response before;
+  std::vector<std::string> themes;
+};
+struct Plan {
+  std::vector<v1::ThemeCodingEffect> effects;
+  std::vector<Change> changes;
+  int64_t examined = 0;
+  std::string token;
+};
+
+// The rules' form (no store access): each rule's keywords, lowered.
+absl::StatusOr<Keywords> CheckRules(const std::string& activity, const Rules& rules) {
   if (rules.empty()) return runtime::InvalidArgument("rules", "at least one rule is required");
   if (rules.size() > 100) return runtime::InvalidArgument("rules", "at most 100");
-  std::vector<std::vector<std::string>> keywords(rules.size());
+  Keywords keywords(rules.size());
   for (int i = 0; i < rules.size(); ++i) {
     const std::string field = absl::StrCat("rules[", i, "]");
-    v1::GetThemeRequest get;
-    get.set_name(rules[i].theme());
     ASSIGN_OR_RETURN(ChildName theme, ParseThemeName(rules[i].theme(), field + ".theme"));
     if (theme.activity != activity) {
       return runtime::InvalidArgument(field + ".theme", "must be a theme of the same activity");
-    }
-    v1::Theme found;
-    if (!engagement_.themes_and_decisions().GetTheme(get, &found).ok()) {
-      return runtime::InvalidArgument(field + ".theme", "no such theme");
     }
     if (rules[i].keywords().empty() || rules[i].keywords_size() > 50) {
       return runtime::InvalidArgument(field + ".keywords", "1 to 50 keywords");
@@ -75,22 +96,35 @@ absl::StatusOr<ThemeCoder::Plan> ThemeCoder::Compute(
       keywords[i].push_back(absl::AsciiStrToLower(word));
     }
   }
+  return keywords;
+}
+
+// What the rules do to the activity's responses as `tx` sees them.
+absl::StatusOr<Plan> Compute(Transaction& tx, const std::string& activity, const Rules& rules,
+                             const Keywords& keywords, int examples) {
+  RETURN_IF_ERROR(LoadActivity(tx, activity).status());  // NOT_FOUND
+  for (int i = 0; i < rules.size(); ++i) {
+    const std::string& name = rules[i].theme();
+    ASSIGN_OR_RETURN(bool found, ThemeExists(tx, activity, name.substr(name.rfind('/') + 1)));
+    if (!found) {
+      return runtime::InvalidArgument(absl::StrCat("rules[", i, "].theme"), "no such theme");
+    }
+  }
   Plan plan;
   plan.effects.resize(rules.size());
   for (int i = 0; i < rules.size(); ++i) plan.effects[i].set_theme(rules[i].theme());
   uint64_t hash = 14695981039346656037ULL;
   for (const v1::ThemeRule& rule : rules) Mix(hash, rule.SerializeAsString());
-  // The coder reads every response's text (redaction is for what is returned; nothing of the
-  // text is returned here but response names and counts).
-  runtime::Caller reader;
-  reader.principal = "theme-coding";
-  reader.roles = {"personal-data-reader"};
+  // The coder reads every response's text (unredacted, inside the service); nothing of the text
+  // is returned, only response names and counts. Paged, so memory holds a page of texts.
+  constexpr int kPage = 1000;
   int64_t after = 0;
   while (true) {
-    ASSIGN_OR_RETURN(Responses::ResponsePage page,
-                     engagement_.responses().ResponsesAfter(reader, activity, after, 1000));
-    for (const v1::Response& r : page.responses) {
+    int seen = 0;
+    RETURN_IF_ERROR(ForResponsesAfter(tx, activity, after, kPage, [&](v1::Response r) {
+      ++seen;
       ++plan.examined;
+      after = std::stoll(r.name().substr(r.name().rfind('/') + 1));
       const std::string text = absl::AsciiStrToLower(r.text());
       std::vector<std::string> themes(r.themes().begin(), r.themes().end());
       bool changed = false;
@@ -109,14 +143,46 @@ absl::StatusOr<ThemeCoder::Plan> ThemeCoder::Compute(
       if (changed) {
         Mix(hash, r.name());
         Mix(hash, r.etag());
-        plan.changes.push_back({r.name(), std::move(themes)});
+        r.clear_text();
+        plan.changes.push_back({std::move(r), std::move(themes)});
       }
-      after = std::stoll(r.name().substr(r.name().rfind('/') + 1));
-    }
-    if (!page.more || page.responses.empty()) break;
+      return true;
+    }));
+    if (seen < kPage) break;
   }
   plan.token = absl::StrCat(absl::Hex(hash, absl::kZeroPad16));
   return plan;
+}
+
+// Writes the plan's changes with their counters, inside `tx`.
+absl::Status WriteChanges(Transaction& tx, const std::string& activity, const Plan& plan,
+                          int64_t now) {
+  CounterSums sums;
+  for (const Change& change : plan.changes) {
+    const v1::Response& r = change.before;
+    ASSIGN_OR_RETURN(ResponseId id, ParseResponseName(r.name(), "response"));
+    const std::vector<std::string> old_ids = IdsOf(r.themes());
+    const std::vector<std::string> new_ids = IdsOf(change.themes);
+    RETURN_IF_ERROR(
+        UpdateResponseRow(tx, id.id, new_ids, r.sentiment(), now, VersionOf(r.etag()) + 1));
+    AddCells(sums, activity, CounterCells(r.channel(), r.sentiment(), r.locality(), old_ids), -1);
+    AddCells(sums, activity, CounterCells(r.channel(), r.sentiment(), r.locality(), new_ids), 1);
+  }
+  // Each cell once for the whole coding, not once per response.
+  return AddCounterSums(tx, sums);
+}
+
+}  // namespace
+
+bool ContainsWord(const std::string& text, const std::string& keyword) {
+  if (keyword.empty()) return false;
+  for (size_t at = text.find(keyword); at != std::string::npos; at = text.find(keyword, at + 1)) {
+    const bool starts = at == 0 || !IsWordChar(text[at - 1]);
+    const size_t end = at + keyword.size();
+    const bool ends = end == text.size() || !IsWordChar(text[end]);
+    if (starts && ends) return true;
+  }
+  return false;
 }
 
 absl::Status ThemeCoder::Preview(const v1::PreviewThemeCodingRequest& request,
@@ -124,9 +190,13 @@ absl::Status ThemeCoder::Preview(const v1::PreviewThemeCodingRequest& request,
   if (request.examples_per_theme() < 0 || request.examples_per_theme() > 50) {
     return runtime::InvalidArgument("examples_per_theme", "must be 0 to 50");
   }
-  ASSIGN_OR_RETURN(Plan plan,
-                   Compute(request.parent(), request.rules(),
-                           request.examples_per_theme() == 0 ? 5 : request.examples_per_theme()));
+  ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
+  ASSIGN_OR_RETURN(Keywords keywords, CheckRules(activity, request.rules()));
+  const int examples = request.examples_per_theme() == 0 ? 5 : request.examples_per_theme();
+  // One snapshot: the counts and the token describe one state of the responses.
+  ASSIGN_OR_RETURN(Plan plan, engagement_.store().Read([&](Transaction& tx) {
+    return Compute(tx, activity, request.rules(), keywords, examples);
+  }));
   for (v1::ThemeCodingEffect& e : plan.effects) *out->add_effects() = std::move(e);
   out->set_responses_examined(plan.examined);
   out->set_responses_to_change(static_cast<int64_t>(plan.changes.size()));
@@ -136,38 +206,55 @@ absl::Status ThemeCoder::Preview(const v1::PreviewThemeCodingRequest& request,
 
 absl::Status ThemeCoder::Apply(const runtime::Caller& caller,
                                const v1::ApplyThemeCodingRequest& request, v1::ThemeCoding* out) {
+  ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
   if (request.preview_token().empty()) {
     return runtime::InvalidArgument("preview_token", "preview the rules first");
   }
-  ASSIGN_OR_RETURN(Plan plan, Compute(request.parent(), request.rules(), 0));
-  if (plan.token != request.preview_token()) {
-    return runtime::FailedPrecondition(
-        "PREVIEW_STALE", request.parent(),
-        "the rules or the responses changed since the preview; preview again");
-  }
-  for (const Change& change : plan.changes) {
-    v1::UpdateResponseRequest update;
-    update.mutable_response()->set_name(change.response);
-    for (const std::string& t : change.themes) update.mutable_response()->add_themes(t);
-    update.mutable_update_mask()->add_paths("themes");
-    v1::Response updated;
-    RETURN_IF_ERROR(engagement_.responses().UpdateResponse(caller, update, &updated));
-  }
-  ASSIGN_OR_RETURN(std::string activity, ParseActivityName(request.parent(), "parent"));
-  v1::ThemeCoding coding;
-  *coding.mutable_rules() = request.rules();
-  for (v1::ThemeCodingEffect& e : plan.effects) {
-    e.clear_example_responses();
-    *coding.add_effects() = std::move(e);
-  }
-  coding.set_responses_changed(static_cast<int64_t>(plan.changes.size()));
-  coding.set_coded_by(caller.principal);
-  SetTimestamp(coding.mutable_apply_time(), ToMicros(engagement_.Now()));
-  RETURN_IF_ERROR(engagement_.store().Write([&](Transaction& tx) -> absl::Status {
-    return AppendThemeCoding(tx, activity, coding).status();
-  }));
-  *out = std::move(coding);
-  return absl::OkStatus();
+  RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
+  ASSIGN_OR_RETURN(Keywords keywords, CheckRules(activity, request.rules()));
+  const int64_t now = ToMicros(engagement_.Now());
+  // One transaction: the check against the preview and every write see the same responses, and
+  // a failure anywhere (or a serialization failure run out of retries) leaves nothing.
+  return engagement_.store().Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(
+        std::optional<std::string> previous,
+        FindRequest(tx, kApplyMethod, caller.principal, request.request_id(), request));
+    if (previous.has_value()) {
+      // A retry of an applied coding: its record, not a second coding (or PREVIEW_STALE).
+      const int64_t seq = std::stoll(previous->substr(previous->rfind('/') + 1));
+      ASSIGN_OR_RETURN(std::vector<v1::ThemeCoding> codings,
+                       ThemeCodingsAfter(tx, activity, seq - 1, 1));
+      if (codings.empty()) return absl::DataLossError("the recorded theme coding is missing");
+      *out = std::move(codings[0]);
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(Plan plan, Compute(tx, activity, request.rules(), keywords, 0));
+    if (plan.token != request.preview_token()) {
+      return runtime::FailedPrecondition(
+          "PREVIEW_STALE", request.parent(),
+          "the rules or the responses changed since the preview; preview again");
+    }
+    ASSIGN_OR_RETURN(v1::Activity state, LoadActivity(tx, activity));
+    if (!plan.changes.empty() && state.state() == v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
+      return runtime::FailedPrecondition("STATE", state.name(),
+                                         "the outcome is published; responses are read-only");
+    }
+    RETURN_IF_ERROR(WriteChanges(tx, activity, plan, now));
+    v1::ThemeCoding coding;
+    *coding.mutable_rules() = request.rules();
+    for (v1::ThemeCodingEffect& e : plan.effects) {
+      e.clear_example_responses();
+      *coding.add_effects() = std::move(e);
+    }
+    coding.set_responses_changed(static_cast<int64_t>(plan.changes.size()));
+    coding.set_coded_by(caller.principal);
+    SetTimestamp(coding.mutable_apply_time(), now);
+    RETURN_IF_ERROR(AppendThemeCoding(tx, activity, coding).status());
+    RETURN_IF_ERROR(RecordRequest(tx, kApplyMethod, caller.principal, request.request_id(), request,
+                                  coding.name(), now));
+    *out = std::move(coding);
+    return absl::OkStatus();
+  });
 }
 
 absl::Status ThemeCoder::List(const v1::ListThemeCodingsRequest& request,

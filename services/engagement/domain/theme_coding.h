@@ -1,14 +1,16 @@
 // Bulk theme coding by keyword rules (issue 17), independent of gRPC: a preview that changes
 // nothing and says what the rules would do (with a token over exactly that), and an apply that
 // refuses unless the same rules would still do exactly what was previewed, then adds the themes
-// (with their counters, through Responses::UpdateResponse) and records who coded what.
+// (with their counters) and records who coded what. An apply is one write transaction: the plan
+// is recomputed and checked against the token, every response changed, the counters moved (once
+// per cell, summed) and the coding recorded together, or nothing is (all or nothing per call);
+// a request_id makes a retry answer with the first call's coding.
 #ifndef DORSET_SERVICES_ENGAGEMENT_DOMAIN_THEME_CODING_H_
 #define DORSET_SERVICES_ENGAGEMENT_DOMAIN_THEME_CODING_H_
 
 #include <string>
-#include <vector>
 
-#include "absl/status/statusor.h"
+#include "absl/status/status.h"
 #include "dorset/engagement/v1/engagement.pb.h"
 #include "runtime/auth/caller.h"
 #include "services/engagement/domain/engagement.h"
@@ -28,21 +30,6 @@ class ThemeCoder {
   absl::Status List(const v1::ListThemeCodingsRequest& request, v1::ListThemeCodingsResponse* out);
 
  private:
-  // One response that would gain themes: its name and its whole new theme list.
-  struct Change {
-    std::string response;
-    std::vector<std::string> themes;
-  };
-  struct Plan {
-    std::vector<v1::ThemeCodingEffect> effects;
-    std::vector<Change> changes;
-    int64_t examined = 0;
-    std::string token;
-  };
-  absl::StatusOr<Plan> Compute(const std::string& parent,
-                               const google::protobuf::RepeatedPtrField<v1::ThemeRule>& rules,
-                               int examples);
-
   Engagement& engagement_;
 };
 

@@ -32,6 +32,11 @@ absl::Status ApplySums(runtime::storage::Statement& bump, const CounterSums& sum
   return absl::OkStatus();
 }
 
+absl::Status AddCounterSums(runtime::storage::Transaction& tx, const CounterSums& sums) {
+  ASSIGN_OR_RETURN(runtime::storage::Statement bump, tx.Prepare(kBumpCounterSql));
+  return ApplySums(bump, sums);
+}
+
 absl::StatusOr<CounterTable> ReadCounterCells(runtime::storage::Transaction& tx,
                                               const std::string& activity) {
   ASSIGN_OR_RETURN(

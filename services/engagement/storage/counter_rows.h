@@ -30,6 +30,10 @@ absl::Status ApplySums(runtime::storage::Statement& bump, const CounterSums& sum
 absl::Status BumpCounters(runtime::storage::Statement& bump, const std::string& activity,
                           const std::vector<CounterCell>& cells, int64_t delta);
 
+// Writes every non-zero delta of `sums` (outside the group commit: one statement prepared for
+// the call, e.g. a bulk theme coding's summed cells).
+absl::Status AddCounterSums(runtime::storage::Transaction& tx, const CounterSums& sums);
+
 // Adds `delta` to each cell (outside the group commit: one statement prepared for the call).
 absl::Status AddToCounters(runtime::storage::Transaction& tx, const std::string& activity,
                            const std::vector<CounterCell>& cells, int64_t delta);
