@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "gateway/json_printer.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
 #include "runtime/status/errors.h"
@@ -320,8 +321,11 @@ absl::StatusOr<std::vector<std::string>> BuildStreamRequests(const RouteMatch& m
 }
 
 absl::StatusOr<std::string> MessageToJson(const Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
   std::string out;
+  // The direct printer for what it knows (every answer of the contracts), util for the rest.
+  if (PrintCanonicalJson(message, &out)) return out;
+  out.clear();
+  google::protobuf::util::JsonPrintOptions options;
   const auto status = google::protobuf::util::MessageToJsonString(message, &out, options);
   if (!status.ok()) {
     return absl::InternalError(absl::StrCat("cannot write ", message.GetDescriptor()->full_name(),
