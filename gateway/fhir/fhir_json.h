@@ -25,14 +25,37 @@ class Json {
   static Json Int(int64_t value);
   static Json Bool(bool value);
 
-  // Object members (the object must be an object). Returns *this for chaining.
-  Json& Set(absl::string_view key, Json value);
-  Json& Set(absl::string_view key, absl::string_view text) { return Set(key, String(text)); }
-  Json& Set(absl::string_view key, const char* text) { return Set(key, String(text)); }
+  // Object members (the object must be an object). Returns *this for chaining; on a temporary
+  // (`Json::Object().Set(...).Set(...)`) the chain keeps it an rvalue, so the finished value
+  // moves into its parent or return value instead of being copied, tree and all (the copies
+  // were a third of a FHIR search's CPU in the gateway).
+  Json& Set(absl::string_view key, Json value) &;
+  Json& Set(absl::string_view key, absl::string_view text) & { return Set(key, String(text)); }
+  Json& Set(absl::string_view key, const char* text) & { return Set(key, String(text)); }
+  Json&& Set(absl::string_view key, Json value) && {
+    Set(key, std::move(value));
+    return std::move(*this);
+  }
+  Json&& Set(absl::string_view key, absl::string_view text) && {
+    Set(key, String(text));
+    return std::move(*this);
+  }
+  Json&& Set(absl::string_view key, const char* text) && {
+    Set(key, String(text));
+    return std::move(*this);
+  }
   // Sets the member only when `text` is not empty (FHIR forbids empty strings).
-  Json& SetIfNotEmpty(absl::string_view key, absl::string_view text);
+  Json& SetIfNotEmpty(absl::string_view key, absl::string_view text) &;
+  Json&& SetIfNotEmpty(absl::string_view key, absl::string_view text) && {
+    SetIfNotEmpty(key, text);
+    return std::move(*this);
+  }
   // Array items (the value must be an array).
-  Json& Add(Json value);
+  Json& Add(Json value) &;
+  Json&& Add(Json value) && {
+    Add(std::move(value));
+    return std::move(*this);
+  }
 
   Kind kind() const { return kind_; }
   bool empty() const { return members_.empty() && items_.empty(); }

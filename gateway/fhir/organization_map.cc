@@ -2,6 +2,7 @@
 #include "gateway/fhir/organization_map.h"
 
 #include <cctype>
+#include <cstdio>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -95,7 +96,52 @@ std::optional<OrganizationId> ParseOrganizationId(absl::string_view id) {
 }
 
 std::string FhirInstant(absl::Time time) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", time, absl::UTCTimeZone());
+  // Whole microseconds in the years 1000-9999 (every time the registry gives) are written
+  // here directly: absl::FormatTime (cctz) was a twentieth of a search page's CPU in the
+  // gateway. The output is FormatTime's, which writes anything else (FhirInstantTest).
+  constexpr int64_t kFirst = -30610224000;  // 1000-01-01T00:00:00Z
+  constexpr int64_t kEnd = 253402300800;    // 10000-01-01T00:00:00Z
+  const int64_t micros = absl::ToUnixMicros(time);
+  int64_t seconds = micros / 1000000;
+  int64_t fraction = micros % 1000000;
+  if (fraction < 0) {
+    fraction += 1000000;
+    --seconds;
+  }
+  if (absl::FromUnixMicros(micros) != time || seconds < kFirst || seconds >= kEnd) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", time, absl::UTCTimeZone());
+  }
+  int64_t days = seconds / 86400;
+  int64_t rest = seconds % 86400;
+  if (rest < 0) {
+    rest += 86400;
+    --days;
+  }
+  // Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days).
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  char text[32];
+  int n =
+      std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d", static_cast<int>(year),
+                    static_cast<int>(month), static_cast<int>(day), static_cast<int>(rest / 3600),
+                    static_cast<int>(rest / 60 % 60), static_cast<int>(rest % 60));
+  if (fraction != 0) {
+    int digits = 6;
+    while (fraction % 10 == 0) {  // %E*S: as many digits as needed
+      fraction /= 10;
+      --digits;
+    }
+    n += std::snprintf(text + n, sizeof text - n, ".%0*d", digits, static_cast<int>(fraction));
+  }
+  text[n++] = 'Z';
+  return std::string(text, n);
 }
 
 std::optional<int64_t> RevisionFromEtag(absl::string_view etag) {
