@@ -26,7 +26,7 @@ fi
 nice cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-finance dorset-engagement \
   dorset-loadgen dorsetctl >/dev/null
 source bench/lib/common.sh
-echo_port=50459
+echo_port=$((50459 + port_offset))
 echo "== old build $old ($(git -C "$old" rev-parse --short HEAD 2>/dev/null || echo '?')), new build $build ($(git rev-parse --short HEAD))"
 echo "== $(date -u '+%F %H:%M UTC'), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -43,11 +43,11 @@ start() {  # start <build> <service> <grpc port>: a fresh store in $tmp
   pids+=($!)
   wait_ready $(($3 + 100))
 }
-start "$old" finance 50460
-start "$build" finance 50461
-start "$old" engagement 50462
-start "$build" engagement 50463
-for port in 50462 50463; do
+start "$old" finance $((50460 + port_offset))
+start "$build" finance $((50461 + port_offset))
+start "$old" engagement $((50462 + port_offset))
+start "$build" engagement $((50463 + port_offset))
+for port in $((50462 + port_offset)) $((50463 + port_offset)); do
   ctl() { "$build/cli/dorsetctl" engagement "$@" --target=127.0.0.1:$port >/dev/null; }
   ctl create-activity --id=bench --kind=SURVEY --title="[SYNTHETIC] bench survey"
   for theme in access cost; do ctl create-theme bench --id=$theme --display_name="$theme"; done
@@ -60,7 +60,7 @@ posting="{\"requestId\":\"bench-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"
 response='{"parent":"activities/bench","requestId":"bench-{{seq}}","response":{"channel":"ONLINE","sentiment":"OPPOSED","text":"[SYNTHETIC] bench response {{seq}}","themes":["activities/bench/themes/access"],"locality":"localities/bench-{{slot}}"}}'
 runs=()
 for round in $(seq 1 "$rounds"); do
-  for run in echo:$echo_port fin-old:50460 fin-new:50461 eng-old:50462 eng-new:50463; do
+  for run in echo:$echo_port fin-old:$((50460 + port_offset)) fin-new:$((50461 + port_offset)) eng-old:$((50462 + port_offset)) eng-new:$((50463 + port_offset)); do
     name=${run%%:*}
     port=${run##*:}
     case $name in

@@ -17,16 +17,16 @@ nice cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-loadgen do
 source bench/lib/common.sh
 
 echo "== echo baseline (64 in flight, 4 channels, ${seconds}s)"
-"$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:50159 --ops_listen=127.0.0.1:8189 \
+"$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:$((50159 + port_offset)) --ops_listen=127.0.0.1:$((50259 + port_offset)) \
   --data_dir="$tmp/echo" &
 pids+=($!)
-wait_ready 8189
-"$build/bench/dorset-loadgen" --target=127.0.0.1:50159 --method=/dorset.bench.v1.EchoService/Echo \
+wait_ready $((50259 + port_offset))
+"$build/bench/dorset-loadgen" --target=127.0.0.1:$((50159 + port_offset)) --method=/dorset.bench.v1.EchoService/Echo \
   --request_json='{"message":"ping"}' --concurrency=64 --channels=4 --duration_s="$seconds" --json
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
 
 echo "== start-up and idle memory (storage engine: $database)"
-port=50160
+port=$((50160 + port_offset))
 for svc in registry finance engagement; do
   database_flags "$svc"
   start=$(date +%s%N)

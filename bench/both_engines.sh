@@ -14,6 +14,9 @@
 # load average before and after, exit status and the script's summary lines.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The scenarios' fixed ports (50159..51161) lie in Linux's ephemeral range, where another run or any
+# outgoing connection may hold one: moved 30,000 down unless told otherwise (bench/lib/common.sh).
+export DORSET_BENCH_PORT_OFFSET=${DORSET_BENCH_PORT_OFFSET:--30000}
 seconds=${1:-5}
 rounds=${2:-3}
 build=${DORSET_BENCH_BUILD:-build/release}

@@ -84,77 +84,77 @@ measure() {
 }
 
 echo_method=/dorset.bench.v1.EchoService/Echo
-callgrind bare "$build/bench/dorset-echo-bare" --grpc_listen=127.0.0.1:50659
-wait_up 50659 port
-measure "bare echo" 127.0.0.1:50659 $echo_method '{"message":"ping"}'
+callgrind bare "$build/bench/dorset-echo-bare" --grpc_listen=127.0.0.1:$((50659 + port_offset))
+wait_up $((50659 + port_offset)) port
+measure "bare echo" 127.0.0.1:$((50659 + port_offset)) $echo_method '{"message":"ping"}'
 stop "$server"
 
-callgrind echo "$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:50660 \
-  --ops_listen=127.0.0.1:50760 --data_dir="$tmp/echo"
-wait_up 50760
-measure "runtime echo" 127.0.0.1:50660 $echo_method '{"message":"ping"}'
+callgrind echo "$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:$((50660 + port_offset)) \
+  --ops_listen=127.0.0.1:$((50760 + port_offset)) --data_dir="$tmp/echo"
+wait_up $((50760 + port_offset))
+measure "runtime echo" 127.0.0.1:$((50660 + port_offset)) $echo_method '{"message":"ping"}'
 stop "$server"
 
 # Registry: the national extract imported natively, then GetPractice (cached) and ListPractices.
 database_flags registry
-registry=("$build/services/registry/dorset-registry" "${common[@]}" --grpc_listen=127.0.0.1:50661
-  --ops_listen=127.0.0.1:50761 --data_dir="$tmp/registry" "${db[@]}")
+registry=("$build/services/registry/dorset-registry" "${common[@]}" --grpc_listen=127.0.0.1:$((50661 + port_offset))
+  --ops_listen=127.0.0.1:$((50761 + port_offset)) --data_dir="$tmp/registry" "${db[@]}")
 "${registry[@]}" &
 native=$!
 pids+=($native)
-wait_up 50761
-ctl() { "$build/cli/dorsetctl" registry "$@" --target=127.0.0.1:50661 >/dev/null; }
+wait_up $((50761 + port_offset))
+ctl() { "$build/cli/dorsetctl" registry "$@" --target=127.0.0.1:$((50661 + port_offset)) >/dev/null; }
 ctl import-epraccur data/ods/epraccur-2025-05.csv --commissioner=all
 ctl import-localities data/dorset/localities.csv data/dorset/practice-localities.csv
 ctl import-list-sizes data/ods/gp-reg-pat-prac-all-2021-01.csv
 stop $native
 callgrind registry "${registry[@]}"
-wait_up 50761
+wait_up $((50761 + port_offset))
 registry_method=/dorset.registry.v1.RegistryService
-measure "GetPractice (cached)" 127.0.0.1:50661 $registry_method/GetPractice \
+measure "GetPractice (cached)" 127.0.0.1:$((50661 + port_offset)) $registry_method/GetPractice \
   '{"name":"practices/J81002"}'
-measure "ListPractices by locality (50)" 127.0.0.1:50661 $registry_method/ListPractices \
+measure "ListPractices by locality (50)" 127.0.0.1:$((50661 + port_offset)) $registry_method/ListPractices \
   '{"locality":"localities/north-bournemouth","pageSize":50}'
 stop "$server"
 
 # Finance: the seed plan (first start, native), then CreatePosting and GetReport.
 database_flags finance
-finance=("$build/services/finance/dorset-finance" "${common[@]}" --grpc_listen=127.0.0.1:50662
-  --ops_listen=127.0.0.1:50762 --data_dir="$tmp/finance" "${db[@]}")
+finance=("$build/services/finance/dorset-finance" "${common[@]}" --grpc_listen=127.0.0.1:$((50662 + port_offset))
+  --ops_listen=127.0.0.1:$((50762 + port_offset)) --data_dir="$tmp/finance" "${db[@]}")
 "${finance[@]}" &
 native=$!
 pids+=($native)
-wait_up 50762
+wait_up $((50762 + port_offset))
 stop $native
 callgrind finance "${finance[@]}"
-wait_up 50762
+wait_up $((50762 + port_offset))
 finance_method=/dorset.finance.v1.FinanceService
 scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
-measure "CreatePosting" 127.0.0.1:50662 $finance_method/CreatePosting \
+measure "CreatePosting" 127.0.0.1:$((50662 + port_offset)) $finance_method/CreatePosting \
   "{\"requestId\":\"costs-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"costs\"}}"
-measure "GetReport" 127.0.0.1:50662 $finance_method/GetReport \
+measure "GetReport" 127.0.0.1:$((50662 + port_offset)) $finance_method/GetReport \
   '{"name":"plans/dorset-stp/report","financialYear":"2020-21","month":6}'
 stop "$server"
 
 # Engagement: an open survey with themes (native), then CreateResponse and its aggregates.
 database_flags engagement
 engagement=("$build/services/engagement/dorset-engagement" "${common[@]}"
-  --grpc_listen=127.0.0.1:50663 --ops_listen=127.0.0.1:50763 --data_dir="$tmp/engagement" "${db[@]}")
+  --grpc_listen=127.0.0.1:$((50663 + port_offset)) --ops_listen=127.0.0.1:$((50763 + port_offset)) --data_dir="$tmp/engagement" "${db[@]}")
 "${engagement[@]}" &
 native=$!
 pids+=($native)
-wait_up 50763
-ectl() { "$build/cli/dorsetctl" engagement "$@" --target=127.0.0.1:50663 >/dev/null; }
+wait_up $((50763 + port_offset))
+ectl() { "$build/cli/dorsetctl" engagement "$@" --target=127.0.0.1:$((50663 + port_offset)) >/dev/null; }
 ectl create-activity --id=costs --kind=SURVEY --title="[SYNTHETIC] costs survey"
 for theme in access cost staffing; do ectl create-theme costs --id=$theme --display_name="$theme"; done
 ectl open costs
 stop $native
 callgrind engagement "${engagement[@]}"
-wait_up 50763
+wait_up $((50763 + port_offset))
 engagement_method=/dorset.engagement.v1.EngagementService
-measure "CreateResponse" 127.0.0.1:50663 $engagement_method/CreateResponse \
+measure "CreateResponse" 127.0.0.1:$((50663 + port_offset)) $engagement_method/CreateResponse \
   '{"parent":"activities/costs","requestId":"costs-{{seq}}","response":{"channel":"CHANNEL_ONLINE","sentiment":"SENTIMENT_OPPOSED","text":"[SYNTHETIC] costs response {{seq}}","themes":["activities/costs/themes/access","activities/costs/themes/cost"],"locality":"localities/costs-{{slot}}"}}'
-measure "GetActivityAggregates" 127.0.0.1:50663 $engagement_method/GetActivityAggregates \
+measure "GetActivityAggregates" 127.0.0.1:$((50663 + port_offset)) $engagement_method/GetActivityAggregates \
   '{"name":"activities/costs/aggregates"}'
 stop "$server"
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

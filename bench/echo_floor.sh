@@ -19,8 +19,8 @@ if [[ -z "${ECHO_FLOOR_BUILD:-}" ]]; then
   nice cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-echo-bare dorset-loadgen >/dev/null
 fi
 source bench/lib/common.sh
-echo_port=50459
-bare_port=50460
+echo_port=$((50459 + port_offset))
+bare_port=$((50460 + port_offset))
 
 wait_port() {  # wait_port <port>: until something accepts on 127.0.0.1:<port> (30 s at most)
   for _ in $(seq 1 3000); do

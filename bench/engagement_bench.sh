@@ -26,9 +26,9 @@ fi
 nice cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-engagement \
   dorset-engagement-synth dorset-loadgen dorsetctl >/dev/null
 source bench/lib/common.sh
-echo_port=50359
-eng_port=50360
-big_port=50361
+echo_port=$((50359 + port_offset))
+eng_port=$((50360 + port_offset))
+big_port=$((50361 + port_offset))
 start_engagement() {  # start_engagement <grpc port> <data dir> <store>
   database_flags "$3"
   "$build/services/engagement/dorset-engagement" "${common[@]}" --grpc_listen=127.0.0.1:$1 \
@@ -55,12 +55,24 @@ echo_json=$(loadgen --target=127.0.0.1:$echo_port --method=/dorset.bench.v1.Echo
   --request_json='{"message":"ping"}' --concurrency=32 --channels=4)
 echo "$echo_json"
 
+# PostgreSQL's committed and rolled-back transactions of the store ("commits|rollbacks"): a rollback
+# is a serialization failure retried (or given up), where a write's time can go.
+pg_tx() {
+  [ "$database" = postgres ] || return 0
+  pg_psql -d postgres -Atc "SELECT xact_commit || '|' || xact_rollback FROM pg_stat_database WHERE datname = 'dorset_engagement'"
+}
+tx_before=$(pg_tx)
 echo "== CreateResponse, 32 in flight (acknowledged = committed; group commit)"
 create_json=$(loadgen --target=127.0.0.1:$eng_port \
   --method=/dorset.engagement.v1.EngagementService/CreateResponse \
   --request_json='{"parent":"activities/bench","requestId":"bench-{{seq}}","response":{"channel":"CHANNEL_ONLINE","sentiment":"SENTIMENT_OPPOSED","text":"[SYNTHETIC] bench response {{seq}}","themes":["activities/bench/themes/access","activities/bench/themes/cost"],"locality":"localities/bench-{{slot}}"}}' \
   --concurrency=32 --channels=4)
 echo "$create_json"
+if [ "$database" = postgres ]; then
+  sleep 1  # backends report their transaction counts at most once a second
+  echo "PostgreSQL dorset_engagement during CreateResponse: $(awk -v a="$tx_before" -v b="$(pg_tx)" 'BEGIN {
+    split(a, x, "|"); split(b, y, "|"); printf "%d commits, %d rollbacks", y[1] - x[1], y[2] - x[2]}')"
+fi
 total=$("$build/cli/dorsetctl" engagement aggregates bench --target=127.0.0.1:$eng_port |
   python3 -c 'import json,sys; print(json.load(sys.stdin).get("totalResponses", 0))')
 

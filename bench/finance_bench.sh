@@ -20,8 +20,8 @@ else
 fi
 nice cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-finance dorset-loadgen >/dev/null
 source bench/lib/common.sh
-echo_port=50259
-finance_port=50260
+echo_port=$((50259 + port_offset))
+finance_port=$((50260 + port_offset))
 
 "$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:$echo_port \
   --ops_listen=127.0.0.1:$((echo_port + 100)) --data_dir="$tmp/echo" &

@@ -29,9 +29,9 @@ fi
 nice cmake --build "$build" -j "$(nproc)" \
   --target dorset-echo dorset-registry dorset-loadgen dorsetctl dorset-gateway >/dev/null
 source bench/lib/common.sh
-echo_port=50459
-registry_port=50460
-gateway_port=50461
+echo_port=$((50459 + port_offset))
+registry_port=$((50460 + port_offset))
+gateway_port=$((50461 + port_offset))
 
 "$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:$echo_port \
   --ops_listen=127.0.0.1:$((echo_port + 100)) --data_dir="$tmp/echo" &

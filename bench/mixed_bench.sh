@@ -22,10 +22,11 @@ if [[ -z "${MIXED_BENCH_BUILD:-}" ]]; then
     dorset-finance dorset-engagement dorsetctl >/dev/null
 fi
 source bench/lib/common.sh
-echo_port=50859
-registry_port=50860
-finance_port=50861
-engagement_port=50862
+# MIXED_BENCH_PORT moves the four gRPC ports (and the ops ports 100 above) off another run's.
+echo_port=${MIXED_BENCH_PORT:-$((50859 + port_offset))}
+registry_port=$((echo_port + 1))
+finance_port=$((echo_port + 2))
+engagement_port=$((echo_port + 3))
 
 "$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:$echo_port \
   --ops_listen=127.0.0.1:$((echo_port + 100)) --data_dir="$tmp/echo" &

@@ -30,9 +30,9 @@ fi
 nice cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-finance dorset-loadgen >/dev/null
 export DORSET_BENCH_DATABASE=postgres
 source bench/lib/common.sh
-echo_port=51059
-on_port=51060
-off_port=51061
+echo_port=$((51059 + port_offset))
+on_port=$((51060 + port_offset))
+off_port=$((51061 + port_offset))
 
 "$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:$echo_port \
   --ops_listen=127.0.0.1:$((echo_port + 100)) --data_dir="$tmp/echo" &

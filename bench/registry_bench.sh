@@ -22,8 +22,8 @@ else
 fi
 nice cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-registry dorset-loadgen dorsetctl >/dev/null
 source bench/lib/common.sh
-echo_port=50359
-registry_port=50360
+echo_port=$((50359 + port_offset))
+registry_port=$((50360 + port_offset))
 
 "$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:$echo_port \
   --ops_listen=127.0.0.1:$((echo_port + 100)) --data_dir="$tmp/echo" &

@@ -29,7 +29,7 @@ nice cmake --build "$build" -j "$(nproc)" --target dorset-registry dorset-financ
 source bench/lib/common.sh
 # gRPC ports base..base+2 (registry) and base+10.. (finance), ops ports 100 above; REPLICAS_BENCH_PORT_BASE moves
 # them off ports another run on the machine uses.
-registry_base=${REPLICAS_BENCH_PORT_BASE:-50460}
+registry_base=${REPLICAS_BENCH_PORT_BASE:-$((50460 + port_offset))}
 finance_base=$((registry_base + 10))
 
 database_flags registry

@@ -25,7 +25,7 @@ if [[ -z "${SEARCH_BENCH_BUILD:-}" ]]; then
     dorsetctl >/dev/null
 fi
 source bench/lib/common.sh
-echo_port=${SEARCH_BENCH_PORT:-50559}
+echo_port=${SEARCH_BENCH_PORT:-$((50559 + port_offset))}
 registry_port=$((echo_port + 1))
 
 "$build/bench/dorset-echo" "${common[@]}" --grpc_listen=127.0.0.1:$echo_port \

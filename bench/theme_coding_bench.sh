@@ -16,7 +16,7 @@ fi
 nice cmake --build "$build" -j "$(nproc)" --target dorset-engagement dorset-engagement-synth \
   dorsetctl >/dev/null
 source bench/lib/common.sh
-port=50371
+port=$((50371 + port_offset))
 database_flags engagement_coding
 "$build/services/engagement/dorset-engagement-synth" --data_dir="$tmp/eng" "${db[@]}" \
   --activity=synthetic-coding --count="$responses" --themes=8 --seed=7 >/dev/null

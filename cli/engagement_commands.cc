@@ -333,13 +333,16 @@ int RunEngagementCommand(int argc, char** argv) {
         r->add_keywords(std::string(k));
       }
     }
-    absl::StatusOr<v1::ThemeCodingPreview> previewed = s.client->PreviewThemeCoding(preview);
+    // Both read (and apply writes) every response of a consultation: tens of thousands, each
+    // change its own transaction, so a loaded machine needs longer than the default 30 s.
+    const runtime::CallOptions bulk = WithDeadline(absl::Minutes(10));
+    absl::StatusOr<v1::ThemeCodingPreview> previewed = s.client->PreviewThemeCoding(preview, bulk);
     if (!previewed.ok() || !args.Has("apply")) return Done(previewed);
     v1::ApplyThemeCodingRequest apply;
     apply.set_parent(activity);
     *apply.mutable_rules() = preview.rules();
     apply.set_preview_token(previewed->preview_token());
-    return Done(s.client->ApplyThemeCoding(apply));
+    return Done(s.client->ApplyThemeCoding(apply, bulk));
   }
   if (command == "retention") {
     if (args.Has("dry-run") || args.Has("dry_run")) {

@@ -44,6 +44,9 @@ database_flags() {
   pg_start >/dev/null
   db=(--database="$(pg_url "$1")" --database_password_file="$var/secrets/postgres-$1.password")
 }
+# DORSET_BENCH_PORT_OFFSET: added to every fixed port of the scenarios (gRPC and ops), to move them
+# off another run's on the same machine, or below the ephemeral range (e.g. -30000): bench/both_engines.sh.
+port_offset=${DORSET_BENCH_PORT_OFFSET:-0}
 common=(--plaintext=true --auth=none --rate_limit_per_second=0 --log_level=warn --drain_seconds=0)
 
 wait_ready() {  # wait_ready <ops port>: polls /readyz until it answers 200 (30 s at most)
