@@ -1,5 +1,6 @@
 #include "runtime/server/observability_interceptor.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -15,6 +16,7 @@
 #include "runtime/audit/audit_log.h"
 #include "runtime/auth/permissions.h"
 #include "runtime/logging/log.h"
+#include "runtime/server/cached_unary.h"
 #include "runtime/server/call_gate.h"
 #include "runtime/server/call_registry.h"
 #include "runtime/status/errors.h"
@@ -57,7 +59,8 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
         call_(std::make_shared<CallInfo>(std::string(info->method() ? info->method() : ""))),
         start_(absl::Now()),
         permission_(RequiredPermission(call_->method())),
-        known_(permission_.has_value()) {
+        known_(permission_.has_value()),
+        raw_request_type_(known_ ? RawMethodRequest(call_->method()) : nullptr) {
     // Metric labels (and anything else kept per method) come only from the method table, so
     // a client inventing paths cannot grow them: every unknown method is one "unknown".
     const std::string& method = call_->method();
@@ -120,17 +123,23 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
         single_request_ && known_ && methods->GetRecvMessage() == nullptr) {
       malformed_request_ = true;
     }
-    // Only our own services are known to carry protobuf messages (health uses raw bytes).
-    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
-        resource_.empty() && absl::StartsWith(service_, "dorset.") &&
-        methods->GetRecvMessage() != nullptr) {
+    // A raw method's (cached_unary.h) request is bytes, kept (shared, not copied) and parsed
+    // only if an audit event needs its resource; its reply is bytes too.
+    if (raw_request_type_ != nullptr) {
+      if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+          methods->GetRecvMessage() != nullptr) {
+        raw_request_ = *static_cast<const grpc::ByteBuffer*>(methods->GetRecvMessage());
+      }
+    } else if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+               resource_.empty() && absl::StartsWith(service_, "dorset.") &&
+               methods->GetRecvMessage() != nullptr) {
       resource_ =
           ResourceOf(*static_cast<const google::protobuf::Message*>(methods->GetRecvMessage()));
     }
     // A create names its resource only in the response (the server assigns or confirms it).
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_MESSAGE) &&
-        resource_.empty() && absl::StartsWith(service_, "dorset.") &&
-        methods->GetSendMessage() != nullptr) {
+        raw_request_type_ == nullptr && resource_.empty() &&
+        absl::StartsWith(service_, "dorset.") && methods->GetSendMessage() != nullptr) {
       resource_ =
           ResourceOf(*static_cast<const google::protobuf::Message*>(methods->GetSendMessage()));
     }
@@ -209,6 +218,10 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
     } else {
       return std::nullopt;
     }
+    if (resource_.empty() && raw_request_type_ != nullptr && raw_request_.Valid()) {
+      std::unique_ptr<google::protobuf::Message> request(raw_request_type_->New());
+      if (ParseRawRequest(raw_request_, request.get()).ok()) resource_ = ResourceOf(*request);
+    }
     common::v1::AuditEvent event;
     event.set_principal(call_->principal());
     event.set_method(log_method_);
@@ -229,6 +242,8 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
   std::string method_;
   std::string log_method_;
   const bool known_;
+  const google::protobuf::Message* const raw_request_type_;  // set for raw methods only
+  grpc::ByteBuffer raw_request_;
   bool single_request_ = false;
   bool malformed_request_ = false;
   std::string peer_;

@@ -7,6 +7,7 @@
 #include "services/finance/finance_service.h"
 #include "services/finance/ledger_chain.h"
 #include "services/finance/storage/chain.h"
+#include "services/finance/storage/data_version_follower.h"
 #include "services/finance/storage/periods.h"
 #include "services/finance/storage/posting_committer.h"
 #include "services/finance/storage/seed.h"
@@ -35,9 +36,10 @@ absl::Status FinanceModule::Init(const runtime::ServiceEnv& env) {
   if (!env.config.registry_target.empty()) {
     ASSIGN_OR_RETURN(registry_, registry::RegistryClient::Create(env.config, env.cache));
   }
+  follower_ = std::make_unique<DataVersionFollower>(*store_);
   committer_ = StartPostingCommitter(*store_, &env.metrics);
   service_ = std::make_unique<FinanceServiceImpl>(env.gate, *store_, std::move(codec), *committer_,
-                                                  *month_close_, registry_.get());
+                                                  *month_close_, registry_.get(), &env.metrics);
   return absl::OkStatus();
 }
 

@@ -18,6 +18,7 @@ class RegistryClient;
 
 namespace dorset::finance {
 
+class DataVersionFollower;
 class FinanceServiceImpl;
 class FinanceStore;
 class MonthClose;
@@ -43,8 +44,9 @@ class FinanceModule final : public runtime::ServiceModule {
 
   absl::Mutex seed_mu_;  // one seeding attempt at a time
   std::atomic<bool> seeded_{false};
-  // Destroyed in reverse: service, committer (drains the queue), client, store.
+  // Destroyed in reverse: service, committer (drains the queue), client, follower, store.
   std::unique_ptr<FinanceStore> store_;
+  std::unique_ptr<DataVersionFollower> follower_;  // other replicas' writes (issue 16)
   std::unique_ptr<MonthClose> month_close_;
   std::unique_ptr<registry::RegistryClient> registry_;
   std::unique_ptr<PostingCommitter> committer_;

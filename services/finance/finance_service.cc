@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "runtime/api/repeated_limits.h"
+#include "runtime/server/cached_unary.h"
 #include "runtime/server/unary.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/grpc_status.h"
@@ -54,7 +55,8 @@ absl::Status CheckGrouping(int group_by) {
 
 FinanceServiceImpl::FinanceServiceImpl(runtime::CallGate& gate, FinanceStore& store,
                                        runtime::PageTokenCodec codec, PostingCommitter& committer,
-                                       MonthClose& month_close, registry::RegistryClient* registry)
+                                       MonthClose& month_close, registry::RegistryClient* registry,
+                                       prometheus::Registry* metrics)
     : gate_(gate),
       store_(store),
       plan_storage_(store),
@@ -62,7 +64,11 @@ FinanceServiceImpl::FinanceServiceImpl(runtime::CallGate& gate, FinanceStore& st
       ledger_(store, codec),
       committer_(committer),
       month_close_(month_close),
-      registry_(registry) {}
+      registry_(registry),
+      reports_("finance", kReportCacheBytes, metrics) {
+  runtime::RegisterRawMethod("/dorset.finance.v1.FinanceService/GetReport",
+                             v1::GetReportRequest::default_instance());
+}
 
 grpc::ServerUnaryReactor* FinanceServiceImpl::CreatePlan(grpc::CallbackServerContext* context,
                                                          const v1::CreatePlanRequest* request,
@@ -214,58 +220,66 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::ListPostings(grpc::CallbackServerC
   return runtime::Unary(gate_, context, *request, response, [&] { return ledger_.List(*request); });
 }
 
+// Replies are kept per store generation (FinanceStore::generation, taken before the report is
+// read): this process's writes raise it before they are acknowledged, other replicas' writes
+// when the DataVersionFollower sees the database's data version move (notified at their
+// commit). A report is the same for every caller who may read it.
 grpc::ServerUnaryReactor* FinanceServiceImpl::GetReport(grpc::CallbackServerContext* context,
-                                                        const v1::GetReportRequest* request,
-                                                        v1::Report* response) {
-  return runtime::Unary(gate_, context, *request, response, [&]() -> absl::StatusOr<v1::Report> {
-    ASSIGN_OR_RETURN(std::string plan, SingletonPlan(request->name(), "report"));
-    ASSIGN_OR_RETURN(int year, ParseFinancialYear(request->financial_year(), "financial_year"));
-    RETURN_IF_ERROR(CheckMonth(request->month(), "month"));
-    ASSIGN_OR_RETURN(RagBasisPoints thresholds, ResolveThresholds(request->thresholds()));
-    ASSIGN_OR_RETURN(ForecastQuality quality, ResolveForecastQuality(request->forecast_quality()));
-    RETURN_IF_ERROR(CheckGrouping(request->group_by()));
-    // A closed month answers with the report stored at its close (byte for byte the same).
+                                                        const grpc::ByteBuffer* request,
+                                                        grpc::ByteBuffer* response) {
+  return runtime::CachedUnary<v1::GetReportRequest, v1::Report>(
+      gate_, context, *request, response, reports_,
+      [this]() -> absl::StatusOr<uint64_t> { return store_.generation(); },
+      runtime::SameReplyForEveryCaller,
+      [this](const v1::GetReportRequest& report_request) { return ReportFor(report_request); });
+}
+
+absl::StatusOr<v1::Report> FinanceServiceImpl::ReportFor(const v1::GetReportRequest& request) {
+  ASSIGN_OR_RETURN(std::string plan, SingletonPlan(request.name(), "report"));
+  ASSIGN_OR_RETURN(int year, ParseFinancialYear(request.financial_year(), "financial_year"));
+  RETURN_IF_ERROR(CheckMonth(request.month(), "month"));
+  ASSIGN_OR_RETURN(RagBasisPoints thresholds, ResolveThresholds(request.thresholds()));
+  ASSIGN_OR_RETURN(ForecastQuality quality, ResolveForecastQuality(request.forecast_quality()));
+  RETURN_IF_ERROR(CheckGrouping(request.group_by()));
+  // A closed month answers with the report stored at its close (byte for byte the same).
+  ASSIGN_OR_RETURN(std::optional<v1::Report> closed,
+                   month_close_.ClosedReport(plan, year, request.month(), request.thresholds()));
+  v1::Report report;
+  if (closed) {
+    report = *std::move(closed);
+  } else {
+    ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, plan, year));
+    ASSIGN_OR_RETURN(report, BuildReport(data, year, request.month(), thresholds));
+  }
+  // Which months are closed: only M1..month, so a closed month's answer never changes when
+  // later months close.
+  ASSIGN_OR_RETURN(auto states, month_close_.States(year));
+  report.set_period_state(static_cast<v1::Period::State>(states[request.month() - 1]));
+  for (int m = 1; m <= request.month(); ++m) {
+    if (states[m - 1] == kPeriodClosed) report.add_closed_months(m);
+  }
+  const bool previous_closed = request.month() > 1 && states[request.month() - 2] == kPeriodClosed;
+  // Last month's outturn as it was reported: the stored report once that month is closed
+  // (a closed month's report, whose previous month is closed too, so stays the same bytes).
+  if (previous_closed) {
     ASSIGN_OR_RETURN(
-        std::optional<v1::Report> closed,
-        month_close_.ClosedReport(plan, year, request->month(), request->thresholds()));
-    v1::Report report;
-    if (closed) {
-      report = *std::move(closed);
-    } else {
-      ASSIGN_OR_RETURN(PlanData data, LoadPlanData(store_, plan, year));
-      ASSIGN_OR_RETURN(report, BuildReport(data, year, request->month(), thresholds));
-    }
-    // Which months are closed: only M1..month, so a closed month's answer never changes when
-    // later months close.
-    ASSIGN_OR_RETURN(auto states, month_close_.States(year));
-    report.set_period_state(static_cast<v1::Period::State>(states[request->month() - 1]));
-    for (int m = 1; m <= request->month(); ++m) {
-      if (states[m - 1] == kPeriodClosed) report.add_closed_months(m);
-    }
-    const bool previous_closed =
-        request->month() > 1 && states[request->month() - 2] == kPeriodClosed;
-    // Last month's outturn as it was reported: the stored report once that month is closed
-    // (a closed month's report, whose previous month is closed too, so stays the same bytes).
-    if (previous_closed) {
-      ASSIGN_OR_RETURN(
-          std::optional<v1::Report> previous,
-          month_close_.ClosedReport(plan, year, request->month() - 1, request->thresholds()));
-      if (previous) {
-        absl::flat_hash_map<std::string, int64_t> outturns;
-        for (const v1::ReportLine& line : previous->lines()) {
-          outturns[line.node()] = line.forecast_outturn().pence();
-        }
-        for (v1::ReportLine& line : *report.mutable_lines()) {
-          auto it = outturns.find(line.node());
-          if (line.kind() == v1::NODE_KIND_SCHEME && it != outturns.end()) {
-            line.mutable_previous_forecast_outturn()->set_pence(it->second);
-          }
+        std::optional<v1::Report> previous,
+        month_close_.ClosedReport(plan, year, request.month() - 1, request.thresholds()));
+    if (previous) {
+      absl::flat_hash_map<std::string, int64_t> outturns;
+      for (const v1::ReportLine& line : previous->lines()) {
+        outturns[line.node()] = line.forecast_outturn().pence();
+      }
+      for (v1::ReportLine& line : *report.mutable_lines()) {
+        auto it = outturns.find(line.node());
+        if (line.kind() == v1::NODE_KIND_SCHEME && it != outturns.end()) {
+          line.mutable_previous_forecast_outturn()->set_pence(it->second);
         }
       }
     }
-    RETURN_IF_ERROR(SummariseReport(report, request->group_by(), thresholds, quality));
-    return report;
-  });
+  }
+  RETURN_IF_ERROR(SummariseReport(report, request.group_by(), thresholds, quality));
+  return report;
 }
 
 grpc::ServerUnaryReactor* FinanceServiceImpl::GetGapTrajectory(

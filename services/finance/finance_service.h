@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "dorset/finance/v1/finance.grpc.pb.h"
+#include "runtime/cache/versioned_response_cache.h"
 #include "runtime/server/call_gate.h"
 #include "services/finance/api/plan_api.h"
 #include "services/finance/storage/ledger.h"
@@ -18,12 +19,17 @@
 
 namespace dorset::finance {
 
-class FinanceServiceImpl final : public v1::FinanceService::CallbackService {
+// GetReport's replies kept per data version: a report is a few KiB.
+inline constexpr size_t kReportCacheBytes = 16 << 20;
+
+// GetReport is a raw method served from a response cache (runtime/server/cached_unary.h).
+class FinanceServiceImpl final : public v1::FinanceService::WithRawCallbackMethod_GetReport<
+                                     v1::FinanceService::CallbackService> {
  public:
   // `registry` may be null (no registry_target configured): per-head figures are then refused.
   FinanceServiceImpl(runtime::CallGate& gate, FinanceStore& store, runtime::PageTokenCodec codec,
                      PostingCommitter& committer, MonthClose& month_close,
-                     registry::RegistryClient* registry);
+                     registry::RegistryClient* registry, prometheus::Registry* metrics = nullptr);
 
   grpc::ServerUnaryReactor* CreatePlan(grpc::CallbackServerContext* context,
                                        const v1::CreatePlanRequest* request,
@@ -82,8 +88,8 @@ class FinanceServiceImpl final : public v1::FinanceService::CallbackService {
                                          const v1::ListPostingsRequest* request,
                                          v1::ListPostingsResponse* response) override;
   grpc::ServerUnaryReactor* GetReport(grpc::CallbackServerContext* context,
-                                      const v1::GetReportRequest* request,
-                                      v1::Report* response) override;
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetGapTrajectory(grpc::CallbackServerContext* context,
                                              const v1::GetGapTrajectoryRequest* request,
                                              v1::GapTrajectory* response) override;
@@ -117,6 +123,7 @@ class FinanceServiceImpl final : public v1::FinanceService::CallbackService {
                                  const google::protobuf::RepeatedPtrField<v1::Posting>& postings,
                                  bool single, std::function<void(std::vector<v1::Posting>)> fill);
   absl::StatusOr<v1::PerHeadFigures> PerHead(const v1::GetPerHeadFiguresRequest& request);
+  absl::StatusOr<v1::Report> ReportFor(const v1::GetReportRequest& request);
 
   runtime::CallGate& gate_;
   FinanceStore& store_;
@@ -126,6 +133,7 @@ class FinanceServiceImpl final : public v1::FinanceService::CallbackService {
   PostingCommitter& committer_;
   MonthClose& month_close_;
   registry::RegistryClient* registry_;
+  runtime::VersionedResponseCache reports_;
 };
 
 }  // namespace dorset::finance

@@ -33,8 +33,8 @@ absl::Status RegistryModule::Init(const runtime::ServiceEnv& env) {
   cache_ = std::make_unique<RegistryCache>(
       env.cache, absl::Seconds(std::max(1, env.config.cache_ttl_seconds)));
   hub_ = std::make_unique<ChangeHub>();
-  service_ =
-      std::make_unique<RegistryServiceImpl>(env.gate, *store_, *cache_, *hub_, std::move(tokens));
+  service_ = std::make_unique<RegistryServiceImpl>(env.gate, *store_, *cache_, *hub_,
+                                                   std::move(tokens), &env.metrics);
   // Other replicas may share a PostgreSQL database: follow their commits.
   if (std::unique_ptr<ChangeSignal> listener = store_->ListenForChanges()) {
     follower_ = std::make_unique<ChangeFollower>(*store_, *cache_, *hub_, std::move(listener));

@@ -35,9 +35,11 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
           // A storage error mid-write abandons the whole group (nothing is acknowledged).
           ASSIGN_OR_RETURN(jobs[i].postings, ledger->Write(jobs[i].batch, *checked));
         }
-        return absl::OkStatus();
+        // In the same commit, so no reply kept for the older data is served after this.
+        return FinanceStore::BumpDataVersion(tx);
       },
-      [](PostingJob& job, const absl::Status& status) {
+      [&store](PostingJob& job, const absl::Status& status) {
+        store.Advance();  // committed (or maybe): no reply kept before it is served after this
         if (!status.ok()) {
           job.done(status);
         } else {

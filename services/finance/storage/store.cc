@@ -1,5 +1,6 @@
 #include "services/finance/storage/store.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "finance_migrations.h"
 #include "runtime/status/status_macros.h"
@@ -12,6 +13,31 @@ namespace dorset::finance {
 namespace storage = runtime::storage;
 
 int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
+
+// In `meta` (no migration): absent means 0. The same SQL on both engines.
+absl::Status FinanceStore::BumpDataVersion(Transaction& tx) {
+  ASSIGN_OR_RETURN(runtime::storage::Statement bump,
+                   tx.Prepare("INSERT INTO meta(key, value) VALUES ('data_version', '1') "
+                              "ON CONFLICT (key) DO UPDATE SET value = "
+                              "CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)"));
+  RETURN_IF_ERROR(bump.Run());
+  if (tx.engine() == storage::Engine::kPostgres) {
+    ASSIGN_OR_RETURN(runtime::storage::Statement notify,
+                     tx.Prepare(absl::StrCat("SELECT pg_notify('", kDataChannel, "', '')")));
+    RETURN_IF_ERROR(notify.Run());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> FinanceStore::DataVersion() {
+  return Read([](Transaction& tx) -> absl::StatusOr<uint64_t> {
+    ASSIGN_OR_RETURN(
+        runtime::storage::Statement read,
+        tx.Prepare("SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'data_version'"));
+    ASSIGN_OR_RETURN(bool row, read.Step());
+    return row ? static_cast<uint64_t>(read.Int(0)) : 0;
+  });
+}
 
 absl::StatusOr<std::unique_ptr<FinanceStore>> FinanceStore::Open(
     const runtime::ServerConfig& config) {
@@ -35,7 +61,12 @@ absl::StatusOr<std::unique_ptr<FinanceStore>> FinanceStore::Open(const std::stri
   ASSIGN_OR_RETURN(
       std::unique_ptr<storage::Database> db,
       storage::OpenDatabase(url, {.password = password}, migrations::FinanceMigrations));
-  return std::unique_ptr<FinanceStore>(new FinanceStore(std::move(db)));
+  std::unique_ptr<FinanceStore> store(new FinanceStore(std::move(db)));
+  if (url.kind == storage::DatabaseUrl::Kind::kPostgres) {
+    store->postgres_uri_ = url.postgres_uri;
+    store->password_ = password;
+  }
+  return store;
 }
 
 }  // namespace dorset::finance

@@ -8,6 +8,8 @@
 #ifndef DORSET_SERVICES_FINANCE_STORAGE_STORE_H_
 #define DORSET_SERVICES_FINANCE_STORAGE_STORE_H_
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -33,11 +35,39 @@ class FinanceStore {
 
   // Runs `fn(Transaction&)` in a write transaction, committed when its result is OK and run
   // again from the start on a serialization failure (so `fn` touches only the database and its
-  // own locals). Returns what `fn` returned, or the commit's error.
+  // own locals). Returns what `fn` returned, or the commit's error. The data version is bumped
+  // in the same transaction.
   template <typename Fn>
   auto Write(Fn&& fn) {
-    return runtime::storage::WriteReturning(*db_, std::forward<Fn>(fn));
+    auto out = runtime::storage::WriteReturning(*db_, [&fn](Transaction& tx) {
+      auto result = fn(tx);
+      if (runtime::storage::internal::StatusOf(result).ok()) {
+        if (absl::Status bumped = BumpDataVersion(tx); !bumped.ok()) {
+          return decltype(result)(std::move(bumped));
+        }
+      }
+      return result;
+    });
+    Advance();  // after the commit (or its failure: it may have committed), before the reply
+    return out;
   }
+
+  // What GetReport's cached replies are kept under (issue 16, runtime/cache/
+  // versioned_response_cache.h): a number of this process's own, raised after each of its
+  // write transactions commits and before the write is acknowledged (Write above, the posting
+  // committer), and by the DataVersionFollower when the data version in the database moved
+  // because another replica (or process) wrote. Read before the report is read.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  void Advance() { generation_.fetch_add(1, std::memory_order_acq_rel); }
+
+  // The data version in the database: every write transaction raises it in its own commit and,
+  // on PostgreSQL, notifies kDataChannel, delivered at that commit.
+  static constexpr char kDataChannel[] = "dorset_finance_data";
+  absl::StatusOr<uint64_t> DataVersion();
+  static absl::Status BumpDataVersion(Transaction& tx);
+  // For the follower's listener: the PostgreSQL URI ("" on SQLite) and its password.
+  const std::string& postgres_uri() const { return postgres_uri_; }
+  const std::string& password() const { return password_; }
   // Runs `fn(Transaction&)` in a read-only transaction (one snapshot).
   template <typename Fn>
   auto Read(Fn&& fn) {
@@ -53,6 +83,9 @@ class FinanceStore {
   explicit FinanceStore(std::unique_ptr<runtime::storage::Database> db) : db_(std::move(db)) {}
 
   std::unique_ptr<runtime::storage::Database> db_;
+  std::atomic<uint64_t> generation_{1};
+  std::string postgres_uri_;
+  std::string password_;
 };
 
 // Wall-clock now in microseconds since the epoch (what the store keeps for times).

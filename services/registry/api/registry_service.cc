@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "runtime/api/repeated_limits.h"
+#include "runtime/server/cached_unary.h"
 #include "runtime/server/streaming.h"
 #include "runtime/server/unary.h"
 #include "runtime/status/errors.h"
@@ -22,26 +23,40 @@ constexpr runtime::RepeatedLimit kRequestLimits[] = {
 
 RegistryServiceImpl::RegistryServiceImpl(runtime::CallGate& gate, Store& store,
                                          RegistryCache& cache, ChangeHub& hub,
-                                         runtime::PageTokenCodec tokens)
+                                         runtime::PageTokenCodec tokens,
+                                         prometheus::Registry* metrics, size_t reply_cache_bytes)
     : gate_(gate),
       store_(store),
+      cache_(cache),
+      replies_("registry", reply_cache_bytes, metrics),
       hub_(hub),
       effects_(store, cache, hub),
       domain_(store, cache, effects_, std::move(tokens)),
-      imports_{&store, &effects_, &imports_running_} {}
-
-grpc::ServerUnaryReactor* RegistryServiceImpl::GetPractice(grpc::CallbackServerContext* context,
-                                                           const v1::GetPracticeRequest* request,
-                                                           v1::Practice* response) {
-  return runtime::Unary(gate_, context, *request, response,
-                        std::bind_front(&RegistryDomain::GetPractice, &domain_));
+      imports_{&store, &effects_, &imports_running_} {
+  runtime::RegisterRawMethod("/dorset.registry.v1.RegistryService/GetPractice",
+                             v1::GetPracticeRequest::default_instance());
+  runtime::RegisterRawMethod("/dorset.registry.v1.RegistryService/ListPractices",
+                             v1::ListPracticesRequest::default_instance());
 }
 
-grpc::ServerUnaryReactor* RegistryServiceImpl::ListPractices(
-    grpc::CallbackServerContext* context, const v1::ListPracticesRequest* request,
-    v1::ListPracticesResponse* response) {
-  return runtime::Unary(gate_, context, kRequestLimits, *request, response,
-                        std::bind_front(&RegistryDomain::ListPractices, &domain_));
+// Practices and pages are the same for every caller who may read them; the generation is
+// taken before the domain reads the store (registry_cache.h).
+grpc::ServerUnaryReactor* RegistryServiceImpl::GetPractice(grpc::CallbackServerContext* context,
+                                                           const grpc::ByteBuffer* request,
+                                                           grpc::ByteBuffer* response) {
+  return runtime::CachedUnary<v1::GetPracticeRequest, v1::Practice>(
+      gate_, context, *request, response, replies_,
+      [this]() -> absl::StatusOr<uint64_t> { return cache_.generation(); },
+      runtime::SameReplyForEveryCaller, std::bind_front(&RegistryDomain::GetPractice, &domain_));
+}
+
+grpc::ServerUnaryReactor* RegistryServiceImpl::ListPractices(grpc::CallbackServerContext* context,
+                                                             const grpc::ByteBuffer* request,
+                                                             grpc::ByteBuffer* response) {
+  return runtime::CachedUnary<v1::ListPracticesRequest, v1::ListPracticesResponse>(
+      gate_, context, kRequestLimits, *request, response, replies_,
+      [this]() -> absl::StatusOr<uint64_t> { return cache_.generation(); },
+      runtime::SameReplyForEveryCaller, std::bind_front(&RegistryDomain::ListPractices, &domain_));
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePractice(

@@ -1,7 +1,10 @@
 // The registry's API edge (dorset.registry.v1.RegistryService): each unary handler admits the
 // caller and runs the domain (domain/registry_domain.h) through runtime::Unary, which maps the
 // status; WatchChanges and ImportFile start their stream reactors (api/watch_reactor.h,
-// api/import_reactor.h). No rule lives here.
+// api/import_reactor.h). No rule lives here. GetPractice and ListPractices are raw methods
+// served from a response cache (runtime/server/cached_unary.h) at the registry cache's
+// generation, which every commit of this replica bumps before it is acknowledged and the change
+// follower bumps for other replicas' commits (registry_cache.h).
 #ifndef DORSET_SERVICES_REGISTRY_API_REGISTRY_SERVICE_H_
 #define DORSET_SERVICES_REGISTRY_API_REGISTRY_SERVICE_H_
 
@@ -11,6 +14,7 @@
 
 #include "dorset/registry/v1/registry.grpc.pb.h"
 #include "runtime/api/page_token.h"
+#include "runtime/cache/versioned_response_cache.h"
 #include "runtime/server/call_gate.h"
 #include "services/registry/api/import_reactor.h"
 #include "services/registry/change_hub.h"
@@ -21,17 +25,23 @@
 
 namespace dorset::registry {
 
-class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
+// Replies kept per generation: pages of 50 practices are ~20 KiB, so thousands of them.
+inline constexpr size_t kReplyCacheBytes = 64 << 20;
+
+class RegistryServiceImpl final : public v1::RegistryService::WithRawCallbackMethod_GetPractice<
+                                      v1::RegistryService::WithRawCallbackMethod_ListPractices<
+                                          v1::RegistryService::CallbackService>> {
  public:
   RegistryServiceImpl(runtime::CallGate& gate, Store& store, RegistryCache& cache, ChangeHub& hub,
-                      runtime::PageTokenCodec tokens);
+                      runtime::PageTokenCodec tokens, prometheus::Registry* metrics = nullptr,
+                      size_t reply_cache_bytes = kReplyCacheBytes);
 
   grpc::ServerUnaryReactor* GetPractice(grpc::CallbackServerContext* context,
-                                        const v1::GetPracticeRequest* request,
-                                        v1::Practice* response) override;
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ListPractices(grpc::CallbackServerContext* context,
-                                          const v1::ListPracticesRequest* request,
-                                          v1::ListPracticesResponse* response) override;
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* CreatePractice(grpc::CallbackServerContext* context,
                                            const v1::CreatePracticeRequest* request,
                                            v1::Practice* response) override;
@@ -70,6 +80,8 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
  private:
   runtime::CallGate& gate_;
   Store& store_;
+  RegistryCache& cache_;
+  runtime::VersionedResponseCache replies_;
   ChangeHub& hub_;
   CommitEffects effects_;
   RegistryDomain domain_;
