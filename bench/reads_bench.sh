@@ -8,7 +8,8 @@
 # runtime echo at 1 in flight. Prints each round's ratios and their medians against the targets:
 # GetPractice >= 0.9x echo, ListPractices >= 0.5x, GetReport >= 0.5x, runtime echo >= 0.9x bare.
 # READS_BENCH_BUILD reuses a build (default: builds Release into build/release);
-# READS_BENCH_PORT the first of the ports it takes (default 51859: +0..+3 and +100..+103).
+# READS_BENCH_PORT the first of the ports it takes (default 51859: +0..+3 and +100..+103), moved by
+# DORSET_BENCH_PORT_OFFSET as every scenario.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-5}
@@ -21,7 +22,7 @@ if [[ -z "${READS_BENCH_BUILD:-}" ]]; then
     dorset-registry dorset-finance dorsetctl >/dev/null
 fi
 source bench/lib/common.sh
-port=${READS_BENCH_PORT:-51859}
+port=$((${READS_BENCH_PORT:-51859} + port_offset))
 bare_port=$port echo_port=$((port + 1)) registry_port=$((port + 2)) finance_port=$((port + 3))
 
 "$build/bench/dorset-echo-bare" --grpc_listen=127.0.0.1:$bare_port >/dev/null &
