@@ -4,6 +4,8 @@
 #include "services/engagement/domain/theme_coding.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -15,6 +17,8 @@ namespace {
 
 constexpr char kEditor[] = "tok-editor";
 constexpr char kReader[] = "tok-reader";
+constexpr char kModerator[] = "tok-moderator";
+constexpr char kAdmin[] = "tok-admin";
 
 TEST(ContainsWordTest, WholeWordsOnly) {
   EXPECT_TRUE(ContainsWord("more buses please", "buses"));
@@ -31,8 +35,11 @@ class ThemeCodingTest : public ::testing::Test {
     runtime::ServerConfig config = dorset::testing::TestServerConfig("engagement", dir_.path());
     config.auth = runtime::AuthMode::kTokens;
     config.tokens_file = tokens_.File("tokens");
-    dorset::testing::WriteTokensFile(config.tokens_file, {{kEditor, "coder", "engagement-editor"},
-                                                          {kReader, "reader", "reader"}});
+    dorset::testing::WriteTokensFile(config.tokens_file,
+                                     {{kEditor, "coder", "engagement-editor"},
+                                      {kReader, "reader", "reader"},
+                                      {kModerator, "moderator", "engagement-editor"},
+                                      {kAdmin, "admin", "admin"}});
     server_.Start(config);
     MakeActivity(stub(), "hosp", kEditor);
     MakeTheme(stub(), "hosp", "travel", kEditor);
@@ -207,6 +214,116 @@ TEST_F(ThemeCodingTest, ApplyIsAllOrNothingAndARetryAnswersTheFirstCoding) {
   apply.mutable_rules(1)->add_keywords("car park");
   EXPECT_EQ(stub().ApplyThemeCoding(Ctx(kEditor).get(), apply, &again).error_code(),
             grpc::StatusCode::ALREADY_EXISTS);
+}
+
+// Who coded what: every theme on a response records who assigned it, when and how — given with
+// the response (the submitter, withheld from callers without personal_data.read), added by hand
+// (UpdateResponse) or by a rule of a bulk coding (that coding and rule) — through the API, the
+// responses CSV and the real dorsetctl.
+TEST_F(ThemeCodingTest, EveryThemeRecordsWhoAssignedItWhenAndHow) {
+  // Given with the response by the editor ("coder").
+  v1::Response given;
+  ASSERT_TRUE(Respond(stub(), "hosp",
+                      ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "",
+                                 {"activities/hosp/themes/travel"}, "the bus is late"),
+                      &given, kEditor)
+                  .ok());
+  ASSERT_EQ(given.theme_assignments_size(), 1);
+  EXPECT_EQ(given.theme_assignments(0).method(), v1::THEME_ASSIGNMENT_METHOD_ON_CREATION);
+  EXPECT_EQ(given.theme_assignments(0).theme(), "activities/hosp/themes/travel");
+  // The submitter is withheld from callers without personal_data.read (the editor too).
+  EXPECT_EQ(given.theme_assignments(0).assigned_by(), "");
+  EXPECT_TRUE(given.theme_assignments(0).has_assign_time());
+
+  // Added by hand by the moderator to "fine as it is" (response 3).
+  v1::UpdateResponseRequest update;
+  update.mutable_response()->set_name("activities/hosp/responses/3");
+  update.mutable_response()->add_themes("activities/hosp/themes/parking");
+  update.mutable_update_mask()->add_paths("themes");
+  v1::Response moderated;
+  ASSERT_TRUE(stub().UpdateResponse(Ctx(kModerator).get(), update, &moderated).ok());
+  ASSERT_EQ(moderated.theme_assignments_size(), 1);
+  EXPECT_EQ(moderated.theme_assignments(0).method(), v1::THEME_ASSIGNMENT_METHOD_BY_HAND);
+  EXPECT_EQ(moderated.theme_assignments(0).assigned_by(), "moderator");
+
+  // Coded by rule by the editor.
+  v1::PreviewThemeCodingRequest preview;
+  Rules(preview);
+  v1::ThemeCodingPreview previewed;
+  ASSERT_TRUE(stub().PreviewThemeCoding(Ctx(kEditor).get(), preview, &previewed).ok());
+  v1::ApplyThemeCodingRequest apply;
+  Rules(apply);
+  apply.set_preview_token(previewed.preview_token());
+  v1::ThemeCoding coding;
+  ASSERT_TRUE(stub().ApplyThemeCoding(Ctx(kEditor).get(), apply, &coding).ok());
+  ASSERT_EQ(coding.name(), "activities/hosp/themeCodings/1");
+
+  auto get = [&](const std::string& token, int n) {
+    v1::GetResponseRequest request;
+    request.set_name(absl::StrCat("activities/hosp/responses/", n));
+    v1::Response out;
+    EXPECT_TRUE(stub().GetResponse(Ctx(token).get(), request, &out).ok());
+    return out;
+  };
+  // "travel and parking both bad" (4): travel by rule 1, parking by rule 2, of coding 1.
+  v1::Response both = get(kEditor, 4);
+  ASSERT_EQ(both.theme_assignments_size(), 2);
+  for (int i = 0; i < 2; ++i) {
+    const v1::ThemeAssignment& a = both.theme_assignments(i);
+    EXPECT_EQ(a.theme(), both.themes(i));
+    EXPECT_EQ(a.method(), v1::THEME_ASSIGNMENT_METHOD_CODING_RULE);
+    EXPECT_EQ(a.assigned_by(), "coder");
+    EXPECT_EQ(a.theme_coding(), coding.name());
+    EXPECT_EQ(a.rule_number(), a.theme() == "activities/hosp/themes/travel" ? 1 : 2);
+    EXPECT_EQ(a.assign_time().seconds(), coding.apply_time().seconds());
+  }
+  // The hand-coded parking on 3 stays the moderator's; the given travel on 5 the submitter's,
+  // and a reader without personal_data.read does not see who submitted it (the coders, yes).
+  EXPECT_EQ(get(kReader, 3).theme_assignments(0).assigned_by(), "moderator");
+  v1::Response read = get(kReader, 5);
+  ASSERT_EQ(read.theme_assignments_size(), 1);
+  EXPECT_EQ(read.theme_assignments(0).method(), v1::THEME_ASSIGNMENT_METHOD_ON_CREATION);
+  EXPECT_EQ(read.theme_assignments(0).assigned_by(), "");
+  EXPECT_EQ(get(kAdmin, 5).theme_assignments(0).assigned_by(), "coder");
+
+  // A theme removed by hand loses its record; the one kept keeps its first assigner.
+  update.mutable_response()->set_name("activities/hosp/responses/4");
+  update.mutable_response()->clear_themes();
+  update.mutable_response()->add_themes("activities/hosp/themes/parking");
+  ASSERT_TRUE(stub().UpdateResponse(Ctx(kModerator).get(), update, &moderated).ok());
+  ASSERT_EQ(moderated.theme_assignments_size(), 1);
+  EXPECT_EQ(moderated.theme_assignments(0).method(), v1::THEME_ASSIGNMENT_METHOD_CODING_RULE);
+  EXPECT_EQ(moderated.theme_assignments(0).assigned_by(), "coder");
+
+  // The responses CSV names them, for the reader without the submitter.
+  v1::ExportCsvRequest csv_request;
+  csv_request.set_parent("activities/hosp");
+  csv_request.set_table(v1::CSV_TABLE_RESPONSES);
+  auto context = Ctx(kReader);
+  auto reader = stub().ExportCsv(context.get(), csv_request);
+  v1::CsvChunk chunk;
+  std::string csv;
+  while (reader->Read(&chunk)) csv += chunk.data();
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_THAT(csv, ::testing::HasSubstr(",themes,theme_assignments,anonymised,"));
+  EXPECT_THAT(csv, ::testing::HasSubstr("parking by hand by moderator at "));
+  EXPECT_THAT(csv, ::testing::HasSubstr("travel by rule 1 of themeCodings/1 by coder at "));
+  EXPECT_THAT(csv, ::testing::HasSubstr("travel given with the response at "));
+  EXPECT_THAT(csv, ::testing::Not(::testing::HasSubstr("given with the response by coder")));
+
+  // dorsetctl shows them where it shows responses.
+  const std::string out = dir_.path() + "/responses.json";
+  ASSERT_EQ(std::system(absl::StrCat(DORSET_CTL_BINARY,
+                                     " engagement list-responses hosp --target=127.0.0.1:",
+                                     server_.host->grpc_port(), " --token=", kEditor, " >", out)
+                            .c_str()),
+            0);
+  std::ifstream file(out);
+  const std::string listed((std::istreambuf_iterator<char>(file)),
+                           std::istreambuf_iterator<char>());
+  EXPECT_THAT(listed, ::testing::HasSubstr("\"themeAssignments\""));
+  EXPECT_THAT(listed, ::testing::HasSubstr("THEME_ASSIGNMENT_METHOD_CODING_RULE"));
+  EXPECT_THAT(listed, ::testing::HasSubstr("\"themeCoding\":\"activities/hosp/themeCodings/1\""));
 }
 
 // The real dorsetctl previews and applies in one command.

@@ -18,6 +18,38 @@ absl::Time ToTime(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
+// Who coded what, for a spreadsheet cell: per theme "{theme id} {how}[ by {principal}] at
+// {time}", "; "-separated, where how is "given with the response", "by hand" or "by rule {k} of
+// themeCodings/{n}" (the principal is left out where the caller may not see it).
+std::string AssignmentsCell(const v1::Response& r) {
+  std::string cell;
+  for (const v1::ThemeAssignment& a : r.theme_assignments()) {
+    std::string how;
+    switch (a.method()) {
+      case v1::THEME_ASSIGNMENT_METHOD_ON_CREATION:
+        how = "given with the response";
+        break;
+      case v1::THEME_ASSIGNMENT_METHOD_BY_HAND:
+        how = "by hand";
+        break;
+      case v1::THEME_ASSIGNMENT_METHOD_CODING_RULE: {
+        const std::string& coding = a.theme_coding();
+        const size_t at = coding.find("themeCodings/");
+        how = absl::StrCat("by rule ", a.rule_number(), " of ",
+                           at == std::string::npos ? coding : coding.substr(at));
+        break;
+      }
+      default:
+        how = "not recorded";
+    }
+    absl::StrAppend(
+        &cell, cell.empty() ? "" : "; ", a.theme().substr(a.theme().rfind('/') + 1), " ", how,
+        a.assigned_by().empty() ? "" : absl::StrCat(" by ", a.assigned_by()), " at ",
+        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", ToTime(a.assign_time()), absl::UTCTimeZone()));
+  }
+  return cell;
+}
+
 std::string Html(const std::string& text) {
   std::string out;
   out.reserve(text.size());
@@ -83,7 +115,7 @@ absl::Status Analysis::ResponsesCsv(const runtime::Caller& caller, const std::st
                                     std::vector<std::string>& pieces) {
   runtime::CsvWriter csv({.byte_order_mark = bom});
   csv.Row({"response", "create_time", "update_time", "channel", "sentiment", "locality", "practice",
-           "themes", "anonymised", "personal_data_redacted", "text"});
+           "themes", "theme_assignments", "anonymised", "personal_data_redacted", "text"});
   int64_t after = 0;
   while (true) {
     ASSIGN_OR_RETURN(Responses::ResponsePage page,
@@ -101,6 +133,7 @@ absl::Status Analysis::ResponsesCsv(const runtime::Caller& caller, const std::st
           .Text(r.locality())
           .Text(r.practice())
           .Text(themes)
+          .Text(AssignmentsCell(r))
           .Text(r.anonymised() ? "true" : "false")
           .Text(r.personal_data_redacted() ? "true" : "false")
           .Text(r.text())

@@ -3,6 +3,8 @@
 // and written with their counters in the writer's transaction.
 #include "services/engagement/domain/responses.h"
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -46,6 +48,32 @@ std::vector<std::string> ThemeIds(const v1::Response& r) {
   return ids;
 }
 
+// The response's theme assignments once its themes are `theme_ids`: a theme it keeps keeps its
+// record (who first assigned it), a theme it gains is `principal`'s by hand at `now`, a theme it
+// loses loses its record. In the order of `theme_ids`.
+google::protobuf::RepeatedPtrField<v1::ThemeAssignment> AssignmentsAfterMove(
+    const v1::Response& r, const std::string& activity, const std::vector<std::string>& theme_ids,
+    const std::string& principal, int64_t now) {
+  google::protobuf::RepeatedPtrField<v1::ThemeAssignment> out;
+  for (const std::string& id : theme_ids) {
+    const std::string theme = ThemeName(activity, id);
+    const bool had = std::find(r.themes().begin(), r.themes().end(), theme) != r.themes().end();
+    if (had) {
+      // Kept: its record, if one was made (themes from before records were kept have none).
+      for (const v1::ThemeAssignment& a : r.theme_assignments()) {
+        if (a.theme() == theme) *out.Add() = a;
+      }
+      continue;
+    }
+    v1::ThemeAssignment* a = out.Add();
+    a->set_theme(theme);
+    a->set_method(v1::THEME_ASSIGNMENT_METHOD_BY_HAND);
+    a->set_assigned_by(principal);
+    SetTimestamp(a->mutable_assign_time(), now);
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::Status Responses::CheckPracticeCovered(const PracticeFacts& practice, absl::Time at) const {
@@ -78,6 +106,14 @@ absl::Status Responses::CheckPracticeCovered(const PracticeFacts& practice, absl
 }
 
 void Responses::RedactResponse(const runtime::Caller& caller, v1::Response& r) {
+  // Whoever submitted the response may be the respondent: like the stakeholder link, their
+  // principal (on the themes given with it) is for callers with personal_data.read only. Staff's
+  // coding (by hand, by rule) is shown to every reader, as ThemeCoding.coded_by is.
+  if (!caller.Can(runtime::Permission::kPersonalDataRead)) {
+    for (v1::ThemeAssignment& a : *r.mutable_theme_assignments()) {
+      if (a.method() == v1::THEME_ASSIGNMENT_METHOD_ON_CREATION) a.clear_assigned_by();
+    }
+  }
   const bool personal = !r.stakeholder().empty() || (!r.publish_consent() && !r.text().empty());
   if (!personal) return;
   if (caller.Can(runtime::Permission::kPersonalDataRead)) {
@@ -153,6 +189,15 @@ absl::StatusOr<PendingResponse> Responses::PrepareResponse(
     }
   }
   RETURN_IF_ERROR(ctx_.CheckLocalityField(r.locality(), "response.locality"));
+  // Who coded what: themes given with the response are the submitter's, at its time.
+  r.clear_theme_assignments();
+  for (const std::string& theme : r.themes()) {
+    v1::ThemeAssignment* a = r.add_theme_assignments();
+    a->set_theme(theme);
+    a->set_method(v1::THEME_ASSIGNMENT_METHOD_ON_CREATION);
+    a->set_assigned_by(caller.principal);
+    SetTimestamp(a->mutable_assign_time(), ToMicros(pending.time));
+  }
   pending.response = std::move(r);
   return pending;
 }
@@ -340,7 +385,10 @@ absl::Status Responses::UpdateResponse(const runtime::Caller& caller,
       new_theme_ids = old_theme_ids;
     }
     const v1::Sentiment sentiment = MaskHas(mask, "sentiment") ? in.sentiment() : r.sentiment();
-    RETURN_IF_ERROR(UpdateResponseRow(tx, id.id, new_theme_ids, sentiment, now, version + 1));
+    const google::protobuf::RepeatedPtrField<v1::ThemeAssignment> assignments =
+        AssignmentsAfterMove(r, id.activity, new_theme_ids, caller.principal, now);
+    RETURN_IF_ERROR(
+        UpdateResponseRow(tx, id.id, new_theme_ids, assignments, sentiment, now, version + 1));
     RETURN_IF_ERROR(AddToCounters(tx, id.activity, old_cells, -1));
     RETURN_IF_ERROR(AddToCounters(
         tx, id.activity, CounterCells(r.channel(), sentiment, r.locality(), new_theme_ids), 1));

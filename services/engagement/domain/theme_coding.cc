@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -60,11 +61,13 @@ constexpr char kApplyMethod[] = "ApplyThemeCoding";
 using Rules = google::protobuf::RepeatedPtrField<v1::ThemeRule>;
 using Keywords = std::vector<std::vector<std::string>>;
 
-// One response that would gain themes: the response as read (without its text) and its whole
-// new theme list (names).
+// One response that would gain themes: the response as read (without its text), its whole new
+// theme list (names) and what it gains by which rule.
 struct Change {
   v1::Response before;
   std::vector<std::string> themes;
+  // The themes it gains, each with the number (from 1) of the rule that gives it.
+  std::vector<std::pair<std::string, int>> added;
 };
 struct Plan {
   std::vector<v1::ThemeCodingEffect> effects;
@@ -127,6 +130,7 @@ absl::StatusOr<Plan> Compute(Transaction& tx, const std::string& activity, const
       after = std::stoll(r.name().substr(r.name().rfind('/') + 1));
       const std::string text = absl::AsciiStrToLower(r.text());
       std::vector<std::string> themes(r.themes().begin(), r.themes().end());
+      std::vector<std::pair<std::string, int>> added;
       bool changed = false;
       for (int i = 0; i < rules.size(); ++i) {
         const bool match = std::any_of(keywords[i].begin(), keywords[i].end(),
@@ -136,6 +140,7 @@ absl::StatusOr<Plan> Compute(Transaction& tx, const std::string& activity, const
         effect.set_matched(effect.matched() + 1);
         if (std::find(themes.begin(), themes.end(), rules[i].theme()) != themes.end()) continue;
         themes.push_back(rules[i].theme());
+        added.emplace_back(rules[i].theme(), i + 1);
         changed = true;
         effect.set_to_add(effect.to_add() + 1);
         if (effect.example_responses_size() < examples) effect.add_example_responses(r.name());
@@ -144,7 +149,7 @@ absl::StatusOr<Plan> Compute(Transaction& tx, const std::string& activity, const
         Mix(hash, r.name());
         Mix(hash, r.etag());
         r.clear_text();
-        plan.changes.push_back({std::move(r), std::move(themes)});
+        plan.changes.push_back({std::move(r), std::move(themes), std::move(added)});
       }
       return true;
     }));
@@ -154,17 +159,29 @@ absl::StatusOr<Plan> Compute(Transaction& tx, const std::string& activity, const
   return plan;
 }
 
-// Writes the plan's changes with their counters, inside `tx`.
+// Writes the plan's changes with their counters, inside `tx`; each theme added is recorded on its
+// response as `coding`'s (who coded what: its rule, the coder, the time).
 absl::Status WriteChanges(Transaction& tx, const std::string& activity, const Plan& plan,
-                          int64_t now) {
+                          const v1::ThemeCoding& coding) {
+  const int64_t now = coding.apply_time().seconds() * 1000000 + coding.apply_time().nanos() / 1000;
   CounterSums sums;
   for (const Change& change : plan.changes) {
     const v1::Response& r = change.before;
     ASSIGN_OR_RETURN(ResponseId id, ParseResponseName(r.name(), "response"));
     const std::vector<std::string> old_ids = IdsOf(r.themes());
     const std::vector<std::string> new_ids = IdsOf(change.themes);
-    RETURN_IF_ERROR(
-        UpdateResponseRow(tx, id.id, new_ids, r.sentiment(), now, VersionOf(r.etag()) + 1));
+    google::protobuf::RepeatedPtrField<v1::ThemeAssignment> assignments = r.theme_assignments();
+    for (const auto& [theme, rule_number] : change.added) {
+      v1::ThemeAssignment* a = assignments.Add();
+      a->set_theme(theme);
+      a->set_method(v1::THEME_ASSIGNMENT_METHOD_CODING_RULE);
+      a->set_assigned_by(coding.coded_by());
+      *a->mutable_assign_time() = coding.apply_time();
+      a->set_theme_coding(coding.name());
+      a->set_rule_number(rule_number);
+    }
+    RETURN_IF_ERROR(UpdateResponseRow(tx, id.id, new_ids, assignments, r.sentiment(), now,
+                                      VersionOf(r.etag()) + 1));
     AddCells(sums, activity, CounterCells(r.channel(), r.sentiment(), r.locality(), old_ids), -1);
     AddCells(sums, activity, CounterCells(r.channel(), r.sentiment(), r.locality(), new_ids), 1);
   }
@@ -239,7 +256,6 @@ absl::Status ThemeCoder::Apply(const runtime::Caller& caller,
       return runtime::FailedPrecondition("STATE", state.name(),
                                          "the outcome is published; responses are read-only");
     }
-    RETURN_IF_ERROR(WriteChanges(tx, activity, plan, now));
     v1::ThemeCoding coding;
     *coding.mutable_rules() = request.rules();
     for (v1::ThemeCodingEffect& e : plan.effects) {
@@ -249,7 +265,9 @@ absl::Status ThemeCoder::Apply(const runtime::Caller& caller,
     coding.set_responses_changed(static_cast<int64_t>(plan.changes.size()));
     coding.set_coded_by(caller.principal);
     SetTimestamp(coding.mutable_apply_time(), now);
+    // Recorded first, so each response's assignments can name it (one transaction either way).
     RETURN_IF_ERROR(AppendThemeCoding(tx, activity, coding).status());
+    RETURN_IF_ERROR(WriteChanges(tx, activity, plan, coding));
     RETURN_IF_ERROR(RecordRequest(tx, kApplyMethod, caller.principal, request.request_id(), request,
                                   coding.name(), now));
     *out = std::move(coding);

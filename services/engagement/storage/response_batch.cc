@@ -38,8 +38,8 @@ absl::StatusOr<ResponseBatch::Statements*> ResponseBatch::Prepared() {
   ASSIGN_OR_RETURN(Statement insert_response,
                    tx_.Prepare("INSERT INTO response (activity_id, stakeholder_id, text, channel, "
                                "locality, practice, themes, sentiment, publish_consent, "
-                               "create_time, update_time, version) "
-                               "VALUES (?,?,?,?,?,?,?,?,?,?,?,1) RETURNING id"));
+                               "create_time, update_time, theme_assignments, version) "
+                               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1) RETURNING id"));
   ASSIGN_OR_RETURN(Statement bump_counter, tx_.Prepare(kBumpCounterSql));
   statements_.reset(new Statements{std::move(requests), std::move(activity_window),
                                    std::move(theme_exists), std::move(stakeholder_state),
@@ -119,7 +119,8 @@ absl::StatusOr<int64_t> ResponseBatch::InsertResponse(const std::string& activit
       .Bind(8, static_cast<int64_t>(r.sentiment()))
       .Bind(9, static_cast<int64_t>(r.publish_consent()))
       .Bind(10, now)
-      .Bind(11, now);
+      .Bind(11, now)
+      .Bind(12, EncodeThemeAssignments(r.theme_assignments()));
   ASSIGN_OR_RETURN(bool inserted, insert.Step());
   if (!inserted) return absl::InternalError("INSERT ... RETURNING id gave no row");
   const int64_t id = insert.Int(0);

@@ -48,8 +48,8 @@ class ResponseBatch {
   absl::StatusOr<std::optional<std::string>> FindRequest(const runtime::storage::RequestKey& key);
   absl::Status StoreRequest(const runtime::storage::RequestKey& key, const std::string& name,
                             int64_t now);
-  // Inserts the response (its stakeholder id, "" when anonymous; its theme ids; its time in
-  // micros) at version 1 and returns its id.
+  // Inserts the response (its stakeholder id, "" when anonymous; its theme ids and their
+  // theme_assignments; its time in micros) at version 1 and returns its id.
   absl::StatusOr<int64_t> InsertResponse(const std::string& activity,
                                          const std::string& stakeholder_id,
                                          const v1::Response& response,

@@ -1,6 +1,9 @@
 #include "services/engagement/storage/response_rows.h"
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "services/engagement/domain/names.h"
@@ -15,7 +18,7 @@ namespace {
 
 constexpr char kResponseColumns[] =
     "id, activity_id, stakeholder_id, text, channel, locality, practice, themes, sentiment, "
-    "publish_consent, anonymised, create_time, update_time, version";
+    "publish_consent, anonymised, create_time, update_time, version, theme_assignments";
 
 v1::Response ResponseFromRow(const Statement& s) {
   v1::Response r;
@@ -33,6 +36,7 @@ v1::Response ResponseFromRow(const Statement& s) {
   SetTimestamp(r.mutable_create_time(), s.Int(11));
   SetTimestamp(r.mutable_update_time(), s.Int(12));
   r.set_etag(Etag(s.Int(13)));
+  DecodeThemeAssignments(activity, s.Text(14), r.mutable_theme_assignments());
   return r;
 }
 
@@ -69,18 +73,67 @@ absl::Status ForResponsesAfter(Transaction& tx, const std::string& activity, int
   }
 }
 
-absl::Status UpdateResponseRow(Transaction& tx, int64_t id,
-                               const std::vector<std::string>& theme_ids, v1::Sentiment sentiment,
-                               int64_t now, int64_t version) {
+absl::Status UpdateResponseRow(
+    Transaction& tx, int64_t id, const std::vector<std::string>& theme_ids,
+    const google::protobuf::RepeatedPtrField<v1::ThemeAssignment>& assignments,
+    v1::Sentiment sentiment, int64_t now, int64_t version) {
   ASSIGN_OR_RETURN(Statement update,
-                   tx.Prepare("UPDATE response SET themes = ?, sentiment = ?, update_time = ?, "
-                              "version = ? WHERE id = ?"));
+                   tx.Prepare("UPDATE response SET themes = ?, theme_assignments = ?, "
+                              "sentiment = ?, update_time = ?, version = ? WHERE id = ?"));
   update.Bind(1, JoinList(theme_ids))
-      .Bind(2, static_cast<int64_t>(sentiment))
-      .Bind(3, now)
-      .Bind(4, version)
-      .Bind(5, id);
+      .Bind(2, EncodeThemeAssignments(assignments))
+      .Bind(3, static_cast<int64_t>(sentiment))
+      .Bind(4, now)
+      .Bind(5, version)
+      .Bind(6, id);
   return update.Run();
+}
+
+namespace {
+int64_t TrailingNumber(const std::string& name) {
+  int64_t n = 0;
+  if (!absl::SimpleAtoi(name.substr(name.rfind('/') + 1), &n)) return 0;
+  return n;
+}
+}  // namespace
+
+std::string EncodeThemeAssignments(
+    const google::protobuf::RepeatedPtrField<v1::ThemeAssignment>& assignments) {
+  std::string out;
+  for (const v1::ThemeAssignment& a : assignments) {
+    const std::string& theme = a.theme();
+    const int64_t micros = a.assign_time().seconds() * 1000000 + a.assign_time().nanos() / 1000;
+    absl::StrAppend(&out, out.empty() ? "" : "\n", theme.substr(theme.rfind('/') + 1), "\t",
+                    static_cast<int>(a.method()), "\t", micros, "\t",
+                    a.theme_coding().empty() ? 0 : TrailingNumber(a.theme_coding()), "\t",
+                    a.rule_number(), "\t", absl::CEscape(a.assigned_by()));
+  }
+  return out;
+}
+
+void DecodeThemeAssignments(const std::string& activity, const std::string& encoded,
+                            google::protobuf::RepeatedPtrField<v1::ThemeAssignment>* out) {
+  if (encoded.empty()) return;
+  for (absl::string_view line : absl::StrSplit(encoded, '\n')) {
+    std::vector<absl::string_view> f = absl::StrSplit(line, '\t');
+    int method = 0;
+    int64_t micros = 0, coding = 0;
+    int rule = 0;
+    std::string principal;
+    if (f.size() != 6 || !absl::SimpleAtoi(f[1], &method) || !absl::SimpleAtoi(f[2], &micros) ||
+        !absl::SimpleAtoi(f[3], &coding) || !absl::SimpleAtoi(f[4], &rule) ||
+        !absl::CUnescape(f[5], &principal) || !v1::ThemeAssignmentMethod_IsValid(method)) {
+      continue;
+    }
+    v1::ThemeAssignment* a = out->Add();
+    a->set_theme(ThemeName(activity, std::string(f[0])));
+    a->set_method(static_cast<v1::ThemeAssignmentMethod>(method));
+    SetTimestamp(a->mutable_assign_time(), micros);
+    if (coding > 0)
+      a->set_theme_coding(absl::StrCat(ActivityName(activity), "/themeCodings/", coding));
+    a->set_rule_number(rule);
+    a->set_assigned_by(std::move(principal));
+  }
 }
 
 }  // namespace dorset::engagement

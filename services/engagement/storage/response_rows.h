@@ -1,6 +1,7 @@
 // The response table outside the group commit (services/engagement/storage/response_batch.h
 // has the hot path's): one response by its activity and number, as a Response (etag from its
-// version column), an activity's responses in id order, and moderation's update.
+// version column), an activity's responses in id order, moderation's update, and the encoding of
+// who assigned each theme (response.theme_assignments).
 #ifndef DORSET_SERVICES_ENGAGEMENT_STORAGE_RESPONSE_ROWS_H_
 #define DORSET_SERVICES_ENGAGEMENT_STORAGE_RESPONSE_ROWS_H_
 
@@ -27,10 +28,21 @@ absl::StatusOr<bool> ResponseExists(runtime::storage::Transaction& tx, const std
 absl::Status ForResponsesAfter(runtime::storage::Transaction& tx, const std::string& activity,
                                int64_t after, int limit,
                                absl::FunctionRef<bool(v1::Response)> take);
-// Sets the response's themes (ids) and sentiment at `version`, updated at `now` (micros).
-absl::Status UpdateResponseRow(runtime::storage::Transaction& tx, int64_t id,
-                               const std::vector<std::string>& theme_ids, v1::Sentiment sentiment,
-                               int64_t now, int64_t version);
+// Sets the response's themes (ids), their assignments (who coded what: response.theme_assignments)
+// and sentiment at `version`, updated at `now` (micros).
+absl::Status UpdateResponseRow(
+    runtime::storage::Transaction& tx, int64_t id, const std::vector<std::string>& theme_ids,
+    const google::protobuf::RepeatedPtrField<v1::ThemeAssignment>& assignments,
+    v1::Sentiment sentiment, int64_t now, int64_t version);
+
+// The response.theme_assignments column: one line per assignment, tab-separated fields (theme
+// id, method, assign time in micros, theme coding number or 0, rule number or 0, the principal
+// C-escaped so no tab or newline of it can break the line); "" for none.
+std::string EncodeThemeAssignments(
+    const google::protobuf::RepeatedPtrField<v1::ThemeAssignment>& assignments);
+// The column back as assignments of `activity`'s themes; lines it cannot read are skipped.
+void DecodeThemeAssignments(const std::string& activity, const std::string& encoded,
+                            google::protobuf::RepeatedPtrField<v1::ThemeAssignment>* out);
 
 }  // namespace dorset::engagement
 
