@@ -39,12 +39,18 @@ Result RunCtl(const std::string& args, bool with_stderr = false) {
   return result;
 }
 
-class FinanceCliTest : public ::testing::Test {
+// On each engine (…/sqlite, …/postgres), as the period and import cases below.
+class FinanceCliTest : public ::testing::TestWithParam<runtime::storage::Engine> {
  protected:
   void SetUp() override {
-    auto host =
-        runtime::ServiceHost::Start(dorset::testing::TestServerConfig("finance", dir_.path()),
-                                    std::make_unique<FinanceModule>());
+    runtime::ServerConfig config = dorset::testing::TestServerConfig("finance", dir_.path());
+    if (GetParam() == runtime::storage::Engine::kPostgres) {
+      DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
+      absl::StatusOr<std::string> uri = pg->CreateDatabase();
+      ASSERT_TRUE(uri.ok()) << uri.status();
+      config.database = *uri;
+    }
+    auto host = runtime::ServiceHost::Start(config, std::make_unique<FinanceModule>());
     ASSERT_TRUE(host.ok()) << host.status();
     host_ = *std::move(host);
   }
@@ -60,7 +66,7 @@ class FinanceCliTest : public ::testing::Test {
 
 using testing::kRightcare;
 
-TEST_F(FinanceCliTest, PostsPoundsAndExportsTwoDecimalCsv) {
+TEST_P(FinanceCliTest, PostsPoundsAndExportsTwoDecimalCsv) {
   Result post = Run(absl::StrCat("post --scheme=", kRightcare,
                                  " --year=2020-21 --month=2 --kind=actual --amount=1,234.5"
                                  " --reason='keyed, with a comma' --request_id=cli-1"));
@@ -129,7 +135,7 @@ TEST_F(FinanceCliTest, PostsPoundsAndExportsTwoDecimalCsv) {
             "-1763571.43,RED,no");
 }
 
-TEST_F(FinanceCliTest, ReportAndGapGroupBySchemeAttributes) {
+TEST_P(FinanceCliTest, ReportAndGapGroupBySchemeAttributes) {
   // The seed's nine schemes have no attributes recorded: one group, "(not recorded)".
   Result report = Run("report --year=2020-21 --month=2 --group_by=maturity");
   ASSERT_EQ(report.exit_code, 0) << report.out;
@@ -165,7 +171,7 @@ TEST_F(FinanceCliTest, ReportAndGapGroupBySchemeAttributes) {
   EXPECT_EQ(Run(absl::StrCat("set-scheme ", kRightcare, " --maturity=ripe")).exit_code, 2);
 }
 
-TEST_F(FinanceCliTest, ServerErrorsExitNonZero) {
+TEST_P(FinanceCliTest, ServerErrorsExitNonZero) {
   Result bad = Run(absl::StrCat("post --scheme=", kRightcare,
                                 " --year=2020-21 --month=13 --kind=actual --amount=1"));
   EXPECT_EQ(bad.exit_code, 1);
@@ -319,6 +325,13 @@ TEST_P(FinanceCliImportTest, AFileIsPostedWholeOrNotAtAllAndOnlyOnce) {
   EXPECT_NE(late.out.find("financialYears/2020-21/periods/1"), std::string::npos) << late.out;
   EXPECT_EQ(Count(), 3);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, FinanceCliTest,
+                         ::testing::Values(runtime::storage::Engine::kSqlite,
+                                           runtime::storage::Engine::kPostgres),
+                         [](const auto& info) {
+                           return std::string(runtime::storage::EngineName(info.param));
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Engines, FinanceCliImportTest,
                          ::testing::Values(runtime::storage::Engine::kSqlite,
