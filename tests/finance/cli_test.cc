@@ -169,6 +169,22 @@ TEST_P(FinanceCliTest, ReportAndGapGroupBySchemeAttributes) {
   EXPECT_NE(gap.out.find("[A Owner]"), std::string::npos) << gap.out;
   EXPECT_EQ(Run(absl::StrCat("set-scheme ", kRightcare)).exit_code, 2);
   EXPECT_EQ(Run(absl::StrCat("set-scheme ", kRightcare, " --maturity=ripe")).exit_code, 2);
+
+  // Forecast quality through dorsetctl: a forecast back-loaded into M10-M12 is flagged, with
+  // its reason, in the report it prints.
+  for (int month : {10, 11, 12}) {
+    ASSERT_EQ(Run(absl::StrCat("post --scheme=", kRightcare, " --year=2020-21 --month=", month,
+                               " --kind=forecast --amount=1,000,000"))
+                  .exit_code,
+              0);
+  }
+  report = Run("report --year=2020-21 --month=2");
+  ASSERT_EQ(report.exit_code, 0) << report.out;
+  EXPECT_NE(report.out.find(absl::StrCat("flag BACK_LOADED  ", kRightcare, ": ")),
+            std::string::npos)
+      << report.out;
+  EXPECT_NE(report.out.find("of the year's expected delivery falls in M10-M12"), std::string::npos)
+      << report.out;
 }
 
 TEST_P(FinanceCliTest, ServerErrorsExitNonZero) {
