@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "cli/cli_common.h"
 #include "cli/command_groups.h"
 #include "dorset/engagement/v1/engagement.grpc.pb.h"
@@ -53,7 +54,9 @@ int Usage() {
          "      spreadsheets)\n"
          "  report ACTIVITY [--out=FILE]             the consultation report (HTML)\n"
          "  delivery DECISION --status=PLANNED|IN_PROGRESS|DELIVERED|NOT_GOING_AHEAD\n"
-         "      [--percent=N] [--reason=R] [--note=N] [--etag=E]   delivery-history DECISION\n"
+         "      [--percent=N] [--reason=R] [--note=N] [--etag=E]\n"
+         "      [--milestones='TITLE|YYYY-MM-DD[|DONE YYYY-MM-DD];...'] (replaces them; kept\n"
+         "      when not given)   delivery-history DECISION\n"
          "  code-themes ACTIVITY --rules='THEME=kw1|kw2;THEME2=kw3' [--apply]   preview (or\n"
          "      preview and apply) bulk theme coding by keywords\n"
          "  retention [--dry-run]   erase stakeholders past the retention period (or list them)\n"
@@ -87,6 +90,30 @@ std::vector<std::string> List(const std::string& joined) {
 }
 
 void Print(const google::protobuf::Message& message) { std::cout << ToJson(message) << "\n"; }
+
+// --milestones='TITLE|DUE[|DONE];…' (dates YYYY-MM-DD, midnight UTC) into `delivery`.
+absl::Status ParseMilestones(const std::string& text, v1::Delivery* delivery) {
+  auto day = [](absl::string_view date, google::protobuf::Timestamp* out) {
+    absl::Time t;
+    std::string error;
+    if (!absl::ParseTime("%Y-%m-%d", date, absl::UTCTimeZone(), &t, &error)) return false;
+    out->set_seconds(absl::ToUnixSeconds(t));
+    return true;
+  };
+  for (absl::string_view item : absl::StrSplit(text, ';', absl::SkipEmpty())) {
+    std::vector<absl::string_view> f = absl::StrSplit(item, '|');
+    v1::Milestone* m = delivery->add_milestones();
+    if (f.size() < 2 || f.size() > 3 || f[0].empty()) {
+      return absl::InvalidArgumentError("each is TITLE|YYYY-MM-DD[|YYYY-MM-DD]");
+    }
+    m->set_title(std::string(f[0]));
+    if (!day(f[1], m->mutable_due_time()) ||
+        (f.size() == 3 && !day(f[2], m->mutable_complete_time()))) {
+      return absl::InvalidArgumentError(absl::StrCat("a date of '", f[0], "' is not YYYY-MM-DD"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 template <typename Message>
 int Done(const absl::StatusOr<Message>& reply) {
@@ -370,6 +397,22 @@ int RunEngagementCommand(int argc, char** argv) {
     request.mutable_delivery()->set_status(status);
     request.mutable_delivery()->set_percent_complete(percent);
     request.mutable_delivery()->set_reason(args.GetOr("reason", ""));
+    // The request replaces the whole delivery: --milestones gives the new list ("" clears it);
+    // without it the decision's current milestones are sent back unchanged.
+    if (args.Has("milestones")) {
+      absl::Status parsed =
+          ParseMilestones(args.GetOr("milestones", ""), request.mutable_delivery());
+      if (!parsed.ok()) {
+        std::cerr << "delivery: --milestones: " << parsed.message() << "\n";
+        return 2;
+      }
+    } else {
+      v1::GetDecisionRequest get;
+      get.set_name(pos[0]);
+      absl::StatusOr<v1::Decision> current = s.client->GetDecision(get);
+      if (!current.ok()) return ReportError(current.status());
+      *request.mutable_delivery()->mutable_milestones() = current->delivery().milestones();
+    }
     request.set_note(args.GetOr("note", ""));
     request.set_etag(args.GetOr("etag", ""));
     return Done(s.client->UpdateDecisionDelivery(request));

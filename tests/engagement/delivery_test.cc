@@ -120,11 +120,40 @@ TEST_F(DeliveryTest, YouSaidWeDidShowsHowFarEachThemesDecisionsHaveGot) {
   // Through the real dorsetctl.
   ASSERT_EQ(std::system(absl::StrCat(DORSET_CTL_BINARY,
                                      " engagement delivery activities/beds/decisions/bus "
-                                     "--status=IN_PROGRESS --percent=30 --note=started "
-                                     "--target=127.0.0.1:",
+                                     "--status=IN_PROGRESS --percent=20 --note=started "
+                                     "--milestones='Route agreed|2027-01-31|2027-01-15;"
+                                     "Buses running|2027-09-30' --target=127.0.0.1:",
                                      server_.host->grpc_port(), " --token=", kEditor, " >/dev/null")
                             .c_str()),
             0);
+  // A later step without --milestones keeps them (the request replaces the whole delivery).
+  ASSERT_EQ(std::system(absl::StrCat(DORSET_CTL_BINARY,
+                                     " engagement delivery activities/beds/decisions/bus "
+                                     "--status=IN_PROGRESS --percent=30 --target=127.0.0.1:",
+                                     server_.host->grpc_port(), " --token=", kEditor, " >/dev/null")
+                            .c_str()),
+            0);
+  // A malformed list is refused by dorsetctl itself (exit 2), nothing sent.
+  EXPECT_NE(
+      std::system(absl::StrCat(DORSET_CTL_BINARY,
+                               " engagement delivery activities/beds/decisions/bus "
+                               "--status=IN_PROGRESS --milestones='Soon|next week' "
+                               "--target=127.0.0.1:",
+                               server_.host->grpc_port(), " --token=", kEditor, " >/dev/null 2>&1")
+                      .c_str()),
+      0);
+  {
+    v1::GetDecisionRequest get;
+    get.set_name("activities/beds/decisions/bus");
+    v1::Decision bus;
+    ASSERT_TRUE(stub().GetDecision(Ctx(kReader).get(), get, &bus).ok());
+    EXPECT_EQ(bus.delivery().percent_complete(), 30);
+    ASSERT_EQ(bus.delivery().milestones_size(), 2);
+    EXPECT_EQ(bus.delivery().milestones(0).title(), "Route agreed");
+    EXPECT_EQ(bus.delivery().milestones(0).due_time().seconds(), 1801353600);       // 2027-01-31
+    EXPECT_EQ(bus.delivery().milestones(0).complete_time().seconds(), 1799971200);  // 01-15
+    EXPECT_FALSE(bus.delivery().milestones(1).has_complete_time());
+  }
   ASSERT_TRUE(Open(stub(), "beds", kEditor).ok());
   v1::CloseActivityRequest close;
   close.set_name("activities/beds");
