@@ -1,6 +1,7 @@
 // The ordered JSON value of the FHIR face (see fhir_json.h).
 #include "gateway/fhir/fhir_json.h"
 
+#include <cassert>
 #include <cstdint>
 #include <cstring>
 
@@ -62,92 +63,74 @@ void AppendQuoted(std::string& out, absl::string_view text) {
 }  // namespace
 
 Json Json::String(absl::string_view text) {
-  Json value(Kind::kString);
-  value.text_ = std::string(text);
+  Json value;
+  value.text_.clear();
+  AppendQuoted(value.text_, text);
   return value;
 }
 
 Json Json::Int(int64_t number) {
-  Json value(Kind::kInt);
-  value.number_ = number;
+  Json value;
+  value.text_ = absl::StrCat(number);
   return value;
 }
 
 Json Json::Bool(bool flag) {
-  Json value(Kind::kBool);
-  value.flag_ = flag;
+  Json value;
+  value.text_ = flag ? "true" : "false";
   return value;
 }
 
-Json& Json::Set(absl::string_view key, Json value) & {
-  for (auto& [name, member] : members_) {
-    if (name == key) {
-      member = std::move(value);
-      return *this;
-    }
-  }
-  if (members_.empty()) members_.reserve(4);  // most objects of a resource have 2-4 members
-  members_.emplace_back(std::string(key), std::move(value));
+void Json::Key(absl::string_view key) {
+  assert(close_ == '}');
+#ifndef NDEBUG
+  for (const std::string& seen : keys_) assert(seen != key);  // a key set twice
+  keys_.emplace_back(key);
+#endif
+  Separator();
+  AppendQuoted(text_, key);
+  text_.push_back(':');
+}
+
+void Json::Append(const Json& value) {
+  text_.append(value.text_);
+  if (value.close_ != 0) text_.push_back(value.close_);
+}
+
+Json& Json::Set(absl::string_view key, const Json& value) & {
+  Key(key);
+  Append(value);
+  return *this;
+}
+
+Json& Json::Set(absl::string_view key, absl::string_view text) & {
+  Key(key);
+  AppendQuoted(text_, text);
   return *this;
 }
 
 Json& Json::SetIfNotEmpty(absl::string_view key, absl::string_view text) & {
-  if (!text.empty()) Set(key, String(text));
+  if (!text.empty()) Set(key, text);
   return *this;
 }
 
-Json& Json::Add(Json value) & {
-  items_.push_back(std::move(value));
+Json& Json::Add(const Json& value) & {
+  assert(close_ == ']');
+  Separator();
+  Append(value);
   return *this;
 }
 
-const Json* Json::Find(absl::string_view key) const {
-  for (const auto& [name, member] : members_) {
-    if (name == key) return &member;
-  }
-  return nullptr;
-}
-
-std::string Json::Serialize() const {
-  std::string out;
-  out.reserve(4096);
-  AppendTo(out);
+std::string Json::Serialize() const& {
+  std::string out = text_;
+  if (close_ != 0) out.push_back(close_);
   return out;
 }
 
-void Json::AppendTo(std::string& out) const {
-  switch (kind_) {
-    case Kind::kNull:
-      out += "null";
-      return;
-    case Kind::kString:
-      AppendQuoted(out, text_);
-      return;
-    case Kind::kInt:
-      absl::StrAppend(&out, number_);
-      return;
-    case Kind::kBool:
-      out += flag_ ? "true" : "false";
-      return;
-    case Kind::kArray:
-      out.push_back('[');
-      for (size_t i = 0; i < items_.size(); ++i) {
-        if (i > 0) out.push_back(',');
-        items_[i].AppendTo(out);
-      }
-      out.push_back(']');
-      return;
-    case Kind::kObject:
-      out.push_back('{');
-      for (size_t i = 0; i < members_.size(); ++i) {
-        if (i > 0) out.push_back(',');
-        AppendQuoted(out, members_[i].first);
-        out.push_back(':');
-        members_[i].second.AppendTo(out);
-      }
-      out.push_back('}');
-      return;
-  }
+std::string Json::Serialize() && {
+  if (close_ != 0) text_.push_back(close_);
+  close_ = 0;
+  return std::move(text_);
 }
 
 }  // namespace dorset::gateway::fhir

@@ -262,10 +262,10 @@ Json PracticeOrganization(const v1::Practice& practice) {
   for (const std::string& line : practice.address_lines()) {
     if (!line.empty()) lines.Add(Json::String(line));
   }
-  if (!lines.empty()) address.Set("line", std::move(lines));
+  if (!lines.empty()) address.Set("line", lines);
   address.SetIfNotEmpty("postalCode", practice.postcode());
-  if (address.Find("line") || address.Find("postalCode")) {
-    org.Set("address", Json::Array().Add(std::move(address)));
+  if (!lines.empty() || !practice.postcode().empty()) {
+    org.Set("address", Json::Array().Add(address));
   }
 
   if (!practice.locality().empty()) {
