@@ -5,7 +5,7 @@
 # Builds Release into build/release (DORSET_BENCH_BUILD to use another build) with every bench
 # target once, then runs each scenario with DORSET_BENCH_DATABASE=sqlite and =postgres (the
 # scenario's *_BENCH_BUILD pointing at that build), each engine right after the other:
-#   baseline registry finance engagement theme_coding search mixed gateway costs   both engines
+#   baseline registry finance engagement theme_coding search reads mixed gateway costs   both engines
 #   pipeline replicas                    PostgreSQL only (pipeline mode; many replicas on one database)
 #   echo_floor rate_limit                once: no store (echo vs bare echo; the call gate's check)
 #   audit_sync                           SQLite, only with BOTH_ENGINES_AUDIT_OLD=<build of d67e5b2>
@@ -66,6 +66,7 @@ for engine in sqlite postgres; do
   run theme_coding $engine env ENGAGEMENT_BENCH_BUILD=$b bench/theme_coding_bench.sh 18500
 done
 for engine in sqlite postgres; do run search $engine env SEARCH_BENCH_BUILD=$b bench/search_bench.sh "$seconds" "$rounds"; done
+for engine in sqlite postgres; do run reads $engine env READS_BENCH_BUILD=$b bench/reads_bench.sh "$seconds" "$rounds"; done
 for engine in sqlite postgres; do run mixed $engine env MIXED_BENCH_BUILD=$b bench/mixed_bench.sh "$seconds" "$rounds"; done
 for engine in sqlite postgres; do
   run gateway $engine env GATEWAY_BENCH_BUILD=$b bench/gateway_bench.sh "$seconds" "$rounds"
