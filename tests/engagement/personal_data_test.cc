@@ -212,6 +212,10 @@ TEST_F(PersonalDataTest, ErasureOverwritesPersonalDataEverywhereAndKeepsAggregat
   // Policy (docs/cache-keys.md): personal data never goes into the shared cache.
   EXPECT_EQ(redis_->Cli("KEYS dorset:v1:engagement:*"), "\n");
   const std::string before = Aggregates(kReader).SerializeAsString();
+  // Who submitted the response (the principal on the theme given with it) goes with the link.
+  ASSERT_EQ(GetResponse(private_response_.name(), kPersonal).theme_assignments_size(), 1);
+  EXPECT_EQ(GetResponse(private_response_.name(), kPersonal).theme_assignments(0).assigned_by(),
+            "editor");
 
   v1::EraseStakeholderRequest erase;
   erase.set_name(person_);
@@ -237,6 +241,9 @@ TEST_F(PersonalDataTest, ErasureOverwritesPersonalDataEverywhereAndKeepsAggregat
   EXPECT_EQ(anonymised.text(), "");
   EXPECT_EQ(anonymised.channel(), v1::CHANNEL_LETTER);
   EXPECT_EQ(anonymised.sentiment(), v1::SENTIMENT_OPPOSED);
+  ASSERT_EQ(anonymised.theme_assignments_size(), 1);
+  EXPECT_EQ(anonymised.theme_assignments(0).method(), v1::THEME_ASSIGNMENT_METHOD_ON_CREATION);
+  EXPECT_EQ(anonymised.theme_assignments(0).assigned_by(), "");
 
   // Aggregates are exactly as before.
   EXPECT_EQ(Aggregates(kReader).SerializeAsString(), before);

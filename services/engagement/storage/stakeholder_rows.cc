@@ -1,10 +1,14 @@
 #include "services/engagement/storage/stakeholder_rows.h"
 
+#include <utility>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "services/engagement/domain/names.h"
 #include "services/engagement/domain/rows.h"
+#include "services/engagement/storage/response_rows.h"
 #include "services/engagement/storage/rows_common.h"
 
 namespace dorset::engagement {
@@ -112,6 +116,29 @@ absl::StatusOr<int64_t> EraseStakeholderRows(Transaction& tx, const std::string&
                               "WHERE id = ?"));
   erase.Bind(1, now).Bind(2, now).Bind(3, id);
   RETURN_IF_ERROR(erase.Run());
+  // Who submitted their responses (the principal on the themes given with them) may be the
+  // stakeholder too: it goes with the link. The coders' records stay.
+  ASSIGN_OR_RETURN(Statement submitted,
+                   tx.Prepare("SELECT id, activity_id, theme_assignments FROM response "
+                              "WHERE stakeholder_id = ? AND theme_assignments <> ''"));
+  submitted.Bind(1, id);
+  std::vector<std::pair<int64_t, std::string>> rewritten;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, submitted.Step());
+    if (!row) break;
+    google::protobuf::RepeatedPtrField<v1::ThemeAssignment> assignments;
+    DecodeThemeAssignments(submitted.Text(1), submitted.Text(2), &assignments);
+    for (v1::ThemeAssignment& a : assignments) {
+      if (a.method() == v1::THEME_ASSIGNMENT_METHOD_ON_CREATION) a.clear_assigned_by();
+    }
+    rewritten.emplace_back(submitted.Int(0), EncodeThemeAssignments(assignments));
+  }
+  for (const auto& [response, encoded] : rewritten) {
+    ASSIGN_OR_RETURN(Statement update,
+                     tx.Prepare("UPDATE response SET theme_assignments = ? WHERE id = ?"));
+    update.Bind(1, encoded).Bind(2, response);
+    RETURN_IF_ERROR(update.Run());
+  }
   // Their responses stay, unlinked and without free text (which may identify them); themes,
   // sentiment, channel and locality stay, so the counters need no change.
   ASSIGN_OR_RETURN(Statement anon,
