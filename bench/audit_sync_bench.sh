@@ -10,7 +10,10 @@
 #   git worktree add --detach ../old d67e5b2 && cd ../old && source scripts/lib/configure.sh &&
 #   configure_build build/release -DCMAKE_BUILD_TYPE=Release &&
 #   cmake --build build/release --target dorset-finance dorset-engagement dorsetctl
-# This tree builds Release into build/audit-release (AUDIT_BENCH_BUILD to reuse another build).
+# Any older build works as "old" (issue 16 compares the write path before and after its cuts);
+# DORSET_BENCH_DATABASE=postgres runs every store on PostgreSQL (bench/lib/common.sh) when the old
+# build has that engine. This tree builds Release into build/audit-release (AUDIT_BENCH_BUILD to
+# reuse another build).
 # Each round runs, at 32 in flight: echo, CreatePosting (old, new), CreateResponse (old, new), so
 # load from elsewhere on the machine hits all alike; the summary gives the median ratios.
 set -euo pipefail
@@ -28,6 +31,7 @@ nice cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-finance do
 source bench/lib/common.sh
 echo_port=$((50459 + port_offset))
 echo "== old build $old ($(git -C "$old" rev-parse --short HEAD 2>/dev/null || echo '?')), new build $build ($(git rev-parse --short HEAD))"
+echo "== storage engine: $database"
 echo "== $(date -u '+%F %H:%M UTC'), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -36,10 +40,11 @@ echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 pids+=($!)
 wait_ready $((echo_port + 100))
 
-start() {  # start <build> <service> <grpc port>: a fresh store in $tmp
+start() {  # start <build> <service> <grpc port>: a fresh store in $tmp (or its own PostgreSQL database)
   mkdir -p "$tmp/$2-$3"
+  database_flags "$2_$3"
   "$1/services/$2/dorset-$2" "${common[@]}" --grpc_listen=127.0.0.1:$3 \
-    --ops_listen=127.0.0.1:$(($3 + 100)) --data_dir="$tmp/$2-$3" &
+    --ops_listen=127.0.0.1:$(($3 + 100)) --data_dir="$tmp/$2-$3" "${db[@]}" &
   pids+=($!)
   wait_ready $(($3 + 100))
 }
@@ -57,7 +62,7 @@ done
 loadgen() { "$build/bench/dorset-loadgen" --duration_s="$seconds" --json --concurrency=32 --channels=4 "$@"; }
 scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
 posting="{\"requestId\":\"bench-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}"
-response='{"parent":"activities/bench","requestId":"bench-{{seq}}","response":{"channel":"ONLINE","sentiment":"OPPOSED","text":"[SYNTHETIC] bench response {{seq}}","themes":["activities/bench/themes/access"],"locality":"localities/bench-{{slot}}"}}'
+response='{"parent":"activities/bench","requestId":"bench-{{seq}}","response":{"channel":"CHANNEL_ONLINE","sentiment":"SENTIMENT_OPPOSED","text":"[SYNTHETIC] bench response {{seq}}","themes":["activities/bench/themes/access"],"locality":"localities/bench-{{slot}}"}}'
 runs=()
 for round in $(seq 1 "$rounds"); do
   for run in echo:$echo_port fin-old:$((50460 + port_offset)) fin-new:$((50461 + port_offset)) eng-old:$((50462 + port_offset)) eng-new:$((50463 + port_offset)); do
@@ -93,6 +98,6 @@ for rnd, r in sorted(rows.items()):
     print("  ".join(line))
 for svc, label in (("fin", "postings"), ("eng", "responses")):
     o, n = statistics.median(ratios[svc + "-old"]), statistics.median(ratios[svc + "-new"])
-    print(f"{label:10s} median ratio to echo: audit not synced {o:.3f}x, audit synced {n:.3f}x"
-          f"  (synced/unsynced {n / o:.2f})")
+    print(f"{label:10s} median ratio to echo: old build {o:.3f}x, this tree {n:.3f}x"
+          f"  (new/old {n / o:.2f})")
 '

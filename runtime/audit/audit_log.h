@@ -122,6 +122,7 @@ class AuditLog {
 
   // SQLite: db_ (writer thread only) and reader_; PostgreSQL: shared_ only (its own pool).
   std::unique_ptr<sqlite::Database> db_;
+  std::unique_ptr<sqlite::Statement> insert_;  // db_'s INSERT, prepared at the first write
   absl::Mutex reader_mu_;
   std::unique_ptr<sqlite::Database> reader_ ABSL_GUARDED_BY(reader_mu_);
   std::unique_ptr<storage::Database> shared_;

@@ -39,13 +39,21 @@ absl::StatusOr<Statement> Transaction::Prepare(std::string_view sql) {
 }
 
 absl::StatusOr<absl::Status> Transaction::InSavepoint(absl::FunctionRef<absl::Status()> fn) {
-  RETURN_IF_ERROR(connection_.Exec("SAVEPOINT dorset_part"));
+  // On SQLite the three statements run from the connection's prepared-statement cache: parsing
+  // them for every part cost more than some of the part's own statements (a group of
+  // CreateResponse runs one part per response).
+  const auto exec = [this](std::string_view sql) -> absl::Status {
+    if (engine_ != Engine::kSqlite) return connection_.Exec(sql);
+    ASSIGN_OR_RETURN(Statement statement, Prepare(sql));
+    return statement.Run();
+  };
+  RETURN_IF_ERROR(exec("SAVEPOINT dorset_part"));
   absl::Status status = fn();
   if (!status.ok()) {
     if (connection_.retryable() || connection_.broken()) return status;
-    RETURN_IF_ERROR(connection_.Exec("ROLLBACK TO SAVEPOINT dorset_part"));
+    RETURN_IF_ERROR(exec("ROLLBACK TO SAVEPOINT dorset_part"));
   }
-  RETURN_IF_ERROR(connection_.Exec("RELEASE SAVEPOINT dorset_part"));
+  RETURN_IF_ERROR(exec("RELEASE SAVEPOINT dorset_part"));
   return status;
 }
 

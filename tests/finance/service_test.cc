@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
@@ -15,6 +16,7 @@
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
 #include "services/finance/finance_module.h"
+#include "services/finance/limits.h"
 #include "services/finance/storage/ledger.h"
 #include "services/finance/storage/posting_committer.h"
 #include "services/finance/storage/seed.h"
@@ -843,6 +845,63 @@ TEST(LedgerWriterTest, SameRequestIdTwiceInOneTransactionPostsOnce) {
     EXPECT_TRUE(count.ok() && *count->Step());
     EXPECT_EQ(count->Int(0), 1);
     EXPECT_EQ(count->Int(1), 42);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(read.ok()) << read;
+}
+
+// A group writes each total once (FlushTotals) and keeps the group's running totals in memory:
+// the bound on a total must see the requests written before it in the same transaction, a
+// refused request must change nothing, and the stored total must be the sum of the postings.
+TEST(LedgerWriterTest, AGroupKeepsItsTotalsInMemoryAndWritesEachOnce) {
+  dorset::testing::TempDir dir;
+  auto store = FinanceStore::Open("", dir.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE(LoadSeedOnce(**store).ok());
+  const std::string scheme = "plans/dorset-stp/programmes/managing-demand/schemes/rightcare";
+  const auto batch_of = [&](const std::string& id, int64_t pence) {
+    google::protobuf::RepeatedPtrField<v1::Posting> postings;
+    *postings.Add() = MakePosting(scheme, "2018-19", 3, v1::POSTING_KIND_ACTUAL, pence);
+    auto batch = ParsePostings(id, "tester", postings, true);
+    EXPECT_TRUE(batch.ok()) << batch.status();
+    return *batch;
+  };
+  const PostingBatch near_bound = batch_of("a", kMaxTotalPence - 10);
+  const PostingBatch over = batch_of("b", 20);
+  const PostingBatch small = batch_of("c", 5);
+  const PostingBatch again = batch_of("d", 3);
+  absl::Status written = (*store)->Write([&](Transaction& tx) -> absl::Status {
+    auto writer = LedgerWriter::Create(tx);
+    EXPECT_TRUE(writer.ok());
+    auto first = (*writer)->Check(near_bound);
+    EXPECT_TRUE(first.ok()) << first.status();
+    EXPECT_TRUE((*writer)->Write(near_bound, *first).ok());
+    // Not yet in the store, but the bound sees it.
+    auto refused = (*writer)->Check(over);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+    EXPECT_TRUE(absl::StrContains(refused.status().message(), "total would leave"));
+    auto third = (*writer)->Check(small);
+    EXPECT_TRUE(third.ok()) << third.status();
+    EXPECT_TRUE((*writer)->Write(small, *third).ok());
+    EXPECT_TRUE((*writer)->FlushTotals().ok());
+    // A request after a flush in the same transaction still counts from the group's total.
+    auto fourth = (*writer)->Apply(again);
+    EXPECT_TRUE(fourth.ok()) << fourth.status();
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(written.ok()) << written;
+  absl::Status read = (*store)->Read([&](Transaction& tx) -> absl::Status {
+    auto total = tx.Prepare(
+        "SELECT t.amount_pence FROM total t JOIN node n ON n.id = t.scheme_id WHERE n.name = ? "
+        "AND t.year = 2018 AND t.month = 3 AND t.kind = ?");
+    EXPECT_TRUE(total.ok());
+    total->Bind(1, scheme).Bind(2, static_cast<int64_t>(v1::POSTING_KIND_ACTUAL));
+    EXPECT_TRUE(*total->Step());
+    EXPECT_EQ(total->Int(0), kMaxTotalPence - 10 + 5 + 3);
+    auto sum = tx.Prepare("SELECT COUNT(*), SUM(amount_pence) FROM posting WHERE year = 2018");
+    EXPECT_TRUE(sum.ok() && *sum->Step());
+    EXPECT_EQ(sum->Int(0), 3);
+    EXPECT_EQ(sum->Int(1), kMaxTotalPence - 10 + 5 + 3);
     return absl::OkStatus();
   });
   ASSERT_TRUE(read.ok()) << read;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -75,6 +76,7 @@ class ResponseBatch {
   std::unique_ptr<Statements> statements_;  // prepared at the first use
   CounterSums sums_;
   absl::flat_hash_map<std::string, Window> windows_;
+  absl::flat_hash_set<std::pair<std::string, std::string>> themes_found_;  // (activity, theme)
 };
 
 }  // namespace dorset::engagement

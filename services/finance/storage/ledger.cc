@@ -78,6 +78,13 @@ struct LedgerWriter::Statements {
   ChainWriter chain;
   // Period states read in this transaction (a close is its own transaction, so they hold).
   absl::flat_hash_map<std::pair<int, int>, int> periods;
+  // The totals as this transaction sees them (read once, then followed in memory) and those
+  // its requests changed, written once per transaction by FlushTotals: a group of postings to
+  // one scheme's month updates its total row once, not once per posting.
+  absl::flat_hash_map<TotalKey, int64_t> totals;
+  absl::flat_hash_set<TotalKey> dirty;
+  // The next posting id, read once per transaction (only this writer appends in it).
+  std::optional<int64_t> next_id;
 };
 
 LedgerWriter::LedgerWriter(std::unique_ptr<Statements> statements) : s_(std::move(statements)) {}
@@ -124,7 +131,10 @@ absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& 
                                                             std::move(last_posting),
                                                             std::move(period_state),
                                                             std::move(chain),
-                                                            {}});
+                                                            {},
+                                                            {},
+                                                            {},
+                                                            std::nullopt});
   return std::unique_ptr<LedgerWriter>(new LedgerWriter(std::move(statements)));
 }
 
@@ -269,13 +279,17 @@ absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& ba
     const TotalKey key{row.scheme_id, row.year, row.month, row.kind};
     auto total = checked.totals.find(key);
     if (total == checked.totals.end()) {
-      Statement& read = s_->read_total;
-      read.Reset();
-      read.Bind(1, row.scheme_id).Bind(2, row.year).Bind(3, row.month).Bind(4, row.kind);
-      ASSIGN_OR_RETURN(bool has_total, read.Step());
-      const int64_t current = has_total ? read.Int(0) : 0;
-      read.Reset();
-      total = checked.totals.emplace(key, current).first;
+      auto seen = s_->totals.find(key);
+      if (seen == s_->totals.end()) {
+        Statement& read = s_->read_total;
+        read.Reset();
+        read.Bind(1, row.scheme_id).Bind(2, row.year).Bind(3, row.month).Bind(4, row.kind);
+        ASSIGN_OR_RETURN(bool has_total, read.Step());
+        const int64_t current = has_total ? read.Int(0) : 0;
+        read.Reset();
+        seen = s_->totals.emplace(key, current).first;
+      }
+      total = checked.totals.emplace(key, seen->second).first;
     }
     // The running total is bounded, not just each posting: the number of postings is
     // unbounded, and limits.h proves the roll-ups safe only for bounded totals. A total
@@ -301,20 +315,22 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Write(const PostingBatch&
                                                              const Checked& checked) {
   if (checked.replay) return *checked.replay;
   const int64_t now = NowMicros();
+  // Written to the store by FlushTotals, once per transaction.
   for (const auto& [key, amount] : checked.totals) {
-    Statement& write = s_->write_total;
-    write.Reset();
-    write.Bind(1, key.scheme_id).Bind(2, key.year).Bind(3, key.month).Bind(4, key.kind);
-    write.Bind(5, amount);
-    RETURN_IF_ERROR(write.Run());
+    s_->totals[key] = amount;
+    s_->dirty.insert(key);
   }
   // The ledger's own sequence: the request's postings take the ids after the highest so far.
-  Statement& last = s_->last_posting;
-  last.Reset();
-  ASSIGN_OR_RETURN(bool has_last, last.Step());
-  if (!has_last) return runtime::Internal("ledger: no highest posting id");
-  const int64_t first_id = last.Int(0) + 1;
-  last.Reset();
+  if (!s_->next_id) {
+    Statement& last = s_->last_posting;
+    last.Reset();
+    ASSIGN_OR_RETURN(bool has_last, last.Step());
+    if (!has_last) return runtime::Internal("ledger: no highest posting id");
+    s_->next_id = last.Int(0) + 1;
+    last.Reset();
+  }
+  const int64_t first_id = *s_->next_id;
+  *s_->next_id += static_cast<int64_t>(checked.rows.size());
   std::vector<v1::Posting> out;
   out.reserve(checked.rows.size());
   for (const Row& row : checked.rows) {
@@ -354,9 +370,23 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Write(const PostingBatch&
   return out;
 }
 
+absl::Status LedgerWriter::FlushTotals() {
+  for (const TotalKey& key : s_->dirty) {
+    Statement& write = s_->write_total;
+    write.Reset();
+    write.Bind(1, key.scheme_id).Bind(2, key.year).Bind(3, key.month).Bind(4, key.kind);
+    write.Bind(5, s_->totals.at(key));
+    RETURN_IF_ERROR(write.Run());
+  }
+  s_->dirty.clear();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Apply(const PostingBatch& batch) {
   ASSIGN_OR_RETURN(Checked checked, Check(batch));
-  return Write(batch, checked);
+  ASSIGN_OR_RETURN(std::vector<v1::Posting> postings, Write(batch, checked));
+  RETURN_IF_ERROR(FlushTotals());
+  return postings;
 }
 
 // ---- reads ----

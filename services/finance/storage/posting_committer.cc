@@ -35,6 +35,8 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
           // A storage error mid-write abandons the whole group (nothing is acknowledged).
           ASSIGN_OR_RETURN(jobs[i].postings, ledger->Write(jobs[i].batch, *checked));
         }
+        // The group's totals, each written once (a refused request changed none).
+        RETURN_IF_ERROR(ledger->FlushTotals());
         // In the same commit, so no reply kept for the older data is served after this.
         return FinanceStore::BumpDataVersion(tx);
       },
