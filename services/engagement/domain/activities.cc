@@ -18,7 +18,6 @@ namespace dorset::engagement {
 namespace {
 
 using runtime::storage::KeysetPage;
-using runtime::storage::Transaction;
 
 int64_t VersionOf(const std::string& etag) {
   int64_t version = 0;
@@ -129,7 +128,7 @@ absl::Status Activities::CreateActivity(const runtime::Caller& caller,
   a.clear_outcome_summary();
   SetTimestamp(a.mutable_create_time(), now);
   SetTimestamp(a.mutable_update_time(), now);
-  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](StoreTx& tx) -> absl::Status {
     std::string result_id = id;  // per attempt: a retried transaction starts afresh
     ASSIGN_OR_RETURN(auto previous, FindRequest(tx, "CreateActivity", caller.principal,
                                                 request.request_id(), request));
@@ -151,7 +150,7 @@ absl::Status Activities::CreateActivity(const runtime::Caller& caller,
 
 absl::Status Activities::GetActivity(const v1::GetActivityRequest& request, v1::Activity* out) {
   ASSIGN_OR_RETURN(std::string id, ParseActivityName(request.name(), "name"));
-  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Read([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(*out, LoadActivity(tx, id));
     return absl::OkStatus();
   });
@@ -168,7 +167,7 @@ absl::Status Activities::ListActivities(const v1::ListActivitiesRequest& request
           ctx_.page_tokens, absl::StrCat("activities|state=", request.state()), request.page_size(),
           request.page_token(),
           {.default_size = 50, .max_size = 500, .max_bytes = ctx_.options.reply_bytes}));
-  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Read([&](StoreTx& tx) -> absl::Status {
     return ListActivityRows(tx, page, request.state(), *out->mutable_activities(),
                             out->mutable_next_page_token());
   });
@@ -198,7 +197,7 @@ absl::Status Activities::UpdateActivity(const v1::UpdateActivityRequest& request
     RETURN_IF_ERROR(CheckAllowedPractices(in));
   }
   const int64_t now = ToMicros(ctx_.Now());
-  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(tx, id));
     const int64_t version = VersionOf(a.etag());
     RETURN_IF_ERROR(CheckEtag("Activity", a.name(), in.etag(), version));
@@ -245,7 +244,7 @@ absl::Status Activities::Transition(const std::string& name, const std::string& 
                                     v1::Activity* out) {
   ASSIGN_OR_RETURN(std::string id, ParseActivityName(name, "name"));
   const int64_t now = ToMicros(ctx_.Now());
-  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(tx, id));
     const int64_t version = VersionOf(a.etag());
     RETURN_IF_ERROR(CheckEtag("Activity", a.name(), etag, version));
@@ -315,7 +314,7 @@ absl::Status Activities::PublishOutcome(const v1::PublishOutcomeRequest& request
 absl::Status Activities::DeleteActivity(const v1::DeleteActivityRequest& request,
                                         google::protobuf::Empty* out) {
   ASSIGN_OR_RETURN(std::string id, ParseActivityName(request.name(), "name"));
-  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Activity a, LoadActivity(tx, id));
     RETURN_IF_ERROR(CheckEtag("Activity", a.name(), request.etag(), VersionOf(a.etag())));
     if (a.state() != v1::ACTIVITY_STATE_DRAFT) {

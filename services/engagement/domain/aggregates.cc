@@ -20,8 +20,6 @@
 namespace dorset::engagement {
 namespace {
 
-using runtime::storage::Transaction;
-
 void AddCounts(const std::map<std::string, int64_t>& counts,
                google::protobuf::RepeatedPtrField<v1::Count>* out,
                const std::function<std::string(const std::string&)>& key_name) {
@@ -54,7 +52,7 @@ absl::Status Aggregates::GetActivityAggregates(const v1::GetActivityAggregatesRe
   CounterTable cells;
   v1::Activity activity;
   {
-    RETURN_IF_ERROR(ctx_.store.Read([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ctx_.store.Read([&](StoreTx& tx) -> absl::Status {
       ASSIGN_OR_RETURN(activity, LoadActivity(tx, activity_id));
       ASSIGN_OR_RETURN(cells, ReadCounterCells(tx, activity_id));
       return absl::OkStatus();
@@ -108,7 +106,7 @@ absl::Status Aggregates::GetYouSaidWeDid(const v1::GetYouSaidWeDidRequest& reque
   std::vector<std::string> decision_ids;
   {
     // One lease for the reads below; released before GetDecision/ListThemes take their own.
-    RETURN_IF_ERROR(ctx_.store.Read([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ctx_.store.Read([&](StoreTx& tx) -> absl::Status {
       ASSIGN_OR_RETURN(activity, LoadActivity(tx, activity_id));
       if (activity.state() != v1::ACTIVITY_STATE_OUTCOME_PUBLISHED) {
         return runtime::FailedPrecondition(

@@ -15,8 +15,6 @@
 
 namespace dorset::engagement {
 
-using runtime::storage::Transaction;
-
 absl::Status ValidateDelivery(const v1::Delivery& d) {
   using runtime::InvalidArgument;
   if (d.status() == v1::DELIVERY_STATUS_UNSPECIFIED || !v1::DeliveryStatus_IsValid(d.status())) {
@@ -67,7 +65,7 @@ absl::Status DecisionDelivery::Update(const runtime::Caller& caller,
   const int64_t now = ToMicros(now_());
   SetTimestamp(delivery.mutable_update_time(), now);
   delivery.set_updated_by(caller.principal);
-  return store_.Write([&](Transaction& tx) -> absl::Status {
+  return store_.Write([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Decision d, LoadDecision(tx, name.activity, name.id));
     ASSIGN_OR_RETURN(int64_t version, runtime::storage::ParseEtag(d.etag()));
     RETURN_IF_ERROR(CheckEtag("Decision", d.name(), request.etag(), version));
@@ -98,7 +96,7 @@ absl::Status DecisionDelivery::ListChanges(const v1::ListDeliveryChangesRequest&
       (!absl::SimpleAtoi(request.page_token(), &after) || after < 0)) {
     return runtime::InvalidArgument("page_token", "is not a token this list returned");
   }
-  return store_.Read([&](Transaction& tx) -> absl::Status {
+  return store_.Read([&](StoreTx& tx) -> absl::Status {
     RETURN_IF_ERROR(LoadDecision(tx, name.activity, name.id).status());
     ASSIGN_OR_RETURN(std::vector<v1::DeliveryChange> changes,
                      DeliveryChangesAfter(tx, name.activity, name.id, after, limit + 1));

@@ -14,8 +14,6 @@
 
 namespace dorset::engagement {
 
-using runtime::storage::Transaction;
-
 Engagement::Engagement(EngagementStore& store, RegistryLookup* registry,
                        runtime::PageTokenCodec page_tokens, EngagementOptions options)
     : context_(store, registry, std::move(page_tokens), std::move(options)) {}
@@ -28,7 +26,7 @@ absl::Status Engagement::BulkLoadResponses(const std::string& activity,
   const int64_t now = ToMicros(context_.Now());
   for (size_t begin = 0; begin < responses.size(); begin += kBatch) {
     const size_t end = std::min(responses.size(), begin + kBatch);
-    RETURN_IF_ERROR(context_.store.Write([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(context_.store.Write([&](StoreTx& tx) -> absl::Status {
       return WriteBulkResponses(
           tx, activity, std::span<const v1::Response>(responses).subspan(begin, end - begin), now);
     }));

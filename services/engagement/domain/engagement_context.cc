@@ -6,8 +6,6 @@
 
 namespace dorset::engagement {
 
-using runtime::storage::Transaction;
-
 absl::Status EngagementContext::CheckLocalityField(const std::string& locality,
                                                    const std::string& field) const {
   if (locality.empty()) return absl::OkStatus();
@@ -23,7 +21,7 @@ absl::Status EngagementContext::CheckLocalityField(const std::string& locality,
 
 absl::Status EngagementContext::CheckActivityExists(const std::string& activity) {
   return store.Read(
-      [&](Transaction& tx) -> absl::Status { return LoadActivity(tx, activity).status(); });
+      [&](StoreTx& tx) -> absl::Status { return LoadActivity(tx, activity).status(); });
 }
 
 }  // namespace dorset::engagement

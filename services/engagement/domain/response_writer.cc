@@ -1,21 +1,19 @@
 #include "services/engagement/domain/response_writer.h"
 
 #include "runtime/status/status_macros.h"
-#include "runtime/storage/group_commit.h"
+#include "services/engagement/storage/store_committer.h"
 
 namespace dorset::engagement {
-
-using runtime::storage::Transaction;
 
 struct ResponseWriter::Committer {
   template <typename... Args>
   explicit Committer(Args&&... args) : committer(std::forward<Args>(args)...) {}
-  runtime::storage::GroupCommitter<Job> committer;
+  StoreCommitter<Job> committer;
 };
 
 ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* metrics,
                                int max_batch) {
-  runtime::storage::GroupCommitOptions options{
+  StoreCommitter<Job>::Options options{
       .max_group = max_batch,
       .metrics = metrics,
       .group_size_metric = "engagement_response_batch_size",
@@ -25,8 +23,8 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
       .what = "the response",
       .retry_hint = "retry with the same request_id"};
   committer_ = std::make_unique<Committer>(
-      engagement.store().database(), std::move(options),
-      [&engagement](Transaction& tx, std::span<Job> jobs,
+      engagement.store(), std::move(options),
+      [&engagement](StoreTx& tx, std::span<Job> jobs,
                     std::vector<absl::Status>& results) -> absl::Status {
         // Fresh for every attempt: a retried transaction starts again from nothing.
         ResponseBatch batch(tx);

@@ -14,7 +14,6 @@
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
-#include "runtime/storage/idempotency.h"
 #include "runtime/storage/keyset_page.h"
 #include "services/engagement/domain/counters.h"
 #include "services/engagement/domain/names.h"
@@ -26,8 +25,6 @@
 
 namespace dorset::engagement {
 namespace {
-
-using runtime::storage::Transaction;
 
 constexpr int kMaxThemesPerResponse = 20;
 // Said with every refusal of a practice, so the organisers know the way out.
@@ -215,8 +212,8 @@ absl::Status Responses::WriteResponse(const PendingResponse& pending, v1::Respon
   // The response's time, taken when it was received: the window and the practice are judged at
   // the same instant, however long the response waited for its batch.
   const int64_t now_us = ToMicros(pending.time);
-  const runtime::storage::RequestKey key{pending.request_id, "CreateResponse", pending.principal,
-                                         pending.request_hash};
+  const ResponseBatch::RequestKey key{pending.request_id, "CreateResponse", pending.principal,
+                                      pending.request_hash};
 
   ASSIGN_OR_RETURN(std::optional<std::string> previous_name, batch.FindRequest(key));
   if (previous_name.has_value()) {
@@ -287,7 +284,7 @@ absl::Status Responses::WriteResponse(const PendingResponse& pending, v1::Respon
 absl::Status Responses::GetResponse(const runtime::Caller& caller,
                                     const v1::GetResponseRequest& request, v1::Response* out) {
   ASSIGN_OR_RETURN(ResponseId id, ParseResponseName(request.name(), "name"));
-  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Read([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(*out, LoadResponse(tx, id.activity, id.id));
     RedactResponse(caller, *out);
     return absl::OkStatus();
@@ -299,7 +296,7 @@ absl::StatusOr<Responses::ResponsePage> Responses::ResponsesAfter(const runtime:
                                                                   int64_t after, int limit) {
   ResponsePage page;
   runtime::ReplyBudget budget(ctx_.options.reply_bytes);
-  return ctx_.store.Read([&](Transaction& tx) -> absl::StatusOr<Responses::ResponsePage> {
+  return ctx_.store.Read([&](StoreTx& tx) -> absl::StatusOr<Responses::ResponsePage> {
     RETURN_IF_ERROR(ForResponsesAfter(tx, activity, after, limit + 1, [&](v1::Response response) {
       if (static_cast<int>(page.responses.size()) == limit) {
         page.more = true;
@@ -362,7 +359,7 @@ absl::Status Responses::UpdateResponse(const runtime::Caller& caller,
     new_theme_ids.push_back(theme.id);
   }
   const int64_t now = ToMicros(ctx_.Now());
-  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Response r, LoadResponse(tx, id.activity, id.id));
     const int64_t version = VersionOf(r.etag());
     RETURN_IF_ERROR(CheckEtag("Response", r.name(), in.etag(), version));

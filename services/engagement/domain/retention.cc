@@ -7,14 +7,11 @@
 #include "google/protobuf/util/time_util.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
-#include "runtime/storage/replica_lock.h"
 #include "services/engagement/domain/names.h"
 #include "services/engagement/domain/rows.h"
 #include "services/engagement/storage/retention_rows.h"
 
 namespace dorset::engagement {
-
-using runtime::storage::Transaction;
 
 namespace {
 // The method each erasure is audited under (the timer's too: it runs the same job).
@@ -33,7 +30,7 @@ absl::Status Retention::Preview(const v1::PreviewRetentionRequest& request,
   if (period_ <= absl::ZeroDuration()) return absl::OkStatus();
   const absl::Time cutoff = Cutoff();
   SetTimestamp(out->mutable_cutoff_time(), ToMicros(cutoff));
-  ASSIGN_OR_RETURN(std::vector<RetentionRow> rows, engagement_.store().Read([&](Transaction& tx) {
+  ASSIGN_OR_RETURN(std::vector<RetentionRow> rows, engagement_.store().Read([&](StoreTx& tx) {
     return StakeholdersInactiveSince(tx, ToMicros(cutoff));
   }));
   out->set_total_candidates(static_cast<int64_t>(rows.size()));
@@ -60,14 +57,12 @@ absl::Status Retention::RunUnless(const runtime::Caller& caller,
                                        "no retention period is configured");
   }
   // Held until the run returns; another replica's run meanwhile finds it taken.
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<runtime::storage::ReplicaLock> lock,
-      runtime::storage::ReplicaLock::TryAcquire(engagement_.store().database(), kLockName));
+  ASSIGN_OR_RETURN(auto lock, engagement_.store().TryLockAcrossReplicas(kLockName));
   // The cutoff is taken under the lock, so a run that waited behind another sees its erasures.
   const absl::Time cutoff = Cutoff();
   SetTimestamp(out->mutable_cutoff_time(), ToMicros(cutoff));
   if (lock == nullptr) return absl::OkStatus();  // ran = false: another replica is running it
-  ASSIGN_OR_RETURN(std::vector<RetentionRow> rows, engagement_.store().Read([&](Transaction& tx) {
+  ASSIGN_OR_RETURN(std::vector<RetentionRow> rows, engagement_.store().Read([&](StoreTx& tx) {
     return StakeholdersInactiveSince(tx, ToMicros(cutoff));
   }));
   out->set_ran(true);

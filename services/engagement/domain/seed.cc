@@ -20,8 +20,6 @@
 namespace dorset::engagement {
 namespace {
 
-using runtime::storage::Transaction;
-
 constexpr char kActivityId[] = "improving-dorsets-healthcare";
 
 int64_t Utc(int y, int m, int d) {
@@ -56,7 +54,7 @@ struct SeedDecision {
 }  // namespace
 
 absl::Status Engagement::SeedIfEmpty() {
-  return context_.store.Write([&](Transaction& tx) -> absl::Status {
+  return context_.store.Write([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(bool any, AnyActivity(tx));
     if (any) return absl::OkStatus();
 

@@ -19,8 +19,6 @@ namespace dorset::engagement {
 namespace {
 
 using runtime::storage::KeysetPage;
-using runtime::storage::Statement;
-using runtime::storage::Transaction;
 
 int64_t VersionOf(const v1::Stakeholder& s) {
   // Etag is W/"<version>".
@@ -116,7 +114,7 @@ absl::Status Stakeholders::CreateStakeholder(const runtime::Caller& caller,
   SetTimestamp(s.mutable_create_time(), now);
   SetTimestamp(s.mutable_update_time(), now);
   {
-    RETURN_IF_ERROR(ctx_.store.Write([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ctx_.store.Write([&](StoreTx& tx) -> absl::Status {
       std::string result_id = id;  // per attempt: a retried transaction starts afresh
       ASSIGN_OR_RETURN(auto previous, FindRequest(tx, "CreateStakeholder", caller.principal,
                                                   request.request_id(), request));
@@ -147,7 +145,7 @@ absl::Status Stakeholders::GetStakeholder(const runtime::Caller& caller,
   // erasure anywhere (docs/cache-keys.md, "Personal data"). A read by primary key costs
   // microseconds.
   {
-    RETURN_IF_ERROR(ctx_.store.Read([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ctx_.store.Read([&](StoreTx& tx) -> absl::Status {
       ASSIGN_OR_RETURN(*out, LoadStakeholderRow(tx, id));
       return absl::OkStatus();
     }));
@@ -168,7 +166,7 @@ absl::Status Stakeholders::ListStakeholders(const runtime::Caller& caller,
           ctx_.page_tokens, absl::StrCat("stakeholders|kind=", request.kind()), request.page_size(),
           request.page_token(),
           {.default_size = 50, .max_size = 500, .max_bytes = ctx_.options.reply_bytes}));
-  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Read([&](StoreTx& tx) -> absl::Status {
     RETURN_IF_ERROR(ListStakeholderRows(tx, page, request.kind(), *out->mutable_stakeholders(),
                                         out->mutable_next_page_token()));
     for (auto& s : *out->mutable_stakeholders()) RedactStakeholder(caller, s);
@@ -192,7 +190,7 @@ absl::Status Stakeholders::UpdateStakeholder(const runtime::Caller& caller,
   }
   const int64_t now = ToMicros(ctx_.Now());
   {
-    RETURN_IF_ERROR(ctx_.store.Write([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ctx_.store.Write([&](StoreTx& tx) -> absl::Status {
       ASSIGN_OR_RETURN(v1::Stakeholder s, LoadStakeholderRow(tx, id));
       const int64_t version = VersionOf(s);
       RETURN_IF_ERROR(CheckEtag("Stakeholder", s.name(), in.etag(), version));
@@ -237,7 +235,7 @@ absl::Status Stakeholders::EraseStakeholder(const runtime::Caller& caller,
   const int64_t now = ToMicros(ctx_.Now());
   int64_t anonymised = 0;
   {
-    RETURN_IF_ERROR(ctx_.store.Write([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ctx_.store.Write([&](StoreTx& tx) -> absl::Status {
       ASSIGN_OR_RETURN(v1::Stakeholder s, LoadStakeholderRow(tx, id));
       const int64_t version = VersionOf(s);
       if (!s.erased()) {

@@ -24,8 +24,6 @@
 namespace dorset::engagement {
 namespace {
 
-using runtime::storage::Transaction;
-
 bool IsWordChar(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)); }
 
 // FNV-1a, 64 bits: the preview token only has to tell two plans apart, not resist an attacker
@@ -103,7 +101,7 @@ absl::StatusOr<Keywords> CheckRules(const std::string& activity, const Rules& ru
 }
 
 // What the rules do to the activity's responses as `tx` sees them.
-absl::StatusOr<Plan> Compute(Transaction& tx, const std::string& activity, const Rules& rules,
+absl::StatusOr<Plan> Compute(StoreTx& tx, const std::string& activity, const Rules& rules,
                              const Keywords& keywords, int examples) {
   RETURN_IF_ERROR(LoadActivity(tx, activity).status());  // NOT_FOUND
   for (int i = 0; i < rules.size(); ++i) {
@@ -161,7 +159,7 @@ absl::StatusOr<Plan> Compute(Transaction& tx, const std::string& activity, const
 
 // Writes the plan's changes with their counters, inside `tx`; each theme added is recorded on its
 // response as `coding`'s (who coded what: its rule, the coder, the time).
-absl::Status WriteChanges(Transaction& tx, const std::string& activity, const Plan& plan,
+absl::Status WriteChanges(StoreTx& tx, const std::string& activity, const Plan& plan,
                           const v1::ThemeCoding& coding) {
   const int64_t now = coding.apply_time().seconds() * 1000000 + coding.apply_time().nanos() / 1000;
   CounterSums sums;
@@ -211,7 +209,7 @@ absl::Status ThemeCoder::Preview(const v1::PreviewThemeCodingRequest& request,
   ASSIGN_OR_RETURN(Keywords keywords, CheckRules(activity, request.rules()));
   const int examples = request.examples_per_theme() == 0 ? 5 : request.examples_per_theme();
   // One snapshot: the counts and the token describe one state of the responses.
-  ASSIGN_OR_RETURN(Plan plan, engagement_.store().Read([&](Transaction& tx) {
+  ASSIGN_OR_RETURN(Plan plan, engagement_.store().Read([&](StoreTx& tx) {
     return Compute(tx, activity, request.rules(), keywords, examples);
   }));
   for (v1::ThemeCodingEffect& e : plan.effects) *out->add_effects() = std::move(e);
@@ -232,7 +230,7 @@ absl::Status ThemeCoder::Apply(const runtime::Caller& caller,
   const int64_t now = ToMicros(engagement_.Now());
   // One transaction: the check against the preview and every write see the same responses, and
   // a failure anywhere (or a serialization failure run out of retries) leaves nothing.
-  return engagement_.store().Write([&](Transaction& tx) -> absl::Status {
+  return engagement_.store().Write([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(
         std::optional<std::string> previous,
         FindRequest(tx, kApplyMethod, caller.principal, request.request_id(), request));
@@ -288,7 +286,7 @@ absl::Status ThemeCoder::List(const v1::ListThemeCodingsRequest& request,
       (!absl::SimpleAtoi(request.page_token(), &after) || after < 0)) {
     return runtime::InvalidArgument("page_token", "is not a token this list returned");
   }
-  return engagement_.store().Read([&](Transaction& tx) -> absl::Status {
+  return engagement_.store().Read([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(std::vector<v1::ThemeCoding> codings,
                      ThemeCodingsAfter(tx, activity, after, limit + 1));
     const bool more = static_cast<int>(codings.size()) > limit;

@@ -21,7 +21,6 @@ namespace dorset::engagement {
 namespace {
 
 using runtime::storage::KeysetPage;
-using runtime::storage::Transaction;
 
 int64_t VersionOf(const std::string& etag) {
   int64_t version = 0;
@@ -44,7 +43,7 @@ struct ChildCreate {
 };
 
 template <typename Request>
-absl::StatusOr<ChildName> CreateChild(Transaction& tx, const ChildCreate& kind,
+absl::StatusOr<ChildName> CreateChild(StoreTx& tx, const ChildCreate& kind,
                                       const runtime::Caller& caller, const Request& request,
                                       const std::string& activity, const std::string& id,
                                       int64_t now, absl::FunctionRef<absl::Status()> insert) {
@@ -78,7 +77,7 @@ struct DecisionRefs {
   std::vector<std::string> responses;
 };
 
-absl::StatusOr<DecisionRefs> CheckDecisionRefs(Transaction& tx, const std::string& activity,
+absl::StatusOr<DecisionRefs> CheckDecisionRefs(StoreTx& tx, const std::string& activity,
                                                const v1::Decision& d) {
   DecisionRefs refs;
   absl::flat_hash_set<std::string> seen;
@@ -137,7 +136,7 @@ absl::Status ThemesAndDecisions::CreateTheme(const runtime::Caller& caller,
   const int64_t now = ToMicros(ctx_.Now());
   SetTimestamp(t.mutable_create_time(), now);
   SetTimestamp(t.mutable_update_time(), now);
-  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(ChildName name,
                      CreateChild(tx, kThemeCreate, caller, request, activity, id, now, [&] {
                        return SaveTheme(tx, activity, id, t, 1, /*insert=*/true);
@@ -149,7 +148,7 @@ absl::Status ThemesAndDecisions::CreateTheme(const runtime::Caller& caller,
 
 absl::Status ThemesAndDecisions::GetTheme(const v1::GetThemeRequest& request, v1::Theme* out) {
   ASSIGN_OR_RETURN(ChildName name, ParseThemeName(request.name(), "name"));
-  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Read([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(*out, LoadTheme(tx, name.activity, name.id));
     return absl::OkStatus();
   });
@@ -164,7 +163,7 @@ absl::Status ThemesAndDecisions::ListThemes(const v1::ListThemesRequest& request
           ctx_.page_tokens, absl::StrCat("themes|", activity), request.page_size(),
           request.page_token(),
           {.default_size = 100, .max_size = 500, .max_bytes = ctx_.options.reply_bytes}));
-  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Read([&](StoreTx& tx) -> absl::Status {
     RETURN_IF_ERROR(RequireActivity(tx, activity));
     return ListThemeRows(tx, page, activity, *out->mutable_themes(),
                          out->mutable_next_page_token());
@@ -177,7 +176,7 @@ absl::Status ThemesAndDecisions::UpdateTheme(const v1::UpdateThemeRequest& reque
   ASSIGN_OR_RETURN(ChildName name, ParseThemeName(in.name(), "theme.name"));
   RETURN_IF_ERROR(CheckMask(request.update_mask(), {"display_name", "description"}, "Theme"));
   const int64_t now = ToMicros(ctx_.Now());
-  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Theme t, LoadTheme(tx, name.activity, name.id));
     const int64_t version = VersionOf(t.etag());
     RETURN_IF_ERROR(CheckEtag("Theme", t.name(), in.etag(), version));
@@ -205,7 +204,7 @@ absl::Status ThemesAndDecisions::CreateDecision(const runtime::Caller& caller,
   const int64_t now = ToMicros(ctx_.Now());
   SetTimestamp(d.mutable_create_time(), now);
   SetTimestamp(d.mutable_update_time(), now);
-  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(
         ChildName name, CreateChild(tx, kDecisionCreate, caller, request, activity, id, now, [&] {
           ASSIGN_OR_RETURN(DecisionRefs refs, CheckDecisionRefs(tx, activity, d));
@@ -222,7 +221,7 @@ absl::Status ThemesAndDecisions::CreateDecision(const runtime::Caller& caller,
 absl::Status ThemesAndDecisions::GetDecision(const v1::GetDecisionRequest& request,
                                              v1::Decision* out) {
   ASSIGN_OR_RETURN(ChildName name, ParseDecisionName(request.name(), "name"));
-  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Read([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(*out, LoadDecision(tx, name.activity, name.id));
     return absl::OkStatus();
   });
@@ -237,7 +236,7 @@ absl::Status ThemesAndDecisions::ListDecisions(const v1::ListDecisionsRequest& r
           ctx_.page_tokens, absl::StrCat("decisions|", activity), request.page_size(),
           request.page_token(),
           {.default_size = 100, .max_size = 500, .max_bytes = ctx_.options.reply_bytes}));
-  return ctx_.store.Read([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Read([&](StoreTx& tx) -> absl::Status {
     RETURN_IF_ERROR(RequireActivity(tx, activity));
     return ListDecisionRows(tx, page, activity, *out->mutable_decisions(),
                             out->mutable_next_page_token());
@@ -254,7 +253,7 @@ absl::Status ThemesAndDecisions::UpdateDecision(const v1::UpdateDecisionRequest&
       {"summary", "rationale", "themes", "responses", "decided_by", "decide_time", "published"},
       "Decision"));
   const int64_t now = ToMicros(ctx_.Now());
-  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Decision d, LoadDecision(tx, name.activity, name.id));
     const int64_t version = VersionOf(d.etag());
     RETURN_IF_ERROR(CheckEtag("Decision", d.name(), in.etag(), version));
@@ -285,7 +284,7 @@ absl::Status ThemesAndDecisions::UpdateDecision(const v1::UpdateDecisionRequest&
 absl::Status ThemesAndDecisions::DeleteTheme(const v1::DeleteThemeRequest& request,
                                              google::protobuf::Empty* out) {
   ASSIGN_OR_RETURN(ChildName name, ParseThemeName(request.name(), "name"));
-  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Theme t, LoadTheme(tx, name.activity, name.id));
     RETURN_IF_ERROR(CheckEtag("Theme", t.name(), request.etag(), VersionOf(t.etag())));
     ASSIGN_OR_RETURN(v1::Activity activity, LoadActivity(tx, name.activity));
@@ -313,7 +312,7 @@ absl::Status ThemesAndDecisions::DeleteTheme(const v1::DeleteThemeRequest& reque
 absl::Status ThemesAndDecisions::DeleteDecision(const v1::DeleteDecisionRequest& request,
                                                 google::protobuf::Empty* out) {
   ASSIGN_OR_RETURN(ChildName name, ParseDecisionName(request.name(), "name"));
-  return ctx_.store.Write([&](Transaction& tx) -> absl::Status {
+  return ctx_.store.Write([&](StoreTx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Decision d, LoadDecision(tx, name.activity, name.id));
     RETURN_IF_ERROR(CheckEtag("Decision", d.name(), request.etag(), VersionOf(d.etag())));
     if (d.published()) {

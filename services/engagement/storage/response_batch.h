@@ -45,7 +45,8 @@ class ResponseBatch {
   // Whether the stakeholder is erased; nullopt when there is no such stakeholder.
   absl::StatusOr<std::optional<bool>> StakeholderErased(const std::string& id);
   // The request-id record (runtime/storage/idempotency.h): the name of the response a previous
-  // call created, if any.
+  // call created, if any. Keyed by request id, method, principal and request hash.
+  using RequestKey = runtime::storage::RequestKey;
   absl::StatusOr<std::optional<std::string>> FindRequest(const runtime::storage::RequestKey& key);
   absl::Status StoreRequest(const runtime::storage::RequestKey& key, const std::string& name,
                             int64_t now);

@@ -3,22 +3,46 @@
 // PostgreSQL by the `database` setting, with engagement's migrations (storage/migrations/) and
 // SQLite's secure_delete on every connection (erased personal data is zeroed in the file).
 //
-// The service's transactions run here (Write/Read with a function of the transaction).
+// The service's transactions run here (Write/Read with a function of the transaction, a StoreTx
+// that the domain hands on to the storage functions of this folder, *_rows.h).
 //
 //   ASSIGN_OR_RETURN(auto store, EngagementStore::Open(config));
-//   absl::StatusOr<int64_t> n = store->Read([&](Transaction& tx) -> absl::StatusOr<int64_t> {...});
+//   absl::StatusOr<v1::Activity> a = store->Read([&](StoreTx& tx) { return LoadActivity(tx, id);
+//   });
 #ifndef DORSET_SERVICES_ENGAGEMENT_STORAGE_STORE_H_
 #define DORSET_SERVICES_ENGAGEMENT_STORAGE_STORE_H_
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "runtime/config/config.h"
 #include "runtime/storage/database.h"
+#include "runtime/storage/replica_lock.h"
 #include "runtime/storage/transact.h"
 
 namespace dorset::engagement {
+
+// One open transaction of the engagement store, as the code above storage/ holds it: handed to
+// the function given to EngagementStore::Write/Read and passed on, unopened, to this folder's
+// storage functions. Like the registry's WriteTx it keeps the lane's Transaction (and with it
+// SQL and the engine) inside storage/: the domain names only StoreTx (tests/style
+// style_layering checks that no file outside a storage/ folder names runtime::storage's
+// database types or holds SQL). Only valid inside the Write/Read callback.
+class StoreTx {
+ public:
+  explicit StoreTx(runtime::storage::Transaction& tx) : tx_(tx) {}
+  StoreTx(const StoreTx&) = delete;
+  StoreTx& operator=(const StoreTx&) = delete;
+
+  // For the storage functions of this folder (and storage tests): they take the lane's
+  // Transaction, so a StoreTx is passed to them as it is.
+  operator runtime::storage::Transaction&() const { return tx_; }
+
+ private:
+  runtime::storage::Transaction& tx_;
+};
 
 class EngagementStore {
  public:
@@ -32,16 +56,25 @@ class EngagementStore {
                                                                const std::string& data_dir,
                                                                const std::string& password = "");
 
-  // Runs `fn(Transaction&)` in a write transaction (run again from the start on a serialization
+  // Runs `fn(StoreTx&)` in a write transaction (run again from the start on a serialization
   // failure, so `fn` touches only the database and its own locals); returns what `fn` returned.
   template <typename Fn>
   auto Write(Fn&& fn) {
-    return runtime::storage::WriteReturning(*db_, std::forward<Fn>(fn));
+    return runtime::storage::WriteReturning(
+        *db_, [&fn](runtime::storage::Transaction& tx) { return Call(fn, tx); });
   }
-  // Runs `fn(Transaction&)` in a read-only transaction (one snapshot).
+  // Runs `fn(StoreTx&)` in a read-only transaction (one snapshot).
   template <typename Fn>
   auto Read(Fn&& fn) {
-    return runtime::storage::ReadReturning(*db_, std::forward<Fn>(fn));
+    return runtime::storage::ReadReturning(
+        *db_, [&fn](runtime::storage::Transaction& tx) { return Call(fn, tx); });
+  }
+
+  // Held while one replica runs a job no other replica may run at the same time (retention):
+  // the lane's ReplicaLock on this database; null when another replica holds it.
+  absl::StatusOr<std::unique_ptr<runtime::storage::ReplicaLock>> TryLockAcrossReplicas(
+      std::string_view name) {
+    return runtime::storage::ReplicaLock::TryAcquire(*db_, name);
   }
 
   // The database's health (readiness: NOT_SERVING while it is away).
@@ -54,6 +87,12 @@ class EngagementStore {
   absl::Status CheckpointWal();
 
  private:
+  template <typename Fn>
+  static auto Call(Fn& fn, runtime::storage::Transaction& tx) {
+    StoreTx store_tx(tx);
+    return fn(store_tx);
+  }
+
   EngagementStore(std::unique_ptr<runtime::storage::Database> db, std::string sqlite_path)
       : db_(std::move(db)), sqlite_path_(std::move(sqlite_path)) {}
 

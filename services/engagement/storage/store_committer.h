@@ -1,0 +1,51 @@
+// The storage lane's one group committer (runtime/storage/group_commit.h: bounded queue, one
+// shutdown rule, nothing acknowledged before its commit) on the engagement store, with each
+// group's transaction handed to the service's group function as a StoreTx (store.h), so the
+// code above storage/ never sees the lane's Transaction or Database.
+//
+//   StoreCommitter<Job> committer(store, {.max_group = 512, ...},
+//       [](StoreTx& tx, std::span<Job> jobs, std::vector<absl::Status>& results) {...},
+//       [](Job& job, const absl::Status& status) { job.done(status); });
+#ifndef DORSET_SERVICES_ENGAGEMENT_STORAGE_STORE_COMMITTER_H_
+#define DORSET_SERVICES_ENGAGEMENT_STORAGE_STORE_COMMITTER_H_
+
+#include <functional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "runtime/storage/group_commit.h"
+#include "services/engagement/storage/store.h"
+
+namespace dorset::engagement {
+
+template <typename Job>
+class StoreCommitter {
+ public:
+  // Group size, queue bound, metric names, completion thread, words for refusals.
+  using Options = runtime::storage::GroupCommitOptions;
+  // Writes one group inside `tx` (runtime::storage::GroupCommitter::WriteGroup's rules).
+  using WriteGroup = std::function<absl::Status(StoreTx& tx, std::span<Job> jobs,
+                                                std::vector<absl::Status>& results)>;
+  using Finish = std::function<void(Job& job, const absl::Status& status)>;
+
+  StoreCommitter(EngagementStore& store, Options options, WriteGroup write, Finish finish)
+      : committer_(
+            store.database(), std::move(options),
+            [write = std::move(write)](runtime::storage::Transaction& tx, std::span<Job> jobs,
+                                       std::vector<absl::Status>& results) -> absl::Status {
+              StoreTx store_tx(tx);
+              return write(store_tx, jobs, results);
+            },
+            std::move(finish)) {}
+
+  void Submit(Job job) { committer_.Submit(std::move(job)); }
+
+ private:
+  runtime::storage::GroupCommitter<Job> committer_;
+};
+
+}  // namespace dorset::engagement
+
+#endif  // DORSET_SERVICES_ENGAGEMENT_STORAGE_STORE_COMMITTER_H_
