@@ -3,6 +3,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -40,7 +42,7 @@ std::string CodeName(grpc::StatusCode code) {
 }
 
 // A method name from the client, fit for one log line: printable ASCII, at most 128 bytes.
-std::string LoggableMethod(std::string_view method) {
+std::string LoggableMethod(absl::string_view method) {
   constexpr size_t kMax = 128;
   std::string out;
   for (char c : method.substr(0, kMax)) out.push_back(c >= 0x20 && c <= 0x7e ? c : '?');
@@ -62,25 +64,20 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
         known_(permission_.has_value()),
         raw_request_type_(known_ ? RawMethodRequest(call_->method()) : nullptr) {
     // Metric labels (and anything else kept per method) come only from the method table, so
-    // a client inventing paths cannot grow them: every unknown method is one "unknown".
+    // a client inventing paths cannot grow them: every unknown method is one "unknown". The
+    // labels are the method's series' own strings (kept for the server's life), not copies.
     const std::string& method = call_->method();
     const size_t slash = method.rfind('/');
-    if (known_ && slash != std::string::npos && slash > 0) {
-      service_ = method.substr(1, slash - 1);
-      method_ = method.substr(slash + 1);
-      log_method_ = method;
-    } else {
-      service_ = "unknown";
-      method_ = "unknown";
-      log_method_ = LoggableMethod(method);
-    }
+    labelled_ = known_ && slash != std::string::npos && slash > 0;
+    metrics_ = &factory_.ForMethod(method, labelled_);
+    service_ = metrics_->service();
+    if (!labelled_) unknown_log_method_ = LoggableMethod(method);
     // A unary or server-streaming request arrives before the handler; a null message there
     // means it did not parse (gRPC would answer UNIMPLEMENTED without asking the handler).
     single_request_ = info->type() == grpc::experimental::ServerRpcInfo::Type::UNARY ||
                       info->type() == grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING;
     call_->set_request_id(NewRequestId());
     RegisterCall(info->server_context(), call_);
-    metrics_ = &factory_.ForMethod(service_, method_);
     metrics_->Started().Increment();
   }
 
@@ -96,9 +93,9 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
     const bool probe = absl::StartsWith(service_, "grpc.health.");
     if (!log::Enabled(probe ? log::Level::kDebug : log::Level::kInfo)) return;
     const log::Fields fields = {
-        {"method", log_method_},           {"status", CodeName(code)},
-        {"duration_ms", seconds * 1000.0}, {"peer", peer_},
-        {"principal", call_->principal()}, {"request_id", call_->request_id()}};
+        {"method", std::string(log_method())}, {"status", CodeName(code)},
+        {"duration_ms", seconds * 1000.0},     {"peer", peer_},
+        {"principal", call_->principal()},     {"request_id", call_->request_id()}};
     if (probe) {
       log::Debug("rpc", fields);
     } else {
@@ -144,8 +141,8 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
           ResourceOf(*static_cast<const google::protobuf::Message*>(methods->GetSendMessage()));
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
-      request_id_out_ = call_->request_id();
-      methods->GetSendInitialMetadata()->emplace("x-request-id", request_id_out_);
+      // The map owns its strings (it lives in the ServerContext until the metadata is sent).
+      methods->GetSendInitialMetadata()->emplace("x-request-id", call_->request_id());
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       if (malformed_request_) methods->ModifySendStatus(MalformedRequestStatus());
@@ -224,12 +221,18 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
     }
     common::v1::AuditEvent event;
     event.set_principal(call_->principal());
-    event.set_method(log_method_);
+    event.set_method(std::string(log_method()));
     event.set_resource(resource_);
     event.set_action(action);
     event.set_request_id(call_->request_id());
     event.set_outcome(status_seen_ ? CodeName(code_) : "CANCELLED");
     return event;
+  }
+
+  // The method as logged and audited: its path when in the method table, else the client's
+  // path made printable.
+  absl::string_view log_method() const {
+    return labelled_ ? absl::string_view(call_->method()) : absl::string_view(unknown_log_method_);
   }
 
   grpc::experimental::ServerRpcInfo* info_;
@@ -238,17 +241,16 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
   std::shared_ptr<CallInfo> call_;
   const absl::Time start_;
   const std::optional<Permission> permission_;  // of the method table; none for unknown methods
-  std::string service_;
-  std::string method_;
-  std::string log_method_;
   const bool known_;
+  bool labelled_ = false;           // in the method table, with a service and a method name
+  absl::string_view service_;       // metrics_->service(): "unknown" for unknown methods
+  std::string unknown_log_method_;  // set for methods outside the method table only
   const google::protobuf::Message* const raw_request_type_;  // set for raw methods only
   grpc::ByteBuffer raw_request_;
   bool single_request_ = false;
   bool malformed_request_ = false;
   std::string peer_;
   std::string resource_;
-  std::string request_id_out_;  // must outlive the send of initial metadata
   bool status_seen_ = false;
   bool audited_ = false;  // recorded when the status was sent
   grpc::StatusCode code_ = grpc::StatusCode::OK;
@@ -273,15 +275,26 @@ ObservabilityInterceptorFactory::ObservabilityInterceptorFactory(prometheus::Reg
       audit_(audit),
       gate_(gate) {}
 
-MethodMetrics& ObservabilityInterceptorFactory::ForMethod(const std::string& service,
-                                                          const std::string& method) {
-  const std::string key = absl::StrCat(service, "/", method);
+MethodMetrics& ObservabilityInterceptorFactory::ForMethod(absl::string_view path, bool known) {
+  const absl::string_view key = known ? path : absl::string_view("unknown");
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (auto it = by_method_.find(key); it != by_method_.end()) return *it->second;
+  }
+  std::string service = "unknown";
+  std::string method = "unknown";
+  if (known) {
+    const size_t slash = path.rfind('/');
+    service = std::string(path.substr(1, slash - 1));
+    method = std::string(path.substr(slash + 1));
+  }
   absl::MutexLock lock(&mu_);
   std::unique_ptr<MethodMetrics>& entry = by_method_[key];
   if (entry == nullptr) {
     prometheus::Counter& started =
         started_->Add({{"grpc_service", service}, {"grpc_method", method}});
-    entry = std::make_unique<MethodMetrics>(started, *handled_, *latency_, service, method);
+    entry = std::make_unique<MethodMetrics>(started, *handled_, *latency_, std::move(service),
+                                            std::move(method));
   }
   return *entry;
 }
@@ -315,31 +328,64 @@ prometheus::Histogram& MethodMetrics::Latency() {
   return *histogram;
 }
 
-std::string ResourceOf(const google::protobuf::Message& request) {
-  constexpr size_t kMaxLength = 256;
-  const auto* descriptor = request.GetDescriptor();
-  const auto* reflection = request.GetReflection();
-  for (const char* name : {"name", "parent"}) {
-    const auto* field = descriptor->FindFieldByName(name);
-    if (field != nullptr && field->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&
-        !field->is_repeated()) {
-      std::string value = reflection->GetString(request, field);
-      if (!value.empty()) return value.substr(0, kMaxLength);
+namespace {
+
+// Where a message type keeps its resource name, found once per type (FindFieldByName hashes the
+// name on every call: most of ResourceOf's cost when it ran per call).
+struct ResourcePlan {
+  std::vector<const google::protobuf::FieldDescriptor*> own;  // `name`, then `parent`
+  // Singular message fields, in field order, whose type has a singular string `name`.
+  std::vector<
+      std::pair<const google::protobuf::FieldDescriptor*, const google::protobuf::FieldDescriptor*>>
+      inner;
+};
+
+bool SingularString(const google::protobuf::FieldDescriptor* field) {
+  return field != nullptr && field->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&
+         !field->is_repeated();
+}
+
+const ResourcePlan& PlanOf(const google::protobuf::Descriptor* descriptor) {
+  // Per thread, so no lock; bounded by the message types of the method table.
+  thread_local absl::flat_hash_map<const google::protobuf::Descriptor*, ResourcePlan> plans;
+  auto [it, inserted] = plans.try_emplace(descriptor);
+  if (inserted) {
+    ResourcePlan& plan = it->second;
+    for (const char* name : {"name", "parent"}) {
+      if (const auto* field = descriptor->FindFieldByName(name); SingularString(field)) {
+        plan.own.push_back(field);
+      }
+    }
+    for (int i = 0; i < descriptor->field_count(); ++i) {
+      const auto* field = descriptor->field(i);
+      if (field->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE ||
+          field->is_repeated()) {
+        continue;
+      }
+      if (const auto* name = field->message_type()->FindFieldByName("name"); SingularString(name)) {
+        plan.inner.emplace_back(field, name);
+      }
     }
   }
-  for (int i = 0; i < descriptor->field_count(); ++i) {
-    const auto* field = descriptor->field(i);
-    if (field->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE || field->is_repeated() ||
-        !reflection->HasField(request, field)) {
-      continue;
-    }
+  return it->second;
+}
+
+}  // namespace
+
+std::string ResourceOf(const google::protobuf::Message& request) {
+  constexpr size_t kMaxLength = 256;
+  const ResourcePlan& plan = PlanOf(request.GetDescriptor());
+  const auto* reflection = request.GetReflection();
+  std::string scratch;
+  for (const auto* field : plan.own) {
+    const std::string& value = reflection->GetStringReference(request, field, &scratch);
+    if (!value.empty()) return value.substr(0, kMaxLength);
+  }
+  for (const auto& [field, name] : plan.inner) {
+    if (!reflection->HasField(request, field)) continue;
     const auto& inner = reflection->GetMessage(request, field);
-    const auto* name = inner.GetDescriptor()->FindFieldByName("name");
-    if (name != nullptr && name->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&
-        !name->is_repeated()) {
-      std::string value = inner.GetReflection()->GetString(inner, name);
-      if (!value.empty()) return value.substr(0, kMaxLength);
-    }
+    const std::string& value = inner.GetReflection()->GetStringReference(inner, name, &scratch);
+    if (!value.empty()) return value.substr(0, kMaxLength);
   }
   return "";
 }

@@ -11,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/support/server_interceptor.h"
@@ -43,6 +44,8 @@ class MethodMetrics {
   prometheus::Counter& Started() { return started_; }
   prometheus::Counter& Handled(int code);  // grpc::StatusCode
   prometheus::Histogram& Latency();
+  const std::string& service() const { return service_; }
+  const std::string& method() const { return method_; }
 
  private:
   static constexpr int kCodes = 17;  // grpc::StatusCode OK..UNAUTHENTICATED
@@ -72,10 +75,10 @@ class ObservabilityInterceptorFactory final
   AuditLog* audit() { return audit_; }
   CallGate* gate() { return gate_; }
 
-  // The series of `service`/`method` (labels already limited to the method table and
-  // "unknown"), found once per method; the started counter is made with it.
-  MethodMetrics& ForMethod(const std::string& service, const std::string& method)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // The series of the method at `path` ("/package.Service/Method"), or of "unknown"/"unknown"
+  // when `known` is false (labels limited to the method table), made on first use with its
+  // started counter. Found under a reader lock, without building a key: once per call.
+  MethodMetrics& ForMethod(absl::string_view path, bool known) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   prometheus::Family<prometheus::Counter>* started_;
@@ -84,7 +87,7 @@ class ObservabilityInterceptorFactory final
   AuditLog* audit_;
   CallGate* gate_;
   absl::Mutex mu_;
-  // Keyed by "service/method"; bounded by the method table (unknown methods share one key).
+  // Keyed by the method's path; bounded by the method table (unknown methods share one key).
   absl::flat_hash_map<std::string, std::unique_ptr<MethodMetrics>> by_method_ ABSL_GUARDED_BY(mu_);
 };
 
