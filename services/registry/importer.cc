@@ -183,6 +183,7 @@ absl::StatusOr<ImportOutcome> RunImport(Store& store, const v1::ImportOptions& o
           }
         }
         RETURN_IF_ERROR(tx.ResetSeen());
+        RETURN_IF_ERROR(tx.BeginBulk());  // names indexed once, before the commit
         ImportCounts counts(report);
         std::unique_ptr<RowImporter> rows = MakeRowImporter(
             options.kind(), tx, commissioner, counts, options.override_local_closures());

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "services/registry/storage/list_memo.h"
 #include "services/registry/storage/store.h"
 #include "tests/registry/registry_test_env.h"
 
@@ -158,6 +159,10 @@ TEST(NameSearch, TheIndexFollowsTheRegistrysWrites) {
   };
   ASSERT_EQ(count("zebrafinch", Plan::kScan), 0);
   ASSERT_EQ(count("otterholt", Plan::kScan), 0);
+  // Counted (and kept for this version of the data) before the writes: each write makes a new
+  // version, so the kept counts are not served after it.
+  ASSERT_EQ(count("ebrafin", Plan::kIndexed), 0);
+  ASSERT_EQ(count("terhol", Plan::kIndexed), 0);
 
   auto created = env->Create(NewPractice("Y99901", "ZEBRAFINCH HEALTH CENTRE"));
   ASSERT_TRUE(created.ok()) << created.status();
@@ -178,6 +183,28 @@ TEST(NameSearch, TheIndexFollowsTheRegistrysWrites) {
     EXPECT_EQ(count("terhol", plan), 1);
     EXPECT_EQ(count("OTTERHOLT clinic", plan), 1);
   }
+}
+
+// ListPractices' memo serves a count only for the version of the data it was counted at, and
+// never brings back a version older than one it has seen.
+TEST(ListMemo, ACountIsServedForItsOwnVersionOnly) {
+  ListMemo memo;
+  EXPECT_EQ(memo.Count("q", 5), std::nullopt);
+  memo.KeepCount("q", 5, 10);
+  EXPECT_EQ(memo.Count("q", 5), 10);
+  EXPECT_EQ(memo.Count("q", 6), std::nullopt);
+  EXPECT_EQ(memo.Count("other", 5), std::nullopt);
+  memo.KeepCount("q", 6, 11);
+  EXPECT_EQ(memo.Count("q", 6), 11);
+  EXPECT_EQ(memo.Count("q", 5), std::nullopt);
+  memo.KeepCount("q", 5, 10);  // a reader of an older snapshot finishing late
+  EXPECT_EQ(memo.Count("q", 5), std::nullopt);
+  EXPECT_EQ(memo.Count("q", 6), 11);
+  for (size_t i = 0; i < 3 * ListMemo::kMaxCounts; ++i) {
+    memo.KeepCount(absl::StrCat("k", i), 6, static_cast<int64_t>(i));
+  }
+  EXPECT_EQ(memo.Count(absl::StrCat("k", 3 * ListMemo::kMaxCounts - 1), 6),
+            static_cast<int64_t>(3 * ListMemo::kMaxCounts - 1));
 }
 
 }  // namespace

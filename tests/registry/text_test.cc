@@ -337,20 +337,23 @@ TEST(TextRepair, MigrationRepairsBadRowsOnOpenAndNoReadPathFails) {
     later.set_resource("localities/caf");
     // Back to a pre-lane store of schema version 1 (its version in PRAGMA user_version, no
     // schema_migrations): undo steps 3 (import_seen), 4 (request_hash), 5 (the change counter)
-    // 6 (the idempotency record; version 1's request table back) and 7 (the name search index),
-    // so that opening runs the pre-lane steps 2-4 (storage/legacy_sqlite.h) and then the lane's
-    // steps 5-8 (8 remakes 7's index under the same names).
-    ASSERT_TRUE((*db)
-                    ->Exec("DROP TRIGGER practice_search_insert; DROP TRIGGER "
-                           "practice_search_update; DROP TRIGGER practice_search_delete; "
-                           "DROP TABLE practice_search; DROP TABLE practice_search_row;"
-                           "DROP TABLE import_seen; DROP TABLE idempotency_record;"
-                           "CREATE TABLE request (request_id TEXT PRIMARY KEY, method TEXT NOT "
-                           "NULL, response BLOB NOT NULL, create_time INTEGER NOT NULL) "
-                           "WITHOUT ROWID;"
-                           "DROP TABLE change_sequence; DROP TABLE schema_migrations;"
-                           "PRAGMA user_version = 1;")
-                    .ok());
+    // 6 (the idempotency record; version 1's request table back), 7 (the name search index) and
+    // 9 (its queue within an import), so that opening runs the pre-lane steps 2-4
+    // (storage/legacy_sqlite.h) and then the lane's steps 5-9 (8 remakes 7's index under the
+    // same names, 9 its triggers).
+    ASSERT_TRUE(
+        (*db)
+            ->Exec("DROP TRIGGER practice_search_insert; DROP TRIGGER "
+                   "practice_search_update; DROP TRIGGER practice_search_delete; "
+                   "DROP TABLE practice_search; DROP TABLE practice_search_row;"
+                   "DROP TABLE practice_search_deferred; DROP TABLE practice_search_pending;"
+                   "DROP TABLE import_seen; DROP TABLE idempotency_record;"
+                   "CREATE TABLE request (request_id TEXT PRIMARY KEY, method TEXT NOT "
+                   "NULL, response BLOB NOT NULL, create_time INTEGER NOT NULL) "
+                   "WITHOUT ROWID;"
+                   "DROP TABLE change_sequence; DROP TABLE schema_migrations;"
+                   "PRAGMA user_version = 1;")
+            .ok());
     ASSERT_TRUE((*db)
                     ->Exec("INSERT INTO cluster VALUES ('nord', 'NORD \xC9TOILE', 0, 0);"
                            "INSERT INTO locality VALUES ('caf', 'CAF\xC9 LOCALITY', 'nord', 0, 0);")

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -312,6 +313,30 @@ std::vector<std::string> WriteTx::unlisted_commissioners() const {
   return {unlisted_commissioners_.begin(), unlisted_commissioners_.end()};
 }
 
+absl::Status WriteTx::BeginBulk() {
+  if (tx_.engine() != Engine::kSqlite || name_index_deferred_) return absl::OkStatus();
+  RETURN_IF_ERROR(
+      tx_.Exec("INSERT INTO practice_search_deferred (id) VALUES (1) "
+               "ON CONFLICT (id) DO NOTHING"));
+  name_index_deferred_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status WriteTx::FinishNameIndex() {
+  if (!name_index_deferred_) return absl::OkStatus();
+  name_index_deferred_ = false;
+  RETURN_IF_ERROR(tx_.Exec("DELETE FROM practice_search_deferred"));
+  // A renamed practice's old entry goes first; a new practice has none.
+  RETURN_IF_ERROR(
+      tx_.Exec("DELETE FROM practice_search WHERE rowid IN (SELECT r.id FROM "
+               "practice_search_pending q JOIN practice_search_row r ON r.ods_code = q.ods_code)"));
+  RETURN_IF_ERROR(
+      tx_.Exec("INSERT INTO practice_search (rowid, name) SELECT r.id, LOWER(p.display_name) FROM "
+               "practice_search_pending q JOIN practice_search_row r ON r.ods_code = q.ods_code "
+               "JOIN practice p ON p.ods_code = q.ods_code"));
+  return tx_.Exec("DELETE FROM practice_search_pending");
+}
+
 absl::Status WriteTx::ResetSeen() { return tx_.Exec("DELETE FROM import_seen"); }
 
 absl::StatusOr<std::optional<WriteTx::Seen>> WriteTx::SeeOnce(const std::string& key, int line,
@@ -540,6 +565,7 @@ absl::StatusOr<std::vector<CommittedChange>> Store::Write(
   RETURN_IF_ERROR(db_->WriteQueued(kFeedWriteQueue, [&](Transaction& tx) -> absl::Status {
     WriteTx write(tx, source, actor);  // afresh on every attempt
     RETURN_IF_ERROR(fn(write));
+    RETURN_IF_ERROR(write.FinishNameIndex());
     RETURN_IF_ERROR(write.FinishSequences());
     changes = write.changes();
     change_count = write.change_count();
@@ -620,9 +646,9 @@ bool UseNameIndex(const PracticeQuery& q, std::string_view text) {
 }
 
 void AddNameFilter(const PracticeQuery& q, Engine engine, std::string_view text, bool prefix,
-                   std::vector<std::string>& conditions,
+                   bool name_index, std::vector<std::string>& conditions,
                    std::vector<std::variant<std::string, int64_t>>& binds) {
-  const bool indexed = UseNameIndex(q, text);
+  const bool indexed = name_index && UseNameIndex(q, text);
   std::string lowered;  // ASCII only, as SQLite's LOWER and LIKE fold
   for (char c : text) lowered.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
   if (engine == Engine::kSqlite && indexed) {
@@ -654,7 +680,8 @@ void AddNameFilter(const PracticeQuery& q, Engine engine, std::string_view text,
   binds.emplace_back(std::move(pattern));
 }
 
-QuerySql BuildQuery(const PracticeQuery& q, Engine engine) {
+// `name_index` false: the name filters as LIKE alone (the walk of ListPractices' pages).
+QuerySql BuildQuery(const PracticeQuery& q, Engine engine, bool name_index = true) {
   QuerySql sql;
   std::vector<std::string> conditions;
   if (!q.locality_id.empty()) {
@@ -671,10 +698,10 @@ QuerySql BuildQuery(const PracticeQuery& q, Engine engine) {
     for (int s : q.statuses) sql.binds.emplace_back(static_cast<int64_t>(s));
   }
   if (!q.name_contains.empty()) {
-    AddNameFilter(q, engine, q.name_contains, /*prefix=*/false, conditions, sql.binds);
+    AddNameFilter(q, engine, q.name_contains, /*prefix=*/false, name_index, conditions, sql.binds);
   }
   if (!q.name_prefix.empty()) {
-    AddNameFilter(q, engine, q.name_prefix, /*prefix=*/true, conditions, sql.binds);
+    AddNameFilter(q, engine, q.name_prefix, /*prefix=*/true, name_index, conditions, sql.binds);
   }
   if (q.update_micros_since.has_value()) {
     conditions.push_back("update_time >= ?");
@@ -736,16 +763,88 @@ void BindAll(Statement& stmt, const std::vector<std::variant<std::string, int64_
   }
 }
 
-}  // namespace
+// ---- Pages of practices (issue 16) ----
+//
+// A page costs two things: total_size, which counts every practice the filters match, and the
+// page's rows. What made a common word (say "surgery", 3,135 of 16,534 names) slow was both:
+// the count read every match through the index, and so did the page, because SQLite served
+// `ods_code IN (<index matches>)` by listing every match before walking its ORDER BY. Now:
+// - The count is kept per data version (ListMemo): exact, computed once per version of the
+//   data and query, not per call (nor per page of the same query).
+// - No match: no page to read.
+// - On SQLite, a name filter's page walks the ORDER BY testing each row with the LIKE, the
+//   scan's own filter, when that is cheaper than listing the index's matches: when SQLite walks
+//   the order without a temporary sort (EXPLAIN QUERY PLAN, kept per SQL text) and the walk,
+//   expected to read (limit + 1) * rows in scope / matches rows (rows in scope: those the other
+//   filters keep, counted once per version as well), reads at most half as many rows as there
+//   are matches. A rare word keeps the index. Either way the WHERE clause means the same rows,
+//   so pages, cursors and totals are the scan's (NameSearchTest compares them).
+// PostgreSQL chooses its own plan (with the statistics Store::Write refreshes after an import).
+// PracticeQuery::Plan::kScan keeps everything as it was before the index: tests compare with it.
 
-absl::StatusOr<PracticePage> Store::ListPractices(const PracticeQuery& query,
-                                                  const std::optional<PracticeCursor>& after,
-                                                  int limit) {
-  const QuerySql sql = BuildQuery(query, db_->engine());
+using Binds = std::vector<std::variant<std::string, int64_t>>;
+
+// A count's memo key: the WHERE text and its values, unambiguous.
+std::string CountKey(const std::string& where, const Binds& binds) {
+  std::string key = where;
+  for (const auto& b : binds) {
+    if (std::holds_alternative<std::string>(b)) {
+      const std::string& text = std::get<std::string>(b);
+      absl::StrAppend(&key, "\x1fs", text.size(), ":", text);
+    } else {
+      absl::StrAppend(&key, "\x1fi", std::get<int64_t>(b));
+    }
+  }
+  return key;
+}
+
+// The data's version in this snapshot: the change feed's last sequence.
+absl::StatusOr<int64_t> DataVersion(Transaction& tx) {
+  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare("SELECT last_seq FROM change_sequence WHERE id = 1"));
+  ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return runtime::Internal("the change counter row is missing");
+  return stmt.Int(0);
+}
+
+// COUNT(*) of `where`, from the memo when `version` is known (>= 0).
+absl::StatusOr<int64_t> CountWhere(Transaction& tx, ListMemo& memo, const std::string& where,
+                                   const Binds& binds, int64_t version) {
+  std::string key;
+  if (version >= 0) {
+    key = CountKey(where, binds);
+    if (std::optional<int64_t> kept = memo.Count(key, version)) return *kept;
+  }
+  ASSIGN_OR_RETURN(Statement count,
+                   tx.Prepare(absl::StrCat("SELECT COUNT(*) FROM practice WHERE ", where)));
+  BindAll(count, binds);
+  ASSIGN_OR_RETURN(bool row, count.Step());
+  const int64_t total = row ? count.Int(0) : 0;
+  if (version >= 0) memo.KeepCount(key, version, total);
+  return total;
+}
+
+// Whether SQLite sorts the rows of `select` itself (a temporary B-tree) rather than walking an
+// index in the order asked.
+absl::StatusOr<bool> SqliteSorts(Transaction& tx, ListMemo& memo, const std::string& select) {
+  if (std::optional<bool> kept = memo.Sorts(select)) return *kept;
+  ASSIGN_OR_RETURN(Statement plan, tx.Prepare(absl::StrCat("EXPLAIN QUERY PLAN ", select)));
+  bool sorts = false;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, plan.Step());
+    if (!row) break;
+    if (absl::StrContains(plan.Text(3), "TEMP B-TREE")) sorts = true;
+  }
+  memo.KeepSorts(select, sorts);
+  return sorts;
+}
+
+// The SELECT of one page over `sql`, with the keyset position and `binds` (extended here).
+std::string PageSelect(const PracticeQuery& query, const QuerySql& sql,
+                       const std::optional<PracticeCursor>& after, Binds& binds) {
   const char* dir = query.descending ? "DESC" : "ASC";
   const char* cmp = query.descending ? "<" : ">";
   std::string keyset;
-  std::vector<std::variant<std::string, int64_t>> binds = sql.binds;
+  binds = sql.binds;
   if (after.has_value()) {
     if (query.order == PracticeQuery::Order::kOdsCode) {
       keyset = absl::StrCat(" AND ods_code ", cmp, " ?");
@@ -763,44 +862,88 @@ absl::StatusOr<PracticePage> Store::ListPractices(const PracticeQuery& query,
       binds.emplace_back(after->ods_code);
     }
   }
-  const std::string select =
-      query.order == PracticeQuery::Order::kOdsCode
-          ? absl::StrCat("SELECT ods_code, data, ", kPracticeColumns, " FROM practice WHERE ",
-                         sql.where, keyset, " ORDER BY ods_code ", dir, " LIMIT ?")
-          : absl::StrCat("SELECT ", sql.sort, ", data, ", kPracticeColumns, " FROM practice WHERE ",
-                         sql.where, keyset, " ORDER BY ", sql.sort, " ", dir, ", ods_code ", dir,
-                         " LIMIT ?");
+  return query.order == PracticeQuery::Order::kOdsCode
+             ? absl::StrCat("SELECT ods_code, data, ", kPracticeColumns, " FROM practice WHERE ",
+                            sql.where, keyset, " ORDER BY ods_code ", dir, " LIMIT ?")
+             : absl::StrCat("SELECT ", sql.sort, ", data, ", kPracticeColumns,
+                            " FROM practice WHERE ", sql.where, keyset, " ORDER BY ", sql.sort, " ",
+                            dir, ", ods_code ", dir, " LIMIT ?");
+}
 
+bool HasIndexedName(const PracticeQuery& q) {
+  return (!q.name_contains.empty() && UseNameIndex(q, q.name_contains)) ||
+         (!q.name_prefix.empty() && UseNameIndex(q, q.name_prefix));
+}
+
+// Whether this page of a name search on SQLite is cheaper walked (see above).
+absl::StatusOr<bool> WalkNamePage(Transaction& tx, ListMemo& memo, const PracticeQuery& query,
+                                  int64_t matches, int limit, int64_t version,
+                                  const std::string& walk_select) {
+  PracticeQuery others = query;
+  others.name_contains.clear();
+  others.name_prefix.clear();
+  const QuerySql scope_sql = BuildQuery(others, Engine::kSqlite);
+  ASSIGN_OR_RETURN(int64_t scope, CountWhere(tx, memo, scope_sql.where, scope_sql.binds, version));
+  // Expected rows walked <= matches / 2, in integers: 2 * (limit + 1) * scope <= matches^2.
+  const double walked = 2.0 * (static_cast<double>(limit) + 1) * static_cast<double>(scope);
+  if (walked > static_cast<double>(matches) * static_cast<double>(matches)) return false;
+  ASSIGN_OR_RETURN(bool sorts, SqliteSorts(tx, memo, walk_select));
+  return !sorts;
+}
+
+}  // namespace
+
+absl::StatusOr<PracticePage> Store::ListPractices(const PracticeQuery& query,
+                                                  const std::optional<PracticeCursor>& after,
+                                                  int limit) {
+  const Engine engine = db_->engine();
+  const bool memo = query.plan == PracticeQuery::Plan::kIndexed;
+  const QuerySql sql = BuildQuery(query, engine);
+  const bool may_walk = memo && engine == Engine::kSqlite && HasIndexedName(query);
   PracticePage page;
   RETURN_IF_ERROR(db_->Read([&](Transaction& tx) -> absl::Status {
     page = PracticePage();
-    {
-      ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(select));
-      BindAll(stmt, binds);
-      stmt.Bind(static_cast<int>(binds.size()) + 1, static_cast<int64_t>(limit + 1));
-      PracticeCursor cursor;
-      while (true) {
-        ASSIGN_OR_RETURN(bool row, stmt.Step());
-        if (!row) break;
-        if (static_cast<int>(page.practices.size()) == limit) {
-          page.last = cursor;  // there is at least one more row
-          break;
-        }
-        v1::Practice practice = ReadPracticeRow(stmt, 1);
-        cursor.ods_code = stmt.Text(2);  // the stored key, exactly as the keyset compares it
-        if (sql.sort_is_text) {
-          cursor.text = stmt.Text(0);
-        } else {
-          cursor.number = stmt.Int(0);
-        }
-        page.practices.push_back(std::move(practice));
+    int64_t version = -1;  // unknown: nothing from the memo
+    if (memo) {
+      ASSIGN_OR_RETURN(version, DataVersion(tx));
+    }
+    ASSIGN_OR_RETURN(int64_t total, CountWhere(tx, list_memo_, sql.where, sql.binds, version));
+    page.total_size = static_cast<int>(total);
+    if (memo && total == 0) return absl::OkStatus();
+
+    Binds binds;
+    std::string select = PageSelect(query, sql, after, binds);
+    if (may_walk) {
+      const QuerySql walk_sql = BuildQuery(query, engine, /*name_index=*/false);
+      Binds walk_binds;
+      std::string walk_select = PageSelect(query, walk_sql, after, walk_binds);
+      ASSIGN_OR_RETURN(bool walk,
+                       WalkNamePage(tx, list_memo_, query, total, limit, version, walk_select));
+      if (walk) {
+        select = std::move(walk_select);
+        binds = std::move(walk_binds);
       }
     }
-    ASSIGN_OR_RETURN(Statement count,
-                     tx.Prepare(absl::StrCat("SELECT COUNT(*) FROM practice WHERE ", sql.where)));
-    BindAll(count, sql.binds);
-    ASSIGN_OR_RETURN(bool row, count.Step());
-    page.total_size = row ? static_cast<int>(count.Int(0)) : 0;
+    ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(select));
+    BindAll(stmt, binds);
+    stmt.Bind(static_cast<int>(binds.size()) + 1, static_cast<int64_t>(limit + 1));
+    PracticeCursor cursor;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      if (static_cast<int>(page.practices.size()) == limit) {
+        page.last = cursor;  // there is at least one more row
+        break;
+      }
+      v1::Practice practice = ReadPracticeRow(stmt, 1);
+      cursor.ods_code = stmt.Text(2);  // the stored key, exactly as the keyset compares it
+      if (sql.sort_is_text) {
+        cursor.text = stmt.Text(0);
+      } else {
+        cursor.number = stmt.Int(0);
+      }
+      page.practices.push_back(std::move(practice));
+    }
     return absl::OkStatus();
   }));
   return page;

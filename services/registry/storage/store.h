@@ -27,6 +27,7 @@
 #include "dorset/registry/v1/registry.pb.h"
 #include "runtime/config/config.h"
 #include "services/registry/population.h"
+#include "services/registry/storage/list_memo.h"
 
 namespace dorset::runtime::storage {
 class Database;
@@ -142,6 +143,11 @@ class WriteTx {
   absl::StatusOr<std::optional<Seen>> SeeOnce(const std::string& key, int line,
                                               const std::string& value);
 
+  // Marks this transaction a bulk write (an import): on SQLite the name search index is brought
+  // up to date once, before the commit (Store::Write does it), instead of with every practice
+  // written (migration 0009 says why). Nothing on PostgreSQL.
+  absl::Status BeginBulk();
+
   // The changes made so far: listed up to kMaxListedChanges (a bulk import may make more;
   // they are counted, and their commissioners kept, for the caller to read back).
   static constexpr size_t kMaxListedChanges = 10000;
@@ -159,6 +165,8 @@ class WriteTx {
   absl::StatusOr<int64_t> AppendChange(v1::Change change, const std::string& resource);
   // Writes the change counter back (the last sequence this transaction used), before commit.
   absl::Status FinishSequences();
+  // Indexes the names of the practices written while the index was deferred.
+  absl::Status FinishNameIndex();
   void Record(CommittedChange change);
 
   runtime::storage::Transaction& tx_;
@@ -167,6 +175,7 @@ class WriteTx {
   const int64_t now_micros_;
   std::vector<std::unique_ptr<runtime::storage::Statement>> statements_;
   int64_t next_sequence_ = 0;  // 0 until the first change takes the counter
+  bool name_index_deferred_ = false;
   std::vector<CommittedChange> changes_;
   int64_t change_count_ = 0;
   int64_t first_sequence_ = 0;
@@ -248,6 +257,8 @@ class Store {
   // One writer at a time in this process: the change counter is then never contended by this
   // process's own writes (no retries between them).
   absl::Mutex write_mu_;
+  // ListPractices' counts per data version and SQLite's plan shapes (list_memo.h).
+  ListMemo list_memo_;
 };
 
 // The etag of a stored revision.
