@@ -1,38 +1,13 @@
 // Escaping and templates for the console (see html.h).
 #include "console/html.h"
 
+#include "runtime/text/html_escape.h"
+
 namespace dorset::console {
 
 SafeHtml Trusted(std::string_view html) { return SafeHtml(std::string(html)); }
 
-std::string EscapeText(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-SafeHtml Text(std::string_view text) { return Trusted(EscapeText(text)); }
+SafeHtml Text(std::string_view text) { return Trusted(runtime::EscapeHtml(text)); }
 
 SafeHtml Render(std::string_view source_template, const HtmlValues& values) {
   std::string out;
@@ -48,7 +23,7 @@ SafeHtml Render(std::string_view source_template, const HtmlValues& values) {
     for (const auto& [key, value] : values) {
       if (key != name) continue;
       if (const auto* text = std::get_if<std::string>(&value)) {
-        out += EscapeText(*text);
+        out += runtime::EscapeHtml(*text);
       } else {
         out += std::get<SafeHtml>(value).str();
       }

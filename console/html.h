@@ -35,8 +35,8 @@ class SafeHtml {
 // Markup written in the console's own source (a template, a tag). Never pass data to it.
 SafeHtml Trusted(std::string_view html);
 
-// Text made safe for element content and double-quoted attribute values: & < > " ' escaped.
-std::string EscapeText(std::string_view text);
+// Text made safe for element content and quoted attribute values: & < > " ' escaped
+// (runtime/text/html_escape.h, the one escaper).
 SafeHtml Text(std::string_view text);
 
 using HtmlValue = std::variant<std::string, SafeHtml>;

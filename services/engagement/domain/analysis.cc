@@ -8,10 +8,13 @@
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/text/csv_writer.h"
+#include "runtime/text/html_escape.h"
 #include "services/engagement/domain/names.h"
 
 namespace dorset::engagement {
 namespace {
+
+using runtime::EscapeHtml;
 
 absl::Time ToTime(const google::protobuf::Timestamp& t) {
   if (t.seconds() == 0 && t.nanos() == 0) return absl::InfinitePast();
@@ -50,40 +53,14 @@ std::string AssignmentsCell(const v1::Response& r) {
   return cell;
 }
 
-std::string Html(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
 void CountTable(std::string& html, const char* heading, const char* key_heading,
                 const google::protobuf::RepeatedPtrField<v1::Count>& counts) {
   absl::StrAppend(&html, "<h2>", heading, "</h2>\n<table>\n<tr><th>", key_heading,
                   "</th><th>Responses</th></tr>\n");
   for (const v1::Count& count : counts) {
-    absl::StrAppend(&html, "<tr><td>", Html(count.key().empty() ? "(not given)" : count.key()),
-                    "</td><td>", count.responses(), "</td></tr>\n");
+    absl::StrAppend(&html, "<tr><td>",
+                    EscapeHtml(count.key().empty() ? "(not given)" : count.key()), "</td><td>",
+                    count.responses(), "</td></tr>\n");
   }
   html += "</table>\n";
 }
@@ -223,19 +200,19 @@ absl::Status Analysis::GetConsultationReport(const v1::GetConsultationReportRequ
   const absl::Time now = engagement_.Now();
   std::string html = absl::StrCat(
       "<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n<title>",
-      Html(act.title()),
+      EscapeHtml(act.title()),
       " - consultation report</title>\n<style>body{font-family:Arial,sans-serif}"
       "table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 8px;"
       "text-align:left}</style>\n</head>\n<body>\n<h1>",
-      Html(act.title()), "</h1>\n<p>State: ", runtime::EnumShortName(act.state()),
+      EscapeHtml(act.title()), "</h1>\n<p>State: ", runtime::EnumShortName(act.state()),
       ". Report produced ", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone()),
       ".</p>\n");
-  if (!act.purpose().empty()) absl::StrAppend(&html, "<p>", Html(act.purpose()), "</p>\n");
+  if (!act.purpose().empty()) absl::StrAppend(&html, "<p>", EscapeHtml(act.purpose()), "</p>\n");
   absl::StrAppend(&html,
                   "<h2>Responses</h2>\n<p>Responses recorded: ", aggregates.total_responses(), ".");
   if (act.reported_participants() > 0) {
     absl::StrAppend(&html, " Participants reported: ", act.reported_participants(), " (",
-                    Html(act.reported_source()), ").");
+                    EscapeHtml(act.reported_source()), ").");
   }
   html += "</p>\n";
   // Themes by their titles, not their ids.
@@ -261,18 +238,18 @@ absl::Status Analysis::GetConsultationReport(const v1::GetConsultationReportRequ
     for (const v1::Decision& d : decisions) {
       const bool has_delivery = d.has_delivery() && d.delivery().status() != 0;
       absl::StrAppend(
-          &html, "<tr><td>", Html(d.summary()), "</td><td>", Html(d.decided_by()), "</td><td>",
-          d.published() ? "yes" : "no", "</td><td>",
+          &html, "<tr><td>", EscapeHtml(d.summary()), "</td><td>", EscapeHtml(d.decided_by()),
+          "</td><td>", d.published() ? "yes" : "no", "</td><td>",
           has_delivery ? runtime::EnumShortName(d.delivery().status()) : std::string("PLANNED"),
           has_delivery && !d.delivery().reason().empty()
-              ? absl::StrCat(": ", Html(d.delivery().reason()))
+              ? absl::StrCat(": ", EscapeHtml(d.delivery().reason()))
               : std::string(),
           "</td><td>", has_delivery ? d.delivery().percent_complete() : 0, " %</td></tr>\n");
     }
     html += "</table>\n";
   }
   if (!act.outcome_summary().empty()) {
-    absl::StrAppend(&html, "<h2>Outcome</h2>\n<p>", Html(act.outcome_summary()), "</p>\n");
+    absl::StrAppend(&html, "<h2>Outcome</h2>\n<p>", EscapeHtml(act.outcome_summary()), "</p>\n");
   }
   html += "</body>\n</html>\n";
   out->set_name(name);
