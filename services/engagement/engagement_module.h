@@ -27,6 +27,9 @@ class EngagementModule final : public runtime::ServiceModule {
   void OnShutdown() override;
   std::vector<std::string> DependenciesDown() override;
 
+  // The retention timer once Init has started it, else null (tests wait for its first round).
+  const RetentionTimer* retention_timer() const { return retention_timer_.get(); }
+
  private:
   // The seed consultation, written once the store answers (at Init, or at the first
   // CheckStore after a database that was away at start comes back).

@@ -38,6 +38,7 @@ struct EngagementServer {
   absl::Duration retention = absl::ZeroDuration();
   absl::Duration retention_interval = absl::ZeroDuration();  // zero: the setting's
   std::unique_ptr<runtime::ServiceHost> host;
+  EngagementModule* module = nullptr;  // owned by `host`
   std::unique_ptr<v1::EngagementService::Stub> stub;
 
   // Starts on `config` (TestServerConfig plus the test's changes).
@@ -52,8 +53,9 @@ struct EngagementServer {
     options.now = [c] { return c->Now(); };
     options.retention = retention;
     options.retention_interval = retention_interval;
-    auto started =
-        runtime::ServiceHost::Start(std::move(config), std::make_unique<EngagementModule>(options));
+    auto owned = std::make_unique<EngagementModule>(options);
+    module = owned.get();
+    auto started = runtime::ServiceHost::Start(std::move(config), std::move(owned));
     ASSERT_TRUE(started.ok()) << started.status();
     host = *std::move(started);
     stub = v1::EngagementService::NewStub(dorset::testing::LocalChannel(host->grpc_port()));

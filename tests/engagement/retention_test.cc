@@ -36,6 +36,14 @@ class RetentionTest : public ::testing::Test {
     server_.retention = absl::Hours(24 * 730);  // two years
     server_.retention_interval = Interval();
     server_.Start(config);
+    // The timer's first round runs at start on its own thread: wait for it, so that it cannot
+    // run late, after a test has moved the clock on, and erase what the test means to look at.
+    ASSERT_NE(server_.module->retention_timer(), nullptr);
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (server_.module->retention_timer()->rounds() < 1 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    ASSERT_GE(server_.module->retention_timer()->rounds(), 1);
     MakeActivity(stub(), "gp", kEditor);
     ASSERT_TRUE(Open(stub(), "gp", kEditor).ok());
   }
