@@ -10,45 +10,13 @@
 
 #include <array>
 #include <cstdio>
-#include <mutex>
-#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
 namespace dorset::testing {
 
-namespace {
-
-// True when nothing holds `port` on the loopback address (bound and released again at once).
-bool PortIsFree(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  close(fd);
-  return free;
-}
-
-}  // namespace
-
 int FreePort() {
-  // Below the kernel's ephemeral range (32768-60999 here): a process that binds port 0 (the
-  // services' ops listeners in tests do) is handed a port from that range, so it can never take
-  // one this function has just returned and the caller has not bound yet. Asking the kernel for
-  // port 0 here did allow that, and a gateway test once found a service's ops server on its port.
-  static std::mutex mu;
-  static std::mt19937 random(std::random_device{}() ^ static_cast<unsigned>(getpid()));
-  std::lock_guard<std::mutex> lock(mu);
-  std::uniform_int_distribution<int> in_range(20000, 32767);
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    const int port = in_range(random);
-    if (PortIsFree(port)) return port;
-  }
-  // All taken (never seen): let the kernel choose, as before.
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

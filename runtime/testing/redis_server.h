@@ -53,8 +53,7 @@ class RedisServer {
   pid_t pid_ = -1;
 };
 
-// A TCP port that was free a moment ago on 127.0.0.1, below the ephemeral range (so a process
-// binding port 0 cannot be handed it before the caller binds it).
+// A TCP port that was free a moment ago on 127.0.0.1.
 int FreePort();
 
 }  // namespace dorset::testing
