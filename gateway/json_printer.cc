@@ -7,6 +7,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/civil_time.h"
 #include "google/protobuf/descriptor.h"
 
 namespace dorset::gateway {
@@ -153,34 +154,19 @@ bool AppendTimestamp(std::string* out, int64_t seconds, int32_t nanos) {
   constexpr int64_t kMin = -62135596800;  // 0001-01-01T00:00:00Z
   constexpr int64_t kMax = 253402300799;  // 9999-12-31T23:59:59Z
   if (seconds < kMin || seconds > kMax || nanos < 0 || nanos > 999999999) return false;
-  int64_t days = seconds / 86400;
-  int64_t rest = seconds % 86400;
-  if (rest < 0) {
-    rest += 86400;
-    --days;
-  }
-  // Days since 1970-01-01 to a civil date (proleptic Gregorian).
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const CivilUtc t = CivilUtcFromUnixSeconds(seconds);
   out->push_back('"');
-  AppendDigits(out, year, 4);
+  AppendDigits(out, t.year, 4);
   out->push_back('-');
-  AppendDigits(out, month, 2);
+  AppendDigits(out, t.month, 2);
   out->push_back('-');
-  AppendDigits(out, day, 2);
+  AppendDigits(out, t.day, 2);
   out->push_back('T');
-  AppendDigits(out, rest / 3600, 2);
+  AppendDigits(out, t.hour, 2);
   out->push_back(':');
-  AppendDigits(out, rest / 60 % 60, 2);
+  AppendDigits(out, t.minute, 2);
   out->push_back(':');
-  AppendDigits(out, rest % 60, 2);
+  AppendDigits(out, t.second, 2);
   if (nanos != 0) {
     out->push_back('.');
     if (nanos % 1000000 == 0) {

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/civil_time.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace dorset::gateway::fhir {
@@ -111,27 +112,12 @@ std::string FhirInstant(absl::Time time) {
   if (absl::FromUnixMicros(micros) != time || seconds < kFirst || seconds >= kEnd) {
     return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", time, absl::UTCTimeZone());
   }
-  int64_t days = seconds / 86400;
-  int64_t rest = seconds % 86400;
-  if (rest < 0) {
-    rest += 86400;
-    --days;
-  }
-  // Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days).
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const CivilUtc t = CivilUtcFromUnixSeconds(seconds);
   char text[32];
   int n =
-      std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d", static_cast<int>(year),
-                    static_cast<int>(month), static_cast<int>(day), static_cast<int>(rest / 3600),
-                    static_cast<int>(rest / 60 % 60), static_cast<int>(rest % 60));
+      std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d", static_cast<int>(t.year),
+                    static_cast<int>(t.month), static_cast<int>(t.day), static_cast<int>(t.hour),
+                    static_cast<int>(t.minute), static_cast<int>(t.second));
   if (fraction != 0) {
     int digits = 6;
     while (fraction % 10 == 0) {  // %E*S: as many digits as needed
