@@ -29,6 +29,8 @@ class RegistryModule final : public runtime::ServiceModule {
 
   // For tests: the number of open WatchChanges streams.
   int watcher_count();
+  // For tests: the change follower (null on SQLite).
+  ChangeFollower* follower() { return follower_.get(); }
 
  private:
   std::unique_ptr<Store> store_;

@@ -66,14 +66,13 @@ class GatewayEndToEndTest : public ::testing::Test {
     engagement_ = std::make_unique<testing::ServerProcess>(
         DORSET_ENGAGEMENT_BINARY, DataDir("engagement"), engagement_port, "",
         std::vector<std::string>{redis_flag, "--registry_target=" + registry_target});
-    const int gateway_port = testing::FreePort();
     gateway_ = std::make_unique<GatewayChild>(
-        gateway_port,
         std::vector<std::string>{"--registry_target=" + registry_target,
                                  absl::StrCat("--finance_target=127.0.0.1:", finance_port),
                                  absl::StrCat("--engagement_target=127.0.0.1:", engagement_port)},
         dir_.File("gateway.log"));
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", gateway_port);
+    ASSERT_TRUE(gateway_->WaitListening()) << "the gateway did not start: see gateway.log";
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", gateway_->port());
     client_->set_connection_timeout(5, 0);
     client_->set_read_timeout(60, 0);
     // Ready when each service answers through the gateway (a service still starting is 503).

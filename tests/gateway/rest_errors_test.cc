@@ -70,8 +70,7 @@ class RestErrorsTest : public ::testing::Test {
       registry::v1::ListClustersResponse clusters;
       return stub->ListClusters(&context, {}, &clusters).ok();
     }));
-    gateway_ = new GatewayChild(dorset::testing::FreePort(),
-                                {absl::StrCat("--registry_target=127.0.0.1:", registry_port)},
+    gateway_ = new GatewayChild({absl::StrCat("--registry_target=127.0.0.1:", registry_port)},
                                 dir_->path() + "/gateway.log");
     ASSERT_TRUE(gateway_->WaitLive());
   }

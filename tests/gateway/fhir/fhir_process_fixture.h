@@ -38,6 +38,7 @@
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
 #include "tests/gateway/fhir/fhir_test_support.h"
+#include "tests/gateway/gateway_child.h"
 
 namespace dorset::gateway::fhir {
 
@@ -105,19 +106,10 @@ class FhirProcessTest : public ::testing::Test {
       grpc::Status status = stub->ClosePractice(&context, close, &closed);
       ASSERT_TRUE(status.ok()) << status.error_message();
     }
-    gateway_port_ = dorset::testing::FreePort();
-    gateway_ = new Child(
-        {DORSET_GATEWAY_BINARY, absl::StrCat("--http_listen=127.0.0.1:", gateway_port_),
-         absl::StrCat("--registry_target=127.0.0.1:", registry_port_), "--plaintext=true"},
-        dir_->path() + "/gateway.log");
-    httplib::Client probe("127.0.0.1", gateway_port_);
-    bool up = false;
-    for (int i = 0; i < 600 && !up; ++i) {
-      auto res = probe.Get("/livez");
-      up = res && res->status == 200;
-      if (!up) absl::SleepFor(absl::Milliseconds(100));
-    }
-    ASSERT_TRUE(up) << ReadFile(dir_->path() + "/gateway.log");
+    gateway_ = new GatewayChild({absl::StrCat("--registry_target=127.0.0.1:", registry_port_)},
+                                dir_->path() + "/gateway.log");
+    ASSERT_TRUE(gateway_->WaitLive()) << ReadFile(dir_->path() + "/gateway.log");
+    gateway_port_ = gateway_->port();
     validator_ =
         new Child({"node", std::string(DORSET_SOURCE_DIR) + "/tests/gateway/fhir/validate_fhir.js"},
                   dir_->path() + "/validator.log");
@@ -216,7 +208,7 @@ class FhirProcessTest : public ::testing::Test {
   inline static dorset::testing::TempDir* dir_ = {};
   inline static dorset::testing::RedisServer* redis_ = {};
   inline static dorset::testing::ServerProcess* registry_ = {};
-  inline static Child* gateway_ = {};
+  inline static GatewayChild* gateway_ = {};
   inline static Child* validator_ = {};
   inline static int registry_port_ = {};
   inline static int gateway_port_ = {};
