@@ -18,8 +18,9 @@
 // is taken after admission and before the logic runs (see the cache's header for what makes it
 // sound); when it fails the call is answered without the cache. A reply is kept only when the
 // call succeeded and the logic did not mark personal data read (such calls are audited, so each
-// must run). Register the method's request type once (RegisterRawMethod) so the interceptor
-// reads the raw request for the audit trail's resource.
+// must run). Register the method's request type once, before the host starts serving
+// (RegisterRawMethod, e.g. in the service's constructor), so the audit trail's resource is read
+// from the raw request.
 #ifndef DORSET_RUNTIME_SERVER_CACHED_UNARY_H_
 #define DORSET_RUNTIME_SERVER_CACHED_UNARY_H_
 
@@ -39,8 +40,8 @@
 
 namespace dorset::runtime {
 
-// Declares `method` ("/pkg.Service/Method") raw, with requests of `prototype`'s type: the
-// interceptor then treats its messages as bytes (parsed only for an audit event's resource).
+// Declares `method` ("/pkg.Service/Method") raw, with requests of `prototype`'s type: its
+// messages are bytes, parsed only for an audit event's resource (unary_call.h).
 void RegisterRawMethod(std::string_view method, const google::protobuf::Message& prototype);
 // The request prototype of a raw method, or null for a method whose messages are protobufs.
 const google::protobuf::Message* RawMethodRequest(std::string_view method);
@@ -63,12 +64,10 @@ grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* con
                                 const grpc::ByteBuffer& raw_request, grpc::ByteBuffer* raw_reply,
                                 VersionedResponseCache& cache, VersionFn& version,
                                 ClassFn& reply_class, Fn& fn) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller = gate.Admit(*context);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
+  // Observed here (unary_call.h) when the host took the method out of the interceptor.
+  const UnaryHandle call(context, &raw_request);
+  absl::StatusOr<Caller> caller = call.Admit(gate);
+  if (!caller.ok()) return call.Finish(ToGrpcStatus(caller.status()));
   const absl::StatusOr<uint64_t> at = version();
   std::string key;
   if (at.ok()) {
@@ -76,8 +75,7 @@ grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* con
                            raw_request);
     if (std::optional<grpc::ByteBuffer> hit = cache.Get(key, *at)) {
       *raw_reply = *std::move(hit);
-      reactor->Finish(grpc::Status::OK);
-      return reactor;
+      return call.Finish(grpc::Status::OK);
     }
   }
   Request request;
@@ -89,14 +87,10 @@ grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* con
     bool own_buffer = false;
     const grpc::Status serialised =
         grpc::SerializationTraits<Reply>::Serialize(reply, raw_reply, &own_buffer);
-    if (!serialised.ok()) {
-      reactor->Finish(serialised);
-      return reactor;
-    }
+    if (!serialised.ok()) return call.Finish(serialised);
     if (at.ok() && !caller->personal_data_was_read()) cache.Put(key, *at, *raw_reply);
   }
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+  return call.Finish(ToGrpcStatus(status));
 }
 
 }  // namespace cached_unary_internal

@@ -38,7 +38,17 @@ CallGate::CallGate(const ServerConfig& config, std::unique_ptr<TokenStore> token
 absl::StatusOr<Caller> CallGate::Admit(const grpc::ServerContextBase& context) {
   std::shared_ptr<CallInfo> info = FindCall(&context);
   if (info == nullptr) return Internal("call was not registered by the server interceptor");
+  std::string principal;
+  absl::StatusOr<Caller> caller = Admit(context, info->method(), &principal);
+  info->set_principal(std::move(principal));
+  if (!caller.ok()) return caller.status();
+  caller->request_id = info->request_id();
+  caller->personal_data_read = info->personal_data_read();
+  return caller;
+}
 
+absl::StatusOr<Caller> CallGate::Admit(const grpc::ServerContextBase& context,
+                                       const std::string& method, std::string* principal) {
   std::string authorization;
   const auto& metadata = context.client_metadata();
   if (auto it = metadata.find("authorization"); it != metadata.end()) {
@@ -52,14 +62,7 @@ absl::StatusOr<Caller> CallGate::Admit(const grpc::ServerContextBase& context) {
       }
     }
   }
-  std::string principal;
-  absl::StatusOr<Caller> caller =
-      Decide(info->method(), authorization, certificate_name, &principal);
-  info->set_principal(principal);
-  if (!caller.ok()) return caller.status();
-  caller->request_id = info->request_id();
-  caller->personal_data_read = info->personal_data_read();
-  return caller;
+  return Decide(method, authorization, certificate_name, principal);
 }
 
 absl::StatusOr<Caller> CallGate::Decide(const std::string& method, const std::string& authorization,

@@ -43,6 +43,10 @@ class CallGate {
 
   // Returns the caller, or UNAUTHENTICATED / PERMISSION_DENIED / RESOURCE_EXHAUSTED.
   absl::StatusOr<Caller> Admit(const grpc::ServerContextBase& context);
+  // The same for a call of `method` that the interceptor did not register (unary_call.h):
+  // `principal` receives the caller's principal as soon as it is known.
+  absl::StatusOr<Caller> Admit(const grpc::ServerContextBase& context, const std::string& method,
+                               std::string* principal);
 
   // The same decision for a given method and metadata (used by tests and Admit).
   // `principal_out`, when given, receives the caller's principal as soon as it is known, so

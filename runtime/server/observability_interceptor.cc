@@ -390,8 +390,33 @@ std::string ResourceOf(const google::protobuf::Message& request) {
   return "";
 }
 
+ObservedMethod::ObservedMethod(ObservabilityInterceptorFactory& factory, std::string path)
+    : factory(factory),
+      path(std::move(path)),
+      permission(RequiredPermission(this->path)),
+      dorset(absl::StartsWith(this->path, "/dorset.")),
+      probe(absl::StartsWith(this->path, "/grpc.health.")),
+      raw_request_type(RawMethodRequest(this->path)) {}
+
+MethodMetrics& ObservedMethod::Metrics() {
+  MethodMetrics* metrics = metrics_.load(std::memory_order_acquire);
+  if (metrics == nullptr) {
+    metrics = &factory.ForMethod(path, /*known=*/true);
+    metrics_.store(metrics, std::memory_order_release);
+  }
+  return *metrics;
+}
+
+ObservedMethod& ObservabilityInterceptorFactory::Observe(const char* name) {
+  observed_names_.insert(name);
+  return *observed_.emplace_back(std::make_unique<ObservedMethod>(*this, name));
+}
+
 grpc::experimental::Interceptor* ObservabilityInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
+  // Observed by the handler wrapper (unary_call.h): no interceptor, so gRPC runs none of its
+  // interception hooks for the call.
+  if (observed_names_.contains(info->method())) return nullptr;
   // gRPC takes ownership of the interceptor and deletes it when the call ends.
   return new ObservabilityInterceptor(info, *this);
 }

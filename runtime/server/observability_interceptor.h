@@ -1,20 +1,26 @@
-// The server interceptor every call passes: request id (x-request-id in, echoed out, made up
-// when absent), one JSON access-log line per call, Prometheus metrics per method and code, and
-// the audit record of writes, refusals and personal-data reads (audit/audit_log.h).
+// The server interceptor: request id (x-request-id in, echoed out, made up when absent), one
+// JSON access-log line per call, Prometheus metrics per method and code, and the audit record of
+// writes, refusals and personal-data reads (audit/audit_log.h). The host's unary methods are
+// taken out of it and observed the same way by the handler wrappers (unary_call.h); it sees
+// streams, methods outside the method table and reflection.
 #ifndef DORSET_RUNTIME_SERVER_OBSERVABILITY_INTERCEPTOR_H_
 #define DORSET_RUNTIME_SERVER_OBSERVABILITY_INTERCEPTOR_H_
 
 #include <array>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "runtime/auth/permissions.h"
 
 namespace prometheus {
 class Registry;
@@ -59,6 +65,25 @@ class MethodMetrics {
   std::atomic<prometheus::Histogram*> latency_series_{nullptr};
 };
 
+class ObservabilityInterceptorFactory;
+
+// A unary method of the method table that the host observes in its handler wrapper (unary_call.h)
+// instead of through the interceptor: what the interceptor worked out per call, once per method.
+struct ObservedMethod {
+  ObservedMethod(ObservabilityInterceptorFactory& factory, std::string path);
+  MethodMetrics& Metrics();  // made on first use, as the interceptor's series are
+
+  ObservabilityInterceptorFactory& factory;
+  const std::string path;                      // "/package.Service/Method"
+  const std::optional<Permission> permission;  // always set: only known methods are observed
+  const bool dorset;                           // a "dorset." service: resources are audited
+  const bool probe;                            // grpc.health.*: logged at debug level
+  const google::protobuf::Message* const raw_request_type;  // cached_unary.h; null if typed
+
+ private:
+  std::atomic<MethodMetrics*> metrics_{nullptr};
+};
+
 class ObservabilityInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
@@ -80,6 +105,11 @@ class ObservabilityInterceptorFactory final
   // started counter. Found under a reader lock, without building a key: once per call.
   MethodMetrics& ForMethod(absl::string_view path, bool known) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Hands the method named `name` (the registered method's own string, which gRPC passes to
+  // CreateServerInterceptor) to the handler wrapper: its calls get no interceptor, so none of
+  // gRPC's interception machinery runs for them. Before the server starts only.
+  ObservedMethod& Observe(const char* name);
+
  private:
   prometheus::Family<prometheus::Counter>* started_;
   prometheus::Family<prometheus::Counter>* handled_;
@@ -89,6 +119,9 @@ class ObservabilityInterceptorFactory final
   absl::Mutex mu_;
   // Keyed by the method's path; bounded by the method table (unknown methods share one key).
   absl::flat_hash_map<std::string, std::unique_ptr<MethodMetrics>> by_method_ ABSL_GUARDED_BY(mu_);
+  // Filled before the server starts, read-only afterwards: keyed by the name's address.
+  absl::flat_hash_set<const char*> observed_names_;
+  std::vector<std::unique_ptr<ObservedMethod>> observed_;
 };
 
 // The resource a request (or, for creates, the response) is about: its `name`, else `parent`,

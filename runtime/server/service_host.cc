@@ -22,6 +22,7 @@
 #include "runtime/logging/log.h"
 #include "runtime/server/health_service.h"
 #include "runtime/server/observability_interceptor.h"
+#include "runtime/server/unary_call.h"
 #include "runtime/sqlite/storage_faults.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
@@ -162,13 +163,21 @@ absl::Status ServiceHost::StartServing() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 15 * 60 * 1000);
+  // Every unary method of the method table is observed by the handler wrappers (unary_call.h),
+  // out of gRPC's interception machinery; the interceptor sees streams, unknown methods and
+  // reflection.
+  auto observability =
+      std::make_unique<ObservabilityInterceptorFactory>(*metrics_, audit_.get(), gate_.get());
+  std::vector<grpc::Service*> services = module_->Services();
+  services.push_back(audit_service_.get());
+  services.push_back(health_.get());
+  for (grpc::Service* service : services) {
+    ObserveUnaryMethods(*service, *observability, *gate_);
+    builder.RegisterService(service);
+  }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
-  factories.push_back(
-      std::make_unique<ObservabilityInterceptorFactory>(*metrics_, audit_.get(), gate_.get()));
+  factories.push_back(std::move(observability));
   builder.experimental().SetInterceptorCreators(std::move(factories));
-  for (grpc::Service* service : module_->Services()) builder.RegisterService(service);
-  builder.RegisterService(audit_service_.get());
-  builder.RegisterService(health_.get());
 
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || grpc_port_ == 0) {

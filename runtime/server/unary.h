@@ -13,6 +13,8 @@
 //   (const Caller&, const Request&, Reply*)   (const Request&, Reply*)
 //   (const Caller&, const Request&)           (const Request&)
 //   (const Caller&)                           ()
+// The call is observed here (request id, metrics, access log, audit: unary_call.h) when the host
+// took its method out of the interceptor, which it does for every unary method of its services.
 // Pass callables with explicit parameter types (a lambda, std::bind_front of a member): a
 // generic `auto` lambda fits every list and would be tried with the first.
 #ifndef DORSET_RUNTIME_SERVER_UNARY_H_
@@ -30,6 +32,7 @@
 #include "runtime/api/repeated_limits.h"
 #include "runtime/auth/caller.h"
 #include "runtime/server/call_gate.h"
+#include "runtime/server/unary_call.h"
 #include "runtime/status/grpc_status.h"
 
 namespace dorset::runtime {
@@ -71,17 +74,18 @@ template <typename Request, typename Reply, typename Fn>
 grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* context,
                                 const std::span<const RepeatedLimit>* limits,
                                 const Request& request, Reply* reply, Fn& fn) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Observed here (unary_call.h) when the host took the method out of the interceptor.
+  const UnaryHandle call(context, &request, reply);
+  absl::StatusOr<Caller> caller = call.Admit(gate);
   absl::Status status;
-  if (absl::StatusOr<Caller> caller = gate.Admit(*context); !caller.ok()) {
+  if (!caller.ok()) {
     status = std::move(caller).status();
   } else if (limits != nullptr && !(status = CheckRepeatedLimits(request, *limits)).ok()) {
     // Refused by item count before any per-item work (repeated_limits.h).
   } else {
     status = Run(*caller, request, reply, fn);
   }
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+  return call.Finish(ToGrpcStatus(status));
 }
 
 }  // namespace unary_internal

@@ -162,30 +162,25 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::UpdateBudgetLine(
 }
 
 grpc::ServerUnaryReactor* FinanceServiceImpl::Post(
-    grpc::CallbackServerContext* context, const std::string& request_id,
+    grpc::CallbackServerContext* context, const google::protobuf::Message& request,
+    const google::protobuf::Message* reply, const std::string& request_id,
     const google::protobuf::RepeatedPtrField<v1::Posting>& postings, bool single,
     std::function<void(std::vector<v1::Posting>)> fill) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<runtime::Caller> caller = gate_.Admit(*context);
-  if (!caller.ok()) {
-    reactor->Finish(runtime::ToGrpcStatus(caller.status()));
-    return reactor;
-  }
+  const runtime::UnaryHandle call(context, &request, reply);
+  absl::StatusOr<runtime::Caller> caller = call.Admit(gate_);
+  if (!caller.ok()) return call.Finish(runtime::ToGrpcStatus(caller.status()));
   absl::StatusOr<PostingBatch> batch =
       ParsePostings(request_id, caller->principal, postings, single);
-  if (!batch.ok()) {
-    reactor->Finish(runtime::ToGrpcStatus(batch.status()));
-    return reactor;
-  }
+  if (!batch.ok()) return call.Finish(runtime::ToGrpcStatus(batch.status()));
   // The request and response outlive this handler: gRPC keeps them until Finish.
-  committer_.Submit(PostingJob{
-      *std::move(batch),
-      [reactor, fill = std::move(fill)](absl::StatusOr<std::vector<v1::Posting>> result) {
-        if (result.ok()) fill(*std::move(result));
-        reactor->Finish(runtime::ToGrpcStatus(result.status()));
-      },
-      {}});
-  return reactor;
+  committer_.Submit(
+      PostingJob{*std::move(batch),
+                 [call, fill = std::move(fill)](absl::StatusOr<std::vector<v1::Posting>> result) {
+                   if (result.ok()) fill(*std::move(result));
+                   call.Finish(runtime::ToGrpcStatus(result.status()));
+                 },
+                 {}});
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* FinanceServiceImpl::CreatePosting(grpc::CallbackServerContext* context,
@@ -193,7 +188,7 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::CreatePosting(grpc::CallbackServer
                                                             v1::Posting* response) {
   google::protobuf::RepeatedPtrField<v1::Posting> one;
   *one.Add() = request->posting();
-  return Post(context, request->request_id(), one, /*single=*/true,
+  return Post(context, *request, response, request->request_id(), one, /*single=*/true,
               [response](std::vector<v1::Posting> postings) {
                 if (!postings.empty()) *response = std::move(postings.front());
               });
@@ -202,8 +197,8 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::CreatePosting(grpc::CallbackServer
 grpc::ServerUnaryReactor* FinanceServiceImpl::BatchCreatePostings(
     grpc::CallbackServerContext* context, const v1::BatchCreatePostingsRequest* request,
     v1::BatchCreatePostingsResponse* response) {
-  return Post(context, request->request_id(), request->postings(), /*single=*/false,
-              [response](std::vector<v1::Posting> postings) {
+  return Post(context, *request, response, request->request_id(), request->postings(),
+              /*single=*/false, [response](std::vector<v1::Posting> postings) {
                 for (v1::Posting& p : postings) *response->add_postings() = std::move(p);
               });
 }

@@ -118,7 +118,10 @@ class FinanceServiceImpl final : public v1::FinanceService::WithRawCallbackMetho
 
  private:
   // Admits, parses and queues postings; the committer finishes the reactor.
+  // `request` and `reply` are the call's (named in its audit event).
   grpc::ServerUnaryReactor* Post(grpc::CallbackServerContext* context,
+                                 const google::protobuf::Message& request,
+                                 const google::protobuf::Message* reply,
                                  const std::string& request_id,
                                  const google::protobuf::RepeatedPtrField<v1::Posting>& postings,
                                  bool single, std::function<void(std::vector<v1::Posting>)> fill);

@@ -137,27 +137,20 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::CreateResponse(Ctx* c,
                                                                 const v1::CreateResponseRequest* q,
                                                                 v1::Response* r) {
   // Not Unary(): the call is finished by the writer thread once its batch has committed.
-  grpc::ServerUnaryReactor* reactor = c->DefaultReactor();
-  absl::StatusOr<Caller> caller = gate_.Admit(*c);
-  if (!caller.ok()) {
-    reactor->Finish(runtime::ToGrpcStatus(caller.status()));
-    return reactor;
-  }
+  const runtime::UnaryHandle call(c, q, r);
+  absl::StatusOr<Caller> caller = call.Admit(gate_);
+  if (!caller.ok()) return call.Finish(runtime::ToGrpcStatus(caller.status()));
   if (absl::Status limits = runtime::CheckRepeatedLimits(*q, kRequestLimits); !limits.ok()) {
-    reactor->Finish(runtime::ToGrpcStatus(limits));
-    return reactor;
+    return call.Finish(runtime::ToGrpcStatus(limits));
   }
   absl::StatusOr<PendingResponse> pending = engagement_.responses().PrepareResponse(*caller, *q);
-  if (!pending.ok()) {
-    reactor->Finish(runtime::ToGrpcStatus(pending.status()));
-    return reactor;
-  }
-  writer_.Submit({*std::move(pending), r,
-                  [reactor, r, caller = *std::move(caller)](const absl::Status& status) {
-                    if (status.ok()) Responses::RedactResponse(caller, *r);
-                    reactor->Finish(runtime::ToGrpcStatus(status));
-                  }});
-  return reactor;
+  if (!pending.ok()) return call.Finish(runtime::ToGrpcStatus(pending.status()));
+  writer_.Submit(
+      {*std::move(pending), r, [call, r, caller = *std::move(caller)](const absl::Status& status) {
+         if (status.ok()) Responses::RedactResponse(caller, *r);
+         call.Finish(runtime::ToGrpcStatus(status));
+       }});
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetResponse(Ctx* c,

@@ -1,0 +1,124 @@
+// A unary call of the method table observed by the runtime's handler wrapper instead of the
+// server interceptor: request id (x-request-id in, echoed out, made up when absent), one access-log
+// line, the method's metrics and the audit record, exactly as the interceptor
+// (observability_interceptor.h) does for the calls it still sees (streams, unknown methods).
+// gRPC's interception machinery (a ServerRpcInfo, hook batches and their lock round trips) was the
+// larger part of what a call cost above the bare callback API, so the host takes every unary method
+// of its services out of it (ObserveUnaryMethods) and the wrappers (unary.h, cached_unary.h) do the
+// same work here.
+//
+//   UnaryCall* call = UnaryCall::Begin(context, request, reply);  // null: not observed here
+//   absl::StatusOr<Caller> caller = call->Admit(gate);
+//   ...
+//   call->Complete(ToGrpcStatus(status));  // from any thread, once
+//   return call;
+#ifndef DORSET_RUNTIME_SERVER_UNARY_CALL_H_
+#define DORSET_RUNTIME_SERVER_UNARY_CALL_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/message.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/server_callback.h"
+#include "runtime/auth/caller.h"
+
+namespace grpc {
+class Service;
+}
+
+namespace dorset::runtime {
+
+class CallGate;
+class ObservabilityInterceptorFactory;
+struct ObservedMethod;
+
+class UnaryCall final : public grpc::ServerUnaryReactor {
+ public:
+  // The call the handler running on this thread serves, when its method is observed by the
+  // wrapper (ObserveUnaryMethods); null otherwise (the interceptor observes it: use the context's
+  // DefaultReactor and CallGate::Admit(context)). `request` and `reply` live until the call is
+  // done; the request (or, for a create, the reply) names the audited resource.
+  static UnaryCall* Begin(grpc::CallbackServerContext* context,
+                          const google::protobuf::Message* request,
+                          const google::protobuf::Message* reply);
+  // The same for a raw method (cached_unary.h): the request is parsed only for an audit event.
+  static UnaryCall* BeginRaw(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request);
+
+  // The gate's decision for this call (CallGate::Admit), with the request id and the call's
+  // personal-data flag in the caller.
+  absl::StatusOr<Caller> Admit(CallGate& gate);
+
+  // Ends the call with `status`. An audited call is answered only once its event is on disk (the
+  // reply waits without holding a thread); if the trail cannot take it the caller is refused, as
+  // the interceptor does. Once per call, from any thread; `this` may be gone when it returns.
+  void Complete(grpc::Status status);
+
+  void OnDone() override;
+
+ private:
+  friend class ObservedUnaryHandler;
+  UnaryCall(grpc::CallbackServerContext* context, ObservedMethod& method);
+  static UnaryCall* BeginObserved(grpc::CallbackServerContext* context);
+
+  // The event this call leaves in the trail, if any (as the interceptor's AuditEvent).
+  bool NeedsAuditEvent() const;
+  void WriteAuditEvent(std::function<void(const absl::Status&)> written);
+  std::string Resource() const;
+
+  grpc::CallbackServerContext* const context_;
+  ObservedMethod& method_;
+  const absl::Time start_;
+  const google::protobuf::Message* request_ = nullptr;
+  const google::protobuf::Message* reply_ = nullptr;
+  const grpc::ByteBuffer* raw_request_ = nullptr;
+  std::string request_id_;
+  std::string principal_;
+  std::shared_ptr<std::atomic<bool>> personal_data_read_;  // the admitted caller's
+  grpc::StatusCode code_ = grpc::StatusCode::CANCELLED;
+  bool completed_ = false;
+  bool audited_ = false;
+};
+
+// What a unary handler answers through: the call's UnaryCall when the host observes the method,
+// else the context's default reactor (the interceptor observes the call). Two pointers: copy it
+// into a completion that finishes the call later (e.g. after a group commit). Make one per call.
+class UnaryHandle {
+ public:
+  UnaryHandle(grpc::CallbackServerContext* context, const google::protobuf::Message* request,
+              const google::protobuf::Message* reply)
+      : context_(context),
+        call_(UnaryCall::Begin(context, request, reply)),
+        reactor_(call_ != nullptr ? call_ : context->DefaultReactor()) {}
+  UnaryHandle(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request)
+      : context_(context),
+        call_(UnaryCall::BeginRaw(context, raw_request)),
+        reactor_(call_ != nullptr ? call_ : context->DefaultReactor()) {}
+
+  // The caller, or UNAUTHENTICATED / PERMISSION_DENIED / RESOURCE_EXHAUSTED (CallGate).
+  absl::StatusOr<Caller> Admit(CallGate& gate) const;
+  // Finishes the call (once, from any thread) and returns its reactor, for the handler to return.
+  grpc::ServerUnaryReactor* Finish(grpc::Status status) const;
+  grpc::ServerUnaryReactor* reactor() const { return reactor_; }
+
+ private:
+  grpc::CallbackServerContext* context_;
+  UnaryCall* call_;
+  grpc::ServerUnaryReactor* reactor_;  // call_, or the context's default reactor (made once)
+};
+
+// Takes the unary methods of `service` that are in the method table out of the interceptor
+// (factory.Observe) and serves them through UnaryCall: each handler runs with its method known to
+// UnaryCall::Begin, and a request that does not parse is answered as the interceptor answers it
+// (the caller admitted first, then INVALID_ARGUMENT) instead of gRPC's bare UNIMPLEMENTED.
+// Before the server starts.
+void ObserveUnaryMethods(grpc::Service& service, ObservabilityInterceptorFactory& factory,
+                         CallGate& gate);
+
+}  // namespace dorset::runtime
+
+#endif  // DORSET_RUNTIME_SERVER_UNARY_CALL_H_
