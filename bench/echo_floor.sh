@@ -8,6 +8,8 @@
 # and, for each round, runs dorset-loadgen against bare then runtime at 64 in flight (4 channels)
 # and at 1 in flight (1 channel). Prints each round's ratios (runtime QPS / bare QPS, and the
 # p99s) and their medians; target: runtime echo >= 0.9x bare (issue 16).
+# ECHO_FLOOR_OLD=<an older dorset-echo binary> adds it as a third server ("old"), the order of the
+# three rotating each round, and prints old/bare and runtime/old too (a change's before/after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-5}
@@ -36,6 +38,15 @@ wait_port() {  # wait_port <port>: until something accepts on 127.0.0.1:<port> (
 pids+=($!)
 "$build/bench/dorset-echo-bare" --grpc_listen=127.0.0.1:$bare_port >/dev/null &
 pids+=($!)
+servers=(bare runtime)
+if [[ -n "${ECHO_FLOOR_OLD:-}" ]]; then
+  old_port=$((50461 + port_offset))
+  "$ECHO_FLOOR_OLD" "${common[@]}" --grpc_listen=127.0.0.1:$old_port \
+    --ops_listen=127.0.0.1:$((old_port + 100)) --data_dir="$tmp/old" &
+  pids+=($!)
+  wait_ready $((old_port + 100))
+  servers=(bare runtime old)
+fi
 wait_ready $((echo_port + 100))
 wait_port $bare_port
 
@@ -46,10 +57,13 @@ for round in $(seq 1 "$rounds"); do
   echo "== round $round, load average $(cut -d' ' -f1-3 /proc/loadavg)"
   for inflight in 64 1; do
     channels=$((inflight > 1 ? 4 : 1))
-    for server in bare runtime; do
-      port=$([ $server = bare ] && echo $bare_port || echo $echo_port)
-      runs+=("$(loadgen --target=127.0.0.1:$port --concurrency=$inflight --channels=$channels)")
-      echo "$server x$inflight ${runs[-1]}"
+    n=${#servers[@]}
+    for i in $(seq 0 $((n - 1))); do
+      server=${servers[$(((i + round) % n))]}
+      case $server in bare) port=$bare_port ;; runtime) port=$echo_port ;; old) port=$old_port ;; esac
+      run=$(loadgen --target=127.0.0.1:$port --concurrency=$inflight --channels=$channels)
+      runs+=("$server $round $run")
+      echo "$server x$inflight $run"
     done
   done
 done
@@ -57,16 +71,27 @@ echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 python3 - "${runs[@]}" <<'PY'
 import json, statistics, sys
-runs = [json.loads(a) for a in sys.argv[1:]]
-print("== summary (runtime echo / bare echo, same round)")
+runs = {}  # (server, round, in flight) -> loadgen's JSON
+for arg in sys.argv[1:]:
+    server, rnd, text = arg.split(" ", 2)
+    run = json.loads(text)
+    runs[(server, int(rnd), run["concurrency"])] = run
+servers = [s for s in ("bare", "runtime", "old") if any(k[0] == s for k in runs)]
+rounds = sorted({k[1] for k in runs})
+pairs = [("runtime", "bare")] + ([("old", "bare"), ("runtime", "old")] if "old" in servers else [])
+print("== summary (QPS ratios within each round; medians over the rounds)")
 for inflight in (64, 1):
-    pairs = [(runs[i], runs[i + 1]) for i in range(0, len(runs), 2) if runs[i]["concurrency"] == inflight]
-    ratios = [r["qps"] / b["qps"] for b, r in pairs if b["qps"]]
-    for n, (b, r) in enumerate(pairs, 1):
-        print(f"x{inflight:<2} round {n}: bare {b['qps']:.0f}/s p99 {b['p99_ms']:.3f} ms  runtime {r['qps']:.0f}/s "
-              f"p99 {r['p99_ms']:.3f} ms  ratio {r['qps'] / b['qps']:.3f}  errors {b['errors'] + r['errors']}")
-    print(f"x{inflight:<2} median: bare {statistics.median(b['qps'] for b, _ in pairs):.0f}/s  runtime "
-          f"{statistics.median(r['qps'] for _, r in pairs):.0f}/s  ratio {statistics.median(ratios):.3f}  "
-          f"(target >= 0.9)  p99 bare {statistics.median(b['p99_ms'] for b, _ in pairs):.3f} ms, runtime "
-          f"{statistics.median(r['p99_ms'] for _, r in pairs):.3f} ms")
+    def run(s, n):
+        return runs[(s, n, inflight)]
+    def ratio(a, b, n):
+        return run(a, n)["qps"] / run(b, n)["qps"]
+    for n in rounds:
+        line = "  ".join(f"{s} {run(s, n)['qps']:.0f}/s p99 {run(s, n)['p99_ms']:.3f} ms" for s in servers)
+        errors = sum(run(s, n)["errors"] for s in servers)
+        print(f"x{inflight:<2} round {n}: {line}  runtime/bare {ratio('runtime', 'bare', n):.3f}  errors {errors}")
+    medians = "  ".join(f"{s} {statistics.median(run(s, n)['qps'] for n in rounds):.0f}/s p99 "
+                        f"{statistics.median(run(s, n)['p99_ms'] for n in rounds):.3f} ms" for s in servers)
+    ratios = "  ".join(f"{a}/{b} {statistics.median(ratio(a, b, n) for n in rounds):.3f} "
+                       f"({', '.join(f'{ratio(a, b, n):.2f}' for n in rounds)})" for a, b in pairs)
+    print(f"x{inflight:<2} median: {medians}  {ratios}  (target runtime/bare >= 0.9)")
 PY

@@ -10,7 +10,9 @@ of the server: gRPC, the runtime, the service, its background threads) divided b
 A component's cost is the inclusive cost of every call that enters one of its functions from a
 function outside it (callgrind's call edges: callee in the component, caller not), so a
 component is counted once however deep its own functions call each other; for the interceptor,
-less what its calls to Proceed() run (the rest of the call, handler included). Components may nest:
+less what its calls to Proceed() run (the rest of the call, handler included), and for the
+handler wrapper's observation of unary calls (unary_call.h, counted with the interceptor) less
+the handler it runs and the Finish it hands the status to. Components may nest:
 the interceptor's cost includes the metrics and logging it does, and parsing/serialisation
 include what protobuf does for the service's own stores. Only user-space instructions are
 counted (callgrind does not see the kernel: syscalls, fsync and the network are not in here).
@@ -22,7 +24,9 @@ import sys
 # Patterns match a function's qualified name alone (base_name: no return type, template
 # arguments or parameters), so a lambda whose parameter list names prometheus:: is not metrics.
 COMPONENTS = {
-    "interceptors": r"ObservabilityInterceptor",
+    # The interceptor, and for unary calls the handler wrapper's observation that replaced it
+    # (runtime/server/unary_call.h: the same per-call work).
+    "interceptors": r"ObservabilityInterceptor|^dorset::runtime::(?:UnaryCall|UnaryHandle|ObservedUnaryHandler|ObservedMethod)::",
     "gate_auth": r"^dorset::runtime::CallGate::",
     "parsing": r"::Deserialize$|^grpc::GenericDeserialize$|^google::protobuf::MessageLite::Parse",
     "serialisation": r"^grpc::GenericSerialize$|^google::protobuf::MessageLite::(?:Serialize|AppendTo)",
@@ -37,7 +41,8 @@ PATTERNS = {name: re.compile(rx) for name, rx in COMPONENTS.items()}
 # Calls out of a component that are not its own work: an interceptor's Proceed() runs the rest of
 # the call (the next hook, the handler) inside it, so that call's cost is taken back out.
 NOT_OWN = {
-    "interceptors": re.compile(r"InterceptorBatchMethodsImpl::Proceed$|ContinueRunAfterInterception$"),
+    "interceptors": re.compile(r"InterceptorBatchMethodsImpl::Proceed$|ContinueRunAfterInterception$"
+                               r"|::RunHandler$|^grpc::ServerUnaryReactor::Finish$"),
 }
 
 
