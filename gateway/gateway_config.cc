@@ -57,7 +57,8 @@ const std::vector<Setting>& Settings() {
        Int(&GatewayConfig::max_body_bytes, 1, 64 << 20)},
       {"default_timeout_seconds", "deadline of a unary call without grpc-timeout",
        Int(&GatewayConfig::default_timeout_seconds, 1, 3600)},
-      {"threads", "HTTP worker threads", Int(&GatewayConfig::threads, 1, 1024)},
+      {"threads", "workers for blocking requests (FHIR, streams; HTTPS: one per connection)",
+       Int(&GatewayConfig::threads, 1, 1024)},
   };
   return *settings;
 }

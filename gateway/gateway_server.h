@@ -5,11 +5,18 @@
 // {"error": Status} line when the stream fails after it started), or a google.rpc.Status with
 // the mapped HTTP status. Also serves /openapi.json and /docs when given a document.
 //
+// Plaintext is served by the event-driven front (gateway/http_front.h): a unary REST call is
+// transcoded on its loop thread and sent with AsyncUnaryCaller, and answered from the gRPC
+// completion; everything else (FHIR, streams, /openapi.json, errors of routing) runs the same
+// handler as before on a pool of `threads` workers. HTTPS is served by cpp-httplib (a thread
+// per connection) with that same handler.
+//
 // The gateway authenticates nobody itself: the services' CallGate checks the same tokens and
 // permission table for a call through the gateway as for a direct gRPC call.
 #ifndef DORSET_GATEWAY_GATEWAY_SERVER_H_
 #define DORSET_GATEWAY_GATEWAY_SERVER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -18,12 +25,17 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gateway/fhir/fhir_service.h"
+#include "gateway/grpc_caller.h"
+#include "gateway/http_front.h"
 #include "gateway/routes.h"
 #include "grpcpp/channel.h"
 
 namespace httplib {
 class Server;
-}
+class ThreadPool;
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace dorset::gateway {
 
@@ -40,8 +52,9 @@ struct GatewayOptions {
   // Deadline of unary calls without a grpc-timeout header, and the cap on any asked for.
   absl::Duration default_timeout = absl::Seconds(30);
   absl::Duration max_timeout = absl::Minutes(10);
-  int threads = 16;
-  std::string openapi_json;  // served at /openapi.json when not empty
+  int threads = 16;            // workers for blocking requests (FHIR, streams); HTTPS connections
+  int completion_threads = 1;  // threads answering unary calls as they complete (plaintext)
+  std::string openapi_json;    // served at /openapi.json when not empty
   // The registry's FHIR R4 face, served under /fhir/R4 when set (docs/fhir.md).
   std::shared_ptr<fhir::FhirService> fhir;
 };
@@ -60,9 +73,17 @@ class GatewayServer {
  private:
   GatewayServer(GatewayOptions options, RouteTable routes);
 
+  // A unary REST call answered from its gRPC completion; false when the request is not one
+  // (the pool's handler serves it).
+  bool TryUnary(HttpRequest& request, const std::shared_ptr<HttpExchange>& exchange);
+
   GatewayOptions options_;
   RouteTable routes_;
-  std::unique_ptr<httplib::Server> server_;
+  std::function<void(const httplib::Request&, httplib::Response&)> handle_;
+  std::unique_ptr<httplib::Server> server_;  // HTTPS
+  std::unique_ptr<HttpFront> front_;         // plaintext
+  std::unique_ptr<AsyncUnaryCaller> caller_;
+  std::unique_ptr<httplib::ThreadPool> pool_;
   std::thread thread_;
   int port_ = 0;
 };

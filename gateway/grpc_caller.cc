@@ -88,6 +88,59 @@ UnaryResult CallUnary(const std::shared_ptr<grpc::Channel>& channel, const std::
   return result;
 }
 
+struct AsyncUnaryCaller::Call {
+  grpc::ClientContext context;
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  std::unique_ptr<grpc::GenericClientAsyncResponseReader> reader;
+  Done done;
+};
+
+AsyncUnaryCaller::AsyncUnaryCaller(int threads) {
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      void* tag = nullptr;
+      bool ok = false;
+      while (queue_.Next(&tag, &ok)) {
+        std::unique_ptr<Call> call(static_cast<Call*>(tag));
+        UnaryResult result;
+        result.status = ok ? std::move(call->status)
+                           : grpc::Status(grpc::StatusCode::INTERNAL, "the call did not complete");
+        if (result.status.ok()) result.response = FromBuffer(call->response);
+        call->done(std::move(result));
+      }
+    });
+  }
+}
+
+AsyncUnaryCaller::~AsyncUnaryCaller() { Shutdown(); }
+
+bool AsyncUnaryCaller::Start(const std::shared_ptr<grpc::Channel>& channel,
+                             const std::string& method, const std::string& request,
+                             const CallMetadata& metadata, Done done) {
+  auto call = std::make_unique<Call>();
+  Prepare(call->context, metadata);
+  call->done = std::move(done);
+  absl::MutexLock lock(&mu_);  // a call is never started on a queue being shut down
+  if (shut_down_) return false;
+  grpc::GenericStub stub(channel);
+  call->reader = stub.PrepareUnaryCall(&call->context, method, ToBuffer(request), &queue_);
+  call->reader->StartCall();
+  Call* raw = call.release();
+  raw->reader->Finish(&raw->response, &raw->status, raw);
+  return true;
+}
+
+void AsyncUnaryCaller::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    queue_.Shutdown();
+  }
+  for (std::thread& thread : threads_) thread.join();
+}
+
 ServerStream::ServerStream(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
                            const std::vector<std::string>& requests, const CallMetadata& metadata)
     : stub_(channel) {

@@ -4,11 +4,14 @@
 #ifndef DORSET_GATEWAY_GRPC_CALLER_H_
 #define DORSET_GATEWAY_GRPC_CALLER_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
@@ -32,6 +35,32 @@ struct UnaryResult {
 // Blocks until the call ends.
 UnaryResult CallUnary(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
                       const std::string& request, const CallMetadata& metadata);
+
+// Unary calls that do not block their caller: each starts on a completion queue shared by all,
+// whose threads (gRPC's pollers for these calls: the thread that reads an answer runs its
+// callback) call `done` when the call ends. The gateway's event-driven front answers HTTP
+// requests from there, so no thread waits per call.
+class AsyncUnaryCaller {
+ public:
+  using Done = std::function<void(UnaryResult)>;
+  explicit AsyncUnaryCaller(int threads);
+  ~AsyncUnaryCaller();  // Shutdown()
+  AsyncUnaryCaller(const AsyncUnaryCaller&) = delete;
+  AsyncUnaryCaller& operator=(const AsyncUnaryCaller&) = delete;
+
+  // Starts the call; false (and `done` never called) once shut down.
+  bool Start(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+             const std::string& request, const CallMetadata& metadata, Done done);
+  // Refuses new calls, lets the started ones end (each gets its `done`), joins the threads.
+  void Shutdown();
+
+ private:
+  struct Call;
+  absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::CompletionQueue queue_;
+  std::vector<std::thread> threads_;
+};
 
 // A server-streaming call read synchronously on its own completion queue.
 class ServerStream {
