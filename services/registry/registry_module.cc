@@ -1,6 +1,8 @@
 #include "services/registry/registry_module.h"
 
+#include <cstdlib>
 #include <filesystem>
+#include <string_view>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +15,19 @@
 #include "services/registry/storage/store.h"
 
 namespace dorset::registry {
+namespace {
+
+// DORSET_REGISTRY_REPLY_CACHE=off keeps no replies (api/registry_service.h): every
+// GetPractice and ListPractices does the store's work, for measuring that work (bench/
+// search_bench.sh) and as a way back should the reply cache misbehave.
+size_t ReplyCacheBytes() {
+  const char* value = std::getenv("DORSET_REGISTRY_REPLY_CACHE");
+  const bool off =
+      value != nullptr && (std::string_view(value) == "off" || std::string_view(value) == "0");
+  return off ? 0 : kReplyCacheBytes;
+}
+
+}  // namespace
 
 RegistryModule::RegistryModule() = default;
 
@@ -33,8 +48,8 @@ absl::Status RegistryModule::Init(const runtime::ServiceEnv& env) {
   cache_ = std::make_unique<RegistryCache>(
       env.cache, absl::Seconds(std::max(1, env.config.cache_ttl_seconds)));
   hub_ = std::make_unique<ChangeHub>();
-  service_ = std::make_unique<RegistryServiceImpl>(env.gate, *store_, *cache_, *hub_,
-                                                   std::move(tokens), &env.metrics);
+  service_ = std::make_unique<RegistryServiceImpl>(
+      env.gate, *store_, *cache_, *hub_, std::move(tokens), &env.metrics, ReplyCacheBytes());
   // Other replicas may share a PostgreSQL database: follow their commits.
   if (std::unique_ptr<ChangeSignal> listener = store_->ListenForChanges()) {
     follower_ = std::make_unique<ChangeFollower>(*store_, *cache_, *hub_, std::move(listener));
