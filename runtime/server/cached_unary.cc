@@ -1,5 +1,7 @@
 #include "runtime/server/cached_unary.h"
 
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -65,5 +67,16 @@ std::string ResponseCacheKey(const google::protobuf::Descriptor& request,
   }
   return key;
 }
+
+namespace cached_unary_internal {
+
+grpc::ByteBuffer OwningByteBuffer(std::string bytes) {
+  auto* owned = new std::string(std::move(bytes));
+  grpc::Slice slice(
+      owned->data(), owned->size(), [](void* p) { delete static_cast<std::string*>(p); }, owned);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+}  // namespace cached_unary_internal
 
 }  // namespace dorset::runtime

@@ -20,7 +20,8 @@
 // call succeeded and the logic did not mark personal data read (such calls are audited, so each
 // must run). Register the method's request type once, before the host starts serving
 // (RegisterRawMethod, e.g. in the service's constructor), so the audit trail's resource is read
-// from the raw request.
+// from the raw request. A logic whose reply is a SerializedReply<Message> (serialized_reply.h)
+// writes the reply's bytes itself; they are sent and kept as they are.
 #ifndef DORSET_RUNTIME_SERVER_CACHED_UNARY_H_
 #define DORSET_RUNTIME_SERVER_CACHED_UNARY_H_
 
@@ -35,6 +36,7 @@
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "runtime/cache/versioned_response_cache.h"
+#include "runtime/server/serialized_reply.h"
 #include "runtime/server/unary.h"
 #include "runtime/status/errors.h"
 
@@ -57,6 +59,9 @@ std::string ResponseCacheKey(const google::protobuf::Descriptor& request,
                              std::string_view reply_class, const grpc::ByteBuffer& raw);
 
 namespace cached_unary_internal {
+
+// A buffer owning `bytes` (no copy).
+grpc::ByteBuffer OwningByteBuffer(std::string bytes);
 
 template <typename Request, typename Reply, typename VersionFn, typename ClassFn, typename Fn>
 grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* context,
@@ -84,10 +89,14 @@ grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* con
   if (status.ok() && limits != nullptr) status = CheckRepeatedLimits(request, *limits);
   if (status.ok()) status = unary_internal::Run(*caller, request, &reply, fn);
   if (status.ok()) {
-    bool own_buffer = false;
-    const grpc::Status serialised =
-        grpc::SerializationTraits<Reply>::Serialize(reply, raw_reply, &own_buffer);
-    if (!serialised.ok()) return call.Finish(serialised);
+    if constexpr (IsSerializedReply<Reply>::value) {
+      *raw_reply = OwningByteBuffer(std::move(reply.bytes));
+    } else {
+      bool own_buffer = false;
+      const grpc::Status serialised =
+          grpc::SerializationTraits<Reply>::Serialize(reply, raw_reply, &own_buffer);
+      if (!serialised.ok()) return call.Finish(serialised);
+    }
     if (at.ok() && !caller->personal_data_was_read()) cache.Put(key, *at, *raw_reply);
   }
   return call.Finish(ToGrpcStatus(status));

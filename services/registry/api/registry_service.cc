@@ -53,7 +53,8 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetPractice(grpc::CallbackServerC
 grpc::ServerUnaryReactor* RegistryServiceImpl::ListPractices(grpc::CallbackServerContext* context,
                                                              const grpc::ByteBuffer* request,
                                                              grpc::ByteBuffer* response) {
-  return runtime::CachedUnary<v1::ListPracticesRequest, v1::ListPracticesResponse>(
+  return runtime::CachedUnary<v1::ListPracticesRequest,
+                              runtime::SerializedReply<v1::ListPracticesResponse>>(
       gate_, context, kRequestLimits, *request, response, replies_,
       [this]() -> absl::StatusOr<uint64_t> { return cache_.generation(); },
       runtime::SameReplyForEveryCaller, std::bind_front(&RegistryDomain::ListPractices, &domain_));

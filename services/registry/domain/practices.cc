@@ -1,7 +1,10 @@
 // RegistryDomain's practice methods: reads through the caches, and the three writes (create,
 // update, close), each one store transaction with its idempotency record, then CommitEffects.
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -23,6 +26,21 @@ namespace dorset::registry {
 
 using runtime::FieldViolation;
 
+namespace {
+
+// DORSET_REGISTRY_PRACTICE_BYTES=off builds ListPractices' pages as messages and serialises
+// them, as before storage/practice_bytes.h: for measuring the difference (bench/search_bench.sh)
+// and as a way back.
+bool PracticeBytesOn() {
+  static const bool on = [] {
+    const char* value = std::getenv("DORSET_REGISTRY_PRACTICE_BYTES");
+    return value == nullptr || (std::string_view(value) != "off" && std::string_view(value) != "0");
+  }();
+  return on;
+}
+
+}  // namespace
+
 RegistryDomain::RegistryDomain(Store& store, RegistryCache& cache, CommitEffects& effects,
                                runtime::PageTokenCodec tokens)
     : store_(store), cache_(cache), effects_(effects), tokens_(std::move(tokens)) {}
@@ -43,8 +61,9 @@ absl::Status RegistryDomain::GetPractice(const v1::GetPracticeRequest& request,
   return absl::OkStatus();
 }
 
-absl::Status RegistryDomain::ListPractices(const v1::ListPracticesRequest& request,
-                                           v1::ListPracticesResponse* response) {
+absl::Status RegistryDomain::ListPractices(
+    const v1::ListPracticesRequest& request,
+    runtime::SerializedReply<v1::ListPracticesResponse>* response) {
   RETURN_IF_ERROR(CheckRequestText(request));
   ASSIGN_OR_RETURN(int page_size,
                    runtime::EffectivePageSize(request.page_size(), kDefaultPracticePage, kMaxPage));
@@ -67,11 +86,30 @@ absl::Status RegistryDomain::ListPractices(const v1::ListPracticesRequest& reque
     ASSIGN_OR_RETURN(std::string position, tokens_.Decode(fingerprint, request.page_token()));
     ASSIGN_OR_RETURN(after, DecodeCursor(position));
   }
-  ASSIGN_OR_RETURN(PracticePage page, store_.ListPractices(query, after, page_size));
-  for (auto& p : page.practices) *response->add_practices() = std::move(p);
-  response->set_total_size(page.total_size);
-  if (page.last)
-    response->set_next_page_token(tokens_.Encode(fingerprint, EncodeCursor(*page.last)));
+  using Reply = v1::ListPracticesResponse;
+  if (!PracticeBytesOn()) {  // the page's messages, serialised (as before practice_bytes.h)
+    ASSIGN_OR_RETURN(PracticePage page, store_.ListPractices(query, after, page_size));
+    Reply reply;
+    for (auto& p : page.practices) *reply.add_practices() = std::move(p);
+    reply.set_total_size(page.total_size);
+    if (page.last) {
+      reply.set_next_page_token(tokens_.Encode(fingerprint, EncodeCursor(*page.last)));
+    }
+    response->bytes = reply.SerializeAsString();
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(PracticeBytesPage page,
+                   store_.ListPracticeBytes(query, after, page_size, Reply::kPracticesFieldNumber));
+  // The fields in number order, as protobuf's serialiser writes them.
+  std::string& bytes = response->bytes;
+  bytes = std::move(page.practices);
+  if (page.last) {
+    wire::AppendBytesField(Reply::kNextPageTokenFieldNumber,
+                           tokens_.Encode(fingerprint, EncodeCursor(*page.last)), &bytes);
+  }
+  if (page.total_size != 0) {
+    wire::AppendInt32Field(Reply::kTotalSizeFieldNumber, page.total_size, &bytes);
+  }
   return absl::OkStatus();
 }
 

@@ -10,6 +10,7 @@
 #include "dorset/registry/v1/registry.pb.h"
 #include "runtime/api/page_token.h"
 #include "runtime/auth/caller.h"
+#include "runtime/server/serialized_reply.h"
 #include "services/registry/domain/commit_effects.h"
 #include "services/registry/registry_cache.h"
 #include "services/registry/storage/store.h"
@@ -24,8 +25,9 @@ class RegistryDomain {
   // Practices (domain/practices.cc). Writes record the caller as the change's actor and its
   // request_id in the idempotency record: a retry gets the stored reply.
   absl::Status GetPractice(const v1::GetPracticeRequest& request, v1::Practice* response);
+  // The page's reply bytes assembled from each practice's kept bytes (storage/practice_bytes.h).
   absl::Status ListPractices(const v1::ListPracticesRequest& request,
-                             v1::ListPracticesResponse* response);
+                             runtime::SerializedReply<v1::ListPracticesResponse>* response);
   absl::Status CreatePractice(const runtime::Caller& caller,
                               const v1::CreatePracticeRequest& request, v1::Practice* response);
   absl::Status UpdatePractice(const runtime::Caller& caller,

@@ -83,18 +83,26 @@ constexpr char kPracticeColumns[] =
     "ods_code, display_name, status, prescribing_setting, commissioner, locality_id, list_size, "
     "revision";
 
-// Reads the practice of a row selected as (data, <kPracticeColumns>...) starting at `data`.
-v1::Practice ReadPracticeRow(const Statement& stmt, int data) {
-  v1::Practice practice;
-  if (ParseStored(stmt.Blob(data), practice)) {
+// Reads the practice of a row selected as (data, <kPracticeColumns>...) starting at `data`,
+// whose data column holds `bytes`. False when it had to be served from its columns.
+bool ReadPracticeRow(const Statement& stmt, int data, std::string_view bytes,
+                     v1::Practice& practice) {
+  if (ParseStored(bytes, practice)) {
     // The revision column is the truth: a row written by an earlier release carries its etag
     // in the message in that release's spelling.
     practice.set_etag(runtime::storage::Etag(stmt.Int(data + 8)));
-    return practice;
+    return true;
   }
   runtime::log::Error("stored practice unreadable; served from its columns",
                       {{"ods_code", ForReply(stmt.Text(data + 1))}});
-  return PracticeFromColumns(stmt, data + 1);
+  practice = PracticeFromColumns(stmt, data + 1);
+  return false;
+}
+
+v1::Practice ReadPracticeRow(const Statement& stmt, int data) {
+  v1::Practice practice;
+  ReadPracticeRow(stmt, data, stmt.Blob(data), practice);
+  return practice;
 }
 
 // A change whose stored payload cannot be read keeps its place in the feed (sequence, kind,
@@ -893,22 +901,25 @@ absl::StatusOr<bool> WalkNamePage(Transaction& tx, ListMemo& memo, const Practic
 
 }  // namespace
 
-absl::StatusOr<PracticePage> Store::ListPractices(const PracticeQuery& query,
-                                                  const std::optional<PracticeCursor>& after,
-                                                  int limit) {
+absl::Status Store::ListPracticeRows(const PracticeQuery& query,
+                                     const std::optional<PracticeCursor>& after, int limit,
+                                     absl::FunctionRef<void()> start,
+                                     absl::FunctionRef<void(const Statement&)> row,
+                                     std::optional<PracticeCursor>& last, int& total_size) {
   const Engine engine = db_->engine();
   const bool memo = query.plan == PracticeQuery::Plan::kIndexed;
   const QuerySql sql = BuildQuery(query, engine);
   const bool may_walk = memo && engine == Engine::kSqlite && HasIndexedName(query);
-  PracticePage page;
-  RETURN_IF_ERROR(db_->Read([&](Transaction& tx) -> absl::Status {
-    page = PracticePage();
+  return db_->Read([&](Transaction& tx) -> absl::Status {
+    start();
+    last.reset();
+    total_size = 0;
     int64_t version = -1;  // unknown: nothing from the memo
     if (memo) {
       ASSIGN_OR_RETURN(version, DataVersion(tx));
     }
     ASSIGN_OR_RETURN(int64_t total, CountWhere(tx, list_memo_, sql.where, sql.binds, version));
-    page.total_size = static_cast<int>(total);
+    total_size = static_cast<int>(total);
     if (memo && total == 0) return absl::OkStatus();
 
     Binds binds;
@@ -928,24 +939,60 @@ absl::StatusOr<PracticePage> Store::ListPractices(const PracticeQuery& query,
     BindAll(stmt, binds);
     stmt.Bind(static_cast<int>(binds.size()) + 1, static_cast<int64_t>(limit + 1));
     PracticeCursor cursor;
+    int rows = 0;
     while (true) {
-      ASSIGN_OR_RETURN(bool row, stmt.Step());
-      if (!row) break;
-      if (static_cast<int>(page.practices.size()) == limit) {
-        page.last = cursor;  // there is at least one more row
+      ASSIGN_OR_RETURN(bool more, stmt.Step());
+      if (!more) break;
+      if (rows == limit) {
+        last = cursor;  // there is at least one more row
         break;
       }
-      v1::Practice practice = ReadPracticeRow(stmt, 1);
+      row(stmt);
+      ++rows;
       cursor.ods_code = stmt.Text(2);  // the stored key, exactly as the keyset compares it
       if (sql.sort_is_text) {
         cursor.text = stmt.Text(0);
       } else {
         cursor.number = stmt.Int(0);
       }
-      page.practices.push_back(std::move(practice));
     }
     return absl::OkStatus();
-  }));
+  });
+}
+
+absl::StatusOr<PracticePage> Store::ListPractices(const PracticeQuery& query,
+                                                  const std::optional<PracticeCursor>& after,
+                                                  int limit) {
+  PracticePage page;
+  RETURN_IF_ERROR(ListPracticeRows(
+      query, after, limit, [&] { page.practices.clear(); },
+      [&](const Statement& stmt) { page.practices.push_back(ReadPracticeRow(stmt, 1)); }, page.last,
+      page.total_size));
+  return page;
+}
+
+absl::StatusOr<PracticeBytesPage> Store::ListPracticeBytes(
+    const PracticeQuery& query, const std::optional<PracticeCursor>& after, int limit, int field) {
+  PracticeBytesPage page;
+  RETURN_IF_ERROR(ListPracticeRows(
+      query, after, limit,
+      [&] {
+        page.practices.clear();
+        page.size = 0;
+      },
+      [&](const Statement& stmt) {
+        ++page.size;
+        const std::string data = stmt.Blob(1);
+        const std::string code = stmt.Text(2);
+        const int64_t revision = stmt.Int(9);
+        if (practice_bytes_.AppendField(code, data, revision, field, &page.practices)) return;
+        v1::Practice practice;
+        const bool readable = ReadPracticeRow(stmt, 1, data, practice);
+        std::string bytes = practice.SerializeAsString();
+        wire::AppendBytesField(field, bytes, &page.practices);
+        if (readable) practice_bytes_.Keep(code, data, revision, std::move(bytes));
+      },
+      page.last, page.total_size));
   return page;
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -28,6 +29,7 @@
 #include "runtime/config/config.h"
 #include "services/registry/population.h"
 #include "services/registry/storage/list_memo.h"
+#include "services/registry/storage/practice_bytes.h"
 
 namespace dorset::runtime::storage {
 class Database;
@@ -77,6 +79,15 @@ struct PracticeCursor {
 struct PracticePage {
   std::vector<v1::Practice> practices;
   std::optional<PracticeCursor> last;  // set when more rows may follow
+  int total_size = 0;
+};
+
+// The same page as reply bytes (issue 16, practice_bytes.h): each practice serialized exactly
+// as PracticePage's message would be, framed as a length-delimited field of the enclosing reply.
+struct PracticeBytesPage {
+  std::string practices;  // the fields, one per practice, in order
+  int size = 0;           // how many practices
+  std::optional<PracticeCursor> last;
   int total_size = 0;
 };
 
@@ -216,6 +227,12 @@ class Store {
   absl::StatusOr<std::optional<v1::Practice>> GetPractice(const std::string& code);
   absl::StatusOr<PracticePage> ListPractices(const PracticeQuery& query,
                                              const std::optional<PracticeCursor>& after, int limit);
+  // The same page with each practice as field `field` of the reply it goes into (for
+  // ListPracticesResponse, 1), from the practices' bytes kept per stored row (practice_bytes.h):
+  // the same practices, bytes, cursor and total as ListPractices, without building messages.
+  absl::StatusOr<PracticeBytesPage> ListPracticeBytes(const PracticeQuery& query,
+                                                      const std::optional<PracticeCursor>& after,
+                                                      int limit, int field);
   absl::StatusOr<std::vector<v1::PracticeRevision>> ListRevisions(const std::string& code,
                                                                   int64_t before_revision,
                                                                   int limit);
@@ -248,6 +265,14 @@ class Store {
  private:
   Store(std::unique_ptr<runtime::storage::Database> db, std::string data_dir);
 
+  // The rows of one page of `query`: `start` when a (re)try of the read transaction begins,
+  // `row` for each row selected as (sort value, data, <practice columns>).
+  absl::Status ListPracticeRows(const PracticeQuery& query,
+                                const std::optional<PracticeCursor>& after, int limit,
+                                absl::FunctionRef<void()> start,
+                                absl::FunctionRef<void(const runtime::storage::Statement&)> row,
+                                std::optional<PracticeCursor>& last, int& total_size);
+
   std::unique_ptr<runtime::storage::Database> db_;
   const std::string data_dir_;
   std::string postgres_uri_;  // set on PostgreSQL, for ListenForChanges
@@ -259,6 +284,8 @@ class Store {
   absl::Mutex write_mu_;
   // ListPractices' counts per data version and SQLite's plan shapes (list_memo.h).
   ListMemo list_memo_;
+  // Each listed practice's reply bytes per stored row (practice_bytes.h).
+  PracticeBytesMemo practice_bytes_;
 };
 
 // The etag of a stored revision.
