@@ -35,7 +35,9 @@ TEST(PracticeBytes, KeptBytesFollowTheRegistrysWrites) {
     v1::ListPracticesResponse reply;
     absl::StatusOr<PracticeBytesPage> page = store.ListPracticeBytes(q, std::nullopt, 10, kField);
     EXPECT_TRUE(page.ok()) << page.status();
-    if (page.ok()) EXPECT_TRUE(reply.ParseFromString(page->practices));
+    if (page.ok()) {
+      EXPECT_TRUE(reply.ParseFromString(page->practices));
+    }
     return reply;
   };
   for (int i = 0; i < 2; ++i) {  // worked out, then kept

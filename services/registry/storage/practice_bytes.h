@@ -25,7 +25,7 @@ namespace dorset::registry {
 
 class PracticeBytesMemo {
  public:
-  // The national extract (16,534 practices) takes ~8 MiB.
+  // The national extract (16,534 practices) needs an estimated 6-8 MiB (~400 bytes a practice).
   static constexpr size_t kDefaultMaxBytes = 24 << 20;
   explicit PracticeBytesMemo(size_t max_bytes = kDefaultMaxBytes) : max_bytes_(max_bytes) {}
 
