@@ -1,7 +1,9 @@
 #include "runtime/audit/audit_log.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -10,6 +12,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
 #include "runtime/api/page_token.h"
+#include "runtime/base/completion_batch.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
@@ -110,6 +113,14 @@ common::v1::AuditEvent EventFromRow(const Stmt& row) {
   return e;
 }
 
+// DORSET_AUDIT_DEFER=off: every event is written by the writer thread, as before issue 16
+// (completing threads do not write their batches' events), for bench/audit_sync_bench.sh to
+// compare both paths in one build.
+bool DeferToCompletionBatches() {
+  const char* value = std::getenv("DORSET_AUDIT_DEFER");
+  return value == nullptr || std::string_view(value) != "off";
+}
+
 constexpr absl::Duration kFirstRetry = absl::Milliseconds(50);
 constexpr absl::Duration kMaxRetry = absl::Seconds(1);
 // While the trail fails, the error is logged on the first failure and then at most this often.
@@ -203,7 +214,8 @@ AuditLog::AuditLog(std::unique_ptr<sqlite::Database> db, std::unique_ptr<sqlite:
       reader_(std::move(reader)),
       shared_(std::move(shared)),
       page_tokens_(std::move(page_tokens)),
-      metrics_(metrics) {
+      metrics_(metrics),
+      defer_(DeferToCompletionBatches()) {
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -236,6 +248,15 @@ void AuditLog::Record(common::v1::AuditEvent event, Durable durable) {
       const absl::Time deadline = failure_.ok() ? now + kAckBudget : now;
       queue_.push_back(Pending{std::move(event), std::move(durable), deadline});
       if (metrics_.queued != nullptr) metrics_.queued->Increment();
+      // On a thread completing a batch of calls (a group committer finishing a group), this
+      // thread writes the queued events itself when its batch closes, in one transaction with
+      // the rest of the group's: the writer thread is not woken for them.
+      if (defer_ && failure_.ok()) {
+        if (CompletionBatch* batch = CompletionBatch::Current();
+            batch != nullptr && batch->Defer(this, [this] { WriteDeferred(); })) {
+          ++deferring_;
+        }
+      }
       return;
     }
     ++settled_;
@@ -245,6 +266,8 @@ void AuditLog::Record(common::v1::AuditEvent event, Durable durable) {
   if (durable) durable(refused);
 }
 
+// Not for a thread inside a CompletionBatch that recorded events: those are written only when
+// its batch closes (ListAuditEvents, the one caller, runs on a gRPC thread).
 bool AuditLog::Flush() {
   absl::MutexLock lock(&mu_);
   const uint64_t target = recorded_;
@@ -277,57 +300,105 @@ void AuditLog::Drop(const common::v1::AuditEvent& event, const absl::Status& why
   if (metrics_.dropped != nullptr) metrics_.dropped->Increment();
 }
 
-std::vector<AuditLog::Durable> AuditLog::TakeExpired(std::vector<Pending>& batch, absl::Time now) {
+std::vector<AuditLog::Durable> AuditLog::TakeExpired(absl::Time now) {
   std::vector<Durable> expired;
-  auto take = [&](Pending& p) {
+  for (Pending& p : queue_) {
     if (p.durable && p.deadline <= now) expired.push_back(std::exchange(p.durable, nullptr));
-  };
-  for (Pending& p : batch) take(p);
-  for (Pending& p : queue_) take(p);
+  }
   return expired;
 }
 
+std::vector<AuditLog::Pending> AuditLog::TakeBatch() {
+  std::vector<Pending> batch;
+  batch.reserve(std::min(queue_.size(), kMaxBatch));
+  while (!queue_.empty() && batch.size() < kMaxBatch) {
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  writing_ = true;
+  return batch;
+}
+
+void AuditLog::PutBack(std::vector<Pending>& batch) {
+  // At the front, in order: the next attempt writes them first, so sequence order stays the
+  // order in which the events were recorded.
+  for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
+  batch.clear();
+  writing_ = false;
+}
+
+void AuditLog::Settle(std::vector<Pending>& batch) {
+  std::vector<Durable> done;
+  done.reserve(batch.size());
+  for (Pending& p : batch) {
+    if (p.durable) done.push_back(std::move(p.durable));
+  }
+  const size_t n = batch.size();
+  batch.clear();
+  bool recovered = false;
+  {
+    absl::MutexLock lock(&mu_);
+    settled_ += n;
+    recovered = !failure_.ok();
+    failure_ = absl::OkStatus();
+    writing_ = false;  // the next group may start while these replies are released
+  }
+  if (recovered) log::Info("audit trail writable again", {});
+  if (metrics_.written != nullptr) {
+    metrics_.written->Increment(static_cast<double>(n));
+    metrics_.queued->Decrement(static_cast<double>(n));
+    metrics_.writable->Set(1);
+  }
+  for (Durable& d : done) d(absl::OkStatus());
+}
+
+void AuditLog::WriteDeferred() {
+  std::vector<Pending> batch;
+  {
+    absl::MutexLock lock(&mu_);
+    --deferring_;
+    // Busy (another group is being written: the writer thread takes these next) or failing
+    // (the writer thread retries with its back-off and answers deadlines): leave them queued.
+    if (writing_ || !failure_.ok() || queue_.empty()) return;
+    batch = TakeBatch();
+  }
+  const absl::Status status = WriteBatch(batch);
+  if (status.ok()) {
+    Settle(batch);
+    return;
+  }
+  if (metrics_.failures != nullptr) {
+    metrics_.failures->Increment();
+    metrics_.writable->Set(0);
+  }
+  absl::MutexLock lock(&mu_);
+  failure_ = status;
+  PutBack(batch);  // wakes the writer thread, which retries and answers the deadlines
+}
+
 void AuditLog::WriterLoop() {
-  std::vector<Pending> batch;  // kept across failed attempts, so order is kept
   absl::Duration backoff = kFirstRetry;
   absl::Time last_failure_log = absl::InfinitePast();
   while (true) {
+    std::vector<Pending> batch;
     bool stopping = false;
     {
       absl::MutexLock lock(&mu_);
-      auto work = [this, &batch]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !batch.empty() || !queue_.empty() || stopping_;
+      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        if (writing_) return false;  // a completing thread is writing a group
+        if (stopping_) return true;
+        // Events a completing thread will write when its batch closes are left to it, unless
+        // the queue is full (that thread may be waiting for room).
+        return !queue_.empty() && (deferring_ == 0 || queue_.size() >= kMaxQueued);
       };
       mu_.Await(absl::Condition(&work));
-      while (!queue_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      if (batch.empty()) return;  // stopping and drained
+      if (queue_.empty()) return;  // stopping and drained
+      batch = TakeBatch();
       stopping = stopping_;
     }
     const absl::Status status = WriteBatch(batch);
     if (status.ok()) {
-      std::vector<Durable> done;
-      for (Pending& p : batch) {
-        if (p.durable) done.push_back(std::move(p.durable));
-      }
-      const size_t n = batch.size();
-      batch.clear();
-      bool recovered = false;
-      {
-        absl::MutexLock lock(&mu_);
-        settled_ += n;
-        recovered = !failure_.ok();
-        failure_ = absl::OkStatus();
-      }
-      if (recovered) log::Info("audit trail writable again", {});
-      if (metrics_.written != nullptr) {
-        metrics_.written->Increment(static_cast<double>(n));
-        metrics_.queued->Decrement(static_cast<double>(n));
-        metrics_.writable->Set(1);
-      }
-      for (Durable& d : done) d(absl::OkStatus());
+      Settle(batch);
       backoff = kFirstRetry;
       continue;
     }
@@ -346,6 +417,7 @@ void AuditLog::WriterLoop() {
         }
         failure_ = status;
         settled_ += batch.size();
+        writing_ = false;
       }
       log::Error("audit trail not writable at shutdown; logging the unwritten events",
                  {{"events", static_cast<int64_t>(batch.size())},
@@ -368,7 +440,8 @@ void AuditLog::WriterLoop() {
     {
       absl::MutexLock lock(&mu_);
       failure_ = status;
-      expired = TakeExpired(batch, now);
+      PutBack(batch);  // kept queued (in order) for the next attempt
+      expired = TakeExpired(now);
     }
     for (Durable& d : expired) d(status);
     {

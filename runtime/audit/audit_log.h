@@ -13,9 +13,12 @@
 // outcome), every call refused as UNAUTHENTICATED or PERMISSION_DENIED, and every call whose
 // handler returned personal data (Caller::NotePersonalDataRead). It records the event when the
 // call's status is about to be sent and holds the reply until the event is committed: no call is
-// acknowledged before its audit record is on disk (synchronous=FULL). One writer thread commits
-// whatever has queued up in ONE transaction, so concurrent calls share one fsync (group commit)
-// and auditing never blocks a gRPC thread.
+// acknowledged before its audit record is on disk (synchronous=FULL). Whatever has queued up is
+// committed in ONE transaction, so concurrent calls share one fsync (group commit), and auditing
+// never blocks a gRPC thread: by the writer thread, or — for the calls a group committer
+// completes (their replies released inside a runtime::CompletionBatch) — by the completing
+// thread itself when its batch closes, so a group's replies wait for one more commit but not
+// for another thread to wake (issue 16). One group is written at a time, in queue order.
 //
 // When the trail cannot be written (disk full, I/O error, read-only file) the writer keeps the
 // events and retries in the background, but a waiting call is answered within kAckBudget with
@@ -114,13 +117,23 @@ class AuditLog {
                                                           PageTokenCodec page_tokens,
                                                           prometheus::Registry* metrics);
   void WriterLoop();
+  // Run at the close of the CompletionBatch of a thread that recorded events inside it: writes
+  // what is queued on that thread, unless a group is being written or the trail is failing
+  // (then the writer thread takes them).
+  void WriteDeferred();
   absl::Status WriteBatch(const std::vector<Pending>& batch);
-  // Takes the callbacks of waiting events whose deadline passed (from `batch` and the queue).
-  std::vector<Durable> TakeExpired(std::vector<Pending>& batch, absl::Time now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The next group from the front of the queue; the caller becomes the one writing.
+  std::vector<Pending> TakeBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A group that failed goes back to the front of the queue, in order; writing ends.
+  void PutBack(std::vector<Pending>& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A committed group: counted as settled, writing ends, then its calls are released.
+  void Settle(std::vector<Pending>& batch) ABSL_LOCKS_EXCLUDED(mu_);
+  // Takes the callbacks of queued events whose deadline passed.
+  std::vector<Durable> TakeExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Drop(const common::v1::AuditEvent& event, const absl::Status& why);
 
-  // SQLite: db_ (writer thread only) and reader_; PostgreSQL: shared_ only (its own pool).
+  // SQLite: db_ (used by the one writing: writing_) and reader_; PostgreSQL: shared_ only (its
+  // own pool).
   std::unique_ptr<sqlite::Database> db_;
   std::unique_ptr<sqlite::Statement> insert_;  // db_'s INSERT, prepared at the first write
   absl::Mutex reader_mu_;
@@ -128,12 +141,19 @@ class AuditLog {
   std::unique_ptr<storage::Database> shared_;
   const PageTokenCodec page_tokens_;  // signs ListAuditEvents' page tokens
   const Metrics metrics_;
+  const bool defer_;  // completing threads write their batches' events (DORSET_AUDIT_DEFER)
   absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   uint64_t recorded_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t settled_ ABSL_GUARDED_BY(mu_) = 0;  // written or given up
   absl::Status failure_ ABSL_GUARDED_BY(mu_);  // the last write's error while failing
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // One group is written at a time, by the writer thread or by a completing thread
+  // (WriteDeferred); the queue is the only place unwritten events wait, in order.
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  // Open CompletionBatches that will write what is queued when they close: the writer thread
+  // leaves the queue to them meanwhile.
+  int deferring_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread writer_;
 };
 

@@ -3,7 +3,9 @@
 // (up to a group) and writes it in ONE write transaction of a runtime::storage::Database — one
 // fsync shared by every job in the group — and only after the commit are the jobs completed, in
 // order (on a second thread unless the options say otherwise). Nothing is acknowledged before it
-// is durable.
+// is durable. A group's jobs are completed inside one CompletionBatch (runtime/base), so work
+// their completions defer (the audit records their replies wait for) is done once per group
+// on the completing thread.
 //
 // The rules every service gets alike (docs/storage.md, "Group commit"):
 // - Bounded: more than `max_queued` waiting jobs are refused at once with RESOURCE_EXHAUSTED
@@ -35,6 +37,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "runtime/base/completion_batch.h"
 #include "runtime/storage/database.h"
 
 namespace prometheus {
@@ -186,6 +189,7 @@ class GroupCommitter : private GroupCommitBase {
       applied_ += ok_jobs;
     }
     if (!options_.finish_on_own_thread) {
+      CompletionBatch batch;  // see FinishLoop
       for (size_t i = 0; i < group.size(); ++i) finish_(group[i], results[i]);
       return;
     }
@@ -203,6 +207,10 @@ class GroupCommitter : private GroupCommitBase {
         finished = std::move(finished_.front());
         finished_.pop_front();
       }
+      // The group's completions as one batch: the audit events their replies wait for are
+      // written here, by this thread, in one transaction when the batch closes (audit_log.h),
+      // instead of waking the audit writer for them.
+      CompletionBatch batch;
       for (size_t i = 0; i < finished.jobs.size(); ++i) {
         finish_(finished.jobs[i], finished.results[i]);
       }

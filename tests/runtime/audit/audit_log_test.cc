@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -11,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
+#include "runtime/base/completion_batch.h"
 #include "runtime/server/service_host.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
@@ -169,6 +171,53 @@ TEST(AuditLogTest, TheCallbackRunsAfterTheEventIsCommitted) {
   EXPECT_EQ(rows_when_called, 1);
 }
 
+// Issue 16: events recorded while a CompletionBatch is open (a group committer completing a
+// group) are written by that thread when the batch closes, all in one group, and their calls
+// are released there; the writer thread leaves them alone meanwhile.
+TEST(AuditLogTest, ACompletionBatchWritesItsEventsOnItsOwnThreadWhenItCloses) {
+  dorset::testing::TempDir dir;
+  auto audit = AuditLog::Open(dir.path());
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  constexpr int kEvents = 5;
+  std::vector<std::thread::id> released_on;
+  std::vector<int64_t> rows_when_released;
+  {
+    CompletionBatch batch;
+    for (int i = 0; i < kEvents; ++i) {
+      (*audit)->Record(Event("alice", "WRITE"), [&](const absl::Status& s) {
+        EXPECT_TRUE(s.ok()) << s;
+        released_on.push_back(std::this_thread::get_id());
+        auto db = sqlite::Database::Open(dir.File("audit.db"));
+        auto count = (*db)->Prepare("SELECT COUNT(*) FROM audit_event");
+        rows_when_released.push_back(count.ok() && *count->Step() ? count->Int(0) : -1);
+      });
+    }
+    // Left to the batch: nothing is written (or released) before it closes.
+    EXPECT_TRUE(released_on.empty());
+  }
+  ASSERT_EQ(released_on.size(), kEvents);
+  for (int i = 0; i < kEvents; ++i) {
+    EXPECT_EQ(released_on[i], std::this_thread::get_id());
+    EXPECT_EQ(rows_when_released[i], kEvents);  // one group, committed before any release
+  }
+  // Events recorded outside a batch still go through the writer thread.
+  absl::Notification done;
+  std::thread::id writer;
+  (*audit)->Record(Event("bob", "WRITE"), [&](const absl::Status&) {
+    writer = std::this_thread::get_id();
+    done.Notify();
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_NE(writer, std::this_thread::get_id());
+  auto page = (*audit)->List({});
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->events_size(), kEvents + 1);
+  for (int i = 1; i <= kEvents; ++i) {
+    EXPECT_LT(page->events(i - 1).sequence(), page->events(i).sequence());
+  }
+  EXPECT_EQ(page->events(kEvents).principal(), "bob");
+}
+
 // Every write of this process past `bytes` fails (EFBIG) while it lives: a full disk without
 // privileges. The soft limit goes back up afterwards (the hard limit is untouched).
 class FileSizeLimit {
@@ -219,6 +268,36 @@ TEST(AuditLogTest, AnUnwritableTrailAnswersCallsReportsRecoversAndStops) {
   common::v1::ListAuditEventsRequest bob;
   bob.set_principal("bob");
   EXPECT_EQ((*audit)->List(bob)->events_size(), 1);
+
+  // Full while a completing thread writes its batch's events itself: they go back to the
+  // queue, the call is answered with the error by the writer thread's retries, and the event
+  // is written once there is room.
+  {
+    absl::Notification answered;
+    absl::Status written;
+    {
+      FileSizeLimit full(0);
+      {
+        CompletionBatch batch;
+        (*audit)->Record(Event("dave", "WRITE"), [&](const absl::Status& s) {
+          written = s;
+          answered.Notify();
+        });
+      }
+      ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(60)));
+      EXPECT_TRUE(written.code() == absl::StatusCode::kUnavailable ||
+                  written.code() == absl::StatusCode::kResourceExhausted)
+          << written;
+      EXPECT_FALSE((*audit)->Health().ok());
+    }
+    for (int i = 0; i < 600 && !(*audit)->Health().ok(); ++i) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ASSERT_TRUE((*audit)->Flush());
+    common::v1::ListAuditEventsRequest dave;
+    dave.set_principal("dave");
+    EXPECT_EQ((*audit)->List(dave)->events_size(), 1);
+  }
 
   // Full again at shutdown: the destructor gives up instead of retrying forever.
   FileSizeLimit full(0);
