@@ -2,7 +2,10 @@
 
 #include <map>
 #include <optional>
+#include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -193,9 +196,12 @@ class EpraccurRows final : public RowImporter {
     return index < kEpraccurFields ? kNames[index] : absl::StrCat("field ", index + 1);
   }
 
+  // A good row is held back and applied with its batch (Flush): a few statements per batch of
+  // up to WriteTx::kBatchRows rows instead of six per row. The memory held is the batch's.
   absl::Status Row(const CsvRecord& record) override {
     const auto& f = record.fields;
     if (static_cast<int>(f.size()) != kEpraccurFields) {
+      RETURN_IF_ERROR(Flush());
       counts_.Reject(record.line,
                      absl::StrCat("expected ", kEpraccurFields, " fields, found ", f.size()),
                      f.empty() ? "" : Trimmed(f[0]));
@@ -205,45 +211,92 @@ class EpraccurRows final : public RowImporter {
       counts_.Skip();
       return absl::OkStatus();
     }
-    v1::Practice parsed;
-    if (std::optional<std::string> why = ParseEpraccurRow(f, parsed)) {
+    Pending& row = pending_.emplace_back();
+    row.line = record.line;
+    if (std::optional<std::string> why = ParseEpraccurRow(f, row.practice)) {
+      pending_.pop_back();
+      RETURN_IF_ERROR(Flush());
       counts_.Reject(record.line, *why, Trimmed(f[kCode]));
       return absl::OkStatus();
     }
-    ASSIGN_OR_RETURN(std::optional<std::string> duplicate,
-                     Duplicate(tx_, "code:" + parsed.ods_code(), record.line, "code"));
-    if (duplicate) {
-      counts_.Reject(record.line, *duplicate, parsed.ods_code());
-      return absl::OkStatus();
-    }
-    ASSIGN_OR_RETURN(std::optional<v1::Practice> existing, tx_.LoadPractice(parsed.ods_code()));
-    if (!existing.has_value()) {
-      ASSIGN_OR_RETURN(std::optional<std::string> locality,
-                       tx_.AssignedLocality(parsed.ods_code()));
-      if (locality) parsed.set_locality(absl::StrCat("localities/", *locality));
-      RETURN_IF_ERROR(tx_.SavePractice(parsed, nullptr, v1::Change::KIND_PRACTICE_CREATED, {}));
-      counts_.Add();
-      return absl::OkStatus();
-    }
-    v1::Practice updated = *existing;
-    CopyFields(parsed, updated, OdsFields());
-    ReconcileClosure(*existing, updated, override_local_closures_, record.line, counts_.report());
-    std::vector<std::string> changed = DiffFields(*existing, updated, EpraccurWrittenFields());
-    if (changed.empty()) {
-      counts_.Keep();
-      return absl::OkStatus();
-    }
-    const v1::Change::Kind kind = UpdateKind(*existing, updated);
-    RETURN_IF_ERROR(tx_.SavePractice(updated, &*existing, kind, std::move(changed)));
-    counts_.Change();
+    if (pending_.size() >= WriteTx::kBatchRows) return Flush();
     return absl::OkStatus();
   }
 
+  // The held rows in file order, exactly as one at a time: a code seen before (in this batch
+  // or an earlier one) is a duplicate of its first line; then added, changed or unchanged.
+  absl::Status Flush() override {
+    if (pending_.empty()) return absl::OkStatus();
+    std::vector<std::pair<std::string, int>> keys;  // distinct codes: key, first line
+    absl::flat_hash_map<std::string, size_t> key_of;
+    keys.reserve(pending_.size());
+    for (const Pending& row : pending_) {
+      if (key_of.try_emplace(row.practice.ods_code(), keys.size()).second) {
+        keys.emplace_back("code:" + row.practice.ods_code(), row.line);
+      }
+    }
+    ASSIGN_OR_RETURN(std::vector<std::optional<WriteTx::Seen>> seen, tx_.SeeEachOnce(keys));
+    std::vector<std::string> codes;  // not seen in an earlier batch
+    for (const auto& [code, k] : key_of) {
+      if (!seen[k]) codes.push_back(code);
+    }
+    absl::flat_hash_map<std::string, v1::Practice> existing;
+    RETURN_IF_ERROR(tx_.LoadPractices(codes, existing));
+    std::vector<std::string> new_codes;
+    for (std::string& code : codes) {
+      if (!existing.contains(code)) new_codes.push_back(std::move(code));
+    }
+    absl::flat_hash_map<std::string, std::string> localities;
+    RETURN_IF_ERROR(tx_.AssignedLocalities(new_codes, localities));
+
+    std::vector<WriteTx::PracticeSave> saves;
+    saves.reserve(pending_.size());
+    for (Pending& row : pending_) {
+      v1::Practice& parsed = row.practice;
+      const size_t k = key_of.at(parsed.ods_code());
+      const int first_line = seen[k] ? seen[k]->line : keys[k].second;
+      if (first_line != row.line) {
+        counts_.Reject(row.line, absl::StrCat("duplicate code (first at line ", first_line, ")"),
+                       parsed.ods_code());
+        continue;
+      }
+      auto stored = existing.find(parsed.ods_code());
+      if (stored == existing.end()) {
+        if (auto locality = localities.find(parsed.ods_code()); locality != localities.end()) {
+          parsed.set_locality(absl::StrCat("localities/", locality->second));
+        }
+        saves.push_back({std::move(parsed), nullptr, v1::Change::KIND_PRACTICE_CREATED, {}});
+        counts_.Add();
+        continue;
+      }
+      const v1::Practice& before = stored->second;
+      v1::Practice updated = before;
+      CopyFields(parsed, updated, OdsFields());
+      ReconcileClosure(before, updated, override_local_closures_, row.line, counts_.report());
+      std::vector<std::string> changed = DiffFields(before, updated, EpraccurWrittenFields());
+      if (changed.empty()) {
+        counts_.Keep();
+        continue;
+      }
+      const v1::Change::Kind kind = UpdateKind(before, updated);
+      saves.push_back({std::move(updated), &before, kind, std::move(changed)});
+      counts_.Change();
+    }
+    pending_.clear();
+    return tx_.SavePractices(saves);
+  }
+
  private:
+  struct Pending {
+    int line = 0;
+    v1::Practice practice;  // parsed
+  };
+
   WriteTx& tx_;
   const std::string commissioner_;
   ImportCounts& counts_;
   const bool override_local_closures_;
+  std::vector<Pending> pending_;  // at most WriteTx::kBatchRows
 };
 
 // ---- header-driven CSVs ----

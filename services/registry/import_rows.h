@@ -38,8 +38,13 @@ class RowImporter {
   virtual absl::Status Header(const CsvRecord& header) { return absl::OkStatus(); }
   // A human name for field `index` (0-based), for rejection reasons.
   virtual std::string FieldName(size_t index) const = 0;
-  // One data record: valid UTF-8 without control characters. Errors abort the import.
+  // One data record: valid UTF-8 without control characters. Errors abort the import. An
+  // importer may hold good rows back and apply them in batches (epraccur, issue 16): the counts
+  // and the report are then complete only after Flush().
   virtual absl::Status Row(const CsvRecord& record) = 0;
+  // Applies the rows held back, in file order. Called at the end of the file, and before the
+  // caller rejects a record itself, so that the report lists rejections in line order.
+  virtual absl::Status Flush() { return absl::OkStatus(); }
 };
 
 // `commissioner` is already checked ("all" or an ODS code). `override_local_closures`:

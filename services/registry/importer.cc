@@ -91,11 +91,13 @@ absl::Status ReadRecords(CsvSource& source, v1::ImportKind kind, RowImporter& ro
     }
     report.set_rows_read(report.rows_read() + 1);
     if (result == CsvReader::Result::kMalformed) {
+      RETURN_IF_ERROR(rows.Flush());
       counts.Reject(record.line, error);
       continue;
     }
     if (!guess) guess = GuessKind(record);
     if (std::optional<std::string> why = NormalizeText(record, rows, report)) {
+      RETURN_IF_ERROR(rows.Flush());
       counts.Reject(
           record.line, *why,
           kind == v1::IMPORT_KIND_EPRACCUR && !record.fields.empty() ? record.fields[0] : "");
@@ -103,6 +105,7 @@ absl::Status ReadRecords(CsvSource& source, v1::ImportKind kind, RowImporter& ro
     }
     RETURN_IF_ERROR(rows.Row(record));
   }
+  RETURN_IF_ERROR(rows.Flush());
   if (source.failed()) return runtime::Internal("reading the uploaded file failed");
   if (!any) return runtime::InvalidArgument("data", "the file is empty");
   if (!header_done) return runtime::InvalidArgument("data", "the file has no header row");

@@ -1,10 +1,13 @@
 // Imports of the real NHS files (the project's copies under data/) and of malformed files.
+#include <algorithm>
 #include <map>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/registry/storage/store.h"
 #include "tests/registry/registry_test_env.h"
 
 namespace dorset::registry::testing {
@@ -229,6 +232,76 @@ TEST(Import, MalformedRowsAreRejectedWithLineAndReasonAndTheRestImported) {
   EXPECT_EQ(env->Get("J90001")->display_name(), "TEST SURGERY");  // not the duplicate
   EXPECT_TRUE(env->Get("Y01262").ok());
   EXPECT_EQ(env->Get("J90003").status().code(), absl::StatusCode::kNotFound);
+}
+
+// Issue 16: epraccur rows are applied in batches (WriteTx::kBatchRows). A repeated code is a
+// duplicate of its first line whether the first is in the same batch or an earlier one, and the
+// rejections are listed in line order as when rows were applied one at a time.
+std::string Code(int i) { return absl::StrCat("J9", 1000 + i); }
+
+TEST(Import, DuplicatesWithinAndAcrossBatchesNameTheirFirstLineInLineOrder) {
+  auto env = RegistryEnv::Start();
+  ASSERT_NE(env, nullptr);
+  std::string file;
+  std::map<int, std::string> expected;  // line -> reason
+  int line = 0;
+  for (int i = 0; i < 700; ++i) {
+    file += Row(Code(i), {{1, absl::StrCat("SURGERY ", i)}});
+    ++line;
+    if (i == 3) {  // the same batch as its first line
+      file += Row(Code(0));
+      expected[++line] = "duplicate code (first at line 1)";
+    }
+    if (i == 400) {  // a later batch
+      file += Row(Code(2));
+      expected[++line] = "duplicate code (first at line 3)";
+      file += Row(Code(400), {{12, "X"}});  // rejected by its own fields, between duplicates
+      expected[++line] = "status is not A, C, D or P";
+      file += Row(Code(400));
+      ++line;
+      expected[line] = absl::StrCat("duplicate code (first at line ", line - 3, ")");
+    }
+  }
+  auto report = env->Import(v1::IMPORT_KIND_EPRACCUR, file);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->added(), 700);
+  EXPECT_EQ(report->rejected(), 4);
+  std::vector<int> lines;
+  std::map<int, std::string> reasons;
+  for (const auto& r : report->rejections()) {
+    lines.push_back(r.line());
+    reasons[r.line()] = r.reason();
+  }
+  EXPECT_TRUE(std::is_sorted(lines.begin(), lines.end()));
+  EXPECT_EQ(reasons, expected);
+  EXPECT_EQ(env->Get(Code(0))->display_name(), "SURGERY 0");  // not the duplicate
+  EXPECT_EQ(env->Get(Code(400))->display_name(), "SURGERY 400");
+  EXPECT_EQ(report->last_sequence() - report->first_sequence() + 1, 700);
+}
+
+// An import lists its first WriteTx::kMaxListedChanges changes for the caches and the commit
+// effects read the rest back from the change feed (heads only): a practice changed past that
+// point is seen changed by the next read, though it was read (and cached) before.
+TEST(Import, APracticeChangedPastTheListedChangesIsSeenChanged) {
+  auto env = RegistryEnv::Start();
+  ASSERT_NE(env, nullptr);
+  constexpr int kPractices = 1300;
+  ASSERT_GT(kPractices, static_cast<int>(WriteTx::kMaxListedChanges));
+  std::string first, second;
+  for (int i = 0; i < kPractices; ++i) {
+    first += Row(Code(i), {{1, absl::StrCat("SURGERY ", i)}});
+    second += Row(Code(i), {{1, absl::StrCat("RENAMED SURGERY ", i)}});
+  }
+  auto added = env->Import(v1::IMPORT_KIND_EPRACCUR, first);
+  ASSERT_TRUE(added.ok()) << added.status();
+  ASSERT_EQ(added->added(), kPractices);
+  const std::string last = Code(kPractices - 1);
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(env->Get(last)->display_name(), "SURGERY 1299");
+  auto renamed = env->Import(v1::IMPORT_KIND_EPRACCUR, second);
+  ASSERT_TRUE(renamed.ok()) << renamed.status();
+  ASSERT_EQ(renamed->changed(), kPractices);
+  EXPECT_EQ(env->Get(last)->display_name(), "RENAMED SURGERY 1299");
+  EXPECT_EQ(env->Get(Code(0))->display_name(), "RENAMED SURGERY 0");
 }
 
 TEST(Import, EmptyFilesAndBadOptionsAreInvalidArguments) {

@@ -26,32 +26,24 @@ void CommitEffects::AfterImport(const ImportOutcome& outcome) {
   // Too many changes to have listed: read the rest back from the feed, a batch at a time.
   int64_t cursor = outcome.changes.back().sequence;
   const int64_t last = outcome.report.last_sequence();
+  // The commissioners of all the unlisted changes (before and after) come with the import, so
+  // only the changes' heads are read, not their state.
   std::vector<std::string> commissioners = outcome.unlisted_commissioners;
   while (cursor < last) {
-    absl::StatusOr<std::vector<v1::Change>> changes = store_.ChangesAfter(cursor, kFeedBatch);
-    if (!changes.ok() || changes->empty()) {
+    absl::StatusOr<std::vector<CommittedChange>> batch =
+        store_.ChangeHeadsAfter(cursor, kFeedBatch);
+    if (!batch.ok() || batch->empty()) {
       runtime::log::Error("reading back an import's changes for the caches failed",
                           {{"after_sequence", cursor}});
       return;  // the cached entries expire with their TTL
     }
-    std::vector<CommittedChange> batch;
-    for (const v1::Change& c : *changes) {
-      if (c.sequence() > last) break;
-      CommittedChange& committed = batch.emplace_back();
-      committed.sequence = c.sequence();
-      committed.kind = c.kind();
-      committed.resource = c.resource();
-      if (c.has_practice()) {
-        committed.practice_code = c.practice().ods_code();
-        committed.commissioners.push_back(c.practice().commissioner());
-      }
-      cursor = c.sequence();
-    }
-    if (batch.empty()) break;
+    while (!batch->empty() && batch->back().sequence > last) batch->pop_back();
+    if (batch->empty()) break;
+    cursor = batch->back().sequence;
     if (cursor >= last) {
-      for (std::string& c : commissioners) batch.back().commissioners.push_back(std::move(c));
+      for (std::string& c : commissioners) batch->back().commissioners.push_back(std::move(c));
     }
-    AfterCommit(batch);
+    AfterCommit(*batch);
   }
 }
 

@@ -132,8 +132,45 @@ enum Slot {
   kInsertRevision,
   kLoadAssignment,
   kUpsertAssignment,
+  kLoadPractices,
+  kLoadAssignments,
+  kFindSeen,
+  kMarkSeenRows,
   kSlotCount
 };
+
+// `rows` groups of `columns` placeholders: "(?, ?), (?, ?)".
+std::string ValuesRows(size_t rows, int columns) {
+  std::string group = "(";
+  for (int c = 0; c < columns; ++c) absl::StrAppend(&group, c == 0 ? "?" : ", ?");
+  group += ")";
+  std::string sql;
+  sql.reserve(rows * (group.size() + 2));
+  for (size_t r = 0; r < rows; ++r) absl::StrAppend(&sql, r == 0 ? "" : ", ", group);
+  return sql;
+}
+
+// "?, ?, ?": `n` placeholders for an IN list.
+std::string InList(size_t n) {
+  std::string sql;
+  sql.reserve(n * 3);
+  for (size_t i = 0; i < n; ++i) sql += i == 0 ? "?" : ", ?";
+  return sql;
+}
+
+// Runs `fn(first, rows)` over [0, n): chunks of WriteTx::kBatchRows, the rest in powers of two
+// (at most log2(kBatchRows) + 1 statement shapes per statement).
+absl::Status ForChunks(size_t n, const std::function<absl::Status(size_t, size_t)>& fn) {
+  static_assert((WriteTx::kBatchRows & (WriteTx::kBatchRows - 1)) == 0);
+  size_t first = 0;
+  while (first < n) {
+    size_t rows = WriteTx::kBatchRows;
+    while (rows > n - first) rows /= 2;
+    RETURN_IF_ERROR(fn(first, rows));
+    first += rows;
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -158,6 +195,57 @@ absl::StatusOr<Statement*> WriteTx::Cached(int slot, std::string_view sql) {
     statements_[slot]->Reset();
   }
   return statements_[slot].get();
+}
+
+absl::StatusOr<Statement*> WriteTx::CachedRows(int slot, size_t rows,
+                                               const std::function<std::string(size_t)>& sql) {
+  std::unique_ptr<Statement>& cached = batch_statements_[{slot, rows}];
+  if (cached == nullptr) {
+    ASSIGN_OR_RETURN(Statement stmt, tx_.Prepare(sql(rows)));
+    cached = std::make_unique<Statement>(std::move(stmt));
+  } else {
+    cached->Reset();
+  }
+  return cached.get();
+}
+
+absl::Status WriteTx::LoadPractices(std::span<const std::string> codes,
+                                    absl::flat_hash_map<std::string, v1::Practice>& found) {
+  return ForChunks(codes.size(), [&](size_t first, size_t rows) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement * stmt, CachedRows(kLoadPractices, rows, [](size_t n) {
+                       return absl::StrCat(
+                           "SELECT ods_code, data, revision FROM practice WHERE ods_code IN (",
+                           InList(n), ")");
+                     }));
+    for (size_t i = 0; i < rows; ++i) stmt->Bind(static_cast<int>(i + 1), codes[first + i]);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(v1::Practice practice, ParsePractice(stmt->Blob(1)));
+      practice.set_etag(EtagFor(stmt->Int(2)));  // the column is the truth (LoadPractice)
+      found.insert_or_assign(stmt->Text(0), std::move(practice));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status WriteTx::AssignedLocalities(std::span<const std::string> codes,
+                                         absl::flat_hash_map<std::string, std::string>& found) {
+  return ForChunks(codes.size(), [&](size_t first, size_t rows) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement * stmt, CachedRows(kLoadAssignments, rows, [](size_t n) {
+                       return absl::StrCat(
+                           "SELECT ods_code, locality_id FROM locality_assignment WHERE ods_code "
+                           "IN (",
+                           InList(n), ")");
+                     }));
+    for (size_t i = 0; i < rows; ++i) stmt->Bind(static_cast<int>(i + 1), codes[first + i]);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      found.insert_or_assign(stmt->Text(0), stmt->Text(1));
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::optional<v1::Practice>> WriteTx::LoadPractice(const std::string& code) {
@@ -195,15 +283,7 @@ absl::StatusOr<std::optional<v1::Practice>> WriteTx::LoadPractice(const std::str
 // they never conflict with each other; the counter is what makes several processes (replicas)
 // safe.
 absl::StatusOr<int64_t> WriteTx::AppendChange(v1::Change change, const std::string& resource) {
-  if (next_sequence_ == 0) {
-    ASSIGN_OR_RETURN(Statement take,
-                     tx_.Prepare("UPDATE change_sequence SET last_seq = last_seq WHERE id = 1 "
-                                 "RETURNING last_seq"));
-    ASSIGN_OR_RETURN(bool row, take.Step());
-    if (!row) return runtime::Internal("the change counter row is missing");
-    next_sequence_ = take.Int(0) + 1;
-  }
-  const int64_t seq = next_sequence_++;
+  ASSIGN_OR_RETURN(const int64_t seq, NextSequence());
   change.set_resource(resource);
   change.set_source(source_);
   *change.mutable_commit_time() = FromMicros(now_micros_);
@@ -241,69 +321,142 @@ absl::Status WriteTx::FinishSequences() {
 
 absl::Status WriteTx::SavePractice(v1::Practice& practice, const v1::Practice* previous,
                                    v1::Change::Kind kind, std::vector<std::string> changed_fields) {
-  RETURN_IF_ERROR(CheckClosureInvariant(practice));
-  int64_t revision = 1;
-  if (previous != nullptr) {
-    absl::StatusOr<int64_t> previous_revision = runtime::storage::ParseEtag(previous->etag());
-    if (!previous_revision.ok()) return runtime::Internal("stored practice has no revision");
-    revision = *previous_revision + 1;
-    *practice.mutable_create_time() = previous->create_time();
-  } else {
-    *practice.mutable_create_time() = FromMicros(now_micros_);
+  PracticeSave save{std::move(practice), previous, kind, std::move(changed_fields)};
+  absl::Status saved = SavePractices(std::span<PracticeSave>(&save, 1));
+  practice = std::move(save.practice);
+  return saved;
+}
+
+absl::StatusOr<int64_t> WriteTx::NextSequence() {
+  if (next_sequence_ == 0) {
+    ASSIGN_OR_RETURN(Statement take,
+                     tx_.Prepare("UPDATE change_sequence SET last_seq = last_seq WHERE id = 1 "
+                                 "RETURNING last_seq"));
+    ASSIGN_OR_RETURN(bool row, take.Step());
+    if (!row) return runtime::Internal("the change counter row is missing");
+    next_sequence_ = take.Int(0) + 1;
   }
-  practice.set_name(absl::StrCat("practices/", practice.ods_code()));
-  *practice.mutable_update_time() = FromMicros(now_micros_);
-  practice.set_etag(EtagFor(revision));
-  const std::optional<std::string> locality_id =
-      practice.locality().empty()
-          ? std::nullopt
-          : std::optional<std::string>(practice.locality().substr(sizeof("localities/") - 1));
+  return next_sequence_++;
+}
 
-  ASSIGN_OR_RETURN(Statement * upsert,
-                   Cached(kUpsertPractice,
-                          "INSERT INTO practice (ods_code, display_name, postcode_key, status, "
-                          "prescribing_setting, commissioner, locality_id, list_size, "
-                          "update_time, revision, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                          "ON CONFLICT (ods_code) DO UPDATE SET display_name = "
-                          "excluded.display_name, postcode_key = excluded.postcode_key, status = "
-                          "excluded.status, prescribing_setting = excluded.prescribing_setting, "
-                          "commissioner = excluded.commissioner, locality_id = "
-                          "excluded.locality_id, list_size = excluded.list_size, update_time = "
-                          "excluded.update_time, revision = excluded.revision, data = "
-                          "excluded.data"));
-  upsert->Bind(1, practice.ods_code())
-      .Bind(2, practice.display_name())
-      .Bind(3, PostcodeKey(practice.postcode()))
-      .Bind(4, static_cast<int64_t>(practice.status()))
-      .Bind(5, static_cast<int64_t>(practice.prescribing_setting()))
-      .Bind(6, practice.commissioner())
-      .Bind(7, locality_id)
-      .Bind(8,
-            practice.has_list_size() ? std::optional<int64_t>(practice.list_size()) : std::nullopt)
-      .Bind(9, now_micros_)
-      .Bind(10, revision)
-      .BindBlob(11, practice.SerializeAsString());
-  RETURN_IF_ERROR(upsert->Run());
-
-  v1::Change change;
-  change.set_kind(kind);
-  for (std::string& field : changed_fields) change.add_changed_fields(std::move(field));
-  *change.mutable_practice() = practice;
-  ASSIGN_OR_RETURN(int64_t seq, AppendChange(std::move(change), practice.name()));
-
-  ASSIGN_OR_RETURN(
-      Statement * rev,
-      Cached(kInsertRevision,
-             "INSERT INTO practice_revision (ods_code, revision, seq) VALUES (?, ?, ?)"));
-  rev->Bind(1, practice.ods_code()).Bind(2, revision).Bind(3, seq);
-  RETURN_IF_ERROR(rev->Run());
-
-  CommittedChange committed{seq, kind, practice.name(), practice.ods_code(), {}};
-  committed.commissioners.push_back(practice.commissioner());
-  if (previous != nullptr && previous->commissioner() != practice.commissioner()) {
-    committed.commissioners.push_back(previous->commissioner());
+absl::Status WriteTx::SavePractices(std::span<PracticeSave> saves) {
+  // Completes each practice as it will be stored.
+  std::vector<int64_t> revisions(saves.size());
+  for (size_t i = 0; i < saves.size(); ++i) {
+    v1::Practice& practice = saves[i].practice;
+    const v1::Practice* previous = saves[i].previous;
+    RETURN_IF_ERROR(CheckClosureInvariant(practice));
+    int64_t revision = 1;
+    if (previous != nullptr) {
+      absl::StatusOr<int64_t> previous_revision = runtime::storage::ParseEtag(previous->etag());
+      if (!previous_revision.ok()) return runtime::Internal("stored practice has no revision");
+      revision = *previous_revision + 1;
+      *practice.mutable_create_time() = previous->create_time();
+    } else {
+      *practice.mutable_create_time() = FromMicros(now_micros_);
+    }
+    practice.set_name(absl::StrCat("practices/", practice.ods_code()));
+    *practice.mutable_update_time() = FromMicros(now_micros_);
+    practice.set_etag(EtagFor(revision));
+    revisions[i] = revision;
   }
-  Record(std::move(committed));
+
+  RETURN_IF_ERROR(ForChunks(saves.size(), [&](size_t first, size_t rows) -> absl::Status {
+    ASSIGN_OR_RETURN(
+        Statement * upsert, CachedRows(kUpsertPractice, rows, [](size_t n) {
+          return absl::StrCat(
+              "INSERT INTO practice (ods_code, display_name, postcode_key, status, "
+              "prescribing_setting, commissioner, locality_id, list_size, update_time, revision, "
+              "data) VALUES ",
+              ValuesRows(n, 11),
+              " ON CONFLICT (ods_code) DO UPDATE SET display_name = excluded.display_name, "
+              "postcode_key = excluded.postcode_key, status = excluded.status, "
+              "prescribing_setting = excluded.prescribing_setting, commissioner = "
+              "excluded.commissioner, locality_id = excluded.locality_id, list_size = "
+              "excluded.list_size, update_time = excluded.update_time, revision = "
+              "excluded.revision, data = excluded.data");
+        }));
+    int at = 1;
+    for (size_t i = first; i < first + rows; ++i, at += 11) {
+      const v1::Practice& practice = saves[i].practice;
+      const std::optional<std::string> locality_id =
+          practice.locality().empty()
+              ? std::nullopt
+              : std::optional<std::string>(practice.locality().substr(sizeof("localities/") - 1));
+      upsert->Bind(at, practice.ods_code())
+          .Bind(at + 1, practice.display_name())
+          .Bind(at + 2, PostcodeKey(practice.postcode()))
+          .Bind(at + 3, static_cast<int64_t>(practice.status()))
+          .Bind(at + 4, static_cast<int64_t>(practice.prescribing_setting()))
+          .Bind(at + 5, practice.commissioner())
+          .Bind(at + 6, locality_id)
+          .Bind(at + 7, practice.has_list_size() ? std::optional<int64_t>(practice.list_size())
+                                                 : std::nullopt)
+          .Bind(at + 8, now_micros_)
+          .Bind(at + 9, revisions[i])
+          .BindBlob(at + 10, practice.SerializeAsString());
+    }
+    return upsert->Run();
+  }));
+
+  // The change feed's rows, numbered in order.
+  std::vector<int64_t> sequences(saves.size());
+  for (int64_t& seq : sequences) {
+    ASSIGN_OR_RETURN(seq, NextSequence());
+  }
+  RETURN_IF_ERROR(ForChunks(saves.size(), [&](size_t first, size_t rows) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement * insert, CachedRows(kInsertChange, rows, [](size_t n) {
+                       return absl::StrCat(
+                           "INSERT INTO change (seq, kind, resource, commit_time, source, actor, "
+                           "payload) VALUES ",
+                           ValuesRows(n, 7));
+                     }));
+    int at = 1;
+    for (size_t i = first; i < first + rows; ++i, at += 7) {
+      const v1::Practice& practice = saves[i].practice;
+      v1::Change change;
+      change.set_kind(saves[i].kind);
+      for (const std::string& field : saves[i].changed_fields) change.add_changed_fields(field);
+      *change.mutable_practice() = practice;
+      change.set_resource(practice.name());
+      change.set_source(source_);
+      *change.mutable_commit_time() = FromMicros(now_micros_);
+      insert->Bind(at, sequences[i])
+          .Bind(at + 1, static_cast<int64_t>(saves[i].kind))
+          .Bind(at + 2, practice.name())
+          .Bind(at + 3, now_micros_)
+          .Bind(at + 4, source_)
+          .Bind(at + 5, actor_)
+          .BindBlob(at + 6, change.SerializeAsString());
+    }
+    return insert->Run();
+  }));
+
+  RETURN_IF_ERROR(ForChunks(saves.size(), [&](size_t first, size_t rows) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement * insert, CachedRows(kInsertRevision, rows, [](size_t n) {
+                       return absl::StrCat(
+                           "INSERT INTO practice_revision (ods_code, revision, seq) VALUES ",
+                           ValuesRows(n, 3));
+                     }));
+    int at = 1;
+    for (size_t i = first; i < first + rows; ++i, at += 3) {
+      insert->Bind(at, saves[i].practice.ods_code())
+          .Bind(at + 1, revisions[i])
+          .Bind(at + 2, sequences[i]);
+    }
+    return insert->Run();
+  }));
+
+  for (size_t i = 0; i < saves.size(); ++i) {
+    const v1::Practice& practice = saves[i].practice;
+    CommittedChange committed{
+        sequences[i], saves[i].kind, practice.name(), practice.ods_code(), {}};
+    committed.commissioners.push_back(practice.commissioner());
+    if (saves[i].previous && saves[i].previous->commissioner() != practice.commissioner()) {
+      committed.commissioners.push_back(saves[i].previous->commissioner());
+    }
+    Record(std::move(committed));
+  }
   return absl::OkStatus();
 }
 
@@ -362,6 +515,48 @@ absl::StatusOr<std::optional<WriteTx::Seen>> WriteTx::SeeOnce(const std::string&
   ASSIGN_OR_RETURN(bool row, find->Step());
   if (!row) return runtime::Internal("import scratch row vanished");
   return Seen{static_cast<int>(find->Int(0)), find->Text(1)};
+}
+
+absl::StatusOr<std::vector<std::optional<WriteTx::Seen>>> WriteTx::SeeEachOnce(
+    std::span<const std::pair<std::string, int>> keys) {
+  std::vector<std::optional<Seen>> seen(keys.size());
+  absl::flat_hash_map<std::string, size_t> index;  // key -> position in `keys`
+  for (size_t i = 0; i < keys.size(); ++i) index.emplace(keys[i].first, i);
+  // The earlier sightings first (rare: a key repeated across batches), then the new ones
+  // recorded: no conflict is possible, the writer holds the transaction.
+  RETURN_IF_ERROR(ForChunks(keys.size(), [&](size_t first, size_t rows) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement * find, CachedRows(kFindSeen, rows, [](size_t n) {
+                       return absl::StrCat(
+                           "SELECT key, line, value FROM import_seen WHERE key IN (", InList(n),
+                           ")");
+                     }));
+    for (size_t i = 0; i < rows; ++i) find->Bind(static_cast<int>(i + 1), keys[first + i].first);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, find->Step());
+      if (!row) break;
+      auto it = index.find(find->Text(0));
+      if (it == index.end()) return runtime::Internal("import scratch row not asked for");
+      seen[it->second] = Seen{static_cast<int>(find->Int(1)), find->Text(2)};
+    }
+    return absl::OkStatus();
+  }));
+  std::vector<size_t> unseen;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!seen[i]) unseen.push_back(i);
+  }
+  RETURN_IF_ERROR(ForChunks(unseen.size(), [&](size_t first, size_t rows) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement * mark, CachedRows(kMarkSeenRows, rows, [](size_t n) {
+                       return absl::StrCat("INSERT INTO import_seen (key, line, value) VALUES ",
+                                           ValuesRows(n, 3));
+                     }));
+    int at = 1;
+    for (size_t i = first; i < first + rows; ++i, at += 3) {
+      const auto& [key, line] = keys[unseen[i]];
+      mark->Bind(at, key).Bind(at + 1, static_cast<int64_t>(line)).Bind(at + 2, "");
+    }
+    return mark->Run();
+  }));
+  return seen;
 }
 
 absl::StatusOr<std::optional<std::string>> WriteTx::AssignedLocality(const std::string& code) {
@@ -1260,6 +1455,30 @@ absl::StatusOr<std::vector<v1::Change>> Store::ChangesAfter(int64_t after, int l
       ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
       changes.push_back(ReadChangeRow(stmt, 0));
+    }
+    return absl::OkStatus();
+  }));
+  return changes;
+}
+
+absl::StatusOr<std::vector<CommittedChange>> Store::ChangeHeadsAfter(int64_t after, int limit) {
+  std::vector<CommittedChange> changes;
+  RETURN_IF_ERROR(db_->Read([&](Transaction& tx) -> absl::Status {
+    changes.clear();
+    ASSIGN_OR_RETURN(Statement stmt,
+                     tx.Prepare("SELECT seq, kind, resource FROM change WHERE seq > ? ORDER BY seq "
+                                "LIMIT ?"));
+    stmt.Bind(1, after).Bind(2, static_cast<int64_t>(limit));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      CommittedChange& change = changes.emplace_back();
+      change.sequence = stmt.Int(0);
+      change.kind = static_cast<v1::Change::Kind>(stmt.Int(1));
+      change.resource = TextColumn(stmt, 2);
+      if (absl::StartsWith(change.resource, "practices/")) {
+        change.practice_code = change.resource.substr(sizeof("practices/") - 1);
+      }
     }
     return absl::OkStatus();
   }));

@@ -14,13 +14,17 @@
 #define DORSET_SERVICES_REGISTRY_STORAGE_STORE_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -114,6 +118,27 @@ class WriteTx {
   absl::Status SavePractice(v1::Practice& practice, const v1::Practice* previous,
                             v1::Change::Kind kind, std::vector<std::string> changed_fields);
 
+  // Set-based forms for an import (issue 16): each reads or writes a batch of practices with a
+  // few statements of up to kBatchRows rows each (a batch that is not a multiple is split into
+  // powers of two, so every engine sees a bounded set of statement shapes) instead of one
+  // statement per practice: six round trips per practice on PostgreSQL became six per batch.
+  static constexpr size_t kBatchRows = 256;
+  // The stored practices among `codes` (distinct), by code.
+  absl::Status LoadPractices(std::span<const std::string> codes,
+                             absl::flat_hash_map<std::string, v1::Practice>& found);
+  // The locality assignments among `codes` (distinct), by code.
+  absl::Status AssignedLocalities(std::span<const std::string> codes,
+                                  absl::flat_hash_map<std::string, std::string>& found);
+  struct PracticeSave {
+    v1::Practice practice;                   // completed as by SavePractice
+    const v1::Practice* previous = nullptr;  // the stored state before; null when new
+    v1::Change::Kind kind = v1::Change::KIND_UNSPECIFIED;
+    std::vector<std::string> changed_fields;
+  };
+  // SavePractice for each of `saves` (distinct codes), in order: the same rows, sequences and
+  // recorded changes as calling it for each in turn.
+  absl::Status SavePractices(std::span<PracticeSave> saves);
+
   absl::StatusOr<std::optional<std::string>> AssignedLocality(const std::string& code);
   // Returns the previous assignment.
   absl::StatusOr<std::optional<std::string>> SetAssignment(const std::string& code,
@@ -153,6 +178,9 @@ class WriteTx {
   // The first sighting of `key` in this import, or nullopt after recording this one.
   absl::StatusOr<std::optional<Seen>> SeeOnce(const std::string& key, int line,
                                               const std::string& value);
+  // SeeOnce for many distinct keys at once (key, line; value empty): for each, in order.
+  absl::StatusOr<std::vector<std::optional<Seen>>> SeeEachOnce(
+      std::span<const std::pair<std::string, int>> keys);
 
   // Marks this transaction a bulk write (an import): on SQLite the name search index is brought
   // up to date once, before the commit (Store::Write does it), instead of with every practice
@@ -160,8 +188,10 @@ class WriteTx {
   absl::Status BeginBulk();
 
   // The changes made so far: listed up to kMaxListedChanges (a bulk import may make more;
-  // they are counted, and their commissioners kept, for the caller to read back).
-  static constexpr size_t kMaxListedChanges = 10000;
+  // they are counted, and their commissioners kept, for the caller to read back). This list is
+  // most of an import's memory that is not per batch (issue 16: 10,000 made the peak grow
+  // with the file up to ~10,000 practices; the read-back of the rest is cheap, ChangeHeadsAfter).
+  static constexpr size_t kMaxListedChanges = 1000;
   const std::vector<CommittedChange>& changes() const { return changes_; }
   int64_t change_count() const { return change_count_; }
   int64_t first_sequence() const { return first_sequence_; }
@@ -173,6 +203,12 @@ class WriteTx {
  private:
   friend class Store;
   absl::StatusOr<runtime::storage::Statement*> Cached(int slot, std::string_view sql);
+  // A statement of `rows` rows for a batch (kBatchRows or a power of two below): `sql` makes
+  // its text, prepared once per transaction and shape.
+  absl::StatusOr<runtime::storage::Statement*> CachedRows(
+      int slot, size_t rows, const std::function<std::string(size_t)>& sql);
+  // The next change sequence (the counter row is taken by the transaction's first).
+  absl::StatusOr<int64_t> NextSequence();
   absl::StatusOr<int64_t> AppendChange(v1::Change change, const std::string& resource);
   // Writes the change counter back (the last sequence this transaction used), before commit.
   absl::Status FinishSequences();
@@ -185,6 +221,7 @@ class WriteTx {
   const std::string actor_;
   const int64_t now_micros_;
   std::vector<std::unique_ptr<runtime::storage::Statement>> statements_;
+  std::map<std::pair<int, size_t>, std::unique_ptr<runtime::storage::Statement>> batch_statements_;
   int64_t next_sequence_ = 0;  // 0 until the first change takes the counter
   bool name_index_deferred_ = false;
   std::vector<CommittedChange> changes_;
@@ -248,6 +285,9 @@ class Store {
   // the commissioner exists.
   absl::StatusOr<v1::AreaSummary> Summary(const std::string& commissioner, bool* found);
   absl::StatusOr<std::vector<v1::Change>> ChangesAfter(int64_t after, int limit);
+  // The sequence, kind and resource (and practice code) of the changes after `after`, without
+  // their state: what the caches need of an import's unlisted changes (commit_effects.h).
+  absl::StatusOr<std::vector<CommittedChange>> ChangeHeadsAfter(int64_t after, int limit);
   absl::StatusOr<int64_t> LatestSequence();
   // The database's health for readiness: OK while it answers, UNAVAILABLE while it is away.
   absl::Status Check();
