@@ -197,22 +197,24 @@ TEST(RegistryImportMemory, PeakRssOfALargeImportStaysWithinTheBound) {
 
 // Issue 16: an import's memory is bounded by a constant, whatever the file's size. Two fresh
 // stores import generated files of kPractices and 4 x kPractices new practices (every row is
-// added: the store's whole write path, past the changes an import lists for the caches); the
-// server's peak RSS over its RSS before the import may not grow with the file. Anything kept
-// per practice shows: the 3 x kPractices more rows would cost 3 x kPractices x its size (the
-// ~10x the file's size of before issue 16 would be +12 MiB; the bound is 4 MiB, i.e. ~700
-// bytes per practice). What may differ is constant: page caches filling up (SQLite's 2 MiB per
-// connection), the upload's gRPC buffers, allocator size classes.
+// added: the store's whole write path, past the 1,000 changes an import lists for the caches);
+// the server's peak RSS over its RSS before the import may not grow with the file. Anything kept
+// per practice shows: the 24,000 more rows would cost 24,000 x its size (the ~10x the file's size
+// of before issue 16 would be +40 MiB; the bound is 4 MiB, i.e. ~175 bytes per practice). What
+// may differ is constant: SQLite's page caches (2 MiB per connection) filling as the store grows
+// and the read-back touches more of it, FTS5's pending terms (flushed at 1 MiB), the upload's
+// gRPC buffers. Measured under ASan (2026-12-01, SQLite, no quarantine): 2,000 new practices
+// +8.6 MiB, 8,000 +12.7 MiB, 32,000 +14.7 MiB: the caches fill up to ~8,000 practices, so the
+// smaller file is 8,000 (a file of 2,000 against 8,000 differed by 4.1 MiB, all of it caches).
 //
 // Under ASan the child runs without the allocator's quarantine (quarantine_size_mb=0): the
-// quarantine keeps every freed block (up to 256 MiB by default, or the cap of the test above)
-// before reuse, so the peak grows with the bytes the import frees until the quarantine is full:
-// with a cap of 16 MiB that is ~6,000 practices' worth, which made an earlier form of this test
-// (1,500 vs 6,000 practices) see a growth per practice that Release does not have. Without it,
-// freed memory is reused as in a build without ASan; leaks and use-after-free are still caught by
-// the rest of the suite.
+// quarantine keeps freed blocks (256 MiB by default) before reuse, so the peak grows with the
+// bytes the import frees until the quarantine is full — with a 16 MiB quarantine, 2,000 practices
+// peaked at +34 MiB and 8,000 at +48 MiB, which is what an earlier form of this test (1,500 vs
+// 6,000 practices) saw as a growth per practice. Without it freed memory is reused as in a build
+// without ASan; leaks and use-after-free are still caught by the rest of the suite.
 TEST(RegistryImportMemory, PeakOfAnImportOfNewPracticesDoesNotGrowWithTheFile) {
-  constexpr int kPractices = 2000;
+  constexpr int kPractices = 8000;
   int64_t growth_kib[2] = {0, 0};
   for (int round = 0; round < 2; ++round) {
     const int practices = round == 0 ? kPractices : 4 * kPractices;
