@@ -14,11 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
-#include "absl/time/clock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
-#include "services/registry/change_follower.h"
-#include "services/registry/storage/store.h"
 #include "tests/registry/registry_test_env.h"
 
 namespace dorset::registry::testing {
@@ -46,22 +43,6 @@ class ReadCacheTest : public ::testing::Test {
     env_ = RegistryEnv::Start();
     ASSERT_NE(env_, nullptr);
     env_->LoadDorset();
-  }
-
-  // On PostgreSQL the change follower also reads this replica's own commits from the change
-  // table and sweeps the caches again for them (a second generation bump, so one more miss per
-  // cached reply) whenever its notification arrives: wait until it has read past every write so
-  // far, so that a count of hits is not cut short by a sweep for the data loaded in SetUp.
-  void WaitForTheChangeFollower() {
-    ChangeFollower* follower = env_->module().follower();
-    if (follower == nullptr) return;  // SQLite: one process, no follower
-    const absl::StatusOr<int64_t> latest = env_->module().store()->LatestSequence();
-    ASSERT_TRUE(latest.ok()) << latest.status();
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (follower->seen() < *latest && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    ASSERT_GE(follower->seen(), *latest) << "the change follower never read past the writes";
   }
 
   // The locality's first page, as a client sees it.
@@ -97,7 +78,7 @@ class ReadCacheTest : public ::testing::Test {
 };
 
 TEST_F(ReadCacheTest, RepeatedReadsAreServedFromTheCacheAndEveryWriteIsSeenNext) {
-  WaitForTheChangeFollower();
+  env_->WaitForTheChangeFollower();
   const v1::ListPracticesResponse first = Page();
   ASSERT_NE(Find(first), nullptr);
   const double hits_before =

@@ -4,11 +4,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "runtime/status/grpc_status.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/testing/test_engine.h"
 #include "runtime/testing/test_host.h"
+#include "services/registry/change_follower.h"
+#include "services/registry/storage/store.h"
 
 namespace dorset::registry::testing {
 namespace {
@@ -121,6 +124,19 @@ void RegistryEnv::LoadDorset() {
   ASSERT_TRUE(
       Import(v1::IMPORT_KIND_LIST_SIZES, SourceFile("data/ods/gp-reg-pat-prac-all-2021-01.csv"))
           .ok());
+  WaitForTheChangeFollower();
+}
+
+void RegistryEnv::WaitForTheChangeFollower() {
+  ChangeFollower* follower = module_->follower();
+  if (follower == nullptr) return;  // SQLite: one process, no follower
+  const absl::StatusOr<int64_t> latest = module_->store()->LatestSequence();
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (follower->seen() < *latest && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_GE(follower->seen(), *latest) << "the change follower never read past the writes";
 }
 
 absl::StatusOr<v1::Practice> RegistryEnv::Get(const std::string& code) {

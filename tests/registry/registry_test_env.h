@@ -51,8 +51,15 @@ class RegistryEnv {
                                           const std::string& commissioner = "",
                                           const std::string& request_id = "",
                                           bool validate_only = false);
-  // Localities, mapping, 11J epraccur and list sizes from data/.
+  // Localities, mapping, 11J epraccur and list sizes from data/; returns once the change
+  // follower (if any) has read past them.
   void LoadDorset();
+  // On PostgreSQL the change follower also reads this replica's own commits from the change
+  // table and sweeps the caches again for them whenever its notification arrives (bumping the
+  // generation and deleting the Redis keys filled since its last sweep): a test that counts
+  // cache hits after writes waits here first, so that a late sweep cannot cut the count short.
+  // Returns at once on SQLite (no follower).
+  void WaitForTheChangeFollower();
 
   absl::StatusOr<v1::Practice> Get(const std::string& code);
   absl::StatusOr<v1::Practice> Create(const v1::Practice& practice,
