@@ -193,7 +193,8 @@ TEST(ReplicasStartingTogether, BothServeAndTheSeedIsWrittenOnce) {
           fin::ListPlansResponse response;
           return stub->ListPlans(&context, request, &response).ok();
         })) << service
-            << " replica " << replica->address() << " did not come up";
+            << " replica " << replica->address() << " did not come up; its log:\n"
+            << replica->LogTail();
         grpc::ClientContext context;
         fin::ListPlansResponse plans;
         ASSERT_TRUE(stub->ListPlans(&context, fin::ListPlansRequest(), &plans).ok());
@@ -206,7 +207,8 @@ TEST(ReplicasStartingTogether, BothServeAndTheSeedIsWrittenOnce) {
           eng::ListActivitiesResponse response;
           return stub->ListActivities(&context, eng::ListActivitiesRequest(), &response).ok();
         })) << service
-            << " replica " << replica->address() << " did not come up";
+            << " replica " << replica->address() << " did not come up; its log:\n"
+            << replica->LogTail();
         grpc::ClientContext context;
         eng::ListActivitiesResponse activities;
         ASSERT_TRUE(stub->ListActivities(&context, eng::ListActivitiesRequest(), &activities).ok());

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -110,6 +111,15 @@ class Replica {
   int port() const { return port_; }
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
   const std::string& data_dir() const { return data_dir_; }
+  // The last lines of the replica's own log (server.log in its data directory), for failure
+  // messages: a replica that "did not come up" says why there.
+  std::string LogTail(size_t bytes = 4000) const {
+    std::ifstream in(data_dir_ + "/server.log");
+    std::stringstream all;
+    all << in.rdbuf();
+    const std::string text = all.str();
+    return text.size() > bytes ? text.substr(text.size() - bytes) : text;
+  }
 
  private:
   std::string binary_, data_dir_, database_;
