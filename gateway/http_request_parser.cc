@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 
 namespace dorset::gateway {
 namespace {
@@ -69,15 +70,10 @@ HttpParse Error(int status, std::string why) {
 }
 
 // Debian's Abseil has a string_view of its own, not std's: these few are written here.
+// absl's, over std::string_view (which does not convert to absl::string_view here).
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (absl::ascii_tolower(static_cast<unsigned char>(a[i])) !=
-        absl::ascii_tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
+  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
+                                absl::string_view(b.data(), b.size()));
 }
 
 std::string_view StripWhitespace(std::string_view s) {
