@@ -15,10 +15,10 @@
 // call's status is about to be sent and holds the reply until the event is committed: no call is
 // acknowledged before its audit record is on disk (synchronous=FULL). Whatever has queued up is
 // committed in ONE transaction, so concurrent calls share one fsync (group commit), and auditing
-// never blocks a gRPC thread: by the writer thread, or — for the calls a group committer
-// completes (their replies released inside a runtime::CompletionBatch) — by the completing
-// thread itself when its batch closes, so a group's replies wait for one more commit but not
-// for another thread to wake (issue 16). One group is written at a time, in queue order.
+// never blocks a gRPC thread: by the writer thread, or, with DORSET_AUDIT_DEFER=on, for the
+// calls a group committer completes (their replies released inside a runtime::CompletionBatch),
+// by the completing thread itself when its batch closes (issue 16; off by default: measured
+// slower, bench/README.md). One group is written at a time, in queue order.
 //
 // When the trail cannot be written (disk full, I/O error, read-only file) the writer keeps the
 // events and retries in the background, but a waiting call is answered within kAckBudget with
