@@ -294,31 +294,25 @@ bool GatewayServer::TryUnary(HttpRequest& request, const std::shared_ptr<HttpExc
   }
   const Route* route_ptr = &route;
   std::string request_id = metadata.request_id;
-  const bool started =
-      caller_->Start(backend->second, route.GrpcPath(), (*message)->SerializeAsString(), metadata,
-                     [route_ptr, exchange, request_id](UnaryResult result) {
-                       HttpReply reply;
-                       if (!result.status.ok()) {
-                         reply = ErrorReply(result.status);
-                       } else {
-                         std::unique_ptr<google::protobuf::Message> response(
-                             google::protobuf::MessageFactory::generated_factory()
-                                 ->GetPrototype(route_ptr->method->output_type())
-                                 ->New());
-                         absl::StatusOr<std::string> json =
-                             response->ParseFromString(result.response)
-                                 ? ResponseToJson(*route_ptr, *response)
-                                 : absl::InternalError("the service's response did not parse");
-                         if (json.ok()) {
-                           reply.content_type = kJson;
-                           reply.body = *std::move(json);
-                         } else {
-                           reply = ErrorReply(runtime::ToGrpcStatus(json.status()));
-                         }
-                       }
-                       reply.headers.emplace_back("X-Request-Id", request_id);
-                       exchange->Reply(std::move(reply));
-                     });
+  ResponseJsonMemo* memo = &json_memo_;
+  const bool started = caller_->Start(
+      backend->second, route.GrpcPath(), (*message)->SerializeAsString(), metadata,
+      [route_ptr, exchange, request_id, memo](UnaryResult result) {
+        HttpReply reply;
+        if (!result.status.ok()) {
+          reply = ErrorReply(result.status);
+        } else {
+          absl::StatusOr<std::string> json = memo->Render(*route_ptr, result.response);
+          if (json.ok()) {
+            reply.content_type = kJson;
+            reply.body = *std::move(json);
+          } else {
+            reply = ErrorReply(runtime::ToGrpcStatus(json.status()));
+          }
+        }
+        reply.headers.emplace_back("X-Request-Id", request_id);
+        exchange->Reply(std::move(reply));
+      });
   if (!started) {
     HttpReply reply =
         ErrorReply(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the gateway is stopping"));
@@ -392,14 +386,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayOptio
     }
     const auto backend = opts.backends.find(route.backend);
     const auto reply = [&](const std::string& bytes) {
-      std::unique_ptr<google::protobuf::Message> response(
-          google::protobuf::MessageFactory::generated_factory()
-              ->GetPrototype(route.method->output_type())
-              ->New());
-      if (!response->ParseFromString(bytes)) {
-        return WriteError(res, runtime::Internal("the service's response did not parse"));
-      }
-      absl::StatusOr<std::string> json = ResponseToJson(route, *response);
+      absl::StatusOr<std::string> json = gw->json_memo_.Render(route, bytes);
       if (!json.ok()) return WriteError(res, json.status());
       SetBody(res, *std::move(json), kJson);
     };

@@ -27,6 +27,7 @@
 #include "gateway/fhir/fhir_service.h"
 #include "gateway/grpc_caller.h"
 #include "gateway/http_front.h"
+#include "gateway/response_json.h"
 #include "gateway/routes.h"
 #include "grpcpp/channel.h"
 
@@ -79,6 +80,8 @@ class GatewayServer {
 
   GatewayOptions options_;
   RouteTable routes_;
+  // Before the front, the caller and the pool: their callbacks render through it until they stop.
+  ResponseJsonMemo json_memo_;
   std::function<void(const httplib::Request&, httplib::Response&)> handle_;
   std::unique_ptr<httplib::Server> server_;  // HTTPS
   std::unique_ptr<HttpFront> front_;         // plaintext
