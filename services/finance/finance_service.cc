@@ -68,6 +68,8 @@ FinanceServiceImpl::FinanceServiceImpl(runtime::CallGate& gate, FinanceStore& st
       reports_("finance", kReportCacheBytes, metrics) {
   runtime::RegisterRawMethod("/dorset.finance.v1.FinanceService/GetReport",
                              v1::GetReportRequest::default_instance());
+  runtime::RegisterRawMethod("/dorset.finance.v1.FinanceService/GetScheme",
+                             v1::GetSchemeRequest::default_instance());
 }
 
 grpc::ServerUnaryReactor* FinanceServiceImpl::CreatePlan(grpc::CallbackServerContext* context,
@@ -112,11 +114,18 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::CreateScheme(grpc::CallbackServerC
   return runtime::Unary(gate_, context, kRequestLimits, *request, response,
                         [&] { return plans_.CreateScheme(*request); });
 }
+// Kept per store generation as GetReport's replies are (below): a scheme is the same for every
+// caller who may read it, and every write that could change it raises the generation first.
 grpc::ServerUnaryReactor* FinanceServiceImpl::GetScheme(grpc::CallbackServerContext* context,
-                                                        const v1::GetSchemeRequest* request,
-                                                        v1::Scheme* response) {
-  return runtime::Unary(gate_, context, *request, response,
-                        [&] { return plans_.GetScheme(request->name()); });
+                                                        const grpc::ByteBuffer* request,
+                                                        grpc::ByteBuffer* response) {
+  return runtime::CachedUnary<v1::GetSchemeRequest, v1::Scheme>(
+      gate_, context, *request, response, reports_,
+      [this]() -> absl::StatusOr<uint64_t> { return store_.generation(); },
+      runtime::SameReplyForEveryCaller,
+      [this](const v1::GetSchemeRequest& scheme_request) {
+        return plans_.GetScheme(scheme_request.name());
+      });
 }
 grpc::ServerUnaryReactor* FinanceServiceImpl::ListSchemes(grpc::CallbackServerContext* context,
                                                           const v1::ListSchemesRequest* request,

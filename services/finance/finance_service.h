@@ -19,12 +19,14 @@
 
 namespace dorset::finance {
 
-// GetReport's replies kept per data version: a report is a few KiB.
+// GetReport's and GetScheme's replies kept per data version: a report is a few KiB.
 inline constexpr size_t kReportCacheBytes = 16 << 20;
 
-// GetReport is a raw method served from a response cache (runtime/server/cached_unary.h).
+// GetReport and GetScheme are raw methods served from a response cache
+// (runtime/server/cached_unary.h).
 class FinanceServiceImpl final : public v1::FinanceService::WithRawCallbackMethod_GetReport<
-                                     v1::FinanceService::CallbackService> {
+                                     v1::FinanceService::WithRawCallbackMethod_GetScheme<
+                                         v1::FinanceService::CallbackService>> {
  public:
   // `registry` may be null (no registry_target configured): per-head figures are then refused.
   FinanceServiceImpl(runtime::CallGate& gate, FinanceStore& store, runtime::PageTokenCodec codec,
@@ -52,8 +54,8 @@ class FinanceServiceImpl final : public v1::FinanceService::WithRawCallbackMetho
                                          const v1::CreateSchemeRequest* request,
                                          v1::Scheme* response) override;
   grpc::ServerUnaryReactor* GetScheme(grpc::CallbackServerContext* context,
-                                      const v1::GetSchemeRequest* request,
-                                      v1::Scheme* response) override;
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ListSchemes(grpc::CallbackServerContext* context,
                                         const v1::ListSchemesRequest* request,
                                         v1::ListSchemesResponse* response) override;

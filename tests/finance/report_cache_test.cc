@@ -190,6 +190,59 @@ TEST_P(ReportCacheTest, RepeatedReportsComeFromTheCacheAndEveryWriteIsInTheNextO
   EXPECT_TRUE(Eventually(a_, closing));
 }
 
+// GetScheme is kept the same way: a repeated read is a hit, an edit is in the next read where it
+// was written (with its new etag, so an update built on that read is not refused as stale) and on
+// the other replica once its follower has seen the commit.
+TEST_P(ReportCacheTest, RepeatedSchemeReadsComeFromTheCacheAndAnEditIsInTheNextOne) {
+  auto get = [](Replica& replica) {
+    grpc::ClientContext context;
+    v1::GetSchemeRequest request;
+    request.set_name(kRightcare);
+    v1::Scheme scheme;
+    const grpc::Status status = replica.stub->GetScheme(&context, request, &scheme);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return scheme;
+  };
+  const v1::Scheme first = get(a_);
+  ASSERT_FALSE(first.etag().empty());
+  const double hits = Hits(*a_.host);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(get(a_).SerializeAsString(), first.SerializeAsString());
+  EXPECT_GE(Hits(*a_.host), hits + 4);
+
+  const v1::Scheme before = get(writer());
+  v1::Scheme updated;
+  {
+    grpc::ClientContext context;
+    v1::UpdateSchemeRequest update;
+    update.mutable_scheme()->set_name(kRightcare);
+    update.mutable_scheme()->set_etag(before.etag());
+    update.mutable_scheme()->set_display_name("Renamed while its reads are kept");
+    update.mutable_update_mask()->add_paths("display_name");
+    const grpc::Status status = writer().stub->UpdateScheme(&context, update, &updated);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  const v1::Scheme after = get(writer());  // at once where it was written
+  EXPECT_EQ(after.display_name(), "Renamed while its reads are kept");
+  EXPECT_EQ(after.etag(), updated.etag());
+  EXPECT_NE(after.etag(), before.etag());
+  const absl::Time start = absl::Now();
+  while (get(a_).etag() != updated.etag() && absl::Now() - start < absl::Seconds(10)) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(get(a_).SerializeAsString(), after.SerializeAsString());
+
+  // An update built on a read from before the edit is refused as stale, cache or not.
+  grpc::ClientContext context;
+  v1::UpdateSchemeRequest stale;
+  stale.mutable_scheme()->set_name(kRightcare);
+  stale.mutable_scheme()->set_etag(before.etag());
+  stale.mutable_scheme()->set_display_name("Stale");
+  stale.mutable_update_mask()->add_paths("display_name");
+  v1::Scheme refused;
+  EXPECT_EQ(writer().stub->UpdateScheme(&context, stale, &refused).error_code(),
+            grpc::StatusCode::ABORTED);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, ReportCacheTest,
                          ::testing::Values(Engine::kSqlite, Engine::kPostgres),
                          [](const ::testing::TestParamInfo<Engine>& info) {
