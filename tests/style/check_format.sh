@@ -24,10 +24,16 @@ if [ ${#files[@]} -eq 0 ]; then
   exit 1
 fi
 
-bad=()
-for f in "${files[@]}"; do
-  if ! clang-format --style=file --dry-run --Werror "$f" >/dev/null 2>&1; then bad+=("$f"); fi
-done
+# One clang-format process for all files (one per file took ~90 s of the suite): each file that
+# differs is named in a "<file>:<line>:<col>: error:" line.
+status=0
+report=$(clang-format --style=file --dry-run --Werror "${files[@]}" 2>&1) || status=$?
+mapfile -t bad < <(grep -oE '^[^:]+\.(cc|h):[0-9]+:[0-9]+: error' <<<"$report" | cut -d: -f1 | sort -u)
+if [ "$status" -ne 0 ] && [ ${#bad[@]} -eq 0 ]; then
+  echo "clang-format failed without naming a file:" >&2
+  echo "$report" >&2
+  exit 1
+fi
 if [ ${#bad[@]} -gt 0 ]; then
   echo "${#bad[@]} of ${#files[@]} files are not clang-formatted; fix with:" >&2
   echo "  clang-format -i ${bad[*]}" >&2
