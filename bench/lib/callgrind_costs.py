@@ -24,9 +24,9 @@ import sys
 # Patterns match a function's qualified name alone (base_name: no return type, template
 # arguments or parameters), so a lambda whose parameter list names prometheus:: is not metrics.
 COMPONENTS = {
-    # The interceptor, and for unary calls the handler wrapper's observation that replaced it
-    # (runtime/server/unary_call.h: the same per-call work).
-    "interceptors": r"ObservabilityInterceptor|^dorset::runtime::(?:UnaryCall|UnaryHandle|ObservedUnaryHandler|ObservedMethod)::",
+    # The call's observation: gRPC's interceptor in older builds, the handler wrapper's since
+    # (runtime/server/unary_call.h, observed_methods.h: the same per-call work).
+    "interceptors": r"ObservabilityInterceptor|^dorset::runtime::(?:UnaryCall|UnaryHandle|ObservedUnaryHandler|ObservedHandler|ObservedMethod|StreamCall|CallObserver)::",
     "gate_auth": r"^dorset::runtime::CallGate::",
     "parsing": r"::Deserialize$|^grpc::GenericDeserialize$|^google::protobuf::MessageLite::Parse",
     "serialisation": r"^grpc::GenericSerialize$|^google::protobuf::MessageLite::(?:Serialize|AppendTo)",

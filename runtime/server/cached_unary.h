@@ -51,7 +51,7 @@ const google::protobuf::Message* RawMethodRequest(std::string_view method);
 // For replies that are the same for every admitted caller.
 inline std::string_view SameReplyForEveryCaller(const Caller&) { return ""; }
 
-// Parses a raw request; INVALID_ARGUMENT as the interceptor's answer to one that does not parse.
+// Parses a raw request; INVALID_ARGUMENT, as a typed method answers one that does not parse.
 absl::Status ParseRawRequest(const grpc::ByteBuffer& raw, google::protobuf::Message* request);
 // The cache key of a call (see the file comment).
 std::string ResponseCacheKey(const google::protobuf::Descriptor& request,
@@ -69,7 +69,7 @@ grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* con
                                 const grpc::ByteBuffer& raw_request, grpc::ByteBuffer* raw_reply,
                                 VersionedResponseCache& cache, VersionFn& version,
                                 ClassFn& reply_class, Fn& fn) {
-  // Observed here (unary_call.h) when the host took the method out of the interceptor.
+  // Observed here (unary_call.h): the host wraps every method of its services for it.
   const UnaryHandle call(context, &raw_request);
   absl::StatusOr<Caller> caller = call.Admit(gate);
   if (!caller.ok()) return call.Finish(ToGrpcStatus(caller.status()));

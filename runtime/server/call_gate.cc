@@ -37,7 +37,7 @@ CallGate::CallGate(const ServerConfig& config, std::unique_ptr<TokenStore> token
 
 absl::StatusOr<Caller> CallGate::Admit(const grpc::ServerContextBase& context) {
   std::shared_ptr<CallInfo> info = FindCall(&context);
-  if (info == nullptr) return Internal("call was not registered by the server interceptor");
+  if (info == nullptr) return Internal("call was not registered by the host's handler wrapper");
   std::string principal;
   absl::StatusOr<Caller> caller = Admit(context, info->method(), &principal);
   info->set_principal(std::move(principal));

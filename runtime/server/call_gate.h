@@ -43,7 +43,7 @@ class CallGate {
 
   // Returns the caller, or UNAUTHENTICATED / PERMISSION_DENIED / RESOURCE_EXHAUSTED.
   absl::StatusOr<Caller> Admit(const grpc::ServerContextBase& context);
-  // The same for a call of `method` that the interceptor did not register (unary_call.h):
+  // The same for a call of `method` that is not in the call registry (unary_call.h):
   // `principal` receives the caller's principal as soon as it is known.
   absl::StatusOr<Caller> Admit(const grpc::ServerContextBase& context, const std::string& method,
                                std::string* principal);

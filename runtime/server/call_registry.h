@@ -1,5 +1,7 @@
-// Per-call facts shared between the interceptor (which sees every call first and last) and the
-// handler helpers (which authenticate and authorise). Keyed by the call's ServerContext.
+// Per-call facts of a streaming call shared between its StreamCall (stream_call.h: made before the
+// handler runs, ended by the reactor) and the handler, which admits through
+// CallGate::Admit(context). Keyed by the call's ServerContext. Unary calls keep theirs in
+// UnaryCall and do not pass here.
 #ifndef DORSET_RUNTIME_SERVER_CALL_REGISTRY_H_
 #define DORSET_RUNTIME_SERVER_CALL_REGISTRY_H_
 
@@ -39,10 +41,10 @@ class CallInfo {
       std::make_shared<std::atomic<bool>>(false);
 };
 
-// Registers the CallInfo of a live call. The interceptor adds and removes; handlers look up.
+// Registers the CallInfo of a live call. StreamCall adds and removes; handlers look up.
 void RegisterCall(const grpc::ServerContextBase* context, std::shared_ptr<CallInfo> info);
 void UnregisterCall(const grpc::ServerContextBase* context);
-// The CallInfo of a live call, or nullptr when the call was not seen by the interceptor.
+// The CallInfo of a live call, or nullptr when the call was not registered.
 std::shared_ptr<CallInfo> FindCall(const grpc::ServerContextBase* context);
 
 // How many calls are registered now (tests prove that no per-call state outlives its call).

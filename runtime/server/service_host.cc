@@ -20,9 +20,10 @@
 #include "runtime/cache/lru_cache.h"
 #include "runtime/cache/redis_cache.h"
 #include "runtime/logging/log.h"
+#include "runtime/server/call_observer.h"
 #include "runtime/server/health_service.h"
-#include "runtime/server/observability_interceptor.h"
-#include "runtime/server/unary_call.h"
+#include "runtime/server/observed_methods.h"
+#include "runtime/server/unknown_methods.h"
 #include "runtime/sqlite/storage_faults.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
@@ -163,21 +164,20 @@ absl::Status ServiceHost::StartServing() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 15 * 60 * 1000);
-  // Every unary method of the method table is observed by the handler wrappers (unary_call.h),
-  // out of gRPC's interception machinery; the interceptor sees streams, unknown methods and
-  // reflection.
-  auto observability =
-      std::make_unique<ObservabilityInterceptorFactory>(*metrics_, audit_.get(), gate_.get());
+  // Every call is observed without a gRPC interceptor (registering one at all makes gRPC build a
+  // ServerRpcInfo and ask its factory on every call): the services' methods through their
+  // wrapped handlers (observed_methods.h), every other path through UnknownMethods. Reflection,
+  // served by gRPC's plugin, is not observed.
+  observer_ = std::make_unique<CallObserver>(*metrics_, audit_.get());
+  unknown_methods_ = std::make_unique<UnknownMethods>(*observer_);
   std::vector<grpc::Service*> services = module_->Services();
   services.push_back(audit_service_.get());
   services.push_back(health_.get());
   for (grpc::Service* service : services) {
-    ObserveUnaryMethods(*service, *observability, *gate_);
+    ObserveMethods(*service, *observer_, *gate_);
     builder.RegisterService(service);
   }
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
-  factories.push_back(std::move(observability));
-  builder.experimental().SetInterceptorCreators(std::move(factories));
+  builder.RegisterCallbackGenericService(unknown_methods_.get());
 
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || grpc_port_ == 0) {

@@ -1,5 +1,5 @@
 // ServiceHost runs one service process: it owns the configuration, cache, metrics, call gate,
-// the gRPC server (callback API, health, reflection, interceptors, TLS, keepalive and size
+// the gRPC server (callback API, health, reflection, call observation, TLS, keepalive and size
 // limits) and the HTTP ops server, and shuts them down in order. A service plugs in as a
 // ServiceModule; tests start hosts in-process on port 0 exactly as the binaries do.
 //
@@ -35,7 +35,9 @@ namespace dorset::runtime {
 
 class AuditLog;
 class AuditServiceImpl;
+class CallObserver;
 class HealthService;
+class UnknownMethods;
 
 // What the host hands a service when it starts.
 struct ServiceEnv {
@@ -102,6 +104,8 @@ class ServiceHost {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<HealthService> health_;
+  std::unique_ptr<CallObserver> observer_;  // outlives the server: its calls observe through it
+  std::unique_ptr<UnknownMethods> unknown_methods_;
   prometheus::Counter* storage_faults_ = nullptr;  // mirrors sqlite::StorageFaultCount()
   prometheus::Gauge* store_writable_ = nullptr;
   std::unique_ptr<grpc::Server> server_;

@@ -7,7 +7,9 @@
 //     Finish()ed when that write completes, whether it succeeded or not (a cancelled call
 //     completes its write with ok=false, and that must still finish the call);
 //   - Finish() is called outside the lock and `this` is not touched afterwards, because OnDone
-//     (which deletes the reactor) may run on another thread as soon as Finish() is called.
+//     (which deletes the reactor) may run on another thread as soon as Finish() is called;
+//   - the call is observed (stream_call.h): the reactor takes its StreamCall when made, finishes
+//     through it (an audited call's status waits for its event) and ends it in OnDone.
 //
 //   class Feed final : public StreamWriter<Item> {
 //     Feed() { Resume(); }                       // start producing
@@ -18,12 +20,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/support/server_callback.h"
 #include "grpcpp/support/status.h"
+#include "runtime/server/stream_call.h"
 
 namespace dorset::runtime {
 
@@ -37,7 +41,7 @@ inline std::atomic<int64_t>& LiveStreamWriters() {
 template <typename Response>
 class StreamWriter : public grpc::ServerWriteReactor<Response> {
  public:
-  StreamWriter() { LiveStreamWriters().fetch_add(1); }
+  StreamWriter() : call_(StreamCall::Adopt()) { LiveStreamWriters().fetch_add(1); }
   ~StreamWriter() override { LiveStreamWriters().fetch_sub(1); }
 
   void OnWriteDone(bool ok) final {
@@ -49,13 +53,14 @@ class StreamWriter : public grpc::ServerWriteReactor<Response> {
       if (!end_.has_value()) ProduceLocked();
       finish = TakeFinishLocked();
     }
-    if (finish.has_value()) this->Finish(*finish);  // `this` may be gone after this line
+    if (finish.has_value()) FinishOnce(*std::move(finish));  // `this` may be gone after this line
   }
 
   void OnCancel() final { End(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled")); }
 
   void OnDone() final {
     OnClosed();
+    call_.reset();  // the call's metrics and access-log line
     delete this;
   }
 
@@ -74,7 +79,7 @@ class StreamWriter : public grpc::ServerWriteReactor<Response> {
       if (!writing_ && !end_.has_value()) ProduceLocked();
       finish = TakeFinishLocked();
     }
-    if (finish.has_value()) this->Finish(*finish);
+    if (finish.has_value()) FinishOnce(*std::move(finish));
   }
 
   // Ends the stream with `status` (now, or when the write in flight completes). The first end
@@ -86,12 +91,13 @@ class StreamWriter : public grpc::ServerWriteReactor<Response> {
       EndLocked(std::move(status));
       finish = TakeFinishLocked();
     }
-    if (finish.has_value()) this->Finish(*finish);
+    if (finish.has_value()) FinishOnce(*std::move(finish));
   }
 
   void WriteLocked(const Response* message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (writing_ || end_.has_value()) return;  // a subclass bug; never two writes in flight
     writing_ = true;
+    if (call_ != nullptr) call_->NoteSent(*message);
     this->StartWrite(message);
   }
 
@@ -109,6 +115,10 @@ class StreamWriter : public grpc::ServerWriteReactor<Response> {
     return end_;
   }
 
+  // Finishes outside mu_; `this` may be gone when it returns.
+  void FinishOnce(grpc::Status status) { FinishObserved(call_.get(), this, std::move(status)); }
+
+  std::unique_ptr<StreamCall> call_;  // null when not observed (made outside the host's handlers)
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<grpc::Status> end_ ABSL_GUARDED_BY(mu_);

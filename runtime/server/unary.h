@@ -13,8 +13,8 @@
 //   (const Caller&, const Request&, Reply*)   (const Request&, Reply*)
 //   (const Caller&, const Request&)           (const Request&)
 //   (const Caller&)                           ()
-// The call is observed here (request id, metrics, access log, audit: unary_call.h) when the host
-// took its method out of the interceptor, which it does for every unary method of its services.
+// The call is observed here (request id, metrics, access log, audit: unary_call.h): the host
+// wraps every method of its services for it (ObserveMethods).
 // Pass callables with explicit parameter types (a lambda, std::bind_front of a member): a
 // generic `auto` lambda fits every list and would be tried with the first.
 #ifndef DORSET_RUNTIME_SERVER_UNARY_H_
@@ -74,7 +74,7 @@ template <typename Request, typename Reply, typename Fn>
 grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* context,
                                 const std::span<const RepeatedLimit>* limits,
                                 const Request& request, Reply* reply, Fn& fn) {
-  // Observed here (unary_call.h) when the host took the method out of the interceptor.
+  // Observed here (unary_call.h): the host wraps every method of its services for it.
   const UnaryHandle call(context, &request, reply);
   absl::StatusOr<Caller> caller = call.Admit(gate);
   absl::Status status;

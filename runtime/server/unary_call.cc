@@ -2,23 +2,17 @@
 
 #include <functional>
 #include <utility>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
-#include "grpc/byte_buffer.h"
-#include "grpcpp/impl/codegen/server_callback_handlers.h"
-#include "grpcpp/impl/rpc_service_method.h"
-#include "grpcpp/impl/service_type.h"
-#include "grpcpp/support/message_allocator.h"
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
 #include "runtime/audit/audit_log.h"
 #include "runtime/logging/log.h"
 #include "runtime/server/cached_unary.h"
 #include "runtime/server/call_gate.h"
+#include "runtime/server/call_observer.h"
 #include "runtime/server/call_registry.h"
-#include "runtime/server/observability_interceptor.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/grpc_status.h"
 
@@ -26,106 +20,19 @@ namespace dorset::runtime {
 namespace {
 
 // The observed method whose handler this thread is running (set around the handler by
-// ObservedUnaryHandler; the wrappers call UnaryCall::Begin synchronously inside it).
+// ObservedHandler; the wrappers call UnaryCall::Begin synchronously inside it).
 thread_local ObservedMethod* current_method = nullptr;
-
-std::string CodeName(grpc::StatusCode code) {
-  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
-}
-
-bool AcceptableRequestId(grpc::string_ref id) {
-  if (id.empty() || id.size() > kMaxRequestIdLength) return false;
-  for (char c : id) {
-    if (c < 0x21 || c > 0x7e) return false;
-  }
-  return true;
-}
-
-// gRPC keeps a service's methods and a method's handler private; the host must wrap the handlers
-// of the services it registers. Explicit instantiation may name private members ([temp.spec]):
-// Get(Tag{}) returns the member pointer.
-template <typename Tag, typename Tag::type Member>
-struct Robber {
-  friend typename Tag::type Get(Tag) { return Member; }
-};
-struct ServiceMethods {
-  using type = std::vector<std::unique_ptr<grpc::internal::RpcServiceMethod>> grpc::Service::*;
-  friend type Get(ServiceMethods);
-};
-template struct Robber<ServiceMethods, &grpc::Service::methods_>;
-struct MethodHandlerSlot {
-  using type = std::unique_ptr<grpc::internal::MethodHandler> grpc::internal::RpcServiceMethod::*;
-  friend type Get(MethodHandlerSlot);
-};
-template struct Robber<MethodHandlerSlot, &grpc::internal::RpcServiceMethod::handler_>;
 
 }  // namespace
 
-// Runs an observed method's handler with the method known to UnaryCall::Begin; a request that
-// does not parse goes to `malformed_` (a raw handler over an empty request) instead of gRPC's
-// UNIMPLEMENTED reactor.
-class ObservedUnaryHandler final : public grpc::internal::MethodHandler {
- public:
-  ObservedUnaryHandler(ObservedMethod& method, CallGate& gate,
-                       std::unique_ptr<grpc::internal::MethodHandler> inner)
-      : method_(method),
-        gate_(gate),
-        inner_(std::move(inner)),
-        malformed_([this](grpc::CallbackServerContext* context, const grpc::ByteBuffer*,
-                          grpc::ByteBuffer*) -> grpc::ServerUnaryReactor* {
-          // As the interceptor answers: the caller is authenticated and authorised first, and
-          // one who may call the method learns that the message was bad.
-          UnaryCall* call = new UnaryCall(context, method_);
-          absl::StatusOr<Caller> caller = call->Admit(gate_);
-          call->Complete(ToGrpcStatus(
-              caller.ok() ? InvalidArgument("request",
-                                            "the request message does not parse as this "
-                                            "method's protobuf message")
-                          : caller.status()));
-          return call;
-        }) {}
-
-  void RunHandler(const HandlerParameter& param) override {
-    if (!param.status.ok()) {  // Deserialize handed the call to `malformed_`
-      malformed_.RunHandler(HandlerParameter(param.call, param.server_context, param.request,
-                                             grpc::Status::OK, param.internal_data,
-                                             param.call_requester));
-      return;
-    }
-    current_method = &method_;
-    inner_->RunHandler(param);
-    current_method = nullptr;
-  }
-
-  void* Deserialize(grpc_call* call, grpc_byte_buffer* request, grpc::Status* status,
-                    void** handler_data) override {
-    void* parsed = inner_->Deserialize(call, request, status, handler_data);
-    if (status->ok()) return parsed;
-    // The typed handler keeps its message holder in `handler_data` even when parsing failed:
-    // a DefaultMessageHolder in the call's arena (no MessageAllocator is set on these methods),
-    // whose Release() is its own destruction. Destroy it as that (RpcAllocatorState, its only
-    // base, has the virtual destructor), then let the raw handler take the call over an empty
-    // request. `status` stays failed: RunHandler routes on it.
-    if (*handler_data != nullptr) {
-      static_cast<grpc::RpcAllocatorState*>(*handler_data)->~RpcAllocatorState();
-    }
-    grpc::Status empty_status;
-    return malformed_.Deserialize(call, grpc_raw_byte_buffer_create(nullptr, 0), &empty_status,
-                                  handler_data);
-  }
-
- private:
-  ObservedMethod& method_;
-  CallGate& gate_;
-  const std::unique_ptr<grpc::internal::MethodHandler> inner_;
-  grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer> malformed_;
-};
+void UnaryCall::SetCurrentMethod(ObservedMethod* method) { current_method = method; }
 
 UnaryCall::UnaryCall(grpc::CallbackServerContext* context, ObservedMethod& method)
     : context_(context), method_(method), start_(absl::Now()) {
   const auto& metadata = context->client_metadata();
   if (auto it = metadata.find("x-request-id");
-      it != metadata.end() && AcceptableRequestId(it->second)) {
+      it != metadata.end() &&
+      AcceptableRequestId(absl::string_view(it->second.data(), it->second.size()))) {
     request_id_.assign(it->second.data(), it->second.size());
   } else {
     request_id_ = NewRequestId();
@@ -196,7 +103,7 @@ void UnaryCall::Complete(grpc::Status status) {
 }
 
 bool UnaryCall::NeedsAuditEvent() const {
-  if (method_.factory.audit() == nullptr) return false;
+  if (method_.observer.audit() == nullptr) return false;
   return code_ == grpc::StatusCode::UNAUTHENTICATED ||
          code_ == grpc::StatusCode::PERMISSION_DENIED || IsWritePermission(*method_.permission) ||
          (personal_data_read_ != nullptr && personal_data_read_->load());
@@ -229,7 +136,7 @@ void UnaryCall::WriteAuditEvent(std::function<void(const absl::Status&)> written
                                                             : "PERSONAL_DATA_READ");
   event.set_request_id(request_id_);
   event.set_outcome(completed_ ? CodeName(code_) : "CANCELLED");
-  method_.factory.audit()->Record(std::move(event), std::move(written));
+  method_.observer.audit()->Record(std::move(event), std::move(written));
 }
 
 void UnaryCall::OnDone() {
@@ -264,23 +171,6 @@ grpc::ServerUnaryReactor* UnaryHandle::Finish(grpc::Status status) const {
   }
   reactor_->Finish(std::move(status));
   return reactor_;
-}
-
-void ObserveUnaryMethods(grpc::Service& service, ObservabilityInterceptorFactory& factory,
-                         CallGate& gate) {
-  using Method = grpc::internal::RpcServiceMethod;
-  for (const std::unique_ptr<Method>& method : service.*Get(ServiceMethods{})) {
-    if (method == nullptr || method->method_type() != grpc::internal::RpcMethod::NORMAL_RPC ||
-        (method->api_type() != Method::ApiType::CALL_BACK &&
-         method->api_type() != Method::ApiType::RAW_CALL_BACK) ||
-        !RequiredPermission(method->name()).has_value()) {
-      continue;  // the interceptor keeps observing it
-    }
-    std::unique_ptr<grpc::internal::MethodHandler>& handler = (*method).*Get(MethodHandlerSlot{});
-    if (handler == nullptr) continue;
-    ObservedMethod& observed = factory.Observe(method->name());
-    handler = std::make_unique<ObservedUnaryHandler>(observed, gate, std::move(handler));
-  }
 }
 
 }  // namespace dorset::runtime

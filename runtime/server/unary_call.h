@@ -1,11 +1,10 @@
-// A unary call of the method table observed by the runtime's handler wrapper instead of the
-// server interceptor: request id (x-request-id in, echoed out, made up when absent), one access-log
-// line, the method's metrics and the audit record, exactly as the interceptor
-// (observability_interceptor.h) does for the calls it still sees (streams, unknown methods).
-// gRPC's interception machinery (a ServerRpcInfo, hook batches and their lock round trips) was the
-// larger part of what a call cost above the bare callback API, so the host takes every unary method
-// of its services out of it (ObserveUnaryMethods) and the wrappers (unary.h, cached_unary.h) do the
-// same work here.
+// A unary call of the method table observed by the runtime's handler wrapper: request id
+// (x-request-id in, echoed out, made up when absent), one access-log line, the method's metrics
+// and the audit record (call_observer.h; streams: stream_call.h). gRPC's interception machinery
+// (a ServerRpcInfo, hook batches and their lock round trips) was the larger part of what a call
+// cost above the bare callback API, so the host registers no interceptor: it wraps its services'
+// handlers (ObserveMethods, observed_methods.h) and the wrappers (unary.h, cached_unary.h) do the
+// work here.
 //
 //   UnaryCall* call = UnaryCall::Begin(context, request, reply);  // null: not observed here
 //   absl::StatusOr<Caller> caller = call->Admit(gate);
@@ -27,21 +26,16 @@
 #include "grpcpp/support/server_callback.h"
 #include "runtime/auth/caller.h"
 
-namespace grpc {
-class Service;
-}
-
 namespace dorset::runtime {
 
 class CallGate;
-class ObservabilityInterceptorFactory;
 struct ObservedMethod;
 
 class UnaryCall final : public grpc::ServerUnaryReactor {
  public:
   // The call the handler running on this thread serves, when its method is observed by the
-  // wrapper (ObserveUnaryMethods); null otherwise (the interceptor observes it: use the context's
-  // DefaultReactor and CallGate::Admit(context)). `request` and `reply` live until the call is
+  // wrapper (ObserveMethods); null otherwise (a handler run outside the host: the context's
+  // DefaultReactor and CallGate::Admit(context) serve it). `request` and `reply` live until it is
   // done; the request (or, for a create, the reply) names the audited resource.
   static UnaryCall* Begin(grpc::CallbackServerContext* context,
                           const google::protobuf::Message* request,
@@ -54,8 +48,8 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   absl::StatusOr<Caller> Admit(CallGate& gate);
 
   // Ends the call with `status`. An audited call is answered only once its event is on disk (the
-  // reply waits without holding a thread); if the trail cannot take it the caller is refused, as
-  // the interceptor does. Once per call, from any thread; `this` may be gone when it returns.
+  // reply waits without holding a thread); if the trail cannot take it the caller is refused
+  // (UNAVAILABLE / RESOURCE_EXHAUSTED). Once per call, from any thread; `this` may be gone after.
   void Complete(grpc::Status status);
 
   void OnDone() override;
@@ -66,11 +60,13 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   bool InternalInlineable() override { return true; }
 
  private:
-  friend class ObservedUnaryHandler;
+  friend class ObservedHandler;
   UnaryCall(grpc::CallbackServerContext* context, ObservedMethod& method);
+  // The observed method whose handler runs on this thread (set around it by ObservedHandler).
+  static void SetCurrentMethod(ObservedMethod* method);
   static UnaryCall* BeginObserved(grpc::CallbackServerContext* context);
 
-  // The event this call leaves in the trail, if any (as the interceptor's AuditEvent).
+  // The event this call leaves in the trail, if any.
   bool NeedsAuditEvent() const;
   void WriteAuditEvent(std::function<void(const absl::Status&)> written);
   std::string Resource() const;
@@ -90,7 +86,7 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
 };
 
 // What a unary handler answers through: the call's UnaryCall when the host observes the method,
-// else the context's default reactor (the interceptor observes the call). Two pointers: copy it
+// else the context's default reactor (a handler run outside the host). Two pointers: copy it
 // into a completion that finishes the call later (e.g. after a group commit). Make one per call.
 class UnaryHandle {
  public:
@@ -115,14 +111,6 @@ class UnaryHandle {
   UnaryCall* call_;
   grpc::ServerUnaryReactor* reactor_;  // call_, or the context's default reactor (made once)
 };
-
-// Takes the unary methods of `service` that are in the method table out of the interceptor
-// (factory.Observe) and serves them through UnaryCall: each handler runs with its method known to
-// UnaryCall::Begin, and a request that does not parse is answered as the interceptor answers it
-// (the caller admitted first, then INVALID_ARGUMENT) instead of gRPC's bare UNIMPLEMENTED.
-// Before the server starts.
-void ObserveUnaryMethods(grpc::Service& service, ObservabilityInterceptorFactory& factory,
-                         CallGate& gate);
 
 }  // namespace dorset::runtime
 

@@ -2,10 +2,12 @@
 // CSV exports, the consultation report and bulk theme coding. Each handler admits the caller
 // through the CallGate, caps the request's repeated fields and calls the domain part.
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "runtime/api/repeated_limits.h"
+#include "runtime/server/stream_call.h"
 #include "runtime/server/streaming.h"
 #include "runtime/server/unary.h"
 #include "runtime/status/status_macros.h"
@@ -26,29 +28,38 @@ constexpr runtime::RepeatedLimit kOutcomeLimits[] = {
 };
 
 // Writes a file's pieces as CsvChunk messages, one after another; owns itself (freed in
-// OnDone), as gRPC's reactor examples do.
+// OnDone), as gRPC's reactor examples do. The call is observed through its StreamCall
+// (runtime/server/stream_call.h), taken when made and ended in OnDone.
 class PiecesWriter final : public grpc::ServerWriteReactor<v1::CsvChunk> {
  public:
-  explicit PiecesWriter(std::vector<std::string> pieces) : pieces_(std::move(pieces)) { Next(); }
+  explicit PiecesWriter(std::vector<std::string> pieces)
+      : call_(runtime::StreamCall::Adopt()), pieces_(std::move(pieces)) {
+    Next();
+  }
   void OnWriteDone(bool ok) override {
     if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "export cancelled"));
+      runtime::FinishObserved(call_.get(), this,
+                              grpc::Status(grpc::StatusCode::CANCELLED, "export cancelled"));
       return;
     }
     Next();
   }
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    call_.reset();  // the call's metrics and access-log line
+    delete this;
+  }
 
  private:
   void Next() {
     if (next_ == pieces_.size()) {
-      Finish(grpc::Status::OK);
+      runtime::FinishObserved(call_.get(), this, grpc::Status::OK);
       return;
     }
     chunk_.set_data(std::move(pieces_[next_++]));
     StartWrite(&chunk_);
   }
 
+  std::unique_ptr<runtime::StreamCall> call_;  // null when not observed
   std::vector<std::string> pieces_;
   size_t next_ = 0;
   v1::CsvChunk chunk_;

@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +17,7 @@
 #include "runtime/api/enum_names.h"
 #include "runtime/api/request_id.h"
 #include "runtime/logging/log.h"
+#include "runtime/server/stream_call.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/grpc_status.h"
 #include "runtime/status/status_macros.h"
@@ -60,19 +62,24 @@ class SpoolFile {
 class ImportReactor final : public grpc::ServerReadReactor<v1::ImportFileRequest> {
  public:
   ImportReactor(const ImportContext& context, std::string actor, v1::ImportReport* response)
-      : context_(&context), actor_(std::move(actor)), response_(response) {
+      : call_(runtime::StreamCall::Adopt()),
+        context_(&context),
+        actor_(std::move(actor)),
+        response_(response) {
     // Initial metadata tells the client its import holds a slot (before any data is sent), so a
     // client or a test can tell an admitted import from one still on its way.
     StartSendInitialMetadata();
     StartRead(&chunk_);
   }
   // Refuses the call at once.
-  explicit ImportReactor(const absl::Status& status) : context_(nullptr), response_(nullptr) {
-    Finish(runtime::ToGrpcStatus(status));
+  explicit ImportReactor(const absl::Status& status)
+      : call_(runtime::StreamCall::Adopt()), context_(nullptr), response_(nullptr) {
+    runtime::FinishObserved(call_.get(), this, runtime::ToGrpcStatus(status));
   }
 
   void OnReadDone(bool ok) override {
     if (ok) {
+      if (call_ != nullptr) call_->NoteReceived(chunk_);
       if (absl::Status status = Take(); !status.ok()) {
         End(runtime::ToGrpcStatus(status));
         return;
@@ -92,6 +99,7 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportFileRequest
   void OnCancel() override { cancelled_.store(true); }
   void OnDone() override {
     ReleaseSlot();
+    call_.reset();  // the call's metrics and access-log line
     delete this;
   }
 
@@ -100,7 +108,9 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportFileRequest
   void End(const grpc::Status& status) {
     spool_.reset();
     ReleaseSlot();
-    Finish(status);
+    // The report goes out with an OK status only; the audit event may name it.
+    if (status.ok() && call_ != nullptr) call_->NoteSent(*response_);
+    runtime::FinishObserved(call_.get(), this, status);
   }
   void ReleaseSlot() {
     if (context_ != nullptr && !released_) {
@@ -181,6 +191,8 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportFileRequest
     return absl::OkStatus();
   }
 
+  // The call's observation (runtime/server/stream_call.h): taken when made, ended in OnDone.
+  std::unique_ptr<runtime::StreamCall> call_;
   const ImportContext* context_;  // null for a refused call
   std::string actor_;
   v1::ImportReport* response_;

@@ -1,10 +1,10 @@
-// The server interceptor: request id (x-request-id in, echoed out, made up when absent), one
+// How every call is observed: request id (x-request-id in, echoed out, made up when absent), one
 // JSON access-log line per call, Prometheus metrics per method and code, and the audit record of
-// writes, refusals and personal-data reads (audit/audit_log.h). The host's unary methods are
-// taken out of it and observed the same way by the handler wrappers (unary_call.h); it sees
-// streams, methods outside the method table and reflection.
-#ifndef DORSET_RUNTIME_SERVER_OBSERVABILITY_INTERCEPTOR_H_
-#define DORSET_RUNTIME_SERVER_OBSERVABILITY_INTERCEPTOR_H_
+// writes, refusals and personal-data reads (audit/audit_log.h). The work is done per call by the
+// handler wrappers (unary_call.h, stream_call.h) and, for methods outside the services, by
+// UnknownMethods (unknown_methods.h); this holds what they share.
+#ifndef DORSET_RUNTIME_SERVER_CALL_OBSERVER_H_
+#define DORSET_RUNTIME_SERVER_CALL_OBSERVER_H_
 
 #include <array>
 #include <atomic>
@@ -15,11 +15,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/message.h"
-#include "grpcpp/support/server_interceptor.h"
 #include "runtime/auth/permissions.h"
 
 namespace prometheus {
@@ -33,7 +31,6 @@ class Family;
 namespace dorset::runtime {
 
 class AuditLog;
-class CallGate;
 
 // One method's series, looked up once per method instead of once per call (Family::Add builds
 // and hashes the label map each time). A series appears when it is first used, as before.
@@ -65,15 +62,15 @@ class MethodMetrics {
   std::atomic<prometheus::Histogram*> latency_series_{nullptr};
 };
 
-class ObservabilityInterceptorFactory;
+class CallObserver;
 
-// A unary method of the method table that the host observes in its handler wrapper (unary_call.h)
-// instead of through the interceptor: what the interceptor worked out per call, once per method.
+// A method of the method table that the host observes in its handler wrapper (unary_call.h for
+// unary calls, stream_call.h for streams): what was worked out per call, once per method.
 struct ObservedMethod {
-  ObservedMethod(ObservabilityInterceptorFactory& factory, std::string path);
-  MethodMetrics& Metrics();  // made on first use, as the interceptor's series are
+  ObservedMethod(CallObserver& observer, std::string path);
+  MethodMetrics& Metrics();  // made on first use, as every series is
 
-  ObservabilityInterceptorFactory& factory;
+  CallObserver& observer;
   const std::string path;                      // "/package.Service/Method"
   const std::optional<Permission> permission;  // always set: only known methods are observed
   const bool dorset;                           // a "dorset." service: resources are audited
@@ -84,45 +81,42 @@ struct ObservedMethod {
   std::atomic<MethodMetrics*> metrics_{nullptr};
 };
 
-class ObservabilityInterceptorFactory final
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
+// What every call is observed with: the grpc_server_* metric families and the audit trail. The host
+// registers no gRPC interceptor (gRPC would then build a ServerRpcInfo and ask a factory on every
+// call, observed or not): its services' methods are observed by the handler wrappers
+// (ObserveMethods), methods outside them by UnknownMethods (unknown_methods.h).
+class CallObserver {
  public:
-  // `audit` may be null (no audit trail, e.g. the echo baseline). `gate` (may be null) decides
-  // who is told what about a request that does not parse.
-  ObservabilityInterceptorFactory(prometheus::Registry& registry, AuditLog* audit,
-                                  CallGate* gate = nullptr);
-  grpc::experimental::Interceptor* CreateServerInterceptor(
-      grpc::experimental::ServerRpcInfo* info) override;
+  // `audit` may be null (no audit trail, e.g. the echo baseline).
+  CallObserver(prometheus::Registry& registry, AuditLog* audit);
 
-  prometheus::Family<prometheus::Counter>& handled() { return *handled_; }
-  prometheus::Family<prometheus::Histogram>& latency() { return *latency_; }
-  prometheus::Family<prometheus::Counter>& started() { return *started_; }
   AuditLog* audit() { return audit_; }
-  CallGate* gate() { return gate_; }
 
   // The series of the method at `path` ("/package.Service/Method"), or of "unknown"/"unknown"
   // when `known` is false (labels limited to the method table), made on first use with its
-  // started counter. Found under a reader lock, without building a key: once per call.
+  // started counter. Found under a reader lock, without building a key.
   MethodMetrics& ForMethod(absl::string_view path, bool known) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Hands the method named `name` (the registered method's own string, which gRPC passes to
-  // CreateServerInterceptor) to the handler wrapper: its calls get no interceptor, so none of
-  // gRPC's interception machinery runs for them. Before the server starts only.
-  ObservedMethod& Observe(const char* name);
+  // The method at `path`, observed by the handler wrapper from now on. Before the server starts.
+  ObservedMethod& Observe(std::string path);
 
  private:
   prometheus::Family<prometheus::Counter>* started_;
   prometheus::Family<prometheus::Counter>* handled_;
   prometheus::Family<prometheus::Histogram>* latency_;
   AuditLog* audit_;
-  CallGate* gate_;
   absl::Mutex mu_;
   // Keyed by the method's path; bounded by the method table (unknown methods share one key).
   absl::flat_hash_map<std::string, std::unique_ptr<MethodMetrics>> by_method_ ABSL_GUARDED_BY(mu_);
-  // Filled before the server starts, read-only afterwards: keyed by the name's address.
-  absl::flat_hash_set<const char*> observed_names_;
   std::vector<std::unique_ptr<ObservedMethod>> observed_;
 };
+
+// The status code's name as metrics, logs and audit events spell it ("NOT_FOUND").
+std::string CodeName(int code);
+// An acceptable x-request-id from a client: printable ASCII, 1..kMaxRequestIdLength bytes.
+bool AcceptableRequestId(absl::string_view id);
+// A method name from the client, fit for one log line: printable ASCII, at most 128 bytes.
+std::string LoggableMethod(absl::string_view method);
 
 // The resource a request (or, for creates, the response) is about: its `name`, else `parent`,
 // else the `name` of its first message field that has one (UpdatePracticeRequest.practice.name).
@@ -134,4 +128,4 @@ inline constexpr size_t kMaxRequestIdLength = 128;
 
 }  // namespace dorset::runtime
 
-#endif  // DORSET_RUNTIME_SERVER_OBSERVABILITY_INTERCEPTOR_H_
+#endif  // DORSET_RUNTIME_SERVER_CALL_OBSERVER_H_
