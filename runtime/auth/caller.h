@@ -15,7 +15,6 @@ struct Caller {
   std::string principal;  // e.g. "ops-admin", "x509:finance.dorset.nhs.uk", "anonymous"
   std::vector<std::string> roles;
   std::string request_id;  // x-request-id of the call
-  std::string method;      // full gRPC method name
   std::shared_ptr<std::atomic<bool>> personal_data_read =
       std::make_shared<std::atomic<bool>>(false);
 

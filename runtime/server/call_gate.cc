@@ -38,8 +38,13 @@ CallGate::CallGate(const ServerConfig& config, std::unique_ptr<TokenStore> token
 absl::StatusOr<Caller> CallGate::Admit(const grpc::ServerContextBase& context) {
   std::shared_ptr<CallInfo> info = FindCall(&context);
   if (info == nullptr) return Internal("call was not registered by the host's handler wrapper");
+  const std::optional<Permission> required = RequiredPermission(info->method());
+  if (!required.has_value()) {
+    return PermissionDenied(
+        absl::StrCat("(none: ", info->method(), " is not in the permission table)"));
+  }
   std::string principal;
-  absl::StatusOr<Caller> caller = Admit(context, info->method(), &principal);
+  absl::StatusOr<Caller> caller = Admit(context, *required, &principal);
   info->set_principal(std::move(principal));
   if (!caller.ok()) return caller.status();
   caller->request_id = info->request_id();
@@ -47,8 +52,8 @@ absl::StatusOr<Caller> CallGate::Admit(const grpc::ServerContextBase& context) {
   return caller;
 }
 
-absl::StatusOr<Caller> CallGate::Admit(const grpc::ServerContextBase& context,
-                                       const std::string& method, std::string* principal) {
+absl::StatusOr<Caller> CallGate::Admit(const grpc::ServerContextBase& context, Permission required,
+                                       std::string* principal) {
   std::string authorization;
   const auto& metadata = context.client_metadata();
   if (auto it = metadata.find("authorization"); it != metadata.end()) {
@@ -62,7 +67,7 @@ absl::StatusOr<Caller> CallGate::Admit(const grpc::ServerContextBase& context,
       }
     }
   }
-  return Decide(method, authorization, certificate_name, principal);
+  return DecideFor(required, authorization, certificate_name, principal);
 }
 
 absl::StatusOr<Caller> CallGate::Decide(const std::string& method, const std::string& authorization,
@@ -72,9 +77,14 @@ absl::StatusOr<Caller> CallGate::Decide(const std::string& method, const std::st
   if (!required.has_value()) {
     return PermissionDenied(absl::StrCat("(none: ", method, " is not in the permission table)"));
   }
+  return DecideFor(*required, authorization, certificate_name, principal_out);
+}
+
+absl::StatusOr<Caller> CallGate::DecideFor(Permission required, const std::string& authorization,
+                                           const std::string& certificate_name,
+                                           std::string* principal_out) {
   Caller caller;
-  caller.method = method;
-  if (*required == Permission::kPublic && open_health_) {
+  if (required == Permission::kPublic && open_health_) {
     caller.principal = "anonymous";
     if (principal_out != nullptr) *principal_out = caller.principal;
     return caller;
@@ -104,7 +114,7 @@ absl::StatusOr<Caller> CallGate::Decide(const std::string& method, const std::st
     return Unauthenticated("no credentials: send \"authorization: Bearer <token>\"");
   }
   if (principal_out != nullptr) *principal_out = caller.principal;
-  if (!caller.Can(*required)) return PermissionDenied(PermissionName(*required));
+  if (!caller.Can(required)) return PermissionDenied(PermissionName(required));
   RETURN_IF_ERROR(TakeRateToken(caller.principal));
   return caller;
 }

@@ -43,9 +43,10 @@ class CallGate {
 
   // Returns the caller, or UNAUTHENTICATED / PERMISSION_DENIED / RESOURCE_EXHAUSTED.
   absl::StatusOr<Caller> Admit(const grpc::ServerContextBase& context);
-  // The same for a call of `method` that is not in the call registry (unary_call.h):
-  // `principal` receives the caller's principal as soon as it is known.
-  absl::StatusOr<Caller> Admit(const grpc::ServerContextBase& context, const std::string& method,
+  // The same for a call whose method needs `required` and that is not in the call registry
+  // (unary_call.h: the permission was looked up once per method, not per call): `principal`
+  // receives the caller's principal as soon as it is known.
+  absl::StatusOr<Caller> Admit(const grpc::ServerContextBase& context, Permission required,
                                std::string* principal);
 
   // The same decision for a given method and metadata (used by tests and Admit).
@@ -56,6 +57,8 @@ class CallGate {
                                 std::string* principal_out = nullptr);
 
  private:
+  absl::StatusOr<Caller> DecideFor(Permission required, const std::string& authorization,
+                                   const std::string& certificate_name, std::string* principal_out);
   absl::Status TakeRateToken(const std::string& principal);
 
   struct Bucket {

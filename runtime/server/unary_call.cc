@@ -66,7 +66,7 @@ UnaryCall* UnaryCall::BeginRaw(grpc::CallbackServerContext* context,
 }
 
 absl::StatusOr<Caller> UnaryCall::Admit(CallGate& gate) {
-  absl::StatusOr<Caller> caller = gate.Admit(*context_, method_.path, &principal_);
+  absl::StatusOr<Caller> caller = gate.Admit(*context_, *method_.permission, &principal_);
   if (!caller.ok()) return caller;
   caller->request_id = request_id_;
   personal_data_read_ = caller->personal_data_read;
