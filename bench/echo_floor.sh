@@ -2,7 +2,7 @@
 # The runtime's echo against the floor of a unary call, measured in the same run.
 #   bench/echo_floor.sh [seconds per run] [rounds]
 # Builds Release into build/release (ECHO_FLOOR_BUILD to reuse another build), starts
-#   dorset-echo       the runtime's echo (interceptor, gate, metrics, access log: the baseline
+#   dorset-echo       the runtime's echo (call observation, gate, metrics, access log: the baseline
 #                     every other scenario is divided by), with the flags of every benchmark;
 #   dorset-echo-bare  the same echo.proto on gRPC's callback API with none of the runtime;
 # and, for each round, runs dorset-loadgen against bare then runtime at 64 in flight (4 channels)

@@ -39,10 +39,12 @@ COMPONENTS = {
 }
 PATTERNS = {name: re.compile(rx) for name, rx in COMPONENTS.items()}
 # Calls out of a component that are not its own work: an interceptor's Proceed() runs the rest of
-# the call (the next hook, the handler) inside it, so that call's cost is taken back out.
+# the call (the next hook, the handler) inside it, so that call's cost is taken back out; the
+# handler wrapper's Deserialize runs gRPC's (the request's parsing, counted under "parsing").
 NOT_OWN = {
     "interceptors": re.compile(r"InterceptorBatchMethodsImpl::Proceed$|ContinueRunAfterInterception$"
-                               r"|::RunHandler$|^grpc::ServerUnaryReactor::Finish$"),
+                               r"|::RunHandler$|^grpc::ServerUnaryReactor::Finish$"
+                               r"|^grpc::internal::Callback\w*Handler::Deserialize$"),
 }
 
 
