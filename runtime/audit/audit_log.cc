@@ -12,6 +12,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
 #include "runtime/api/page_token.h"
+#include "runtime/audit/audit_rows.h"
 #include "runtime/base/completion_batch.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
@@ -22,6 +23,10 @@
 
 namespace dorset::runtime {
 namespace {
+
+using audit_rows::BindEvent;
+using audit_rows::EventFromRow;
+using audit_rows::kInsert;
 
 constexpr size_t kMaxBatch = 1000;
 
@@ -41,6 +46,13 @@ constexpr sqlite::Migration kMigrations[] = {
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
       CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    )sql"},
+    // Per store with an audit outbox (audit_outbox.h): the highest outbox id moved into this
+    // trail, written in the same transaction as the events, so a row is moved exactly once.
+    {2, R"sql(
+      CREATE TABLE audit_outbox_drained(
+        source  TEXT PRIMARY KEY,
+        last_id INTEGER NOT NULL);
     )sql"},
 };
 
@@ -78,40 +90,9 @@ constexpr int64_t kAppendQueue = 0x6175646974747261;  // "audittra"
 // policy"; deploy_manifests checks max_connections against it).
 constexpr int kPostgresConnections = 1;
 
-constexpr char kInsert[] =
-    "INSERT INTO audit_event(time_us, principal, method, resource, action, request_id, outcome) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)";
 constexpr char kSelect[] =
     "SELECT sequence, time_us, principal, method, resource, action, request_id, outcome FROM "
     "audit_event WHERE sequence > ? AND (? = '' OR principal = ?) ORDER BY sequence LIMIT ?";
-
-// Binds one event to kInsert (runtime/sqlite's Statement or runtime/storage's).
-template <typename Stmt>
-void BindEvent(Stmt& insert, const common::v1::AuditEvent& e) {
-  insert.Bind(1, static_cast<int64_t>(e.time().seconds() * 1000000 + e.time().nanos() / 1000))
-      .Bind(2, e.principal())
-      .Bind(3, e.method())
-      .Bind(4, e.resource())
-      .Bind(5, e.action())
-      .Bind(6, e.request_id())
-      .Bind(7, e.outcome());
-}
-
-// One row of kSelect.
-template <typename Stmt>
-common::v1::AuditEvent EventFromRow(const Stmt& row) {
-  common::v1::AuditEvent e;
-  e.set_sequence(row.Int(0));
-  e.mutable_time()->set_seconds(row.Int(1) / 1000000);
-  e.mutable_time()->set_nanos(static_cast<int32_t>(row.Int(1) % 1000000) * 1000);
-  e.set_principal(row.Text(2));
-  e.set_method(row.Text(3));
-  e.set_resource(row.Text(4));
-  e.set_action(row.Text(5));
-  e.set_request_id(row.Text(6));
-  e.set_outcome(row.Text(7));
-  return e;
-}
 
 // DORSET_AUDIT_DEFER=on: completing threads write their batches' events themselves. Off by
 // default: measured on a quiet machine (bench/README.md, "Acknowledged writes on a quiet
@@ -122,6 +103,8 @@ bool DeferToCompletionBatches() {
   return value != nullptr && std::string_view(value) == "on";
 }
 
+// Outbox rows are moved into the trail at most this often unless a reader waits (Flush).
+constexpr absl::Duration kMoveInterval = absl::Milliseconds(20);
 constexpr absl::Duration kFirstRetry = absl::Milliseconds(50);
 constexpr absl::Duration kMaxRetry = absl::Seconds(1);
 // While the trail fails, the error is logged on the first failure and then at most this often.
@@ -272,8 +255,11 @@ void AuditLog::Record(common::v1::AuditEvent event, Durable durable) {
 bool AuditLog::Flush() {
   absl::MutexLock lock(&mu_);
   const uint64_t target = recorded_;
-  auto caught_up = [this, target]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return settled_ >= target; };
+  // Outbox rows committed before this call are moved by a write that starts after it.
+  const uint64_t ticket = outboxes_.empty() ? moves_done_ : ++move_requests_;
+  auto caught_up = [this, target, ticket]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return settled_ >= target && moves_done_ >= ticket;
+  };
   // Wait in slices: a trail that starts failing mid-wait bounds the wait to kAckBudget.
   while (!caught_up()) {
     if (!failure_.ok()) return mu_.AwaitWithTimeout(absl::Condition(&caught_up), kAckBudget);
@@ -328,7 +314,11 @@ void AuditLog::PutBack(std::vector<Pending>& batch) {
   writing_ = false;
 }
 
-void AuditLog::Settle(std::vector<Pending>& batch) {
+void AuditLog::Settle(std::vector<Pending>& batch, const Moved* moved, uint64_t ticket) {
+  if (moved != nullptr) {
+    // Committed: the next groups may delete these rows from their stores (SQLite).
+    for (const auto& [source, mark] : moved->marks) source->moved_.store(mark);
+  }
   std::vector<Durable> done;
   done.reserve(batch.size());
   for (Pending& p : batch) {
@@ -340,13 +330,15 @@ void AuditLog::Settle(std::vector<Pending>& batch) {
   {
     absl::MutexLock lock(&mu_);
     settled_ += n;
+    moves_done_ = std::max(moves_done_, ticket);
+    if (moved != nullptr && moved->more) outbox_rows_ = true;
     recovered = !failure_.ok();
     failure_ = absl::OkStatus();
     writing_ = false;  // the next group may start while these replies are released
   }
   if (recovered) log::Info("audit trail writable again", {});
   if (metrics_.written != nullptr) {
-    metrics_.written->Increment(static_cast<double>(n));
+    metrics_.written->Increment(static_cast<double>(n + (moved != nullptr ? moved->events : 0)));
     metrics_.queued->Decrement(static_cast<double>(n));
     metrics_.writable->Set(1);
   }
@@ -380,26 +372,50 @@ void AuditLog::WriteDeferred() {
 void AuditLog::WriterLoop() {
   absl::Duration backoff = kFirstRetry;
   absl::Time last_failure_log = absl::InfinitePast();
+  absl::Time last_move = absl::InfinitePast();
   while (true) {
     std::vector<Pending> batch;
+    std::vector<AuditOutbox*> sources;  // outboxes this write moves rows from
+    uint64_t ticket = 0;
     bool stopping = false;
     {
       absl::MutexLock lock(&mu_);
       auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         if (writing_) return false;  // a completing thread is writing a group
-        if (stopping_) return true;
+        if (stopping_ || MoveWanted()) return true;
         // Events a completing thread will write when its batch closes are left to it, unless
         // the queue is full (that thread may be waiting for room).
         return !queue_.empty() && (deferring_ == 0 || queue_.size() >= kMaxQueued);
       };
       mu_.Await(absl::Condition(&work));
-      if (queue_.empty()) return;  // stopping and drained
+      // Outbox rows nobody waits for (their calls were answered at their commit) are moved at
+      // most every kMoveInterval, so that many groups share one commit of the trail.
+      const absl::Duration early = last_move + kMoveInterval - absl::Now();
+      if (!stopping_ && queue_.empty() && move_requests_ == moves_done_ &&
+          early > absl::ZeroDuration()) {
+        auto sooner = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_ || move_requests_ != moves_done_ || (!queue_.empty() && deferring_ == 0);
+        };
+        mu_.AwaitWithTimeout(absl::Condition(&sooner), early);
+        if (writing_) continue;  // a completing thread took the turn meanwhile
+      }
+      if (queue_.empty() && !MoveWanted()) {
+        if (stopping_) return;  // stopping and drained
+        continue;
+      }
       batch = TakeBatch();
+      if (MoveWanted()) {
+        sources = outboxes_;
+        ticket = move_requests_;
+        outbox_rows_ = false;
+      }
       stopping = stopping_;
     }
-    const absl::Status status = WriteBatch(batch);
+    Moved moved;
+    const absl::Status status = WriteBatch(batch, sources, &moved);
+    if (!sources.empty()) last_move = absl::Now();
     if (status.ok()) {
-      Settle(batch);
+      Settle(batch, &moved, ticket);
       backoff = kFirstRetry;
       continue;
     }
@@ -441,7 +457,8 @@ void AuditLog::WriterLoop() {
     {
       absl::MutexLock lock(&mu_);
       failure_ = status;
-      PutBack(batch);  // kept queued (in order) for the next attempt
+      if (!sources.empty()) outbox_rows_ = true;  // moved at the next attempt
+      PutBack(batch);                             // kept queued (in order) for the next attempt
       expired = TakeExpired(now);
     }
     for (Durable& d : expired) d(status);
@@ -453,10 +470,16 @@ void AuditLog::WriterLoop() {
   }
 }
 
-absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch) {
+absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch,
+                                  const std::vector<AuditOutbox*>& sources, Moved* moved) {
   if (shared_ != nullptr) {
     return shared_->WriteQueued(kAppendQueue, [&](storage::Transaction& tx) -> absl::Status {
       ASSIGN_OR_RETURN(storage::Statement insert, tx.Prepare(kInsert));
+      // Every attached outbox is a table of this database (AttachOutbox): one move takes them.
+      if (!sources.empty()) {
+        *moved = Moved();
+        RETURN_IF_ERROR(MoveFromPostgres(tx, insert, *moved));
+      }
       for (const Pending& p : batch) {
         insert.Reset();
         BindEvent(insert, p.event);
@@ -473,6 +496,7 @@ absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch) {
     insert_ = std::make_unique<sqlite::Statement>(std::move(prepared));
   }
   sqlite::Statement& insert = *insert_;
+  for (AuditOutbox* source : sources) RETURN_IF_ERROR(MoveFromSqlite(*source, insert, *moved));
   for (const Pending& p : batch) {
     insert.Reset();
     BindEvent(insert, p.event);

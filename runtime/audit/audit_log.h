@@ -20,6 +20,12 @@
 // by the completing thread itself when its batch closes (issue 16; off by default: measured
 // slower, bench/README.md). One group is written at a time, in queue order.
 //
+// Calls a group committer completes can skip the second commit: their events are written in the
+// group's own transaction, into the store's audit outbox (audit_outbox.h), and this log's writer
+// moves the rows into the trail off the acknowledgement path (AttachOutbox): the reply waits for
+// one commit, not two. Flush moves them first, so ListAuditEvents still sees every acknowledged
+// write; the trail's sequence stays in commit order (the moves are appended like any group).
+//
 // When the trail cannot be written (disk full, I/O error, read-only file) the writer keeps the
 // events and retries in the background, but a waiting call is answered within kAckBudget with
 // the storage error (RESOURCE_EXHAUSTED or UNAVAILABLE), the condition shows in Health() (and so
@@ -33,6 +39,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -41,6 +48,7 @@
 #include "absl/time/time.h"
 #include "dorset/common/v1/audit.pb.h"
 #include "runtime/api/page_token.h"
+#include "runtime/audit/audit_outbox.h"
 #include "runtime/config/config.h"
 #include "runtime/sqlite/database.h"
 #include "runtime/storage/database.h"
@@ -80,9 +88,18 @@ class AuditLog {
   // Queues one event (time is assigned here); `durable` (may be empty) runs once it is on disk
   // or with the error that kept it off. Never blocks for long.
   void Record(common::v1::AuditEvent event, Durable durable = nullptr);
-  // Waits until everything recorded so far is committed (or given up), at most kAckBudget
-  // while the trail is failing. False when events are still waiting.
+  // Waits until everything recorded so far is committed (or given up) and every attached outbox
+  // has been moved into the trail as it stood at the call, at most kAckBudget while the trail is
+  // failing. False when events are still waiting.
   bool Flush();
+
+  // Attaches the audit outbox of `store` (its `audit_outbox` table, audit_outbox.h): the rows an
+  // earlier run left, and every group's afterwards, are moved into the trail by the writer.
+  // `name` keys the store across restarts (the service's name). Null when the outbox cannot be
+  // used here, and calls then record as before: DORSET_AUDIT_OUTBOX=off, the store not reachable
+  // now or without the table, or a store this trail cannot move from exactly once (on PostgreSQL
+  // another database than the trail's; on SQLite a store on PostgreSQL).
+  std::unique_ptr<AuditOutbox> AttachOutbox(storage::Database& store, std::string name);
 
   // OK while the last write succeeded; otherwise the storage error (for readiness).
   absl::Status Health();
@@ -116,18 +133,42 @@ class AuditLog {
                                                           std::unique_ptr<storage::Database> shared,
                                                           PageTokenCodec page_tokens,
                                                           prometheus::Registry* metrics);
+  friend class AuditOutbox;
+  // An outbox's group committed rows: the writer moves them within kMoveInterval.
+  void NoteOutboxRows();
+  // Moves what `outbox` holds (bounded like Flush), then forgets it.
+  void Detach(AuditOutbox* outbox);
+  bool MoveWanted() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !outboxes_.empty() && (outbox_rows_ || move_requests_ != moves_done_);
+  }
+  // What one write moved from the outboxes (SQLite: each source's new mark, set after commit).
+  struct Moved {
+    std::vector<std::pair<AuditOutbox*, int64_t>> marks;
+    size_t events = 0;
+    bool more = false;  // a source held more than one write takes
+  };
   void WriterLoop();
   // Run at the close of the CompletionBatch of a thread that recorded events inside it: writes
   // what is queued on that thread, unless a group is being written or the trail is failing
   // (then the writer thread takes them).
   void WriteDeferred();
-  absl::Status WriteBatch(const std::vector<Pending>& batch);
+  // Writes `batch`, after the rows of `sources` not yet in the trail (in their id order), in one
+  // transaction of the trail.
+  absl::Status WriteBatch(const std::vector<Pending>& batch,
+                          const std::vector<AuditOutbox*>& sources = {}, Moved* moved = nullptr);
+  // The moves, in the trail's transaction (audit_outbox.cc): SQLite reads the rows past the
+  // source's mark from its store; PostgreSQL deletes them from the outbox of the same database.
+  absl::Status MoveFromSqlite(AuditOutbox& source, sqlite::Statement& insert, Moved& moved);
+  absl::Status MoveFromPostgres(storage::Transaction& tx, storage::Statement& insert, Moved& moved);
   // The next group from the front of the queue; the caller becomes the one writing.
   std::vector<Pending> TakeBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A group that failed goes back to the front of the queue, in order; writing ends.
   void PutBack(std::vector<Pending>& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A committed group: counted as settled, writing ends, then its calls are released.
-  void Settle(std::vector<Pending>& batch) ABSL_LOCKS_EXCLUDED(mu_);
+  // `moved` (may be null): what the write moved from the outboxes; `ticket`: the move requests
+  // it answers (Flush).
+  void Settle(std::vector<Pending>& batch, const Moved* moved = nullptr, uint64_t ticket = 0)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Takes the callbacks of queued events whose deadline passed.
   std::vector<Durable> TakeExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Drop(const common::v1::AuditEvent& event, const absl::Status& why);
@@ -154,6 +195,11 @@ class AuditLog {
   // Open CompletionBatches that will write what is queued when they close: the writer thread
   // leaves the queue to them meanwhile.
   int deferring_ ABSL_GUARDED_BY(mu_) = 0;
+  // Attached outboxes (AttachOutbox); their rows are moved by the writer thread only.
+  std::vector<AuditOutbox*> outboxes_ ABSL_GUARDED_BY(mu_);
+  bool outbox_rows_ ABSL_GUARDED_BY(mu_) = false;    // rows committed since the last move
+  uint64_t move_requests_ ABSL_GUARDED_BY(mu_) = 0;  // Flush's tickets
+  uint64_t moves_done_ ABSL_GUARDED_BY(mu_) = 0;     // the last ticket a committed move answered
   std::thread writer_;
 };
 

@@ -78,7 +78,10 @@ void UnaryCall::Complete(grpc::Status status) {
   completed_ = true;
   // The map owns its strings (it lives in the ServerContext until the metadata is sent).
   context_->AddInitialMetadata("x-request-id", request_id_);
-  if (!NeedsAuditEvent()) {
+  // No event, or its event for exactly this status was committed with the change (one sync for
+  // both, audit_outbox.h): the reply goes at once. Any other status (the group rolled back) is
+  // recorded below, as it always was.
+  if (!NeedsAuditEvent(code_) || outboxed_code_ == static_cast<int>(code_)) {
     Finish(status);
     return;
   }
@@ -102,14 +105,28 @@ void UnaryCall::Complete(grpc::Status status) {
   });
 }
 
-bool UnaryCall::NeedsAuditEvent() const {
+bool UnaryCall::NeedsAuditEvent(grpc::StatusCode code) const {
   if (method_.observer.audit() == nullptr) return false;
-  return code_ == grpc::StatusCode::UNAUTHENTICATED ||
-         code_ == grpc::StatusCode::PERMISSION_DENIED || IsWritePermission(*method_.permission) ||
+  return code == grpc::StatusCode::UNAUTHENTICATED || code == grpc::StatusCode::PERMISSION_DENIED ||
+         IsWritePermission(*method_.permission) ||
          (personal_data_read_ != nullptr && personal_data_read_->load());
 }
 
-std::string UnaryCall::Resource() const {
+std::optional<common::v1::AuditEvent> UnaryCall::AuditEventFor(
+    const absl::Status& status, const google::protobuf::Message* reply) const {
+  // The code the call will send: ToGrpcStatus keeps absl's code number.
+  const auto code = static_cast<grpc::StatusCode>(status.code());
+  if (!NeedsAuditEvent(code)) return std::nullopt;
+  common::v1::AuditEvent event = MakeAuditEvent(code, /*completed=*/true, reply);
+  // Record assigns the time of the others; this one is recorded now, in the transaction.
+  const int64_t now_us = absl::ToUnixMicros(absl::Now());
+  event.mutable_time()->set_seconds(now_us / 1000000);
+  event.mutable_time()->set_nanos(static_cast<int32_t>(now_us % 1000000) * 1000);
+  return event;
+}
+
+std::string UnaryCall::Resource(grpc::StatusCode code,
+                                const google::protobuf::Message* reply) const {
   if (method_.raw_request_type != nullptr) {
     if (raw_request_ == nullptr || !raw_request_->Valid()) return "";
     std::unique_ptr<google::protobuf::Message> request(method_.raw_request_type->New());
@@ -118,25 +135,31 @@ std::string UnaryCall::Resource() const {
   if (!method_.dorset) return "";
   std::string resource = request_ != nullptr ? ResourceOf(*request_) : "";
   // A create names its resource only in the response (sent only with an OK status).
-  if (resource.empty() && reply_ != nullptr && code_ == grpc::StatusCode::OK) {
-    resource = ResourceOf(*reply_);
+  if (reply == nullptr) reply = reply_;
+  if (resource.empty() && reply != nullptr && code == grpc::StatusCode::OK) {
+    resource = ResourceOf(*reply);
   }
   return resource;
 }
 
-void UnaryCall::WriteAuditEvent(std::function<void(const absl::Status&)> written) {
+common::v1::AuditEvent UnaryCall::MakeAuditEvent(grpc::StatusCode code, bool completed,
+                                                 const google::protobuf::Message* reply) const {
   const bool denied =
-      code_ == grpc::StatusCode::UNAUTHENTICATED || code_ == grpc::StatusCode::PERMISSION_DENIED;
+      code == grpc::StatusCode::UNAUTHENTICATED || code == grpc::StatusCode::PERMISSION_DENIED;
   common::v1::AuditEvent event;
   event.set_principal(principal_);
   event.set_method(method_.path);
-  event.set_resource(Resource());
+  event.set_resource(Resource(code, reply));
   event.set_action(denied                                   ? "DENIED"
                    : IsWritePermission(*method_.permission) ? "WRITE"
                                                             : "PERSONAL_DATA_READ");
   event.set_request_id(request_id_);
-  event.set_outcome(completed_ ? CodeName(code_) : "CANCELLED");
-  method_.observer.audit()->Record(std::move(event), std::move(written));
+  event.set_outcome(completed ? CodeName(code) : "CANCELLED");
+  return event;
+}
+
+void UnaryCall::WriteAuditEvent(std::function<void(const absl::Status&)> written) {
+  method_.observer.audit()->Record(MakeAuditEvent(code_, completed_, nullptr), std::move(written));
 }
 
 void UnaryCall::OnDone() {
@@ -162,6 +185,17 @@ void UnaryCall::OnDone() {
 
 absl::StatusOr<Caller> UnaryHandle::Admit(CallGate& gate) const {
   return call_ != nullptr ? call_->Admit(gate) : gate.Admit(*context_);
+}
+
+OutboxedAudit UnaryHandle::Outboxed() const {
+  OutboxedAudit audit;
+  if (call_ == nullptr) return audit;  // the interceptor records this call's event, as before
+  UnaryCall* call = call_;
+  audit.event_for = [call](const absl::Status& status, const google::protobuf::Message* reply) {
+    return call->AuditEventFor(status, reply);
+  };
+  audit.mark_committed = [call](absl::StatusCode code) { call->MarkAuditCommitted(code); };
+  return audit;
 }
 
 grpc::ServerUnaryReactor* UnaryHandle::Finish(grpc::Status status) const {

@@ -16,14 +16,17 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "dorset/common/v1/audit.pb.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/server_callback.h"
+#include "runtime/audit/audit_outbox.h"
 #include "runtime/auth/caller.h"
 
 namespace dorset::runtime {
@@ -59,6 +62,17 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   // bare echo at 64 in flight against 1.02x before the wrapper (bench/README.md).
   bool InternalInlineable() override { return true; }
 
+  // For a write a group committer applies (runtime/audit/audit_outbox.h): the event this call
+  // records if completed with `status`, its resource named by `reply` (as it will be sent; null:
+  // the call's own) when the request names none; nullopt when it records none. Any thread, before
+  // Complete.
+  std::optional<common::v1::AuditEvent> AuditEventFor(const absl::Status& status,
+                                                      const google::protobuf::Message* reply) const;
+  // The event AuditEventFor gave for `code` is committed with the change: Complete with a status
+  // of that code answers at once. Only after that transaction committed, before Complete (the
+  // completion that follows is ordered after it by the committer's hand-off).
+  void MarkAuditCommitted(absl::StatusCode code) { outboxed_code_ = static_cast<int>(code); }
+
  private:
   friend class ObservedHandler;
   UnaryCall(grpc::CallbackServerContext* context, ObservedMethod& method);
@@ -66,10 +80,13 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   static void SetCurrentMethod(ObservedMethod* method);
   static UnaryCall* BeginObserved(grpc::CallbackServerContext* context);
 
-  // The event this call leaves in the trail, if any.
-  bool NeedsAuditEvent() const;
+  // The event this call leaves in the trail when it ends with `code`, if any; `reply` names a
+  // created resource.
+  bool NeedsAuditEvent(grpc::StatusCode code) const;
+  common::v1::AuditEvent MakeAuditEvent(grpc::StatusCode code, bool completed,
+                                        const google::protobuf::Message* reply) const;
   void WriteAuditEvent(std::function<void(const absl::Status&)> written);
-  std::string Resource() const;
+  std::string Resource(grpc::StatusCode code, const google::protobuf::Message* reply) const;
 
   grpc::CallbackServerContext* const context_;
   ObservedMethod& method_;
@@ -83,6 +100,7 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   grpc::StatusCode code_ = grpc::StatusCode::CANCELLED;
   bool completed_ = false;
   bool audited_ = false;
+  int outboxed_code_ = -1;  // MarkAuditCommitted's code; -1: none committed with the change
 };
 
 // What a unary handler answers through: the call's UnaryCall when the host observes the method,
@@ -105,6 +123,10 @@ class UnaryHandle {
   // Finishes the call (once, from any thread) and returns its reactor, for the handler to return.
   grpc::ServerUnaryReactor* Finish(grpc::Status status) const;
   grpc::ServerUnaryReactor* reactor() const { return reactor_; }
+  // For a job of a group committer that writes the call's audit event in its transaction
+  // (runtime/audit/audit_outbox.h); empty (nothing written there) when the interceptor observes
+  // the call. Valid until the call is finished.
+  OutboxedAudit Outboxed() const;
 
  private:
   grpc::CallbackServerContext* context_;

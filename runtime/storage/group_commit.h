@@ -98,9 +98,18 @@ class GroupCommitter : private GroupCommitBase {
                                                 std::vector<absl::Status>& results)>;
   // Completes a job after its group committed (or failed), on the finisher thread.
   using Finish = std::function<void(Job& job, const absl::Status& status)>;
+  // Runs once per group whose transaction committed, on the writer thread before any of its jobs
+  // is finished: for outputs that hold only once committed (the audit events written in the
+  // transaction, runtime/audit/audit_outbox.h). A group that failed never gets it.
+  using Committed = std::function<void(std::span<Job> jobs)>;
 
-  GroupCommitter(Database& db, GroupCommitOptions options, WriteGroup write, Finish finish)
-      : GroupCommitBase(options), db_(db), write_(std::move(write)), finish_(std::move(finish)) {
+  GroupCommitter(Database& db, GroupCommitOptions options, WriteGroup write, Finish finish,
+                 Committed committed = nullptr)
+      : GroupCommitBase(options),
+        db_(db),
+        write_(std::move(write)),
+        finish_(std::move(finish)),
+        committed_(std::move(committed)) {
     if (options_.finish_on_own_thread) finisher_ = std::thread([this] { FinishLoop(); });
     writer_ = std::thread([this] { WriteLoop(); });
   }
@@ -181,6 +190,7 @@ class GroupCommitter : private GroupCommitBase {
       results.assign(group.size(), GroupFailure(committed));
     } else {
       for (const absl::Status& result : results) ok_jobs += result.ok() ? 1 : 0;
+      if (committed_) committed_(std::span<Job>(group));
     }
     Observe(group.size(), committed, ok_jobs);
     {
@@ -225,6 +235,7 @@ class GroupCommitter : private GroupCommitBase {
   Database& db_;
   const WriteGroup write_;
   const Finish finish_;
+  const Committed committed_;
   mutable absl::Mutex mu_;
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

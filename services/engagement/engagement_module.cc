@@ -44,7 +44,10 @@ absl::Status EngagementModule::Init(const runtime::ServiceEnv& env) {
   if (absl::Status seeded = EnsureSeeded(); !seeded.ok() && !absl::IsUnavailable(seeded)) {
     return seeded;
   }
-  writer_ = std::make_unique<ResponseWriter>(*engagement_, &env.metrics);
+  // Responses' audit events are committed with the responses (one sync per group) and moved into
+  // the trail by the audit writer; without an outbox they are committed after, as before.
+  if (env.audit != nullptr) outbox_ = env.audit->AttachOutbox(store_->database(), "engagement");
+  writer_ = std::make_unique<ResponseWriter>(*engagement_, &env.metrics, 512, outbox_.get());
   service_ = std::make_unique<EngagementServiceImpl>(env.gate, *engagement_, *writer_);
   if (options_.retention > absl::ZeroDuration()) {
     retention_ = std::make_unique<Retention>(*engagement_, options_.retention);

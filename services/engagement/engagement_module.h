@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "absl/synchronization/mutex.h"
+#include "runtime/audit/audit_outbox.h"
 #include "runtime/server/service_host.h"
 #include "services/engagement/domain/engagement.h"
 #include "services/engagement/domain/retention.h"
@@ -38,8 +39,10 @@ class EngagementModule final : public runtime::ServiceModule {
   EngagementOptions options_;
   absl::Mutex seed_mu_;
   std::atomic<bool> seeded_{false};
-  // Destroyed bottom-up: timer (stops), service, writer (drains), logic, registry, store.
+  // Destroyed bottom-up: timer (stops), service, writer (drains), logic, registry, outbox
+  // (moves its rows into the trail), store.
   std::unique_ptr<EngagementStore> store_;
+  std::unique_ptr<runtime::AuditOutbox> outbox_;
   std::unique_ptr<RegistryLookup> registry_;
   std::unique_ptr<Engagement> engagement_;
   std::unique_ptr<ResponseWriter> writer_;

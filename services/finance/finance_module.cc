@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/api/page_token.h"
+#include "runtime/audit/audit_log.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/status_macros.h"
 #include "services/finance/finance_service.h"
@@ -37,7 +38,10 @@ absl::Status FinanceModule::Init(const runtime::ServiceEnv& env) {
     ASSIGN_OR_RETURN(registry_, registry::RegistryClient::Create(env.config, env.cache));
   }
   follower_ = std::make_unique<DataVersionFollower>(*store_);
-  committer_ = StartPostingCommitter(*store_, &env.metrics);
+  // Postings' audit events are committed with the postings (one sync per group) and moved into
+  // the trail by the audit writer; without an outbox they are committed after, as before.
+  if (env.audit != nullptr) outbox_ = env.audit->AttachOutbox(store_->database(), "finance");
+  committer_ = StartPostingCommitter(*store_, &env.metrics, 4096, outbox_.get());
   service_ = std::make_unique<FinanceServiceImpl>(env.gate, *store_, std::move(codec), *committer_,
                                                   *month_close_, registry_.get(), &env.metrics);
   return absl::OkStatus();

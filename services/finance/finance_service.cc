@@ -182,13 +182,16 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::Post(
       ParsePostings(request_id, caller->principal, postings, single);
   if (!batch.ok()) return call.Finish(runtime::ToGrpcStatus(batch.status()));
   // The request and response outlive this handler: gRPC keeps them until Finish.
+  // The call's audit event goes into the group's transaction (one sync; audit_outbox.h).
   committer_.Submit(
       PostingJob{*std::move(batch),
                  [call, fill = std::move(fill)](absl::StatusOr<std::vector<v1::Posting>> result) {
                    if (result.ok()) fill(*std::move(result));
                    call.Finish(runtime::ToGrpcStatus(result.status()));
                  },
-                 {}});
+                 {},
+                 call.Outboxed(),
+                 single});
   return call.reactor();
 }
 

@@ -145,11 +145,13 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::CreateResponse(Ctx* c,
   }
   absl::StatusOr<PendingResponse> pending = engagement_.responses().PrepareResponse(*caller, *q);
   if (!pending.ok()) return call.Finish(runtime::ToGrpcStatus(pending.status()));
-  writer_.Submit(
-      {*std::move(pending), r, [call, r, caller = *std::move(caller)](const absl::Status& status) {
-         if (status.ok()) Responses::RedactResponse(caller, *r);
-         call.Finish(runtime::ToGrpcStatus(status));
-       }});
+  // The call's audit event goes into the group's transaction (one sync; audit_outbox.h).
+  writer_.Submit({*std::move(pending), r,
+                  [call, r, caller = *std::move(caller)](const absl::Status& status) {
+                    if (status.ok()) Responses::RedactResponse(caller, *r);
+                    call.Finish(runtime::ToGrpcStatus(status));
+                  },
+                  call.Outboxed()});
   return call.reactor();
 }
 

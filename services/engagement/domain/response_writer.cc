@@ -11,8 +11,8 @@ struct ResponseWriter::Committer {
   StoreCommitter<Job> committer;
 };
 
-ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* metrics,
-                               int max_batch) {
+ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* metrics, int max_batch,
+                               runtime::AuditOutbox* outbox) {
   StoreCommitter<Job>::Options options{
       .max_group = max_batch,
       .metrics = metrics,
@@ -24,8 +24,8 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
       .retry_hint = "retry with the same request_id"};
   committer_ = std::make_unique<Committer>(
       engagement.store(), std::move(options),
-      [&engagement](StoreTx& tx, std::span<Job> jobs,
-                    std::vector<absl::Status>& results) -> absl::Status {
+      [&engagement, outbox](StoreTx& tx, std::span<Job> jobs,
+                            std::vector<absl::Status>& results) -> absl::Status {
         // Fresh for every attempt: a retried transaction starts again from nothing.
         ResponseBatch batch(tx);
         for (size_t i = 0; i < jobs.size(); ++i) {
@@ -34,10 +34,22 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
           ASSIGN_OR_RETURN(results[i], engagement.responses().CommitResponse(jobs[i].pending,
                                                                              jobs[i].out, batch));
         }
+        // Each call's audit event, refused ones too, committed with the responses: one sync.
+        // The request names the resource (the activity), so the reply is not needed.
+        if (outbox != nullptr) {
+          std::vector<common::v1::AuditEvent> events;
+          events.reserve(jobs.size());
+          for (size_t i = 0; i < jobs.size(); ++i)
+            jobs[i].audit.Collect(results[i], nullptr, events);
+          RETURN_IF_ERROR(outbox->Append(tx, events));
+        }
         // Counter cells of the whole group are summed and written once, in the same transaction.
         return batch.ApplyCounterSums();
       },
-      [](Job& job, const absl::Status& status) { job.done(status); });
+      [](Job& job, const absl::Status& status) { job.done(status); },
+      [outbox](std::span<Job> jobs) {
+        if (outbox != nullptr) outbox->GroupCommitted(jobs);
+      });
 }
 
 ResponseWriter::~ResponseWriter() = default;

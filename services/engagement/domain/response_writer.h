@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 
+#include "runtime/audit/audit_outbox.h"
 #include "services/engagement/domain/engagement.h"
 
 namespace prometheus {
@@ -25,12 +26,18 @@ class ResponseWriter {
     PendingResponse pending;
     v1::Response* out;  // filled before `done` runs with OK
     std::function<void(const absl::Status&)> done;
+    // The call's audit event, written in the group's transaction when the writer has an outbox
+    // (runtime/audit/audit_outbox.h).
+    runtime::OutboxedAudit audit = {};
   };
 
   // `metrics` (may be null) gets engagement_response_batch_size,
   // engagement_responses_committed_total and engagement_response_batch_failures_total (no
-  // labels: nothing about people).
-  ResponseWriter(Engagement& engagement, prometheus::Registry* metrics, int max_batch = 512);
+  // labels: nothing about people). With `outbox` (may be null; outliving the writer) each group
+  // writes its calls' audit events in its own transaction, so a response is acknowledged after
+  // one commit.
+  ResponseWriter(Engagement& engagement, prometheus::Registry* metrics, int max_batch = 512,
+                 runtime::AuditOutbox* outbox = nullptr);
   // Refuses new responses (UNAVAILABLE), writes what is queued, then stops.
   ~ResponseWriter();
   ResponseWriter(const ResponseWriter&) = delete;

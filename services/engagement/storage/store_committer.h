@@ -29,8 +29,11 @@ class StoreCommitter {
   using WriteGroup = std::function<absl::Status(StoreTx& tx, std::span<Job> jobs,
                                                 std::vector<absl::Status>& results)>;
   using Finish = std::function<void(Job& job, const absl::Status& status)>;
+  // After a group's commit, before its jobs finish (GroupCommitter's Committed).
+  using Committed = typename runtime::storage::GroupCommitter<Job>::Committed;
 
-  StoreCommitter(EngagementStore& store, Options options, WriteGroup write, Finish finish)
+  StoreCommitter(EngagementStore& store, Options options, WriteGroup write, Finish finish,
+                 Committed committed = nullptr)
       : committer_(
             store.database(), std::move(options),
             [write = std::move(write)](runtime::storage::Transaction& tx, std::span<Job> jobs,
@@ -38,7 +41,7 @@ class StoreCommitter {
               StoreTx store_tx(tx);
               return write(store_tx, jobs, results);
             },
-            std::move(finish)) {}
+            std::move(finish), std::move(committed)) {}
 
   void Submit(Job job) { committer_.Submit(std::move(job)); }
 

@@ -7,7 +7,8 @@ namespace dorset::finance {
 
 std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
                                                         prometheus::Registry* metrics,
-                                                        int max_group) {
+                                                        int max_group,
+                                                        runtime::AuditOutbox* outbox) {
   return std::make_unique<PostingCommitter>(
       store.database(),
       runtime::storage::GroupCommitOptions{
@@ -23,8 +24,8 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
           .what = "the ledger",
           .retry_hint = "retry with the same request_id",
       },
-      [](Transaction& tx, std::span<PostingJob> jobs,
-         std::vector<absl::Status>& results) -> absl::Status {
+      [outbox](Transaction& tx, std::span<PostingJob> jobs,
+               std::vector<absl::Status>& results) -> absl::Status {
         ASSIGN_OR_RETURN(std::unique_ptr<LedgerWriter> ledger, LedgerWriter::Create(tx));
         for (size_t i = 0; i < jobs.size(); ++i) {
           absl::StatusOr<LedgerWriter::Checked> checked = ledger->Check(jobs[i].batch);
@@ -37,6 +38,16 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
         }
         // The group's totals, each written once (a refused request changed none).
         RETURN_IF_ERROR(ledger->FlushTotals());
+        // Each call's audit event, refused ones too, committed with the postings: one sync.
+        if (outbox != nullptr) {
+          std::vector<common::v1::AuditEvent> events;
+          events.reserve(jobs.size());
+          for (size_t i = 0; i < jobs.size(); ++i) {
+            const bool posted = results[i].ok() && jobs[i].single && !jobs[i].postings.empty();
+            jobs[i].audit.Collect(results[i], posted ? &jobs[i].postings.front() : nullptr, events);
+          }
+          RETURN_IF_ERROR(outbox->Append(tx, events));
+        }
         // In the same commit, so no reply kept for the older data is served after this.
         return FinanceStore::BumpDataVersion(tx);
       },
@@ -47,6 +58,9 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
         } else {
           job.done(std::move(job.postings));
         }
+      },
+      [outbox](std::span<PostingJob> jobs) {
+        if (outbox != nullptr) outbox->GroupCommitted(jobs);
       });
 }
 

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "dorset/finance/v1/finance.pb.h"
+#include "runtime/audit/audit_outbox.h"
 #include "runtime/storage/group_commit.h"
 #include "services/finance/posting_input.h"
 #include "services/finance/storage/store.h"
@@ -25,6 +26,11 @@ struct PostingJob {
   PostingBatch batch;
   std::function<void(absl::StatusOr<std::vector<v1::Posting>>)> done;
   std::vector<v1::Posting> postings;  // filled by the commit
+  // The call's audit event, written in the group's transaction when the committer has an outbox
+  // (runtime/audit/audit_outbox.h); `single`: the reply is the one posting (CreatePosting), which
+  // names the created resource in the event.
+  runtime::OutboxedAudit audit = {};
+  bool single = false;
 };
 using PostingCommitter = runtime::storage::GroupCommitter<PostingJob>;
 
@@ -34,10 +40,13 @@ using PostingCommitter = runtime::storage::GroupCommitter<PostingJob>;
 inline constexpr int64_t kLedgerAppendQueue = 0x6c65646765726864;  // "ledgerhd"
 
 // `metrics` (optional) receives finance_ledger_group_requests (a histogram of requests per
-// committed group) and finance_ledger_commit_failures_total.
+// committed group) and finance_ledger_commit_failures_total. With `outbox` (optional, outliving
+// the committer) each group writes its calls' audit events in its own transaction, so a posting
+// is acknowledged after one commit.
 std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
                                                         prometheus::Registry* metrics = nullptr,
-                                                        int max_group = 4096);
+                                                        int max_group = 4096,
+                                                        runtime::AuditOutbox* outbox = nullptr);
 
 }  // namespace dorset::finance
 

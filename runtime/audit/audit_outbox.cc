@@ -1,0 +1,227 @@
+#include "runtime/audit/audit_outbox.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string_view>
+#include <utility>
+
+#include "absl/strings/string_view.h"
+#include "runtime/audit/audit_log.h"
+#include "runtime/audit/audit_rows.h"
+#include "runtime/logging/log.h"
+#include "runtime/status/status_macros.h"
+#include "runtime/storage/transact.h"
+
+namespace dorset::runtime {
+namespace {
+
+using audit_rows::BindEvent;
+using audit_rows::EventFromRow;
+
+// Rows moved by one write of the trail at most; a longer outbox takes several writes.
+constexpr int64_t kMaxMove = 1000;
+
+// SQLite: the rows past the trail's mark, read from the store.
+constexpr char kSelectOutbox[] =
+    "SELECT id, time_us, principal, method, resource, action, request_id, outcome FROM "
+    "audit_outbox WHERE id > ? ORDER BY id LIMIT ?";
+// SQLite: rows the trail already holds, deleted by the next group's transaction.
+constexpr char kDeleteMoved[] = "DELETE FROM audit_outbox WHERE id <= ?";
+// SQLite (audit.db): the mark, saved in the transaction that appends the rows below it.
+constexpr char kSaveMark[] =
+    "INSERT INTO audit_outbox_drained(source, last_id) VALUES (?, ?) "
+    "ON CONFLICT(source) DO UPDATE SET last_id = excluded.last_id";
+constexpr char kReadMark[] = "SELECT last_id FROM audit_outbox_drained WHERE source = ?";
+// SQLite: the highest id the store ever gave out (AUTOINCREMENT keeps it after deletes).
+constexpr char kHighestId[] =
+    "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'audit_outbox'";
+// PostgreSQL: the oldest rows, deleted and returned by one statement of the trail's transaction,
+// so a row is appended exactly once whichever replica moves it.
+constexpr char kTakeOutbox[] =
+    "DELETE FROM audit_outbox WHERE id IN (SELECT id FROM audit_outbox ORDER BY id LIMIT ?) "
+    "RETURNING id, time_us, principal, method, resource, action, request_id, outcome";
+
+// DORSET_AUDIT_OUTBOX=off: every event is committed by the audit writer as before issue 16's
+// outbox (two syncs per group-committed write), for bench/audit_sync_bench.sh to compare both in
+// one build.
+bool OutboxEnabled() {
+  const char* value = std::getenv("DORSET_AUDIT_OUTBOX");
+  return value == nullptr || std::string_view(value) != "off";
+}
+
+}  // namespace
+
+void OutboxedAudit::Collect(const absl::Status& status, const google::protobuf::Message* reply,
+                            std::vector<common::v1::AuditEvent>& events) {
+  written.reset();  // a retried transaction collects again from nothing
+  if (!event_for) return;
+  std::optional<common::v1::AuditEvent> event = event_for(status, reply);
+  if (!event.has_value()) return;
+  events.push_back(*std::move(event));
+  written = status.code();
+}
+
+AuditOutbox::~AuditOutbox() { log_.Detach(this); }
+
+void AuditOutbox::NoteRows() { log_.NoteOutboxRows(); }
+
+absl::Status AuditOutbox::Append(storage::Transaction& tx,
+                                 std::span<const common::v1::AuditEvent> events) {
+  if (!events.empty()) {
+    ASSIGN_OR_RETURN(storage::Statement insert, tx.Prepare(audit_rows::kInsertOutbox));
+    for (const common::v1::AuditEvent& event : events) {
+      insert.Reset();
+      BindEvent(insert, event);
+      RETURN_IF_ERROR(insert.Run());
+    }
+  }
+  // The rows the trail holds leave with this group's commit: the store needs no commit of its
+  // own for them (and the group committer's writer no second writer to wait for).
+  if (tx.engine() == storage::Engine::kSqlite) {
+    const int64_t moved = moved_.load();
+    if (moved > deleted_.load()) {
+      ASSIGN_OR_RETURN(storage::Statement remove, tx.Prepare(kDeleteMoved));
+      RETURN_IF_ERROR(remove.Bind(1, moved).Run());
+      deleted_.store(moved);  // if this group rolls back, the mark still skips them
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::unique_ptr<AuditOutbox> AuditLog::AttachOutbox(storage::Database& store, std::string name) {
+  if (!OutboxEnabled()) return nullptr;
+  auto refuse = [&name](absl::string_view why) -> std::unique_ptr<AuditOutbox> {
+    log::Warn("audit outbox not used: audit events are committed after their writes",
+              {{"store", name}, {"reason", std::string(why)}});
+    return nullptr;
+  };
+  // A group must never fail on the outbox: its table must be there (the store's migrations).
+  absl::Status has_table = store.Read([](storage::Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Statement probe, tx.Prepare("SELECT id FROM audit_outbox LIMIT 1"));
+    return probe.Step().status();
+  });
+  if (!has_table.ok()) return refuse(has_table.message());
+  int64_t mark = 0;
+  if (shared_ != nullptr) {
+    // The move deletes from the outbox in the trail's own transaction: one database.
+    if (store.engine() != storage::Engine::kPostgres || store.Describe() != shared_->Describe()) {
+      return refuse("the store is not the audit trail's database");
+    }
+  } else {
+    // The mark relies on ids given out in commit order by one writer: a SQLite store.
+    if (store.engine() != storage::Engine::kSqlite) {
+      return refuse("an audit trail in audit.db moves rows from a SQLite store only");
+    }
+    {
+      absl::MutexLock lock(&reader_mu_);
+      absl::StatusOr<sqlite::Statement> read = reader_->Prepare(kReadMark);
+      if (!read.ok()) return refuse(read.status().message());
+      read->Bind(1, name);
+      absl::StatusOr<bool> row = read->Step();
+      if (!row.ok()) return refuse(row.status().message());
+      if (*row) mark = read->Int(0);
+    }
+    absl::StatusOr<int64_t> highest =
+        storage::ReadReturning(store, [](storage::Transaction& tx) -> absl::StatusOr<int64_t> {
+          ASSIGN_OR_RETURN(storage::Statement stmt, tx.Prepare(kHighestId));
+          ASSIGN_OR_RETURN(bool row, stmt.Step());
+          return row ? stmt.Int(0) : 0;
+        });
+    if (!highest.ok()) return refuse(highest.status().message());
+    if (*highest < mark) {
+      // The store is older than the trail (restored from a backup): its ids will be given out
+      // again, so the mark would skip new events. Move every row it holds (some may be in the
+      // trail already: a duplicate, never a loss).
+      log::Warn("audit outbox: the store is older than the trail's mark; moving all its rows",
+                {{"store", name}, {"mark", mark}, {"highest_id", *highest}});
+      mark = 0;
+    } else if (mark > 0) {
+      // Rows a kill left after their move: delete them now (if this fails, the mark skips them).
+      absl::Status deleted = store.Write([mark](storage::Transaction& tx) -> absl::Status {
+        ASSIGN_OR_RETURN(storage::Statement remove, tx.Prepare(kDeleteMoved));
+        return remove.Bind(1, mark).Run();
+      });
+      if (!deleted.ok()) {
+        log::Warn("audit outbox: moved rows not deleted yet",
+                  {{"store", name}, {"error", std::string(deleted.message())}});
+      }
+    }
+  }
+  std::unique_ptr<AuditOutbox> outbox(new AuditOutbox(*this, store, std::move(name), mark));
+  outbox->deleted_.store(mark);
+  absl::MutexLock lock(&mu_);
+  outboxes_.push_back(outbox.get());
+  outbox_rows_ = true;  // whatever an earlier run left is moved now
+  return outbox;
+}
+
+void AuditLog::NoteOutboxRows() {
+  absl::MutexLock lock(&mu_);
+  outbox_rows_ = true;
+}
+
+void AuditLog::Detach(AuditOutbox* outbox) {
+  // What it holds goes into the trail now; if the trail fails, the rows wait in the store for the
+  // next start (durable either way).
+  Flush();
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !writing_; };
+  mu_.Await(absl::Condition(&idle));  // the writer may be reading this store
+  outboxes_.erase(std::remove(outboxes_.begin(), outboxes_.end(), outbox), outboxes_.end());
+}
+
+absl::Status AuditLog::MoveFromSqlite(AuditOutbox& source, sqlite::Statement& insert,
+                                      Moved& moved) {
+  const int64_t mark = source.moved_.load();
+  std::vector<common::v1::AuditEvent> rows;
+  // Every row below the highest id this snapshot sees is in it: ids are given out under the
+  // store's single writer, in commit order.
+  RETURN_IF_ERROR(source.store().Read([&](storage::Transaction& tx) -> absl::Status {
+    rows.clear();
+    ASSIGN_OR_RETURN(storage::Statement select, tx.Prepare(kSelectOutbox));
+    select.Bind(1, mark).Bind(2, kMaxMove);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) return absl::OkStatus();
+      rows.push_back(EventFromRow(select));
+    }
+  }));
+  if (rows.empty()) return absl::OkStatus();
+  for (const common::v1::AuditEvent& event : rows) {
+    insert.Reset();
+    BindEvent(insert, event);
+    RETURN_IF_ERROR(insert.Run());
+  }
+  const int64_t last = rows.back().sequence();  // the outbox id (EventFromRow)
+  ASSIGN_OR_RETURN(sqlite::Statement save, db_->Prepare(kSaveMark));
+  RETURN_IF_ERROR(save.Bind(1, source.name()).Bind(2, last).Run());
+  moved.marks.emplace_back(&source, last);
+  moved.events += rows.size();
+  moved.more = moved.more || static_cast<int64_t>(rows.size()) == kMaxMove;
+  return absl::OkStatus();
+}
+
+absl::Status AuditLog::MoveFromPostgres(storage::Transaction& tx, storage::Statement& insert,
+                                        Moved& moved) {
+  ASSIGN_OR_RETURN(storage::Statement take, tx.Prepare(kTakeOutbox));
+  take.Bind(1, kMaxMove);
+  std::vector<common::v1::AuditEvent> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, take.Step());
+    if (!row) break;
+    rows.push_back(EventFromRow(take));
+  }
+  // RETURNING has no order: append in outbox order (within one replica's groups, commit order).
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& a, const auto& b) { return a.sequence() < b.sequence(); });
+  for (const common::v1::AuditEvent& event : rows) {
+    insert.Reset();
+    BindEvent(insert, event);
+    RETURN_IF_ERROR(insert.Run());
+  }
+  moved.events = rows.size();
+  moved.more = static_cast<int64_t>(rows.size()) == kMaxMove;
+  return absl::OkStatus();
+}
+
+}  // namespace dorset::runtime

@@ -1,0 +1,113 @@
+// The audit outbox of a service's store (issue 16): one sync per group-committed write. A group
+// committer (runtime/storage/group_commit.h) writes the audit event of each call it applies INTO
+// the group's own transaction, as a row of the store's `audit_outbox` table, so the event is
+// durable and atomic with the change it records; the call is then acknowledged after that one
+// commit, without a second commit of the trail. The AuditLog's writer moves outbox rows into the
+// trail off the acknowledgement path, in order, and at start-up moves whatever a kill -9 left
+// (audit_log.h). ListAuditEvents drains the outbox first (AuditLog::Flush), so a reader still sees
+// every acknowledged write.
+//
+// The table is a migration step of each store that has an outbox (the services' migrations/ in
+// both engines; the same columns as audit_event, plus `id` in commit order). Moving rows:
+// - SQLite: the trail is another file (audit.db), so the move is two commits. audit.db records the
+//   highest outbox id moved (audit_outbox_drained) in the transaction that inserts the events; the
+//   next group's transaction deletes the rows up to it. A kill between the two leaves rows that
+//   the mark skips: each event reaches the trail exactly once. Ids are AUTOINCREMENT (never reused)
+//   and given out under SQLite's single writer, so every row below a visible id is visible.
+// - PostgreSQL: the trail is a table of the same database, so one transaction deletes the rows
+//   (DELETE ... RETURNING) and appends them to audit_event under the trail's append queue: exactly
+//   once, whichever replica moves them.
+//
+// Per call: the handler gives its job UnaryHandle::Outboxed(); the group function collects the
+// events of its jobs (Collect) and writes them (Append) in its transaction; after the commit the
+// committer's Committed hook calls OutboxedAudit::Committed(), and UnaryCall::Complete with the
+// same status answers at once. A call whose group rolled back (or whose final status differs from
+// the one written) never had its mark set, so it records its event through AuditLog::Record as
+// before: no call is acknowledged without its durable audit record either way.
+#ifndef DORSET_RUNTIME_AUDIT_AUDIT_OUTBOX_H_
+#define DORSET_RUNTIME_AUDIT_AUDIT_OUTBOX_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "dorset/common/v1/audit.pb.h"
+#include "google/protobuf/message.h"
+#include "runtime/storage/database.h"
+
+namespace dorset::runtime {
+
+class AuditLog;
+
+// One call's audit event on its way into a group's transaction (UnaryHandle::Outboxed makes it;
+// empty when the call records no event here: then Collect adds nothing).
+struct OutboxedAudit {
+  // The event the call records when completed with `status` (`reply`: as it will be sent, when
+  // the reply names a created resource; null: the call's own); nullopt when it records none.
+  std::function<std::optional<common::v1::AuditEvent>(const absl::Status& status,
+                                                      const google::protobuf::Message* reply)>
+      event_for;
+  // The event for that status is committed: the call answers at once when it ends with it.
+  std::function<void(absl::StatusCode code)> mark_committed;
+  // Set by Collect in the current attempt of the group's transaction (a retry collects again).
+  std::optional<absl::StatusCode> written;
+
+  // Adds the call's event for `status` to `events` and remembers the status as written.
+  void Collect(const absl::Status& status, const google::protobuf::Message* reply,
+               std::vector<common::v1::AuditEvent>& events);
+  // After the transaction holding the collected event committed (never before). True when the
+  // call had an event in it.
+  bool Committed() {
+    if (!written.has_value() || !mark_committed) return false;
+    mark_committed(*written);
+    return true;
+  }
+};
+
+// A store's outbox, attached to the process's AuditLog (AuditLog::AttachOutbox). Destroy it after
+// the store's group committers (their last groups write to it) and before the store.
+class AuditOutbox {
+ public:
+  ~AuditOutbox();  // moves what it holds into the trail (bounded while the trail fails), detaches
+
+  // In a group's transaction: writes `events` as outbox rows (and, on SQLite, deletes the rows
+  // already moved to the trail). Touches only the database, so a retried transaction may call it
+  // again.
+  absl::Status Append(storage::Transaction& tx, std::span<const common::v1::AuditEvent> events);
+
+  // A group committer's hook after a group's commit (GroupCommitter's `committed`): marks each
+  // job's call (its `audit`, an OutboxedAudit) and wakes the trail's writer to move the rows.
+  template <typename Job>
+  void GroupCommitted(std::span<Job> jobs) {
+    bool any = false;
+    for (Job& job : jobs) any = job.audit.Committed() || any;
+    if (any) NoteRows();
+  }
+
+  storage::Database& store() { return store_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  friend class AuditLog;
+  void NoteRows();
+  AuditOutbox(AuditLog& log, storage::Database& store, std::string name, int64_t moved)
+      : log_(log), store_(store), name_(std::move(name)), moved_(moved) {}
+
+  AuditLog& log_;
+  storage::Database& store_;
+  const std::string name_;  // the source's key in audit.db's audit_outbox_drained (SQLite)
+  // SQLite: the highest id moved to the trail (set by the audit writer after its commit) and the
+  // highest the group transactions have deleted up to (tentatively: a rolled-back delete only
+  // leaves rows the mark skips).
+  std::atomic<int64_t> moved_;
+  std::atomic<int64_t> deleted_{0};
+};
+
+}  // namespace dorset::runtime
+
+#endif  // DORSET_RUNTIME_AUDIT_AUDIT_OUTBOX_H_
