@@ -41,6 +41,14 @@ class StatementBackend {
   virtual void BindBlob(int index, std::string_view bytes) = 0;
   virtual void BindNull(int index) = 0;
   virtual absl::StatusOr<bool> Step() = 0;
+  // Statement::Send: an engine that can run a statement while the caller goes on overrides it.
+  virtual absl::Status Send() {
+    while (true) {
+      absl::StatusOr<bool> row = Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return absl::OkStatus();
+    }
+  }
   virtual void Reset() = 0;
   virtual int64_t Changes() const = 0;
   virtual bool IsNull(int column) const = 0;

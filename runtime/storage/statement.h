@@ -61,6 +61,11 @@ class Statement {
   absl::StatusOr<bool> Step() { return backend_->Step(); }
   // Runs a statement that returns no rows (or ignores them).
   absl::Status Run();
+  // Run, possibly later: on PostgreSQL the statement is sent in a pipeline and the caller goes on
+  // while the server works on it (a bulk write's CPU then overlaps the database's); its failure
+  // is returned by the transaction's next statement, Exec or commit, which then does not run.
+  // Changes() is not known after it. On SQLite the same as Run().
+  absl::Status Send() { return backend_->Send(); }
   // Clears bindings and rewinds, so the statement can run again.
   void Reset() { backend_->Reset(); }
   // Rows inserted, updated or deleted by the last run.

@@ -50,6 +50,8 @@ class PostgresConnection : public Connection {
     return absl::InternalError("unknown transaction mode");
   }
   absl::Status Commit() override {
+    // A failure in the pipeline leaves the transaction failed: the branch below rolls it back.
+    if (absl::Status drained = Drain(); !drained.ok() && broken()) return drained;
     if (!pending_begin_.empty()) {  // no statement ran: nothing was sent, nothing to end
       pending_begin_.clear();
       return tx_error_;  // a statement that failed to prepare fails the transaction as before
@@ -63,6 +65,7 @@ class PostgresConnection : public Connection {
     return Exec("COMMIT");  // a failed COMMIT ends the transaction too
   }
   void Rollback() override {
+    (void)Drain();
     if (!pending_begin_.empty()) {
       pending_begin_.clear();
       return;
@@ -70,6 +73,7 @@ class PostgresConnection : public Connection {
     if (!broken()) Result(PQexec(conn_, "ROLLBACK"));
   }
   absl::Status Exec(std::string_view sql) override {
+    if (absl::Status drained = Drain(); !drained.ok()) return drained;
     // A script may hold several statements, which a pipeline cannot carry: BEGIN goes first.
     if (absl::Status begun = SendPendingBegin(); !begun.ok()) return begun;
     const std::string owned(sql);
@@ -80,58 +84,49 @@ class PostgresConnection : public Connection {
   bool broken() const override { return broken_ || PQstatus(conn_) == CONNECTION_BAD; }
   bool lost_before_begin() const override { return lost_before_begin_; }
 
-  // Runs prepared statement `name` with its parameters, sending the transaction's BEGIN with it
-  // in one pipeline when BEGIN is still to be sent: one round trip for both. The statement's
-  // result, or BEGIN's error (the statement is then skipped by the server) or the statement's.
+  // Runs prepared statement `name` with its parameters. When BEGIN is still to be sent, or
+  // statements were sent before (SendPrepared), it joins them in one pipeline: one round trip
+  // for all. The statement's result, or the first error (BEGIN's, an earlier statement's, or
+  // its own; the server skips the statements after a failure).
   absl::StatusOr<Result> ExecPrepared(const std::string& name, int n, const char* const* values,
                                       const int* lengths, const int* formats,
                                       std::string_view context) {
-    if (pending_begin_.empty()) {
+    if (pending_begin_.empty() && !pipeline_) {
       Result result(PQexecPrepared(conn_, name.c_str(), n, values, lengths, formats, 0));
       if (absl::Status s = Check(result.get(), context); !s.ok()) return s;
       return result;
     }
-    const std::string begin = std::exchange(pending_begin_, std::string());
-    if (PQenterPipelineMode(conn_) != 1) return Lost("cannot enter pipeline mode");
-    // BEGIN through the extended protocol too (a pipeline carries no simple queries).
-    const bool sent =
-        PQsendQueryParams(conn_, begin.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
-        PQsendQueryPrepared(conn_, name.c_str(), n, values, lengths, formats, 0) == 1 &&
-        PQpipelineSync(conn_) == 1;
-    if (!sent) return Lost("sending the pipeline failed");
-    // Each query's result is followed by a NULL; the sync point ends the pipeline. Two NULLs in
-    // a row, or none of the expected results, mean the connection is gone.
-    std::vector<Result> results;
-    int nulls = 0;
-    while (true) {
-      PGresult* next = PQgetResult(conn_);
-      if (next == nullptr) {
-        if (PQstatus(conn_) == CONNECTION_BAD || ++nulls > 1) break;
-        continue;
-      }
-      nulls = 0;
-      if (PQresultStatus(next) == PGRES_PIPELINE_SYNC) {
-        PQclear(next);
-        break;
-      }
-      results.emplace_back(next);
-    }
-    if (PQexitPipelineMode(conn_) != 1 || results.size() != 2) {
-      // Whatever BEGIN's result says, a pipeline cut short leaves the connection unusable.
-      if (!results.empty()) {
-        if (absl::Status s = Check(results[0].get(), begin); !s.ok() && broken()) {
-          lost_before_begin_ = true;
-          return s;
-        }
-      }
-      return Lost("the pipeline ended early");
-    }
-    if (absl::Status s = Check(results[0].get(), begin); !s.ok()) {
-      if (broken()) lost_before_begin_ = true;
+    if (absl::Status s = SendPrepared(name, n, values, lengths, formats, context); !s.ok()) {
       return s;
     }
-    if (absl::Status s = Check(results[1].get(), context); !s.ok()) return s;
-    return std::move(results[1]);
+    Result last;
+    if (absl::Status s = Drain(&last); !s.ok()) return s;
+    return last;
+  }
+
+  // Sends prepared statement `name` into the connection's pipeline without waiting for its
+  // result (Statement::Send), BEGIN first when it is still to be sent. Flushed at once, so the
+  // server works on it while the caller goes on; Drain() reads the results.
+  absl::Status SendPrepared(const std::string& name, int n, const char* const* values,
+                            const int* lengths, const int* formats, std::string_view context) {
+    if (!pipeline_) {
+      if (PQenterPipelineMode(conn_) != 1) return Lost("cannot enter pipeline mode");
+      pipeline_ = true;
+      if (!pending_begin_.empty()) {
+        std::string begin = std::exchange(pending_begin_, std::string());
+        begin_in_pipeline_ = true;
+        const bool sent =
+            PQsendQueryParams(conn_, begin.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+        sent_.push_back(std::move(begin));
+        if (!sent) return LostInPipeline("sending the pipeline failed");
+      }
+    }
+    if (PQsendQueryPrepared(conn_, name.c_str(), n, values, lengths, formats, 0) != 1 ||
+        PQflush(conn_) != 0) {
+      return LostInPipeline("sending the pipeline failed");
+    }
+    sent_.emplace_back(context.substr(0, 200));
+    return absl::OkStatus();
   }
 
   PGconn* conn() { return conn_; }
@@ -167,6 +162,58 @@ class PostgresConnection : public Connection {
     int params;
   };
 
+  // Ends the pipeline of statements sent (SendPrepared) and reads their results: OK, or the
+  // first failure (the statements after it were skipped by the server). Nothing to do when no
+  // statement was sent. Every other use of the connection drains first.
+  absl::Status Drain(Result* last = nullptr) {
+    if (!pipeline_) return absl::OkStatus();
+    if (PQpipelineSync(conn_) != 1) return LostInPipeline("sending the pipeline failed");
+    pipeline_ = false;
+    const bool begin_sent = std::exchange(begin_in_pipeline_, false);
+    const std::vector<std::string> sent = std::exchange(sent_, {});
+    // As in ExecPrepared: each query's results end with a NULL, the sync point ends the
+    // pipeline, and two NULLs in a row mean the connection is gone.
+    absl::Status first;
+    size_t index = 0;
+    int nulls = 0;
+    bool synced = false;
+    while (true) {
+      Result next(PQgetResult(conn_));
+      if (next == nullptr) {
+        if (PQstatus(conn_) == CONNECTION_BAD || ++nulls > 1) break;
+        continue;
+      }
+      nulls = 0;
+      const ExecStatusType status = PQresultStatus(next.get());
+      if (status == PGRES_PIPELINE_SYNC) {
+        synced = true;
+        break;
+      }
+      std::string_view context = "pipeline";
+      if (index < sent.size()) context = sent[index];
+      ++index;
+      if (status == PGRES_PIPELINE_ABORTED) continue;  // skipped after an earlier failure
+      if (absl::Status s = Check(next.get(), context); !s.ok() && first.ok()) first = s;
+      if (last != nullptr) *last = std::move(next);
+    }
+    if (PQexitPipelineMode(conn_) != 1 || !synced || index != sent.size()) {
+      absl::Status lost = Lost("the pipeline ended early");
+      lost_before_begin_ = begin_sent;  // nothing ran after a BEGIN that was in it
+      return first.ok() ? lost : first;
+    }
+    if (begin_sent && !first.ok() && broken()) lost_before_begin_ = true;
+    return first;
+  }
+  // Lost(), and the transaction's statements ran unless its BEGIN was in the pipeline.
+  absl::Status LostInPipeline(std::string_view what) {
+    absl::Status lost = Lost(what);
+    lost_before_begin_ = begin_in_pipeline_;
+    pipeline_ = false;
+    begin_in_pipeline_ = false;
+    sent_.clear();
+    return lost;
+  }
+
   absl::Status BeginWith(const char* begin) {
     if (!pipeline_begin_) return Exec(begin);
     pending_begin_ = begin;  // sent with the first statement (ExecPrepared)
@@ -194,6 +241,9 @@ class PostgresConnection : public Connection {
   PGconn* conn_;
   const bool pipeline_begin_;
   std::string pending_begin_;  // BEGIN not sent yet: it goes with the first statement
+  bool pipeline_ = false;      // statements sent (SendPrepared) whose results are not read yet
+  bool begin_in_pipeline_ = false;
+  std::vector<std::string> sent_;  // what each sent statement was (for error messages)
   bool lost_before_begin_ = false;
   bool broken_ = false;
   absl::Status tx_error_;
@@ -221,6 +271,12 @@ class PostgresStatement : public StatementBackend {
     }
     ++row_;
     return row_ < PQntuples(result_.get());
+  }
+  absl::Status Send() override {
+    if (!bind_error_.ok()) return bind_error_;
+    const Params p = BuildParams();  // libpq copies the values into its buffer
+    return connection_->SendPrepared(name_, static_cast<int>(values_.size()), p.pointers.data(),
+                                     p.lengths.data(), p.formats.data(), sql_);
   }
   void Reset() override {
     result_.reset();
@@ -276,18 +332,27 @@ class PostgresStatement : public StatementBackend {
     values_[index - 1] = Value{std::move(data), binary};
   }
 
-  absl::Status Execute() {
-    const int n = static_cast<int>(values_.size());
-    std::vector<const char*> pointers(n);
-    std::vector<int> lengths(n);
-    std::vector<int> formats(n);
-    for (int i = 0; i < n; ++i) {
-      pointers[i] = values_[i].data ? values_[i].data->data() : nullptr;
-      lengths[i] = values_[i].data ? static_cast<int>(values_[i].data->size()) : 0;
-      formats[i] = values_[i].binary ? 1 : 0;
+  struct Params {
+    std::vector<const char*> pointers;
+    std::vector<int> lengths;
+    std::vector<int> formats;
+  };
+  Params BuildParams() const {
+    const size_t n = values_.size();
+    Params p{std::vector<const char*>(n), std::vector<int>(n), std::vector<int>(n)};
+    for (size_t i = 0; i < n; ++i) {
+      p.pointers[i] = values_[i].data ? values_[i].data->data() : nullptr;
+      p.lengths[i] = values_[i].data ? static_cast<int>(values_[i].data->size()) : 0;
+      p.formats[i] = values_[i].binary ? 1 : 0;
     }
+    return p;
+  }
+
+  absl::Status Execute() {
+    const Params p = BuildParams();
     absl::StatusOr<Result> result =
-        connection_->ExecPrepared(name_, n, pointers.data(), lengths.data(), formats.data(), sql_);
+        connection_->ExecPrepared(name_, static_cast<int>(values_.size()), p.pointers.data(),
+                                  p.lengths.data(), p.formats.data(), sql_);
     if (!result.ok()) return result.status();
     int64_t changes = 0;
     (void)absl::SimpleAtoi(PQcmdTuples(result->get()), &changes);
@@ -320,6 +385,8 @@ absl::StatusOr<std::unique_ptr<StatementBackend>> PostgresConnection::Prepare(
     std::string_view sql) {
   auto it = prepared_.find(ToAbsl(sql));
   if (it == prepared_.end()) {
+    // PQprepare is not allowed in a pipeline: the statements sent are finished first.
+    if (absl::Status drained = Drain(); !drained.ok()) return drained;
     int params = 0;
     const std::string rewritten = RewritePlaceholders(sql, &params);
     std::string name = absl::StrCat("dorset_", prepared_.size() + 1);
