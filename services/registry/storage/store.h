@@ -184,7 +184,9 @@ class WriteTx {
 
   // Marks this transaction a bulk write (an import): on SQLite the name search index is brought
   // up to date once, before the commit (Store::Write does it), instead of with every practice
-  // written (migration 0009 says why). Nothing on PostgreSQL.
+  // written (migration 0009 says why). On PostgreSQL the batch writes are sent without waiting
+  // (Statement::Send): the server applies a batch while the import reads and builds the next
+  // one, and a write's failure fails the transaction at its next statement or its commit.
   absl::Status BeginBulk();
 
   // The changes made so far: listed up to kMaxListedChanges (a bulk import may make more;
@@ -203,6 +205,8 @@ class WriteTx {
  private:
   friend class Store;
   absl::StatusOr<runtime::storage::Statement*> Cached(int slot, std::string_view sql);
+  // Runs a statement of rows written (no rows read): Send in a bulk write, else Run.
+  absl::Status Apply(runtime::storage::Statement& stmt);
   // A statement of `rows` rows for a batch (kBatchRows or a power of two below): `sql` makes
   // its text, prepared once per transaction and shape.
   absl::StatusOr<runtime::storage::Statement*> CachedRows(
@@ -224,6 +228,8 @@ class WriteTx {
   std::map<std::pair<int, size_t>, std::unique_ptr<runtime::storage::Statement>> batch_statements_;
   int64_t next_sequence_ = 0;  // 0 until the first change takes the counter
   bool name_index_deferred_ = false;
+  bool bulk_ = false;
+  bool practices_written_ = false;
   std::vector<CommittedChange> changes_;
   int64_t change_count_ = 0;
   int64_t first_sequence_ = 0;
