@@ -20,6 +20,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -325,6 +326,13 @@ class Store {
   std::string password_;
   // A committed write with at least this many changes refreshes PostgreSQL's statistics.
   static constexpr int64_t kAnalyzeAfterChanges = 1000;
+  // Runs ANALYZE of the practices on analyzer_, after the write that asked has replied: once
+  // more when asked again while it runs.
+  void AnalyzeSoon();
+  absl::Mutex analyze_mu_;
+  bool analyze_wanted_ ABSL_GUARDED_BY(analyze_mu_) = false;
+  bool analyze_running_ ABSL_GUARDED_BY(analyze_mu_) = false;
+  std::thread analyzer_;  // joined by ~Store
   // One writer at a time in this process: the change counter is then never contended by this
   // process's own writes (no retries between them).
   absl::Mutex write_mu_;
