@@ -44,8 +44,8 @@ bool ChangeFollower::CatchUp() {
   int64_t last = seen;
   while (true) {
     // Only the heads (sequence and resource): the sweep needs no state, and after an import
-    // reading and parsing every change's payload (16,534 practices) cost the process ~0.1 s of
-    // CPU, and PostgreSQL as much, beside the import's own reply (issue 16).
+    // of the national extract reading and parsing every change's payload (16,534 practices,
+    // ~10 MB) competed with the import's own reply for the machine's CPU (issue 16).
     absl::StatusOr<std::vector<CommittedChange>> changes = store_.ChangeHeadsAfter(last, kBatch);
     if (!changes.ok()) break;  // swept what was read; the rest on the next round
     for (CommittedChange& change : *changes) {
