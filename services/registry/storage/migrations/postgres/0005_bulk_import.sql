@@ -8,7 +8,7 @@
 -- merges the list into the index before every commit that wrote a practice
 -- (WriteTx::FinishSequences: gin_clean_pending_list, which inserts the entries sorted, in bulk;
 -- PostgreSQL also merges it on its own whenever it passes gin_pending_list_limit). The import
--- then wrote 39 MB of WAL in all, and its PostgreSQL CPU fell from 3.2-4.8 s to ~1.2 s. No
+-- then wrote 39 MB of WAL in all, and its PostgreSQL CPU fell from 3.2-4.8 s to 1.2-1.8 s. No
 -- committed write leaves entries pending, so step 4's reason stands: a search never reads a long
 -- pending list.
 ALTER INDEX practice_by_name_trigram SET (fastupdate = on);
