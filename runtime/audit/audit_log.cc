@@ -1,9 +1,12 @@
 #include "runtime/audit/audit_log.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -26,7 +29,6 @@ namespace {
 
 using audit_rows::BindEvent;
 using audit_rows::EventFromRow;
-using audit_rows::kInsert;
 
 constexpr size_t kMaxBatch = 1000;
 
@@ -472,37 +474,50 @@ void AuditLog::WriterLoop() {
 
 absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch,
                                   const std::vector<AuditOutbox*>& sources, Moved* moved) {
+  static_assert(std::tuple_size_v<decltype(inserts_)> == audit_rows::kInsertShapes);
+  // The moved rows first (in their order), then the batch's: a few multi-row INSERTs for all.
+  std::vector<common::v1::AuditEvent> from_outboxes;
+  const auto event_at = [&](size_t i) -> const common::v1::AuditEvent& {
+    return i < from_outboxes.size() ? from_outboxes[i] : batch[i - from_outboxes.size()].event;
+  };
   if (shared_ != nullptr) {
     return shared_->WriteQueued(kAppendQueue, [&](storage::Transaction& tx) -> absl::Status {
-      ASSIGN_OR_RETURN(storage::Statement insert, tx.Prepare(kInsert));
+      from_outboxes.clear();
       // Every attached outbox is a table of this database (AttachOutbox): one move takes them.
       if (!sources.empty()) {
         *moved = Moved();
-        RETURN_IF_ERROR(MoveFromPostgres(tx, insert, *moved));
+        RETURN_IF_ERROR(MoveFromPostgres(tx, from_outboxes, *moved));
       }
-      for (const Pending& p : batch) {
-        insert.Reset();
-        BindEvent(insert, p.event);
-        RETURN_IF_ERROR(insert.Run());
-      }
-      return absl::OkStatus();
+      std::array<std::optional<storage::Statement>, audit_rows::kInsertShapes> inserts;
+      return audit_rows::InsertEvents(
+          audit_rows::Table::kTrail, from_outboxes.size() + batch.size(), event_at,
+          [&](size_t shape) -> absl::StatusOr<storage::Statement*> {
+            if (!inserts[shape].has_value()) {
+              ASSIGN_OR_RETURN(
+                  inserts[shape],
+                  tx.Prepare(audit_rows::InsertOf(audit_rows::Table::kTrail).Sql(shape)));
+            }
+            return &*inserts[shape];
+          });
     });
   }
   ASSIGN_OR_RETURN(sqlite::Transaction tx, sqlite::Transaction::Begin(*db_));
-  // Prepared once and kept (the writer thread is its only user): parsing the INSERT again for
-  // every group cost as much as a few of its rows.
-  if (insert_ == nullptr) {
-    ASSIGN_OR_RETURN(sqlite::Statement prepared, db_->Prepare(kInsert));
-    insert_ = std::make_unique<sqlite::Statement>(std::move(prepared));
+  for (AuditOutbox* source : sources) {
+    RETURN_IF_ERROR(MoveFromSqlite(*source, from_outboxes, *moved));
   }
-  sqlite::Statement& insert = *insert_;
-  for (AuditOutbox* source : sources) RETURN_IF_ERROR(MoveFromSqlite(*source, insert, *moved));
-  for (const Pending& p : batch) {
-    insert.Reset();
-    BindEvent(insert, p.event);
-    RETURN_IF_ERROR(insert.Run());
-  }
-  insert.Reset();
+  // Prepared once per shape and kept (the one writing is their only user): parsing an INSERT
+  // again for every group cost as much as a few of its rows.
+  RETURN_IF_ERROR(audit_rows::InsertEvents(
+      audit_rows::Table::kTrail, from_outboxes.size() + batch.size(), event_at,
+      [this](size_t shape) -> absl::StatusOr<sqlite::Statement*> {
+        if (inserts_[shape] == nullptr) {
+          ASSIGN_OR_RETURN(
+              sqlite::Statement prepared,
+              db_->Prepare(audit_rows::InsertOf(audit_rows::Table::kTrail).Sql(shape)));
+          inserts_[shape] = std::make_unique<sqlite::Statement>(std::move(prepared));
+        }
+        return inserts_[shape].get();
+      }));
   return tx.Commit();
 }
 

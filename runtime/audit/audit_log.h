@@ -34,6 +34,7 @@
 #ifndef DORSET_RUNTIME_AUDIT_AUDIT_LOG_H_
 #define DORSET_RUNTIME_AUDIT_AUDIT_LOG_H_
 
+#include <array>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -158,8 +159,11 @@ class AuditLog {
                           const std::vector<AuditOutbox*>& sources = {}, Moved* moved = nullptr);
   // The moves, in the trail's transaction (audit_outbox.cc): SQLite reads the rows past the
   // source's mark from its store; PostgreSQL deletes them from the outbox of the same database.
-  absl::Status MoveFromSqlite(AuditOutbox& source, sqlite::Statement& insert, Moved& moved);
-  absl::Status MoveFromPostgres(storage::Transaction& tx, storage::Statement& insert, Moved& moved);
+  // Both add the moved rows to `events`, for the caller to append in that order.
+  absl::Status MoveFromSqlite(AuditOutbox& source, std::vector<common::v1::AuditEvent>& events,
+                              Moved& moved);
+  absl::Status MoveFromPostgres(storage::Transaction& tx,
+                                std::vector<common::v1::AuditEvent>& events, Moved& moved);
   // The next group from the front of the queue; the caller becomes the one writing.
   std::vector<Pending> TakeBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A group that failed goes back to the front of the queue, in order; writing ends.
@@ -176,7 +180,8 @@ class AuditLog {
   // SQLite: db_ (used by the one writing: writing_) and reader_; PostgreSQL: shared_ only (its
   // own pool).
   std::unique_ptr<sqlite::Database> db_;
-  std::unique_ptr<sqlite::Statement> insert_;  // db_'s INSERT, prepared at the first write
+  // db_'s multi-row INSERTs, by shape (audit_rows::InsertEvents), each prepared at its first use.
+  std::array<std::unique_ptr<sqlite::Statement>, 7> inserts_;
   absl::Mutex reader_mu_;
   std::unique_ptr<sqlite::Database> reader_ ABSL_GUARDED_BY(reader_mu_);
   std::unique_ptr<storage::Database> shared_;

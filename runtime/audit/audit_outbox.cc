@@ -1,7 +1,9 @@
 #include "runtime/audit/audit_outbox.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -68,12 +70,19 @@ void AuditOutbox::NoteRows() { log_.NoteOutboxRows(); }
 absl::Status AuditOutbox::Append(storage::Transaction& tx,
                                  std::span<const common::v1::AuditEvent> events) {
   if (!events.empty()) {
-    ASSIGN_OR_RETURN(storage::Statement insert, tx.Prepare(audit_rows::kInsertOutbox));
-    for (const common::v1::AuditEvent& event : events) {
-      insert.Reset();
-      BindEvent(insert, event);
-      RETURN_IF_ERROR(insert.Run());
-    }
+    // A few multi-row INSERTs for the group (audit_rows::InsertEvents), not one per call.
+    std::array<std::optional<storage::Statement>, audit_rows::kInsertShapes> inserts;
+    RETURN_IF_ERROR(audit_rows::InsertEvents(
+        audit_rows::Table::kOutbox, events.size(),
+        [&events](size_t i) -> const common::v1::AuditEvent& { return events[i]; },
+        [&](size_t shape) -> absl::StatusOr<storage::Statement*> {
+          if (!inserts[shape].has_value()) {
+            ASSIGN_OR_RETURN(
+                inserts[shape],
+                tx.Prepare(audit_rows::InsertOf(audit_rows::Table::kOutbox).Sql(shape)));
+          }
+          return &*inserts[shape];
+        }));
   }
   // The rows the trail holds leave with this group's commit: the store needs no commit of its
   // own for them (and the group committer's writer no second writer to wait for).
@@ -170,8 +179,8 @@ void AuditLog::Detach(AuditOutbox* outbox) {
   outboxes_.erase(std::remove(outboxes_.begin(), outboxes_.end(), outbox), outboxes_.end());
 }
 
-absl::Status AuditLog::MoveFromSqlite(AuditOutbox& source, sqlite::Statement& insert,
-                                      Moved& moved) {
+absl::Status AuditLog::MoveFromSqlite(AuditOutbox& source,
+                                      std::vector<common::v1::AuditEvent>& events, Moved& moved) {
   const int64_t mark = source.moved_.load();
   std::vector<common::v1::AuditEvent> rows;
   // Every row below the highest id this snapshot sees is in it: ids are given out under the
@@ -187,22 +196,19 @@ absl::Status AuditLog::MoveFromSqlite(AuditOutbox& source, sqlite::Statement& in
     }
   }));
   if (rows.empty()) return absl::OkStatus();
-  for (const common::v1::AuditEvent& event : rows) {
-    insert.Reset();
-    BindEvent(insert, event);
-    RETURN_IF_ERROR(insert.Run());
-  }
   const int64_t last = rows.back().sequence();  // the outbox id (EventFromRow)
   ASSIGN_OR_RETURN(sqlite::Statement save, db_->Prepare(kSaveMark));
   RETURN_IF_ERROR(save.Bind(1, source.name()).Bind(2, last).Run());
   moved.marks.emplace_back(&source, last);
   moved.events += rows.size();
   moved.more = moved.more || static_cast<int64_t>(rows.size()) == kMaxMove;
+  // Appended by the caller in this order, in the same transaction as the mark.
+  for (common::v1::AuditEvent& event : rows) events.push_back(std::move(event));
   return absl::OkStatus();
 }
 
-absl::Status AuditLog::MoveFromPostgres(storage::Transaction& tx, storage::Statement& insert,
-                                        Moved& moved) {
+absl::Status AuditLog::MoveFromPostgres(storage::Transaction& tx,
+                                        std::vector<common::v1::AuditEvent>& events, Moved& moved) {
   ASSIGN_OR_RETURN(storage::Statement take, tx.Prepare(kTakeOutbox));
   take.Bind(1, kMaxMove);
   std::vector<common::v1::AuditEvent> rows;
@@ -214,13 +220,9 @@ absl::Status AuditLog::MoveFromPostgres(storage::Transaction& tx, storage::State
   // RETURNING has no order: append in outbox order (within one replica's groups, commit order).
   std::sort(rows.begin(), rows.end(),
             [](const auto& a, const auto& b) { return a.sequence() < b.sequence(); });
-  for (const common::v1::AuditEvent& event : rows) {
-    insert.Reset();
-    BindEvent(insert, event);
-    RETURN_IF_ERROR(insert.Run());
-  }
   moved.events = rows.size();
   moved.more = static_cast<int64_t>(rows.size()) == kMaxMove;
+  for (common::v1::AuditEvent& event : rows) events.push_back(std::move(event));
   return absl::OkStatus();
 }
 

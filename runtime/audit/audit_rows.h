@@ -4,29 +4,52 @@
 #ifndef DORSET_RUNTIME_AUDIT_AUDIT_ROWS_H_
 #define DORSET_RUNTIME_AUDIT_AUDIT_ROWS_H_
 
+#include <cstddef>
 #include <cstdint>
 
+#include "absl/status/status.h"
 #include "dorset/common/v1/audit.pb.h"
+#include "runtime/storage/multi_row.h"
 
 namespace dorset::runtime::audit_rows {
 
-inline constexpr char kInsert[] =
-    "INSERT INTO audit_event(time_us, principal, method, resource, action, request_id, outcome) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)";
-inline constexpr char kInsertOutbox[] =
-    "INSERT INTO audit_outbox(time_us, principal, method, resource, action, request_id, outcome) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)";
-
-// Binds one event to kInsert or kInsertOutbox (runtime/sqlite's Statement or runtime/storage's).
+// Binds one event to the row of an INSERT (InsertOf: runtime/sqlite's Statement or
+// runtime/storage's) whose first placeholder is `first`.
 template <typename Stmt>
-void BindEvent(Stmt& insert, const common::v1::AuditEvent& e) {
-  insert.Bind(1, static_cast<int64_t>(e.time().seconds() * 1000000 + e.time().nanos() / 1000))
-      .Bind(2, e.principal())
-      .Bind(3, e.method())
-      .Bind(4, e.resource())
-      .Bind(5, e.action())
-      .Bind(6, e.request_id())
-      .Bind(7, e.outcome());
+void BindEvent(Stmt& insert, const common::v1::AuditEvent& e, int first = 1) {
+  insert.Bind(first, static_cast<int64_t>(e.time().seconds() * 1000000 + e.time().nanos() / 1000))
+      .Bind(first + 1, e.principal())
+      .Bind(first + 2, e.method())
+      .Bind(first + 3, e.resource())
+      .Bind(first + 4, e.action())
+      .Bind(first + 5, e.request_id())
+      .Bind(first + 6, e.outcome());
+}
+
+// The trail's and the outbox's INSERTs, several events per statement (runtime/storage/
+// multi_row.h): a group's events, or a move's, are written by a few statements, not one each.
+inline constexpr size_t kInsertShapes = storage::MultiRowInsert::kInsertShapes;
+enum class Table { kTrail, kOutbox };
+inline const storage::MultiRowInsert& InsertOf(Table table) {
+  static const storage::MultiRowInsert trail(
+      "INSERT INTO audit_event(time_us, principal, method, resource, action, request_id, "
+      "outcome) VALUES ",
+      7);
+  static const storage::MultiRowInsert outbox(
+      "INSERT INTO audit_outbox(time_us, principal, method, resource, action, request_id, "
+      "outcome) VALUES ",
+      7);
+  return table == Table::kTrail ? trail : outbox;
+}
+
+// Inserts `count` events (at(i): the i-th; ids and sequences follow this order) into `table`;
+// statement(shape): a prepared statement of InsertOf(table).Sql(shape), as MultiRowInsert::Run.
+template <typename EventAt, typename StatementFor>
+absl::Status InsertEvents(Table table, size_t count, const EventAt& at,
+                          const StatementFor& statement) {
+  return InsertOf(table).Run(count, statement, [&at](auto& insert, size_t row, int first) {
+    BindEvent(insert, at(row), first);
+  });
 }
 
 // One row of (sequence or outbox id, time_us, principal, method, resource, action, request_id,
