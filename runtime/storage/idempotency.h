@@ -16,6 +16,11 @@
 //   if (reply) return Decode(*reply);             // the first call's answer
 //   ... make the change ...
 //   RETURN_IF_ERROR(record.Store(key, Encode(result), now_micros));
+//
+// A group commit (group_commit.h) may keep its calls' records and write them together before its
+// commit (StoreLater, then Flush: a few multi-row INSERTs instead of one per call); Find sees a
+// kept record at once, so a request_id repeated inside one group is answered as a retry (or
+// refused as REQUEST_ID_REUSED) like one repeated across groups.
 #ifndef DORSET_RUNTIME_STORAGE_IDEMPOTENCY_H_
 #define DORSET_RUNTIME_STORAGE_IDEMPOTENCY_H_
 
@@ -23,7 +28,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "runtime/storage/database.h"
 
@@ -52,12 +59,31 @@ class IdempotencyRecord {
   // Records the reply (bytes: a serialized reply, or what the service rebuilds it from). Call
   // after Find said nullopt, in the same transaction. Does nothing for an empty id.
   absl::Status Store(const RequestKey& key, std::string_view reply, int64_t now_micros);
+  // As Store, but the record is written by Flush (which must run before the transaction
+  // commits). Only for a record whose change cannot be undone alone afterwards (no savepoint
+  // rolled back after it): a kept record is not taken back. Does nothing for an empty id.
+  void StoreLater(const RequestKey& key, std::string reply, int64_t now_micros);
+  // Writes the records StoreLater kept, in the order kept.
+  absl::Status Flush();
 
  private:
-  IdempotencyRecord(Statement find, Statement store)
-      : find_(std::move(find)), store_(std::move(store)) {}
+  struct Kept {
+    RequestKey key;
+    std::string reply;
+    int64_t now_micros;
+  };
+  IdempotencyRecord(Transaction& tx, Statement find, Statement store)
+      : tx_(&tx), find_(std::move(find)), store_(std::move(store)) {}
+  // Find's answer for a stored record (method, principal, hash, reply).
+  static absl::StatusOr<std::optional<std::string>> Match(const RequestKey& key,
+                                                          std::string_view method,
+                                                          std::string_view principal,
+                                                          std::string_view hash, std::string reply);
+  Transaction* tx_;
   Statement find_;
   Statement store_;
+  std::vector<Kept> kept_;
+  absl::flat_hash_map<std::string, size_t> kept_index_;  // request_id -> kept_ index
 };
 
 }  // namespace dorset::runtime::storage

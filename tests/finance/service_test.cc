@@ -850,7 +850,71 @@ TEST(LedgerWriterTest, SameRequestIdTwiceInOneTransactionPostsOnce) {
   ASSERT_TRUE(read.ok()) << read;
 }
 
-// A group writes each total once (FlushTotals) and keeps the group's running totals in memory:
+// As the group committer writes a group: Check and Write per request, one Flush at the end. The
+// request records are kept until Flush, yet a request_id repeated inside the group is answered
+// from its kept record (same request: the first postings; other content: ALREADY_EXISTS), a
+// refused request leaves no record, and every record is written exactly once.
+TEST(LedgerWriterTest, AGroupsRecordsAreKeptUntilFlushAndSeenByTheGroup) {
+  dorset::testing::TempDir dir;
+  auto store = FinanceStore::Open("", dir.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE(LoadSeedOnce(**store).ok());
+  const std::string scheme = "plans/dorset-stp/programmes/managing-demand/schemes/rightcare";
+  const auto batch_of = [&](const std::string& id, const std::string& who, int64_t pence) {
+    google::protobuf::RepeatedPtrField<v1::Posting> postings;
+    *postings.Add() = MakePosting(scheme, "2019-20", 5, v1::POSTING_KIND_ACTUAL, pence);
+    auto batch = ParsePostings(id, who, postings, true);
+    EXPECT_TRUE(batch.ok()) << batch.status();
+    return *batch;
+  };
+  const PostingBatch first = batch_of("g-1", "tester", 100);
+  const PostingBatch retry = batch_of("g-1", "tester", 100);
+  const PostingBatch other_content = batch_of("g-1", "tester", 999);
+  const PostingBatch other_caller = batch_of("g-1", "mallory", 100);
+  const PostingBatch second = batch_of("g-2", "tester", 7);
+  PostingBatch refused = batch_of("g-3", "tester", 5);
+  refused.postings[0].scheme = "plans/dorset-stp/programmes/managing-demand/schemes/none";
+  const PostingBatch after_refusal = batch_of("g-3", "tester", 5);
+  absl::Status written = (*store)->Write([&](Transaction& tx) -> absl::Status {
+    auto writer = LedgerWriter::Create(tx);
+    EXPECT_TRUE(writer.ok());
+    const auto apply = [&](const PostingBatch& b) -> absl::StatusOr<std::vector<v1::Posting>> {
+      auto checked = (*writer)->Check(b);
+      if (!checked.ok()) return checked.status();
+      return (*writer)->Write(b, *checked);
+    };
+    auto a = apply(first);
+    EXPECT_TRUE(a.ok()) << a.status();
+    auto again = apply(retry);
+    EXPECT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ((*a)[0].name(), (*again)[0].name());
+    EXPECT_EQ(apply(other_content).status().code(), absl::StatusCode::kAlreadyExists);
+    EXPECT_EQ(apply(other_caller).status().code(), absl::StatusCode::kAlreadyExists);
+    EXPECT_TRUE(apply(second).ok());
+    EXPECT_EQ(apply(refused).status().code(), absl::StatusCode::kNotFound);
+    EXPECT_TRUE(apply(after_refusal).ok());
+    return (*writer)->Flush();
+  });
+  ASSERT_TRUE(written.ok()) << written;
+  absl::Status read = (*store)->Read([&](Transaction& tx) -> absl::Status {
+    auto postings = tx.Prepare("SELECT COUNT(*), SUM(amount_pence) FROM posting");
+    EXPECT_TRUE(postings.ok() && *postings->Step());
+    EXPECT_EQ(postings->Int(0), 3);
+    EXPECT_EQ(postings->Int(1), 100 + 7 + 5);
+    auto records = tx.Prepare(
+        "SELECT COUNT(*), COUNT(DISTINCT request_id), MIN(request_id), MAX(request_id) FROM "
+        "idempotency_record");
+    EXPECT_TRUE(records.ok() && *records->Step());
+    EXPECT_EQ(records->Int(0), 3);
+    EXPECT_EQ(records->Int(1), 3);
+    EXPECT_EQ(records->Text(2), "g-1");
+    EXPECT_EQ(records->Text(3), "g-3");
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(read.ok()) << read;
+}
+
+// A group writes each total once (Flush) and keeps the group's running totals in memory:
 // the bound on a total must see the requests written before it in the same transaction, a
 // refused request must change nothing, and the stored total must be the sum of the postings.
 TEST(LedgerWriterTest, AGroupKeepsItsTotalsInMemoryAndWritesEachOnce) {
@@ -883,7 +947,7 @@ TEST(LedgerWriterTest, AGroupKeepsItsTotalsInMemoryAndWritesEachOnce) {
     auto third = (*writer)->Check(small);
     EXPECT_TRUE(third.ok()) << third.status();
     EXPECT_TRUE((*writer)->Write(small, *third).ok());
-    EXPECT_TRUE((*writer)->FlushTotals().ok());
+    EXPECT_TRUE((*writer)->Flush().ok());
     // A request after a flush in the same transaction still counts from the group's total.
     auto fourth = (*writer)->Apply(again);
     EXPECT_TRUE(fourth.ok()) << fourth.status();

@@ -43,8 +43,9 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
             jobs[i].audit.Collect(results[i], nullptr, events);
           RETURN_IF_ERROR(outbox->Append(tx, events));
         }
-        // Counter cells of the whole group are summed and written once, in the same transaction.
-        return batch.ApplyCounterSums();
+        // Counter cells of the whole group are summed and written once, and its request records
+        // together, in the same transaction.
+        return batch.Flush();
       },
       [](Job& job, const absl::Status& status) { job.done(status); },
       [outbox](std::span<Job> jobs) {

@@ -268,6 +268,7 @@ absl::Status Responses::WriteResponse(const PendingResponse& pending, v1::Respon
   ASSIGN_OR_RETURN(const int64_t id, batch.InsertResponse(pending.activity, pending.stakeholder_id,
                                                           r, pending.theme_ids, now_us));
   const std::string name = ResponseName(pending.activity, id);
+  // Kept for the group's end (written with the others): nothing after it may fail.
   RETURN_IF_ERROR(batch.StoreRequest(key, name, now_us));
   batch.AddToCounters(pending.activity,
                       CounterCells(r.channel(), r.sentiment(), r.locality(), pending.theme_ids));

@@ -114,7 +114,8 @@ absl::StatusOr<std::optional<std::string>> ResponseBatch::FindRequest(
 absl::Status ResponseBatch::StoreRequest(const runtime::storage::RequestKey& key,
                                          const std::string& name, int64_t now) {
   ASSIGN_OR_RETURN(Statements * st, Prepared());
-  return st->requests.Store(key, name, now);
+  st->requests.StoreLater(key, name, now);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int64_t> ResponseBatch::InsertResponse(const std::string& activity,
@@ -172,9 +173,11 @@ void ResponseBatch::AddToCounters(const std::string& activity,
   AddCells(sums_, activity, cells, 1);
 }
 
-absl::Status ResponseBatch::ApplyCounterSums() {
-  if (sums_.empty()) return absl::OkStatus();
+absl::Status ResponseBatch::Flush() {
+  if (statements_ == nullptr && sums_.empty()) return absl::OkStatus();  // nothing kept
   ASSIGN_OR_RETURN(Statements * st, Prepared());
+  RETURN_IF_ERROR(st->requests.Flush());
+  if (sums_.empty()) return absl::OkStatus();
   return ApplySums(st->bump_counter, sums_);
 }
 

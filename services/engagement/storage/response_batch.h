@@ -48,6 +48,9 @@ class ResponseBatch {
   // call created, if any. Keyed by request id, method, principal and request hash.
   using RequestKey = runtime::storage::RequestKey;
   absl::StatusOr<std::optional<std::string>> FindRequest(const runtime::storage::RequestKey& key);
+  // Kept for Flush, which writes the group's records together (FindRequest sees it at once). A
+  // kept record is not taken back by a savepoint's rollback: call it after the response's last
+  // step that can fail.
   absl::Status StoreRequest(const runtime::storage::RequestKey& key, const std::string& name,
                             int64_t now);
   // Inserts the response (its stakeholder id, "" when anonymous; its theme ids and their
@@ -64,10 +67,12 @@ class ResponseBatch {
   // that it runs again as a whole.
   absl::StatusOr<absl::Status> InSavepoint(absl::FunctionRef<absl::Status()> fn);
 
-  // Adds `cells` (once each) to the group's counter deltas; nothing is written until
-  // ApplyCounterSums, which writes every non-zero delta.
+  // Adds `cells` (once each) to the group's counter deltas; nothing is written until Flush,
+  // which writes every non-zero delta.
   void AddToCounters(const std::string& activity, const std::vector<CounterCell>& cells);
-  absl::Status ApplyCounterSums();
+  // Writes the group's request records (a few multi-row INSERTs) and counter deltas; call
+  // before the commit.
+  absl::Status Flush();
 
  private:
   struct Statements;

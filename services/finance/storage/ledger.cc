@@ -79,7 +79,7 @@ struct LedgerWriter::Statements {
   // Period states read in this transaction (a close is its own transaction, so they hold).
   absl::flat_hash_map<std::pair<int, int>, int> periods;
   // The totals as this transaction sees them (read once, then followed in memory) and those
-  // its requests changed, written once per transaction by FlushTotals: a group of postings to
+  // its requests changed, written once per transaction by Flush: a group of postings to
   // one scheme's month updates its total row once, not once per posting.
   absl::flat_hash_map<TotalKey, int64_t> totals;
   absl::flat_hash_set<TotalKey> dirty;
@@ -315,7 +315,7 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Write(const PostingBatch&
                                                              const Checked& checked) {
   if (checked.replay) return *checked.replay;
   const int64_t now = NowMicros();
-  // Written to the store by FlushTotals, once per transaction.
+  // Written to the store by Flush, once per transaction.
   for (const auto& [key, amount] : checked.totals) {
     s_->totals[key] = amount;
     s_->dirty.insert(key);
@@ -365,12 +365,13 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Write(const PostingBatch&
     SetTimestamp(posting.mutable_create_time(), now);
     posting.set_request_id(batch.request_id);
   }
-  RETURN_IF_ERROR(
-      s_->record.Store(KeyOf(batch), EncodeRange(first_id, static_cast<int64_t>(out.size())), now));
+  // Written by Flush with the group's other records (one statement for many); Check sees it.
+  s_->record.StoreLater(KeyOf(batch), EncodeRange(first_id, static_cast<int64_t>(out.size())), now);
   return out;
 }
 
-absl::Status LedgerWriter::FlushTotals() {
+absl::Status LedgerWriter::Flush() {
+  RETURN_IF_ERROR(s_->record.Flush());
   for (const TotalKey& key : s_->dirty) {
     Statement& write = s_->write_total;
     write.Reset();
@@ -385,7 +386,7 @@ absl::Status LedgerWriter::FlushTotals() {
 absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Apply(const PostingBatch& batch) {
   ASSIGN_OR_RETURN(Checked checked, Check(batch));
   ASSIGN_OR_RETURN(std::vector<v1::Posting> postings, Write(batch, checked));
-  RETURN_IF_ERROR(FlushTotals());
+  RETURN_IF_ERROR(Flush());
   return postings;
 }
 

@@ -59,13 +59,14 @@ class LedgerWriter {
   // Idempotency, schemes, reversals and checked totals; reads only. Refusals come back as
   // errors (NOT_FOUND, FAILED_PRECONDITION, ALREADY_EXISTS, OUT_OF_RANGE with the field).
   absl::StatusOr<Checked> Check(const PostingBatch& batch);
-  // Writes the postings and request record of a checked batch (`batch` must outlive
-  // `checked`); its totals are kept in memory until FlushTotals. An error here leaves partial
-  // writes: roll the transaction back.
+  // Writes the postings of a checked batch (`batch` must outlive `checked`); its totals and its
+  // request record are kept in memory until Flush (Check sees them at once). An error here
+  // leaves partial writes: roll the transaction back.
   absl::StatusOr<std::vector<v1::Posting>> Write(const PostingBatch& batch, const Checked& checked);
-  // Writes every total the batches written so far changed (once each); call before the commit.
-  absl::Status FlushTotals();
-  // Check, Write, FlushTotals.
+  // Writes every total the batches written so far changed (once each) and their request
+  // records (a few multi-row INSERTs); call before the commit.
+  absl::Status Flush();
+  // Check, Write, Flush.
   absl::StatusOr<std::vector<v1::Posting>> Apply(const PostingBatch& batch);
   ~LedgerWriter();
 

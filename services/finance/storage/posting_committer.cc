@@ -36,8 +36,9 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
           // A storage error mid-write abandons the whole group (nothing is acknowledged).
           ASSIGN_OR_RETURN(jobs[i].postings, ledger->Write(jobs[i].batch, *checked));
         }
-        // The group's totals, each written once (a refused request changed none).
-        RETURN_IF_ERROR(ledger->FlushTotals());
+        // The group's totals, each written once (a refused request changed none), and its
+        // request records.
+        RETURN_IF_ERROR(ledger->Flush());
         // Each call's audit event, refused ones too, committed with the postings: one sync.
         if (outbox != nullptr) {
           std::vector<common::v1::AuditEvent> events;

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "engines.h"
 #include "gtest/gtest.h"
@@ -270,6 +271,80 @@ TEST_P(GroupCommitTest, ARequestIdReplaysOnlyForTheSameMethodPrincipalAndRequest
     return record.Store(key, "again", 3);
   });
   EXPECT_EQ(twice.code(), absl::StatusCode::kAlreadyExists) << twice;
+}
+
+// A group keeps its calls' records and writes them together before its commit (StoreLater,
+// Flush: multi-row INSERTs of 64, 32, ... rows). Inside the group a repeated request_id is
+// answered from the kept record (same request: the first reply; other content or caller:
+// REQUEST_ID_REUSED), a refused call keeps no record, and each id is written exactly once.
+TEST_P(GroupCommitTest, RecordsKeptInAGroupAreSeenAtOnceAndWrittenOnce) {
+  struct Call {
+    RequestKey key;
+    bool refuse = false;
+  };
+  std::vector<Call> calls;
+  const auto key = [](int n, const std::string& principal = "alice",
+                      const std::string& hash = "h") {
+    return RequestKey{.request_id = absl::StrCat("req-", n),
+                      .method = "CreateThing",
+                      .principal = principal,
+                      .request_hash = hash};
+  };
+  for (int n = 0; n < 70; ++n) calls.push_back({key(n)});  // 64 + 4 + 2 rows
+  calls.push_back({key(3)});                               // a retry inside the group
+  calls.push_back({key(4, "alice", "other")});             // same id, other content
+  calls.push_back({key(5, "mallory")});                    // same id, other caller
+  calls.push_back({key(70), /*refuse=*/true});             // refused: keeps no record
+  calls.push_back({key(70)});                              // the same id, now accepted
+  std::vector<absl::StatusOr<std::optional<std::string>>> found(calls.size());
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(IdempotencyRecord record, IdempotencyRecord::Prepare(tx));
+                   for (size_t i = 0; i < calls.size(); ++i) {
+                     found[i] = record.Find(calls[i].key);
+                     if (!found[i].ok() || found[i]->has_value() || calls[i].refuse) continue;
+                     record.StoreLater(calls[i].key, absl::StrCat("reply-", i), 10);
+                   }
+                   return record.Flush();
+                 })
+                  .ok());
+  for (size_t i = 0; i < 70; ++i) {
+    ASSERT_TRUE(found[i].ok()) << found[i].status();
+    EXPECT_FALSE(found[i]->has_value()) << i;
+  }
+  ASSERT_TRUE(found[70].ok()) << found[70].status();
+  ASSERT_TRUE(found[70]->has_value());
+  EXPECT_EQ(**found[70], "reply-3");
+  EXPECT_EQ(found[71].status().code(), absl::StatusCode::kAlreadyExists) << found[71].status();
+  EXPECT_EQ(found[72].status().code(), absl::StatusCode::kAlreadyExists) << found[72].status();
+  ASSERT_TRUE(found[74].ok()) << found[74].status();
+  EXPECT_FALSE(found[74]->has_value());
+
+  // Committed: 71 records (ids 0..70), each once, each with its own reply.
+  int64_t records = -1;
+  ASSERT_TRUE(db_->Read([&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(Statement count,
+                                    tx.Prepare("SELECT COUNT(*), COUNT(DISTINCT request_id) "
+                                               "FROM idempotency_record"));
+                   ASSIGN_OR_RETURN(bool row, count.Step());
+                   EXPECT_TRUE(row);
+                   records = count.Int(0);
+                   EXPECT_EQ(count.Int(1), records);
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  EXPECT_EQ(records, 71);
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(IdempotencyRecord record, IdempotencyRecord::Prepare(tx));
+                   for (int n : {0, 63, 64, 69}) {
+                     ASSIGN_OR_RETURN(std::optional<std::string> reply, record.Find(key(n)));
+                     EXPECT_EQ(reply.value_or("none"), absl::StrCat("reply-", n));
+                   }
+                   ASSIGN_OR_RETURN(std::optional<std::string> last, record.Find(key(70)));
+                   EXPECT_EQ(last.value_or("none"), "reply-74");
+                   // Nothing kept: Flush writes nothing.
+                   return record.Flush();
+                 })
+                  .ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, GroupCommitTest,
