@@ -5,6 +5,7 @@
 #include <utility>
 #include <variant>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -136,6 +137,7 @@ enum Slot {
   kLoadAssignments,
   kFindSeen,
   kMarkSeenRows,
+  kInsertPractice,
   kSlotCount
 };
 
@@ -370,43 +372,61 @@ absl::Status WriteTx::SavePractices(std::span<PracticeSave> saves) {
     revisions[i] = revision;
   }
 
-  RETURN_IF_ERROR(ForChunks(saves.size(), [&](size_t first, size_t rows) -> absl::Status {
-    ASSIGN_OR_RETURN(
-        Statement * upsert, CachedRows(kUpsertPractice, rows, [](size_t n) {
-          return absl::StrCat(
-              "INSERT INTO practice (ods_code, display_name, postcode_key, status, "
-              "prescribing_setting, commissioner, locality_id, list_size, update_time, revision, "
-              "data) VALUES ",
-              ValuesRows(n, 11),
-              " ON CONFLICT (ods_code) DO UPDATE SET display_name = excluded.display_name, "
-              "postcode_key = excluded.postcode_key, status = excluded.status, "
-              "prescribing_setting = excluded.prescribing_setting, commissioner = "
-              "excluded.commissioner, locality_id = excluded.locality_id, list_size = "
-              "excluded.list_size, update_time = excluded.update_time, revision = "
-              "excluded.revision, data = excluded.data");
-        }));
-    int at = 1;
-    for (size_t i = first; i < first + rows; ++i, at += 11) {
-      const v1::Practice& practice = saves[i].practice;
-      const std::optional<std::string> locality_id =
-          practice.locality().empty()
-              ? std::nullopt
-              : std::optional<std::string>(practice.locality().substr(sizeof("localities/") - 1));
-      upsert->Bind(at, practice.ods_code())
-          .Bind(at + 1, practice.display_name())
-          .Bind(at + 2, PostcodeKey(practice.postcode()))
-          .Bind(at + 3, static_cast<int64_t>(practice.status()))
-          .Bind(at + 4, static_cast<int64_t>(practice.prescribing_setting()))
-          .Bind(at + 5, practice.commissioner())
-          .Bind(at + 6, locality_id)
-          .Bind(at + 7, practice.has_list_size() ? std::optional<int64_t>(practice.list_size())
-                                                 : std::nullopt)
-          .Bind(at + 8, now_micros_)
-          .Bind(at + 9, revisions[i])
-          .BindBlob(at + 10, practice.SerializeAsString());
-    }
-    return Apply(*upsert);
-  }));
+  // New practices go in with a plain INSERT, stored ones with the upsert: PostgreSQL inserts a
+  // row under ON CONFLICT speculatively (a token, the key's index checked, then confirmed),
+  // which a key known to be absent does not need (LoadPractices read it in this transaction; a
+  // row another replica inserted since fails the INSERT, as a conflict, and the write runs
+  // again).
+  RETURN_IF_ERROR(DeferIndexesIfEmpty(saves.size()));
+  std::vector<size_t> fresh;
+  std::vector<size_t> stored;
+  for (size_t i = 0; i < saves.size(); ++i) {
+    (saves[i].previous == nullptr ? fresh : stored).push_back(i);
+  }
+  for (const bool is_new : {true, false}) {
+    const std::vector<size_t>& which = is_new ? fresh : stored;
+    RETURN_IF_ERROR(ForChunks(which.size(), [&](size_t first, size_t rows) -> absl::Status {
+      ASSIGN_OR_RETURN(
+          Statement * upsert,
+          CachedRows(is_new ? kInsertPractice : kUpsertPractice, rows, [is_new](size_t n) {
+            return absl::StrCat(
+                "INSERT INTO practice (ods_code, display_name, postcode_key, status, "
+                "prescribing_setting, commissioner, locality_id, list_size, update_time, "
+                "revision, data) VALUES ",
+                ValuesRows(n, 11),
+                is_new ? ""
+                       : " ON CONFLICT (ods_code) DO UPDATE SET display_name = "
+                         "excluded.display_name, postcode_key = excluded.postcode_key, status = "
+                         "excluded.status, prescribing_setting = excluded.prescribing_setting, "
+                         "commissioner = excluded.commissioner, locality_id = "
+                         "excluded.locality_id, list_size = excluded.list_size, update_time = "
+                         "excluded.update_time, revision = excluded.revision, data = "
+                         "excluded.data");
+          }));
+      int at = 1;
+      for (size_t k = first; k < first + rows; ++k, at += 11) {
+        const size_t i = which[k];
+        const v1::Practice& practice = saves[i].practice;
+        const std::optional<std::string> locality_id =
+            practice.locality().empty()
+                ? std::nullopt
+                : std::optional<std::string>(practice.locality().substr(sizeof("localities/") - 1));
+        upsert->Bind(at, practice.ods_code())
+            .Bind(at + 1, practice.display_name())
+            .Bind(at + 2, PostcodeKey(practice.postcode()))
+            .Bind(at + 3, static_cast<int64_t>(practice.status()))
+            .Bind(at + 4, static_cast<int64_t>(practice.prescribing_setting()))
+            .Bind(at + 5, practice.commissioner())
+            .Bind(at + 6, locality_id)
+            .Bind(at + 7, practice.has_list_size() ? std::optional<int64_t>(practice.list_size())
+                                                   : std::nullopt)
+            .Bind(at + 8, now_micros_)
+            .Bind(at + 9, revisions[i])
+            .BindBlob(at + 10, practice.SerializeAsString());
+      }
+      return Apply(*upsert);
+    }));
+  }
 
   // The change feed's rows, numbered in order.
   std::vector<int64_t> sequences(saves.size());
@@ -485,6 +505,62 @@ std::vector<std::string> WriteTx::unlisted_commissioners() const {
 
 absl::Status WriteTx::Apply(Statement& stmt) { return bulk_ ? stmt.Send() : stmt.Run(); }
 
+// ---- The first import (PostgreSQL) ----
+//
+// Into an empty store, the national import's rows are the whole table, and maintaining
+// practice's seven secondary b-tree indexes and the trigram index row by row, and checking
+// every revision's foreign key to its change row by row (PostgreSQL looks the change up and
+// locks it), cost more than building the indexes once from the rows and checking the key once
+// for all (issue 16, bench/README.md). So a bulk write whose first batch of practices is full
+// (WriteTx::kBatchRows rows) into a store without practices or revisions drops those indexes
+// and the foreign key in its transaction, and recreates them, exactly as the catalog defined
+// them, before it commits (RestoreDeferred): the key is validated over every revision then,
+// so a revision without its change fails the write as before. DDL is transactional here: a
+// rollback (an error, validate_only, a retry) restores them untouched. The cost: the
+// transaction holds practice, practice_revision and change exclusively until it commits, so
+// readers of the new store wait for the first import instead of reading the empty store. Only
+// when the store's role owns the tables (it made them); otherwise the rows go in as always.
+absl::Status WriteTx::DeferIndexesIfEmpty(size_t rows) {
+  if (empty_load_checked_ || !bulk_ || tx_.engine() != Engine::kPostgres) return absl::OkStatus();
+  empty_load_checked_ = true;
+  if (rows < kBatchRows) return absl::OkStatus();
+  {
+    ASSIGN_OR_RETURN(Statement empty,
+                     tx_.Prepare("SELECT (NOT EXISTS (SELECT 1 FROM practice) AND NOT EXISTS "
+                                 "(SELECT 1 FROM practice_revision) AND pg_has_role((SELECT "
+                                 "relowner FROM pg_class WHERE oid = 'practice'::regclass), "
+                                 "'USAGE') AND pg_has_role((SELECT relowner FROM pg_class WHERE "
+                                 "oid = 'practice_revision'::regclass), 'USAGE'))::int"));
+    ASSIGN_OR_RETURN(bool row, empty.Step());
+    if (!row || empty.Int(0) == 0) return absl::OkStatus();
+  }
+  std::vector<std::string> drop;
+  ASSIGN_OR_RETURN(
+      Statement defs,
+      tx_.Prepare("SELECT format('DROP INDEX %I.%I', n.nspname, i.relname), "
+                  "pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = "
+                  "x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace WHERE x.indrelid = "
+                  "'practice'::regclass AND NOT x.indisunique AND NOT x.indisprimary UNION ALL "
+                  "SELECT format('ALTER TABLE practice_revision DROP CONSTRAINT %I', conname), "
+                  "format('ALTER TABLE practice_revision ADD CONSTRAINT %I ', conname) || "
+                  "pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
+                  "'practice_revision'::regclass AND contype = 'f'"));
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, defs.Step());
+    if (!row) break;
+    drop.push_back(defs.Text(0));
+    restore_.push_back(defs.Text(1));
+  }
+  for (const std::string& sql : drop) RETURN_IF_ERROR(tx_.Exec(sql));
+  return absl::OkStatus();
+}
+
+absl::Status WriteTx::RestoreDeferred() {
+  for (const std::string& sql : restore_) RETURN_IF_ERROR(tx_.Exec(sql));
+  restore_.clear();
+  return absl::OkStatus();
+}
+
 absl::Status WriteTx::BeginBulk() {
   bulk_ = true;
   if (tx_.engine() != Engine::kSqlite || name_index_deferred_) return absl::OkStatus();
@@ -510,7 +586,41 @@ absl::Status WriteTx::FinishNameIndex() {
   return tx_.Exec("DELETE FROM practice_search_pending");
 }
 
-absl::Status WriteTx::ResetSeen() { return tx_.Exec("DELETE FROM import_seen"); }
+// The Bloom filter of import_seen's keys: 2^19 bits (64 KiB) and four probes, whatever the
+// file's size. With the national extract's 16,534 codes about one key in 5,000 is a false
+// "maybe" (then read from the table, as every key was before); a larger file only makes it more
+// often wrong, never wrong the other way.
+namespace {
+constexpr int kSeenFilterProbes = 4;
+constexpr uint64_t kSeenFilterBits = uint64_t{1} << 19;
+template <typename Fn>
+void ForProbes(std::string_view key, Fn fn) {
+  const uint64_t hash = absl::HashOf(key);
+  const uint64_t step = (hash >> 32) | 1;
+  for (int i = 0; i < kSeenFilterProbes; ++i) {
+    fn((hash + static_cast<uint64_t>(i) * step) & (kSeenFilterBits - 1));
+  }
+}
+}  // namespace
+
+absl::Status WriteTx::ResetSeen() {
+  RETURN_IF_ERROR(tx_.Exec("DELETE FROM import_seen"));
+  seen_filter_.assign(kSeenFilterBits / 64, 0);
+  seen_filter_valid_ = true;
+  return absl::OkStatus();
+}
+
+bool WriteTx::MaybeSeen(std::string_view key) const {
+  if (!seen_filter_valid_) return true;
+  bool all = true;
+  ForProbes(key, [&](uint64_t bit) { all = all && (seen_filter_[bit / 64] >> (bit % 64)) & 1; });
+  return all;
+}
+
+void WriteTx::MarkSeen(std::string_view key) {
+  if (!seen_filter_valid_) return;
+  ForProbes(key, [&](uint64_t bit) { seen_filter_[bit / 64] |= uint64_t{1} << (bit % 64); });
+}
 
 absl::StatusOr<std::optional<WriteTx::Seen>> WriteTx::SeeOnce(const std::string& key, int line,
                                                               const std::string& value) {
@@ -519,6 +629,7 @@ absl::StatusOr<std::optional<WriteTx::Seen>> WriteTx::SeeOnce(const std::string&
                                             "INSERT INTO import_seen (key, line, value) "
                                             "VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING"));
   mark->Bind(1, key).Bind(2, static_cast<int64_t>(line)).Bind(3, value);
+  MarkSeen(key);
   RETURN_IF_ERROR(mark->Run());
   if (mark->Changes() == 1) return std::nullopt;
   ASSIGN_OR_RETURN(Statement * find,
@@ -534,15 +645,24 @@ absl::StatusOr<std::vector<std::optional<WriteTx::Seen>>> WriteTx::SeeEachOnce(
   std::vector<std::optional<Seen>> seen(keys.size());
   absl::flat_hash_map<std::string, size_t> index;  // key -> position in `keys`
   for (size_t i = 0; i < keys.size(); ++i) index.emplace(keys[i].first, i);
-  // The earlier sightings first (rare: a key repeated across batches), then the new ones
-  // recorded: no conflict is possible, the writer holds the transaction.
-  RETURN_IF_ERROR(ForChunks(keys.size(), [&](size_t first, size_t rows) -> absl::Status {
+  // The earlier sightings first (rare: a key repeated across batches), read only for the keys
+  // the filter may have seen (all of them when it is not valid), then the new ones recorded: no
+  // conflict is possible, the writer holds the transaction. Reading every key cost PostgreSQL
+  // a scan of the table per batch (its generic plan for the 256-key IN list, planned while the
+  // table was empty): 73 ms of the national import, and a round trip per batch (issue 16).
+  std::vector<size_t> maybe;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (MaybeSeen(keys[i].first)) maybe.push_back(i);
+  }
+  RETURN_IF_ERROR(ForChunks(maybe.size(), [&](size_t first, size_t rows) -> absl::Status {
     ASSIGN_OR_RETURN(Statement * find, CachedRows(kFindSeen, rows, [](size_t n) {
                        return absl::StrCat(
                            "SELECT key, line, value FROM import_seen WHERE key IN (", InList(n),
                            ")");
                      }));
-    for (size_t i = 0; i < rows; ++i) find->Bind(static_cast<int>(i + 1), keys[first + i].first);
+    for (size_t i = 0; i < rows; ++i) {
+      find->Bind(static_cast<int>(i + 1), keys[maybe[first + i]].first);
+    }
     while (true) {
       ASSIGN_OR_RETURN(bool row, find->Step());
       if (!row) break;
@@ -565,6 +685,7 @@ absl::StatusOr<std::vector<std::optional<WriteTx::Seen>>> WriteTx::SeeEachOnce(
     for (size_t i = first; i < first + rows; ++i, at += 3) {
       const auto& [key, line] = keys[unseen[i]];
       mark->Bind(at, key).Bind(at + 1, static_cast<int64_t>(line)).Bind(at + 2, "");
+      MarkSeen(key);
     }
     return Apply(*mark);
   }));
@@ -786,6 +907,7 @@ absl::StatusOr<std::vector<CommittedChange>> Store::Write(
   RETURN_IF_ERROR(db_->WriteQueued(kFeedWriteQueue, [&](Transaction& tx) -> absl::Status {
     WriteTx write(tx, source, actor);  // afresh on every attempt
     RETURN_IF_ERROR(fn(write));
+    RETURN_IF_ERROR(write.RestoreDeferred());
     RETURN_IF_ERROR(write.FinishNameIndex());
     RETURN_IF_ERROR(write.FinishSequences());
     changes = write.changes();

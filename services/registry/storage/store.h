@@ -219,6 +219,9 @@ class WriteTx {
   absl::Status FinishSequences();
   // Indexes the names of the practices written while the index was deferred.
   absl::Status FinishNameIndex();
+  // PostgreSQL, a bulk write into an empty store: see store.cc, "The first import".
+  absl::Status DeferIndexesIfEmpty(size_t rows);
+  absl::Status RestoreDeferred();
   void Record(CommittedChange change);
 
   runtime::storage::Transaction& tx_;
@@ -231,6 +234,14 @@ class WriteTx {
   bool name_index_deferred_ = false;
   bool bulk_ = false;
   bool practices_written_ = false;
+  bool empty_load_checked_ = false;
+  // The keys this transaction put in import_seen since its ResetSeen, as a Bloom filter of a
+  // constant size: a key it has not seen is surely not there (SeeEachOnce).
+  bool seen_filter_valid_ = false;
+  std::vector<uint64_t> seen_filter_;
+  bool MaybeSeen(std::string_view key) const;
+  void MarkSeen(std::string_view key);
+  std::vector<std::string> restore_;  // run before the commit (RestoreDeferred)
   std::vector<CommittedChange> changes_;
   int64_t change_count_ = 0;
   int64_t first_sequence_ = 0;

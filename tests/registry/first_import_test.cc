@@ -1,0 +1,143 @@
+// The first import into an empty store (issue 16): on PostgreSQL its transaction drops
+// practice's secondary indexes and the revisions' foreign key and builds them again before it
+// commits (store.cc, "The first import"). The store must come out exactly as the migrations
+// made it, with the same rows, feed and revisions as any import writes, on both engines.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "registry_migrations.h"
+#include "runtime/status/status_macros.h"
+#include "runtime/storage/database_url.h"
+#include "runtime/storage/open.h"
+#include "runtime/testing/temp_dir.h"
+#include "runtime/testing/test_engine.h"
+#include "tests/registry/registry_test_env.h"
+
+namespace dorset::registry::testing {
+namespace {
+
+namespace storage = runtime::storage;
+
+absl::StatusOr<std::unique_ptr<storage::Database>> OpenAt(const std::string& data_dir) {
+  ASSIGN_OR_RETURN(std::string database, dorset::testing::TestDatabaseFor(data_dir));
+  ASSIGN_OR_RETURN(storage::DatabaseUrl url,
+                   storage::ParseDatabaseUrl(database, data_dir, "registry"));
+  return storage::OpenDatabase(url, {}, migrations::RegistryMigrations);
+}
+
+// Each row of `sql` as its `columns` columns joined by '|'.
+std::vector<std::string> Rows(storage::Database& db, const std::string& sql, int columns = 1) {
+  std::vector<std::string> rows;
+  absl::Status read = db.Read([&](storage::Transaction& tx) -> absl::Status {
+    rows.clear();
+    ASSIGN_OR_RETURN(storage::Statement stmt, tx.Prepare(sql));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      std::string line;
+      for (int i = 0; i < columns; ++i) line += (i ? "|" : "") + stmt.Text(i);
+      rows.push_back(line);
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(read.ok()) << read;
+  return rows;
+}
+
+// The definitions of practice's and practice_revision's indexes and constraints.
+std::vector<std::string> Schema(storage::Database& db) {
+  if (db.engine() == storage::Engine::kSqlite) {
+    return Rows(db,
+                "SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE tbl_name IN "
+                "('practice', 'practice_revision') ORDER BY name",
+                2);
+  }
+  std::vector<std::string> schema =
+      Rows(db,
+           "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('practice', "
+           "'practice_revision') ORDER BY indexname",
+           2);
+  for (std::string& c :
+       Rows(db,
+            "SELECT conname, pg_get_constraintdef(oid), convalidated::text FROM pg_constraint "
+            "WHERE conrelid IN ('practice'::regclass, 'practice_revision'::regclass) "
+            "ORDER BY conname",
+            3)) {
+    schema.push_back(std::move(c));
+  }
+  return schema;
+}
+
+TEST(FirstImport, AnEmptyStoreKeepsItsSchemaAndGetsEveryRowFeedAndRevision) {
+  dorset::testing::TempDir dir;
+  std::vector<std::string> before;
+  {
+    auto db = OpenAt(dir.path());
+    ASSERT_TRUE(db.ok()) << db.status();
+    before = Schema(**db);
+  }
+  ASSERT_FALSE(before.empty());
+  // The national extract and, in a later batch, its first line again.
+  std::string file = SourceFile("data/ods/epraccur-2025-05.csv");
+  const std::string first_line = file.substr(0, file.find('\n') + 1);
+  const std::string first_code = file.substr(1, file.find('"', 1) - 1);
+  file += first_line;
+  {
+    auto env = RegistryEnv::Start({}, dir.path());
+    ASSERT_NE(env, nullptr);
+    // validate_only rolls back: nothing written, the schema as it was.
+    auto checked = env->Import(v1::IMPORT_KIND_EPRACCUR, file, "all", "", /*validate_only=*/true);
+    ASSERT_TRUE(checked.ok()) << checked.status();
+    EXPECT_EQ(checked->added(), 16534);
+    auto report = env->Import(v1::IMPORT_KIND_EPRACCUR, file, "all");
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_EQ(report->rows_read(), 16535);
+    EXPECT_EQ(report->added(), 16534);
+    ASSERT_EQ(report->rejected(), 1);
+    EXPECT_EQ(report->rejections(0).line(), 16535);
+    EXPECT_EQ(report->rejections(0).reason(), "duplicate code (first at line 1)");
+    EXPECT_EQ(report->last_sequence() - report->first_sequence() + 1, 16534);
+    // A second import of the same file writes nothing (the ordinary path: the store is full).
+    auto again = env->Import(v1::IMPORT_KIND_EPRACCUR, file, "all");
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->unchanged(), 16534);
+    EXPECT_EQ(again->added() + again->changed(), 0);
+    EXPECT_EQ(again->first_sequence(), 0);
+    auto practice = env->Get(first_code);
+    ASSERT_TRUE(practice.ok()) << practice.status();
+  }
+  auto db = OpenAt(dir.path());
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_EQ(Schema(**db), before);
+  // One revision per practice, revision 1, pointing at its own creation in the feed.
+  EXPECT_EQ(Rows(**db,
+                 "SELECT COUNT(*), SUM(CASE WHEN r.revision = 1 AND p.revision = 1 AND c.kind = "
+                 "(SELECT kind FROM change ORDER BY seq DESC LIMIT 1) AND c.resource = "
+                 "'practices/' || p.ods_code THEN 1 ELSE 0 END) FROM practice p JOIN "
+                 "practice_revision r ON r.ods_code = p.ods_code JOIN change c ON c.seq = r.seq",
+                 2),
+            std::vector<std::string>{"16534|16534"});
+  EXPECT_EQ(Rows(**db, "SELECT COUNT(*), MIN(seq), MAX(seq) FROM change", 3),
+            Rows(**db, "SELECT COUNT(*), MIN(seq), MAX(seq) FROM practice_revision", 3));
+  EXPECT_EQ(Rows(**db, "SELECT COUNT(*) FROM import_seen"), std::vector<std::string>{"0"});
+  if (db.value()->engine() == storage::Engine::kPostgres) {
+    // The foreign key is enforced again: a revision without its change is refused.
+    absl::Status orphan = (*db)->Write([](storage::Transaction& tx) {
+      return tx.Exec(
+          "INSERT INTO practice_revision (ods_code, revision, seq) VALUES ('X99999', 1, "
+          "999999999)");
+    });
+    EXPECT_FALSE(orphan.ok());
+    // Every index is valid and ready (built in the import's transaction).
+    EXPECT_EQ(Rows(**db,
+                   "SELECT COUNT(*) FROM pg_index WHERE indrelid = 'practice'::regclass AND NOT "
+                   "(indisvalid AND indisready)"),
+              std::vector<std::string>{"0"});
+  }
+}
+
+}  // namespace
+}  // namespace dorset::registry::testing
