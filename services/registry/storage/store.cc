@@ -174,6 +174,34 @@ absl::Status ForChunks(size_t n, const std::function<absl::Status(size_t, size_t
   return absl::OkStatus();
 }
 
+// Bloom filters of keys a transaction wrote (WriteTx: import_seen's keys, and the practices of
+// the first import): 2^19 bits (64 KiB) and four probes, whatever the file's size. With the
+// national extract's 16,534 keys about one in 5,000 is a false "maybe" (then read from the
+// table, as every key was before); a larger file only makes it more often wrong, never wrong
+// the other way.
+constexpr int kKeyFilterProbes = 4;
+constexpr uint64_t kKeyFilterBits = uint64_t{1} << 19;
+template <typename Fn>
+void ForProbes(std::string_view key, Fn fn) {
+  const uint64_t hash = absl::HashOf(key);
+  const uint64_t step = (hash >> 32) | 1;
+  for (int i = 0; i < kKeyFilterProbes; ++i) {
+    fn((hash + static_cast<uint64_t>(i) * step) & (kKeyFilterBits - 1));
+  }
+}
+void ResetFilter(std::vector<uint64_t>& filter) { filter.assign(kKeyFilterBits / 64, 0); }
+// An empty (not reset) filter may have seen everything.
+bool FilterMayHave(const std::vector<uint64_t>& filter, std::string_view key) {
+  if (filter.empty()) return true;
+  bool all = true;
+  ForProbes(key, [&](uint64_t bit) { all = all && (filter[bit / 64] >> (bit % 64)) & 1; });
+  return all;
+}
+void FilterAdd(std::vector<uint64_t>& filter, std::string_view key) {
+  if (filter.empty()) return;
+  ForProbes(key, [&](uint64_t bit) { filter[bit / 64] |= uint64_t{1} << (bit % 64); });
+}
+
 }  // namespace
 
 std::string EtagFor(int64_t revision) { return runtime::storage::Etag(revision); }
@@ -211,8 +239,18 @@ absl::StatusOr<Statement*> WriteTx::CachedRows(int slot, size_t rows,
   return cached.get();
 }
 
-absl::Status WriteTx::LoadPractices(std::span<const std::string> codes,
+absl::Status WriteTx::LoadPractices(std::span<const std::string> all_codes,
                                     absl::flat_hash_map<std::string, v1::Practice>& found) {
+  // In the first import (DeferIndexesIfEmpty) the table held no practice when it began and no
+  // one else can write it: only the codes this transaction may have written can be stored.
+  std::vector<std::string> maybe;
+  std::span<const std::string> codes = all_codes;
+  if (!written_filter_.empty()) {
+    for (const std::string& code : all_codes) {
+      if (FilterMayHave(written_filter_, code)) maybe.push_back(code);
+    }
+    codes = maybe;
+  }
   return ForChunks(codes.size(), [&](size_t first, size_t rows) -> absl::Status {
     ASSIGN_OR_RETURN(Statement * stmt, CachedRows(kLoadPractices, rows, [](size_t n) {
                        return absl::StrCat(
@@ -378,6 +416,7 @@ absl::Status WriteTx::SavePractices(std::span<PracticeSave> saves) {
   // row another replica inserted since fails the INSERT, as a conflict, and the write runs
   // again).
   RETURN_IF_ERROR(DeferIndexesIfEmpty(saves.size()));
+  for (const PracticeSave& save : saves) FilterAdd(written_filter_, save.practice.ods_code());
   std::vector<size_t> fresh;
   std::vector<size_t> stored;
   for (size_t i = 0; i < saves.size(); ++i) {
@@ -552,6 +591,9 @@ absl::Status WriteTx::DeferIndexesIfEmpty(size_t rows) {
     restore_.push_back(defs.Text(1));
   }
   for (const std::string& sql : drop) RETURN_IF_ERROR(tx_.Exec(sql));
+  // practice is empty and held exclusively (DROP INDEX locks it): from here LoadPractices reads
+  // only codes this transaction may have written.
+  ResetFilter(written_filter_);
   return absl::OkStatus();
 }
 
@@ -586,40 +628,10 @@ absl::Status WriteTx::FinishNameIndex() {
   return tx_.Exec("DELETE FROM practice_search_pending");
 }
 
-// The Bloom filter of import_seen's keys: 2^19 bits (64 KiB) and four probes, whatever the
-// file's size. With the national extract's 16,534 codes about one key in 5,000 is a false
-// "maybe" (then read from the table, as every key was before); a larger file only makes it more
-// often wrong, never wrong the other way.
-namespace {
-constexpr int kSeenFilterProbes = 4;
-constexpr uint64_t kSeenFilterBits = uint64_t{1} << 19;
-template <typename Fn>
-void ForProbes(std::string_view key, Fn fn) {
-  const uint64_t hash = absl::HashOf(key);
-  const uint64_t step = (hash >> 32) | 1;
-  for (int i = 0; i < kSeenFilterProbes; ++i) {
-    fn((hash + static_cast<uint64_t>(i) * step) & (kSeenFilterBits - 1));
-  }
-}
-}  // namespace
-
 absl::Status WriteTx::ResetSeen() {
   RETURN_IF_ERROR(tx_.Exec("DELETE FROM import_seen"));
-  seen_filter_.assign(kSeenFilterBits / 64, 0);
-  seen_filter_valid_ = true;
+  ResetFilter(seen_filter_);
   return absl::OkStatus();
-}
-
-bool WriteTx::MaybeSeen(std::string_view key) const {
-  if (!seen_filter_valid_) return true;
-  bool all = true;
-  ForProbes(key, [&](uint64_t bit) { all = all && (seen_filter_[bit / 64] >> (bit % 64)) & 1; });
-  return all;
-}
-
-void WriteTx::MarkSeen(std::string_view key) {
-  if (!seen_filter_valid_) return;
-  ForProbes(key, [&](uint64_t bit) { seen_filter_[bit / 64] |= uint64_t{1} << (bit % 64); });
 }
 
 absl::StatusOr<std::optional<WriteTx::Seen>> WriteTx::SeeOnce(const std::string& key, int line,
@@ -629,7 +641,7 @@ absl::StatusOr<std::optional<WriteTx::Seen>> WriteTx::SeeOnce(const std::string&
                                             "INSERT INTO import_seen (key, line, value) "
                                             "VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING"));
   mark->Bind(1, key).Bind(2, static_cast<int64_t>(line)).Bind(3, value);
-  MarkSeen(key);
+  FilterAdd(seen_filter_, key);
   RETURN_IF_ERROR(mark->Run());
   if (mark->Changes() == 1) return std::nullopt;
   ASSIGN_OR_RETURN(Statement * find,
@@ -652,7 +664,7 @@ absl::StatusOr<std::vector<std::optional<WriteTx::Seen>>> WriteTx::SeeEachOnce(
   // table was empty): 73 ms of the national import, and a round trip per batch (issue 16).
   std::vector<size_t> maybe;
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (MaybeSeen(keys[i].first)) maybe.push_back(i);
+    if (FilterMayHave(seen_filter_, keys[i].first)) maybe.push_back(i);
   }
   RETURN_IF_ERROR(ForChunks(maybe.size(), [&](size_t first, size_t rows) -> absl::Status {
     ASSIGN_OR_RETURN(Statement * find, CachedRows(kFindSeen, rows, [](size_t n) {
@@ -685,7 +697,7 @@ absl::StatusOr<std::vector<std::optional<WriteTx::Seen>>> WriteTx::SeeEachOnce(
     for (size_t i = first; i < first + rows; ++i, at += 3) {
       const auto& [key, line] = keys[unseen[i]];
       mark->Bind(at, key).Bind(at + 1, static_cast<int64_t>(line)).Bind(at + 2, "");
-      MarkSeen(key);
+      FilterAdd(seen_filter_, key);
     }
     return Apply(*mark);
   }));

@@ -235,12 +235,11 @@ class WriteTx {
   bool bulk_ = false;
   bool practices_written_ = false;
   bool empty_load_checked_ = false;
-  // The keys this transaction put in import_seen since its ResetSeen, as a Bloom filter of a
-  // constant size: a key it has not seen is surely not there (SeeEachOnce).
-  bool seen_filter_valid_ = false;
+  // Bloom filters of a constant size (store.cc), empty until in use: the keys this transaction
+  // put in import_seen since its ResetSeen (SeeEachOnce), and the practices it wrote since
+  // DeferIndexesIfEmpty found the store empty (LoadPractices).
   std::vector<uint64_t> seen_filter_;
-  bool MaybeSeen(std::string_view key) const;
-  void MarkSeen(std::string_view key);
+  std::vector<uint64_t> written_filter_;
   std::vector<std::string> restore_;  // run before the commit (RestoreDeferred)
   std::vector<CommittedChange> changes_;
   int64_t change_count_ = 0;
