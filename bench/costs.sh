@@ -2,7 +2,10 @@
 # The cost guard: instructions per call (valgrind's callgrind) of the bare echo, the runtime's
 # echo and each hot method, by component, compared with bench/costs.baseline.json.
 #   bench/costs.sh [calls]            (default 1000 measured calls per method)
-#   COSTS_UPDATE=1 bench/costs.sh     records this run's figures as the new baseline
+#   COSTS_UPDATE=1 bench/costs.sh     records this run's figures as the new baseline (the rows
+#                                     measured; other rows of the engine's baseline are kept)
+#   COSTS_ONLY="finance engagement"   measures the echoes and only these services' methods
+#                                     (of: registry finance engagement; default all)
 # A maintainers' script, not a test: it needs valgrind (not installed by install-deps.sh).
 #
 # Each server runs under callgrind. For each method: --warmup calls (caches filled, statements
@@ -83,6 +86,9 @@ measure() {
   echo "$label: done"
 }
 
+only=${COSTS_ONLY:-registry finance engagement}
+wanted() { [[ " $only " == *" $1 "* ]]; }
+
 echo_method=/dorset.bench.v1.EchoService/Echo
 callgrind bare "$build/bench/dorset-echo-bare" --grpc_listen=127.0.0.1:$((50659 + port_offset))
 wait_up $((50659 + port_offset)) port
@@ -96,6 +102,7 @@ measure "runtime echo" 127.0.0.1:$((50660 + port_offset)) $echo_method '{"messag
 stop "$server"
 
 # Registry: the national extract imported natively, then GetPractice (cached) and ListPractices.
+if wanted registry; then
 database_flags registry
 registry=("$build/services/registry/dorset-registry" "${common[@]}" --grpc_listen=127.0.0.1:$((50661 + port_offset))
   --ops_listen=127.0.0.1:$((50761 + port_offset)) --data_dir="$tmp/registry" "${db[@]}")
@@ -116,8 +123,10 @@ measure "GetPractice (cached)" 127.0.0.1:$((50661 + port_offset)) $registry_meth
 measure "ListPractices by locality (50)" 127.0.0.1:$((50661 + port_offset)) $registry_method/ListPractices \
   '{"locality":"localities/north-bournemouth","pageSize":50}'
 stop "$server"
+fi
 
 # Finance: the seed plan (first start, native), then CreatePosting and GetReport.
+if wanted finance; then
 database_flags finance
 finance=("$build/services/finance/dorset-finance" "${common[@]}" --grpc_listen=127.0.0.1:$((50662 + port_offset))
   --ops_listen=127.0.0.1:$((50762 + port_offset)) --data_dir="$tmp/finance" "${db[@]}")
@@ -135,8 +144,11 @@ measure "CreatePosting" 127.0.0.1:$((50662 + port_offset)) $finance_method/Creat
 measure "GetReport" 127.0.0.1:$((50662 + port_offset)) $finance_method/GetReport \
   '{"name":"plans/dorset-stp/report","financialYear":"2020-21","month":6}'
 stop "$server"
+fi
 
-# Engagement: an open survey with themes (native), then CreateResponse and its aggregates.
+# Engagement: an open survey with themes (native), then CreateResponse, its aggregates and the
+# activity.
+if wanted engagement; then
 database_flags engagement
 engagement=("$build/services/engagement/dorset-engagement" "${common[@]}"
   --grpc_listen=127.0.0.1:$((50663 + port_offset)) --ops_listen=127.0.0.1:$((50763 + port_offset)) --data_dir="$tmp/engagement" "${db[@]}")
@@ -156,7 +168,10 @@ measure "CreateResponse" 127.0.0.1:$((50663 + port_offset)) $engagement_method/C
   '{"parent":"activities/costs","requestId":"costs-{{seq}}","response":{"channel":"CHANNEL_ONLINE","sentiment":"SENTIMENT_OPPOSED","text":"[SYNTHETIC] costs response {{seq}}","themes":["activities/costs/themes/access","activities/costs/themes/cost"],"locality":"localities/costs-{{slot}}"}}'
 measure "GetActivityAggregates" 127.0.0.1:$((50663 + port_offset)) $engagement_method/GetActivityAggregates \
   '{"name":"activities/costs/aggregates"}'
+measure "GetActivity" 127.0.0.1:$((50663 + port_offset)) $engagement_method/GetActivity \
+  '{"name":"activities/costs"}'
 stop "$server"
+fi
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 python3 - "$database" "${COSTS_UPDATE:-}" "$calls" "${results[@]}" <<'PY'
@@ -187,13 +202,19 @@ for label, r in rows:
     print(f"| {label} | {r['per_call']:,} | {r['per_call'] / bare:.2f} | "
           f"{f'{base:,}' if base else 'none'} | {change} | " + " | ".join(cells) + " |")
 if update:
-    baseline[database] = {
-        "recorded": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "calls": calls,
-        "per_call": {label: r["per_call"] for label, r in rows},
-        "components": {label: r["components"] for label, r in rows},
-    }
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    entry = baseline.setdefault(database, {})
+    all_rows = {"bare echo", "runtime echo"} | set(entry.get("per_call", {}))
+    measured = [label for label, _ in rows]
+    if set(measured) >= all_rows or not entry:
+        entry["recorded"] = now
+    else:  # some rows only: the others keep their figures and dates
+        entry["recorded"] = f"{entry.get('recorded', '')}; {', '.join(measured)} {now}"
+    entry["machine"] = f"{platform.machine()}, {os.cpu_count()} cores"
+    entry["calls"] = calls
+    for label, r in rows:
+        entry.setdefault("per_call", {})[label] = r["per_call"]
+        entry.setdefault("components", {})[label] = r["components"]
     with open(path, "w") as f:
         json.dump(baseline, f, indent=2)
         f.write("\n")

@@ -38,6 +38,8 @@ absl::Status EngagementModule::Init(const runtime::ServiceEnv& env) {
   if (registry_ == nullptr) {
     runtime::log::Warn("no registry_target: localities and practices are checked for form only");
   }
+  // Other replicas' (and processes') commits raise the store's generation (issue 16).
+  store_->FollowOtherWriters();
   engagement_ = std::make_unique<Engagement>(*store_, registry_.get(), std::move(tokens), options_);
   // An unreachable database is not fatal: readiness stays NOT_SERVING and CheckStore (polled
   // every second by the host) writes the seed at the first contact, instead of a crash loop.
@@ -48,7 +50,8 @@ absl::Status EngagementModule::Init(const runtime::ServiceEnv& env) {
   // the trail by the audit writer; without an outbox they are committed after, as before.
   if (env.audit != nullptr) outbox_ = env.audit->AttachOutbox(store_->database(), "engagement");
   writer_ = std::make_unique<ResponseWriter>(*engagement_, &env.metrics, 512, outbox_.get());
-  service_ = std::make_unique<EngagementServiceImpl>(env.gate, *engagement_, *writer_);
+  service_ = std::make_unique<EngagementServiceImpl>(env.gate, *engagement_, *writer_,
+                                                     registry_ != nullptr, &env.metrics);
   if (options_.retention > absl::ZeroDuration()) {
     retention_ = std::make_unique<Retention>(*engagement_, options_.retention);
     retention_timer_ = std::make_unique<RetentionTimer>(*retention_, options_.retention_interval);

@@ -40,7 +40,7 @@ class EngagementModule final : public runtime::ServiceModule {
   absl::Mutex seed_mu_;
   std::atomic<bool> seeded_{false};
   // Destroyed bottom-up: timer (stops), service, writer (drains), logic, registry, outbox
-  // (moves its rows into the trail), store.
+  // (moves its rows into the trail), store (its follower first).
   std::unique_ptr<EngagementStore> store_;
   std::unique_ptr<runtime::AuditOutbox> outbox_;
   std::unique_ptr<RegistryLookup> registry_;

@@ -8,7 +8,6 @@
 #include "services/finance/finance_service.h"
 #include "services/finance/ledger_chain.h"
 #include "services/finance/storage/chain.h"
-#include "services/finance/storage/data_version_follower.h"
 #include "services/finance/storage/periods.h"
 #include "services/finance/storage/posting_committer.h"
 #include "services/finance/storage/seed.h"
@@ -37,7 +36,7 @@ absl::Status FinanceModule::Init(const runtime::ServiceEnv& env) {
   if (!env.config.registry_target.empty()) {
     ASSIGN_OR_RETURN(registry_, registry::RegistryClient::Create(env.config, env.cache));
   }
-  follower_ = std::make_unique<DataVersionFollower>(*store_);
+  store_->FollowOtherWriters();  // other replicas' writes (issue 16)
   // Postings' audit events are committed with the postings (one sync per group) and moved into
   // the trail by the audit writer; without an outbox they are committed after, as before.
   if (env.audit != nullptr) outbox_ = env.audit->AttachOutbox(store_->database(), "finance");

@@ -18,7 +18,6 @@ class RegistryClient;
 
 namespace dorset::finance {
 
-class DataVersionFollower;
 class FinanceServiceImpl;
 class FinanceStore;
 class MonthClose;
@@ -44,12 +43,11 @@ class FinanceModule final : public runtime::ServiceModule {
 
   absl::Mutex seed_mu_;  // one seeding attempt at a time
   std::atomic<bool> seeded_{false};
-  // Destroyed in reverse: service, committer (drains the queue), client, follower, outbox,
-  // store.
+  // Destroyed in reverse: service, committer (drains the queue), client, outbox, store (its
+  // follower of other replicas' writes first).
   std::unique_ptr<FinanceStore> store_;
   // After the committer (its last groups write to it), before the store (its rows are moved).
   std::unique_ptr<runtime::AuditOutbox> outbox_;
-  std::unique_ptr<DataVersionFollower> follower_;  // other replicas' writes (issue 16)
   std::unique_ptr<MonthClose> month_close_;
   std::unique_ptr<registry::RegistryClient> registry_;
   std::unique_ptr<PostingCommitter> committer_;

@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "runtime/api/repeated_limits.h"
+#include "runtime/server/cached_unary.h"
 #include "runtime/server/streaming.h"
 #include "runtime/server/unary.h"
 #include "runtime/status/errors.h"
@@ -25,6 +26,20 @@ constexpr runtime::RepeatedLimit kRequestLimits[] = {
 };
 
 }  // namespace
+
+EngagementServiceImpl::EngagementServiceImpl(runtime::CallGate& gate, Engagement& engagement,
+                                             ResponseWriter& writer, bool registry_configured,
+                                             prometheus::Registry* metrics)
+    : gate_(gate),
+      engagement_(engagement),
+      writer_(writer),
+      registry_configured_(registry_configured),
+      replies_("engagement", kReplyCacheBytes, metrics) {
+  runtime::RegisterRawMethod("/dorset.engagement.v1.EngagementService/GetActivity",
+                             v1::GetActivityRequest::default_instance());
+  runtime::RegisterRawMethod("/dorset.engagement.v1.EngagementService/GetActivityAggregates",
+                             v1::GetActivityAggregatesRequest::default_instance());
+}
 
 grpc::ServerUnaryReactor* EngagementServiceImpl::CreateStakeholder(
     Ctx* c, const v1::CreateStakeholderRequest* q, v1::Stakeholder* r) {
@@ -58,11 +73,17 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::CreateActivity(Ctx* c,
   return Unary(gate_, c, kRequestLimits, *q, r,
                std::bind_front(&Activities::CreateActivity, &engagement_.activities()));
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivity(Ctx* c,
-                                                             const v1::GetActivityRequest* q,
-                                                             v1::Activity* r) {
-  return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Activities::GetActivity, &engagement_.activities()));
+// Kept per store generation (EngagementStore::generation, taken before the activity is read):
+// this process's writes raise it before they are acknowledged, other replicas' writes when the
+// DataVersionFollower sees the database's data version move (notified at their commit). An
+// activity is the same for every caller who may read it (no personal data, nothing redacted).
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivity(Ctx* c, const grpc::ByteBuffer* q,
+                                                             grpc::ByteBuffer* r) {
+  return runtime::CachedUnary<v1::GetActivityRequest, v1::Activity>(
+      gate_, c, kRequestLimits, *q, r, replies_,
+      [this]() -> absl::StatusOr<uint64_t> { return engagement_.store().generation(); },
+      runtime::SameReplyForEveryCaller,
+      std::bind_front(&Activities::GetActivity, &engagement_.activities()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::ListActivities(Ctx* c,
                                                                 const v1::ListActivitiesRequest* q,
@@ -237,10 +258,24 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::DeleteDecision(Ctx* c,
       gate_, c, kRequestLimits, *q, r,
       std::bind_front(&ThemesAndDecisions::DeleteDecision, &engagement_.themes_and_decisions()));
 }
-grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivityAggregates(
-    Ctx* c, const v1::GetActivityAggregatesRequest* q, v1::ActivityAggregates* r) {
-  return Unary(gate_, c, kRequestLimits, *q, r,
-               std::bind_front(&Aggregates::GetActivityAggregates, &engagement_.aggregates()));
+// Counts only (no personal data), the same for every caller who may read them: kept per store
+// generation as GetActivity is, when no registry is configured. With a registry the reply joins
+// registered-patient figures that age and go stale by the registry client's policy, not by the
+// store: it is then computed per call (version UNAVAILABLE: CachedUnary answers without the
+// cache), from the store's part kept per generation by Aggregates.
+grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivityAggregates(Ctx* c,
+                                                                       const grpc::ByteBuffer* q,
+                                                                       grpc::ByteBuffer* r) {
+  return runtime::CachedUnary<v1::GetActivityAggregatesRequest, v1::ActivityAggregates>(
+      gate_, c, kRequestLimits, *q, r, replies_,
+      [this]() -> absl::StatusOr<uint64_t> {
+        if (registry_configured_) {
+          return absl::UnavailableError("registry figures are not kept per store generation");
+        }
+        return engagement_.store().generation();
+      },
+      runtime::SameReplyForEveryCaller,
+      std::bind_front(&Aggregates::GetActivityAggregates, &engagement_.aggregates()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetYouSaidWeDid(
     Ctx* c, const v1::GetYouSaidWeDidRequest* q, v1::YouSaidWeDid* r) {

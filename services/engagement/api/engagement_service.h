@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "dorset/engagement/v1/engagement.grpc.pb.h"
+#include "runtime/cache/versioned_response_cache.h"
 #include "runtime/server/call_gate.h"
 #include "services/engagement/domain/analysis.h"
 #include "services/engagement/domain/delivery.h"
@@ -17,10 +18,21 @@
 
 namespace dorset::engagement {
 
-class EngagementServiceImpl final : public v1::EngagementService::CallbackService {
+// GetActivity's and GetActivityAggregates' replies kept per store generation: a few KiB each.
+inline constexpr size_t kReplyCacheBytes = 16 << 20;
+
+// GetActivity and GetActivityAggregates are raw methods served from a response cache kept per
+// store generation (runtime/server/cached_unary.h, EngagementStore::generation), as finance's
+// GetReport and GetScheme are.
+class EngagementServiceImpl final
+    : public v1::EngagementService::WithRawCallbackMethod_GetActivity<
+          v1::EngagementService::WithRawCallbackMethod_GetActivityAggregates<
+              v1::EngagementService::CallbackService>> {
  public:
-  EngagementServiceImpl(runtime::CallGate& gate, Engagement& engagement, ResponseWriter& writer)
-      : gate_(gate), engagement_(engagement), writer_(writer) {}
+  // `registry_configured`: aggregates then join registry figures of their own freshness, so
+  // their replies are not kept (the store's part is, per generation: Aggregates).
+  EngagementServiceImpl(runtime::CallGate& gate, Engagement& engagement, ResponseWriter& writer,
+                        bool registry_configured = false, prometheus::Registry* metrics = nullptr);
 
   // Ends open exports (server shutdown).
   void StopStreams() { stopping_ = true; }
@@ -38,8 +50,8 @@ class EngagementServiceImpl final : public v1::EngagementService::CallbackServic
                                              v1::Stakeholder* r) override;
   grpc::ServerUnaryReactor* CreateActivity(Ctx* c, const v1::CreateActivityRequest* q,
                                            v1::Activity* r) override;
-  grpc::ServerUnaryReactor* GetActivity(Ctx* c, const v1::GetActivityRequest* q,
-                                        v1::Activity* r) override;
+  grpc::ServerUnaryReactor* GetActivity(Ctx* c, const grpc::ByteBuffer* q,
+                                        grpc::ByteBuffer* r) override;
   grpc::ServerUnaryReactor* ListActivities(Ctx* c, const v1::ListActivitiesRequest* q,
                                            v1::ListActivitiesResponse* r) override;
   grpc::ServerUnaryReactor* UpdateActivity(Ctx* c, const v1::UpdateActivityRequest* q,
@@ -81,8 +93,8 @@ class EngagementServiceImpl final : public v1::EngagementService::CallbackServic
                                            v1::Decision* r) override;
   grpc::ServerUnaryReactor* DeleteDecision(Ctx* c, const v1::DeleteDecisionRequest* q,
                                            google::protobuf::Empty* r) override;
-  grpc::ServerUnaryReactor* GetActivityAggregates(Ctx* c, const v1::GetActivityAggregatesRequest* q,
-                                                  v1::ActivityAggregates* r) override;
+  grpc::ServerUnaryReactor* GetActivityAggregates(Ctx* c, const grpc::ByteBuffer* q,
+                                                  grpc::ByteBuffer* r) override;
   grpc::ServerUnaryReactor* GetYouSaidWeDid(Ctx* c, const v1::GetYouSaidWeDidRequest* q,
                                             v1::YouSaidWeDid* r) override;
 
@@ -115,6 +127,8 @@ class EngagementServiceImpl final : public v1::EngagementService::CallbackServic
   Retention retention_{engagement_, engagement_.retention()};
   DecisionDelivery delivery_{engagement_.store(), [this] { return engagement_.Now(); }};
   ResponseWriter& writer_;
+  const bool registry_configured_;
+  runtime::VersionedResponseCache replies_;
   std::atomic<bool> stopping_{false};
 };
 

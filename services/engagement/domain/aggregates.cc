@@ -45,27 +45,28 @@ std::string PerThousand(int64_t responses, int64_t patients, int64_t* millis) {
   return absl::StrFormat("%d.%03d", *millis / 1000, *millis % 1000);
 }
 
-absl::Status Aggregates::GetActivityAggregates(const v1::GetActivityAggregatesRequest& request,
-                                               v1::ActivityAggregates* out) {
-  ASSIGN_OR_RETURN(std::string activity_id,
-                   ParseActivitySingleton(request.name(), "aggregates", "name"));
+absl::StatusOr<std::shared_ptr<const v1::ActivityAggregates>> Aggregates::StorePart(
+    const std::string& activity_id) {
+  const uint64_t generation = ctx_.store.generation();  // before the read (store.h)
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = kept_.find(activity_id);
+    if (it != kept_.end() && it->second.generation == generation) return it->second.aggregates;
+  }
   CounterTable cells;
   v1::Activity activity;
-  {
-    RETURN_IF_ERROR(ctx_.store.Read([&](StoreTx& tx) -> absl::Status {
-      ASSIGN_OR_RETURN(activity, LoadActivity(tx, activity_id));
-      ASSIGN_OR_RETURN(cells, ReadCounterCells(tx, activity_id));
-      return absl::OkStatus();
-    }));
-  }
-  out->set_name(request.name());
+  RETURN_IF_ERROR(ctx_.store.Read([&](StoreTx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(activity, LoadActivity(tx, activity_id));
+    ASSIGN_OR_RETURN(cells, ReadCounterCells(tx, activity_id));
+    return absl::OkStatus();
+  }));
+  auto out = std::make_shared<v1::ActivityAggregates>();
   out->set_total_responses(cells.total);
   AddCounts(cells.by[kDimTheme], out->mutable_by_theme(),
             [&](const std::string& theme) { return ThemeName(activity_id, theme); });
   AddCounts(cells.by[kDimSentiment], out->mutable_by_sentiment(), Identity);
   AddCounts(cells.by[kDimChannel], out->mutable_by_channel(), Identity);
   AddCounts(cells.by[kDimLocality], out->mutable_by_locality(), Identity);
-
   // Participation for every locality with responses and every locality the activity covers.
   std::map<std::string, int64_t> localities = cells.by[kDimLocality];
   localities.erase("");
@@ -75,9 +76,30 @@ absl::Status Aggregates::GetActivityAggregates(const v1::GetActivityAggregatesRe
     p->set_locality(locality);
     p->set_responses(responses);
     // Unavailable (never a 0) unless the registry, or a copy within the cache policy's bound,
-    // gives the figure.
+    // gives the figure (joined per call).
     p->set_registered_patients_available(false);
-    if (ctx_.registry == nullptr) continue;
+  }
+  absl::MutexLock lock(&mu_);
+  if (kept_.size() >= kMaxKept) kept_.clear();
+  Kept& kept = kept_[activity_id];
+  // A reader that started later may have kept a newer one: keep the newest.
+  if (kept.aggregates == nullptr || kept.generation < generation) {
+    kept = Kept{.generation = generation, .aggregates = out};
+  }
+  return out;
+}
+
+absl::Status Aggregates::GetActivityAggregates(const v1::GetActivityAggregatesRequest& request,
+                                               v1::ActivityAggregates* out) {
+  ASSIGN_OR_RETURN(std::string activity_id,
+                   ParseActivitySingleton(request.name(), "aggregates", "name"));
+  ASSIGN_OR_RETURN(std::shared_ptr<const v1::ActivityAggregates> store_part,
+                   StorePart(activity_id));
+  *out = *store_part;
+  out->set_name(request.name());
+  if (ctx_.registry == nullptr) return absl::OkStatus();
+  for (v1::LocalityParticipation& p : *out->mutable_participation()) {
+    const std::string& locality = p.locality();
     absl::StatusOr<RegistryFigure> patients = ctx_.registry->LocalityRegisteredPatients(locality);
     if (!patients.ok()) {
       // The counts still answer; the figure is marked unavailable and the gap logged (names only).
@@ -86,13 +108,13 @@ absl::Status Aggregates::GetActivityAggregates(const v1::GetActivityAggregatesRe
           {{"locality", locality}, {"code", absl::StatusCodeToString(patients.status().code())}});
       continue;
     }
-    p->set_registered_patients_available(true);
-    p->set_registered_patients(patients->value);
-    p->set_registered_patients_stale(patients->stale);
-    SetTimestamp(p->mutable_registered_patients_time(), absl::ToUnixMicros(patients->as_of));
+    p.set_registered_patients_available(true);
+    p.set_registered_patients(patients->value);
+    p.set_registered_patients_stale(patients->stale);
+    SetTimestamp(p.mutable_registered_patients_time(), absl::ToUnixMicros(patients->as_of));
     int64_t millis = 0;
-    p->set_per_thousand(PerThousand(responses, patients->value, &millis));
-    p->set_per_thousand_millis(millis);
+    p.set_per_thousand(PerThousand(p.responses(), patients->value, &millis));
+    p.set_per_thousand_millis(millis);
   }
   return absl::OkStatus();
 }

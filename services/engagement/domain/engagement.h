@@ -34,8 +34,9 @@ class Engagement {
  public:
   // `registry` may be null: locality and practice are then checked for form only (development
   // without a registry; the server logs this at start).
-  // No cache is taken: personal data is never cached (docs/cache-keys.md), and registry figures
-  // are cached by the registry client behind `registry`.
+  // No cache is taken: personal data is never cached (docs/cache-keys.md), registry figures are
+  // cached by the registry client behind `registry`, and the replies kept per store generation
+  // hold no personal data (the service's GetActivity and GetActivityAggregates, Aggregates).
   Engagement(EngagementStore& store, RegistryLookup* registry, runtime::PageTokenCodec page_tokens,
              EngagementOptions options = {});
   ~Engagement();

@@ -35,8 +35,22 @@ absl::StatusOr<std::unique_ptr<EngagementStore>> EngagementStore::Open(
       storage::OpenDatabase(
           url, storage::OpenSettings{.password = password, .sqlite_secure_delete = true},
           migrations::EngagementMigrations));
-  return std::unique_ptr<EngagementStore>(new EngagementStore(
+  std::unique_ptr<EngagementStore> store(new EngagementStore(
       std::move(db), url.kind == storage::DatabaseUrl::Kind::kSqlite ? url.sqlite_path : ""));
+  if (url.kind == storage::DatabaseUrl::Kind::kPostgres) {
+    store->postgres_uri_ = url.postgres_uri;
+    store->password_ = password;
+  }
+  return store;
+}
+
+void EngagementStore::FollowOtherWriters() {
+  follower_ = std::make_unique<storage::DataVersionFollower>(
+      storage::DataVersionFollower::Source{.read_version = [this] { return DataVersion(); },
+                                           .advance = [this] { Advance(); },
+                                           .postgres_uri = postgres_uri_,
+                                           .password = password_,
+                                           .channel = kDataChannel});
 }
 
 absl::Status EngagementStore::CheckpointWal() {

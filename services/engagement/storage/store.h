@@ -12,12 +12,14 @@
 #ifndef DORSET_SERVICES_ENGAGEMENT_STORAGE_STORE_H_
 #define DORSET_SERVICES_ENGAGEMENT_STORAGE_STORE_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
 #include "runtime/config/config.h"
+#include "runtime/storage/data_version.h"
 #include "runtime/storage/database.h"
 #include "runtime/storage/replica_lock.h"
 #include "runtime/storage/transact.h"
@@ -58,10 +60,20 @@ class EngagementStore {
 
   // Runs `fn(StoreTx&)` in a write transaction (run again from the start on a serialization
   // failure, so `fn` touches only the database and its own locals); returns what `fn` returned.
+  // The data version is bumped in the same transaction and the generation raised after it.
   template <typename Fn>
   auto Write(Fn&& fn) {
-    return runtime::storage::WriteReturning(
-        *db_, [&fn](runtime::storage::Transaction& tx) { return Call(fn, tx); });
+    auto out = runtime::storage::WriteReturning(*db_, [&fn](runtime::storage::Transaction& tx) {
+      auto result = Call(fn, tx);
+      if (runtime::storage::internal::StatusOf(result).ok()) {
+        if (absl::Status bumped = BumpDataVersion(tx); !bumped.ok()) {
+          return decltype(result)(std::move(bumped));
+        }
+      }
+      return result;
+    });
+    Advance();  // after the commit (or its failure: it may have committed), before the reply
+    return out;
   }
   // Runs `fn(StoreTx&)` in a read-only transaction (one snapshot).
   template <typename Fn>
@@ -69,6 +81,25 @@ class EngagementStore {
     return runtime::storage::ReadReturning(
         *db_, [&fn](runtime::storage::Transaction& tx) { return Call(fn, tx); });
   }
+
+  // What replies kept per store generation are kept under (issue 16,
+  // runtime/storage/data_version.h): raised after each of this process's write transactions
+  // commits and before the write is acknowledged (Write above, StoreCommitter), and by the
+  // DataVersionFollower when the data version in the database moved because another replica (or
+  // process) wrote. Read before the reply is read.
+  uint64_t generation() const { return generation_.get(); }
+  void Advance() { generation_.Advance(); }
+  // The data version in the database: every write transaction raises it in its own commit and,
+  // on PostgreSQL, notifies kDataChannel, delivered at that commit.
+  static constexpr char kDataChannel[] = "dorset_engagement_data";
+  absl::StatusOr<uint64_t> DataVersion() { return runtime::storage::ReadDataVersion(*db_); }
+  static absl::Status BumpDataVersion(runtime::storage::Transaction& tx) {
+    return runtime::storage::BumpDataVersion(tx, kDataChannel);
+  }
+  // Starts following other replicas' (and processes') commits: the generation is raised when
+  // the data version in the database moves (runtime/storage/data_version.h), until the store is
+  // destroyed. Once, by the service at its start.
+  void FollowOtherWriters();
 
   // Held while one replica runs a job no other replica may run at the same time (retention):
   // the lane's ReplicaLock on this database; null when another replica holds it.
@@ -98,6 +129,11 @@ class EngagementStore {
 
   std::unique_ptr<runtime::storage::Database> db_;
   const std::string sqlite_path_;  // "" on PostgreSQL
+  runtime::storage::StoreGeneration generation_;
+  std::string postgres_uri_;  // "" on SQLite
+  std::string password_;
+  // Last: stopped before the rest of the store goes.
+  std::unique_ptr<runtime::storage::DataVersionFollower> follower_;
 };
 
 }  // namespace dorset::engagement

@@ -1,7 +1,9 @@
 // The storage lane's one group committer (runtime/storage/group_commit.h: bounded queue, one
 // shutdown rule, nothing acknowledged before its commit) on the engagement store, with each
 // group's transaction handed to the service's group function as a StoreTx (store.h), so the
-// code above storage/ never sees the lane's Transaction or Database.
+// code above storage/ never sees the lane's Transaction or Database. Every group's transaction
+// bumps the store's data version, and every job's finish follows the store's generation raised
+// (store.h), as EngagementStore::Write does.
 //
 //   StoreCommitter<Job> committer(store, {.max_group = 512, ...},
 //       [](StoreTx& tx, std::span<Job> jobs, std::vector<absl::Status>& results) {...},
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "runtime/status/status_macros.h"
 #include "runtime/storage/group_commit.h"
 #include "services/engagement/storage/store.h"
 
@@ -39,9 +42,15 @@ class StoreCommitter {
             [write = std::move(write)](runtime::storage::Transaction& tx, std::span<Job> jobs,
                                        std::vector<absl::Status>& results) -> absl::Status {
               StoreTx store_tx(tx);
-              return write(store_tx, jobs, results);
+              RETURN_IF_ERROR(write(store_tx, jobs, results));
+              // In the same commit, so no reply kept for the older data is served after this.
+              return EngagementStore::BumpDataVersion(tx);
             },
-            std::move(finish), std::move(committed)) {}
+            [&store, finish = std::move(finish)](Job& job, const absl::Status& status) {
+              store.Advance();  // committed (or maybe): no reply kept before it is served after
+              finish(job, status);
+            },
+            std::move(committed)) {}
 
   void Submit(Job job) { committer_.Submit(std::move(job)); }
 

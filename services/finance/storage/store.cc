@@ -1,9 +1,9 @@
 #include "services/finance/storage/store.h"
 
-#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "finance_migrations.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/data_version.h"
 #include "runtime/storage/database_url.h"
 #include "runtime/storage/open.h"
 #include "runtime/storage/sqlite/user_version.h"
@@ -14,29 +14,20 @@ namespace storage = runtime::storage;
 
 int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
 
-// In `meta` (no migration): absent means 0. The same SQL on both engines.
+// In `meta` (no migration): absent means 0 (runtime/storage/data_version.h).
 absl::Status FinanceStore::BumpDataVersion(Transaction& tx) {
-  ASSIGN_OR_RETURN(runtime::storage::Statement bump,
-                   tx.Prepare("INSERT INTO meta(key, value) VALUES ('data_version', '1') "
-                              "ON CONFLICT (key) DO UPDATE SET value = "
-                              "CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)"));
-  RETURN_IF_ERROR(bump.Run());
-  if (tx.engine() == storage::Engine::kPostgres) {
-    ASSIGN_OR_RETURN(runtime::storage::Statement notify,
-                     tx.Prepare(absl::StrCat("SELECT pg_notify('", kDataChannel, "', '')")));
-    RETURN_IF_ERROR(notify.Run());
-  }
-  return absl::OkStatus();
+  return storage::BumpDataVersion(tx, kDataChannel);
 }
 
-absl::StatusOr<uint64_t> FinanceStore::DataVersion() {
-  return Read([](Transaction& tx) -> absl::StatusOr<uint64_t> {
-    ASSIGN_OR_RETURN(
-        runtime::storage::Statement read,
-        tx.Prepare("SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'data_version'"));
-    ASSIGN_OR_RETURN(bool row, read.Step());
-    return row ? static_cast<uint64_t>(read.Int(0)) : 0;
-  });
+absl::StatusOr<uint64_t> FinanceStore::DataVersion() { return storage::ReadDataVersion(*db_); }
+
+void FinanceStore::FollowOtherWriters() {
+  follower_ = std::make_unique<storage::DataVersionFollower>(
+      storage::DataVersionFollower::Source{.read_version = [this] { return DataVersion(); },
+                                           .advance = [this] { Advance(); },
+                                           .postgres_uri = postgres_uri_,
+                                           .password = password_,
+                                           .channel = kDataChannel});
 }
 
 absl::StatusOr<std::unique_ptr<FinanceStore>> FinanceStore::Open(

@@ -8,13 +8,13 @@
 #ifndef DORSET_SERVICES_FINANCE_STORAGE_STORE_H_
 #define DORSET_SERVICES_FINANCE_STORAGE_STORE_H_
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "runtime/config/config.h"
+#include "runtime/storage/data_version.h"
 #include "runtime/storage/database.h"
 #include "runtime/storage/transact.h"
 
@@ -56,18 +56,20 @@ class FinanceStore {
   // versioned_response_cache.h): a number of this process's own, raised after each of its
   // write transactions commits and before the write is acknowledged (Write above, the posting
   // committer), and by the DataVersionFollower when the data version in the database moved
-  // because another replica (or process) wrote. Read before the report is read.
-  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
-  void Advance() { generation_.fetch_add(1, std::memory_order_acq_rel); }
+  // because another replica (or process) wrote (runtime/storage/data_version.h). Read before
+  // the report is read.
+  uint64_t generation() const { return generation_.get(); }
+  void Advance() { generation_.Advance(); }
 
   // The data version in the database: every write transaction raises it in its own commit and,
   // on PostgreSQL, notifies kDataChannel, delivered at that commit.
   static constexpr char kDataChannel[] = "dorset_finance_data";
   absl::StatusOr<uint64_t> DataVersion();
   static absl::Status BumpDataVersion(Transaction& tx);
-  // For the follower's listener: the PostgreSQL URI ("" on SQLite) and its password.
-  const std::string& postgres_uri() const { return postgres_uri_; }
-  const std::string& password() const { return password_; }
+  // Starts following other replicas' (and processes') commits: the generation is raised when
+  // the data version in the database moves (runtime/storage/data_version.h), until the store is
+  // destroyed. Once, by the service at its start.
+  void FollowOtherWriters();
   // Runs `fn(Transaction&)` in a read-only transaction (one snapshot).
   template <typename Fn>
   auto Read(Fn&& fn) {
@@ -83,9 +85,11 @@ class FinanceStore {
   explicit FinanceStore(std::unique_ptr<runtime::storage::Database> db) : db_(std::move(db)) {}
 
   std::unique_ptr<runtime::storage::Database> db_;
-  std::atomic<uint64_t> generation_{1};
+  runtime::storage::StoreGeneration generation_;
   std::string postgres_uri_;
   std::string password_;
+  // Last: stopped before the rest of the store goes.
+  std::unique_ptr<runtime::storage::DataVersionFollower> follower_;
 };
 
 // Wall-clock now in microseconds since the epoch (what the store keeps for times).
