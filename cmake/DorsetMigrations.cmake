@@ -5,6 +5,34 @@
 #   std::span<const dorset::runtime::storage::Migration> dorset::migrations::<Function>(Engine);
 # returning that engine's steps in order (runtime/storage/migration.h). A misnumbered file stops
 # the configure step; editing or adding a file reconfigures.
+#
+# A step that the runtime owns (the same table in every service's database, e.g. the audit
+# outbox) is written once under runtime/ and named by a line of the service's step file:
+#   -- dorset:include runtime/audit/schema/sqlite/audit_outbox.sql
+# The line is replaced by that file (a path from the project's root), so each service keeps its
+# own numbering while the SQL has one home.
+# Replaces each "-- dorset:include <path>" line of <var> (read from <file>) by that file's text.
+function(_dorset_migration_includes file var)
+  set(sql "${${var}}")
+  string(REGEX MATCHALL "-- dorset:include [^\n]+" lines "${sql}")
+  foreach(line IN LISTS lines)
+    string(REGEX REPLACE "^-- dorset:include " "" path "${line}")
+    string(STRIP "${path}" path)
+    set(included "${PROJECT_SOURCE_DIR}/${path}")
+    if(NOT EXISTS "${included}")
+      message(FATAL_ERROR "${file}: includes ${path}, which does not exist")
+    endif()
+    file(READ "${included}" text)
+    string(FIND "${text}" "-- dorset:include" nested)
+    if(NOT nested EQUAL -1)
+      message(FATAL_ERROR "${included}: an included step may not include another")
+    endif()
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${included}")
+    string(REPLACE "${line}" "${text}" sql "${sql}")
+  endforeach()
+  set(${var} "${sql}" PARENT_SCOPE)
+endfunction()
+
 function(dorset_migrations target)
   cmake_parse_arguments(ARG "" "NAME;DIR" "" ${ARGN})
   get_filename_component(dir "${ARG_DIR}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
@@ -27,6 +55,7 @@ function(dorset_migrations target)
       endif()
       math(EXPR expected "${expected} + 1")
       file(READ "${file}" sql)
+      _dorset_migration_includes("${file}" sql)
       string(FIND "${sql}" ")dorset_sql" clash)
       if(NOT clash EQUAL -1)
         message(FATAL_ERROR "${file}: may not contain ')dorset_sql'")

@@ -7,8 +7,10 @@
 // (audit_log.h). ListAuditEvents drains the outbox first (AuditLog::Flush), so a reader still sees
 // every acknowledged write.
 //
-// The table is a migration step of each store that has an outbox (the services' migrations/ in
-// both engines; the same columns as audit_event, plus `id` in commit order). Moving rows:
+// The table is defined once, per engine, in runtime/audit/schema/<engine>/audit_outbox.sql, and
+// each store that has an outbox includes that file as a step of its own migrations (a
+// "-- dorset:include" line, cmake/DorsetMigrations.cmake); the same columns as audit_event, plus
+// `id` in commit order. Moving rows:
 // - SQLite: the trail is another file (audit.db), so the move is two commits. audit.db records the
 //   highest outbox id moved (audit_outbox_drained) in the transaction that inserts the events; the
 //   next group's transaction deletes the rows up to it. A kill between the two leaves rows that

@@ -2,7 +2,8 @@
 // finance storage code (plans, targets, budget lines, postings and a reversal) copied SQLite →
 // PostgreSQL and back, verified, read back through the finance store (postings and a report
 // the same), re-run as a no-op, a target holding other data refused; and the real binary's
-// exit codes and report, with no password in its output.
+// exit codes and report, with no password in its output, and the audit events a kill left in a
+// SQLite store's outbox moved into the trail beside it, once.
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "runtime/audit/audit_log.h"
 #include "runtime/storage/copy.h"
 #include "runtime/storage/transact.h"
 #include "runtime/testing/postgres_server.h"
@@ -296,6 +298,68 @@ TEST(StoreCopyTool, ExitCodesOnSqlite) {
   EXPECT_EQ(RunStore(absl::StrCat("copy --service finance ", from, " --to relative.db"), out), 1)
       << out;
   EXPECT_NE(out.find("--to"), std::string::npos) << out;
+}
+
+// A service killed with no restart since leaves group-committed writes' audit events in its
+// store's outbox (runtime/audit/audit_outbox.h); the copy moves the store, not the trail, so it
+// first moves them into audit.db beside the store — refused when there is none — exactly once.
+TEST(StoreCopyTool, AuditEventsLeftInTheOutboxMoveIntoTheTrailBesideTheStoreOnce) {
+  dorset::testing::TempDir dir;
+  {
+    auto source = OpenStore("sqlite://" + dir.path() + "/finance.db");
+    ASSERT_NE(source, nullptr);
+    ASSERT_NO_FATAL_FAILURE(Seed(*source));
+    ASSERT_TRUE(source->database()
+                    .Write([](Transaction& tx) -> absl::Status {
+                      auto insert = tx.Prepare(
+                          "INSERT INTO audit_outbox(time_us, principal, method, resource, action, "
+                          "request_id, outcome) VALUES (1, 'tester', 'CreatePostings', "
+                          "'postings', 'WRITE', 'left-by-kill', 'OK')");
+                      if (!insert.ok()) return insert.status();
+                      return insert->Run();
+                    })
+                    .ok());
+  }
+  const std::string from = absl::StrCat("--from sqlite://", dir.path(), "/finance.db");
+  std::string out;
+  // No trail beside the store: the events would be left behind, so the copy is refused.
+  EXPECT_EQ(RunStore(absl::StrCat("copy --service finance ", from, " --to sqlite://", dir.path(),
+                                  "/b.db"),
+                     out),
+            1)
+      << out;
+  EXPECT_NE(out.find("FAILED_PRECONDITION"), std::string::npos) << out;
+  EXPECT_NE(out.find("1 audit event(s) are still in the store's audit outbox"), std::string::npos)
+      << out;
+
+  auto created = runtime::AuditLog::Open(dir.path());  // the service's trail, as it starts it
+  ASSERT_TRUE(created.ok()) << created.status();
+  created->reset();
+  EXPECT_EQ(RunStore(absl::StrCat("copy --service finance ", from, " --to sqlite://", dir.path(),
+                                  "/b.db"),
+                     out),
+            0)
+      << out;
+  EXPECT_NE(out.find("audit outbox: 1 row(s) moved into " + dir.path() + "/audit.db"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("verified"), std::string::npos) << out;
+  // Again, to another target: the row is moved already and must not reach the trail twice.
+  EXPECT_EQ(RunStore(absl::StrCat("copy --service finance ", from, " --to sqlite://", dir.path(),
+                                  "/c.db"),
+                     out),
+            0)
+      << out;
+
+  auto audit = runtime::AuditLog::Open(dir.path());
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  common::v1::ListAuditEventsRequest request;
+  request.set_page_size(1000);
+  auto page = (*audit)->List(request);
+  ASSERT_TRUE(page.ok()) << page.status();
+  int found = 0;
+  for (const auto& event : page->events()) found += event.request_id() == "left-by-kill";
+  EXPECT_EQ(found, 1);
 }
 
 }  // namespace

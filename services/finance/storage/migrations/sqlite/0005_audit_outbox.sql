@@ -1,14 +1,2 @@
--- The audit outbox (issue 16, runtime/audit/audit_outbox.h): a group-committed write's audit event,
--- written in the same transaction as the change it records, so the call is acknowledged after ONE
--- commit; the audit trail's writer moves the rows into audit.db (in id order, exactly once, by the
--- highest id moved that audit.db records) and the next groups delete them. AUTOINCREMENT: an id is
--- never reused, so a moved row's id is never given to a new event.
-CREATE TABLE audit_outbox(
-  id         INTEGER PRIMARY KEY AUTOINCREMENT,
-  time_us    INTEGER NOT NULL,
-  principal  TEXT NOT NULL,
-  method     TEXT NOT NULL,
-  resource   TEXT NOT NULL,
-  action     TEXT NOT NULL,
-  request_id TEXT NOT NULL,
-  outcome    TEXT NOT NULL);
+-- The audit outbox, as the runtime defines it once for every service.
+-- dorset:include runtime/audit/schema/sqlite/audit_outbox.sql
