@@ -30,7 +30,7 @@ struct PopulationFigures {
   v1::ListSizeVintage Vintage() const;
 };
 
-// What populations need of one practice (read by the store in one query, storage/store.cc).
+// What populations need of one practice (read by the store in one query, storage/area_reads.cc).
 struct PracticeFacts {
   v1::Practice::Status status = v1::Practice::STATUS_UNSPECIFIED;
   std::string locality_id;

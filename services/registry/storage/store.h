@@ -205,6 +205,23 @@ class WriteTx {
 
  private:
   friend class Store;
+  // Statement slots of WriteTx (prepared once per transaction, reused for every row).
+  enum Slot {
+    kSeeOnce,
+    kMarkSeen,
+    kLoadPractice,
+    kUpsertPractice,
+    kInsertChange,
+    kInsertRevision,
+    kLoadAssignment,
+    kUpsertAssignment,
+    kLoadPractices,
+    kLoadAssignments,
+    kFindSeen,
+    kMarkSeenRows,
+    kInsertPractice,
+    kSlotCount
+  };
   absl::StatusOr<runtime::storage::Statement*> Cached(int slot, std::string_view sql);
   // Runs a statement of rows written (no rows read): Send in a bulk write, else Run.
   absl::Status Apply(runtime::storage::Statement& stmt);

@@ -1,4 +1,4 @@
--- The change feed's counter (storage/store.cc, "Change sequences"): one row holding the last
+-- The change feed's counter (storage/write_tx.cc, "Change sequences"): one row holding the last
 -- sequence handed out, updated in the transaction that appends changes, so sequences are
 -- gap-free and in commit order on both engines. Starts after every sequence already used
 -- (AUTOINCREMENT remembers deleted ones in sqlite_sequence).

@@ -1,0 +1,479 @@
+// The registry store's practice queries (store.h): name and postcode search, pages of
+// practices (keyset, counted once per data version) and a practice's revisions.
+#include <filesystem>
+#include <map>
+#include <utility>
+#include <variant>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
+#include "registry_migrations.h"
+#include "runtime/api/request_id.h"
+#include "runtime/base/string_view.h"
+#include "runtime/logging/log.h"
+#include "runtime/status/errors.h"
+#include "runtime/status/status_macros.h"
+#include "runtime/storage/database.h"
+#include "runtime/storage/etag.h"
+#include "runtime/storage/idempotency.h"
+#include "runtime/storage/open.h"
+#include "runtime/storage/postgres/listener.h"
+#include "runtime/storage/sqlite/user_version.h"
+#include "services/registry/closure_policy.h"
+#include "services/registry/storage/legacy_sqlite.h"
+#include "services/registry/storage/storage_rows.h"
+#include "services/registry/storage/store.h"
+#include "services/registry/stored_text.h"
+#include "services/registry/text.h"
+#include "services/registry/validation.h"
+
+namespace dorset::registry {
+
+using google::protobuf::util::TimeUtil;
+using runtime::storage::Database;
+using runtime::storage::Engine;
+using runtime::storage::Statement;
+using runtime::storage::Transaction;
+using storage_rows::FromMicros;
+using storage_rows::kPracticeColumns;
+using storage_rows::ParsePractice;
+using storage_rows::ReadChangeRow;
+using storage_rows::ReadPracticeRow;
+using storage_rows::TextColumn;
+
+namespace {
+
+// The SQL of a practice query: WHERE clause (with ? binds) and the sort expression.
+struct QuerySql {
+  std::string where;
+  std::vector<std::variant<std::string, int64_t>> binds;
+  std::string sort;
+  bool sort_is_text = true;
+};
+
+// ---- Name search ----
+//
+// name_contains and name_prefix keep their meaning from before the index: ASCII
+// case-insensitive `LOWER(display_name) LIKE '%text%'` (or 'text%'), on both engines. What
+// changes is how the rows are found (issue 16):
+// - SQLite: the FTS5 trigram index practice_search (migrations 7 and 8, kept by triggers on
+//   practice in the writer's transaction) holds LOWER(display_name) and matches
+//   case-sensitively, so the text, ASCII-lowered, as one phrase of trigrams matches exactly the
+//   names LIKE matches (both read UTF-8 characters; stored names are valid UTF-8, "Text and
+//   encodings" in docs/registry.md). name_contains is served by it alone, without reading the
+//   practices' names again (that read was most of the cost of a common word); name_prefix by
+//   it and the LIKE on the rows it finds.
+// - PostgreSQL: the pg_trgm GIN index practice_by_name_trigram (migrations 3, 4) is on exactly
+//   LOWER(display_name), so the planner serves the same LIKE from it and rechecks every row.
+// Order, keyset paging and total_size come from the same WHERE clause, hence are unchanged.
+// A text of fewer than three characters has no trigram to look up: it is served by the scan
+// (on PostgreSQL by keeping the planner off the index, where a GIN scan without trigrams
+// would read the whole index). PracticeQuery::Plan::kScan asks for the scan always (tests).
+constexpr size_t kTrigram = 3;
+
+size_t CodePoints(std::string_view text) {
+  size_t n = 0;
+  for (char c : text) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+bool UseNameIndex(const PracticeQuery& q, std::string_view text) {
+  return q.plan == PracticeQuery::Plan::kIndexed && CodePoints(text) >= kTrigram &&
+         text.find('\0') == std::string_view::npos;
+}
+
+void AddNameFilter(const PracticeQuery& q, Engine engine, std::string_view text, bool prefix,
+                   bool name_index, std::vector<std::string>& conditions,
+                   std::vector<std::variant<std::string, int64_t>>& binds) {
+  const bool indexed = name_index && UseNameIndex(q, text);
+  std::string lowered;  // ASCII only, as SQLite's LOWER and LIKE fold
+  for (char c : text) lowered.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+  if (engine == Engine::kSqlite && indexed) {
+    // One FTS5 phrase: the text quoted, its double quotes doubled. The index holds
+    // LOWER(display_name), matched case-sensitively: exactly the names containing the text.
+    std::string phrase = "\"";
+    for (char c : lowered) {
+      if (c == '"') phrase.push_back('"');
+      phrase.push_back(c);
+    }
+    phrase.push_back('"');
+    conditions.push_back(
+        "ods_code IN (SELECT r.ods_code FROM practice_search s JOIN practice_search_row r "
+        "ON r.id = s.rowid WHERE practice_search MATCH ?)");
+    binds.emplace_back(std::move(phrase));
+    if (!prefix) return;  // a prefix is also contained: the LIKE below keeps the starts only
+  }
+  if (engine == Engine::kSqlite && !prefix && q.plan == PracticeQuery::Plan::kIndexed &&
+      text.find('\0') == std::string_view::npos) {
+    // The walk's test of each row (ListPracticeRows): the same rows as the LIKE below, whose
+    // folding is ASCII only, as LOWER's, so on the lowered name and the lowered text it is a
+    // plain substring test. SQLite prepares a statement again whenever a LIKE's pattern is
+    // bound anew (for the LIKE optimisation), which was 12 % of a common word's page (issue 16).
+    conditions.push_back("instr(LOWER(display_name), ?) > 0");
+    binds.emplace_back(std::move(lowered));
+    return;
+  }
+  // Case-insensitive (ASCII) on both engines: SQLite's LIKE is, PostgreSQL's is not.
+  std::string pattern = prefix ? "" : "%";
+  for (char c : lowered) {
+    if (c == '%' || c == '_' || c == '\\') pattern.push_back('\\');
+    pattern.push_back(c);
+  }
+  pattern.push_back('%');
+  // `|| ''` leaves the value as it is but is not the indexed expression (collation "C" is kept).
+  conditions.push_back(engine == Engine::kPostgres && !indexed
+                           ? "LOWER(display_name || '') LIKE ? ESCAPE '\\'"
+                           : "LOWER(display_name) LIKE ? ESCAPE '\\'");
+  binds.emplace_back(std::move(pattern));
+}
+
+// `name_index` false: the name filters as LIKE alone (the walk of ListPractices' pages).
+QuerySql BuildQuery(const PracticeQuery& q, Engine engine, bool name_index = true) {
+  QuerySql sql;
+  std::vector<std::string> conditions;
+  if (!q.locality_id.empty()) {
+    conditions.push_back("locality_id = ?");
+    sql.binds.emplace_back(q.locality_id);
+  }
+  if (!q.cluster_id.empty()) {
+    conditions.push_back("locality_id IN (SELECT id FROM locality WHERE cluster_id = ?)");
+    sql.binds.emplace_back(q.cluster_id);
+  }
+  if (!q.statuses.empty()) {
+    std::vector<std::string> marks(q.statuses.size(), "?");
+    conditions.push_back(absl::StrCat("status IN (", absl::StrJoin(marks, ","), ")"));
+    for (int s : q.statuses) sql.binds.emplace_back(static_cast<int64_t>(s));
+  }
+  if (!q.name_contains.empty()) {
+    AddNameFilter(q, engine, q.name_contains, /*prefix=*/false, name_index, conditions, sql.binds);
+  }
+  if (!q.name_prefix.empty()) {
+    AddNameFilter(q, engine, q.name_prefix, /*prefix=*/true, name_index, conditions, sql.binds);
+  }
+  if (q.update_micros_since.has_value()) {
+    conditions.push_back("update_time >= ?");
+    sql.binds.emplace_back(*q.update_micros_since);
+  }
+  if (q.update_micros_before.has_value()) {
+    conditions.push_back("update_time < ?");
+    sql.binds.emplace_back(*q.update_micros_before);
+  }
+  if (!q.postcode_prefix_key.empty()) {
+    // A range on the index practice_by_postcode instead of LIKE (which would not use it);
+    // kScan compares a copy of the value instead, which no index serves (tests).
+    conditions.push_back(q.plan == PracticeQuery::Plan::kScan
+                             ? "(postcode_key || '') >= ? AND (postcode_key || '') < ?"
+                             : "postcode_key >= ? AND postcode_key < ?");
+    sql.binds.emplace_back(q.postcode_prefix_key);
+    sql.binds.emplace_back(q.postcode_prefix_key + "\x7f");
+  }
+  if (q.prescribing_setting.has_value()) {
+    conditions.push_back("prescribing_setting = ?");
+    sql.binds.emplace_back(static_cast<int64_t>(*q.prescribing_setting));
+  }
+  if (!q.commissioner.empty()) {
+    conditions.push_back("commissioner = ?");
+    sql.binds.emplace_back(q.commissioner);
+  }
+  sql.where = conditions.empty() ? "1 = 1" : absl::StrJoin(conditions, " AND ");
+  switch (q.order) {
+    case PracticeQuery::Order::kOdsCode:
+      sql.sort = "ods_code";
+      break;
+    case PracticeQuery::Order::kDisplayName:
+      sql.sort = "display_name";
+      break;
+    case PracticeQuery::Order::kPostcode:
+      sql.sort = "postcode_key";
+      break;
+    case PracticeQuery::Order::kUpdateTime:
+      sql.sort = "update_time";
+      sql.sort_is_text = false;
+      break;
+    case PracticeQuery::Order::kListSize:
+      sql.sort = "COALESCE(list_size, -1)";
+      sql.sort_is_text = false;
+      break;
+  }
+  return sql;
+}
+
+void BindAll(Statement& stmt, const std::vector<std::variant<std::string, int64_t>>& binds,
+             int first = 1) {
+  int i = first;
+  for (const auto& b : binds) {
+    if (std::holds_alternative<std::string>(b)) {
+      stmt.Bind(i++, std::get<std::string>(b));
+    } else {
+      stmt.Bind(i++, std::get<int64_t>(b));
+    }
+  }
+}
+
+// ---- Pages of practices (issue 16) ----
+//
+// A page costs two things: total_size, which counts every practice the filters match, and the
+// page's rows. What made a common word (say "surgery", 3,135 of 16,534 names) slow was both:
+// the count read every match through the index, and so did the page, because SQLite served
+// `ods_code IN (<index matches>)` by listing every match before walking its ORDER BY. Now:
+// - The count is kept per data version (ListMemo): exact, computed once per version of the
+//   data and query, not per call (nor per page of the same query).
+// - No match: no page to read.
+// - On SQLite, a name filter's page walks the ORDER BY testing each row with the LIKE, the
+//   scan's own filter, when that is cheaper than listing the index's matches: when SQLite walks
+//   the order without a temporary sort (EXPLAIN QUERY PLAN, kept per SQL text) and the walk,
+//   expected to read (limit + 1) * rows in scope / matches rows (rows in scope: those the other
+//   filters keep, counted once per version as well), reads at most half as many rows as there
+//   are matches. A rare word keeps the index. Either way the WHERE clause means the same rows,
+//   so pages, cursors and totals are the scan's (NameSearchTest compares them).
+// PostgreSQL chooses its own plan (with the statistics Store::Write refreshes after an import).
+// PracticeQuery::Plan::kScan keeps everything as it was before the index: tests compare with it.
+
+using Binds = std::vector<std::variant<std::string, int64_t>>;
+
+// A count's memo key: the WHERE text and its values, unambiguous.
+std::string CountKey(const std::string& where, const Binds& binds) {
+  std::string key = where;
+  for (const auto& b : binds) {
+    if (std::holds_alternative<std::string>(b)) {
+      const std::string& text = std::get<std::string>(b);
+      absl::StrAppend(&key, "\x1fs", text.size(), ":", text);
+    } else {
+      absl::StrAppend(&key, "\x1fi", std::get<int64_t>(b));
+    }
+  }
+  return key;
+}
+
+// The data's version in this snapshot: the change feed's last sequence.
+absl::StatusOr<int64_t> DataVersion(Transaction& tx) {
+  ASSIGN_OR_RETURN(Statement stmt, tx.Prepare("SELECT last_seq FROM change_sequence WHERE id = 1"));
+  ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return runtime::Internal("the change counter row is missing");
+  return stmt.Int(0);
+}
+
+// COUNT(*) of `where`, from the memo when `version` is known (>= 0).
+absl::StatusOr<int64_t> CountWhere(Transaction& tx, ListMemo& memo, const std::string& where,
+                                   const Binds& binds, int64_t version) {
+  std::string key;
+  if (version >= 0) {
+    key = CountKey(where, binds);
+    if (std::optional<int64_t> kept = memo.Count(key, version)) return *kept;
+  }
+  ASSIGN_OR_RETURN(Statement count,
+                   tx.Prepare(absl::StrCat("SELECT COUNT(*) FROM practice WHERE ", where)));
+  BindAll(count, binds);
+  ASSIGN_OR_RETURN(bool row, count.Step());
+  const int64_t total = row ? count.Int(0) : 0;
+  if (version >= 0) memo.KeepCount(key, version, total);
+  return total;
+}
+
+// Whether SQLite sorts the rows of `select` itself (a temporary B-tree) rather than walking an
+// index in the order asked.
+absl::StatusOr<bool> SqliteSorts(Transaction& tx, ListMemo& memo, const std::string& select) {
+  if (std::optional<bool> kept = memo.Sorts(select)) return *kept;
+  ASSIGN_OR_RETURN(Statement plan, tx.Prepare(absl::StrCat("EXPLAIN QUERY PLAN ", select)));
+  bool sorts = false;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, plan.Step());
+    if (!row) break;
+    if (absl::StrContains(plan.Text(3), "TEMP B-TREE")) sorts = true;
+  }
+  memo.KeepSorts(select, sorts);
+  return sorts;
+}
+
+// The SELECT of one page over `sql`, with the keyset position and `binds` (extended here).
+std::string PageSelect(const PracticeQuery& query, const QuerySql& sql,
+                       const std::optional<PracticeCursor>& after, Binds& binds) {
+  const char* dir = query.descending ? "DESC" : "ASC";
+  const char* cmp = query.descending ? "<" : ">";
+  std::string keyset;
+  binds = sql.binds;
+  if (after.has_value()) {
+    if (query.order == PracticeQuery::Order::kOdsCode) {
+      keyset = absl::StrCat(" AND ods_code ", cmp, " ?");
+      binds.emplace_back(after->ods_code);
+    } else {
+      keyset = absl::StrCat(" AND (", sql.sort, " ", cmp, " ? OR (", sql.sort, " = ? AND ods_code ",
+                            cmp, " ?))");
+      for (int i = 0; i < 2; ++i) {
+        if (sql.sort_is_text) {
+          binds.emplace_back(after->text);
+        } else {
+          binds.emplace_back(after->number);
+        }
+      }
+      binds.emplace_back(after->ods_code);
+    }
+  }
+  return query.order == PracticeQuery::Order::kOdsCode
+             ? absl::StrCat("SELECT ods_code, data, ", kPracticeColumns, " FROM practice WHERE ",
+                            sql.where, keyset, " ORDER BY ods_code ", dir, " LIMIT ?")
+             : absl::StrCat("SELECT ", sql.sort, ", data, ", kPracticeColumns,
+                            " FROM practice WHERE ", sql.where, keyset, " ORDER BY ", sql.sort, " ",
+                            dir, ", ods_code ", dir, " LIMIT ?");
+}
+
+bool HasIndexedName(const PracticeQuery& q) {
+  return (!q.name_contains.empty() && UseNameIndex(q, q.name_contains)) ||
+         (!q.name_prefix.empty() && UseNameIndex(q, q.name_prefix));
+}
+
+// Whether this page of a name search on SQLite is cheaper walked (see above).
+absl::StatusOr<bool> WalkNamePage(Transaction& tx, ListMemo& memo, const PracticeQuery& query,
+                                  int64_t matches, int limit, int64_t version,
+                                  const std::string& walk_select) {
+  PracticeQuery others = query;
+  others.name_contains.clear();
+  others.name_prefix.clear();
+  const QuerySql scope_sql = BuildQuery(others, Engine::kSqlite);
+  ASSIGN_OR_RETURN(int64_t scope, CountWhere(tx, memo, scope_sql.where, scope_sql.binds, version));
+  // Expected rows walked <= matches / 2, in integers: 2 * (limit + 1) * scope <= matches^2.
+  const double walked = 2.0 * (static_cast<double>(limit) + 1) * static_cast<double>(scope);
+  if (walked > static_cast<double>(matches) * static_cast<double>(matches)) return false;
+  ASSIGN_OR_RETURN(bool sorts, SqliteSorts(tx, memo, walk_select));
+  return !sorts;
+}
+
+}  // namespace
+
+absl::Status Store::ListPracticeRows(const PracticeQuery& query,
+                                     const std::optional<PracticeCursor>& after, int limit,
+                                     absl::FunctionRef<void()> start,
+                                     absl::FunctionRef<void(const Statement&)> row,
+                                     std::optional<PracticeCursor>& last, int& total_size) {
+  const Engine engine = db_->engine();
+  const bool memo = query.plan == PracticeQuery::Plan::kIndexed;
+  const QuerySql sql = BuildQuery(query, engine);
+  const bool may_walk = memo && engine == Engine::kSqlite && HasIndexedName(query);
+  return db_->Read([&](Transaction& tx) -> absl::Status {
+    start();
+    last.reset();
+    total_size = 0;
+    int64_t version = -1;  // unknown: nothing from the memo
+    if (memo) {
+      ASSIGN_OR_RETURN(version, DataVersion(tx));
+    }
+    ASSIGN_OR_RETURN(int64_t total, CountWhere(tx, list_memo_, sql.where, sql.binds, version));
+    total_size = static_cast<int>(total);
+    if (memo && total == 0) return absl::OkStatus();
+
+    Binds binds;
+    std::string select = PageSelect(query, sql, after, binds);
+    if (may_walk) {
+      const QuerySql walk_sql = BuildQuery(query, engine, /*name_index=*/false);
+      Binds walk_binds;
+      std::string walk_select = PageSelect(query, walk_sql, after, walk_binds);
+      ASSIGN_OR_RETURN(bool walk,
+                       WalkNamePage(tx, list_memo_, query, total, limit, version, walk_select));
+      if (walk) {
+        select = std::move(walk_select);
+        binds = std::move(walk_binds);
+      }
+    }
+    ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(select));
+    BindAll(stmt, binds);
+    stmt.Bind(static_cast<int>(binds.size()) + 1, static_cast<int64_t>(limit + 1));
+    PracticeCursor cursor;
+    int rows = 0;
+    while (true) {
+      ASSIGN_OR_RETURN(bool more, stmt.Step());
+      if (!more) break;
+      if (rows == limit) {
+        last = cursor;  // there is at least one more row
+        break;
+      }
+      row(stmt);
+      ++rows;
+      cursor.ods_code = stmt.Text(2);  // the stored key, exactly as the keyset compares it
+      if (sql.sort_is_text) {
+        cursor.text = stmt.Text(0);
+      } else {
+        cursor.number = stmt.Int(0);
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<PracticePage> Store::ListPractices(const PracticeQuery& query,
+                                                  const std::optional<PracticeCursor>& after,
+                                                  int limit) {
+  PracticePage page;
+  RETURN_IF_ERROR(ListPracticeRows(
+      query, after, limit, [&] { page.practices.clear(); },
+      [&](const Statement& stmt) { page.practices.push_back(ReadPracticeRow(stmt, 1)); }, page.last,
+      page.total_size));
+  return page;
+}
+
+absl::StatusOr<PracticeBytesPage> Store::ListPracticeBytes(
+    const PracticeQuery& query, const std::optional<PracticeCursor>& after, int limit, int field) {
+  PracticeBytesPage page;
+  RETURN_IF_ERROR(ListPracticeRows(
+      query, after, limit,
+      [&] {
+        page.practices.clear();
+        page.size = 0;
+      },
+      [&](const Statement& stmt) {
+        ++page.size;
+        const std::string data = stmt.Blob(1);
+        const std::string code = stmt.Text(2);
+        const int64_t revision = stmt.Int(9);
+        if (practice_bytes_.AppendField(code, data, revision, field, &page.practices)) return;
+        v1::Practice practice;
+        const bool readable = ReadPracticeRow(stmt, 1, data, practice);
+        std::string bytes = practice.SerializeAsString();
+        wire::AppendBytesField(field, bytes, &page.practices);
+        if (readable) practice_bytes_.Keep(code, data, revision, std::move(bytes));
+      },
+      page.last, page.total_size));
+  return page;
+}
+
+absl::StatusOr<std::vector<v1::PracticeRevision>> Store::ListRevisions(const std::string& code,
+                                                                       int64_t before_revision,
+                                                                       int limit) {
+  std::vector<v1::PracticeRevision> revisions;
+  RETURN_IF_ERROR(db_->Read([&](Transaction& tx) -> absl::Status {
+    revisions.clear();
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        tx.Prepare("SELECT r.revision, r.seq, c.kind, c.payload, c.commit_time, c.actor "
+                   "FROM practice_revision r JOIN change c ON c.seq = r.seq "
+                   "WHERE r.ods_code = ? AND r.revision < ? ORDER BY r.revision DESC "
+                   "LIMIT ?"));
+    stmt.Bind(1, code).Bind(2, before_revision).Bind(3, static_cast<int64_t>(limit));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      v1::PracticeRevision& r = revisions.emplace_back();
+      r.set_revision(stmt.Int(0));
+      r.set_sequence(stmt.Int(1));
+      r.set_kind(static_cast<v1::Change::Kind>(stmt.Int(2)));
+      v1::Change change;
+      if (ParseStored(stmt.Blob(3), change)) {
+        *r.mutable_practice() = std::move(*change.mutable_practice());
+      } else {
+        runtime::log::Error("stored change unreadable; revision listed without its state",
+                            {{"sequence", stmt.Int(1)}});
+      }
+      *r.mutable_create_time() = FromMicros(stmt.Int(4));
+      r.set_actor(TextColumn(stmt, 5));
+    }
+    return absl::OkStatus();
+  }));
+  return revisions;
+}
+
+}  // namespace dorset::registry
