@@ -84,8 +84,8 @@ void SearchPage(const httplib::Request& req, httplib::Response& res, ConsoleCont
   }
   SafeHtml status_options = Option("", "Any status", status);
   for (const char* s : {"STATUS_ACTIVE", "STATUS_CLOSED", "STATUS_DORMANT", "STATUS_PROPOSED"}) {
-    v1::Practice::Status value;
-    v1::Practice::Status_Parse(s, &value);
+    v1::Practice::Status value = v1::Practice::STATUS_UNSPECIFIED;
+    if (!v1::Practice::Status_Parse(s, &value)) continue;  // a name the proto no longer has
     status_options += Option(s, StatusWord(value), status);
   }
   SafeHtml rows;

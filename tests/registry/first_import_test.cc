@@ -38,7 +38,10 @@ std::vector<std::string> Rows(storage::Database& db, const std::string& sql, int
       ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
       std::string line;
-      for (int i = 0; i < columns; ++i) line += (i ? "|" : "") + stmt.Text(i);
+      for (int i = 0; i < columns; ++i) {
+        if (i > 0) line += '|';
+        line += stmt.Text(i);
+      }
       rows.push_back(line);
     }
     return absl::OkStatus();
