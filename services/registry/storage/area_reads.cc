@@ -1,11 +1,9 @@
 // The registry store's area reads (store.h): localities, clusters, their populations and
 // the summary of a commissioner's area.
-#include <filesystem>
 #include <map>
 #include <utility>
 #include <variant>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -13,20 +11,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
-#include "registry_migrations.h"
-#include "runtime/api/request_id.h"
 #include "runtime/base/string_view.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/database.h"
 #include "runtime/storage/etag.h"
-#include "runtime/storage/idempotency.h"
-#include "runtime/storage/open.h"
-#include "runtime/storage/postgres/listener.h"
-#include "runtime/storage/sqlite/user_version.h"
 #include "services/registry/closure_policy.h"
-#include "services/registry/storage/legacy_sqlite.h"
 #include "services/registry/storage/storage_rows.h"
 #include "services/registry/storage/store.h"
 #include "services/registry/stored_text.h"

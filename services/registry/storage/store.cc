@@ -5,7 +5,6 @@
 #include <utility>
 #include <variant>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -14,14 +13,12 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "registry_migrations.h"
-#include "runtime/api/request_id.h"
 #include "runtime/base/string_view.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/database.h"
 #include "runtime/storage/etag.h"
-#include "runtime/storage/idempotency.h"
 #include "runtime/storage/open.h"
 #include "runtime/storage/postgres/listener.h"
 #include "runtime/storage/sqlite/user_version.h"

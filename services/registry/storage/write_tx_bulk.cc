@@ -1,7 +1,6 @@
 // The registry store's write transaction (WriteTx, store.h), its set-based paths for the
 // national import: practices loaded and saved a batch at a time, the once-only check of codes
 // (an in-memory filter before the table), and the first import's deferred indexes.
-#include <filesystem>
 #include <map>
 #include <utility>
 #include <variant>
@@ -14,20 +13,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
-#include "registry_migrations.h"
-#include "runtime/api/request_id.h"
 #include "runtime/base/string_view.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/database.h"
 #include "runtime/storage/etag.h"
-#include "runtime/storage/idempotency.h"
-#include "runtime/storage/open.h"
-#include "runtime/storage/postgres/listener.h"
-#include "runtime/storage/sqlite/user_version.h"
 #include "services/registry/closure_policy.h"
-#include "services/registry/storage/legacy_sqlite.h"
 #include "services/registry/storage/storage_rows.h"
 #include "services/registry/storage/store.h"
 #include "services/registry/stored_text.h"
