@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -213,11 +215,19 @@ TEST(RegistryImportMemory, PeakRssOfALargeImportStaysWithinTheBound) {
 // peaked at +34 MiB and 8,000 at +48 MiB, which is what an earlier form of this test (1,500 vs
 // 6,000 practices) saw as a growth per practice. Without it freed memory is reused as in a build
 // without ASan; leaks and use-after-free are still caught by the rest of the suite.
+//
+// Each size is imported twice, into fresh servers, alternating, and the smaller growth of the two
+// counts. A transient that depends on timing — the upload's bytes held by gRPC's flow control when
+// the server is descheduled on a loaded machine — came and went between runs of the same build
+// (32,000 practices: peak minus RSS after 0.9–3.2 MiB; once +4.4 MiB over 8,000 in CI,
+// 2026-12-01), while anything kept per practice is in every run and shows in the smaller of two.
 TEST(RegistryImportMemory, PeakOfAnImportOfNewPracticesDoesNotGrowWithTheFile) {
   constexpr int kPractices = 8000;
-  int64_t growth_kib[2] = {0, 0};
-  for (int round = 0; round < 2; ++round) {
-    const int practices = round == 0 ? kPractices : 4 * kPractices;
+  constexpr int kRunsPerSize = 2;
+  int64_t growth_kib[2] = {INT64_MAX, INT64_MAX};
+  for (int run = 0; run < 2 * kRunsPerSize; ++run) {
+    const int size = run % 2;
+    const int practices = size == 0 ? kPractices : 4 * kPractices;
     dorset::testing::TempDir dir;
     RegistryProcess server(dir.path(), "quarantine_size_mb=0:thread_local_quarantine_size_kb=0");
     ASSERT_TRUE(server.WaitReady());
@@ -241,14 +251,15 @@ TEST(RegistryImportMemory, PeakOfAnImportOfNewPracticesDoesNotGrowWithTheFile) {
     const int64_t peak_kib = server.StatusKib("VmHWM");
     const int64_t after_kib = server.StatusKib("VmRSS");
     ASSERT_GT(idle_kib, 0);
-    growth_kib[round] = peak_kib - idle_kib;
+    growth_kib[size] = std::min(growth_kib[size], peak_kib - idle_kib);
     std::cout << practices << " new practices (" << file_bytes / 1024 << " KiB): idle RSS "
-              << idle_kib / 1024 << " MiB, peak +" << growth_kib[round] / 1024.0 << " MiB, after +"
-              << (after_kib - idle_kib) / 1024.0 << " MiB\n";
+              << idle_kib / 1024 << " MiB, peak +" << (peak_kib - idle_kib) / 1024.0
+              << " MiB, after +" << (after_kib - idle_kib) / 1024.0 << " MiB" << std::endl;
   }
   EXPECT_LE(growth_kib[1] - growth_kib[0], 4 * 1024)
       << "the import's peak grew with the file: +" << growth_kib[0] << " KiB for " << kPractices
-      << " practices, +" << growth_kib[1] << " KiB for " << 4 * kPractices;
+      << " practices, +" << growth_kib[1] << " KiB for " << 4 * kPractices << " (the smaller of "
+      << kRunsPerSize << " runs each)";
 }
 
 }  // namespace
