@@ -160,6 +160,16 @@ TEST_F(NameSearchTest, IndexedSearchIsTheScanOnTheNationalExtract) {
     }
   }
 
+  // The cold common search's every page in code order, both directions (on SQLite the page's
+  // codes chosen by a walk of the covering index practice_by_status_name, then the rows read).
+  PracticeQuery active;
+  active.name_contains = "Surgery";
+  active.statuses = {static_cast<int>(v1::Practice::STATUS_ACTIVE)};
+  for (bool descending : {false, true}) {
+    active.descending = descending;
+    EXPECT_GT(ExpectSameAsScan(active, 50, 100), 2000) << "descending " << descending;
+  }
+
   // name_prefix (alone and with name_contains) and postcode_prefix.
   for (const char* prefix : {"the ", "THE SURGERY", "dr", "d", "st ", "zzz", "%"}) {
     PracticeQuery q;

@@ -337,10 +337,10 @@ TEST(TextRepair, MigrationRepairsBadRowsOnOpenAndNoReadPathFails) {
     later.set_resource("localities/caf");
     // Back to a pre-lane store of schema version 1 (its version in PRAGMA user_version, no
     // schema_migrations): undo steps 3 (import_seen), 4 (request_hash), 5 (the change counter)
-    // 6 (the idempotency record; version 1's request table back), 7 (the name search index) and
-    // 9 (its queue within an import), so that opening runs the pre-lane steps 2-4
-    // (storage/legacy_sqlite.h) and then the lane's steps 5-9 (8 remakes 7's index under the
-    // same names, 9 its triggers).
+    // 6 (the idempotency record; version 1's request table back), 7 (the name search index),
+    // 9 (its queue within an import) and 10 (version 1's practice_by_status back), so that
+    // opening runs the pre-lane steps 2-4 (storage/legacy_sqlite.h) and then the lane's steps
+    // 5-10 (8 remakes 7's index under the same names, 9 its triggers).
     ASSERT_TRUE(
         (*db)
             ->Exec("DROP TRIGGER practice_search_insert; DROP TRIGGER "
@@ -352,6 +352,8 @@ TEST(TextRepair, MigrationRepairsBadRowsOnOpenAndNoReadPathFails) {
                    "NULL, response BLOB NOT NULL, create_time INTEGER NOT NULL) "
                    "WITHOUT ROWID;"
                    "DROP TABLE change_sequence; DROP TABLE schema_migrations;"
+                   "DROP INDEX practice_by_status_name;"
+                   "CREATE INDEX practice_by_status ON practice(status, ods_code);"
                    "PRAGMA user_version = 1;")
             .ok());
     ASSERT_TRUE((*db)

@@ -24,6 +24,7 @@
 #include "runtime/storage/sqlite/user_version.h"
 #include "services/registry/closure_policy.h"
 #include "services/registry/storage/legacy_sqlite.h"
+#include "services/registry/storage/name_function.h"
 #include "services/registry/storage/storage_rows.h"
 #include "services/registry/stored_text.h"
 #include "services/registry/text.h"
@@ -80,6 +81,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& database,
   ASSIGN_OR_RETURN(storage::DatabaseUrl url,
                    storage::ParseDatabaseUrl(database, data_dir, "registry"));
   if (url.kind == storage::DatabaseUrl::Kind::kSqlite) {
+    RETURN_IF_ERROR(RegisterNameFunction());  // the name walk's test, on every connection
     // A registry.db of an earlier release: its own steps up to 4 (with the text repair), then
     // its PRAGMA user_version carried over as lane steps.
     RETURN_IF_ERROR(UpgradePreLaneStore(url.sqlite_path));

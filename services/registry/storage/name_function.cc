@@ -1,0 +1,67 @@
+#include "services/registry/storage/name_function.h"
+
+#include <sqlite3.h>
+
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+
+namespace dorset::registry {
+
+namespace {
+
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+void NameContainsFn(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);  // as instr(LOWER(NULL), ...)
+    return;
+  }
+  // sqlite3_value_blob gives a text's UTF-8 bytes as they are (no copy, no terminator added).
+  const auto* name = static_cast<const char*>(sqlite3_value_blob(argv[0]));
+  const int name_size = sqlite3_value_bytes(argv[0]);
+  const auto* text = static_cast<const char*>(sqlite3_value_blob(argv[1]));
+  const int text_size = sqlite3_value_bytes(argv[1]);
+  sqlite3_result_int(ctx,
+                     NameContainsLowered(std::string_view(name == nullptr ? "" : name, name_size),
+                                         std::string_view(text == nullptr ? "" : text, text_size)));
+}
+
+int RegisterOn(sqlite3* db, const char** error, const sqlite3_api_routines* /*api*/) {
+  const int rc = sqlite3_create_function_v2(db, "dorset_name_contains", 2,
+                                            SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                                            nullptr, &NameContainsFn, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK && error != nullptr) {
+    *error = sqlite3_mprintf("registering dorset_name_contains: %s", sqlite3_errstr(rc));
+  }
+  return rc;
+}
+
+}  // namespace
+
+bool NameContainsLowered(std::string_view name, std::string_view text) {
+  if (text.empty()) return true;
+  if (text.size() > name.size()) return false;
+  const char first = text[0];
+  for (size_t i = 0; i + text.size() <= name.size(); ++i) {
+    if (AsciiLower(name[i]) != first) continue;
+    size_t j = 1;
+    while (j < text.size() && AsciiLower(name[i + j]) == text[j]) ++j;
+    if (j == text.size()) return true;
+  }
+  return false;
+}
+
+absl::Status RegisterNameFunction() {
+  static int rc = SQLITE_OK;
+  static std::once_flag once;
+  std::call_once(once,
+                 [] { rc = sqlite3_auto_extension(reinterpret_cast<void (*)()>(&RegisterOn)); });
+  if (rc != SQLITE_OK) {
+    return absl::InternalError(
+        absl::StrCat("registering dorset_name_contains: ", sqlite3_errstr(rc)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace dorset::registry
