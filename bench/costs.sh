@@ -123,6 +123,13 @@ measure "GetPractice (cached)" 127.0.0.1:$((50661 + port_offset)) $registry_meth
 measure "ListPractices by locality (50)" 127.0.0.1:$((50661 + port_offset)) $registry_method/ListPractices \
   '{"locality":"localities/north-bournemouth","pageSize":50}'
 stop "$server"
+# The cold common-word search (bench/search_bench.sh's "common" with the reply cache off: every
+# call does the store's work, as every call after a write would).
+DORSET_REGISTRY_REPLY_CACHE=off callgrind registry-cold "${registry[@]}"
+wait_up $((50761 + port_offset))
+measure "ListPractices name search, cold (50)" 127.0.0.1:$((50661 + port_offset)) \
+  $registry_method/ListPractices '{"statuses":["STATUS_ACTIVE"],"nameContains":"surgery","pageSize":50}'
+stop "$server"
 fi
 
 # Finance: the seed plan (first start, native), then CreatePosting and GetReport.
