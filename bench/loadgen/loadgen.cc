@@ -274,7 +274,9 @@ class Run {
     measure_from_ = started_ + absl::Seconds(o_.warmup_s);
     stop_at_ = o_.calls > 0 ? absl::InfiniteFuture() : measure_from_ + absl::Seconds(o_.duration_s);
     active_ = o_.concurrency;
-    for (int slot = 0; slot < o_.concurrency; ++slot) Issue(slot);
+    for (int slot = 0; slot < o_.concurrency; ++slot) {
+      if (!Issue(slot)) Finish();
+    }
     std::unique_lock<std::mutex> lock(mu_);
     done_cv_.wait(lock, [this] { return active_ == 0; });
     // With --calls the measured window ends with the last call; otherwise at duration_s.
@@ -375,12 +377,13 @@ class Run {
     if (--active_ == 0) done_cv_.notify_all();
   }
 
-  void Issue(int slot) {
+  // Starts the slot's next call; false when the run is over for this slot.
+  bool Issue(int slot) {
     const absl::Time now = absl::Now();
     bool counted = false;
-    if (now >= stop_at_) return Finish();
+    if (now >= stop_at_) return false;
     if (o_.calls > 0 && now >= measure_from_) {
-      if (issued_.fetch_add(1) >= o_.calls) return Finish();
+      if (issued_.fetch_add(1) >= o_.calls) return false;
       counted = true;
     }
     const size_t which = Pick(slot);
@@ -395,7 +398,7 @@ class Run {
     const auto& stubs = stubs_.at(entry.target);
     stubs[slot % stubs.size()]->UnaryCall(
         &call->context, entry.method, grpc::StubOptions(), &call->request, &call->response,
-        [this, slot, which, call](grpc::Status status) {
+        [this, slot, which, call](grpc::Status status) mutable {
           const absl::Time end = absl::Now();
           const bool measured =
               o_.calls > 0 ? call->counted : call->start >= measure_from_ && end <= stop_at_;
@@ -416,8 +419,14 @@ class Run {
               last_end_ = std::max(last_end_, end);
             }
           }
-          Issue(slot);
+          // The finished call (its context and buffers) goes before the slot can end the run:
+          // once the last slot finishes, main returns and tears gRPC down, and a context
+          // released after that aborted the load generator at exit (gRPC's `ref_counted.h:
+          // prior > 0`, seen in the search and gateway benches).
+          call.reset();
+          if (!Issue(slot)) Finish();
         });
+    return true;
   }
 
   const Options o_;
