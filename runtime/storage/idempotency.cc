@@ -37,6 +37,11 @@ absl::StatusOr<std::optional<std::string>> IdempotencyRecord::Find(const Request
     const Kept& k = kept_[kept->second];
     return Match(key, k.key.method, k.key.principal, k.key.request_hash, k.reply);
   }
+  if (auto fetched = fetched_.find(key.request_id); fetched != fetched_.end()) {
+    if (!fetched->second.has_value()) return std::optional<std::string>();
+    const Stored& s = *fetched->second;
+    return Match(key, s.method, s.principal, s.request_hash, s.reply);
+  }
   find_.Reset();
   find_.Bind(1, key.request_id);
   ASSIGN_OR_RETURN(bool row, find_.Step());
@@ -52,9 +57,54 @@ absl::StatusOr<std::optional<std::string>> IdempotencyRecord::Find(const Request
   return Match(key, method, principal, stored_hash, std::move(reply));
 }
 
+absl::Status IdempotencyRecord::Prefetch(std::span<const std::string> request_ids) {
+  constexpr size_t kMostIds = size_t{64};
+  std::vector<const std::string*> ask;
+  for (const std::string& id : request_ids) {
+    if (id.empty() || kept_index_.contains(id)) continue;
+    if (fetched_.emplace(id, std::nullopt).second) ask.push_back(&id);
+  }
+  const auto read = [&]() -> absl::Status {
+    size_t done = 0;
+    while (done < ask.size()) {
+      size_t shape = 0;
+      while ((kMostIds >> shape) > ask.size() - done) ++shape;
+      const size_t ids = kMostIds >> shape;
+      if (!fetch_[shape].has_value()) {
+        std::string sql =
+            "SELECT request_id, method, principal, request_hash, reply FROM idempotency_record "
+            "WHERE request_id IN (?";
+        for (size_t i = 1; i < ids; ++i) sql += ", ?";
+        sql += ")";
+        ASSIGN_OR_RETURN(fetch_[shape], tx_->Prepare(sql));
+      }
+      Statement& fetch = *fetch_[shape];
+      fetch.Reset();
+      for (size_t i = 0; i < ids; ++i) fetch.Bind(static_cast<int>(i + 1), *ask[done + i]);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, fetch.Step());
+        if (!row) break;
+        fetched_[fetch.Text(0)] = Stored{.method = fetch.Text(1),
+                                         .principal = fetch.Text(2),
+                                         .request_hash = fetch.Text(3),
+                                         .reply = fetch.Blob(4)};
+      }
+      fetch.Reset();
+      done += ids;
+    }
+    return absl::OkStatus();
+  };
+  absl::Status status = read();
+  if (!status.ok()) {
+    for (const std::string* id : ask) fetched_.erase(*id);  // not known: Find reads them
+  }
+  return status;
+}
+
 absl::Status IdempotencyRecord::Store(const RequestKey& key, std::string_view reply,
                                       int64_t now_micros) {
   if (key.request_id.empty()) return absl::OkStatus();
+  fetched_.erase(key.request_id);  // Find reads it back from the table
   store_.Reset();
   store_.Bind(1, key.request_id).Bind(2, key.method).Bind(3, key.principal);
   store_.Bind(4, key.request_hash).BindBlob(5, reply).Bind(6, now_micros);
@@ -92,6 +142,15 @@ absl::Status IdempotencyRecord::Flush() {
             .BindBlob(first + 4, k.reply)
             .Bind(first + 5, k.now_micros);
       });
+  // Written (or the transaction fails): what Prefetch read of these ids is out of date.
+  for (const Kept& k : kept_) {
+    if (auto fetched = fetched_.find(k.key.request_id); fetched != fetched_.end()) {
+      fetched->second = Stored{.method = k.key.method,
+                               .principal = k.key.principal,
+                               .request_hash = k.key.request_hash,
+                               .reply = k.reply};
+    }
+  }
   kept_.clear();
   kept_index_.clear();
   return written;

@@ -24,8 +24,10 @@
 #ifndef DORSET_RUNTIME_STORAGE_IDEMPOTENCY_H_
 #define DORSET_RUNTIME_STORAGE_IDEMPOTENCY_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +58,11 @@ class IdempotencyRecord {
   // The reply stored for key.request_id, nullopt when there is none (or the id is empty);
   // REQUEST_ID_REUSED when it was stored for another method, principal or request hash.
   absl::StatusOr<std::optional<std::string>> Find(const RequestKey& key);
+  // Reads the records of `request_ids` (empty ids skipped) with a few statements (IN lists of
+  // 64, 32, ..., 1 ids) and keeps them: Find then answers those ids from memory, without a
+  // statement each (issue 16: on PostgreSQL each Find was a round trip, once per call of a
+  // group). Records stored later in the transaction (Store, Flush) replace what was read.
+  absl::Status Prefetch(std::span<const std::string> request_ids);
   // Records the reply (bytes: a serialized reply, or what the service rebuilds it from). Call
   // after Find said nullopt, in the same transaction. Does nothing for an empty id.
   absl::Status Store(const RequestKey& key, std::string_view reply, int64_t now_micros);
@@ -79,11 +86,20 @@ class IdempotencyRecord {
                                                           std::string_view method,
                                                           std::string_view principal,
                                                           std::string_view hash, std::string reply);
+  struct Stored {
+    std::string method;
+    std::string principal;
+    std::string request_hash;
+    std::string reply;
+  };
   Transaction* tx_;
   Statement find_;
   Statement store_;
   std::vector<Kept> kept_;
   absl::flat_hash_map<std::string, size_t> kept_index_;  // request_id -> kept_ index
+  // The ids Prefetch read: their record, or nullopt when none is stored.
+  absl::flat_hash_map<std::string, std::optional<Stored>> fetched_;
+  std::array<std::optional<Statement>, 7> fetch_;  // Prefetch's IN lists of 64 >> i ids (i < 7)
 };
 
 }  // namespace dorset::runtime::storage

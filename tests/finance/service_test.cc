@@ -8,11 +8,14 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 #include "runtime/auth/permissions.h"
 #include "runtime/server/service_host.h"
+#include "runtime/status/status_macros.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
 #include "services/finance/finance_module.h"
@@ -21,6 +24,7 @@
 #include "services/finance/storage/posting_committer.h"
 #include "services/finance/storage/seed.h"
 #include "services/finance/storage/store.h"
+#include "services/finance/storage/verify.h"
 #include "tests/finance/finance_test_util.h"
 #include "tests/runtime/storage/engines.h"
 
@@ -970,6 +974,140 @@ TEST(LedgerWriterTest, AGroupKeepsItsTotalsInMemoryAndWritesEachOnce) {
   });
   ASSERT_TRUE(read.ok()) << read;
 }
+
+// A group's postings and chain links are kept and inserted together (multi-row INSERTs) at
+// Flush, and on PostgreSQL its request records are read once for the group (PrefetchRequests);
+// on each engine: a reversal of a posting the group wrote (not inserted yet) is accepted once and
+// refused the second time, a retry inside the group and one of an earlier transaction replay
+// their first postings, and the committed ledger adds up and its chain verifies.
+class LedgerGroupTest : public ::testing::TestWithParam<Engine> {};
+
+TEST_P(LedgerGroupTest, KeptPostingsAreSeenByReversalsAndRetriesOfTheGroup) {
+  std::string database;
+  if (GetParam() == Engine::kPostgres) {
+    DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
+    absl::StatusOr<std::string> uri = pg->CreateDatabase();
+    ASSERT_TRUE(uri.ok()) << uri.status();
+    database = *uri;
+  }
+  dorset::testing::TempDir dir;
+  auto store = FinanceStore::Open(database, dir.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE(LoadSeedOnce(**store).ok());
+  const std::string scheme = "plans/dorset-stp/programmes/managing-demand/schemes/rightcare";
+  const auto batch_of = [&](const std::string& id, std::vector<v1::Posting> list) {
+    google::protobuf::RepeatedPtrField<v1::Posting> postings;
+    for (v1::Posting& p : list) *postings.Add() = std::move(p);
+    auto batch = ParsePostings(id, "tester", postings, true);
+    EXPECT_TRUE(batch.ok()) << batch.status();
+    return *batch;
+  };
+  const auto posting = [&](int64_t pence) {
+    return MakePosting(scheme, "2019-20", 7, v1::POSTING_KIND_ACTUAL, pence);
+  };
+  // An earlier transaction's request, retried inside the group below.
+  const PostingBatch earlier = batch_of("old-1", {posting(11)});
+  std::vector<v1::Posting> earlier_postings;
+  ASSERT_TRUE((*store)
+                  ->Write([&](Transaction& tx) -> absl::Status {
+                    ASSIGN_OR_RETURN(std::unique_ptr<LedgerWriter> writer,
+                                     LedgerWriter::Create(tx));
+                    ASSIGN_OR_RETURN(earlier_postings, writer->Apply(earlier));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_EQ(earlier_postings.size(), 1u);
+
+  // 70 requests (IN lists of 64, 4 and 2 ids), then reversals and retries.
+  std::vector<PostingBatch> many;
+  for (int i = 0; i < 70; ++i) many.push_back(batch_of(absl::StrCat("r-", i), {posting(i + 1)}));
+  const PostingBatch pair = batch_of("pair", {posting(1000), posting(2000)});
+  const PostingBatch retry_earlier = batch_of("old-1", {posting(11)});
+  const PostingBatch reused_earlier = batch_of("old-1", {posting(12)});
+  const PostingBatch retry_pair = batch_of("pair", {posting(1000), posting(2000)});
+  std::vector<std::string> ids = {"old-1", "pair", "rev-1", "rev-2", "", "pair"};
+  for (const PostingBatch& b : many) ids.push_back(b.request_id);
+  std::vector<v1::Posting> pair_postings, replayed, replayed_pair;
+  absl::Status second_reversal, reused;
+  ASSERT_TRUE((*store)
+                  ->Write([&](Transaction& tx) -> absl::Status {
+                    ASSIGN_OR_RETURN(std::unique_ptr<LedgerWriter> writer,
+                                     LedgerWriter::Create(tx));
+                    RETURN_IF_ERROR(writer->PrefetchRequests(ids));
+                    const auto apply =
+                        [&](const PostingBatch& b) -> absl::StatusOr<std::vector<v1::Posting>> {
+                      ASSIGN_OR_RETURN(LedgerWriter::Checked checked, writer->Check(b));
+                      return writer->Write(b, checked);
+                    };
+                    for (const PostingBatch& b : many) RETURN_IF_ERROR(apply(b).status());
+                    ASSIGN_OR_RETURN(pair_postings, apply(pair));
+                    // Reversals of the pair's first posting, kept in this group, not inserted yet.
+                    const PostingBatch reversal =
+                        batch_of("rev-1", {Reversal(pair_postings[0].name(), "wrong month")});
+                    RETURN_IF_ERROR(apply(reversal).status());
+                    const PostingBatch again =
+                        batch_of("rev-2", {Reversal(pair_postings[0].name(), "twice")});
+                    second_reversal = apply(again).status();
+                    ASSIGN_OR_RETURN(replayed, apply(retry_earlier));
+                    reused = apply(reused_earlier).status();
+                    ASSIGN_OR_RETURN(replayed_pair, apply(retry_pair));
+                    return writer->Flush();
+                  })
+                  .ok());
+  EXPECT_EQ(second_reversal.code(), absl::StatusCode::kFailedPrecondition) << second_reversal;
+  EXPECT_EQ(reused.code(), absl::StatusCode::kAlreadyExists) << reused;
+  ASSERT_EQ(replayed.size(), 1u);
+  EXPECT_EQ(replayed[0].name(), earlier_postings[0].name());
+  ASSERT_EQ(replayed_pair.size(), 2u);
+  EXPECT_EQ(replayed_pair[0].name(), pair_postings[0].name());
+  EXPECT_EQ(replayed_pair[1].name(), pair_postings[1].name());
+  // The reversal took the id after the pair's (ids are given in order, kept or not).
+  int64_t pair_second = 0;
+  ASSERT_TRUE(
+      absl::SimpleAtoi(absl::StripPrefix(pair_postings[1].name(), "postings/"), &pair_second));
+  EXPECT_EQ(replayed_pair[0].reversed_by(), absl::StrCat("postings/", pair_second + 1));
+
+  // 1 earlier + 70 + 2 + 1 reversal postings, 73 records; totals equal the postings' sums.
+  const int64_t many_sum = 70 * 71 / 2;
+  int64_t all_postings = 0;
+  absl::Status read = (*store)->Read([&](Transaction& tx) -> absl::Status {
+    using runtime::storage::Statement;
+    ASSIGN_OR_RETURN(Statement all, tx.Prepare("SELECT COUNT(*) FROM posting"));
+    EXPECT_TRUE(*all.Step());
+    all_postings = all.Int(0);
+    ASSIGN_OR_RETURN(Statement postings,
+                     tx.Prepare("SELECT COUNT(*), SUM(amount_pence), MIN(id), MAX(id) FROM "
+                                "posting WHERE year = 2019 AND month = 7"));
+    EXPECT_TRUE(*postings.Step());
+    EXPECT_EQ(postings.Int(0), 74);
+    EXPECT_EQ(postings.Int(1), 11 + many_sum + 2000);
+    EXPECT_EQ(postings.Int(3) - postings.Int(2), 73);  // consecutive ids
+    ASSIGN_OR_RETURN(Statement total,
+                     tx.Prepare("SELECT SUM(amount_pence) FROM total WHERE year = 2019 AND "
+                                "month = 7"));
+    EXPECT_TRUE(*total.Step());
+    EXPECT_EQ(total.Int(0), 11 + many_sum + 2000);
+    ASSIGN_OR_RETURN(Statement records, tx.Prepare("SELECT COUNT(*) FROM idempotency_record"));
+    EXPECT_TRUE(*records.Step());
+    EXPECT_EQ(records.Int(0), 73);
+    ASSIGN_OR_RETURN(Statement links, tx.Prepare("SELECT COUNT(*) FROM posting_chain"));
+    EXPECT_TRUE(*links.Step());
+    EXPECT_EQ(links.Int(0), all_postings);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(read.ok()) << read;
+  absl::StatusOr<LedgerVerification> verified =
+      VerifyLedger(**store, std::string(64, 'k'), std::nullopt);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_TRUE(verified->findings.empty());
+  EXPECT_EQ(verified->postings_checked, all_postings);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, LedgerGroupTest,
+                         ::testing::Values(Engine::kSqlite, Engine::kPostgres),
+                         [](const ::testing::TestParamInfo<Engine>& info) {
+                           return std::string(runtime::storage::EngineName(info.param));
+                         });
 
 }  // namespace
 }  // namespace dorset::finance

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/multi_row.h"
 
 namespace dorset::finance {
 
@@ -62,10 +63,10 @@ absl::StatusOr<ChainWriter> ChainWriter::Create(Transaction& tx) {
   ASSIGN_OR_RETURN(Statement insert,
                    tx.Prepare("INSERT INTO posting_chain(posting_id, year, prev_hash, hash) "
                               "VALUES (?, ?, ?, ?)"));
-  return ChainWriter(std::move(last), std::move(insert));
+  return ChainWriter(tx, std::move(last), std::move(insert));
 }
 
-absl::Status ChainWriter::Append(const ChainedPosting& posting) {
+absl::StatusOr<ChainWriter::Link> ChainWriter::Next(const ChainedPosting& posting) {
   auto head = head_.find(posting.year);
   if (head == head_.end()) {
     last_.Reset();
@@ -75,12 +76,50 @@ absl::Status ChainWriter::Append(const ChainedPosting& posting) {
     last_.Reset();
     head = head_.emplace(posting.year, std::move(hash)).first;
   }
-  std::string hash = PostingHash(posting, head->second);
+  Link link{.posting_id = posting.id,
+            .year = posting.year,
+            .prev_hash = head->second,
+            .hash = PostingHash(posting, head->second)};
+  head->second = link.hash;
+  return link;
+}
+
+absl::Status ChainWriter::Append(const ChainedPosting& posting) {
+  ASSIGN_OR_RETURN(Link link, Next(posting));
   insert_.Reset();
-  insert_.Bind(1, posting.id).Bind(2, posting.year).Bind(3, head->second).Bind(4, hash);
-  RETURN_IF_ERROR(insert_.Run());
-  head->second = std::move(hash);
+  insert_.Bind(1, link.posting_id).Bind(2, link.year).Bind(3, link.prev_hash).Bind(4, link.hash);
+  absl::Status run = insert_.Run();
+  insert_.Reset();
+  return run;
+}
+
+absl::Status ChainWriter::AppendLater(const ChainedPosting& posting) {
+  ASSIGN_OR_RETURN(Link link, Next(posting));
+  kept_.push_back(std::move(link));
   return absl::OkStatus();
+}
+
+absl::Status ChainWriter::Flush() {
+  static const runtime::storage::MultiRowInsert kInsert(
+      "INSERT INTO posting_chain(posting_id, year, prev_hash, hash) VALUES ", 4);
+  static_assert(runtime::storage::MultiRowInsert::kInsertShapes == 7);
+  absl::Status written = kInsert.Run(
+      kept_.size(),
+      [&](size_t shape) -> absl::StatusOr<Statement*> {
+        if (!inserts_[shape].has_value()) {
+          ASSIGN_OR_RETURN(inserts_[shape], tx_->Prepare(kInsert.Sql(shape)));
+        }
+        return &*inserts_[shape];
+      },
+      [this](Statement& insert, size_t row, int first) {
+        const Link& link = kept_[row];
+        insert.Bind(first, link.posting_id)
+            .Bind(first + 1, link.year)
+            .Bind(first + 2, link.prev_hash)
+            .Bind(first + 3, link.hash);
+      });
+  kept_.clear();
+  return written;
 }
 
 absl::Status BackfillChain(Transaction& tx) {

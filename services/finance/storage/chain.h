@@ -5,8 +5,11 @@
 #ifndef DORSET_SERVICES_FINANCE_STORAGE_CHAIN_H_
 #define DORSET_SERVICES_FINANCE_STORAGE_CHAIN_H_
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -37,13 +40,30 @@ class ChainWriter {
   static absl::StatusOr<ChainWriter> Create(Transaction& tx);
   // Links `posting` (already inserted, with the same id) to its year's chain.
   absl::Status Append(const ChainedPosting& posting);
+  // As Append, but the link is kept and written by Flush (a few multi-row INSERTs for a group's
+  // postings instead of one statement each; issue 16). `posting` must be inserted by then.
+  absl::Status AppendLater(const ChainedPosting& posting);
+  // Writes the links AppendLater kept, in order.
+  absl::Status Flush();
 
  private:
-  ChainWriter(runtime::storage::Statement last, runtime::storage::Statement insert)
-      : last_(std::move(last)), insert_(std::move(insert)) {}
+  struct Link {
+    int64_t posting_id;
+    int year;
+    std::string prev_hash;
+    std::string hash;
+  };
+  ChainWriter(Transaction& tx, runtime::storage::Statement last, runtime::storage::Statement insert)
+      : tx_(&tx), last_(std::move(last)), insert_(std::move(insert)) {}
+  // The posting's link, its year's head moved on to it.
+  absl::StatusOr<Link> Next(const ChainedPosting& posting);
+
+  Transaction* tx_;
   runtime::storage::Statement last_;
   runtime::storage::Statement insert_;
   absl::flat_hash_map<int, std::string> head_;  // year -> hash of its last posting
+  std::vector<Link> kept_;
+  std::array<std::optional<runtime::storage::Statement>, 7> inserts_;  // per MultiRowInsert shape
 };
 
 // SELECT columns ReadChained understands, over posting p, node n (LEFT JOIN: a removed scheme

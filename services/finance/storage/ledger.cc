@@ -9,6 +9,7 @@
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/keyset_page.h"
+#include "runtime/storage/multi_row.h"
 #include "services/finance/calendar.h"
 #include "services/finance/limits.h"
 #include "services/finance/money/money.h"
@@ -71,7 +72,7 @@ struct LedgerWriter::Statements {
   Statement find_reversal;
   Statement read_total;
   Statement write_total;
-  Statement insert_posting;
+  Transaction* tx;  // the write transaction the writer lives in
   Statement read_range;
   Statement last_posting;
   Statement period_state;
@@ -85,6 +86,31 @@ struct LedgerWriter::Statements {
   absl::flat_hash_set<TotalKey> dirty;
   // The next posting id, read once per transaction (only this writer appends in it).
   std::optional<int64_t> next_id;
+  // Schemes looked up in this transaction: id, kind, state (schemes change only in
+  // transactions of their own, so a group asks the store once per scheme).
+  struct Scheme {
+    bool found = false;
+    int64_t id = 0;
+    int64_t kind = 0;
+    int state = 0;
+  };
+  absl::flat_hash_map<std::string, Scheme> schemes;
+  // Postings written but not yet inserted: Flush (or a read of the posting table in this
+  // transaction) inserts them with a few multi-row INSERTs, then their chain links (issue 16:
+  // on PostgreSQL a statement per posting cost a round trip and an executor start each).
+  struct Kept {
+    int64_t id;
+    int64_t scheme_id;
+    int year, month, kind;
+    int64_t amount;
+    const std::string* principal;
+    int64_t create_micros;
+    const std::string* reason;
+    const std::string* request_id;
+    std::optional<int64_t> reverses;
+  };
+  std::vector<Kept> kept;
+  std::array<std::optional<Statement>, runtime::storage::MultiRowInsert::kInsertShapes> inserts;
 };
 
 LedgerWriter::LedgerWriter(std::unique_ptr<Statements> statements) : s_(std::move(statements)) {}
@@ -110,10 +136,6 @@ absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& 
                    tx.Prepare("INSERT INTO total(scheme_id, year, month, kind, amount_pence) "
                               "VALUES (?, ?, ?, ?, ?) ON CONFLICT (scheme_id, year, month, kind) "
                               "DO UPDATE SET amount_pence = excluded.amount_pence"));
-  ASSIGN_OR_RETURN(Statement insert_posting,
-                   tx.Prepare("INSERT INTO posting(id, scheme_id, year, month, kind, "
-                              "amount_pence, principal, create_micros, reason, request_id, "
-                              "reverses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   ASSIGN_OR_RETURN(Statement read_range,
                    tx.Prepare(absl::StrCat("SELECT ", kPostingColumns, " FROM ", kPostingJoins,
                                            " WHERE p.id BETWEEN ? AND ? ORDER BY p.id")));
@@ -126,7 +148,7 @@ absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& 
                                                             std::move(find_reversal),
                                                             std::move(read_total),
                                                             std::move(write_total),
-                                                            std::move(insert_posting),
+                                                            &tx,
                                                             std::move(read_range),
                                                             std::move(last_posting),
                                                             std::move(period_state),
@@ -134,7 +156,10 @@ absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& 
                                                             {},
                                                             {},
                                                             {},
-                                                            std::nullopt});
+                                                            std::nullopt,
+                                                            {},
+                                                            {},
+                                                            {}});
   return std::unique_ptr<LedgerWriter>(new LedgerWriter(std::move(statements)));
 }
 
@@ -171,11 +196,17 @@ absl::StatusOr<int> LedgerWriter::PeriodStateOf(int year, int month) {
   return state;
 }
 
+absl::Status LedgerWriter::PrefetchRequests(std::span<const std::string> request_ids) {
+  if (s_->tx->engine() != runtime::storage::Engine::kPostgres) return absl::OkStatus();
+  return s_->record.Prefetch(request_ids);
+}
+
 absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& batch) {
   Checked checked;
   {
     ASSIGN_OR_RETURN(std::optional<std::string> reply, s_->record.Find(KeyOf(batch)));
     if (reply) {
+      RETURN_IF_ERROR(InsertKept());  // the first call may be in this group, not inserted yet
       ASSIGN_OR_RETURN(checked.replay, Replay(*reply));
       return checked;
     }
@@ -196,6 +227,7 @@ absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& ba
                                : in.amount_from_decimal ? ".amount_decimal"
                                                         : ".amount");
     if (in.reverses) {
+      RETURN_IF_ERROR(InsertKept());  // the original or a reversal may be in this group
       const std::string original = absl::StrCat("postings/", *in.reverses);
       Statement& find = s_->find_original;
       find.Reset();
@@ -232,17 +264,26 @@ absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& ba
       }
       row.amount = *negated;
     } else {
-      Statement& find = s_->find_scheme;
-      find.Reset();
-      find.Bind(1, in.scheme);
-      ASSIGN_OR_RETURN(bool found, find.Step());
-      if (!found || find.Int(1) != kNodeScheme) {
+      auto scheme = s_->schemes.find(in.scheme);
+      if (scheme == s_->schemes.end()) {
+        Statements::Scheme read;
+        Statement& find = s_->find_scheme;
         find.Reset();
+        find.Bind(1, in.scheme);
+        ASSIGN_OR_RETURN(read.found, find.Step());
+        if (read.found) {
+          read.id = find.Int(0);
+          read.kind = find.Int(1);
+          read.state = static_cast<int>(find.Int(2));
+        }
+        find.Reset();
+        scheme = s_->schemes.emplace(in.scheme, read).first;
+      }
+      if (!scheme->second.found || scheme->second.kind != kNodeScheme) {
         return runtime::NotFound("Scheme", in.scheme);
       }
-      row.scheme_id = find.Int(0);
-      state = static_cast<int>(find.Int(2));
-      find.Reset();
+      row.scheme_id = scheme->second.id;
+      state = scheme->second.state;
     }
     if (state == kSchemeClosed) {
       return runtime::FailedPrecondition("STATE", row.scheme_name,
@@ -335,23 +376,29 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Write(const PostingBatch&
   out.reserve(checked.rows.size());
   for (const Row& row : checked.rows) {
     const int64_t id = first_id + static_cast<int64_t>(out.size());
-    Statement& insert = s_->insert_posting;
-    insert.Reset();
-    insert.Bind(1, id).Bind(2, row.scheme_id).Bind(3, row.year).Bind(4, row.month);
-    insert.Bind(5, row.kind).Bind(6, row.amount).Bind(7, batch.principal).Bind(8, now);
-    insert.Bind(9, row.input->reason).Bind(10, batch.request_id).Bind(11, row.input->reverses);
-    RETURN_IF_ERROR(insert.Run());
-    RETURN_IF_ERROR(s_->chain.Append(ChainedPosting{.id = id,
-                                                    .year = row.year,
-                                                    .month = row.month,
-                                                    .kind = row.kind,
-                                                    .scheme = row.scheme_name,
-                                                    .amount = row.amount,
-                                                    .principal = batch.principal,
-                                                    .create_micros = now,
-                                                    .reason = row.input->reason,
-                                                    .request_id = batch.request_id,
-                                                    .reverses = row.input->reverses}));
+    // Inserted by InsertKept (`batch` outlives the transaction's writes: see Write's contract).
+    s_->kept.push_back(Statements::Kept{.id = id,
+                                        .scheme_id = row.scheme_id,
+                                        .year = row.year,
+                                        .month = row.month,
+                                        .kind = row.kind,
+                                        .amount = row.amount,
+                                        .principal = &batch.principal,
+                                        .create_micros = now,
+                                        .reason = &row.input->reason,
+                                        .request_id = &batch.request_id,
+                                        .reverses = row.input->reverses});
+    RETURN_IF_ERROR(s_->chain.AppendLater(ChainedPosting{.id = id,
+                                                         .year = row.year,
+                                                         .month = row.month,
+                                                         .kind = row.kind,
+                                                         .scheme = row.scheme_name,
+                                                         .amount = row.amount,
+                                                         .principal = batch.principal,
+                                                         .create_micros = now,
+                                                         .reason = row.input->reason,
+                                                         .request_id = batch.request_id,
+                                                         .reverses = row.input->reverses}));
     v1::Posting& posting = out.emplace_back();
     posting.set_name(absl::StrCat("postings/", id));
     posting.set_scheme(row.scheme_name);
@@ -370,7 +417,42 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Write(const PostingBatch&
   return out;
 }
 
+absl::Status LedgerWriter::InsertKept() {
+  if (s_->kept.empty()) return absl::OkStatus();
+  static const runtime::storage::MultiRowInsert kInsert(
+      "INSERT INTO posting(id, scheme_id, year, month, kind, amount_pence, principal, "
+      "create_micros, reason, request_id, reverses) VALUES ",
+      11);
+  absl::Status inserted = kInsert.Run(
+      s_->kept.size(),
+      [&](size_t shape) -> absl::StatusOr<Statement*> {
+        if (!s_->inserts[shape].has_value()) {
+          ASSIGN_OR_RETURN(s_->inserts[shape], s_->tx->Prepare(kInsert.Sql(shape)));
+        }
+        return &*s_->inserts[shape];
+      },
+      [this](Statement& insert, size_t row, int first) {
+        const Statements::Kept& k = s_->kept[row];
+        insert.Bind(first, k.id)
+            .Bind(first + 1, k.scheme_id)
+            .Bind(first + 2, k.year)
+            .Bind(first + 3, k.month)
+            .Bind(first + 4, k.kind)
+            .Bind(first + 5, k.amount)
+            .Bind(first + 6, *k.principal)
+            .Bind(first + 7, k.create_micros)
+            .Bind(first + 8, *k.reason)
+            .Bind(first + 9, *k.request_id)
+            .Bind(first + 10, k.reverses);
+      });
+  s_->kept.clear();
+  RETURN_IF_ERROR(inserted);
+  // The links after their postings (posting_chain's key references posting).
+  return s_->chain.Flush();
+}
+
 absl::Status LedgerWriter::Flush() {
+  RETURN_IF_ERROR(InsertKept());
   RETURN_IF_ERROR(s_->record.Flush());
   for (const TotalKey& key : s_->dirty) {
     Statement& write = s_->write_total;

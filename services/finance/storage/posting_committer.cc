@@ -27,6 +27,10 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
       [outbox](Transaction& tx, std::span<PostingJob> jobs,
                std::vector<absl::Status>& results) -> absl::Status {
         ASSIGN_OR_RETURN(std::unique_ptr<LedgerWriter> ledger, LedgerWriter::Create(tx));
+        std::vector<std::string> request_ids;
+        request_ids.reserve(jobs.size());
+        for (const PostingJob& job : jobs) request_ids.push_back(job.batch.request_id);
+        RETURN_IF_ERROR(ledger->PrefetchRequests(request_ids));
         for (size_t i = 0; i < jobs.size(); ++i) {
           absl::StatusOr<LedgerWriter::Checked> checked = ledger->Check(jobs[i].batch);
           if (!checked.ok()) {

@@ -347,6 +347,70 @@ TEST_P(GroupCommitTest, RecordsKeptInAGroupAreSeenAtOnceAndWrittenOnce) {
                   .ok());
 }
 
+// Prefetch reads a group's records with a few statements (IN lists of 64, 32, ..., 1 ids); Find
+// then answers those ids as it would from the table: a stored record replays only for the same
+// method, principal and hash, an absent one is absent, and a record stored later in the
+// transaction (Store, or StoreLater then Flush) is what Find sees after it.
+TEST_P(GroupCommitTest, PrefetchedRecordsAnswerAsTheTableDoes) {
+  const auto key = [](int n, const std::string& principal = "alice") {
+    return RequestKey{.request_id = absl::StrCat("req-", n),
+                      .method = "CreateThing",
+                      .principal = principal,
+                      .request_hash = "h"};
+  };
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(IdempotencyRecord record, IdempotencyRecord::Prepare(tx));
+                   for (int n : {0, 40, 65}) {
+                     RETURN_IF_ERROR(record.Store(key(n), absl::StrCat("stored-", n), 1));
+                   }
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  std::vector<std::string> ids = {"", "req-0"};  // an empty id and a repeated one are skipped
+  for (int n = 0; n < 70; ++n) ids.push_back(absl::StrCat("req-", n));  // 64 + 4 + 2 ids
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(IdempotencyRecord record, IdempotencyRecord::Prepare(tx));
+                   RETURN_IF_ERROR(record.Prefetch(ids));
+                   for (int n = 0; n < 70; ++n) {
+                     ASSIGN_OR_RETURN(std::optional<std::string> found, record.Find(key(n)));
+                     const bool stored = n == 0 || n == 40 || n == 65;
+                     EXPECT_EQ(found.value_or("none"), stored ? absl::StrCat("stored-", n) : "none")
+                         << n;
+                   }
+                   EXPECT_EQ(record.Find(key(40, "mallory")).status().code(),
+                             absl::StatusCode::kAlreadyExists);
+                   // Stored after the prefetch said none: Find sees it (and a second Store is
+                   // refused).
+                   RETURN_IF_ERROR(record.Store(key(1), "now", 2));
+                   ASSIGN_OR_RETURN(std::optional<std::string> now, record.Find(key(1)));
+                   EXPECT_EQ(now.value_or("none"), "now");
+                   // Kept and flushed after the prefetch said none: Find answers the kept reply.
+                   record.StoreLater(key(2), "kept", 3);
+                   RETURN_IF_ERROR(record.Flush());
+                   ASSIGN_OR_RETURN(std::optional<std::string> kept, record.Find(key(2)));
+                   EXPECT_EQ(kept.value_or("none"), "kept");
+                   EXPECT_EQ(record.Find(key(2, "mallory")).status().code(),
+                             absl::StatusCode::kAlreadyExists);
+                   // An id not prefetched is read from the table as before.
+                   ASSIGN_OR_RETURN(std::optional<std::string> other, record.Find(key(99)));
+                   EXPECT_FALSE(other.has_value());
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  // Committed: the three stored before and the two written after the prefetch, once each.
+  int64_t records = -1;
+  ASSERT_TRUE(db_->Read([&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(Statement count,
+                                    tx.Prepare("SELECT COUNT(*) FROM idempotency_record"));
+                   ASSIGN_OR_RETURN(bool row, count.Step());
+                   EXPECT_TRUE(row);
+                   records = count.Int(0);
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  EXPECT_EQ(records, 5);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, GroupCommitTest,
                          ::testing::Values(Engine::kSqlite, Engine::kPostgres),
                          [](const ::testing::TestParamInfo<Engine>& info) {
