@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "runtime/api/request_id.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/multi_row.h"
@@ -71,11 +72,25 @@ absl::Status IdempotencyRecord::Prefetch(std::span<const std::string> request_id
       while ((kMostIds >> shape) > ask.size() - done) ++shape;
       const size_t ids = kMostIds >> shape;
       if (!fetch_[shape].has_value()) {
-        std::string sql =
-            "SELECT request_id, method, principal, request_hash, reply FROM idempotency_record "
-            "WHERE request_id IN (?";
-        for (size_t i = 1; i < ids; ++i) sql += ", ?";
-        sql += ")";
+        constexpr char kColumns[] = "request_id, method, principal, request_hash, reply";
+        std::string sql;
+        if (tx_->engine() == Engine::kPostgres) {
+          // One index lookup per id. An IN list is planned once per connection and that plan
+          // kept (prepared statements): planned while the table was small it was a sequential
+          // scan, measured 1.5-2.4 ms a call over a few thousand records; each id's own
+          // `request_id = ?` under LIMIT is an index probe whatever the table's size was then.
+          sql =
+              "SELECT r.request_id, r.method, r.principal, r.request_hash, r.reply FROM (VALUES "
+              "(?)";
+          for (size_t i = 1; i < ids; ++i) sql += ", (?)";
+          absl::StrAppend(&sql, ") AS k(id) CROSS JOIN LATERAL (SELECT ", kColumns,
+                          " FROM idempotency_record WHERE request_id = k.id LIMIT 1) r");
+        } else {
+          sql =
+              absl::StrCat("SELECT ", kColumns, " FROM idempotency_record WHERE request_id IN (?");
+          for (size_t i = 1; i < ids; ++i) sql += ", ?";
+          sql += ")";
+        }
         ASSIGN_OR_RETURN(fetch_[shape], tx_->Prepare(sql));
       }
       Statement& fetch = *fetch_[shape];
