@@ -23,6 +23,9 @@ struct SqliteOptions {
   // PRAGMA secure_delete on every connection: deleted and overwritten content is zeroed in the
   // file instead of lingering in free space (stores holding personal data, e.g. engagement).
   bool secure_delete = false;
+  // A group committer commits with synchronous=NORMAL and syncs the WAL on its finisher thread
+  // (syncs_later()); false: every commit syncs inside COMMIT (synchronous=FULL).
+  bool sync_later = true;
 };
 
 class SqliteConnector : public Connector {
@@ -37,7 +40,7 @@ class SqliteConnector : public Connector {
   // A commit with synchronous=NORMAL (SyncCommitsLater) has written its WAL frames but not
   // synced them; SyncCommitted() fdatasyncs the WAL file, which covers every frame written
   // before it (docs/storage.md, "Group commit").
-  bool syncs_later() const override { return true; }
+  bool syncs_later() const override { return options_.sync_later; }
   absl::Status SyncCommitted() override;
 
  private:
