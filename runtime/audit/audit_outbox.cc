@@ -196,12 +196,6 @@ absl::Status AuditLog::MoveFromSqlite(AuditOutbox& source,
     }
   }));
   if (rows.empty()) return absl::OkStatus();
-  // A group committer may have committed these rows without syncing them yet (its replies wait
-  // for the sync: Database::WriteSyncLater). They reach the trail, and the mark passes them,
-  // only once durable in the store: a power loss cannot leave the trail an event (or a mark
-  // above ids the store would give out again) of a write the store lost. One sync covers every
-  // row this snapshot saw.
-  RETURN_IF_ERROR(source.store().SyncCommitted());
   const int64_t last = rows.back().sequence();  // the outbox id (EventFromRow)
   ASSIGN_OR_RETURN(sqlite::Statement save, db_->Prepare(kSaveMark));
   RETURN_IF_ERROR(save.Bind(1, source.name()).Bind(2, last).Run());

@@ -91,12 +91,6 @@ absl::Status Database::WriteQueued(int64_t queue, TransactionFn fn) {
   return Run(TransactionMode::kWrite, fn, engine_ == Engine::kPostgres ? queue : 0);
 }
 
-absl::Status Database::WriteSyncLater(int64_t queue, TransactionFn fn) {
-  RETURN_IF_ERROR(EnsureMigrated());
-  return Run(TransactionMode::kWrite, fn, engine_ == Engine::kPostgres ? queue : 0,
-             /*sync_later=*/true);
-}
-
 absl::Status Database::Read(TransactionFn fn) {
   RETURN_IF_ERROR(EnsureMigrated());
   return Run(TransactionMode::kRead, fn);
@@ -107,7 +101,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Database::ConnectOwn() {
   return connector_->Connect(/*read_only=*/false);
 }
 
-absl::Status Database::Run(TransactionMode mode, TransactionFn fn, int64_t queue, bool sync_later) {
+absl::Status Database::Run(TransactionMode mode, TransactionFn fn, int64_t queue) {
   ConnectionPool& pool = mode == TransactionMode::kRead && readers_ ? *readers_ : *writers_;
   const int max_stale =
       std::max(connector_->pool_shape().writers, connector_->pool_shape().readers) + 1;
@@ -118,7 +112,7 @@ absl::Status Database::Run(TransactionMode mode, TransactionFn fn, int64_t queue
   while (true) {
     bool retry = false;
     bool fresh_connection_may_help = false;
-    status = RunOnce(pool, mode, fn, queue, sync_later, retry, fresh_connection_may_help);
+    status = RunOnce(pool, mode, fn, queue, retry, fresh_connection_may_help);
     if (status.ok()) break;
     // A pooled connection that died while idle (the server restarted) fails at BEGIN, before
     // anything was sent: take the next one, or open a new one.
@@ -140,18 +134,9 @@ absl::Status Database::Run(TransactionMode mode, TransactionFn fn, int64_t queue
 }
 
 absl::Status Database::RunOnce(ConnectionPool& pool, TransactionMode mode, TransactionFn fn,
-                               int64_t queue, bool sync_later, bool& retry,
-                               bool& fresh_connection_may_help) {
+                               int64_t queue, bool& retry, bool& fresh_connection_may_help) {
   ASSIGN_OR_RETURN(ConnectionPool::Lease connection, pool.Acquire());
   connection->TakeRetryable();
-  if (mode != TransactionMode::kRead) {
-    // Every write says how it commits: a connection left syncing later by the previous write
-    // must not commit a Write (or a migration) that way.
-    if (absl::Status set = connection->SyncCommitsLater(sync_later); !set.ok()) {
-      retry = connection->TakeRetryable();
-      return set;
-    }
-  }
   if (queue != 0) {
     // PostgreSQL only (WriteQueued): wait for the queue's lock outside any transaction.
     if (absl::Status locked =

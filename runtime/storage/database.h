@@ -100,18 +100,6 @@ class Database {
   // late: its own SELECT takes the snapshot before the wait). SERIALIZABLE still guards
   // against every other writer. SQLite: the same as Write (BEGIN IMMEDIATE already queues).
   absl::Status WriteQueued(int64_t queue, TransactionFn fn);
-  // WriteQueued (queue 0: Write) whose COMMIT may return before the transaction is durable,
-  // where the engine allows it (syncs_later(): SQLite, WAL with synchronous=NORMAL for this
-  // commit). The caller acknowledges nothing it wrote before a later SyncCommitted() returned
-  // OK. Meanwhile the commit is visible to readers and survives the process's kill -9 (it is
-  // in the WAL file, in the kernel's page cache), but not a power loss (docs/storage.md,
-  // "Group commit"). Where commits are always durable (PostgreSQL), WriteQueued itself.
-  absl::Status WriteSyncLater(int64_t queue, TransactionFn fn);
-  // Makes every commit that returned so far durable (SQLite: one fdatasync of the WAL file).
-  // Thread-safe, needs no connection, may run while another transaction writes.
-  absl::Status SyncCommitted() { return connector_->SyncCommitted(); }
-  // True when WriteSyncLater's commits need SyncCommitted() (SQLite).
-  bool syncs_later() const { return connector_->syncs_later(); }
   // Runs `fn` in a read-only transaction (one snapshot). Do not call Write or Read inside `fn`
   // (SQLite's single writer would wait for itself).
   absl::Status Read(TransactionFn fn);
@@ -132,10 +120,9 @@ class Database {
 
  private:
   Database(std::unique_ptr<Connector> connector, DatabaseOptions options);
-  absl::Status Run(TransactionMode mode, TransactionFn fn, int64_t queue = 0,
-                   bool sync_later = false);
+  absl::Status Run(TransactionMode mode, TransactionFn fn, int64_t queue = 0);
   absl::Status RunOnce(ConnectionPool& pool, TransactionMode mode, TransactionFn fn, int64_t queue,
-                       bool sync_later, bool& retry, bool& fresh_connection_may_help);
+                       bool& retry, bool& fresh_connection_may_help);
   absl::Status EnsureMigrated();
   void NoteOutcome(const absl::Status& status);
 

@@ -73,13 +73,6 @@ class Connection {
   // engine that sends BEGIN with the first statement learns of a dead pooled connection only
   // there): nothing of the transaction happened, so it may run again on a fresh connection.
   virtual bool lost_before_begin() const { return false; }
-  // Whether the commits of the next write transactions on this connection return before they
-  // are durable (`later`), leaving the sync to Connector::SyncCommitted. An engine whose
-  // commits are always durable when they return (PostgreSQL) ignores it.
-  virtual absl::Status SyncCommitsLater(bool later) {
-    (void)later;
-    return absl::OkStatus();
-  }
 
   // Engines call NoteRetryable() when a statement failed in a way that running the whole
   // transaction again may cure (serialization failure, deadlock, busy); Database::Write asks.
@@ -109,12 +102,6 @@ class Connector {
   virtual absl::StatusOr<std::unique_ptr<Connection>> Connect(bool read_only) = 0;
   // Where the database is, without secrets (for logs and messages).
   virtual std::string Describe() const = 0;
-  // True when a commit made with Connection::SyncCommitsLater(true) may return before it is
-  // durable (SQLite in WAL mode with synchronous=NORMAL): SyncCommitted() makes it durable.
-  virtual bool syncs_later() const { return false; }
-  // Makes every commit that returned so far durable (SQLite: one fdatasync of the WAL file),
-  // from any thread, without a connection. OK at once where commits are durable already.
-  virtual absl::Status SyncCommitted() { return absl::OkStatus(); }
 };
 
 }  // namespace dorset::runtime::storage

@@ -3,14 +3,9 @@
 // (up to a group) and writes it in ONE write transaction of a runtime::storage::Database — one
 // fsync shared by every job in the group — and only after the commit are the jobs completed, in
 // order (on a second thread unless the options say otherwise). Nothing is acknowledged before it
-// is durable. Where the engine can commit first and sync after (Database::syncs_later(): SQLite
-// in WAL mode), the writer commits a group without syncing it and goes on to the next group at
-// once, while the finisher thread makes every commit so far durable with ONE sync
-// (Database::SyncCommitted: an fdatasync of the WAL) and only then runs the Committed hooks and
-// completes the groups it covered: the sync is off the writer's path, never off the reply's
-// (docs/storage.md, "Group commit"). On the finisher thread a group's jobs are completed inside one
-// CompletionBatch (runtime/base), so work their completions defer (the audit records their replies
-// wait for) is done once per group on that thread.
+// is durable. On the finisher thread a group's jobs are completed inside one CompletionBatch
+// (runtime/base), so work their completions defer (the audit records their replies wait for)
+// is done once per group on that thread.
 //
 // The rules every service gets alike (docs/storage.md, "Group commit"):
 // - Bounded: more than `max_queued` waiting jobs are refused at once with RESOURCE_EXHAUSTED
@@ -65,7 +60,6 @@ struct GroupCommitOptions {
   std::string commit_failures_metric = "";  // counter: groups whose transaction failed
   // Complete jobs on a second thread so the writer starts the next group at once (engagement
   // measured it faster), or on the writer thread (finance measured that faster on 2 cores).
-  // Ignored where commits are synced later (SQLite): the finisher thread syncs, then completes.
   bool finish_on_own_thread = true;
   // Nonzero: every group is written with Database::WriteQueued on this queue, so groups of all
   // the service's replicas that append after one head (finance's ledger) wait their turn on
@@ -104,9 +98,8 @@ class GroupCommitter : private GroupCommitBase {
                                                 std::vector<absl::Status>& results)>;
   // Completes a job after its group committed (or failed), on the finisher thread.
   using Finish = std::function<void(Job& job, const absl::Status& status)>;
-  // Runs once per group whose transaction committed and is durable, before any of its jobs is
-  // finished (on the writer thread, or on the finisher after the sync where commits are synced
-  // later): for outputs that hold only once committed (the audit events written in the
+  // Runs once per group whose transaction committed, on the writer thread before any of its jobs
+  // is finished: for outputs that hold only once committed (the audit events written in the
   // transaction, runtime/audit/audit_outbox.h). A group that failed never gets it.
   using Committed = std::function<void(std::span<Job> jobs)>;
 
@@ -116,10 +109,8 @@ class GroupCommitter : private GroupCommitBase {
         db_(db),
         write_(std::move(write)),
         finish_(std::move(finish)),
-        committed_(std::move(committed)),
-        sync_later_(db.syncs_later()),
-        finish_on_own_thread_(options_.finish_on_own_thread || sync_later_) {
-    if (finish_on_own_thread_) finisher_ = std::thread([this] { FinishLoop(); });
+        committed_(std::move(committed)) {
+    if (options_.finish_on_own_thread) finisher_ = std::thread([this] { FinishLoop(); });
     writer_ = std::thread([this] { WriteLoop(); });
   }
   ~GroupCommitter() {
@@ -166,7 +157,6 @@ class GroupCommitter : private GroupCommitBase {
   struct Finished {
     std::vector<Job> jobs;
     std::vector<absl::Status> results;
-    bool unsynced = false;  // committed, not yet synced: Committed hook and sync still to come
   };
 
   void WriteLoop() {
@@ -193,16 +183,14 @@ class GroupCommitter : private GroupCommitBase {
       results.assign(group.size(), absl::OkStatus());  // a retried transaction starts again
       return write_(tx, std::span<Job>(group), results);
     };
-    const absl::Status committed = sync_later_ ? db_.WriteSyncLater(options_.write_queue, write)
-                                   : options_.write_queue != 0
-                                       ? db_.WriteQueued(options_.write_queue, write)
-                                       : db_.Write(write);
+    const absl::Status committed =
+        options_.write_queue != 0 ? db_.WriteQueued(options_.write_queue, write) : db_.Write(write);
     int64_t ok_jobs = 0;
     if (!committed.ok()) {
       results.assign(group.size(), GroupFailure(committed));
     } else {
       for (const absl::Status& result : results) ok_jobs += result.ok() ? 1 : 0;
-      if (committed_ && !sync_later_) committed_(std::span<Job>(group));
+      if (committed_) committed_(std::span<Job>(group));
     }
     Observe(group.size(), committed, ok_jobs);
     {
@@ -210,52 +198,33 @@ class GroupCommitter : private GroupCommitBase {
       if (committed.ok()) ++groups_;
       applied_ += ok_jobs;
     }
-    if (!finish_on_own_thread_) {
+    if (!options_.finish_on_own_thread) {
       // No CompletionBatch here: the audit writer thread keeps writing these events while this
       // thread commits the next group (two stages, as finance measured them; see FinishLoop).
       for (size_t i = 0; i < group.size(); ++i) finish_(group[i], results[i]);
       return;
     }
     absl::MutexLock lock(&done_mu_);
-    finished_.push_back({std::move(group), std::move(results), sync_later_ && committed.ok()});
+    finished_.push_back({std::move(group), std::move(results)});
   }
 
   void FinishLoop() {
     while (true) {
-      std::deque<Finished> taken;
+      Finished finished;
       {
         absl::MutexLock lock(&done_mu_);
         done_mu_.Await(absl::Condition(this, &GroupCommitter::HasFinished));
         if (finished_.empty()) return;  // stopping and drained
-        // Every group written so far: one sync covers all of them.
-        taken.swap(finished_);
+        finished = std::move(finished_.front());
+        finished_.pop_front();
       }
-      bool unsynced = false;
-      for (const Finished& finished : taken) unsynced = unsynced || finished.unsynced;
-      if (unsynced) {
-        // The WAL holds every group taken (each committed before it was queued here), so this
-        // one sync makes all of them durable; until it returns none is acknowledged.
-        const absl::Status synced = db_.SyncCommitted();
-        for (Finished& finished : taken) {
-          if (!finished.unsynced) continue;
-          if (synced.ok()) {
-            if (committed_) committed_(std::span<Job>(finished.jobs));
-          } else {
-            // Committed, maybe not durable: answered as a failed write (a retry with the same
-            // request_id finds what was kept, or writes it again).
-            finished.results.assign(finished.jobs.size(), GroupFailure(synced));
-          }
-        }
-      }
-      // The groups' completions as one batch: the audit events their replies wait for are
+      // The group's completions as one batch: the audit events their replies wait for are
       // written here, by this thread, in one transaction when the batch closes (audit_log.h),
-      // instead of waking the audit writer for them (issue 16). While it writes (and syncs),
-      // the writer thread commits the next group: two stages, where there were three threads.
+      // instead of waking the audit writer for them (issue 16). While it writes, the writer
+      // thread commits the next group: two stages, where there were three threads.
       CompletionBatch batch;
-      for (Finished& finished : taken) {
-        for (size_t i = 0; i < finished.jobs.size(); ++i) {
-          finish_(finished.jobs[i], finished.results[i]);
-        }
+      for (size_t i = 0; i < finished.jobs.size(); ++i) {
+        finish_(finished.jobs[i], finished.results[i]);
       }
     }
   }
@@ -267,8 +236,6 @@ class GroupCommitter : private GroupCommitBase {
   const WriteGroup write_;
   const Finish finish_;
   const Committed committed_;
-  const bool sync_later_;            // commits made durable by the finisher's sync
-  const bool finish_on_own_thread_;  // always where commits are synced later
   mutable absl::Mutex mu_;
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

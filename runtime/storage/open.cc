@@ -18,14 +18,6 @@ bool PipelineBegin() {
   return value == nullptr || (std::string_view(value) != "off" && std::string_view(value) != "0");
 }
 
-// DORSET_SQLITE_SYNC_LATER=off makes a group committer's commits sync inside COMMIT again
-// (SqliteOptions::sync_later): for measuring the gain of the sync off the writer's path
-// (bench/README.md) in one binary.
-bool SqliteSyncLater() {
-  const char* value = std::getenv("DORSET_SQLITE_SYNC_LATER");
-  return value == nullptr || (std::string_view(value) != "off" && std::string_view(value) != "0");
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Database>> OpenDatabase(const DatabaseUrl& url,
@@ -36,8 +28,7 @@ absl::StatusOr<std::unique_ptr<Database>> OpenDatabase(const DatabaseUrl& url,
   if (url.kind == DatabaseUrl::Kind::kSqlite) {
     connector = std::make_unique<SqliteConnector>(
         url.sqlite_path, SqliteOptions{.readers = settings.sqlite_readers,
-                                       .secure_delete = settings.sqlite_secure_delete,
-                                       .sync_later = SqliteSyncLater()});
+                                       .secure_delete = settings.sqlite_secure_delete});
   } else {
     connector = std::make_unique<PostgresConnector>(
         url.postgres_uri, PostgresOptions{.connections = settings.postgres_connections,

@@ -1,15 +1,8 @@
 #include "runtime/storage/sqlite/sqlite_engine.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cstring>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/str_cat.h"
 #include "runtime/base/string_view.h"
 #include "runtime/sqlite/database.h"
 #include "runtime/status/status_macros.h"
@@ -69,17 +62,6 @@ class SqliteConnection : public Connection {
     return status;
   }
   void Rollback() override { (void)db_->Exec("ROLLBACK"); }
-  // synchronous=NORMAL in WAL mode: COMMIT writes the frames without syncing them (SQLite
-  // still syncs the WAL before a checkpoint copies it, and a new WAL header when the log
-  // restarts). FULL, the connection's default: COMMIT syncs them. Set outside a transaction,
-  // only when it changes (the pragma takes effect when compiled, so it is run, not kept).
-  absl::Status SyncCommitsLater(bool later) override {
-    if (later == sync_later_) return absl::OkStatus();
-    RETURN_IF_ERROR(
-        Check(db_->Exec(later ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL")));
-    sync_later_ = later;
-    return absl::OkStatus();
-  }
   absl::Status Exec(std::string_view sql) override { return Check(db_->Exec(sql)); }
   absl::StatusOr<std::unique_ptr<StatementBackend>> Prepare(std::string_view sql) override;
   bool broken() const override { return false; }
@@ -97,7 +79,6 @@ class SqliteConnection : public Connection {
  private:
   std::unique_ptr<sqlite::Database> db_;
   absl::flat_hash_map<std::string, std::unique_ptr<CachedStatement>> cache_;
-  bool sync_later_ = false;
 };
 
 SqliteStatement::~SqliteStatement() {
@@ -145,59 +126,7 @@ absl::StatusOr<std::unique_ptr<Connection>> SqliteConnector::Connect(bool read_o
   ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> db, sqlite::Database::Open(path_, open));
   if (read_only) RETURN_IF_ERROR(db->Exec("PRAGMA query_only=ON"));
   if (options_.secure_delete) RETURN_IF_ERROR(db->Exec("PRAGMA secure_delete=ON"));
-  if (!read_only) {
-    // The WAL's name as SQLite itself makes it (the full path, symlinks resolved).
-    const char* wal = sqlite3_filename_wal(sqlite3_db_filename(db->handle(), "main"));
-    if (wal != nullptr && wal[0] != '\0') {
-      absl::MutexLock lock(&mu_);
-      wal_path_ = wal;
-    }
-  }
   return std::make_unique<SqliteConnection>(std::move(db));
-}
-
-SqliteConnector::~SqliteConnector() {
-  absl::MutexLock lock(&mu_);
-  if (wal_fd_ >= 0) close(wal_fd_);
-}
-
-absl::StatusOr<int> SqliteConnector::WalFd() {
-  absl::MutexLock lock(&mu_);
-  if (wal_fd_ >= 0) {
-    // SQLite unlinks the WAL only when its last connection closes (after a full checkpoint);
-    // the writer keeps one open, so this is a guard, not a path taken.
-    struct stat st;
-    if (fstat(wal_fd_, &st) == 0 && st.st_nlink > 0) return wal_fd_;
-    close(wal_fd_);
-    wal_fd_ = -1;
-  }
-  if (wal_path_.empty()) return absl::FailedPreconditionError("no writer connection opened yet");
-  const int fd = open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("open ", wal_path_, ": ", std::strerror(errno)));
-  }
-  // The WAL's directory entry too, once per opened file (what SQLite does at the first sync of
-  // a WAL it created).
-  const std::string dir = wal_path_.substr(0, wal_path_.find_last_of('/') + 1);
-  const int dir_fd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    (void)fsync(dir_fd);
-    close(dir_fd);
-  }
-  wal_fd_ = fd;
-  return wal_fd_;
-}
-
-absl::Status SqliteConnector::SyncCommitted() {
-  ASSIGN_OR_RETURN(const int fd, WalFd());
-  // One fdatasync covers every frame written to the file before it, whichever commit (and
-  // descriptor) wrote it. The descriptor stays open until this connector goes, after the
-  // connections: no thread syncs a reused number.
-  if (fdatasync(fd) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("fdatasync ", Describe(), "-wal: ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace dorset::runtime::storage

@@ -11,8 +11,6 @@
 #include <memory>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "runtime/storage/engine.h"
 
 namespace dorset::runtime::storage {
@@ -23,35 +21,20 @@ struct SqliteOptions {
   // PRAGMA secure_delete on every connection: deleted and overwritten content is zeroed in the
   // file instead of lingering in free space (stores holding personal data, e.g. engagement).
   bool secure_delete = false;
-  // A group committer commits with synchronous=NORMAL and syncs the WAL on its finisher thread
-  // (syncs_later()); false: every commit syncs inside COMMIT (synchronous=FULL).
-  bool sync_later = true;
 };
 
 class SqliteConnector : public Connector {
  public:
   explicit SqliteConnector(std::string path, SqliteOptions options = {})
       : path_(std::move(path)), options_(options) {}
-  ~SqliteConnector() override;
   Engine engine() const override { return Engine::kSqlite; }
   PoolShape pool_shape() const override { return {1, options_.readers, false}; }
   absl::StatusOr<std::unique_ptr<Connection>> Connect(bool read_only) override;
   std::string Describe() const override { return "sqlite://" + path_; }
-  // A commit with synchronous=NORMAL (SyncCommitsLater) has written its WAL frames but not
-  // synced them; SyncCommitted() fdatasyncs the WAL file, which covers every frame written
-  // before it (docs/storage.md, "Group commit").
-  bool syncs_later() const override { return options_.sync_later; }
-  absl::Status SyncCommitted() override;
 
  private:
-  // The WAL file's descriptor, opened at the first sync (and again if the file was replaced).
-  absl::StatusOr<int> WalFd();
-
   std::string path_;
   SqliteOptions options_;
-  absl::Mutex mu_;
-  std::string wal_path_ ABSL_GUARDED_BY(mu_);  // as SQLite names it (a writer connection says)
-  int wal_fd_ ABSL_GUARDED_BY(mu_) = -1;
 };
 
 }  // namespace dorset::runtime::storage

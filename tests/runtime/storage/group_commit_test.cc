@@ -109,11 +109,8 @@ TEST_P(GroupCommitTest, EveryAcknowledgedJobIsWrittenAndGroupsAreShared) {
                                   EXPECT_TRUE(status.ok()) << status;
                                   // On the finisher thread, inside the group's batch
                                   // (the audit log writes the group's events when it
-                                  // closes); on the writer thread, outside any. Where
-                                  // commits are synced later (SQLite) the finisher
-                                  // syncs and completes whatever the options say.
-                                  EXPECT_EQ(CompletionBatch::Current() != nullptr,
-                                            own_thread || db_->syncs_later());
+                                  // closes); on the writer thread, outside any.
+                                  EXPECT_EQ(CompletionBatch::Current() != nullptr, own_thread);
                                   if (status.ok()) acknowledged.fetch_add(1);
                                   if (pending.fetch_sub(1) == 1) all_done.Notify();
                                 }});
@@ -128,59 +125,6 @@ TEST_P(GroupCommitTest, EveryAcknowledgedJobIsWrittenAndGroupsAreShared) {
     EXPECT_EQ(committer->jobs_applied(), kThreads * kEach);
     EXPECT_GE(committer->groups_committed(), 1);
     EXPECT_LE(committer->groups_committed(), kThreads * kEach);
-  }
-}
-
-// SQLite: a group commits with synchronous=NORMAL (its sync is the finisher's), its Committed hook
-// runs before any of its jobs is completed, and every other write commits with FULL again.
-TEST_P(GroupCommitTest, AGroupSyncedLaterLeavesOtherWritesSyncedAtCommit) {
-  // PRAGMA synchronous inside the current write transaction: 1 NORMAL, 2 FULL.
-  auto synchronous = [&](Transaction& tx) -> absl::StatusOr<int64_t> {
-    ASSIGN_OR_RETURN(Statement stmt, tx.Prepare("PRAGMA synchronous"));
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) return absl::InternalError("no row");
-    return stmt.Int(0);
-  };
-  const bool sqlite = GetParam() == Engine::kSqlite;
-  EXPECT_EQ(db_->syncs_later(), sqlite);
-  std::atomic<int64_t> group_level{-1};
-  std::atomic<int> hooked{0};
-  std::atomic<int> completed_before_hook{0};
-  auto committer = std::make_unique<GroupCommitter<Job>>(
-      *db_, GroupCommitOptions{.finish_on_own_thread = false},
-      [&](Transaction& tx, std::span<Job> jobs, std::vector<absl::Status>& results) {
-        if (sqlite) {
-          ASSIGN_OR_RETURN(group_level, synchronous(tx));
-        }
-        return WriteJobs(tx, jobs, results);
-      },
-      [&](Job& job, const absl::Status& status) {
-        if (hooked.load() == 0) completed_before_hook.fetch_add(1);
-        job.done(status);
-      },
-      [&](std::span<Job> jobs) { hooked.fetch_add(static_cast<int>(jobs.size())); });
-  absl::Notification done;
-  absl::Status acknowledged = absl::UnknownError("not completed");
-  committer->Submit(Job{.id = 7, .done = [&](const absl::Status& status) {
-                          acknowledged = status;
-                          done.Notify();
-                        }});
-  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(60)));
-  EXPECT_TRUE(acknowledged.ok()) << acknowledged;
-  EXPECT_EQ(hooked.load(), 1);
-  EXPECT_EQ(completed_before_hook.load(), 0);
-  EXPECT_EQ(Count("id = 7"), 1);
-  EXPECT_TRUE(db_->SyncCommitted().ok());
-  if (sqlite) {
-    EXPECT_EQ(group_level.load(), 1);  // NORMAL: the frames written, the sync left to the finisher
-    // The same (only) writer connection, in a plain Write: FULL again.
-    int64_t write_level = -1;
-    ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
-                     ASSIGN_OR_RETURN(write_level, synchronous(tx));
-                     return absl::OkStatus();
-                   })
-                    .ok());
-    EXPECT_EQ(write_level, 2);
   }
 }
 
