@@ -1,4 +1,4 @@
-// dorset_name_contains(name, text): the SQLite walk's name test (practice_pages.cc, issue 16),
+// dorset_name_contains(name, text): the SQLite walk's name test (practice_query_sql.cc, issue 16),
 // registered on every SQLite connection the process opens from the first call of
 // RegisterNameFunction on (sqlite3_auto_extension; Store::Open calls it before opening).
 //
