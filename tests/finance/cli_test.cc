@@ -44,12 +44,7 @@ class FinanceCliTest : public ::testing::TestWithParam<runtime::storage::Engine>
  protected:
   void SetUp() override {
     runtime::ServerConfig config = dorset::testing::TestServerConfig("finance", dir_.path());
-    if (GetParam() == runtime::storage::Engine::kPostgres) {
-      DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
-      absl::StatusOr<std::string> uri = pg->CreateDatabase();
-      ASSERT_TRUE(uri.ok()) << uri.status();
-      config.database = *uri;
-    }
+    DORSET_DATABASE_FOR_ENGINE(GetParam(), config.database);
     auto host = runtime::ServiceHost::Start(config, std::make_unique<FinanceModule>());
     ASSERT_TRUE(host.ok()) << host.status();
     host_ = *std::move(host);

@@ -53,12 +53,7 @@ class FinanceCrashTest : public ::testing::TestWithParam<Engine> {};
 TEST_P(FinanceCrashTest, EveryAcknowledgedPostingSurvivesSigkillExactlyOnce) {
   dorset::testing::TempDir dir;
   std::string database;
-  if (GetParam() == Engine::kPostgres) {
-    DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
-    absl::StatusOr<std::string> uri = pg->CreateDatabase();
-    ASSERT_TRUE(uri.ok()) << uri.status();
-    database = *uri;
-  }
+  DORSET_DATABASE_FOR_ENGINE(GetParam(), database);
   const int port = dorset::testing::FreePort();
   auto child = std::make_unique<Child>(dir.path(), port, database);
   auto stub = v1::FinanceService::NewStub(dorset::testing::LocalChannel(port));

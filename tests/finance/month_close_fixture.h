@@ -44,12 +44,7 @@ inline std::string MonthPeriod(int month) {
 class MonthCloseFixture : public ::testing::TestWithParam<runtime::storage::Engine> {
  protected:
   void SetUp() override {
-    if (GetParam() == runtime::storage::Engine::kPostgres) {
-      DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
-      absl::StatusOr<std::string> uri = pg->CreateDatabase();
-      ASSERT_TRUE(uri.ok()) << uri.status();
-      database_ = *uri;
-    }
+    DORSET_DATABASE_FOR_ENGINE(GetParam(), database_);
     dorset::testing::WriteTokensFile(dir_.File("tokens"),
                                      {{kReader, "alice", "reader"},
                                       {kEditor, "finance-team", "finance-editor"},

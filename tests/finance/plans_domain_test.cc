@@ -64,12 +64,7 @@ class PlansDomainTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
     std::string database;
-    if (GetParam() == Engine::kPostgres) {
-      DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
-      absl::StatusOr<std::string> uri = pg->CreateDatabase();
-      ASSERT_TRUE(uri.ok()) << uri.status();
-      database = *uri;
-    }
+    DORSET_DATABASE_FOR_ENGINE(GetParam(), database);
     absl::StatusOr<std::unique_ptr<FinanceStore>> store = FinanceStore::Open(database, dir_.path());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);

@@ -39,12 +39,7 @@ struct Replica {
 class ReportCacheTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
-    if (GetParam() == Engine::kPostgres) {
-      DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
-      absl::StatusOr<std::string> uri = pg->CreateDatabase();
-      ASSERT_TRUE(uri.ok()) << uri.status();
-      database_ = *uri;
-    }
+    DORSET_DATABASE_FOR_ENGINE(GetParam(), database_);
     a_ = Start(dir_a_);
     ASSERT_NE(a_.host, nullptr);
     // Another replica on the same database (PostgreSQL only: SQLite is one process's file).

@@ -41,12 +41,7 @@ constexpr char kStp[] = "plans/dorset-stp";
 class FinanceServiceTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
-    if (GetParam() == Engine::kPostgres) {
-      DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
-      absl::StatusOr<std::string> uri = pg->CreateDatabase();
-      ASSERT_TRUE(uri.ok()) << uri.status();
-      database_ = *uri;
-    }
+    DORSET_DATABASE_FOR_ENGINE(GetParam(), database_);
     StartHost();
   }
 
@@ -984,12 +979,7 @@ class LedgerGroupTest : public ::testing::TestWithParam<Engine> {};
 
 TEST_P(LedgerGroupTest, KeptPostingsAreSeenByReversalsAndRetriesOfTheGroup) {
   std::string database;
-  if (GetParam() == Engine::kPostgres) {
-    DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
-    absl::StatusOr<std::string> uri = pg->CreateDatabase();
-    ASSERT_TRUE(uri.ok()) << uri.status();
-    database = *uri;
-  }
+  DORSET_DATABASE_FOR_ENGINE(GetParam(), database);
   dorset::testing::TempDir dir;
   auto store = FinanceStore::Open(database, dir.path());
   ASSERT_TRUE(store.ok()) << store.status();

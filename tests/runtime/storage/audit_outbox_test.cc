@@ -64,12 +64,7 @@ OutboxedAudit AuditFor(int64_t id, CallState& call) {
 class AuditOutboxTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
-    if (GetParam() == Engine::kPostgres) {
-      DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Shared(), pg);
-      absl::StatusOr<std::string> uri = pg->CreateDatabase();
-      ASSERT_TRUE(uri.ok()) << uri.status();
-      url_ = *uri;
-    }
+    DORSET_DATABASE_FOR_ENGINE(GetParam(), url_);
     // As a service opens its store: `database` ("" = <data_dir>/finance.db), data_dir, service.
     absl::StatusOr<DatabaseUrl> parsed = ParseDatabaseUrl(url_, dir_.path(), "finance");
     ASSERT_TRUE(parsed.ok()) << parsed.status();

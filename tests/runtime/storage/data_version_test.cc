@@ -22,14 +22,8 @@ constexpr char kChannel[] = "dorset_test_data";
 class DataVersionTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
-    if (GetParam() == Engine::kPostgres) {
-      DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Shared(), pg);
-      absl::StatusOr<std::string> uri = pg->CreateDatabase();
-      ASSERT_TRUE(uri.ok()) << uri.status();
-      url_ = *uri;
-    } else {
-      url_ = "sqlite://" + dir_.File("data_version.db");
-    }
+    url_ = "sqlite://" + dir_.File("data_version.db");
+    DORSET_DATABASE_FOR_ENGINE(GetParam(), url_);
     absl::StatusOr<DatabaseUrl> parsed = ParseDatabaseUrl(url_, "", "");
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     postgres_uri_ = parsed->kind == DatabaseUrl::Kind::kPostgres ? parsed->postgres_uri : "";

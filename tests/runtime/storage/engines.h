@@ -12,7 +12,9 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <utility>
 
+#include "absl/status/statusor.h"
 #include "gtest/gtest.h"
 #include "runtime/storage/database.h"
 #include "runtime/storage/database_url.h"
@@ -37,6 +39,20 @@ inline bool InCi() {
     GTEST_SKIP() << "no PostgreSQL (" << out##_or.status() << "); CI=true would fail"; \
   }                                                                                    \
   auto& out = *out##_or
+
+// The database a test of `engine` opens: on PostgreSQL `target` becomes the URI of a fresh
+// database on the shared harness (a skip without it, a failure under CI=true); on SQLite it keeps
+// what the caller gave it ("" is the service's own file under its data directory). In SetUp or a
+// test body, like the ASSERT_* it expands to.
+//   std::string database;                              // or "sqlite://" + dir_.File("x.db")
+//   DORSET_DATABASE_FOR_ENGINE(GetParam(), database);
+#define DORSET_DATABASE_FOR_ENGINE(engine, target)                                   \
+  if ((engine) == ::dorset::runtime::storage::Engine::kPostgres) {                   \
+    DORSET_REQUIRE_POSTGRES(::dorset::testing::PostgresServer::Shared(), dorset_pg); \
+    absl::StatusOr<std::string> dorset_pg_uri = dorset_pg->CreateDatabase();         \
+    ASSERT_TRUE(dorset_pg_uri.ok()) << dorset_pg_uri.status();                       \
+    (target) = *std::move(dorset_pg_uri);                                            \
+  }
 
 // Test names and ctest show the engine by name ("sqlite", "postgres"), not as bytes.
 inline void PrintTo(Engine engine, std::ostream* out) { *out << EngineName(engine); }

@@ -34,15 +34,8 @@ struct Job {
 class GroupCommitTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
-    std::string url;
-    if (GetParam() == Engine::kPostgres) {
-      DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Shared(), pg);
-      absl::StatusOr<std::string> uri = pg->CreateDatabase();
-      ASSERT_TRUE(uri.ok()) << uri.status();
-      url = *uri;
-    } else {
-      url = "sqlite://" + dir_.File("commit.db");
-    }
+    std::string url = "sqlite://" + dir_.File("commit.db");
+    DORSET_DATABASE_FOR_ENGINE(GetParam(), url);
     absl::StatusOr<DatabaseUrl> parsed = ParseDatabaseUrl(url, "", "");
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     absl::StatusOr<std::unique_ptr<Database>> db =

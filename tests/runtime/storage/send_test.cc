@@ -18,12 +18,7 @@ class StorageSend : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
     std::string url = "sqlite://" + dir_.File("test.db");
-    if (GetParam() == Engine::kPostgres) {
-      DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Shared(), pg);
-      absl::StatusOr<std::string> uri = pg->CreateDatabase();
-      ASSERT_TRUE(uri.ok()) << uri.status();
-      url = *uri;
-    }
+    DORSET_DATABASE_FOR_ENGINE(GetParam(), url);
     absl::StatusOr<std::unique_ptr<Database>> db = OpenUrl(url);
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
