@@ -5,6 +5,7 @@
 // VerifyLedger finding a row edited in the store and a row rewritten together with every later
 // hash (the second through the seal).
 #include <fstream>
+#include <limits>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -380,6 +381,31 @@ TEST(LedgerChainTest, EveryFieldChangesThePostingHash) {
   b.reason = "a";
   b.request_id = "bc";
   EXPECT_NE(PostingHash(a, ""), PostingHash(b, ""));
+}
+
+// The chain's bytes never change (stored chains must keep verifying): fixed vectors, computed
+// outside this code (Python's hashlib over the documented encoding).
+TEST(LedgerChainTest, PostingHashesAreTheDocumentedBytes) {
+  EXPECT_EQ(GenesisHash(2020), "6e2606d6dac6cbbca10424dbaa0402b2cc12519e5c9f21cffc3500ec7ed0ec9c");
+  ChainedPosting p{.id = 7,
+                   .year = 2020,
+                   .month = 3,
+                   .kind = 2,
+                   .scheme = "plans/p/programmes/a/schemes/b",
+                   .amount = -1234,
+                   .principal = "alice",
+                   .create_micros = 1600000000000000,
+                   .reason = "r",
+                   .request_id = "q",
+                   .reverses = std::nullopt};
+  EXPECT_EQ(PostingHash(p, GenesisHash(2020)),
+            "44d049d940f3610bad1cd70c42c071a5f3bbcdb28878a4ada43674e1e338f190");
+  p.id = std::numeric_limits<int64_t>::max();
+  p.amount = std::numeric_limits<int64_t>::min();
+  p.reverses = 42;
+  p.reason = "\u00a3 reason with \u00fc";  // lengths count bytes
+  p.request_id = "";
+  EXPECT_EQ(PostingHash(p, ""), "066bce4a52471412f1b14d1da11304265ae7cf29e4b7b7b44d7b541f17482e7f");
 }
 
 TEST(LedgerChainTest, SealSignatureDependsOnKeyAndContent) {
