@@ -31,6 +31,17 @@ absl::StatusOr<int> ParseFinancialYear(std::string_view text, std::string_view f
 }
 
 std::string FormatFinancialYear(int year) {
+  // Every reply naming a posting formats its year: digits by hand, not a format string (issue 16).
+  if (year >= 0 && year <= 9999) {
+    const int next = (year + 1) % 100;
+    return {static_cast<char>('0' + year / 1000),
+            static_cast<char>('0' + year / 100 % 10),
+            static_cast<char>('0' + year / 10 % 10),
+            static_cast<char>('0' + year % 10),
+            '-',
+            static_cast<char>('0' + next / 10),
+            static_cast<char>('0' + next % 10)};
+  }
   return absl::StrFormat("%04d-%02d", year, (year + 1) % 100);
 }
 

@@ -173,7 +173,7 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::UpdateBudgetLine(
 grpc::ServerUnaryReactor* FinanceServiceImpl::Post(
     grpc::CallbackServerContext* context, const google::protobuf::Message& request,
     const google::protobuf::Message* reply, const std::string& request_id,
-    const google::protobuf::RepeatedPtrField<v1::Posting>& postings, bool single,
+    std::span<const v1::Posting* const> postings, bool single,
     std::function<void(std::vector<v1::Posting>)> fill) {
   const runtime::UnaryHandle call(context, &request, reply);
   absl::StatusOr<runtime::Caller> caller = call.Admit(gate_);
@@ -198,8 +198,8 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::Post(
 grpc::ServerUnaryReactor* FinanceServiceImpl::CreatePosting(grpc::CallbackServerContext* context,
                                                             const v1::CreatePostingRequest* request,
                                                             v1::Posting* response) {
-  google::protobuf::RepeatedPtrField<v1::Posting> one;
-  *one.Add() = request->posting();
+  // The request's posting itself, not a copy (the request outlives the call's parsing).
+  const v1::Posting* const one[] = {&request->posting()};
   return Post(context, *request, response, request->request_id(), one, /*single=*/true,
               [response](std::vector<v1::Posting> postings) {
                 if (!postings.empty()) *response = std::move(postings.front());
@@ -209,7 +209,9 @@ grpc::ServerUnaryReactor* FinanceServiceImpl::CreatePosting(grpc::CallbackServer
 grpc::ServerUnaryReactor* FinanceServiceImpl::BatchCreatePostings(
     grpc::CallbackServerContext* context, const v1::BatchCreatePostingsRequest* request,
     v1::BatchCreatePostingsResponse* response) {
-  return Post(context, *request, response, request->request_id(), request->postings(),
+  return Post(context, *request, response, request->request_id(),
+              std::span<const v1::Posting* const>(request->postings().data(),
+                                                  static_cast<size_t>(request->postings().size())),
               /*single=*/false, [response](std::vector<v1::Posting> postings) {
                 for (v1::Posting& p : postings) *response->add_postings() = std::move(p);
               });

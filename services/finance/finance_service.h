@@ -5,6 +5,7 @@
 #define DORSET_SERVICES_FINANCE_FINANCE_SERVICE_H_
 
 #include <memory>
+#include <span>
 
 #include "dorset/finance/v1/finance.grpc.pb.h"
 #include "runtime/cache/versioned_response_cache.h"
@@ -125,8 +126,8 @@ class FinanceServiceImpl final : public v1::FinanceService::WithRawCallbackMetho
                                  const google::protobuf::Message& request,
                                  const google::protobuf::Message* reply,
                                  const std::string& request_id,
-                                 const google::protobuf::RepeatedPtrField<v1::Posting>& postings,
-                                 bool single, std::function<void(std::vector<v1::Posting>)> fill);
+                                 std::span<const v1::Posting* const> postings, bool single,
+                                 std::function<void(std::vector<v1::Posting>)> fill);
   absl::StatusOr<v1::PerHeadFigures> PerHead(const v1::GetPerHeadFiguresRequest& request);
   absl::StatusOr<v1::Report> ReportFor(const v1::GetReportRequest& request);
 

@@ -1,5 +1,7 @@
 #include "services/finance/posting_input.h"
 
+#include <charconv>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/api/request_id.h"
@@ -16,9 +18,19 @@ namespace {
 
 constexpr size_t kMaxReason = 500;
 
+// The canonical content's pieces, appended without temporaries (issue 16: StrAppend and a fresh
+// string per call cost about as much as the hash itself). The bytes are those of the format
+// stored in every request record: they must never change.
+void AppendNumber(std::string& out, int64_t value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof(digits), value).ptr;
+  out.append(digits, end).append(1, ';');
+}
 // Appends a length-prefixed field so no two different contents share a canonical form.
 void AppendField(std::string& out, std::string_view value) {
-  absl::StrAppend(&out, value.size(), ":", ToAbsl(value), ";");
+  char length[24];
+  const auto end = std::to_chars(length, length + sizeof(length), value.size()).ptr;
+  out.append(length, end).append(1, ':').append(value).append(1, ';');
 }
 
 absl::StatusOr<PostingInput> ParseOne(const v1::Posting& in, std::string field) {
@@ -51,8 +63,12 @@ absl::StatusOr<PostingInput> ParseOne(const v1::Posting& in, std::string field) 
   }
   if (in.scheme().empty()) return runtime::InvalidArgument(path("scheme"), "required");
   out.scheme = in.scheme();
-  ASSIGN_OR_RETURN(out.year, ParseFinancialYear(in.financial_year(), path("financial_year")));
-  RETURN_IF_ERROR(CheckMonth(in.month(), path("month")));
+  // The checks below name their field only when they fail: a field path is a string built per
+  // call, and a posting that passes (the usual case) needs none (issue 16).
+  absl::StatusOr<int> year = ParseFinancialYear(in.financial_year(), "");
+  if (!year.ok()) return ParseFinancialYear(in.financial_year(), path("financial_year")).status();
+  out.year = *year;
+  if (!CheckMonth(in.month(), "").ok()) return CheckMonth(in.month(), path("month"));
   out.month = in.month();
   if (in.kind() != v1::POSTING_KIND_PLAN && in.kind() != v1::POSTING_KIND_ACTUAL &&
       in.kind() != v1::POSTING_KIND_FORECAST) {
@@ -63,7 +79,7 @@ absl::StatusOr<PostingInput> ParseOne(const v1::Posting& in, std::string field) 
     return runtime::InvalidArgument(path("amount"),
                                     "give exactly one of amount and amount_decimal");
   }
-  const std::string amount_field = path(in.has_amount() ? "amount" : "amount_decimal");
+  const auto amount_field = [&] { return path(in.has_amount() ? "amount" : "amount_decimal"); };
   if (in.has_amount()) {
     out.amount = in.amount().pence();
   } else {
@@ -71,14 +87,16 @@ absl::StatusOr<PostingInput> ParseOne(const v1::Posting& in, std::string field) 
     if (!parsed.ok()) {
       const std::string_view why = ToStd(parsed.status().message());
       return parsed.status().code() == absl::StatusCode::kOutOfRange
-                 ? AmountLimitExceeded(amount_field, why)
-                 : runtime::InvalidArgument(amount_field, why);
+                 ? AmountLimitExceeded(amount_field(), why)
+                 : runtime::InvalidArgument(amount_field(), why);
     }
     out.amount = *parsed;
     out.amount_from_decimal = true;
   }
   // The per-posting bound (limits.h); the ledger also bounds the running monthly total.
-  RETURN_IF_ERROR(CheckAmountBound(out.amount, kMaxPostingPence, amount_field, "a posting"));
+  if (!CheckAmountBound(out.amount, kMaxPostingPence, "", "a posting").ok()) {
+    return CheckAmountBound(out.amount, kMaxPostingPence, amount_field(), "a posting");
+  }
   return out;
 }
 
@@ -94,11 +112,12 @@ absl::StatusOr<int64_t> ParsePostingName(const std::string& name, std::string_vi
   return id;
 }
 
-absl::StatusOr<PostingBatch> ParsePostings(
-    const std::string& request_id, const std::string& principal,
-    const google::protobuf::RepeatedPtrField<v1::Posting>& postings, bool single) {
+absl::StatusOr<PostingBatch> ParsePostings(const std::string& request_id,
+                                           const std::string& principal,
+                                           std::span<const v1::Posting* const> postings,
+                                           bool single) {
   // The count first, before anything reads the postings (runtime/api/repeated_limits.h).
-  if (postings.size() > kMaxBatchPostings) {
+  if (postings.size() > static_cast<size_t>(kMaxBatchPostings)) {
     return runtime::InvalidArgument("postings", "at most 1000 postings in one batch");
   }
   if (request_id.empty()) {
@@ -110,15 +129,20 @@ absl::StatusOr<PostingBatch> ParsePostings(
   PostingBatch batch;
   batch.request_id = request_id;
   batch.principal = principal;
-  std::string canonical = "finance.posting.v1;";
+  thread_local std::string canonical;
+  canonical.assign("finance.posting.v1;");
   AppendField(canonical, principal);
-  absl::StrAppend(&canonical, postings.size(), ";");
-  for (int i = 0; i < postings.size(); ++i) {
-    ASSIGN_OR_RETURN(PostingInput input,
-                     ParseOne(postings[i], single ? "posting" : absl::StrCat("postings[", i, "]")));
+  AppendNumber(canonical, static_cast<int64_t>(postings.size()));
+  for (size_t i = 0; i < postings.size(); ++i) {
+    ASSIGN_OR_RETURN(
+        PostingInput input,
+        ParseOne(*postings[i], single ? "posting" : absl::StrCat("postings[", i, "]")));
     AppendField(canonical, input.scheme);
-    absl::StrAppend(&canonical, input.year, ";", input.month, ";", input.kind, ";", input.amount,
-                    ";", input.reverses.value_or(0), ";");
+    AppendNumber(canonical, input.year);
+    AppendNumber(canonical, input.month);
+    AppendNumber(canonical, input.kind);
+    AppendNumber(canonical, input.amount);
+    AppendNumber(canonical, input.reverses.value_or(0));
     AppendField(canonical, input.reason);
     batch.postings.push_back(std::move(input));
   }

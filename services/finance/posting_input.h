@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,9 +40,18 @@ inline constexpr int kMaxBatchPostings = 1000;
 // Parses one posting (`single` = CreatePosting, field prefix "posting") or a batch
 // (BatchCreatePostings, field prefix "postings[i]"). INVALID_ARGUMENT / OUT_OF_RANGE name
 // the field.
-absl::StatusOr<PostingBatch> ParsePostings(
+absl::StatusOr<PostingBatch> ParsePostings(const std::string& request_id,
+                                           const std::string& principal,
+                                           std::span<const v1::Posting* const> postings,
+                                           bool single);
+inline absl::StatusOr<PostingBatch> ParsePostings(
     const std::string& request_id, const std::string& principal,
-    const google::protobuf::RepeatedPtrField<v1::Posting>& postings, bool single);
+    const google::protobuf::RepeatedPtrField<v1::Posting>& postings, bool single) {
+  return ParsePostings(
+      request_id, principal,
+      std::span<const v1::Posting* const>(postings.data(), static_cast<size_t>(postings.size())),
+      single);
+}
 
 // "postings/123" -> 123, or INVALID_ARGUMENT naming `field`.
 absl::StatusOr<int64_t> ParsePostingName(const std::string& name, std::string_view field);

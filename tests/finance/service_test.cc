@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
@@ -18,6 +19,7 @@
 #include "runtime/status/status_macros.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_host.h"
+#include "services/finance/calendar.h"
 #include "services/finance/finance_module.h"
 #include "services/finance/limits.h"
 #include "services/finance/storage/ledger.h"
@@ -815,6 +817,29 @@ TEST(FinancePermissionsTest, EveryMethodIsListedWithTheRightPermission) {
     if (method == "ReopenPeriod") expected = runtime::Permission::kFinanceAdmin;
     EXPECT_EQ(*permission, expected) << method;
   }
+}
+
+// The content hash is stored in every request record and decides whether a reused request_id
+// is a retry: its bytes never change. A fixed vector computed outside this code (Python's
+// hashlib over the documented canonical form).
+TEST(CalendarTest, FinancialYearsAreFormattedAsBefore) {
+  EXPECT_EQ(FormatFinancialYear(2020), "2020-21");
+  EXPECT_EQ(FormatFinancialYear(1999), "1999-00");
+  for (int year = -3; year <= 10003; ++year) {
+    EXPECT_EQ(FormatFinancialYear(year), absl::StrFormat("%04d-%02d", year, (year + 1) % 100))
+        << year;
+  }
+}
+
+TEST(PostingInputTest, ContentHashIsTheDocumentedBytes) {
+  google::protobuf::RepeatedPtrField<v1::Posting> postings;
+  *postings.Add() = MakePosting("plans/dorset-stp/programmes/managing-demand/schemes/rightcare",
+                                "2019-20", 4, v1::POSTING_KIND_ACTUAL, -4200, "r1");
+  *postings.Add() = Reversal("postings/17", "undo \u00a3");
+  auto batch = ParsePostings("id-1", "tester", postings, false);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(batch->content_hash,
+            "dbd16f65df38f8217045a6b6a30689f9bd4d2ab08e439091e08bb997953ed28e");
 }
 
 // Two requests with one request_id in the same group commit (same SQLite transaction): the
