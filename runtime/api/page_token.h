@@ -11,6 +11,7 @@
 #ifndef DORSET_RUNTIME_API_PAGE_TOKEN_H_
 #define DORSET_RUNTIME_API_PAGE_TOKEN_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -30,7 +31,7 @@ class PageTokenCodec {
   // file cannot be read or is too short (its contents never appear in a message).
   static absl::StatusOr<PageTokenCodec> Load(const std::string& key_file,
                                              const std::string& data_dir);
-  explicit PageTokenCodec(std::string key) : key_(std::move(key)) {}
+  explicit PageTokenCodec(std::string key);
 
   // `fingerprint`: a string that identifies the query (filter, order, parent) - anything
   // that, if changed, must invalidate the token. `position`: opaque to the codec.
@@ -38,8 +39,15 @@ class PageTokenCodec {
   // The position, or INVALID_ARGUMENT (field "page_token").
   absl::StatusOr<std::string> Decode(std::string_view fingerprint, std::string_view token) const;
 
+  // The HMAC's key schedule, worked out once (page_token.cc): SHA-256 states after the key's
+  // inner and outer pads, copied per token.
+  struct MacKey;
+
  private:
+  std::string Mac(std::string_view fingerprint, std::string_view position) const;
+
   std::string key_;
+  std::shared_ptr<const MacKey> mac_key_;  // shared by copies of the codec; read-only
 };
 
 // Validates an AIP page_size: 0 means `default_size`, negative is INVALID_ARGUMENT, above

@@ -65,6 +65,24 @@ TEST(PageTokenTest, RefusesForgedOrAlteredTokens) {
   EXPECT_FALSE(other.Decode("q", token).ok());  // another deployment's key
 }
 
+// Tokens are HMAC-SHA256 (truncated to 16 bytes) of "<len>:<position>|<fingerprint>", then the
+// position, web-safe base64: these were computed with Python's hmac module, so a token issued by
+// any earlier release (OpenSSL's one-shot HMAC) still verifies, whatever the key's length.
+TEST(PageTokenTest, TokensAreTheDocumentedHmacForKeysOfEveryLength) {
+  PageTokenCodec k32(std::string(32, 'k'));
+  EXPECT_EQ(k32.Encode("locality=purbeck", "J81016"), "wzGepJcD_YMii1nC6Rav60o4MTAxNg");
+  PageTokenCodec k100(std::string(100, 'x'));  // longer than a block: hashed first
+  EXPECT_EQ(k100.Encode("q", "J81016"), "0sbWsM18vUq0AAuV1XQVvEo4MTAxNg");
+  PageTokenCodec k64(std::string(64, 'y'));
+  EXPECT_EQ(k64.Encode("", ""), "4T8ztEOXSJGrakQyWRTJLA");
+  auto position = k100.Decode("q", "0sbWsM18vUq0AAuV1XQVvEo4MTAxNg");
+  ASSERT_TRUE(position.ok()) << position.status();
+  EXPECT_EQ(*position, "J81016");
+  // A copy of a codec (services keep one by value) signs the same.
+  PageTokenCodec copy = k32;
+  EXPECT_EQ(copy.Encode("locality=purbeck", "J81016"), "wzGepJcD_YMii1nC6Rav60o4MTAxNg");
+}
+
 TEST(PageSizeTest, DefaultsClampsAndRefusesNegative) {
   EXPECT_EQ(*EffectivePageSize(0, 50, 1000), 50);
   EXPECT_EQ(*EffectivePageSize(5000, 50, 1000), 1000);
