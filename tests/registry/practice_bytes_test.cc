@@ -155,6 +155,14 @@ TEST(PracticeBytesMemo, ServesBytesForTheirOwnRowOnly) {
   EXPECT_FALSE(memo.AppendField("A1", "data", 1, 1, &out));
   EXPECT_TRUE(memo.AppendField("A1", "data2", 2, 1, &out));
   EXPECT_EQ(memo.entries(), 2u);
+  // By revision alone (the SQLite walk's pages): only the revision kept.
+  out.clear();
+  EXPECT_FALSE(memo.AppendKeptField("A1", 1, 1, &out));
+  EXPECT_FALSE(memo.AppendKeptField("Z9", 1, 1, &out));
+  EXPECT_TRUE(out.empty());
+  EXPECT_TRUE(memo.AppendKeptField("A1", 2, 1, &out));
+  EXPECT_EQ(out, std::string("\x0a\x05"
+                             "data2"));
 
   // Bounded: full, it starts again.
   for (int i = 0; i < 100; ++i) memo.Keep(absl::StrCat("C", i), std::string(100, 'x'), 1, "y");

@@ -17,6 +17,15 @@ bool PracticeBytesMemo::AppendField(std::string_view code, std::string_view data
   return true;
 }
 
+bool PracticeBytesMemo::AppendKeptField(std::string_view code, int64_t revision, int field,
+                                        std::string* out) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = entries_.find(ToAbsl(code));
+  if (it == entries_.end() || it->second.revision != revision) return false;
+  wire::AppendBytesField(field, it->second.bytes, out);
+  return true;
+}
+
 void PracticeBytesMemo::Keep(std::string_view code, std::string_view data, int64_t revision,
                              std::string bytes) {
   Entry entry;

@@ -34,6 +34,16 @@ class PracticeBytesMemo {
   // returns true.
   bool AppendField(std::string_view code, std::string_view data, int64_t revision, int field,
                    std::string* out) const;
+  // When bytes are kept for practice `code` at `revision`, appends them as AppendField does and
+  // returns true, without the stored `data` to compare: for the SQLite walk of a page, which
+  // reads (ods_code, revision) from an index and not the rows (practice_pages.cc). Sound because
+  // in a running registry a practice's revision names one `data`: the only writer of practice
+  // rows (WriteTx's upsert, write_tx_bulk.cc) writes revision + 1 over the stored revision in
+  // the same transaction (on SQLite one writer at a time), practices are never deleted (so a
+  // code never starts again at revision 1), the pre-lane repairs that rewrote `data` in place
+  // (legacy_sqlite.cc) run when the store opens, before any read, and entries are kept only from
+  // committed reads (Keep is called by ListPracticeBytes alone).
+  bool AppendKeptField(std::string_view code, int64_t revision, int field, std::string* out) const;
   // Keeps `bytes`, the serialized practice worked out from `data` at `revision`.
   void Keep(std::string_view code, std::string_view data, int64_t revision, std::string bytes);
 

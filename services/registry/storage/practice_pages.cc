@@ -157,9 +157,10 @@ std::string PageSelect(const PracticeQuery& query, const QuerySql& sql,
 
 // The walk's page in code order on SQLite: the page's codes chosen by an inner SELECT that reads
 // the walked index alone, then only those rows read. With the status filter, the walk is over
-// practice_by_status_name (status, ods_code, display_name; SQLite migration 10), which covers the
-// name test, so an entry that does not match costs no seek into the table (~2 k instructions
-// each, ~2 of every 3 entries walked for "surgery"). Same rows, order and limit as PageSelect's.
+// practice_by_status_name (status, ods_code, display_name[, revision]; SQLite migrations 10, 11),
+// which covers the name test, so an entry that does not match costs no seek into the table (~2 k
+// instructions each, ~2 of every 3 entries walked for "surgery"). Same rows, order and limit as
+// PageSelect's.
 std::string CodeWalkSelect(const PracticeQuery& query, const QuerySql& sql,
                            const std::optional<PracticeCursor>& after, int limit, Binds& binds) {
   const char* dir = query.descending ? "DESC" : "ASC";
@@ -174,6 +175,26 @@ std::string CodeWalkSelect(const PracticeQuery& query, const QuerySql& sql,
                       " FROM practice WHERE ods_code IN (SELECT ods_code FROM practice WHERE ",
                       sql.where, keyset, " ORDER BY ods_code ", dir, " LIMIT ?) ORDER BY ods_code ",
                       dir, " LIMIT ?");
+}
+
+// The same walk as CodeWalkSelect's inner SELECT, with each code's revision and no rows read:
+// practice_by_status_name (status, ods_code, display_name, revision; SQLite migration 11) covers
+// it. The page is then the kept bytes of each (code, revision) (PracticeBytesMemo::
+// AppendKeptField), when every one is kept: after a page's first call, every call until a write
+// changes one of its practices. A page of 50 cost ~700 k instructions with its 51 rows read
+// (a seek each, ten columns decoded and copied) and the codes listed into a temporary table for
+// the IN; the walk alone is the ~90 k of the index entries it tests (issue 16).
+std::string KeptWalkSelect(const PracticeQuery& query, const QuerySql& sql,
+                           const std::optional<PracticeCursor>& after, Binds& binds) {
+  const char* dir = query.descending ? "DESC" : "ASC";
+  std::string keyset;
+  binds = sql.binds;
+  if (after.has_value()) {
+    keyset = absl::StrCat(" AND ods_code ", query.descending ? "<" : ">", " ?");
+    binds.emplace_back(after->ods_code);
+  }
+  return absl::StrCat("SELECT ods_code, revision FROM practice WHERE ", sql.where, keyset,
+                      " ORDER BY ods_code ", dir, " LIMIT ?");
 }
 
 bool HasIndexedName(const PracticeQuery& q) {
@@ -204,7 +225,8 @@ absl::Status Store::ListPracticeRows(const PracticeQuery& query,
                                      const std::optional<PracticeCursor>& after, int limit,
                                      absl::FunctionRef<void()> start,
                                      absl::FunctionRef<void(const Statement&)> row,
-                                     std::optional<PracticeCursor>& last, int& total_size) {
+                                     std::optional<PracticeCursor>& last, int& total_size,
+                                     std::optional<KeptRow> kept) {
   const Engine engine = db_->engine();
   const bool memo = query.plan == PracticeQuery::Plan::kIndexed;
   const QuerySql sql = BuildQuery(query, engine);
@@ -235,6 +257,39 @@ absl::Status Store::ListPracticeRows(const PracticeQuery& query,
               : PageSelect(query, walk_sql, after, walk_binds);
       ASSIGN_OR_RETURN(bool walk,
                        WalkNamePage(tx, list_memo_, query, total, limit, version, walk_select));
+      if (walk && kept.has_value() && engine == Engine::kSqlite &&
+          query.order == PracticeQuery::Order::kOdsCode) {
+        Binds kept_binds;
+        const std::string kept_select = KeptWalkSelect(query, walk_sql, after, kept_binds);
+        ASSIGN_OR_RETURN(bool sorts, SqliteSorts(tx, list_memo_, kept_select));
+        if (!sorts) {
+          ASSIGN_OR_RETURN(Statement stmt, tx.Prepare(kept_select));
+          BindAll(stmt, kept_binds);
+          stmt.Bind(static_cast<int>(kept_binds.size()) + 1, static_cast<int64_t>(limit + 1));
+          bool all_kept = true;
+          int rows = 0;
+          std::string code;
+          while (true) {
+            ASSIGN_OR_RETURN(bool more, stmt.Step());
+            if (!more) break;
+            if (rows == limit) {  // there is at least one more row
+              last = PracticeCursor{.text = code, .ods_code = code};
+              break;
+            }
+            code = stmt.Text(0);
+            if (!(*kept)(code, stmt.Int(1))) {
+              all_kept = false;
+              break;
+            }
+            ++rows;
+          }
+          if (all_kept) return absl::OkStatus();
+          // Not every practice's bytes are kept: the page is read below, as without the memo.
+          start();
+          last.reset();
+          total_size = static_cast<int>(total);
+        }
+      }
       if (walk) {
         select = std::move(walk_select);
         binds = std::move(walk_binds);
@@ -306,7 +361,12 @@ absl::StatusOr<PracticeBytesPage> Store::ListPracticeBytes(
         wire::AppendBytesField(field, bytes, &page.practices);
         if (readable) practice_bytes_.Keep(code, data, revision, std::move(bytes));
       },
-      page.last, page.total_size));
+      page.last, page.total_size,
+      [&](const std::string& code, int64_t revision) {
+        if (!practice_bytes_.AppendKeptField(code, revision, field, &page.practices)) return false;
+        ++page.size;
+        return true;
+      }));
   return page;
 }
 

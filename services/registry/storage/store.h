@@ -340,12 +340,17 @@ class Store {
   Store(std::unique_ptr<runtime::storage::Database> db, std::string data_dir);
 
   // The rows of one page of `query`: `start` when a (re)try of the read transaction begins,
-  // `row` for each row selected as (sort value, data, <practice columns>).
+  // `row` for each row selected as (sort value, data, <practice columns>). With `kept`, a page
+  // that SQLite walks in code order first asks `kept(ods_code, revision)` for each practice of
+  // the page, read from the walked index alone; when it answers true for all of them the page is
+  // done (no row read, `row` not called), else `start` and the rows as without it.
+  using KeptRow = absl::FunctionRef<bool(const std::string& ods_code, int64_t revision)>;
   absl::Status ListPracticeRows(const PracticeQuery& query,
                                 const std::optional<PracticeCursor>& after, int limit,
                                 absl::FunctionRef<void()> start,
                                 absl::FunctionRef<void(const runtime::storage::Statement&)> row,
-                                std::optional<PracticeCursor>& last, int& total_size);
+                                std::optional<PracticeCursor>& last, int& total_size,
+                                std::optional<KeptRow> kept = std::nullopt);
 
   std::unique_ptr<runtime::storage::Database> db_;
   const std::string data_dir_;
