@@ -104,6 +104,17 @@ Statement& Statement::BindBlob(int index, std::string_view bytes) {
   return *this;
 }
 
+Statement& Statement::BindKept(int index, std::string_view text) {
+  RecordBindError(
+      sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8));
+  return *this;
+}
+
+Statement& Statement::BindBlobKept(int index, std::string_view bytes) {
+  RecordBindError(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_STATIC));
+  return *this;
+}
+
 Statement& Statement::BindNull(int index) {
   RecordBindError(sqlite3_bind_null(stmt_, index));
   return *this;
@@ -237,6 +248,11 @@ int Database::Changes() const { return sqlite3_changes(db_); }
 
 absl::StatusOr<Transaction> Transaction::Begin(Database& db) {
   RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  return Transaction(&db);
+}
+
+absl::StatusOr<Transaction> Transaction::BeginDeferred(Database& db) {
+  RETURN_IF_ERROR(db.Exec("BEGIN DEFERRED"));
   return Transaction(&db);
 }
 

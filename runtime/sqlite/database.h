@@ -45,6 +45,10 @@ class Statement {
     return Bind(index, std::string_view(text));
   }
   Statement& BindBlob(int index, std::string_view bytes);
+  // As Bind/BindBlob without copying (SQLITE_STATIC): the bytes must stay unchanged until the
+  // statement is reset (issue 16: a multi-row INSERT's 64 rows copied and freed every value).
+  Statement& BindKept(int index, std::string_view text);
+  Statement& BindBlobKept(int index, std::string_view bytes);
   Statement& BindNull(int index);
   // Binds NULL when `value` is empty.
   Statement& Bind(int index, const std::optional<int64_t>& value);
@@ -123,6 +127,10 @@ class Database {
 class Transaction {
  public:
   static absl::StatusOr<Transaction> Begin(Database& db);
+  // BEGIN DEFERRED: write locks are taken by the first write, on the databases written only.
+  // For a connection with a database ATTACHed to read from (BEGIN IMMEDIATE would take the
+  // attached database's write lock too), whose main database no other connection writes.
+  static absl::StatusOr<Transaction> BeginDeferred(Database& db);
   Transaction(Transaction&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
   Transaction& operator=(Transaction&&) = delete;
   ~Transaction();

@@ -40,6 +40,10 @@ class StatementBackend {
   virtual void BindText(int index, std::string_view text) = 0;
   virtual void BindBlob(int index, std::string_view bytes) = 0;
   virtual void BindNull(int index) = 0;
+  // Statement::BindKept: the bytes stay unchanged until Reset, so an engine may bind without a
+  // copy (SQLite does; PostgreSQL copies as BindText/BindBlob do).
+  virtual void BindTextKept(int index, std::string_view text) { BindText(index, text); }
+  virtual void BindBlobKept(int index, std::string_view bytes) { BindBlob(index, bytes); }
   virtual absl::StatusOr<bool> Step() = 0;
   // Statement::Send: an engine that can run a statement while the caller goes on overrides it.
   virtual absl::Status Send() {

@@ -139,22 +139,16 @@ absl::Status IdempotencyRecord::Flush() {
       "INSERT INTO idempotency_record (request_id, method, principal, request_hash, reply, "
       "create_micros) VALUES ",
       6);
-  std::array<std::optional<Statement>, MultiRowInsert::kInsertShapes> inserts;
-  absl::Status written = kInsert.Run(
-      kept_.size(),
-      [&](size_t shape) -> absl::StatusOr<Statement*> {
-        if (!inserts[shape].has_value()) {
-          ASSIGN_OR_RETURN(inserts[shape], tx_->Prepare(kInsert.Sql(shape)));
-        }
-        return &*inserts[shape];
-      },
-      [this](Statement& insert, size_t row, int first) {
+  if (!inserts_.has_value()) inserts_.emplace(kInsert, *tx_);
+  absl::Status written =
+      inserts_->Run(kept_.size(), [this](Statement& insert, size_t row, int first) {
         const Kept& k = kept_[row];
-        insert.Bind(first, k.key.request_id)
-            .Bind(first + 1, k.key.method)
-            .Bind(first + 2, k.key.principal)
-            .Bind(first + 3, k.key.request_hash)
-            .BindBlob(first + 4, k.reply)
+        // kept_ is unchanged until the statement has run and been reset.
+        insert.BindKept(first, k.key.request_id)
+            .BindKept(first + 1, k.key.method)
+            .BindKept(first + 2, k.key.principal)
+            .BindKept(first + 3, k.key.request_hash)
+            .BindBlobKept(first + 4, k.reply)
             .Bind(first + 5, k.now_micros);
       });
   // Written (or the transaction fails): what Prefetch read of these ids is out of date.

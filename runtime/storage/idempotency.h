@@ -35,6 +35,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "runtime/storage/database.h"
+#include "runtime/storage/multi_row.h"
 
 namespace dorset::runtime::storage {
 
@@ -100,6 +101,7 @@ class IdempotencyRecord {
   // The ids Prefetch read: their record, or nullopt when none is stored.
   absl::flat_hash_map<std::string, std::optional<Stored>> fetched_;
   std::array<std::optional<Statement>, 7> fetch_;  // Prefetch's IN lists of 64 >> i ids (i < 7)
+  std::optional<MultiRowStatements> inserts_;      // Flush's, prepared on its first use
 };
 
 }  // namespace dorset::runtime::storage

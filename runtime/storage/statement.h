@@ -43,6 +43,17 @@ class Statement {
     backend_->BindBlob(index, bytes);
     return *this;
   }
+  // As Bind(index, text) and BindBlob, for bytes the caller keeps unchanged until Reset (or the
+  // statement's end): bound without a copy where the engine can (SQLite). For rows a statement
+  // writes from memory that outlives it (a multi-row INSERT's kept rows).
+  Statement& BindKept(int index, std::string_view text) {
+    backend_->BindTextKept(index, text);
+    return *this;
+  }
+  Statement& BindBlobKept(int index, std::string_view bytes) {
+    backend_->BindBlobKept(index, bytes);
+    return *this;
+  }
   Statement& BindNull(int index) {
     backend_->BindNull(index);
     return *this;

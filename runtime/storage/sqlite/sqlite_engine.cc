@@ -29,6 +29,10 @@ class SqliteStatement : public StatementBackend {
   void BindText(int index, std::string_view text) override { stmt().Bind(index, text); }
   void BindBlob(int index, std::string_view bytes) override { stmt().BindBlob(index, bytes); }
   void BindNull(int index) override { stmt().BindNull(index); }
+  void BindTextKept(int index, std::string_view text) override { stmt().BindKept(index, text); }
+  void BindBlobKept(int index, std::string_view bytes) override {
+    stmt().BindBlobKept(index, bytes);
+  }
   absl::StatusOr<bool> Step() override;
   void Reset() override {
     stmt().Reset();

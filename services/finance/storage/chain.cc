@@ -102,16 +102,9 @@ absl::Status ChainWriter::AppendLater(const ChainedPosting& posting) {
 absl::Status ChainWriter::Flush() {
   static const runtime::storage::MultiRowInsert kInsert(
       "INSERT INTO posting_chain(posting_id, year, prev_hash, hash) VALUES ", 4);
-  static_assert(runtime::storage::MultiRowInsert::kInsertShapes == 7);
-  absl::Status written = kInsert.Run(
-      kept_.size(),
-      [&](size_t shape) -> absl::StatusOr<Statement*> {
-        if (!inserts_[shape].has_value()) {
-          ASSIGN_OR_RETURN(inserts_[shape], tx_->Prepare(kInsert.Sql(shape)));
-        }
-        return &*inserts_[shape];
-      },
-      [this](Statement& insert, size_t row, int first) {
+  if (!inserts_.has_value()) inserts_.emplace(kInsert, *tx_);
+  absl::Status written =
+      inserts_->Run(kept_.size(), [this](Statement& insert, size_t row, int first) {
         const Link& link = kept_[row];
         insert.Bind(first, link.posting_id)
             .Bind(first + 1, link.year)

@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "runtime/storage/multi_row.h"
 #include "services/finance/ledger_chain.h"
 #include "services/finance/storage/store.h"
 
@@ -63,7 +64,7 @@ class ChainWriter {
   runtime::storage::Statement insert_;
   absl::flat_hash_map<int, std::string> head_;  // year -> hash of its last posting
   std::vector<Link> kept_;
-  std::array<std::optional<runtime::storage::Statement>, 7> inserts_;  // per MultiRowInsert shape
+  std::optional<runtime::storage::MultiRowStatements> inserts_;  // Flush's, made on first use
 };
 
 // SELECT columns ReadChained understands, over posting p, node n (LEFT JOIN: a removed scheme
