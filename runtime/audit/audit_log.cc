@@ -501,7 +501,16 @@ absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch,
           });
     });
   }
-  ASSIGN_OR_RETURN(sqlite::Transaction tx, sqlite::Transaction::Begin(*db_));
+  bool reads_attached = false;
+  for (AuditOutbox* source : sources) {
+    AttachSqlite(*source);
+    reads_attached = reads_attached || source->Attached();
+  }
+  // With a store attached to read its outbox from, BEGIN IMMEDIATE would take the store's write
+  // lock as well (and stall its group committer): deferred, the first write locks audit.db only,
+  // which no other connection writes (reader_ is query-only), so it cannot meet a busy lock.
+  ASSIGN_OR_RETURN(sqlite::Transaction tx, reads_attached ? sqlite::Transaction::BeginDeferred(*db_)
+                                                          : sqlite::Transaction::Begin(*db_));
   for (AuditOutbox* source : sources) {
     RETURN_IF_ERROR(MoveFromSqlite(*source, from_outboxes, *moved));
   }

@@ -160,8 +160,15 @@ class AuditLog {
   // The moves, in the trail's transaction (audit_outbox.cc): SQLite reads the rows past the
   // source's mark from its store; PostgreSQL deletes them from the outbox of the same database.
   // Both add the moved rows to `events`, for the caller to append in that order.
+  // SQLite: an attached store's rows are copied into audit_event at once, by one INSERT ...
+  // SELECT in the trail's transaction (nothing added to `events`); AttachSqlite attaches it,
+  // outside a transaction (SQLite refuses ATTACH inside one), at its first move.
   absl::Status MoveFromSqlite(AuditOutbox& source, std::vector<common::v1::AuditEvent>& events,
                               Moved& moved);
+  void AttachSqlite(AuditOutbox& source);
+  // SQLite: audit.db's mark for `source` (the highest outbox id in the trail), in the move's
+  // transaction.
+  absl::Status SaveMark(AuditOutbox& source, int64_t last);
   absl::Status MoveFromPostgres(storage::Transaction& tx,
                                 std::vector<common::v1::AuditEvent>& events, Moved& moved);
   // The next group from the front of the queue; the caller becomes the one writing.
@@ -182,6 +189,8 @@ class AuditLog {
   std::unique_ptr<sqlite::Database> db_;
   // db_'s multi-row INSERTs, by shape (audit_rows::InsertEvents), each prepared at its first use.
   std::array<std::unique_ptr<sqlite::Statement>, 7> inserts_;
+  std::unique_ptr<sqlite::Statement> save_mark_;  // db_'s kSaveMark, prepared at its first use
+  int attached_count_ = 0;                        // names the stores attached to db_
   absl::Mutex reader_mu_;
   std::unique_ptr<sqlite::Database> reader_ ABSL_GUARDED_BY(reader_mu_);
   std::unique_ptr<storage::Database> shared_;

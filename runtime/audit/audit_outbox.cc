@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "runtime/audit/audit_log.h"
 #include "runtime/audit/audit_rows.h"
@@ -177,11 +178,93 @@ void AuditLog::Detach(AuditOutbox* outbox) {
   auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !writing_; };
   mu_.Await(absl::Condition(&idle));  // the writer may be reading this store
   outboxes_.erase(std::remove(outboxes_.begin(), outboxes_.end(), outbox), outboxes_.end());
+  if (!outbox->attached_.empty()) {
+    // Nobody writes the trail while mu_ is held and writing_ is false: db_ is free.
+    outbox->last_of_move_.reset();
+    outbox->copy_.reset();
+    absl::Status detached = db_->Exec(absl::StrCat("DETACH DATABASE ", outbox->attached_));
+    if (!detached.ok()) {
+      log::Warn("audit outbox: store not detached from the trail",
+                {{"store", outbox->name()}, {"error", std::string(detached.message())}});
+    }
+    outbox->attached_.clear();
+  }
+}
+
+void AuditLog::AttachSqlite(AuditOutbox& source) {
+  if (!source.attached_.empty() || source.attach_failed_ || db_ == nullptr) return;
+  // The store's file, from its description ("sqlite://<path>"); an in-memory store has none.
+  constexpr std::string_view kScheme = "sqlite://";
+  const std::string described = source.store().Describe();
+  const std::string_view path =
+      std::string_view(described).substr(std::min(described.size(), kScheme.size()));
+  const std::string schema = absl::StrCat("outbox_", ++attached_count_);
+  auto attach = [&]() -> absl::Status {
+    if (!std::string_view(described).starts_with(kScheme) || path.empty() || path == ":memory:" ||
+        path.starts_with("file:")) {
+      return absl::FailedPreconditionError("not a store file");
+    }
+    ASSIGN_OR_RETURN(sqlite::Statement attach_stmt, db_->Prepare("ATTACH DATABASE ? AS " + schema));
+    RETURN_IF_ERROR(attach_stmt.Bind(1, path).Run());
+    auto prepare =
+        [&](const std::string& sql) -> absl::StatusOr<std::unique_ptr<sqlite::Statement>> {
+      ASSIGN_OR_RETURN(sqlite::Statement stmt, db_->Prepare(sql));
+      return std::make_unique<sqlite::Statement>(std::move(stmt));
+    };
+    ASSIGN_OR_RETURN(source.last_of_move_,
+                     prepare(absl::StrCat("SELECT MAX(id), COUNT(*) FROM (SELECT id FROM ", schema,
+                                          ".audit_outbox WHERE id > ? ORDER BY id LIMIT ?)")));
+    ASSIGN_OR_RETURN(
+        source.copy_,
+        prepare(absl::StrCat("INSERT INTO main.audit_event(time_us, principal, method, resource, "
+                             "action, request_id, outcome) SELECT time_us, principal, method, "
+                             "resource, action, request_id, outcome FROM ",
+                             schema, ".audit_outbox WHERE id > ? AND id <= ? ORDER BY id")));
+    return absl::OkStatus();
+  };
+  absl::Status attached = attach();
+  if (attached.ok()) {
+    source.attached_ = schema;
+    return;
+  }
+  // The rows are then read through the store's own pool, as before (one read per move).
+  source.last_of_move_.reset();
+  source.copy_.reset();
+  (void)db_->Exec(absl::StrCat("DETACH DATABASE ", schema));  // if the ATTACH itself succeeded
+  source.attach_failed_ = true;
+  log::Warn("audit outbox: store not attached to the trail; its rows are read and re-inserted",
+            {{"store", source.name()}, {"error", std::string(attached.message())}});
 }
 
 absl::Status AuditLog::MoveFromSqlite(AuditOutbox& source,
                                       std::vector<common::v1::AuditEvent>& events, Moved& moved) {
   const int64_t mark = source.moved_.load();
+  if (!source.attached_.empty()) {
+    // The store is attached to the trail's connection (issue 16): the rows go from its outbox
+    // into audit_event by one statement, in id order, without a copy through memory (the read,
+    // an event each, its binds were ~17k instructions an event). Both statements read the same
+    // snapshot of the store: the trail's transaction holds its read until the commit. Every row
+    // below the highest id that snapshot sees is in it (ids are given out under the store's one
+    // writer, in commit order).
+    sqlite::Statement& last_of_move = *source.last_of_move_;
+    last_of_move.Reset();
+    last_of_move.Bind(1, mark).Bind(2, kMaxMove);
+    ASSIGN_OR_RETURN(bool row, last_of_move.Step());
+    const int64_t count = row ? last_of_move.Int(1) : 0;
+    const int64_t last = count > 0 ? last_of_move.Int(0) : mark;
+    last_of_move.Reset();
+    if (count == 0) return absl::OkStatus();
+    sqlite::Statement& copy = *source.copy_;
+    copy.Reset();
+    absl::Status copied = copy.Bind(1, mark).Bind(2, last).Run();
+    copy.Reset();
+    RETURN_IF_ERROR(copied);
+    RETURN_IF_ERROR(SaveMark(source, last));
+    moved.marks.emplace_back(&source, last);
+    moved.events += static_cast<size_t>(count);
+    moved.more = moved.more || count == kMaxMove;
+    return absl::OkStatus();
+  }
   std::vector<common::v1::AuditEvent> rows;
   // Every row below the highest id this snapshot sees is in it: ids are given out under the
   // store's single writer, in commit order.
@@ -197,14 +280,24 @@ absl::Status AuditLog::MoveFromSqlite(AuditOutbox& source,
   }));
   if (rows.empty()) return absl::OkStatus();
   const int64_t last = rows.back().sequence();  // the outbox id (EventFromRow)
-  ASSIGN_OR_RETURN(sqlite::Statement save, db_->Prepare(kSaveMark));
-  RETURN_IF_ERROR(save.Bind(1, source.name()).Bind(2, last).Run());
+  RETURN_IF_ERROR(SaveMark(source, last));
   moved.marks.emplace_back(&source, last);
   moved.events += rows.size();
   moved.more = moved.more || static_cast<int64_t>(rows.size()) == kMaxMove;
   // Appended by the caller in this order, in the same transaction as the mark.
   for (common::v1::AuditEvent& event : rows) events.push_back(std::move(event));
   return absl::OkStatus();
+}
+
+absl::Status AuditLog::SaveMark(AuditOutbox& source, int64_t last) {
+  if (save_mark_ == nullptr) {
+    ASSIGN_OR_RETURN(sqlite::Statement save, db_->Prepare(kSaveMark));
+    save_mark_ = std::make_unique<sqlite::Statement>(std::move(save));
+  }
+  save_mark_->Reset();
+  absl::Status saved = save_mark_->Bind(1, source.name()).Bind(2, last).Run();
+  save_mark_->Reset();
+  return saved;
 }
 
 absl::Status AuditLog::MoveFromPostgres(storage::Transaction& tx,

@@ -32,6 +32,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -40,6 +41,7 @@
 #include "absl/status/status.h"
 #include "dorset/common/v1/audit.pb.h"
 #include "google/protobuf/message.h"
+#include "runtime/sqlite/database.h"
 #include "runtime/storage/database.h"
 
 namespace dorset::runtime {
@@ -92,6 +94,7 @@ class AuditOutbox {
   }
 
   storage::Database& store() { return store_; }
+  bool Attached() const { return !attached_.empty(); }  // for the trail's writer only
   const std::string& name() const { return name_; }
 
  private:
@@ -108,6 +111,13 @@ class AuditOutbox {
   // leaves rows the mark skips).
   std::atomic<int64_t> moved_;
   std::atomic<int64_t> deleted_{0};
+  // SQLite: the store attached to the trail's connection under this schema name (empty: not
+  // attached, the rows are read through the store's own pool), and the move's two statements
+  // there. Used by the one writing the trail only (AuditLog::AttachSqlite, MoveFromSqlite).
+  std::string attached_;
+  bool attach_failed_ = false;
+  std::unique_ptr<sqlite::Statement> last_of_move_;  // (mark, limit) -> MAX(id), COUNT(*)
+  std::unique_ptr<sqlite::Statement> copy_;          // (mark, last): INSERT ... SELECT
 };
 
 }  // namespace dorset::runtime

@@ -14,16 +14,17 @@
 namespace dorset::runtime::audit_rows {
 
 // Binds one event to the row of an INSERT (InsertOf: runtime/sqlite's Statement or
-// runtime/storage's) whose first placeholder is `first`.
+// runtime/storage's) whose first placeholder is `first`. The texts are bound without a copy
+// (BindKept): `e` must stay unchanged until the statement has run and been reset.
 template <typename Stmt>
 void BindEvent(Stmt& insert, const common::v1::AuditEvent& e, int first = 1) {
   insert.Bind(first, static_cast<int64_t>(e.time().seconds() * 1000000 + e.time().nanos() / 1000))
-      .Bind(first + 1, e.principal())
-      .Bind(first + 2, e.method())
-      .Bind(first + 3, e.resource())
-      .Bind(first + 4, e.action())
-      .Bind(first + 5, e.request_id())
-      .Bind(first + 6, e.outcome());
+      .BindKept(first + 1, e.principal())
+      .BindKept(first + 2, e.method())
+      .BindKept(first + 3, e.resource())
+      .BindKept(first + 4, e.action())
+      .BindKept(first + 5, e.request_id())
+      .BindKept(first + 6, e.outcome());
 }
 
 // The trail's and the outbox's INSERTs, several events per statement (runtime/storage/
