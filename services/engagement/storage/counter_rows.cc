@@ -32,6 +32,30 @@ absl::Status ApplySums(runtime::storage::Statement& bump, const CounterSums& sum
   return absl::OkStatus();
 }
 
+const runtime::storage::MultiRowInsert& BumpCountersInsert() {
+  static const runtime::storage::MultiRowInsert insert(
+      "INSERT INTO response_count (activity_id, dimension, key, n) VALUES ", 4,
+      " ON CONFLICT (activity_id, dimension, key) DO UPDATE SET n = response_count.n + "
+      "excluded.n");
+  return insert;
+}
+
+absl::Status ApplySums(runtime::storage::MultiRowStatements& bump, const CounterSums& sums) {
+  std::vector<const CounterSums::value_type*> cells;
+  cells.reserve(sums.size());
+  for (const auto& cell : sums) {
+    if (cell.second != 0) cells.push_back(&cell);
+  }
+  return bump.Run(cells.size(), [&cells](runtime::storage::Statement& s, size_t row, int first) {
+    const auto& [key, delta] = *cells[row];
+    // `sums` is unchanged until the statement has run and been reset.
+    s.BindKept(first, std::get<0>(key))
+        .BindKept(first + 1, std::get<1>(key))
+        .BindKept(first + 2, std::get<2>(key))
+        .Bind(first + 3, delta);
+  });
+}
+
 absl::Status AddCounterSums(runtime::storage::Transaction& tx, const CounterSums& sums) {
   ASSIGN_OR_RETURN(runtime::storage::Statement bump, tx.Prepare(kBumpCounterSql));
   return ApplySums(bump, sums);

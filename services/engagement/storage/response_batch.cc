@@ -18,8 +18,8 @@ struct ResponseBatch::Statements {
   Statement theme_exists;       // (activity, theme)
   Statement stakeholder_state;  // (id) -> erased
   Statement insert_response;    // ... RETURNING id on PostgreSQL
-  std::optional<Statement> inserted_id;  // SQLite: SELECT last_insert_rowid()
-  Statement bump_counter;                // kBumpCounterSql
+  std::optional<Statement> inserted_id;                // SQLite: SELECT last_insert_rowid()
+  runtime::storage::MultiRowStatements bump_counters;  // BumpCountersInsert()
 };
 
 ResponseBatch::ResponseBatch(runtime::storage::Transaction& tx) : tx_(tx) {}
@@ -51,11 +51,10 @@ absl::StatusOr<ResponseBatch::Statements*> ResponseBatch::Prepared() {
   if (sqlite) {
     ASSIGN_OR_RETURN(inserted_id, tx_.Prepare("SELECT last_insert_rowid()"));
   }
-  ASSIGN_OR_RETURN(Statement bump_counter, tx_.Prepare(kBumpCounterSql));
-  statements_.reset(new Statements{std::move(requests), std::move(activity_window),
-                                   std::move(theme_exists), std::move(stakeholder_state),
-                                   std::move(insert_response), std::move(inserted_id),
-                                   std::move(bump_counter)});
+  statements_.reset(new Statements{
+      std::move(requests), std::move(activity_window), std::move(theme_exists),
+      std::move(stakeholder_state), std::move(insert_response), std::move(inserted_id),
+      runtime::storage::MultiRowStatements(BumpCountersInsert(), tx_)});
   return statements_.get();
 }
 
@@ -126,13 +125,18 @@ absl::StatusOr<int64_t> ResponseBatch::InsertResponse(const std::string& activit
   ASSIGN_OR_RETURN(Statements * st, Prepared());
   Statement& insert = st->insert_response;
   insert.Reset();
-  insert.Bind(1, activity)
-      .Bind(2, stakeholder_id.empty() ? std::optional<std::string>()
-                                      : std::optional<std::string>(stakeholder_id))
-      .Bind(3, r.text())
+  // The texts of `activity` and `r` are bound without a copy: both outlive the statement's run
+  // and reset below.
+  insert.BindKept(1, activity);
+  if (stakeholder_id.empty()) {
+    insert.BindNull(2);
+  } else {
+    insert.BindKept(2, stakeholder_id);
+  }
+  insert.BindKept(3, r.text())
       .Bind(4, static_cast<int64_t>(r.channel()))
-      .Bind(5, r.locality())
-      .Bind(6, r.practice())
+      .BindKept(5, r.locality())
+      .BindKept(6, r.practice())
       .Bind(7, JoinList(theme_ids))
       .Bind(8, static_cast<int64_t>(r.sentiment()))
       .Bind(9, static_cast<int64_t>(r.publish_consent()))
@@ -140,8 +144,9 @@ absl::StatusOr<int64_t> ResponseBatch::InsertResponse(const std::string& activit
       .Bind(11, now)
       .Bind(12, EncodeThemeAssignments(r.theme_assignments()));
   if (st->inserted_id.has_value()) {
-    RETURN_IF_ERROR(insert.Run());
-    insert.Reset();
+    const absl::Status run = insert.Run();
+    insert.Reset();  // whatever the outcome: the kept texts are not the statement's after this
+    RETURN_IF_ERROR(run);
     Statement& last = *st->inserted_id;
     last.Reset();
     ASSIGN_OR_RETURN(bool found, last.Step());
@@ -178,7 +183,7 @@ absl::Status ResponseBatch::Flush() {
   ASSIGN_OR_RETURN(Statements * st, Prepared());
   RETURN_IF_ERROR(st->requests.Flush());
   if (sums_.empty()) return absl::OkStatus();
-  return ApplySums(st->bump_counter, sums_);
+  return ApplySums(st->bump_counters, sums_);
 }
 
 }  // namespace dorset::engagement
