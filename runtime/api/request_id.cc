@@ -62,7 +62,10 @@ RequestHasher::RequestHasher(const google::protobuf::Message& request)
     : digest_(std::make_unique<Digest>()) {
   const std::string head = Deterministic(request);
   const std::string prefix = absl::StrCat(head.size(), ":");
-  EVP_DigestInit_ex(digest_->ctx.get(), EVP_sha256(), nullptr);
+  // Fetched once: OpenSSL 3 looks EVP_sha256() up in its provider tables at every init
+  // (runtime/auth/token_store.cc's Sha256Hex does the same).
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_DigestInit_ex2(digest_->ctx.get(), sha256 != nullptr ? sha256 : EVP_sha256(), nullptr);
   EVP_DigestUpdate(digest_->ctx.get(), prefix.data(), prefix.size());
   EVP_DigestUpdate(digest_->ctx.get(), head.data(), head.size());
 }
