@@ -106,10 +106,11 @@ absl::Status ChainWriter::Flush() {
   absl::Status written =
       inserts_->Run(kept_.size(), [this](Statement& insert, size_t row, int first) {
         const Link& link = kept_[row];
+        // The hashes are bound without a copy: kept_ is cleared only after the statement ran.
         insert.Bind(first, link.posting_id)
             .Bind(first + 1, link.year)
-            .Bind(first + 2, link.prev_hash)
-            .Bind(first + 3, link.hash);
+            .BindKept(first + 2, link.prev_hash)
+            .BindKept(first + 3, link.hash);
       });
   kept_.clear();
   return written;

@@ -110,7 +110,8 @@ struct LedgerWriter::Statements {
     std::optional<int64_t> reverses;
   };
   std::vector<Kept> kept;
-  std::array<std::optional<Statement>, runtime::storage::MultiRowInsert::kInsertShapes> inserts;
+  // The posting table's multi-row INSERTs, made on the transaction's first InsertKept.
+  std::optional<runtime::storage::MultiRowStatements> inserts;
 };
 
 LedgerWriter::LedgerWriter(std::unique_ptr<Statements> statements) : s_(std::move(statements)) {}
@@ -423,15 +424,10 @@ absl::Status LedgerWriter::InsertKept() {
       "INSERT INTO posting(id, scheme_id, year, month, kind, amount_pence, principal, "
       "create_micros, reason, request_id, reverses) VALUES ",
       11);
-  absl::Status inserted = kInsert.Run(
-      s_->kept.size(),
-      [&](size_t shape) -> absl::StatusOr<Statement*> {
-        if (!s_->inserts[shape].has_value()) {
-          ASSIGN_OR_RETURN(s_->inserts[shape], s_->tx->Prepare(kInsert.Sql(shape)));
-        }
-        return &*s_->inserts[shape];
-      },
-      [this](Statement& insert, size_t row, int first) {
+  if (!s_->inserts.has_value()) s_->inserts.emplace(kInsert, *s_->tx);
+  // The texts are bound without a copy: the kept rows' strings outlive the statement's run.
+  absl::Status inserted =
+      s_->inserts->Run(s_->kept.size(), [this](Statement& insert, size_t row, int first) {
         const Statements::Kept& k = s_->kept[row];
         insert.Bind(first, k.id)
             .Bind(first + 1, k.scheme_id)
@@ -439,10 +435,10 @@ absl::Status LedgerWriter::InsertKept() {
             .Bind(first + 3, k.month)
             .Bind(first + 4, k.kind)
             .Bind(first + 5, k.amount)
-            .Bind(first + 6, *k.principal)
+            .BindKept(first + 6, *k.principal)
             .Bind(first + 7, k.create_micros)
-            .Bind(first + 8, *k.reason)
-            .Bind(first + 9, *k.request_id)
+            .BindKept(first + 8, *k.reason)
+            .BindKept(first + 9, *k.request_id)
             .Bind(first + 10, k.reverses);
       });
   s_->kept.clear();
