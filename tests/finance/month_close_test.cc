@@ -344,19 +344,24 @@ INSTANTIATE_TEST_SUITE_P(Engines, MonthCloseTest,
                            return std::string(runtime::storage::EngineName(info.param));
                          });
 
+// One posting of the chain tests, every field set.
+ChainedPosting SamplePosting() {
+  return ChainedPosting{.id = 7,
+                        .year = 2020,
+                        .month = 3,
+                        .kind = 2,
+                        .scheme = "plans/p/programmes/a/schemes/b",
+                        .amount = -1234,
+                        .principal = "alice",
+                        .create_micros = 1600000000000000,
+                        .reason = "r",
+                        .request_id = "q",
+                        .reverses = std::nullopt};
+}
+
 // The chain's arithmetic alone (no store).
 TEST(LedgerChainTest, EveryFieldChangesThePostingHash) {
-  const ChainedPosting base{.id = 7,
-                            .year = 2020,
-                            .month = 3,
-                            .kind = 2,
-                            .scheme = "plans/p/programmes/a/schemes/b",
-                            .amount = -1234,
-                            .principal = "alice",
-                            .create_micros = 1600000000000000,
-                            .reason = "r",
-                            .request_id = "q",
-                            .reverses = std::nullopt};
+  const ChainedPosting base = SamplePosting();
   const std::string h = PostingHash(base, GenesisHash(2020));
   EXPECT_EQ(h.size(), 64u);
   EXPECT_EQ(h, PostingHash(base, GenesisHash(2020)));
@@ -387,17 +392,7 @@ TEST(LedgerChainTest, EveryFieldChangesThePostingHash) {
 // outside this code (Python's hashlib over the documented encoding).
 TEST(LedgerChainTest, PostingHashesAreTheDocumentedBytes) {
   EXPECT_EQ(GenesisHash(2020), "6e2606d6dac6cbbca10424dbaa0402b2cc12519e5c9f21cffc3500ec7ed0ec9c");
-  ChainedPosting p{.id = 7,
-                   .year = 2020,
-                   .month = 3,
-                   .kind = 2,
-                   .scheme = "plans/p/programmes/a/schemes/b",
-                   .amount = -1234,
-                   .principal = "alice",
-                   .create_micros = 1600000000000000,
-                   .reason = "r",
-                   .request_id = "q",
-                   .reverses = std::nullopt};
+  ChainedPosting p = SamplePosting();
   EXPECT_EQ(PostingHash(p, GenesisHash(2020)),
             "44d049d940f3610bad1cd70c42c071a5f3bbcdb28878a4ada43674e1e338f190");
   p.id = std::numeric_limits<int64_t>::max();

@@ -155,6 +155,16 @@ std::string PageSelect(const PracticeQuery& query, const QuerySql& sql,
                             dir, ", ods_code ", dir, " LIMIT ?");
 }
 
+// A code-order walk's binds (the query's, then the cursor's code) and its keyset condition after
+// the cursor ("" on the first page).
+std::string WalkKeyset(const PracticeQuery& query, const QuerySql& sql,
+                       const std::optional<PracticeCursor>& after, Binds& binds) {
+  binds = sql.binds;
+  if (!after.has_value()) return "";
+  binds.emplace_back(after->ods_code);
+  return absl::StrCat(" AND ods_code ", query.descending ? "<" : ">", " ?");
+}
+
 // The walk's page in code order on SQLite: the page's codes chosen by an inner SELECT that reads
 // the walked index alone, then only those rows read. With the status filter, the walk is over
 // practice_by_status_name (status, ods_code, display_name[, revision]; SQLite migrations 10, 11),
@@ -164,12 +174,7 @@ std::string PageSelect(const PracticeQuery& query, const QuerySql& sql,
 std::string CodeWalkSelect(const PracticeQuery& query, const QuerySql& sql,
                            const std::optional<PracticeCursor>& after, int limit, Binds& binds) {
   const char* dir = query.descending ? "DESC" : "ASC";
-  std::string keyset;
-  binds = sql.binds;
-  if (after.has_value()) {
-    keyset = absl::StrCat(" AND ods_code ", query.descending ? "<" : ">", " ?");
-    binds.emplace_back(after->ods_code);
-  }
+  const std::string keyset = WalkKeyset(query, sql, after, binds);
   binds.emplace_back(static_cast<int64_t>(limit) + 1);
   return absl::StrCat("SELECT ods_code, data, ", kPracticeColumns,
                       " FROM practice WHERE ods_code IN (SELECT ods_code FROM practice WHERE ",
@@ -187,12 +192,7 @@ std::string CodeWalkSelect(const PracticeQuery& query, const QuerySql& sql,
 std::string KeptWalkSelect(const PracticeQuery& query, const QuerySql& sql,
                            const std::optional<PracticeCursor>& after, Binds& binds) {
   const char* dir = query.descending ? "DESC" : "ASC";
-  std::string keyset;
-  binds = sql.binds;
-  if (after.has_value()) {
-    keyset = absl::StrCat(" AND ods_code ", query.descending ? "<" : ">", " ?");
-    binds.emplace_back(after->ods_code);
-  }
+  const std::string keyset = WalkKeyset(query, sql, after, binds);
   return absl::StrCat("SELECT ods_code, revision FROM practice WHERE ", sql.where, keyset,
                       " ORDER BY ods_code ", dir, " LIMIT ?");
 }
