@@ -20,18 +20,6 @@ absl::Status AddToCounters(runtime::storage::Transaction& tx, const std::string&
   return BumpCounters(bump, activity, cells, delta);
 }
 
-absl::Status ApplySums(runtime::storage::Statement& bump, const CounterSums& sums) {
-  for (const auto& [cell, delta] : sums) {
-    if (delta == 0) continue;
-    bump.Reset();
-    bump.Bind(1, std::get<0>(cell)).Bind(2, std::get<1>(cell)).Bind(3, std::get<2>(cell));
-    bump.Bind(4, delta);
-    RETURN_IF_ERROR(bump.Run());
-  }
-  bump.Reset();
-  return absl::OkStatus();
-}
-
 const runtime::storage::MultiRowInsert& BumpCountersInsert() {
   static const runtime::storage::MultiRowInsert insert(
       "INSERT INTO response_count (activity_id, dimension, key, n) VALUES ", 4,
@@ -57,7 +45,7 @@ absl::Status ApplySums(runtime::storage::MultiRowStatements& bump, const Counter
 }
 
 absl::Status AddCounterSums(runtime::storage::Transaction& tx, const CounterSums& sums) {
-  ASSIGN_OR_RETURN(runtime::storage::Statement bump, tx.Prepare(kBumpCounterSql));
+  runtime::storage::MultiRowStatements bump(BumpCountersInsert(), tx);
   return ApplySums(bump, sums);
 }
 

@@ -24,9 +24,6 @@ inline constexpr char kBumpCounterSql[] =
     "INSERT INTO response_count (activity_id, dimension, key, n) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (activity_id, dimension, key) DO UPDATE SET n = response_count.n + excluded.n";
 
-// Writes every non-zero delta of `sums` with the prepared kBumpCounterSql statement.
-absl::Status ApplySums(runtime::storage::Statement& bump, const CounterSums& sums);
-
 // kBumpCounterSql for many cells per statement (issue 16: a group's cells, one upsert statement
 // each, cost ~20k instructions a response): a MultiRowInsert of (activity_id, dimension, key, n).
 const runtime::storage::MultiRowInsert& BumpCountersInsert();
@@ -38,8 +35,8 @@ absl::Status ApplySums(runtime::storage::MultiRowStatements& bump, const Counter
 absl::Status BumpCounters(runtime::storage::Statement& bump, const std::string& activity,
                           const std::vector<CounterCell>& cells, int64_t delta);
 
-// Writes every non-zero delta of `sums` (outside the group commit: one statement prepared for
-// the call, e.g. a bulk theme coding's summed cells).
+// Writes every non-zero delta of `sums` (outside the group commit, e.g. a bulk theme coding's
+// summed cells), by multi-row upserts as ApplySums.
 absl::Status AddCounterSums(runtime::storage::Transaction& tx, const CounterSums& sums);
 
 // Adds `delta` to each cell (outside the group commit: one statement prepared for the call).
