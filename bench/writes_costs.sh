@@ -33,7 +33,7 @@ build=$(cd "$build" && pwd)
 source bench/lib/common.sh
 mkdir -p "$tmp/cg"
 echo "== old build $old ($(git -C "$old" rev-parse --short HEAD 2>/dev/null || echo '?'); env: ${old_env[*]:-none}), new build $build ($(git rev-parse --short HEAD))"
-echo "== $(date -u '+%F %H:%M UTC'), storage engine $database, $calls calls at 32 in flight after $warmup; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== $(date -u '+%F %H:%M UTC'), storage engine $database, $calls calls at ${WRITES_COSTS_CONCURRENCY:-32} in flight after $warmup; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 stop() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 # The sum and count of a histogram (no labels) on the ops port's /metrics.
@@ -44,7 +44,7 @@ results=()
 measure() {
   local label=$1 port=$2 ops=$3 hist=$4 method=$5 request=$6
   local lg=("$build/bench/dorset-loadgen" --target=127.0.0.1:$port --method="$method"
-    --request_json="$request" --concurrency=32 --channels=4 --warmup_s=0 --json)
+    --request_json="$request" --concurrency="${WRITES_COSTS_CONCURRENCY:-32}" --channels=4 --warmup_s=0 --json)
   "${lg[@]}" --calls="$warmup" >/dev/null
   local before after
   before=$(histogram "$ops" "$hist")
@@ -59,6 +59,7 @@ measure() {
   local dump
   dump=$(ls -t "$tmp/cg/"*.out.* | head -1)
   results+=("$label	$before $after	$(python3 bench/lib/callgrind_costs.py "$calls" "$dump")")
+  [ -n "${WRITES_COSTS_KEEP:-}" ] && mkdir -p "$WRITES_COSTS_KEEP" && cp "$dump" "$WRITES_COSTS_KEEP/${label// /_}.out"
   rm -f "$tmp/cg/"*.out*
   echo "$label: done"
 }

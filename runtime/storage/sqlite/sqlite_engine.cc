@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <vector>
+
 #include "absl/container/flat_hash_map.h"
 #include "runtime/base/string_view.h"
 #include "runtime/sqlite/database.h"
@@ -81,8 +83,12 @@ class SqliteConnection : public Connection {
   int64_t Changes() const { return sqlite3_changes64(db_->handle()); }
 
  private:
+  // Statements kept per SQL text. A text may be in use more than once at a time (a writer's
+  // one-row statement and a multi-row insert of one row share their text), so each text keeps
+  // up to kCopiesPerText copies; a use beyond that prepares a statement of its own.
+  static constexpr size_t kCopiesPerText = 4;
   std::unique_ptr<sqlite::Database> db_;
-  absl::flat_hash_map<std::string, std::unique_ptr<CachedStatement>> cache_;
+  absl::flat_hash_map<std::string, std::vector<std::unique_ptr<CachedStatement>>> cache_;
 };
 
 SqliteStatement::~SqliteStatement() {
@@ -102,22 +108,24 @@ absl::StatusOr<bool> SqliteStatement::Step() {
 absl::StatusOr<std::unique_ptr<StatementBackend>> SqliteConnection::Prepare(std::string_view sql) {
   auto it = cache_.find(ToAbsl(sql));
   if (it == cache_.end()) {
-    absl::StatusOr<sqlite::Statement> prepared = db_->Prepare(sql);
-    if (!prepared.ok()) return Check(prepared.status());
-    it = cache_
-             .emplace(std::string(sql),
-                      std::make_unique<CachedStatement>(CachedStatement{*std::move(prepared)}))
-             .first;
+    it = cache_.emplace(std::string(sql), std::vector<std::unique_ptr<CachedStatement>>()).first;
   }
-  CachedStatement* cached = it->second.get();
-  if (!cached->in_use) {
-    cached->in_use = true;
-    return std::make_unique<SqliteStatement>(this, cached, nullptr);
+  std::vector<std::unique_ptr<CachedStatement>>& copies = it->second;
+  for (const std::unique_ptr<CachedStatement>& cached : copies) {
+    if (!cached->in_use) {
+      cached->in_use = true;
+      return std::make_unique<SqliteStatement>(this, cached.get(), nullptr);
+    }
   }
-  absl::StatusOr<sqlite::Statement> second = db_->Prepare(sql);
-  if (!second.ok()) return Check(second.status());
-  return std::make_unique<SqliteStatement>(this, nullptr,
-                                           std::make_unique<sqlite::Statement>(*std::move(second)));
+  absl::StatusOr<sqlite::Statement> prepared = db_->Prepare(sql);
+  if (!prepared.ok()) return Check(prepared.status());
+  if (copies.size() < kCopiesPerText) {
+    copies.push_back(std::make_unique<CachedStatement>(CachedStatement{*std::move(prepared)}));
+    copies.back()->in_use = true;
+    return std::make_unique<SqliteStatement>(this, copies.back().get(), nullptr);
+  }
+  return std::make_unique<SqliteStatement>(
+      this, nullptr, std::make_unique<sqlite::Statement>(*std::move(prepared)));
 }
 
 }  // namespace

@@ -487,6 +487,34 @@ TEST_P(StorageContract, StatementsAreReusedAndNestedInOneTransaction) {
                   .ok());
 }
 
+// A connection keeps a few copies of a statement per SQL text (a writer's one-row insert and a
+// multi-row insert of one row share their text); more at once than it keeps still work, and the
+// kept copies come back reset in the next transaction, whatever their last use left.
+TEST_P(StorageContract, TheSameSqlHeldManyTimesAtOnceWorksInEveryTransaction) {
+  for (int i = 1; i <= 20; ++i) ASSERT_TRUE(Insert(i, absl::StrCat("n", i)).ok());
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                     std::vector<Statement> held;
+                     for (int depth = 0; depth < 7; ++depth) {
+                       ASSIGN_OR_RETURN(Statement s,
+                                        tx.Prepare("SELECT id FROM item WHERE id > ? ORDER BY id"));
+                       s.Bind(1, int64_t{depth});
+                       // Each copy is left at a different row: the first `depth + 1` rows read.
+                       for (int step = 0; step <= depth; ++step) {
+                         ASSIGN_OR_RETURN(bool row, s.Step());
+                         EXPECT_TRUE(row);
+                       }
+                       held.push_back(std::move(s));
+                     }
+                     for (int depth = 0; depth < 7; ++depth) {
+                       EXPECT_EQ(held[depth].Int(0), 2 * depth + 1) << "round " << round;
+                     }
+                     return absl::OkStatus();
+                   })
+                    .ok());
+  }
+}
+
 // The one keyset pager (runtime/storage/keyset_page.h) over the engine: every row once, in key
 // order, across pages; a row inserted before the position does not shift later pages; the byte
 // budget ends a page early and the next resumes after it; a token of another query is refused.
