@@ -35,14 +35,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "bench/loadgen/http_load.h"
+#include "bench/loadgen/request_maker.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/dynamic_message.h"
-#include "google/protobuf/util/json_util.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "runtime/status/grpc_status.h"
@@ -113,63 +111,19 @@ bool ParseFlags(int argc, char** argv, Options& o) {
   return true;
 }
 
-// Builds serialized requests from the JSON template.
-class RequestMaker {
- public:
-  static absl::StatusOr<RequestMaker> Create(const std::string& method_path,
-                                             const std::string& request_json) {
-    std::string full = method_path.substr(1);
-    std::replace(full.begin(), full.end(), '/', '.');
-    const auto* method = google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(full);
-    if (method == nullptr) return absl::NotFoundError(absl::StrCat("unknown method ", method_path));
-    RequestMaker maker;
-    maker.prototype_ = maker.factory_->GetPrototype(method->input_type());
-    maker.template_ = request_json;
-    maker.templated_ = request_json.find("{{") != std::string::npos;
-    if (!maker.templated_) {
-      auto fixed = maker.Serialize(request_json);
-      if (!fixed.ok()) return fixed.status();
-      maker.fixed_ = *fixed;
-    } else if (auto probe = maker.Make(0, 0); !probe.ok()) {
-      return probe.status();
-    }
-    return maker;
-  }
-
-  absl::StatusOr<std::string> Make(uint64_t seq, int slot) const {
-    if (!templated_) return fixed_;
-    return Serialize(absl::StrReplaceAll(
-        template_, {{"{{seq}}", absl::StrCat(seq)}, {"{{slot}}", absl::StrCat(slot)}}));
-  }
-
- private:
-  absl::StatusOr<std::string> Serialize(const std::string& json) const {
-    std::unique_ptr<google::protobuf::Message> message(prototype_->New());
-    auto status = google::protobuf::util::JsonStringToMessage(json, message.get());
-    if (!status.ok()) return absl::InvalidArgumentError(std::string(status.message()));
-    return message->SerializeAsString();
-  }
-
-  std::shared_ptr<google::protobuf::DynamicMessageFactory> factory_ =
-      std::make_shared<google::protobuf::DynamicMessageFactory>();
-  const google::protobuf::Message* prototype_ = nullptr;
-  std::string template_;
-  std::string fixed_;
-  bool templated_ = false;
-};
-
 // One method of the run: the whole run without --mix, one line of the mix file with it.
 struct Entry {
   std::string name;
   double weight = 1;
   std::string target;
   std::string method;
-  RequestMaker maker;
+  dorset::bench::RequestMaker maker;
 };
 
 absl::StatusOr<Entry> MakeEntry(std::string name, double weight, std::string target,
                                 std::string method, const std::string& request_json) {
-  absl::StatusOr<RequestMaker> maker = RequestMaker::Create(method, request_json);
+  absl::StatusOr<dorset::bench::RequestMaker> maker =
+      dorset::bench::RequestMaker::Create(method, request_json);
   if (!maker.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(name, ": ", maker.status().message()));
   }
@@ -391,8 +345,8 @@ class Run {
     auto call = std::make_shared<Call>();
     call->counted = counted;
     if (!o_.token.empty()) call->context.AddMetadata("authorization", "Bearer " + o_.token);
-    auto payload = entry.maker.Make(seq_.fetch_add(1), slot);
-    grpc::Slice slice(*payload);
+    const std::string payload = entry.maker.Make(seq_.fetch_add(1), slot);
+    grpc::Slice slice(payload);
     call->request = grpc::ByteBuffer(&slice, 1);
     call->start = absl::Now();
     const auto& stubs = stubs_.at(entry.target);
