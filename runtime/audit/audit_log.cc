@@ -488,17 +488,8 @@ absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch,
         *moved = Moved();
         RETURN_IF_ERROR(MoveFromPostgres(tx, from_outboxes, *moved));
       }
-      std::array<std::optional<storage::Statement>, audit_rows::kInsertShapes> inserts;
-      return audit_rows::InsertEvents(
-          audit_rows::Table::kTrail, from_outboxes.size() + batch.size(), event_at,
-          [&](size_t shape) -> absl::StatusOr<storage::Statement*> {
-            if (!inserts[shape].has_value()) {
-              ASSIGN_OR_RETURN(
-                  inserts[shape],
-                  tx.Prepare(audit_rows::InsertOf(audit_rows::Table::kTrail).Sql(shape)));
-            }
-            return &*inserts[shape];
-          });
+      return audit_rows::InsertEvents(audit_rows::Table::kTrail,
+                                      from_outboxes.size() + batch.size(), event_at, tx);
     });
   }
   bool reads_attached = false;

@@ -1,7 +1,6 @@
 #include "runtime/audit/audit_outbox.h"
 
 #include <algorithm>
-#include <array>
 #include <cstdlib>
 #include <optional>
 #include <string_view>
@@ -72,18 +71,9 @@ absl::Status AuditOutbox::Append(storage::Transaction& tx,
                                  std::span<const common::v1::AuditEvent> events) {
   if (!events.empty()) {
     // A few multi-row INSERTs for the group (audit_rows::InsertEvents), not one per call.
-    std::array<std::optional<storage::Statement>, audit_rows::kInsertShapes> inserts;
     RETURN_IF_ERROR(audit_rows::InsertEvents(
         audit_rows::Table::kOutbox, events.size(),
-        [&events](size_t i) -> const common::v1::AuditEvent& { return events[i]; },
-        [&](size_t shape) -> absl::StatusOr<storage::Statement*> {
-          if (!inserts[shape].has_value()) {
-            ASSIGN_OR_RETURN(
-                inserts[shape],
-                tx.Prepare(audit_rows::InsertOf(audit_rows::Table::kOutbox).Sql(shape)));
-          }
-          return &*inserts[shape];
-        }));
+        [&events](size_t i) -> const common::v1::AuditEvent& { return events[i]; }, tx));
   }
   // The rows the trail holds leave with this group's commit: the store needs no commit of its
   // own for them (and the group committer's writer no second writer to wait for).

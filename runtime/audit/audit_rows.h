@@ -53,6 +53,16 @@ absl::Status InsertEvents(Table table, size_t count, const EventAt& at,
   });
 }
 
+// The same in one transaction of the storage lane: its statements prepared at their first use
+// (storage::MultiRowStatements) for this call's rows.
+template <typename EventAt>
+absl::Status InsertEvents(Table table, size_t count, const EventAt& at, storage::Transaction& tx) {
+  storage::MultiRowStatements inserts(InsertOf(table), tx);
+  return inserts.Run(count, [&at](storage::Statement& insert, size_t row, int first) {
+    BindEvent(insert, at(row), first);
+  });
+}
+
 // One row of (sequence or outbox id, time_us, principal, method, resource, action, request_id,
 // outcome); the first column becomes the event's sequence.
 template <typename Stmt>
