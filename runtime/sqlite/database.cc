@@ -192,7 +192,34 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path
   return db;
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() {
+  for (sqlite3_stmt* stmt : kept_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+absl::Status Database::RunKept(Kept which) {
+  static constexpr std::string_view kSql[kKeptCount] = {"BEGIN IMMEDIATE", "BEGIN DEFERRED",
+                                                        "COMMIT", "ROLLBACK"};
+  sqlite3_stmt*& stmt = kept_[which];
+  if (stmt == nullptr) {
+    const std::string_view sql = kSql[which];
+    const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(db_, rc, "exec");
+  }
+  const int rc = sqlite3_step(stmt);
+  // The error is read before the reset, which leaves the transaction as the step did (a busy
+  // COMMIT keeps it open, as with Exec).
+  absl::Status status = rc == SQLITE_DONE ? absl::OkStatus() : SqliteError(db_, rc, "exec");
+  sqlite3_reset(stmt);
+  return status;
+}
+
+absl::Status Database::BeginTransaction(bool immediate) {
+  return RunKept(immediate ? kBeginImmediate : kBeginDeferred);
+}
+absl::Status Database::CommitTransaction() { return RunKept(kCommit); }
+absl::Status Database::RollbackTransaction() { return RunKept(kRollback); }
 
 absl::Status Database::Exec(std::string_view sql) {
   char* error = nullptr;
@@ -247,22 +274,22 @@ int64_t Database::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_
 int Database::Changes() const { return sqlite3_changes(db_); }
 
 absl::StatusOr<Transaction> Transaction::Begin(Database& db) {
-  RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  RETURN_IF_ERROR(db.BeginTransaction(/*immediate=*/true));
   return Transaction(&db);
 }
 
 absl::StatusOr<Transaction> Transaction::BeginDeferred(Database& db) {
-  RETURN_IF_ERROR(db.Exec("BEGIN DEFERRED"));
+  RETURN_IF_ERROR(db.BeginTransaction(/*immediate=*/false));
   return Transaction(&db);
 }
 
 Transaction::~Transaction() {
-  if (db_ != nullptr) (void)db_->Exec("ROLLBACK");
+  if (db_ != nullptr) (void)db_->RollbackTransaction();
 }
 
 absl::Status Transaction::Commit() {
   assert(db_ != nullptr && "Commit() called twice");
-  absl::Status status = db_->Exec("COMMIT");
+  absl::Status status = db_->CommitTransaction();
   if (!status.ok()) return status;  // the destructor rolls back
   const char* file = sqlite3_db_filename(db_->handle(), "main");
   if (file != nullptr && file[0] != '\0') NoteStorageWritten(file);

@@ -60,14 +60,14 @@ class SqliteConnection : public Connection {
   explicit SqliteConnection(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
 
   absl::Status Begin(TransactionMode mode) override {
-    return Check(db_->Exec(mode == TransactionMode::kRead ? "BEGIN" : "BEGIN IMMEDIATE"));
+    return Check(db_->BeginTransaction(/*immediate=*/mode != TransactionMode::kRead));
   }
   absl::Status Commit() override {
-    absl::Status status = Check(db_->Exec("COMMIT"));
+    absl::Status status = Check(db_->CommitTransaction());
     if (!status.ok()) Rollback();  // a busy COMMIT leaves the transaction open
     return status;
   }
-  void Rollback() override { (void)db_->Exec("ROLLBACK"); }
+  void Rollback() override { (void)db_->RollbackTransaction(); }
   absl::Status Exec(std::string_view sql) override { return Check(db_->Exec(sql)); }
   absl::StatusOr<std::unique_ptr<StatementBackend>> Prepare(std::string_view sql) override;
   bool broken() const override { return false; }
