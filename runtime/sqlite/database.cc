@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/sqlite/storage_faults.h"
+#include "runtime/sqlite/wal_batch_vfs.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 
@@ -178,7 +179,10 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path
   const int flags =
       (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
       SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  // With synchronous=FULL a transaction's WAL writes go out in one call at its sync
+  // (wal_batch_vfs.h); the VFS is safe only there.
+  const char* vfs = options.full_sync ? WalBatchVfsName() : nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs);
   std::unique_ptr<Database> db(new Database(raw, path));  // private constructor
   if (rc != SQLITE_OK) return SqliteError(raw, rc, absl::StrCat("open ", path));
   sqlite3_extended_result_codes(raw, 1);

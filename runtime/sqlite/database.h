@@ -90,7 +90,9 @@ struct OpenOptions {
   bool read_only = false;
   // synchronous=FULL: a commit survives power loss. NORMAL (WAL) survives a process crash but
   // may lose the last commits on power loss; only for data written after the fact anyway,
-  // such as the audit trail, where it saves an fsync per batch.
+  // such as the audit trail, where it saves an fsync per batch. A FULL connection's WAL
+  // writes go out in one call per transaction (wal_batch_vfs.h), and it refuses a later
+  // PRAGMA synchronous below FULL.
   bool full_sync = true;
 };
 
