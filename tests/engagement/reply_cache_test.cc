@@ -8,14 +8,20 @@
 // 10 s and prints the delay). Both engines (SQLite: one replica, its own writes).
 #include <httplib.h>
 
+#include <atomic>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "services/engagement/domain/counters.h"
 #include "tests/engagement/engagement_test_util.h"
 
 namespace dorset::engagement {
@@ -105,6 +111,42 @@ class ReplyCacheTest : public ::testing::Test {
     return -1;
   }
 
+  // The aggregates `server` serves equal the counts of the responses it lists (the counters
+  // recounted from the responses themselves).
+  void ExpectCountsOfResponses(EngagementServer& server) {
+    v1::ListResponsesRequest list;
+    list.set_parent("activities/cached");
+    list.set_page_size(1000);
+    v1::ListResponsesResponse responses;
+    grpc::Status status = server.stub->ListResponses(Ctx(kEditor).get(), list, &responses);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    std::map<std::string, int64_t> theme, sentiment, channel, locality;
+    for (const v1::Response& r : responses.responses()) {
+      for (const std::string& t : r.themes()) ++theme[t];
+      ++sentiment[SentimentKey(r.sentiment())];
+      ++channel[ChannelKey(r.channel())];
+      ++locality[r.locality()];
+    }
+    auto counts = [](const google::protobuf::RepeatedPtrField<v1::Count>& served) {
+      std::map<std::string, int64_t> out;
+      for (const v1::Count& c : served) out[c.key()] = c.responses();
+      return out;
+    };
+    const v1::ActivityAggregates served = Aggregates(server);
+    EXPECT_EQ(served.name(), "activities/cached/aggregates");
+    EXPECT_EQ(served.total_responses(), responses.responses_size());
+    EXPECT_EQ(counts(served.by_theme()), theme);
+    EXPECT_EQ(counts(served.by_sentiment()), sentiment);
+    EXPECT_EQ(counts(served.by_channel()), channel);
+    EXPECT_EQ(counts(served.by_locality()), locality);
+    std::map<std::string, int64_t> participation;
+    for (const v1::LocalityParticipation& p : served.participation()) {
+      participation[p.locality()] = p.responses();
+    }
+    locality.erase("");  // counted, but no locality to participate in
+    EXPECT_EQ(participation, locality);
+  }
+
   bool postgres_ = false;
   dorset::testing::TempDir tokens_;
   dorset::testing::TempDir dir_a_;
@@ -178,6 +220,111 @@ TEST_F(ReplyCacheTest, RepeatedReadsComeFromTheCacheAndEveryWriteIsInTheNextOne)
   EXPECT_EQ(after.by_locality(0).key(), "localities/north");
   ASSERT_EQ(after.participation_size(), 1);
   EXPECT_EQ(after.participation(0).responses(), 1);
+}
+
+// A group of responses brings the kept counts up to date itself (Aggregates::ApplyGroup) and
+// leaves the kept activity as it is; every other write that moves the counts (an edit of a
+// response) is in the next aggregates too. After each acknowledged write, the aggregates served
+// where it was written equal the counts of the responses listed; and with writers and readers
+// at once, each read holds at least the responses acknowledged before it started.
+TEST_F(ReplyCacheTest, KeptCountsFollowEveryAcknowledgedWrite) {
+  EngagementServer& w = writer();
+  testing::MakeActivity(*w.stub, "cached", kEditor);
+  for (const char* theme : {"access", "cost"})
+    testing::MakeTheme(*w.stub, "cached", theme, kEditor);
+  ASSERT_TRUE(testing::Open(*w.stub, "cached", kEditor).ok());
+  const v1::Activity activity = Activity(w);
+  ExpectCountsOfResponses(w);  // kept from here: no responses yet
+
+  const std::string access = "activities/cached/themes/access";
+  const std::string cost = "activities/cached/themes/cost";
+  v1::Response first;
+  for (int i = 0; i < 6; ++i) {
+    v1::Response r = testing::ResponseOf(
+        i % 2 == 0 ? v1::CHANNEL_ONLINE : v1::CHANNEL_LETTER,
+        i % 3 == 0 ? v1::SENTIMENT_OPPOSED : v1::SENTIMENT_SUPPORTIVE,
+        i % 3 == 0 ? "localities/north" : (i % 3 == 1 ? "localities/south" : ""), {});
+    if (i % 3 != 1) r.add_themes(access);
+    if (i % 3 != 0) r.add_themes(cost);
+    v1::Response out;
+    ASSERT_TRUE(
+        testing::Respond(*w.stub, "cached", r, &out, kEditor, absl::StrCat("live-", i)).ok());
+    if (i == 0) first = out;
+    ExpectCountsOfResponses(w);
+    // The same activity, whatever the responses.
+    EXPECT_EQ(Activity(w).SerializeAsString(), activity.SerializeAsString());
+  }
+  // A repeated request_id and a refused response change nothing.
+  {
+    v1::Response out;
+    ASSERT_TRUE(testing::Respond(*w.stub, "cached",
+                                 testing::ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_OPPOSED,
+                                                     "localities/north", {access}),
+                                 &out, kEditor, "live-0")
+                    .ok());
+    EXPECT_EQ(out.name(), first.name());
+    EXPECT_FALSE(
+        testing::Respond(*w.stub, "cached",
+                         testing::ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_OPPOSED,
+                                             "localities/north", {"activities/cached/themes/none"}),
+                         &out, kEditor, "live-refused")
+            .ok());
+    ExpectCountsOfResponses(w);
+  }
+  // An edit of a response (EngagementStore::Write, not the group committer), then more groups.
+  {
+    v1::UpdateResponseRequest update;
+    update.mutable_response()->set_name(first.name());
+    update.mutable_response()->set_etag(first.etag());
+    update.mutable_response()->add_themes(cost);
+    update.mutable_response()->set_sentiment(v1::SENTIMENT_SUPPORTIVE);
+    update.mutable_update_mask()->add_paths("themes");
+    update.mutable_update_mask()->add_paths("sentiment");
+    v1::Response out;
+    grpc::Status status = w.stub->UpdateResponse(Ctx(kEditor).get(), update, &out);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ExpectCountsOfResponses(w);
+    ASSERT_TRUE(testing::Respond(*w.stub, "cached",
+                                 testing::ResponseOf(v1::CHANNEL_PHONE, v1::SENTIMENT_OPPOSED,
+                                                     "localities/east", {cost}),
+                                 &out, kEditor, "live-after-edit")
+                    .ok());
+    ExpectCountsOfResponses(w);
+  }
+
+  // Writers and readers at once: a read holds every response acknowledged before it started.
+  const int before = Aggregates(w).total_responses();
+  std::atomic<int> acknowledged{0};
+  std::atomic<bool> writing{true};
+  std::atomic<int> short_reads{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        v1::Response out;
+        const grpc::Status status =
+            testing::Respond(*w.stub, "cached",
+                             testing::ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL,
+                                                 absl::StrCat("localities/l", t), {access}),
+                             &out, kEditor, absl::StrCat("live-", t, "-", i));
+        EXPECT_TRUE(status.ok()) << status.error_message();
+        const int mine = acknowledged.fetch_add(1) + 1;
+        if (Aggregates(w).total_responses() < before + mine) ++short_reads;
+      }
+    });
+  }
+  std::thread reader([&] {
+    while (writing.load()) {
+      const int seen = acknowledged.load();
+      if (Aggregates(w).total_responses() < before + seen) ++short_reads;
+    }
+  });
+  for (std::thread& t : threads) t.join();
+  writing = false;
+  reader.join();
+  EXPECT_EQ(short_reads.load(), 0);
+  ExpectCountsOfResponses(w);
+  EXPECT_EQ(Aggregates(w).total_responses(), before + 40);
 }
 
 }  // namespace

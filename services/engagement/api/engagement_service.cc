@@ -73,15 +73,16 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::CreateActivity(Ctx* c,
   return Unary(gate_, c, kRequestLimits, *q, r,
                std::bind_front(&Activities::CreateActivity, &engagement_.activities()));
 }
-// Kept per store generation (EngagementStore::generation, taken before the activity is read):
-// this process's writes raise it before they are acknowledged, other replicas' writes when the
+// Kept per activity generation (EngagementStore::activity_generation, taken before the activity
+// is read): this process's writes raise it before they are acknowledged, except the groups of
+// responses (they never change an activity), other replicas' writes when the
 // DataVersionFollower sees the database's data version move (notified at their commit). An
 // activity is the same for every caller who may read it (no personal data, nothing redacted).
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivity(Ctx* c, const grpc::ByteBuffer* q,
                                                              grpc::ByteBuffer* r) {
   return runtime::CachedUnary<v1::GetActivityRequest, v1::Activity>(
       gate_, c, kRequestLimits, *q, r, replies_,
-      [this]() -> absl::StatusOr<uint64_t> { return engagement_.store().generation(); },
+      [this]() -> absl::StatusOr<uint64_t> { return engagement_.store().activity_generation(); },
       runtime::SameReplyForEveryCaller,
       std::bind_front(&Activities::GetActivity, &engagement_.activities()));
 }
@@ -262,11 +263,13 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::DeleteDecision(Ctx* c,
 // generation as GetActivity is, when no registry is configured. With a registry the reply joins
 // registered-patient figures that age and go stale by the registry client's policy, not by the
 // store: it is then computed per call (version UNAVAILABLE: CachedUnary answers without the
-// cache), from the store's part kept per generation by Aggregates.
+// cache), from the store's part kept by Aggregates (brought up to date by each group of
+// responses; its bytes sent as they are kept).
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivityAggregates(Ctx* c,
                                                                        const grpc::ByteBuffer* q,
                                                                        grpc::ByteBuffer* r) {
-  return runtime::CachedUnary<v1::GetActivityAggregatesRequest, v1::ActivityAggregates>(
+  return runtime::CachedUnary<v1::GetActivityAggregatesRequest,
+                              runtime::SerializedReply<v1::ActivityAggregates>>(
       gate_, c, kRequestLimits, *q, r, replies_,
       [this]() -> absl::StatusOr<uint64_t> {
         if (registry_configured_) {
@@ -275,7 +278,7 @@ grpc::ServerUnaryReactor* EngagementServiceImpl::GetActivityAggregates(Ctx* c,
         return engagement_.store().generation();
       },
       runtime::SameReplyForEveryCaller,
-      std::bind_front(&Aggregates::GetActivityAggregates, &engagement_.aggregates()));
+      std::bind_front(&Aggregates::GetActivityAggregatesBytes, &engagement_.aggregates()));
 }
 grpc::ServerUnaryReactor* EngagementServiceImpl::GetYouSaidWeDid(
     Ctx* c, const v1::GetYouSaidWeDidRequest* q, v1::YouSaidWeDid* r) {

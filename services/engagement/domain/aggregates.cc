@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "google/protobuf/arena.h"
 #include "runtime/api/enum_names.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/errors.h"
@@ -45,22 +46,15 @@ std::string PerThousand(int64_t responses, int64_t patients, int64_t* millis) {
   return absl::StrFormat("%d.%03d", *millis / 1000, *millis % 1000);
 }
 
-absl::StatusOr<std::shared_ptr<const v1::ActivityAggregates>> Aggregates::StorePart(
-    const std::string& activity_id) {
-  const uint64_t generation = ctx_.store.generation();  // before the read (store.h)
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = kept_.find(activity_id);
-    if (it != kept_.end() && it->second.generation == generation) return it->second.aggregates;
-  }
-  CounterTable cells;
-  v1::Activity activity;
-  RETURN_IF_ERROR(ctx_.store.Read([&](StoreTx& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(activity, LoadActivity(tx, activity_id));
-    ASSIGN_OR_RETURN(cells, ReadCounterCells(tx, activity_id));
-    return absl::OkStatus();
-  }));
-  auto out = std::make_shared<v1::ActivityAggregates>();
+void Aggregates::Build(Kept& kept, const std::string& activity_id) {
+  // On an arena (most of it on the stack): the message lives only to be serialised.
+  char block[16 << 10];
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block;
+  options.initial_block_size = sizeof(block);
+  google::protobuf::Arena arena(options);
+  auto* out = google::protobuf::Arena::CreateMessage<v1::ActivityAggregates>(&arena);
+  CounterTable& cells = kept.cells;
   out->set_total_responses(cells.total);
   AddCounts(cells.by[kDimTheme], out->mutable_by_theme(),
             [&](const std::string& theme) { return ThemeName(activity_id, theme); });
@@ -70,7 +64,7 @@ absl::StatusOr<std::shared_ptr<const v1::ActivityAggregates>> Aggregates::StoreP
   // Participation for every locality with responses and every locality the activity covers.
   std::map<std::string, int64_t> localities = cells.by[kDimLocality];
   localities.erase("");
-  for (const std::string& l : activity.localities()) localities.try_emplace(l, 0);
+  for (const std::string& l : kept.localities) localities.try_emplace(l, 0);
   for (const auto& [locality, responses] : localities) {
     v1::LocalityParticipation* p = out->add_participation();
     p->set_locality(locality);
@@ -79,23 +73,112 @@ absl::StatusOr<std::shared_ptr<const v1::ActivityAggregates>> Aggregates::StoreP
     // gives the figure (joined per call).
     p->set_registered_patients_available(false);
   }
-  absl::MutexLock lock(&mu_);
-  if (kept_.size() >= kMaxKept) kept_.clear();
-  Kept& kept = kept_[activity_id];
-  // A reader that started later may have kept a newer one: keep the newest.
-  if (kept.aggregates == nullptr || kept.generation < generation) {
-    kept = Kept{.generation = generation, .aggregates = out};
+  kept.bytes = std::make_shared<const std::string>(out->SerializeAsString());
+}
+
+absl::StatusOr<std::shared_ptr<const std::string>> Aggregates::StorePart(
+    const std::string& activity_id) {
+  const uint64_t generation = ctx_.store.activity_generation();  // before the read (store.h)
+  uint64_t without_version = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = kept_.find(activity_id);
+    if (it != kept_.end() && it->second.generation == generation) {
+      // Built once per change of the counts, by the first reader after it.
+      if (it->second.bytes == nullptr) Build(it->second, activity_id);
+      return it->second.bytes;
+    }
+    without_version = groups_without_version_;
   }
-  return out;
+  Kept read;
+  read.generation = generation;
+  v1::Activity activity;
+  RETURN_IF_ERROR(ctx_.store.Read([&](StoreTx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(activity, LoadActivity(tx, activity_id));
+    ASSIGN_OR_RETURN(read.cells, ReadCounterCells(tx, activity_id));
+    // In the same snapshot as the cells: what ApplyGroup carries them on from.
+    ASSIGN_OR_RETURN(read.data_version, EngagementStore::DataVersion(tx));
+    return absl::OkStatus();
+  }));
+  read.localities.assign(activity.localities().begin(), activity.localities().end());
+  Build(read, activity_id);
+  std::shared_ptr<const std::string> built = read.bytes;
+  absl::MutexLock lock(&mu_);
+  // Not kept when a group came through ApplyGroup after this snapshot (it would be missing) or
+  // without a version while it was read (it may or may not be in it).
+  if (groups_without_version_ != without_version || read.data_version < applied_version_) {
+    return built;
+  }
+  auto it = kept_.find(activity_id);
+  if (it == kept_.end() && kept_.size() >= kMaxKept) kept_.clear();
+  if (it == kept_.end()) {
+    kept_.emplace(activity_id, std::move(read));
+  } else if (it->second.generation < read.generation ||
+             (it->second.generation == read.generation &&
+              it->second.data_version < read.data_version)) {
+    // A reader that started later may have kept a newer one: the newest is kept.
+    it->second = std::move(read);
+  }
+  keeps_counts_.store(true, std::memory_order_release);
+  return built;
+}
+
+void Aggregates::ApplyGroup(std::optional<uint64_t> data_version, const CounterSums& sums) {
+  std::vector<std::shared_ptr<const std::string>> released;  // dropped after the lock
+  absl::MutexLock lock(&mu_);
+  if (kept_.empty() && data_version.has_value()) {
+    applied_version_ = std::max(applied_version_, *data_version);
+    return;
+  }
+  if (!data_version.has_value()) {
+    ++groups_without_version_;
+    for (auto& [id, kept] : kept_) released.push_back(std::move(kept.bytes));
+    kept_.clear();
+    keeps_counts_.store(false, std::memory_order_release);
+    return;
+  }
+  const uint64_t version = *data_version;
+  applied_version_ = std::max(applied_version_, version);
+  for (auto it = kept_.begin(); it != kept_.end();) {
+    const std::string& activity = it->first;
+    Kept& kept = it->second;
+    if (kept.data_version >= version) {  // read after the commit: the group is in it
+      ++it;
+      continue;
+    }
+    if (kept.data_version + 1 != version) {  // a write in between that did not come here
+      released.push_back(std::move(kept.bytes));
+      kept_.erase(it++);
+      continue;
+    }
+    kept.data_version = version;
+    // The group's cells of this activity (the sums are ordered by activity first).
+    for (auto cell = sums.lower_bound({activity, "", ""});
+         cell != sums.end() && std::get<0>(cell->first) == activity; ++cell) {
+      const auto& [unused, dimension, key] = cell->first;
+      const int64_t delta = cell->second;
+      if (delta == 0) continue;
+      if (kept.bytes != nullptr) released.push_back(std::move(kept.bytes));
+      kept.bytes = nullptr;
+      if (dimension == kDimTotal) {
+        kept.cells.total += delta;
+        continue;
+      }
+      // As ReadCounterCells reads them: the non-zero cells.
+      std::map<std::string, int64_t>& by = kept.cells.by[dimension];
+      if ((by[key] += delta) == 0) by.erase(key);
+    }
+    ++it;
+  }
+  keeps_counts_.store(!kept_.empty(), std::memory_order_release);
 }
 
 absl::Status Aggregates::GetActivityAggregates(const v1::GetActivityAggregatesRequest& request,
                                                v1::ActivityAggregates* out) {
   ASSIGN_OR_RETURN(std::string activity_id,
                    ParseActivitySingleton(request.name(), "aggregates", "name"));
-  ASSIGN_OR_RETURN(std::shared_ptr<const v1::ActivityAggregates> store_part,
-                   StorePart(activity_id));
-  *out = *store_part;
+  ASSIGN_OR_RETURN(std::shared_ptr<const std::string> store_part, StorePart(activity_id));
+  if (!out->ParseFromString(*store_part)) return absl::InternalError("kept aggregates unreadable");
   out->set_name(request.name());
   if (ctx_.registry == nullptr) return absl::OkStatus();
   for (v1::LocalityParticipation& p : *out->mutable_participation()) {
@@ -116,6 +199,27 @@ absl::Status Aggregates::GetActivityAggregates(const v1::GetActivityAggregatesRe
     p.set_per_thousand(PerThousand(p.responses(), patients->value, &millis));
     p.set_per_thousand_millis(millis);
   }
+  return absl::OkStatus();
+}
+
+absl::Status Aggregates::GetActivityAggregatesBytes(
+    const v1::GetActivityAggregatesRequest& request,
+    runtime::SerializedReply<v1::ActivityAggregates>* out) {
+  if (ctx_.registry != nullptr) {
+    v1::ActivityAggregates aggregates;
+    RETURN_IF_ERROR(GetActivityAggregates(request, &aggregates));
+    out->bytes = aggregates.SerializeAsString();
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(std::string activity_id,
+                   ParseActivitySingleton(request.name(), "aggregates", "name"));
+  ASSIGN_OR_RETURN(std::shared_ptr<const std::string> store_part, StorePart(activity_id));
+  // The name is field 1 and the store part has none: its field, then the store part's fields
+  // in their order, is what serialising the whole reply gives.
+  v1::ActivityAggregates name;
+  name.set_name(request.name());
+  out->bytes = name.SerializeAsString();
+  out->bytes.append(*store_part);
   return absl::OkStatus();
 }
 

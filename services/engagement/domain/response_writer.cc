@@ -24,8 +24,8 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
       .retry_hint = "retry with the same request_id"};
   committer_ = std::make_unique<Committer>(
       engagement.store(), std::move(options),
-      [&engagement, outbox](StoreTx& tx, std::span<Job> jobs,
-                            std::vector<absl::Status>& results) -> absl::Status {
+      [this, &engagement, outbox](StoreTx& tx, std::span<Job> jobs,
+                                  std::vector<absl::Status>& results) -> absl::Status {
         // Fresh for every attempt: a retried transaction starts again from nothing.
         ResponseBatch batch(tx);
         for (size_t i = 0; i < jobs.size(); ++i) {
@@ -45,11 +45,26 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
         }
         // Counter cells of the whole group are summed and written once, and its request records
         // together, in the same transaction.
-        return batch.Flush();
+        RETURN_IF_ERROR(batch.Flush());
+        group_counts_ = GroupCounts();
+        if (engagement.aggregates().KeepsCounts()) {
+          group_counts_.wanted = true;
+          group_counts_.sums = batch.sums();
+        }
+        return absl::OkStatus();
       },
       [](Job& job, const absl::Status& status) { job.done(status); },
-      [outbox](std::span<Job> jobs) {
+      [this, &engagement, outbox](std::span<Job> jobs) {
+        // Before any of the group's responses is acknowledged (and the generation raised).
+        engagement.aggregates().ApplyGroup(group_counts_.data_version, group_counts_.sums);
         if (outbox != nullptr) outbox->GroupCommitted(jobs);
+      },
+      StoreCommitter<Job>::Changes::kResponses,
+      // The version the group commits, read after its bump, when the aggregates keep counts.
+      [this](StoreTx& tx) -> absl::Status {
+        if (!group_counts_.wanted) return absl::OkStatus();
+        ASSIGN_OR_RETURN(group_counts_.data_version, EngagementStore::DataVersion(tx));
+        return absl::OkStatus();
       });
 }
 

@@ -10,8 +10,10 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "runtime/audit/audit_outbox.h"
+#include "services/engagement/domain/counters.h"
 #include "services/engagement/domain/engagement.h"
 
 namespace prometheus {
@@ -48,6 +50,14 @@ class ResponseWriter {
   void Submit(Job job);
 
  private:
+  // The last group's counter deltas and the data version it commits, for the aggregates' kept
+  // counts (Aggregates::ApplyGroup): wanted only while some are kept. Writer thread only.
+  struct GroupCounts {
+    bool wanted = false;
+    CounterSums sums;
+    std::optional<uint64_t> data_version;
+  };
+  GroupCounts group_counts_;
   struct Committer;  // the lane's group committer (runtime/storage/group_commit.h)
   std::unique_ptr<Committer> committer_;
 };

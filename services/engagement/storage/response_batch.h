@@ -73,6 +73,8 @@ class ResponseBatch {
   // Writes the group's request records (a few multi-row INSERTs) and counter deltas; call
   // before the commit.
   absl::Status Flush();
+  // The group's counter deltas (Flush writes them; Aggregates::ApplyGroup keeps them up to date).
+  const CounterSums& sums() const { return sums_; }
 
  private:
   struct Statements;

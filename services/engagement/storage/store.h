@@ -88,13 +88,27 @@ class EngagementStore {
   // DataVersionFollower when the data version in the database moved because another replica (or
   // process) wrote. Read before the reply is read.
   uint64_t generation() const { return generation_.get(); }
-  void Advance() { generation_.Advance(); }
+  void Advance() {
+    generation_.Advance();
+    activity_generation_.Advance();
+  }
+  // The same, except that a group of CreateResponse (ResponseWriter) raises only generation():
+  // a response changes responses, counter cells, request records and the audit outbox, never an
+  // activity's row, so what is kept under this one (GetActivity's reply; the aggregates' counts,
+  // which the response writer brings up to date itself: Aggregates::ApplyGroup) outlives it.
+  // Raised by every other write of this process and by the DataVersionFollower.
+  uint64_t activity_generation() const { return activity_generation_.get(); }
+  void AdvanceAfterResponses() { generation_.Advance(); }
   // The data version in the database: every write transaction raises it in its own commit and,
   // on PostgreSQL, notifies kDataChannel, delivered at that commit.
   static constexpr char kDataChannel[] = "dorset_engagement_data";
   absl::StatusOr<uint64_t> DataVersion() { return runtime::storage::ReadDataVersion(*db_); }
   static absl::Status BumpDataVersion(runtime::storage::Transaction& tx) {
     return runtime::storage::BumpDataVersion(tx, kDataChannel);
+  }
+  // The data version as of `tx` (in a write transaction after its bump: the version it commits).
+  static absl::StatusOr<uint64_t> DataVersion(StoreTx& tx) {
+    return runtime::storage::ReadDataVersion(tx);
   }
   // Starts following other replicas' (and processes') commits: the generation is raised when
   // the data version in the database moves (runtime/storage/data_version.h), until the store is
@@ -130,6 +144,7 @@ class EngagementStore {
   std::unique_ptr<runtime::storage::Database> db_;
   const std::string sqlite_path_;  // "" on PostgreSQL
   runtime::storage::StoreGeneration generation_;
+  runtime::storage::StoreGeneration activity_generation_;
   std::string postgres_uri_;  // "" on SQLite
   std::string password_;
   // Last: stopped before the rest of the store goes.

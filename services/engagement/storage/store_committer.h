@@ -35,19 +35,35 @@ class StoreCommitter {
   // After a group's commit, before its jobs finish (GroupCommitter's Committed).
   using Committed = typename runtime::storage::GroupCommitter<Job>::Committed;
 
+  // What a group may change: kAnything raises both of the store's generations after it, kResponses
+  // only generation() (a group of CreateResponse, which never changes an activity: store.h).
+  enum class Changes { kAnything, kResponses };
+  // Runs in the group's transaction after the data version was bumped (e.g. to read it).
+  using Stamped = std::function<absl::Status(StoreTx& tx)>;
+
   StoreCommitter(EngagementStore& store, Options options, WriteGroup write, Finish finish,
-                 Committed committed = nullptr)
+                 Committed committed = nullptr, Changes changes = Changes::kAnything,
+                 Stamped stamped = nullptr)
       : committer_(
             store.database(), std::move(options),
-            [write = std::move(write)](runtime::storage::Transaction& tx, std::span<Job> jobs,
-                                       std::vector<absl::Status>& results) -> absl::Status {
+            [write = std::move(write), stamped = std::move(stamped)](
+                runtime::storage::Transaction& tx, std::span<Job> jobs,
+                std::vector<absl::Status>& results) -> absl::Status {
               StoreTx store_tx(tx);
               RETURN_IF_ERROR(write(store_tx, jobs, results));
               // In the same commit, so no reply kept for the older data is served after this.
-              return EngagementStore::BumpDataVersion(tx);
+              RETURN_IF_ERROR(EngagementStore::BumpDataVersion(tx));
+              return stamped ? stamped(store_tx) : absl::OkStatus();
             },
-            [&store, finish = std::move(finish)](Job& job, const absl::Status& status) {
-              store.Advance();  // committed (or maybe): no reply kept before it is served after
+            [&store, changes, finish = std::move(finish)](Job& job, const absl::Status& status) {
+              // Committed (or maybe): no reply kept before it is served after. A refused or
+              // failed job of a group of responses raises both: what failed may be in the store
+              // without having come through the group's Committed.
+              if (changes == Changes::kResponses && status.ok()) {
+                store.AdvanceAfterResponses();
+              } else {
+                store.Advance();
+              }
               finish(job, status);
             },
             std::move(committed)) {}
