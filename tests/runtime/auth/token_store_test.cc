@@ -34,6 +34,17 @@ TEST(TokenStoreTest, FindsTokensByHashOnly) {
   EXPECT_EQ(text.find("s3cret"), std::string::npos);
 }
 
+// Known vectors (FIPS 180-2 and `hashlib.sha256(...).hexdigest()`), across one and two blocks:
+// the ledger's chain links and request hashes are these bytes.
+TEST(Sha256HexTest, MatchesKnownVectors) {
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(Sha256Hex(std::string(1000, 'a')),
+            "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
+}
+
 TEST(TokenStoreTest, RejectsMalformedFilesNamingTheLine) {
   EXPECT_NE(ParseTokensFile("nothex alice reader\n").status().message().find("line 1"),
             std::string::npos);
