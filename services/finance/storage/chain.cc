@@ -56,24 +56,20 @@ absl::StatusOr<ChainHead> ReadChainHead(Transaction& tx, int year) {
   return head;
 }
 
-absl::StatusOr<ChainWriter> ChainWriter::Create(Transaction& tx) {
-  ASSIGN_OR_RETURN(Statement last,
-                   tx.Prepare("SELECT hash FROM posting_chain WHERE year = ? ORDER BY posting_id "
-                              "DESC LIMIT 1"));
-  ASSIGN_OR_RETURN(Statement insert,
-                   tx.Prepare("INSERT INTO posting_chain(posting_id, year, prev_hash, hash) "
-                              "VALUES (?, ?, ?, ?)"));
-  return ChainWriter(tx, std::move(last), std::move(insert));
-}
+absl::StatusOr<ChainWriter> ChainWriter::Create(Transaction& tx) { return ChainWriter(tx); }
 
 absl::StatusOr<ChainWriter::Link> ChainWriter::Next(const ChainedPosting& posting) {
   auto head = head_.find(posting.year);
   if (head == head_.end()) {
-    last_.Reset();
-    last_.Bind(1, posting.year);
-    ASSIGN_OR_RETURN(bool found, last_.Step());
-    std::string hash = found ? last_.Text(0) : GenesisHash(posting.year);
-    last_.Reset();
+    if (!last_) {
+      ASSIGN_OR_RETURN(last_, tx_->Prepare("SELECT hash FROM posting_chain WHERE year = ? ORDER BY "
+                                           "posting_id DESC LIMIT 1"));
+    }
+    last_->Reset();
+    last_->Bind(1, posting.year);
+    ASSIGN_OR_RETURN(bool found, last_->Step());
+    std::string hash = found ? last_->Text(0) : GenesisHash(posting.year);
+    last_->Reset();
     head = head_.emplace(posting.year, std::move(hash)).first;
   }
   Link link{.posting_id = posting.id,
@@ -86,10 +82,14 @@ absl::StatusOr<ChainWriter::Link> ChainWriter::Next(const ChainedPosting& postin
 
 absl::Status ChainWriter::Append(const ChainedPosting& posting) {
   ASSIGN_OR_RETURN(Link link, Next(posting));
-  insert_.Reset();
-  insert_.Bind(1, link.posting_id).Bind(2, link.year).Bind(3, link.prev_hash).Bind(4, link.hash);
-  absl::Status run = insert_.Run();
-  insert_.Reset();
+  if (!insert_) {
+    ASSIGN_OR_RETURN(insert_, tx_->Prepare("INSERT INTO posting_chain(posting_id, year, prev_hash, "
+                                           "hash) VALUES (?, ?, ?, ?)"));
+  }
+  insert_->Reset();
+  insert_->Bind(1, link.posting_id).Bind(2, link.year).Bind(3, link.prev_hash).Bind(4, link.hash);
+  absl::Status run = insert_->Run();
+  insert_->Reset();
   return run;
 }
 

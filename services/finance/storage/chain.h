@@ -46,6 +46,10 @@ class ChainWriter {
   absl::Status AppendLater(const ChainedPosting& posting);
   // Writes the links AppendLater kept, in order.
   absl::Status Flush();
+  // Each year's head as far as this writer followed it (year -> hash of its last posting), for
+  // a later transaction that knows nothing was written since (LedgerMemo), and back.
+  absl::flat_hash_map<int, std::string> TakeHeads() { return std::move(head_); }
+  void AdoptHeads(absl::flat_hash_map<int, std::string> heads) { head_ = std::move(heads); }
 
  private:
   struct Link {
@@ -54,14 +58,14 @@ class ChainWriter {
     std::string prev_hash;
     std::string hash;
   };
-  ChainWriter(Transaction& tx, runtime::storage::Statement last, runtime::storage::Statement insert)
-      : tx_(&tx), last_(std::move(last)), insert_(std::move(insert)) {}
+  explicit ChainWriter(Transaction& tx) : tx_(&tx) {}
   // The posting's link, its year's head moved on to it.
   absl::StatusOr<Link> Next(const ChainedPosting& posting);
 
   Transaction* tx_;
-  runtime::storage::Statement last_;
-  runtime::storage::Statement insert_;
+  // Prepared on first use (a year's head not yet known; Append).
+  std::optional<runtime::storage::Statement> last_;
+  std::optional<runtime::storage::Statement> insert_;
   absl::flat_hash_map<int, std::string> head_;  // year -> hash of its last posting
   std::vector<Link> kept_;
   std::optional<runtime::storage::MultiRowStatements> inserts_;  // Flush's, made on first use

@@ -8,6 +8,7 @@
 #include "runtime/api/request_id.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/data_version.h"
 #include "runtime/storage/keyset_page.h"
 #include "runtime/storage/multi_row.h"
 #include "services/finance/calendar.h"
@@ -63,20 +64,78 @@ runtime::storage::RequestKey KeyOf(const PostingBatch& batch) {
 // and consecutive, so the reply is read back from them (with any later reversal named).
 std::string EncodeRange(int64_t first, int64_t count) { return absl::StrCat(first, ":", count); }
 
+// The writer's lookups, prepared on first use: a group whose ledger state was kept from the
+// group before (LedgerMemo) needs none of them.
+class LazyStatement {
+ public:
+  explicit LazyStatement(const char* sql) : sql_(sql) {}
+  absl::StatusOr<Statement*> Get(Transaction& tx) {
+    if (!statement_) {
+      ASSIGN_OR_RETURN(Statement prepared, tx.Prepare(sql_));
+      statement_.emplace(std::move(prepared));
+    }
+    return &*statement_;
+  }
+
+ private:
+  const char* sql_;
+  std::optional<Statement> statement_;
+};
+
+const std::string& ReadRangeSql() {
+  static const std::string sql = absl::StrCat("SELECT ", kPostingColumns, " FROM ", kPostingJoins,
+                                              " WHERE p.id BETWEEN ? AND ? ORDER BY p.id");
+  return sql;
+}
+
+}  // namespace
+
+// Schemes looked up (id, kind, state): schemes change only in transactions of their own, so a
+// group asks the store once per scheme.
+struct LedgerScheme {
+  bool found = false;
+  int64_t id = 0;
+  int64_t kind = 0;
+  int state = 0;
+};
+
+// What LedgerMemo keeps between groups: the ledger as the group's commit left it.
+struct LedgerMemo::State {
+  std::optional<int64_t> next_id;
+  absl::flat_hash_map<int, std::string> chain_heads;
+  absl::flat_hash_map<std::pair<int, int>, int> periods;
+  absl::flat_hash_map<std::string, LedgerScheme> schemes;
+  absl::flat_hash_map<LedgerWriter::TotalKey, int64_t> totals;
+};
+
+namespace {
+// More entries than this are not kept (a group that touched very many schemes' totals): the
+// next group reads what it needs afresh.
+constexpr size_t kMaxMemoEntries = 4096;
 }  // namespace
 
 struct LedgerWriter::Statements {
-  runtime::storage::IdempotencyRecord record;
-  Statement find_scheme;
-  Statement find_original;
-  Statement find_reversal;
-  Statement read_total;
-  Statement write_total;
+  Statements(Transaction& t, runtime::storage::IdempotencyRecord r, ChainWriter c)
+      : tx(&t), record(std::move(r)), chain(std::move(c)) {}
   Transaction* tx;  // the write transaction the writer lives in
-  Statement read_range;
-  Statement last_posting;
-  Statement period_state;
+  runtime::storage::IdempotencyRecord record;
   ChainWriter chain;
+  LazyStatement find_scheme{"SELECT id, kind, state FROM node WHERE name = ?"};
+  LazyStatement find_original{
+      "SELECT p.scheme_id, p.year, p.month, p.kind, p.amount_pence, p.reverses, n.name, n.state "
+      "FROM posting p JOIN node n ON n.id = p.scheme_id WHERE p.id = ?"};
+  LazyStatement find_reversal{"SELECT id FROM posting WHERE reverses = ?"};
+  LazyStatement read_total{
+      "SELECT amount_pence FROM total WHERE scheme_id = ? AND year = ? AND month = ? AND kind = ?"};
+  LazyStatement write_total{
+      "INSERT INTO total(scheme_id, year, month, kind, amount_pence) VALUES (?, ?, ?, ?, ?) ON "
+      "CONFLICT (scheme_id, year, month, kind) DO UPDATE SET amount_pence = excluded.amount_pence"};
+  LazyStatement read_range{ReadRangeSql().c_str()};
+  LazyStatement last_posting{"SELECT COALESCE(MAX(id), 0) FROM posting"};
+  LazyStatement period_state{kPeriodStateSql};
+  // The memo this writer was made with (nullptr: none) and the data version it read.
+  LedgerMemo* memo = nullptr;
+  uint64_t version = 0;
   // Period states read in this transaction (a close is its own transaction, so they hold).
   absl::flat_hash_map<std::pair<int, int>, int> periods;
   // The totals as this transaction sees them (read once, then followed in memory) and those
@@ -86,15 +145,7 @@ struct LedgerWriter::Statements {
   absl::flat_hash_set<TotalKey> dirty;
   // The next posting id, read once per transaction (only this writer appends in it).
   std::optional<int64_t> next_id;
-  // Schemes looked up in this transaction: id, kind, state (schemes change only in
-  // transactions of their own, so a group asks the store once per scheme).
-  struct Scheme {
-    bool found = false;
-    int64_t id = 0;
-    int64_t kind = 0;
-    int state = 0;
-  };
-  absl::flat_hash_map<std::string, Scheme> schemes;
+  absl::flat_hash_map<std::string, LedgerScheme> schemes;
   // Postings written but not yet inserted: Flush (or a read of the posting table in this
   // transaction) inserts them with a few multi-row INSERTs, then their chain links (issue 16:
   // on PostgreSQL a statement per posting cost a round trip and an executor start each).
@@ -117,51 +168,51 @@ struct LedgerWriter::Statements {
 LedgerWriter::LedgerWriter(std::unique_ptr<Statements> statements) : s_(std::move(statements)) {}
 LedgerWriter::~LedgerWriter() = default;
 
-absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& tx) {
-  // Postings from before the chain existed get their links first (a no-op once done).
-  RETURN_IF_ERROR(BackfillChain(tx));
+absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& tx,
+                                                                   LedgerMemo* memo) {
+  uint64_t version = 0;
+  bool kept = false;
+  if (memo != nullptr) {
+    ASSIGN_OR_RETURN(version, runtime::storage::ReadDataVersion(tx));
+    kept = memo->confirmed_ && memo->version_ == version && memo->state_ != nullptr;
+    // Until this group's commit confirms what it keeps, nothing kept holds.
+    memo->confirmed_ = false;
+    memo->version_.reset();
+  }
+  // Postings from before the chain existed get their links first (a no-op once done; nothing
+  // to do when nothing was written since the group before).
+  if (!kept) RETURN_IF_ERROR(BackfillChain(tx));
   ASSIGN_OR_RETURN(runtime::storage::IdempotencyRecord record,
                    runtime::storage::IdempotencyRecord::Prepare(tx));
-  ASSIGN_OR_RETURN(Statement find_scheme,
-                   tx.Prepare("SELECT id, kind, state FROM node WHERE name = ?"));
-  ASSIGN_OR_RETURN(Statement find_original,
-                   tx.Prepare("SELECT p.scheme_id, p.year, p.month, p.kind, p.amount_pence, "
-                              "p.reverses, n.name, n.state FROM posting p JOIN node n ON n.id = "
-                              "p.scheme_id WHERE p.id = ?"));
-  ASSIGN_OR_RETURN(Statement find_reversal,
-                   tx.Prepare("SELECT id FROM posting WHERE reverses = ?"));
-  ASSIGN_OR_RETURN(Statement read_total,
-                   tx.Prepare("SELECT amount_pence FROM total WHERE scheme_id = ? AND year = ? "
-                              "AND month = ? AND kind = ?"));
-  ASSIGN_OR_RETURN(Statement write_total,
-                   tx.Prepare("INSERT INTO total(scheme_id, year, month, kind, amount_pence) "
-                              "VALUES (?, ?, ?, ?, ?) ON CONFLICT (scheme_id, year, month, kind) "
-                              "DO UPDATE SET amount_pence = excluded.amount_pence"));
-  ASSIGN_OR_RETURN(Statement read_range,
-                   tx.Prepare(absl::StrCat("SELECT ", kPostingColumns, " FROM ", kPostingJoins,
-                                           " WHERE p.id BETWEEN ? AND ? ORDER BY p.id")));
-  ASSIGN_OR_RETURN(Statement last_posting, tx.Prepare("SELECT COALESCE(MAX(id), 0) FROM posting"));
-  ASSIGN_OR_RETURN(Statement period_state, tx.Prepare(kPeriodStateSql));
   ASSIGN_OR_RETURN(ChainWriter chain, ChainWriter::Create(tx));
-  auto statements = std::make_unique<Statements>(Statements{std::move(record),
-                                                            std::move(find_scheme),
-                                                            std::move(find_original),
-                                                            std::move(find_reversal),
-                                                            std::move(read_total),
-                                                            std::move(write_total),
-                                                            &tx,
-                                                            std::move(read_range),
-                                                            std::move(last_posting),
-                                                            std::move(period_state),
-                                                            std::move(chain),
-                                                            {},
-                                                            {},
-                                                            {},
-                                                            std::nullopt,
-                                                            {},
-                                                            {},
-                                                            {}});
+  auto statements = std::make_unique<Statements>(tx, std::move(record), std::move(chain));
+  statements->memo = memo;
+  statements->version = version;
+  if (kept) {
+    LedgerMemo::State& state = *memo->state_;
+    statements->next_id = state.next_id;
+    statements->chain.AdoptHeads(std::move(state.chain_heads));
+    statements->periods = std::move(state.periods);
+    statements->schemes = std::move(state.schemes);
+    statements->totals = std::move(state.totals);
+  }
+  if (memo != nullptr) memo->state_.reset();
   return std::unique_ptr<LedgerWriter>(new LedgerWriter(std::move(statements)));
+}
+
+void LedgerWriter::Keep() {
+  LedgerMemo* memo = s_->memo;
+  if (memo == nullptr || !s_->kept.empty() || !s_->dirty.empty()) return;  // not flushed
+  if (s_->periods.size() + s_->schemes.size() + s_->totals.size() > kMaxMemoEntries) return;
+  auto state = std::make_shared<LedgerMemo::State>();
+  state->next_id = s_->next_id;
+  state->chain_heads = s_->chain.TakeHeads();
+  state->periods = std::move(s_->periods);
+  state->schemes = std::move(s_->schemes);
+  state->totals = std::move(s_->totals);
+  memo->state_ = std::move(state);
+  memo->version_ = s_->version + 1;  // what this transaction's BumpDataVersion made it
+  memo->confirmed_ = false;
 }
 
 absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Replay(const std::string& reply) {
@@ -173,7 +224,8 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Replay(const std::string&
       !absl::SimpleAtoi(parts[1], &count) || count < 0) {
     return runtime::Internal("ledger: a stored request record is malformed");
   }
-  Statement& read = s_->read_range;
+  ASSIGN_OR_RETURN(Statement * range, s_->read_range.Get(*s_->tx));
+  Statement& read = *range;
   read.Reset();
   read.Bind(1, first).Bind(2, first + count - 1);
   std::vector<v1::Posting> out;
@@ -192,7 +244,8 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Replay(const std::string&
 absl::StatusOr<int> LedgerWriter::PeriodStateOf(int year, int month) {
   auto known = s_->periods.find({year, month});
   if (known != s_->periods.end()) return known->second;
-  ASSIGN_OR_RETURN(int state, ReadPeriodState(s_->period_state, year, month));
+  ASSIGN_OR_RETURN(Statement * read, s_->period_state.Get(*s_->tx));
+  ASSIGN_OR_RETURN(int state, ReadPeriodState(*read, year, month));
   s_->periods.emplace(std::make_pair(year, month), state);
   return state;
 }
@@ -230,7 +283,8 @@ absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& ba
     if (in.reverses) {
       RETURN_IF_ERROR(InsertKept());  // the original or a reversal may be in this group
       const std::string original = absl::StrCat("postings/", *in.reverses);
-      Statement& find = s_->find_original;
+      ASSIGN_OR_RETURN(Statement * original_stmt, s_->find_original.Get(*s_->tx));
+      Statement& find = *original_stmt;
       find.Reset();
       find.Bind(1, *in.reverses);
       ASSIGN_OR_RETURN(bool found, find.Step());
@@ -248,7 +302,8 @@ absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& ba
         return runtime::FailedPrecondition("REVERSAL", original,
                                            "a reversal cannot itself be reversed");
       }
-      Statement& again = s_->find_reversal;
+      ASSIGN_OR_RETURN(Statement * reversal_stmt, s_->find_reversal.Get(*s_->tx));
+      Statement& again = *reversal_stmt;
       again.Reset();
       again.Bind(1, *in.reverses);
       ASSIGN_OR_RETURN(bool already, again.Step());
@@ -267,8 +322,9 @@ absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& ba
     } else {
       auto scheme = s_->schemes.find(in.scheme);
       if (scheme == s_->schemes.end()) {
-        Statements::Scheme read;
-        Statement& find = s_->find_scheme;
+        LedgerScheme read;
+        ASSIGN_OR_RETURN(Statement * scheme_stmt, s_->find_scheme.Get(*s_->tx));
+        Statement& find = *scheme_stmt;
         find.Reset();
         find.Bind(1, in.scheme);
         ASSIGN_OR_RETURN(read.found, find.Step());
@@ -323,7 +379,8 @@ absl::StatusOr<LedgerWriter::Checked> LedgerWriter::Check(const PostingBatch& ba
     if (total == checked.totals.end()) {
       auto seen = s_->totals.find(key);
       if (seen == s_->totals.end()) {
-        Statement& read = s_->read_total;
+        ASSIGN_OR_RETURN(Statement * total_stmt, s_->read_total.Get(*s_->tx));
+        Statement& read = *total_stmt;
         read.Reset();
         read.Bind(1, row.scheme_id).Bind(2, row.year).Bind(3, row.month).Bind(4, row.kind);
         ASSIGN_OR_RETURN(bool has_total, read.Step());
@@ -364,7 +421,8 @@ absl::StatusOr<std::vector<v1::Posting>> LedgerWriter::Write(const PostingBatch&
   }
   // The ledger's own sequence: the request's postings take the ids after the highest so far.
   if (!s_->next_id) {
-    Statement& last = s_->last_posting;
+    ASSIGN_OR_RETURN(Statement * last_stmt, s_->last_posting.Get(*s_->tx));
+    Statement& last = *last_stmt;
     last.Reset();
     ASSIGN_OR_RETURN(bool has_last, last.Step());
     if (!has_last) return runtime::Internal("ledger: no highest posting id");
@@ -451,7 +509,8 @@ absl::Status LedgerWriter::Flush() {
   RETURN_IF_ERROR(InsertKept());
   RETURN_IF_ERROR(s_->record.Flush());
   for (const TotalKey& key : s_->dirty) {
-    Statement& write = s_->write_total;
+    ASSIGN_OR_RETURN(Statement * write_stmt, s_->write_total.Get(*s_->tx));
+    Statement& write = *write_stmt;
     write.Reset();
     write.Bind(1, key.scheme_id).Bind(2, key.year).Bind(3, key.month).Bind(4, key.kind);
     write.Bind(5, s_->totals.at(key));

@@ -9,6 +9,9 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
                                                         prometheus::Registry* metrics,
                                                         int max_group,
                                                         runtime::AuditOutbox* outbox) {
+  // The ledger state one group leaves for the next (ledger.h); only the committer's one writer
+  // thread touches it.
+  auto memo = std::make_shared<LedgerMemo>();
   return std::make_unique<PostingCommitter>(
       store.database(),
       runtime::storage::GroupCommitOptions{
@@ -24,9 +27,10 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
           .what = "the ledger",
           .retry_hint = "retry with the same request_id",
       },
-      [outbox](Transaction& tx, std::span<PostingJob> jobs,
-               std::vector<absl::Status>& results) -> absl::Status {
-        ASSIGN_OR_RETURN(std::unique_ptr<LedgerWriter> ledger, LedgerWriter::Create(tx));
+      [outbox, memo](Transaction& tx, std::span<PostingJob> jobs,
+                     std::vector<absl::Status>& results) -> absl::Status {
+        ASSIGN_OR_RETURN(std::unique_ptr<LedgerWriter> ledger,
+                         LedgerWriter::Create(tx, memo.get()));
         std::vector<std::string> request_ids;
         request_ids.reserve(jobs.size());
         for (const PostingJob& job : jobs) request_ids.push_back(job.batch.request_id);
@@ -54,7 +58,9 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
           RETURN_IF_ERROR(outbox->Append(tx, events));
         }
         // In the same commit, so no reply kept for the older data is served after this.
-        return FinanceStore::BumpDataVersion(tx);
+        RETURN_IF_ERROR(FinanceStore::BumpDataVersion(tx));
+        ledger->Keep();  // confirmed below once committed
+        return absl::OkStatus();
       },
       [&store](PostingJob& job, const absl::Status& status) {
         store.Advance();  // committed (or maybe): no reply kept before it is served after this
@@ -64,7 +70,8 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
           job.done(std::move(job.postings));
         }
       },
-      [outbox](std::span<PostingJob> jobs) {
+      [outbox, memo](std::span<PostingJob> jobs) {
+        memo->Confirm();
         if (outbox != nullptr) outbox->GroupCommitted(jobs);
       });
 }
