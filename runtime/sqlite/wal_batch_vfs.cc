@@ -11,8 +11,11 @@
 namespace dorset::runtime::sqlite {
 namespace {
 
-// A transaction's frames beyond this are written before it goes on (a bulk load).
-constexpr size_t kMaxBuffered = size_t{1} << 20;
+// The buffer of a WAL file that is written: reserved at its first write, never grown (a group
+// commit's frames are ~10-40 KiB; a bulk load's transaction goes out in pieces of this size),
+// so a connection's memory does not depend on how much a transaction writes (the registry's
+// import is held to a peak that does not grow with the file, tests/registry/import_process_test).
+constexpr size_t kMaxBuffered = size_t{256} << 10;
 // The most one call to the base VFS writes: the unix VFS masks a write's size with 0x1ffff
 // (a 128 KiB write would write nothing and report a full disk), so the buffer goes out in
 // pieces of at most 31 pages.
@@ -63,15 +66,19 @@ int WalRead(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
 }
 int WalWrite(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
   BatchFile* wal = Of(file);
+  const size_t size = static_cast<size_t>(amount);
   if (!wal->buffer.empty() &&
-      offset != wal->buffer_offset + static_cast<sqlite3_int64>(wal->buffer.size())) {
-    // Not where the last write ended (a frame rewritten in place, a new header): what was
-    // gathered goes first, so the file sees the writes in SQLite's order.
+      (offset != wal->buffer_offset + static_cast<sqlite3_int64>(wal->buffer.size()) ||
+       wal->buffer.size() + size > kMaxBuffered)) {
+    // Not where the last write ended (a frame rewritten in place, a new header), or no room:
+    // what was gathered goes first, so the file sees the writes in SQLite's order.
     if (int rc = Flush(wal); rc != SQLITE_OK) return rc;
   }
+  if (size > kMaxBuffered) return M(file)->xWrite(Real(file), data, amount, offset);
+  if (wal->buffer.capacity() < kMaxBuffered) wal->buffer.reserve(kMaxBuffered);
   if (wal->buffer.empty()) wal->buffer_offset = offset;
-  wal->buffer.append(static_cast<const char*>(data), static_cast<size_t>(amount));
-  return wal->buffer.size() >= kMaxBuffered ? Flush(wal) : SQLITE_OK;
+  wal->buffer.append(static_cast<const char*>(data), size);
+  return SQLITE_OK;
 }
 int WalTruncate(sqlite3_file* file, sqlite3_int64 size) {
   if (int rc = Flush(Of(file)); rc != SQLITE_OK) return rc;
