@@ -1,5 +1,8 @@
 #include "runtime/storage/group_commit.h"
 
+#include <cstdlib>
+#include <string_view>
+
 #include "absl/strings/str_cat.h"
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
@@ -26,6 +29,20 @@ GroupCommitBase::GroupCommitBase(const GroupCommitOptions& options) : options_(o
                       .Help("Jobs acknowledged after their group-commit transaction committed")
                       .Register(*options_.metrics)
                       .Add({});
+  }
+  if (!options_.lingers_metric.empty()) {
+    lingers_ = &prometheus::BuildCounter()
+                    .Name(options_.lingers_metric)
+                    .Help("Times the group-commit writer waited for more jobs before a group")
+                    .Register(*options_.metrics)
+                    .Add({});
+  }
+  if (!options_.linger_caught_metric.empty()) {
+    linger_caught_ = &prometheus::BuildCounter()
+                          .Name(options_.linger_caught_metric)
+                          .Help("Jobs that arrived while the group-commit writer lingered")
+                          .Register(*options_.metrics)
+                          .Add({});
   }
   if (!options_.commit_failures_metric.empty()) {
     failures_ = &prometheus::BuildCounter()
@@ -70,6 +87,32 @@ void GroupCommitBase::Observe(size_t jobs, const absl::Status& committed, int64_
   runtime::log::Error("group commit failed", {{"what", options_.what},
                                               {"jobs", static_cast<int64_t>(jobs)},
                                               {"error", std::string(committed.message())}});
+}
+
+void GroupCommitBase::ObserveLinger(size_t caught) {
+  if (lingers_ != nullptr) lingers_->Increment();
+  if (linger_caught_ != nullptr && caught > 0) {
+    linger_caught_->Increment(static_cast<double>(caught));
+  }
+}
+
+LingerOptions GroupCommitBase::Linger() const {
+  LingerOptions linger{.max_linger = options_.linger};
+  // DORSET_GROUP_LINGER=off turns the linger off for every committer of the process; a duration
+  // ("1ms", "500us") sets its bound (A/B runs of the same build, bench/README.md session 15).
+  const char* value = std::getenv("DORSET_GROUP_LINGER");
+  if (value == nullptr || *value == '\0') return linger;
+  absl::Duration bound;
+  if (std::string_view(value) == "off") {
+    linger.max_linger = absl::ZeroDuration();
+  } else if (absl::ParseDuration(value, &bound) && bound >= absl::ZeroDuration() &&
+             bound <= absl::Milliseconds(50)) {
+    linger.max_linger = bound;
+  } else {
+    runtime::log::Warn("DORSET_GROUP_LINGER is neither off nor a duration up to 50ms; ignored",
+                       {{"value", std::string(value)}});
+  }
+  return linger;
 }
 
 }  // namespace dorset::runtime::storage

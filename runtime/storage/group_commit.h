@@ -7,6 +7,11 @@
 // (runtime/base), so work their completions defer (the audit records their replies wait for)
 // is done once per group on that thread.
 //
+// The linger (linger_policy.h): when few jobs are queued but groups were larger lately, and recent
+// lingers caught jobs, the writer waits up to `linger` (2 ms) for more before starting the group,
+// so writes that come a little apart share one commit. A sequential client's groups are of one,
+// so it never waits; shutdown ends a linger at once.
+//
 // The rules every service gets alike (docs/storage.md, "Group commit"):
 // - Bounded: more than `max_queued` waiting jobs are refused at once with RESOURCE_EXHAUSTED
 //   (with RetryInfo); nothing of them was written, so a retry with the same request_id is safe.
@@ -24,6 +29,7 @@
 #ifndef DORSET_RUNTIME_STORAGE_GROUP_COMMIT_H_
 #define DORSET_RUNTIME_STORAGE_GROUP_COMMIT_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -37,8 +43,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "runtime/base/completion_batch.h"
 #include "runtime/storage/database.h"
+#include "runtime/storage/linger_policy.h"
 
 namespace prometheus {
 class Counter;
@@ -68,6 +77,13 @@ struct GroupCommitOptions {
   // Words for refusals and logs, e.g. "the ledger" / "retry with the same request_id".
   std::string what = "the write";
   std::string retry_hint = "retry with the same request_id";
+  // The linger (linger_policy.h, docs/storage.md): when few jobs are queued but recent groups
+  // were larger, the writer waits up to this long for more before starting the group, as long
+  // as recent lingers caught jobs. Zero: never. DORSET_GROUP_LINGER=off (or a duration, "1ms")
+  // overrides it for every committer of the process (A/B runs, bench/README.md session 15).
+  absl::Duration linger = absl::Milliseconds(2);
+  std::string lingers_metric = "";        // counter: lingers
+  std::string linger_caught_metric = "";  // counter: jobs that arrived during a linger
 };
 
 // The part that does not depend on the job type: metrics, refusals, failure mapping.
@@ -79,11 +95,16 @@ class GroupCommitBase {
   // Every job's status when the group's transaction failed: nothing was written.
   absl::Status GroupFailure(const absl::Status& cause) const;
   void Observe(size_t jobs, const absl::Status& committed, int64_t ok_jobs);
+  void ObserveLinger(size_t caught);
+  // The linger's settings: the options' and DORSET_GROUP_LINGER.
+  LingerOptions Linger() const;
 
   const GroupCommitOptions options_;
 
  private:
   prometheus::Histogram* group_size_ = nullptr;
+  prometheus::Counter* lingers_ = nullptr;
+  prometheus::Counter* linger_caught_ = nullptr;
   prometheus::Counter* committed_ = nullptr;
   prometheus::Counter* failures_ = nullptr;
 };
@@ -106,6 +127,7 @@ class GroupCommitter : private GroupCommitBase {
   GroupCommitter(Database& db, GroupCommitOptions options, WriteGroup write, Finish finish,
                  Committed committed = nullptr)
       : GroupCommitBase(options),
+        linger_(Linger()),
         db_(db),
         write_(std::move(write)),
         finish_(std::move(finish)),
@@ -152,6 +174,20 @@ class GroupCommitter : private GroupCommitBase {
     absl::MutexLock lock(&mu_);
     return applied_;
   }
+  // Lingers so far and the jobs that arrived during them (tests; the metrics say the same).
+  int64_t lingers() const {
+    absl::MutexLock lock(&mu_);
+    return lingers_;
+  }
+  int64_t linger_caught() const {
+    absl::MutexLock lock(&mu_);
+    return linger_caught_;
+  }
+  // Tests: waits until the writer is lingering (true), or `timeout` passed (false).
+  bool AwaitLingering(absl::Duration timeout) const {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&lingering_), timeout);
+  }
 
  private:
   struct Finished {
@@ -166,16 +202,40 @@ class GroupCommitter : private GroupCommitBase {
         absl::MutexLock lock(&mu_);
         mu_.Await(absl::Condition(this, &GroupCommitter::HasWork));
         if (queue_.empty()) return;  // stopping and drained
+        if (!stopping_) LingerForMore();
         while (!queue_.empty() && static_cast<int>(group.size()) < options_.max_group) {
           group.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
+        linger_.Took(group.size());
       }
       WriteOne(group);
       group = std::vector<Job>();
     }
   }
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); }
+
+  // Waits (bounded) for more jobs when the policy says it pays; returns at once when the queue
+  // reaches the policy's target or the committer is stopping (the destructor sets stopping_
+  // under mu_, which wakes this wait at once).
+  void LingerForMore() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const size_t max_group = static_cast<size_t>(std::max(options_.max_group, 1));
+    const LingerPolicy::Decision decision = linger_.Decide(queue_.size(), max_group, absl::Now());
+    if (!decision.linger) return;
+    const size_t before = queue_.size();
+    linger_until_ = decision.until;
+    lingering_ = true;
+    mu_.AwaitWithTimeout(absl::Condition(this, &GroupCommitter::LingerOver), decision.bound);
+    lingering_ = false;
+    const size_t caught = std::min(queue_.size(), max_group) - before;
+    linger_.Lingered(caught);
+    ++lingers_;
+    linger_caught_ += static_cast<int64_t>(caught);
+    ObserveLinger(caught);
+  }
+  bool LingerOver() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || queue_.size() >= linger_until_;
+  }
 
   void WriteOne(std::vector<Job>& group) {
     std::vector<absl::Status> results;
@@ -232,6 +292,7 @@ class GroupCommitter : private GroupCommitBase {
     return finisher_stopping_ || !finished_.empty();
   }
 
+  LingerPolicy linger_;  // the writer thread's alone
   Database& db_;
   const WriteGroup write_;
   const Finish finish_;
@@ -241,6 +302,10 @@ class GroupCommitter : private GroupCommitBase {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t groups_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t applied_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t linger_until_ ABSL_GUARDED_BY(mu_) = 0;
+  bool lingering_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t lingers_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t linger_caught_ ABSL_GUARDED_BY(mu_) = 0;
   mutable absl::Mutex done_mu_;
   std::deque<Finished> finished_ ABSL_GUARDED_BY(done_mu_);
   bool finisher_stopping_ ABSL_GUARDED_BY(done_mu_) = false;

@@ -404,6 +404,110 @@ TEST_P(GroupCommitTest, PrefetchedRecordsAnswerAsTheTableDoes) {
   EXPECT_EQ(records, 5);
 }
 
+// The linger (linger_policy.h): once a group of three was seen, a lone job waits for two more
+// and the three commit together; shutdown ends a linger at once. The bound is longer than the
+// test's timeout, so a linger that ran to its bound (or a destructor that waited it out) fails
+// the test instead of passing slowly.
+TEST_P(GroupCommitTest, ConcurrentJobsAreLingeredForAndASequentialSubmitterIsNot) {
+  absl::Notification release, taken;
+  auto committer = std::make_unique<GroupCommitter<Job>>(
+      *db_, GroupCommitOptions{.linger = absl::Minutes(10)},
+      [&](Transaction& tx, std::span<Job> jobs, std::vector<absl::Status>& results) {
+        if (jobs[0].id == 0) {
+          if (!taken.HasBeenNotified()) taken.Notify();
+          release.WaitForNotification();
+        }
+        return WriteJobs(tx, jobs, results);
+      },
+      [](Job& job, const absl::Status& status) { job.done(status); });
+  std::atomic<int> ok{0};
+  const auto submit = [&](int64_t id, absl::Notification* done) {
+    committer->Submit(Job{.id = id, .done = [&ok, done](const absl::Status& status) {
+                            EXPECT_TRUE(status.ok()) << status;
+                            if (status.ok()) ok.fetch_add(1);
+                            done->Notify();
+                          }});
+  };
+  // A first group of one (no group seen yet: no linger), then three queued behind it.
+  absl::Notification first[4];
+  submit(0, &first[0]);
+  ASSERT_TRUE(taken.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  for (int i = 1; i < 4; ++i) submit(i, &first[i]);
+  release.Notify();
+  for (absl::Notification& done : first)
+    ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_EQ(committer->groups_committed(), 2);
+  EXPECT_EQ(committer->lingers(), 0);
+
+  // Concurrent submitters: the writer lingers on a lone job until three are queued.
+  absl::Notification second[3];
+  submit(10, &second[0]);
+  ASSERT_TRUE(committer->AwaitLingering(absl::Seconds(60)));
+  submit(11, &second[1]);
+  submit(12, &second[2]);
+  for (absl::Notification& done : second)
+    ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_EQ(committer->groups_committed(), 3);  // all three in one group
+  EXPECT_EQ(committer->lingers(), 1);
+  EXPECT_EQ(committer->linger_caught(), 2);
+
+  // Shutdown in the middle of a linger (nothing else is coming, so only the bound would end it):
+  // the destructor ends it at once and the job is written.
+  absl::Notification last;
+  submit(20, &last);
+  ASSERT_TRUE(committer->AwaitLingering(absl::Seconds(60)));
+  committer.reset();
+  EXPECT_TRUE(last.HasBeenNotified());
+  EXPECT_EQ(ok.load(), 8);
+  EXPECT_EQ(Count("id = 20"), 1);
+}
+
+// A sequential submitter (its next job only after the last was acknowledged) is lingered for
+// only while the policy still remembers a group of three, never after.
+TEST_P(GroupCommitTest, ASequentialSubmitterStopsBeingLingeredFor) {
+  constexpr int kSequential = 60;
+  absl::Notification release, taken;
+  GroupCommitter<Job> committer(
+      *db_, GroupCommitOptions{.linger = absl::Milliseconds(2)},
+      [&](Transaction& tx, std::span<Job> jobs, std::vector<absl::Status>& results) {
+        if (jobs[0].id == 0) {
+          if (!taken.HasBeenNotified()) taken.Notify();
+          release.WaitForNotification();
+        }
+        return WriteJobs(tx, jobs, results);
+      },
+      [](Job& job, const absl::Status& status) { job.done(status); });
+  const auto write = [&](int64_t id) {
+    absl::Notification done;
+    committer.Submit(Job{.id = id, .done = [&done](const absl::Status& status) {
+                           EXPECT_TRUE(status.ok()) << status;
+                           done.Notify();
+                         }});
+    return done.WaitForNotificationWithTimeout(absl::Seconds(60));
+  };
+  // A group of three is seen (as above), so the policy has reason to linger at first.
+  absl::Notification first[4];
+  for (int i = 0; i < 4; ++i) {
+    committer.Submit(Job{.id = i, .done = [&first, i](const absl::Status&) { first[i].Notify(); }});
+    if (i == 0) {
+      ASSERT_TRUE(taken.WaitForNotificationWithTimeout(absl::Seconds(60)));
+    }
+  }
+  release.Notify();
+  for (absl::Notification& done : first)
+    ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  ASSERT_EQ(committer.groups_committed(), 2);
+  // One job at a time, each after the last was acknowledged: every job is its own group, a few
+  // lingers (none catching anything) happen while the group of three is remembered, then none.
+  for (int i = 0; i < kSequential; ++i) ASSERT_TRUE(write(100 + i));
+  const int64_t learned = committer.lingers();
+  EXPECT_LE(learned, 16);  // at most the policy's window
+  EXPECT_EQ(committer.linger_caught(), 0);
+  for (int i = 0; i < kSequential; ++i) ASSERT_TRUE(write(200 + i));
+  EXPECT_EQ(committer.lingers(), learned);  // never again
+  EXPECT_EQ(committer.groups_committed(), 2 + 2 * kSequential);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, GroupCommitTest,
                          ::testing::Values(Engine::kSqlite, Engine::kPostgres),
                          [](const ::testing::TestParamInfo<Engine>& info) {
