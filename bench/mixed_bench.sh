@@ -77,6 +77,18 @@ mix=$tmp/mix.tsv
 echo "== the mix"
 cut -f1,2,4 "$mix" | column -t
 
+# The writers' group commits from the ops ports (deltas over the rounds): groups, jobs per group,
+# lingers and the jobs they caught (runtime/storage/group_commit.h; bench/README.md session 15).
+groups() {
+  for port in $finance_port $engagement_port; do curl -s "http://127.0.0.1:$((port + 100))/metrics"; done |
+    grep -E '^((finance_ledger_group_requests|engagement_response_batch_size)_(count|sum)|[a-z_]+_linger)' ||
+    true
+}
+# CPU time (user + system, clock ticks) of each service over the rounds, from /proc.
+service_pids=("${pids[@]:1:3}")
+cpu() { for pid in "${service_pids[@]}"; do awk '{print $14 + $15}' "/proc/$pid/stat"; done | paste -sd' '; }
+groups_before=$(groups)
+cpu_before=$(cpu)
 loadgen() { "$build/bench/dorset-loadgen" --duration_s="$seconds" --json --concurrency=64 --channels=4 "$@"; }
 echo_runs=()
 mix_runs=()
@@ -90,6 +102,38 @@ for round in $(seq 1 "$rounds"); do
   echo "${mix_runs[-1]}"
 done
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+cpu_after=$(cpu)
+python3 - "$cpu_before" "$cpu_after" "$(getconf CLK_TCK)" "$seconds" "${mix_runs[@]}" <<'PY'
+import json, sys
+before, after = [list(map(int, a.split())) for a in sys.argv[1:3]]
+tick, seconds = int(sys.argv[3]), float(sys.argv[4])
+mixes = [json.loads(a) for a in sys.argv[5:]]
+calls = {"registry": 0.0, "finance": 0.0, "engagement": 0.0}
+service = {"GetPractice": "registry", "ListPractices": "registry", "GetScheme": "finance",
+           "GetReport": "finance", "CreatePosting": "finance", "GetActivity": "engagement",
+           "GetActivityAggregates": "engagement", "CreateResponse": "engagement"}
+for m in mixes:
+    for x in m["methods"]:
+        calls[service[x["name"]]] += x["qps"] * seconds
+for (name, n), b, a in zip(calls.items(), before, after):
+    ms = (a - b) * 1000.0 / tick
+    print(f"== {name}: CPU {ms:.0f} ms over the rounds (incl. echo's runs, idle), "
+          f"{ms * 1000 / n if n else 0:.1f} us per call of its {n:.0f}")
+PY
+python3 - "$groups_before" "$(groups)" <<'PY'
+import sys
+def parse(text):
+    return {l.split()[0]: float(l.split()[1]) for l in text.splitlines() if l.strip()}
+before, after = parse(sys.argv[1]), parse(sys.argv[2])
+d = lambda k: after.get(k, 0) - before.get(k, 0)
+for name, hist, lingers in (("finance postings", "finance_ledger_group_requests",
+                             "finance_ledger_group_linger"),
+                            ("engagement responses", "engagement_response_batch_size",
+                             "engagement_response_batch_linger")):
+    groups, jobs = d(hist + "_count"), d(hist + "_sum")
+    print(f"== {name}: {jobs:.0f} in {groups:.0f} groups = {jobs / groups if groups else 0:.2f} a group; "
+          f"lingers {d(lingers + 's_total'):.0f}, jobs caught {d(lingers + '_caught_total'):.0f}")
+PY
 
 python3 - "$database" "${#echo_runs[@]}" "${echo_runs[@]}" "${mix_runs[@]}" <<'PY'
 import json, statistics, sys
