@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -100,6 +101,11 @@ class LedgerWriter {
   // Writes the postings and chain links of the batches written so far, every total they changed
   // (once each) and their request records (a few multi-row INSERTs); call before the commit.
   absl::Status Flush();
+  // The total rows Flush wrote in this transaction, each once with its new amount.
+  const std::vector<std::pair<TotalKey, int64_t>>& flushed_totals() const;
+  // The data version this transaction started from (read when created with a memo; nullopt
+  // without one): after FinanceStore::BumpDataVersion it commits this plus one.
+  std::optional<uint64_t> start_version() const;
   // Check, Write, Flush.
   absl::StatusOr<std::vector<v1::Posting>> Apply(const PostingBatch& batch);
   // Keeps what this writer learnt in the memo it was created with, for the next group: call last
@@ -123,7 +129,7 @@ class LedgerWriter {
   std::unique_ptr<Statements> s_;
 };
 
-// Reads postings (each call one read transaction).
+// Reads postings (each call one read transaction; ledger_reader.cc).
 class LedgerReader {
  public:
   LedgerReader(FinanceStore& store, runtime::PageTokenCodec codec)

@@ -1,7 +1,12 @@
 #include "services/finance/storage/posting_committer.h"
 
+#include <optional>
+#include <utility>
+#include <vector>
+
 #include "runtime/status/status_macros.h"
 #include "services/finance/storage/ledger.h"
+#include "services/finance/storage/plan_figures.h"
 
 namespace dorset::finance {
 
@@ -12,6 +17,13 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
   // The ledger state one group leaves for the next (ledger.h); only the committer's one writer
   // thread touches it.
   auto memo = std::make_shared<LedgerMemo>();
+  // What the group's commit changed that the plans' kept figures take (plan_figures.h): the
+  // totals written and the data version committed, from the transaction's last run.
+  struct GroupTotals {
+    std::optional<uint64_t> version;
+    std::vector<std::pair<LedgerWriter::TotalKey, int64_t>> totals;
+  };
+  auto group = std::make_shared<GroupTotals>();
   return std::make_unique<PostingCommitter>(
       store.database(),
       runtime::storage::GroupCommitOptions{
@@ -31,8 +43,10 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
           .lingers_metric = "finance_ledger_group_lingers_total",
           .linger_caught_metric = "finance_ledger_group_linger_caught_total",
       },
-      [outbox, memo](Transaction& tx, std::span<PostingJob> jobs,
-                     std::vector<absl::Status>& results) -> absl::Status {
+      [outbox, memo, group](Transaction& tx, std::span<PostingJob> jobs,
+                            std::vector<absl::Status>& results) -> absl::Status {
+        group->version.reset();  // a retried transaction starts again
+        group->totals.clear();
         ASSIGN_OR_RETURN(std::unique_ptr<LedgerWriter> ledger,
                          LedgerWriter::Create(tx, memo.get()));
         std::vector<std::string> request_ids;
@@ -63,19 +77,32 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
         }
         // In the same commit, so no reply kept for the older data is served after this.
         RETURN_IF_ERROR(FinanceStore::BumpDataVersion(tx));
+        if (std::optional<uint64_t> start = ledger->start_version()) {
+          group->version = *start + 1;  // what the bump made it
+        } else {
+          ASSIGN_OR_RETURN(group->version, FinanceStore::DataVersion(tx));
+        }
+        group->totals = ledger->flushed_totals();
         ledger->Keep();  // confirmed below once committed
         return absl::OkStatus();
       },
       [&store](PostingJob& job, const absl::Status& status) {
-        store.Advance();  // committed (or maybe): no reply kept before it is served after this
+        // A group not known to have committed (it may be in the store or not), or a refusal
+        // (which changed nothing): the kept figures go, to be read afresh.
+        if (!status.ok()) store.figures().ApplyGroup(std::nullopt, {});
+        // Committed (or maybe): no reply kept before it is served after this. A group writes
+        // no plan (FinanceStore::plan_generation).
+        store.AdvanceAfterPostings();
         if (!status.ok()) {
           job.done(status);
         } else {
           job.done(std::move(job.postings));
         }
       },
-      [outbox, memo](std::span<PostingJob> jobs) {
+      [&store, outbox, memo, group](std::span<PostingJob> jobs) {
         memo->Confirm();
+        // Before any of the group's calls is answered (GroupCommitter's Committed).
+        store.figures().ApplyGroup(group->version, group->totals);
         if (outbox != nullptr) outbox->GroupCommitted(jobs);
       });
 }

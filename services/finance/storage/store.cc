@@ -7,6 +7,7 @@
 #include "runtime/storage/database_url.h"
 #include "runtime/storage/open.h"
 #include "runtime/storage/sqlite/user_version.h"
+#include "services/finance/storage/plan_figures.h"
 
 namespace dorset::finance {
 
@@ -20,6 +21,13 @@ absl::Status FinanceStore::BumpDataVersion(Transaction& tx) {
 }
 
 absl::StatusOr<uint64_t> FinanceStore::DataVersion() { return storage::ReadDataVersion(*db_); }
+absl::StatusOr<uint64_t> FinanceStore::DataVersion(Transaction& tx) {
+  return storage::ReadDataVersion(tx);
+}
+
+FinanceStore::FinanceStore(std::unique_ptr<storage::Database> db)
+    : db_(std::move(db)), figures_(std::make_unique<PlanFigures>(*this)) {}
+FinanceStore::~FinanceStore() = default;
 
 void FinanceStore::FollowOtherWriters() {
   follower_ = std::make_unique<storage::DataVersionFollower>(

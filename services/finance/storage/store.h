@@ -22,6 +22,8 @@ namespace dorset::finance {
 
 using runtime::storage::Transaction;
 
+class PlanFigures;
+
 class FinanceStore {
  public:
   // From the server's settings: `database` (empty: SQLite at `<data_dir>/finance.db`),
@@ -32,6 +34,7 @@ class FinanceStore {
   static absl::StatusOr<std::unique_ptr<FinanceStore>> Open(const std::string& database,
                                                             const std::string& data_dir,
                                                             const std::string& password = "");
+  ~FinanceStore();
 
   // Runs `fn(Transaction&)` in a write transaction, committed when its result is OK and run
   // again from the start on a serialization failure (so `fn` touches only the database and its
@@ -59,13 +62,28 @@ class FinanceStore {
   // because another replica (or process) wrote (runtime/storage/data_version.h). Read before
   // the report is read.
   uint64_t generation() const { return generation_.get(); }
-  void Advance() { generation_.Advance(); }
+  void Advance() {
+    generation_.Advance();
+    plan_generation_.Advance();
+  }
+  // The same, except that a posting group (the posting committer) raises only generation(): a
+  // group writes postings, their chain links, totals, request records and audit events, never a
+  // plan's nodes, targets or periods, so what is kept under this one (GetScheme's replies; the
+  // plans' figures, which the committer brings up to date itself: PlanFigures::ApplyGroup)
+  // outlives it. Raised by every other write of this process and by the DataVersionFollower.
+  uint64_t plan_generation() const { return plan_generation_.get(); }
+  void AdvanceAfterPostings() { generation_.Advance(); }
+  // A plan's tree and ledger totals per (plan, year), kept across posting groups
+  // (plan_figures.h): what GetReport builds from.
+  PlanFigures& figures() { return *figures_; }
 
   // The data version in the database: every write transaction raises it in its own commit and,
   // on PostgreSQL, notifies kDataChannel, delivered at that commit.
   static constexpr char kDataChannel[] = "dorset_finance_data";
   absl::StatusOr<uint64_t> DataVersion();
   static absl::Status BumpDataVersion(Transaction& tx);
+  // The data version as of `tx` (in a write transaction after its bump: the version it commits).
+  static absl::StatusOr<uint64_t> DataVersion(Transaction& tx);
   // Starts following other replicas' (and processes') commits: the generation is raised when
   // the data version in the database moves (runtime/storage/data_version.h), until the store is
   // destroyed. Once, by the service at its start.
@@ -82,10 +100,12 @@ class FinanceStore {
   runtime::storage::Database& database() { return *db_; }
 
  private:
-  explicit FinanceStore(std::unique_ptr<runtime::storage::Database> db) : db_(std::move(db)) {}
+  explicit FinanceStore(std::unique_ptr<runtime::storage::Database> db);
 
   std::unique_ptr<runtime::storage::Database> db_;
   runtime::storage::StoreGeneration generation_;
+  runtime::storage::StoreGeneration plan_generation_;
+  std::unique_ptr<PlanFigures> figures_;
   std::string postgres_uri_;
   std::string password_;
   // Last: stopped before the rest of the store goes.
