@@ -27,6 +27,7 @@
 #include "gateway/fhir/fhir_service.h"
 #include "gateway/grpc_caller.h"
 #include "gateway/http_front.h"
+#include "gateway/httplib_handler.h"
 #include "gateway/response_json.h"
 #include "gateway/routes.h"
 #include "grpcpp/channel.h"
@@ -82,7 +83,7 @@ class GatewayServer {
   RouteTable routes_;
   // Before the front, the caller and the pool: their callbacks render through it until they stop.
   ResponseJsonMemo json_memo_;
-  std::function<void(const httplib::Request&, httplib::Response&)> handle_;
+  HttplibHandler handle_;                    // for the front's pool and the HTTPS server
   std::unique_ptr<httplib::Server> server_;  // HTTPS
   std::unique_ptr<HttpFront> front_;         // plaintext
   std::unique_ptr<AsyncUnaryCaller> caller_;
