@@ -107,6 +107,30 @@ bool DeferToCompletionBatches() {
 
 // Outbox rows are moved into the trail at most this often unless a reader waits (Flush).
 constexpr absl::Duration kMoveInterval = absl::Milliseconds(20);
+// SQLite (session 15): moves are committed with synchronous=NORMAL, and at least this often one
+// write of the trail is a sync point (synchronous=FULL), after which the stores may delete the
+// moved rows. A power loss can take only the moves since the last sync point, and their rows are
+// still in the outboxes, so they are moved again (docs/security.md, "The trail's own sync").
+constexpr absl::Duration kSyncInterval = absl::Seconds(1);
+
+// DORSET_AUDIT_TRAIL_SYNC: `each` commits every write of the trail with synchronous=FULL (as
+// before session 15, for A/B measurements and a way back); a duration ("250ms", "1h") sets how
+// long moves may stay unsynced; unset or unparsable: kSyncInterval.
+struct TrailSync {
+  bool each = false;
+  absl::Duration interval = kSyncInterval;
+};
+TrailSync TrailSyncSetting() {
+  TrailSync sync;
+  const char* value = std::getenv("DORSET_AUDIT_TRAIL_SYNC");
+  if (value == nullptr) return sync;
+  if (std::string_view(value) == "each") {
+    sync.each = true;
+  } else if (absl::Duration d; absl::ParseDuration(value, &d) && d >= absl::ZeroDuration()) {
+    sync.interval = d;
+  }
+  return sync;
+}
 constexpr absl::Duration kFirstRetry = absl::Milliseconds(50);
 constexpr absl::Duration kMaxRetry = absl::Seconds(1);
 // While the trail fails, the error is logged on the first failure and then at most this often.
@@ -124,10 +148,17 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::OpenSqlite(const std::string
                                                                PageTokenCodec page_tokens,
                                                                prometheus::Registry* metrics) {
   const std::string path = (std::filesystem::path(data_dir) / "audit.db").string();
-  // synchronous=FULL (the default): a call is acknowledged only after its event is committed,
-  // so the commit must survive power loss too. The writer groups events, one fsync per group.
-  ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path));
+  // The writer's connection is opened synchronous=NORMAL (so through the default VFS: the WAL
+  // batch VFS serves FULL connections only and refuses the switch, wal_batch_vfs.h) and set to
+  // FULL for every write a call waits for: a call is acknowledged only after its event is
+  // committed, so that commit must survive power loss too (one fsync per group). Writes that
+  // only move outbox rows stay NORMAL between sync points (WriteBatch).
+  ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path, {.full_sync = false}));
   RETURN_IF_ERROR(db->Migrate(kMigrations));
+  // What an earlier run left in the WAL may never have been synced (moves before a kill -9): a
+  // checkpoint syncs the WAL, copies it into audit.db and syncs that, so the marks read when the
+  // outboxes attach, and the rows deleted up to them, are durable.
+  RETURN_IF_ERROR(db->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   ASSIGN_OR_RETURN(auto reader, sqlite::Database::Open(path));
   return Create(std::move(db), std::move(reader), nullptr, std::move(page_tokens), metrics);
 }
@@ -201,7 +232,9 @@ AuditLog::AuditLog(std::unique_ptr<sqlite::Database> db, std::unique_ptr<sqlite:
       shared_(std::move(shared)),
       page_tokens_(std::move(page_tokens)),
       metrics_(metrics),
-      defer_(DeferToCompletionBatches()) {
+      defer_(DeferToCompletionBatches()),
+      sync_each_(TrailSyncSetting().each),
+      sync_interval_(TrailSyncSetting().interval) {
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -275,6 +308,11 @@ absl::Status AuditLog::Health() {
   return failure_;
 }
 
+void AuditLog::SetSyncHookForTesting(std::function<void()> hook) {
+  absl::MutexLock lock(&mu_);
+  sync_hook_ = std::move(hook);
+}
+
 void AuditLog::Drop(const common::v1::AuditEvent& event, const absl::Status& why) {
   // The last resort: the event goes to the service log, which is collected off the machine.
   log::Error("audit event not written to the audit trail",
@@ -316,10 +354,19 @@ void AuditLog::PutBack(std::vector<Pending>& batch) {
   writing_ = false;
 }
 
-void AuditLog::Settle(std::vector<Pending>& batch, const Moved* moved, uint64_t ticket) {
+void AuditLog::Settle(std::vector<Pending>& batch, const Moved* moved, uint64_t ticket, bool synced,
+                      uint64_t sync_ticket) {
   if (moved != nullptr) {
-    // Committed: the next groups may delete these rows from their stores (SQLite).
+    // Committed: the next moves start after these rows (SQLite).
     for (const auto& [source, mark] : moved->marks) source->moved_.store(mark);
+  }
+  if (synced && db_ != nullptr) {
+    std::function<void()> hook;
+    {
+      absl::MutexLock lock(&mu_);
+      hook = sync_hook_;
+    }
+    if (hook) hook();  // still the one writing: nothing has been written after the sync
   }
   std::vector<Durable> done;
   done.reserve(batch.size());
@@ -334,6 +381,19 @@ void AuditLog::Settle(std::vector<Pending>& batch, const Moved* moved, uint64_t 
     settled_ += n;
     moves_done_ = std::max(moves_done_, ticket);
     if (moved != nullptr && moved->more) outbox_rows_ = true;
+    if (db_ != nullptr) {
+      if (synced) {
+        // A sync point: everything the trail holds is durable (an fdatasync of the WAL covers
+        // every frame before it), so every store may delete up to its trail mark. Under mu_ and
+        // before writing_ is cleared: Detach waits for both before it forgets an outbox.
+        for (AuditOutbox* outbox : outboxes_) outbox->durable_.store(outbox->moved_.load());
+        unsynced_events_ = 0;
+        last_sync_ = absl::Now();
+        syncs_done_ = std::max(syncs_done_, sync_ticket);
+      } else if (moved != nullptr) {
+        unsynced_events_ += moved->events;
+      }
+    }
     recovered = !failure_.ok();
     failure_ = absl::OkStatus();
     writing_ = false;  // the next group may start while these replies are released
@@ -379,21 +439,33 @@ void AuditLog::WriterLoop() {
     std::vector<Pending> batch;
     std::vector<AuditOutbox*> sources;  // outboxes this write moves rows from
     uint64_t ticket = 0;
+    uint64_t sync_ticket = 0;
+    bool sync = false;        // this write is a sync point (SQLite)
+    bool sync_point = false;  // ... because unsynced moves want one (it must write something)
     bool stopping = false;
     {
       absl::MutexLock lock(&mu_);
       auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         if (writing_) return false;  // a completing thread is writing a group
         if (stopping_ || MoveWanted()) return true;
+        if (sync_requests_ != syncs_done_ && unsynced_events_ > 0) return true;  // Detach
         // Events a completing thread will write when its batch closes are left to it, unless
         // the queue is full (that thread may be waiting for room).
         return !queue_.empty() && (deferring_ == 0 || queue_.size() >= kMaxQueued);
       };
-      mu_.Await(absl::Condition(&work));
+      if (unsynced_events_ == 0) {
+        mu_.Await(absl::Condition(&work));
+      } else if (!mu_.AwaitWithDeadline(absl::Condition(&work), last_sync_ + sync_interval_)) {
+        // The sync point is due: wait for the turn (a completing thread may be writing).
+        auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !writing_; };
+        mu_.Await(absl::Condition(&idle));
+      }
+      sync_ticket = sync_requests_;
+      const bool sync_due = SyncWanted(absl::Now());
       // Outbox rows nobody waits for (their calls were answered at their commit) are moved at
       // most every kMoveInterval, so that many groups share one commit of the trail.
       const absl::Duration early = last_move + kMoveInterval - absl::Now();
-      if (!stopping_ && queue_.empty() && move_requests_ == moves_done_ &&
+      if (!stopping_ && !sync_due && queue_.empty() && move_requests_ == moves_done_ &&
           early > absl::ZeroDuration()) {
         auto sooner = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
           return stopping_ || move_requests_ != moves_done_ || (!queue_.empty() && deferring_ == 0);
@@ -401,23 +473,28 @@ void AuditLog::WriterLoop() {
         mu_.AwaitWithTimeout(absl::Condition(&sooner), early);
         if (writing_) continue;  // a completing thread took the turn meanwhile
       }
-      if (queue_.empty() && !MoveWanted()) {
-        if (stopping_) return;  // stopping and drained
+      // A sync point is wanted now (its time, a backlog, Detach, shutdown) or was asked for.
+      sync_point = SyncWanted(absl::Now());
+      sync = sync_point;
+      if (queue_.empty() && !MoveWanted() && !sync) {
+        if (stopping_) return;  // stopping, drained and synced
         continue;
       }
       batch = TakeBatch();
-      if (MoveWanted()) {
+      if (MoveWanted() || sync) {
         sources = outboxes_;
         ticket = move_requests_;
         outbox_rows_ = false;
       }
       stopping = stopping_;
+      // A call waits for the queued events: their commit must survive power loss.
+      sync = sync || !batch.empty() || sync_each_ || db_ == nullptr;
     }
     Moved moved;
-    const absl::Status status = WriteBatch(batch, sources, &moved);
+    const absl::Status status = WriteBatch(batch, sources, &moved, sync, sync_point);
     if (!sources.empty()) last_move = absl::Now();
     if (status.ok()) {
-      Settle(batch, &moved, ticket);
+      Settle(batch, &moved, ticket, sync, sync_ticket);
       backoff = kFirstRetry;
       continue;
     }
@@ -473,7 +550,8 @@ void AuditLog::WriterLoop() {
 }
 
 absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch,
-                                  const std::vector<AuditOutbox*>& sources, Moved* moved) {
+                                  const std::vector<AuditOutbox*>& sources, Moved* moved, bool sync,
+                                  bool sync_point) {
   static_assert(std::tuple_size_v<decltype(inserts_)> == audit_rows::kInsertShapes);
   // The moved rows first (in their order), then the batch's: a few multi-row INSERTs for all.
   std::vector<common::v1::AuditEvent> from_outboxes;
@@ -497,6 +575,13 @@ absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch,
     AttachSqlite(*source);
     reads_attached = reads_attached || source->Attached();
   }
+  if (sync != full_sync_now_) {
+    // Outside a transaction; the connection is on the default VFS (OpenSqlite), which lets it
+    // switch. A FULL commit fdatasyncs the WAL, and with it every NORMAL commit before it.
+    RETURN_IF_ERROR(
+        db_->Exec(sync ? "PRAGMA main.synchronous=FULL" : "PRAGMA main.synchronous=NORMAL"));
+    full_sync_now_ = sync;
+  }
   // With a store attached to read its outbox from, BEGIN IMMEDIATE would take the store's write
   // lock as well (and stall its group committer): deferred, the first write locks audit.db only,
   // which no other connection writes (reader_ is query-only), so it cannot meet a busy lock.
@@ -504,6 +589,11 @@ absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch,
                                                           : sqlite::Transaction::Begin(*db_));
   for (AuditOutbox* source : sources) {
     RETURN_IF_ERROR(MoveFromSqlite(*source, from_outboxes, *moved));
+  }
+  if (sync_point && batch.empty() && moved != nullptr && moved->marks.empty()) {
+    // A sync point with nothing new: the marks are saved again (unchanged), so the commit
+    // writes a frame and syncs the WAL, and with it the moves committed NORMAL before.
+    for (AuditOutbox* source : sources) RETURN_IF_ERROR(SaveMark(*source, source->moved_.load()));
   }
   // Prepared once per shape and kept (the one writing is their only user): parsing an INSERT
   // again for every group cost as much as a few of its rows.

@@ -24,7 +24,11 @@
 // group's own transaction, into the store's audit outbox (audit_outbox.h), and this log's writer
 // moves the rows into the trail off the acknowledgement path (AttachOutbox): the reply waits for
 // one commit, not two. Flush moves them first, so ListAuditEvents still sees every acknowledged
-// write; the trail's sequence stays in commit order (the moves are appended like any group).
+// write; the trail's sequence stays in commit order (the moves are appended like any group). On
+// SQLite a write that only moves rows commits with synchronous=NORMAL (no fsync), and at least
+// every second one write is a sync point (FULL); the stores delete moved rows only up to the
+// trail's last sync point, so a power loss that takes the unsynced moves leaves their rows to be
+// moved again (docs/security.md, "The trail's own sync").
 //
 // When the trail cannot be written (disk full, I/O error, read-only file) the writer keeps the
 // events and retries in the background, but a waiting call is answered within kAckBudget with
@@ -105,6 +109,11 @@ class AuditLog {
   // OK while the last write succeeded; otherwise the storage error (for readiness).
   absl::Status Health();
 
+  // Tests only: runs on the writing thread right after each sync point of audit.db (a commit
+  // with synchronous=FULL, or the checkpoint at open), before the trail is written again: what
+  // the files hold then is what a power loss cannot take away.
+  void SetSyncHookForTesting(std::function<void()> hook);
+
   // One page of the trail in sequence order (keyset paging, runtime/storage/keyset_page.h): the
   // page_token of the previous page, bound to the request's principal and after_sequence.
   absl::StatusOr<common::v1::ListAuditEventsResponse> List(
@@ -142,6 +151,14 @@ class AuditLog {
   bool MoveWanted() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !outboxes_.empty() && (outbox_rows_ || move_requests_ != moves_done_);
   }
+  // SQLite: the trail's moves since its last sync point call for one now (see kSyncInterval in
+  // audit_log.cc): at the interval, beyond kSyncBacklog moved events, when asked (Detach) or at
+  // shutdown.
+  bool SyncWanted(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return unsynced_events_ > 0 &&
+           (stopping_ || sync_requests_ != syncs_done_ || now >= last_sync_ + sync_interval_ ||
+            unsynced_events_ >= kSyncBacklog);
+  }
   // What one write moved from the outboxes (SQLite: each source's new mark, set after commit).
   struct Moved {
     std::vector<std::pair<AuditOutbox*, int64_t>> marks;
@@ -154,9 +171,14 @@ class AuditLog {
   // (then the writer thread takes them).
   void WriteDeferred();
   // Writes `batch`, after the rows of `sources` not yet in the trail (in their id order), in one
-  // transaction of the trail.
+  // transaction of the trail. SQLite: with `sync` the commit is synchronous=FULL, a sync point
+  // (it makes every earlier commit of the trail durable too); without it (only moves, nothing a
+  // call waits for) synchronous=NORMAL. A `sync_point` (unsynced moves want one) with nothing
+  // to write saves the marks again, so the commit writes (and syncs) something. PostgreSQL:
+  // every commit is durable (`sync` unused).
   absl::Status WriteBatch(const std::vector<Pending>& batch,
-                          const std::vector<AuditOutbox*>& sources = {}, Moved* moved = nullptr);
+                          const std::vector<AuditOutbox*>& sources = {}, Moved* moved = nullptr,
+                          bool sync = true, bool sync_point = false);
   // The moves, in the trail's transaction (audit_outbox.cc): SQLite reads the rows past the
   // source's mark from its store; PostgreSQL deletes them from the outbox of the same database.
   // Both add the moved rows to `events`, for the caller to append in that order.
@@ -178,8 +200,10 @@ class AuditLog {
   // A committed group: counted as settled, writing ends, then its calls are released.
   // `moved` (may be null): what the write moved from the outboxes; `ticket`: the move requests
   // it answers (Flush).
-  void Settle(std::vector<Pending>& batch, const Moved* moved = nullptr, uint64_t ticket = 0)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // `synced`: the commit was a sync point (SQLite: every attached outbox may now delete up to
+  // what the trail holds; `sync_ticket`: the sync requests it answers).
+  void Settle(std::vector<Pending>& batch, const Moved* moved = nullptr, uint64_t ticket = 0,
+              bool synced = true, uint64_t sync_ticket = 0) ABSL_LOCKS_EXCLUDED(mu_);
   // Takes the callbacks of queued events whose deadline passed.
   std::vector<Durable> TakeExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Drop(const common::v1::AuditEvent& event, const absl::Status& why);
@@ -190,14 +214,21 @@ class AuditLog {
   // db_'s multi-row INSERTs, by shape (audit_rows::InsertEvents), each prepared at its first use.
   std::array<std::unique_ptr<sqlite::Statement>, 7> inserts_;
   std::unique_ptr<sqlite::Statement> save_mark_;  // db_'s kSaveMark, prepared at its first use
-  int attached_count_ = 0;                        // names the stores attached to db_
+  // db_'s synchronous level now (the writer connection is opened NORMAL and switched per write).
+  bool full_sync_now_ = false;
+  int attached_count_ = 0;  // names the stores attached to db_
   absl::Mutex reader_mu_;
   std::unique_ptr<sqlite::Database> reader_ ABSL_GUARDED_BY(reader_mu_);
   std::unique_ptr<storage::Database> shared_;
   const PageTokenCodec page_tokens_;  // signs ListAuditEvents' page tokens
   const Metrics metrics_;
   const bool defer_;  // completing threads write their batches' events (DORSET_AUDIT_DEFER)
+  // DORSET_AUDIT_TRAIL_SYNC: `each` syncs every write of the trail (before session 15); otherwise
+  // a duration, the longest a move stays unsynced (kSyncInterval by default).
+  const bool sync_each_;
+  const absl::Duration sync_interval_;
   absl::Mutex mu_;
+  std::function<void()> sync_hook_ ABSL_GUARDED_BY(mu_);  // SetSyncHookForTesting
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   uint64_t recorded_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t settled_ ABSL_GUARDED_BY(mu_) = 0;  // written or given up
@@ -214,6 +245,13 @@ class AuditLog {
   bool outbox_rows_ ABSL_GUARDED_BY(mu_) = false;    // rows committed since the last move
   uint64_t move_requests_ ABSL_GUARDED_BY(mu_) = 0;  // Flush's tickets
   uint64_t moves_done_ ABSL_GUARDED_BY(mu_) = 0;     // the last ticket a committed move answered
+  // SQLite: events moved by NORMAL commits since the trail's last sync point (0: all durable),
+  // when that sync point was, and Detach's requests for one.
+  static constexpr size_t kSyncBacklog = 20000;
+  size_t unsynced_events_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time last_sync_ ABSL_GUARDED_BY(mu_) = absl::Now();  // at open: the checkpoint
+  uint64_t sync_requests_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t syncs_done_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread writer_;
 };
 

@@ -77,12 +77,14 @@ absl::Status AuditOutbox::Append(storage::Transaction& tx,
   }
   // The rows the trail holds leave with this group's commit: the store needs no commit of its
   // own for them (and the group committer's writer no second writer to wait for).
+  // Only up to what the trail holds durably: a move committed since its last sync point may be
+  // lost with the trail's unsynced tail, and is then made again from these rows.
   if (tx.engine() == storage::Engine::kSqlite) {
-    const int64_t moved = moved_.load();
-    if (moved > deleted_.load()) {
+    const int64_t durable = durable_.load();
+    if (durable > deleted_.load()) {
       ASSIGN_OR_RETURN(storage::Statement remove, tx.Prepare(kDeleteMoved));
-      RETURN_IF_ERROR(remove.Bind(1, moved).Run());
-      deleted_.store(moved);  // if this group rolls back, the mark still skips them
+      RETURN_IF_ERROR(remove.Bind(1, durable).Run());
+      deleted_.store(durable);  // if this group rolls back, the mark still skips them
     }
   }
   return absl::OkStatus();
@@ -165,6 +167,15 @@ void AuditLog::Detach(AuditOutbox* outbox) {
   // next start (durable either way).
   Flush();
   absl::MutexLock lock(&mu_);
+  if (db_ != nullptr && unsynced_events_ > 0 && failure_.ok()) {
+    // A sync point before the store goes: the marks it was attached with are durable when it is
+    // attached again in this process (AttachOutbox deletes up to them). Bounded as Flush.
+    const uint64_t ticket = ++sync_requests_;
+    auto synced = [this, ticket]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return syncs_done_ >= ticket || unsynced_events_ == 0 || !failure_.ok();
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&synced), kAckBudget);
+  }
   auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !writing_; };
   mu_.Await(absl::Condition(&idle));  // the writer may be reading this store
   outboxes_.erase(std::remove(outboxes_.begin(), outboxes_.end(), outbox), outboxes_.end());

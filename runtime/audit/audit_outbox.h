@@ -13,9 +13,13 @@
 // `id` in commit order. Moving rows:
 // - SQLite: the trail is another file (audit.db), so the move is two commits. audit.db records the
 //   highest outbox id moved (audit_outbox_drained) in the transaction that inserts the events; the
-//   next group's transaction deletes the rows up to it. A kill between the two leaves rows that
-//   the mark skips: each event reaches the trail exactly once. Ids are AUTOINCREMENT (never reused)
-//   and given out under SQLite's single writer, so every row below a visible id is visible.
+//   next group's transaction deletes the rows up to the mark as of the trail's last sync point
+//   (session 15: moves are committed synchronous=NORMAL, with a FULL commit at least every
+//   second, so the trail adds no fsync per move; a power loss that takes the unsynced moves takes
+//   their marks with them, and their rows, still in the outbox, are moved again). A kill between
+//   the two leaves rows that the mark skips: each event reaches the trail exactly once. Ids are
+//   AUTOINCREMENT (never reused) and given out under SQLite's single writer, so every row below a
+//   visible id is visible.
 // - PostgreSQL: the trail is a table of the same database, so one transaction deletes the rows
 //   (DELETE ... RETURNING) and appends them to audit_event under the trail's append queue: exactly
 //   once, whichever replica moves them.
@@ -101,15 +105,18 @@ class AuditOutbox {
   friend class AuditLog;
   void NoteRows();
   AuditOutbox(AuditLog& log, storage::Database& store, std::string name, int64_t moved)
-      : log_(log), store_(store), name_(std::move(name)), moved_(moved) {}
+      : log_(log), store_(store), name_(std::move(name)), moved_(moved), durable_(moved) {}
 
   AuditLog& log_;
   storage::Database& store_;
   const std::string name_;  // the source's key in audit.db's audit_outbox_drained (SQLite)
-  // SQLite: the highest id moved to the trail (set by the audit writer after its commit) and the
+  // SQLite: the highest id moved to the trail (set by the audit writer after its commit), the
+  // highest the trail holds durably (at its last sync point: the group transactions delete up
+  // to it, never past it, so a move a power loss takes from the trail is made again), and the
   // highest the group transactions have deleted up to (tentatively: a rolled-back delete only
   // leaves rows the mark skips).
   std::atomic<int64_t> moved_;
+  std::atomic<int64_t> durable_;
   std::atomic<int64_t> deleted_{0};
   // SQLite: the store attached to the trail's connection under this schema name (empty: not
   // attached, the rows are read through the store's own pool), and the move's two statements

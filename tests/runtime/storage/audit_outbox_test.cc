@@ -7,6 +7,8 @@
 #include "runtime/audit/audit_outbox.h"
 
 #include <atomic>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -239,7 +241,10 @@ TEST_P(AuditOutboxTest, EventsAreCommittedWithTheirGroupsAndReachTheTrailInCommi
   // completes groups in commit order, each group's jobs in order).
   EXPECT_EQ(from_outbox, acknowledged_order);
 
-  // Everything moved: on PostgreSQL the rows are gone; on SQLite the next group deletes them.
+  // Everything moved: on PostgreSQL the rows are gone; on SQLite the next group after the trail's
+  // next sync point (here the commit of a recorded event) deletes them.
+  audit->Record(EventOf(200000, absl::OkStatus()));
+  ASSERT_TRUE(audit->Flush());
   CallState last;
   committer->Submit(
       Job{.id = 9999, .audit = AuditFor(9999, last), .done = [](const absl::Status&) {}});
@@ -250,7 +255,7 @@ TEST_P(AuditOutboxTest, EventsAreCommittedWithTheirGroupsAndReachTheTrailInCommi
     EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_outbox"), 0);
   }
   EXPECT_LE(Count("SELECT COUNT(*) FROM audit_outbox"), 1);
-  EXPECT_EQ(ListAll(*audit).size(), events.size() + 1);
+  EXPECT_EQ(ListAll(*audit).size(), events.size() + 2);
 }
 
 TEST_P(AuditOutboxTest, RowsLeftByACrashReachTheTrailOnceAfterRestart) {
@@ -335,6 +340,136 @@ TEST_P(AuditOutboxTest, ASwitchOrAMissingTableLeavesCallsOnTheOldPath) {
   unsetenv("DORSET_AUDIT_OUTBOX");
   ASSERT_TRUE(db_->Write([](Transaction& tx) { return tx.Exec("DROP TABLE audit_outbox"); }).ok());
   EXPECT_EQ(audit->AttachOutbox(*db_, "finance"), nullptr);
+}
+
+// DORSET_AUDIT_TRAIL_SYNC for one test: the trail's sync points then come only from what the
+// test does (a recorded event's commit, shutdown), not from the clock.
+class TrailSyncSetting {
+ public:
+  explicit TrailSyncSetting(const char* value) { setenv("DORSET_AUDIT_TRAIL_SYNC", value, 1); }
+  ~TrailSyncSetting() { unsetenv("DORSET_AUDIT_TRAIL_SYNC"); }
+};
+
+// Submits jobs one by one, each answered before the next (each its own group).
+void RunJobs(GroupCommitter<Job>& committer, int64_t first, int64_t last,
+             std::vector<CallState>& calls) {
+  for (int64_t id = first; id <= last; ++id) {
+    absl::Notification done;
+    committer.Submit(Job{
+        .id = id, .audit = AuditFor(id, calls[id]), .done = [&done](const absl::Status& status) {
+          EXPECT_TRUE(status.ok()) << status;
+          done.Notify();
+        }});
+    ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  }
+}
+
+common::v1::AuditEvent Direct(const std::string& name) {
+  common::v1::AuditEvent e;
+  e.set_principal("tester");
+  e.set_method("/dorset.test.v1.Test/Read");
+  e.set_resource("jobs");
+  e.set_action("READ");
+  e.set_request_id(name);
+  e.set_outcome("OK");
+  return e;
+}
+
+// Session 15: on SQLite the trail commits its moves without a sync (synchronous=NORMAL), so a
+// store may delete outbox rows only up to what the trail holds durably, i.e. as of its last sync
+// point (here: the commit of an event recorded directly, which a call waits for, is FULL).
+TEST_P(AuditOutboxTest, OutboxRowsAreDeletedOnlyUpToTheTrailsDurableMark) {
+  TrailSyncSetting no_timed_sync("1h");
+  std::unique_ptr<AuditLog> audit = OpenAudit();
+  ASSERT_NE(audit, nullptr);
+  std::unique_ptr<AuditOutbox> outbox = audit->AttachOutbox(*db_, "finance");
+  ASSERT_NE(outbox, nullptr);
+  auto committer = Start(outbox.get());
+  std::vector<CallState> calls(20);
+  ASSERT_NO_FATAL_FAILURE(RunJobs(*committer, 1, 10, calls));
+  ASSERT_EQ(ListAll(*audit).size(), 10u);  // moved (on SQLite: committed, not synced)
+  ASSERT_NO_FATAL_FAILURE(RunJobs(*committer, 11, 11, calls));  // a group after the move
+  const std::string first_ten =
+      "SELECT COUNT(*) FROM audit_outbox WHERE CAST(substr(request_id, 5) AS INTEGER) <= 10";
+  // PostgreSQL: the move deleted them (one database, one transaction). SQLite: the trail's mark
+  // is not durable yet, so the group deleted none of them.
+  EXPECT_EQ(Count(first_ten), GetParam() == Engine::kSqlite ? 10 : 0);
+
+  audit->Record(Direct("direct-1"));  // its commit is a sync point of the trail
+  ASSERT_TRUE(audit->Flush());
+  ASSERT_NO_FATAL_FAILURE(RunJobs(*committer, 12, 12, calls));  // the next group deletes them
+  EXPECT_EQ(Count(first_ten), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_outbox WHERE request_id = 'job-11'"), 0);
+  committer.reset();
+  outbox.reset();
+  EXPECT_EQ(ListAll(*audit).size(), 13u);
+}
+
+// A power loss takes the trail's unsynced tail: audit.db and its WAL go back to what they held at
+// the last sync point (copied there, when the files hold exactly what is durable), while the
+// store keeps every commit (synchronous=FULL). Every acknowledged call's event still ends in the
+// trail exactly once: the lost moves' marks went with them, and their rows were still in the
+// outbox. On PostgreSQL nothing is lost (one database); the same sequence checks exactly once.
+TEST_P(AuditOutboxTest, MovesLostWithTheTrailsUnsyncedTailAreMadeAgainExactlyOnce) {
+  TrailSyncSetting no_timed_sync("1h");
+  const std::filesystem::path trail = std::filesystem::path(dir_.path()) / "audit.db";
+  const std::filesystem::path wal = trail.string() + "-wal";
+  const std::filesystem::path saved = std::filesystem::path(dir_.path()) / "synced";
+  std::filesystem::create_directories(saved);
+  std::vector<CallState> calls(20);
+  {
+    std::unique_ptr<AuditLog> audit = OpenAudit();
+    ASSERT_NE(audit, nullptr);
+    std::atomic<bool> powered{true};
+    std::atomic<int> sync_points{0};
+    audit->SetSyncHookForTesting([&] {
+      if (!powered) return;
+      ++sync_points;
+      const auto overwrite = std::filesystem::copy_options::overwrite_existing;
+      std::filesystem::copy_file(trail, saved / "audit.db", overwrite);
+      std::filesystem::remove(saved / "audit.db-wal");
+      if (std::filesystem::exists(wal)) std::filesystem::copy_file(wal, saved / "audit.db-wal");
+    });
+    std::unique_ptr<AuditOutbox> outbox = audit->AttachOutbox(*db_, "finance");
+    ASSERT_NE(outbox, nullptr);
+    auto committer = Start(outbox.get());
+    ASSERT_NO_FATAL_FAILURE(RunJobs(*committer, 1, 5, calls));
+    ASSERT_EQ(ListAll(*audit).size(), 5u);
+    audit->Record(Direct("direct-1"));  // a sync point: jobs 1-5 and direct-1 are durable
+    ASSERT_TRUE(audit->Flush());
+    ASSERT_NO_FATAL_FAILURE(RunJobs(*committer, 6, 10, calls));
+    ASSERT_EQ(ListAll(*audit).size(), 11u);  // jobs 6-10 moved, not synced (SQLite)
+    ASSERT_NO_FATAL_FAILURE(RunJobs(*committer, 11, 11, calls));  // this group deletes rows
+    powered = false;  // the power goes: what happens from here on is not durable
+    if (GetParam() == Engine::kSqlite) {
+      ASSERT_GE(sync_points.load(), 1);
+    }
+    committer.reset();
+    outbox.reset();
+  }
+  if (GetParam() == Engine::kSqlite) {
+    // The trail as the disk held it (the wal-index is memory: rebuilt from the WAL).
+    const auto overwrite = std::filesystem::copy_options::overwrite_existing;
+    std::filesystem::copy_file(saved / "audit.db", trail, overwrite);
+    std::filesystem::remove(wal);
+    if (std::filesystem::exists(saved / "audit.db-wal")) {
+      std::filesystem::copy_file(saved / "audit.db-wal", wal);
+    }
+    std::filesystem::remove(trail.string() + "-shm");
+  }
+  std::unique_ptr<AuditLog> audit = OpenAudit();
+  ASSERT_NE(audit, nullptr);
+  std::unique_ptr<AuditOutbox> outbox = audit->AttachOutbox(*db_, "finance");
+  ASSERT_NE(outbox, nullptr);
+  const std::vector<common::v1::AuditEvent> events = ListAll(*audit);
+  std::map<std::string, int> seen;
+  for (const common::v1::AuditEvent& e : events) ++seen[e.request_id()];
+  for (int64_t id = 1; id <= 11; ++id) {
+    EXPECT_EQ(seen[absl::StrCat("job-", id)], 1) << "job-" << id;
+  }
+  EXPECT_EQ(seen["direct-1"], 1);
+  EXPECT_EQ(events.size(), 12u);
+  ExpectGapFree(events);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, AuditOutboxTest,
