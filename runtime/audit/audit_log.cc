@@ -1,7 +1,11 @@
 #include "runtime/audit/audit_log.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -136,6 +140,20 @@ constexpr absl::Duration kMaxRetry = absl::Seconds(1);
 // While the trail fails, the error is logged on the first failure and then at most this often.
 constexpr absl::Duration kFailureLogInterval = absl::Seconds(30);
 
+// fdatasync of a file as it is (absent: nothing to sync).
+absl::Status SyncFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return errno == ENOENT
+               ? absl::OkStatus()
+               : absl::UnavailableError(absl::StrCat(path, " cannot be opened to sync"));
+  }
+  const int rc = ::fdatasync(fd);
+  ::close(fd);
+  return rc == 0 ? absl::OkStatus()
+                 : absl::UnavailableError(absl::StrCat(path, " cannot be synced"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& data_dir,
@@ -158,7 +176,14 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::OpenSqlite(const std::string
   // What an earlier run left in the WAL may never have been synced (moves before a kill -9): a
   // checkpoint syncs the WAL, copies it into audit.db and syncs that, so the marks read when the
   // outboxes attach, and the rows deleted up to them, are durable.
-  RETURN_IF_ERROR(db->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  // A checkpoint writes audit.db: on a full disk the files are synced as they are instead
+  // (no space needed), so the service still starts and reports the trail unwritable later.
+  if (absl::Status checkpointed = db->Exec("PRAGMA wal_checkpoint(TRUNCATE)"); !checkpointed.ok()) {
+    log::Warn("audit trail not checkpointed at open; syncing its files as they are",
+              {{"error", std::string(checkpointed.message())}});
+    RETURN_IF_ERROR(SyncFile(path + "-wal"));
+    RETURN_IF_ERROR(SyncFile(path));
+  }
   ASSIGN_OR_RETURN(auto reader, sqlite::Database::Open(path));
   return Create(std::move(db), std::move(reader), nullptr, std::move(page_tokens), metrics);
 }
