@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The group commit's linger on and off in ONE build (issue 16, bench/README.md session 15): echo
-# and two dorset-finance on SQLite, one with DORSET_GROUP_LINGER=off; per round echo at 32, then
+# and two dorset-finance on SQLite, one with DORSET_GROUP_LINGER=off, one with ${LINGER_AB_ON:-2ms}; per round echo at 32, then
 # CreatePosting on both at each concurrency of LINGER_AB_CONCS (default "32 4 1"), the order of
 # the two servers swapped every round. Prints raw lines: each run's loadgen JSON between the
 # server's /metrics group counters and its CPU ticks (/proc) before and after.
@@ -19,7 +19,7 @@ for mode in off on; do
   if [[ $mode == off ]]; then
     DORSET_GROUP_LINGER=off "$build/services/finance/dorset-finance" "${common[@]}" --grpc_listen=127.0.0.1:$port --ops_listen=127.0.0.1:$((port + 100)) --data_dir="$tmp/finance-$mode" &
   else
-    "$build/services/finance/dorset-finance" "${common[@]}" --grpc_listen=127.0.0.1:$port --ops_listen=127.0.0.1:$((port + 100)) --data_dir="$tmp/finance-$mode" &
+    DORSET_GROUP_LINGER=${LINGER_AB_ON:-2ms} "$build/services/finance/dorset-finance" "${common[@]}" --grpc_listen=127.0.0.1:$port --ops_listen=127.0.0.1:$((port + 100)) --data_dir="$tmp/finance-$mode" &
   fi
   pids+=($!)
 done

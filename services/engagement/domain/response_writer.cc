@@ -22,8 +22,8 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
       .finish_on_own_thread = true,
       .what = "the response",
       .retry_hint = "retry with the same request_id",
-      // The default linger (docs/storage.md): groups of 1-2 in the mixed load wait ~ms for the
-      // next response instead of each paying a whole commit.
+      // The linger's counters (docs/storage.md; the linger is off unless DORSET_GROUP_LINGER sets
+      // it).
       .lingers_metric = "engagement_response_batch_lingers_total",
       .linger_caught_metric = "engagement_response_batch_linger_caught_total"};
   committer_ = std::make_unique<Committer>(

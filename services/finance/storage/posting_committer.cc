@@ -38,8 +38,8 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
           .write_queue = kLedgerAppendQueue,
           .what = "the ledger",
           .retry_hint = "retry with the same request_id",
-          // The default linger (docs/storage.md): groups of 1-2 in the mixed load wait ~ms
-          // for the next posting instead of each paying a whole commit.
+          // The linger's counters (docs/storage.md; the linger is off unless DORSET_GROUP_LINGER
+          // sets it).
           .lingers_metric = "finance_ledger_group_lingers_total",
           .linger_caught_metric = "finance_ledger_group_linger_caught_total",
       },
