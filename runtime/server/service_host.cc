@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -25,6 +26,7 @@
 #include "runtime/server/observed_methods.h"
 #include "runtime/server/unknown_methods.h"
 #include "runtime/sqlite/storage_faults.h"
+#include "runtime/sqlite/wal_checkpointer.h"
 #include "runtime/status/errors.h"
 #include "runtime/status/status_macros.h"
 
@@ -141,6 +143,19 @@ absl::Status ServiceHost::StartServing() {
                              "cannot be written (as readiness reports), else 1")
                          .Register(*metrics_)
                          .Add({});
+  auto& checkpoints = prometheus::BuildCounter()
+                          .Name("dorset_sqlite_wal_checkpoints_total")
+                          .Help(
+                              "WAL checkpoints of the SQLite stores (this process): by the "
+                              "background checkpointer, or inside a writer's commit")
+                          .Register(*metrics_);
+  checkpoints_background_ = &checkpoints.Add({{"by", "checkpointer"}});
+  checkpoints_writer_ = &checkpoints.Add({{"by", "writer"}});
+  checkpoint_frames_ = &prometheus::BuildCounter()
+                            .Name("dorset_sqlite_wal_checkpoint_frames_total")
+                            .Help("WAL frames the SQLite stores' checkpoints copied (this process)")
+                            .Register(*metrics_)
+                            .Add({});
   audit_service_ = std::make_unique<AuditServiceImpl>(*gate_, *audit_);
 
   const ServiceEnv env{config_, *cache_, *metrics_, *gate_, audit_.get()};
@@ -227,6 +242,13 @@ void ServiceHost::RefreshHealth() {
     const double faults = static_cast<double>(sqlite::StorageFaultCount());
     if (faults > storage_faults_->Value())
       storage_faults_->Increment(faults - storage_faults_->Value());
+    const sqlite::CheckpointCounts checkpoints = sqlite::ProcessCheckpointCounts();
+    for (auto [counter, total] : {std::pair{checkpoints_background_, checkpoints.background},
+                                  std::pair{checkpoints_writer_, checkpoints.writer},
+                                  std::pair{checkpoint_frames_, checkpoints.frames}}) {
+      const double value = static_cast<double>(total);
+      if (value > counter->Value()) counter->Increment(value - counter->Value());
+    }
   }
   absl::MutexLock lock(&health_mu_);
   if (server_ == nullptr || shutting_down_.load()) return;

@@ -108,6 +108,10 @@ class ServiceHost {
   std::unique_ptr<UnknownMethods> unknown_methods_;
   prometheus::Counter* storage_faults_ = nullptr;  // mirrors sqlite::StorageFaultCount()
   prometheus::Gauge* store_writable_ = nullptr;
+  // Mirror sqlite::ProcessCheckpointCounts() (wal_checkpointer.h).
+  prometheus::Counter* checkpoints_background_ = nullptr;
+  prometheus::Counter* checkpoints_writer_ = nullptr;
+  prometheus::Counter* checkpoint_frames_ = nullptr;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<OpsHttpServer> ops_;
   int grpc_port_ = 0;

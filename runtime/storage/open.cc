@@ -28,7 +28,8 @@ absl::StatusOr<std::unique_ptr<Database>> OpenDatabase(const DatabaseUrl& url,
   if (url.kind == DatabaseUrl::Kind::kSqlite) {
     connector = std::make_unique<SqliteConnector>(
         url.sqlite_path, SqliteOptions{.readers = settings.sqlite_readers,
-                                       .secure_delete = settings.sqlite_secure_delete});
+                                       .secure_delete = settings.sqlite_secure_delete,
+                                       .checkpoint = {}});
   } else {
     connector = std::make_unique<PostgresConnector>(
         url.postgres_uri, PostgresOptions{.connections = settings.postgres_connections,

@@ -57,7 +57,9 @@ class SqliteStatement : public StatementBackend {
 
 class SqliteConnection : public Connection {
  public:
-  explicit SqliteConnection(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+  SqliteConnection(std::unique_ptr<sqlite::Database> db,
+                   std::shared_ptr<sqlite::WalCheckpointer> checkpointer)
+      : checkpointer_(std::move(checkpointer)), db_(std::move(db)) {}
 
   absl::Status Begin(TransactionMode mode) override {
     return Check(db_->BeginTransaction(/*immediate=*/mode != TransactionMode::kRead));
@@ -87,6 +89,8 @@ class SqliteConnection : public Connection {
   // one-row statement and a multi-row insert of one row share their text), so each text keeps
   // up to kCopiesPerText copies; a use beyond that prepares a statement of its own.
   static constexpr size_t kCopiesPerText = 4;
+  // A writer's: its wal hook points there, so it outlives db_ (declared first).
+  std::shared_ptr<sqlite::WalCheckpointer> checkpointer_;
   std::unique_ptr<sqlite::Database> db_;
   absl::flat_hash_map<std::string, std::vector<std::unique_ptr<CachedStatement>>> cache_;
 };
@@ -138,7 +142,21 @@ absl::StatusOr<std::unique_ptr<Connection>> SqliteConnector::Connect(bool read_o
   ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> db, sqlite::Database::Open(path_, open));
   if (read_only) RETURN_IF_ERROR(db->Exec("PRAGMA query_only=ON"));
   if (options_.secure_delete) RETURN_IF_ERROR(db->Exec("PRAGMA secure_delete=ON"));
-  return std::make_unique<SqliteConnection>(std::move(db));
+  std::shared_ptr<sqlite::WalCheckpointer> checkpointer;
+  if (!read_only) {
+    absl::MutexLock lock(&mu_);
+    if (checkpointer_ == nullptr) {
+      ASSIGN_OR_RETURN(checkpointer_, sqlite::WalCheckpointer::Start(path_, options_.checkpoint));
+    }
+    checkpointer = checkpointer_;
+    checkpointer->Attach(db->handle());
+  }
+  return std::make_unique<SqliteConnection>(std::move(db), std::move(checkpointer));
+}
+
+sqlite::CheckpointCounts SqliteConnector::checkpoint_counts() {
+  absl::MutexLock lock(&mu_);
+  return checkpointer_ != nullptr ? checkpointer_->counts() : sqlite::CheckpointCounts{};
 }
 
 }  // namespace dorset::runtime::storage

@@ -1,0 +1,163 @@
+#include "runtime/sqlite/wal_checkpointer.h"
+
+#include <sqlite3.h>
+
+#include <cstdlib>
+#include <string_view>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/logging/log.h"
+#include "runtime/sqlite/database.h"
+#include "runtime/status/status_macros.h"
+
+namespace dorset::runtime::sqlite {
+namespace {
+
+struct Totals {
+  std::atomic<int64_t> background{0};
+  std::atomic<int64_t> writer{0};
+  std::atomic<int64_t> frames{0};
+};
+
+Totals& ProcessTotals() {
+  static Totals* totals = new Totals;  // never destroyed: checkpointers may outlive main
+  return *totals;
+}
+
+bool OnWriterFromEnv() {
+  const char* value = std::getenv("DORSET_SQLITE_CHECKPOINT");
+  return value != nullptr && std::string_view(value) == "writer";
+}
+
+// journal_size_limit: a WAL file grown past a few thresholds (the writer fell back, or a large
+// transaction) is cut back when the WAL next restarts; below it the file is reused as it is, so
+// a commit's fdatasync need not write the file's new size.
+int64_t JournalSizeLimit(const CheckpointOptions& options) {
+  return int64_t{4} * options.threshold_frames * (4096 + 24);
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<WalCheckpointer>> WalCheckpointer::Start(const std::string& path,
+                                                                        CheckpointOptions options) {
+  if (OnWriterFromEnv()) options.on_writer = true;
+  std::unique_ptr<Database> db;
+  if (!options.on_writer) {
+    // synchronous=FULL (through the WAL batch VFS): a checkpoint syncs the WAL before it reads
+    // it and the database file before it records the frames as copied. Busy timeout 0: a
+    // TRUNCATE that would wait for the writer or a reader gives up at once.
+    ASSIGN_OR_RETURN(db, Database::Open(path, {.busy_timeout_ms = 0}));
+    RETURN_IF_ERROR(
+        db->Exec(absl::StrCat("PRAGMA journal_size_limit=", JournalSizeLimit(options))));
+  }
+  std::shared_ptr<WalCheckpointer> checkpointer(new WalCheckpointer(options, std::move(db)));
+  return checkpointer;
+}
+
+WalCheckpointer::WalCheckpointer(CheckpointOptions options, std::unique_ptr<Database> db)
+    : options_(options), db_(std::move(db)) {
+  if (db_ != nullptr) thread_ = std::thread([this] { Loop(); });
+}
+
+WalCheckpointer::~WalCheckpointer() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void WalCheckpointer::Attach(sqlite3* writer) {
+  // Replaces SQLite's autocheckpoint (itself a wal hook): wal_autocheckpoint=0 in effect.
+  sqlite3_wal_hook(writer, &WalCheckpointer::OnCommit, this);
+  (void)sqlite3_exec(writer,
+                     absl::StrCat("PRAGMA journal_size_limit=", JournalSizeLimit(options_)).c_str(),
+                     nullptr, nullptr, nullptr);
+}
+
+int WalCheckpointer::OnCommit(void* arg, sqlite3* db, const char* name, int frames) {
+  auto* self = static_cast<WalCheckpointer*>(arg);
+  self->commits_.fetch_add(1, std::memory_order_relaxed);
+  const CheckpointOptions& options = self->options_;
+  if (options.on_writer ? frames >= options.threshold_frames
+                        : frames >= options.writer_limit_frames) {
+    // SQLite's own autocheckpoint does the same here (sqlite3WalDefaultHook): PASSIVE on the
+    // committing connection, its outcome ignored (the commit has happened).
+    self->Checkpoint(db, name, SQLITE_CHECKPOINT_PASSIVE, /*by_writer=*/true);
+  } else if (frames >= options.threshold_frames) {
+    absl::MutexLock lock(&self->mu_);
+    self->pending_ = true;
+  }
+  return SQLITE_OK;  // an error here would fail a statement whose commit has happened
+}
+
+bool WalCheckpointer::Checkpoint(sqlite3* db, const char* name, int mode, bool by_writer) {
+  int log = 0;
+  int copied = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db, name, mode, &log, &copied);
+  // SQLITE_BUSY: another checkpoint was running (the writer's or ours), or a TRUNCATE found the
+  // writer or a reader in the way; the next commit or idle period tries again.
+  if ((rc & 0xff) == SQLITE_BUSY) return false;
+  if (rc != SQLITE_OK) {
+    runtime::log::Warn("WAL checkpoint failed", {{"error", std::string(sqlite3_errstr(rc))},
+                                                 {"by_writer", by_writer ? "yes" : "no"}});
+    return false;
+  }
+  (by_writer ? writer_ : background_).fetch_add(1, std::memory_order_relaxed);
+  (by_writer ? ProcessTotals().writer : ProcessTotals().background)
+      .fetch_add(1, std::memory_order_relaxed);
+  if (copied > 0) {
+    // The frames this checkpoint copied: it reports how many of the WAL's frames are copied in
+    // all, so what the last one reported of the same WAL is taken off (a restarted WAL counts
+    // from nothing; an estimate across a restart, exact otherwise).
+    const int64_t last = last_copied_.exchange(copied, std::memory_order_relaxed);
+    const int64_t delta = copied >= last ? copied - last : copied;
+    frames_.fetch_add(delta, std::memory_order_relaxed);
+    ProcessTotals().frames.fetch_add(delta, std::memory_order_relaxed);
+  }
+  return log >= 0 && copied == log;
+}
+
+void WalCheckpointer::Loop() {
+  sqlite3* const db = db_->handle();
+  int64_t seen = commits_.load(std::memory_order_relaxed);
+  bool dirty = false;  // commits since the last TRUNCATE
+  while (true) {
+    bool woke = false;
+    {
+      absl::MutexLock lock(&mu_);
+      auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return pending_ || stopping_; };
+      woke = mu_.AwaitWithTimeout(absl::Condition(&wake), options_.idle);
+      if (stopping_) return;
+      pending_ = false;
+    }
+    const int64_t now = commits_.load(std::memory_order_relaxed);
+    if (woke) {
+      // Every commit past the threshold wakes us until the WAL restarts, so this runs again at
+      // once while the writer is ahead: each pass copies what was appended during the last.
+      Checkpoint(db, "main", SQLITE_CHECKPOINT_PASSIVE, /*by_writer=*/false);
+      dirty = true;
+    } else if (now != seen) {
+      dirty = true;  // written to in the last period: not idle yet
+    } else if (dirty) {
+      if (Checkpoint(db, "main", SQLITE_CHECKPOINT_TRUNCATE, /*by_writer=*/false)) dirty = false;
+    }
+    seen = now;
+  }
+}
+
+CheckpointCounts WalCheckpointer::counts() const {
+  return {.background = background_.load(std::memory_order_relaxed),
+          .writer = writer_.load(std::memory_order_relaxed),
+          .frames = frames_.load(std::memory_order_relaxed)};
+}
+
+CheckpointCounts ProcessCheckpointCounts() {
+  Totals& totals = ProcessTotals();
+  return {.background = totals.background.load(std::memory_order_relaxed),
+          .writer = totals.writer.load(std::memory_order_relaxed),
+          .frames = totals.frames.load(std::memory_order_relaxed)};
+}
+
+}  // namespace dorset::runtime::sqlite
