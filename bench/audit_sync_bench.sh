@@ -16,6 +16,7 @@
 # "old" may be this very build with a switch (e.g. DORSET_AUDIT_DEFER=off, issue 16: pass the
 # build as both, AUDIT_BENCH_BUILD=<dir> bench/audit_sync_bench.sh <dir>). This tree builds Release into build/audit-release (AUDIT_BENCH_BUILD to
 # reuse another build).
+# AUDIT_BENCH_CONCURRENCY sets the calls in flight (32 unless set; issue 16 also measures 2).
 # Each round runs, at 32 in flight: echo, CreatePosting (old, new), CreateResponse (old, new), so
 # load from elsewhere on the machine hits all alike; the summary gives the median ratios and each
 # run's server CPU time per call (user + system from /proc, clock-tick resolution).
@@ -69,7 +70,8 @@ for port in $((50462 + port_offset)) $((50463 + port_offset)); do
   ctl open bench
 done
 
-loadgen() { "$build/bench/dorset-loadgen" --duration_s="$seconds" --json --concurrency=32 --channels=4 "$@"; }
+concurrency=${AUDIT_BENCH_CONCURRENCY:-32}
+loadgen() { "$build/bench/dorset-loadgen" --duration_s="$seconds" --json --concurrency="$concurrency" --channels=$((concurrency < 4 ? concurrency : 4)) "$@"; }
 scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
 posting="{\"requestId\":\"bench-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}"
 response='{"parent":"activities/bench","requestId":"bench-{{seq}}","response":{"channel":"CHANNEL_ONLINE","sentiment":"SENTIMENT_OPPOSED","text":"[SYNTHETIC] bench response {{seq}}","themes":["activities/bench/themes/access"],"locality":"localities/bench-{{slot}}"}}'
@@ -104,15 +106,17 @@ for line in sys.stdin:
     # is read around the whole run, so its warm-up second counts as calls at the same rate.
     run["cpu_us"] = int(ticks) / hz * 1e6 / max(1.0, run["qps"] * (seconds + 1))
     rows.setdefault(int(rnd), {})[name] = run
-print("== summary (32 in flight; ratio = acknowledged writes/s / echo calls/s of the same round)")
+print(f"== summary ({sys.argv[2]} in flight; ratio = acknowledged writes/s / echo calls/s of the same round)")
 ratios = {n: [] for n in ("fin-old", "fin-new", "eng-old", "eng-new")}
 for rnd, r in sorted(rows.items()):
     e = r["echo"]["qps"]
     line = [f"round {rnd}: echo {e:.0f}/s"]
     for n in ratios:
         qps, p99, errors, cpu = r[n]["qps"], r[n]["p99_ms"], r[n]["errors"], r[n]["cpu_us"]
+        p999 = r[n]["p999_ms"]
         ratios[n].append(qps / e)
-        line.append(f"{n} {qps:.0f}/s ({qps / e:.3f}x, p99 {p99:.2f} ms, errors {errors},"
+        line.append(f"{n} {qps:.0f}/s ({qps / e:.3f}x, p99 {p99:.2f} ms, p99.9 {p999:.2f} ms,"
+                    f" errors {errors},"
                     f" cpu {cpu:.0f} us/call)")
     echo_cpu = r["echo"]["cpu_us"]
     print(f"{line[0]} (cpu {echo_cpu:.0f} us/call)  " + "  ".join(line[1:]))
@@ -120,4 +124,4 @@ for svc, label in (("fin", "postings"), ("eng", "responses")):
     o, n = statistics.median(ratios[svc + "-old"]), statistics.median(ratios[svc + "-new"])
     print(f"{label:10s} median ratio to echo: old build {o:.3f}x, this tree {n:.3f}x"
           f"  (new/old {n / o:.2f})")
-' "$seconds"
+' "$seconds" "$concurrency"
