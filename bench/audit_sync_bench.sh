@@ -47,11 +47,12 @@ wait_ready $((echo_port + 100))
 
 declare -A server_pid  # by gRPC port: whose CPU time (/proc/<pid>/stat) each run reads
 server_pid[$echo_port]=${pids[-1]}
-start() {  # start <build> <service> <grpc port>: a fresh store in $tmp (or its own PostgreSQL database)
+start() {  # start <build> <service> <grpc port> <old|new>: a fresh store in $tmp (or its own PostgreSQL database)
   mkdir -p "$tmp/$2-$3"
   database_flags "$2_$3"
   local with=()
-  [ "$1" = "$old" ] && with=("${old_env[@]}")
+  # By role, not by directory: "old" may be this very build with a switch.
+  [ "$4" = old ] && with=("${old_env[@]}")
   env "${with[@]}" "$1/services/$2/dorset-$2" "${common[@]}" --grpc_listen=127.0.0.1:$3 \
     --ops_listen=127.0.0.1:$(($3 + 100)) --data_dir="$tmp/$2-$3" "${db[@]}" &
   pids+=($!)
@@ -59,10 +60,10 @@ start() {  # start <build> <service> <grpc port>: a fresh store in $tmp (or its 
   wait_ready $(($3 + 100))
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, in clock ticks
-start "$old" finance $((50460 + port_offset))
-start "$build" finance $((50461 + port_offset))
-start "$old" engagement $((50462 + port_offset))
-start "$build" engagement $((50463 + port_offset))
+start "$old" finance $((50460 + port_offset)) old
+start "$build" finance $((50461 + port_offset)) new
+start "$old" engagement $((50462 + port_offset)) old
+start "$build" engagement $((50463 + port_offset)) new
 for port in $((50462 + port_offset)) $((50463 + port_offset)); do
   ctl() { "$build/cli/dorsetctl" engagement "$@" --target=127.0.0.1:$port >/dev/null; }
   ctl create-activity --id=bench --kind=SURVEY --title="[SYNTHETIC] bench survey"
