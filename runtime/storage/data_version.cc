@@ -1,25 +1,31 @@
 #include "runtime/storage/data_version.h"
 
+#include <algorithm>
 #include <string>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/postgres/listener.h"
 #include "runtime/storage/transact.h"
 
 namespace dorset::runtime::storage {
 
-absl::Status BumpDataVersion(Transaction& tx, std::string_view channel) {
-  ASSIGN_OR_RETURN(Statement bump,
-                   tx.Prepare("INSERT INTO meta(key, value) VALUES ('data_version', '1') "
-                              "ON CONFLICT (key) DO UPDATE SET value = "
-                              "CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)"));
-  RETURN_IF_ERROR(bump.Run());
+absl::StatusOr<uint64_t> BumpDataVersion(Transaction& tx, std::string_view channel) {
+  // RETURNING gives the version this transaction commits without a read of its own; on
+  // PostgreSQL the notification goes in the same statement (one round trip), carrying that
+  // version so that the process that committed it need not read it back (OwnCommits).
+  std::string sql =
+      "INSERT INTO meta(key, value) VALUES ('data_version', '1') "
+      "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT) "
+      "RETURNING CAST(value AS BIGINT)";
   if (tx.engine() == Engine::kPostgres) {
-    ASSIGN_OR_RETURN(Statement notify,
-                     tx.Prepare("SELECT pg_notify('" + std::string(channel) + "', '')"));
-    RETURN_IF_ERROR(notify.Run());
+    absl::StrAppend(&sql, ", pg_notify('", std::string(channel), "', value)");
   }
-  return absl::OkStatus();
+  ASSIGN_OR_RETURN(Statement bump, tx.Prepare(sql));
+  ASSIGN_OR_RETURN(bool row, bump.Step());
+  if (!row) return absl::InternalError("bumping the data version gave no row");
+  return static_cast<uint64_t>(bump.Int(0));
 }
 
 absl::StatusOr<uint64_t> ReadDataVersion(Transaction& tx) {
@@ -34,6 +40,67 @@ absl::StatusOr<uint64_t> ReadDataVersion(Database& db) {
       db, [](Transaction& tx) -> absl::StatusOr<uint64_t> { return ReadDataVersion(tx); });
 }
 
+void OwnCommits::Committing(uint64_t version) {
+  absl::MutexLock lock(&mu_);
+  pending_.push_back(version);
+}
+
+void OwnCommits::Remove(uint64_t version) {
+  auto it = std::find(pending_.begin(), pending_.end(), version);
+  if (it != pending_.end()) pending_.erase(it);
+}
+
+void OwnCommits::Covered(uint64_t version, Advanced advanced) {
+  absl::MutexLock lock(&mu_);
+  Remove(version);
+  const uint64_t covered = covered_.load(std::memory_order_relaxed);
+  // Some generations only: covered when nothing of another writer came between (class comment).
+  if (advanced == Advanced::kSome && covered + 1 < version) return;
+  if (version > covered) covered_.store(version, std::memory_order_release);
+}
+
+void OwnCommits::Withdraw(uint64_t version) {
+  absl::MutexLock lock(&mu_);
+  Remove(version);
+}
+
+void OwnCommits::Read(uint64_t version, bool backwards) {
+  absl::MutexLock lock(&mu_);
+  if (backwards || version > covered_.load(std::memory_order_relaxed)) {
+    covered_.store(version, std::memory_order_release);
+  }
+}
+
+bool OwnCommits::Settled(Awaited* awaited) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  const OwnCommits& own = *awaited->own;
+  return own.covered_.load(std::memory_order_relaxed) >= awaited->version ||
+         std::find(own.pending_.begin(), own.pending_.end(), awaited->version) ==
+             own.pending_.end();
+}
+
+bool OwnCommits::AwaitCovered(uint64_t version, absl::Duration timeout) {
+  Awaited awaited{this, version};
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&OwnCommits::Settled, &awaited), timeout);
+  return covered_.load(std::memory_order_relaxed) >= version;
+}
+
+void OwnCommit::Bumped(uint64_t version) {
+  Withdraw();  // a retried transaction's earlier run did not commit
+  version_ = version;
+  if (own_ != nullptr) own_->Committing(version);
+}
+
+void OwnCommit::Covered(OwnCommits::Advanced advanced) {
+  if (own_ != nullptr && version_.has_value()) own_->Covered(*version_, advanced);
+  version_.reset();
+}
+
+void OwnCommit::Withdraw() {
+  if (own_ != nullptr && version_.has_value()) own_->Withdraw(*version_);
+  version_.reset();
+}
+
 DataVersionFollower::DataVersionFollower(Source source, absl::Duration poll)
     : source_(std::move(source)), poll_(poll) {
   if (!source_.postgres_uri.empty()) {
@@ -42,7 +109,10 @@ DataVersionFollower::DataVersionFollower(Source source, absl::Duration poll)
   }
   // The baseline before any reply is kept: a write after it, from anywhere, is seen as a change.
   absl::StatusOr<uint64_t> version = source_.read_version();
-  if (version.ok()) seen_ = *version;
+  if (version.ok()) {
+    seen_ = *version;
+    if (source_.own != nullptr) source_.own->Read(*version, /*backwards=*/false);
+  }
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -51,19 +121,49 @@ DataVersionFollower::~DataVersionFollower() {
   thread_.join();
 }
 
+bool DataVersionFollower::AllOwn(const std::vector<std::string>& payloads) {
+  if (source_.own == nullptr || payloads.empty()) return false;  // a (re)connection: read
+  for (const std::string& payload : payloads) {
+    uint64_t version = 0;
+    if (!absl::SimpleAtoi(payload, &version)) return false;  // e.g. an older writer's ''
+    if (version <= source_.own->covered()) continue;
+    // This process's commit may be finishing (its notification can come before its advance):
+    // wait for its outcome, bounded (a commit withdrawn late, or another writer's commit of a
+    // version this process rolled back, costs at most `poll`).
+    if (!source_.own->AwaitCovered(version, poll_)) return false;
+  }
+  return true;
+}
+
 void DataVersionFollower::Loop() {
+  absl::Time last_read = absl::Now();  // the baseline's
   while (!stop_.HasBeenNotified()) {
+    bool read = true;
     if (listener_ != nullptr) {
-      // A notification, a timeout or a reconnection: read the version whichever it was.
-      absl::StatusOr<bool> notified = listener_->Wait(poll_);
+      // A notification, a timeout or a reconnection: read the version unless every
+      // notification was of this process's own commits, already advanced for.
+      std::vector<std::string> payloads;
+      absl::StatusOr<bool> notified = listener_->Wait(poll_, &payloads);
       if (!notified.ok() && stop_.WaitForNotificationWithTimeout(poll_)) return;
+      if (notified.ok() && *notified && AllOwn(payloads)) {
+        read = absl::Now() - last_read >= poll_;  // and still at least once per poll
+      }
     } else if (stop_.WaitForNotificationWithTimeout(poll_)) {
       return;
     }
+    if (!read) continue;
+    last_read = absl::Now();
     absl::StatusOr<uint64_t> version = source_.read_version();
     if (!version.ok()) continue;  // the database is away: read again on the next turn
-    // This process's own writes advance by themselves; once more for them is harmless (a miss).
-    if (!seen_.has_value() || *seen_ != *version) source_.advance();
+    const bool backwards = seen_.has_value() && *version < *seen_;
+    if (source_.own == nullptr) {
+      if (!seen_.has_value() || *seen_ != *version) source_.advance();
+    } else if (backwards || *version > source_.own->covered()) {
+      // Another writer's commit (or one of this process's not yet covered: once more for it is
+      // harmless, a miss). Covered only after the advance (OwnCommits).
+      source_.advance();
+    }
+    if (source_.own != nullptr) source_.own->Read(*version, backwards);
     seen_ = *version;
   }
 }

@@ -56,15 +56,18 @@ absl::Status PostgresListener::Connect() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> PostgresListener::Wait(absl::Duration timeout) {
+absl::StatusOr<bool> PostgresListener::Wait(absl::Duration timeout,
+                                            std::vector<std::string>* payloads) {
+  if (payloads != nullptr) payloads->clear();
   if (conn_ == nullptr) {
     if (absl::Status s = Connect(); !s.ok()) return s;
     return true;  // anything committed while we were not listening must be looked for
   }
-  auto drain = [this] {
+  auto drain = [this, payloads] {
     bool any = false;
     while (PGnotify* n = PQnotifies(conn_)) {
       any = true;
+      if (payloads != nullptr) payloads->emplace_back(n->extra != nullptr ? n->extra : "");
       PQfreemem(n);
     }
     return any;

@@ -15,6 +15,7 @@
 #define DORSET_RUNTIME_STORAGE_POSTGRES_LISTENER_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -35,7 +36,9 @@ class PostgresListener {
   // drained) arrived; false on timeout. (Re)connects and LISTENs first when needed: the call
   // that does so returns true, since notifications may have been missed while disconnected.
   // UNAVAILABLE when the server cannot be reached (the caller waits and calls again).
-  absl::StatusOr<bool> Wait(absl::Duration timeout);
+  // `payloads`, when given, receives the drained notifications' payloads (none on a
+  // (re)connection: what was missed has no payload to tell).
+  absl::StatusOr<bool> Wait(absl::Duration timeout, std::vector<std::string>* payloads = nullptr);
   // Whether the listening connection is up (for tests and logs).
   bool connected() const { return conn_ != nullptr; }
 

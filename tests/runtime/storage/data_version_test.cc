@@ -1,8 +1,10 @@
 // A store's data version and the follower of other writers' commits
 // (runtime/storage/data_version.h), on both engines (ctest labels `sqlite` and `postgres`): the
-// version moves with every committed write that bumps it and not with one rolled back; a
-// DataVersionFollower advances its generation when another connection (another replica or
-// process) commits a write, on PostgreSQL by the commit's notification, on SQLite by polling.
+// version moves with every committed write that bumps it (which learns the version it commits)
+// and not with one rolled back; a DataVersionFollower advances its generation when another
+// connection (another replica or process) commits a write, on PostgreSQL by the commit's
+// notification, on SQLite by polling, and not for this process's own commits covered in its
+// OwnCommits; what OwnCommits covers.
 #include "runtime/storage/data_version.h"
 
 #include <iostream>
@@ -13,6 +15,7 @@
 #include "engines.h"
 #include "gtest/gtest.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/transact.h"
 
 namespace dorset::runtime::storage {
 namespace {
@@ -41,11 +44,13 @@ class DataVersionTest : public ::testing::TestWithParam<Engine> {
   }
 
   // A write on `db` that bumps the version; `fail` rolls it back.
-  static absl::Status Bump(Database& db, bool fail = false) {
-    return db.Write([fail](Transaction& tx) -> absl::Status {
-      RETURN_IF_ERROR(BumpDataVersion(tx, kChannel));
+  static absl::StatusOr<uint64_t> Bump(Database& db, bool fail = false,
+                                       OwnCommit* commit = nullptr) {
+    return WriteReturning(db, [fail, commit](Transaction& tx) -> absl::StatusOr<uint64_t> {
+      ASSIGN_OR_RETURN(const uint64_t version, BumpDataVersion(tx, kChannel));
+      if (commit != nullptr) commit->Bumped(version);
       if (fail) return absl::AbortedError("rolled back");
-      return absl::OkStatus();
+      return version;
     });
   }
 
@@ -59,8 +64,8 @@ TEST_P(DataVersionTest, MovesWithEveryCommittedWriteOnly) {
   absl::StatusOr<uint64_t> v0 = ReadDataVersion(*db_);
   ASSERT_TRUE(v0.ok()) << v0.status();
   EXPECT_EQ(*v0, 0u);
-  ASSERT_TRUE(Bump(*db_).ok());
-  ASSERT_TRUE(Bump(*db_).ok());
+  EXPECT_EQ(*Bump(*db_), 1u);
+  EXPECT_EQ(*Bump(*db_), 2u);
   EXPECT_EQ(*ReadDataVersion(*db_), 2u);
   EXPECT_FALSE(Bump(*db_, /*fail=*/true).ok());
   EXPECT_EQ(*ReadDataVersion(*db_), 2u);
@@ -91,6 +96,67 @@ TEST_P(DataVersionTest, FollowerAdvancesWhenAnotherWriterCommits) {
     std::cout << "round " << round << ": seen after "
               << absl::ToDoubleMilliseconds(absl::Now() - start) << " ms\n";
   }
+}
+
+// This process's own commits, advanced for and covered, are not advanced for again by the
+// follower (it waits longer than a notification and than its poll); another writer's still are.
+TEST_P(DataVersionTest, FollowerSkipsOwnCommitsOnly) {
+  absl::StatusOr<std::unique_ptr<Database>> other = OpenUrl(url_);
+  ASSERT_TRUE(other.ok()) << other.status();
+  StoreGeneration generation;
+  OwnCommits own;
+  const absl::Duration poll = absl::Milliseconds(200);
+  DataVersionFollower follower({.read_version = [this] { return ReadDataVersion(*db_); },
+                                .advance = [&generation] { generation.Advance(); },
+                                .postgres_uri = postgres_uri_,
+                                .password = "",
+                                .channel = kChannel,
+                                .own = &own},
+                               poll);
+  const uint64_t before = generation.get();
+  for (int i = 0; i < 10; ++i) {
+    OwnCommit commit(&own);
+    ASSERT_TRUE(Bump(*db_, false, &commit).ok());
+    generation.Advance();
+    commit.Covered(OwnCommits::Advanced::kAll);
+  }
+  // A rolled-back write is withdrawn (its OwnCommit goes): nothing to wait for.
+  {
+    OwnCommit commit(&own);
+    EXPECT_FALSE(Bump(*db_, /*fail=*/true, &commit).ok());
+  }
+  absl::SleepFor(poll * 5);
+  EXPECT_EQ(generation.get(), before + 10);
+  EXPECT_EQ(own.covered(), 10u);
+  for (int round = 0; round < 3; ++round) {
+    const uint64_t at = generation.get();
+    ASSERT_TRUE(Bump(**other).ok());
+    const absl::Time start = absl::Now();
+    while (generation.get() == at && absl::Now() - start < absl::Seconds(10)) {
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    EXPECT_EQ(generation.get(), at + 1) << "round " << round;
+  }
+}
+
+// A commit that advanced only some generations covers its version only when the one before it
+// is covered (no other writer's commit in between).
+TEST(OwnCommitsTest, SomeGenerationsCoverOnlyAfterEverythingBefore) {
+  OwnCommits own;
+  own.Read(4, false);  // the follower read 4
+  own.Committing(5);
+  own.Covered(5, OwnCommits::Advanced::kSome);
+  EXPECT_EQ(own.covered(), 5u);
+  own.Covered(7, OwnCommits::Advanced::kSome);  // 6 was another writer's
+  EXPECT_EQ(own.covered(), 5u);
+  own.Covered(8, OwnCommits::Advanced::kAll);  // every generation: 6 is in it
+  EXPECT_EQ(own.covered(), 8u);
+  own.Read(3, /*backwards=*/true);  // the database restored under the process
+  EXPECT_EQ(own.covered(), 3u);
+  own.Committing(4);
+  EXPECT_FALSE(own.AwaitCovered(4, absl::Milliseconds(10)));  // pending, not covered
+  own.Withdraw(4);
+  EXPECT_FALSE(own.AwaitCovered(4, absl::Seconds(10)));  // not pending: at once
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, DataVersionTest,
