@@ -64,10 +64,9 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
         if (outbox != nullptr) outbox->GroupCommitted(jobs);
       },
       StoreCommitter<Job>::Changes::kResponses,
-      // The version the group commits, read after its bump, when the aggregates keep counts.
-      [this](StoreTx& tx) -> absl::Status {
-        if (!group_counts_.wanted) return absl::OkStatus();
-        ASSIGN_OR_RETURN(group_counts_.data_version, EngagementStore::DataVersion(tx));
+      // The version the group commits, when the aggregates keep counts.
+      [this](StoreTx&, uint64_t version) -> absl::Status {
+        if (group_counts_.wanted) group_counts_.data_version = version;
         return absl::OkStatus();
       });
 }

@@ -50,7 +50,8 @@ void EngagementStore::FollowOtherWriters() {
                                            .advance = [this] { Advance(); },
                                            .postgres_uri = postgres_uri_,
                                            .password = password_,
-                                           .channel = kDataChannel});
+                                           .channel = kDataChannel,
+                                           .own = &own_commits_});
 }
 
 absl::Status EngagementStore::CheckpointWal() {

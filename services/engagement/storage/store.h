@@ -63,16 +63,21 @@ class EngagementStore {
   // The data version is bumped in the same transaction and the generation raised after it.
   template <typename Fn>
   auto Write(Fn&& fn) {
-    auto out = runtime::storage::WriteReturning(*db_, [&fn](runtime::storage::Transaction& tx) {
-      auto result = Call(fn, tx);
-      if (runtime::storage::internal::StatusOf(result).ok()) {
-        if (absl::Status bumped = BumpDataVersion(tx); !bumped.ok()) {
-          return decltype(result)(std::move(bumped));
-        }
-      }
-      return result;
-    });
+    runtime::storage::OwnCommit commit(&own_commits_);
+    auto out =
+        runtime::storage::WriteReturning(*db_, [&fn, &commit](runtime::storage::Transaction& tx) {
+          auto result = Call(fn, tx);
+          if (runtime::storage::internal::StatusOf(result).ok()) {
+            absl::StatusOr<uint64_t> bumped = BumpDataVersion(tx);
+            if (!bumped.ok()) return decltype(result)(bumped.status());
+            commit.Bumped(*bumped);
+          }
+          return result;
+        });
     Advance();  // after the commit (or its failure: it may have committed), before the reply
+    if (runtime::storage::internal::StatusOf(out).ok()) {
+      commit.Covered(runtime::storage::OwnCommits::Advanced::kAll);
+    }
     return out;
   }
   // Runs `fn(StoreTx&)` in a read-only transaction (one snapshot).
@@ -103,9 +108,13 @@ class EngagementStore {
   // on PostgreSQL, notifies kDataChannel, delivered at that commit.
   static constexpr char kDataChannel[] = "dorset_engagement_data";
   absl::StatusOr<uint64_t> DataVersion() { return runtime::storage::ReadDataVersion(*db_); }
-  static absl::Status BumpDataVersion(runtime::storage::Transaction& tx) {
+  // Raises it in `tx`: the version `tx` commits.
+  static absl::StatusOr<uint64_t> BumpDataVersion(runtime::storage::Transaction& tx) {
     return runtime::storage::BumpDataVersion(tx, kDataChannel);
   }
+  // This process's own commits, advanced for: each write records its version here so that the
+  // DataVersionFollower does not advance again for it (runtime/storage/data_version.h).
+  runtime::storage::OwnCommits& own_commits() { return own_commits_; }
   // The data version as of `tx` (in a write transaction after its bump: the version it commits).
   static absl::StatusOr<uint64_t> DataVersion(StoreTx& tx) {
     return runtime::storage::ReadDataVersion(tx);
@@ -147,6 +156,8 @@ class EngagementStore {
   runtime::storage::StoreGeneration activity_generation_;
   std::string postgres_uri_;  // "" on SQLite
   std::string password_;
+  // This process's commits already advanced for (the follower skips them).
+  runtime::storage::OwnCommits own_commits_;
   // Last: stopped before the rest of the store goes.
   std::unique_ptr<runtime::storage::DataVersionFollower> follower_;
 };

@@ -2,8 +2,9 @@
 // shutdown rule, nothing acknowledged before its commit) on the engagement store, with each
 // group's transaction handed to the service's group function as a StoreTx (store.h), so the
 // code above storage/ never sees the lane's Transaction or Database. Every group's transaction
-// bumps the store's data version, and every job's finish follows the store's generation raised
-// (store.h), as EngagementStore::Write does.
+// bumps the store's data version, and the store's generation is raised once after each group's
+// commit, before any of its jobs finishes (store.h), as EngagementStore::Write does; the commit
+// is then covered in the store's OwnCommits, so the follower does not advance for it again.
 //
 //   StoreCommitter<Job> committer(store, {.max_group = 512, ...},
 //       [](StoreTx& tx, std::span<Job> jobs, std::vector<absl::Status>& results) {...},
@@ -11,6 +12,7 @@
 #ifndef DORSET_SERVICES_ENGAGEMENT_STORAGE_STORE_COMMITTER_H_
 #define DORSET_SERVICES_ENGAGEMENT_STORAGE_STORE_COMMITTER_H_
 
+#include <cstdint>
 #include <functional>
 #include <span>
 #include <utility>
@@ -38,39 +40,55 @@ class StoreCommitter {
   // What a group may change: kAnything raises both of the store's generations after it, kResponses
   // only generation() (a group of CreateResponse, which never changes an activity: store.h).
   enum class Changes { kAnything, kResponses };
-  // Runs in the group's transaction after the data version was bumped (e.g. to read it).
-  using Stamped = std::function<absl::Status(StoreTx& tx)>;
+  // Runs in the group's transaction after the data version was bumped to `version` (the
+  // version the group commits).
+  using Stamped = std::function<absl::Status(StoreTx& tx, uint64_t version)>;
 
   StoreCommitter(EngagementStore& store, Options options, WriteGroup write, Finish finish,
                  Committed committed = nullptr, Changes changes = Changes::kAnything,
                  Stamped stamped = nullptr)
-      : committer_(
+      : commit_(&store.own_commits()),
+        committer_(
             store.database(), std::move(options),
-            [write = std::move(write), stamped = std::move(stamped)](
+            [this, write = std::move(write), stamped = std::move(stamped)](
                 runtime::storage::Transaction& tx, std::span<Job> jobs,
                 std::vector<absl::Status>& results) -> absl::Status {
+              // An earlier run of this transaction, or a group that failed, did not commit.
+              commit_.Withdraw();
               StoreTx store_tx(tx);
               RETURN_IF_ERROR(write(store_tx, jobs, results));
               // In the same commit, so no reply kept for the older data is served after this.
-              RETURN_IF_ERROR(EngagementStore::BumpDataVersion(tx));
-              return stamped ? stamped(store_tx) : absl::OkStatus();
+              ASSIGN_OR_RETURN(const uint64_t version, EngagementStore::BumpDataVersion(tx));
+              commit_.Bumped(version);
+              return stamped ? stamped(store_tx, version) : absl::OkStatus();
             },
-            [&store, changes, finish = std::move(finish)](Job& job, const absl::Status& status) {
-              // Committed (or maybe): no reply kept before it is served after. A refused or
-              // failed job of a group of responses raises both: what failed may be in the store
-              // without having come through the group's Committed.
-              if (changes == Changes::kResponses && status.ok()) {
-                store.AdvanceAfterResponses();
-              } else {
-                store.Advance();
-              }
+            [&store, finish = std::move(finish)](Job& job, const absl::Status& status) {
+              // A failed group (it may have committed) or a refused job: no reply kept before it
+              // is served after. Both generations: what failed may be in the store without
+              // having come through the group's Committed.
+              if (!status.ok()) store.Advance();
               finish(job, status);
             },
-            std::move(committed)) {}
+            [this, &store, changes, committed = std::move(committed)](std::span<Job> jobs) {
+              if (committed) committed(jobs);
+              // Committed: no reply kept before it is served after this, raised once for the
+              // group. A group of responses leaves the activities' generation, so it covers its
+              // version only when nothing of another writer came before it (OwnCommits).
+              if (changes == Changes::kResponses) {
+                store.AdvanceAfterResponses();
+                commit_.Covered(runtime::storage::OwnCommits::Advanced::kSome);
+              } else {
+                store.Advance();
+                commit_.Covered(runtime::storage::OwnCommits::Advanced::kAll);
+              }
+            }) {}
 
   void Submit(Job job) { committer_.Submit(std::move(job)); }
 
  private:
+  // The group's commit in the store's OwnCommits: the writer thread's alone (WriteGroup and
+  // Committed run on it). Before committer_, so it outlives the writer thread.
+  runtime::storage::OwnCommit commit_;
   runtime::storage::GroupCommitter<Job> committer_;
 };
 

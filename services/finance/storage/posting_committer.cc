@@ -18,12 +18,15 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
   // thread touches it.
   auto memo = std::make_shared<LedgerMemo>();
   // What the group's commit changed that the plans' kept figures take (plan_figures.h): the
-  // totals written and the data version committed, from the transaction's last run.
+  // totals written and the data version committed, from the transaction's last run; and the
+  // commit's part in the store's OwnCommits (runtime/storage/data_version.h).
   struct GroupTotals {
+    explicit GroupTotals(runtime::storage::OwnCommits* own) : commit(own) {}
     std::optional<uint64_t> version;
     std::vector<std::pair<LedgerWriter::TotalKey, int64_t>> totals;
+    runtime::storage::OwnCommit commit;
   };
-  auto group = std::make_shared<GroupTotals>();
+  auto group = std::make_shared<GroupTotals>(&store.own_commits());
   return std::make_unique<PostingCommitter>(
       store.database(),
       runtime::storage::GroupCommitOptions{
@@ -47,6 +50,7 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
                             std::vector<absl::Status>& results) -> absl::Status {
         group->version.reset();  // a retried transaction starts again
         group->totals.clear();
+        group->commit.Withdraw();
         ASSIGN_OR_RETURN(std::unique_ptr<LedgerWriter> ledger,
                          LedgerWriter::Create(tx, memo.get()));
         std::vector<std::string> request_ids;
@@ -76,24 +80,22 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
           RETURN_IF_ERROR(outbox->Append(tx, events));
         }
         // In the same commit, so no reply kept for the older data is served after this.
-        RETURN_IF_ERROR(FinanceStore::BumpDataVersion(tx));
-        if (std::optional<uint64_t> start = ledger->start_version()) {
-          group->version = *start + 1;  // what the bump made it
-        } else {
-          ASSIGN_OR_RETURN(group->version, FinanceStore::DataVersion(tx));
-        }
+        ASSIGN_OR_RETURN(group->version, FinanceStore::BumpDataVersion(tx));
+        group->commit.Bumped(*group->version);
         group->totals = ledger->flushed_totals();
         ledger->Keep();  // confirmed below once committed
         return absl::OkStatus();
       },
-      [&store](PostingJob& job, const absl::Status& status) {
-        // A group not known to have committed (it may be in the store or not), or a refusal
-        // (which changed nothing): the kept figures go, to be read afresh.
-        if (!status.ok()) store.figures().ApplyGroup(std::nullopt, {});
-        // Committed (or maybe): no reply kept before it is served after this. A group writes
-        // no plan (FinanceStore::plan_generation).
-        store.AdvanceAfterPostings();
+      // On the writer thread (finish_on_own_thread is false), after Committed.
+      [&store, group](PostingJob& job, const absl::Status& status) {
         if (!status.ok()) {
+          // A group not known to have committed (it may be in the store or not), or a refusal
+          // (which changed nothing): the kept figures go, to be read afresh, and the generation
+          // is raised (maybe committed: no reply kept before it is served after this), leaving
+          // the follower to read whether it did.
+          store.figures().ApplyGroup(std::nullopt, {});
+          store.AdvanceAfterPostings();
+          group->commit.Withdraw();
           job.done(status);
         } else {
           job.done(std::move(job.postings));
@@ -103,6 +105,11 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
         memo->Confirm();
         // Before any of the group's calls is answered (GroupCommitter's Committed).
         store.figures().ApplyGroup(group->version, group->totals);
+        // Committed: no reply kept before it is served after this, raised once for the group.
+        // A group writes no plan (FinanceStore::plan_generation), so it covers its version only
+        // when nothing of another writer came before it (OwnCommits).
+        store.AdvanceAfterPostings();
+        group->commit.Covered(runtime::storage::OwnCommits::Advanced::kSome);
         if (outbox != nullptr) outbox->GroupCommitted(jobs);
       });
 }

@@ -16,7 +16,7 @@ namespace storage = runtime::storage;
 int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
 
 // In `meta` (no migration): absent means 0 (runtime/storage/data_version.h).
-absl::Status FinanceStore::BumpDataVersion(Transaction& tx) {
+absl::StatusOr<uint64_t> FinanceStore::BumpDataVersion(Transaction& tx) {
   return storage::BumpDataVersion(tx, kDataChannel);
 }
 
@@ -35,7 +35,8 @@ void FinanceStore::FollowOtherWriters() {
                                            .advance = [this] { Advance(); },
                                            .postgres_uri = postgres_uri_,
                                            .password = password_,
-                                           .channel = kDataChannel});
+                                           .channel = kDataChannel,
+                                           .own = &own_commits_});
 }
 
 absl::StatusOr<std::unique_ptr<FinanceStore>> FinanceStore::Open(

@@ -42,16 +42,20 @@ class FinanceStore {
   // in the same transaction.
   template <typename Fn>
   auto Write(Fn&& fn) {
-    auto out = runtime::storage::WriteReturning(*db_, [&fn](Transaction& tx) {
+    runtime::storage::OwnCommit commit(&own_commits_);
+    auto out = runtime::storage::WriteReturning(*db_, [&fn, &commit](Transaction& tx) {
       auto result = fn(tx);
       if (runtime::storage::internal::StatusOf(result).ok()) {
-        if (absl::Status bumped = BumpDataVersion(tx); !bumped.ok()) {
-          return decltype(result)(std::move(bumped));
-        }
+        absl::StatusOr<uint64_t> bumped = BumpDataVersion(tx);
+        if (!bumped.ok()) return decltype(result)(bumped.status());
+        commit.Bumped(*bumped);
       }
       return result;
     });
     Advance();  // after the commit (or its failure: it may have committed), before the reply
+    if (runtime::storage::internal::StatusOf(out).ok()) {
+      commit.Covered(runtime::storage::OwnCommits::Advanced::kAll);
+    }
     return out;
   }
 
@@ -81,7 +85,11 @@ class FinanceStore {
   // on PostgreSQL, notifies kDataChannel, delivered at that commit.
   static constexpr char kDataChannel[] = "dorset_finance_data";
   absl::StatusOr<uint64_t> DataVersion();
-  static absl::Status BumpDataVersion(Transaction& tx);
+  // Raises it in `tx`: the version `tx` commits.
+  static absl::StatusOr<uint64_t> BumpDataVersion(Transaction& tx);
+  // This process's own commits, advanced for: each write records its version here so that the
+  // DataVersionFollower does not advance again for it (runtime/storage/data_version.h).
+  runtime::storage::OwnCommits& own_commits() { return own_commits_; }
   // The data version as of `tx` (in a write transaction after its bump: the version it commits).
   static absl::StatusOr<uint64_t> DataVersion(Transaction& tx);
   // Starts following other replicas' (and processes') commits: the generation is raised when
@@ -108,6 +116,8 @@ class FinanceStore {
   std::unique_ptr<PlanFigures> figures_;
   std::string postgres_uri_;
   std::string password_;
+  // This process's commits already advanced for (the follower skips them).
+  runtime::storage::OwnCommits own_commits_;
   // Last: stopped before the rest of the store goes.
   std::unique_ptr<runtime::storage::DataVersionFollower> follower_;
 };
