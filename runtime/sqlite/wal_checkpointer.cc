@@ -45,11 +45,13 @@ absl::StatusOr<std::shared_ptr<WalCheckpointer>> WalCheckpointer::Start(const st
   std::unique_ptr<Database> db;
   if (!options.on_writer) {
     // synchronous=FULL (through the WAL batch VFS): a checkpoint syncs the WAL before it reads
-    // it and the database file before it records the frames as copied. Busy timeout 0: a
-    // TRUNCATE that would wait for the writer or a reader gives up at once.
-    ASSIGN_OR_RETURN(db, Database::Open(path, {.busy_timeout_ms = 0}));
+    // it and the database file before it records the frames as copied.
+    ASSIGN_OR_RETURN(db, Database::Open(path));
     RETURN_IF_ERROR(
         db->Exec(absl::StrCat("PRAGMA journal_size_limit=", JournalSizeLimit(options))));
+    // Busy timeout 0 once open (the open itself waits as any connection does): a TRUNCATE that
+    // would wait for the writer or a reader gives up at once.
+    sqlite3_busy_timeout(db->handle(), 0);
   }
   std::shared_ptr<WalCheckpointer> checkpointer(new WalCheckpointer(options, std::move(db)));
   return checkpointer;
