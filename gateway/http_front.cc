@@ -1,7 +1,8 @@
-// The gateway's event-driven HTTP/1.1 front (see http_front.h).
+// The gateway's event-driven HTTP/1.1 front (see http_front.h): the epoll loop that accepts,
+// reads, flushes and sweeps idle connections, and its start and stop. Requests are answered in
+// http_exchange.cc; the connection both share is in http_connection.h.
 #include "gateway/http_front.h"
 
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -10,227 +11,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
-#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/http_connection.h"
 
 namespace dorset::gateway {
-
-struct HttpFront::Loop : std::enable_shared_from_this<HttpFront::Loop> {
-  int epoll_fd = -1;
-  int listen_fd = -1;
-  int wake_fd = -1;
-  HttpLimits limits;
-  HttpHandler handler;
-  HttpRefusal refusal;
-  std::atomic<bool> stopping{false};
-  // The loop thread's own: every open connection by address.
-  std::unordered_map<HttpConnection*, std::shared_ptr<HttpConnection>> connections;
-
-  ~Loop() {
-    if (listen_fd >= 0) close(listen_fd);
-    if (wake_fd >= 0) close(wake_fd);
-    if (epoll_fd >= 0) close(epoll_fd);
-  }
-  void Run();
-  void Accept();
-  void Read(const std::shared_ptr<HttpConnection>& c);
-  void Flush(const std::shared_ptr<HttpConnection>& c);
-  void Drop(const std::shared_ptr<HttpConnection>& c);
-  void Sweep();
-};
-
-// Bytes still to come from a connection that pipelines while its request is served are capped;
-// past this it is closed (no legitimate caller queues more than a request's worth).
-constexpr size_t kMaxBuffered = 4 << 20;
-// Unsent response bytes above which a streaming writer waits for the caller to read.
-constexpr size_t kMaxUnsent = 1 << 20;
-// An idle keep-alive connection (no request in progress) is closed after this.
-constexpr auto kIdleTimeout = std::chrono::seconds(60);
-// A stream's writer gives up on a caller that reads nothing for this long.
-constexpr auto kWriteTimeout = std::chrono::seconds(10);
-
-class HttpConnection {
- public:
-  HttpConnection(int fd, std::shared_ptr<HttpFront::Loop> loop)
-      : fd(fd), loop(std::move(loop)), last_active(std::chrono::steady_clock::now()) {}
-  ~HttpConnection() { close(fd); }
-
-  const int fd;
-  // Shared so that it outlives answers that come after the front stopped.
-  const std::shared_ptr<HttpFront::Loop> loop;
-  std::mutex mu;
-  std::condition_variable drained;  // out shrank, or the connection closed
-  std::string in;                   // received, not yet parsed
-  std::string out;                  // to send, in order
-  bool busy = false;                // a request is being answered
-  bool processing = false;          // a thread is in Process for this connection
-  bool closed = false;              // gone: nothing more is read or sent
-  bool close_after = false;         // shut down once `out` is sent
-  bool refused = false;             // no more requests are read (refused input or close asked)
-  bool continue_sent = false;       // "100 Continue" sent for the request being received
-  bool want_out = false;            // EPOLLOUT armed
-  std::chrono::steady_clock::time_point last_active;
-
-  // All below with mu held.
-  void MarkClosed() {
-    if (closed) return;
-    closed = true;
-    out.clear();
-    in.clear();
-    // Wakes the loop (a read of 0 or an error), which drops the connection.
-    shutdown(fd, SHUT_RDWR);
-    drained.notify_all();
-  }
-  void Arm(bool want) {
-    if (want == want_out || closed) return;
-    want_out = want;
-    epoll_event event{};
-    event.events = want ? (EPOLLIN | EPOLLOUT) : EPOLLIN;
-    event.data.ptr = this;
-    epoll_ctl(loop->epoll_fd, EPOLL_CTL_MOD, fd, &event);
-  }
-  void MaybeShutdown() {
-    if (close_after && out.empty() && !closed) shutdown(fd, SHUT_WR);
-  }
-  // Sends at once what the socket takes; the rest waits for EPOLLOUT.
-  void Queue(std::string_view bytes) {
-    if (closed) return;
-    if (out.empty()) {
-      ssize_t sent = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (sent < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-          MarkClosed();
-          return;
-        }
-        sent = 0;
-      }
-      if (static_cast<size_t>(sent) == bytes.size()) return;
-      bytes.remove_prefix(static_cast<size_t>(sent));
-    }
-    out.append(bytes);
-    Arm(true);
-  }
-};
-
-namespace {
-
-std::string Head(const HttpReply& reply, bool keep_alive, bool chunked, size_t length) {
-  std::string head = absl::StrCat("HTTP/1.1 ", reply.status, " ", HttpReason(reply.status), "\r\n");
-  if (!reply.content_type.empty())
-    absl::StrAppend(&head, "Content-Type: ", reply.content_type, "\r\n");
-  for (const auto& [name, value] : reply.headers) absl::StrAppend(&head, name, ": ", value, "\r\n");
-  if (chunked) {
-    absl::StrAppend(&head, "Transfer-Encoding: chunked\r\n");
-  } else {
-    absl::StrAppend(&head, "Content-Length: ", length, "\r\n");
-  }
-  absl::StrAppend(&head,
-                  keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
-  return head;
-}
-
-// Parses and hands on the requests waiting on a connection, one at a time, until one is being
-// answered or no complete request is left. Any thread; one at a time per connection.
-void Process(const std::shared_ptr<HttpConnection>& c) {
-  std::unique_lock<std::mutex> lock(c->mu);
-  if (c->processing) return;  // that thread's loop sees this one's change
-  c->processing = true;
-  const HttpFront::Loop& loop = *c->loop;
-  while (!c->closed && !c->busy && !c->refused && !c->in.empty() && !loop.stopping) {
-    HttpRequest request;
-    const HttpParse parse = ParseHttpRequest(c->in, loop.limits, request);
-    if (parse.state == HttpParse::kIncomplete) {
-      if (request.expect_continue && !c->continue_sent) {
-        c->continue_sent = true;
-        c->Queue("HTTP/1.1 100 Continue\r\n\r\n");
-      }
-      break;
-    }
-    if (parse.state == HttpParse::kError) {
-      const HttpReply reply = loop.refusal(parse.http_status, parse.error);
-      c->refused = true;
-      c->in.clear();
-      c->close_after = true;
-      c->Queue(absl::StrCat(Head(reply, false, false, reply.body.size()), reply.body));
-      c->MaybeShutdown();
-      break;
-    }
-    c->in.erase(0, parse.consumed);
-    c->continue_sent = false;
-    c->busy = true;
-    const bool keep_alive = request.keep_alive;
-    if (!keep_alive) c->refused = true;  // the caller sends nothing after this one
-    auto exchange = std::make_shared<HttpExchange>(c, keep_alive, request.method == "HEAD");
-    lock.unlock();
-    loop.handler(std::move(request), std::move(exchange));
-    lock.lock();
-  }
-  c->processing = false;
-}
-
-}  // namespace
-
-void HttpExchange::Reply(HttpReply reply) {
-  HttpConnection& c = *connection_;
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    std::string bytes = Head(reply, keep_alive_, false, reply.body.size());
-    if (!head_) bytes.append(reply.body);
-    c.Queue(bytes);
-    if (!keep_alive_) {
-      c.close_after = true;
-      c.MaybeShutdown();
-    }
-    c.busy = false;
-    c.last_active = std::chrono::steady_clock::now();
-  }
-  Process(connection_);
-}
-
-void HttpExchange::StartStream(HttpReply head) {
-  std::lock_guard<std::mutex> lock(connection_->mu);
-  connection_->Queue(Head(head, keep_alive_, true, 0));
-}
-
-bool HttpExchange::WriteChunk(std::string_view data) {
-  if (data.empty()) return Writable();
-  HttpConnection& c = *connection_;
-  std::unique_lock<std::mutex> lock(c.mu);
-  if (!c.drained.wait_for(lock, kWriteTimeout,
-                          [&] { return c.closed || c.out.size() <= kMaxUnsent; })) {
-    c.MarkClosed();
-  }
-  if (c.closed) return false;
-  if (!head_) c.Queue(absl::StrCat(absl::Hex(data.size()), "\r\n", std::string(data), "\r\n"));
-  c.last_active = std::chrono::steady_clock::now();
-  return !c.closed;
-}
-
-void HttpExchange::EndStream() {
-  HttpConnection& c = *connection_;
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    if (!head_) c.Queue("0\r\n\r\n");
-    if (!keep_alive_) {
-      c.close_after = true;
-      c.MaybeShutdown();
-    }
-    c.busy = false;
-    c.last_active = std::chrono::steady_clock::now();
-  }
-  Process(connection_);
-}
-
-bool HttpExchange::Writable() const {
-  std::lock_guard<std::mutex> lock(connection_->mu);
-  return !connection_->closed;
-}
 
 void HttpFront::Loop::Accept() {
   while (true) {
@@ -389,67 +177,6 @@ void HttpFront::Stop() {
   const uint64_t one = 1;
   (void)!write(loop_->wake_fd, &one, sizeof one);
   thread_.join();
-}
-
-const char* HttpReason(int status) {
-  switch (status) {
-    case 100:
-      return "Continue";
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 204:
-      return "No Content";
-    case 304:
-      return "Not Modified";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 406:
-      return "Not Acceptable";
-    case 408:
-      return "Request Timeout";
-    case 409:
-      return "Conflict";
-    case 410:
-      return "Gone";
-    case 412:
-      return "Precondition Failed";
-    case 413:
-      return "Content Too Large";
-    case 415:
-      return "Unsupported Media Type";
-    case 422:
-      return "Unprocessable Content";
-    case 429:
-      return "Too Many Requests";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 499:
-      return "Client Closed Request";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Unknown";
-  }
 }
 
 }  // namespace dorset::gateway
