@@ -1,7 +1,7 @@
 // dorsetctl engagement ...: commands for the engagement service. Results print as protobuf JSON
 // (one object per line), so scripts can pipe them into jq. Activity arguments take "x" or
-// "activities/x"; stakeholder arguments "s" or "stakeholders/s".
-#include <fstream>
+// "activities/x"; stakeholder arguments "s" or "stakeholders/s". Decisions and their delivery
+// are run by engagement_decision_commands.cc, the exports by engagement_export_commands.cc.
 #include <iostream>
 #include <map>
 #include <string>
@@ -13,25 +13,30 @@
 #include "absl/time/time.h"
 #include "cli/cli_common.h"
 #include "cli/command_groups.h"
+#include "cli/engagement_cli.h"
 #include "dorset/engagement/v1/engagement.grpc.pb.h"
 #include "google/protobuf/empty.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "services/engagement/client/engagement_client.h"
-#include "services/engagement/synthetic/synthetic_responses.h"
 
 namespace dorset::cli {
 namespace {
 
 namespace v1 = ::dorset::engagement::v1;
 
+using engagement_cli::Done;
+using engagement_cli::List;
+using engagement_cli::Prefixed;
+using engagement_cli::Print;
+using engagement_cli::Session;
+using engagement_cli::ThemeNameOf;
+using engagement_cli::Usage;
+
 constexpr char kDefaultTarget[] = "127.0.0.1:50053";
 
-struct Session {
-  Connection connection;
-  std::unique_ptr<engagement::EngagementClient> client;
-};
+}  // namespace
 
-int Usage() {
+int engagement_cli::Usage() {
   std::cerr
       << "usage: dorsetctl engagement <command> [arguments] [--option=value ...]\n"
          "  list-activities [--state=OPEN]          get-activity ACTIVITY\n"
@@ -74,154 +79,6 @@ int Usage() {
   return 2;
 }
 
-std::string Prefixed(const std::string& value, const std::string& collection) {
-  return value.rfind(collection + "/", 0) == 0 ? value : absl::StrCat(collection, "/", value);
-}
-
-std::string ThemeNameOf(const std::string& activity, const std::string& theme) {
-  return theme.find('/') != std::string::npos ? theme : absl::StrCat(activity, "/themes/", theme);
-}
-
-std::vector<std::string> List(const std::string& joined) {
-  std::vector<std::string> out;
-  if (joined.empty()) return out;
-  for (absl::string_view part : absl::StrSplit(joined, ',')) out.emplace_back(part);
-  return out;
-}
-
-void Print(const google::protobuf::Message& message) { std::cout << ToJson(message) << "\n"; }
-
-// --milestones='TITLE|DUE[|DONE];…' (dates YYYY-MM-DD, midnight UTC) into `delivery`.
-absl::Status ParseMilestones(const std::string& text, v1::Delivery* delivery) {
-  auto day = [](absl::string_view date, google::protobuf::Timestamp* out) {
-    absl::Time t;
-    std::string error;
-    if (!absl::ParseTime("%Y-%m-%d", date, absl::UTCTimeZone(), &t, &error)) return false;
-    out->set_seconds(absl::ToUnixSeconds(t));
-    return true;
-  };
-  for (absl::string_view item : absl::StrSplit(text, ';', absl::SkipEmpty())) {
-    std::vector<absl::string_view> f = absl::StrSplit(item, '|');
-    v1::Milestone* m = delivery->add_milestones();
-    if (f.size() < 2 || f.size() > 3 || f[0].empty()) {
-      return absl::InvalidArgumentError("each is TITLE|YYYY-MM-DD[|YYYY-MM-DD]");
-    }
-    m->set_title(std::string(f[0]));
-    if (!day(f[1], m->mutable_due_time()) ||
-        (f.size() == 3 && !day(f[2], m->mutable_complete_time()))) {
-      return absl::InvalidArgumentError(absl::StrCat("a date of '", f[0], "' is not YYYY-MM-DD"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-template <typename Message>
-int Done(const absl::StatusOr<Message>& reply) {
-  if (!reply.ok()) return ReportError(reply.status());
-  Print(*reply);
-  return 0;
-}
-
-int Generate(Session& s, const Args& args, const std::string& activity) {
-  int64_t count = 0;
-  uint64_t seed = 1;
-  if (!absl::SimpleAtoi(args.GetOr("count", "0"), &count) || count <= 0 ||
-      !absl::SimpleAtoi(args.GetOr("seed", "1"), &seed)) {
-    std::cerr << "generate: --count must be a positive number (and --seed a number)\n";
-    return 2;
-  }
-  v1::ListThemesRequest list;
-  list.set_parent(activity);
-  list.set_page_size(500);
-  absl::StatusOr<v1::ListThemesResponse> themes = s.client->ListThemes(list);
-  if (!themes.ok()) return ReportError(themes.status());
-  engagement::SyntheticOptions options;
-  options.seed = seed;
-  for (const auto& t : themes->themes()) options.themes.push_back(t.name());
-  options.localities = List(args.GetOr("localities", ""));
-  engagement::SyntheticResponses generator(options);
-  int64_t ok = 0;
-  for (int64_t i = 0; i < count; ++i) {
-    v1::CreateResponseRequest request;
-    request.set_parent(activity);
-    *request.mutable_response() = generator.Next();
-    request.set_request_id(absl::StrCat("synthetic-", seed, "-", i));
-    absl::StatusOr<v1::Response> out = s.client->CreateResponse(request);
-    if (!out.ok()) return ReportError(out.status());
-    ++ok;
-  }
-  std::cout << "{\"activity\":\"" << activity << "\",\"synthetic_responses\":" << ok << "}\n";
-  return 0;
-}
-
-int Export(Session& s, const Args& args, const std::string& activity) {
-  v1::ExportResponsesRequest request;
-  request.set_parent(activity);
-  int chunk_size = 0;
-  if (!absl::SimpleAtoi(args.GetOr("chunk_size", "0"), &chunk_size)) return Usage();
-  request.set_chunk_size(chunk_size);
-  std::string start_after = args.GetOr("start_after", "");
-  if (!start_after.empty() && start_after.find('/') == std::string::npos) {
-    start_after = absl::StrCat(activity, "/responses/", start_after);  // a bare response number
-  }
-  request.set_start_after(start_after);
-  auto reader = s.client->ExportResponses(request, WithDeadline(absl::Hours(1)));
-  v1::ExportResponsesChunk chunk;
-  std::string last;
-  while (reader.Read(&chunk)) {
-    for (const auto& r : chunk.responses()) Print(r);
-    if (chunk.responses_size() > 0) last = chunk.responses(chunk.responses_size() - 1).name();
-  }
-  std::cout.flush();
-  absl::Status status = reader.Finish();
-  if (status.ok()) return 0;
-  // Everything printed so far is complete: say where to pick up.
-  if (!last.empty())
-    std::cerr << "export stopped after " << last << "; resume with --start_after=" << last << "\n";
-  return ReportError(status);
-}
-
-}  // namespace
-
-// Writes `data` to --out=FILE, or to standard output.
-int WriteOut(const Args& args, const std::string& data) {
-  const std::string path = args.GetOr("out", "");
-  if (path.empty()) {
-    std::cout << data << std::flush;
-    return std::cout.good() ? 0 : 1;
-  }
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  file << data;
-  file.close();
-  if (!file) {
-    std::cerr << "cannot write " << path << "\n";
-    return 1;
-  }
-  return 0;
-}
-
-int ExportCsv(Session& s, const Args& args, const std::string& activity) {
-  const std::string table = args.GetOr("table", "responses");
-  v1::ExportCsvRequest request;
-  request.set_parent(activity);
-  if (table == "responses") {
-    request.set_table(v1::CSV_TABLE_RESPONSES);
-  } else if (table == "aggregates") {
-    request.set_table(v1::CSV_TABLE_AGGREGATES);
-  } else {
-    std::cerr << "export-csv: --table must be responses or aggregates\n";
-    return 2;
-  }
-  request.set_byte_order_mark(args.Has("bom"));
-  auto reader = s.client->ExportCsv(request);
-  std::string data;
-  v1::CsvChunk chunk;
-  while (reader.Read(&chunk)) data += chunk.data();
-  absl::Status status = reader.Finish();
-  if (!status.ok()) return ReportError(status);
-  return WriteOut(args, data);
-}
-
 int RunEngagementCommand(int argc, char** argv) {
   if (argc < 1) return Usage();
   const std::string command = argv[0];
@@ -236,6 +93,12 @@ int RunEngagementCommand(int argc, char** argv) {
   const auto& pos = args.positional();
   auto need = [&](size_t n) { return pos.size() >= n; };
   const std::string activity = need(1) ? Prefixed(pos[0], "activities") : "";
+  if (engagement_cli::IsDecisionCommand(command)) {
+    return engagement_cli::RunDecisionCommand(command, args, s);
+  }
+  if (engagement_cli::IsExportCommand(command)) {
+    return engagement_cli::RunExportCommand(command, args, s);
+  }
 
   if (command == "list-activities") {
     v1::ListActivitiesRequest request;
@@ -341,13 +204,11 @@ int RunEngagementCommand(int argc, char** argv) {
     request.set_page_token(args.GetOr("page_token", ""));
     return Done(s.client->ListResponses(request));
   }
-  if (command == "export" && need(1)) return Export(s, args, activity);
   if (command == "aggregates" && need(1)) {
     v1::GetActivityAggregatesRequest request;
     request.set_name(activity + "/aggregates");
     return Done(s.client->GetActivityAggregates(request));
   }
-  if (command == "export-csv" && need(1)) return ExportCsv(s, args, activity);
   if (command == "code-themes" && need(1)) {
     // --rules=THEME=kw1|kw2;THEME2=kw3 (THEME an id of the activity or a full theme name).
     v1::PreviewThemeCodingRequest preview;
@@ -380,77 +241,10 @@ int RunEngagementCommand(int argc, char** argv) {
     v1::RunRetentionRequest request;
     return Done(s.client->RunRetention(request));
   }
-  if (command == "delivery" && need(1)) {
-    v1::UpdateDecisionDeliveryRequest request;
-    request.set_name(pos[0]);
-    v1::DeliveryStatus status = v1::DELIVERY_STATUS_UNSPECIFIED;  // -O3 cannot see Parse sets it
-    if (!v1::DeliveryStatus_Parse("DELIVERY_STATUS_" + args.GetOr("status", ""), &status)) {
-      std::cerr << "delivery: --status must be PLANNED, IN_PROGRESS, DELIVERED or "
-                   "NOT_GOING_AHEAD\n";
-      return 2;
-    }
-    int percent = 0;
-    if (!absl::SimpleAtoi(args.GetOr("percent", "0"), &percent)) {
-      std::cerr << "delivery: --percent must be a number\n";
-      return 2;
-    }
-    request.mutable_delivery()->set_status(status);
-    request.mutable_delivery()->set_percent_complete(percent);
-    request.mutable_delivery()->set_reason(args.GetOr("reason", ""));
-    // The request replaces the whole delivery: --milestones gives the new list ("" clears it);
-    // without it the decision's current milestones are sent back unchanged.
-    if (args.Has("milestones")) {
-      absl::Status parsed =
-          ParseMilestones(args.GetOr("milestones", ""), request.mutable_delivery());
-      if (!parsed.ok()) {
-        std::cerr << "delivery: --milestones: " << parsed.message() << "\n";
-        return 2;
-      }
-    } else {
-      v1::GetDecisionRequest get;
-      get.set_name(pos[0]);
-      absl::StatusOr<v1::Decision> current = s.client->GetDecision(get);
-      if (!current.ok()) return ReportError(current.status());
-      *request.mutable_delivery()->mutable_milestones() = current->delivery().milestones();
-    }
-    request.set_note(args.GetOr("note", ""));
-    request.set_etag(args.GetOr("etag", ""));
-    return Done(s.client->UpdateDecisionDelivery(request));
-  }
-  if (command == "delivery-history" && need(1)) {
-    v1::ListDeliveryChangesRequest request;
-    request.set_parent(pos[0]);
-    request.set_page_size(1000);
-    return Done(s.client->ListDeliveryChanges(request));
-  }
-  if (command == "report" && need(1)) {
-    v1::GetConsultationReportRequest request;
-    request.set_name(activity + "/consultationReport");
-    absl::StatusOr<v1::ConsultationReport> out = s.client->GetConsultationReport(request);
-    if (!out.ok()) return ReportError(out.status());
-    return WriteOut(args, out->html());
-  }
   if (command == "you-said-we-did" && need(1)) {
     v1::GetYouSaidWeDidRequest request;
     request.set_name(activity + "/youSaidWeDid");
     return Done(s.client->GetYouSaidWeDid(request));
-  }
-  if (command == "create-decision" && need(1)) {
-    v1::CreateDecisionRequest request;
-    request.set_parent(activity);
-    request.set_decision_id(args.GetOr("id", ""));
-    v1::Decision& d = *request.mutable_decision();
-    d.set_summary(args.GetOr("summary", ""));
-    d.set_rationale(args.GetOr("rationale", ""));
-    d.set_decided_by(args.GetOr("decided_by", ""));
-    d.set_published(args.Has("published"));
-    for (const auto& t : List(args.GetOr("themes", ""))) d.add_themes(ThemeNameOf(activity, t));
-    return Done(s.client->CreateDecision(request));
-  }
-  if (command == "list-decisions" && need(1)) {
-    v1::ListDecisionsRequest request;
-    request.set_parent(activity);
-    return Done(s.client->ListDecisions(request));
   }
   if (command == "create-stakeholder") {
     v1::CreateStakeholderRequest request;
@@ -505,14 +299,6 @@ int RunEngagementCommand(int argc, char** argv) {
     google::protobuf::Empty out;
     return Done(s.client->DeleteTheme(request));
   }
-  if (command == "delete-decision" && need(1)) {
-    v1::DeleteDecisionRequest request;
-    request.set_name(pos[0]);
-    request.set_etag(args.GetOr("etag", ""));
-    google::protobuf::Empty out;
-    return Done(s.client->DeleteDecision(request));
-  }
-  if (command == "generate" && need(1)) return Generate(s, args, activity);
   return Usage();
 }
 
