@@ -1,0 +1,94 @@
+// Inside the PostgreSQL engine (postgres_engine.h): one libpq connection of the pool, shared by
+// the engine's two halves: the connection's transactions, pipelines and error mapping
+// (postgres_engine.cc) and its prepared statements (postgres_statement.cc, which also holds
+// PostgresConnection::Prepare). Internal to the engine:
+//   ASSIGN_OR_RETURN(Result result, connection->ExecPrepared(name, n, values, lengths, ...));
+//   RETURN_IF_ERROR(connection->SendPrepared(name, n, values, lengths, ...));  // pipelined
+#ifndef DORSET_RUNTIME_STORAGE_POSTGRES_POSTGRES_CONNECTION_H_
+#define DORSET_RUNTIME_STORAGE_POSTGRES_POSTGRES_CONNECTION_H_
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "runtime/storage/engine.h"
+
+namespace dorset::runtime::storage {
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
+class PostgresConnection : public Connection {
+ public:
+  PostgresConnection(PGconn* conn, bool pipeline_begin)
+      : conn_(conn), pipeline_begin_(pipeline_begin) {}
+  ~PostgresConnection() override { PQfinish(conn_); }
+
+  absl::Status Begin(TransactionMode mode) override;
+  absl::Status Commit() override;
+  void Rollback() override;
+  absl::Status Exec(std::string_view sql) override;
+  // Prepared once per connection; in postgres_statement.cc with the statement it returns.
+  absl::StatusOr<std::unique_ptr<StatementBackend>> Prepare(std::string_view sql) override;
+  bool broken() const override { return broken_ || PQstatus(conn_) == CONNECTION_BAD; }
+  bool lost_before_begin() const override { return lost_before_begin_; }
+
+  // Runs prepared statement `name` with its parameters. When BEGIN is still to be sent, or
+  // statements were sent before (SendPrepared), it joins them in one pipeline: one round trip
+  // for all. The statement's result, or the first error (BEGIN's, an earlier statement's, or
+  // its own; the server skips the statements after a failure).
+  absl::StatusOr<Result> ExecPrepared(const std::string& name, int n, const char* const* values,
+                                      const int* lengths, const int* formats,
+                                      std::string_view context);
+
+  // Sends prepared statement `name` into the connection's pipeline without waiting for its
+  // result (Statement::Send), BEGIN first when it is still to be sent. Flushed at once, so the
+  // server works on it while the caller goes on; Drain() reads the results.
+  absl::Status SendPrepared(const std::string& name, int n, const char* const* values,
+                            const int* lengths, const int* formats, std::string_view context);
+
+  PGconn* conn() { return conn_; }
+  // The status of a finished command: OK, or the mapped error (noting a retryable one, a lost
+  // connection and the transaction's first error).
+  absl::Status Check(const PGresult* result, std::string_view context);
+
+ private:
+  struct Prepared {
+    std::string name;
+    int params;
+  };
+
+  // Ends the pipeline of statements sent (SendPrepared) and reads their results: OK, or the
+  // first failure (the statements after it were skipped by the server). Nothing to do when no
+  // statement was sent. Every other use of the connection drains first.
+  absl::Status Drain(Result* last = nullptr);
+  // Lost(), and the transaction's statements ran unless its BEGIN was in the pipeline.
+  absl::Status LostInPipeline(std::string_view what);
+
+  absl::Status BeginWith(const char* begin);
+  absl::Status SendPendingBegin();
+  // The connection is unusable (a pipeline could not be sent or read back whole).
+  absl::Status Lost(std::string_view what);
+
+  PGconn* conn_;
+  const bool pipeline_begin_;
+  std::string pending_begin_;  // BEGIN not sent yet: it goes with the first statement
+  bool pipeline_ = false;      // statements sent (SendPrepared) whose results are not read yet
+  bool begin_in_pipeline_ = false;
+  std::vector<std::string> sent_;  // what each sent statement was (for error messages)
+  bool lost_before_begin_ = false;
+  bool broken_ = false;
+  absl::Status tx_error_;
+  absl::flat_hash_map<std::string, Prepared> prepared_;
+};
+
+}  // namespace dorset::runtime::storage
+
+#endif  // DORSET_RUNTIME_STORAGE_POSTGRES_POSTGRES_CONNECTION_H_
