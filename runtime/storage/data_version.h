@@ -31,6 +31,7 @@
 //                                 .channel = "dorset_finance_data", .own = &own});
 //   // a write: OwnCommit commit(own); ... in it: commit.Bumped(*BumpDataVersion(tx, channel));
 //   // committed: generation.Advance(); commit.Covered(OwnCommits::Advanced::kAll);
+//   // (a store's own write does both through WriteAndAdvance, write_and_advance.h)
 #ifndef DORSET_RUNTIME_STORAGE_DATA_VERSION_H_
 #define DORSET_RUNTIME_STORAGE_DATA_VERSION_H_
 

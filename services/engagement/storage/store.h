@@ -23,6 +23,7 @@
 #include "runtime/storage/database.h"
 #include "runtime/storage/replica_lock.h"
 #include "runtime/storage/transact.h"
+#include "runtime/storage/write_and_advance.h"
 
 namespace dorset::engagement {
 
@@ -60,25 +61,13 @@ class EngagementStore {
 
   // Runs `fn(StoreTx&)` in a write transaction (run again from the start on a serialization
   // failure, so `fn` touches only the database and its own locals); returns what `fn` returned.
-  // The data version is bumped in the same transaction and the generation raised after it.
+  // The data version is bumped in the same transaction and both generations raised after it
+  // (runtime/storage/write_and_advance.h).
   template <typename Fn>
   auto Write(Fn&& fn) {
-    runtime::storage::OwnCommit commit(&own_commits_);
-    auto out =
-        runtime::storage::WriteReturning(*db_, [&fn, &commit](runtime::storage::Transaction& tx) {
-          auto result = Call(fn, tx);
-          if (runtime::storage::internal::StatusOf(result).ok()) {
-            absl::StatusOr<uint64_t> bumped = BumpDataVersion(tx);
-            if (!bumped.ok()) return decltype(result)(bumped.status());
-            commit.Bumped(*bumped);
-          }
-          return result;
-        });
-    Advance();  // after the commit (or its failure: it may have committed), before the reply
-    if (runtime::storage::internal::StatusOf(out).ok()) {
-      commit.Covered(runtime::storage::OwnCommits::Advanced::kAll);
-    }
-    return out;
+    return runtime::storage::WriteAndAdvance(
+        *db_, kDataChannel, &own_commits_, [this] { Advance(); },
+        [&fn](runtime::storage::Transaction& tx) { return Call(fn, tx); });
   }
   // Runs `fn(StoreTx&)` in a read-only transaction (one snapshot).
   template <typename Fn>

@@ -11,12 +11,14 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "runtime/config/config.h"
 #include "runtime/storage/data_version.h"
 #include "runtime/storage/database.h"
 #include "runtime/storage/transact.h"
+#include "runtime/storage/write_and_advance.h"
 
 namespace dorset::finance {
 
@@ -39,24 +41,12 @@ class FinanceStore {
   // Runs `fn(Transaction&)` in a write transaction, committed when its result is OK and run
   // again from the start on a serialization failure (so `fn` touches only the database and its
   // own locals). Returns what `fn` returned, or the commit's error. The data version is bumped
-  // in the same transaction.
+  // in the same transaction and both generations raised after it
+  // (runtime/storage/write_and_advance.h).
   template <typename Fn>
   auto Write(Fn&& fn) {
-    runtime::storage::OwnCommit commit(&own_commits_);
-    auto out = runtime::storage::WriteReturning(*db_, [&fn, &commit](Transaction& tx) {
-      auto result = fn(tx);
-      if (runtime::storage::internal::StatusOf(result).ok()) {
-        absl::StatusOr<uint64_t> bumped = BumpDataVersion(tx);
-        if (!bumped.ok()) return decltype(result)(bumped.status());
-        commit.Bumped(*bumped);
-      }
-      return result;
-    });
-    Advance();  // after the commit (or its failure: it may have committed), before the reply
-    if (runtime::storage::internal::StatusOf(out).ok()) {
-      commit.Covered(runtime::storage::OwnCommits::Advanced::kAll);
-    }
-    return out;
+    return runtime::storage::WriteAndAdvance(
+        *db_, kDataChannel, &own_commits_, [this] { Advance(); }, std::forward<Fn>(fn));
   }
 
   // What GetReport's cached replies are kept under (issue 16, runtime/cache/

@@ -4,7 +4,8 @@
 // and not with one rolled back; a DataVersionFollower advances its generation when another
 // connection (another replica or process) commits a write, on PostgreSQL by the commit's
 // notification, on SQLite by polling, and not for this process's own commits covered in its
-// OwnCommits; what OwnCommits covers.
+// OwnCommits; what OwnCommits covers; a store's own write through WriteAndAdvance
+// (runtime/storage/write_and_advance.h).
 #include "runtime/storage/data_version.h"
 
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/transact.h"
+#include "runtime/storage/write_and_advance.h"
 
 namespace dorset::runtime::storage {
 namespace {
@@ -137,6 +139,43 @@ TEST_P(DataVersionTest, FollowerSkipsOwnCommitsOnly) {
     }
     EXPECT_EQ(generation.get(), at + 1) << "round " << round;
   }
+}
+
+// A store's own write: the version bumped only when `fn` succeeds, the generations advanced once
+// after every transaction (a failed one may have committed), and only a committed one covered, so
+// that the follower skips it.
+TEST_P(DataVersionTest, WriteAndAdvanceCoversOnlyWhatCommitted) {
+  OwnCommits own;
+  int advances = 0;
+  auto write = [&](bool fail) {
+    return WriteAndAdvance(
+        *db_, kChannel, &own, [&advances] { ++advances; },
+        [fail](Transaction&) -> absl::StatusOr<int> {
+          if (fail) return absl::AbortedError("rolled back");
+          return 7;
+        });
+  };
+  absl::StatusOr<int> written = write(false);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(*written, 7);
+  EXPECT_EQ(*ReadDataVersion(*db_), 1u);
+  EXPECT_EQ(advances, 1);
+  EXPECT_EQ(own.covered(), 1u);
+
+  EXPECT_FALSE(write(true).ok());
+  EXPECT_EQ(*ReadDataVersion(*db_), 1u);
+  EXPECT_EQ(advances, 2);
+  EXPECT_EQ(own.covered(), 1u);
+  EXPECT_FALSE(own.AwaitCovered(2, absl::Seconds(10)));  // withdrawn: at once
+
+  // A function returning absl::Status goes the same way.
+  EXPECT_TRUE(WriteAndAdvance(
+                  *db_, kChannel, &own, [&advances] { ++advances; },
+                  [](Transaction&) { return absl::OkStatus(); })
+                  .ok());
+  EXPECT_EQ(*ReadDataVersion(*db_), 2u);
+  EXPECT_EQ(advances, 3);
+  EXPECT_EQ(own.covered(), 2u);
 }
 
 // A commit that advanced only some generations covers its version only when the one before it
