@@ -1,6 +1,7 @@
 #include "runtime/storage/database.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
@@ -31,6 +32,17 @@ void SleepJittered(absl::Duration upper) {
                      gen, 0, std::max<int64_t>(1, absl::ToInt64Nanoseconds(upper / 2)))));
 }
 
+// A StatusOr<Status> takes a Status as its value (a part's own outcome), so a `return status`
+// there never fails the transaction: a failure of the transaction itself goes in as the error by
+// way of a type that only converts to a Status.
+absl::StatusOr<absl::Status> Doomed(absl::Status status) {
+  struct Failure {
+    absl::Status status;
+    operator absl::Status() const { return status; }  // NOLINT(google-explicit-constructor)
+  };
+  return Failure{std::move(status)};
+}
+
 }  // namespace
 
 absl::StatusOr<Statement> Transaction::Prepare(std::string_view sql) {
@@ -47,14 +59,35 @@ absl::StatusOr<absl::Status> Transaction::InSavepoint(absl::FunctionRef<absl::St
     ASSIGN_OR_RETURN(Statement statement, Prepare(sql));
     return statement.Run();
   };
-  RETURN_IF_ERROR(exec("SAVEPOINT dorset_part"));
+  if (absl::Status begun = exec("SAVEPOINT dorset_part"); !begun.ok()) return Doomed(begun);
   absl::Status status = fn();
   if (!status.ok()) {
-    if (connection_.retryable() || connection_.broken()) return status;
-    RETURN_IF_ERROR(exec("ROLLBACK TO SAVEPOINT dorset_part"));
+    if (connection_.retryable() || connection_.broken()) return Doomed(std::move(status));
+    if (absl::Status undone = exec("ROLLBACK TO SAVEPOINT dorset_part"); !undone.ok()) {
+      return Doomed(undone);
+    }
   }
-  RETURN_IF_ERROR(exec("RELEASE SAVEPOINT dorset_part"));
+  if (absl::Status released = exec("RELEASE SAVEPOINT dorset_part"); !released.ok()) {
+    return Doomed(released);
+  }
   return status;
+}
+
+absl::StatusOr<absl::Status> Transaction::InOneWritePart(absl::FunctionRef<absl::Status()> fn) {
+  const std::optional<int64_t> before = connection_.CompletedChanges();
+  if (!before.has_value()) return InSavepoint(fn);
+  absl::Status status = fn();
+  if (status.ok()) return status;
+  if (connection_.retryable() || connection_.broken()) return Doomed(std::move(status));
+  if (!connection_.InTransaction()) {
+    return Doomed(absl::Status(
+        status.code(), absl::StrCat("the database ended the transaction: ", status.message())));
+  }
+  if (connection_.CompletedChanges() != before) {
+    return Doomed(absl::InternalError(
+        absl::StrCat("a part without a savepoint failed after it wrote: ", status.message())));
+  }
+  return status;  // the failed statement, if any, undid itself
 }
 
 Database::Database(std::unique_ptr<Connector> connector, DatabaseOptions options)

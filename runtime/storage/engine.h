@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -73,6 +74,14 @@ class Connection {
   virtual absl::StatusOr<std::unique_ptr<StatementBackend>> Prepare(std::string_view sql) = 0;
   // True once the connection is unusable (the server went away): the pool discards it.
   virtual bool broken() const = 0;
+  // For a part of a transaction run without a savepoint (Transaction::InOneWritePart): the
+  // rows changed by this connection's statements that completed, on an engine where a failed
+  // statement undoes its own changes and leaves the transaction open (SQLite's statement
+  // atomicity); nullopt where a failed statement aborts the whole transaction (PostgreSQL).
+  virtual std::optional<int64_t> CompletedChanges() const { return std::nullopt; }
+  // False once the engine ended the transaction by itself (SQLite rolls it back on some
+  // errors: a full disk, an I/O error, no memory).
+  virtual bool InTransaction() const { return true; }
   // True when the connection was found unusable before the transaction's BEGIN took effect (an
   // engine that sends BEGIN with the first statement learns of a dead pooled connection only
   // there): nothing of the transaction happened, so it may run again on a fresh connection.

@@ -73,6 +73,10 @@ class SqliteConnection : public Connection {
   absl::Status Exec(std::string_view sql) override { return Check(db_->Exec(sql)); }
   absl::StatusOr<std::unique_ptr<StatementBackend>> Prepare(std::string_view sql) override;
   bool broken() const override { return false; }
+  std::optional<int64_t> CompletedChanges() const override {
+    return sqlite3_total_changes64(db_->handle());
+  }
+  bool InTransaction() const override { return sqlite3_get_autocommit(db_->handle()) == 0; }
 
   // Notes a busy database as retryable; passes `status` on.
   absl::Status Check(absl::Status status) {
