@@ -2,9 +2,10 @@
 // (runtime/storage/group_commit.h: bounded queue, one shutdown rule). Handlers hand checked
 // responses to one writer thread, which writes whatever has queued up (up to a group) in ONE
 // transaction - one fsync for many responses - and only then completes each call (on a second
-// thread, so sending the replies does not delay the next transaction). Each response sits in its
-// own savepoint, so one refused response (activity just closed, unknown theme) does not sink the
-// others, and a request_id repeated inside a group sees the first write (same transaction).
+// thread, so sending the replies does not delay the next transaction). Each response is a part of
+// the transaction (ResponseBatch::InPart), so one refused response (activity just closed, unknown
+// theme) does not sink the others, and a request_id repeated inside a group sees the first write
+// (same transaction).
 #ifndef DORSET_SERVICES_ENGAGEMENT_DOMAIN_RESPONSE_WRITER_H_
 #define DORSET_SERVICES_ENGAGEMENT_DOMAIN_RESPONSE_WRITER_H_
 

@@ -201,9 +201,12 @@ absl::StatusOr<PendingResponse> Responses::PrepareResponse(
 
 absl::StatusOr<absl::Status> Responses::CommitResponse(const PendingResponse& pending,
                                                        v1::Response* out, ResponseBatch& batch) {
-  // Each response sits in its own savepoint: a refused one leaves no trace and does not sink
-  // the others (on PostgreSQL a failed statement would otherwise abort the whole transaction).
-  return batch.InSavepoint([&] { return WriteResponse(pending, out, batch); });
+  // Each response is a part of the group's transaction: a refused one leaves no trace and does
+  // not sink the others. Its only write is the INSERT, its last statement (WriteResponse checks
+  // everything first and keeps the request record and counters for the group's Flush), so on
+  // SQLite it needs no savepoint; on PostgreSQL, where a failed statement would otherwise abort
+  // the whole transaction, it has one.
+  return batch.InPart([&] { return WriteResponse(pending, out, batch); });
 }
 
 absl::Status Responses::WriteResponse(const PendingResponse& pending, v1::Response* out,

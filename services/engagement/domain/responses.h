@@ -47,7 +47,7 @@ class Responses {
   // CommitResponse inside a write transaction (the group committer batches many).
   absl::StatusOr<PendingResponse> PrepareResponse(const runtime::Caller& caller,
                                                   const v1::CreateResponseRequest& request);
-  // The response is written in its own savepoint of the batch's transaction: the value is its
+  // The response is written as a part of the batch's transaction: the value is its
   // own outcome (a refused one leaves nothing and does not sink the others). An error fails the
   // whole group (a serialization failure, deadlock or lost connection): returned from the
   // group's function, it runs the group again as a whole or refuses it, never swallowed per

@@ -166,11 +166,11 @@ absl::StatusOr<v1::Response> ResponseBatch::LoadResponse(const std::string& acti
   return engagement::LoadResponse(tx_, activity, id);
 }
 
-absl::StatusOr<absl::Status> ResponseBatch::InSavepoint(absl::FunctionRef<absl::Status()> fn) {
-  // Prepared before the savepoint, as before the lane: the savepoint holds only the response's
-  // own statements.
+absl::StatusOr<absl::Status> ResponseBatch::InPart(absl::FunctionRef<absl::Status()> fn) {
+  // Prepared before the part (outside any savepoint): the part holds only the response's own
+  // statements.
   RETURN_IF_ERROR(Prepared().status());
-  return tx_.InSavepoint(fn);
+  return tx_.InOneWritePart(fn);
 }
 
 void ResponseBatch::AddToCounters(const std::string& activity,

@@ -49,8 +49,8 @@ class ResponseBatch {
   using RequestKey = runtime::storage::RequestKey;
   absl::StatusOr<std::optional<std::string>> FindRequest(const runtime::storage::RequestKey& key);
   // Kept for Flush, which writes the group's records together (FindRequest sees it at once). A
-  // kept record is not taken back by a savepoint's rollback: call it after the response's last
-  // step that can fail.
+  // kept record is not taken back when the response's part fails: call it after the response's
+  // last step that can fail.
   absl::Status StoreRequest(const runtime::storage::RequestKey& key, const std::string& name,
                             int64_t now);
   // Inserts the response (its stakeholder id, "" when anonymous; its theme ids and their
@@ -61,11 +61,12 @@ class ResponseBatch {
                                          const std::vector<std::string>& theme_ids, int64_t now);
   absl::StatusOr<v1::Response> LoadResponse(const std::string& activity, int64_t id);
 
-  // Runs one response's writes in a savepoint (runtime::storage::Transaction::InSavepoint): the
-  // value is the response's own outcome (a refused one leaves nothing); an error dooms the whole
-  // transaction (serialization failure, deadlock, lost connection) and must fail the group so
-  // that it runs again as a whole.
-  absl::StatusOr<absl::Status> InSavepoint(absl::FunctionRef<absl::Status()> fn);
+  // Runs one response's checks and writes as a part of the group's transaction whose only write
+  // is its last statement, the response's INSERT (runtime::storage::Transaction::InOneWritePart:
+  // no savepoint on SQLite, one on PostgreSQL): the value is the response's own outcome (a
+  // refused one leaves nothing); an error dooms the whole transaction (serialization failure,
+  // deadlock, lost connection) and must fail the group so that it runs again as a whole.
+  absl::StatusOr<absl::Status> InPart(absl::FunctionRef<absl::Status()> fn);
 
   // Adds `cells` (once each) to the group's counter deltas; nothing is written until Flush,
   // which writes every non-zero delta.
