@@ -13,7 +13,7 @@ if [ "${1:-}" = --list ]; then list_only=1; shift; fi
 set_name=${1:-build}
 
 packages=(
-  cmake ninja-build g++ pkg-config ccache
+  cmake ninja-build g++ pkg-config ccache lld
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto libabsl-dev
   libhiredis-dev libsqlite3-dev sqlite3 libssl-dev openssl
   libgtest-dev libgmock-dev prometheus-cpp-dev libcpp-httplib-dev libspdlog-dev
@@ -23,6 +23,7 @@ packages=(
   golang-github-grpc-ecosystem-grpc-gateway-dev
   chromium
 )
+# lld: links the test build's large ASan binaries several times faster than ld.bfd (CMakeLists.txt).
 # chromium: the web console's browser tests (headless, driven by playwright-core from npm).
 # google/api/annotations.proto and http.proto (the contracts' HTTP bindings) come from
 # golang-github-grpc-ecosystem-grpc-gateway-dev (docs/contracts.md).
