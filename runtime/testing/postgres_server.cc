@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include <sstream>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "runtime/testing/redis_server.h"
@@ -105,9 +107,30 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
   return server;
 }
 
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Attach(const std::string& port) {
+  std::unique_ptr<PostgresServer> server(new PostgresServer());  // private constructor
+  if (!absl::SimpleAtoi(port, &server->port_) || server->port_ <= 0 || server->port_ > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("DORSET_TEST_POSTGRES_PORT is not a port: \"", port, "\""));
+  }
+  server->attached_ = true;
+  // Unique among the run's processes, also when a pid comes round again after a crash.
+  server->db_prefix_ =
+      absl::StrCat("test_", getpid(), "_", absl::ToUnixMicros(absl::Now()) % 1000000000, "_");
+  if (PQping(AdminConninfo(server->port_, "postgres").c_str()) != PQPING_OK) {
+    return absl::UnavailableError(
+        absl::StrCat("no PostgreSQL on 127.0.0.1:", server->port_, " (DORSET_TEST_POSTGRES_PORT)"));
+  }
+  return server;
+}
+
 absl::StatusOr<PostgresServer*> PostgresServer::Shared() {
-  static auto* shared = new absl::StatusOr<std::unique_ptr<PostgresServer>>(Start());
-  // Stopped at exit, so no server outlives the test binary (PDEATHSIG covers crashes).
+  static auto* shared = new absl::StatusOr<std::unique_ptr<PostgresServer>>([] {
+    const char* port = std::getenv("DORSET_TEST_POSTGRES_PORT");
+    return port != nullptr && *port != '\0' ? Attach(port) : Start();
+  }());
+  // Stopped at exit (its databases dropped, on the run's server), so no server or database
+  // outlives the test binary (PDEATHSIG covers crashes).
   static const bool registered = [] {
     std::atexit([] {
       if (shared->ok()) (*shared)->reset();
@@ -187,10 +210,11 @@ absl::Status PostgresServer::Run(const std::vector<std::string>& argv, const Run
 absl::Status PostgresServer::Launch() {
   absl::StatusOr<RunAs> as = ServerAccount();
   if (!as.ok()) return as.status();
+  // max_connections: the run's shared server (scripts/test) serves two test processes at once.
   absl::StatusOr<pid_t> pid =
       Spawn({PostgresBinDir() + "/postgres", "-D", data_, "-p", std::to_string(port_), "-k",
              dir_.path(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c",
-             "synchronous_commit=on", "-c", "max_connections=200", "-c", "shared_buffers=16MB"},
+             "synchronous_commit=on", "-c", "max_connections=400", "-c", "shared_buffers=16MB"},
             *as, log_);
   if (!pid.ok()) return pid.status();
   pid_ = *pid;
@@ -228,12 +252,43 @@ absl::Status PostgresServer::Sql(const std::string& dbname, const std::string& s
 }
 
 absl::StatusOr<std::string> PostgresServer::CreateDatabase() {
-  const std::string name = absl::StrCat("test_", ++next_db_);
+  std::string name;
+  {
+    absl::MutexLock lock(&mu_);
+    name = absl::StrCat(db_prefix_, ++next_db_);
+  }
   if (absl::Status s = Sql("postgres", "CREATE DATABASE " + name); !s.ok()) return s;
+  if (attached_) {
+    absl::MutexLock lock(&mu_);
+    created_.push_back(name);
+  }
   return absl::StrCat("postgres://postgres@127.0.0.1:", port_, "/", name, "?sslmode=disable");
 }
 
+// The run's server lives on after this process: what it made there goes (WITH (FORCE) ends the
+// sessions a test left open), so a long run does not fill the disk with test databases.
+void PostgresServer::DropCreatedDatabases() {
+  std::vector<std::string> created;
+  {
+    absl::MutexLock lock(&mu_);
+    created.swap(created_);
+  }
+  for (const std::string& name : created) {
+    (void)Sql("postgres", absl::StrCat("DROP DATABASE IF EXISTS ", name, " WITH (FORCE)"));
+  }
+}
+
+void PostgresServer::AbortIfAttached(const char* what) const {
+  if (!attached_) return;
+  std::fprintf(stderr,
+               "PostgresServer::%s on the run's shared server (DORSET_TEST_POSTGRES_PORT): other "
+               "tests use it; a test that %s its server must use PostgresServer::Start()\n",
+               what, what);
+  std::abort();
+}
+
 void PostgresServer::Kill9() {
+  AbortIfAttached("Kill9");
   if (pid_ <= 0) return;
   kill(-pid_, SIGKILL);  // the group: backends die with the postmaster, as in a crash
   waitpid(pid_, nullptr, 0);
@@ -241,6 +296,7 @@ void PostgresServer::Kill9() {
 }
 
 void PostgresServer::Stop() {
+  AbortIfAttached("Stop");
   if (pid_ <= 0) return;
   kill(pid_, SIGINT);  // fast shutdown: ends sessions, checkpoints, exits
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
@@ -255,10 +311,17 @@ void PostgresServer::Stop() {
 }
 
 absl::Status PostgresServer::Restart() {
+  AbortIfAttached("Restart");
   Stop();
   return Launch();
 }
 
-PostgresServer::~PostgresServer() { Stop(); }
+PostgresServer::~PostgresServer() {
+  if (attached_) {
+    DropCreatedDatabases();
+  } else {
+    Stop();
+  }
+}
 
 }  // namespace dorset::testing

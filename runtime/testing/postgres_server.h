@@ -5,10 +5,17 @@
 // and Restart on the same port and data. As root the server runs as the `postgres` user
 // (PostgreSQL refuses root). Everything goes when the object goes.
 //
-//   ASSIGN_OR_RETURN(PostgresServer* pg, PostgresServer::Shared());  // one per test process
+//   ASSIGN_OR_RETURN(PostgresServer* pg, PostgresServer::Shared());  // one per test process/run
 //   ASSIGN_OR_RETURN(std::string uri, pg->CreateDatabase());  // postgres://...:P/test_1
 //   pg->Kill9();
 //   ASSERT_TRUE(pg->Restart().ok());
+//
+// ctest runs every test case in a process of its own, so a server per process costs a cluster
+// copy, a start and a shutdown per case. scripts/test therefore starts one server for the whole
+// run (dorset-test-postgres, shared_postgres_main.cc) and exports its port in
+// DORSET_TEST_POSTGRES_PORT; Shared() then attaches to it, and its databases are named after the
+// process so that cases running side by side never meet. A test that kills, stops or restarts its
+// server, or makes cluster-wide roles, uses Start() for a server of its own.
 //
 // Tests that cannot find PostgreSQL skip locally but fail under CI=true: see
 // DORSET_REQUIRE_POSTGRES in tests/runtime/storage/engines.h.
@@ -21,7 +28,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "runtime/testing/temp_dir.h"
 
 namespace dorset::testing {
@@ -34,8 +43,12 @@ class PostgresServer {
 
   // initdb and start a server of its own (for tests that kill it).
   static absl::StatusOr<std::unique_ptr<PostgresServer>> Start();
-  // The process's shared server, started on first use and stopped at exit.
+  // The process's shared server: the run's server when DORSET_TEST_POSTGRES_PORT names one (its
+  // databases dropped at exit), otherwise one started on first use and stopped at exit.
   static absl::StatusOr<PostgresServer*> Shared();
+  // A server someone else runs on 127.0.0.1:`port` (what Shared() does with the variable): this
+  // object owns only the databases it creates, and drops them when it goes.
+  static absl::StatusOr<std::unique_ptr<PostgresServer>> Attach(const std::string& port);
   ~PostgresServer();
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
@@ -46,7 +59,8 @@ class PostgresServer {
   // Runs SQL as the superuser in database `dbname` (test setup: roles, grants).
   absl::Status Sql(const std::string& dbname, const std::string& sql);
 
-  // SIGKILL to the postmaster and every backend: the crash case.
+  // SIGKILL to the postmaster and every backend: the crash case. Kill9, Stop and Restart abort
+  // on a server this process only attached to (other processes' tests are using it).
   void Kill9();
   // Fast shutdown (SIGINT), waiting for it to finish.
   void Stop();
@@ -58,6 +72,8 @@ class PostgresServer {
 
  private:
   PostgresServer() = default;
+  void AbortIfAttached(const char* what) const;
+  void DropCreatedDatabases();
   absl::Status InitDb();
   absl::Status InitTemplate(const std::string& cluster, const RunAs& as);
   // Runs a program to its end; its output goes to the server log.
@@ -69,7 +85,11 @@ class PostgresServer {
   std::string log_;
   int port_ = 0;
   pid_t pid_ = -1;
-  int next_db_ = 0;
+  bool attached_ = false;
+  std::string db_prefix_ = "test_";  // on an attached server: test_<pid>_<start time>_
+  absl::Mutex mu_;
+  int next_db_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::string> created_ ABSL_GUARDED_BY(mu_);  // attached: dropped at exit
 };
 
 // Where PostgreSQL's programs are: $DORSET_POSTGRES_BIN or /usr/lib/postgresql/15/bin.

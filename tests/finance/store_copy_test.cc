@@ -234,7 +234,8 @@ int RunStore(const std::string& args, std::string& output) {
 }
 
 TEST(StoreCopyPostgres, TheBinaryCopiesWithAPasswordFileItNeverPrints) {
-  DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Shared(), pg);
+  // A server of its own: the password role is cluster-wide, and the run's shared server is not.
+  DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Start(), pg);
   dorset::testing::TempDir dir;
   {
     auto source = OpenStore("sqlite://" + dir.path() + "/finance.db");

@@ -607,7 +607,9 @@ TEST_P(StorageContract, ReplicaLockHasOneHolderPerNameAcrossReplicas) {
                    ASSIGN_OR_RETURN(Statement kill,
                                     tx.Prepare("SELECT pg_terminate_backend(pid) FROM pg_locks "
                                                "WHERE locktype = 'advisory' AND pid <> "
-                                               "pg_backend_pid() AND objid = ?"));
+                                               "pg_backend_pid() AND objid = ? AND database = "
+                                               "(SELECT oid FROM pg_database WHERE datname = "
+                                               "current_database())"));
                    kill.Bind(1, static_cast<int64_t>(ReplicaLock::KeyOf("job") & 0xffffffffLL));
                    return kill.Run();
                  })

@@ -276,7 +276,8 @@ TEST(PostgresQueue, AppendsAfterOneHeadFromTwoReplicasQueueInsteadOfRollingBack)
 }
 
 TEST(PostgresPassword, PasswordFromTheFileReachesTheServerAndNeverTheMessages) {
-  DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Shared(), pg);
+  // A server of its own: the password role is cluster-wide, and the run's shared server is not.
+  DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Start(), pg);
   absl::StatusOr<std::string> uri = pg->CreateDatabase();
   ASSERT_TRUE(uri.ok()) << uri.status();
   const std::string role = testing::PostgresServer::kPasswordRole;
