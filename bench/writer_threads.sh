@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Where an acknowledged posting's threads spend their time, natively (issue 16): dorset-finance on
+# this build's store (DORSET_BENCH_DATABASE, bench/lib/common.sh), CreatePosting from dorset-loadgen
+# at WRITER_CONCURRENCY in flight (32), and over WRITER_SECONDS (5) in the middle of the load:
+# - per thread of the server, from /proc/<pid>/task/*/schedstat: the share of the window on a CPU,
+#   runnable (waiting for a CPU) and blocked (I/O, a lock, no work), and its context switches;
+# - the machine's split from /proc/stat (user, system, idle, iowait, softirq, steal: another
+#   tenant of the host taking the CPU, which makes every rate of the window incomparable);
+# - with WRITER_PERF=<dir>: `perf record -a -g -e cpu-clock` over the same window into
+#   <dir>/perf.data (the VM has no hardware counters; cpu-clock sampling works), to be read with
+#   `perf report -i <dir>/perf.data --tid <writer> --percentage relative --children --sort sym`.
+#   bench/writer_threads.sh [build]     (default build/release, built here)
+# Used for bench/README.md "Session 18"; a maintainers' script, not a test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build/release}
+seconds=${WRITER_SECONDS:-5}
+source scripts/lib/configure.sh
+configure_build "$build" -DCMAKE_BUILD_TYPE=Release
+nice cmake --build "$build" -j "$(nproc)" --target dorset-finance dorset-loadgen >/dev/null
+source bench/lib/common.sh
+finance_port=$((50260 + port_offset))
+mkdir -p "$tmp/finance"
+database_flags finance
+"$build/services/finance/dorset-finance" "${common[@]}" --grpc_listen=127.0.0.1:$finance_port \
+  --ops_listen=127.0.0.1:$((finance_port + 100)) --data_dir="$tmp/finance" "${db[@]}" &
+server=$!
+pids+=($server)
+wait_ready $((finance_port + 100))
+
+scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
+post=(--target=127.0.0.1:$finance_port --method=/dorset.finance.v1.FinanceService/CreatePosting
+  --request_json="{\"requestId\":\"threads-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}"
+  --concurrency="${WRITER_CONCURRENCY:-32}" --channels=4)
+"$build/bench/dorset-loadgen" --json --duration_s=2 "${post[@]}" >/dev/null  # warm-up
+"$build/bench/dorset-loadgen" --json --duration_s=$((seconds + 3)) "${post[@]}" >"$tmp/load.json" &
+load=$!
+sleep 1.5
+
+threads() {  # tid comm on-cpu-ns runnable-ns switches, per thread of the server
+  for task in /proc/$server/task/*; do
+    echo "$(basename "$task") $(tr ' ' _ <"$task/comm") $(cat "$task/schedstat")"
+  done
+}
+threads >"$tmp/threads0"
+head -1 /proc/stat >"$tmp/stat0"
+start=$(date +%s%N)
+if [ -n "${WRITER_PERF:-}" ]; then
+  mkdir -p "$WRITER_PERF"
+  perf record -q -a -g -e cpu-clock -F 999 -o "$WRITER_PERF/perf.data" -- sleep "$seconds" 2>/dev/null
+else
+  sleep "$seconds"
+fi
+threads >"$tmp/threads1"
+head -1 /proc/stat >"$tmp/stat1"
+end=$(date +%s%N)
+wait $load
+cat "$tmp/load.json"
+echo
+cat "$tmp/stat0" "$tmp/stat1" | awk 'NR == 1 { for (i = 2; i <= NF; i++) a[i] = $i }
+  NR == 2 { t = 0; for (i = 2; i <= NF; i++) { d[i] = $i - a[i]; t += d[i] }
+    printf "machine: user %.0f%%  system %.0f%%  idle %.0f%%  iowait %.0f%%  softirq %.0f%%  steal %.0f%%\n",
+      100 * (d[2] + d[3]) / t, 100 * d[4] / t, 100 * d[5] / t, 100 * d[6] / t, 100 * d[8] / t, 100 * d[9] / t }'
+echo "server threads over ${seconds} s (those on a CPU >= 1 %):"
+join <(sort "$tmp/threads0") <(sort "$tmp/threads1") | awk -v window=$((end - start)) '{
+  run = 100 * ($7 - $3) / window; wait = 100 * ($8 - $4) / window
+  if (run >= 1) printf "  %-8s %-16s on a CPU %5.1f %%  runnable %5.1f %%  blocked %5.1f %%  switches %d\n",
+    $1, $2, run, wait, 100 - run - wait, $9 - $5 }'
+curl -sf "http://127.0.0.1:$((finance_port + 100))/metrics" |
+  grep -E '^finance_ledger_group_requests_(sum|count)|^dorset_sqlite_wal_checkpoints_total' || true
