@@ -10,11 +10,16 @@
 #   <dir>/perf.data (the VM has no hardware counters; cpu-clock sampling works), to be read with
 #   `perf report -i <dir>/perf.data --tid <writer> --percentage relative --children --sort sym`.
 #   bench/writer_threads.sh [build]     (default build/release, built here)
+# WRITER_PERF needs perf (Debian's linux-perf; not installed by install-deps.sh, like costs.sh's valgrind).
 # Used for bench/README.md "Session 18"; a maintainers' script, not a test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/release}
 seconds=${WRITER_SECONDS:-5}
+if [ -n "${WRITER_PERF:-}" ] && ! command -v perf >/dev/null 2>&1; then
+  echo "WRITER_PERF needs perf: apt-get install linux-perf" >&2
+  exit 2
+fi
 source scripts/lib/configure.sh
 configure_build "$build" -DCMAKE_BUILD_TYPE=Release
 nice cmake --build "$build" -j "$(nproc)" --target dorset-finance dorset-loadgen >/dev/null
@@ -47,7 +52,7 @@ head -1 /proc/stat >"$tmp/stat0"
 start=$(date +%s%N)
 if [ -n "${WRITER_PERF:-}" ]; then
   mkdir -p "$WRITER_PERF"
-  perf record -q -a -g -e cpu-clock -F 999 -o "$WRITER_PERF/perf.data" -- sleep "$seconds" 2>/dev/null
+  perf record -q -a -g -e cpu-clock -F 999 -o "$WRITER_PERF/perf.data" -- sleep "$seconds"
 else
   sleep "$seconds"
 fi
