@@ -72,4 +72,4 @@ join <(sort "$tmp/threads0") <(sort "$tmp/threads1") | awk -v window=$((end - st
   if (run >= 1) printf "  %-8s %-16s on a CPU %5.1f %%  runnable %5.1f %%  blocked %5.1f %%  switches %d\n",
     $1, $2, run, wait, 100 - run - wait, $9 - $5 }'
 curl -sf "http://127.0.0.1:$((finance_port + 100))/metrics" |
-  grep -E '^finance_ledger_group_requests_(sum|count)|^dorset_sqlite_wal_checkpoints_total' || true
+  grep -E '^finance_ledger_group_requests_(sum|count)|^dorset_sqlite_wal_checkpoint' || true

@@ -147,10 +147,12 @@ absl::Status ServiceHost::StartServing() {
                           .Name("dorset_sqlite_wal_checkpoints_total")
                           .Help(
                               "WAL checkpoints of the SQLite stores (this process): by the "
-                              "background checkpointer, or inside a writer's commit")
+                              "background checkpointer, inside a writer's commit at the WAL's "
+                              "bound (writer), or copying what a background pass left (finish)")
                           .Register(*metrics_);
   checkpoints_background_ = &checkpoints.Add({{"by", "checkpointer"}});
   checkpoints_writer_ = &checkpoints.Add({{"by", "writer"}});
+  checkpoints_finish_ = &checkpoints.Add({{"by", "finish"}});
   checkpoint_frames_ = &prometheus::BuildCounter()
                             .Name("dorset_sqlite_wal_checkpoint_frames_total")
                             .Help("WAL frames the SQLite stores' checkpoints copied (this process)")
@@ -245,6 +247,7 @@ void ServiceHost::RefreshHealth() {
     const sqlite::CheckpointCounts checkpoints = sqlite::ProcessCheckpointCounts();
     for (auto [counter, total] : {std::pair{checkpoints_background_, checkpoints.background},
                                   std::pair{checkpoints_writer_, checkpoints.writer},
+                                  std::pair{checkpoints_finish_, checkpoints.finish},
                                   std::pair{checkpoint_frames_, checkpoints.frames}}) {
       const double value = static_cast<double>(total);
       if (value > counter->Value()) counter->Increment(value - counter->Value());

@@ -111,6 +111,7 @@ class ServiceHost {
   // Mirror sqlite::ProcessCheckpointCounts() (wal_checkpointer.h).
   prometheus::Counter* checkpoints_background_ = nullptr;
   prometheus::Counter* checkpoints_writer_ = nullptr;
+  prometheus::Counter* checkpoints_finish_ = nullptr;
   prometheus::Counter* checkpoint_frames_ = nullptr;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<OpsHttpServer> ops_;

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string_view>
 #include <utility>
@@ -17,6 +18,7 @@ namespace {
 struct Totals {
   std::atomic<int64_t> background{0};
   std::atomic<int64_t> writer{0};
+  std::atomic<int64_t> finish{0};
   std::atomic<int64_t> frames{0};
 };
 
@@ -42,6 +44,8 @@ int64_t JournalSizeLimit(const CheckpointOptions& options) {
 absl::StatusOr<std::shared_ptr<WalCheckpointer>> WalCheckpointer::Start(const std::string& path,
                                                                         CheckpointOptions options) {
   if (OnWriterFromEnv()) options.on_writer = true;
+  if (options.pace_frames <= 0) options.pace_frames = options.threshold_frames;
+  if (options.finish_frames <= 0) options.finish_frames = std::max(1, options.threshold_frames / 4);
   std::unique_ptr<Database> db;
   if (!options.on_writer) {
     // synchronous=FULL (through the WAL batch VFS): a checkpoint syncs the WAL before it reads
@@ -58,7 +62,7 @@ absl::StatusOr<std::shared_ptr<WalCheckpointer>> WalCheckpointer::Start(const st
 }
 
 WalCheckpointer::WalCheckpointer(CheckpointOptions options, std::unique_ptr<Database> db)
-    : options_(options), db_(std::move(db)) {
+    : options_(options), db_(std::move(db)), next_pass_at_(options.threshold_frames) {
   if (db_ != nullptr) thread_ = std::thread([this] { Loop(); });
 }
 
@@ -82,33 +86,77 @@ int WalCheckpointer::OnCommit(void* arg, sqlite3* db, const char* name, int fram
   auto* self = static_cast<WalCheckpointer*>(arg);
   self->commits_.fetch_add(1, std::memory_order_relaxed);
   const CheckpointOptions& options = self->options_;
-  if (options.on_writer ? frames >= options.threshold_frames
-                        : frames >= options.writer_limit_frames) {
+  if (frames >= (options.on_writer ? options.threshold_frames : options.writer_limit_frames)) {
     // SQLite's own autocheckpoint does the same here (sqlite3WalDefaultHook): PASSIVE on the
     // committing connection, its outcome ignored (the commit has happened).
-    self->Checkpoint(db, name, SQLITE_CHECKPOINT_PASSIVE, /*by_writer=*/true);
-  } else if (frames >= options.threshold_frames) {
-    absl::MutexLock lock(&self->mu_);
-    self->pending_ = true;
+    const Outcome outcome = self->Checkpoint(db, name, SQLITE_CHECKPOINT_PASSIVE, By::kWriter);
+    if (outcome.all && !options.on_writer) {
+      absl::MutexLock lock(&self->mu_);
+      self->NewCycle(0);
+    }
+    return SQLITE_OK;  // an error here would fail a statement whose commit has happened
   }
-  return SQLITE_OK;  // an error here would fail a statement whose commit has happened
+  if (options.on_writer) return SQLITE_OK;
+  bool finish = false;
+  {
+    absl::MutexLock lock(&self->mu_);
+    if (frames < self->last_frames_) self->NewCycle(frames);  // this commit restarted the WAL
+    self->last_frames_ = frames;
+    if (self->finishable_) {
+      // Once per pass: if a reader kept this from copying every frame, the next paced pass
+      // tries again.
+      self->finishable_ = false;
+      finish = frames - self->pass_copied_ <= options.finish_frames;
+    }
+    if (!finish && !self->running_ && frames >= self->next_pass_at_) {
+      self->running_ = true;
+      self->pending_ = true;
+      self->next_pass_at_ = frames + options.pace_frames;
+    }
+  }
+  if (finish) {
+    // Between two of the writer's transactions: nothing is appended while this runs, so unless a
+    // reader holds older frames it copies every frame and the next transaction restarts the WAL.
+    self->Checkpoint(db, name, SQLITE_CHECKPOINT_PASSIVE, By::kFinish);
+  }
+  return SQLITE_OK;
 }
 
-bool WalCheckpointer::Checkpoint(sqlite3* db, const char* name, int mode, bool by_writer) {
+void WalCheckpointer::NewCycle(int frames) {
+  ++cycle_;
+  last_frames_ = frames;
+  next_pass_at_ = options_.threshold_frames;
+  finishable_ = false;
+}
+
+WalCheckpointer::Outcome WalCheckpointer::Checkpoint(sqlite3* db, const char* name, int mode,
+                                                     By by) {
   int log = 0;
   int copied = 0;
   const int rc = sqlite3_wal_checkpoint_v2(db, name, mode, &log, &copied);
   // SQLITE_BUSY: another checkpoint was running (the writer's or ours), or a TRUNCATE found the
   // writer or a reader in the way; the next commit or idle period tries again.
-  if ((rc & 0xff) == SQLITE_BUSY) return false;
+  if ((rc & 0xff) == SQLITE_BUSY) return {};
   if (rc != SQLITE_OK) {
-    runtime::log::Warn("WAL checkpoint failed", {{"error", std::string(sqlite3_errstr(rc))},
-                                                 {"by_writer", by_writer ? "yes" : "no"}});
-    return false;
+    runtime::log::Warn("WAL checkpoint failed",
+                       {{"error", std::string(sqlite3_errstr(rc))},
+                        {"by_writer", by != By::kCheckpointer ? "yes" : "no"}});
+    return {};
   }
-  (by_writer ? writer_ : background_).fetch_add(1, std::memory_order_relaxed);
-  (by_writer ? ProcessTotals().writer : ProcessTotals().background)
-      .fetch_add(1, std::memory_order_relaxed);
+  switch (by) {
+    case By::kCheckpointer:
+      background_.fetch_add(1, std::memory_order_relaxed);
+      ProcessTotals().background.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case By::kWriter:
+      writer_.fetch_add(1, std::memory_order_relaxed);
+      ProcessTotals().writer.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case By::kFinish:
+      finish_.fetch_add(1, std::memory_order_relaxed);
+      ProcessTotals().finish.fetch_add(1, std::memory_order_relaxed);
+      break;
+  }
   if (copied > 0) {
     // The frames this checkpoint copied: it reports how many of the WAL's frames are copied in
     // all, so what the last one reported of the same WAL is taken off (a restarted WAL counts
@@ -118,7 +166,7 @@ bool WalCheckpointer::Checkpoint(sqlite3* db, const char* name, int mode, bool b
     frames_.fetch_add(delta, std::memory_order_relaxed);
     ProcessTotals().frames.fetch_add(delta, std::memory_order_relaxed);
   }
-  return log >= 0 && copied == log;
+  return {.ran = true, .all = log >= 0 && copied == log, .copied = copied};
 }
 
 void WalCheckpointer::Loop() {
@@ -127,23 +175,37 @@ void WalCheckpointer::Loop() {
   bool dirty = false;  // commits since the last TRUNCATE
   while (true) {
     bool woke = false;
+    int64_t cycle = 0;
     {
       absl::MutexLock lock(&mu_);
       auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return pending_ || stopping_; };
       woke = mu_.AwaitWithTimeout(absl::Condition(&wake), options_.idle);
       if (stopping_) return;
       pending_ = false;
+      cycle = cycle_;
     }
     const int64_t now = commits_.load(std::memory_order_relaxed);
     if (woke) {
-      // Every commit past the threshold wakes us until the WAL restarts, so this runs again at
-      // once while the writer is ahead: each pass copies what was appended during the last.
-      Checkpoint(db, "main", SQLITE_CHECKPOINT_PASSIVE, /*by_writer=*/false);
+      // One pass, asked for by a commit at the threshold or `pace_frames` past the last pass.
+      const Outcome outcome = Checkpoint(db, "main", SQLITE_CHECKPOINT_PASSIVE, By::kCheckpointer);
       dirty = true;
+      absl::MutexLock lock(&mu_);
+      running_ = false;
+      // Even a pass that copied every frame it saw rarely restarts the WAL: the writer's next
+      // transaction must begin after it, and a busy writer began it during the pass. Its next
+      // commit copies what is left (a few frames), and the transaction after that restarts.
+      if (outcome.ran && cycle == cycle_) {
+        finishable_ = true;
+        pass_copied_ = outcome.copied;
+      }
     } else if (now != seen) {
       dirty = true;  // written to in the last period: not idle yet
     } else if (dirty) {
-      if (Checkpoint(db, "main", SQLITE_CHECKPOINT_TRUNCATE, /*by_writer=*/false)) dirty = false;
+      if (Checkpoint(db, "main", SQLITE_CHECKPOINT_TRUNCATE, By::kCheckpointer).all) {
+        dirty = false;
+        absl::MutexLock lock(&mu_);
+        NewCycle(0);
+      }
     }
     seen = now;
   }
@@ -152,6 +214,7 @@ void WalCheckpointer::Loop() {
 CheckpointCounts WalCheckpointer::counts() const {
   return {.background = background_.load(std::memory_order_relaxed),
           .writer = writer_.load(std::memory_order_relaxed),
+          .finish = finish_.load(std::memory_order_relaxed),
           .frames = frames_.load(std::memory_order_relaxed)};
 }
 
@@ -159,6 +222,7 @@ CheckpointCounts ProcessCheckpointCounts() {
   Totals& totals = ProcessTotals();
   return {.background = totals.background.load(std::memory_order_relaxed),
           .writer = totals.writer.load(std::memory_order_relaxed),
+          .finish = totals.finish.load(std::memory_order_relaxed),
           .frames = totals.frames.load(std::memory_order_relaxed)};
 }
 
