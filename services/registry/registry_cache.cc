@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "runtime/cache/lru_cache.h"
 #include "services/registry/client/cache_json.h"
 #include "services/registry/client/cache_keys.h"
 
@@ -128,7 +129,9 @@ void RegistryCache::Invalidate(const std::vector<CommittedChange>& changes,
     pending_.insert(keys.begin(), keys.end());
     FlushPendingLocked();
   }
-  // One announcement per committed transaction, listing its changes (without their state).
+  // One announcement per committed transaction, listing its changes (without their state);
+  // not built when it would go nowhere (the JSON of an import's changes, issue 16).
+  if (dynamic_cast<runtime::LruCache*>(&shared_) != nullptr) return;  // Publish is a no-op there
   v1::ListChangesResponse message;
   for (const CommittedChange& change : changes) {
     v1::Change* c = message.add_changes();

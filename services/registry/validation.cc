@@ -89,7 +89,13 @@ std::optional<std::string> OdsDateToIso(std::string_view s) {
   if (s.size() != 8 || !AllOf(s, Digit)) return std::nullopt;
   const int y = Num(s.substr(0, 4)), m = Num(s.substr(4, 2)), d = Num(s.substr(6, 2));
   if (!RealDate(y, m, d)) return std::nullopt;
-  return Iso(y, m, d);
+  // Iso(y, m, d) without snprintf: the digits are the input's (issue 16: once per date field of
+  // every epraccur row).
+  std::string iso(10, '-');
+  s.copy(iso.data(), 4, 0);
+  s.copy(iso.data() + 5, 2, 4);
+  s.copy(iso.data() + 8, 2, 6);
+  return iso;
 }
 
 bool IsIsoDate(std::string_view s) {

@@ -1,6 +1,8 @@
 // The registry store's write transaction (WriteTx, store.h), its set-based paths for the
 // national import: practices loaded and saved a batch at a time. The once-only check of codes is
 // in write_tx_seen.cc, the first import's deferred indexes in write_tx_first_import.cc.
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <utility>
 #include <variant>
@@ -47,6 +49,36 @@ using storage_rows::ParsePractice;
 using storage_rows::ReadChangeRow;
 using storage_rows::ReadPracticeRow;
 using storage_rows::TextColumn;
+
+// `change` (without a resource state) serialized with `practice_bytes`, a serialized Practice,
+// as its `practice`: the bytes SerializeAsString gives with the practice set, since protobuf
+// writes fields in the order of their numbers and `practice` (10) is after every field a
+// practice's change sets (1-6). Saves copying each practice into its change and serializing it
+// again (issue 16); Debug builds check the bytes against the copy.
+std::string ChangeWithPractice(const v1::Change& change, std::string_view practice_bytes) {
+  static_assert(v1::Change::kPracticeFieldNumber > v1::Change::kChangedFieldsFieldNumber);
+  std::string out = change.SerializeAsString();
+  out.reserve(out.size() + 6 + practice_bytes.size());
+  uint32_t tag = (v1::Change::kPracticeFieldNumber << 3) | 2;  // length-delimited
+  uint64_t size = practice_bytes.size();
+  for (uint64_t v : {static_cast<uint64_t>(tag), size}) {
+    while (v >= 0x80) {
+      out.push_back(static_cast<char>(v | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+  }
+  out.append(practice_bytes);
+#ifndef NDEBUG
+  v1::Change full = change;
+  if (!full.mutable_practice()->ParseFromString(std::string(practice_bytes)) ||
+      full.SerializeAsString() != out) {
+    std::fprintf(stderr, "ChangeWithPractice: the bytes differ from the message's\n");
+    std::abort();
+  }
+#endif
+  return out;
+}
 
 }  // namespace
 
@@ -127,6 +159,11 @@ absl::Status WriteTx::SavePractices(std::span<PracticeSave> saves) {
   // which a key known to be absent does not need (LoadPractices read it in this transaction; a
   // row another replica inserted since fails the INSERT, as a conflict, and the write runs
   // again).
+  // Each practice's stored bytes, serialized once: the row's `data` and, framed as field 10,
+  // the tail of its change row's payload (below).
+  std::vector<std::string> data(saves.size());
+  for (size_t i = 0; i < saves.size(); ++i) saves[i].practice.SerializeToString(&data[i]);
+
   RETURN_IF_ERROR(DeferIndexesIfEmpty(saves.size()));
   for (const PracticeSave& save : saves) FilterAdd(written_filter_, save.practice.ods_code());
   std::vector<size_t> fresh;
@@ -173,7 +210,7 @@ absl::Status WriteTx::SavePractices(std::span<PracticeSave> saves) {
                                                    : std::nullopt)
             .Bind(at + 8, now_micros_)
             .Bind(at + 9, revisions[i])
-            .BindBlob(at + 10, practice.SerializeAsString());
+            .BindBlob(at + 10, data[i]);
       }
       return Apply(*upsert);
     }));
@@ -197,7 +234,6 @@ absl::Status WriteTx::SavePractices(std::span<PracticeSave> saves) {
       v1::Change change;
       change.set_kind(saves[i].kind);
       for (const std::string& field : saves[i].changed_fields) change.add_changed_fields(field);
-      *change.mutable_practice() = practice;
       change.set_resource(practice.name());
       change.set_source(source_);
       *change.mutable_commit_time() = FromMicros(now_micros_);
@@ -207,7 +243,7 @@ absl::Status WriteTx::SavePractices(std::span<PracticeSave> saves) {
           .Bind(at + 3, now_micros_)
           .Bind(at + 4, source_)
           .Bind(at + 5, actor_)
-          .BindBlob(at + 6, change.SerializeAsString());
+          .BindBlob(at + 6, ChangeWithPractice(change, data[i]));
     }
     return Apply(*insert);
   }));
