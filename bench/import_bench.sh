@@ -21,7 +21,7 @@ if [[ -z "${IMPORT_BENCH_BUILDS:-}" ]]; then
 fi
 ctl=${IMPORT_BENCH_CTL:-${builds[0]}/cli/dorsetctl}
 source bench/lib/common.sh
-port=${IMPORT_BENCH_PORT:-50659}
+port=${IMPORT_BENCH_PORT:-$((50659 + port_offset))}  # DORSET_BENCH_PORT_OFFSET moves it (common.sh)
 echo "== storage engine: $database; builds: ${builds[*]}"
 kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
