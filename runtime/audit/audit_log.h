@@ -191,8 +191,9 @@ class AuditLog {
   // SQLite: audit.db's mark for `source` (the highest outbox id in the trail), in the move's
   // transaction.
   absl::Status SaveMark(AuditOutbox& source, int64_t last);
-  absl::Status MoveFromPostgres(storage::Transaction& tx,
-                                std::vector<common::v1::AuditEvent>& events, Moved& moved);
+  // PostgreSQL: moves the oldest outbox rows (kMaxMove at most) into audit_event in outbox order
+  // with one statement of the trail's transaction `tx`; `moved` counts them.
+  absl::Status MoveFromPostgres(storage::Transaction& tx, Moved& moved);
   // The next group from the front of the queue; the caller becomes the one writing.
   std::vector<Pending> TakeBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A group that failed goes back to the front of the queue, in order; writing ends.

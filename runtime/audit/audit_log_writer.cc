@@ -162,14 +162,13 @@ absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch,
   };
   if (shared_ != nullptr) {
     return shared_->WriteQueued(kAppendQueue, [&](storage::Transaction& tx) -> absl::Status {
-      from_outboxes.clear();
-      // Every attached outbox is a table of this database (AttachOutbox): one move takes them.
+      // Every attached outbox is a table of this database (AttachOutbox): one statement moves
+      // their rows into the trail, ahead of the batch's.
       if (!sources.empty()) {
         *moved = Moved();
-        RETURN_IF_ERROR(MoveFromPostgres(tx, from_outboxes, *moved));
+        RETURN_IF_ERROR(MoveFromPostgres(tx, *moved));
       }
-      return audit_rows::InsertEvents(audit_rows::Table::kTrail,
-                                      from_outboxes.size() + batch.size(), event_at, tx);
+      return audit_rows::InsertEvents(audit_rows::Table::kTrail, batch.size(), event_at, tx);
     });
   }
   bool reads_attached = false;
