@@ -110,6 +110,12 @@ absl::StatusOr<std::optional<std::string>> ResponseBatch::FindRequest(
   return st->requests.Find(key);
 }
 
+absl::Status ResponseBatch::PrefetchRequests(std::span<const std::string> request_ids) {
+  if (tx_.engine() != runtime::storage::Engine::kPostgres) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Statements * st, Prepared());
+  return st->requests.Prefetch(request_ids);
+}
+
 absl::Status ResponseBatch::StoreRequest(const runtime::storage::RequestKey& key,
                                          const std::string& name, int64_t now) {
   ASSIGN_OR_RETURN(Statements * st, Prepared());

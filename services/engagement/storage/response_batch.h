@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +49,11 @@ class ResponseBatch {
   // call created, if any. Keyed by request id, method, principal and request hash.
   using RequestKey = runtime::storage::RequestKey;
   absl::StatusOr<std::optional<std::string>> FindRequest(const runtime::storage::RequestKey& key);
+  // On PostgreSQL, reads the records of the group's `request_ids` up front with a few statements
+  // (runtime::storage::IdempotencyRecord::Prefetch), so that FindRequest answers each response
+  // from memory instead of a round trip of its own; on SQLite, where a statement is a call in
+  // the process, nothing. Call before the first part, outside any savepoint.
+  absl::Status PrefetchRequests(std::span<const std::string> request_ids);
   // Kept for Flush, which writes the group's records together (FindRequest sees it at once). A
   // kept record is not taken back when the response's part fails: call it after the response's
   // last step that can fail.
