@@ -9,6 +9,9 @@
 # - with WRITER_PERF=<dir>: `perf record -a -g -e cpu-clock` over the same window into
 #   <dir>/perf.data (the VM has no hardware counters; cpu-clock sampling works), to be read with
 #   `perf report -i <dir>/perf.data --tid <writer> --percentage relative --children --sort sym`.
+# - with DORSET_BENCH_DATABASE=postgres, also the CPU (user + system, /proc/<pid>/stat) over the same
+#   window of the cluster's processes by role (the service's backends, walwriter, checkpointer, the
+#   rest), in all and per posting acknowledged in the window.
 #   bench/writer_threads.sh [build]     (default build/release, built here)
 # WRITER_PERF needs perf (Debian's linux-perf; not installed by install-deps.sh, like costs.sh's valgrind).
 # Used for bench/README.md "Session 18"; a maintainers' script, not a test.
@@ -47,7 +50,24 @@ threads() {  # tid comm on-cpu-ns runnable-ns switches, per thread of the server
     echo "$(basename "$task") $(tr ' ' _ <"$task/comm") $(cat "$task/schedstat")"
   done
 }
+postgres_cpu() {  # pid role ticks, per process of the cluster (PostgreSQL only)
+  [ "$database" = postgres ] || return 0
+  local postmaster pid
+  postmaster=$(head -1 "$pg_data/postmaster.pid")
+  for pid in $postmaster $(pgrep -P "$postmaster"); do
+    [ -r "/proc/$pid/stat" ] || continue
+    # The role from the process title: "postgres: walwriter", "postgres: dorset_finance ...".
+    echo "$pid $(tr '\0' ' ' <"/proc/$pid/cmdline" | awk '{ print ($1 != "postgres:" ? "postmaster" : $2) }')" \
+      "$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")"
+  done
+}
+committed() {  # postings acknowledged so far, from the server's metrics
+  curl -sf "http://127.0.0.1:$((finance_port + 100))/metrics" |
+    awk '/^finance_ledger_group_requests_sum/ { print $2 + 0; found = 1 } END { if (!found) print 0 }'
+}
 threads >"$tmp/threads0"
+postgres_cpu >"$tmp/pg0"
+committed >"$tmp/posted0"
 head -1 /proc/stat >"$tmp/stat0"
 start=$(date +%s%N)
 if [ -n "${WRITER_PERF:-}" ]; then
@@ -57,6 +77,8 @@ else
   sleep "$seconds"
 fi
 threads >"$tmp/threads1"
+postgres_cpu >"$tmp/pg1"
+committed >"$tmp/posted1"
 head -1 /proc/stat >"$tmp/stat1"
 end=$(date +%s%N)
 wait $load
@@ -73,3 +95,13 @@ join <(sort "$tmp/threads0") <(sort "$tmp/threads1") | awk -v window=$((end - st
     $1, $2, run, wait, 100 - run - wait, $9 - $5 }'
 curl -sf "http://127.0.0.1:$((finance_port + 100))/metrics" |
   grep -E '^finance_ledger_group_requests_(sum|count)|^dorset_sqlite_wal_checkpoint' || true
+if [ "$database" = postgres ]; then
+  posted=$(($(cat "$tmp/posted1") - $(cat "$tmp/posted0")))
+  hz=$(getconf CLK_TCK)
+  echo "PostgreSQL processes over the window (${posted} postings; CPU in clock ticks of 1/${hz} s):"
+  join <(sort "$tmp/pg0") <(sort "$tmp/pg1") | awk -v hz="$hz" -v posted="$posted" -v window=$((end - start)) '{
+    role = $2; if (role ~ /^dorset_/) role = "backend " role
+    cpu[role] += ($5 - $3) / hz; n[role]++ }
+    END { for (r in cpu) printf "  %-28s x%-2d CPU %6.3f s (%5.1f %% of a CPU)  %6.1f us a posting\n",
+      r, n[r], cpu[r], 100 * cpu[r] / (window / 1e9), (posted > 0 ? 1e6 * cpu[r] / posted : 0) }'
+fi
