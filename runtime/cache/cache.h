@@ -37,6 +37,8 @@ class Cache {
   virtual bool Delete(const std::vector<std::string>& keys) = 0;
   // Announces `message` on `channel` (Redis PUBLISH); a no-op in memory.
   virtual void Publish(std::string_view channel, std::string_view message) = 0;
+  // False when Publish goes nowhere (in memory): a caller need not build the message.
+  virtual bool Publishes() const { return true; }
   // A sliding-window rate limit shared by every process using the backend: admits the call
   // when fewer than `limit` calls were admitted under `key` in the last `window` (by the
   // backend's one clock), and records it. Exact at any instant - no fixed window whose edge lets

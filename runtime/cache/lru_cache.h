@@ -24,6 +24,7 @@ class LruCache final : public Cache {
   void Set(std::string_view key, std::string_view value, absl::Duration ttl) override;
   bool Delete(const std::vector<std::string>& keys) override;
   void Publish(std::string_view channel, std::string_view message) override {}
+  bool Publishes() const override { return false; }
   CacheHealth Health() override { return {true, false, "memory", ""}; }
 
   // The value and when it was stored (Set), or nullopt on a miss or when expired.

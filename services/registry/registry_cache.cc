@@ -2,7 +2,6 @@
 
 #include <set>
 
-#include "runtime/cache/lru_cache.h"
 #include "services/registry/client/cache_json.h"
 #include "services/registry/client/cache_keys.h"
 
@@ -131,7 +130,7 @@ void RegistryCache::Invalidate(const std::vector<CommittedChange>& changes,
   }
   // One announcement per committed transaction, listing its changes (without their state);
   // not built when it would go nowhere (the JSON of an import's changes, issue 16).
-  if (dynamic_cast<runtime::LruCache*>(&shared_) != nullptr) return;  // Publish is a no-op there
+  if (!shared_.Publishes()) return;
   v1::ListChangesResponse message;
   for (const CommittedChange& change : changes) {
     v1::Change* c = message.add_changes();
