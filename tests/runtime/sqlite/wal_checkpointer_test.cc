@@ -68,6 +68,15 @@ int64_t QueryInt(sqlite::Database& db, std::string_view sql) {
   return stmt->Int(0);
 }
 
+// Commits `rows` small rows, one a transaction; `largest` is the WAL file's largest
+// size seen after a commit.
+void CommitRows(Database& db, const std::string& path, int rows, int64_t& largest) {
+  for (int i = 0; i < rows; ++i) {
+    ASSERT_TRUE(Insert(db, 100).ok());
+    largest = std::max(largest, WalBytes(path));
+  }
+}
+
 // 8,000 small commits back to back: the checkpointer keeps up, so the WAL restarts near the
 // threshold and never reaches the writer's limit; no commit of the writer checkpointed.
 TEST(WalCheckpointer, StreamOfCommitsStaysBoundedAndOffTheWriter) {
@@ -77,10 +86,7 @@ TEST(WalCheckpointer, StreamOfCommitsStaysBoundedAndOffTheWriter) {
   Store store = OpenStore(path, options);
   ASSERT_NE(store.db, nullptr);
   int64_t largest = 0;
-  for (int i = 0; i < 8000; ++i) {
-    ASSERT_TRUE(Insert(*store.db, 100).ok());
-    largest = std::max(largest, WalBytes(path));
-  }
+  ASSERT_NO_FATAL_FAILURE(CommitRows(*store.db, path, 8000, largest));
   const sqlite::CheckpointCounts counts = store.connector->checkpoint_counts();
   RecordProperty("largest_wal_bytes", std::to_string(largest));
   RecordProperty("background", std::to_string(counts.background));
@@ -102,10 +108,7 @@ TEST(WalCheckpointer, SteadyWriterPacesThePassesAndTheWalRestarts) {
   Store store = OpenStore(path, options);
   ASSERT_NE(store.db, nullptr);
   int64_t largest = 0;
-  for (int i = 0; i < 6000; ++i) {
-    ASSERT_TRUE(Insert(*store.db, 100).ok());
-    largest = std::max(largest, WalBytes(path));
-  }
+  ASSERT_NO_FATAL_FAILURE(CommitRows(*store.db, path, 6000, largest));
   const sqlite::CheckpointCounts counts = store.connector->checkpoint_counts();
   // Every frame the writer wrote is copied once (the frames counted): a pass per pace (a
   // threshold) of them, and one more a WAL cycle (a cycle is at least a threshold of frames).
@@ -159,10 +162,7 @@ TEST(WalCheckpointer, WriterCheckpointsItselfAtTheLimit) {
   Store store = OpenStore(path, options);
   ASSERT_NE(store.db, nullptr);
   int64_t largest = 0;
-  for (int i = 0; i < 2000; ++i) {
-    ASSERT_TRUE(Insert(*store.db, 100).ok());
-    largest = std::max(largest, WalBytes(path));
-  }
+  ASSERT_NO_FATAL_FAILURE(CommitRows(*store.db, path, 2000, largest));
   const sqlite::CheckpointCounts counts = store.connector->checkpoint_counts();
   EXPECT_GT(counts.writer, 0);
   EXPECT_EQ(counts.background, 0);
