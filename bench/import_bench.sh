@@ -10,6 +10,9 @@
 # (/proc/<pid>/stat utime + stime) and its RSS before, at peak (VmHWM, reset before the import)
 # and after. Prints every run and the medians per build. Targets (issue 16): <= 1 s on SQLite;
 # peak memory a constant, whatever the file's size.
+# Fair to every build: the order of the builds is reversed in every other round, and each import
+# starts after a `sync`. Without both, the second import of a round ran ~145 ms slower, writing
+# while the kernel still wrote back the first's pages (bench/README.md, session 19).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -28,9 +31,16 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 results=()
 for round in $(seq 1 "$rounds"); do
-  for b in "${!builds[@]}"; do
+  order=("${!builds[@]}")
+  if ((round % 2 == 0)); then
+    for ((i = 0, j = ${#order[@]} - 1; i < j; i++, j--)); do
+      t=${order[i]} order[i]=${order[j]} order[j]=$t
+    done
+  fi
+  for b in "${order[@]}"; do
     build=${builds[$b]}
     database_flags "import_${round}_${b}"
+    sync  # the last import's pages written back before this one is timed
     "$build/services/registry/dorset-registry" "${common[@]}" --grpc_listen=127.0.0.1:$port \
       --ops_listen=127.0.0.1:$((port + 100)) --data_dir="$tmp/registry-$round-$b" "${db[@]}" &
     pid=$!
