@@ -42,66 +42,60 @@ using runtime::storage::Statement;
 // epraccur comes in code order: their rows are appended, cheaper than a scan and a sort of the
 // table each (callgrind: deferring all eight cost more to rebuild than it saved). SQLite's DDL
 // is transactional too, and its writer is alone.
+namespace {
+
+// Per engine: whether the store is empty (and, on PostgreSQL, the store's role owns the tables),
+// as an integer; and a row for each thing deferred, the statement that drops it and the one that
+// makes it again exactly as the catalog defines it.
+struct DeferQueries {
+  const char* empty;
+  const char* definitions;
+};
+
+constexpr DeferQueries kSqliteDefer = {
+    "SELECT NOT EXISTS (SELECT 1 FROM practice) AND NOT EXISTS (SELECT 1 FROM practice_revision)",
+    "SELECT 'DROP INDEX ' || name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = "
+    "'practice' AND name IN ('practice_by_name', 'practice_by_postcode') AND sql IS NOT NULL "
+    "ORDER BY name"};
+
+constexpr DeferQueries kPostgresDefer = {
+    "SELECT (NOT EXISTS (SELECT 1 FROM practice) AND NOT EXISTS (SELECT 1 FROM practice_revision) "
+    "AND pg_has_role((SELECT relowner FROM pg_class WHERE oid = 'practice'::regclass), 'USAGE') "
+    "AND pg_has_role((SELECT relowner FROM pg_class WHERE oid = "
+    "'practice_revision'::regclass), 'USAGE'))::int",
+    "SELECT format('DROP INDEX %I.%I', n.nspname, i.relname), pg_get_indexdef(i.oid) FROM "
+    "pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = "
+    "i.relnamespace WHERE x.indrelid = 'practice'::regclass AND NOT x.indisunique AND NOT "
+    "x.indisprimary UNION ALL SELECT format('ALTER TABLE practice_revision DROP CONSTRAINT %I', "
+    "conname), format('ALTER TABLE practice_revision ADD CONSTRAINT %I ', conname) || "
+    "pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
+    "'practice_revision'::regclass AND contype = 'f'"};
+
+}  // namespace
+
 absl::Status WriteTx::DeferIndexesIfEmpty(size_t rows) {
   if (empty_load_checked_ || !bulk_) return absl::OkStatus();
   empty_load_checked_ = true;
   if (rows < kBatchRows) return absl::OkStatus();
-  if (tx_.engine() == Engine::kSqlite) {
-    {
-      ASSIGN_OR_RETURN(Statement empty,
-                       tx_.Prepare("SELECT NOT EXISTS (SELECT 1 FROM practice) AND NOT EXISTS "
-                                   "(SELECT 1 FROM practice_revision)"));
-      ASSIGN_OR_RETURN(bool row, empty.Step());
-      if (!row || empty.Int(0) == 0) return absl::OkStatus();
-    }
-    std::vector<std::string> drop;
-    {
-      ASSIGN_OR_RETURN(Statement defs,
-                       tx_.Prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
-                                   "tbl_name = 'practice' AND name IN ('practice_by_name', "
-                                   "'practice_by_postcode') AND sql IS NOT NULL ORDER BY name"));
-      while (true) {
-        ASSIGN_OR_RETURN(bool row, defs.Step());
-        if (!row) break;
-        drop.push_back(absl::StrCat("DROP INDEX ", defs.Text(0)));
-        restore_.push_back(defs.Text(1));
-      }
-    }
-    for (const std::string& sql : drop) RETURN_IF_ERROR(tx_.Exec(sql));
-    bulk_sql::ResetFilter(written_filter_);
-    return absl::OkStatus();
-  }
-  if (tx_.engine() != Engine::kPostgres) return absl::OkStatus();
+  const DeferQueries& queries = tx_.engine() == Engine::kSqlite ? kSqliteDefer : kPostgresDefer;
   {
-    ASSIGN_OR_RETURN(Statement empty,
-                     tx_.Prepare("SELECT (NOT EXISTS (SELECT 1 FROM practice) AND NOT EXISTS "
-                                 "(SELECT 1 FROM practice_revision) AND pg_has_role((SELECT "
-                                 "relowner FROM pg_class WHERE oid = 'practice'::regclass), "
-                                 "'USAGE') AND pg_has_role((SELECT relowner FROM pg_class WHERE "
-                                 "oid = 'practice_revision'::regclass), 'USAGE'))::int"));
+    ASSIGN_OR_RETURN(Statement empty, tx_.Prepare(queries.empty));
     ASSIGN_OR_RETURN(bool row, empty.Step());
     if (!row || empty.Int(0) == 0) return absl::OkStatus();
   }
   std::vector<std::string> drop;
-  ASSIGN_OR_RETURN(
-      Statement defs,
-      tx_.Prepare("SELECT format('DROP INDEX %I.%I', n.nspname, i.relname), "
-                  "pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = "
-                  "x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace WHERE x.indrelid = "
-                  "'practice'::regclass AND NOT x.indisunique AND NOT x.indisprimary UNION ALL "
-                  "SELECT format('ALTER TABLE practice_revision DROP CONSTRAINT %I', conname), "
-                  "format('ALTER TABLE practice_revision ADD CONSTRAINT %I ', conname) || "
-                  "pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
-                  "'practice_revision'::regclass AND contype = 'f'"));
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, defs.Step());
-    if (!row) break;
-    drop.push_back(defs.Text(0));
-    restore_.push_back(defs.Text(1));
+  {
+    ASSIGN_OR_RETURN(Statement defs, tx_.Prepare(queries.definitions));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, defs.Step());
+      if (!row) break;
+      drop.push_back(defs.Text(0));
+      restore_.push_back(defs.Text(1));
+    }
   }
   for (const std::string& sql : drop) RETURN_IF_ERROR(tx_.Exec(sql));
-  // practice is empty and held exclusively (DROP INDEX locks it): from here LoadPractices reads
-  // only codes this transaction may have written.
+  // practice is empty and held exclusively (DROP INDEX locks it; SQLite's writer is alone): from
+  // here LoadPractices reads only codes this transaction may have written.
   bulk_sql::ResetFilter(written_filter_);
   return absl::OkStatus();
 }
