@@ -8,7 +8,9 @@
 #   tenant of the host taking the CPU, which makes every rate of the window incomparable);
 # - with WRITER_PERF=<dir>: `perf record -a -g -e cpu-clock` over the same window into
 #   <dir>/perf.data (the VM has no hardware counters; cpu-clock sampling works), to be read with
-#   `perf report -i <dir>/perf.data --tid <writer> --percentage relative --children --sort sym`.
+#   `perf report -i <dir>/perf.data --tid <writer> --percentage relative --children --sort sym`;
+# - with WRITER_SYSCALLS=1 instead: the server's system calls per thread over the window (perf stat
+#   on the syscalls tracepoints: sendmsg, recvmsg, fdatasync, pwrite64, futex, epoll_wait, ...).
 # - with DORSET_BENCH_DATABASE=postgres, also the CPU (user + system, /proc/<pid>/stat) over the same
 #   window of the cluster's processes by role (the service's backends, walwriter, checkpointer, the
 #   rest), in all and per posting acknowledged in the window.
@@ -73,6 +75,9 @@ start=$(date +%s%N)
 if [ -n "${WRITER_PERF:-}" ]; then
   mkdir -p "$WRITER_PERF"
   perf record -q -a -g -e cpu-clock -F 999 -o "$WRITER_PERF/perf.data" -- sleep "$seconds"
+elif [ -n "${WRITER_SYSCALLS:-}" ]; then
+  perf stat --per-thread -x, -o "$tmp/syscalls" -p "$server" -e "$(printf 'syscalls:sys_enter_%s,' \
+    sendmsg recvmsg fdatasync pwrite64 futex epoll_wait write read | sed 's/,$//')" -- sleep "$seconds"
 else
   sleep "$seconds"
 fi
@@ -93,6 +98,11 @@ join <(sort "$tmp/threads0") <(sort "$tmp/threads1") | awk -v window=$((end - st
   run = 100 * ($7 - $3) / window; wait = 100 * ($8 - $4) / window
   if (run >= 1) printf "  %-8s %-16s on a CPU %5.1f %%  runnable %5.1f %%  blocked %5.1f %%  switches %d\n",
     $1, $2, run, wait, 100 - run - wait, $9 - $5 }'
+if [ -n "${WRITER_SYSCALLS:-}" ]; then
+  echo "system calls over ${seconds} s, per thread of the server (perf stat; those called):"
+  awk -F, '$2 > 0 && $2 ~ /^[0-9]+$/ { split($1, t, "-"); printf "  %-24s %-28s %9d\n", $1, $4, $2 }' \
+    "$tmp/syscalls" | sort -k1,1 -k3,3nr
+fi
 curl -sf "http://127.0.0.1:$((finance_port + 100))/metrics" |
   grep -E '^finance_ledger_group_requests_(sum|count)|^dorset_sqlite_wal_checkpoint' || true
 if [ "$database" = postgres ]; then
