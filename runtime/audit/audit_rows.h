@@ -31,15 +31,16 @@ void BindEvent(Stmt& insert, const common::v1::AuditEvent& e, int first = 1) {
 // multi_row.h): a group's events, or a move's, are written by a few statements, not one each.
 inline constexpr size_t kInsertShapes = storage::MultiRowInsert::kInsertShapes;
 enum class Table { kTrail, kOutbox };
+// On PostgreSQL one statement for a group's events (multi_row.h's unnest form).
 inline const storage::MultiRowInsert& InsertOf(Table table) {
   static const storage::MultiRowInsert trail(
       "INSERT INTO audit_event(time_us, principal, method, resource, action, request_id, "
       "outcome) VALUES ",
-      7);
+      7, "", {"bigint", "text", "text", "text", "text", "text", "text"});
   static const storage::MultiRowInsert outbox(
       "INSERT INTO audit_outbox(time_us, principal, method, resource, action, request_id, "
       "outcome) VALUES ",
-      7);
+      7, "", {"bigint", "text", "text", "text", "text", "text", "text"});
   return table == Table::kTrail ? trail : outbox;
 }
 

@@ -59,8 +59,9 @@ class IdempotencyRecord {
   // The reply stored for key.request_id, nullopt when there is none (or the id is empty);
   // REQUEST_ID_REUSED when it was stored for another method, principal or request hash.
   absl::StatusOr<std::optional<std::string>> Find(const RequestKey& key);
-  // Reads the records of `request_ids` (empty ids skipped) with a few statements (IN lists of
-  // 64, 32, ..., 1 ids) and keeps them: Find then answers those ids from memory, without a
+  // Reads the records of `request_ids` (empty ids skipped) with a few statements (SQLite: IN
+  // lists of 64, 32, ..., 1 ids; PostgreSQL: one statement, the ids bound as an array) and
+  // keeps them: Find then answers those ids from memory, without a
   // statement each (issue 16: on PostgreSQL each Find was a round trip, once per call of a
   // group). Records stored later in the transaction (Store, Flush) replace what was read.
   absl::Status Prefetch(std::span<const std::string> request_ids);
@@ -100,8 +101,9 @@ class IdempotencyRecord {
   absl::flat_hash_map<std::string, size_t> kept_index_;  // request_id -> kept_ index
   // The ids Prefetch read: their record, or nullopt when none is stored.
   absl::flat_hash_map<std::string, std::optional<Stored>> fetched_;
-  std::array<std::optional<Statement>, 7> fetch_;  // Prefetch's IN lists of 64 >> i ids (i < 7)
-  std::optional<MultiRowStatements> inserts_;      // Flush's, prepared on its first use
+  // Prefetch's IN lists of 64 >> i ids (i < 7); on PostgreSQL [0] is its one unnest statement.
+  std::array<std::optional<Statement>, 7> fetch_;
+  std::optional<MultiRowStatements> inserts_;  // Flush's, prepared on its first use
 };
 
 }  // namespace dorset::runtime::storage

@@ -101,7 +101,8 @@ absl::Status ChainWriter::AppendLater(const ChainedPosting& posting) {
 
 absl::Status ChainWriter::Flush() {
   static const runtime::storage::MultiRowInsert kInsert(
-      "INSERT INTO posting_chain(posting_id, year, prev_hash, hash) VALUES ", 4);
+      "INSERT INTO posting_chain(posting_id, year, prev_hash, hash) VALUES ", 4, "",
+      {"bigint", "bigint", "text", "text"});
   if (!inserts_.has_value()) inserts_.emplace(kInsert, *tx_);
   absl::Status written =
       inserts_->Run(kept_.size(), [this](Statement& insert, size_t row, int first) {

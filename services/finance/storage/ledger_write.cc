@@ -91,7 +91,9 @@ absl::Status LedgerWriter::InsertKept() {
   static const runtime::storage::MultiRowInsert kInsert(
       "INSERT INTO posting(id, scheme_id, year, month, kind, amount_pence, principal, "
       "create_micros, reason, request_id, reverses) VALUES ",
-      11);
+      11, "",
+      {"bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "text", "bigint", "text", "text",
+       "bigint"});
   if (!s_->inserts.has_value()) s_->inserts.emplace(kInsert, *s_->tx);
   // The texts are bound without a copy: the kept rows' strings outlive the statement's run.
   absl::Status inserted =
