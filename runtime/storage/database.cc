@@ -54,20 +54,29 @@ absl::StatusOr<absl::Status> Transaction::InSavepoint(absl::FunctionRef<absl::St
   // On SQLite the three statements run from the connection's prepared-statement cache: parsing
   // them for every part cost more than some of the part's own statements (a group of
   // CreateResponse runs one part per response).
-  const auto exec = [this](std::string_view sql) -> absl::Status {
-    if (engine_ != Engine::kSqlite) return connection_.Exec(sql);
+  // On PostgreSQL SAVEPOINT and RELEASE are deferred (Connection::ExecDeferred): each goes in
+  // the pipeline of the next statement, so a part whose one statement succeeds costs one round
+  // trip, not three (issue 16, bench/README.md "Session 20"); ROLLBACK TO is sent at once.
+  const auto exec = [this](std::string_view sql, bool defer) -> absl::Status {
+    if (engine_ != Engine::kSqlite) {
+      return defer ? connection_.ExecDeferred(sql) : connection_.Exec(sql);
+    }
     ASSIGN_OR_RETURN(Statement statement, Prepare(sql));
     return statement.Run();
   };
-  if (absl::Status begun = exec("SAVEPOINT dorset_part"); !begun.ok()) return Doomed(begun);
+  if (absl::Status begun = exec("SAVEPOINT dorset_part", true); !begun.ok()) {
+    return Doomed(begun);
+  }
   absl::Status status = fn();
   if (!status.ok()) {
-    if (connection_.retryable() || connection_.broken()) return Doomed(std::move(status));
-    if (absl::Status undone = exec("ROLLBACK TO SAVEPOINT dorset_part"); !undone.ok()) {
+    if (connection_.retryable() || connection_.broken() || connection_.deferred_failed()) {
+      return Doomed(std::move(status));
+    }
+    if (absl::Status undone = exec("ROLLBACK TO SAVEPOINT dorset_part", false); !undone.ok()) {
       return Doomed(undone);
     }
   }
-  if (absl::Status released = exec("RELEASE SAVEPOINT dorset_part"); !released.ok()) {
+  if (absl::Status released = exec("RELEASE SAVEPOINT dorset_part", true); !released.ok()) {
     return Doomed(released);
   }
   return status;

@@ -71,6 +71,15 @@ class Connection {
   virtual void Rollback() = 0;
   // Runs one or more statements that return no rows (schema changes, SET ...).
   virtual absl::Status Exec(std::string_view sql) = 0;
+  // Exec, possibly later: a statement of the transaction's bookkeeping (a savepoint's SAVEPOINT
+  // or RELEASE) that may go with the transaction's next statement in one round trip instead of
+  // one of its own. A later statement, Exec, commit or rollback sends it first (commit and
+  // rollback may drop it: they end every savepoint). Its failure is then that statement's.
+  virtual absl::Status ExecDeferred(std::string_view sql) { return Exec(sql); }
+  // True once a deferred statement failed in this transaction: a savepoint's bookkeeping went
+  // wrong, so no part's outcome can be trusted and the transaction must fail as a whole
+  // (Transaction::InSavepoint), never undo "its" part back to a savepoint that may be another's.
+  virtual bool deferred_failed() const { return false; }
   virtual absl::StatusOr<std::unique_ptr<StatementBackend>> Prepare(std::string_view sql) = 0;
   // True once the connection is unusable (the server went away): the pool discards it.
   virtual bool broken() const = 0;

@@ -35,6 +35,10 @@ class PostgresConnection : public Connection {
   absl::Status Commit() override;
   void Rollback() override;
   absl::Status Exec(std::string_view sql) override;
+  // With BEGIN pipelined (pipeline_begin): kept and sent in the pipeline of the next statement,
+  // after BEGIN (postgres_engine.cc); otherwise Exec.
+  absl::Status ExecDeferred(std::string_view sql) override;
+  bool deferred_failed() const override { return deferred_failed_; }
   // Prepared once per connection; in postgres_statement.cc with the statement it returns.
   absl::StatusOr<std::unique_ptr<StatementBackend>> Prepare(std::string_view sql) override;
   bool broken() const override { return broken_ || PQstatus(conn_) == CONNECTION_BAD; }
@@ -80,7 +84,12 @@ class PostgresConnection : public Connection {
   PGconn* conn_;
   const bool pipeline_begin_;
   std::string pending_begin_;  // BEGIN not sent yet: it goes with the first statement
-  bool pipeline_ = false;      // statements sent (SendPrepared) whose results are not read yet
+  // ExecDeferred's statements not sent yet, in order: they go with the next statement (after
+  // BEGIN), or before the next Exec.
+  std::vector<std::string> deferred_;
+  std::vector<size_t> deferred_sent_;  // their places in sent_
+  bool deferred_failed_ = false;
+  bool pipeline_ = false;  // statements sent (SendPrepared) whose results are not read yet
   bool begin_in_pipeline_ = false;
   std::vector<std::string> sent_;  // what each sent statement was (for error messages)
   bool lost_before_begin_ = false;

@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -26,6 +27,8 @@ absl::Status PostgresConnection::Begin(TransactionMode mode) {
   tx_error_ = absl::OkStatus();
   lost_before_begin_ = false;
   pending_begin_.clear();
+  deferred_.clear();
+  deferred_failed_ = false;
   switch (mode) {
     case TransactionMode::kRead:
       return BeginWith("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -41,6 +44,8 @@ absl::Status PostgresConnection::Begin(TransactionMode mode) {
 }
 
 absl::Status PostgresConnection::Commit() {
+  // Only savepoints' SAVEPOINT and RELEASE are deferred: COMMIT ends every savepoint anyway.
+  deferred_.clear();
   // A failure in the pipeline leaves the transaction failed: the branch below rolls it back.
   if (absl::Status drained = Drain(); !drained.ok() && broken()) return drained;
   if (!pending_begin_.empty()) {  // no statement ran: nothing was sent, nothing to end
@@ -57,6 +62,7 @@ absl::Status PostgresConnection::Commit() {
 }
 
 void PostgresConnection::Rollback() {
+  deferred_.clear();
   (void)Drain();
   if (!pending_begin_.empty()) {
     pending_begin_.clear();
@@ -69,16 +75,32 @@ absl::Status PostgresConnection::Exec(std::string_view sql) {
   if (absl::Status drained = Drain(); !drained.ok()) return drained;
   // A script may hold several statements, which a pipeline cannot carry: BEGIN goes first.
   if (absl::Status begun = SendPendingBegin(); !begun.ok()) return begun;
+  if (!deferred_.empty()) {
+    // Each a simple statement: sent in the same simple-query round trip, ahead of `sql`.
+    std::string script;
+    for (const std::string& d : std::exchange(deferred_, {})) absl::StrAppend(&script, d, ";\n");
+    absl::StrAppend(&script, ToAbsl(sql));
+    Result result(PQexec(conn_, script.c_str()));
+    absl::Status status = Check(result.get(), script);
+    if (!status.ok()) deferred_failed_ = true;  // whichever of the script failed
+    return status;
+  }
   const std::string owned(sql);
   Result result(PQexec(conn_, owned.c_str()));
   return Check(result.get(), sql);
+}
+
+absl::Status PostgresConnection::ExecDeferred(std::string_view sql) {
+  if (!pipeline_begin_) return Exec(sql);
+  deferred_.emplace_back(sql);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Result> PostgresConnection::ExecPrepared(const std::string& name, int n,
                                                         const char* const* values,
                                                         const int* lengths, const int* formats,
                                                         std::string_view context) {
-  if (pending_begin_.empty() && !pipeline_) {
+  if (pending_begin_.empty() && deferred_.empty() && !pipeline_) {
     Result result(PQexecPrepared(conn_, name.c_str(), n, values, lengths, formats, 0));
     if (absl::Status s = Check(result.get(), context); !s.ok()) return s;
     return result;
@@ -105,6 +127,15 @@ absl::Status PostgresConnection::SendPrepared(const std::string& name, int n,
       sent_.push_back(std::move(begin));
       if (!sent) return LostInPipeline("sending the pipeline failed");
     }
+  }
+  // ExecDeferred's statements, in order, after BEGIN and before this one (a pipeline already
+  // open was entered with them, or they were deferred since: either way they precede it).
+  for (std::string& d : std::exchange(deferred_, {})) {
+    const bool sent =
+        PQsendQueryParams(conn_, d.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+    deferred_sent_.push_back(sent_.size());
+    sent_.push_back(std::move(d));
+    if (!sent) return LostInPipeline("sending the pipeline failed");
   }
   if (PQsendQueryPrepared(conn_, name.c_str(), n, values, lengths, formats, 0) != 1 ||
       PQflush(conn_) != 0) {
@@ -144,6 +175,7 @@ absl::Status PostgresConnection::Drain(Result* last) {
   pipeline_ = false;
   const bool begin_sent = std::exchange(begin_in_pipeline_, false);
   const std::vector<std::string> sent = std::exchange(sent_, {});
+  const std::vector<size_t> deferred = std::exchange(deferred_sent_, {});
   // As in ExecPrepared: each query's results end with a NULL, the sync point ends the
   // pipeline, and two NULLs in a row mean the connection is gone.
   absl::Status first;
@@ -166,7 +198,12 @@ absl::Status PostgresConnection::Drain(Result* last) {
     if (index < sent.size()) context = sent[index];
     ++index;
     if (status == PGRES_PIPELINE_ABORTED) continue;  // skipped after an earlier failure
-    if (absl::Status s = Check(next.get(), context); !s.ok() && first.ok()) first = s;
+    if (absl::Status s = Check(next.get(), context); !s.ok()) {
+      if (std::find(deferred.begin(), deferred.end(), index - 1) != deferred.end()) {
+        deferred_failed_ = true;
+      }
+      if (first.ok()) first = s;
+    }
     if (last != nullptr) *last = std::move(next);
   }
   if (PQexitPipelineMode(conn_) != 1 || !synced || index != sent.size()) {
@@ -184,6 +221,7 @@ absl::Status PostgresConnection::LostInPipeline(std::string_view what) {
   pipeline_ = false;
   begin_in_pipeline_ = false;
   sent_.clear();
+  deferred_sent_.clear();
   return lost;
 }
 

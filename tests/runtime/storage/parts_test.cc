@@ -3,6 +3,7 @@
 // CreateResponse). A refused part leaves nothing and the transaction goes on; a part that wrote
 // before it failed is never committed half-written.
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "engines.h"
@@ -85,6 +86,42 @@ TEST_P(TransactionParts, ARefusedPartLeavesNothingAndTheOthersCommit) {
     EXPECT_EQ(refused->code(), absl::StatusCode::kAlreadyExists) << *refused;
   }
   EXPECT_EQ(Names(), "0a,0c,taken,100a,100c");
+}
+
+TEST_P(TransactionParts, SavepointsOfManyPartsInARowEachUndoOnlyTheirOwnPart) {
+  // On PostgreSQL a part's SAVEPOINT and the RELEASE before it go in the pipeline of the part's
+  // first statement (Connection::ExecDeferred): parts refused before any statement, parts that
+  // fail at their first or a later statement, parts with no statement at all, a statement
+  // between parts, and a last RELEASE left to the commit must each keep or undo exactly their
+  // own part.
+  const auto refuse = []() -> absl::Status { return absl::FailedPreconditionError("checked"); };
+  std::vector<absl::StatusCode> outcomes;
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                   const auto part = [&](absl::FunctionRef<absl::Status()> fn) -> absl::Status {
+                     ASSIGN_OR_RETURN(absl::Status outcome, tx.InSavepoint(fn));
+                     outcomes.push_back(outcome.code());
+                     return absl::OkStatus();
+                   };
+                   RETURN_IF_ERROR(part([&] { return CheckThenInsert(tx, 1, "a"); }));
+                   RETURN_IF_ERROR(part(refuse));
+                   RETURN_IF_ERROR(part(refuse));
+                   RETURN_IF_ERROR(part([&]() -> absl::Status {
+                     RETURN_IF_ERROR(CheckThenInsert(tx, 4, "d"));
+                     return CheckThenInsert(tx, 40, "taken");
+                   }));
+                   RETURN_IF_ERROR(part([&] { return CheckThenInsert(tx, 5, "e"); }));
+                   RETURN_IF_ERROR(part([&] { return CheckThenInsert(tx, 6, "taken"); }));
+                   RETURN_IF_ERROR(part([&] { return CheckThenInsert(tx, 7, "g"); }));
+                   RETURN_IF_ERROR(part([] { return absl::OkStatus(); }));
+                   RETURN_IF_ERROR(CheckThenInsert(tx, 9, "i"));
+                   return part([&] { return CheckThenInsert(tx, 11, "k"); });
+                 })
+                  .ok());
+  using C = absl::StatusCode;
+  EXPECT_EQ(outcomes,
+            (std::vector<C>{C::kOk, C::kFailedPrecondition, C::kFailedPrecondition,
+                            C::kAlreadyExists, C::kOk, C::kAlreadyExists, C::kOk, C::kOk, C::kOk}));
+  EXPECT_EQ(Names(), "a,e,g,i,taken,k");
 }
 
 TEST_P(TransactionParts, APartThatWroteBeforeItFailedIsNeverCommittedHalfWritten) {
