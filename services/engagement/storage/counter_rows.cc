@@ -24,7 +24,8 @@ const runtime::storage::MultiRowInsert& BumpCountersInsert() {
   static const runtime::storage::MultiRowInsert insert(
       "INSERT INTO response_count (activity_id, dimension, key, n) VALUES ", 4,
       " ON CONFLICT (activity_id, dimension, key) DO UPDATE SET n = response_count.n + "
-      "excluded.n");
+      "excluded.n",
+      {"text", "text", "text", "bigint"});
   return insert;
 }
 
