@@ -126,6 +126,8 @@ TEST(FirstImport, AnEmptyStoreKeepsItsSchemaAndGetsEveryRowFeedAndRevision) {
   EXPECT_EQ(Rows(**db, "SELECT COUNT(*), MIN(seq), MAX(seq) FROM change", 3),
             Rows(**db, "SELECT COUNT(*), MIN(seq), MAX(seq) FROM practice_revision", 3));
   EXPECT_EQ(Rows(**db, "SELECT COUNT(*) FROM import_seen"), std::vector<std::string>{"0"});
+  EXPECT_EQ(Rows(**db, "SELECT COUNT(*) FROM practice WHERE locality_id IS NOT NULL"),
+            std::vector<std::string>{"0"});
   if (db.value()->engine() == storage::Engine::kPostgres) {
     // The foreign key is enforced again: a revision without its change is refused.
     absl::Status orphan = (*db)->Write([](storage::Transaction& tx) {
@@ -140,6 +142,38 @@ TEST(FirstImport, AnEmptyStoreKeepsItsSchemaAndGetsEveryRowFeedAndRevision) {
                    "(indisvalid AND indisready)"),
               std::vector<std::string>{"0"});
   }
+}
+
+// A bulk write asks once whether there are any locality assignments, and reads a batch's only
+// while there are (WriteTx::AssignedLocalities). With the Dorset mapping loaded first, the
+// national first import gives exactly the mapped practices their locality, in whichever batch
+// they come; without one (the test above), none.
+TEST(FirstImport, AfterTheLocalityMappingTheMappedPracticesGetTheirLocalities) {
+  dorset::testing::TempDir dir;
+  {
+    auto env = RegistryEnv::Start({}, dir.path());
+    ASSERT_NE(env, nullptr);
+    auto localities =
+        env->Import(v1::IMPORT_KIND_LOCALITIES, SourceFile("data/dorset/localities.csv"));
+    ASSERT_TRUE(localities.ok()) << localities.status();
+    auto mapping = env->Import(v1::IMPORT_KIND_PRACTICE_LOCALITIES,
+                               SourceFile("data/dorset/practice-localities.csv"));
+    ASSERT_TRUE(mapping.ok()) << mapping.status();
+    ASSERT_EQ(mapping->added(), 139);
+    auto report =
+        env->Import(v1::IMPORT_KIND_EPRACCUR, SourceFile("data/ods/epraccur-2025-05.csv"), "all");
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_EQ(report->added(), 16534);
+  }
+  auto db = OpenAt(dir.path());
+  ASSERT_TRUE(db.ok()) << db.status();
+  // Every practice with a locality is mapped to it, and every mapped practice has it.
+  EXPECT_EQ(Rows(**db,
+                 "SELECT COUNT(*) FROM practice p JOIN locality_assignment a ON a.ods_code = "
+                 "p.ods_code AND a.locality_id = p.locality_id"),
+            std::vector<std::string>{"139"});
+  EXPECT_EQ(Rows(**db, "SELECT COUNT(*) FROM practice WHERE locality_id IS NOT NULL"),
+            std::vector<std::string>{"139"});
 }
 
 }  // namespace

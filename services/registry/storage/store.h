@@ -220,6 +220,8 @@ class WriteTx {
     kFindSeen,
     kMarkSeenRows,
     kInsertPractice,
+    kAnyAssignment,
+    kSync,
     kSlotCount
   };
   absl::StatusOr<runtime::storage::Statement*> Cached(int slot, std::string_view sql);
@@ -252,6 +254,13 @@ class WriteTx {
   bool bulk_ = false;
   bool practices_written_ = false;
   bool empty_load_checked_ = false;
+  // A bulk write asks once whether locality_assignment has any row (AssignedLocalities); while
+  // it has none and this transaction writes none, a batch's assignments are not read.
+  enum class Assignments { kUnknown, kNone, kSome };
+  Assignments assignments_ = Assignments::kUnknown;
+  // Statements sent (Apply in a bulk write, PostgreSQL) since Apply last waited for results.
+  static constexpr int kMaxUnsyncedSends = 64;
+  int unsynced_sends_ = 0;
   // Bloom filters of a constant size (store.cc), empty until in use: the keys this transaction
   // put in import_seen since its ResetSeen (SeeEachOnce), and the practices it wrote since
   // DeferIndexesIfEmpty found the store empty (LoadPractices).

@@ -185,7 +185,21 @@ std::vector<std::string> WriteTx::unlisted_commissioners() const {
   return {unlisted_commissioners_.begin(), unlisted_commissioners_.end()};
 }
 
-absl::Status WriteTx::Apply(Statement& stmt) { return bulk_ ? stmt.Send() : stmt.Run(); }
+absl::Status WriteTx::Apply(Statement& stmt) {
+  if (!bulk_) return stmt.Run();
+  RETURN_IF_ERROR(stmt.Send());
+  if (tx_.engine() != Engine::kPostgres) return absl::OkStatus();  // Send ran it
+  // Statements sent are waited for at the next statement that reads (or Exec, or the commit);
+  // the engine keeps a little of each until then, so a long run of sends (an import whose
+  // batches read nothing) waits for their results every kMaxUnsyncedSends: its memory stays a
+  // constant, whatever the file's size.
+  if (++unsynced_sends_ < kMaxUnsyncedSends) return absl::OkStatus();
+  unsynced_sends_ = 0;
+  ASSIGN_OR_RETURN(Statement * sync, Cached(kSync, "SELECT 1"));
+  absl::Status synced = sync->Step().status();
+  sync->Reset();
+  return synced;
+}
 
 absl::StatusOr<std::optional<std::string>> WriteTx::AssignedLocality(const std::string& code) {
   ASSIGN_OR_RETURN(
@@ -201,6 +215,7 @@ absl::StatusOr<std::optional<std::string>> WriteTx::SetAssignment(const std::str
                                                                   const std::string& locality_id) {
   ASSIGN_OR_RETURN(std::optional<std::string> previous, AssignedLocality(code));
   if (previous == locality_id) return previous;
+  assignments_ = Assignments::kSome;  // AssignedLocalities reads them again
   ASSIGN_OR_RETURN(
       Statement * stmt,
       Cached(kUpsertAssignment,

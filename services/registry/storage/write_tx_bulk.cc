@@ -114,6 +114,20 @@ absl::Status WriteTx::LoadPractices(std::span<const std::string> all_codes,
 
 absl::Status WriteTx::AssignedLocalities(std::span<const std::string> codes,
                                          absl::flat_hash_map<std::string, std::string>& found) {
+  // In a bulk write, whether there is any assignment at all is asked once: the national import
+  // into a store without assignments then reads none per batch. On PostgreSQL that read was the
+  // batch's one statement that waited for its results, and so for every statement sent before
+  // it: the server idled while the import built the next batch, and the import while the server
+  // wrote the last (issue 16, bench/README.md session 20). SetAssignment makes it ask again.
+  if (codes.empty()) return absl::OkStatus();
+  if (bulk_ && assignments_ == Assignments::kUnknown) {
+    ASSIGN_OR_RETURN(Statement * any,
+                     Cached(kAnyAssignment, "SELECT 1 FROM locality_assignment LIMIT 1"));
+    ASSIGN_OR_RETURN(bool row, any->Step());
+    any->Reset();  // done with it: on SQLite an unfinished read would hold its table
+    assignments_ = row ? Assignments::kSome : Assignments::kNone;
+  }
+  if (bulk_ && assignments_ == Assignments::kNone) return absl::OkStatus();
   return ForChunks(codes.size(), [&](size_t first, size_t rows) -> absl::Status {
     ASSIGN_OR_RETURN(Statement * stmt, CachedRows(kLoadAssignments, rows, [](size_t n) {
                        return absl::StrCat(
