@@ -4,7 +4,6 @@
 #include <optional>
 #include <utility>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -179,25 +178,11 @@ absl::Status Database::RunOnce(ConnectionPool& pool, TransactionMode mode, Trans
                                int64_t queue, bool& retry, bool& fresh_connection_may_help) {
   ASSIGN_OR_RETURN(ConnectionPool::Lease connection, pool.Acquire());
   connection->TakeRetryable();
-  if (queue != 0) {
-    // PostgreSQL only (WriteQueued): wait for the queue's lock outside any transaction.
-    if (absl::Status locked =
-            connection->Exec(absl::StrCat("SELECT pg_advisory_lock(", queue, ")"));
-        !locked.ok()) {
-      fresh_connection_may_help = connection->broken();
-      retry = connection->TakeRetryable();
-      return locked;
-    }
-  }
-  // However the attempt ends, the lock goes: released, or with the connection (a lost
-  // connection's locks are released by the server).
-  absl::Cleanup unlock = [&] {
-    if (queue == 0 || connection->broken()) return;
-    if (!connection->Exec(absl::StrCat("SELECT pg_advisory_unlock(", queue, ")")).ok()) {
-      connection.Discard();
-    }
-  };
-  if (absl::Status begun = connection->Begin(mode); !begun.ok()) {
+  // PostgreSQL only (WriteQueued): the queue's lock is taken before BEGIN, and Commit or
+  // Rollback below releases it (a lost connection's locks are released by the server).
+  if (absl::Status begun =
+          queue != 0 ? connection->BeginQueued(mode, queue) : connection->Begin(mode);
+      !begun.ok()) {
     fresh_connection_may_help = connection->broken();
     retry = connection->TakeRetryable();
     return begun;

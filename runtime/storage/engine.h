@@ -67,6 +67,14 @@ class Connection {
  public:
   virtual ~Connection() = default;
   virtual absl::Status Begin(TransactionMode mode) = 0;
+  // Begin, queued behind every other holder of `queue` (Database::WriteQueued): the queue's
+  // lock is taken before the transaction's BEGIN, so its snapshot follows the previous holder's
+  // commit, and Commit or Rollback releases it (a lost connection releases it with itself). For
+  // engines with such a lock (PostgreSQL's session advisory locks); the others just Begin.
+  virtual absl::Status BeginQueued(TransactionMode mode, int64_t queue) {
+    (void)queue;
+    return Begin(mode);
+  }
   virtual absl::Status Commit() = 0;
   virtual void Rollback() = 0;
   // Runs one or more statements that return no rows (schema changes, SET ...).

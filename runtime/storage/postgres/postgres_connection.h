@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,6 +33,9 @@ class PostgresConnection : public Connection {
   ~PostgresConnection() override { PQfinish(conn_); }
 
   absl::Status Begin(TransactionMode mode) override;
+  // The queue's lock goes in the pipeline before BEGIN and the first statement (one round trip
+  // for the three), and its release in one with COMMIT or ROLLBACK.
+  absl::Status BeginQueued(TransactionMode mode, int64_t queue) override;
   absl::Status Commit() override;
   void Rollback() override;
   absl::Status Exec(std::string_view sql) override;
@@ -76,8 +80,17 @@ class PostgresConnection : public Connection {
   // Lost(), and the transaction's statements ran unless its BEGIN was in the pipeline.
   absl::Status LostInPipeline(std::string_view what);
 
+  void ResetTransaction();  // a new transaction's state: no error, nothing pending
   absl::Status BeginWith(const char* begin);
   absl::Status SendPendingBegin();
+  // Ends the transaction with `end` (COMMIT or ROLLBACK) and releases the queue's lock, in one
+  // pipeline with a sync point after each, so that the release runs whatever `end` did. `end`'s
+  // status; a release that fails leaves the connection broken, so the pool closes it (and the
+  // server releases the lock with it).
+  absl::Status EndAndRelease(const char* end);
+  // Each of `sql` run in one pipeline, each in a sync segment of its own (a failure skips
+  // nothing after it); their statuses in order.
+  std::vector<absl::Status> ExecEach(std::initializer_list<std::string_view> sql);
   // The connection is unusable (a pipeline could not be sent or read back whole).
   absl::Status Lost(std::string_view what);
 
@@ -89,8 +102,13 @@ class PostgresConnection : public Connection {
   std::vector<std::string> deferred_;
   std::vector<size_t> deferred_sent_;  // their places in sent_
   bool deferred_failed_ = false;
-  bool pipeline_ = false;  // statements sent (SendPrepared) whose results are not read yet
+  bool pipeline_ = false;     // statements sent (SendPrepared) whose results are not read yet
+  std::string pending_lock_;  // the queue's lock, not sent yet: it goes before pending_begin_
+  std::string release_;       // the queue's unlock, once its lock was sent in this transaction
   bool begin_in_pipeline_ = false;
+  int inner_syncs_ = 0;  // sync points sent inside the pipeline, before Drain's own
+  bool unqueued_ =
+      false;  // the queue's lock failed in the pipeline: the transaction may not commit
   std::vector<std::string> sent_;  // what each sent statement was (for error messages)
   bool lost_before_begin_ = false;
   bool broken_ = false;

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/base/string_view.h"
+#include "runtime/status/status_macros.h"
 #include "runtime/storage/postgres/postgres_connection.h"
 #include "runtime/storage/postgres/sqlstate.h"
 
@@ -23,12 +24,19 @@ constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(11042938727
 
 }  // namespace
 
-absl::Status PostgresConnection::Begin(TransactionMode mode) {
+void PostgresConnection::ResetTransaction() {
   tx_error_ = absl::OkStatus();
+  unqueued_ = false;
   lost_before_begin_ = false;
   pending_begin_.clear();
   deferred_.clear();
   deferred_failed_ = false;
+  pending_lock_.clear();
+  release_.clear();
+}
+
+absl::Status PostgresConnection::Begin(TransactionMode mode) {
+  ResetTransaction();
   switch (mode) {
     case TransactionMode::kRead:
       return BeginWith("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -50,14 +58,18 @@ absl::Status PostgresConnection::Commit() {
   if (absl::Status drained = Drain(); !drained.ok() && broken()) return drained;
   if (!pending_begin_.empty()) {  // no statement ran: nothing was sent, nothing to end
     pending_begin_.clear();
-    return tx_error_;  // a statement that failed to prepare fails the transaction as before
+    pending_lock_.clear();  // nor was the queue's lock taken
+    return tx_error_;       // a statement that failed to prepare fails the transaction as before
   }
-  if (PQtransactionStatus(conn_) == PQTRANS_INERROR) {
-    // A statement failed and the caller went on: PostgreSQL would turn COMMIT into ROLLBACK.
+  // A statement failed and the caller went on: PostgreSQL would turn COMMIT into ROLLBACK. Or
+  // the queue's lock failed (its own segment of the pipeline, so the transaction went on
+  // without it): what ran outside the queue must not commit.
+  if (PQtransactionStatus(conn_) == PQTRANS_INERROR || unqueued_) {
     Rollback();
     return tx_error_.ok() ? absl::AbortedError("the transaction failed and was rolled back")
                           : tx_error_;
   }
+  if (!release_.empty()) return EndAndRelease("COMMIT");
   return Exec("COMMIT");  // a failed COMMIT ends the transaction too
 }
 
@@ -66,9 +78,15 @@ void PostgresConnection::Rollback() {
   (void)Drain();
   if (!pending_begin_.empty()) {
     pending_begin_.clear();
+    pending_lock_.clear();
     return;
   }
-  if (!broken()) Result(PQexec(conn_, "ROLLBACK"));
+  if (broken()) return;  // the server ends the transaction and releases the lock with it
+  if (!release_.empty()) {
+    (void)EndAndRelease("ROLLBACK");
+    return;
+  }
+  Result(PQexec(conn_, "ROLLBACK"));
 }
 
 absl::Status PostgresConnection::Exec(std::string_view sql) {
@@ -120,12 +138,25 @@ absl::Status PostgresConnection::SendPrepared(const std::string& name, int n,
     if (PQenterPipelineMode(conn_) != 1) return Lost("cannot enter pipeline mode");
     pipeline_ = true;
     if (!pending_begin_.empty()) {
-      std::string begin = std::exchange(pending_begin_, std::string());
       begin_in_pipeline_ = true;
-      const bool sent =
-          PQsendQueryParams(conn_, begin.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
-      sent_.push_back(std::move(begin));
-      if (!sent) return LostInPipeline("sending the pipeline failed");
+      // The queue's lock first: the server runs BEGIN, so takes the snapshot, once it holds it.
+      // A sync point after it ends the implicit transaction a pipeline's statements share
+      // (BEGIN's isolation level must come before any query of its transaction). Should the
+      // lock fail, the transaction's statements still run, but Drain reports the lock's error
+      // first, so the caller rolls them back: nothing commits outside the queue.
+      for (std::string* first : {&pending_lock_, &pending_begin_}) {
+        if (first->empty()) continue;
+        const bool lock = first == &pending_lock_;
+        std::string text = std::exchange(*first, std::string());
+        bool sent =
+            PQsendQueryParams(conn_, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+        if (sent && lock) {
+          sent = PQpipelineSync(conn_) == 1;
+          ++inner_syncs_;
+        }
+        sent_.push_back(std::move(text));
+        if (!sent) return LostInPipeline("sending the pipeline failed");
+      }
     }
   }
   // ExecDeferred's statements, in order, after BEGIN and before this one (a pipeline already
@@ -176,6 +207,8 @@ absl::Status PostgresConnection::Drain(Result* last) {
   const bool begin_sent = std::exchange(begin_in_pipeline_, false);
   const std::vector<std::string> sent = std::exchange(sent_, {});
   const std::vector<size_t> deferred = std::exchange(deferred_sent_, {});
+  const bool lock_sent = inner_syncs_ > 0;         // BeginQueued's lock is sent[0]
+  int syncs = 1 + std::exchange(inner_syncs_, 0);  // sync points to read, the last one ours
   // As in ExecPrepared: each query's results end with a NULL, the sync point ends the
   // pipeline, and two NULLs in a row mean the connection is gone.
   absl::Status first;
@@ -191,6 +224,7 @@ absl::Status PostgresConnection::Drain(Result* last) {
     nulls = 0;
     const ExecStatusType status = PQresultStatus(next.get());
     if (status == PGRES_PIPELINE_SYNC) {
+      if (--syncs > 0) continue;  // a segment's end inside the pipeline (BeginQueued's lock)
       synced = true;
       break;
     }
@@ -198,10 +232,12 @@ absl::Status PostgresConnection::Drain(Result* last) {
     if (index < sent.size()) context = sent[index];
     ++index;
     if (status == PGRES_PIPELINE_ABORTED) continue;  // skipped after an earlier failure
-    if (absl::Status s = Check(next.get(), context); !s.ok()) {
+    absl::Status s = Check(next.get(), context);
+    if (!s.ok()) {
       if (std::find(deferred.begin(), deferred.end(), index - 1) != deferred.end()) {
         deferred_failed_ = true;
       }
+      if (lock_sent && index == 1) unqueued_ = true;
       if (first.ok()) first = s;
     }
     if (last != nullptr) *last = std::move(next);
@@ -220,6 +256,7 @@ absl::Status PostgresConnection::LostInPipeline(std::string_view what) {
   lost_before_begin_ = begin_in_pipeline_;
   pipeline_ = false;
   begin_in_pipeline_ = false;
+  inner_syncs_ = 0;
   sent_.clear();
   deferred_sent_.clear();
   return lost;
@@ -233,6 +270,15 @@ absl::Status PostgresConnection::BeginWith(const char* begin) {
 
 absl::Status PostgresConnection::SendPendingBegin() {
   if (pending_begin_.empty()) return absl::OkStatus();
+  if (!pending_lock_.empty()) {
+    const std::string lock = std::exchange(pending_lock_, std::string());
+    Result locked(PQexec(conn_, lock.c_str()));
+    if (absl::Status status = Check(locked.get(), lock); !status.ok()) {
+      pending_begin_.clear();
+      if (broken()) lost_before_begin_ = true;
+      return status;
+    }
+  }
   const std::string begin = std::exchange(pending_begin_, std::string());
   Result result(PQexec(conn_, begin.c_str()));
   absl::Status status = Check(result.get(), begin);
