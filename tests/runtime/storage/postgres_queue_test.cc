@@ -35,14 +35,16 @@ class PostgresQueue : public ::testing::TestWithParam<bool> {
   void TearDown() override { unsetenv("DORSET_DATABASE_PIPELINE"); }
 };
 
-// Sessions holding the queue's lock, as pg_locks shows them.
+// Sessions holding the queue's lock in this test's database, as pg_locks shows them (the run's
+// other test processes share the server, and use the same key in databases of their own).
 int64_t Holders(Database& db) {
   int64_t held = -1;
   EXPECT_TRUE(db.Read([&](Transaction& tx) -> absl::Status {
                   ASSIGN_OR_RETURN(Statement s,
                                    tx.Prepare("SELECT COUNT(*) FROM pg_locks WHERE locktype = "
                                               "'advisory' AND classid = 0 AND objid = ? AND "
-                                              "granted"));
+                                              "granted AND database = (SELECT oid FROM "
+                                              "pg_database WHERE datname = current_database())"));
                   s.Bind(1, kQueue);
                   ASSIGN_OR_RETURN(bool row, s.Step());
                   if (row) held = s.Int(0);
