@@ -77,6 +77,9 @@ class PostgresConnection : public Connection {
   // first failure (the statements after it were skipped by the server). Nothing to do when no
   // statement was sent. Every other use of the connection drains first.
   absl::Status Drain(Result* last = nullptr);
+  // The next result of a pipeline, past the NULL that ends each statement's results; nullptr
+  // when the connection is gone (two NULLs in a row, or a bad connection).
+  Result NextPipelineResult();
   // Lost(), and the transaction's statements ran unless its BEGIN was in the pipeline.
   absl::Status LostInPipeline(std::string_view what);
 

@@ -200,6 +200,14 @@ absl::Status PostgresConnection::Check(const PGresult* result, std::string_view 
   return error;
 }
 
+Result PostgresConnection::NextPipelineResult() {
+  for (int nulls = 0;;) {
+    Result next(PQgetResult(conn_));
+    if (next != nullptr) return next;
+    if (PQstatus(conn_) == CONNECTION_BAD || ++nulls > 1) return nullptr;
+  }
+}
+
 absl::Status PostgresConnection::Drain(Result* last) {
   if (!pipeline_) return absl::OkStatus();
   if (PQpipelineSync(conn_) != 1) return LostInPipeline("sending the pipeline failed");
@@ -209,19 +217,13 @@ absl::Status PostgresConnection::Drain(Result* last) {
   const std::vector<size_t> deferred = std::exchange(deferred_sent_, {});
   const bool lock_sent = inner_syncs_ > 0;         // BeginQueued's lock is sent[0]
   int syncs = 1 + std::exchange(inner_syncs_, 0);  // sync points to read, the last one ours
-  // As in ExecPrepared: each query's results end with a NULL, the sync point ends the
-  // pipeline, and two NULLs in a row mean the connection is gone.
+  // The sync point ends the pipeline (NextPipelineResult: nullptr when the connection went).
   absl::Status first;
   size_t index = 0;
-  int nulls = 0;
   bool synced = false;
   while (true) {
-    Result next(PQgetResult(conn_));
-    if (next == nullptr) {
-      if (PQstatus(conn_) == CONNECTION_BAD || ++nulls > 1) break;
-      continue;
-    }
-    nulls = 0;
+    Result next = NextPipelineResult();
+    if (next == nullptr) break;
     const ExecStatusType status = PQresultStatus(next.get());
     if (status == PGRES_PIPELINE_SYNC) {
       if (--syncs > 0) continue;  // a segment's end inside the pipeline (BeginQueued's lock)

@@ -66,18 +66,13 @@ std::vector<absl::Status> PostgresConnection::ExecEach(
       out.push_back(Lost("sending a pipeline failed"));
       continue;
     }
-    // The statement's result, then (after a NULL) its segment's sync point.
+    // The statement's result, then its segment's sync point.
     absl::Status status = absl::OkStatus();
     bool synced = false;
     bool checked = false;
-    int nulls = 0;
     while (true) {
-      Result next(PQgetResult(conn_));
-      if (next == nullptr) {
-        if (PQstatus(conn_) == CONNECTION_BAD || ++nulls > 1) break;
-        continue;
-      }
-      nulls = 0;
+      Result next = NextPipelineResult();
+      if (next == nullptr) break;
       if (PQresultStatus(next.get()) == PGRES_PIPELINE_SYNC) {
         synced = true;
         break;

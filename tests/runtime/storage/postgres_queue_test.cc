@@ -33,6 +33,19 @@ class PostgresQueue : public ::testing::TestWithParam<bool> {
     }
   }
   void TearDown() override { unsetenv("DORSET_DATABASE_PIPELINE"); }
+
+  // Two Database objects on one new database of the run's server: two replicas.
+  void OpenTwoReplicas(std::unique_ptr<Database>& a, std::unique_ptr<Database>& b,
+                       const char* b_options = "") {
+    DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Shared(), pg);
+    absl::StatusOr<std::string> uri = pg->CreateDatabase();
+    ASSERT_TRUE(uri.ok()) << uri.status();
+    absl::StatusOr<std::unique_ptr<Database>> first = OpenUrl(*uri);
+    absl::StatusOr<std::unique_ptr<Database>> second = OpenUrl(absl::StrCat(*uri, b_options));
+    ASSERT_TRUE(first.ok() && second.ok());
+    a = *std::move(first);
+    b = *std::move(second);
+  }
 };
 
 // Sessions holding the queue's lock in this test's database, as pg_locks shows them (the run's
@@ -75,17 +88,14 @@ absl::Status Insert(Transaction& tx, int64_t id) {
 // rolled such collisions back by the hundred), and the ids are 1..N with no gap or repeat. Were
 // the lock taken after BEGIN's snapshot, the appends would collide and be retried.
 TEST_P(PostgresQueue, AppendsAfterOneHeadFromTwoReplicasQueueInsteadOfRollingBack) {
-  DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Shared(), pg);
-  absl::StatusOr<std::string> uri = pg->CreateDatabase();
-  ASSERT_TRUE(uri.ok()) << uri.status();
-  absl::StatusOr<std::unique_ptr<Database>> a = OpenUrl(*uri);
-  absl::StatusOr<std::unique_ptr<Database>> b = OpenUrl(*uri);
-  ASSERT_TRUE(a.ok() && b.ok());
+  std::unique_ptr<Database> a, b;
+  ASSERT_NO_FATAL_FAILURE(OpenTwoReplicas(a, b));
+  if (IsSkipped()) return;  // no PostgreSQL outside CI
   constexpr int kThreadsPerReplica = 3;
   constexpr int kAppends = 40;
   std::atomic<int> failed{0};
   std::vector<std::thread> threads;
-  for (Database* db : {a->get(), b->get()}) {
+  for (Database* db : {a.get(), b.get()}) {
     for (int t = 0; t < kThreadsPerReplica; ++t) {
       threads.emplace_back([&, db] {
         for (int i = 0; i < kAppends; ++i) {
@@ -104,79 +114,67 @@ TEST_P(PostgresQueue, AppendsAfterOneHeadFromTwoReplicasQueueInsteadOfRollingBac
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(failed.load(), 0);
-  EXPECT_EQ((*a)->retries() + (*b)->retries(), 0) << "appends collided and were rolled back";
+  EXPECT_EQ(a->retries() + b->retries(), 0) << "appends collided and were rolled back";
   int64_t count = -1, highest = -1;
-  ASSERT_TRUE((*a)->Read([&](Transaction& tx) -> absl::Status {
-                    ASSIGN_OR_RETURN(Statement s, tx.Prepare("SELECT COUNT(*), MAX(id) FROM item"));
-                    ASSIGN_OR_RETURN(bool row, s.Step());
-                    if (row) count = s.Int(0), highest = s.Int(1);
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  ASSERT_TRUE(a->Read([&](Transaction& tx) -> absl::Status {
+                 ASSIGN_OR_RETURN(Statement s, tx.Prepare("SELECT COUNT(*), MAX(id) FROM item"));
+                 ASSIGN_OR_RETURN(bool row, s.Step());
+                 if (row) count = s.Int(0), highest = s.Int(1);
+                 return absl::OkStatus();
+               }).ok());
   EXPECT_EQ(count, 2 * kThreadsPerReplica * kAppends);
   EXPECT_EQ(highest, count);
   // The queue's lock went with every transaction: no session of either pool still holds it.
-  EXPECT_EQ(Holders(**a), 0);
+  EXPECT_EQ(Holders(*a), 0);
 }
 
 // One replica inside its queued transaction: the other's WriteQueued waits until it commits,
 // then its snapshot sees the first one's row (taken after the lock, not before the wait).
 TEST_P(PostgresQueue, TheNextWaitsForTheHolderAndSeesWhatItCommitted) {
-  DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Shared(), pg);
-  absl::StatusOr<std::string> uri = pg->CreateDatabase();
-  ASSERT_TRUE(uri.ok()) << uri.status();
-  absl::StatusOr<std::unique_ptr<Database>> a = OpenUrl(*uri);
-  absl::StatusOr<std::unique_ptr<Database>> b = OpenUrl(*uri);
-  ASSERT_TRUE(a.ok() && b.ok());
+  std::unique_ptr<Database> a, b;
+  ASSERT_NO_FATAL_FAILURE(OpenTwoReplicas(a, b));
+  if (IsSkipped()) return;  // no PostgreSQL outside CI
   absl::Notification inside, go;
   std::atomic<bool> second_done{false};
   int64_t seen_by_second = -1;
   std::thread first([&] {
-    EXPECT_TRUE((*a)->WriteQueued(kQueue,
-                                  [&](Transaction& tx) -> absl::Status {
-                                    RETURN_IF_ERROR(Insert(tx, 1));
-                                    inside.Notify();
-                                    go.WaitForNotification();
-                                    return absl::OkStatus();
-                                  })
-                    .ok());
+    EXPECT_TRUE(a->WriteQueued(kQueue, [&](Transaction& tx) -> absl::Status {
+                   RETURN_IF_ERROR(Insert(tx, 1));
+                   inside.Notify();
+                   go.WaitForNotification();
+                   return absl::OkStatus();
+                 }).ok());
   });
   inside.WaitForNotification();
   std::thread second([&] {
-    EXPECT_TRUE((*b)->WriteQueued(kQueue,
-                                  [&](Transaction& tx) -> absl::Status {
-                                    ASSIGN_OR_RETURN(Statement s,
-                                                     tx.Prepare("SELECT COUNT(*) FROM item"));
-                                    ASSIGN_OR_RETURN(bool row, s.Step());
-                                    if (row) seen_by_second = s.Int(0);
-                                    return Insert(tx, 2);
-                                  })
-                    .ok());
+    EXPECT_TRUE(b->WriteQueued(kQueue, [&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(Statement s, tx.Prepare("SELECT COUNT(*) FROM item"));
+                   ASSIGN_OR_RETURN(bool row, s.Step());
+                   if (row) seen_by_second = s.Int(0);
+                   return Insert(tx, 2);
+                 }).ok());
     second_done = true;
   });
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_FALSE(second_done.load()) << "the second transaction did not wait for the queue";
-  EXPECT_EQ(Holders(**a), 1);
+  EXPECT_EQ(Holders(*a), 1);
   go.Notify();
   first.join();
   second.join();
   EXPECT_EQ(seen_by_second, 1);
-  EXPECT_EQ(CountItems(**a), 2);
-  EXPECT_EQ((*a)->retries() + (*b)->retries(), 0);
-  EXPECT_EQ(Holders(**a), 0);
+  EXPECT_EQ(CountItems(*a), 2);
+  EXPECT_EQ(a->retries() + b->retries(), 0);
+  EXPECT_EQ(Holders(*a), 0);
 }
 
 // However a queued transaction ends - refused by its function before or after a statement, a
 // statement that fails, no statement at all, committed - the lock goes with it: the next
 // holder, from the other replica, is not kept waiting, and no session holds it after.
 TEST_P(PostgresQueue, TheLockGoesHoweverTheTransactionEnds) {
-  DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Shared(), pg);
-  absl::StatusOr<std::string> uri = pg->CreateDatabase();
-  ASSERT_TRUE(uri.ok()) << uri.status();
-  absl::StatusOr<std::unique_ptr<Database>> a = OpenUrl(*uri);
-  absl::StatusOr<std::unique_ptr<Database>> b = OpenUrl(*uri);
-  ASSERT_TRUE(a.ok() && b.ok());
-  ASSERT_TRUE((*a)->WriteQueued(kQueue, [](Transaction& tx) { return Insert(tx, 1); }).ok());
+  std::unique_ptr<Database> a, b;
+  ASSERT_NO_FATAL_FAILURE(OpenTwoReplicas(a, b));
+  if (IsSkipped()) return;  // no PostgreSQL outside CI
+  ASSERT_TRUE(a->WriteQueued(kQueue, [](Transaction& tx) { return Insert(tx, 1); }).ok());
   const absl::Status refused = absl::FailedPreconditionError("refused");
   struct Case {
     const char* what;
@@ -206,18 +204,16 @@ TEST_P(PostgresQueue, TheLockGoesHoweverTheTransactionEnds) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
     absl::Status status =
-        (*a)->WriteQueued(kQueue, [&](Transaction& tx) -> absl::Status { return c.fn(tx); });
+        a->WriteQueued(kQueue, [&](Transaction& tx) -> absl::Status { return c.fn(tx); });
     EXPECT_EQ(status.code(), c.expected) << status;
-    EXPECT_EQ(Holders(**b), 0);
+    EXPECT_EQ(Holders(*b), 0);
     // The other replica takes the queue at once (a lock left held would keep it waiting).
     std::atomic<bool> done{false};
     std::thread other([&] {
-      EXPECT_TRUE((*b)->WriteQueued(kQueue,
-                                    [](Transaction& tx) -> absl::Status {
-                                      ASSIGN_OR_RETURN(Statement s, tx.Prepare("SELECT 1"));
-                                      return s.Step().status();
-                                    })
-                      .ok());
+      EXPECT_TRUE(b->WriteQueued(kQueue, [](Transaction& tx) -> absl::Status {
+                     ASSIGN_OR_RETURN(Statement s, tx.Prepare("SELECT 1"));
+                     return s.Step().status();
+                   }).ok());
       done = true;
     });
     const absl::Time deadline = absl::Now() + absl::Seconds(10);
@@ -229,8 +225,8 @@ TEST_P(PostgresQueue, TheLockGoesHoweverTheTransactionEnds) {
     }
     other.join();
   }
-  EXPECT_EQ(CountItems(**a), 2);  // items 1 and 20: nothing of the refused or failed ones
-  EXPECT_EQ(Holders(**a), 0);
+  EXPECT_EQ(CountItems(*a), 2);  // items 1 and 20: nothing of the refused or failed ones
+  EXPECT_EQ(Holders(*a), 0);
 }
 
 // The queue's lock itself fails (here a lock_timeout while the other replica holds the queue):
@@ -238,26 +234,20 @@ TEST_P(PostgresQueue, TheLockGoesHoweverTheTransactionEnds) {
 // ignores the failed statement and returns OK (with the pipeline, BEGIN and the statements ran
 // after the lock's segment had failed).
 TEST_P(PostgresQueue, ALockThatFailsCommitsNothing) {
-  DORSET_REQUIRE_POSTGRES(testing::PostgresServer::Shared(), pg);
-  absl::StatusOr<std::string> uri = pg->CreateDatabase();
-  ASSERT_TRUE(uri.ok()) << uri.status();
-  absl::StatusOr<std::unique_ptr<Database>> a = OpenUrl(*uri);
-  absl::StatusOr<std::unique_ptr<Database>> b =
-      OpenUrl(absl::StrCat(*uri, "&options=-c%20lock_timeout%3D200"));
-  ASSERT_TRUE(a.ok() && b.ok());
+  std::unique_ptr<Database> a, b;
+  ASSERT_NO_FATAL_FAILURE(OpenTwoReplicas(a, b, "&options=-c%20lock_timeout%3D200"));
+  if (IsSkipped()) return;  // no PostgreSQL outside CI
   absl::Notification inside, go;
   std::thread holder([&] {
-    EXPECT_TRUE((*a)->WriteQueued(kQueue,
-                                  [&](Transaction& tx) -> absl::Status {
-                                    RETURN_IF_ERROR(Insert(tx, 1));
-                                    inside.Notify();
-                                    go.WaitForNotification();
-                                    return absl::OkStatus();
-                                  })
-                    .ok());
+    EXPECT_TRUE(a->WriteQueued(kQueue, [&](Transaction& tx) -> absl::Status {
+                   RETURN_IF_ERROR(Insert(tx, 1));
+                   inside.Notify();
+                   go.WaitForNotification();
+                   return absl::OkStatus();
+                 }).ok());
   });
   inside.WaitForNotification();
-  absl::Status status = (*b)->WriteQueued(kQueue, [](Transaction& tx) -> absl::Status {
+  absl::Status status = b->WriteQueued(kQueue, [](Transaction& tx) -> absl::Status {
     (void)Insert(tx, 2);
     return absl::OkStatus();
   });
@@ -265,8 +255,8 @@ TEST_P(PostgresQueue, ALockThatFailsCommitsNothing) {
   holder.join();
   EXPECT_FALSE(status.ok());
   EXPECT_NE(status.message().find("lock timeout"), std::string_view::npos) << status;
-  EXPECT_EQ(CountItems(**a), 1);  // the holder's item only
-  EXPECT_EQ(Holders(**a), 0);
+  EXPECT_EQ(CountItems(*a), 1);  // the holder's item only
+  EXPECT_EQ(Holders(*a), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Pipeline, PostgresQueue, ::testing::Values(true, false),
