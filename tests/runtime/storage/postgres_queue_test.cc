@@ -128,6 +128,21 @@ TEST_P(PostgresQueue, AppendsAfterOneHeadFromTwoReplicasQueueInsteadOfRollingBac
   EXPECT_EQ(Holders(*a), 0);
 }
 
+// A replica inside its queued transaction, having written item 1: returns once `db` holds the
+// queue; the transaction commits when `go` is notified (join the thread after).
+std::thread HoldQueue(Database& db, absl::Notification& inside, absl::Notification& go) {
+  std::thread holder([&db, &inside, &go] {
+    EXPECT_TRUE(db.WriteQueued(kQueue, [&](Transaction& tx) -> absl::Status {
+                    RETURN_IF_ERROR(Insert(tx, 1));
+                    inside.Notify();
+                    go.WaitForNotification();
+                    return absl::OkStatus();
+                  }).ok());
+  });
+  inside.WaitForNotification();
+  return holder;
+}
+
 // One replica inside its queued transaction: the other's WriteQueued waits until it commits,
 // then its snapshot sees the first one's row (taken after the lock, not before the wait).
 TEST_P(PostgresQueue, TheNextWaitsForTheHolderAndSeesWhatItCommitted) {
@@ -137,15 +152,7 @@ TEST_P(PostgresQueue, TheNextWaitsForTheHolderAndSeesWhatItCommitted) {
   absl::Notification inside, go;
   std::atomic<bool> second_done{false};
   int64_t seen_by_second = -1;
-  std::thread first([&] {
-    EXPECT_TRUE(a->WriteQueued(kQueue, [&](Transaction& tx) -> absl::Status {
-                   RETURN_IF_ERROR(Insert(tx, 1));
-                   inside.Notify();
-                   go.WaitForNotification();
-                   return absl::OkStatus();
-                 }).ok());
-  });
-  inside.WaitForNotification();
+  std::thread first = HoldQueue(*a, inside, go);
   std::thread second([&] {
     EXPECT_TRUE(b->WriteQueued(kQueue, [&](Transaction& tx) -> absl::Status {
                    ASSIGN_OR_RETURN(Statement s, tx.Prepare("SELECT COUNT(*) FROM item"));
@@ -238,15 +245,7 @@ TEST_P(PostgresQueue, ALockThatFailsCommitsNothing) {
   ASSERT_NO_FATAL_FAILURE(OpenTwoReplicas(a, b, "&options=-c%20lock_timeout%3D200"));
   if (IsSkipped()) return;  // no PostgreSQL outside CI
   absl::Notification inside, go;
-  std::thread holder([&] {
-    EXPECT_TRUE(a->WriteQueued(kQueue, [&](Transaction& tx) -> absl::Status {
-                   RETURN_IF_ERROR(Insert(tx, 1));
-                   inside.Notify();
-                   go.WaitForNotification();
-                   return absl::OkStatus();
-                 }).ok());
-  });
-  inside.WaitForNotification();
+  std::thread holder = HoldQueue(*a, inside, go);
   absl::Status status = b->WriteQueued(kQueue, [](Transaction& tx) -> absl::Status {
     (void)Insert(tx, 2);
     return absl::OkStatus();
