@@ -230,16 +230,32 @@ absl::Status RegistryClient::Read(
     shared_answered = options_.cache->Reachable();  // a real miss, not a fault
   }
   // 2. No shared cache to ask: a local copy younger than fresh_for.
+  const auto fresh_local = [&]() -> std::optional<runtime::LruCache::Timed> {
+    std::optional<runtime::LruCache::Timed> copy = local_.GetWithTime(local_key);
+    if (shared_answered || !copy.has_value() ||
+        options_.clock() - copy->stored >= options_.fresh_for) {
+      return std::nullopt;
+    }
+    return copy;
+  };
   std::optional<runtime::LruCache::Timed> local = local_.GetWithTime(local_key);
-  if (!shared_answered && local.has_value() &&
-      options_.clock() - local->stored < options_.fresh_for && out.ParseFromString(local->value)) {
+  if (std::optional<runtime::LruCache::Timed> fresh = fresh_local();
+      fresh.has_value() && out.ParseFromString(fresh->value)) {
     local_hits_.fetch_add(1, std::memory_order_relaxed);
-    *freshness = Freshness{false, local->stored};
+    *freshness = Freshness{false, fresh->stored};
     return absl::OkStatus();
   }
   // 3. The registry: one call per key at a time, shared by everyone asking meanwhile.
+  absl::Time obtained = absl::InfinitePast();  // set when the answer is not a new call's
   absl::StatusOr<std::string> fetched =
       flights_.Do(local_key, [&]() -> absl::StatusOr<std::string> {
+        // A flight for this key may have landed between the look above and this one starting:
+        // its copy answers, or every such straggler would be a second registry call.
+        if (std::optional<runtime::LruCache::Timed> fresh = fresh_local(); fresh.has_value()) {
+          local_hits_.fetch_add(1, std::memory_order_relaxed);
+          obtained = fresh->stored;
+          return std::move(fresh->value);
+        }
         std::unique_ptr<google::protobuf::Message> value(out.New());
         RETURN_IF_ERROR(fetch(*value));
         std::string bytes = value->SerializeAsString();
@@ -248,7 +264,7 @@ absl::Status RegistryClient::Read(
         return bytes;
       });
   if (fetched.ok() && out.ParseFromString(*fetched)) {
-    *freshness = Freshness{false, options_.clock()};
+    *freshness = Freshness{false, obtained == absl::InfinitePast() ? options_.clock() : obtained};
     return absl::OkStatus();
   }
   // 4. The registry could not answer: a local copy younger than max_stale, marked stale.
