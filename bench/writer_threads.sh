@@ -9,6 +9,8 @@
 # - with WRITER_PERF=<dir>: `perf record -a -g -e cpu-clock` over the same window into
 #   <dir>/perf.data (the VM has no hardware counters; cpu-clock sampling works), to be read with
 #   `perf report -i <dir>/perf.data --tid <writer> --percentage relative --children --sort sym`;
+#   WRITER_PERF_CALLGRAPH="--call-graph dwarf,16384" unwinds through libc and SQLite too (which
+#   have no frame pointers), at the price of a bigger perf.data: use a short WRITER_SECONDS;
 # - with WRITER_SYSCALLS=1 instead: the server's system calls per thread over the window (perf stat
 #   on the syscalls tracepoints: sendmsg, recvmsg, fdatasync, pwrite64, futex, epoll_wait, ...).
 # - with DORSET_BENCH_DATABASE=postgres, also the CPU (user + system, /proc/<pid>/stat) over the same
@@ -74,7 +76,7 @@ head -1 /proc/stat >"$tmp/stat0"
 start=$(date +%s%N)
 if [ -n "${WRITER_PERF:-}" ]; then
   mkdir -p "$WRITER_PERF"
-  perf record -q -a -g -e cpu-clock -F 999 -o "$WRITER_PERF/perf.data" -- sleep "$seconds"
+  perf record -q -a ${WRITER_PERF_CALLGRAPH:--g} -e cpu-clock -F 999 -o "$WRITER_PERF/perf.data" -- sleep "$seconds"
 elif [ -n "${WRITER_SYSCALLS:-}" ]; then
   perf stat --per-thread -x, -o "$tmp/syscalls" -p "$server" -e "$(printf 'syscalls:sys_enter_%s,' \
     sendmsg recvmsg fdatasync pwrite64 futex epoll_wait write read | sed 's/,$//')" -- sleep "$seconds"
