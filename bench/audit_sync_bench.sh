@@ -73,8 +73,7 @@ done
 
 concurrency=${AUDIT_BENCH_CONCURRENCY:-32}
 loadgen() { "$build/bench/dorset-loadgen" --duration_s="$seconds" --json --concurrency="$concurrency" --channels=$((concurrency < 4 ? concurrency : 4)) "$@"; }
-scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
-posting="{\"requestId\":\"bench-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}"
+posting="$(posting_request_json "bench-")"
 response='{"parent":"activities/bench","requestId":"bench-{{seq}}","response":{"channel":"CHANNEL_ONLINE","sentiment":"SENTIMENT_OPPOSED","text":"[SYNTHETIC] bench response {{seq}}","themes":["activities/bench/themes/access"],"locality":"localities/bench-{{slot}}"}}'
 runs=()
 for round in $(seq 1 "$rounds"); do

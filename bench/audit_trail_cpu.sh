@@ -31,8 +31,7 @@ start old "$old" $base
 start new-each "$new" $((base + 1)) DORSET_AUDIT_TRAIL_SYNC=each
 start new "$new" $((base + 2))
 port_of() { case $1 in old) echo $base ;; new-each) echo $((base + 1)) ;; new) echo $((base + 2)) ;; esac; }
-scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
-posting="{\"requestId\":\"bench-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}"
+posting="$(posting_request_json "bench-")"
 loadgen() {
   "$new/bench/dorset-loadgen" --target=127.0.0.1:$1 --json \
     --method=/dorset.finance.v1.FinanceService/CreatePosting --request_json="$posting" \

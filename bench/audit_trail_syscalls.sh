@@ -22,8 +22,7 @@ mkdir -p "$tmp/finance"
 pid=$!
 pids+=("$pid")
 wait_ready $((port + 100))
-scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
-posting="{\"requestId\":\"bench-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}"
+posting="$(posting_request_json "bench-")"
 loadgen() {
   "$build/bench/dorset-loadgen" --target=127.0.0.1:$port --json \
     --method=/dorset.finance.v1.FinanceService/CreatePosting --request_json="$posting" \

@@ -145,11 +145,10 @@ stop $native
 callgrind finance "${finance[@]}"
 wait_up $((50762 + port_offset))
 finance_method=/dorset.finance.v1.FinanceService
-scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
 measure "CreatePosting" 127.0.0.1:$((50662 + port_offset)) $finance_method/CreatePosting \
-  "{\"requestId\":\"costs-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"costs\"}}"
+  "$(posting_request_json "costs-" costs)"
 measure "GetReport" 127.0.0.1:$((50662 + port_offset)) $finance_method/GetReport \
-  '{"name":"plans/dorset-stp/report","financialYear":"2020-21","month":6}'
+  "$report_request_json"
 stop "$server"
 fi
 

@@ -36,7 +36,6 @@ wait_ready $((echo_port + 100))
 wait_ready $((finance_port + 100))
 
 loadgen() { "$build/bench/dorset-loadgen" --duration_s="$seconds" --json "$@"; }
-scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
 
 # Echo and postings alternate for $rounds rounds, so load from elsewhere on the machine hits
 # both alike; the summary takes the median of the per-round ratios.
@@ -50,7 +49,7 @@ for round in $(seq 1 "$rounds"); do
   echo "== round $round: CreatePosting, 32 in flight (each acknowledged posting committed with synchronous=FULL)"
   post_runs+=("$(loadgen --target=127.0.0.1:$finance_port \
     --method=/dorset.finance.v1.FinanceService/CreatePosting \
-    --request_json="{\"requestId\":\"bench-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}" \
+    --request_json="$(posting_request_json "bench-")" \
     --concurrency=32 --channels=4)")
   echo "${post_runs[-1]}"
 done
@@ -58,7 +57,7 @@ metrics=$(curl -sf "http://127.0.0.1:$((finance_port + 100))/metrics" || true)
 group_count=$(awk '/^finance_ledger_group_requests_count/ {print $2}' <<<"$metrics")
 group_sum=$(awk '/^finance_ledger_group_requests_sum/ {print $2}' <<<"$metrics")
 
-report_request='{"name":"plans/dorset-stp/report","financialYear":"2020-21","month":6}'
+report_request="$report_request_json"
 echo "== GetReport over the seed plan, 32 in flight"
 report_json=$(loadgen --target=127.0.0.1:$finance_port \
   --method=/dorset.finance.v1.FinanceService/GetReport --request_json="$report_request" \

@@ -24,11 +24,10 @@ for mode in off on; do
   pids+=($!)
 done
 for p in $base $((base + 1)) $((base + 2)); do wait_ready $((p + 100)); done
-scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
 post() {  # post <port> <concurrency> <tag>
   "$build/bench/dorset-loadgen" --duration_s="$seconds" --json --target=127.0.0.1:$1 \
     --method=/dorset.finance.v1.FinanceService/CreatePosting --concurrency=$2 --channels=$([[ $2 == 1 ]] && echo 1 || echo 4) \
-    --request_json="{\"requestId\":\"$3-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}"
+    --request_json="$(posting_request_json "$3-")"
 }
 declare -A fpid
 fpid[off]=${pids[1]}; fpid[on]=${pids[2]}

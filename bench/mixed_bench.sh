@@ -57,7 +57,7 @@ engagement=127.0.0.1:$engagement_port
 rs=/dorset.registry.v1.RegistryService
 fs=/dorset.finance.v1.FinanceService
 es=/dorset.engagement.v1.EngagementService
-scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
+scheme=$posting_scheme
 mix=$tmp/mix.tsv
 {
   printf 'GetPractice\t25\t%s\t%s\t%s\n' $registry $rs/GetPractice '{"name":"practices/J81002"}'
@@ -65,12 +65,12 @@ mix=$tmp/mix.tsv
     '{"locality":"localities/north-bournemouth","pageSize":50}'
   printf 'GetScheme\t15\t%s\t%s\t%s\n' $finance $fs/GetScheme "{\"name\":\"$scheme\"}"
   printf 'GetReport\t10\t%s\t%s\t%s\n' $finance $fs/GetReport \
-    '{"name":"plans/dorset-stp/report","financialYear":"2020-21","month":6}'
+    "$report_request_json"
   printf 'GetActivity\t15\t%s\t%s\t%s\n' $engagement $es/GetActivity '{"name":"activities/mixed"}'
   printf 'GetActivityAggregates\t15\t%s\t%s\t%s\n' $engagement $es/GetActivityAggregates \
     '{"name":"activities/mixed/aggregates"}'
   printf 'CreatePosting\t5\t%s\t%s\t%s\n' $finance $fs/CreatePosting \
-    "{\"requestId\":\"mixed-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"mixed\"}}"
+    "$(posting_request_json "mixed-" mixed)"
   printf 'CreateResponse\t5\t%s\t%s\t%s\n' $engagement $es/CreateResponse \
     '{"parent":"activities/mixed","requestId":"mixed-{{seq}}","response":{"channel":"CHANNEL_ONLINE","sentiment":"SENTIMENT_OPPOSED","text":"[SYNTHETIC] mixed response {{seq}}","themes":["activities/mixed/themes/access"],"locality":"localities/mixed-{{slot}}"}}'
 } >"$mix"

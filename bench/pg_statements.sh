@@ -32,9 +32,8 @@ wait_ready $((port + 100))
 case $service in
   finance)
     table=posting
-    scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
     args=(--method=/dorset.finance.v1.FinanceService/CreatePosting
-      --request_json="{\"requestId\":\"pgs-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}") ;;
+      --request_json="$(posting_request_json "pgs-")") ;;
   engagement)
     table=response
     ctl() { "$build/cli/dorsetctl" engagement "$@" --target=127.0.0.1:$port >/dev/null; }

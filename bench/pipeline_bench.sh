@@ -66,18 +66,17 @@ wait_ready $((on_port + 100))
 wait_ready $((off_port + 100))
 
 loadgen() { "$build/bench/dorset-loadgen" --duration_s="$seconds" --json "$@"; }
-scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
 inflight() {  # inflight <n>: the load generator's concurrency and channels for n calls in flight
   echo --concurrency="$1" --channels=$(($1 > 1 ? 4 : 1))
 }
 posting() {  # posting <port> <in flight> ({{seq}} starts at the time in microseconds: ids never repeat)
   loadgen --target=127.0.0.1:$1 --method=/dorset.finance.v1.FinanceService/CreatePosting \
-    --request_json="{\"requestId\":\"bench-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}" \
+    --request_json="$(posting_request_json "bench-")" \
     $(inflight "$2")
 }
 report() {  # report <port> <in flight>
   loadgen --target=127.0.0.1:$1 --method=/dorset.finance.v1.FinanceService/GetReport \
-    --request_json='{"name":"plans/dorset-stp/report","financialYear":"2020-21","month":6}' $(inflight "$2")
+    --request_json="$report_request_json" $(inflight "$2")
 }
 
 # runs <label> <side> <json>: every measurement, one line each, for the summary.
@@ -141,9 +140,9 @@ for side in on off; do
   [ "$side" = off ] && port=$off_port
   for method in GetReport CreatePosting; do
     if [ $method = GetReport ]; then
-      json='{"name":"plans/dorset-stp/report","financialYear":"2020-21","month":6}'
+      json="$report_request_json"
     else
-      json="{\"requestId\":\"rt-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}"
+      json="$(posting_request_json "rt-")"
     fi
     one() { "$build/bench/dorset-loadgen" --calls="$1" --target=127.0.0.1:$port --json \
       --method=/dorset.finance.v1.FinanceService/$method --request_json="$json" --concurrency=1 --channels=1 >/dev/null; }

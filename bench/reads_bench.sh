@@ -62,7 +62,7 @@ for round in $(seq 1 "$rounds"); do
     --concurrency=64 --channels=4)")
   runs+=("$(loadgen --target=127.0.0.1:$echo_port "${echo_call[@]}" --concurrency=32 --channels=4)")
   runs+=("$(loadgen --target=127.0.0.1:$finance_port --method=/dorset.finance.v1.FinanceService/GetReport \
-    --request_json='{"name":"plans/dorset-stp/report","financialYear":"2020-21","month":6}' \
+    --request_json="$report_request_json" \
     --concurrency=32 --channels=4)")
   runs+=("$(loadgen --target=127.0.0.1:$bare_port "${echo_call[@]}" --concurrency=1 --channels=1)")
   runs+=("$(loadgen --target=127.0.0.1:$echo_port "${echo_call[@]}" --concurrency=1 --channels=1)")

@@ -126,8 +126,7 @@ ctl import-localities data/dorset/localities.csv data/dorset/practice-localities
 stop_replicas
 method=/dorset.registry.v1.RegistryService
 fmethod=/dorset.finance.v1.FinanceService
-scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
-posting="{\"requestId\":\"bench-N-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}"
+posting="$(posting_request_json "bench-N-")"
 for n in $counts; do
   echo "== $n replica(s) of the registry"
   start_replicas registry $registry_base "$n"
@@ -157,7 +156,7 @@ for n in $counts; do
     "($(awk -v a="$grouped" -v b="$groups" 'BEGIN {if (b > 0) printf "%.1f", a / b; else print "-"}') per commit);" \
     "PostgreSQL dorset_finance: $(awk -v a="$tx_before" -v b="$tx_after" 'BEGIN {split(a, x, "|"); split(b, y, "|");
       printf "%d commits, %d rollbacks (serialization retries)", y[1] - x[1], y[2] - x[2]}')"
-  results+=("$(run GetReport $fmethod/GetReport '{"name":"plans/dorset-stp/report","financialYear":"2020-21","month":6}' 32)")
+  results+=("$(run GetReport $fmethod/GetReport "$report_request_json" 32)")
   echo "${results[-1]}"
   stop_replicas
 done

@@ -40,9 +40,8 @@ server=$!
 pids+=($server)
 wait_ready $((finance_port + 100))
 
-scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
 post=(--target=127.0.0.1:$finance_port --method=/dorset.finance.v1.FinanceService/CreatePosting
-  --request_json="{\"requestId\":\"threads-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"bench\"}}"
+  --request_json="$(posting_request_json "threads-")"
   --concurrency="${WRITER_CONCURRENCY:-32}" --channels=4)
 "$build/bench/dorset-loadgen" --json --duration_s=2 "${post[@]}" >/dev/null  # warm-up
 "$build/bench/dorset-loadgen" --json --duration_s=$((seconds + 3)) "${post[@]}" >"$tmp/load.json" &

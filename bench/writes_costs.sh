@@ -83,10 +83,9 @@ for which in old new; do
   server=$!
   pids+=($server)
   for _ in $(seq 1 1800); do curl -sf "http://127.0.0.1:$((port + 100))/readyz" >/dev/null && break; sleep 0.1; done
-  scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
   measure "CreatePosting $which" $port $((port + 100)) finance_ledger_group_requests \
     /dorset.finance.v1.FinanceService/CreatePosting \
-    "{\"requestId\":\"w-{{seq}}\",\"posting\":{\"scheme\":\"$scheme\",\"financialYear\":\"2020-21\",\"month\":6,\"kind\":2,\"amount\":{\"pence\":\"1\"},\"reason\":\"costs\"}}"
+    "$(posting_request_json "w-" costs)"
   stop "$server"
 
   port=$((port + 1))

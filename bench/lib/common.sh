@@ -57,3 +57,15 @@ wait_ready() {  # wait_ready <ops port>: polls /readyz until it answers 200 (30 
   echo "server on ops port $1 did not become ready" >&2
   return 1
 }
+
+# The write and the read the finance scenarios drive, one spelling for every script:
+# posting_request_json <requestId prefix> [reason] prints a CreatePostingRequest's JSON for the
+# loadgen, 1p of underspend on the seed plan's RightCare scheme in month 6 of 2020-21, its
+# requestId the prefix then {{seq}} (a new idempotency key each call; bench/loadgen/loadgen.cc).
+posting_scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
+posting_request_json() {
+  printf '{"requestId":"%s{{seq}}","posting":{"scheme":"%s","financialYear":"2020-21","month":6,"kind":2,"amount":{"pence":"1"},"reason":"%s"}}' \
+    "$1" "$posting_scheme" "${2:-bench}"
+}
+# GetReport over the seed plan, month 6 of 2020-21.
+report_request_json='{"name":"plans/dorset-stp/report","financialYear":"2020-21","month":6}'
