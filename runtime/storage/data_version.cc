@@ -12,20 +12,30 @@
 namespace dorset::runtime::storage {
 
 absl::StatusOr<uint64_t> BumpDataVersion(Transaction& tx, std::string_view channel) {
-  // RETURNING gives the version this transaction commits without a read of its own; on
-  // PostgreSQL the notification goes in the same statement (one round trip), carrying that
-  // version so that the process that committed it need not read it back (OwnCommits).
-  std::string sql =
+  static constexpr char kUpsert[] =
       "INSERT INTO meta(key, value) VALUES ('data_version', '1') "
-      "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT) "
-      "RETURNING CAST(value AS BIGINT)";
+      "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)";
   if (tx.engine() == Engine::kPostgres) {
-    absl::StrAppend(&sql, ", pg_notify('", std::string(channel), "', value)");
+    // RETURNING gives the version this transaction commits without a read of its own, and the
+    // notification goes in the same statement (one round trip), carrying that version so that
+    // the process that committed it need not read it back (OwnCommits).
+    ASSIGN_OR_RETURN(Statement bump, tx.Prepare(absl::StrCat(
+                                         kUpsert, " RETURNING CAST(value AS BIGINT), pg_notify('",
+                                         std::string(channel), "', value)")));
+    ASSIGN_OR_RETURN(bool row, bump.Step());
+    if (!row) return absl::InternalError("bumping the data version gave no row");
+    return static_cast<uint64_t>(bump.Int(0));
   }
-  ASSIGN_OR_RETURN(Statement bump, tx.Prepare(sql));
-  ASSIGN_OR_RETURN(bool row, bump.Step());
-  if (!row) return absl::InternalError("bumping the data version gave no row");
-  return static_cast<uint64_t>(bump.Int(0));
+  // SQLite: the upsert, then a read of the row it left. RETURNING there runs the statement
+  // through a temporary b-tree (a pager of its own, page-sized allocations) on every call: ~45k
+  // instructions a posting group against ~12k for these two (issue 16, bench/README.md session 21).
+  ASSIGN_OR_RETURN(Statement bump, tx.Prepare(kUpsert));
+  RETURN_IF_ERROR(bump.Run());
+  ASSIGN_OR_RETURN(Statement read,
+                   tx.Prepare("SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'data_version'"));
+  ASSIGN_OR_RETURN(bool row, read.Step());
+  if (!row) return absl::InternalError("bumping the data version left no row");
+  return static_cast<uint64_t>(read.Int(0));
 }
 
 absl::StatusOr<uint64_t> ReadDataVersion(Transaction& tx) {

@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <span>
 #include <string>
 #include <thread>
@@ -198,6 +199,10 @@ class GroupCommitter : private GroupCommitBase {
   };
 
   void WriteLoop() {
+    // The group and the queue are two vectors that trade places (issue 16): the writer takes the
+    // whole queue by a swap and leaves its last group's emptied buffer for the next jobs, so a
+    // group costs no allocation and no move per job (a vector grown anew for every group made
+    // ~5 allocations a group of 1 KB and more, each of which made glibc consolidate its fastbins).
     std::vector<Job> group;
     while (true) {
       {
@@ -205,14 +210,32 @@ class GroupCommitter : private GroupCommitBase {
         mu_.Await(absl::Condition(this, &GroupCommitter::HasWork));
         if (queue_.empty()) return;  // stopping and drained
         if (!stopping_) LingerForMore();
-        while (!queue_.empty() && static_cast<int>(group.size()) < options_.max_group) {
-          group.push_back(std::move(queue_.front()));
-          queue_.pop_front();
+        const size_t max_group = static_cast<size_t>(std::max(options_.max_group, 1));
+        if (queue_.size() <= max_group) {
+          group.swap(queue_);
+        } else {  // more than a group waits: the first max_group go, in order
+          std::vector<Job> rest;
+          rest.reserve(queue_.size() - max_group);
+          std::move(queue_.begin() + static_cast<std::ptrdiff_t>(max_group), queue_.end(),
+                    std::back_inserter(rest));
+          queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(max_group), queue_.end());
+          group.swap(queue_);
+          queue_.swap(rest);
         }
         linger_.Took(group.size());
       }
       WriteOne(group);
-      group = std::vector<Job>();
+      group.clear();
+      // A buffer grown by a burst is not kept: beyond this a group's write dwarfs its allocation.
+      if (group.capacity() > kKeptJobs) group = std::vector<Job>();
+      if (group.capacity() == 0) {  // moved to the finisher: take back buffers it emptied
+        absl::MutexLock lock(&done_mu_);
+        if (!spare_.empty()) {
+          group.swap(spare_.back().jobs);
+          results_.swap(spare_.back().results);
+          spare_.pop_back();
+        }
+      }
     }
   }
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); }
@@ -240,7 +263,7 @@ class GroupCommitter : private GroupCommitBase {
   }
 
   void WriteOne(std::vector<Job>& group) {
-    std::vector<absl::Status> results;
+    std::vector<absl::Status>& results = results_;  // its buffer kept across groups
     auto write = [&](Transaction& tx) -> absl::Status {
       results.assign(group.size(), absl::OkStatus());  // a retried transaction starts again
       return write_(tx, std::span<Job>(group), results);
@@ -268,6 +291,7 @@ class GroupCommitter : private GroupCommitBase {
     }
     absl::MutexLock lock(&done_mu_);
     finished_.push_back({std::move(group), std::move(results)});
+    results.clear();  // moved from: valid, and empty from here
   }
 
   void FinishLoop() {
@@ -284,15 +308,25 @@ class GroupCommitter : private GroupCommitBase {
       // written here, by this thread, in one transaction when the batch closes (audit_log.h),
       // instead of waking the audit writer for them (issue 16). While it writes, the writer
       // thread commits the next group: two stages, where there were three threads.
-      CompletionBatch batch;
-      for (size_t i = 0; i < finished.jobs.size(); ++i) {
-        finish_(finished.jobs[i], finished.results[i]);
+      {
+        CompletionBatch batch;
+        for (size_t i = 0; i < finished.jobs.size(); ++i) {
+          finish_(finished.jobs[i], finished.results[i]);
+        }
       }
+      // The emptied buffers go back to the writer for a later group (one spare is enough: the
+      // writer takes it back at its next group).
+      finished.jobs.clear();
+      finished.results.clear();
+      absl::MutexLock lock(&done_mu_);
+      if (spare_.empty()) spare_.push_back(std::move(finished));
     }
   }
   bool HasFinished() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(done_mu_) {
     return finisher_stopping_ || !finished_.empty();
   }
+
+  static constexpr size_t kKeptJobs = 1024;
 
   LingerPolicy linger_;  // the writer thread's alone
   Database& db_;
@@ -300,7 +334,7 @@ class GroupCommitter : private GroupCommitBase {
   const Finish finish_;
   const Committed committed_;
   mutable absl::Mutex mu_;
-  std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<Job> queue_ ABSL_GUARDED_BY(mu_);  // trades places with the writer's group
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t groups_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t applied_ ABSL_GUARDED_BY(mu_) = 0;
@@ -310,6 +344,8 @@ class GroupCommitter : private GroupCommitBase {
   int64_t linger_caught_ ABSL_GUARDED_BY(mu_) = 0;
   mutable absl::Mutex done_mu_;
   std::deque<Finished> finished_ ABSL_GUARDED_BY(done_mu_);
+  std::vector<Finished> spare_ ABSL_GUARDED_BY(done_mu_);  // emptied buffers for the writer
+  std::vector<absl::Status> results_;                      // the writer thread's alone
   bool finisher_stopping_ ABSL_GUARDED_BY(done_mu_) = false;
   std::thread finisher_;  // completes jobs
   std::thread writer_;    // writes groups
