@@ -69,7 +69,7 @@ struct GroupCommitOptions {
   std::string committed_metric = "";        // counter: jobs acknowledged OK after their commit
   std::string commit_failures_metric = "";  // counter: groups whose transaction failed
   // Complete jobs on a second thread so the writer starts the next group at once (engagement
-  // measured it faster), or on the writer thread (finance measured that faster on 2 cores).
+  // and, since session 21, finance measured it faster), or on the writer thread.
   bool finish_on_own_thread = true;
   // Nonzero: every group is written with Database::WriteQueued on this queue, so groups of all
   // the service's replicas that append after one head (finance's ledger) wait their turn on
@@ -285,7 +285,7 @@ class GroupCommitter : private GroupCommitBase {
     }
     if (!options_.finish_on_own_thread) {
       // No CompletionBatch here: the audit writer thread keeps writing these events while this
-      // thread commits the next group (two stages, as finance measured them; see FinishLoop).
+      // thread commits the next group (two stages; see FinishLoop).
       for (size_t i = 0; i < group.size(); ++i) finish_(group[i], results[i]);
       return;
     }
