@@ -109,6 +109,20 @@ class ReportCacheTest : public ::testing::TestWithParam<Engine> {
     return -1;
   }
 
+  // Whether 4 repeated reads (`read` checks each answer) on `replica` all came from its kept
+  // replies. On PostgreSQL a commit of the other replica's start-up (its chain backfill is a
+  // write) may reach this replica's follower among them and begin a new generation (a loaded
+  // machine made the test see 3 hits of 4 once); so up to 3 tries, which a replica that keeps
+  // no reply fails all the same.
+  static bool RepeatedReadsAreHits(Replica& replica, const std::function<void()>& read) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      const double hits = Hits(*replica.host);
+      for (int i = 0; i < 4; ++i) read();
+      if (Hits(*replica.host) >= hits + 4) return true;
+    }
+    return false;
+  }
+
   std::string database_;
   dorset::testing::TempDir dir_a_;
   dorset::testing::TempDir dir_b_;
@@ -121,11 +135,8 @@ TEST_P(ReportCacheTest, RepeatedReportsComeFromTheCacheAndEveryWriteIsInTheNextO
   const v1::ReportLine* line = Line(first, kRightcare);
   ASSERT_NE(line, nullptr);
   const int64_t actual = line->ytd_actual().pence();
-  const double hits = Hits(*a_.host);
-  for (int i = 0; i < 4; ++i) {
-    EXPECT_EQ(Report(a_).SerializeAsString(), first.SerializeAsString());
-  }
-  EXPECT_GE(Hits(*a_.host), hits + 4);
+  EXPECT_TRUE(RepeatedReadsAreHits(
+      a_, [&] { EXPECT_EQ(Report(a_).SerializeAsString(), first.SerializeAsString()); }));
 
   // A posting (the group committer's transaction).
   {
@@ -200,9 +211,8 @@ TEST_P(ReportCacheTest, RepeatedSchemeReadsComeFromTheCacheAndAnEditIsInTheNextO
   };
   const v1::Scheme first = get(a_);
   ASSERT_FALSE(first.etag().empty());
-  const double hits = Hits(*a_.host);
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(get(a_).SerializeAsString(), first.SerializeAsString());
-  EXPECT_GE(Hits(*a_.host), hits + 4);
+  EXPECT_TRUE(RepeatedReadsAreHits(
+      a_, [&] { EXPECT_EQ(get(a_).SerializeAsString(), first.SerializeAsString()); }));
 
   const v1::Scheme before = get(writer());
   v1::Scheme updated;
