@@ -1,7 +1,11 @@
 #include "runtime/api/request_id.h"
 
 #include "google/protobuf/field_mask.pb.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/struct.pb.h"
 #include "gtest/gtest.h"
+#include "runtime/auth/token_store.h"
 
 namespace dorset::runtime {
 namespace {
@@ -18,6 +22,27 @@ TEST(RequestIdTest, HashIsTheSha256OfTheDeterministicBytes) {
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");  // SHA-256("")
   EXPECT_EQ(RequestHash(Mask({"a"})), RequestHash(Mask({"a"})));
   EXPECT_NE(RequestHash(Mask({"a"})), RequestHash(Mask({"b"})));
+}
+
+TEST(RequestIdTest, HashedBytesAreTheDeterministicSerialization) {
+  // The bytes hashed are sized once and written in place (session 21); they must stay what a
+  // CodedOutputStream over a StringOutputStream gave, map entries in key order included.
+  google::protobuf::Struct request;
+  for (const char* key : {"zeta", "alpha", "mid", "beta", "omega"}) {
+    (*request.mutable_fields())[key].set_string_value(std::string(40, key[0]));
+  }
+  (*request.mutable_fields())["n"].set_number_value(2.5);
+  std::string expected;
+  {
+    google::protobuf::io::StringOutputStream stream(&expected);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    request.SerializeToCodedStream(&coded);
+  }
+  EXPECT_EQ(RequestHash(request), Sha256Hex(expected));
+  // With a body: the same bytes behind their length.
+  EXPECT_EQ(RequestHash(request, "body"),
+            Sha256Hex(std::to_string(expected.size()) + ":" + expected + "body"));
 }
 
 TEST(RequestIdTest, BodyIsPartOfTheHash) {
