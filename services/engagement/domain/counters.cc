@@ -1,5 +1,8 @@
 #include "services/engagement/domain/counters.h"
 
+#include <string_view>
+#include <tuple>
+
 #include "absl/strings/str_cat.h"
 
 namespace dorset::engagement {
@@ -57,7 +60,17 @@ std::vector<CounterCell> CounterCells(v1::Channel channel, v1::Sentiment sentime
 
 void AddCells(CounterSums& sums, const std::string& activity, const std::vector<CounterCell>& cells,
               int64_t delta) {
-  for (const auto& [dimension, key] : cells) sums[{activity, dimension, key}] += delta;
+  for (const auto& [dimension, key] : cells) {
+    const std::tuple<std::string_view, std::string_view, std::string_view> cell(activity, dimension,
+                                                                                key);
+    auto it = sums.lower_bound(cell);
+    if (it == sums.end() || sums.key_comp()(cell, it->first)) {
+      it = sums.emplace_hint(it, std::piecewise_construct,
+                             std::forward_as_tuple(activity, dimension, key),
+                             std::forward_as_tuple(0));
+    }
+    it->second += delta;
+  }
 }
 
 }  // namespace dorset::engagement

@@ -5,6 +5,7 @@
 #define DORSET_SERVICES_ENGAGEMENT_DOMAIN_COUNTERS_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <tuple>
@@ -39,7 +40,10 @@ std::vector<CounterCell> CounterCells(v1::Channel channel, v1::Sentiment sentime
 
 // Cell deltas summed over a batch of responses: (activity, dimension, key) -> delta. The group
 // commit writer applies them once per batch instead of once per response.
-using CounterSums = std::map<std::tuple<std::string, std::string, std::string>, int64_t>;
+// Ordered by activity first (Aggregates::ApplyGroup walks one activity's cells); transparent, so
+// a cell already in the sums is found without copying its three strings.
+using CounterSums =
+    std::map<std::tuple<std::string, std::string, std::string>, int64_t, std::less<>>;
 void AddCells(CounterSums& sums, const std::string& activity, const std::vector<CounterCell>& cells,
               int64_t delta);
 // Participation per 1,000 registered patients as an exact fixed-point figure: `*millis` is

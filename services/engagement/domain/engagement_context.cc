@@ -7,7 +7,7 @@
 namespace dorset::engagement {
 
 absl::Status EngagementContext::CheckLocalityField(const std::string& locality,
-                                                   const std::string& field) const {
+                                                   std::string_view field) const {
   if (locality.empty()) return absl::OkStatus();
   if (!IsLocalityName(locality)) return runtime::InvalidArgument(field, "must be localities/{id}");
   if (registry == nullptr) return absl::OkStatus();

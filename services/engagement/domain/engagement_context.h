@@ -53,7 +53,7 @@ struct EngagementContext {
   absl::Time Now() const { return options.now(); }
   // INVALID_ARGUMENT naming `field` unless `locality` is empty or localities/{id} known to the
   // registry (form only without one).
-  absl::Status CheckLocalityField(const std::string& locality, const std::string& field) const;
+  absl::Status CheckLocalityField(const std::string& locality, std::string_view field) const;
   // NOT_FOUND unless the activity (id) exists.
   absl::Status CheckActivityExists(const std::string& activity);
 

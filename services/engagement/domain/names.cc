@@ -1,12 +1,10 @@
 #include "services/engagement/domain/names.h"
 
-#include <vector>
-
+#include "absl/container/inlined_vector.h"
 #include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "runtime/base/string_view.h"
 #include "runtime/status/errors.h"
@@ -14,10 +12,20 @@
 namespace dorset::engagement {
 namespace {
 
-std::vector<std::string_view> Segments(std::string_view name) {
-  std::vector<std::string_view> out;
-  for (absl::string_view part : absl::StrSplit(ToAbsl(name), '/')) out.push_back(ToStd(part));
-  return out;
+// A name's segments between '/' (as absl::StrSplit gives them, empty ones too), without an
+// allocation for the names parsed on every call (a response's parent and themes).
+absl::InlinedVector<std::string_view, 8> Segments(std::string_view name) {
+  absl::InlinedVector<std::string_view, 8> out;
+  size_t start = 0;
+  while (true) {
+    const size_t slash = name.find('/', start);
+    if (slash == std::string_view::npos) {
+      out.push_back(name.substr(start));
+      return out;
+    }
+    out.push_back(name.substr(start, slash - start));
+    start = slash + 1;
+  }
 }
 
 // Registry ids: letters, digits, '-' and '_' (practice codes are upper case, e.g. J81016).

@@ -38,13 +38,13 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
         // PostgreSQL: the group's request records in a few statements, not a round trip each.
         std::vector<std::string> request_ids;
         request_ids.reserve(jobs.size());
-        for (const Job& job : jobs) request_ids.push_back(job.pending.request_id);
+        for (const Job& job : jobs) request_ids.push_back(job.pending.request.request_id);
         RETURN_IF_ERROR(batch.PrefetchRequests(request_ids));
         for (size_t i = 0; i < jobs.size(); ++i) {
           // An error here (serialization failure, deadlock, lost connection) fails the whole
           // group: Database::Write runs it again from the start, or every job is refused.
-          ASSIGN_OR_RETURN(results[i], engagement.responses().CommitResponse(jobs[i].pending,
-                                                                             jobs[i].out, batch));
+          ASSIGN_OR_RETURN(results[i], engagement.responses().CommitResponse(
+                                           jobs[i].pending, jobs[i].out, batch, &jobs[i].created));
         }
         // Each call's audit event, refused ones too, committed with the responses: one sync.
         // The request names the resource (the activity), so the reply is not needed.
@@ -65,7 +65,13 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
         }
         return absl::OkStatus();
       },
-      [](Job& job, const absl::Status& status) { job.done(status); },
+      [](Job& job, const absl::Status& status) {
+        // After the commit, on the finishing thread: the pending response is not needed again.
+        if (status.ok() && job.created) {
+          Responses::CompleteCreated(std::move(job.pending.response), job.out);
+        }
+        job.done(status);
+      },
       [this, &engagement, outbox](std::span<Job> jobs) {
         // Before any of the group's responses is acknowledged (and the generation raised).
         engagement.aggregates().ApplyGroup(group_counts_.data_version, group_counts_.sums);

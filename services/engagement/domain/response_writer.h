@@ -32,6 +32,9 @@ class ResponseWriter {
     // The call's audit event, written in the group's transaction when the writer has an outbox
     // (runtime/audit/audit_outbox.h).
     runtime::OutboxedAudit audit = {};
+    // Set by each attempt of the group: the response was written (its reply is completed from
+    // `pending` after the commit, Responses::CompleteCreated), not a retry's stored one.
+    bool created = false;
   };
 
   // `metrics` (may be null) gets engagement_response_batch_size,

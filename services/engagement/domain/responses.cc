@@ -126,11 +126,13 @@ absl::StatusOr<PendingResponse> Responses::PrepareResponse(
     const runtime::Caller& caller, const v1::CreateResponseRequest& request) {
   PendingResponse pending;
   pending.time = ctx_.Now();
-  pending.principal = caller.principal;
   ASSIGN_OR_RETURN(pending.activity, ParseActivityName(request.parent(), "parent"));
   RETURN_IF_ERROR(runtime::CheckRequestId(request.request_id()));
-  pending.request_id = request.request_id();
-  if (!pending.request_id.empty()) pending.request_hash = runtime::RequestHash(request);
+  pending.request = {
+      .request_id = request.request_id(),
+      .method = "CreateResponse",
+      .principal = caller.principal,
+      .request_hash = request.request_id().empty() ? std::string() : runtime::RequestHash(request)};
   v1::Response r = request.response();
   r.clear_name();
   r.clear_anonymised();
@@ -157,13 +159,15 @@ absl::StatusOr<PendingResponse> Responses::PrepareResponse(
   }
   absl::flat_hash_set<std::string> seen;
   for (int i = 0; i < r.themes_size(); ++i) {
-    const std::string field = absl::StrCat("response.themes[", i, "]");
-    ASSIGN_OR_RETURN(ChildName theme, ParseThemeName(r.themes(i), field));
-    if (theme.activity != pending.activity) {
-      return runtime::InvalidArgument(field, "must be a theme of the same activity");
+    // The field's name with its index only for a refusal (not built for every theme).
+    auto field = [i] { return absl::StrCat("response.themes[", i, "]"); };
+    absl::StatusOr<ChildName> theme = ParseThemeName(r.themes(i), "response.themes");
+    if (!theme.ok()) return ParseThemeName(r.themes(i), field()).status();
+    if (theme->activity != pending.activity) {
+      return runtime::InvalidArgument(field(), "must be a theme of the same activity");
     }
-    if (!seen.insert(theme.id).second) return runtime::InvalidArgument(field, "listed twice");
-    pending.theme_ids.push_back(theme.id);
+    if (!seen.insert(theme->id).second) return runtime::InvalidArgument(field(), "listed twice");
+    pending.theme_ids.push_back(std::move(theme->id));
   }
   if (!r.practice().empty()) {
     if (!IsPracticeName(r.practice())) {
@@ -200,23 +204,32 @@ absl::StatusOr<PendingResponse> Responses::PrepareResponse(
 }
 
 absl::StatusOr<absl::Status> Responses::CommitResponse(const PendingResponse& pending,
-                                                       v1::Response* out, ResponseBatch& batch) {
+                                                       v1::Response* out, ResponseBatch& batch,
+                                                       bool* created) {
+  *created = false;
   // Each response is a part of the group's transaction: a refused one leaves no trace and does
   // not sink the others. Its only write is the INSERT, its last statement (WriteResponse checks
   // everything first and keeps the request record and counters for the group's Flush), so on
   // SQLite it needs no savepoint; on PostgreSQL, where a failed statement would otherwise abort
   // the whole transaction, it has one.
-  return batch.InPart([&] { return WriteResponse(pending, out, batch); });
+  return batch.InPart([&] { return WriteResponse(pending, out, batch, created); });
+}
+
+void Responses::CompleteCreated(v1::Response&& given, v1::Response* out) {
+  given.set_name(std::move(*out->mutable_name()));
+  given.set_stakeholder(std::move(*out->mutable_stakeholder()));
+  given.mutable_create_time()->Swap(out->mutable_create_time());
+  given.mutable_update_time()->Swap(out->mutable_update_time());
+  given.set_etag(std::move(*out->mutable_etag()));
+  out->Swap(&given);
 }
 
 absl::Status Responses::WriteResponse(const PendingResponse& pending, v1::Response* out,
-                                      ResponseBatch& batch) {
-  const std::string activity_name = ActivityName(pending.activity);
+                                      ResponseBatch& batch, bool* created) {
   // The response's time, taken when it was received: the window and the practice are judged at
   // the same instant, however long the response waited for its batch.
   const int64_t now_us = ToMicros(pending.time);
-  const ResponseBatch::RequestKey key{pending.request_id, "CreateResponse", pending.principal,
-                                      pending.request_hash};
+  const ResponseBatch::RequestKey& key = pending.request;
 
   ASSIGN_OR_RETURN(std::optional<std::string> previous_name, batch.FindRequest(key));
   if (previous_name.has_value()) {
@@ -229,22 +242,23 @@ absl::Status Responses::WriteResponse(const PendingResponse& pending, v1::Respon
   ASSIGN_OR_RETURN(const ResponseBatch::Window* found_window,
                    batch.ActivityWindow(pending.activity));
   const ResponseBatch::Window& window = *found_window;
-  if (!window.found) return runtime::NotFound("Activity", activity_name);
+  if (!window.found) return runtime::NotFound("Activity", ActivityName(pending.activity));
   const v1::ActivityState state = window.state;
   const std::optional<int64_t>& window_start = window.start;
   const std::optional<int64_t>& window_end = window.end;
   if (state != v1::ACTIVITY_STATE_OPEN) {
     return runtime::FailedPrecondition(
-        "STATE", activity_name,
+        "STATE", ActivityName(pending.activity),
         absl::StrCat("the activity is ", runtime::EnumShortName(state),
                      "; responses are accepted only while it is OPEN"));
   }
   if (window_start.has_value() && now_us < *window_start) {
-    return runtime::FailedPrecondition("WINDOW", activity_name,
+    return runtime::FailedPrecondition("WINDOW", ActivityName(pending.activity),
                                        "the response window has not started yet");
   }
   if (window_end.has_value() && now_us >= *window_end) {
-    return runtime::FailedPrecondition("WINDOW", activity_name, "the response window has ended");
+    return runtime::FailedPrecondition("WINDOW", ActivityName(pending.activity),
+                                       "the response window has ended");
   }
   if (!pending.practice_refusal.ok() &&
       !window.allowed_practices.contains(pending.response.practice())) {
@@ -270,18 +284,21 @@ absl::Status Responses::WriteResponse(const PendingResponse& pending, v1::Respon
   const v1::Response& r = pending.response;
   ASSIGN_OR_RETURN(const int64_t id, batch.InsertResponse(pending.activity, pending.stakeholder_id,
                                                           r, pending.theme_ids, now_us));
-  const std::string name = ResponseName(pending.activity, id);
+  std::string name = ResponseName(pending.activity, id);
   // Kept for the group's end (written with the others): nothing after it may fail.
   RETURN_IF_ERROR(batch.StoreRequest(key, name, now_us));
   batch.AddToCounters(pending.activity,
                       CounterCells(r.channel(), r.sentiment(), r.locality(), pending.theme_ids));
-  *out = r;
-  out->set_name(name);
-  out->set_stakeholder(pending.stakeholder_id.empty() ? ""
-                                                      : StakeholderName(pending.stakeholder_id));
+  // The writer's fields only: CompleteCreated adds `r` after the commit.
+  out->Clear();
+  out->set_name(std::move(name));
+  if (!pending.stakeholder_id.empty()) {
+    out->set_stakeholder(StakeholderName(pending.stakeholder_id));
+  }
   SetTimestamp(out->mutable_create_time(), now_us);
   SetTimestamp(out->mutable_update_time(), now_us);
   out->set_etag(Etag(1));
+  *created = true;
   return absl::OkStatus();
 }
 

@@ -23,10 +23,11 @@ namespace dorset::engagement {
 // A response checked for form and against the registry, ready to be written by the group-commit
 // writer (which checks the rest against the store inside its transaction).
 struct PendingResponse {
-  std::string activity;        // id
-  std::string request_id;      // "" when the client sent none
-  std::string request_hash;    // RequestHash of the CreateResponseRequest
-  std::string principal;       // the caller (the request_id is theirs: runtime/storage/idempotency)
+  std::string activity;  // id
+  // The request_id ("" when the client sent none), "CreateResponse", the caller (the request_id
+  // is theirs: runtime/storage/idempotency.h) and the RequestHash of the CreateResponseRequest:
+  // made once here, not copied by the writer for every response.
+  runtime::storage::RequestKey request;
   v1::Response response;       // normalised: locality resolved, names checked
   std::string stakeholder_id;  // "" when anonymous
   std::vector<std::string> theme_ids;
@@ -52,8 +53,16 @@ class Responses {
   // whole group (a serialization failure, deadlock or lost connection): returned from the
   // group's function, it runs the group again as a whole or refuses it, never swallowed per
   // response. Its counter cells are summed into the batch (written once before the commit).
+  // A response it writes gets in `out` only what the writer decides (name, stakeholder, times,
+  // etag) and `*created` true: the rest of the reply is the pending response, moved in by
+  // CompleteCreated after the commit (on the finishing thread, not the writer's: copying it there
+  // cost the writer ~3.3k instructions a response). A retry of a request_id gets its whole
+  // stored response in `out` and `*created` false.
   absl::StatusOr<absl::Status> CommitResponse(const PendingResponse& pending, v1::Response* out,
-                                              ResponseBatch& batch);
+                                              ResponseBatch& batch, bool* created);
+  // The reply of a response CommitResponse wrote (`out` as it left it): `given` (the pending
+  // response, no longer needed) with the writer's fields.
+  static void CompleteCreated(v1::Response&& given, v1::Response* out);
   absl::Status GetResponse(const runtime::Caller& caller, const v1::GetResponseRequest& request,
                            v1::Response* out);
   absl::Status ListResponses(const runtime::Caller& caller, const v1::ListResponsesRequest& request,
@@ -77,7 +86,7 @@ class Responses {
 
  private:
   absl::Status WriteResponse(const PendingResponse& pending, v1::Response* out,
-                             ResponseBatch& batch);
+                             ResponseBatch& batch, bool* created);
   // INVALID_ARGUMENT (response.practice) unless `practice` is one of options.commissioner's and
   // open on the day of `at` (the response's time, never the time of a later check).
   absl::Status CheckPracticeCovered(const PracticeFacts& practice, absl::Time at) const;

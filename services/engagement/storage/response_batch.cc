@@ -82,14 +82,16 @@ absl::StatusOr<bool> ResponseBatch::ThemeExists(const std::string& activity,
                                                 const std::string& theme) {
   // A theme found once stays found for the rest of the transaction (themes are removed only in
   // transactions of their own), so the group's responses ask the store once per theme.
-  std::pair<std::string, std::string> key(activity, theme);
-  if (themes_found_.contains(key)) return true;
+  if (auto known = themes_found_.find(activity);
+      known != themes_found_.end() && known->second.contains(theme)) {
+    return true;
+  }
   ASSIGN_OR_RETURN(Statements * st, Prepared());
   st->theme_exists.Reset();
   st->theme_exists.Bind(1, activity).Bind(2, theme);
   ASSIGN_OR_RETURN(bool found, st->theme_exists.Step());
   st->theme_exists.Reset();
-  if (found) themes_found_.insert(std::move(key));
+  if (found) themes_found_[activity].insert(theme);
   return found;
 }
 

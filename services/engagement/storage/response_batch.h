@@ -91,7 +91,8 @@ class ResponseBatch {
   std::unique_ptr<Statements> statements_;  // prepared at the first use
   CounterSums sums_;
   absl::flat_hash_map<std::string, Window> windows_;
-  absl::flat_hash_set<std::pair<std::string, std::string>> themes_found_;  // (activity, theme)
+  // activity -> its themes found (looked up without copying the names: every response asks)
+  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>> themes_found_;
 };
 
 }  // namespace dorset::engagement
