@@ -27,7 +27,7 @@ struct PendingResponse {
   // The request_id ("" when the client sent none), "CreateResponse", the caller (the request_id
   // is theirs: runtime/storage/idempotency.h) and the RequestHash of the CreateResponseRequest:
   // made once here, not copied by the writer for every response.
-  runtime::storage::RequestKey request;
+  ResponseBatch::RequestKey request;
   v1::Response response;       // normalised: locality resolved, names checked
   std::string stakeholder_id;  // "" when anonymous
   std::vector<std::string> theme_ids;
