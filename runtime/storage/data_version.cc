@@ -31,11 +31,7 @@ absl::StatusOr<uint64_t> BumpDataVersion(Transaction& tx, std::string_view chann
   // instructions a posting group against ~12k for these two (issue 16, bench/README.md session 21).
   ASSIGN_OR_RETURN(Statement bump, tx.Prepare(kUpsert));
   RETURN_IF_ERROR(bump.Run());
-  ASSIGN_OR_RETURN(Statement read,
-                   tx.Prepare("SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'data_version'"));
-  ASSIGN_OR_RETURN(bool row, read.Step());
-  if (!row) return absl::InternalError("bumping the data version left no row");
-  return static_cast<uint64_t>(read.Int(0));
+  return ReadDataVersion(tx);
 }
 
 absl::StatusOr<uint64_t> ReadDataVersion(Transaction& tx) {

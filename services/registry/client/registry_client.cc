@@ -230,19 +230,14 @@ absl::Status RegistryClient::Read(
     shared_answered = options_.cache->Reachable();  // a real miss, not a fault
   }
   // 2. No shared cache to ask: a local copy younger than fresh_for.
-  const auto fresh_local = [&]() -> std::optional<runtime::LruCache::Timed> {
-    std::optional<runtime::LruCache::Timed> copy = local_.GetWithTime(local_key);
-    if (shared_answered || !copy.has_value() ||
-        options_.clock() - copy->stored >= options_.fresh_for) {
-      return std::nullopt;
-    }
-    return copy;
+  const auto fresh = [&](const std::optional<runtime::LruCache::Timed>& copy) {
+    return !shared_answered && copy.has_value() &&
+           options_.clock() - copy->stored < options_.fresh_for;
   };
   std::optional<runtime::LruCache::Timed> local = local_.GetWithTime(local_key);
-  if (std::optional<runtime::LruCache::Timed> fresh = fresh_local();
-      fresh.has_value() && out.ParseFromString(fresh->value)) {
+  if (fresh(local) && out.ParseFromString(local->value)) {
     local_hits_.fetch_add(1, std::memory_order_relaxed);
-    *freshness = Freshness{false, fresh->stored};
+    *freshness = Freshness{false, local->stored};
     return absl::OkStatus();
   }
   // 3. The registry: one call per key at a time, shared by everyone asking meanwhile.
@@ -251,10 +246,11 @@ absl::Status RegistryClient::Read(
       flights_.Do(local_key, [&]() -> absl::StatusOr<std::string> {
         // A flight for this key may have landed between the look above and this one starting:
         // its copy answers, or every such straggler would be a second registry call.
-        if (std::optional<runtime::LruCache::Timed> fresh = fresh_local(); fresh.has_value()) {
+        if (std::optional<runtime::LruCache::Timed> landed = local_.GetWithTime(local_key);
+            fresh(landed)) {
           local_hits_.fetch_add(1, std::memory_order_relaxed);
-          obtained = fresh->stored;
-          return std::move(fresh->value);
+          obtained = landed->stored;
+          return std::move(landed->value);
         }
         std::unique_ptr<google::protobuf::Message> value(out.New());
         RETURN_IF_ERROR(fetch(*value));
