@@ -36,7 +36,7 @@ absl::StatusOr<std::optional<std::string>> IdempotencyRecord::Find(const Request
   if (key.request_id.empty()) return std::optional<std::string>();
   if (auto kept = kept_index_.find(key.request_id); kept != kept_index_.end()) {
     const Kept& k = kept_[kept->second];
-    return Match(key, k.key.method, k.key.principal, k.key.request_hash, k.reply);
+    return Match(key, k.key->method, k.key->principal, k.key->request_hash, k.reply);
   }
   if (auto fetched = fetched_.find(key.request_id); fetched != fetched_.end()) {
     if (!fetched->second.has_value()) return std::optional<std::string>();
@@ -147,7 +147,13 @@ absl::Status IdempotencyRecord::Store(const RequestKey& key, std::string_view re
 void IdempotencyRecord::StoreLater(const RequestKey& key, std::string reply, int64_t now_micros) {
   if (key.request_id.empty()) return;
   kept_index_.emplace(key.request_id, kept_.size());
-  kept_.push_back(Kept{key, std::move(reply), now_micros});
+  kept_.push_back(Kept{&key, std::move(reply), now_micros});
+}
+
+void IdempotencyRecord::StoreLater(RequestKey&& key, std::string reply, int64_t now_micros) {
+  if (key.request_id.empty()) return;
+  StoreLater(*owned_keys_.emplace_back(std::make_unique<RequestKey>(std::move(key))),
+             std::move(reply), now_micros);
 }
 
 absl::Status IdempotencyRecord::Flush() {
@@ -160,24 +166,25 @@ absl::Status IdempotencyRecord::Flush() {
       inserts_->Run(kept_.size(), [this](Statement& insert, size_t row, int first) {
         const Kept& k = kept_[row];
         // kept_ is unchanged until the statement has run and been reset.
-        insert.BindKept(first, k.key.request_id)
-            .BindKept(first + 1, k.key.method)
-            .BindKept(first + 2, k.key.principal)
-            .BindKept(first + 3, k.key.request_hash)
+        insert.BindKept(first, k.key->request_id)
+            .BindKept(first + 1, k.key->method)
+            .BindKept(first + 2, k.key->principal)
+            .BindKept(first + 3, k.key->request_hash)
             .BindBlobKept(first + 4, k.reply)
             .Bind(first + 5, k.now_micros);
       });
   // Written (or the transaction fails): what Prefetch read of these ids is out of date.
   for (const Kept& k : kept_) {
-    if (auto fetched = fetched_.find(k.key.request_id); fetched != fetched_.end()) {
-      fetched->second = Stored{.method = k.key.method,
-                               .principal = k.key.principal,
-                               .request_hash = k.key.request_hash,
+    if (auto fetched = fetched_.find(k.key->request_id); fetched != fetched_.end()) {
+      fetched->second = Stored{.method = k.key->method,
+                               .principal = k.key->principal,
+                               .request_hash = k.key->request_hash,
                                .reply = k.reply};
     }
   }
   kept_.clear();
   kept_index_.clear();
+  owned_keys_.clear();
   return written;
 }
 

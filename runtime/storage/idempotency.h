@@ -26,6 +26,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -71,13 +72,17 @@ class IdempotencyRecord {
   // As Store, but the record is written by Flush (which must run before the transaction
   // commits). Only for a record whose change cannot be undone alone afterwards (no savepoint
   // rolled back after it): a kept record is not taken back. Does nothing for an empty id.
+  // A `key` given as an lvalue is kept by reference, not copied (issue 16: four strings a call
+  // on the group writer): it must stay alive and unchanged until Flush (a group commit's job
+  // holds it). One given as an rvalue is moved in and kept here.
   void StoreLater(const RequestKey& key, std::string reply, int64_t now_micros);
+  void StoreLater(RequestKey&& key, std::string reply, int64_t now_micros);
   // Writes the records StoreLater kept, in the order kept.
   absl::Status Flush();
 
  private:
   struct Kept {
-    RequestKey key;
+    const RequestKey* key;  // the caller's, or one of owned_keys_
     std::string reply;
     int64_t now_micros;
   };
@@ -98,7 +103,10 @@ class IdempotencyRecord {
   Statement find_;
   Statement store_;
   std::vector<Kept> kept_;
-  absl::flat_hash_map<std::string, size_t> kept_index_;  // request_id -> kept_ index
+  // The keys StoreLater was given as rvalues (each on its own: kept_ points at them).
+  std::vector<std::unique_ptr<RequestKey>> owned_keys_;
+  // request_id (a view of the kept key's) -> kept_ index
+  absl::flat_hash_map<std::string_view, size_t> kept_index_;
   // The ids Prefetch read: their record, or nullopt when none is stored.
   absl::flat_hash_map<std::string, std::optional<Stored>> fetched_;
   // Prefetch's IN lists of 64 >> i ids (i < 7); on PostgreSQL [0] is its one unnest statement.
