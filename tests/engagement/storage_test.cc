@@ -5,6 +5,7 @@
 // store (runtime/sqlite Migrate, PRAGMA user_version 3) is adopted with its data, not migrated
 // again; its request_log moves into the lane's idempotency record (step 4).
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "runtime/status/status_macros.h"
@@ -12,6 +13,7 @@
 #include "runtime/testing/temp_dir.h"
 #include "services/engagement/domain/counters.h"
 #include "services/engagement/storage/counter_rows.h"
+#include "services/engagement/storage/response_batch.h"
 #include "services/engagement/storage/store.h"
 #include "tests/engagement/pre_lane_store.h"
 #include "tests/runtime/storage/engines.h"
@@ -113,6 +115,41 @@ TEST_P(EngagementStorageTest, TheSchemaHoldsWhatTheServiceWrites) {
     ASSERT_TRUE(writer.ok()) << writer.status();
     EXPECT_EQ(*writer, 1);
   }
+}
+
+// The group writer sums each response's counter cells as it goes (found again by hash, issue 16):
+// the group's sums are exactly the cells of CounterCells added once per response, across
+// activities, shared cells and cells of one response only.
+TEST_P(EngagementStorageTest, AResponseBatchSumsEveryResponsesCounterCells) {
+  struct Given {
+    std::string activity;
+    v1::Channel channel;
+    v1::Sentiment sentiment;
+    std::string locality;
+    std::vector<std::string> themes;
+  };
+  const std::vector<Given> responses = {
+      {"a1", v1::CHANNEL_ONLINE, v1::SENTIMENT_OPPOSED, "localities/x", {"access"}},
+      {"a1", v1::CHANNEL_ONLINE, v1::SENTIMENT_OPPOSED, "localities/y", {"access", "cost"}},
+      {"a2", v1::CHANNEL_ONLINE, v1::SENTIMENT_OPPOSED, "localities/x", {"access"}},
+      {"a1", v1::CHANNEL_LETTER, v1::SENTIMENT_UNSPECIFIED, "", {}},
+      {"a1", v1::CHANNEL_ONLINE, v1::SENTIMENT_SUPPORTIVE, "localities/x", {"cost"}},
+  };
+  CounterSums expected;
+  for (const Given& r : responses) {
+    AddCells(expected, r.activity, CounterCells(r.channel, r.sentiment, r.locality, r.themes), 1);
+  }
+  const absl::Status written = store_->Write([&](Transaction& tx) -> absl::Status {
+    ResponseBatch batch(tx);
+    for (const Given& r : responses) {
+      batch.AddToCounters(r.activity, r.channel, r.sentiment, r.locality, r.themes);
+    }
+    EXPECT_EQ(batch.sums(), expected);
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(written.ok()) << written;
+  EXPECT_EQ(expected.at({"a1", kDimTotal, ""}), 4);
+  EXPECT_EQ(expected.at({"a1", kDimThemeSentiment, "access/OPPOSED"}), 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EngagementStorageTest,

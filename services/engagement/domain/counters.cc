@@ -41,36 +41,50 @@ std::string SentimentKey(v1::Sentiment sentiment) {
   }
 }
 
+void ForEachCounterCell(v1::Channel channel, v1::Sentiment sentiment, const std::string& locality,
+                        const std::vector<std::string>& theme_ids,
+                        absl::FunctionRef<void(std::string_view, std::string_view)> cell) {
+  const std::string sentiment_name = SentimentKey(sentiment);
+  cell(kDimTotal, "");
+  cell(kDimChannel, ChannelKey(channel));
+  cell(kDimSentiment, sentiment_name);
+  cell(kDimLocality, locality);
+  std::string theme_sentiment;
+  for (const std::string& theme : theme_ids) {
+    cell(kDimTheme, theme);
+    theme_sentiment.assign(theme).append("/").append(sentiment_name);
+    cell(kDimThemeSentiment, theme_sentiment);
+  }
+}
+
 std::vector<CounterCell> CounterCells(v1::Channel channel, v1::Sentiment sentiment,
                                       const std::string& locality,
                                       const std::vector<std::string>& theme_ids) {
   std::vector<CounterCell> cells;
   cells.reserve(4 + 2 * theme_ids.size());
-  const std::string sentiment_name = SentimentKey(sentiment);
-  cells.emplace_back(kDimTotal, "");
-  cells.emplace_back(kDimChannel, ChannelKey(channel));
-  cells.emplace_back(kDimSentiment, sentiment_name);
-  cells.emplace_back(kDimLocality, locality);
-  for (const std::string& theme : theme_ids) {
-    cells.emplace_back(kDimTheme, theme);
-    cells.emplace_back(kDimThemeSentiment, absl::StrCat(theme, "/", sentiment_name));
-  }
+  ForEachCounterCell(channel, sentiment, locality, theme_ids,
+                     [&cells](std::string_view dimension, std::string_view key) {
+                       cells.emplace_back(dimension, key);
+                     });
   return cells;
+}
+
+void AddCell(CounterSums& sums, std::string_view activity, std::string_view dimension,
+             std::string_view key, int64_t delta) {
+  const std::tuple<std::string_view, std::string_view, std::string_view> cell(activity, dimension,
+                                                                              key);
+  auto it = sums.lower_bound(cell);
+  if (it == sums.end() || sums.key_comp()(cell, it->first)) {
+    it = sums.emplace_hint(it, std::piecewise_construct,
+                           std::forward_as_tuple(activity, dimension, key),
+                           std::forward_as_tuple(0));
+  }
+  it->second += delta;
 }
 
 void AddCells(CounterSums& sums, const std::string& activity, const std::vector<CounterCell>& cells,
               int64_t delta) {
-  for (const auto& [dimension, key] : cells) {
-    const std::tuple<std::string_view, std::string_view, std::string_view> cell(activity, dimension,
-                                                                                key);
-    auto it = sums.lower_bound(cell);
-    if (it == sums.end() || sums.key_comp()(cell, it->first)) {
-      it = sums.emplace_hint(it, std::piecewise_construct,
-                             std::forward_as_tuple(activity, dimension, key),
-                             std::forward_as_tuple(0));
-    }
-    it->second += delta;
-  }
+  for (const auto& [dimension, key] : cells) AddCell(sums, activity, dimension, key, delta);
 }
 
 }  // namespace dorset::engagement

@@ -8,10 +8,12 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "dorset/engagement/v1/engagement.pb.h"
 
@@ -37,6 +39,11 @@ using CounterCell = std::pair<std::string, std::string>;  // dimension, key
 std::vector<CounterCell> CounterCells(v1::Channel channel, v1::Sentiment sentiment,
                                       const std::string& locality,
                                       const std::vector<std::string>& theme_ids);
+// The same cells, in the same order, each given to `cell` as (dimension, key) views valid for
+// the call only, without building them (the group writer's per-response path, issue 16).
+void ForEachCounterCell(v1::Channel channel, v1::Sentiment sentiment, const std::string& locality,
+                        const std::vector<std::string>& theme_ids,
+                        absl::FunctionRef<void(std::string_view, std::string_view)> cell);
 
 // Cell deltas summed over a batch of responses: (activity, dimension, key) -> delta. The group
 // commit writer applies them once per batch instead of once per response.
@@ -46,6 +53,9 @@ using CounterSums =
     std::map<std::tuple<std::string, std::string, std::string>, int64_t, std::less<>>;
 void AddCells(CounterSums& sums, const std::string& activity, const std::vector<CounterCell>& cells,
               int64_t delta);
+// One cell's delta (a cell already in the sums is found without copying its names).
+void AddCell(CounterSums& sums, std::string_view activity, std::string_view dimension,
+             std::string_view key, int64_t delta);
 // Participation per 1,000 registered patients as an exact fixed-point figure: `*millis` is
 // floor(responses * 1,000,000 / patients) and the result that number with three decimals
 // ("2.417"); "" (and 0) when patients is not positive. Integers only, no rounding drift.

@@ -287,8 +287,8 @@ absl::Status Responses::WriteResponse(const PendingResponse& pending, v1::Respon
   std::string name = ResponseName(pending.activity, id);
   // Kept for the group's end (written with the others): nothing after it may fail.
   RETURN_IF_ERROR(batch.StoreRequest(key, name, now_us));
-  batch.AddToCounters(pending.activity,
-                      CounterCells(r.channel(), r.sentiment(), r.locality(), pending.theme_ids));
+  batch.AddToCounters(pending.activity, r.channel(), r.sentiment(), r.locality(),
+                      pending.theme_ids);
   // The writer's fields only: CompleteCreated adds `r` after the commit.
   out->Clear();
   out->set_name(std::move(name));

@@ -132,9 +132,11 @@ absl::StatusOr<int64_t> ResponseBatch::InsertResponse(const std::string& activit
                                                       int64_t now) {
   ASSIGN_OR_RETURN(Statements * st, Prepared());
   Statement& insert = st->insert_response;
-  insert.Reset();
-  // The texts of `activity` and `r` are bound without a copy: both outlive the statement's run
-  // and reset below.
+  // Every run below resets the statement whatever its outcome (and the connection lends its
+  // statements reset), so it comes here reset. Every text is bound without a copy: `activity`,
+  // `r` and these two outlive the statement's run and reset.
+  const std::string themes = JoinList(theme_ids);
+  const std::string assignments = EncodeThemeAssignments(r.theme_assignments());
   insert.BindKept(1, activity);
   if (stakeholder_id.empty()) {
     insert.BindNull(2);
@@ -145,28 +147,29 @@ absl::StatusOr<int64_t> ResponseBatch::InsertResponse(const std::string& activit
       .Bind(4, static_cast<int64_t>(r.channel()))
       .BindKept(5, r.locality())
       .BindKept(6, r.practice())
-      .Bind(7, JoinList(theme_ids))
+      .BindKept(7, themes)
       .Bind(8, static_cast<int64_t>(r.sentiment()))
       .Bind(9, static_cast<int64_t>(r.publish_consent()))
       .Bind(10, now)
       .Bind(11, now)
-      .Bind(12, EncodeThemeAssignments(r.theme_assignments()));
+      .BindKept(12, assignments);
   if (st->inserted_id.has_value()) {
     const absl::Status run = insert.Run();
     insert.Reset();  // whatever the outcome: the kept texts are not the statement's after this
     RETURN_IF_ERROR(run);
     Statement& last = *st->inserted_id;
+    absl::StatusOr<bool> found = last.Step();
+    const int64_t id = found.ok() && *found ? last.Int(0) : 0;
     last.Reset();
-    ASSIGN_OR_RETURN(bool found, last.Step());
-    if (!found) return absl::InternalError("last_insert_rowid() gave no row");
-    const int64_t id = last.Int(0);
-    last.Reset();
+    if (!found.ok()) return found.status();
+    if (!*found) return absl::InternalError("last_insert_rowid() gave no row");
     return id;
   }
-  ASSIGN_OR_RETURN(bool inserted, insert.Step());
-  if (!inserted) return absl::InternalError("INSERT ... RETURNING id gave no row");
-  const int64_t id = insert.Int(0);
+  absl::StatusOr<bool> inserted = insert.Step();
+  const int64_t id = inserted.ok() && *inserted ? insert.Int(0) : 0;
   insert.Reset();
+  if (!inserted.ok()) return inserted.status();
+  if (!*inserted) return absl::InternalError("INSERT ... RETURNING id gave no row");
   return id;
 }
 
@@ -181,9 +184,13 @@ absl::StatusOr<absl::Status> ResponseBatch::InPart(absl::FunctionRef<absl::Statu
   return tx_.InOneWritePart(fn);
 }
 
-void ResponseBatch::AddToCounters(const std::string& activity,
-                                  const std::vector<CounterCell>& cells) {
-  AddCells(sums_, activity, cells, 1);
+void ResponseBatch::AddToCounters(const std::string& activity, v1::Channel channel,
+                                  v1::Sentiment sentiment, const std::string& locality,
+                                  const std::vector<std::string>& theme_ids) {
+  ForEachCounterCell(channel, sentiment, locality, theme_ids,
+                     [this, &activity](std::string_view dimension, std::string_view key) {
+                       AddCell(sums_, activity, dimension, key, 1);
+                     });
 }
 
 absl::Status ResponseBatch::Flush() {

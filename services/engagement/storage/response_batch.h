@@ -74,9 +74,10 @@ class ResponseBatch {
   // deadlock, lost connection) and must fail the group so that it runs again as a whole.
   absl::StatusOr<absl::Status> InPart(absl::FunctionRef<absl::Status()> fn);
 
-  // Adds `cells` (once each) to the group's counter deltas; nothing is written until Flush,
-  // which writes every non-zero delta.
-  void AddToCounters(const std::string& activity, const std::vector<CounterCell>& cells);
+  // Adds a response's counter cells (ForEachCounterCell: once each, not built as strings) to the
+  // group's counter deltas; nothing is written until Flush, which writes every non-zero delta.
+  void AddToCounters(const std::string& activity, v1::Channel channel, v1::Sentiment sentiment,
+                     const std::string& locality, const std::vector<std::string>& theme_ids);
   // Writes the group's request records (a few multi-row INSERTs) and counter deltas; call
   // before the commit.
   absl::Status Flush();

@@ -103,7 +103,8 @@ std::string EncodeThemeAssignments(
   for (const v1::ThemeAssignment& a : assignments) {
     const std::string& theme = a.theme();
     const int64_t micros = a.assign_time().seconds() * 1000000 + a.assign_time().nanos() / 1000;
-    absl::StrAppend(&out, out.empty() ? "" : "\n", theme.substr(theme.rfind('/') + 1), "\t",
+    absl::StrAppend(&out, out.empty() ? "" : "\n",
+                    absl::string_view(theme).substr(theme.rfind('/') + 1), "\t",
                     static_cast<int>(a.method()), "\t", micros, "\t",
                     a.theme_coding().empty() ? 0 : TrailingNumber(a.theme_coding()), "\t",
                     a.rule_number(), "\t", absl::CEscape(a.assigned_by()));
