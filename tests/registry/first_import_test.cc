@@ -14,6 +14,7 @@
 #include "runtime/storage/open.h"
 #include "runtime/testing/temp_dir.h"
 #include "runtime/testing/test_engine.h"
+#include "services/registry/storage/store.h"
 #include "tests/registry/registry_test_env.h"
 
 namespace dorset::registry::testing {
@@ -174,6 +175,46 @@ TEST(FirstImport, AfterTheLocalityMappingTheMappedPracticesGetTheirLocalities) {
             std::vector<std::string>{"139"});
   EXPECT_EQ(Rows(**db, "SELECT COUNT(*) FROM practice WHERE locality_id IS NOT NULL"),
             std::vector<std::string>{"139"});
+}
+
+// Issue 16: an import keeps the keys it has seen in memory up to WriteTx::kSeenMemoryBytes, then
+// moves them all to import_seen for the rest of the import (write_tx_seen.cc). With a budget of
+// ~375 codes they move in the second batch: a duplicate is named by its first line before the
+// move (read from memory) and after it (from the table), on a first import and on the next
+// (whose practices are all stored), and the table is empty after each.
+TEST(FirstImport, DuplicatesAreFoundTheSameWhenTheKeysSeenMoveToTheTable) {
+  dorset::testing::TempDir dir;
+  const std::vector<std::string> lines =
+      absl::StrSplit(SourceFile("data/ods/epraccur-2025-05.csv"), '\n', absl::SkipEmpty());
+  ASSERT_GT(lines.size(), 600u);
+  std::string file;
+  for (int i = 0; i < 600; ++i) {
+    file += lines[i] + "\n";
+    if (i == 299) file += lines[1] + "\n";  // line 301: the second batch, before the move
+  }
+  file += lines[1] + "\n";  // line 602: the third batch, after it
+  {
+    auto env = RegistryEnv::Start({}, dir.path());
+    ASSERT_NE(env, nullptr);
+    WriteTx::SetSeenMemoryBytesForTest(30000);
+    auto report = env->Import(v1::IMPORT_KIND_EPRACCUR, file, "all");
+    auto again = env->Import(v1::IMPORT_KIND_EPRACCUR, file, "all");
+    WriteTx::SetSeenMemoryBytesForTest(0);
+    for (const auto* r : {&report, &again}) {
+      ASSERT_TRUE(r->ok()) << r->status();
+      ASSERT_EQ((*r)->rejected(), 2);
+      for (int i = 0; i < 2; ++i) {
+        EXPECT_EQ((*r)->rejections(i).line(), i == 0 ? 301 : 602);
+        EXPECT_EQ((*r)->rejections(i).reason(), "duplicate code (first at line 2)");
+      }
+    }
+    EXPECT_EQ(report->added(), 600);
+    EXPECT_EQ(again->unchanged(), 600);
+  }
+  auto db = OpenAt(dir.path());
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_EQ(Rows(**db, "SELECT COUNT(*) FROM import_seen"), std::vector<std::string>{"0"});
+  EXPECT_EQ(Rows(**db, "SELECT COUNT(*) FROM practice_revision"), std::vector<std::string>{"600"});
 }
 
 }  // namespace

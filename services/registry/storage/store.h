@@ -168,13 +168,17 @@ class WriteTx {
   absl::StatusOr<std::vector<v1::ImportReport::Mismatch>> Mismatches(
       const std::string& commissioner, int limit, int* total);
 
-  // An import's scratch memory of keys already seen (duplicate codes, cluster names), kept
-  // in the store so that it does not grow the process with the file. ResetSeen() empties it
-  // (at the start and the end of every import, inside its transaction).
+  // An import's scratch memory of keys already seen (duplicate codes, cluster names): in the
+  // process while they take less than kSeenMemoryBytes, then all of them in the store's
+  // import_seen table, so that the process does not grow with the file (write_tx_seen.cc).
+  // ResetSeen() empties it (at the start and the end of every import, inside its transaction).
   struct Seen {
     int line = 0;
     std::string value;
   };
+  static constexpr size_t kSeenMemoryBytes = 2 << 20;
+  // Tests: the bytes kept in memory before the keys move to import_seen (0: kSeenMemoryBytes).
+  static void SetSeenMemoryBytesForTest(size_t bytes);
   absl::Status ResetSeen();
   // The first sighting of `key` in this import, or nullopt after recording this one.
   absl::StatusOr<std::optional<Seen>> SeeOnce(const std::string& key, int line,
@@ -241,6 +245,10 @@ class WriteTx {
   // PostgreSQL, a bulk write into an empty store: see store.cc, "The first import".
   absl::Status DeferIndexesIfEmpty(size_t rows);
   absl::Status RestoreDeferred();
+  // The import's keys seen (write_tx_seen.cc): one more in memory, and all of them moved to
+  // import_seen when they take more than kSeenMemoryBytes.
+  void RememberSeen(const std::string& key, int line, const std::string& value);
+  absl::Status MoveSeenIfFull();
   void Record(CommittedChange change);
 
   runtime::storage::Transaction& tx_;
@@ -266,6 +274,15 @@ class WriteTx {
   // DeferIndexesIfEmpty found the store empty (LoadPractices).
   std::vector<uint64_t> seen_filter_;
   std::vector<uint64_t> written_filter_;
+  // The keys seen while they fit in memory (SeeOnce, SeeEachOnce): first line, and the value
+  // where it is not empty; seen_bytes_ is what they take. Once they would take more than
+  // kSeenMemoryBytes they all move to import_seen (seen_in_table_) for the rest of the import.
+  // seen_table_empty_: import_seen is known empty in this transaction (its DELETE is skipped).
+  absl::flat_hash_map<std::string, int> seen_lines_;
+  absl::flat_hash_map<std::string, std::string> seen_values_;
+  size_t seen_bytes_ = 0;
+  bool seen_in_table_ = false;
+  bool seen_table_empty_ = false;
   std::vector<std::string> restore_;  // run before the commit (RestoreDeferred)
   std::vector<CommittedChange> changes_;
   int64_t change_count_ = 0;
