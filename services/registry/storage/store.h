@@ -226,6 +226,7 @@ class WriteTx {
     kInsertPractice,
     kAnyAssignment,
     kSync,
+    kRevisionsFromChanges,
     kSlotCount
   };
   absl::StatusOr<runtime::storage::Statement*> Cached(int slot, std::string_view sql);
@@ -245,6 +246,10 @@ class WriteTx {
   // PostgreSQL, a bulk write into an empty store: see store.cc, "The first import".
   absl::Status DeferIndexesIfEmpty(size_t rows);
   absl::Status RestoreDeferred();
+  // The revision rows of `saves` (SavePractices), a batch's values at a time.
+  absl::Status InsertRevisions(std::span<const PracticeSave> saves,
+                               std::span<const int64_t> revisions,
+                               std::span<const int64_t> sequences);
   // The import's keys seen (write_tx_seen.cc): one more in memory, and all of them moved to
   // import_seen when they take more than kSeenMemoryBytes.
   void RememberSeen(const std::string& key, int line, const std::string& value);
