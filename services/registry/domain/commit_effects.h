@@ -5,6 +5,7 @@
 #ifndef DORSET_SERVICES_REGISTRY_DOMAIN_COMMIT_EFFECTS_H_
 #define DORSET_SERVICES_REGISTRY_DOMAIN_COMMIT_EFFECTS_H_
 
+#include <string>
 #include <vector>
 
 #include "services/registry/change_hub.h"
@@ -25,6 +26,14 @@ class CommitEffects {
   void AfterImport(const ImportOutcome& outcome);
 
  private:
+  struct Areas {
+    std::vector<std::string> localities;
+    std::vector<std::string> clusters;
+  };
+  // The ids of every locality and cluster (their keys are dropped with any change).
+  Areas AreaIds();
+  void Invalidate(const std::vector<CommittedChange>& changes, const Areas& areas);
+
   Store& store_;
   RegistryCache& cache_;
   ChangeHub& hub_;
