@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "dorset/common/v1/audit.pb.h"
+#include "runtime/audit/audit_outbox.h"
 #include "runtime/storage/multi_row.h"
 
 namespace dorset::runtime::audit_rows {
@@ -25,6 +26,18 @@ void BindEvent(Stmt& insert, const common::v1::AuditEvent& e, int first = 1) {
       .BindKept(first + 4, e.action())
       .BindKept(first + 5, e.request_id())
       .BindKept(first + 6, e.outcome());
+}
+
+// The same for an outbox row (audit_outbox.h); its texts must outlive the statement's run too.
+template <typename Stmt>
+void BindEvent(Stmt& insert, const OutboxRow& e, int first = 1) {
+  insert.Bind(first, e.time_us)
+      .BindKept(first + 1, e.principal)
+      .BindKept(first + 2, e.method)
+      .BindKept(first + 3, e.resource)
+      .BindKept(first + 4, e.action)
+      .BindKept(first + 5, e.request_id)
+      .BindKept(first + 6, e.outcome);
 }
 
 // The trail's and the outbox's INSERTs, several events per statement (runtime/storage/

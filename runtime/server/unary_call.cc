@@ -1,7 +1,10 @@
 #include "runtime/server/unary_call.h"
 
 #include <functional>
+#include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
@@ -22,6 +25,26 @@ namespace {
 // The observed method whose handler this thread is running (set around the handler by
 // ObservedHandler; the wrappers call UnaryCall::Begin synchronously inside it).
 thread_local ObservedMethod* current_method = nullptr;
+
+// The audit event's action for a call that ends with `code` (MakeAuditEvent, AuditRowFor).
+std::string_view ActionOf(grpc::StatusCode code, Permission permission) {
+  const bool denied =
+      code == grpc::StatusCode::UNAUTHENTICATED || code == grpc::StatusCode::PERMISSION_DENIED;
+  return denied ? "DENIED" : IsWritePermission(permission) ? "WRITE" : "PERSONAL_DATA_READ";
+}
+
+// CodeName's text, kept: an outbox row views it (AuditRowFor).
+std::string_view KeptCodeName(grpc::StatusCode code) {
+  static const std::vector<std::string>* const names = [] {
+    auto* all = new std::vector<std::string>;
+    for (int c = 0; c <= static_cast<int>(grpc::StatusCode::UNAUTHENTICATED); ++c) {
+      all->push_back(CodeName(c));
+    }
+    return all;
+  }();
+  const auto c = static_cast<size_t>(code);
+  return c < names->size() ? std::string_view((*names)[c]) : "";  // absl names no other code
+}
 
 }  // namespace
 
@@ -125,6 +148,21 @@ std::optional<common::v1::AuditEvent> UnaryCall::AuditEventFor(
   return event;
 }
 
+bool UnaryCall::AuditRowFor(const absl::Status& status, const google::protobuf::Message* reply,
+                            OutboxRow& row) const {
+  // As AuditEventFor, without the message: the same columns (audit_rows::BindEvent).
+  const auto code = static_cast<grpc::StatusCode>(status.code());
+  if (!NeedsAuditEvent(code)) return false;
+  row.time_us = absl::ToUnixMicros(absl::Now());
+  row.principal = principal_;
+  row.method = method_.path;
+  row.resource = Resource(code, reply);
+  row.action = ActionOf(code, *method_.permission);
+  row.request_id = request_id_;
+  row.outcome = KeptCodeName(code);
+  return true;
+}
+
 std::string UnaryCall::Resource(grpc::StatusCode code,
                                 const google::protobuf::Message* reply) const {
   if (method_.raw_request_type != nullptr) {
@@ -144,15 +182,11 @@ std::string UnaryCall::Resource(grpc::StatusCode code,
 
 common::v1::AuditEvent UnaryCall::MakeAuditEvent(grpc::StatusCode code, bool completed,
                                                  const google::protobuf::Message* reply) const {
-  const bool denied =
-      code == grpc::StatusCode::UNAUTHENTICATED || code == grpc::StatusCode::PERMISSION_DENIED;
   common::v1::AuditEvent event;
   event.set_principal(principal_);
   event.set_method(method_.path);
   event.set_resource(Resource(code, reply));
-  event.set_action(denied                                   ? "DENIED"
-                   : IsWritePermission(*method_.permission) ? "WRITE"
-                                                            : "PERSONAL_DATA_READ");
+  event.set_action(std::string(ActionOf(code, *method_.permission)));
   event.set_request_id(request_id_);
   event.set_outcome(completed ? CodeName(code) : "CANCELLED");
   return event;
@@ -194,6 +228,8 @@ OutboxedAudit UnaryHandle::Outboxed() const {
   audit.event_for = [call](const absl::Status& status, const google::protobuf::Message* reply) {
     return call->AuditEventFor(status, reply);
   };
+  audit.row_for = [call](const absl::Status& status, const google::protobuf::Message* reply,
+                         OutboxRow& row) { return call->AuditRowFor(status, reply, row); };
   audit.mark_committed = [call](absl::StatusCode code) { call->MarkAuditCommitted(code); };
   return audit;
 }

@@ -68,6 +68,10 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   // Complete.
   std::optional<common::v1::AuditEvent> AuditEventFor(const absl::Status& status,
                                                       const google::protobuf::Message* reply) const;
+  // The same event as an outbox row (false: none), viewing this call's strings: valid until the
+  // call is completed.
+  bool AuditRowFor(const absl::Status& status, const google::protobuf::Message* reply,
+                   OutboxRow& row) const;
   // The event AuditEventFor gave for `code` is committed with the change: Complete with a status
   // of that code answers at once. Only after that transaction committed, before Complete (the
   // completion that follows is ordered after it by the committer's hand-off).

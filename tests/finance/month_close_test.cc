@@ -219,6 +219,32 @@ TEST_P(MonthCloseTest, ReopenIsForFinanceAdminsInReverseOrderWithAReasonSignedAn
                          "finance-boss WRITE financialYears/2020-21/periods/1 OK"}));
 }
 
+// A posting's audit event is written in its group's transaction (the audit outbox, as a row that
+// views the call's own strings): who, the method, the posting it created, the call's request id
+// and the outcome; a refused posting's names no posting.
+TEST_P(MonthCloseTest, APostingsAuditEventNamesItsPostingAndOutcome) {
+  const int64_t id = PostOk(kRightcare, 1, v1::POSTING_KIND_ACTUAL, 100);
+  ASSERT_NO_FATAL_FAILURE(CloseMonth(1));
+  EXPECT_EQ(
+      Post(MakePosting(kRightcare, kYear, 1, v1::POSTING_KIND_ACTUAL, 7, "late")).error_code(),
+      grpc::StatusCode::FAILED_PRECONDITION);
+  common::v1::ListAuditEventsRequest request;
+  request.set_page_size(1000);
+  absl::StatusOr<common::v1::ListAuditEventsResponse> trail = host_->audit().List(request);
+  ASSERT_TRUE(trail.ok()) << trail.status();
+  std::vector<std::string> posts;
+  for (const common::v1::AuditEvent& e : trail->events()) {
+    if (e.method() != "/dorset.finance.v1.FinanceService/CreatePosting") continue;
+    posts.push_back(
+        absl::StrCat(e.principal(), " ", e.action(), " ", e.resource(), " ", e.outcome()));
+    EXPECT_FALSE(e.request_id().empty());
+    EXPECT_GT(e.time().seconds(), 1700000000);
+  }
+  EXPECT_EQ(posts,
+            (std::vector<std::string>{absl::StrCat("finance-team WRITE postings/", id, " OK"),
+                                      "finance-team WRITE  FAILED_PRECONDITION"}));
+}
+
 TEST_P(MonthCloseTest, VerifyNamesAPostingEditedInTheStore) {
   for (int i = 0; i < 6; ++i) PostOk(kRightcare, 1 + i % 2, v1::POSTING_KIND_ACTUAL, 100 + i);
   ASSERT_NO_FATAL_FAILURE(CloseMonth(1));

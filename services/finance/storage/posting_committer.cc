@@ -28,7 +28,7 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
     runtime::storage::OwnCommit commit;
     // The group's audit events and request ids, their buffers kept from group to group (issue
     // 16: each a fresh allocation of 1 KB and more a group, which made glibc consolidate).
-    std::vector<common::v1::AuditEvent> events;
+    std::vector<runtime::OutboxRow> events;
     std::vector<std::string> request_ids;
   };
   auto group = std::make_shared<GroupTotals>(&store.own_commits());
@@ -81,7 +81,8 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
         RETURN_IF_ERROR(ledger->Flush());
         // Each call's audit event, refused ones too, committed with the postings: one sync.
         if (outbox != nullptr) {
-          std::vector<common::v1::AuditEvent>& events = group->events;
+          // As rows viewing the calls' strings, not AuditEvent messages (audit_outbox.h).
+          std::vector<runtime::OutboxRow>& events = group->events;
           events.clear();
           for (size_t i = 0; i < jobs.size(); ++i) {
             const bool posted = results[i].ok() && jobs[i].single && !jobs[i].postings.empty();

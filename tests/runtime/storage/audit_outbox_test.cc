@@ -63,6 +63,27 @@ OutboxedAudit AuditFor(int64_t id, CallState& call) {
   return audit;
 }
 
+// The same event as an outbox row (OutboxedAudit::row_for, as UnaryCall gives it), viewing strings
+// that outlive the group's transaction.
+OutboxedAudit RowAuditFor(int64_t id, CallState& call) {
+  OutboxedAudit audit;
+  auto held = std::make_shared<common::v1::AuditEvent>();
+  audit.row_for = [id, held](const absl::Status& status, const google::protobuf::Message*,
+                             OutboxRow& row) {
+    *held = EventOf(id, status);
+    row.time_us = held->time().seconds() * 1000000;
+    row.principal = held->principal();
+    row.method = held->method();
+    row.resource = held->resource();
+    row.action = held->action();
+    row.request_id = held->request_id();
+    row.outcome = held->outcome();
+    return true;
+  };
+  audit.mark_committed = [&call](absl::StatusCode code) { call.marked = static_cast<int>(code); };
+  return audit;
+}
+
 class AuditOutboxTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
@@ -93,8 +114,8 @@ class AuditOutboxTest : public ::testing::TestWithParam<Engine> {
                                              absl::Notification* holding = nullptr) {
     return std::make_unique<GroupCommitter<Job>>(
         *db_, GroupCommitOptions{.max_group = 16, .finish_on_own_thread = true},
-        [outbox, hold, holding](Transaction& tx, std::span<Job> jobs,
-                                std::vector<absl::Status>& results) -> absl::Status {
+        [outbox, hold, holding, rows = rows_](Transaction& tx, std::span<Job> jobs,
+                                              std::vector<absl::Status>& results) -> absl::Status {
           if (hold != nullptr && jobs[0].id == 1) {
             if (!holding->HasBeenNotified()) holding->Notify();
             hold->WaitForNotification();
@@ -109,10 +130,17 @@ class AuditOutboxTest : public ::testing::TestWithParam<Engine> {
             insert.Reset();
             RETURN_IF_ERROR(insert.Bind(1, jobs[i].id).Bind(2, "job").Run());
           }
-          std::vector<common::v1::AuditEvent> events;
-          for (size_t i = 0; i < jobs.size(); ++i)
-            jobs[i].audit.Collect(results[i], nullptr, events);
-          if (outbox != nullptr) RETURN_IF_ERROR(outbox->Append(tx, events));
+          if (rows) {
+            std::vector<OutboxRow> collected;
+            for (size_t i = 0; i < jobs.size(); ++i)
+              jobs[i].audit.Collect(results[i], nullptr, collected);
+            if (outbox != nullptr) RETURN_IF_ERROR(outbox->Append(tx, collected));
+          } else {
+            std::vector<common::v1::AuditEvent> events;
+            for (size_t i = 0; i < jobs.size(); ++i)
+              jobs[i].audit.Collect(results[i], nullptr, events);
+            if (outbox != nullptr) RETURN_IF_ERROR(outbox->Append(tx, events));
+          }
           for (const Job& job : jobs) {
             if (job.sink) return absl::InternalError("the group cannot be written");
           }
@@ -173,6 +201,7 @@ class AuditOutboxTest : public ::testing::TestWithParam<Engine> {
     }
   }
 
+  bool rows_ = false;  // Start's groups collect OutboxRows (else AuditEvents)
   testing::TempDir dir_;
   std::string url_;  // "" on SQLite: <data_dir>/finance.db, as a service's default
   std::unique_ptr<Database> db_;
@@ -256,6 +285,48 @@ TEST_P(AuditOutboxTest, EventsAreCommittedWithTheirGroupsAndReachTheTrailInCommi
   }
   EXPECT_LE(Count("SELECT COUNT(*) FROM audit_outbox"), 1);
   EXPECT_EQ(ListAll(*audit).size(), events.size() + 2);
+}
+
+// The row form (what services' group committers collect): rows from row_for and rows made from
+// event_for's event reach the trail with every column of their events.
+TEST_P(AuditOutboxTest, RowsCollectedWithoutMessagesReachTheTrailAsTheirEvents) {
+  rows_ = true;
+  std::unique_ptr<AuditLog> audit = OpenAudit();
+  ASSERT_NE(audit, nullptr);
+  std::unique_ptr<AuditOutbox> outbox = audit->AttachOutbox(*db_, "finance");
+  ASSERT_NE(outbox, nullptr);
+  auto committer = Start(outbox.get());
+  constexpr int kJobs = 20;
+  std::vector<CallState> calls(kJobs);
+  std::atomic<int> pending{kJobs};
+  absl::Notification all_done;
+  for (int64_t id = 0; id < kJobs; ++id) {
+    CallState& call = calls[id];
+    committer->Submit(Job{.id = id,
+                          .refuse = id % 7 == 3,
+                          .audit = id % 2 == 0 ? RowAuditFor(id, call) : AuditFor(id, call),
+                          .done = [&, id](const absl::Status& status) {
+                            EXPECT_EQ(call.marked.load(), static_cast<int>(status.code())) << id;
+                            if (pending.fetch_sub(1) == 1) all_done.Notify();
+                          }});
+  }
+  ASSERT_TRUE(all_done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  const std::vector<common::v1::AuditEvent> events = ListAll(*audit);
+  ASSERT_EQ(events.size(), static_cast<size_t>(kJobs));
+  ExpectGapFree(events);
+  for (const common::v1::AuditEvent& e : events) {
+    const int64_t id = std::stoll(e.request_id().substr(4));
+    const common::v1::AuditEvent want =
+        EventOf(id, id % 7 == 3 ? absl::FailedPreconditionError("refused") : absl::OkStatus());
+    EXPECT_EQ(e.principal(), want.principal()) << id;
+    EXPECT_EQ(e.method(), want.method()) << id;
+    EXPECT_EQ(e.resource(), want.resource()) << id;
+    EXPECT_EQ(e.action(), want.action()) << id;
+    EXPECT_EQ(e.request_id(), want.request_id()) << id;
+    EXPECT_EQ(e.outcome(), want.outcome()) << id;
+    EXPECT_EQ(e.time().seconds(), want.time().seconds()) << id;
+  }
+  committer.reset();
 }
 
 TEST_P(AuditOutboxTest, RowsLeftByACrashReachTheTrailOnceAfterRestart) {
