@@ -3,6 +3,9 @@
 // in ledger_check.cc, the writes in ledger_write.cc, the reads in ledger_reader.cc.
 #include "services/finance/storage/ledger.h"
 
+#include <cstddef>
+#include <memory>
+
 #include "runtime/storage/data_version.h"
 #include "services/finance/storage/chain.h"
 #include "services/finance/storage/ledger_statements.h"
@@ -24,8 +27,18 @@ namespace {
 constexpr size_t kMaxMemoEntries = 4096;
 }  // namespace
 
-LedgerWriter::LedgerWriter(std::unique_ptr<Statements> statements) : s_(std::move(statements)) {}
-LedgerWriter::~LedgerWriter() = default;
+LedgerWriter::~LedgerWriter() {
+  // Its statements go back to the transaction now (the writer lives inside it); the storage is
+  // kept for the next group's writer.
+  LedgerMemo* memo = s_->memo;
+  std::destroy_at(s_);
+  auto* storage = reinterpret_cast<std::byte*>(s_);
+  if (memo != nullptr && memo->spare_ == nullptr) {
+    memo->spare_.reset(storage);
+  } else {
+    delete[] storage;
+  }
+}
 
 absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& tx,
                                                                    LedgerMemo* memo) {
@@ -44,7 +57,11 @@ absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& 
   ASSIGN_OR_RETURN(runtime::storage::IdempotencyRecord record,
                    runtime::storage::IdempotencyRecord::Prepare(tx));
   ASSIGN_OR_RETURN(ChainWriter chain, ChainWriter::Create(tx));
-  auto statements = std::make_unique<Statements>(tx, std::move(record), std::move(chain));
+  std::unique_ptr<std::byte[]> storage = memo != nullptr ? std::move(memo->spare_) : nullptr;
+  static_assert(alignof(Statements) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+  if (storage == nullptr) storage = std::make_unique_for_overwrite<std::byte[]>(sizeof(Statements));
+  Statements* statements = std::construct_at(reinterpret_cast<Statements*>(storage.release()), tx,
+                                             std::move(record), std::move(chain));
   statements->memo = memo;
   statements->version = version;
   if (kept) {
@@ -56,7 +73,7 @@ absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& 
     statements->totals = std::move(state.totals);
   }
   if (memo != nullptr) memo->state_.reset();
-  return std::unique_ptr<LedgerWriter>(new LedgerWriter(std::move(statements)));
+  return std::unique_ptr<LedgerWriter>(new LedgerWriter(statements));
 }
 
 void LedgerWriter::Keep() {
