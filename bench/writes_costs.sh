@@ -12,7 +12,8 @@
 # build/release (WRITES_COSTS_BUILD to reuse another build). DORSET_BENCH_DATABASE as elsewhere.
 # WRITES_COSTS_OLD_ENV="NAME=value ..." is set for the old servers only, so "old" may be this
 # build with a switch: WRITES_COSTS_BUILD=<dir> WRITES_COSTS_OLD_ENV=DORSET_AUDIT_DEFER=off
-# bench/writes_costs.sh <dir>.
+# bench/writes_costs.sh <dir>. WRITES_COSTS_ONLY=CreatePosting (or CreateResponse): that method
+# only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 old=$(cd "${1:?usage: bench/writes_costs.sh <old build dir> [calls]}" && pwd)
@@ -74,21 +75,24 @@ for which in old new; do
   database_flags "finance_$which"
   finance=("$b/services/finance/dorset-finance" "${common[@]}" --grpc_listen=127.0.0.1:$port
     --ops_listen=127.0.0.1:$((port + 100)) --data_dir="$tmp/finance-$which" "${db[@]}")
-  "${finance[@]}" &
-  native=$!
-  pids+=($native)
-  wait_ready $((port + 100))
-  stop $native
-  env "${with[@]}" valgrind --tool=callgrind --callgrind-out-file="$tmp/cg/f.out" "${finance[@]}" >"$tmp/cg/f.log" 2>&1 &
-  server=$!
-  pids+=($server)
-  for _ in $(seq 1 1800); do curl -sf "http://127.0.0.1:$((port + 100))/readyz" >/dev/null && break; sleep 0.1; done
-  measure "CreatePosting $which" $port $((port + 100)) finance_ledger_group_requests \
-    /dorset.finance.v1.FinanceService/CreatePosting \
-    "$(posting_request_json "w-" costs)"
-  stop "$server"
+  if [ "${WRITES_COSTS_ONLY:-CreatePosting}" = CreatePosting ]; then
+    "${finance[@]}" &
+    native=$!
+    pids+=($native)
+    wait_ready $((port + 100))
+    stop $native
+    env "${with[@]}" valgrind --tool=callgrind --callgrind-out-file="$tmp/cg/f.out" "${finance[@]}" >"$tmp/cg/f.log" 2>&1 &
+    server=$!
+    pids+=($server)
+    for _ in $(seq 1 1800); do curl -sf "http://127.0.0.1:$((port + 100))/readyz" >/dev/null && break; sleep 0.1; done
+    measure "CreatePosting $which" $port $((port + 100)) finance_ledger_group_requests \
+      /dorset.finance.v1.FinanceService/CreatePosting \
+      "$(posting_request_json "w-" costs)"
+    stop "$server"
+  fi
 
   port=$((port + 1))
+  [ "${WRITES_COSTS_ONLY:-CreateResponse}" = CreateResponse ] || continue
   database_flags "engagement_$which"
   engagement=("$b/services/engagement/dorset-engagement" "${common[@]}" --grpc_listen=127.0.0.1:$port
     --ops_listen=127.0.0.1:$((port + 100)) --data_dir="$tmp/engagement-$which" "${db[@]}")
