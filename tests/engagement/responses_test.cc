@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "runtime/audit/audit_log.h"
 #include "tests/engagement/engagement_test_util.h"
 
 namespace dorset::engagement::testing {
@@ -218,6 +219,46 @@ TEST_F(ResponsesTest, ConcurrentCreatesAreGroupCommittedAndRequestIdsHappenOnce)
   EXPECT_THAT(metrics->body, ::testing::HasSubstr(absl::StrCat(
                                  "engagement_responses_committed_total ", kThreads * (kEach + 1))));
   EXPECT_THAT(metrics->body, ::testing::HasSubstr("engagement_response_batch_size_bucket"));
+}
+
+// A response's audit event is written in its group's transaction (the audit outbox, as a row
+// that views the call's own strings): who, the method, the activity it answers (the request's
+// parent names the resource, so the reply is not consulted: no response id, as before the row
+// form), the call's request id and the outcome; one refused in the writer (no such theme) too.
+TEST_F(ResponsesTest, AResponsesAuditEventNamesItsActivityAndOutcome) {
+  MakeActivity(stub(), "aud");
+  ASSERT_TRUE(Open(stub(), "aud").ok());
+  v1::Response created;
+  ASSERT_TRUE(Respond(stub(), "aud", ResponseOf(v1::CHANNEL_ONLINE, v1::SENTIMENT_NEUTRAL, "", {}),
+                      &created, "", "aud-ok")
+                  .ok());
+  ASSERT_FALSE(created.name().empty());
+  v1::Response refused;
+  EXPECT_EQ(Respond(stub(), "aud",
+                    ResponseOf(v1::CHANNEL_PHONE, v1::SENTIMENT_NEUTRAL, "",
+                               {"activities/aud/themes/ghost"}),
+                    &refused, "", "aud-refused")
+                .error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(server_.host->audit().Flush());
+  common::v1::ListAuditEventsRequest request;
+  request.set_page_size(1000);
+  absl::StatusOr<common::v1::ListAuditEventsResponse> trail = server_.host->audit().List(request);
+  ASSERT_TRUE(trail.ok()) << trail.status();
+  std::vector<std::string> responses;
+  std::set<std::string> request_ids;
+  for (const common::v1::AuditEvent& e : trail->events()) {
+    if (e.method() != "/dorset.engagement.v1.EngagementService/CreateResponse") continue;
+    responses.push_back(
+        absl::StrCat(e.principal(), " ", e.action(), " ", e.resource(), " ", e.outcome()));
+    EXPECT_EQ(e.request_id().size(), 32u);  // the call's x-request-id
+    request_ids.insert(e.request_id());
+    EXPECT_GT(e.time().seconds(), 1700000000);
+  }
+  EXPECT_EQ(responses,
+            (std::vector<std::string>{"anonymous WRITE activities/aud OK",
+                                      "anonymous WRITE activities/aud INVALID_ARGUMENT"}));
+  EXPECT_EQ(request_ids.size(), 2u);
 }
 
 TEST_F(ResponsesTest, ListsInPagesAndExportsEverythingInChunks) {

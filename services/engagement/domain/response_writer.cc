@@ -1,5 +1,6 @@
 #include "services/engagement/domain/response_writer.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,10 +30,14 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
       // it).
       .lingers_metric = "engagement_response_batch_lingers_total",
       .linger_caught_metric = "engagement_response_batch_linger_caught_total"};
+  // The group's audit events as outbox rows viewing the calls' own strings, not AuditEvent
+  // messages built and destroyed on the writer (issue 16, as finance's postings); the buffer is
+  // kept from group to group. Writer thread only.
+  auto rows = std::make_shared<std::vector<runtime::OutboxRow>>();
   committer_ = std::make_unique<Committer>(
       engagement.store(), std::move(options),
-      [this, &engagement, outbox](StoreTx& tx, std::span<Job> jobs,
-                                  std::vector<absl::Status>& results) -> absl::Status {
+      [this, &engagement, outbox, rows](StoreTx& tx, std::span<Job> jobs,
+                                        std::vector<absl::Status>& results) -> absl::Status {
         // Fresh for every attempt: a retried transaction starts again from nothing.
         ResponseBatch batch(tx);
         // PostgreSQL: the group's request records in a few statements, not a round trip each.
@@ -49,11 +54,10 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
         // Each call's audit event, refused ones too, committed with the responses: one sync.
         // The request names the resource (the activity), so the reply is not needed.
         if (outbox != nullptr) {
-          std::vector<common::v1::AuditEvent> events;
-          events.reserve(jobs.size());
+          rows->clear();
           for (size_t i = 0; i < jobs.size(); ++i)
-            jobs[i].audit.Collect(results[i], nullptr, events);
-          RETURN_IF_ERROR(outbox->Append(tx, events));
+            jobs[i].audit.Collect(results[i], nullptr, *rows);
+          RETURN_IF_ERROR(outbox->Append(tx, *rows));
         }
         // Counter cells of the whole group are summed and written once, and its request records
         // together, in the same transaction.
