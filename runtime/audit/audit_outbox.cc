@@ -63,40 +63,14 @@ bool OutboxEnabled() {
 }  // namespace
 
 void OutboxedAudit::Collect(const absl::Status& status, const google::protobuf::Message* reply,
-                            std::vector<common::v1::AuditEvent>& events) {
-  written.reset();  // a retried transaction collects again from nothing
-  if (!event_for) return;
-  std::optional<common::v1::AuditEvent> event = event_for(status, reply);
-  if (!event.has_value()) return;
-  events.push_back(*std::move(event));
-  written = status.code();
-}
-
-void OutboxedAudit::Collect(const absl::Status& status, const google::protobuf::Message* reply,
                             std::vector<OutboxRow>& rows) {
   written.reset();  // a retried transaction collects again from nothing
-  if (row_for) {
-    OutboxRow& row = rows.emplace_back();
-    if (!row_for(status, reply, row)) {
-      rows.pop_back();
-      return;
-    }
-    written = status.code();
+  if (!row_for) return;
+  OutboxRow& row = rows.emplace_back();
+  if (!row_for(status, reply, row)) {
+    rows.pop_back();
     return;
   }
-  if (!event_for) return;
-  std::optional<common::v1::AuditEvent> event = event_for(status, reply);
-  if (!event.has_value()) return;
-  auto owned = std::make_shared<const common::v1::AuditEvent>(*std::move(event));
-  const common::v1::AuditEvent& e = *owned;
-  rows.push_back(OutboxRow{.time_us = e.time().seconds() * 1000000 + e.time().nanos() / 1000,
-                           .principal = e.principal(),
-                           .method = e.method(),
-                           .resource = e.resource(),
-                           .action = e.action(),
-                           .request_id = e.request_id(),
-                           .outcome = e.outcome(),
-                           .owned = std::move(owned)});
   written = status.code();
 }
 
@@ -104,27 +78,13 @@ AuditOutbox::~AuditOutbox() { log_.Detach(this); }
 
 void AuditOutbox::NoteRows() { log_.NoteOutboxRows(); }
 
-absl::Status AuditOutbox::Append(storage::Transaction& tx,
-                                 std::span<const common::v1::AuditEvent> events) {
-  if (!events.empty()) {
-    // A few multi-row INSERTs for the group (audit_rows::InsertEvents), not one per call.
-    RETURN_IF_ERROR(audit_rows::InsertEvents(
-        audit_rows::Table::kOutbox, events.size(),
-        [&events](size_t i) -> const common::v1::AuditEvent& { return events[i]; }, tx));
-  }
-  return DeleteMoved(tx);
-}
-
 absl::Status AuditOutbox::Append(storage::Transaction& tx, std::span<const OutboxRow> rows) {
   if (!rows.empty()) {
+    // A few multi-row INSERTs for the group (audit_rows::InsertEvents), not one per call.
     RETURN_IF_ERROR(audit_rows::InsertEvents(
         audit_rows::Table::kOutbox, rows.size(),
         [&rows](size_t i) -> const OutboxRow& { return rows[i]; }, tx));
   }
-  return DeleteMoved(tx);
-}
-
-absl::Status AuditOutbox::DeleteMoved(storage::Transaction& tx) {
   // The rows the trail holds leave with this group's commit: the store needs no commit of its
   // own for them (and the group committer's writer no second writer to wait for).
   // Only up to what the trail holds durably: a move committed since its last sync point may be

@@ -56,8 +56,8 @@ class AuditLog;
 // One call's audit event as its outbox row, without a protobuf message (issue 16: building an
 // AuditEvent on the group writer, its strings copied, was ~6k instructions a posting). The views
 // are of strings that outlive the group's transaction: the call's own (UnaryCall) and static
-// names; the resource is made for the row (short names need no allocation). A row made from an
-// AuditEvent (OutboxedAudit without row_for) keeps that event in `owned` and views its strings.
+// names; the resource is made for the row (short names need no allocation). The one form a group
+// collects (finance's postings, engagement's responses).
 struct OutboxRow {
   int64_t time_us = 0;
   std::string_view principal;
@@ -66,19 +66,14 @@ struct OutboxRow {
   std::string_view action;
   std::string_view request_id;
   std::string_view outcome;
-  std::shared_ptr<const common::v1::AuditEvent> owned;
 };
 
 // One call's audit event on its way into a group's transaction (UnaryHandle::Outboxed makes it;
 // empty when the call records no event here: then Collect adds nothing).
 struct OutboxedAudit {
-  // The event the call records when completed with `status` (`reply`: as it will be sent, when
-  // the reply names a created resource; null: the call's own); nullopt when it records none.
-  std::function<std::optional<common::v1::AuditEvent>(const absl::Status& status,
-                                                      const google::protobuf::Message* reply)>
-      event_for;
-  // The same event as an outbox row (`row` filled, true), or false when it records none; when
-  // unset, Collect into rows makes the row from event_for's event.
+  // The event the call records when completed with `status`, as an outbox row (`row` filled,
+  // true), or false when it records none (`reply`: as it will be sent, when the reply names a
+  // created resource; null: the call's own).
   std::function<bool(const absl::Status& status, const google::protobuf::Message* reply,
                      OutboxRow& row)>
       row_for;
@@ -87,10 +82,7 @@ struct OutboxedAudit {
   // Set by Collect in the current attempt of the group's transaction (a retry collects again).
   std::optional<absl::StatusCode> written;
 
-  // Adds the call's event for `status` to `events` and remembers the status as written.
-  void Collect(const absl::Status& status, const google::protobuf::Message* reply,
-               std::vector<common::v1::AuditEvent>& events);
-  // The same as an outbox row (row_for), for Append's row form.
+  // Adds the call's event for `status` to `rows` and remembers the status as written.
   void Collect(const absl::Status& status, const google::protobuf::Message* reply,
                std::vector<OutboxRow>& rows);
   // After the transaction holding the collected event committed (never before). True when the
@@ -108,11 +100,9 @@ class AuditOutbox {
  public:
   ~AuditOutbox();  // moves what it holds into the trail (bounded while the trail fails), detaches
 
-  // In a group's transaction: writes `events` as outbox rows (and, on SQLite, deletes the rows
-  // already moved to the trail). Touches only the database, so a retried transaction may call it
-  // again.
-  absl::Status Append(storage::Transaction& tx, std::span<const common::v1::AuditEvent> events);
-  // The same for rows collected as OutboxRow (the same columns, bound without copies).
+  // In a group's transaction: writes the collected `rows` (bound without copies; and, on SQLite,
+  // deletes the rows already moved to the trail). Touches only the database, so a retried
+  // transaction may call it again.
   absl::Status Append(storage::Transaction& tx, std::span<const OutboxRow> rows);
 
   // A group committer's hook after a group's commit (GroupCommitter's `committed`): marks each
@@ -131,8 +121,6 @@ class AuditOutbox {
  private:
   friend class AuditLog;
   void NoteRows();
-  // Append's part after the rows: on SQLite, deletes the rows the trail holds durably.
-  absl::Status DeleteMoved(storage::Transaction& tx);
   AuditOutbox(AuditLog& log, storage::Database& store, std::string name, int64_t moved)
       : log_(log), store_(store), name_(std::move(name)), moved_(moved), durable_(moved) {}
 

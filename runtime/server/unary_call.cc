@@ -135,22 +135,10 @@ bool UnaryCall::NeedsAuditEvent(grpc::StatusCode code) const {
          (personal_data_read_ != nullptr && personal_data_read_->load());
 }
 
-std::optional<common::v1::AuditEvent> UnaryCall::AuditEventFor(
-    const absl::Status& status, const google::protobuf::Message* reply) const {
-  // The code the call will send: ToGrpcStatus keeps absl's code number.
-  const auto code = static_cast<grpc::StatusCode>(status.code());
-  if (!NeedsAuditEvent(code)) return std::nullopt;
-  common::v1::AuditEvent event = MakeAuditEvent(code, /*completed=*/true, reply);
-  // Record assigns the time of the others; this one is recorded now, in the transaction.
-  const int64_t now_us = absl::ToUnixMicros(absl::Now());
-  event.mutable_time()->set_seconds(now_us / 1000000);
-  event.mutable_time()->set_nanos(static_cast<int32_t>(now_us % 1000000) * 1000);
-  return event;
-}
-
 bool UnaryCall::AuditRowFor(const absl::Status& status, const google::protobuf::Message* reply,
                             OutboxRow& row) const {
-  // As AuditEventFor, without the message: the same columns (audit_rows::BindEvent).
+  // MakeAuditEvent's columns (audit_rows::BindEvent), without the message; the time is now, in
+  // the transaction (Record assigns the others').
   const auto code = static_cast<grpc::StatusCode>(status.code());
   if (!NeedsAuditEvent(code)) return false;
   row.time_us = absl::ToUnixMicros(absl::Now());
@@ -225,9 +213,6 @@ OutboxedAudit UnaryHandle::Outboxed() const {
   OutboxedAudit audit;
   if (call_ == nullptr) return audit;  // the interceptor records this call's event, as before
   UnaryCall* call = call_;
-  audit.event_for = [call](const absl::Status& status, const google::protobuf::Message* reply) {
-    return call->AuditEventFor(status, reply);
-  };
   audit.row_for = [call](const absl::Status& status, const google::protobuf::Message* reply,
                          OutboxRow& row) { return call->AuditRowFor(status, reply, row); };
   audit.mark_committed = [call](absl::StatusCode code) { call->MarkAuditCommitted(code); };

@@ -63,16 +63,12 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   bool InternalInlineable() override { return true; }
 
   // For a write a group committer applies (runtime/audit/audit_outbox.h): the event this call
-  // records if completed with `status`, its resource named by `reply` (as it will be sent; null:
-  // the call's own) when the request names none; nullopt when it records none. Any thread, before
-  // Complete.
-  std::optional<common::v1::AuditEvent> AuditEventFor(const absl::Status& status,
-                                                      const google::protobuf::Message* reply) const;
-  // The same event as an outbox row (false: none), viewing this call's strings: valid until the
-  // call is completed.
+  // records if completed with `status`, as an outbox row viewing this call's strings (valid until
+  // the call is completed), its resource named by `reply` (as it will be sent; null: the call's
+  // own) when the request names none; false when it records none. Any thread, before Complete.
   bool AuditRowFor(const absl::Status& status, const google::protobuf::Message* reply,
                    OutboxRow& row) const;
-  // The event AuditEventFor gave for `code` is committed with the change: Complete with a status
+  // The event AuditRowFor gave for `code` is committed with the change: Complete with a status
   // of that code answers at once. Only after that transaction committed, before Complete (the
   // completion that follows is ordered after it by the committer's hand-off).
   void MarkAuditCommitted(absl::StatusCode code) { outboxed_code_ = static_cast<int>(code); }

@@ -54,18 +54,9 @@ common::v1::AuditEvent EventOf(int64_t id, const absl::Status& status) {
   return e;
 }
 
+// The event EventOf gives as an outbox row (OutboxedAudit::row_for, as UnaryCall gives it),
+// viewing strings that outlive the group's transaction.
 OutboxedAudit AuditFor(int64_t id, CallState& call) {
-  OutboxedAudit audit;
-  audit.event_for = [id](const absl::Status& status, const google::protobuf::Message*) {
-    return std::optional<common::v1::AuditEvent>(EventOf(id, status));
-  };
-  audit.mark_committed = [&call](absl::StatusCode code) { call.marked = static_cast<int>(code); };
-  return audit;
-}
-
-// The same event as an outbox row (OutboxedAudit::row_for, as UnaryCall gives it), viewing strings
-// that outlive the group's transaction.
-OutboxedAudit RowAuditFor(int64_t id, CallState& call) {
   OutboxedAudit audit;
   auto held = std::make_shared<common::v1::AuditEvent>();
   audit.row_for = [id, held](const absl::Status& status, const google::protobuf::Message*,
@@ -114,8 +105,8 @@ class AuditOutboxTest : public ::testing::TestWithParam<Engine> {
                                              absl::Notification* holding = nullptr) {
     return std::make_unique<GroupCommitter<Job>>(
         *db_, GroupCommitOptions{.max_group = 16, .finish_on_own_thread = true},
-        [outbox, hold, holding, rows = rows_](Transaction& tx, std::span<Job> jobs,
-                                              std::vector<absl::Status>& results) -> absl::Status {
+        [outbox, hold, holding](Transaction& tx, std::span<Job> jobs,
+                                std::vector<absl::Status>& results) -> absl::Status {
           if (hold != nullptr && jobs[0].id == 1) {
             if (!holding->HasBeenNotified()) holding->Notify();
             hold->WaitForNotification();
@@ -130,17 +121,9 @@ class AuditOutboxTest : public ::testing::TestWithParam<Engine> {
             insert.Reset();
             RETURN_IF_ERROR(insert.Bind(1, jobs[i].id).Bind(2, "job").Run());
           }
-          if (rows) {
-            std::vector<OutboxRow> collected;
-            for (size_t i = 0; i < jobs.size(); ++i)
-              jobs[i].audit.Collect(results[i], nullptr, collected);
-            if (outbox != nullptr) RETURN_IF_ERROR(outbox->Append(tx, collected));
-          } else {
-            std::vector<common::v1::AuditEvent> events;
-            for (size_t i = 0; i < jobs.size(); ++i)
-              jobs[i].audit.Collect(results[i], nullptr, events);
-            if (outbox != nullptr) RETURN_IF_ERROR(outbox->Append(tx, events));
-          }
+          std::vector<OutboxRow> rows;
+          for (size_t i = 0; i < jobs.size(); ++i) jobs[i].audit.Collect(results[i], nullptr, rows);
+          if (outbox != nullptr) RETURN_IF_ERROR(outbox->Append(tx, rows));
           for (const Job& job : jobs) {
             if (job.sink) return absl::InternalError("the group cannot be written");
           }
@@ -201,7 +184,6 @@ class AuditOutboxTest : public ::testing::TestWithParam<Engine> {
     }
   }
 
-  bool rows_ = false;  // Start's groups collect OutboxRows (else AuditEvents)
   testing::TempDir dir_;
   std::string url_;  // "" on SQLite: <data_dir>/finance.db, as a service's default
   std::unique_ptr<Database> db_;
@@ -287,10 +269,9 @@ TEST_P(AuditOutboxTest, EventsAreCommittedWithTheirGroupsAndReachTheTrailInCommi
   EXPECT_EQ(ListAll(*audit).size(), events.size() + 2);
 }
 
-// The row form (what services' group committers collect): rows from row_for and rows made from
-// event_for's event reach the trail with every column of their events.
+// The rows services' group committers collect (OutboxRow, viewing the calls' strings) reach the
+// trail with every column of their events.
 TEST_P(AuditOutboxTest, RowsCollectedWithoutMessagesReachTheTrailAsTheirEvents) {
-  rows_ = true;
   std::unique_ptr<AuditLog> audit = OpenAudit();
   ASSERT_NE(audit, nullptr);
   std::unique_ptr<AuditOutbox> outbox = audit->AttachOutbox(*db_, "finance");
@@ -304,7 +285,7 @@ TEST_P(AuditOutboxTest, RowsCollectedWithoutMessagesReachTheTrailAsTheirEvents) 
     CallState& call = calls[id];
     committer->Submit(Job{.id = id,
                           .refuse = id % 7 == 3,
-                          .audit = id % 2 == 0 ? RowAuditFor(id, call) : AuditFor(id, call),
+                          .audit = AuditFor(id, call),
                           .done = [&, id](const absl::Status& status) {
                             EXPECT_EQ(call.marked.load(), static_cast<int>(status.code())) << id;
                             if (pending.fetch_sub(1) == 1) all_done.Notify();
