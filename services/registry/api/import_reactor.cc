@@ -162,6 +162,8 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportFileRequest
     if (file == nullptr) return runtime::Internal("reading back the spooled upload failed");
     FileSource source(file);
     const absl::Time start = absl::Now();
+    // The statistics refresh a bulk import asks for starts when the caches have been refreshed.
+    std::optional<Store::StatisticsHold> statistics_hold(std::in_place, *context_->store);
     absl::StatusOr<ImportOutcome> outcome = RunImport(
         *context_->store, options_, source, hasher_ ? hasher_->Finish() : std::string(), actor_);
     spool_.reset();
@@ -170,6 +172,7 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportFileRequest
       return outcome.status();
     }
     context_->effects->AfterImport(*outcome);
+    statistics_hold.reset();
     const v1::ImportReport& r = outcome->report;
     runtime::log::Info("registry import", {{"kind", runtime::EnumShortName(options_.kind())},
                                            {"commissioner", r.commissioner()},

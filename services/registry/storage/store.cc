@@ -151,15 +151,32 @@ absl::StatusOr<std::vector<CommittedChange>> Store::Write(
   // before (none, on a new store) until autovacuum's next ANALYZE, up to a minute or more: it
   // then reads every practice in key order for a postcode or name search that its indexes
   // serve in microseconds. So such a write refreshes them itself, beside its reply rather than
-  // before it (the national import's ANALYZE took ~0.1-0.2 s of a ~1.5 s import, issue 16).
+  // before it (the national import's ANALYZE took ~0.1-0.2 s of a ~1.5 s import, issue 16);
+  // an import starts it after its caches' read-back (StatisticsHold).
   if (db_->engine() == Engine::kPostgres && change_count >= kAnalyzeAfterChanges) AnalyzeSoon();
   return changes;
+}
+
+Store::StatisticsHold::StatisticsHold(Store& store) : store_(store) {
+  absl::MutexLock lock(&store_.analyze_mu_);
+  ++store_.analyze_holds_;
+}
+
+Store::StatisticsHold::~StatisticsHold() {
+  absl::MutexLock lock(&store_.analyze_mu_);
+  if (--store_.analyze_holds_ > 0 || !store_.analyze_wanted_ || store_.analyze_running_) return;
+  store_.StartAnalyzer();
 }
 
 void Store::AnalyzeSoon() {
   absl::MutexLock lock(&analyze_mu_);
   analyze_wanted_ = true;
-  if (analyze_running_) return;  // it runs once more when done
+  if (analyze_running_) return;    // it runs once more when done
+  if (analyze_holds_ > 0) return;  // the last hold's end starts it
+  StartAnalyzer();
+}
+
+void Store::StartAnalyzer() {
   analyze_running_ = true;
   if (analyzer_.joinable()) {
     std::thread done = std::move(analyzer_);  // has returned (analyze_running_ was false)
@@ -171,7 +188,7 @@ void Store::AnalyzeSoon() {
     while (true) {
       {
         absl::MutexLock lock(&analyze_mu_);
-        if (!analyze_wanted_) {
+        if (!analyze_wanted_ || analyze_holds_ > 0) {  // a hold's end starts it again
           analyze_running_ = false;
           return;
         }
