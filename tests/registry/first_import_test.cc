@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "registry_migrations.h"
 #include "runtime/status/status_macros.h"
@@ -49,6 +50,39 @@ std::vector<std::string> Rows(storage::Database& db, const std::string& sql, int
   });
   EXPECT_TRUE(read.ok()) << read;
   return rows;
+}
+
+// The changes whose payload is not exactly the Change its columns and its practice's stored
+// bytes serialize to (as SavePractices makes it, or on PostgreSQL the server from the practice
+// rows), of `checked` rows joined to a practice.
+int PayloadsNotAsTheirColumns(storage::Database& db, int& checked) {
+  int wrong = 0;
+  absl::Status read = db.Read([&](storage::Transaction& tx) -> absl::Status {
+    wrong = 0;
+    checked = 0;
+    ASSIGN_OR_RETURN(storage::Statement stmt,
+                     tx.Prepare("SELECT c.kind, c.resource, c.commit_time, c.source, c.payload, "
+                                "p.data FROM change c JOIN practice p ON c.resource = "
+                                "'practices/' || p.ods_code ORDER BY c.seq"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      ++checked;
+      v1::Change change;
+      change.set_kind(static_cast<v1::Change::Kind>(stmt.Int(0)));
+      change.set_resource(stmt.Text(1));
+      *change.mutable_commit_time() =
+          google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(stmt.Int(2));
+      change.set_source(stmt.Text(3));
+      if (!change.mutable_practice()->ParseFromString(stmt.Blob(5)) ||
+          change.SerializeAsString() != stmt.Blob(4)) {
+        ++wrong;
+      }
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(read.ok()) << read;
+  return wrong;
 }
 
 // The definitions of practice's and practice_revision's indexes and constraints.
@@ -124,6 +158,10 @@ TEST(FirstImport, AnEmptyStoreKeepsItsSchemaAndGetsEveryRowFeedAndRevision) {
                  "practice_revision r ON r.ods_code = p.ods_code JOIN change c ON c.seq = r.seq",
                  2),
             std::vector<std::string>{"16534|16534"});
+  // Every change's payload is its Change with its practice's stored bytes.
+  int checked = 0;
+  EXPECT_EQ(PayloadsNotAsTheirColumns(**db, checked), 0);
+  EXPECT_EQ(checked, 16534);
   EXPECT_EQ(Rows(**db, "SELECT COUNT(*), MIN(seq), MAX(seq) FROM change", 3),
             Rows(**db, "SELECT COUNT(*), MIN(seq), MAX(seq) FROM practice_revision", 3));
   EXPECT_EQ(Rows(**db, "SELECT COUNT(*) FROM import_seen"), std::vector<std::string>{"0"});

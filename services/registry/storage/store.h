@@ -227,6 +227,7 @@ class WriteTx {
     kAnyAssignment,
     kSync,
     kRevisionsFromChanges,
+    kChangesFromPractices,
     kSlotCount
   };
   absl::StatusOr<runtime::storage::Statement*> Cached(int slot, std::string_view sql);
@@ -246,6 +247,12 @@ class WriteTx {
   // PostgreSQL, a bulk write into an empty store: see store.cc, "The first import".
   absl::Status DeferIndexesIfEmpty(size_t rows);
   absl::Status RestoreDeferred();
+  // PostgreSQL, a batch of new practices of one kind and changed fields: their change rows made
+  // by the server from the practice rows just written. False (nothing written) when the batch
+  // does not qualify.
+  absl::StatusOr<bool> InsertChangesFromPractices(std::span<const PracticeSave> saves,
+                                                  std::span<const std::string> data,
+                                                  std::span<const int64_t> sequences);
   // The revision rows of `saves` (SavePractices), a batch's values at a time.
   absl::Status InsertRevisions(std::span<const PracticeSave> saves,
                                std::span<const int64_t> revisions,
