@@ -228,6 +228,9 @@ TEST_P(MonthCloseTest, APostingsAuditEventNamesItsPostingAndOutcome) {
   EXPECT_EQ(
       Post(MakePosting(kRightcare, kYear, 1, v1::POSTING_KIND_ACTUAL, 7, "late")).error_code(),
       grpc::StatusCode::FAILED_PRECONDITION);
+  // Both events went into the store's outbox with their groups; the trail's writer moves them
+  // within 20 ms, so the trail is read after a Flush (as ListAuditEvents does), not before.
+  ASSERT_TRUE(host_->audit().Flush());
   common::v1::ListAuditEventsRequest request;
   request.set_page_size(1000);
   absl::StatusOr<common::v1::ListAuditEventsResponse> trail = host_->audit().List(request);
