@@ -86,10 +86,7 @@ for line in open('$tmp/syscalls'):
     f = line.strip().split(',')
     if len(f) > 2 and f[0].isdigit(): counts[f[2].split('_')[-1]] = int(f[0])
 print('service syscalls a write: ' + ', '.join(f'{k} {v / w:.2f}' for k, v in counts.items()))"
-cat "$tmp/stat0" "$tmp/stat1" | awk 'NR == 1 { for (i = 2; i <= NF; i++) a[i] = $i }
-  NR == 2 { t = 0; for (i = 2; i <= NF; i++) { d[i] = $i - a[i]; t += d[i] }
-    printf "machine: user %.0f%%  system %.0f%%  idle %.0f%%  steal %.0f%%\n",
-      100 * (d[2] + d[3]) / t, 100 * d[4] / t, 100 * d[5] / t, 100 * d[9] / t }'
+machine_share "$tmp/stat0" "$tmp/stat1"
 pg_psql -d "dorset_$service" -At -F ' | ' -f - <<SQL
 SELECT 'statements: ' || sum(calls) FILTER (WHERE toplevel) || ' top-level calls (' ||
        round(sum(calls) FILTER (WHERE toplevel)::numeric / $((rows1 - rows0)), 2) || ' a write), ' ||

@@ -42,16 +42,11 @@ load=(--target=127.0.0.1:$port --method=/dorset.engagement.v1.EngagementService/
 loadgen=$!
 sleep 1.5
 
-threads() {  # tid comm on-cpu-ns runnable-ns switches, per thread of the server
-  for task in /proc/$server/task/*; do
-    echo "$(basename "$task") $(tr ' ' _ <"$task/comm") $(cat "$task/schedstat")"
-  done
-}
 groups() {  # responses and groups committed so far
   curl -sf "http://127.0.0.1:$((port + 100))/metrics" |
     awk '$1 == "engagement_response_batch_size_sum" {s = $2} $1 == "engagement_response_batch_size_count" {c = $2} END {print s + 0, c + 0}'
 }
-threads >"$tmp/threads0"
+server_threads "$server" >"$tmp/threads0"
 groups >"$tmp/groups0"
 cpu0=$(awk '{print $14 + $15}' "/proc/$server/stat")
 head -1 /proc/stat >"$tmp/stat0"
@@ -63,7 +58,7 @@ if [ -n "${RESPONSES_PERF:-}" ]; then
 else
   sleep "$seconds"
 fi
-threads >"$tmp/threads1"
+server_threads "$server" >"$tmp/threads1"
 groups >"$tmp/groups1"
 cpu1=$(awk '{print $14 + $15}' "/proc/$server/stat")
 head -1 /proc/stat >"$tmp/stat1"
@@ -71,18 +66,12 @@ end=$(date +%s%N)
 wait $loadgen
 cat "$tmp/load.json"
 echo
-cat "$tmp/stat0" "$tmp/stat1" | awk 'NR == 1 { for (i = 2; i <= NF; i++) a[i] = $i }
-  NR == 2 { t = 0; for (i = 2; i <= NF; i++) { d[i] = $i - a[i]; t += d[i] }
-    printf "machine: user %.0f%%  system %.0f%%  idle %.0f%%  iowait %.0f%%  softirq %.0f%%  steal %.0f%%\n",
-      100 * (d[2] + d[3]) / t, 100 * d[4] / t, 100 * d[5] / t, 100 * d[6] / t, 100 * d[8] / t, 100 * d[9] / t }'
+machine_share "$tmp/stat0" "$tmp/stat1"
 read -r s0 c0 <"$tmp/groups0"
 read -r s1 c1 <"$tmp/groups1"
 awk -v s=$((s1 - s0)) -v c=$((c1 - c0)) -v ticks=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" \
   -v window=$((end - start)) 'BEGIN {
   printf "responses in the window: %d (%.0f/s) in %d groups (%.1f a group); server CPU %.0f us a response\n",
     s, s / (window / 1e9), c, (c > 0 ? s / c : 0), (s > 0 ? 1e6 * ticks / hz / s : 0) }'
-echo "server threads over ${seconds} s (those on a CPU >= 1 %), and per response:"
-join <(sort "$tmp/threads0") <(sort "$tmp/threads1") | awk -v window=$((end - start)) -v s=$((s1 - s0)) '{
-  run = 100 * ($7 - $3) / window; wait = 100 * ($8 - $4) / window
-  if (run >= 1) printf "  %-8s %-16s on a CPU %5.1f %%  runnable %5.1f %%  blocked %5.1f %%  switches %d  (%.1f us, %.2f switches a response)\n",
-    $1, $2, run, wait, 100 - run - wait, $9 - $5, ($7 - $3) / 1000 / s, ($9 - $5) / s }'
+echo "server threads over ${seconds} s (those on a CPU >= 1 %), and per response (a call):"
+thread_shares "$tmp/threads0" "$tmp/threads1" $((end - start)) $((s1 - s0))

@@ -48,11 +48,6 @@ post=(--target=127.0.0.1:$finance_port --method=/dorset.finance.v1.FinanceServic
 load=$!
 sleep 1.5
 
-threads() {  # tid comm on-cpu-ns runnable-ns switches, per thread of the server
-  for task in /proc/$server/task/*; do
-    echo "$(basename "$task") $(tr ' ' _ <"$task/comm") $(cat "$task/schedstat")"
-  done
-}
 postgres_cpu() {  # pid role ticks, per process of the cluster (PostgreSQL only)
   [ "$database" = postgres ] || return 0
   local postmaster pid
@@ -68,7 +63,7 @@ committed() {  # postings acknowledged so far, from the server's metrics
   curl -sf "http://127.0.0.1:$((finance_port + 100))/metrics" |
     awk '/^finance_ledger_group_requests_sum/ { print $2 + 0; found = 1 } END { if (!found) print 0 }'
 }
-threads >"$tmp/threads0"
+server_threads "$server" >"$tmp/threads0"
 postgres_cpu >"$tmp/pg0"
 committed >"$tmp/posted0"
 head -1 /proc/stat >"$tmp/stat0"
@@ -82,7 +77,7 @@ elif [ -n "${WRITER_SYSCALLS:-}" ]; then
 else
   sleep "$seconds"
 fi
-threads >"$tmp/threads1"
+server_threads "$server" >"$tmp/threads1"
 postgres_cpu >"$tmp/pg1"
 committed >"$tmp/posted1"
 head -1 /proc/stat >"$tmp/stat1"
@@ -90,15 +85,9 @@ end=$(date +%s%N)
 wait $load
 cat "$tmp/load.json"
 echo
-cat "$tmp/stat0" "$tmp/stat1" | awk 'NR == 1 { for (i = 2; i <= NF; i++) a[i] = $i }
-  NR == 2 { t = 0; for (i = 2; i <= NF; i++) { d[i] = $i - a[i]; t += d[i] }
-    printf "machine: user %.0f%%  system %.0f%%  idle %.0f%%  iowait %.0f%%  softirq %.0f%%  steal %.0f%%\n",
-      100 * (d[2] + d[3]) / t, 100 * d[4] / t, 100 * d[5] / t, 100 * d[6] / t, 100 * d[8] / t, 100 * d[9] / t }'
+machine_share "$tmp/stat0" "$tmp/stat1"
 echo "server threads over ${seconds} s (those on a CPU >= 1 %):"
-join <(sort "$tmp/threads0") <(sort "$tmp/threads1") | awk -v window=$((end - start)) '{
-  run = 100 * ($7 - $3) / window; wait = 100 * ($8 - $4) / window
-  if (run >= 1) printf "  %-8s %-16s on a CPU %5.1f %%  runnable %5.1f %%  blocked %5.1f %%  switches %d\n",
-    $1, $2, run, wait, 100 - run - wait, $9 - $5 }'
+thread_shares "$tmp/threads0" "$tmp/threads1" $((end - start))
 if [ -n "${WRITER_SYSCALLS:-}" ]; then
   echo "system calls over ${seconds} s, per thread of the server (perf stat; those called):"
   awk -F, '$2 > 0 && $2 ~ /^[0-9]+$/ { split($1, t, "-"); printf "  %-24s %-28s %9d\n", $1, $4, $2 }' \

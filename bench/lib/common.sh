@@ -69,3 +69,30 @@ posting_request_json() {
 }
 # GetReport over the seed plan, month 6 of 2020-21.
 report_request_json='{"name":"plans/dorset-stp/report","financialYear":"2020-21","month":6}'
+
+# The per-thread and whole-machine CPU of a window, one spelling for the *_threads.sh scripts and
+# pg_statements.sh. Take a snapshot before and after the window, then print the difference:
+#   server_threads <pid> >"$tmp/threads0"; head -1 /proc/stat >"$tmp/stat0"   ...window...
+#   machine_share "$tmp/stat0" "$tmp/stat1"
+#   thread_shares "$tmp/threads0" "$tmp/threads1" <window ns> [calls in the window]
+server_threads() {  # tid comm on-cpu-ns runnable-ns switches, per thread of process $1
+  local task
+  for task in /proc/$1/task/*; do
+    echo "$(basename "$task") $(tr ' ' _ <"$task/comm") $(cat "$task/schedstat")"
+  done
+}
+machine_share() {  # the machine's time by state between two `head -1 /proc/stat` snapshots
+  cat "$1" "$2" | awk 'NR == 1 { for (i = 2; i <= NF; i++) a[i] = $i }
+    NR == 2 { t = 0; for (i = 2; i <= NF; i++) { d[i] = $i - a[i]; t += d[i] }
+      printf "machine: user %.0f%%  system %.0f%%  idle %.0f%%  iowait %.0f%%  softirq %.0f%%  steal %.0f%%\n",
+        100 * (d[2] + d[3]) / t, 100 * d[4] / t, 100 * d[5] / t, 100 * d[6] / t, 100 * d[8] / t, 100 * d[9] / t }'
+}
+thread_shares() {  # each thread on a CPU >= 1 % of the window; with calls, its share of a call too
+  join <(sort "$1") <(sort "$2") | awk -v window="$3" -v calls="${4:-0}" '{
+    run = 100 * ($7 - $3) / window; wait = 100 * ($8 - $4) / window
+    if (run < 1) next
+    printf "  %-8s %-16s on a CPU %5.1f %%  runnable %5.1f %%  blocked %5.1f %%  switches %d",
+      $1, $2, run, wait, 100 - run - wait, $9 - $5
+    if (calls > 0) printf "  (%.1f us, %.2f switches a call)", ($7 - $3) / 1000 / calls, ($9 - $5) / calls
+    printf "\n" }'
+}
