@@ -29,12 +29,9 @@ database_flags engagement
 server=$!
 pids+=($server)
 wait_ready $((port + 100))
-ctl() { "$build/cli/dorsetctl" engagement "$@" --target=127.0.0.1:$port >/dev/null; }
-ctl create-activity --id=bench --kind=SURVEY --title="[SYNTHETIC] bench survey"
-for theme in access cost; do ctl create-theme bench --id=$theme --display_name="$theme"; done
-ctl open bench
+open_survey "$build/cli/dorsetctl" 127.0.0.1:$port bench
 
-response='{"parent":"activities/bench","requestId":"threads-{{seq}}","response":{"channel":"CHANNEL_ONLINE","sentiment":"SENTIMENT_OPPOSED","text":"[SYNTHETIC] bench response {{seq}}","themes":["activities/bench/themes/access"],"locality":"localities/bench-{{slot}}"}}'
+response=$(response_request_json bench threads-)
 load=(--target=127.0.0.1:$port --method=/dorset.engagement.v1.EngagementService/CreateResponse
   --request_json="$response" --concurrency="${RESPONSES_CONCURRENCY:-32}" --channels=4)
 "$build/bench/dorset-loadgen" --json --duration_s=2 "${load[@]}" >/dev/null  # warm-up

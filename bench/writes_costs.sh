@@ -100,10 +100,7 @@ for which in old new; do
   native=$!
   pids+=($native)
   wait_ready $((port + 100))
-  ectl() { "$build/cli/dorsetctl" engagement "$@" --target=127.0.0.1:$port >/dev/null; }
-  ectl create-activity --id=costs --kind=SURVEY --title="[SYNTHETIC] costs survey"
-  for theme in access cost; do ectl create-theme costs --id=$theme --display_name="$theme"; done
-  ectl open costs
+  open_survey "$build/cli/dorsetctl" 127.0.0.1:$port costs
   stop $native
   env "${with[@]}" valgrind --tool=callgrind --callgrind-out-file="$tmp/cg/e.out" "${engagement[@]}" >"$tmp/cg/e.log" 2>&1 &
   server=$!
@@ -111,7 +108,7 @@ for which in old new; do
   for _ in $(seq 1 1800); do curl -sf "http://127.0.0.1:$((port + 100))/readyz" >/dev/null && break; sleep 0.1; done
   measure "CreateResponse $which" $port $((port + 100)) engagement_response_batch_size \
     /dorset.engagement.v1.EngagementService/CreateResponse \
-    '{"parent":"activities/costs","requestId":"w-{{seq}}","response":{"channel":"CHANNEL_ONLINE","sentiment":"SENTIMENT_OPPOSED","text":"[SYNTHETIC] costs response {{seq}}","themes":["activities/costs/themes/access"],"locality":"localities/costs-{{slot}}"}}'
+    "$(response_request_json costs w-)"
   stop "$server"
 done
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

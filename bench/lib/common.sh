@@ -67,6 +67,22 @@ posting_request_json() {
   printf '{"requestId":"%s{{seq}}","posting":{"scheme":"%s","financialYear":"2020-21","month":6,"kind":2,"amount":{"pence":"1"},"reason":"%s"}}' \
     "$1" "$posting_scheme" "${2:-bench}"
 }
+# The engagement write the response scenarios drive: open_survey <dorsetctl> <target> <activity>
+# opens a SYNTHETIC survey with the themes access and cost; response_request_json <activity>
+# <requestId prefix> prints a CreateResponseRequest's JSON for it, one theme, a locality per slot.
+open_survey() {
+  local ctl=$1 target=$2 activity=$3 theme
+  "$ctl" engagement create-activity --id="$activity" --kind=SURVEY \
+    --title="[SYNTHETIC] $activity survey" --target="$target" >/dev/null
+  for theme in access cost; do
+    "$ctl" engagement create-theme "$activity" --id=$theme --display_name="$theme" --target="$target" >/dev/null
+  done
+  "$ctl" engagement open "$activity" --target="$target" >/dev/null
+}
+response_request_json() {
+  printf '{"parent":"activities/%s","requestId":"%s{{seq}}","response":{"channel":"CHANNEL_ONLINE","sentiment":"SENTIMENT_OPPOSED","text":"[SYNTHETIC] %s response {{seq}}","themes":["activities/%s/themes/access"],"locality":"localities/%s-{{slot}}"}}' \
+    "$1" "$2" "$1" "$1" "$1"
+}
 # GetReport over the seed plan, month 6 of 2020-21.
 report_request_json='{"name":"plans/dorset-stp/report","financialYear":"2020-21","month":6}'
 
