@@ -12,8 +12,11 @@
 #include "runtime/storage/idempotency.h"
 #include "runtime/testing/temp_dir.h"
 #include "services/engagement/domain/counters.h"
+#include "services/engagement/domain/names.h"
+#include "services/engagement/domain/rows.h"
 #include "services/engagement/storage/counter_rows.h"
 #include "services/engagement/storage/response_batch.h"
+#include "services/engagement/storage/response_rows.h"
 #include "services/engagement/storage/store.h"
 #include "tests/engagement/pre_lane_store.h"
 #include "tests/runtime/storage/engines.h"
@@ -150,6 +153,75 @@ TEST_P(EngagementStorageTest, AResponseBatchSumsEveryResponsesCounterCells) {
   EXPECT_TRUE(written.ok()) << written;
   EXPECT_EQ(expected.at({"a1", kDimTotal, ""}), 4);
   EXPECT_EQ(expected.at({"a1", kDimThemeSentiment, "access/OPPOSED"}), 2);
+}
+
+// A group's responses (issue 16): on SQLite kept and written by Flush in multi-row INSERTs, under
+// the ids SQLite would have given them one at a time (the largest plus one, on from there); on
+// PostgreSQL inserted at once. Either way every column is stored as given, and a response read
+// back inside the group (a request_id repeated there) is found before Flush.
+TEST_P(EngagementStorageTest, AResponseBatchWritesItsResponsesWithTheTablesNextIds) {
+  const absl::Status seeded = store_->Write([](Transaction& tx) {
+    return tx.Exec(
+        "INSERT INTO activity (id, kind, title, purpose, localities, finance_scheme, state, "
+        "outcome_summary, reported_participants, reported_source, create_time, update_time, "
+        "version) VALUES ('a1', 1, 'T', 'P', '', '', 2, '', 0, '', 1, 1, 1);"
+        "INSERT INTO response (id, activity_id, text, channel, locality, practice, themes, "
+        "sentiment, publish_consent, create_time, update_time, version) VALUES "
+        "(41, 'a1', 'before', 1, '', '', '', 0, 0, 1, 1, 1)");
+  });
+  ASSERT_TRUE(seeded.ok()) << seeded;
+  v1::Response given;
+  given.set_text("[SYNTHETIC] walk-in");
+  given.set_channel(v1::CHANNEL_EVENT);
+  given.set_locality("localities/poole");
+  given.set_practice("practices/J81001");
+  given.set_sentiment(v1::SENTIMENT_OPPOSED);
+  given.set_publish_consent(true);
+  given.add_themes(ThemeName("a1", "access"));
+  v1::ThemeAssignment* assignment = given.add_theme_assignments();
+  assignment->set_theme(ThemeName("a1", "access"));
+  assignment->set_method(v1::THEME_ASSIGNMENT_METHOD_ON_CREATION);
+  assignment->set_assigned_by("alice");
+  SetTimestamp(assignment->mutable_assign_time(), 7);
+  const std::string activity = "a1", anonymous, stakeholder = "s1";
+  const std::vector<std::string> themes = {"access"};
+  absl::StatusOr<std::vector<int64_t>> ids =
+      store_->Write([&](Transaction& tx) -> absl::StatusOr<std::vector<int64_t>> {
+        ResponseBatch batch(tx);
+        std::vector<int64_t> ids;
+        for (int i = 0; i < 3; ++i) {
+          ASSIGN_OR_RETURN(int64_t id,
+                           batch.InsertResponse(activity, i == 1 ? stakeholder : anonymous, given,
+                                                themes, 100 + i));
+          ids.push_back(id);
+          ASSIGN_OR_RETURN(v1::Response read, batch.LoadResponse(activity, ids[0]));
+          EXPECT_EQ(read.text(), given.text());
+        }
+        RETURN_IF_ERROR(batch.Flush());
+        return ids;
+      });
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  ASSERT_EQ(ids->size(), 3u);
+  if (GetParam() == Engine::kSqlite) {
+    EXPECT_EQ(*ids, (std::vector<int64_t>{42, 43, 44}));
+  } else {
+    EXPECT_LT((*ids)[0], (*ids)[1]);
+    EXPECT_LT((*ids)[1], (*ids)[2]);
+  }
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<v1::Response> stored = store_->Write([&](Transaction& tx) {
+      return LoadResponse(tx, activity, (*ids)[static_cast<size_t>(i)]);
+    });
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    v1::Response expected = given;
+    expected.set_name(ResponseName(activity, (*ids)[static_cast<size_t>(i)]));
+    if (i == 1) expected.set_stakeholder("stakeholders/s1");
+    SetTimestamp(expected.mutable_create_time(), 100 + i);
+    SetTimestamp(expected.mutable_update_time(), 100 + i);
+    expected.set_etag(Etag(1));
+    EXPECT_EQ(stored->SerializeAsString(), expected.SerializeAsString()) << stored->DebugString();
+  }
+  EXPECT_EQ(*Count(*store_, "SELECT COUNT(*) FROM response WHERE version = 1"), 4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EngagementStorageTest,

@@ -208,10 +208,10 @@ absl::StatusOr<absl::Status> Responses::CommitResponse(const PendingResponse& pe
                                                        bool* created) {
   *created = false;
   // Each response is a part of the group's transaction: a refused one leaves no trace and does
-  // not sink the others. Its only write is the INSERT, its last statement (WriteResponse checks
-  // everything first and keeps the request record and counters for the group's Flush), so on
-  // SQLite it needs no savepoint; on PostgreSQL, where a failed statement would otherwise abort
-  // the whole transaction, it has one.
+  // not sink the others. Its only write is the INSERT, its last step (WriteResponse checks
+  // everything first and keeps the request record and counters for the group's Flush; on SQLite
+  // the row too), so on SQLite it needs no savepoint; on PostgreSQL, where a failed statement
+  // would otherwise abort the whole transaction, it has one.
   return batch.InPart([&] { return WriteResponse(pending, out, batch, created); });
 }
 

@@ -1,5 +1,6 @@
 #include "services/engagement/storage/response_batch.h"
 
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -17,10 +18,25 @@ struct ResponseBatch::Statements {
   Statement activity_window;    // (id) -> state, window_start, window_end, allowed_practices
   Statement theme_exists;       // (activity, theme)
   Statement stakeholder_state;  // (id) -> erased
-  Statement insert_response;    // ... RETURNING id on PostgreSQL
-  std::optional<Statement> inserted_id;                // SQLite: SELECT last_insert_rowid()
-  runtime::storage::MultiRowStatements bump_counters;  // BumpCountersInsert()
+  std::optional<Statement> insert_response;               // PostgreSQL: one response, RETURNING id
+  std::optional<Statement> max_id;                        // SQLite: the table's largest id
+  runtime::storage::MultiRowStatements insert_responses;  // SQLite: InsertResponses()
+  runtime::storage::MultiRowStatements bump_counters;     // BumpCountersInsert()
 };
+
+namespace {
+
+// SQLite's rows of a group's responses, written by Flush (ResponseBatch::InsertResponse).
+const runtime::storage::MultiRowInsert& InsertResponses() {
+  static const runtime::storage::MultiRowInsert insert(
+      "INSERT INTO response (id, activity_id, stakeholder_id, text, channel, locality, practice, "
+      "themes, sentiment, publish_consent, create_time, update_time, theme_assignments, version) "
+      "VALUES ",
+      14);
+  return insert;
+}
+
+}  // namespace
 
 ResponseBatch::ResponseBatch(runtime::storage::Transaction& tx) : tx_(tx) {}
 ResponseBatch::~ResponseBatch() = default;
@@ -37,24 +53,23 @@ absl::StatusOr<ResponseBatch::Statements*> ResponseBatch::Prepared() {
                    tx_.Prepare("SELECT 1 FROM theme WHERE activity_id = ? AND id = ?"));
   ASSIGN_OR_RETURN(Statement stakeholder_state,
                    tx_.Prepare("SELECT erased FROM stakeholder WHERE id = ?"));
-  // SQLite: the new row's id from last_insert_rowid() (RETURNING there runs the insert through
-  // a temporary table and cost about twice the plain insert); PostgreSQL: RETURNING.
-  constexpr char kInsertResponse[] =
-      "INSERT INTO response (activity_id, stakeholder_id, text, channel, locality, practice, "
-      "themes, sentiment, publish_consent, create_time, update_time, theme_assignments, version) "
-      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1)";
-  const bool sqlite = tx_.engine() == runtime::storage::Engine::kSqlite;
-  ASSIGN_OR_RETURN(Statement insert_response,
-                   tx_.Prepare(sqlite ? std::string(kInsertResponse)
-                                      : absl::StrCat(kInsertResponse, " RETURNING id")));
-  std::optional<Statement> inserted_id;
-  if (sqlite) {
-    ASSIGN_OR_RETURN(inserted_id, tx_.Prepare("SELECT last_insert_rowid()"));
+  // PostgreSQL: each response's INSERT ... RETURNING id in its part (its savepoint); SQLite:
+  // the rows kept and written by Flush (InsertResponse), the ids counted on from max(id).
+  std::optional<Statement> insert_response, max_id;
+  if (tx_.engine() == runtime::storage::Engine::kSqlite) {
+    ASSIGN_OR_RETURN(max_id, tx_.Prepare("SELECT max(id) FROM response"));
+  } else {
+    ASSIGN_OR_RETURN(
+        insert_response,
+        tx_.Prepare("INSERT INTO response (activity_id, stakeholder_id, text, channel, locality, "
+                    "practice, themes, sentiment, publish_consent, create_time, update_time, "
+                    "theme_assignments, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1) RETURNING id"));
   }
-  statements_.reset(new Statements{
-      std::move(requests), std::move(activity_window), std::move(theme_exists),
-      std::move(stakeholder_state), std::move(insert_response), std::move(inserted_id),
-      runtime::storage::MultiRowStatements(BumpCountersInsert(), tx_)});
+  statements_.reset(
+      new Statements{std::move(requests), std::move(activity_window), std::move(theme_exists),
+                     std::move(stakeholder_state), std::move(insert_response), std::move(max_id),
+                     runtime::storage::MultiRowStatements(InsertResponses(), tx_),
+                     runtime::storage::MultiRowStatements(BumpCountersInsert(), tx_)});
   return statements_.get();
 }
 
@@ -131,7 +146,32 @@ absl::StatusOr<int64_t> ResponseBatch::InsertResponse(const std::string& activit
                                                       const std::vector<std::string>& theme_ids,
                                                       int64_t now) {
   ASSIGN_OR_RETURN(Statements * st, Prepared());
-  Statement& insert = st->insert_response;
+  if (st->max_id.has_value()) {
+    if (!next_id_.has_value()) {
+      // The id SQLite gives a row without one: the largest plus one (1 in an empty table). This
+      // transaction is the only writer until it commits, so the ids counted on from it are
+      // those the rows would have got one INSERT at a time.
+      Statement& max_id = *st->max_id;
+      absl::StatusOr<bool> row = max_id.Step();
+      const std::optional<int64_t> largest =
+          row.ok() && *row ? max_id.OptionalInt(0) : std::nullopt;
+      max_id.Reset();
+      if (!row.ok()) return row.status();
+      if (largest == std::numeric_limits<int64_t>::max()) {
+        return absl::InternalError("response ids are used up");
+      }
+      next_id_ = largest.value_or(0) + 1;
+    }
+    kept_.push_back({.id = *next_id_,
+                     .activity = &activity,
+                     .stakeholder_id = &stakeholder_id,
+                     .response = &r,
+                     .themes = JoinList(theme_ids),
+                     .assignments = EncodeThemeAssignments(r.theme_assignments()),
+                     .now = now});
+    return (*next_id_)++;
+  }
+  Statement& insert = *st->insert_response;
   // Every run below resets the statement whatever its outcome (and the connection lends its
   // statements reset), so it comes here reset. Every text is bound without a copy: `activity`,
   // `r` and these two outlive the statement's run and reset.
@@ -153,18 +193,6 @@ absl::StatusOr<int64_t> ResponseBatch::InsertResponse(const std::string& activit
       .Bind(10, now)
       .Bind(11, now)
       .BindKept(12, assignments);
-  if (st->inserted_id.has_value()) {
-    const absl::Status run = insert.Run();
-    insert.Reset();  // whatever the outcome: the kept texts are not the statement's after this
-    RETURN_IF_ERROR(run);
-    Statement& last = *st->inserted_id;
-    absl::StatusOr<bool> found = last.Step();
-    const int64_t id = found.ok() && *found ? last.Int(0) : 0;
-    last.Reset();
-    if (!found.ok()) return found.status();
-    if (!*found) return absl::InternalError("last_insert_rowid() gave no row");
-    return id;
-  }
   absl::StatusOr<bool> inserted = insert.Step();
   const int64_t id = inserted.ok() && *inserted ? insert.Int(0) : 0;
   insert.Reset();
@@ -173,7 +201,38 @@ absl::StatusOr<int64_t> ResponseBatch::InsertResponse(const std::string& activit
   return id;
 }
 
+absl::Status ResponseBatch::WriteKept() {
+  if (kept_.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Statements * st, Prepared());
+  // The kept rows and what they view are unchanged until each statement has run and been reset.
+  RETURN_IF_ERROR(st->insert_responses.Run(
+      kept_.size(), [this](runtime::storage::Statement& s, size_t row, int first) {
+        const KeptResponse& k = kept_[row];
+        const v1::Response& r = *k.response;
+        s.Bind(first, k.id).BindKept(first + 1, *k.activity);
+        if (k.stakeholder_id->empty()) {
+          s.BindNull(first + 2);
+        } else {
+          s.BindKept(first + 2, *k.stakeholder_id);
+        }
+        s.BindKept(first + 3, r.text())
+            .Bind(first + 4, static_cast<int64_t>(r.channel()))
+            .BindKept(first + 5, r.locality())
+            .BindKept(first + 6, r.practice())
+            .BindKept(first + 7, k.themes)
+            .Bind(first + 8, static_cast<int64_t>(r.sentiment()))
+            .Bind(first + 9, static_cast<int64_t>(r.publish_consent()))
+            .Bind(first + 10, k.now)
+            .Bind(first + 11, k.now)
+            .BindKept(first + 12, k.assignments)
+            .Bind(first + 13, int64_t{1});
+      }));
+  kept_.clear();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::Response> ResponseBatch::LoadResponse(const std::string& activity, int64_t id) {
+  RETURN_IF_ERROR(WriteKept());
   return engagement::LoadResponse(tx_, activity, id);
 }
 
@@ -196,6 +255,7 @@ void ResponseBatch::AddToCounters(const std::string& activity, v1::Channel chann
 absl::Status ResponseBatch::Flush() {
   if (statements_ == nullptr && sums_.empty()) return absl::OkStatus();  // nothing kept
   ASSIGN_OR_RETURN(Statements * st, Prepared());
+  RETURN_IF_ERROR(WriteKept());
   RETURN_IF_ERROR(st->requests.Flush());
   if (sums_.empty()) return absl::OkStatus();
   return ApplySums(st->bump_counters, sums_);

@@ -59,12 +59,22 @@ class ResponseBatch {
   // last step that can fail.
   absl::Status StoreRequest(const runtime::storage::RequestKey& key, const std::string& name,
                             int64_t now);
-  // Inserts the response (its stakeholder id, "" when anonymous; its theme ids and their
-  // theme_assignments; its time in micros) at version 1 and returns its id.
+  // Writes the response (its stakeholder id, "" when anonymous; its theme ids and their
+  // theme_assignments; its time in micros) at version 1 and returns its id. On PostgreSQL an
+  // INSERT at once. On SQLite the row is kept and written by Flush with the group's others (a
+  // few multi-row INSERTs: a statement's start and halt once per statement, not once per
+  // response, ~5k instructions a response), under the id SQLite would have given it (the
+  // table's largest id plus one, counted on from the transaction's first response):
+  // `activity`, `stakeholder_id` and `response` must stay alive and unchanged until Flush (the
+  // group's jobs hold them). A kept row is not taken back when the response's part fails: call it
+  // after the part's last check. Its only reference, the activity, is read by the same
+  // transaction (ActivityWindow), so the kept row cannot fail at Flush but with the store itself.
   absl::StatusOr<int64_t> InsertResponse(const std::string& activity,
                                          const std::string& stakeholder_id,
                                          const v1::Response& response,
                                          const std::vector<std::string>& theme_ids, int64_t now);
+  // The stored response (the kept rows written first: a request_id repeated inside the group
+  // reads the first call's response).
   absl::StatusOr<v1::Response> LoadResponse(const std::string& activity, int64_t id);
 
   // Runs one response's checks and writes as a part of the group's transaction whose only write
@@ -78,8 +88,8 @@ class ResponseBatch {
   // group's counter deltas; nothing is written until Flush, which writes every non-zero delta.
   void AddToCounters(const std::string& activity, v1::Channel channel, v1::Sentiment sentiment,
                      const std::string& locality, const std::vector<std::string>& theme_ids);
-  // Writes the group's request records (a few multi-row INSERTs) and counter deltas; call
-  // before the commit.
+  // Writes the group's kept responses, request records (a few multi-row INSERTs each) and
+  // counter deltas; call before the commit.
   absl::Status Flush();
   // The group's counter deltas (Flush writes them; Aggregates::ApplyGroup keeps them up to date).
   const CounterSums& sums() const { return sums_; }
@@ -87,10 +97,25 @@ class ResponseBatch {
  private:
   struct Statements;
   absl::StatusOr<Statements*> Prepared();
+  // SQLite: a response InsertResponse kept for WriteKept; views of the caller's, bar the two
+  // columns it encodes.
+  struct KeptResponse {
+    int64_t id;
+    const std::string* activity;
+    const std::string* stakeholder_id;
+    const v1::Response* response;
+    std::string themes;       // JoinList of the theme ids
+    std::string assignments;  // EncodeThemeAssignments
+    int64_t now;
+  };
+  absl::Status WriteKept();
 
   runtime::storage::Transaction& tx_;
   std::unique_ptr<Statements> statements_;  // prepared at the first use
   CounterSums sums_;
+  std::vector<KeptResponse> kept_;
+  // SQLite: the id of the transaction's next response (max(id) + 1, read at its first).
+  std::optional<int64_t> next_id_;
   absl::flat_hash_map<std::string, Window> windows_;
   // activity -> its themes found (looked up without copying the names: every response asks)
   absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>> themes_found_;
