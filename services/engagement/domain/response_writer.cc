@@ -91,6 +91,6 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
 
 ResponseWriter::~ResponseWriter() = default;
 
-void ResponseWriter::Submit(Job job) { committer_->committer.Submit(std::move(job)); }
+void ResponseWriter::Submit(Job&& job) { committer_->committer.Submit(std::move(job)); }
 
 }  // namespace dorset::engagement

@@ -51,7 +51,7 @@ class ResponseWriter {
 
   // `done` runs after the transaction holding the response committed (or with the error that
   // refused it; RESOURCE_EXHAUSTED at once when too many responses are waiting).
-  void Submit(Job job);
+  void Submit(Job&& job);
 
  private:
   // The last group's counter deltas and the data version it commits, for the aggregates' kept

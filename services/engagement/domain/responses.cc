@@ -157,7 +157,7 @@ absl::StatusOr<PendingResponse> Responses::PrepareResponse(
     ASSIGN_OR_RETURN(pending.stakeholder_id,
                      ParseStakeholderName(r.stakeholder(), "response.stakeholder"));
   }
-  absl::flat_hash_set<std::string> seen;
+  pending.theme_ids.reserve(static_cast<size_t>(r.themes_size()));
   for (int i = 0; i < r.themes_size(); ++i) {
     // The field's name with its index only for a refusal (not built for every theme).
     auto field = [i] { return absl::StrCat("response.themes[", i, "]"); };
@@ -166,7 +166,12 @@ absl::StatusOr<PendingResponse> Responses::PrepareResponse(
     if (theme->activity != pending.activity) {
       return runtime::InvalidArgument(field(), "must be a theme of the same activity");
     }
-    if (!seen.insert(theme->id).second) return runtime::InvalidArgument(field(), "listed twice");
+    // At most kMaxThemesPerResponse ids: a look through those before is cheaper than a hash set
+    // allocated for every response.
+    if (std::find(pending.theme_ids.begin(), pending.theme_ids.end(), theme->id) !=
+        pending.theme_ids.end()) {
+      return runtime::InvalidArgument(field(), "listed twice");
+    }
     pending.theme_ids.push_back(std::move(theme->id));
   }
   if (!r.practice().empty()) {

@@ -83,7 +83,8 @@ class StoreCommitter {
               }
             }) {}
 
-  void Submit(Job job) { committer_.Submit(std::move(job)); }
+  // By reference: a job is moved once into the committer's queue, not once more per layer.
+  void Submit(Job&& job) { committer_.Submit(std::move(job)); }
 
  private:
   // The group's commit in the store's OwnCommits: the writer thread's alone (WriteGroup and
