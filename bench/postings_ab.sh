@@ -8,6 +8,7 @@
 # p99, the server's CPU per call (user + system from /proc, as bench/audit_sync_bench.sh counts it),
 # the machine's idle and steal shares over the run (/proc/stat) and postings per group commit
 # (finance_ledger_group_requests); then the median ratios to echo and new/old per round.
+# POSTINGS_AB_CONCURRENCY sets the calls in flight (32; 1 for a sequential client).
 # POSTINGS_AB_OLD_ENV / POSTINGS_AB_NEW_ENV="NAME=value ..." are set for that build's server only,
 # so one build may be both (e.g. POSTINGS_AB_NEW_ENV=GLIBC_TUNABLES=glibc.malloc.tcache_count=1000).
 # The builds need dorset-finance (and the new one dorset-echo and dorset-loadgen); nothing is built.
@@ -50,7 +51,7 @@ for r in $(seq 1 "$rounds"); do
     if [ $name = echo ]; then args=(--method=/dorset.bench.v1.EchoService/Echo --request_json='{"message":"ping"}')
     else args=(--method=/dorset.finance.v1.FinanceService/CreatePosting --request_json="$posting"); fi
     g0=$(grp $name); c0=$(cpu ${spid[$name]}); s0=$(stat)
-    res=$("$new/bench/dorset-loadgen" --duration_s="$seconds" --json --concurrency=32 --channels=4 --target=127.0.0.1:${port[$name]} "${args[@]}")
+    res=$("$new/bench/dorset-loadgen" --duration_s="$seconds" --json --concurrency="${POSTINGS_AB_CONCURRENCY:-32}" --channels=4 --target=127.0.0.1:${port[$name]} "${args[@]}")
     c1=$(cpu ${spid[$name]}); s1=$(stat); g1=$(grp $name)
     echo "$r $name $((c1 - c0)) $s0 $s1 $(python3 -c "import sys; a=sys.argv[1:]; print(round((float(a[2])-float(a[0]))/max(1,float(a[3])-float(a[1])),1))" $g0 $g1) $res"
   done
