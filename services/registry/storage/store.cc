@@ -1,7 +1,10 @@
 #include "services/registry/storage/store.h"
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <map>
+#include <thread>
 #include <utility>
 #include <variant>
 
@@ -52,6 +55,73 @@ using storage_rows::ReadChangeRow;
 using storage_rows::ReadPracticeRow;
 using storage_rows::TextColumn;
 
+// ---- A first import's indexes, after its commit ----
+//
+// (write_tx_first_import.cc.) kIndexBuilders helpers, each with a write transaction of its own
+// on a connection of the pool, take the next index of the list (the costliest first) until none
+// is left. They are made when the import lists the indexes, so that each has its connection
+// (opened afresh for most: ~0.1 s on a loaded machine) and its transaction begun by the time the
+// import commits; they wait, and build once it has (Go), or end without building (the import
+// rolled back). A build's commit does not wait for its WAL to reach the disk (each waited
+// 1-40 ms): the list's DELETE in FinishIndexBuild does, and its commit record comes after
+// theirs in the WAL, so a crash before it is durable leaves the list whole and the next start
+// builds what is missing.
+class Store::IndexBuild {
+ public:
+  IndexBuild(Database& db, int helpers) : db_(db) {
+    for (int i = 0; i < helpers; ++i) helpers_.emplace_back([this] { Help(); });
+  }
+  ~IndexBuild() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (state_ == State::kWaiting) state_ = State::kCancelled;
+    }
+    for (std::thread& helper : helpers_) helper.join();
+  }
+  void Go(std::vector<std::string> statements) {
+    absl::MutexLock lock(&mu_);
+    statements_ = std::move(statements);
+    state_ = State::kGo;
+  }
+  // Waits for the helpers: OK when every build they took has committed.
+  absl::Status Join() {
+    for (std::thread& helper : helpers_) helper.join();
+    helpers_.clear();
+    absl::MutexLock lock(&mu_);
+    return status_;
+  }
+
+ private:
+  enum class State { kWaiting, kGo, kCancelled };
+  void Help() {
+    absl::Status built = db_.Write([&](Transaction& tx) -> absl::Status {
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](State* state) { return *state != State::kWaiting; }, &state_));
+        if (state_ == State::kCancelled) return absl::OkStatus();
+      }
+      RETURN_IF_ERROR(tx.Exec("SET LOCAL synchronous_commit = off"));
+      // A transaction run again (a retry) does not build again what its first run took: those
+      // stay listed (FinishIndexBuild takes only the indexes that exist off the list).
+      for (size_t i; (i = next_.fetch_add(1)) < statements_.size();) {
+        RETURN_IF_ERROR(tx.Exec(statements_[i]));
+      }
+      return absl::OkStatus();
+    });
+    absl::MutexLock lock(&mu_);
+    if (status_.ok()) status_ = built;
+  }
+
+  Database& db_;
+  absl::Mutex mu_;
+  State state_ ABSL_GUARDED_BY(mu_) = State::kWaiting;
+  std::vector<std::string> statements_;  // set by Go, read-only after
+  std::atomic<size_t> next_{0};
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> helpers_;
+};
+
 // ---- Store ----
 
 std::string EtagFor(int64_t revision) { return runtime::storage::Etag(revision); }
@@ -99,6 +169,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& database,
   if (url.kind == storage::DatabaseUrl::Kind::kPostgres) {
     store->postgres_uri_ = url.postgres_uri;
     store->password_ = password;
+    // A first import killed between its commit and its indexes' builds left them listed. The
+    // store serves without them (slower, the same results), so a failure here is logged.
+    if (absl::Status built = store->BuildDeferredIndexes(); !built.ok()) {
+      runtime::log::Warn("building the indexes a first import deferred failed",
+                         {{"error", std::string(built.message())}});
+    }
   }
   return store;
 }
@@ -133,20 +209,43 @@ absl::StatusOr<std::vector<CommittedChange>> Store::Write(
   absl::MutexLock lock(&write_mu_);
   std::vector<CommittedChange> changes;
   int64_t change_count = 0;
+  std::vector<std::string> indexes_after_commit;
+  std::unique_ptr<IndexBuild> index_build;
   // Every write reads the feed's counter row and appends after it: on PostgreSQL the writes of
   // all replicas queue for it (WriteQueued) instead of colliding under SERIALIZABLE and being
   // rolled back, which under load could exhaust the retries and fail an acknowledged-looking
   // write with ABORTED.
-  RETURN_IF_ERROR(db_->WriteQueued(kFeedWriteQueue, [&](Transaction& tx) -> absl::Status {
+  absl::Status written = db_->WriteQueued(kFeedWriteQueue, [&](Transaction& tx) -> absl::Status {
     WriteTx write(tx, source, actor);  // afresh on every attempt
+    write.on_indexes_listed_ = [&] {
+      if (!index_build) index_build = std::make_unique<IndexBuild>(*db_, kIndexBuilders);
+    };
     RETURN_IF_ERROR(fn(write));
     RETURN_IF_ERROR(write.RestoreDeferred());
     RETURN_IF_ERROR(write.FinishNameIndex());
     RETURN_IF_ERROR(write.FinishSequences());
     changes = write.changes();
     change_count = write.change_count();
+    indexes_after_commit = std::move(write.indexes_after_commit_);
     return absl::OkStatus();
-  }));
+  });
+  if (index_build != nullptr) {
+    // Committed: its listed indexes are built now; rolled back: they are in place, none listed.
+    if (!written.ok() || indexes_after_commit.empty()) {
+      index_build.reset();  // the helpers return without building
+    } else {
+      index_build->Go(std::move(indexes_after_commit));
+      absl::MutexLock lock(&analyze_mu_);
+      if (analyze_holds_ > 0) index_build_ = std::move(index_build);  // the last hold waits
+    }
+    if (index_build != nullptr) {
+      if (absl::Status built = FinishIndexBuild(std::move(index_build)); !built.ok()) {
+        runtime::log::Error("building a first import's indexes failed; the next start does",
+                            {{"error", std::string(built.message())}});
+      }
+    }
+  }
+  RETURN_IF_ERROR(written);
   // After a bulk write (an import) PostgreSQL's planner would go on with the statistics of
   // before (none, on a new store) until autovacuum's next ANALYZE, up to a minute or more: it
   // then reads every practice in key order for a postcode or name search that its indexes
@@ -163,6 +262,18 @@ Store::StatisticsHold::StatisticsHold(Store& store) : store_(store) {
 }
 
 Store::StatisticsHold::~StatisticsHold() {
+  std::unique_ptr<IndexBuild> build;
+  {
+    absl::MutexLock lock(&store_.analyze_mu_);
+    if (store_.analyze_holds_ == 1) build = std::move(store_.index_build_);
+  }
+  if (build != nullptr) {
+    // The import's reply waits for its indexes (the refresh below comes after them too).
+    if (absl::Status built = store_.FinishIndexBuild(std::move(build)); !built.ok()) {
+      runtime::log::Error("building a first import's indexes failed; the next start does",
+                          {{"error", std::string(built.message())}});
+    }
+  }
   absl::MutexLock lock(&store_.analyze_mu_);
   if (--store_.analyze_holds_ > 0 || !store_.analyze_wanted_ || store_.analyze_running_) return;
   store_.StartAnalyzer();
@@ -203,6 +314,44 @@ void Store::StartAnalyzer() {
       }
     }
   });
+}
+
+absl::Status Store::FinishIndexBuild(std::unique_ptr<IndexBuild> build) {
+  absl::Status built = build->Join();
+  build.reset();
+  // Only the indexes that exist leave the list: one whose build failed stays for the next start.
+  RETURN_IF_ERROR(db_->Write([](Transaction& tx) {
+    return tx.Exec(
+        "DELETE FROM import_deferred_index WHERE to_regclass(quote_ident(name)) IS NOT NULL");
+  }));
+  return built;
+}
+
+absl::Status Store::BuildDeferredIndexes() {
+  if (db_->engine() != Engine::kPostgres) return absl::OkStatus();
+  std::vector<std::string> statements;
+  RETURN_IF_ERROR(db_->Read([&](Transaction& tx) -> absl::Status {
+    statements.clear();
+    ASSIGN_OR_RETURN(Statement list, tx.Prepare("SELECT definition FROM import_deferred_index "
+                                                "ORDER BY position"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, list.Step());
+      if (!row) break;
+      // The list is this store's own (the import wrote it from the catalog); what is run from it
+      // is only ever an index's build.
+      std::string statement = list.Text(0);
+      if (!absl::StartsWith(statement, "CREATE INDEX IF NOT EXISTS ")) {
+        return runtime::Internal(
+            "import_deferred_index lists a statement that is not CREATE INDEX");
+      }
+      statements.push_back(std::move(statement));
+    }
+    return absl::OkStatus();
+  }));
+  if (statements.empty()) return absl::OkStatus();
+  auto build = std::make_unique<IndexBuild>(*db_, kIndexBuilders);
+  build->Go(std::move(statements));
+  return FinishIndexBuild(std::move(build));
 }
 
 absl::Status Store::Check() { return db_->Health(); }

@@ -296,6 +296,10 @@ class WriteTx {
   bool seen_in_table_ = false;
   bool seen_table_empty_ = false;
   std::vector<std::string> restore_;  // run before the commit (RestoreDeferred)
+  // PostgreSQL: practice's indexes listed in import_deferred_index, as the statements that build
+  // them after the commit (Store::Write). on_indexes_listed_ is called when they are listed.
+  std::vector<std::string> indexes_after_commit_;
+  std::function<void()> on_indexes_listed_;
   std::vector<CommittedChange> changes_;
   int64_t change_count_ = 0;
   int64_t first_sequence_ = 0;
@@ -336,7 +340,10 @@ class Store {
   // While one is alive, a statistics refresh that a bulk write asks for (see Write) waits, and
   // starts when the last one ends. An import holds one until its caches are refreshed: the
   // refresh (ANALYZE, ~0.1 s on the national extract) then runs after the read-back of the
-  // import's changes instead of beside it, slowing it and so the reply (issue 16).
+  // import's changes instead of beside it, slowing it and so the reply (issue 16). Likewise a
+  // first import's index builds after its commit (PostgreSQL) run beside that read-back, and the
+  // last hold's end waits for them (without a hold, Write does), so that the reply still comes
+  // with every index in place.
   class StatisticsHold {
    public:
     explicit StatisticsHold(Store& store);
@@ -389,6 +396,15 @@ class Store {
   std::unique_ptr<ChangeSignal> ListenForChanges() const;
   static constexpr char kChangesChannel[] = "dorset_registry_changes";
 
+  // PostgreSQL: builds the indexes listed in import_deferred_index (by a first import killed
+  // between its commit and their builds; write_tx_first_import.cc), kIndexBuilders at a time,
+  // and takes those built off the list. Open calls it at every start. OK when the list is
+  // empty; on SQLite nothing to do.
+  absl::Status BuildDeferredIndexes();
+  // Two: one build is one server process's CPU; the second overlaps the GIN build with the
+  // b-trees' (measured on 2 vCPUs, bench/README.md session 23).
+  static constexpr int kIndexBuilders = 2;
+
  private:
   Store(std::unique_ptr<runtime::storage::Database> db, std::string data_dir);
 
@@ -416,8 +432,16 @@ class Store {
   void AnalyzeSoon();
   // Starts analyzer_ (analyze_running_ was false). Called and returns with analyze_mu_ held.
   void StartAnalyzer() ABSL_EXCLUSIVE_LOCKS_REQUIRED(analyze_mu_);
+  // A first import's index builds after its commit (store.cc): they start taking their
+  // connections when the import lists the indexes, and build once it has committed.
+  class IndexBuild;
+  // Waits for `build`'s helpers, then takes the indexes built off the list.
+  absl::Status FinishIndexBuild(std::unique_ptr<IndexBuild> build);
   absl::Mutex analyze_mu_;
   int analyze_holds_ ABSL_GUARDED_BY(analyze_mu_) = 0;  // StatisticsHolds alive
+  // A committed first import's index builds, running until the last StatisticsHold ends (the
+  // import's, after its caches' read-back, which they overlap), which waits for them.
+  std::unique_ptr<IndexBuild> index_build_ ABSL_GUARDED_BY(analyze_mu_);
   bool analyze_wanted_ ABSL_GUARDED_BY(analyze_mu_) = false;
   bool analyze_running_ ABSL_GUARDED_BY(analyze_mu_) = false;
   std::thread analyzer_;  // joined by ~Store
