@@ -62,14 +62,20 @@ function check(condition, message) {
   if (!condition) throw new Error(message);
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-function freePort() {
-  return new Promise((resolve) => {
+// One free port for each name, all different: every listener is held until the last port is
+// picked. Picked one at a time and each released at once, the kernel may hand out a port twice
+// (it did: engagement's gRPC port was finance's ops port, and finance could not start).
+async function freePorts(names) {
+  const listeners = [];
+  const picked = {};
+  for (const name of names) {
     const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+    await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
+    listeners.push(s);
+    picked[name] = s.address().port;
+  }
+  await Promise.all(listeners.map((s) => new Promise((resolve) => s.close(resolve))));
+  return picked;
 }
 function start(name, binary, args) {
   const log = fs.openSync(path.join(tmp, `${name}.log`), 'w');
@@ -100,11 +106,8 @@ fs.writeFileSync(path.join(tmp, 'tokens'), [
   `${sha(financeEditor)} test-finance-editor finance-editor`,
 ].join('\n') + '\n');
 
-const ports = {};
-for (const k of ['redis', 'registry', 'finance', 'engagement', 'registryOps', 'financeOps',
-  'engagementOps', 'console']) {
-  ports[k] = await freePort();
-}
+const ports = await freePorts(['redis', 'registry', 'finance', 'engagement', 'registryOps',
+  'financeOps', 'engagementOps', 'console']);
 start('redis', 'redis-server', ['--port', String(ports.redis), '--bind', '127.0.0.1', '--dir', tmp,
   '--save', '', '--appendonly', 'no']);
 const service = (name, extra) => start(name, path.join(build, 'services', name, `dorset-${name}`), [
