@@ -68,11 +68,14 @@ absl::Status InsertEvents(Table table, size_t count, const EventAt& at,
 }
 
 // The same in one transaction of the storage lane: its statements prepared at their first use
-// (storage::MultiRowStatements) for this call's rows.
+// (storage::MultiRowStatements) for this call's rows. On PostgreSQL the one INSERT is sent
+// without waiting (MultiRowStatements::Send): it goes in the round trip of the transaction's next
+// statement or commit (a group's data-version bump, the trail's commit), which returns its
+// failure.
 template <typename EventAt>
 absl::Status InsertEvents(Table table, size_t count, const EventAt& at, storage::Transaction& tx) {
   storage::MultiRowStatements inserts(InsertOf(table), tx);
-  return inserts.Run(count, [&at](storage::Statement& insert, size_t row, int first) {
+  return inserts.Send(count, [&at](storage::Statement& insert, size_t row, int first) {
     BindEvent(insert, at(row), first);
   });
 }

@@ -10,11 +10,15 @@
 #include "runtime/storage/transact.h"
 
 namespace dorset::runtime::storage {
+namespace {
+
+constexpr char kUpsert[] =
+    "INSERT INTO meta(key, value) VALUES ('data_version', '1') "
+    "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)";
+
+}  // namespace
 
 absl::StatusOr<uint64_t> BumpDataVersion(Transaction& tx, std::string_view channel) {
-  static constexpr char kUpsert[] =
-      "INSERT INTO meta(key, value) VALUES ('data_version', '1') "
-      "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)";
   if (tx.engine() == Engine::kPostgres) {
     // RETURNING gives the version this transaction commits without a read of its own, and the
     // notification goes in the same statement (one round trip), carrying that version so that
@@ -32,6 +36,30 @@ absl::StatusOr<uint64_t> BumpDataVersion(Transaction& tx, std::string_view chann
   ASSIGN_OR_RETURN(Statement bump, tx.Prepare(kUpsert));
   RETURN_IF_ERROR(bump.Run());
   return ReadDataVersion(tx);
+}
+
+absl::StatusOr<uint64_t> SendDataVersionBump(Transaction& tx, std::string_view channel,
+                                             uint64_t read) {
+  const uint64_t next = read + 1;
+  if (tx.engine() != Engine::kPostgres) {
+    ASSIGN_OR_RETURN(const uint64_t bumped, BumpDataVersion(tx, channel));
+    if (bumped != next) {
+      return absl::InternalError(
+          absl::StrCat("the data version moved under the transaction: ", bumped, ", not ", next));
+    }
+    return bumped;
+  }
+  // Nobody reads the result: a value other than `next` is cast from a text that is no number,
+  // which fails the statement (SQLSTATE 22P02), so the transaction cannot commit with it.
+  ASSIGN_OR_RETURN(
+      Statement bump,
+      tx.Prepare(absl::StrCat(kUpsert,
+                              " RETURNING CAST(CASE WHEN value = ? THEN value ELSE 'the data "
+                              "version moved under the transaction: ' || value END AS BIGINT), "
+                              "pg_notify('",
+                              std::string(channel), "', value)")));
+  RETURN_IF_ERROR(bump.Bind(1, std::to_string(next)).Send());
+  return next;
 }
 
 absl::StatusOr<uint64_t> ReadDataVersion(Transaction& tx) {

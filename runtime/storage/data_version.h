@@ -61,6 +61,14 @@ class PostgresListener;
 // `channel` (a plain identifier) with it, delivered at the commit. One statement, the same on
 // both engines but for the notification. Returns the version this transaction commits.
 absl::StatusOr<uint64_t> BumpDataVersion(Transaction& tx, std::string_view channel);
+// BumpDataVersion in a write transaction that read the version earlier (ReadDataVersion gave
+// `read`), without waiting for the new version: it is `read` + 1 (a write transaction is
+// SERIALIZABLE on PostgreSQL, so a bump committed by another after its snapshot fails it). On
+// PostgreSQL the bump is sent (Statement::Send) and goes in one round trip with the commit; the
+// statement checks that it made `read` + 1 and otherwise fails, so the transaction does not
+// commit. Returns `read` + 1.
+absl::StatusOr<uint64_t> SendDataVersionBump(Transaction& tx, std::string_view channel,
+                                             uint64_t read);
 // The data version as of `tx`'s snapshot (0 before the first write).
 absl::StatusOr<uint64_t> ReadDataVersion(Transaction& tx);
 // The same in a read transaction of its own.

@@ -156,23 +156,24 @@ void IdempotencyRecord::StoreLater(RequestKey&& key, std::string reply, int64_t 
              std::move(reply), now_micros);
 }
 
-absl::Status IdempotencyRecord::Flush() {
+absl::Status IdempotencyRecord::Write(bool send) {
   static const MultiRowInsert kInsert(
       "INSERT INTO idempotency_record (request_id, method, principal, request_hash, reply, "
       "create_micros) VALUES ",
       6, "", {"text", "text", "text", "text", "bytea", "bigint"});
   if (!inserts_.has_value()) inserts_.emplace(kInsert, *tx_);
+  const auto bind = [this](Statement& insert, size_t row, int first) {
+    const Kept& k = kept_[row];
+    // kept_ is unchanged until the statement has run (or been sent) and been reset.
+    insert.BindKept(first, k.key->request_id)
+        .BindKept(first + 1, k.key->method)
+        .BindKept(first + 2, k.key->principal)
+        .BindKept(first + 3, k.key->request_hash)
+        .BindBlobKept(first + 4, k.reply)
+        .Bind(first + 5, k.now_micros);
+  };
   absl::Status written =
-      inserts_->Run(kept_.size(), [this](Statement& insert, size_t row, int first) {
-        const Kept& k = kept_[row];
-        // kept_ is unchanged until the statement has run and been reset.
-        insert.BindKept(first, k.key->request_id)
-            .BindKept(first + 1, k.key->method)
-            .BindKept(first + 2, k.key->principal)
-            .BindKept(first + 3, k.key->request_hash)
-            .BindBlobKept(first + 4, k.reply)
-            .Bind(first + 5, k.now_micros);
-      });
+      send ? inserts_->Send(kept_.size(), bind) : inserts_->Run(kept_.size(), bind);
   // Written (or the transaction fails): what Prefetch read of these ids is out of date.
   for (const Kept& k : kept_) {
     if (auto fetched = fetched_.find(k.key->request_id); fetched != fetched_.end()) {

@@ -78,7 +78,11 @@ class IdempotencyRecord {
   void StoreLater(const RequestKey& key, std::string reply, int64_t now_micros);
   void StoreLater(RequestKey&& key, std::string reply, int64_t now_micros);
   // Writes the records StoreLater kept, in the order kept.
-  absl::Status Flush();
+  absl::Status Flush() { return Write(/*send=*/false); }
+  // As Flush, but on PostgreSQL the INSERT is sent without waiting for its result
+  // (MultiRowStatements::Send): it goes in the round trip of the transaction's next statement
+  // or commit, which returns its failure.
+  absl::Status SendFlush() { return Write(/*send=*/true); }
 
  private:
   struct Kept {
@@ -86,6 +90,7 @@ class IdempotencyRecord {
     std::string reply;
     int64_t now_micros;
   };
+  absl::Status Write(bool send);
   IdempotencyRecord(Transaction& tx, Statement find, Statement store)
       : tx_(&tx), find_(std::move(find)), store_(std::move(store)) {}
   // Find's answer for a stored record (method, principal, hash, reply).

@@ -234,6 +234,19 @@ class MultiRowStatements {
   // PostgreSQL with the columns' types: one statement, the rows bound as arrays.
   template <typename BindRow>
   absl::Status Run(size_t count, const BindRow& bind) {
+    return Insert(count, bind, /*send=*/false);
+  }
+  // As Run, but on PostgreSQL the one statement is sent without waiting for its result
+  // (Statement::Send): for the writes a group makes before its commit, which then go in one
+  // round trip with it. A failure is returned by the transaction's next statement or commit.
+  template <typename BindRow>
+  absl::Status Send(size_t count, const BindRow& bind) {
+    return Insert(count, bind, /*send=*/true);
+  }
+
+ private:
+  template <typename BindRow>
+  absl::Status Insert(size_t count, const BindRow& bind, bool send) {
     if (count > 0 && tx_->engine() == Engine::kPostgres && !insert_->UnnestSql().empty()) {
       if (!unnest_.has_value()) {
         ASSIGN_OR_RETURN(unnest_, tx_->Prepare(insert_->UnnestSql()));
@@ -246,7 +259,8 @@ class MultiRowStatements {
       RETURN_IF_ERROR(arrays_->Check(count));
       unnest_->Reset();
       for (int c = 0; c < insert_->columns(); ++c) unnest_->Bind(c + 1, arrays_->Take(c));
-      absl::Status run = unnest_->Run();
+      // Sent: libpq has copied the arrays, so the statement can be reset at once.
+      absl::Status run = send ? unnest_->Send() : unnest_->Run();
       unnest_->Reset();
       return run;
     }
@@ -261,7 +275,6 @@ class MultiRowStatements {
         bind);
   }
 
- private:
   const MultiRowInsert* insert_;
   Transaction* tx_;
   std::array<std::optional<Statement>, MultiRowInsert::kInsertShapes> statements_;

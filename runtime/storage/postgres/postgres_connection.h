@@ -91,6 +91,9 @@ class PostgresConnection : public Connection {
   // status; a release that fails leaves the connection broken, so the pool closes it (and the
   // server releases the lock with it).
   absl::Status EndAndRelease(const char* end);
+  // Commit when statements were sent and not read yet: COMMIT and the queue's release join
+  // their pipeline (one round trip). The first failure among them, or COMMIT's.
+  absl::Status CommitInPipeline();
   // Each of `sql` run in one pipeline, each in a sync segment of its own (a failure skips
   // nothing after it); their statuses in order.
   std::vector<absl::Status> ExecEach(std::initializer_list<std::string_view> sql);

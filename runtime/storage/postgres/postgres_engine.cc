@@ -54,6 +54,13 @@ absl::Status PostgresConnection::Begin(TransactionMode mode) {
 absl::Status PostgresConnection::Commit() {
   // Only savepoints' SAVEPOINT and RELEASE are deferred: COMMIT ends every savepoint anyway.
   deferred_.clear();
+  // Statements sent (Statement::Send) and no error yet: COMMIT and the queue's release go in
+  // their pipeline, one round trip for all. Not when the pipeline holds BEGIN or the queue's
+  // lock (a transaction whose every statement was sent): the usual way below.
+  if (pipeline_ && pipeline_begin_ && !begin_in_pipeline_ && inner_syncs_ == 0 && tx_error_.ok() &&
+      !unqueued_ && pending_begin_.empty()) {
+    return CommitInPipeline();
+  }
   // A failure in the pipeline leaves the transaction failed: the branch below rolls it back.
   if (absl::Status drained = Drain(); !drained.ok() && broken()) return drained;
   if (!pending_begin_.empty()) {  // no statement ran: nothing was sent, nothing to end
@@ -71,6 +78,87 @@ absl::Status PostgresConnection::Commit() {
   }
   if (!release_.empty()) return EndAndRelease("COMMIT");
   return Exec("COMMIT");  // a failed COMMIT ends the transaction too
+}
+
+absl::Status PostgresConnection::CommitInPipeline() {
+  // COMMIT and the queue's release go after the statements sent, in their sync segment: one
+  // round trip, and one flush of the server's answers, for the group's last writes and its end
+  // (issue 16). A failure among the statements makes the server skip the rest of the segment,
+  // COMMIT and the release too, so nothing of it commits; the transaction is then ended and the
+  // queue released as Commit does otherwise (a round trip more, on that path only).
+  const std::string release = std::exchange(release_, std::string());
+  std::vector<std::string> sent = std::exchange(sent_, {});
+  deferred_sent_.clear();  // a savepoint's bookkeeping: the commit ends every savepoint anyway
+  pipeline_ = false;
+  const size_t commit_at = sent.size();
+  sent.emplace_back("COMMIT");
+  if (!release.empty()) sent.push_back(release);
+  bool sending = true;
+  for (size_t i = commit_at; i < sent.size() && sending; ++i) {
+    sending =
+        PQsendQueryParams(conn_, sent[i].c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  }
+  sending = sending && PQpipelineSync(conn_) == 1 && PQflush(conn_) == 0;
+  // A loss from here on may have hit after the COMMIT ran: UNAVAILABLE, and never run again on
+  // a fresh connection (Lost's lost_before_begin_ would allow that).
+  const auto lost = [this](std::string_view what) {
+    absl::Status status = Lost(what);
+    lost_before_begin_ = false;
+    return status;
+  };
+  if (!sending) return lost("sending the commit's pipeline failed");
+  absl::Status first;
+  bool committed = false;
+  bool released = false;
+  size_t index = 0;
+  while (true) {
+    Result next = NextPipelineResult();
+    if (next == nullptr) {
+      // Gone after COMMIT's answer: committed; the server releases the lock with the session.
+      broken_ = true;
+      if (committed) return absl::OkStatus();
+      return first.ok() ? lost("the commit's pipeline ended early") : first;
+    }
+    const ExecStatusType status = PQresultStatus(next.get());
+    if (status == PGRES_PIPELINE_SYNC) break;
+    const size_t at = index++;
+    if (status == PGRES_PIPELINE_ABORTED) continue;  // skipped after an earlier failure
+    if (at > commit_at) {
+      released = status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK;
+      continue;
+    }
+    absl::Status s = Check(next.get(), sent[at]);  // at <= commit_at
+    if (!s.ok()) {
+      if (first.ok()) first = s;
+      continue;
+    }
+    // PostgreSQL answers ROLLBACK to the COMMIT of a failed transaction.
+    if (at == commit_at) committed = std::string_view(PQcmdStatus(next.get())) == "COMMIT";
+  }
+  if (PQexitPipelineMode(conn_) != 1) broken_ = true;
+  if (committed) {
+    // A release that failed leaves the connection to be closed (the server releases the lock).
+    if (!release.empty() && !released) broken_ = true;
+    return absl::OkStatus();
+  }
+  if (first.ok()) {
+    first = absl::AbortedError("the transaction failed and was rolled back");
+    if (tx_error_.ok()) tx_error_ = first;
+  }
+  if (broken()) return first;
+  // The segment stopped at a failure: end the transaction it left open (a failed COMMIT ended
+  // it already) and release the queue, each in a segment of its own.
+  if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+    release_ = release;
+    if (release.empty()) {
+      Result(PQexec(conn_, "ROLLBACK"));
+    } else {
+      (void)EndAndRelease("ROLLBACK");
+    }
+  } else if (!release.empty() && !released) {
+    if (!ExecEach({release})[0].ok()) broken_ = true;
+  }
+  return first;
 }
 
 void PostgresConnection::Rollback() {
@@ -233,7 +321,14 @@ absl::Status PostgresConnection::Drain(Result* last) {
     std::string_view context = "pipeline";
     if (index < sent.size()) context = sent[index];
     ++index;
-    if (status == PGRES_PIPELINE_ABORTED) continue;  // skipped after an earlier failure
+    if (status == PGRES_PIPELINE_ABORTED) {
+      // Skipped after an earlier failure: a deferred SAVEPOINT skipped leaves its part without
+      // the savepoint it would undo to, so no part may be undone alone (deferred_failed()).
+      if (std::find(deferred.begin(), deferred.end(), index - 1) != deferred.end()) {
+        deferred_failed_ = true;
+      }
+      continue;
+    }
     absl::Status s = Check(next.get(), context);
     if (!s.ok()) {
       if (std::find(deferred.begin(), deferred.end(), index - 1) != deferred.end()) {

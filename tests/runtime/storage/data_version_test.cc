@@ -73,6 +73,32 @@ TEST_P(DataVersionTest, MovesWithEveryCommittedWriteOnly) {
   EXPECT_EQ(*ReadDataVersion(*db_), 2u);
 }
 
+// SendDataVersionBump (on PostgreSQL sent, not waited for, and committed in one round trip with
+// the commit): the version read at the transaction's start plus one, committed; told a wrong
+// starting version (the row moved under the transaction), the statement fails the transaction at
+// its commit and nothing of it commits.
+TEST_P(DataVersionTest, ASentBumpCommitsTheVersionReadPlusOneOrNothing) {
+  ASSERT_EQ(*Bump(*db_), 1u);
+  absl::StatusOr<uint64_t> sent =
+      WriteReturning(*db_, [](Transaction& tx) -> absl::StatusOr<uint64_t> {
+        ASSIGN_OR_RETURN(const uint64_t read, ReadDataVersion(tx));
+        return SendDataVersionBump(tx, kChannel, read);
+      });
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(*sent, 2u);
+  EXPECT_EQ(*ReadDataVersion(*db_), 2u);
+  absl::Status wrong = db_->Write([](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(const uint64_t read, ReadDataVersion(tx));
+    return SendDataVersionBump(tx, kChannel, read + 5).status();
+  });
+  EXPECT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.message().find("the data version moved under the transaction"),
+            std::string_view::npos)
+      << wrong;
+  EXPECT_EQ(*ReadDataVersion(*db_), 2u);
+  EXPECT_EQ(*Bump(*db_), 3u);  // the connection serves on
+}
+
 TEST_P(DataVersionTest, FollowerAdvancesWhenAnotherWriterCommits) {
   // The follower's process reads through db_; the other writer has a Database of its own.
   absl::StatusOr<std::unique_ptr<Database>> other = OpenUrl(url_);

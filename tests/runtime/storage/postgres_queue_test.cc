@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -255,6 +256,118 @@ TEST_P(PostgresQueue, ALockThatFailsCommitsNothing) {
   EXPECT_FALSE(status.ok());
   EXPECT_NE(status.message().find("lock timeout"), std::string_view::npos) << status;
   EXPECT_EQ(CountItems(*a), 1);  // the holder's item only
+  EXPECT_EQ(Holders(*a), 0);
+}
+
+absl::Status SendInsert(Transaction& tx, int64_t id, const char* name) {
+  ASSIGN_OR_RETURN(Statement insert, tx.Prepare("INSERT INTO item (id, name) VALUES (?, ?)"));
+  return insert.Bind(1, id).Bind(2, absl::StrCat(name, " ", id)).Send();  // names are unique
+}
+
+absl::Status ReadCount(Transaction& tx) {
+  ASSIGN_OR_RETURN(Statement count, tx.Prepare("SELECT COUNT(*) FROM item"));
+  return count.Step().status();
+}
+
+// Returns once `b` took the queue (so nothing of `a` holds it); aborts when it stays held.
+void ExpectQueueFree(Database& a, Database& b) {
+  EXPECT_EQ(Holders(a), 0);
+  std::atomic<bool> done{false};
+  std::thread other([&] {
+    EXPECT_TRUE(b.WriteQueued(kQueue, [](Transaction& tx) { return ReadCount(tx); }).ok());
+    done = true;
+  });
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!done.load() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  if (!done.load()) {
+    ADD_FAILURE() << "giving up: the other replica is stuck behind the queue";
+    std::abort();  // the thread cannot be joined
+  }
+  other.join();
+}
+
+// Issue 16: statements sent without waiting (Statement::Send) after the transaction's first
+// read go in one pipeline with COMMIT and the queue's release. A statement among them that fails
+// (mid-pipeline, or at the COMMIT itself: a deferred constraint) commits nothing of the
+// transaction, returns its own error, and the queue is free at once; a serialization failure
+// raised by one runs the whole transaction again; the next transaction works.
+TEST_P(PostgresQueue, StatementsSentBeforeTheCommitGoWithItOrNotAtAll) {
+  std::unique_ptr<Database> a, b;
+  ASSERT_NO_FATAL_FAILURE(OpenTwoReplicas(a, b));
+  if (IsSkipped()) return;  // no PostgreSQL outside CI
+  ASSERT_TRUE(a->Write([](Transaction& tx) {
+                 return tx.Exec(R"sql(
+        CREATE TABLE late (id BIGINT, CONSTRAINT late_once UNIQUE (id) DEFERRABLE INITIALLY DEFERRED);
+        INSERT INTO late VALUES (1);
+        CREATE FUNCTION forced_conflict() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.name LIKE 'conflict%' THEN
+            RAISE EXCEPTION 'forced serialization failure' USING ERRCODE = '40001';
+          END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER forced_conflict BEFORE INSERT ON item
+          FOR EACH ROW EXECUTE FUNCTION forced_conflict();)sql");
+               }).ok());
+  ASSERT_TRUE(a->WriteQueued(kQueue, [](Transaction& tx) { return Insert(tx, 1); }).ok());
+
+  // Committed with them.
+  absl::Status committed = a->WriteQueued(kQueue, [](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ReadCount(tx));
+    for (int64_t id = 10; id < 15; ++id) RETURN_IF_ERROR(SendInsert(tx, id, "sent"));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(committed.ok()) << committed;
+  EXPECT_EQ(CountItems(*a), 6);
+  ExpectQueueFree(*a, *b);
+
+  // A duplicate key in the middle of the pipeline: nothing before or after it commits.
+  absl::Status mid = a->WriteQueued(kQueue, [](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ReadCount(tx));
+    RETURN_IF_ERROR(SendInsert(tx, 20, "before"));
+    RETURN_IF_ERROR(SendInsert(tx, 1, "taken"));
+    return SendInsert(tx, 21, "after");
+  });
+  EXPECT_EQ(mid.code(), absl::StatusCode::kAlreadyExists) << mid;
+  EXPECT_EQ(CountItems(*a), 6);
+  ExpectQueueFree(*a, *b);
+
+  // The COMMIT itself fails (the deferred unique check): the release after it was skipped too.
+  absl::Status at_commit = a->WriteQueued(kQueue, [](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ReadCount(tx));
+    RETURN_IF_ERROR(SendInsert(tx, 30, "with a late duplicate"));
+    ASSIGN_OR_RETURN(Statement late, tx.Prepare("INSERT INTO late VALUES (?)"));
+    return late.Bind(1, 1).Send();
+  });
+  EXPECT_EQ(at_commit.code(), absl::StatusCode::kAlreadyExists) << at_commit;
+  EXPECT_EQ(CountItems(*a), 6);
+  ExpectQueueFree(*a, *b);
+
+  // A serialization failure raised by a sent statement: the transaction runs again as a whole.
+  int attempts = 0;
+  const int64_t retries_before = a->retries();
+  absl::Status rerun = a->WriteQueued(kQueue, [&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(ReadCount(tx));
+    RETURN_IF_ERROR(SendInsert(tx, 40, "first run only"));
+    return SendInsert(tx, 41, attempts++ == 0 ? "conflict" : "again");
+  });
+  EXPECT_TRUE(rerun.ok()) << rerun;
+  EXPECT_EQ(attempts, 2);
+  EXPECT_EQ(a->retries(), retries_before + 1);
+  EXPECT_EQ(CountItems(*a), 8);
+  ExpectQueueFree(*a, *b);
+
+  // The next transaction, on every connection of the pool, works.
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(a->WriteQueued(kQueue,
+                               [i](Transaction& tx) -> absl::Status {
+                                 RETURN_IF_ERROR(ReadCount(tx));
+                                 return SendInsert(tx, 100 + i, "next");
+                               })
+                    .ok())
+        << i;
+  }
+  EXPECT_EQ(CountItems(*a), 20);
   EXPECT_EQ(Holders(*a), 0);
 }
 
