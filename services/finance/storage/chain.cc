@@ -105,7 +105,7 @@ absl::Status ChainWriter::Flush() {
       {"bigint", "bigint", "text", "text"});
   if (!inserts_.has_value()) inserts_.emplace(kInsert, *tx_);
   absl::Status written =
-      inserts_->Run(kept_.size(), [this](Statement& insert, size_t row, int first) {
+      inserts_->Send(kept_.size(), [this](Statement& insert, size_t row, int first) {
         const Link& link = kept_[row];
         // The hashes are bound without a copy: kept_ is cleared only after the statement ran.
         insert.Bind(first, link.posting_id)

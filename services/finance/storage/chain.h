@@ -44,7 +44,8 @@ class ChainWriter {
   // As Append, but the link is kept and written by Flush (a few multi-row INSERTs for a group's
   // postings instead of one statement each; issue 16). `posting` must be inserted by then.
   absl::Status AppendLater(const ChainedPosting& posting);
-  // Writes the links AppendLater kept, in order.
+  // Writes the links AppendLater kept, in order; on PostgreSQL sent without waiting
+  // (MultiRowStatements::Send): the transaction's next statement or commit returns a failure.
   absl::Status Flush();
   // Each year's head as far as this writer followed it (year -> hash of its last posting), for
   // a later transaction that knows nothing was written since (LedgerMemo), and back.

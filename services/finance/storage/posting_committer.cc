@@ -92,8 +92,14 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
           events.clear();
           RETURN_IF_ERROR(appended);
         }
-        // In the same commit, so no reply kept for the older data is served after this.
-        ASSIGN_OR_RETURN(group->version, FinanceStore::BumpDataVersion(tx));
+        // In the same commit, so no reply kept for the older data is served after this. The
+        // writer read the version at the transaction's start, so the bump need not be waited
+        // for: it goes in one round trip with the writes sent above and the commit (issue 16).
+        if (const std::optional<uint64_t> read = ledger->start_version(); read.has_value()) {
+          ASSIGN_OR_RETURN(group->version, FinanceStore::SendDataVersionBump(tx, *read));
+        } else {
+          ASSIGN_OR_RETURN(group->version, FinanceStore::BumpDataVersion(tx));
+        }
         group->commit.Bumped(*group->version);
         group->totals = ledger->flushed_totals();
         ledger->Keep();  // confirmed below once committed

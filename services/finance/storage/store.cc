@@ -20,6 +20,10 @@ absl::StatusOr<uint64_t> FinanceStore::BumpDataVersion(Transaction& tx) {
   return storage::BumpDataVersion(tx, kDataChannel);
 }
 
+absl::StatusOr<uint64_t> FinanceStore::SendDataVersionBump(Transaction& tx, uint64_t read) {
+  return storage::SendDataVersionBump(tx, kDataChannel, read);
+}
+
 absl::StatusOr<uint64_t> FinanceStore::DataVersion() { return storage::ReadDataVersion(*db_); }
 absl::StatusOr<uint64_t> FinanceStore::DataVersion(Transaction& tx) {
   return storage::ReadDataVersion(tx);

@@ -77,6 +77,9 @@ class FinanceStore {
   absl::StatusOr<uint64_t> DataVersion();
   // Raises it in `tx`: the version `tx` commits.
   static absl::StatusOr<uint64_t> BumpDataVersion(Transaction& tx);
+  // The same for a transaction that read the version `read` at its start: the bump is sent
+  // without waiting, in one round trip with the commit (runtime/storage/data_version.h).
+  static absl::StatusOr<uint64_t> SendDataVersionBump(Transaction& tx, uint64_t read);
   // This process's own commits, advanced for: each write records its version here so that the
   // DataVersionFollower does not advance again for it (runtime/storage/data_version.h).
   runtime::storage::OwnCommits& own_commits() { return own_commits_; }
