@@ -19,11 +19,8 @@
 namespace dorset::runtime {
 namespace {
 
-// The queue every replica's appends wait in (Database::WriteQueued), so that identity values
-// are handed out in commit order: a transaction takes its numbers only after the one before it
-// committed. Without it two replicas' groups could commit out of order and a reader paging by
-// sequence could pass a number whose event becomes visible only later.
-constexpr int64_t kAppendQueue = 0x6175646974747261;  // "audittra"
+using audit_rows::kAppendQueue;
+
 // Outbox rows are moved into the trail at most this often unless a reader waits (Flush).
 constexpr absl::Duration kMoveInterval = absl::Milliseconds(20);
 constexpr absl::Duration kFirstRetry = absl::Milliseconds(50);

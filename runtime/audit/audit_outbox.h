@@ -20,9 +20,13 @@
 //   the two leaves rows that the mark skips: each event reaches the trail exactly once. Ids are
 //   AUTOINCREMENT (never reused) and given out under SQLite's single writer, so every row below a
 //   visible id is visible.
-// - PostgreSQL: the trail is a table of the same database, so one transaction deletes the rows
-//   (DELETE ... RETURNING) and appends them to audit_event under the trail's append queue: exactly
-//   once, whichever replica moves them.
+// - PostgreSQL: the trail is a table of the same database, so a group's events go straight into
+//   audit_event in the group's own transaction (Append, session 24), under the trail's append
+//   queue taken as the transaction's last lock: sequences in commit order, each event once with
+//   its group, nothing to move. The outbox table stays for the rows an earlier version left
+//   (a rolling upgrade, a kill -9 before their move): one transaction deletes them (DELETE ...
+//   RETURNING) and appends them to audit_event under the same queue, exactly once, whichever
+//   replica moves them.
 //
 // Per call: the handler gives its job UnaryHandle::Outboxed(); the group function collects the
 // events of its jobs (Collect) and writes them (Append) in its transaction; after the commit the
@@ -100,18 +104,22 @@ class AuditOutbox {
  public:
   ~AuditOutbox();  // moves what it holds into the trail (bounded while the trail fails), detaches
 
-  // In a group's transaction: writes the collected `rows` (bound without copies; and, on SQLite,
-  // deletes the rows already moved to the trail). Touches only the database, so a retried
-  // transaction may call it again.
+  // In a group's transaction: writes the collected `rows` (bound without copies). SQLite: into
+  // the outbox, and deletes the rows already moved to the trail. PostgreSQL: straight into the
+  // trail, under the trail's append queue (a transaction lock held until the commit), so call it
+  // LAST, after every other statement that takes a lock (the data-version bump, upserts): a
+  // holder of the queue then waits for nothing but its commit, and no two writers can deadlock.
+  // Touches only the database, so a retried transaction may call it again.
   absl::Status Append(storage::Transaction& tx, std::span<const OutboxRow> rows);
 
   // A group committer's hook after a group's commit (GroupCommitter's `committed`): marks each
-  // job's call (its `audit`, an OutboxedAudit) and wakes the trail's writer to move the rows.
+  // job's call (its `audit`, an OutboxedAudit) and wakes the trail's writer to move the rows
+  // (SQLite; on PostgreSQL they are in the trail already: counted only).
   template <typename Job>
   void GroupCommitted(std::span<Job> jobs) {
-    bool any = false;
-    for (Job& job : jobs) any = job.audit.Committed() || any;
-    if (any) NoteRows();
+    size_t events = 0;
+    for (Job& job : jobs) events += job.audit.Committed() ? 1 : 0;
+    if (events > 0) NoteRows(events);
   }
 
   storage::Database& store() { return store_; }
@@ -120,7 +128,7 @@ class AuditOutbox {
 
  private:
   friend class AuditLog;
-  void NoteRows();
+  void NoteRows(size_t events);
   AuditOutbox(AuditLog& log, storage::Database& store, std::string name, int64_t moved)
       : log_(log), store_(store), name_(std::move(name)), moved_(moved), durable_(moved) {}
 

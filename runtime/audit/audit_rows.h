@@ -40,6 +40,15 @@ void BindEvent(Stmt& insert, const OutboxRow& e, int first = 1) {
       .BindKept(first + 6, e.outcome);
 }
 
+// PostgreSQL: the queue every appender of the trail waits in, so that sequences are handed out in
+// commit order: a transaction takes its numbers only after the one before it committed. Without
+// it two replicas' appends could commit out of order and a reader paging by sequence could pass a
+// number whose event becomes visible only later. The trail's writer takes it before BEGIN
+// (Database::WriteQueued); a group committer's transaction, whose events go straight into the
+// trail (AuditOutbox::Append), takes it as its last lock (pg_advisory_xact_lock, held until the
+// commit): the same lock, so the two kinds of appenders queue for each other.
+inline constexpr int64_t kAppendQueue = 0x6175646974747261;  // "audittra"
+
 // The trail's and the outbox's INSERTs, several events per statement (runtime/storage/
 // multi_row.h): a group's events, or a move's, are written by a few statements, not one each.
 inline constexpr size_t kInsertShapes = storage::MultiRowInsert::kInsertShapes;

@@ -52,12 +52,13 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
                                            jobs[i].pending, jobs[i].out, batch, &jobs[i].created));
         }
         // Each call's audit event, refused ones too, committed with the responses: one sync.
-        // The request names the resource (the activity), so the reply is not needed.
+        // The request names the resource (the activity), so the reply is not needed. Written
+        // last, after the data-version bump (`stamped` below): on PostgreSQL the rows take the
+        // trail's append queue until the commit (AuditOutbox::Append).
         if (outbox != nullptr) {
           rows->clear();
           for (size_t i = 0; i < jobs.size(); ++i)
             jobs[i].audit.Collect(results[i], nullptr, *rows);
-          RETURN_IF_ERROR(outbox->Append(tx, *rows));
         }
         // Counter cells of the whole group are summed and written once, and its request records
         // together, in the same transaction.
@@ -82,10 +83,14 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
         if (outbox != nullptr) outbox->GroupCommitted(jobs);
       },
       StoreCommitter<Job>::Changes::kResponses,
-      // The version the group commits, when the aggregates keep counts.
-      [this](StoreTx&, uint64_t version) -> absl::Status {
+      // The version the group commits, when the aggregates keep counts; then the group's audit
+      // rows collected above, the transaction's last statements.
+      [this, outbox, rows](StoreTx& tx, uint64_t version) -> absl::Status {
         if (group_counts_.wanted) group_counts_.data_version = version;
-        return absl::OkStatus();
+        if (outbox == nullptr) return absl::OkStatus();
+        absl::Status appended = outbox->Append(tx, *rows);
+        rows->clear();
+        return appended;
       });
 }
 

@@ -79,7 +79,18 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
         // The group's totals, each written once (a refused request changed none), and its
         // request records.
         RETURN_IF_ERROR(ledger->Flush());
-        // Each call's audit event, refused ones too, committed with the postings: one sync.
+        // In the same commit, so no reply kept for the older data is served after this. The
+        // writer read the version at the transaction's start, so the bump need not be waited
+        // for: it goes in one round trip with the writes sent above and the commit (issue 16).
+        if (const std::optional<uint64_t> read = ledger->start_version(); read.has_value()) {
+          ASSIGN_OR_RETURN(group->version, FinanceStore::SendDataVersionBump(tx, *read));
+        } else {
+          ASSIGN_OR_RETURN(group->version, FinanceStore::BumpDataVersion(tx));
+        }
+        group->commit.Bumped(*group->version);
+        group->totals = ledger->flushed_totals();
+        // Each call's audit event, refused ones too, committed with the postings: one sync. Last:
+        // on PostgreSQL it takes the trail's append queue until the commit (AuditOutbox::Append).
         if (outbox != nullptr) {
           // As rows viewing the calls' strings, not AuditEvent messages (audit_outbox.h).
           std::vector<runtime::OutboxRow>& events = group->events;
@@ -92,16 +103,6 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
           events.clear();
           RETURN_IF_ERROR(appended);
         }
-        // In the same commit, so no reply kept for the older data is served after this. The
-        // writer read the version at the transaction's start, so the bump need not be waited
-        // for: it goes in one round trip with the writes sent above and the commit (issue 16).
-        if (const std::optional<uint64_t> read = ledger->start_version(); read.has_value()) {
-          ASSIGN_OR_RETURN(group->version, FinanceStore::SendDataVersionBump(tx, *read));
-        } else {
-          ASSIGN_OR_RETURN(group->version, FinanceStore::BumpDataVersion(tx));
-        }
-        group->commit.Bumped(*group->version);
-        group->totals = ledger->flushed_totals();
         ledger->Keep();  // confirmed below once committed
         return absl::OkStatus();
       },
