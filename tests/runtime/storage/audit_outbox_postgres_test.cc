@@ -197,10 +197,13 @@ TEST_F(AuditOutboxPostgresTest, AGroupsEventsAreInTheTrailAtItsCommitWithNoMove)
                 "request_id, outcome) VALUES (1, 'tester', 'm', 'r', 'WRITE', 'left', 'OK')");
           })
           .ok());
+  ASSERT_TRUE(replica.audit->Flush());  // as ListAuditEvents does: moves the outbox first
   const std::vector<common::v1::AuditEvent> events = ListAfter(*replica.audit, 0);
   ASSERT_EQ(events.size(), 7u);
   for (size_t i = 0; i < events.size(); ++i) {
-    if (i > 0) EXPECT_EQ(events[i].sequence(), events[i - 1].sequence() + 1);
+    if (i > 0) {
+      EXPECT_EQ(events[i].sequence(), events[i - 1].sequence() + 1);
+    }
     EXPECT_EQ(events[i].request_id(), i < 6 ? absl::StrCat("job-", i) : "left");
   }
   EXPECT_EQ(replica.Count("SELECT COUNT(*) FROM audit_outbox"), 0);
@@ -258,7 +261,9 @@ TEST_F(AuditOutboxPostgresTest, TwoReplicasGroupsAndWritersAppendInCommitOrder) 
   ASSERT_EQ(all.size(), static_cast<size_t>(2 * kJobs + 2 * kJobs / 10));
   std::set<std::string> request_ids;
   for (size_t i = 0; i < all.size(); ++i) {
-    if (i > 0) EXPECT_EQ(all[i].sequence(), all[i - 1].sequence() + 1) << "after #" << i - 1;
+    if (i > 0) {
+      EXPECT_EQ(all[i].sequence(), all[i - 1].sequence() + 1) << "after #" << i - 1;
+    }
     request_ids.insert(all[i].request_id());
   }
   EXPECT_EQ(request_ids.size(), all.size());
