@@ -67,9 +67,21 @@ class Transaction {
   // half-written. On PostgreSQL a failed statement aborts the transaction: InSavepoint.
   absl::StatusOr<absl::Status> InOneWritePart(absl::FunctionRef<absl::Status()> fn);
 
+  // Set by a group committer (group_commit.h) for a group's first attempt on SQLite: request
+  // records prepared with deferred lookups (idempotency.h, IdempotencyRecord::Lookups) then
+  // find their requests by inserting them, and the committer runs the group again with lookups
+  // if that attempt fails. Off (every Find reads the table) unless set.
+  void set_defer_request_lookups(bool defer) { defer_request_lookups_ = defer; }
+  bool defer_request_lookups() const { return defer_request_lookups_; }
+  // Such a record took a request for new without a lookup in this transaction.
+  void NoteLookupDeferred() { lookup_deferred_ = true; }
+  bool lookup_deferred() const { return lookup_deferred_; }
+
  private:
   Connection& connection_;
   Engine engine_;
+  bool defer_request_lookups_ = false;
+  bool lookup_deferred_ = false;
 };
 
 struct DatabaseOptions {

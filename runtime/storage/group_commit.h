@@ -21,6 +21,9 @@
 //   non-OK return from the group function abandons the whole group (rolled back): every job
 //   gets UNAVAILABLE (RESOURCE_EXHAUSTED for a full disk), never a half-write. A serialization
 //   failure runs the group function again from the start (Database::Write).
+// - Request records (idempotency.h): on SQLite a group's first attempt defers their lookups to
+//   Flush; when that attempt fails in the group function after deferring one, the group is
+//   rolled back and runs again with a lookup per request (a retry from an earlier group).
 //
 //   GroupCommitter<Job> committer(db, {.group_size_metric = "x_group_requests", ...},
 //       [](Transaction& tx, std::span<Job> jobs, std::vector<absl::Status>& results) {...},
@@ -48,6 +51,7 @@
 #include "absl/time/time.h"
 #include "runtime/base/completion_batch.h"
 #include "runtime/storage/database.h"
+#include "runtime/storage/engine.h"
 #include "runtime/storage/linger_policy.h"
 
 namespace prometheus {
@@ -177,6 +181,11 @@ class GroupCommitter : private GroupCommitBase {
     absl::MutexLock lock(&mu_);
     return applied_;
   }
+  // Groups run again with their requests looked up (above, WriteOne) so far (tests).
+  int64_t groups_looked_up_again() const {
+    absl::MutexLock lock(&mu_);
+    return looked_up_again_;
+  }
   // Lingers so far and the jobs that arrived during them (tests; the metrics say the same).
   int64_t lingers() const {
     absl::MutexLock lock(&mu_);
@@ -264,12 +273,29 @@ class GroupCommitter : private GroupCommitBase {
 
   void WriteOne(std::vector<Job>& group) {
     std::vector<absl::Status>& results = results_;  // its buffer kept across groups
+    // SQLite: the first attempt defers the request records' lookups (idempotency.h); when the
+    // group function fails after it deferred one (a request seen again, or anything else before
+    // the commit) the group was rolled back, and it runs again with a lookup per request.
+    bool defer = db_.engine() == Engine::kSqlite;
+    bool deferred_and_failed = false;
     auto write = [&](Transaction& tx) -> absl::Status {
       results.assign(group.size(), absl::OkStatus());  // a retried transaction starts again
-      return write_(tx, std::span<Job>(group), results);
+      tx.set_defer_request_lookups(defer);
+      absl::Status written = write_(tx, std::span<Job>(group), results);
+      deferred_and_failed = !written.ok() && tx.lookup_deferred();
+      return written;
     };
-    const absl::Status committed =
-        options_.write_queue != 0 ? db_.WriteQueued(options_.write_queue, write) : db_.Write(write);
+    const auto run = [&]() {
+      return options_.write_queue != 0 ? db_.WriteQueued(options_.write_queue, write)
+                                       : db_.Write(write);
+    };
+    absl::Status committed = run();
+    if (defer && deferred_and_failed) {
+      defer = false;
+      committed = run();
+      absl::MutexLock lock(&mu_);
+      ++looked_up_again_;
+    }
     int64_t ok_jobs = 0;
     if (!committed.ok()) {
       results.assign(group.size(), GroupFailure(committed));
@@ -338,6 +364,7 @@ class GroupCommitter : private GroupCommitBase {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t groups_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t applied_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t looked_up_again_ ABSL_GUARDED_BY(mu_) = 0;
   size_t linger_until_ ABSL_GUARDED_BY(mu_) = 0;
   bool lingering_ ABSL_GUARDED_BY(mu_) = false;
   int64_t lingers_ ABSL_GUARDED_BY(mu_) = 0;

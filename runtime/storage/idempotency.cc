@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/api/request_id.h"
 #include "runtime/status/status_macros.h"
@@ -11,13 +12,32 @@
 
 namespace dorset::runtime::storage {
 
-absl::StatusOr<IdempotencyRecord> IdempotencyRecord::Prepare(Transaction& tx) {
+namespace {
+constexpr char kSeenAgainPayload[] = "type.dorset.dev/runtime.storage.RequestSeenAgain";
+}  // namespace
+
+absl::Status RequestSeenAgain() {
+  absl::Status status = absl::AbortedError(
+      "a request taken for new has a record already; the group runs again with lookups");
+  status.SetPayload(kSeenAgainPayload, absl::Cord());
+  return status;
+}
+
+bool IsRequestSeenAgain(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kAborted &&
+         status.GetPayload(kSeenAgainPayload).has_value();
+}
+
+absl::StatusOr<IdempotencyRecord> IdempotencyRecord::Prepare(Transaction& tx, Lookups lookups) {
   ASSIGN_OR_RETURN(Statement find, tx.Prepare("SELECT method, principal, request_hash, reply FROM "
                                               "idempotency_record WHERE request_id = ?"));
   ASSIGN_OR_RETURN(Statement store,
                    tx.Prepare("INSERT INTO idempotency_record (request_id, method, principal, "
                               "request_hash, reply, create_micros) VALUES (?, ?, ?, ?, ?, ?)"));
-  return IdempotencyRecord(tx, std::move(find), std::move(store));
+  // Deferred only on SQLite, whose one writer keeps any other record out until this commit.
+  const bool deferred =
+      lookups == Lookups::kDeferred && tx.defer_request_lookups() && tx.engine() == Engine::kSqlite;
+  return IdempotencyRecord(tx, std::move(find), std::move(store), deferred);
 }
 
 absl::StatusOr<std::optional<std::string>> IdempotencyRecord::Match(const RequestKey& key,
@@ -42,6 +62,11 @@ absl::StatusOr<std::optional<std::string>> IdempotencyRecord::Find(const Request
     if (!fetched->second.has_value()) return std::optional<std::string>();
     const Stored& s = *fetched->second;
     return Match(key, s.method, s.principal, s.request_hash, s.reply);
+  }
+  if (deferred_) {  // taken for new; Flush finds out (CheckUnlooked, or the INSERT's key)
+    unlooked_.push_back(key.request_id);
+    tx_->NoteLookupDeferred();
+    return std::optional<std::string>();
   }
   find_.Reset();
   find_.Bind(1, key.request_id);
@@ -135,12 +160,37 @@ absl::Status IdempotencyRecord::Prefetch(std::span<const std::string> request_id
 absl::Status IdempotencyRecord::Store(const RequestKey& key, std::string_view reply,
                                       int64_t now_micros) {
   if (key.request_id.empty()) return absl::OkStatus();
-  fetched_.erase(key.request_id);  // Find reads it back from the table
+  fetched_.erase(key.request_id);                        // Find reads it back from the table
+  if (deferred_) std::erase(unlooked_, key.request_id);  // the INSERT's key checks it
   store_.Reset();
   store_.Bind(1, key.request_id).Bind(2, key.method).Bind(3, key.principal);
   store_.Bind(4, key.request_hash).BindBlob(5, reply).Bind(6, now_micros);
   absl::Status status = store_.Run();
   store_.Reset();
+  if (deferred_ && status.code() == absl::StatusCode::kAlreadyExists) return RequestSeenAgain();
+  return status;
+}
+
+absl::Status IdempotencyRecord::CheckUnlooked() {
+  // Requests Find took for new that were not kept (refused, or answered without a record): a
+  // stored record would have changed their answer. Rare on the hot path (refusals only).
+  absl::Status status = absl::OkStatus();
+  for (const std::string& id : unlooked_) {
+    if (kept_index_.contains(id)) continue;  // the kept record's INSERT checks it
+    find_.Reset();
+    find_.Bind(1, id);
+    absl::StatusOr<bool> row = find_.Step();
+    find_.Reset();
+    if (!row.ok()) {
+      status = row.status();
+      break;
+    }
+    if (*row) {
+      status = RequestSeenAgain();
+      break;
+    }
+  }
+  unlooked_.clear();
   return status;
 }
 
@@ -162,6 +212,14 @@ absl::Status IdempotencyRecord::Write(bool send) {
       "create_micros) VALUES ",
       6, "", {"text", "text", "text", "text", "bytea", "bigint"});
   if (!inserts_.has_value()) inserts_.emplace(kInsert, *tx_);
+  if (deferred_) {
+    if (absl::Status checked = CheckUnlooked(); !checked.ok()) {
+      kept_.clear();
+      kept_index_.clear();
+      owned_keys_.clear();
+      return checked;
+    }
+  }
   const auto bind = [this](Statement& insert, size_t row, int first) {
     const Kept& k = kept_[row];
     // kept_ is unchanged until the statement has run (or been sent) and been reset.
@@ -186,6 +244,8 @@ absl::Status IdempotencyRecord::Write(bool send) {
   kept_.clear();
   kept_index_.clear();
   owned_keys_.clear();
+  // Deferred lookups: a kept request whose id is stored already (its primary key).
+  if (deferred_ && written.code() == absl::StatusCode::kAlreadyExists) return RequestSeenAgain();
   return written;
 }
 

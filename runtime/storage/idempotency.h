@@ -21,6 +21,17 @@
 // commit (StoreLater, then Flush: a few multi-row INSERTs instead of one per call); Find sees a
 // kept record at once, so a request_id repeated inside one group is answered as a retry (or
 // refused as REQUEST_ID_REUSED) like one repeated across groups.
+//
+// Deferred lookups (issue 16: the lookup was ~4.7k instructions of a ~172k posting on SQLite,
+// and almost every request is new): a group commit's record prepared with Lookups::kDeferred, in
+// a transaction whose committer allows it (SQLite, a group's first attempt: Transaction::
+// defer_request_lookups), answers Find from the group's kept records only and takes every other
+// request for new. Flush then finds out: a kept record whose request_id is stored already fails
+// its INSERT (the primary key), and a request taken for new but not stored (refused, or answered
+// otherwise) is looked up there; either way Flush fails the transaction with RequestSeenAgain()
+// and the committer rolls the group back and runs it again with a lookup per request. SQLite has
+// one writer, so no record can appear between the attempt's Flush and its commit; a retry
+// happens once on either path, and after a restart (the record is durable with its change).
 #ifndef DORSET_RUNTIME_STORAGE_IDEMPOTENCY_H_
 #define DORSET_RUNTIME_STORAGE_IDEMPOTENCY_H_
 
@@ -52,10 +63,19 @@ struct RequestKey {
   std::string request_hash;
 };
 
+// What a record with deferred lookups returns from Flush when a request it took for new has a
+// record already: the transaction must fail and run again with lookups (GroupCommitter does).
+absl::Status RequestSeenAgain();
+bool IsRequestSeenAgain(const absl::Status& status);
+
 // Lives inside one write transaction (its statements are prepared there).
 class IdempotencyRecord {
  public:
-  static absl::StatusOr<IdempotencyRecord> Prepare(Transaction& tx);
+  // kDeferred: lookups deferred to Flush when the transaction allows it (above); such a record
+  // must be flushed after its last Find, before the commit. kFirst: Find reads the table.
+  enum class Lookups { kFirst, kDeferred };
+  static absl::StatusOr<IdempotencyRecord> Prepare(Transaction& tx,
+                                                   Lookups lookups = Lookups::kFirst);
 
   // The reply stored for key.request_id, nullopt when there is none (or the id is empty);
   // REQUEST_ID_REUSED when it was stored for another method, principal or request hash.
@@ -91,8 +111,11 @@ class IdempotencyRecord {
     int64_t now_micros;
   };
   absl::Status Write(bool send);
-  IdempotencyRecord(Transaction& tx, Statement find, Statement store)
-      : tx_(&tx), find_(std::move(find)), store_(std::move(store)) {}
+  // Deferred lookups: fails with RequestSeenAgain when a request taken for new and not kept has
+  // a record.
+  absl::Status CheckUnlooked();
+  IdempotencyRecord(Transaction& tx, Statement find, Statement store, bool deferred)
+      : tx_(&tx), find_(std::move(find)), store_(std::move(store)), deferred_(deferred) {}
   // Find's answer for a stored record (method, principal, hash, reply).
   static absl::StatusOr<std::optional<std::string>> Match(const RequestKey& key,
                                                           std::string_view method,
@@ -107,6 +130,9 @@ class IdempotencyRecord {
   Transaction* tx_;
   Statement find_;
   Statement store_;
+  // Lookups deferred to Flush (above), and the ids Find took for new without a lookup since.
+  bool deferred_;
+  std::vector<std::string> unlooked_;
   std::vector<Kept> kept_;
   // The keys StoreLater was given as rvalues (each on its own: kept_ points at them).
   std::vector<std::unique_ptr<RequestKey>> owned_keys_;

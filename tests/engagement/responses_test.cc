@@ -221,6 +221,41 @@ TEST_F(ResponsesTest, ConcurrentCreatesAreGroupCommittedAndRequestIdsHappenOnce)
   EXPECT_THAT(metrics->body, ::testing::HasSubstr("engagement_response_batch_size_bucket"));
 }
 
+// A retried CreateResponse is answered with its first response in a later group, even when its
+// checks would now refuse it as a new one (the activity closed since), and after a restart; the
+// response is written once. On SQLite the writer takes requests for new without a lookup and runs
+// a group again with lookups when one was seen before (runtime/storage/idempotency.h).
+TEST_F(ResponsesTest, ARetryIsAnsweredWithItsFirstResponseInALaterGroupAndAfterARestart) {
+  MakeActivity(stub(), "retried");
+  ASSERT_TRUE(Open(stub(), "retried").ok());
+  const v1::Response asked = ResponseOf(v1::CHANNEL_EVENT, v1::SENTIMENT_SUPPORTIVE, "", {});
+  v1::Response first, again;
+  ASSERT_TRUE(Respond(stub(), "retried", asked, &first, "", "retry-me").ok());
+  ASSERT_TRUE(Respond(stub(), "retried", asked, &again, "", "retry-me").ok());
+  EXPECT_EQ(again.name(), first.name());
+  v1::CloseActivityRequest close;
+  close.set_name("activities/retried");
+  v1::Activity closed;
+  ASSERT_TRUE(stub().CloseActivity(Ctx().get(), close, &closed).ok());
+  v1::Response new_one;
+  EXPECT_EQ(Respond(stub(), "retried", asked, &new_one, "", "too-late").error_code(),
+            StatusCode::FAILED_PRECONDITION);
+  v1::Response after_close;
+  grpc::Status retried = Respond(stub(), "retried", asked, &after_close, "", "retry-me");
+  ASSERT_TRUE(retried.ok()) << retried.error_message();
+  EXPECT_EQ(after_close.name(), first.name());
+
+  server_.host->Shutdown();
+  server_.host.reset();
+  server_.Start(dorset::testing::TestServerConfig("engagement", dir_.path()));
+  v1::Response after_restart;
+  retried = Respond(stub(), "retried", asked, &after_restart, "", "retry-me");
+  ASSERT_TRUE(retried.ok()) << retried.error_message();
+  EXPECT_EQ(after_restart.name(), first.name());
+  EXPECT_EQ(after_restart.channel(), v1::CHANNEL_EVENT);
+  EXPECT_EQ(Aggregates("retried").total_responses(), 1);
+}
+
 // A response's audit event is written in its group's transaction (the audit outbox, as a row
 // that views the call's own strings): who, the method, the activity it answers (the request's
 // parent names the resource, so the reply is not consulted: no response id, as before the row

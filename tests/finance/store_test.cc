@@ -8,6 +8,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "finance_migrations.h"
@@ -259,6 +260,80 @@ TEST_P(FinanceStoreEngineTest, TheCommittersKeptLedgerStateFollowsOtherWriters) 
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_EQ(verified->postings_checked, 7);
   EXPECT_TRUE(verified->findings.empty()) << verified->findings.front().problem;
+}
+
+// A reversal retried through the committer in a later group is answered with its first reply,
+// not refused as "already reversed" (its own first call reversed the posting), and so is every
+// retry after a restart: each request is written once. On SQLite the committer takes requests
+// for new without a lookup and runs a group again with lookups when one was seen before
+// (runtime/storage/idempotency.h); a retry inside one group is answered from the kept record.
+TEST_P(FinanceStoreEngineTest, RetriesInLaterGroupsAndAfterARestartAreAnsweredOnce) {
+  dorset::testing::TempDir dir;
+  std::string setting;
+  if (GetParam() == Engine::kPostgres) {
+    DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
+    absl::StatusOr<std::string> url = pg->CreateDatabase();
+    ASSERT_TRUE(url.ok()) << url.status();
+    setting = *url;
+  }
+  auto store = FinanceStore::Open(setting, dir.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE(LoadSeedOnce(**store).ok());
+  std::unique_ptr<PostingCommitter> committer = StartPostingCommitter(**store);
+  const std::string scheme = "plans/dorset-stp/programmes/managing-demand/schemes/rightcare";
+  const auto commit = [&](const std::string& request_id, std::optional<int64_t> reverses) {
+    PostingJob job;
+    job.batch.request_id = request_id;
+    job.batch.principal = "tester";
+    job.batch.content_hash = "hash-" + request_id;
+    job.batch.postings.push_back(PostingInput{.field = "posting",
+                                              .scheme = scheme,
+                                              .year = 2020,
+                                              .month = 7,
+                                              .kind = 2,
+                                              .amount = 500,
+                                              .reason = "retried",
+                                              .reverses = reverses});
+    absl::Notification done;
+    absl::StatusOr<std::vector<v1::Posting>> out = absl::UnknownError("not done");
+    job.done = [&](absl::StatusOr<std::vector<v1::Posting>> result) {
+      out = std::move(result);
+      done.Notify();
+    };
+    committer->Submit(std::move(job));
+    done.WaitForNotification();
+    return out;
+  };
+  const auto name_of = [](const absl::StatusOr<std::vector<v1::Posting>>& posted) {
+    return posted.ok() && posted->size() == 1 ? (*posted)[0].name() : posted.status().ToString();
+  };
+  absl::StatusOr<std::vector<v1::Posting>> posted = commit("post-1", std::nullopt);
+  ASSERT_TRUE(posted.ok()) << posted.status();
+  const std::string original = (*posted)[0].name();
+  int64_t original_id = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(original.substr(original.rfind('/') + 1), &original_id));
+  absl::StatusOr<std::vector<v1::Posting>> reversed = commit("reverse-1", original_id);
+  ASSERT_TRUE(reversed.ok()) << reversed.status();
+  const std::string reversal = (*reversed)[0].name();
+  EXPECT_EQ(name_of(commit("post-1", std::nullopt)), original);
+  EXPECT_EQ(name_of(commit("reverse-1", original_id)), reversal);
+  // Another request reversing it again is refused (nothing recorded for it).
+  EXPECT_EQ(commit("reverse-2", original_id).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  committer.reset();
+  store->reset();
+  store = FinanceStore::Open(setting, dir.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  committer = StartPostingCommitter(**store);
+  EXPECT_EQ(name_of(commit("reverse-1", original_id)), reversal);
+  EXPECT_EQ(name_of(commit("post-1", std::nullopt)), original);
+  committer.reset();
+  EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM posting WHERE reason = 'retried'"), 2);
+  EXPECT_EQ(*Count(**store,
+                   "SELECT COUNT(*) FROM idempotency_record WHERE request_id IN "
+                   "('post-1', 'reverse-1', 'reverse-2')"),
+            2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, FinanceStoreEngineTest,

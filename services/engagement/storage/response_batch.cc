@@ -43,8 +43,11 @@ ResponseBatch::~ResponseBatch() = default;
 
 absl::StatusOr<ResponseBatch::Statements*> ResponseBatch::Prepared() {
   if (statements_ != nullptr) return statements_.get();
+  // Its lookups deferred when the group committer allows it (idempotency.h): Flush, which the
+  // group runs after its last response, finds out whether a request was seen before.
   ASSIGN_OR_RETURN(runtime::storage::IdempotencyRecord requests,
-                   runtime::storage::IdempotencyRecord::Prepare(tx_));
+                   runtime::storage::IdempotencyRecord::Prepare(
+                       tx_, runtime::storage::IdempotencyRecord::Lookups::kDeferred));
   ASSIGN_OR_RETURN(
       Statement activity_window,
       tx_.Prepare("SELECT state, window_start, window_end, allowed_practices FROM activity "
