@@ -16,6 +16,8 @@ constexpr char kUpsert[] =
     "INSERT INTO meta(key, value) VALUES ('data_version', '1') "
     "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)";
 
+constexpr char kRead[] = "SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'data_version'";
+
 }  // namespace
 
 absl::StatusOr<uint64_t> BumpDataVersion(Transaction& tx, std::string_view channel) {
@@ -63,10 +65,21 @@ absl::StatusOr<uint64_t> SendDataVersionBump(Transaction& tx, std::string_view c
 }
 
 absl::StatusOr<uint64_t> ReadDataVersion(Transaction& tx) {
-  ASSIGN_OR_RETURN(Statement read,
-                   tx.Prepare("SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'data_version'"));
+  ASSIGN_OR_RETURN(Statement read, tx.Prepare(kRead));
+  return TakeDataVersion(read);
+}
+
+absl::StatusOr<Statement> SendDataVersionRead(Transaction& tx) {
+  ASSIGN_OR_RETURN(Statement read, tx.Prepare(kRead));
+  RETURN_IF_ERROR(read.SendAhead());
+  return read;
+}
+
+absl::StatusOr<uint64_t> TakeDataVersion(Statement& read) {
   ASSIGN_OR_RETURN(bool row, read.Step());
-  return row ? static_cast<uint64_t>(read.Int(0)) : 0;
+  const uint64_t version = row ? static_cast<uint64_t>(read.Int(0)) : 0;
+  read.Reset();
+  return version;
 }
 
 absl::StatusOr<uint64_t> ReadDataVersion(Database& db) {

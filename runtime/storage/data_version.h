@@ -71,6 +71,11 @@ absl::StatusOr<uint64_t> SendDataVersionBump(Transaction& tx, std::string_view c
                                              uint64_t read);
 // The data version as of `tx`'s snapshot (0 before the first write).
 absl::StatusOr<uint64_t> ReadDataVersion(Transaction& tx);
+// ReadDataVersion in two halves (Statement::SendAhead): the read sent now, on PostgreSQL in one
+// round trip with the other reads sent with it (BEGIN's, when first), and its value taken later
+// (before the transaction writes the version: SendDataVersionBump's `read`).
+absl::StatusOr<Statement> SendDataVersionRead(Transaction& tx);
+absl::StatusOr<uint64_t> TakeDataVersion(Statement& read);
 // The same in a read transaction of its own.
 absl::StatusOr<uint64_t> ReadDataVersion(Database& db);
 

@@ -98,6 +98,21 @@ absl::StatusOr<absl::Status> Transaction::InOneWritePart(absl::FunctionRef<absl:
   return status;  // the failed statement, if any, undid itself
 }
 
+absl::StatusOr<absl::Status> Transaction::InPartWritingLater(absl::FunctionRef<absl::Status()> fn) {
+  if (engine_ == Engine::kSqlite) return InOneWritePart(fn);
+  const uint64_t failed_before = connection_.failed_statements();
+  absl::Status status = fn();
+  if (connection_.failed_statements() != failed_before) {
+    // The server aborted the transaction: nothing after may run, whatever `fn` made of it.
+    return Doomed(status.ok() ? absl::InternalError("a statement of a part failed") : status);
+  }
+  if (status.ok()) return status;
+  if (connection_.retryable() || connection_.broken() || connection_.deferred_failed()) {
+    return Doomed(std::move(status));
+  }
+  return status;  // refused by the part's own checks: nothing to undo
+}
+
 Database::Database(std::unique_ptr<Connector> connector, DatabaseOptions options)
     : connector_(std::move(connector)), engine_(connector_->engine()), options_(options) {
   const PoolShape shape = connector_->pool_shape();

@@ -66,6 +66,13 @@ class Transaction {
   // nothing could take it back: the transaction is then failed (the error) rather than left
   // half-written. On PostgreSQL a failed statement aborts the transaction: InSavepoint.
   absl::StatusOr<absl::Status> InOneWritePart(absl::FunctionRef<absl::Status()> fn);
+  // For a part that writes nothing itself (reads and checks; its rows are kept and written
+  // after every part, by a group's flush): no savepoint on either engine. On SQLite as
+  // InOneWritePart. On PostgreSQL, where a failed statement aborts the transaction, a part that
+  // fails after a statement of it failed fails the transaction (the error); a part refused by
+  // its own checks returns the refusal as the value. A part that writes anything must use
+  // InSavepoint or InOneWritePart instead.
+  absl::StatusOr<absl::Status> InPartWritingLater(absl::FunctionRef<absl::Status()> fn);
 
   // Set by a group committer (group_commit.h) for a group's first attempt on SQLite: request
   // records prepared with deferred lookups (idempotency.h, IdempotencyRecord::Lookups) then

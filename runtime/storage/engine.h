@@ -54,6 +54,9 @@ class StatementBackend {
       if (!*row) return absl::OkStatus();
     }
   }
+  // Statement::SendAhead: an engine that can send a statement now and read its result later
+  // overrides it; elsewhere the statement runs at its first Step.
+  virtual absl::Status SendAhead() { return absl::OkStatus(); }
   virtual void Reset() = 0;
   virtual int64_t Changes() const = 0;
   virtual bool IsNull(int column) const = 0;
@@ -103,6 +106,10 @@ class Connection {
   // engine that sends BEGIN with the first statement learns of a dead pooled connection only
   // there): nothing of the transaction happened, so it may run again on a fresh connection.
   virtual bool lost_before_begin() const { return false; }
+  // How many statements failed on this connection so far, on an engine where a failed statement
+  // aborts the transaction (PostgreSQL): Transaction::InPartWritingLater's test of whether its
+  // part left the transaction usable. 0 elsewhere.
+  virtual uint64_t failed_statements() const { return 0; }
 
   // Engines call NoteRetryable() when a statement failed in a way that running the whole
   // transaction again may cure (serialization failure, deadlock, busy); Database::Write asks.

@@ -11,8 +11,9 @@
 #include "runtime/storage/multi_row.h"
 
 namespace dorset::runtime::storage {
-
 namespace {
+
+constexpr char kColumns[] = "request_id, method, principal, request_hash, reply";
 constexpr char kSeenAgainPayload[] = "type.dorset.dev/runtime.storage.RequestSeenAgain";
 }  // namespace
 
@@ -54,6 +55,7 @@ absl::StatusOr<std::optional<std::string>> IdempotencyRecord::Match(const Reques
 
 absl::StatusOr<std::optional<std::string>> IdempotencyRecord::Find(const RequestKey& key) {
   if (key.request_id.empty()) return std::optional<std::string>();
+  RETURN_IF_ERROR(TakePrefetched());
   if (auto kept = kept_index_.find(key.request_id); kept != kept_index_.end()) {
     const Kept& k = kept_[kept->second];
     return Match(key, k.key->method, k.key->principal, k.key->request_hash, k.reply);
@@ -84,25 +86,18 @@ absl::StatusOr<std::optional<std::string>> IdempotencyRecord::Find(const Request
 }
 
 absl::Status IdempotencyRecord::Prefetch(std::span<const std::string> request_ids) {
+  RETURN_IF_ERROR(SendPrefetch(request_ids));
+  return TakePrefetched();
+}
+
+absl::Status IdempotencyRecord::SendPrefetch(std::span<const std::string> request_ids) {
+  RETURN_IF_ERROR(TakePrefetched());  // one read ahead at a time
   constexpr size_t kMostIds = size_t{64};
   std::vector<const std::string*> ask;
   for (const std::string& id : request_ids) {
     if (id.empty() || kept_index_.contains(id)) continue;
     if (fetched_.emplace(id, std::nullopt).second) ask.push_back(&id);
   }
-  constexpr char kColumns[] = "request_id, method, principal, request_hash, reply";
-  const auto take = [this](Statement& fetch) -> absl::Status {
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, fetch.Step());
-      if (!row) break;
-      fetched_[fetch.Text(0)] = Stored{.method = fetch.Text(1),
-                                       .principal = fetch.Text(2),
-                                       .request_hash = fetch.Text(3),
-                                       .reply = fetch.Blob(4)};
-    }
-    fetch.Reset();
-    return absl::OkStatus();
-  };
   const auto read = [&]() -> absl::Status {
     if (ask.empty()) return absl::OkStatus();
     if (tx_->engine() == Engine::kPostgres) {
@@ -128,7 +123,10 @@ absl::Status IdempotencyRecord::Prefetch(std::span<const std::string> request_id
       Statement& fetch = *fetch_[0];
       fetch.Reset();
       fetch.Bind(1, ids);
-      return take(fetch);
+      // Its rows are taken by the next use of the record (TakePrefetched).
+      RETURN_IF_ERROR(fetch.SendAhead());
+      for (const std::string* id : ask) ahead_ids_.push_back(*id);
+      return absl::OkStatus();
     }
     size_t done = 0;
     while (done < ask.size()) {
@@ -145,7 +143,7 @@ absl::Status IdempotencyRecord::Prefetch(std::span<const std::string> request_id
       Statement& fetch = *fetch_[shape];
       fetch.Reset();
       for (size_t i = 0; i < ids; ++i) fetch.Bind(static_cast<int>(i + 1), *ask[done + i]);
-      RETURN_IF_ERROR(take(fetch));
+      RETURN_IF_ERROR(Take(fetch));
       done += ids;
     }
     return absl::OkStatus();
@@ -157,9 +155,37 @@ absl::Status IdempotencyRecord::Prefetch(std::span<const std::string> request_id
   return status;
 }
 
+absl::Status IdempotencyRecord::TakePrefetched() {
+  if (ahead_ids_.empty()) return absl::OkStatus();
+  absl::Status status = Take(*fetch_[0]);
+  if (!status.ok()) {
+    for (const std::string& id : ahead_ids_) fetched_.erase(id);  // not known: Find reads them
+  }
+  ahead_ids_.clear();
+  return status;
+}
+
+absl::Status IdempotencyRecord::Take(Statement& fetch) {
+  while (true) {
+    absl::StatusOr<bool> row = fetch.Step();
+    if (!row.ok()) {
+      fetch.Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    fetched_[fetch.Text(0)] = Stored{.method = fetch.Text(1),
+                                     .principal = fetch.Text(2),
+                                     .request_hash = fetch.Text(3),
+                                     .reply = fetch.Blob(4)};
+  }
+  fetch.Reset();
+  return absl::OkStatus();
+}
+
 absl::Status IdempotencyRecord::Store(const RequestKey& key, std::string_view reply,
                                       int64_t now_micros) {
   if (key.request_id.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(TakePrefetched());
   fetched_.erase(key.request_id);                        // Find reads it back from the table
   if (deferred_) std::erase(unlooked_, key.request_id);  // the INSERT's key checks it
   store_.Reset();
@@ -211,6 +237,7 @@ absl::Status IdempotencyRecord::Write(bool send) {
       "INSERT INTO idempotency_record (request_id, method, principal, request_hash, reply, "
       "create_micros) VALUES ",
       6, "", {"text", "text", "text", "text", "bytea", "bigint"});
+  RETURN_IF_ERROR(TakePrefetched());  // what it read is replaced below
   if (!inserts_.has_value()) inserts_.emplace(kInsert, *tx_);
   if (deferred_) {
     if (absl::Status checked = CheckUnlooked(); !checked.ok()) {

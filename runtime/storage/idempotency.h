@@ -86,6 +86,10 @@ class IdempotencyRecord {
   // statement each (issue 16: on PostgreSQL each Find was a round trip, once per call of a
   // group). Records stored later in the transaction (Store, Flush) replace what was read.
   absl::Status Prefetch(std::span<const std::string> request_ids);
+  // As Prefetch, but on PostgreSQL the read is sent ahead (Statement::SendAhead): it shares the
+  // round trip of the statements read with it (BEGIN's, the data version's), and its rows are
+  // taken by the record's next Find, Prefetch, Store or Flush, which return its failure.
+  absl::Status SendPrefetch(std::span<const std::string> request_ids);
   // Records the reply (bytes: a serialized reply, or what the service rebuilds it from). Call
   // after Find said nullopt, in the same transaction. Does nothing for an empty id.
   absl::Status Store(const RequestKey& key, std::string_view reply, int64_t now_micros);
@@ -111,6 +115,9 @@ class IdempotencyRecord {
     int64_t now_micros;
   };
   absl::Status Write(bool send);
+  // The rows of a read sent ahead (SendPrefetch), into fetched_; nothing when none was.
+  absl::Status TakePrefetched();
+  absl::Status Take(Statement& fetch);
   // Deferred lookups: fails with RequestSeenAgain when a request taken for new and not kept has
   // a record.
   absl::Status CheckUnlooked();
@@ -142,6 +149,7 @@ class IdempotencyRecord {
   absl::flat_hash_map<std::string, std::optional<Stored>> fetched_;
   // Prefetch's IN lists of 64 >> i ids (i < 7); on PostgreSQL [0] is its one unnest statement.
   std::array<std::optional<Statement>, 7> fetch_;
+  std::vector<std::string> ahead_ids_;         // the ids SendPrefetch sent ahead, until taken
   std::optional<MultiRowStatements> inserts_;  // Flush's, prepared on its first use
 };
 

@@ -77,6 +77,14 @@ class Statement {
   // is returned by the transaction's next statement, Exec or commit, which then does not run.
   // Changes() is not known after it. On SQLite the same as Run().
   absl::Status Send() { return backend_->Send(); }
+  // A read sent now and its rows read later (issue 16): on PostgreSQL the statement goes into
+  // the connection's pipeline at once and its result is kept for its first Step, which waits
+  // for it only then, so reads that a transaction knows it will need share one round trip (with
+  // BEGIN, when it is the first). Until that Step, the transaction must not change what it
+  // reads. A failure is returned by that Step, or by whichever statement reads the pipeline
+  // first (the server skips the rest of it). Reset drops a result not taken. On SQLite nothing
+  // happens until the Step, which runs it.
+  absl::Status SendAhead() { return backend_->SendAhead(); }
   // Clears bindings and rewinds, so the statement can run again.
   void Reset() { backend_->Reset(); }
   // Rows inserted, updated or deleted by the last run.

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -61,6 +62,19 @@ class PostgresConnection : public Connection {
   // server works on it while the caller goes on; Drain() reads the results.
   absl::Status SendPrepared(const std::string& name, int n, const char* const* values,
                             const int* lengths, const int* formats, std::string_view context);
+
+  // SendPrepared, the result kept (Statement::SendAhead): the ticket that TakeAhead gives it back
+  // for. Results are read with the pipeline's (Drain, by whichever use of the connection comes
+  // first) and kept until taken, dropped or the next transaction.
+  absl::StatusOr<uint64_t> SendAhead(const std::string& name, int n, const char* const* values,
+                                     const int* lengths, const int* formats,
+                                     std::string_view context);
+  // The result of statement `ticket` sent ahead, reading the pipeline first when it is still in
+  // it; its error, or the earlier failure that made the server skip it.
+  absl::StatusOr<Result> TakeAhead(uint64_t ticket);
+  // Its result is not wanted (read later with the pipeline's, it is discarded).
+  void DropAhead(uint64_t ticket);
+  uint64_t failed_statements() const override { return failed_statements_; }
 
   PGconn* conn() { return conn_; }
   // The status of a finished command: OK, or the mapped error (noting a retryable one, a lost
@@ -119,6 +133,16 @@ class PostgresConnection : public Connection {
   bool lost_before_begin_ = false;
   bool broken_ = false;
   absl::Status tx_error_;
+  uint64_t failed_statements_ = 0;  // every failure Check saw
+  // Statements sent ahead (SendAhead): those in the pipeline (their places in sent_, and tickets),
+  // and the results read and not taken yet, by ticket.
+  uint64_t last_ticket_ = 0;
+  std::vector<std::pair<size_t, uint64_t>> ahead_sent_;
+  struct AheadResult {
+    absl::Status status;  // its failure (then no result)
+    Result result;
+  };
+  absl::flat_hash_map<uint64_t, AheadResult> ahead_;
   absl::flat_hash_map<std::string, Prepared> prepared_;
 };
 

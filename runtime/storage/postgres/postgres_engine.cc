@@ -33,6 +33,7 @@ void PostgresConnection::ResetTransaction() {
   deferred_failed_ = false;
   pending_lock_.clear();
   release_.clear();
+  ahead_.clear();  // a statement sent ahead in an earlier transaction was never taken
 }
 
 absl::Status PostgresConnection::Begin(TransactionMode mode) {
@@ -89,6 +90,7 @@ absl::Status PostgresConnection::CommitInPipeline() {
   const std::string release = std::exchange(release_, std::string());
   std::vector<std::string> sent = std::exchange(sent_, {});
   deferred_sent_.clear();  // a savepoint's bookkeeping: the commit ends every savepoint anyway
+  ahead_sent_.clear();     // reads sent ahead and never taken: nobody wants them now
   pipeline_ = false;
   const size_t commit_at = sent.size();
   sent.emplace_back("COMMIT");
@@ -267,6 +269,7 @@ absl::Status PostgresConnection::SendPrepared(const std::string& name, int n,
 absl::Status PostgresConnection::Check(const PGresult* result, std::string_view context) {
   const ExecStatusType status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return absl::OkStatus();
+  ++failed_statements_;
   absl::Status error;
   if (PQstatus(conn_) == CONNECTION_BAD) {
     broken_ = true;
@@ -303,6 +306,13 @@ absl::Status PostgresConnection::Drain(Result* last) {
   const bool begin_sent = std::exchange(begin_in_pipeline_, false);
   const std::vector<std::string> sent = std::exchange(sent_, {});
   const std::vector<size_t> deferred = std::exchange(deferred_sent_, {});
+  const std::vector<std::pair<size_t, uint64_t>> ahead = std::exchange(ahead_sent_, {});
+  const auto ticket_of = [&ahead](size_t at) -> uint64_t {
+    for (const auto& [place, ticket] : ahead) {
+      if (place == at) return ticket;
+    }
+    return 0;
+  };
   const bool lock_sent = inner_syncs_ > 0;         // BeginQueued's lock is sent[0]
   int syncs = 1 + std::exchange(inner_syncs_, 0);  // sync points to read, the last one ours
   // The sync point ends the pipeline (NextPipelineResult: nullptr when the connection went).
@@ -321,11 +331,21 @@ absl::Status PostgresConnection::Drain(Result* last) {
     std::string_view context = "pipeline";
     if (index < sent.size()) context = sent[index];
     ++index;
+    const uint64_t ticket = ticket_of(index - 1);
     if (status == PGRES_PIPELINE_ABORTED) {
       // Skipped after an earlier failure: a deferred SAVEPOINT skipped leaves its part without
       // the savepoint it would undo to, so no part may be undone alone (deferred_failed()).
       if (std::find(deferred.begin(), deferred.end(), index - 1) != deferred.end()) {
         deferred_failed_ = true;
+      }
+      // A read sent ahead and skipped: its Step gets the failure that made the server skip it.
+      if (ticket != 0) {
+        ahead_.insert_or_assign(
+            ticket, AheadResult{.status = first.ok() ? absl::AbortedError(absl::StrCat(
+                                                           ToAbsl(context),
+                                                           ": skipped after an earlier failure"))
+                                                     : first,
+                                .result = nullptr});
       }
       continue;
     }
@@ -336,6 +356,12 @@ absl::Status PostgresConnection::Drain(Result* last) {
       }
       if (lock_sent && index == 1) unqueued_ = true;
       if (first.ok()) first = s;
+    }
+    if (ticket != 0) {  // kept for its Step, not the caller's `last`
+      ahead_.insert_or_assign(
+          ticket, s.ok() ? AheadResult{.status = absl::OkStatus(), .result = std::move(next)}
+                         : AheadResult{.status = s, .result = nullptr});
+      continue;
     }
     if (last != nullptr) *last = std::move(next);
   }
@@ -356,6 +382,7 @@ absl::Status PostgresConnection::LostInPipeline(std::string_view what) {
   inner_syncs_ = 0;
   sent_.clear();
   deferred_sent_.clear();
+  ahead_sent_.clear();  // TakeAhead: the loss (tx_error_)
   return lost;
 }
 

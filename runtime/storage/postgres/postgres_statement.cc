@@ -1,8 +1,10 @@
 // The PostgreSQL engine's statements (postgres_engine.h): prepared once per connection (the `?`
 // placeholders rewritten to $n), parameters bound as text (blobs binary), run alone or sent in
-// the connection's pipeline, and the result's cells read back.
+// the connection's pipeline (a read sent ahead has its result kept by the connection until its
+// Step takes it), and the result's cells read back.
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +28,9 @@ class PostgresStatement : public StatementBackend {
   PostgresStatement(PostgresConnection* connection, std::string_view sql, std::string name,
                     int params)
       : connection_(connection), sql_(sql), name_(std::move(name)), values_(params) {}
+  ~PostgresStatement() override { DropAhead(); }
+  PostgresStatement(const PostgresStatement&) = delete;
+  PostgresStatement& operator=(const PostgresStatement&) = delete;
 
   void BindInt(int index, int64_t value) override { Set(index, std::to_string(value), false); }
   void BindText(int index, std::string_view text) override { Set(index, std::string(text), false); }
@@ -38,7 +43,13 @@ class PostgresStatement : public StatementBackend {
   absl::StatusOr<bool> Step() override {
     if (!bind_error_.ok()) return bind_error_;
     if (result_ == nullptr) {
-      if (absl::Status s = Execute(); !s.ok()) return s;
+      if (ahead_ != 0) {
+        absl::StatusOr<Result> result = connection_->TakeAhead(std::exchange(ahead_, 0));
+        if (!result.ok()) return result.status();
+        Adopt(*std::move(result));
+      } else if (absl::Status s = Execute(); !s.ok()) {
+        return s;
+      }
     }
     ++row_;
     return row_ < PQntuples(result_.get());
@@ -49,7 +60,21 @@ class PostgresStatement : public StatementBackend {
     return connection_->SendPrepared(name_, static_cast<int>(values_.size()), p.pointers.data(),
                                      p.lengths.data(), p.formats.data(), sql_);
   }
+  absl::Status SendAhead() override {
+    if (!bind_error_.ok()) return bind_error_;
+    DropAhead();
+    result_.reset();
+    row_ = -1;
+    const Params p = BuildParams();  // libpq copies the values into its buffer
+    absl::StatusOr<uint64_t> ticket =
+        connection_->SendAhead(name_, static_cast<int>(values_.size()), p.pointers.data(),
+                               p.lengths.data(), p.formats.data(), sql_);
+    if (!ticket.ok()) return ticket.status();
+    ahead_ = *ticket;
+    return absl::OkStatus();
+  }
   void Reset() override {
+    DropAhead();
     result_.reset();
     row_ = -1;
     changes_ = 0;
@@ -125,12 +150,18 @@ class PostgresStatement : public StatementBackend {
         connection_->ExecPrepared(name_, static_cast<int>(values_.size()), p.pointers.data(),
                                   p.lengths.data(), p.formats.data(), sql_);
     if (!result.ok()) return result.status();
-    int64_t changes = 0;
-    (void)absl::SimpleAtoi(PQcmdTuples(result->get()), &changes);
-    changes_ = changes;
-    result_ = *std::move(result);
-    row_ = -1;
+    Adopt(*std::move(result));
     return absl::OkStatus();
+  }
+  void Adopt(Result result) {
+    int64_t changes = 0;
+    (void)absl::SimpleAtoi(PQcmdTuples(result.get()), &changes);
+    changes_ = changes;
+    result_ = std::move(result);
+    row_ = -1;
+  }
+  void DropAhead() {
+    if (ahead_ != 0) connection_->DropAhead(std::exchange(ahead_, 0));
   }
 
   bool HasCell(int column) const {
@@ -150,6 +181,7 @@ class PostgresStatement : public StatementBackend {
   Result result_;
   int row_ = -1;
   int64_t changes_ = 0;
+  uint64_t ahead_ = 0;  // SendAhead's ticket until Step takes the result (0: none)
 };
 
 }  // namespace
@@ -171,6 +203,37 @@ absl::StatusOr<std::unique_ptr<StatementBackend>> PostgresConnection::Prepare(
     it = prepared_.emplace(std::string(sql), Prepared{std::move(name), params}).first;
   }
   return std::make_unique<PostgresStatement>(this, sql, it->second.name, it->second.params);
+}
+
+absl::StatusOr<uint64_t> PostgresConnection::SendAhead(const std::string& name, int n,
+                                                       const char* const* values,
+                                                       const int* lengths, const int* formats,
+                                                       std::string_view context) {
+  if (absl::Status s = SendPrepared(name, n, values, lengths, formats, context); !s.ok()) {
+    return s;
+  }
+  ahead_sent_.emplace_back(sent_.size() - 1, ++last_ticket_);
+  return last_ticket_;
+}
+
+absl::StatusOr<Result> PostgresConnection::TakeAhead(uint64_t ticket) {
+  const auto in_pipeline = [&] {
+    return std::any_of(ahead_sent_.begin(), ahead_sent_.end(),
+                       [ticket](const auto& sent) { return sent.second == ticket; });
+  };
+  // Its error, if any, is kept with it: the drain's own status is that of the first failure.
+  if (!ahead_.contains(ticket) && in_pipeline()) (void)Drain();
+  if (auto taken = ahead_.extract(ticket); !taken.empty()) {
+    if (!taken.mapped().status.ok()) return taken.mapped().status;
+    return std::move(taken.mapped().result);
+  }
+  // Lost with the connection (the pipeline ended before it), or never sent in this transaction.
+  return tx_error_.ok() ? absl::InternalError("a statement sent ahead has no result") : tx_error_;
+}
+
+void PostgresConnection::DropAhead(uint64_t ticket) {
+  ahead_.erase(ticket);
+  std::erase_if(ahead_sent_, [ticket](const auto& sent) { return sent.second == ticket; });
 }
 
 }  // namespace dorset::runtime::storage
