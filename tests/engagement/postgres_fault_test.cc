@@ -6,10 +6,15 @@
 //   exactly once.
 // - The server away when the service starts: NOT_SERVING, then seeded and serving once it is back.
 // - A serialization failure (SQLSTATE 40001, raised by a trigger: a real PostgreSQL error through
-//   the real engine) inside one response's savepoint of a group commit fails the whole group,
+//   the real engine) in a group's response INSERT (sent with the commit) fails the whole group,
 //   which runs again as a whole: every response is acknowledged and stored exactly once, none
 //   answered with the failure.
+// - A group's write failing in the commit's pipeline (a unique violation) is the group's
+//   ALREADY_EXISTS and commits nothing of it; the connection lost in that pipeline is UNAVAILABLE
+//   and the group is not run again.
+#include <chrono>
 #include <memory>
+#include <string>
 
 #include "gtest/gtest.h"
 #include "runtime/server/service_host.h"
@@ -134,6 +139,83 @@ TEST(EngagementSerializationFailure, InOneResponsesSavepointRerunsTheWholeGroup)
   EXPECT_EQ(load.other(), 0);  // none answered with the failure (ABORTED) or anything else
   EXPECT_EQ(load.acked(), 200);
   load.ExpectEveryAckedResponseOnce(*engagement.stub);
+}
+
+// One CreateResponse with `request_id` and `text`: its status.
+grpc::StatusCode CreateOne(v1::EngagementService::Stub& stub, const std::string& activity,
+                           const std::string& request_id, const std::string& text) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::CreateResponseRequest request;
+  request.set_parent("activities/" + activity);
+  request.set_request_id(request_id);
+  request.mutable_response()->set_channel(v1::CHANNEL_ONLINE);
+  request.mutable_response()->set_sentiment(v1::SENTIMENT_SUPPORTIVE);
+  request.mutable_response()->set_text(text);
+  v1::Response out;
+  return stub.CreateResponse(&context, request, &out).error_code();
+}
+
+TEST(EngagementPostgresFault, AWriteFailingInTheCommitPipelineCommitsNothingOfItsGroup) {
+  DORSET_REQUIRE_POSTGRES(dorset::testing::PostgresServer::Shared(), pg);
+  absl::StatusOr<std::string> uri = pg->CreateDatabase();
+  ASSERT_TRUE(uri.ok()) << uri.status();
+  const std::string dbname = uri->substr(uri->rfind('/') + 1, uri->find('?') - uri->rfind('/') - 1);
+  dorset::testing::TempDir dir;
+  Started engagement = StartOn(*uri, dir.path());
+  ASSERT_NE(engagement.host, nullptr);
+  testing::OpenLoadActivity(*engagement.stub, "pipeline-fault");
+  // The response rows are written by one statement sent with the group's request records,
+  // counters, audit rows, data-version bump and COMMIT: a "duplicate" row fails it with a unique
+  // violation, a "lost" one ends the backend (counted, as a sequence is not transactional).
+  ASSERT_TRUE(pg->Sql(dbname, R"sql(
+      CREATE SEQUENCE lost_seen;
+      CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.text LIKE 'duplicate%' THEN
+          RAISE EXCEPTION 'forced duplicate' USING ERRCODE = '23505';
+        END IF;
+        IF NEW.text LIKE 'lost%' THEN
+          PERFORM nextval('lost_seen');
+          PERFORM pg_terminate_backend(pg_backend_pid());
+          PERFORM pg_sleep(5);
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER poison BEFORE INSERT ON response FOR EACH ROW EXECUTE FUNCTION poison();)sql")
+                  .ok());
+  auto& stub = *engagement.stub;
+  ASSERT_EQ(CreateOne(stub, "pipeline-fault", "before", "kept before"), grpc::StatusCode::OK);
+  EXPECT_EQ(CreateOne(stub, "pipeline-fault", "dup", "duplicate one"),
+            grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(CreateOne(stub, "pipeline-fault", "lost", "lost one"), grpc::StatusCode::UNAVAILABLE);
+  // Run once: a group lost in its commit's pipeline may have committed, so it never runs again.
+  EXPECT_TRUE(pg->Sql(dbname, R"sql(
+      DO $$ BEGIN
+        IF (SELECT last_value FROM lost_seen) <> 1 THEN
+          RAISE EXCEPTION 'the lost group ran % times', (SELECT last_value FROM lost_seen);
+        END IF;
+      END $$;)sql")
+                  .ok());
+  EXPECT_TRUE(WaitUntil([&] { return engagement.module->CheckStore().ok(); }));
+  // Nothing of either group committed: their request ids are new, so the same requests now
+  // create their responses (a record committed without its row would replay a missing one).
+  ASSERT_TRUE(pg->Sql(dbname, "DROP TRIGGER poison ON response").ok());
+  EXPECT_EQ(CreateOne(stub, "pipeline-fault", "dup", "duplicate one"), grpc::StatusCode::OK);
+  EXPECT_EQ(CreateOne(stub, "pipeline-fault", "lost", "lost one"), grpc::StatusCode::OK);
+  EXPECT_EQ(CreateOne(stub, "pipeline-fault", "dup", "duplicate one"), grpc::StatusCode::OK);
+  // Each stored once, and the counters (written in the same statements' pipeline) agree.
+  ResponseLoad none(engagement.stub.get(), "pipeline-fault", 0, "none");
+  none.ExpectEveryAckedResponseOnce(stub);
+  ASSERT_TRUE(pg->Sql(dbname, R"sql(
+      DO $$ BEGIN
+        IF (SELECT count(*) FROM response WHERE activity_id = 'pipeline-fault') <> 3 OR
+           (SELECT count(*) FROM idempotency_record
+              WHERE request_id IN ('before', 'dup', 'lost')) <> 3 THEN
+          RAISE EXCEPTION 'rows or records not 3';
+        END IF;
+      END $$;)sql")
+                  .ok());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "services/engagement/domain/response_writer.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,11 +41,13 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
                                         std::vector<absl::Status>& results) -> absl::Status {
         // Fresh for every attempt: a retried transaction starts again from nothing.
         ResponseBatch batch(tx);
-        // PostgreSQL: the group's request records in a few statements, not a round trip each.
-        std::vector<std::string> request_ids;
-        request_ids.reserve(jobs.size());
-        for (const Job& job : jobs) request_ids.push_back(job.pending.request.request_id);
-        RETURN_IF_ERROR(batch.PrefetchRequests(request_ids));
+        // PostgreSQL: what the group's responses read, sent at once in the round trip of BEGIN
+        // (issue 16), not a round trip each.
+        for (const Job& job : jobs) {
+          const PendingResponse& p = job.pending;
+          batch.WillRead(p.request.request_id, p.activity, p.theme_ids, p.stakeholder_id);
+        }
+        RETURN_IF_ERROR(batch.ReadAhead());
         for (size_t i = 0; i < jobs.size(); ++i) {
           // An error here (serialization failure, deadlock, lost connection) fails the whole
           // group: Database::Write runs it again from the start, or every job is refused.
@@ -63,6 +66,9 @@ ResponseWriter::ResponseWriter(Engagement& engagement, prometheus::Registry* met
         // Counter cells of the whole group are summed and written once, and its request records
         // together, in the same transaction.
         RETURN_IF_ERROR(batch.Flush());
+        // Read ahead at the start: the group's bump is then sent with the commit.
+        ASSIGN_OR_RETURN(const std::optional<uint64_t> start_version, batch.StartVersion());
+        if (start_version.has_value()) tx.set_start_version(*start_version);
         group_counts_ = GroupCounts();
         if (engagement.aggregates().KeepsCounts()) {
           group_counts_.wanted = true;

@@ -29,20 +29,22 @@ const runtime::storage::MultiRowInsert& BumpCountersInsert() {
   return insert;
 }
 
-absl::Status ApplySums(runtime::storage::MultiRowStatements& bump, const CounterSums& sums) {
+absl::Status ApplySums(runtime::storage::MultiRowStatements& bump, const CounterSums& sums,
+                       bool send) {
   std::vector<const CounterSums::value_type*> cells;
   cells.reserve(sums.size());
   for (const auto& cell : sums) {
     if (cell.second != 0) cells.push_back(&cell);
   }
-  return bump.Run(cells.size(), [&cells](runtime::storage::Statement& s, size_t row, int first) {
+  const auto bind = [&cells](runtime::storage::Statement& s, size_t row, int first) {
     const auto& [key, delta] = *cells[row];
-    // `sums` is unchanged until the statement has run and been reset.
+    // `sums` is unchanged until the statement has run (or been sent) and been reset.
     s.BindKept(first, std::get<0>(key))
         .BindKept(first + 1, std::get<1>(key))
         .BindKept(first + 2, std::get<2>(key))
         .Bind(first + 3, delta);
-  });
+  };
+  return send ? bump.Send(cells.size(), bind) : bump.Run(cells.size(), bind);
 }
 
 absl::Status AddCounterSums(runtime::storage::Transaction& tx, const CounterSums& sums) {

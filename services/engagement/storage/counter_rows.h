@@ -28,8 +28,11 @@ inline constexpr char kBumpCounterSql[] =
 // each, cost ~20k instructions a response): a MultiRowInsert of (activity_id, dimension, key, n).
 const runtime::storage::MultiRowInsert& BumpCountersInsert();
 // Writes every non-zero delta of `sums` with a few multi-row upserts (the keys of `sums` are
-// unique, so no statement touches a cell twice).
-absl::Status ApplySums(runtime::storage::MultiRowStatements& bump, const CounterSums& sums);
+// unique, so no statement touches a cell twice). With `send`, on PostgreSQL the upsert is sent
+// without waiting (MultiRowStatements::Send): the transaction's next statement or commit
+// returns its failure.
+absl::Status ApplySums(runtime::storage::MultiRowStatements& bump, const CounterSums& sums,
+                       bool send = false);
 
 // Adds `delta` to each cell with the prepared kBumpCounterSql statement.
 absl::Status BumpCounters(runtime::storage::Statement& bump, const std::string& activity,

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,8 +44,15 @@ class StoreTx {
   // Transaction, so a StoreTx is passed to them as it is.
   operator runtime::storage::Transaction&() const { return tx_; }
 
+  // A group writer that read the data version ahead, at its transaction's start (on PostgreSQL,
+  // ResponseBatch::ReadAhead), says what it read: the group's bump is then sent with the commit,
+  // not waited for (StoreCommitter, runtime::storage::SendDataVersionBump).
+  void set_start_version(uint64_t version) { start_version_ = version; }
+  std::optional<uint64_t> start_version() const { return start_version_; }
+
  private:
   runtime::storage::Transaction& tx_;
+  std::optional<uint64_t> start_version_;
 };
 
 class EngagementStore {
@@ -100,6 +108,11 @@ class EngagementStore {
   // Raises it in `tx`: the version `tx` commits.
   static absl::StatusOr<uint64_t> BumpDataVersion(runtime::storage::Transaction& tx) {
     return runtime::storage::BumpDataVersion(tx, kDataChannel);
+  }
+  // The same for a transaction that read the version `read` at its start: sent, not waited for.
+  static absl::StatusOr<uint64_t> SendDataVersionBump(runtime::storage::Transaction& tx,
+                                                      uint64_t read) {
+    return runtime::storage::SendDataVersionBump(tx, kDataChannel, read);
   }
   // This process's own commits, advanced for: each write records its version here so that the
   // DataVersionFollower does not advance again for it (runtime/storage/data_version.h).

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -58,7 +59,11 @@ class StoreCommitter {
               StoreTx store_tx(tx);
               RETURN_IF_ERROR(write(store_tx, jobs, results));
               // In the same commit, so no reply kept for the older data is served after this.
-              ASSIGN_OR_RETURN(const uint64_t version, EngagementStore::BumpDataVersion(tx));
+              // A group that read the version at its start sends the bump with its commit.
+              const std::optional<uint64_t> read = store_tx.start_version();
+              ASSIGN_OR_RETURN(const uint64_t version,
+                               read.has_value() ? EngagementStore::SendDataVersionBump(tx, *read)
+                                                : EngagementStore::BumpDataVersion(tx));
               commit_.Bumped(version);
               return stamped ? stamped(store_tx, version) : absl::OkStatus();
             },

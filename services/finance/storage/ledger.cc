@@ -40,8 +40,17 @@ LedgerWriter::~LedgerWriter() {
   }
 }
 
-absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& tx,
-                                                                   LedgerMemo* memo) {
+absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(
+    Transaction& tx, LedgerMemo* memo, std::span<const std::string> request_ids) {
+  // Its lookups deferred when the group committer allows it (idempotency.h): Flush, which
+  // every group runs after its last Check, finds out whether a request was seen before.
+  ASSIGN_OR_RETURN(runtime::storage::IdempotencyRecord record,
+                   runtime::storage::IdempotencyRecord::Prepare(
+                       tx, runtime::storage::IdempotencyRecord::Lookups::kDeferred));
+  // Sent before the version's read, which then reads both in one round trip.
+  if (tx.engine() == runtime::storage::Engine::kPostgres) {
+    RETURN_IF_ERROR(record.SendPrefetch(request_ids));
+  }
   uint64_t version = 0;
   bool kept = false;
   if (memo != nullptr) {
@@ -54,11 +63,6 @@ absl::StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Create(Transaction& 
   // Postings from before the chain existed get their links first (a no-op once done; nothing
   // to do when nothing was written since the group before).
   if (!kept) RETURN_IF_ERROR(BackfillChain(tx));
-  // Its lookups deferred when the group committer allows it (idempotency.h): Flush, which
-  // every group runs after its last Check, finds out whether a request was seen before.
-  ASSIGN_OR_RETURN(runtime::storage::IdempotencyRecord record,
-                   runtime::storage::IdempotencyRecord::Prepare(
-                       tx, runtime::storage::IdempotencyRecord::Lookups::kDeferred));
   ASSIGN_OR_RETURN(ChainWriter chain, ChainWriter::Create(tx));
   std::unique_ptr<std::byte[]> storage = memo != nullptr ? std::move(memo->spare_) : nullptr;
   static_assert(alignof(Statements) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);

@@ -58,9 +58,11 @@ class LedgerMemo {
 class LedgerWriter {
  public:
   // With `memo` (the posting committer's), the ledger state kept by the group before is used
-  // when the store has not changed since (LedgerMemo).
-  static absl::StatusOr<std::unique_ptr<LedgerWriter>> Create(Transaction& tx,
-                                                              LedgerMemo* memo = nullptr);
+  // when the store has not changed since (LedgerMemo). On PostgreSQL the records of
+  // `request_ids` (a group's calls) are read ahead, in the round trip of BEGIN and the data
+  // version's read (issue 16), as PrefetchRequests reads them.
+  static absl::StatusOr<std::unique_ptr<LedgerWriter>> Create(
+      Transaction& tx, LedgerMemo* memo = nullptr, std::span<const std::string> request_ids = {});
 
   // Why the ledger is split in two: Check only reads, so a request it refuses has written
   // nothing and needs no savepoint to undo; Write only fails on storage errors, and then the

@@ -58,15 +58,15 @@ std::unique_ptr<PostingCommitter> StartPostingCommitter(FinanceStore& store,
         group->version.reset();  // a retried transaction starts again
         group->totals.clear();
         group->commit.Withdraw();
-        ASSIGN_OR_RETURN(std::unique_ptr<LedgerWriter> ledger,
-                         LedgerWriter::Create(tx, memo.get()));
-        // PostgreSQL only: on SQLite PrefetchRequests reads nothing.
+        // PostgreSQL: the group's request records read with the data version, in the round trip
+        // of the queue's lock and BEGIN (issue 16). On SQLite nothing is read ahead.
+        std::vector<std::string>& request_ids = group->request_ids;
+        request_ids.clear();
         if (tx.engine() == runtime::storage::Engine::kPostgres) {
-          std::vector<std::string>& request_ids = group->request_ids;
-          request_ids.clear();
           for (const PostingJob& job : jobs) request_ids.push_back(job.batch.request_id);
-          RETURN_IF_ERROR(ledger->PrefetchRequests(request_ids));
         }
+        ASSIGN_OR_RETURN(std::unique_ptr<LedgerWriter> ledger,
+                         LedgerWriter::Create(tx, memo.get(), request_ids));
         for (size_t i = 0; i < jobs.size(); ++i) {
           absl::StatusOr<LedgerWriter::Checked> checked = ledger->Check(jobs[i].batch);
           if (!checked.ok()) {
