@@ -213,10 +213,9 @@ absl::StatusOr<absl::Status> Responses::CommitResponse(const PendingResponse& pe
                                                        bool* created) {
   *created = false;
   // Each response is a part of the group's transaction: a refused one leaves no trace and does
-  // not sink the others. Its only write is the INSERT, its last step (WriteResponse checks
-  // everything first and keeps the request record and counters for the group's Flush; on SQLite
-  // the row too), so on SQLite it needs no savepoint; on PostgreSQL, where a failed statement
-  // would otherwise abort the whole transaction, it has one.
+  // not sink the others. It writes nothing itself (WriteResponse checks everything first and
+  // keeps the row, the request record and the counters for the group's Flush), so it needs no
+  // savepoint on either engine; on PostgreSQL a statement of it that failed fails the group.
   return batch.InPart([&] { return WriteResponse(pending, out, batch, created); });
 }
 
