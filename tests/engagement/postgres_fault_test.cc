@@ -9,9 +9,10 @@
 //   the real engine) in a group's response INSERT (sent with the commit) fails the whole group,
 //   which runs again as a whole: every response is acknowledged and stored exactly once, none
 //   answered with the failure.
-// - A group's write failing in the commit's pipeline (a unique violation) is the group's
-//   ALREADY_EXISTS and commits nothing of it; the connection lost in that pipeline is UNAVAILABLE
-//   and the group is not run again.
+// - A group's write failing in the commit's pipeline (a unique violation: the transaction's
+//   ALREADY_EXISTS, which the group committer answers UNAVAILABLE to each call, nothing written)
+//   commits nothing of it; the connection lost in that pipeline is UNAVAILABLE and the group is
+//   not run again.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -186,8 +187,10 @@ TEST(EngagementPostgresFault, AWriteFailingInTheCommitPipelineCommitsNothingOfIt
                   .ok());
   auto& stub = *engagement.stub;
   ASSERT_EQ(CreateOne(stub, "pipeline-fault", "before", "kept before"), grpc::StatusCode::OK);
+  // The group's transaction failed (ALREADY_EXISTS, logged): each call hears UNAVAILABLE,
+  // retry-safe.
   EXPECT_EQ(CreateOne(stub, "pipeline-fault", "dup", "duplicate one"),
-            grpc::StatusCode::ALREADY_EXISTS);
+            grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(CreateOne(stub, "pipeline-fault", "lost", "lost one"), grpc::StatusCode::UNAVAILABLE);
   // Run once: a group lost in its commit's pipeline may have committed, so it never runs again.
   EXPECT_TRUE(pg->Sql(dbname, R"sql(
