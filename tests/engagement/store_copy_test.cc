@@ -15,7 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "runtime/testing/postgres_server.h"
@@ -229,11 +231,17 @@ TEST(EngagementStoreCopyPostgres, TheCopyServesTheSameThroughTheRealServiceAndRe
         Respond(*service.stub, "copy", Nth(3, themes), &replied, "", "copy-response-3");
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(replied.name(), from_source.responses[3].name());
-    // A new response is numbered after the copied ones.
+    // A new response is numbered after the copied ones. On PostgreSQL a group takes its ids from
+    // the table's sequence before it knows which requests are replays, so the retry above may
+    // have used one: the id is past the copied ones, not necessarily the next.
     v1::Response fresh;
     status = Respond(*service.stub, "copy", Nth(0, themes), &fresh);
     ASSERT_TRUE(status.ok()) << status.error_message();
-    EXPECT_EQ(fresh.name(), absl::StrCat("activities/copy/responses/", kResponses + 1));
+    int64_t fresh_id = 0;
+    ASSERT_TRUE(
+        absl::SimpleAtoi(absl::StripPrefix(fresh.name(), "activities/copy/responses/"), &fresh_id))
+        << fresh.name();
+    EXPECT_GT(fresh_id, kResponses) << fresh.name();
   }
 
   // The target now holds other data than the source: refused, naming why.
