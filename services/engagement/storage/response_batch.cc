@@ -46,10 +46,13 @@ constexpr char kActivityWindow[] =  // (id) -> state, window_start, window_end, 
     "SELECT state, window_start, window_end, allowed_practices FROM activity WHERE id = ?";
 constexpr char kThemeExists[] = "SELECT 1 FROM theme WHERE activity_id = ? AND id = ?";
 constexpr char kStakeholderState[] = "SELECT erased FROM stakeholder WHERE id = ?";
-// (n) -> n ids of the response table's identity, in the order given out.
+// (n) -> n ids of the response table's identity, in the order given out. The sequence is
+// found once a statement (a materialized CTE, as a regclass): a subquery was flattened into
+// the select list, which looked the name up and cast it again for every id (~5 µs an id,
+// bench/README.md "Session 25").
 constexpr char kNextIds[] =
-    "SELECT nextval(s.seq) FROM (SELECT pg_get_serial_sequence('response', 'id') AS seq) s, "
-    "generate_series(1, CAST(? AS BIGINT)) ORDER BY 1";
+    "WITH s AS MATERIALIZED (SELECT CAST(pg_get_serial_sequence('response', 'id') AS regclass) "
+    "AS seq) SELECT nextval(s.seq) FROM s, generate_series(1, CAST(? AS BIGINT)) ORDER BY 1";
 
 // The rows of a group's responses, written by Flush (ResponseBatch::InsertResponse): on
 // PostgreSQL as one `unnest` statement.
