@@ -73,6 +73,9 @@ class Transaction {
   // its own checks returns the refusal as the value. A part that writes anything must use
   // InSavepoint or InOneWritePart instead.
   absl::StatusOr<absl::Status> InPartWritingLater(absl::FunctionRef<absl::Status()> fn);
+  // Statements sent from now on go to the server together, when a result is wanted, bar the
+  // first after each read (Connection::HoldSends): for a transaction sending many back to back.
+  void HoldSends() { connection_.HoldSends(); }
 
   // Set by a group committer (group_commit.h) for a group's first attempt on SQLite: request
   // records prepared with deferred lookups (idempotency.h, IdempotencyRecord::Lookups) then

@@ -110,6 +110,12 @@ class Connection {
   // aborts the transaction (PostgreSQL): Transaction::InPartWritingLater's test of whether its
   // part left the transaction usable. 0 elsewhere.
   virtual uint64_t failed_statements() const { return 0; }
+  // For the rest of the transaction, of the statements sent without waiting (Statement::Send,
+  // SendAhead) after a read only the first goes at once (the server starts on it); the others
+  // wait in the client until a result is wanted (a Step, a statement run, the commit or
+  // rollback), then go in one write: a few system calls and wake-ups of the server a round
+  // trip, not one a statement (PostgreSQL; nothing elsewhere).
+  virtual void HoldSends() {}
 
   // Engines call NoteRetryable() when a statement failed in a way that running the whole
   // transaction again may cure (serialization failure, deadlock, busy); Database::Write asks.

@@ -59,7 +59,7 @@ class PostgresConnection : public Connection {
 
   // Sends prepared statement `name` into the connection's pipeline without waiting for its
   // result (Statement::Send), BEGIN first when it is still to be sent. Flushed at once, so the
-  // server works on it while the caller goes on; Drain() reads the results.
+  // server works on it while the caller goes on, unless HoldSends; Drain() reads the results.
   absl::Status SendPrepared(const std::string& name, int n, const char* const* values,
                             const int* lengths, const int* formats, std::string_view context);
 
@@ -75,6 +75,10 @@ class PostgresConnection : public Connection {
   // Its result is not wanted (read later with the pipeline's, it is discarded).
   void DropAhead(uint64_t ticket);
   uint64_t failed_statements() const override { return failed_statements_; }
+  // SendPrepared then sends the first statement after a read at once and leaves the others in
+  // libpq's buffer (it flushes past 64 kB on its own); the next read of the pipeline (Drain,
+  // CommitInPipeline) sends them with its sync point.
+  void HoldSends() override { hold_sends_ = true; }
 
   PGconn* conn() { return conn_; }
   // The status of a finished command: OK, or the mapped error (noting a retryable one, a lost
@@ -126,7 +130,8 @@ class PostgresConnection : public Connection {
   std::string pending_lock_;  // the queue's lock, not sent yet: it goes before pending_begin_
   std::string release_;       // the queue's unlock, once its lock was sent in this transaction
   bool begin_in_pipeline_ = false;
-  int inner_syncs_ = 0;  // sync points sent inside the pipeline, before Drain's own
+  bool hold_sends_ = false;  // HoldSends, until the next transaction
+  int inner_syncs_ = 0;      // sync points sent inside the pipeline, before Drain's own
   bool unqueued_ =
       false;  // the queue's lock failed in the pipeline: the transaction may not commit
   std::vector<std::string> sent_;  // what each sent statement was (for error messages)

@@ -34,6 +34,7 @@ void PostgresConnection::ResetTransaction() {
   pending_lock_.clear();
   release_.clear();
   ahead_.clear();  // a statement sent ahead in an earlier transaction was never taken
+  hold_sends_ = false;
 }
 
 absl::Status PostgresConnection::Begin(TransactionMode mode) {
@@ -224,6 +225,10 @@ absl::StatusOr<Result> PostgresConnection::ExecPrepared(const std::string& name,
 absl::Status PostgresConnection::SendPrepared(const std::string& name, int n,
                                               const char* const* values, const int* lengths,
                                               const int* formats, std::string_view context) {
+  // HoldSends: the first statement after a read of the pipeline goes at once, so the server
+  // starts on it while the caller prepares the next; those after it go with the next read
+  // (Drain's sync point) or the commit (CommitInPipeline).
+  const bool flush = !hold_sends_ || !pipeline_;
   if (!pipeline_) {
     if (PQenterPipelineMode(conn_) != 1) return Lost("cannot enter pipeline mode");
     pipeline_ = true;
@@ -259,7 +264,7 @@ absl::Status PostgresConnection::SendPrepared(const std::string& name, int n,
     if (!sent) return LostInPipeline("sending the pipeline failed");
   }
   if (PQsendQueryPrepared(conn_, name.c_str(), n, values, lengths, formats, 0) != 1 ||
-      PQflush(conn_) != 0) {
+      (flush && PQflush(conn_) != 0)) {
     return LostInPipeline("sending the pipeline failed");
   }
   sent_.emplace_back(context.substr(0, 200));

@@ -3,7 +3,9 @@
 // BEGIN when first) give each its own rows at its Step, in any order, beside statements run and
 // sent after them; a read sent ahead that fails, or that the server skipped after an earlier
 // failure, fails the transaction with that failure and nothing commits; a result not taken is
-// dropped; and a part writing later is refused alone by its own checks but fails the whole
+// dropped; statements sent while the transaction holds its sends (Transaction::HoldSends), bar
+// the first after a read, reach the server only with the next read or the commit, and behave as
+// sent ones; and a part writing later is refused alone by its own checks but fails the whole
 // transaction when one of its statements failed on PostgreSQL.
 #include <memory>
 #include <optional>
@@ -11,6 +13,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "engines.h"
 #include "gtest/gtest.h"
 #include "runtime/status/status_macros.h"
@@ -23,6 +27,7 @@ class StorageSendAhead : public ::testing::TestWithParam<Engine> {
   void SetUp() override {
     std::string url = "sqlite://" + dir_.File("test.db");
     DORSET_DATABASE_FOR_ENGINE(GetParam(), url);
+    url_ = url;
     absl::StatusOr<std::unique_ptr<Database>> db = OpenUrl(url);
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
@@ -63,6 +68,7 @@ class StorageSendAhead : public ::testing::TestWithParam<Engine> {
   }
 
   testing::TempDir dir_;
+  std::string url_;
   std::unique_ptr<Database> db_;
 };
 
@@ -200,6 +206,104 @@ TEST_P(StorageSendAhead, APartWritingLaterIsRefusedAloneUnlessAStatementOfItFail
     // SQLite casts anything, and a failed read there leaves the transaction usable.
     EXPECT_TRUE(doomed.ok()) << doomed;
   }
+}
+
+TEST_P(StorageSendAhead, HeldSendsReachTheServerWithTheNextReadOrTheCommit) {
+  // Another pool, to watch the writing connection's backend from outside (PostgreSQL).
+  absl::StatusOr<std::unique_ptr<Database>> watcher = OpenUrl(url_);
+  ASSERT_TRUE(watcher.ok()) << watcher.status();
+  const bool postgres = GetParam() == Engine::kPostgres;
+  // The statement the backend last started (pg_stat_activity.query), each look a transaction of
+  // its own (the activity is a snapshot per transaction).
+  const auto last_started = [&](int64_t pid) {
+    std::string query;
+    EXPECT_TRUE((*watcher)
+                    ->Read([&](Transaction& tx) -> absl::Status {
+                      ASSIGN_OR_RETURN(
+                          Statement activity,
+                          tx.Prepare("SELECT query FROM pg_stat_activity WHERE pid = ?"));
+                      ASSIGN_OR_RETURN(bool row, activity.Bind(1, pid).Step());
+                      query = row ? activity.Text(0) : "<gone>";
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return query;
+  };
+  std::vector<std::string> seen;
+  std::string name;
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                   seen.clear();
+                   int64_t pid = 0;
+                   if (postgres) {
+                     ASSIGN_OR_RETURN(Statement self, tx.Prepare("SELECT pg_backend_pid()"));
+                     ASSIGN_OR_RETURN(bool row, self.Step());
+                     if (row) pid = self.Int(0);
+                   }
+                   ASSIGN_OR_RETURN(Statement insert,
+                                    tx.Prepare("INSERT INTO item (id, name) VALUES (?, ?)"));
+                   ASSIGN_OR_RETURN(Statement read,
+                                    tx.Prepare("SELECT name FROM item WHERE id = ?"));
+                   tx.HoldSends();
+                   // The first after a read goes at once; the read after it waits.
+                   RETURN_IF_ERROR(insert.Bind(1, 6).Bind(2, "held").Send());
+                   RETURN_IF_ERROR(read.Bind(1, 6).SendAhead());
+                   for (int look = 0; postgres && look < 200; ++look) {
+                     if (last_started(pid).starts_with("INSERT")) break;
+                     absl::SleepFor(absl::Milliseconds(10));
+                   }
+                   // Sent, the read would be the backend's latest within milliseconds.
+                   for (int look = 0; postgres && look < 6; ++look) {
+                     absl::SleepFor(absl::Milliseconds(50));
+                     seen.push_back(last_started(pid));
+                   }
+                   ASSIGN_OR_RETURN(name, Take(read));  // the pipeline read: both sent now
+                   insert.Reset();
+                   return insert.Bind(1, 7).Bind(2, "held too").Send();  // sent by the commit
+                 })
+                  .ok());
+  for (const std::string& query : seen) {
+    EXPECT_EQ(query, "INSERT INTO item (id, name) VALUES ($1, $2)");
+  }
+  EXPECT_EQ(name, "held");
+  EXPECT_EQ(CountCommitted(), 7);
+
+  // A held write that fails is the commit's failure: nothing of the transaction commits.
+  absl::Status failed = db_->Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement insert, tx.Prepare("INSERT INTO item (id, name) VALUES (?, ?)"));
+    tx.HoldSends();
+    RETURN_IF_ERROR(insert.Bind(1, 8).Bind(2, "n8").Send());
+    insert.Reset();
+    return insert.Bind(1, 1).Bind(2, "again").Send();  // id 1 is taken
+  });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kAlreadyExists) << failed;
+  EXPECT_EQ(CountCommitted(), 7);
+  // Without HoldSends (a new transaction: the hold ends with its own) a sent statement goes at
+  // once: the backend starts it while the caller waits.
+  std::string started;
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                   int64_t pid = 0;
+                   if (postgres) {
+                     ASSIGN_OR_RETURN(Statement self, tx.Prepare("SELECT pg_backend_pid()"));
+                     ASSIGN_OR_RETURN(bool row, self.Step());
+                     if (row) pid = self.Int(0);
+                   }
+                   ASSIGN_OR_RETURN(Statement insert,
+                                    tx.Prepare("INSERT INTO item (id, name) VALUES (?, ?)"));
+                   RETURN_IF_ERROR(insert.Bind(1, 9).Bind(2, "n9").Send());
+                   for (int look = 0; postgres && look < 200; ++look) {
+                     started = last_started(pid);
+                     if (started.starts_with("INSERT")) break;
+                     absl::SleepFor(absl::Milliseconds(10));
+                   }
+                   ASSIGN_OR_RETURN(Statement read, SendNameOf(tx, 7));
+                   ASSIGN_OR_RETURN(std::string seven, Take(read));
+                   return seven == "held too" ? absl::OkStatus() : absl::InternalError(seven);
+                 })
+                  .ok());
+  if (postgres) {
+    EXPECT_TRUE(started.starts_with("INSERT INTO item")) << started;
+  }
+  EXPECT_EQ(CountCommitted(), 8);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StorageSendAhead,
