@@ -128,6 +128,12 @@ absl::Status ResponseBatch::ReadAhead() {
   // Every statement is prepared first: a statement prepared while others are in the pipeline
   // would read them back first.
   ASSIGN_OR_RETURN(Statements * st, Prepared());
+  // What the group sends from here on (these reads; then Flush's writes, the bump, the audit
+  // rows) goes with the next read or the commit, bar the first after a read (the reads' first,
+  // the response rows' INSERT, which the server starts on while the rest is built): about four
+  // writes a group, where a flush a statement cost ~13, the send calls ~1/3 of the writer
+  // thread's CPU (bench/README.md, session 25: PostgreSQL responses).
+  tx_.HoldSends();
   Ahead& a = *ahead_;
   RETURN_IF_ERROR(st->requests.SendPrefetch(a.request_ids));
   ASSIGN_OR_RETURN(a.version, runtime::storage::SendDataVersionRead(tx_));

@@ -55,8 +55,10 @@ class ResponseBatch {
   // request records (runtime::storage::IdempotencyRecord::SendPrefetch), each activity's window,
   // each theme, each stakeholder - and the data version and the ids of the group's responses go
   // in one round trip with BEGIN (runtime::storage::Statement::SendAhead), and the parts answer
-  // from memory (issue 16: a round trip each before). On SQLite, where a statement is a call in
-  // the process, nothing.
+  // from memory (issue 16: a round trip each before). Every statement the transaction sends
+  // from then on but the first after a read waits in the client for the next read or the
+  // commit (Transaction::HoldSends). On SQLite, where a statement is a call in the process,
+  // nothing.
   void WillRead(const std::string& request_id, const std::string& activity,
                 const std::vector<std::string>& theme_ids, const std::string& stakeholder_id);
   absl::Status ReadAhead();
