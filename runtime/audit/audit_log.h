@@ -65,6 +65,9 @@ class Registry;
 }  // namespace prometheus
 
 namespace dorset::runtime {
+namespace outbox_packing {
+struct MovedEvents;
+}
 
 class AuditLog {
  public:
@@ -179,13 +182,14 @@ class AuditLog {
   absl::Status WriteBatch(const std::vector<Pending>& batch,
                           const std::vector<AuditOutbox*>& sources = {}, Moved* moved = nullptr,
                           bool sync = true, bool sync_point = false);
-  // The moves, in the trail's transaction (audit_outbox.cc): SQLite reads the rows past the
-  // source's mark from its store; PostgreSQL deletes them from the outbox of the same database.
-  // Both add the moved rows to `events`, for the caller to append in that order.
-  // SQLite: an attached store's rows are copied into audit_event at once, by one INSERT ...
-  // SELECT in the trail's transaction (nothing added to `events`); AttachSqlite attaches it,
-  // outside a transaction (SQLite refuses ATTACH inside one), at its first move.
-  absl::Status MoveFromSqlite(AuditOutbox& source, std::vector<common::v1::AuditEvent>& events,
+  // The moves, in the trail's transaction (audit_outbox.cc). SQLite: reads the rows past the
+  // source's mark from its store, packed groups and older single-event rows alike, in id order,
+  // and adds their events to `events` for the caller to append in that order; an attached store
+  // (AttachSqlite attaches it, outside a transaction: SQLite refuses ATTACH inside one, at its
+  // first move) is read by the trail's own transaction, any other through the store's pool.
+  // PostgreSQL: one statement deletes older rows from the outbox of the same database and appends
+  // them to the trail.
+  absl::Status MoveFromSqlite(AuditOutbox& source, outbox_packing::MovedEvents& events,
                               Moved& moved);
   void AttachSqlite(AuditOutbox& source);
   // SQLite: audit.db's mark for `source` (the highest outbox id in the trail), in the move's

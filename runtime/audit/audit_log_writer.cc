@@ -13,6 +13,7 @@
 #include "prometheus/gauge.h"
 #include "runtime/audit/audit_log.h"
 #include "runtime/audit/audit_rows.h"
+#include "runtime/audit/outbox_packing.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/status_macros.h"
 
@@ -152,10 +153,15 @@ absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch,
                                   const std::vector<AuditOutbox*>& sources, Moved* moved, bool sync,
                                   bool sync_point) {
   static_assert(std::tuple_size_v<decltype(inserts_)> == audit_rows::kInsertShapes);
-  // The moved rows first (in their order), then the batch's: a few multi-row INSERTs for all.
-  std::vector<common::v1::AuditEvent> from_outboxes;
-  const auto event_at = [&](size_t i) -> const common::v1::AuditEvent& {
-    return i < from_outboxes.size() ? from_outboxes[i] : batch[i - from_outboxes.size()].event;
+  // The moved events first (in their order), then the batch's: a few multi-row INSERTs for all.
+  outbox_packing::MovedEvents moved_events;
+  std::vector<outbox_packing::EventView>& events = moved_events.events;
+  const auto add_batch = [&]() {
+    events.reserve(events.size() + batch.size());
+    for (const Pending& p : batch) events.push_back(audit_rows::ViewOf(p.event));
+  };
+  const auto event_at = [&events](size_t i) -> const outbox_packing::EventView& {
+    return events[i];
   };
   if (shared_ != nullptr) {
     return shared_->WriteQueued(kAppendQueue, [&](storage::Transaction& tx) -> absl::Status {
@@ -165,7 +171,9 @@ absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch,
         *moved = Moved();
         RETURN_IF_ERROR(MoveFromPostgres(tx, *moved));
       }
-      return audit_rows::InsertEvents(audit_rows::Table::kTrail, batch.size(), event_at, tx);
+      events.clear();
+      add_batch();
+      return audit_rows::InsertEvents(events.size(), event_at, tx);
     });
   }
   bool reads_attached = false;
@@ -186,7 +194,7 @@ absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch,
   ASSIGN_OR_RETURN(sqlite::Transaction tx, reads_attached ? sqlite::Transaction::BeginDeferred(*db_)
                                                           : sqlite::Transaction::Begin(*db_));
   for (AuditOutbox* source : sources) {
-    RETURN_IF_ERROR(MoveFromSqlite(*source, from_outboxes, *moved));
+    RETURN_IF_ERROR(MoveFromSqlite(*source, moved_events, *moved));
   }
   if (sync_point && batch.empty() && moved != nullptr && moved->marks.empty()) {
     // A sync point with nothing new: the marks are saved again (unchanged), so the commit
@@ -195,13 +203,12 @@ absl::Status AuditLog::WriteBatch(const std::vector<Pending>& batch,
   }
   // Prepared once per shape and kept (the one writing is their only user): parsing an INSERT
   // again for every group cost as much as a few of its rows.
+  add_batch();
   RETURN_IF_ERROR(audit_rows::InsertEvents(
-      audit_rows::Table::kTrail, from_outboxes.size() + batch.size(), event_at,
-      [this](size_t shape) -> absl::StatusOr<sqlite::Statement*> {
+      events.size(), event_at, [this](size_t shape) -> absl::StatusOr<sqlite::Statement*> {
         if (inserts_[shape] == nullptr) {
-          ASSIGN_OR_RETURN(
-              sqlite::Statement prepared,
-              db_->Prepare(audit_rows::InsertOf(audit_rows::Table::kTrail).Sql(shape)));
+          ASSIGN_OR_RETURN(sqlite::Statement prepared,
+                           db_->Prepare(audit_rows::TrailInsert().Sql(shape)));
           inserts_[shape] = std::make_unique<sqlite::Statement>(std::move(prepared));
         }
         return inserts_[shape].get();

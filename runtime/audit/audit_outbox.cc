@@ -2,15 +2,20 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <optional>
+#include <span>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "prometheus/counter.h"
 #include "runtime/audit/audit_log.h"
 #include "runtime/audit/audit_rows.h"
+#include "runtime/audit/outbox_packing.h"
 #include "runtime/logging/log.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/transact.h"
@@ -18,16 +23,28 @@
 namespace dorset::runtime {
 namespace {
 
-using audit_rows::BindEvent;
-using audit_rows::EventFromRow;
+using outbox_packing::EventView;
+using outbox_packing::MovedEvents;
 
-// Rows moved by one write of the trail at most; a longer outbox takes several writes.
+// Events moved by one write of the trail at most (and rows read: each holds one at least); a
+// longer outbox takes several writes. The write's last row is moved whole.
 constexpr int64_t kMaxMove = 1000;
 
-// SQLite: the rows past the trail's mark, read from the store.
-constexpr char kSelectOutbox[] =
-    "SELECT id, time_us, principal, method, resource, action, request_id, outcome FROM "
-    "audit_outbox WHERE id > ? ORDER BY id LIMIT ?";
+// SQLite: a group's events, packed (outbox_packing.h), as one row; the columns of an event are
+// then the first event's time and empty texts (audit_outbox_packed.sql).
+constexpr char kInsertPacked[] =
+    "INSERT INTO audit_outbox(time_us, principal, method, resource, action, request_id, outcome, "
+    "events, event_count) VALUES (?, '', '', '', '', '', '', ?, ?)";
+// SQLite: the rows past the trail's mark, of both forms, in id order (the move's columns), from
+// the outbox of the store attached as `schema` (empty: the store's own connection).
+std::string RowsPast(const std::string& schema) {
+  return absl::StrCat(
+      "SELECT id, events, time_us, principal, method, resource, action, request_id, outcome FROM ",
+      schema, schema.empty() ? "" : ".", "audit_outbox WHERE id > ? ORDER BY id LIMIT ?");
+}
+// A store's outbox has the packed form's columns (its migrations): a group never fails on them.
+constexpr char kProbeSqlite[] = "SELECT id, events, event_count FROM audit_outbox LIMIT 1";
+constexpr char kProbePostgres[] = "SELECT id FROM audit_outbox LIMIT 1";
 // SQLite: rows the trail already holds, deleted by the next group's transaction.
 constexpr char kDeleteMoved[] = "DELETE FROM audit_outbox WHERE id <= ?";
 // SQLite (audit.db): the mark, saved in the transaction that appends the rows below it.
@@ -56,6 +73,41 @@ constexpr char kMoveOutbox[] =
 // PostgreSQL: the trail's append queue (audit_rows::kAppendQueue) taken inside a group's
 // transaction, held until it commits or rolls back.
 constexpr char kAppendLock[] = "SELECT pg_advisory_xact_lock(?)";
+
+// Adds the events of the outbox row `row` holds (RowsPast's columns) to `moved`: a group's,
+// packed, or the one event of a row an older version wrote, packed here as a group of one so
+// that both are viewed alike.
+template <typename Stmt>
+absl::Status AddRow(const Stmt& row, MovedEvents& moved) {
+  std::string& kept = moved.rows.emplace_back();
+  if (!row.IsNull(1)) {
+    kept = row.Blob(1);
+  } else {
+    const std::string texts[] = {row.Text(3), row.Text(4), row.Text(5),
+                                 row.Text(6), row.Text(7), row.Text(8)};
+    const EventView event{row.Int(2), texts[0], texts[1], texts[2], texts[3], texts[4], texts[5]};
+    outbox_packing::Pack(std::span<const EventView>(&event, 1), kept);
+  }
+  return outbox_packing::Unpack(kept, moved.events);
+}
+
+// Reads the rows past `mark` (bound to `select`, RowsPast) into `moved` until kMaxMove events;
+// `last`: the highest id read (`mark` when none), `more`: the outbox may hold more.
+template <typename Stmt>
+absl::Status ReadRows(Stmt& select, int64_t mark, MovedEvents& moved, int64_t& last, bool& more) {
+  const size_t before = moved.events.size();
+  last = mark;
+  more = false;
+  select.Bind(1, mark).Bind(2, kMaxMove);
+  while (moved.events.size() - before < static_cast<size_t>(kMaxMove)) {
+    ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) return absl::OkStatus();
+    last = select.Int(0);
+    RETURN_IF_ERROR(AddRow(select, moved));
+  }
+  more = true;
+  return absl::OkStatus();
+}
 
 // DORSET_AUDIT_OUTBOX=off: every event is committed by the audit writer as before issue 16's
 // outbox (two syncs per group-committed write), for bench/audit_sync_bench.sh to compare both in
@@ -102,14 +154,21 @@ absl::Status AuditOutbox::Append(storage::Transaction& tx, std::span<const Outbo
     ASSIGN_OR_RETURN(storage::Statement lock, tx.Prepare(kAppendLock));
     RETURN_IF_ERROR(lock.Bind(1, audit_rows::kAppendQueue).Send());
     return audit_rows::InsertEvents(
-        audit_rows::Table::kTrail, rows.size(),
-        [&rows](size_t i) -> const OutboxRow& { return rows[i]; }, tx);
+        rows.size(), [&rows](size_t i) -> const OutboxRow& { return rows[i]; }, tx);
   }
   if (!rows.empty()) {
-    // A few multi-row INSERTs for the group (audit_rows::InsertEvents), not one per call.
-    RETURN_IF_ERROR(audit_rows::InsertEvents(
-        audit_rows::Table::kOutbox, rows.size(),
-        [&rows](size_t i) -> const OutboxRow& { return rows[i]; }, tx));
+    // One row for the group, its events packed (issue 16: a row per event, in a few multi-row
+    // INSERTs, cost ~9k instructions an event, bench/README.md "Session 25").
+    std::string packed;
+    packed.reserve(rows.size() * 96);
+    outbox_packing::Pack(rows, packed);
+    ASSIGN_OR_RETURN(storage::Statement insert, tx.Prepare(kInsertPacked));
+    absl::Status inserted = insert.Bind(1, rows.front().time_us)
+                                .BindBlobKept(2, packed)
+                                .Bind(3, static_cast<int64_t>(rows.size()))
+                                .Run();
+    insert.Reset();  // `packed` goes now
+    RETURN_IF_ERROR(inserted);
   }
   // The rows the trail holds leave with this group's commit: the store needs no commit of its
   // own for them (and the group committer's writer no second writer to wait for).
@@ -135,7 +194,9 @@ std::unique_ptr<AuditOutbox> AuditLog::AttachOutbox(storage::Database& store, st
   };
   // A group must never fail on the outbox: its table must be there (the store's migrations).
   absl::Status has_table = store.Read([](storage::Transaction& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(storage::Statement probe, tx.Prepare("SELECT id FROM audit_outbox LIMIT 1"));
+    ASSIGN_OR_RETURN(
+        storage::Statement probe,
+        tx.Prepare(tx.engine() == storage::Engine::kSqlite ? kProbeSqlite : kProbePostgres));
     return probe.Step().status();
   });
   if (!has_table.ok()) return refuse(has_table.message());
@@ -217,8 +278,7 @@ void AuditLog::Detach(AuditOutbox* outbox) {
   outboxes_.erase(std::remove(outboxes_.begin(), outboxes_.end(), outbox), outboxes_.end());
   if (!outbox->attached_.empty()) {
     // Nobody writes the trail while mu_ is held and writing_ is false: db_ is free.
-    outbox->last_of_move_.reset();
-    outbox->copy_.reset();
+    outbox->read_.reset();
     absl::Status detached = db_->Exec(absl::StrCat("DETACH DATABASE ", outbox->attached_));
     if (!detached.ok()) {
       log::Warn("audit outbox: store not detached from the trail",
@@ -243,20 +303,8 @@ void AuditLog::AttachSqlite(AuditOutbox& source) {
     }
     ASSIGN_OR_RETURN(sqlite::Statement attach_stmt, db_->Prepare("ATTACH DATABASE ? AS " + schema));
     RETURN_IF_ERROR(attach_stmt.Bind(1, path).Run());
-    auto prepare =
-        [&](const std::string& sql) -> absl::StatusOr<std::unique_ptr<sqlite::Statement>> {
-      ASSIGN_OR_RETURN(sqlite::Statement stmt, db_->Prepare(sql));
-      return std::make_unique<sqlite::Statement>(std::move(stmt));
-    };
-    ASSIGN_OR_RETURN(source.last_of_move_,
-                     prepare(absl::StrCat("SELECT MAX(id), COUNT(*) FROM (SELECT id FROM ", schema,
-                                          ".audit_outbox WHERE id > ? ORDER BY id LIMIT ?)")));
-    ASSIGN_OR_RETURN(
-        source.copy_,
-        prepare(absl::StrCat("INSERT INTO main.audit_event(time_us, principal, method, resource, "
-                             "action, request_id, outcome) SELECT time_us, principal, method, "
-                             "resource, action, request_id, outcome FROM ",
-                             schema, ".audit_outbox WHERE id > ? AND id <= ? ORDER BY id")));
+    ASSIGN_OR_RETURN(sqlite::Statement read, db_->Prepare(RowsPast(schema)));
+    source.read_ = std::make_unique<sqlite::Statement>(std::move(read));
     return absl::OkStatus();
   };
   absl::Status attached = attach();
@@ -265,64 +313,45 @@ void AuditLog::AttachSqlite(AuditOutbox& source) {
     return;
   }
   // The rows are then read through the store's own pool, as before (one read per move).
-  source.last_of_move_.reset();
-  source.copy_.reset();
+  source.read_.reset();
   (void)db_->Exec(absl::StrCat("DETACH DATABASE ", schema));  // if the ATTACH itself succeeded
   source.attach_failed_ = true;
   log::Warn("audit outbox: store not attached to the trail; its rows are read and re-inserted",
             {{"store", source.name()}, {"error", std::string(attached.message())}});
 }
 
-absl::Status AuditLog::MoveFromSqlite(AuditOutbox& source,
-                                      std::vector<common::v1::AuditEvent>& events, Moved& moved) {
+absl::Status AuditLog::MoveFromSqlite(AuditOutbox& source, MovedEvents& moved_events,
+                                      Moved& moved) {
   const int64_t mark = source.moved_.load();
+  const size_t before = moved_events.events.size();
+  int64_t last = mark;
+  bool more = false;
   if (!source.attached_.empty()) {
-    // The store is attached to the trail's connection (issue 16): the rows go from its outbox
-    // into audit_event by one statement, in id order, without a copy through memory (the read,
-    // an event each, its binds were ~17k instructions an event). Both statements read the same
-    // snapshot of the store: the trail's transaction holds its read until the commit. Every row
-    // below the highest id that snapshot sees is in it (ids are given out under the store's one
-    // writer, in commit order).
-    sqlite::Statement& last_of_move = *source.last_of_move_;
-    last_of_move.Reset();
-    last_of_move.Bind(1, mark).Bind(2, kMaxMove);
-    ASSIGN_OR_RETURN(bool row, last_of_move.Step());
-    const int64_t count = row ? last_of_move.Int(1) : 0;
-    const int64_t last = count > 0 ? last_of_move.Int(0) : mark;
-    last_of_move.Reset();
-    if (count == 0) return absl::OkStatus();
-    sqlite::Statement& copy = *source.copy_;
-    copy.Reset();
-    absl::Status copied = copy.Bind(1, mark).Bind(2, last).Run();
-    copy.Reset();
-    RETURN_IF_ERROR(copied);
-    RETURN_IF_ERROR(SaveMark(source, last));
-    moved.marks.emplace_back(&source, last);
-    moved.events += static_cast<size_t>(count);
-    moved.more = moved.more || count == kMaxMove;
-    return absl::OkStatus();
+    // The store is attached to the trail's connection (issue 16): its rows are read by the
+    // trail's own transaction, which holds that read until the commit (no read through the
+    // store's pool), and unpacked here; the caller appends their events with the trail's
+    // multi-row INSERTs. Every row below the highest id that snapshot sees is in it (ids are
+    // given out under the store's one writer, in commit order).
+    sqlite::Statement& read = *source.read_;
+    read.Reset();
+    absl::Status status = ReadRows(read, mark, moved_events, last, more);
+    read.Reset();
+    RETURN_IF_ERROR(status);
+  } else {
+    // Every row below the highest id this snapshot sees is in it: ids are given out under the
+    // store's single writer, in commit order.
+    RETURN_IF_ERROR(source.store().Read([&](storage::Transaction& tx) -> absl::Status {
+      moved_events.events.resize(before);  // a retried read starts again
+      ASSIGN_OR_RETURN(storage::Statement select, tx.Prepare(RowsPast("")));
+      return ReadRows(select, mark, moved_events, last, more);
+    }));
   }
-  std::vector<common::v1::AuditEvent> rows;
-  // Every row below the highest id this snapshot sees is in it: ids are given out under the
-  // store's single writer, in commit order.
-  RETURN_IF_ERROR(source.store().Read([&](storage::Transaction& tx) -> absl::Status {
-    rows.clear();
-    ASSIGN_OR_RETURN(storage::Statement select, tx.Prepare(kSelectOutbox));
-    select.Bind(1, mark).Bind(2, kMaxMove);
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, select.Step());
-      if (!row) return absl::OkStatus();
-      rows.push_back(EventFromRow(select));
-    }
-  }));
-  if (rows.empty()) return absl::OkStatus();
-  const int64_t last = rows.back().sequence();  // the outbox id (EventFromRow)
+  if (last == mark) return absl::OkStatus();
+  // Appended by the caller in this order, in the same transaction as the mark.
   RETURN_IF_ERROR(SaveMark(source, last));
   moved.marks.emplace_back(&source, last);
-  moved.events += rows.size();
-  moved.more = moved.more || static_cast<int64_t>(rows.size()) == kMaxMove;
-  // Appended by the caller in this order, in the same transaction as the mark.
-  for (common::v1::AuditEvent& event : rows) events.push_back(std::move(event));
+  moved.events += moved_events.events.size() - before;
+  moved.more = moved.more || more;
   return absl::OkStatus();
 }
 

@@ -11,7 +11,10 @@
 // each store that has an outbox includes that file as a step of its own migrations (a
 // "-- dorset:include" line, cmake/DorsetMigrations.cmake); the same columns as audit_event, plus
 // `id` in commit order. Moving rows:
-// - SQLite: the trail is another file (audit.db), so the move is two commits. audit.db records the
+// - SQLite: a group writes ONE row holding its events packed (outbox_packing.h, session 25: a row
+//   per event cost ~9k instructions a write); rows an older version wrote, one event each in the
+//   columns, are still read, both forms in id order (audit_outbox_packed.sql). The trail is
+//   another file (audit.db), so the move is two commits. audit.db records the
 //   highest outbox id moved (audit_outbox_drained) in the transaction that inserts the events; the
 //   next group's transaction deletes the rows up to the mark as of the trail's last sync point
 //   (session 15: moves are committed synchronous=NORMAL, with a FULL commit at least every
@@ -104,11 +107,12 @@ class AuditOutbox {
  public:
   ~AuditOutbox();  // moves what it holds into the trail (bounded while the trail fails), detaches
 
-  // In a group's transaction: writes the collected `rows` (bound without copies). SQLite: into
-  // the outbox, and deletes the rows already moved to the trail. PostgreSQL: straight into the
-  // trail, under the trail's append queue (a transaction lock held until the commit), so call it
-  // LAST, after every other statement that takes a lock (the data-version bump, upserts): a
-  // holder of the queue then waits for nothing but its commit, and no two writers can deadlock.
+  // In a group's transaction: writes the collected `rows`. SQLite: into the outbox as ONE row
+  // (their events packed, in order), and deletes the rows already moved to the trail.
+  // PostgreSQL: straight into the trail (bound without copies), under the trail's append queue
+  // (a transaction lock held until the commit), so call it LAST, after every other statement
+  // that takes a lock (the data-version bump, upserts): a holder of the queue then waits for
+  // nothing but its commit, and no two writers can deadlock.
   // Touches only the database, so a retried transaction may call it again.
   absl::Status Append(storage::Transaction& tx, std::span<const OutboxRow> rows);
 
@@ -144,12 +148,11 @@ class AuditOutbox {
   std::atomic<int64_t> durable_;
   std::atomic<int64_t> deleted_{0};
   // SQLite: the store attached to the trail's connection under this schema name (empty: not
-  // attached, the rows are read through the store's own pool), and the move's two statements
-  // there. Used by the one writing the trail only (AuditLog::AttachSqlite, MoveFromSqlite).
+  // attached, the rows are read through the store's own pool), and the move's read there. Used
+  // by the one writing the trail only (AuditLog::AttachSqlite, MoveFromSqlite).
   std::string attached_;
   bool attach_failed_ = false;
-  std::unique_ptr<sqlite::Statement> last_of_move_;  // (mark, limit) -> MAX(id), COUNT(*)
-  std::unique_ptr<sqlite::Statement> copy_;          // (mark, last): INSERT ... SELECT
+  std::unique_ptr<sqlite::Statement> read_;  // (mark, limit) -> the rows past the mark, in order
 };
 
 }  // namespace dorset::runtime

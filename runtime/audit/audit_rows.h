@@ -1,6 +1,6 @@
-// The audit event's columns, shared by the trail (audit_event) and the outbox (audit_outbox), so
-// that an event moved from one to the other keeps every field: for audit_log.cc and
-// audit_outbox.cc only.
+// The audit event's columns in the trail (audit_event), bound from an outbox row, a packed row's
+// event or a message, so that an event moved into the trail keeps every field: for audit_log*.cc
+// and audit_outbox.cc only.
 #ifndef DORSET_RUNTIME_AUDIT_AUDIT_ROWS_H_
 #define DORSET_RUNTIME_AUDIT_AUDIT_ROWS_H_
 
@@ -10,25 +10,15 @@
 #include "absl/status/status.h"
 #include "dorset/common/v1/audit.pb.h"
 #include "runtime/audit/audit_outbox.h"
+#include "runtime/audit/outbox_packing.h"
 #include "runtime/storage/multi_row.h"
 
 namespace dorset::runtime::audit_rows {
 
-// Binds one event to the row of an INSERT (InsertOf: runtime/sqlite's Statement or
-// runtime/storage's) whose first placeholder is `first`. The texts are bound without a copy
-// (BindKept): `e` must stay unchanged until the statement has run and been reset.
-template <typename Stmt>
-void BindEvent(Stmt& insert, const common::v1::AuditEvent& e, int first = 1) {
-  insert.Bind(first, static_cast<int64_t>(e.time().seconds() * 1000000 + e.time().nanos() / 1000))
-      .BindKept(first + 1, e.principal())
-      .BindKept(first + 2, e.method())
-      .BindKept(first + 3, e.resource())
-      .BindKept(first + 4, e.action())
-      .BindKept(first + 5, e.request_id())
-      .BindKept(first + 6, e.outcome());
-}
-
-// The same for an outbox row (audit_outbox.h); its texts must outlive the statement's run too.
+// Binds one event, an outbox row as a group collects it (audit_outbox.h), to the row of an INSERT
+// (TrailInsert: runtime/sqlite's Statement or runtime/storage's) whose first placeholder is
+// `first`. The texts are bound without a copy (BindKept): they must stay unchanged until the
+// statement has run and been reset.
 template <typename Stmt>
 void BindEvent(Stmt& insert, const OutboxRow& e, int first = 1) {
   insert.Bind(first, e.time_us)
@@ -40,6 +30,29 @@ void BindEvent(Stmt& insert, const OutboxRow& e, int first = 1) {
       .BindKept(first + 6, e.outcome);
 }
 
+// The same for an event viewed (outbox_packing.h: a packed row's, or a message's strings).
+template <typename Stmt>
+void BindEvent(Stmt& insert, const outbox_packing::EventView& e, int first = 1) {
+  insert.Bind(first, e.time_us)
+      .BindKept(first + 1, e.principal)
+      .BindKept(first + 2, e.method)
+      .BindKept(first + 3, e.resource)
+      .BindKept(first + 4, e.action)
+      .BindKept(first + 5, e.request_id)
+      .BindKept(first + 6, e.outcome);
+}
+
+// `e`'s fields as views of its strings (valid while `e` is unchanged).
+inline outbox_packing::EventView ViewOf(const common::v1::AuditEvent& e) {
+  return {e.time().seconds() * 1000000 + e.time().nanos() / 1000,
+          e.principal(),
+          e.method(),
+          e.resource(),
+          e.action(),
+          e.request_id(),
+          e.outcome()};
+}
+
 // PostgreSQL: the queue every appender of the trail waits in, so that sequences are handed out in
 // commit order: a transaction takes its numbers only after the one before it committed. Without
 // it two replicas' appends could commit out of order and a reader paging by sequence could pass a
@@ -49,29 +62,23 @@ void BindEvent(Stmt& insert, const OutboxRow& e, int first = 1) {
 // commit): the same lock, so the two kinds of appenders queue for each other.
 inline constexpr int64_t kAppendQueue = 0x6175646974747261;  // "audittra"
 
-// The trail's and the outbox's INSERTs, several events per statement (runtime/storage/
-// multi_row.h): a group's events, or a move's, are written by a few statements, not one each.
+// The trail's INSERTs, several events per statement (runtime/storage/multi_row.h): a group's
+// events, or a move's, are written by a few statements, not one each. On PostgreSQL one
+// statement for a group's events (multi_row.h's unnest form).
 inline constexpr size_t kInsertShapes = storage::MultiRowInsert::kInsertShapes;
-enum class Table { kTrail, kOutbox };
-// On PostgreSQL one statement for a group's events (multi_row.h's unnest form).
-inline const storage::MultiRowInsert& InsertOf(Table table) {
+inline const storage::MultiRowInsert& TrailInsert() {
   static const storage::MultiRowInsert trail(
       "INSERT INTO audit_event(time_us, principal, method, resource, action, request_id, "
       "outcome) VALUES ",
       7, "", {"bigint", "text", "text", "text", "text", "text", "text"});
-  static const storage::MultiRowInsert outbox(
-      "INSERT INTO audit_outbox(time_us, principal, method, resource, action, request_id, "
-      "outcome) VALUES ",
-      7, "", {"bigint", "text", "text", "text", "text", "text", "text"});
-  return table == Table::kTrail ? trail : outbox;
+  return trail;
 }
 
-// Inserts `count` events (at(i): the i-th; ids and sequences follow this order) into `table`;
-// statement(shape): a prepared statement of InsertOf(table).Sql(shape), as MultiRowInsert::Run.
+// Inserts `count` events (at(i): the i-th; sequences follow this order) into the trail;
+// statement(shape): a prepared statement of TrailInsert().Sql(shape), as MultiRowInsert::Run.
 template <typename EventAt, typename StatementFor>
-absl::Status InsertEvents(Table table, size_t count, const EventAt& at,
-                          const StatementFor& statement) {
-  return InsertOf(table).Run(count, statement, [&at](auto& insert, size_t row, int first) {
+absl::Status InsertEvents(size_t count, const EventAt& at, const StatementFor& statement) {
+  return TrailInsert().Run(count, statement, [&at](auto& insert, size_t row, int first) {
     BindEvent(insert, at(row), first);
   });
 }
@@ -82,8 +89,8 @@ absl::Status InsertEvents(Table table, size_t count, const EventAt& at,
 // statement or commit (a group's data-version bump, the trail's commit), which returns its
 // failure.
 template <typename EventAt>
-absl::Status InsertEvents(Table table, size_t count, const EventAt& at, storage::Transaction& tx) {
-  storage::MultiRowStatements inserts(InsertOf(table), tx);
+absl::Status InsertEvents(size_t count, const EventAt& at, storage::Transaction& tx) {
+  storage::MultiRowStatements inserts(TrailInsert(), tx);
   return inserts.Send(count, [&at](storage::Statement& insert, size_t row, int first) {
     BindEvent(insert, at(row), first);
   });

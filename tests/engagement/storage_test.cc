@@ -256,9 +256,9 @@ TEST(EngagementStorageAdoptionTest, APreLaneStoreOpensWithItsDataAndIsNotMigrate
     ASSERT_TRUE(store.ok()) << store.status();
     EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM activity WHERE id = 'old' AND version = 4"), 1);
     // Steps 1-3 adopted, steps 4 (the idempotency record), 5, 6, 7 (issue 17), 8 (the audit
-    // outbox, issue 16) and 9 (the data version, issue 16) run once.
-    EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM schema_migrations"), 9);
-    EXPECT_EQ(*Count(**store, "SELECT MAX(version) FROM schema_migrations"), 9);
+    // outbox, issue 16), 9 (the data version, issue 16) and 10 (the outbox's packed rows) run once.
+    EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM schema_migrations"), 10);
+    EXPECT_EQ(*Count(**store, "SELECT MAX(version) FROM schema_migrations"), 10);
     EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM idempotency_record"), 2);
     EXPECT_EQ(*Count(**store,
                      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "

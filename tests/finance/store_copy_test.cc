@@ -15,6 +15,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "runtime/audit/audit_log.h"
+#include "runtime/audit/outbox_packing.h"
 #include "runtime/storage/copy.h"
 #include "runtime/storage/transact.h"
 #include "runtime/testing/postgres_server.h"
@@ -312,12 +313,24 @@ TEST(StoreCopyTool, AuditEventsLeftInTheOutboxMoveIntoTheTrailBesideTheStoreOnce
     ASSERT_NO_FATAL_FAILURE(Seed(*source));
     ASSERT_TRUE(source->database()
                     .Write([](Transaction& tx) -> absl::Status {
+                      // A row an older version wrote (one event), then a group's packed row.
                       auto insert = tx.Prepare(
                           "INSERT INTO audit_outbox(time_us, principal, method, resource, action, "
                           "request_id, outcome) VALUES (1, 'tester', 'CreatePostings', "
                           "'postings', 'WRITE', 'left-by-kill', 'OK')");
                       if (!insert.ok()) return insert.status();
-                      return insert->Run();
+                      if (absl::Status run = insert->Run(); !run.ok()) return run;
+                      const runtime::OutboxRow group[] = {
+                          {2, "tester", "CreatePosting", "postings/1", "WRITE", "group-1", "OK"},
+                          {3, "tester", "CreatePosting", "postings/2", "WRITE", "group-2", "OK"}};
+                      std::string packed;
+                      runtime::outbox_packing::Pack(group, packed);
+                      auto packed_insert = tx.Prepare(
+                          "INSERT INTO audit_outbox(time_us, principal, method, resource, action, "
+                          "request_id, outcome, events, event_count) VALUES (2, '', '', '', '', "
+                          "'', '', ?, 2)");
+                      if (!packed_insert.ok()) return packed_insert.status();
+                      return packed_insert->BindBlob(1, packed).Run();
                     })
                     .ok());
   }
@@ -330,7 +343,7 @@ TEST(StoreCopyTool, AuditEventsLeftInTheOutboxMoveIntoTheTrailBesideTheStoreOnce
             1)
       << out;
   EXPECT_NE(out.find("FAILED_PRECONDITION"), std::string::npos) << out;
-  EXPECT_NE(out.find("1 audit event(s) are still in the store's audit outbox"), std::string::npos)
+  EXPECT_NE(out.find("3 audit event(s) are still in the store's audit outbox"), std::string::npos)
       << out;
 
   auto created = runtime::AuditLog::Open(dir.path());  // the service's trail, as it starts it
@@ -341,7 +354,7 @@ TEST(StoreCopyTool, AuditEventsLeftInTheOutboxMoveIntoTheTrailBesideTheStoreOnce
                      out),
             0)
       << out;
-  EXPECT_NE(out.find("audit outbox: 1 row(s) moved into " + dir.path() + "/audit.db"),
+  EXPECT_NE(out.find("audit outbox: 3 event(s) moved into " + dir.path() + "/audit.db"),
             std::string::npos)
       << out;
   EXPECT_NE(out.find("verified"), std::string::npos) << out;
@@ -358,9 +371,11 @@ TEST(StoreCopyTool, AuditEventsLeftInTheOutboxMoveIntoTheTrailBesideTheStoreOnce
   request.set_page_size(1000);
   auto page = (*audit)->List(request);
   ASSERT_TRUE(page.ok()) << page.status();
-  int found = 0;
-  for (const auto& event : page->events()) found += event.request_id() == "left-by-kill";
-  EXPECT_EQ(found, 1);
+  std::vector<std::string> found;
+  for (const auto& event : page->events()) {
+    if (event.principal() == "tester") found.push_back(event.request_id());
+  }
+  EXPECT_EQ(found, (std::vector<std::string>{"left-by-kill", "group-1", "group-2"}));
 }
 
 }  // namespace

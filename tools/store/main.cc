@@ -89,9 +89,11 @@ absl::StatusOr<Side> OpenSide(const std::string& flag, const std::string& value,
 // registry's) has nothing to move.
 absl::Status MoveOutboxIntoTrail(const Side& from, const std::string& service) {
   if (from.url.kind != storage::DatabaseUrl::Kind::kSqlite) return absl::OkStatus();
+  // Events, not rows: a row holds a group's events (packed) or, from an older version, one.
   absl::StatusOr<int64_t> rows =
       storage::ReadReturning(*from.db, [](storage::Transaction& tx) -> absl::StatusOr<int64_t> {
-        ASSIGN_OR_RETURN(storage::Statement count, tx.Prepare("SELECT COUNT(*) FROM audit_outbox"));
+        ASSIGN_OR_RETURN(storage::Statement count,
+                         tx.Prepare("SELECT COALESCE(SUM(event_count), 0) FROM audit_outbox"));
         ASSIGN_OR_RETURN(bool row, count.Step());
         return row ? count.Int(0) : 0;
       });
@@ -110,14 +112,14 @@ absl::Status MoveOutboxIntoTrail(const Side& from, const std::string& service) {
   std::unique_ptr<runtime::AuditOutbox> outbox = audit->AttachOutbox(*from.db, service);
   if (outbox == nullptr) {
     return absl::FailedPreconditionError(
-        absl::StrCat("--from: the audit outbox's ", *rows, " row(s) cannot be moved into ", trail,
+        absl::StrCat("--from: the audit outbox's ", *rows, " event(s) cannot be moved into ", trail,
                      " (DORSET_AUDIT_OUTBOX=off, or the warning above says why)"));
   }
   if (!audit->Flush()) {
     return absl::UnavailableError(absl::StrCat("--from: moving the audit outbox into ", trail, ": ",
                                                audit->Health().message()));
   }
-  std::cout << "audit outbox: " << *rows << " row(s) moved into " << trail
+  std::cout << "audit outbox: " << *rows << " event(s) moved into " << trail
             << " (or there already)\n";
   return absl::OkStatus();
 }

@@ -1,0 +1,2 @@
+-- The audit outbox, one row per group (its events packed), as the runtime defines it.
+-- dorset:include runtime/audit/schema/sqlite/audit_outbox_packed.sql
