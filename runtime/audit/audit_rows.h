@@ -15,24 +15,13 @@
 
 namespace dorset::runtime::audit_rows {
 
-// Binds one event, an outbox row as a group collects it (audit_outbox.h), to the row of an INSERT
-// (TrailInsert: runtime/sqlite's Statement or runtime/storage's) whose first placeholder is
-// `first`. The texts are bound without a copy (BindKept): they must stay unchanged until the
-// statement has run and been reset.
-template <typename Stmt>
-void BindEvent(Stmt& insert, const OutboxRow& e, int first = 1) {
-  insert.Bind(first, e.time_us)
-      .BindKept(first + 1, e.principal)
-      .BindKept(first + 2, e.method)
-      .BindKept(first + 3, e.resource)
-      .BindKept(first + 4, e.action)
-      .BindKept(first + 5, e.request_id)
-      .BindKept(first + 6, e.outcome);
-}
-
-// The same for an event viewed (outbox_packing.h: a packed row's, or a message's strings).
-template <typename Stmt>
-void BindEvent(Stmt& insert, const outbox_packing::EventView& e, int first = 1) {
+// Binds one event to the row of an INSERT (TrailInsert: runtime/sqlite's Statement or
+// runtime/storage's) whose first placeholder is `first`. `Event` is an outbox row as a group
+// collects it (OutboxRow, audit_outbox.h) or an event viewed (outbox_packing::EventView: a packed
+// row's, or a message's strings); both name the same fields. The texts are bound without a copy
+// (BindKept): they must stay unchanged until the statement has run and been reset.
+template <typename Stmt, typename Event>
+void BindEvent(Stmt& insert, const Event& e, int first = 1) {
   insert.Bind(first, e.time_us)
       .BindKept(first + 1, e.principal)
       .BindKept(first + 2, e.method)
