@@ -29,6 +29,12 @@ absl::Status StorageError(sqlite3* db, int rc, std::string_view detail) {
   return absl::UnavailableError(
       absl::StrCat(name, " cannot be written (", Sv(detail), "); retry later"));
 }
+
+// SQLite binds a null pointer as SQL NULL, whatever the length; an empty view (a default one has
+// no data pointer, e.g. an empty field unpacked from an audit outbox row) is an empty text, and
+// NULL is bound only by BindNull.
+const char* TextData(std::string_view text) { return text.data() != nullptr ? text.data() : ""; }
+
 }  // namespace
 
 absl::Status WriteFailure(const absl::Status& cause, std::string_view message) {
@@ -95,8 +101,8 @@ Statement& Statement::Bind(int index, int64_t value) {
 }
 
 Statement& Statement::Bind(int index, std::string_view text) {
-  RecordBindError(
-      sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  RecordBindError(sqlite3_bind_text64(stmt_, index, TextData(text), text.size(), SQLITE_TRANSIENT,
+                                      SQLITE_UTF8));
   return *this;
 }
 
@@ -107,7 +113,7 @@ Statement& Statement::BindBlob(int index, std::string_view bytes) {
 
 Statement& Statement::BindKept(int index, std::string_view text) {
   RecordBindError(
-      sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8));
+      sqlite3_bind_text64(stmt_, index, TextData(text), text.size(), SQLITE_STATIC, SQLITE_UTF8));
   return *this;
 }
 

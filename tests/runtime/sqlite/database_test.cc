@@ -94,6 +94,25 @@ TEST_F(DatabaseTest, BindsStepsAndMapsConstraintViolations) {
   EXPECT_FALSE(db->Prepare("SELECT nonsense FROM").ok());
 }
 
+// A default std::string_view has no data pointer, and sqlite3_bind_text binds a null pointer as
+// SQL NULL. An empty text must stay an empty text (an audit event with an empty field, unpacked
+// from an outbox row, failed the trail's NOT NULL columns before): NULL comes only from BindNull.
+TEST_F(DatabaseTest, AnEmptyViewBindsAnEmptyTextNotNull) {
+  auto db = Open();
+  ASSERT_TRUE(db->Exec("CREATE TABLE t(copied TEXT NOT NULL, kept TEXT NOT NULL)").ok());
+  auto insert = db->Prepare("INSERT INTO t(copied, kept) VALUES (?, ?)");
+  ASSERT_TRUE(insert.ok());
+  insert->Bind(1, std::string_view()).BindKept(2, std::string_view());
+  ASSERT_TRUE(insert->Run().ok());
+  auto select = db->Prepare("SELECT copied, kept, typeof(copied), typeof(kept) FROM t");
+  ASSERT_TRUE(select.ok());
+  ASSERT_TRUE(*select->Step());
+  EXPECT_FALSE(select->IsNull(0));
+  EXPECT_FALSE(select->IsNull(1));
+  EXPECT_EQ(select->Text(2), "text");
+  EXPECT_EQ(select->Text(3), "text");
+}
+
 TEST_F(DatabaseTest, CommittedRowsSurviveReopen) {
   {
     auto db = Open();
