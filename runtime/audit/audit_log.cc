@@ -12,6 +12,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "runtime/base/completion_batch.h"
+#include "runtime/base/thread_name.h"
 #include "runtime/logging/log.h"
 
 namespace dorset::runtime {
@@ -66,7 +67,10 @@ AuditLog::AuditLog(std::unique_ptr<sqlite::Database> db, std::unique_ptr<sqlite:
       defer_(DeferToCompletionBatches()),
       sync_each_(TrailSyncSetting().each),
       sync_interval_(TrailSyncSetting().interval) {
-  writer_ = std::thread([this] { WriterLoop(); });
+  writer_ = std::thread([this] {
+    NameThisThread("audit-trail");
+    WriterLoop();
+  });
 }
 
 AuditLog::~AuditLog() {

@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
+#include "runtime/base/thread_name.h"
 #include "runtime/config/config.h"
 #include "runtime/logging/log.h"
 #include "runtime/server/build_version.h"
@@ -95,7 +96,10 @@ absl::StatusOr<std::unique_ptr<OpsHttpServer>> OpsHttpServer::Start(
   if (pipe2(ops->wake_, O_CLOEXEC | O_NONBLOCK) != 0) {
     return absl::InternalError("ops_listen: cannot make a pipe");
   }
-  ops->thread_ = std::thread([server = ops.get()] { server->Loop(); });
+  ops->thread_ = std::thread([server = ops.get()] {
+    NameThisThread("ops-http");
+    server->Loop();
+  });
   return ops;
 }
 

@@ -18,6 +18,7 @@
 #include "prometheus/registry.h"
 #include "runtime/audit/audit_log.h"
 #include "runtime/audit/audit_service.h"
+#include "runtime/base/thread_name.h"
 #include "runtime/cache/lru_cache.h"
 #include "runtime/cache/redis_cache.h"
 #include "runtime/logging/log.h"
@@ -210,6 +211,7 @@ absl::Status ServiceHost::StartServing() {
   ASSIGN_OR_RETURN(ops_, OpsHttpServer::Start(config_.ops_listen, metrics_,
                                               [this] { return CurrentReadiness(); }));
   health_loop_ = std::thread([this] {
+    NameThisThread("health-watch");
     while (!stop_health_loop_.WaitForNotificationWithTimeout(absl::Seconds(1))) RefreshHealth();
   });
   return absl::OkStatus();

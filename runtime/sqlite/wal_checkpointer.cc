@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/base/thread_name.h"
 #include "runtime/logging/log.h"
 #include "runtime/sqlite/database.h"
 #include "runtime/status/status_macros.h"
@@ -63,7 +64,12 @@ absl::StatusOr<std::shared_ptr<WalCheckpointer>> WalCheckpointer::Start(const st
 
 WalCheckpointer::WalCheckpointer(CheckpointOptions options, std::unique_ptr<Database> db)
     : options_(options), db_(std::move(db)), next_pass_at_(options.threshold_frames) {
-  if (db_ != nullptr) thread_ = std::thread([this] { Loop(); });
+  if (db_ != nullptr) {
+    thread_ = std::thread([this] {
+      NameThisThread("wal-checkpoint");
+      Loop();
+    });
+  }
 }
 
 WalCheckpointer::~WalCheckpointer() {

@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/base/thread_name.h"
 #include "runtime/status/status_macros.h"
 #include "runtime/storage/postgres/listener.h"
 #include "runtime/storage/transact.h"
@@ -160,7 +161,10 @@ DataVersionFollower::DataVersionFollower(Source source, absl::Duration poll)
     seen_ = *version;
     if (source_.own != nullptr) source_.own->Read(*version, /*backwards=*/false);
   }
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("data-version");
+    Loop();
+  });
 }
 
 DataVersionFollower::~DataVersionFollower() {

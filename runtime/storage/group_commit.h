@@ -50,6 +50,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "runtime/base/completion_batch.h"
+#include "runtime/base/thread_name.h"
 #include "runtime/storage/database.h"
 #include "runtime/storage/engine.h"
 #include "runtime/storage/linger_policy.h"
@@ -139,8 +140,16 @@ class GroupCommitter : private GroupCommitBase {
         write_(std::move(write)),
         finish_(std::move(finish)),
         committed_(std::move(committed)) {
-    if (options_.finish_on_own_thread) finisher_ = std::thread([this] { FinishLoop(); });
-    writer_ = std::thread([this] { WriteLoop(); });
+    if (options_.finish_on_own_thread) {
+      finisher_ = std::thread([this] {
+        NameThisThread("group-finish");
+        FinishLoop();
+      });
+    }
+    writer_ = std::thread([this] {
+      NameThisThread("group-writer");
+      WriteLoop();
+    });
   }
   ~GroupCommitter() {
     {

@@ -7,6 +7,8 @@
 #include "runtime/storage/group_commit.h"
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -14,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "engines.h"
 #include "gtest/gtest.h"
 #include "runtime/api/request_id.h"
@@ -82,6 +85,34 @@ class GroupCommitTest : public ::testing::TestWithParam<Engine> {
   testing::TempDir dir_;
   std::unique_ptr<Database> db_;
 };
+
+// Its writer and finisher carry names (runtime/base/thread_name.h), so a profile or `top -H` of a
+// service tells them from gRPC's threads; a committer without a finisher thread has no finisher.
+TEST_P(GroupCommitTest, ItsThreadsAreNamed) {
+  auto count = [](const std::string& name) {
+    int n = 0;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::ifstream comm(task.path() / "comm");
+      std::string line;
+      if (std::getline(comm, line) && line == name) ++n;
+    }
+    return n;
+  };
+  // A new thread names itself when it first runs: wait for that (5 s at most) before counting.
+  auto named = [&](const std::string& name) {
+    for (int i = 0; i < 500 && count(name) == 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+    return count(name);
+  };
+  {
+    auto committer = Start();
+    EXPECT_EQ(named("group-writer"), 1);
+    EXPECT_EQ(named("group-finish"), 1);
+  }
+  EXPECT_EQ(count("group-writer"), 0);  // joined by the destructor
+  auto inline_finish = Start({.finish_on_own_thread = false});
+  EXPECT_EQ(named("group-writer"), 1);
+  EXPECT_EQ(count("group-finish"), 0);
+}
 
 TEST_P(GroupCommitTest, EveryAcknowledgedJobIsWrittenAndGroupsAreShared) {
   constexpr int kThreads = 8, kEach = 40;
