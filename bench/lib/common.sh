@@ -61,10 +61,16 @@ wait_ready() {  # wait_ready <ops port>: polls /readyz until it answers 200 (30 
 # The write and the read the finance scenarios drive, one spelling for every script:
 # posting_request_json <requestId prefix> [reason] prints a CreatePostingRequest's JSON for the
 # loadgen, 1p of underspend on the seed plan's RightCare scheme in month 6 of 2020-21, its
-# requestId the prefix then {{seq}} (a new idempotency key each call; bench/loadgen/loadgen.cc).
+# requestId the prefix then {{seq}} (a new idempotency key each call; bench/loadgen/loadgen.cc), or
+# {{uuid}} with DORSET_BENCH_REQUEST_IDS=uuid (below).
 posting_scheme='plans/dorset-stp/programmes/managing-demand/schemes/rightcare'
+# DORSET_BENCH_REQUEST_IDS=uuid makes every scenario's requestIds (postings and responses) random-
+# looking UUIDs after the prefix (the loadgen's {{uuid}}), as real clients send, instead of
+# increasing numbers that always land on the request records' last index page.
+request_id_hole='{{seq}}'
+[[ "${DORSET_BENCH_REQUEST_IDS:-seq}" == uuid ]] && request_id_hole='{{uuid}}'
 posting_request_json() {
-  printf '{"requestId":"%s{{seq}}","posting":{"scheme":"%s","financialYear":"2020-21","month":6,"kind":2,"amount":{"pence":"1"},"reason":"%s"}}' \
+  printf '{"requestId":"%s'"$request_id_hole"'","posting":{"scheme":"%s","financialYear":"2020-21","month":6,"kind":2,"amount":{"pence":"1"},"reason":"%s"}}' \
     "$1" "$posting_scheme" "${2:-bench}"
 }
 # The engagement write the response scenarios drive: open_survey <dorsetctl> <target> <activity>
@@ -80,7 +86,7 @@ open_survey() {
   "$ctl" engagement open "$activity" --target="$target" >/dev/null
 }
 response_request_json() {
-  printf '{"parent":"activities/%s","requestId":"%s{{seq}}","response":{"channel":"CHANNEL_ONLINE","sentiment":"SENTIMENT_OPPOSED","text":"[SYNTHETIC] %s response {{seq}}","themes":["activities/%s/themes/access"],"locality":"localities/%s-{{slot}}"}}' \
+  printf '{"parent":"activities/%s","requestId":"%s'"$request_id_hole"'","response":{"channel":"CHANNEL_ONLINE","sentiment":"SENTIMENT_OPPOSED","text":"[SYNTHETIC] %s response {{seq}}","themes":["activities/%s/themes/access"],"locality":"localities/%s-{{slot}}"}}' \
     "$1" "$2" "$1" "$1" "$1"
 }
 # GetReport over the seed plan, month 6 of 2020-21.

@@ -5,7 +5,8 @@
 //
 // `concurrency` calls are kept in flight on the callback API, spread over `channels`
 // separate connections (per target). In the request JSON, {{seq}} becomes a number unique to
-// each call (for request_id idempotency keys; --seq_start sets the first) and {{slot}} the
+// each call (for request_id idempotency keys; --seq_start sets the first), {{uuid}} a UUID-shaped
+// key made from that number (scattered in key order, as real clients' ids are) and {{slot}} the
 // in-flight slot. Reports QPS, latency percentiles and errors by code, as text or one JSON object.
 //
 // --calls=N stops after N measured calls instead of at the end of --duration_s (bench/costs.sh

@@ -5,19 +5,35 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace dorset::bench {
 namespace {
 
+// splitmix64's finaliser: a bijection on 64 bits whose outputs for consecutive inputs look
+// unrelated, so consecutive seqs give unique keys spread over the whole key space.
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
 std::string Fill(std::string_view text, uint64_t seq, int slot) {
-  return absl::StrReplaceAll(absl::string_view(text.data(), text.size()),
-                             {{"{{seq}}", absl::StrCat(seq)}, {"{{slot}}", absl::StrCat(slot)}});
+  absl::string_view view(text.data(), text.size());
+  if (!absl::StrContains(view, "{{uuid}}")) {
+    return absl::StrReplaceAll(view,
+                               {{"{{seq}}", absl::StrCat(seq)}, {"{{slot}}", absl::StrCat(slot)}});
+  }
+  return absl::StrReplaceAll(view, {{"{{seq}}", absl::StrCat(seq)},
+                                    {"{{slot}}", absl::StrCat(slot)},
+                                    {"{{uuid}}", UuidOfSeq(seq)}});
 }
 
 // How many placeholders ("{{") `text` holds.
@@ -30,6 +46,17 @@ size_t Placeholders(absl::string_view text) {
 }
 
 }  // namespace
+
+std::string UuidOfSeq(uint64_t seq) {
+  // All 64 bits of Mix(seq) go into the UUID (a bijection of seq, so unique per seq); `low`
+  // fills the rest. Version 4 and the RFC 4122 variant sit where a random UUID has them.
+  const uint64_t high = Mix(seq);
+  const uint64_t low = Mix(high ^ 0x5deece66dULL);
+  const uint64_t version_and_bits = 0x4000ULL | ((high >> 4) & 0x0fffULL);
+  const uint64_t variant_and_bits = 0x8000ULL | ((high & 0xfULL) << 10) | ((low >> 48) & 0x3ffULL);
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", high >> 32, (high >> 16) & 0xffffULL,
+                         version_and_bits, variant_and_bits, low & 0xffffffffffffULL);
+}
 
 absl::StatusOr<RequestMaker> RequestMaker::Create(std::string_view method_path,
                                                   const std::string& request_json) {

@@ -1,6 +1,8 @@
 // The requests dorset-loadgen sends: one method's request built from a JSON template, with
-// {{seq}} replaced by a number unique to each call (for request_id idempotency keys) and
-// {{slot}} by the call's in-flight slot.
+// {{seq}} replaced by a number unique to each call (for request_id idempotency keys),
+// {{uuid}} by a UUID-shaped key unique to each call and scattered over the key space (what real
+// clients' request ids look like: each lands on a different index page) and {{slot}} by the
+// call's in-flight slot.
 //
 //   ASSIGN_OR_RETURN(RequestMaker maker, RequestMaker::Create(
 //       "/dorset.finance.v1.FinanceService/CreatePosting", R"({"requestId":"w-{{seq}}", ...})"));
@@ -27,6 +29,10 @@
 #include "google/protobuf/message.h"
 
 namespace dorset::bench {
+
+// The {{uuid}} of call `seq`: a version-4-shaped UUID, a fixed function of `seq` (so a run
+// can be repeated), different for every seq, consecutive seqs far apart in key order.
+std::string UuidOfSeq(uint64_t seq);
 
 class RequestMaker {
  public:

@@ -3,6 +3,8 @@
 // parsed gives, for every kind of place a placeholder can sit.
 #include "bench/loadgen/request_maker.h"
 
+#include <regex>
+#include <set>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -21,6 +23,35 @@ void ExpectSameAsJson(const RequestMaker& maker) {
       EXPECT_EQ(maker.Make(seq, slot), *json) << "seq " << seq << " slot " << slot;
     }
   }
+}
+
+// {{uuid}}: what real clients' request ids look like (bench/lib/common.sh's
+// DORSET_BENCH_REQUEST_IDS=uuid), unique per call and scattered over the key order, where
+// {{seq}} gives keys that arrive in increasing order and always land on the index's last page.
+TEST(RequestMakerTest, AUuidPlaceholderGivesEachCallAUniqueScatteredUuid) {
+  absl::StatusOr<RequestMaker> maker = RequestMaker::Create(
+      kPosting, R"({"requestId":"w-{{uuid}}","posting":{"scheme":"plans/p/programmes/g/schemes/s",)"
+                R"("financialYear":"2020-21","month":6,"kind":2,"amount":{"pence":"1"}}})");
+  ASSERT_TRUE(maker.ok()) << maker.status();
+  EXPECT_FALSE(maker->ParsesPerCall());
+  ExpectSameAsJson(*maker);
+  EXPECT_NE(maker->Make(1, 0).find("w-" + UuidOfSeq(1)), std::string::npos);
+  EXPECT_EQ(UuidOfSeq(42), UuidOfSeq(42));
+
+  const std::regex shape("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  std::set<std::string> seen;
+  int rising = 0;
+  constexpr int kCalls = 10000;
+  for (uint64_t seq = 0; seq < kCalls; ++seq) {
+    const std::string uuid = UuidOfSeq(seq);
+    EXPECT_TRUE(std::regex_match(uuid, shape)) << uuid;
+    seen.insert(uuid);
+    if (uuid < UuidOfSeq(seq + 1)) ++rising;
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kCalls));
+  // Scattered: a consecutive pair is in key order about half the time (always, for {{seq}}).
+  EXPECT_GT(rising, kCalls * 4 / 10);
+  EXPECT_LT(rising, kCalls * 6 / 10);
 }
 
 TEST(RequestMakerTest, PlaceholdersInNestedAndRepeatedStringsAreFilledPerCall) {
