@@ -27,13 +27,10 @@ using google::protobuf::Reflection;
 
 std::string Fill(std::string_view text, uint64_t seq, int slot) {
   absl::string_view view(text.data(), text.size());
-  if (!absl::StrContains(view, "{{uuid}}")) {
-    return absl::StrReplaceAll(view,
-                               {{"{{seq}}", absl::StrCat(seq)}, {"{{slot}}", absl::StrCat(slot)}});
-  }
-  return absl::StrReplaceAll(view, {{"{{seq}}", absl::StrCat(seq)},
-                                    {"{{slot}}", absl::StrCat(slot)},
-                                    {"{{uuid}}", UuidOfSeq(seq)}});
+  // A UUID is made only for a template that asks for one (the call's cost is the load generator's).
+  const std::string uuid = absl::StrContains(view, "{{uuid}}") ? UuidOfSeq(seq) : std::string();
+  return absl::StrReplaceAll(
+      view, {{"{{seq}}", absl::StrCat(seq)}, {"{{slot}}", absl::StrCat(slot)}, {"{{uuid}}", uuid}});
 }
 
 // How many placeholders ("{{") `text` holds.

@@ -3,6 +3,7 @@
 #include "runtime/base/thread_name.h"
 
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -10,27 +11,27 @@
 namespace dorset {
 namespace {
 
-TEST(ThreadName, NamesOnlyTheCallingThread) {
-  const std::string before = ThisThreadName();
-  std::string inside;
+// The name a new thread reads back after naming itself `name`.
+std::string NameSeenByANewThreadNamed(std::string_view name) {
+  std::string seen;
   std::thread thread([&] {
-    NameThisThread("group-writer");
-    inside = ThisThreadName();
+    NameThisThread(name);
+    seen = ThisThreadName();
   });
   thread.join();
-  EXPECT_EQ(inside, "group-writer");
+  return seen;
+}
+
+TEST(ThreadName, NamesOnlyTheCallingThread) {
+  const std::string before = ThisThreadName();
+  EXPECT_EQ(NameSeenByANewThreadNamed("group-writer"), "group-writer");
   EXPECT_EQ(ThisThreadName(), before);
 }
 
 TEST(ThreadName, ALongNameIsCutToTheKernelsLimit) {
-  std::string inside;
-  std::thread thread([&] {
-    NameThisThread("a-name-longer-than-fifteen-bytes");
-    inside = ThisThreadName();
-  });
-  thread.join();
-  EXPECT_EQ(inside, "a-name-longer-t");
-  EXPECT_EQ(inside.size(), kMaxThreadNameBytes);
+  const std::string seen = NameSeenByANewThreadNamed("a-name-longer-than-fifteen-bytes");
+  EXPECT_EQ(seen, "a-name-longer-t");
+  EXPECT_EQ(seen.size(), kMaxThreadNameBytes);
 }
 
 }  // namespace
