@@ -22,7 +22,8 @@ CopyTable IdempotencyRecordCopyTable() {
                       {"create_micros", Type::kInt}},
           .order_by = "request_id",
           .identity_column = "",
-          .seeded_when = ""};
+          .seeded_when = "",
+          .read_from = "idempotency_records"};
 }
 namespace {
 
@@ -35,6 +36,11 @@ struct Cell {
 };
 using Row = std::vector<Cell>;
 using Rows = std::vector<Row>;
+
+// Where a table's rows are read and counted.
+const std::string& ReadFrom(const CopyTable& table) {
+  return table.read_from.empty() ? table.name : table.read_from;
+}
 
 std::string ColumnList(const CopyTable& table) {
   std::vector<std::string> names;
@@ -79,7 +85,7 @@ class BatchReader {
                                       : absl::StrCat(" WHERE (", absl::StrJoin(names, ", "),
                                                      ") > (", absl::StrJoin(marks, ", "), ")");
       ASSIGN_OR_RETURN(select, tx_.Prepare(absl::StrCat("SELECT ", ColumnList(table_), " FROM ",
-                                                        table_.name, after, " ORDER BY ",
+                                                        ReadFrom(table_), after, " ORDER BY ",
                                                         table_.order_by, " LIMIT ", batch_rows_)));
     }
     select->Reset();
@@ -233,8 +239,8 @@ absl::Status CompareTable(Transaction& source, Transaction& target, const CopyTa
     ASSIGN_OR_RETURN(Rows a, from.Next());
     ASSIGN_OR_RETURN(Rows b, to.Next());
     if (a != b) {
-      ASSIGN_OR_RETURN(int64_t in_source, CountRows(source, table.name));
-      ASSIGN_OR_RETURN(int64_t in_target, CountRows(target, table.name));
+      ASSIGN_OR_RETURN(int64_t in_source, CountRows(source, ReadFrom(table)));
+      ASSIGN_OR_RETURN(int64_t in_target, CountRows(target, ReadFrom(table)));
       return absl::FailedPreconditionError(
           absl::StrCat("the target already holds other ", service, " data (table ", table.name,
                        ": ", in_target, " rows there, ", in_source, " in the source",
@@ -269,7 +275,7 @@ absl::StatusOr<CopyReport> CopyService(Database& from, Database& to, const CopyP
       bool empty = true;
       for (const CopyTable& table : plan.tables) {
         if (table.seeded_when.empty()) {
-          ASSIGN_OR_RETURN(bool any, AnyRow(tx, table.name));
+          ASSIGN_OR_RETURN(bool any, AnyRow(tx, ReadFrom(table)));
           empty = empty && !any;
         } else {
           ASSIGN_OR_RETURN(bool fresh, OnlySeededRows(tx, table));
@@ -305,7 +311,7 @@ absl::StatusOr<CopyReport> CopyService(Database& from, Database& to, const CopyP
     const bool is_source = db == &from;
     RETURN_IF_ERROR(db->Read([&](Transaction& tx) -> absl::Status {
       for (size_t t = 0; t < plan.tables.size(); ++t) {
-        ASSIGN_OR_RETURN(int64_t n, CountRows(tx, plan.tables[t].name));
+        ASSIGN_OR_RETURN(int64_t n, CountRows(tx, ReadFrom(plan.tables[t])));
         (is_source ? report.tables[t].source_rows : report.tables[t].target_rows) = n;
       }
       for (size_t c = 0; c < plan.checks.size(); ++c) {

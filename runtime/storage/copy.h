@@ -39,6 +39,9 @@ struct CopyTable {
   // just-migrated database meets (e.g. "last_seq = 0"). Such rows do not make the target
   // non-empty, and the copy replaces them with the source's. "" for an ordinary table.
   std::string seeded_when;
+  // Where the rows are read and counted, when not the table itself: a view of every row (the
+  // idempotency records, which SQLite keeps in two tables: request_log.h). "" for the table.
+  std::string read_from;
 };
 
 // The shared idempotency record's table (idempotency.h), which every service's plan copies.

@@ -86,12 +86,19 @@ class Transaction {
   // Such a record took a request for new without a lookup in this transaction.
   void NoteLookupDeferred() { lookup_deferred_ = true; }
   bool lookup_deferred() const { return lookup_deferred_; }
+  // The connection's request log index (request_log.h): SQLite's; null on PostgreSQL.
+  RequestLogIndex* request_log_index() { return connection_.request_log_index(); }
+  // Whether the request log's index was caught up in this transaction (once, before its first
+  // append: CatchUpRequestLog).
+  bool request_log_caught_up() const { return request_log_caught_up_; }
+  void set_request_log_caught_up() { request_log_caught_up_ = true; }
 
  private:
   Connection& connection_;
   Engine engine_;
   bool defer_request_lookups_ = false;
   bool lookup_deferred_ = false;
+  bool request_log_caught_up_ = false;
 };
 
 struct DatabaseOptions {

@@ -23,6 +23,8 @@
 
 namespace dorset::runtime::storage {
 
+struct RequestLogIndex;
+
 enum class Engine { kSqlite, kPostgres };
 // "sqlite" or "postgres" (test names and logs use it).
 std::string_view EngineName(Engine engine);
@@ -116,6 +118,9 @@ class Connection {
   // rollback), then go in one write: a few system calls and wake-ups of the server a round
   // trip, not one a statement (PostgreSQL; nothing elsewhere).
   virtual void HoldSends() {}
+  // The SQLite request log's index of this connection (request_log.h); null on engines that
+  // keep no request log.
+  virtual RequestLogIndex* request_log_index() { return nullptr; }
 
   // Engines call NoteRetryable() when a statement failed in a way that running the whole
   // transaction again may cure (serialization failure, deadlock, busy); Database::Write asks.

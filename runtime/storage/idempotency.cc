@@ -30,11 +30,18 @@ bool IsRequestSeenAgain(const absl::Status& status) {
 }
 
 absl::StatusOr<IdempotencyRecord> IdempotencyRecord::Prepare(Transaction& tx, Lookups lookups) {
+  RequestLogIndex* log = tx.request_log_index();
+  if (log != nullptr && !tx.request_log_caught_up()) {
+    RETURN_IF_ERROR(CatchUpRequestLog(tx, *log));
+    tx.set_request_log_caught_up();
+  }
   ASSIGN_OR_RETURN(Statement find, tx.Prepare("SELECT method, principal, request_hash, reply FROM "
                                               "idempotency_record WHERE request_id = ?"));
   ASSIGN_OR_RETURN(Statement store,
-                   tx.Prepare("INSERT INTO idempotency_record (request_id, method, principal, "
-                              "request_hash, reply, create_micros) VALUES (?, ?, ?, ?, ?, ?)"));
+                   tx.Prepare(absl::StrCat(
+                       "INSERT INTO ", log != nullptr ? "idempotency_log" : "idempotency_record",
+                       " (request_id, method, principal, request_hash, reply, create_micros) "
+                       "VALUES (?, ?, ?, ?, ?, ?)")));
   // Deferred only on SQLite, whose one writer keeps any other record out until this commit.
   const bool deferred =
       lookups == Lookups::kDeferred && tx.defer_request_lookups() && tx.engine() == Engine::kSqlite;
@@ -64,6 +71,13 @@ absl::StatusOr<std::optional<std::string>> IdempotencyRecord::Find(const Request
     if (!fetched->second.has_value()) return std::optional<std::string>();
     const Stored& s = *fetched->second;
     return Match(key, s.method, s.principal, s.request_hash, s.reply);
+  }
+  if (log_ != nullptr) {  // SQLite: a record of the log is found there, a retry's usually
+    ASSIGN_OR_RETURN(std::optional<Stored> logged, ReadRequestLog(*tx_, *log_, key.request_id));
+    if (logged.has_value()) {
+      return Match(key, logged->method, logged->principal, logged->request_hash,
+                   std::move(logged->reply));
+    }
   }
   if (deferred_) {  // taken for new; Flush finds out (CheckUnlooked, or the INSERT's key)
     unlooked_.push_back(key.request_id);
@@ -128,6 +142,18 @@ absl::Status IdempotencyRecord::SendPrefetch(std::span<const std::string> reques
       for (const std::string* id : ask) ahead_ids_.push_back(*id);
       return absl::OkStatus();
     }
+    if (log_ != nullptr) {  // the ids the log holds are read there, the rest from the table
+      std::vector<const std::string*> rest;
+      for (const std::string* id : ask) {
+        ASSIGN_OR_RETURN(std::optional<Stored> logged, ReadRequestLog(*tx_, *log_, *id));
+        if (logged.has_value()) {
+          fetched_[*id] = *std::move(logged);
+        } else {
+          rest.push_back(id);
+        }
+      }
+      ask = std::move(rest);
+    }
     size_t done = 0;
     while (done < ask.size()) {
       size_t shape = 0;
@@ -186,38 +212,77 @@ absl::Status IdempotencyRecord::Store(const RequestKey& key, std::string_view re
                                       int64_t now_micros) {
   if (key.request_id.empty()) return absl::OkStatus();
   RETURN_IF_ERROR(TakePrefetched());
-  fetched_.erase(key.request_id);                        // Find reads it back from the table
-  if (deferred_) std::erase(unlooked_, key.request_id);  // the INSERT's key checks it
+  fetched_.erase(key.request_id);  // Find reads it back from the table
+  if (deferred_) std::erase(unlooked_, key.request_id);
+  // The record table's key refuses a stored id; the log has no such key, so it is checked here
+  // (a second record for an id is never written, whether or not Find was asked first).
+  if (log_ != nullptr) {
+    const std::string* id = &key.request_id;
+    RETURN_IF_ERROR(CheckNoneStored(std::span<const std::string* const>(&id, 1)));
+  }
   store_.Reset();
   store_.Bind(1, key.request_id).Bind(2, key.method).Bind(3, key.principal);
   store_.Bind(4, key.request_hash).BindBlob(5, reply).Bind(6, now_micros);
   absl::Status status = store_.Run();
   store_.Reset();
+  if (status.ok() && log_ != nullptr) NoteRequestLogged(*log_, key.request_id);
   if (deferred_ && status.code() == absl::StatusCode::kAlreadyExists) return RequestSeenAgain();
   return status;
 }
 
 absl::Status IdempotencyRecord::CheckUnlooked() {
   // Requests Find took for new that were not kept (refused, or answered without a record): a
-  // stored record would have changed their answer. Rare on the hot path (refusals only).
-  absl::Status status = absl::OkStatus();
+  // stored record would have changed their answer. Rare on the hot path (refusals only). The
+  // kept ones: on PostgreSQL the INSERT's key checks them; on SQLite they go to the log, which
+  // has no such key, so the record table is read for them here (Find looked in the log).
+  std::vector<const std::string*> ids;
   for (const std::string& id : unlooked_) {
-    if (kept_index_.contains(id)) continue;  // the kept record's INSERT checks it
-    find_.Reset();
-    find_.Bind(1, id);
-    absl::StatusOr<bool> row = find_.Step();
-    find_.Reset();
-    if (!row.ok()) {
-      status = row.status();
-      break;
-    }
-    if (*row) {
-      status = RequestSeenAgain();
-      break;
-    }
+    if (!kept_index_.contains(id)) ids.push_back(&id);
   }
+  if (log_ != nullptr) {
+    for (const Kept& k : kept_) ids.push_back(&k.key->request_id);
+  }
+  absl::Status status = CheckNoneStored(ids);
   unlooked_.clear();
   return status;
+}
+
+absl::Status IdempotencyRecord::StoredAlready() const {
+  // Deferred lookups: the group runs again with them. Otherwise as the record table's key
+  // refuses a second record (a broken caller, or a lost race: never a second write).
+  return deferred_ ? RequestSeenAgain()
+                   : absl::AlreadyExistsError("the request_id has a stored record already");
+}
+
+absl::Status IdempotencyRecord::CheckNoneStored(std::span<const std::string* const> ids) {
+  if (log_ != nullptr) {
+    for (const std::string* id : ids) {  // a hash lookup each; a read only for a logged id
+      ASSIGN_OR_RETURN(std::optional<Stored> logged, ReadRequestLog(*tx_, *log_, *id));
+      if (logged.has_value()) return StoredAlready();
+    }
+  }
+  constexpr size_t kMostIds = size_t{64};
+  size_t done = 0;
+  while (done < ids.size()) {
+    size_t shape = 0;
+    while ((kMostIds >> shape) > ids.size() - done) ++shape;
+    const size_t count = kMostIds >> shape;
+    if (!check_[shape].has_value()) {
+      std::string sql = "SELECT 1 FROM idempotency_record WHERE request_id IN (?";
+      for (size_t i = 1; i < count; ++i) sql += ", ?";
+      sql += ") LIMIT 1";
+      ASSIGN_OR_RETURN(check_[shape], tx_->Prepare(sql));
+    }
+    Statement& check = *check_[shape];
+    check.Reset();
+    for (size_t i = 0; i < count; ++i) check.Bind(static_cast<int>(i + 1), *ids[done + i]);
+    absl::StatusOr<bool> row = check.Step();
+    check.Reset();
+    if (!row.ok()) return row.status();
+    if (*row) return StoredAlready();
+    done += count;
+  }
+  return absl::OkStatus();
 }
 
 void IdempotencyRecord::StoreLater(const RequestKey& key, std::string reply, int64_t now_micros) {
@@ -237,8 +302,22 @@ absl::Status IdempotencyRecord::Write(bool send) {
       "INSERT INTO idempotency_record (request_id, method, principal, request_hash, reply, "
       "create_micros) VALUES ",
       6, "", {"text", "text", "text", "text", "bytea", "bigint"});
+  static const MultiRowInsert kLogInsert(
+      "INSERT INTO idempotency_log (request_id, method, principal, request_hash, reply, "
+      "create_micros) VALUES ",
+      6, "", {"text", "text", "text", "text", "bytea", "bigint"});
   RETURN_IF_ERROR(TakePrefetched());  // what it read is replaced below
-  if (!inserts_.has_value()) inserts_.emplace(kInsert, *tx_);
+  if (!inserts_.has_value()) inserts_.emplace(log_ != nullptr ? kLogInsert : kInsert, *tx_);
+  if (log_ != nullptr && !deferred_) {  // as Store: no key in the log refuses a stored id
+    std::vector<const std::string*> ids;
+    for (const Kept& k : kept_) ids.push_back(&k.key->request_id);
+    if (absl::Status checked = CheckNoneStored(ids); !checked.ok()) {
+      kept_.clear();
+      kept_index_.clear();
+      owned_keys_.clear();
+      return checked;
+    }
+  }
   if (deferred_) {
     if (absl::Status checked = CheckUnlooked(); !checked.ok()) {
       kept_.clear();
@@ -261,6 +340,7 @@ absl::Status IdempotencyRecord::Write(bool send) {
       send ? inserts_->Send(kept_.size(), bind) : inserts_->Run(kept_.size(), bind);
   // Written (or the transaction fails): what Prefetch read of these ids is out of date.
   for (const Kept& k : kept_) {
+    if (written.ok() && log_ != nullptr) NoteRequestLogged(*log_, k.key->request_id);
     if (auto fetched = fetched_.find(k.key->request_id); fetched != fetched_.end()) {
       fetched->second = Stored{.method = k.key->method,
                                .principal = k.key->principal,

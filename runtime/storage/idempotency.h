@@ -48,6 +48,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/storage/database.h"
 #include "runtime/storage/multi_row.h"
+#include "runtime/storage/request_log.h"
 
 namespace dorset::runtime::storage {
 
@@ -55,6 +56,9 @@ namespace dorset::runtime::storage {
 //   idempotency_record (request_id TEXT PRIMARY KEY, method TEXT NOT NULL, principal TEXT NOT
 //     NULL, request_hash TEXT NOT NULL, reply BLOB/BYTEA NOT NULL, create_micros INTEGER/BIGINT
 //     NOT NULL)   -- SQLite WITHOUT ROWID; PostgreSQL request_id COLLATE "C"
+// On SQLite new records are appended to idempotency_log (the same columns after `seq INTEGER
+// PRIMARY KEY AUTOINCREMENT`) and merged into idempotency_record in batches (request_log.h);
+// the view idempotency_records reads every record on either engine.
 
 struct RequestKey {
   std::string request_id;  // empty: the caller asked for no idempotency (Find/Store do nothing)
@@ -122,19 +126,25 @@ class IdempotencyRecord {
   // a record.
   absl::Status CheckUnlooked();
   IdempotencyRecord(Transaction& tx, Statement find, Statement store, bool deferred)
-      : tx_(&tx), find_(std::move(find)), store_(std::move(store)), deferred_(deferred) {}
+      : tx_(&tx),
+        log_(tx.request_log_index()),
+        find_(std::move(find)),
+        store_(std::move(store)),
+        deferred_(deferred) {}
+  // SQLite: fails with StoredAlready() when the request log or idempotency_record holds any of
+  // `ids` (the table read with one IN list per 64 ids, as Prefetch reads).
+  absl::Status CheckNoneStored(std::span<const std::string* const> ids);
+  // What a write of an id stored already fails with.
+  absl::Status StoredAlready() const;
   // Find's answer for a stored record (method, principal, hash, reply).
   static absl::StatusOr<std::optional<std::string>> Match(const RequestKey& key,
                                                           std::string_view method,
                                                           std::string_view principal,
                                                           std::string_view hash, std::string reply);
-  struct Stored {
-    std::string method;
-    std::string principal;
-    std::string request_hash;
-    std::string reply;
-  };
+  using Stored = StoredRequest;
   Transaction* tx_;
+  // SQLite's request log index (new records go to the log); null on PostgreSQL.
+  RequestLogIndex* log_;
   Statement find_;
   Statement store_;
   // Lookups deferred to Flush (above), and the ids Find took for new without a lookup since.
@@ -149,6 +159,8 @@ class IdempotencyRecord {
   absl::flat_hash_map<std::string, std::optional<Stored>> fetched_;
   // Prefetch's IN lists of 64 >> i ids (i < 7); on PostgreSQL [0] is its one unnest statement.
   std::array<std::optional<Statement>, 7> fetch_;
+  // CheckNoneStored's IN lists of 64 >> i ids.
+  std::array<std::optional<Statement>, 7> check_;
   std::vector<std::string> ahead_ids_;         // the ids SendPrefetch sent ahead, until taken
   std::optional<MultiRowStatements> inserts_;  // Flush's, prepared on its first use
 };

@@ -27,9 +27,11 @@ absl::StatusOr<std::unique_ptr<Database>> OpenDatabase(const DatabaseUrl& url,
   std::unique_ptr<Connector> connector;
   if (url.kind == DatabaseUrl::Kind::kSqlite) {
     connector = std::make_unique<SqliteConnector>(
-        url.sqlite_path, SqliteOptions{.readers = settings.sqlite_readers,
-                                       .secure_delete = settings.sqlite_secure_delete,
-                                       .checkpoint = {}});
+        url.sqlite_path,
+        SqliteOptions{.readers = settings.sqlite_readers,
+                      .secure_delete = settings.sqlite_secure_delete,
+                      .checkpoint = {},
+                      .request_log_merge_at = settings.sqlite_request_log_merge_at});
   } else {
     connector = std::make_unique<PostgresConnector>(
         url.postgres_uri, PostgresOptions{.connections = settings.postgres_connections,

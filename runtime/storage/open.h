@@ -7,6 +7,7 @@
 #ifndef DORSET_RUNTIME_STORAGE_OPEN_H_
 #define DORSET_RUNTIME_STORAGE_OPEN_H_
 
+#include <cstddef>
 #include <memory>
 #include <span>
 #include <string>
@@ -26,6 +27,8 @@ struct OpenSettings {
   int sqlite_readers = 4;
   // SqliteOptions::secure_delete (freed space zeroed; for stores holding personal data).
   bool sqlite_secure_delete = false;
+  // SqliteOptions::request_log_merge_at (request_log.h); tests set it small.
+  size_t sqlite_request_log_merge_at = 8192;
   int postgres_connections = 8;
 };
 

@@ -123,6 +123,7 @@ TEST_F(SqliteFileLifecycleTest, ActivitiesFromBeforeAllowedPracticesMigrateWithA
     ASSERT_TRUE((*db)
                     ->Exec("ALTER TABLE activity DROP COLUMN allowed_practices;"
                            "DELETE FROM schema_migrations WHERE version >= 3;"
+                           "DROP VIEW idempotency_records; DROP TABLE idempotency_log;"
                            "DROP TABLE idempotency_record;"
                            "DROP TABLE delivery_change;"
                            "DROP TABLE theme_coding;"

@@ -259,7 +259,7 @@ TEST(EngagementStorageAdoptionTest, APreLaneStoreOpensWithItsDataAndIsNotMigrate
     // outbox, issue 16), 9 (the data version, issue 16) and 10 (the outbox's packed rows) run once.
     EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM schema_migrations"), 10);
     EXPECT_EQ(*Count(**store, "SELECT MAX(version) FROM schema_migrations"), 10);
-    EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM idempotency_record"), 2);
+    EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM idempotency_records"), 2);
     EXPECT_EQ(*Count(**store,
                      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
                      "name = 'request_log'"),

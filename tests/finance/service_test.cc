@@ -927,7 +927,7 @@ TEST(LedgerWriterTest, AGroupsRecordsAreKeptUntilFlushAndSeenByTheGroup) {
     EXPECT_EQ(postings->Int(1), 100 + 7 + 5);
     auto records = tx.Prepare(
         "SELECT COUNT(*), COUNT(DISTINCT request_id), MIN(request_id), MAX(request_id) FROM "
-        "idempotency_record");
+        "idempotency_records");
     EXPECT_TRUE(records.ok() && *records->Step());
     EXPECT_EQ(records->Int(0), 3);
     EXPECT_EQ(records->Int(1), 3);
@@ -1102,7 +1102,7 @@ TEST_P(LedgerGroupTest, KeptPostingsAreSeenByReversalsAndRetriesOfTheGroup) {
                                 "month = 7"));
     EXPECT_TRUE(*total.Step());
     EXPECT_EQ(total.Int(0), 11 + many_sum + 2000);
-    ASSIGN_OR_RETURN(Statement records, tx.Prepare("SELECT COUNT(*) FROM idempotency_record"));
+    ASSIGN_OR_RETURN(Statement records, tx.Prepare("SELECT COUNT(*) FROM idempotency_records"));
     EXPECT_TRUE(*records.Step());
     EXPECT_EQ(records.Int(0), 73);
     ASSIGN_OR_RETURN(Statement links, tx.Prepare("SELECT COUNT(*) FROM posting_chain"));

@@ -147,7 +147,7 @@ TEST_P(FinanceStoreEngineTest, RequestIdsFromBeforeTheIdempotencyRecordStillHold
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM schema_migrations WHERE version = 2"), 1);
   EXPECT_EQ(*Count(**store,
-                   "SELECT COUNT(*) FROM idempotency_record WHERE request_id = 'req-old' AND "
+                   "SELECT COUNT(*) FROM idempotency_records WHERE request_id = 'req-old' AND "
                    "method = 'CreatePostings' AND principal = 'old' AND request_hash = "
                    "'hash-old' AND create_micros = 1"),
             1);
@@ -331,7 +331,7 @@ TEST_P(FinanceStoreEngineTest, RetriesInLaterGroupsAndAfterARestartAreAnsweredOn
   committer.reset();
   EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM posting WHERE reason = 'retried'"), 2);
   EXPECT_EQ(*Count(**store,
-                   "SELECT COUNT(*) FROM idempotency_record WHERE request_id IN "
+                   "SELECT COUNT(*) FROM idempotency_records WHERE request_id IN "
                    "('post-1', 'reverse-1', 'reverse-2')"),
             2);
 }

@@ -167,7 +167,7 @@ TEST(RegistryIdempotency, RequestRowsFromBeforeTheRecordMoveWithNoPrincipalAndAr
   absl::Status read = (*db)->Read([&](storage::Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(storage::Statement select,
                      tx.Prepare("SELECT method, principal, request_hash, reply, create_micros "
-                                "FROM idempotency_record WHERE request_id = 'old-id'"));
+                                "FROM idempotency_records WHERE request_id = 'old-id'"));
     ASSIGN_OR_RETURN(bool row, select.Step());
     EXPECT_TRUE(row);
     if (!row) return absl::OkStatus();

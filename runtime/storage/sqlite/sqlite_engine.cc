@@ -8,6 +8,7 @@
 #include "runtime/base/string_view.h"
 #include "runtime/sqlite/database.h"
 #include "runtime/status/status_macros.h"
+#include "runtime/storage/request_log.h"
 
 namespace dorset::runtime::storage {
 namespace {
@@ -58,8 +59,8 @@ class SqliteStatement : public StatementBackend {
 class SqliteConnection : public Connection {
  public:
   SqliteConnection(std::unique_ptr<sqlite::Database> db,
-                   std::shared_ptr<sqlite::WalCheckpointer> checkpointer)
-      : checkpointer_(std::move(checkpointer)), db_(std::move(db)) {}
+                   std::shared_ptr<sqlite::WalCheckpointer> checkpointer, RequestLogIndex index)
+      : checkpointer_(std::move(checkpointer)), db_(std::move(db)), index_(std::move(index)) {}
 
   absl::Status Begin(TransactionMode mode) override {
     return Check(db_->BeginTransaction(/*immediate=*/mode != TransactionMode::kRead));
@@ -73,6 +74,7 @@ class SqliteConnection : public Connection {
   absl::Status Exec(std::string_view sql) override { return Check(db_->Exec(sql)); }
   absl::StatusOr<std::unique_ptr<StatementBackend>> Prepare(std::string_view sql) override;
   bool broken() const override { return false; }
+  RequestLogIndex* request_log_index() override { return &index_; }
   std::optional<int64_t> CompletedChanges() const override {
     return sqlite3_total_changes64(db_->handle());
   }
@@ -97,6 +99,7 @@ class SqliteConnection : public Connection {
   std::shared_ptr<sqlite::WalCheckpointer> checkpointer_;
   std::unique_ptr<sqlite::Database> db_;
   absl::flat_hash_map<std::string, std::vector<std::unique_ptr<CachedStatement>>> cache_;
+  RequestLogIndex index_;  // what this connection knows of the request log
 };
 
 SqliteStatement::~SqliteStatement() {
@@ -155,7 +158,13 @@ absl::StatusOr<std::unique_ptr<Connection>> SqliteConnector::Connect(bool read_o
     checkpointer = checkpointer_;
     checkpointer->Attach(db->handle());
   }
-  return std::make_unique<SqliteConnection>(std::move(db), std::move(checkpointer));
+  return std::make_unique<SqliteConnection>(
+      std::move(db), std::move(checkpointer),
+      RequestLogIndex{.merge_at = options_.request_log_merge_at,
+                      .read_only = read_only,
+                      .seq_of = {},
+                      .seen_through = -1,
+                      .appended = {}});
 }
 
 sqlite::CheckpointCounts SqliteConnector::checkpoint_counts() {

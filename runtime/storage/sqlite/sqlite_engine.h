@@ -10,6 +10,7 @@
 #ifndef DORSET_RUNTIME_STORAGE_SQLITE_SQLITE_ENGINE_H_
 #define DORSET_RUNTIME_STORAGE_SQLITE_SQLITE_ENGINE_H_
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,9 @@ struct SqliteOptions {
   bool secure_delete = false;
   // When the writer's WAL is checkpointed, and by whom (wal_checkpointer.h).
   sqlite::CheckpointOptions checkpoint;
+  // How many records the request log holds before a write merges it into idempotency_record
+  // (runtime/storage/request_log.h).
+  size_t request_log_merge_at = 8192;
 };
 
 class SqliteConnector : public Connector {

@@ -49,7 +49,8 @@ CopyPlan ItemPlan(const std::string& order_by) {
        .columns = {{"id", Type::kInt}, {"value", Type::kInt}},
        .order_by = "id",
        .identity_column = "",
-       .seeded_when = "value = 0"},
+       .seeded_when = "value = 0",
+       .read_from = ""},
       {.name = "item",
        .columns = {{"id", Type::kInt},
                    {"name", Type::kText},
@@ -58,7 +59,8 @@ CopyPlan ItemPlan(const std::string& order_by) {
                    {"amount", Type::kInt}},
        .order_by = order_by,
        .identity_column = "",
-       .seeded_when = ""},
+       .seeded_when = "",
+       .read_from = ""},
   };
   plan.checks = {
       {.name = "items and amount", .sql = "SELECT COUNT(*), SUM(amount) FROM item", .columns = 2}};

@@ -348,7 +348,7 @@ TEST_P(GroupCommitTest, RecordsKeptInAGroupAreSeenAtOnceAndWrittenOnce) {
   ASSERT_TRUE(db_->Read([&](Transaction& tx) -> absl::Status {
                    ASSIGN_OR_RETURN(Statement count,
                                     tx.Prepare("SELECT COUNT(*), COUNT(DISTINCT request_id) "
-                                               "FROM idempotency_record"));
+                                               "FROM idempotency_records"));
                    ASSIGN_OR_RETURN(bool row, count.Step());
                    EXPECT_TRUE(row);
                    records = count.Int(0);
@@ -425,7 +425,7 @@ TEST_P(GroupCommitTest, PrefetchedRecordsAnswerAsTheTableDoes) {
   int64_t records = -1;
   ASSERT_TRUE(db_->Read([&](Transaction& tx) -> absl::Status {
                    ASSIGN_OR_RETURN(Statement count,
-                                    tx.Prepare("SELECT COUNT(*) FROM idempotency_record"));
+                                    tx.Prepare("SELECT COUNT(*) FROM idempotency_records"));
                    ASSIGN_OR_RETURN(bool row, count.Step());
                    EXPECT_TRUE(row);
                    records = count.Int(0);

@@ -50,8 +50,12 @@ class DeferredLookupsTest : public ::testing::TestWithParam<Engine> {
     db_.reset();
     absl::StatusOr<DatabaseUrl> parsed = ParseDatabaseUrl(url_, "", "");
     ASSERT_TRUE(parsed.ok()) << parsed.status();
+    // SQLite: a request log merged every 3 records, so that retries find records both in the
+    // log and merged (request_log.h).
+    OpenSettings settings;
+    settings.sqlite_request_log_merge_at = 3;
     absl::StatusOr<std::unique_ptr<Database>> db =
-        OpenDatabase(*parsed, {}, migrations::StorageCommitTestMigrations);
+        OpenDatabase(*parsed, settings, migrations::StorageCommitTestMigrations);
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
     committer_ = std::make_unique<GroupCommitter<Job>>(
@@ -228,9 +232,14 @@ TEST_P(DeferredLookupsTest, ARequestSeenInAnEarlierGroupOrBeforeARestartIsAnswer
 // that deferred its lookup meets a stored request at its INSERT, by Store or by Flush, and asks
 // for a run with lookups (RequestSeenAgain), never a second record.
 TEST_P(DeferredLookupsTest, OnlyARecordAskingForItInACommitterThatAllowsItDefers) {
+  // A record in idempotency_record (on SQLite, as merged from the request log): the one kind a
+  // deferred Find cannot answer from memory, which SQLite's log records are
+  // (ARecordInTheRequestLogIsAnsweredWithoutDeferring).
   ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
-                   ASSIGN_OR_RETURN(IdempotencyRecord record, IdempotencyRecord::Prepare(tx));
-                   return record.Store(Key(1), "first", 1);
+                   return tx.Exec(
+                       "INSERT INTO idempotency_record (request_id, method, principal, "
+                       "request_hash, reply, create_micros) VALUES ('req-1', 'CreateThing', "
+                       "'alice', 'h', 'first', 1)");
                  })
                   .ok());
   for (const bool allow : {false, true}) {
@@ -266,13 +275,34 @@ TEST_P(DeferredLookupsTest, OnlyARecordAskingForItInACommitterThatAllowsItDefers
   int64_t records = -1;
   ASSERT_TRUE(db_->Read([&](Transaction& tx) -> absl::Status {
                    ASSIGN_OR_RETURN(Statement count,
-                                    tx.Prepare("SELECT COUNT(*) FROM idempotency_record"));
+                                    tx.Prepare("SELECT COUNT(*) FROM idempotency_records"));
                    ASSIGN_OR_RETURN(bool row, count.Step());
                    if (row) records = count.Int(0);
                    return absl::OkStatus();
                  })
                   .ok());
   EXPECT_EQ(records, 1);
+}
+
+TEST_P(DeferredLookupsTest, ARecordInTheRequestLogIsAnsweredWithoutDeferring) {
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(IdempotencyRecord record, IdempotencyRecord::Prepare(tx));
+                   return record.Store(Key(1), "first", 1);
+                 })
+                  .ok());
+  absl::StatusOr<std::optional<std::string>> found;
+  const absl::Status stored = db_->Write([&](Transaction& tx) -> absl::Status {
+    tx.set_defer_request_lookups(true);
+    ASSIGN_OR_RETURN(IdempotencyRecord record,
+                     IdempotencyRecord::Prepare(tx, IdempotencyRecord::Lookups::kDeferred));
+    found = record.Find(Key(1));
+    // Answered from the log on SQLite, from a lookup on PostgreSQL: nothing deferred.
+    EXPECT_FALSE(tx.lookup_deferred());
+    return record.Flush();
+  });
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->value_or("none"), "first");
+  EXPECT_TRUE(stored.ok()) << stored;
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, DeferredLookupsTest,

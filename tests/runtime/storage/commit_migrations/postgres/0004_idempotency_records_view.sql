@@ -1,0 +1,2 @@
+-- The view of every idempotency record (SQLite's request log has no PostgreSQL counterpart).
+-- dorset:include runtime/storage/schema/postgres/request_log.sql

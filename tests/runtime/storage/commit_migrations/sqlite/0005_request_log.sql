@@ -1,0 +1,2 @@
+-- The request log of new idempotency records and the view of every record.
+-- dorset:include runtime/storage/schema/sqlite/request_log.sql
