@@ -256,9 +256,10 @@ TEST(EngagementStorageAdoptionTest, APreLaneStoreOpensWithItsDataAndIsNotMigrate
     ASSERT_TRUE(store.ok()) << store.status();
     EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM activity WHERE id = 'old' AND version = 4"), 1);
     // Steps 1-3 adopted, steps 4 (the idempotency record), 5, 6, 7 (issue 17), 8 (the audit
-    // outbox, issue 16), 9 (the data version, issue 16) and 10 (the outbox's packed rows) run once.
-    EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM schema_migrations"), 10);
-    EXPECT_EQ(*Count(**store, "SELECT MAX(version) FROM schema_migrations"), 10);
+    // outbox, issue 16), 9 (the data version, issue 16), 10 (the outbox's packed rows) and 11
+    // (the request log, issue 16) run once.
+    EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM schema_migrations"), 11);
+    EXPECT_EQ(*Count(**store, "SELECT MAX(version) FROM schema_migrations"), 11);
     EXPECT_EQ(*Count(**store, "SELECT COUNT(*) FROM idempotency_records"), 2);
     EXPECT_EQ(*Count(**store,
                      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
