@@ -173,6 +173,28 @@ TEST_P(RequestLogTest, ARolledBackRecordIsNotAnswered) {
   EXPECT_EQ(Answer(*db_, Key("undone")), "now");
 }
 
+TEST_P(RequestLogTest, AMergeRolledBackLeavesEveryRecordAnswered) {
+  ASSERT_NE(db_, nullptr);
+  for (int i = 0; i < static_cast<int>(kMergeAt); ++i) {
+    ASSERT_TRUE(Store(*db_, Key(absl::StrCat("id-", i)), absl::StrCat("reply-", i)).ok());
+  }
+  // This transaction's Prepare merges the log (SQLite), then the transaction fails.
+  absl::Status failed = db_->Write([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(IdempotencyRecord record, IdempotencyRecord::Prepare(tx));
+    ASSIGN_OR_RETURN(std::optional<std::string> found, record.Find(Key("id-0")));
+    if (found != std::optional<std::string>("reply-0")) return absl::InternalError("not found");
+    return absl::FailedPreconditionError("refused after the merge");
+  });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kFailedPrecondition) << failed;
+  if (GetParam() == Engine::kSqlite) {
+    EXPECT_EQ(Count("SELECT COUNT(*) FROM idempotency_log"), kMergeAt);  // as before the merge
+  }
+  for (int i = 0; i < static_cast<int>(kMergeAt); ++i) {
+    EXPECT_EQ(Answer(*db_, Key(absl::StrCat("id-", i))), absl::StrCat("reply-", i)) << i;
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM idempotency_records"), kMergeAt);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, RequestLogTest,
                          ::testing::Values(Engine::kSqlite, Engine::kPostgres),
                          [](const ::testing::TestParamInfo<Engine>& info) {
