@@ -65,7 +65,7 @@ tx_before=$(pg_tx)
 echo "== CreateResponse, 32 in flight (acknowledged = committed; group commit)"
 create_json=$(loadgen --target=127.0.0.1:$eng_port \
   --method=/dorset.engagement.v1.EngagementService/CreateResponse \
-  --request_json='{"parent":"activities/bench","requestId":"bench-{{seq}}","response":{"channel":"CHANNEL_ONLINE","sentiment":"SENTIMENT_OPPOSED","text":"[SYNTHETIC] bench response {{seq}}","themes":["activities/bench/themes/access","activities/bench/themes/cost"],"locality":"localities/bench-{{slot}}"}}' \
+  --request_json='{"parent":"activities/bench","requestId":"bench-'"$request_id_hole"'","response":{"channel":"CHANNEL_ONLINE","sentiment":"SENTIMENT_OPPOSED","text":"[SYNTHETIC] bench response {{seq}}","themes":["activities/bench/themes/access","activities/bench/themes/cost"],"locality":"localities/bench-{{slot}}"}}' \
   --concurrency=32 --channels=4)
 echo "$create_json"
 if [ "$database" = postgres ]; then
