@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/api/request_id.h"
@@ -15,6 +16,35 @@ namespace {
 
 constexpr char kColumns[] = "request_id, method, principal, request_hash, reply";
 constexpr char kSeenAgainPayload[] = "type.dorset.dev/runtime.storage.RequestSeenAgain";
+
+// Runs `each` on `ids` cut into IN lists of 64, 32, ..., 1 ids: `statements[i]` holds the
+// statement `head` "?, ?, ..." `tail` of 64 >> i placeholders, prepared on its first use, so a
+// group of any size is read with a few statements of a few shapes (each prepared once per
+// record). `each` gets the statement bound to one list; the first failure stops the run.
+absl::Status ForEachInList(Transaction& tx, InListStatements& statements, std::string_view head,
+                           std::string_view tail, std::span<const std::string* const> ids,
+                           absl::FunctionRef<absl::Status(Statement&)> each) {
+  constexpr size_t kMostIds = size_t{64};
+  static_assert((kMostIds >> (std::tuple_size_v<InListStatements> - 1)) == 1);
+  size_t done = 0;
+  while (done < ids.size()) {
+    size_t shape = 0;
+    while ((kMostIds >> shape) > ids.size() - done) ++shape;
+    const size_t count = kMostIds >> shape;
+    if (!statements[shape].has_value()) {
+      std::string sql = absl::StrCat(head, "?");
+      for (size_t i = 1; i < count; ++i) sql += ", ?";
+      absl::StrAppend(&sql, tail);
+      ASSIGN_OR_RETURN(statements[shape], tx.Prepare(sql));
+    }
+    Statement& statement = *statements[shape];
+    statement.Reset();
+    for (size_t i = 0; i < count; ++i) statement.Bind(static_cast<int>(i + 1), *ids[done + i]);
+    RETURN_IF_ERROR(each(statement));
+    done += count;
+  }
+  return absl::OkStatus();
+}
 }  // namespace
 
 absl::Status RequestSeenAgain() {
@@ -106,7 +136,6 @@ absl::Status IdempotencyRecord::Prefetch(std::span<const std::string> request_id
 
 absl::Status IdempotencyRecord::SendPrefetch(std::span<const std::string> request_ids) {
   RETURN_IF_ERROR(TakePrefetched());  // one read ahead at a time
-  constexpr size_t kMostIds = size_t{64};
   std::vector<const std::string*> ask;
   for (const std::string& id : request_ids) {
     if (id.empty() || kept_index_.contains(id)) continue;
@@ -154,25 +183,10 @@ absl::Status IdempotencyRecord::SendPrefetch(std::span<const std::string> reques
       }
       ask = std::move(rest);
     }
-    size_t done = 0;
-    while (done < ask.size()) {
-      size_t shape = 0;
-      while ((kMostIds >> shape) > ask.size() - done) ++shape;
-      const size_t ids = kMostIds >> shape;
-      if (!fetch_[shape].has_value()) {
-        std::string sql =
-            absl::StrCat("SELECT ", kColumns, " FROM idempotency_record WHERE request_id IN (?");
-        for (size_t i = 1; i < ids; ++i) sql += ", ?";
-        sql += ")";
-        ASSIGN_OR_RETURN(fetch_[shape], tx_->Prepare(sql));
-      }
-      Statement& fetch = *fetch_[shape];
-      fetch.Reset();
-      for (size_t i = 0; i < ids; ++i) fetch.Bind(static_cast<int>(i + 1), *ask[done + i]);
-      RETURN_IF_ERROR(Take(fetch));
-      done += ids;
-    }
-    return absl::OkStatus();
+    return ForEachInList(
+        *tx_, fetch_,
+        absl::StrCat("SELECT ", kColumns, " FROM idempotency_record WHERE request_id IN ("), ")",
+        ask, [this](Statement& fetch) { return Take(fetch); });
   };
   absl::Status status = read();
   if (!status.ok()) {
@@ -261,28 +275,13 @@ absl::Status IdempotencyRecord::CheckNoneStored(std::span<const std::string* con
       if (logged.has_value()) return StoredAlready();
     }
   }
-  constexpr size_t kMostIds = size_t{64};
-  size_t done = 0;
-  while (done < ids.size()) {
-    size_t shape = 0;
-    while ((kMostIds >> shape) > ids.size() - done) ++shape;
-    const size_t count = kMostIds >> shape;
-    if (!check_[shape].has_value()) {
-      std::string sql = "SELECT 1 FROM idempotency_record WHERE request_id IN (?";
-      for (size_t i = 1; i < count; ++i) sql += ", ?";
-      sql += ") LIMIT 1";
-      ASSIGN_OR_RETURN(check_[shape], tx_->Prepare(sql));
-    }
-    Statement& check = *check_[shape];
-    check.Reset();
-    for (size_t i = 0; i < count; ++i) check.Bind(static_cast<int>(i + 1), *ids[done + i]);
-    absl::StatusOr<bool> row = check.Step();
-    check.Reset();
-    if (!row.ok()) return row.status();
-    if (*row) return StoredAlready();
-    done += count;
-  }
-  return absl::OkStatus();
+  return ForEachInList(*tx_, check_, "SELECT 1 FROM idempotency_record WHERE request_id IN (",
+                       ") LIMIT 1", ids, [this](Statement& check) -> absl::Status {
+                         absl::StatusOr<bool> row = check.Step();
+                         check.Reset();
+                         if (!row.ok()) return row.status();
+                         return *row ? StoredAlready() : absl::OkStatus();
+                       });
 }
 
 void IdempotencyRecord::StoreLater(const RequestKey& key, std::string reply, int64_t now_micros) {

@@ -52,6 +52,9 @@
 
 namespace dorset::runtime::storage {
 
+// Statements of IN lists of 64 >> i ids (i < 7), each prepared on its first use.
+using InListStatements = std::array<std::optional<Statement>, 7>;
+
 // The table each service's migrations create, the same on both engines (docs/storage.md):
 //   idempotency_record (request_id TEXT PRIMARY KEY, method TEXT NOT NULL, principal TEXT NOT
 //     NULL, request_hash TEXT NOT NULL, reply BLOB/BYTEA NOT NULL, create_micros INTEGER/BIGINT
@@ -158,9 +161,9 @@ class IdempotencyRecord {
   // The ids Prefetch read: their record, or nullopt when none is stored.
   absl::flat_hash_map<std::string, std::optional<Stored>> fetched_;
   // Prefetch's IN lists of 64 >> i ids (i < 7); on PostgreSQL [0] is its one unnest statement.
-  std::array<std::optional<Statement>, 7> fetch_;
+  InListStatements fetch_;
   // CheckNoneStored's IN lists of 64 >> i ids.
-  std::array<std::optional<Statement>, 7> check_;
+  InListStatements check_;
   std::vector<std::string> ahead_ids_;         // the ids SendPrefetch sent ahead, until taken
   std::optional<MultiRowStatements> inserts_;  // Flush's, prepared on its first use
 };
