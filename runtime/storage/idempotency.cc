@@ -32,9 +32,9 @@ absl::Status ForEachInList(Transaction& tx, InListStatements& statements, std::s
     while ((kMostIds >> shape) > ids.size() - done) ++shape;
     const size_t count = kMostIds >> shape;
     if (!statements[shape].has_value()) {
-      std::string sql = absl::StrCat(head, "?");
+      std::string sql = std::string(head) + "?";
       for (size_t i = 1; i < count; ++i) sql += ", ?";
-      absl::StrAppend(&sql, tail);
+      sql += tail;
       ASSIGN_OR_RETURN(statements[shape], tx.Prepare(sql));
     }
     Statement& statement = *statements[shape];

@@ -164,7 +164,9 @@ absl::StatusOr<std::unique_ptr<Connection>> SqliteConnector::Connect(bool read_o
                       .read_only = read_only,
                       .seq_of = {},
                       .seen_through = -1,
-                      .appended = {}});
+                      .appended = {},
+                      .merge_cursor = {},
+                      .merged = std::nullopt});
 }
 
 sqlite::CheckpointCounts SqliteConnector::checkpoint_counts() {
