@@ -1,12 +1,7 @@
 #include "runtime/storage/request_log.h"
 
-#include <algorithm>
-#include <optional>
-#include <string>
 #include <utility>
-#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/status/status_macros.h"
 
@@ -16,83 +11,19 @@ namespace {
 constexpr char kRecordColumns[] =
     "request_id, method, principal, request_hash, reply, create_micros";
 
-// A merge moves merge_at / kMergeParts records (at least one): the part's slice of the key space
-// is ~1/(2 * kMergeParts) of it (its records waited a whole round of the cursor; the log holds
-// ~merge_at), so a merge writes about that share of idempotency_record's leaves.
-constexpr size_t kMergeParts = 8;
-
-// Moves the next part of the log into idempotency_record, in key order: the records whose
-// request_id follows index.merge_cursor, up to the part's size (request_log.h, "The rolling
-// merge"). A request_id both logged and in the table would be a broken invariant (every append
-// is looked up first): the INSERT's key refuses it and the transaction fails, loudly, rather
-// than keep either record.
+// Moves every logged record into idempotency_record, in key order: each leaf of the keyed table
+// is written once for all the records it gains, not once per record's group. A request_id both
+// logged and in the table would be a broken invariant (every append is looked up first): the
+// INSERT's key refuses it and the transaction fails, loudly, rather than keep either record.
 absl::Status Merge(Transaction& tx, RequestLogIndex& index) {
-  const size_t part = std::max<size_t>(1, index.merge_at / kMergeParts);
-  std::vector<const std::string*> ahead;
-  const auto collect = [&] {
-    ahead.clear();
-    for (const auto& [id, seq] : index.seq_of) {
-      if (seq > 0 && id > index.merge_cursor) ahead.push_back(&id);
-    }
-  };
-  collect();
-  if (ahead.empty() && !index.merge_cursor.empty()) {  // the cursor went round: start again
-    index.merge_cursor.clear();
-    collect();
-  }
-  if (ahead.empty()) return absl::OkStatus();
-  const auto by_id = [](const std::string* a, const std::string* b) { return *a < *b; };
-  std::optional<std::string> through;  // none: to the end of the key space
-  if (ahead.size() > part) {
-    std::nth_element(ahead.begin(), ahead.begin() + (part - 1), ahead.end(), by_id);
-    through = *ahead[part - 1];
-  }
-  const std::string range =
-      through.has_value() ? "request_id > ?1 AND request_id <= ?2" : "request_id > ?1";
-  ASSIGN_OR_RETURN(Statement move, tx.Prepare(absl::StrCat(
-                                       "INSERT INTO idempotency_record (", kRecordColumns,
-                                       ") SELECT ", kRecordColumns, " FROM idempotency_log WHERE ",
-                                       range, " ORDER BY request_id")));
-  ASSIGN_OR_RETURN(Statement drop,
-                   tx.Prepare(absl::StrCat("DELETE FROM idempotency_log WHERE ", range)));
-  for (Statement* statement : {&move, &drop}) {
-    statement->Bind(1, index.merge_cursor);
-    if (through.has_value()) statement->Bind(2, *through);
-    absl::Status status = statement->Run();
-    statement->Reset();
-    RETURN_IF_ERROR(status);
-  }
-  // The part's ids stay in the index until the next catch-up finds them gone from the log (this
-  // transaction committed): if it rolls back they are still logged, and named.
-  index.merged = RequestLogIndex::MergedPart{
-      .after = index.merge_cursor, .through = through, .seen_through = index.seen_through};
-  index.merge_cursor = through.value_or("");
-  return absl::OkStatus();
-}
-
-// Drops the last merge's ids from the index once the log no longer holds any record of its part
-// that was there at the merge (it committed). When some are still there (it rolled back) they
-// stay, and the part is merged again in the cursor's next round.
-absl::Status ForgetMerged(Transaction& tx, RequestLogIndex& index) {
-  if (!index.merged.has_value()) return absl::OkStatus();
-  const RequestLogIndex::MergedPart merged = *std::move(index.merged);
-  index.merged.reset();
-  ASSIGN_OR_RETURN(
-      Statement left,
-      tx.Prepare(merged.through.has_value() ? "SELECT 1 FROM idempotency_log WHERE seq <= ?3 AND "
-                                              "request_id > ?1 AND request_id <= ?2 LIMIT 1"
-                                            : "SELECT 1 FROM idempotency_log WHERE seq <= ?3 AND "
-                                              "request_id > ?1 AND ?2 IS NULL LIMIT 1"));
-  left.Bind(1, merged.after).Bind(2, merged.through).Bind(3, merged.seen_through);
-  absl::StatusOr<bool> row = left.Step();
-  left.Reset();
-  if (!row.ok()) return row.status();
-  if (*row) return absl::OkStatus();  // rolled back: every id of the part is still logged
-  absl::erase_if(index.seq_of, [&](const auto& entry) {
-    const auto& [id, seq] = entry;
-    return seq > 0 && seq <= merged.seen_through && id > merged.after &&
-           (!merged.through.has_value() || id <= *merged.through);
-  });
+  RETURN_IF_ERROR(tx.Exec(
+      absl::StrCat("INSERT INTO idempotency_record (", kRecordColumns, ") SELECT ", kRecordColumns,
+                   " FROM idempotency_log ORDER BY request_id; DELETE FROM idempotency_log")));
+  // Whether or not this transaction commits, the next one reads the whole log again: empty
+  // after a commit, as it was after a rollback.
+  index.seq_of.clear();
+  index.appended.clear();
+  index.seen_through = -1;
   return absl::OkStatus();
 }
 
@@ -108,7 +39,6 @@ absl::Status CatchUpRequestLog(Transaction& tx, RequestLogIndex& index) {
   if (last_seq < index.seen_through) {
     index.seq_of.clear();
     index.seen_through = -1;
-    index.merged.reset();  // the whole log is read again below: nothing stale is kept
   }
   if (last_seq > index.seen_through) {
     ASSIGN_OR_RETURN(Statement rows,
@@ -133,7 +63,6 @@ absl::Status CatchUpRequestLog(Transaction& tx, RequestLogIndex& index) {
     }
   }
   index.appended.clear();
-  RETURN_IF_ERROR(ForgetMerged(tx, index));
   if (!index.read_only && index.seq_of.size() >= index.merge_at) return Merge(tx, index);
   return absl::OkStatus();
 }

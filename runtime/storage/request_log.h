@@ -8,17 +8,9 @@
 // with increasing ids (bench/README.md, session 26). So on SQLite new records are appended to
 // idempotency_log in commit order (its rowid `seq`, AUTOINCREMENT so it only grows: a group's
 // records share a page or two), and each connection keeps in memory which request_ids the log
-// holds, RequestLogIndex below.
-//
-// The rolling merge. When the log holds `merge_at` records, the transaction that finds it so
-// moves one part of them into idempotency_record, in key order: the merge_at / 8 records whose
-// request_ids follow `merge_cursor` (one sorted INSERT ... SELECT, each leaf written once for
-// every record it gains), and the cursor moves past them, back to the start at the end of the
-// key space. A part covers a slice of the key space whose records waited a whole round of the
-// cursor, so a leaf gains as many records a merge as when the whole log was merged at once, but
-// a merge writes ~1/16 of the leaves that did: the writer's stall at a merge was the slowest
-// 0.1 % of acknowledged postings (79-98 ms against 17-19 ms before the log; bench/README.md,
-// session 28). The log then holds about merge_at records at any time.
+// holds, RequestLogIndex below. When the log holds `merge_at` records, the transaction that finds
+// it so moves them into idempotency_record in key order (one sorted INSERT ... SELECT, each leaf
+// written once for every record it gains) and empties the log.
 //
 // The index is a hint kept correct by the log itself:
 // - at the start of each transaction that prepares a record (IdempotencyRecord::Prepare) the
@@ -28,8 +20,7 @@
 //   does not hold is not in the log, so it is looked up in idempotency_record only;
 // - a rolled-back append or a merge leaves ids the index holds but the log does not: such an id
 //   is then looked up in idempotency_record as well, so a stale hint costs a read, never a
-//   wrong answer. A merge's ids stay in the index until the next catch-up finds the log without
-//   them (the merge committed); a merge rolled back leaves them where they were, and named.
+//   wrong answer.
 // PostgreSQL keeps its records in idempotency_record only: its replicas write concurrently, so
 // no one process could know the recent ones. The view `idempotency_records` reads every record
 // on either engine (the copy tool and tests).
@@ -64,17 +55,6 @@ struct RequestLogIndex {
   int64_t seen_through = -1;
   // The ids appended with seq 0 since the last catch-up.
   std::vector<std::string> appended;
-  // The rolling merge: the next part starts after this request_id ("": the key space's start).
-  std::string merge_cursor;
-  // The last merge's part, its request_ids in (after, through] (no `through`: to the end) among
-  // the rows with seq <= seen_through: dropped from seq_of at the next catch-up when the log no
-  // longer holds any of them.
-  struct MergedPart {
-    std::string after;
-    std::optional<std::string> through;
-    int64_t seen_through;
-  };
-  std::optional<MergedPart> merged;
 };
 
 // A stored record's fields, as IdempotencyRecord matches them.
@@ -86,9 +66,9 @@ struct StoredRequest {
 };
 
 // Once per transaction, before its first append (IdempotencyRecord::Prepare): reads the log's
-// rows committed past index.seen_through into the index, drops the ids of appends rolled back
-// and of the last merge once committed, and, in a writing transaction whose index holds merge_at
-// records or more, merges the next part of the log into idempotency_record.
+// rows committed past index.seen_through into the index, drops the ids of appends rolled back,
+// and, in a writing transaction whose index holds merge_at records or more, merges the log into
+// idempotency_record.
 absl::Status CatchUpRequestLog(Transaction& tx, RequestLogIndex& index);
 
 // The log's record of request_id, nullopt when the index does not hold the id or the log no

@@ -164,9 +164,7 @@ absl::StatusOr<std::unique_ptr<Connection>> SqliteConnector::Connect(bool read_o
                       .read_only = read_only,
                       .seq_of = {},
                       .seen_through = -1,
-                      .appended = {},
-                      .merge_cursor = {},
-                      .merged = std::nullopt});
+                      .appended = {}});
 }
 
 sqlite::CheckpointCounts SqliteConnector::checkpoint_counts() {
