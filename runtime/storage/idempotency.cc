@@ -183,10 +183,11 @@ absl::Status IdempotencyRecord::SendPrefetch(std::span<const std::string> reques
       }
       ask = std::move(rest);
     }
-    return ForEachInList(
-        *tx_, fetch_,
-        absl::StrCat("SELECT ", kColumns, " FROM idempotency_record WHERE request_id IN ("), ")",
-        ask, [this](Statement& fetch) { return Take(fetch); });
+    // Built once: the statements are prepared once per record, but this runs for every group.
+    static const std::string kHead =
+        absl::StrCat("SELECT ", kColumns, " FROM idempotency_record WHERE request_id IN (");
+    return ForEachInList(*tx_, fetch_, kHead, ")", ask,
+                         [this](Statement& fetch) { return Take(fetch); });
   };
   absl::Status status = read();
   if (!status.ok()) {
