@@ -7,8 +7,12 @@
 #   what a call costs at a posting's rate. Echo at lower concurrencies shows that curve.
 #   bench/cpu_per_call.sh [seconds] [rounds]      (defaults 4 and 2)
 # For each round: dorset-echo at CPU_PER_CALL_ECHO_INFLIGHT (default "2 4 8 32") in flight, then
-# CreatePosting at 32 (dorset-finance, this build's store, DORSET_BENCH_DATABASE as in
-# bench/lib/common.sh). Each line: calls/s, the server's and the load generator's CPU (utime +
+# at 32: dorset-committed-echo (bench/committed_echo: the same echo answered after a group commit
+# of the storage lane) with --commit=empty (the hand-offs and batching alone) and --commit=row (a
+# row a call: a durable commit a group), and CreatePosting (dorset-finance); every store this
+# build's, DORSET_BENCH_DATABASE as in bench/lib/common.sh. The lines at 32 also give their rate
+# divided by echo x32's in the same round: how much of a posting's gap to echo the group commit
+# alone accounts for (bench/README.md, session 29). Each line: calls/s, the server's and the load generator's CPU (utime +
 # stime from /proc/<pid>/stat over the middle of the run) divided by the calls in that window, and
 # the machine's idle and steal (/proc/stat) over it. Builds Release into build/release
 # (CPU_PER_CALL_BUILD to reuse another build). A maintainers' script, not a test.
@@ -20,7 +24,7 @@ build=${CPU_PER_CALL_BUILD:-build/release}
 if [[ -z "${CPU_PER_CALL_BUILD:-}" ]]; then
   source scripts/lib/configure.sh
   configure_build "$build" -DCMAKE_BUILD_TYPE=Release
-  nice cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-finance dorset-loadgen \
+  nice cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-committed-echo dorset-finance dorset-loadgen \
     >/dev/null
 fi
 source bench/lib/common.sh
@@ -31,6 +35,18 @@ mkdir -p "$tmp/echo" "$tmp/finance"
   --ops_listen=127.0.0.1:$((echo_port + 100)) --data_dir="$tmp/echo" &
 echo_pid=$!
 pids+=($echo_pid)
+declare -A committed_port committed_pid
+committed_port[empty]=$((50457 + port_offset))
+committed_port[row]=$((50458 + port_offset))
+for mode in empty row; do
+  mkdir -p "$tmp/committed-$mode"
+  database_flags "committed_echo_$mode"
+  "$build/bench/dorset-committed-echo" --commit=$mode "${common[@]}" \
+    --grpc_listen=127.0.0.1:${committed_port[$mode]} --ops_listen=127.0.0.1:$((committed_port[$mode] + 100)) \
+    --data_dir="$tmp/committed-$mode" "${db[@]}" &
+  committed_pid[$mode]=$!
+  pids+=(${committed_pid[$mode]})
+done
 database_flags finance
 "$build/services/finance/dorset-finance" "${common[@]}" --grpc_listen=127.0.0.1:$finance_port \
   --ops_listen=127.0.0.1:$((finance_port + 100)) --data_dir="$tmp/finance" "${db[@]}" &
@@ -38,6 +54,7 @@ finance_pid=$!
 pids+=($finance_pid)
 wait_ready $((echo_port + 100))
 wait_ready $((finance_port + 100))
+for mode in empty row; do wait_ready $((committed_port[$mode] + 100)); done
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in clock ticks
 
@@ -56,17 +73,20 @@ measure() {
   s1=$(ticks "$server") l1=$(ticks "$load") c1=$(head -1 /proc/stat) t1=$(date +%s%N)
   wait "$load"
   python3 - "$label" "$tmp/load.json" "$s0" "$s1" "$l0" "$l1" "$t0" "$t1" "$c0" "$c1" \
-    "$(getconf CLK_TCK)" <<'EOF'
+    "$(getconf CLK_TCK)" "${base_qps:-0}" <<'EOF'
 import json, sys
-label, path, s0, s1, l0, l1, t0, t1, c0, c1, hz = sys.argv[1:]
+label, path, s0, s1, l0, l1, t0, t1, c0, c1, hz, base = sys.argv[1:]
 qps = json.load(open(path))["qps"]
 window = (int(t1) - int(t0)) / 1e9
 calls = qps * window
 per = lambda a, b: (int(b) - int(a)) / int(hz) / calls * 1e6 if calls else 0
 d = [int(y) - int(x) for x, y in zip(c0.split()[1:], c1.split()[1:])]
-print(f"{label:<18} {qps:9.0f}/s  server {per(s0, s1):6.1f} us/call  "
+ratio = f"  {qps / float(base):5.3f}x echo x32" if float(base) > 0 else ""
+print(f"{label:<24} {qps:9.0f}/s  server {per(s0, s1):6.1f} us/call  "
       f"loadgen {per(l0, l1):6.1f} us/call  idle {100 * d[3] / sum(d):3.0f} %  "
-      f"steal {100 * d[7] / sum(d):3.1f} %")
+      f"steal {100 * d[7] / sum(d):3.1f} %{ratio}")
+if label == "echo x32":
+    open(path + ".echo32", "w").write(f"{qps}")
 EOF
 }
 
@@ -77,7 +97,14 @@ for round in $(seq 1 "$rounds"); do
       --method=/dorset.bench.v1.EchoService/Echo --request_json='{"message":"hi"}' \
       --concurrency="$inflight" --channels=$((inflight < 4 ? inflight : 4))
   done
+  base_qps=$(cat "$tmp/load.json.echo32" 2>/dev/null || echo 0)
+  for mode in empty row; do
+    measure "committed echo $mode x32" "${committed_pid[$mode]}" \
+      --target=127.0.0.1:${committed_port[$mode]} --method=/dorset.bench.v1.EchoService/Echo \
+      --request_json='{"message":"hi"}' --concurrency=32 --channels=4
+  done
   measure "CreatePosting x32" "$finance_pid" --target=127.0.0.1:$finance_port \
     --method=/dorset.finance.v1.FinanceService/CreatePosting \
     --request_json="$(posting_request_json "cpu-$round-")" --concurrency=32 --channels=4
+  base_qps=
 done
