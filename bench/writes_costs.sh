@@ -10,6 +10,7 @@
 # server, user space only: not fsync, not the kernel). Also printed: calls per group commit
 # (the services' group-size histograms) over the measured calls. This tree builds Release into
 # build/release (WRITES_COSTS_BUILD to reuse another build). DORSET_BENCH_DATABASE as elsewhere.
+# WRITES_COSTS_REFERENCE=1 adds this build's echo and committed echo (below).
 # WRITES_COSTS_OLD_ENV="NAME=value ..." is set for the old servers only, so "old" may be this
 # build with a switch: WRITES_COSTS_BUILD=<dir> WRITES_COSTS_OLD_ENV=DORSET_AUDIT_DEFER=off
 # bench/writes_costs.sh <dir>. WRITES_COSTS_ONLY=CreatePosting (or CreateResponse): that method
@@ -28,7 +29,7 @@ if [[ -z "${WRITES_COSTS_BUILD:-}" ]]; then
   source scripts/lib/configure.sh
   configure_build "$build" -DCMAKE_BUILD_TYPE=Release
   nice cmake --build "$build" -j "$(nproc)" --target dorset-finance dorset-engagement \
-    dorset-loadgen dorsetctl >/dev/null
+    dorset-echo dorset-committed-echo dorset-loadgen dorsetctl >/dev/null
 fi
 build=$(cd "$build" && pwd)
 source bench/lib/common.sh
@@ -111,6 +112,32 @@ for which in old new; do
     "$(response_request_json costs w-)"
   stop "$server"
 done
+
+# WRITES_COSTS_REFERENCE=1: this build's echo and committed echo (bench/committed_echo, --commit=
+# empty and row) measured the same way, after the methods: what a call costs with no write, with
+# the group commit's hand-offs alone, and with a row a call (bench/README.md, session 29).
+if [ -n "${WRITES_COSTS_REFERENCE:-}" ]; then
+  port=$((50860 + 2 * n + 2 + port_offset))
+  for mode in plain empty row; do
+    port=$((port + 1))
+    if [ $mode = plain ]; then
+      server_cmd=("$build/bench/dorset-echo")
+      hist=none label="echo"
+    else
+      database_flags "committed_echo_$mode"
+      server_cmd=("$build/bench/dorset-committed-echo" --commit=$mode "${db[@]}")
+      hist=committed_echo_group_requests label="committed echo $mode"
+    fi
+    server_cmd+=("${common[@]}" --grpc_listen=127.0.0.1:$port --ops_listen=127.0.0.1:$((port + 100))
+      --data_dir="$tmp/echo-$mode")
+    valgrind --tool=callgrind --callgrind-out-file="$tmp/cg/r.out" "${server_cmd[@]}" >"$tmp/cg/r.log" 2>&1 &
+    server=$!
+    pids+=($server)
+    for _ in $(seq 1 1800); do curl -sf "http://127.0.0.1:$((port + 100))/readyz" >/dev/null && break; sleep 0.1; done
+    measure "$label" $port $((port + 100)) $hist /dorset.bench.v1.EchoService/Echo '{"message":"hi"}'
+    stop "$server"
+  done
+fi
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 python3 - "${results[@]}" <<'PY'
