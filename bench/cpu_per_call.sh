@@ -12,9 +12,9 @@
 # row a call: a durable commit a group), and CreatePosting (dorset-finance); every store this
 # build's, DORSET_BENCH_DATABASE as in bench/lib/common.sh. The lines at 32 also give their rate
 # divided by echo x32's in the same round: how much of a posting's gap to echo the group commit
-# alone accounts for (bench/README.md, session 29). Each line: calls/s, the server's and the load generator's CPU (utime +
-# stime from /proc/<pid>/stat over the middle of the run) divided by the calls in that window, and
-# the machine's idle and steal (/proc/stat) over it. Builds Release into build/release
+# alone accounts for (bench/README.md, session 29). Each line: calls/s, the server's and the load
+# generator's CPU (utime + stime from /proc/<pid>/stat over the middle of the run) divided by the
+# calls in that window, and the machine's idle and steal (/proc/stat) over it. Builds Release into build/release
 # (CPU_PER_CALL_BUILD to reuse another build). A maintainers' script, not a test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,8 +24,8 @@ build=${CPU_PER_CALL_BUILD:-build/release}
 if [[ -z "${CPU_PER_CALL_BUILD:-}" ]]; then
   source scripts/lib/configure.sh
   configure_build "$build" -DCMAKE_BUILD_TYPE=Release
-  nice cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-committed-echo dorset-finance dorset-loadgen \
-    >/dev/null
+  nice cmake --build "$build" -j "$(nproc)" --target dorset-echo dorset-committed-echo \
+    dorset-finance dorset-loadgen >/dev/null
 fi
 source bench/lib/common.sh
 echo_port=$((50459 + port_offset))
@@ -42,8 +42,8 @@ for mode in empty row; do
   mkdir -p "$tmp/committed-$mode"
   database_flags "committed_echo_$mode"
   "$build/bench/dorset-committed-echo" --commit=$mode "${common[@]}" \
-    --grpc_listen=127.0.0.1:${committed_port[$mode]} --ops_listen=127.0.0.1:$((committed_port[$mode] + 100)) \
-    --data_dir="$tmp/committed-$mode" "${db[@]}" &
+    --grpc_listen=127.0.0.1:${committed_port[$mode]} \
+    --ops_listen=127.0.0.1:$((committed_port[$mode] + 100)) --data_dir="$tmp/committed-$mode" "${db[@]}" &
   committed_pid[$mode]=$!
   pids+=(${committed_pid[$mode]})
 done
