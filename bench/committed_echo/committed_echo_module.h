@@ -6,7 +6,7 @@
 //   kEmpty  the transaction writes nothing: the hand-offs (handler -> writer -> finisher), the
 //           batching and the committer's own work, no disk (an empty commit syncs nothing);
 //   kRow    one row a call (INSERT of the message): the above plus a durable commit a group.
-// Divided by dorset-echo in the same run (bench/committed_echo.sh), the two say how much of a
+// Divided by dorset-echo in the same run (bench/cpu_per_call.sh), the two say how much of a
 // write's gap to echo is the group commit itself and how much is the service's own work.
 //
 //   dorset-committed-echo --commit=row --grpc_listen=127.0.0.1:50459 --data_dir=/tmp/ce
